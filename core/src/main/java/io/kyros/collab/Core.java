@@ -1,0 +1,187 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.Storage;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.locks.LockSupport;
+
+/**
+ * State shared by the parts of one {@link Collab}: the storage, JSON handling, limits and retry
+ * policy. Thread-safe: every field is final and thread-safe.
+ */
+final class Core {
+  /** Collection holding user leases, keyed by resource. */
+  static final String LEASES = "_leases";
+  /** Collection holding task claim leases, keyed by task id. */
+  static final String TASK_LEASES = "_task-leases";
+  /** Collection holding tasks, keyed by task id. */
+  static final String TASKS = "_tasks";
+  /** Page size for scanning collections and the log. */
+  static final int PAGE = 512;
+
+  final Storage storage;
+  final ObjectMapper mapper;
+  final String holder;
+  final int maxValueBytes;
+  final Duration updateTimeout;
+  final Workflow workflow;
+  final int defaultMaxAttempts;
+  final Duration retryBackoff;
+  final Duration maxRetryBackoff;
+  /** Parsed values by store-wide revision, which identifies a value uniquely; entries are never mutated. */
+  private final Cache<Long, ObjectNode> parsed;
+
+  Core(Storage storage, ObjectMapper mapper, String holder, int maxValueBytes, Duration updateTimeout,
+      Workflow workflow, int defaultMaxAttempts, Duration retryBackoff, Duration maxRetryBackoff, long cacheSize) {
+    this.storage = storage;
+    this.mapper = mapper;
+    this.holder = holder;
+    this.maxValueBytes = maxValueBytes;
+    this.updateTimeout = updateTimeout;
+    this.workflow = workflow;
+    this.defaultMaxAttempts = defaultMaxAttempts;
+    this.retryBackoff = retryBackoff;
+    this.maxRetryBackoff = maxRetryBackoff;
+    this.parsed = Caffeine.newBuilder().maximumSize(cacheSize).build();
+  }
+
+  /** Canonical form of a value about to be stored. */
+  record Encoded(ObjectNode value, String json, String hash) {}
+
+  /**
+   * Checks and canonicalizes a value.
+   *
+   * @throws InvalidValueException if it is not a JSON object or cannot be canonicalized
+   * @throws ValueTooLargeException if its canonical form exceeds the limit
+   */
+  Encoded encode(Object value, String what) {
+    JsonNode node;
+    if (value instanceof JsonNode n) {
+      node = n;
+    } else if (value instanceof String s) {
+      node = CanonicalJson.parseObject(mapper, s);
+    } else {
+      try {
+        node = mapper.valueToTree(value);
+      } catch (IllegalArgumentException e) {
+        throw new InvalidValueException(what + " cannot be converted to JSON: " + e.getMessage(), e);
+      }
+    }
+    ObjectNode object = CanonicalJson.requireObject(node, what);
+    byte[] bytes = CanonicalJson.canonicalBytes(object);
+    if (bytes.length > maxValueBytes) {
+      throw new ValueTooLargeException(what, bytes.length, maxValueBytes);
+    }
+    return new Encoded(object, new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
+  }
+
+  /** Parses a stored record's value, caching by revision. The result must not be mutated: copy it. */
+  ObjectNode parse(StoredRecord record) {
+    return parsed.get(record.revision(), rev -> parseJson(record.json(), record.key().toString()));
+  }
+
+  ObjectNode parseJson(String json, String where) {
+    try {
+      return CanonicalJson.parseObject(mapper, json);
+    } catch (InvalidValueException e) {
+      throw new StorageException("stored value of " + where + " is damaged: " + e.getMessage(), e);
+    }
+  }
+
+  static ETag etag(StoredRecord record) {
+    return ETag.strong(record.revision() + "-" + record.hash());
+  }
+
+  static ETag etag(long revision, String hash) {
+    return ETag.strong(revision + "-" + hash);
+  }
+
+  ObjectNode object() {
+    return mapper.createObjectNode();
+  }
+
+  NewEvent event(String type, String target, ObjectNode details) {
+    return event(type, holder, target, details);
+  }
+
+  NewEvent event(String type, String actor, String target, ObjectNode details) {
+    byte[] bytes = CanonicalJson.canonicalBytes(details);
+    if (bytes.length > maxValueBytes) {
+      throw new ValueTooLargeException("details of event " + type, bytes.length, maxValueBytes);
+    }
+    return new NewEvent(type, actor, target, new String(bytes, StandardCharsets.UTF_8));
+  }
+
+  Event toEvent(StoredEvent e) {
+    return new Event(e.id(), e.ts(), e.type(), e.actor(), e.target(), parseJson(e.detailsJson(), "event " + e.id()));
+  }
+
+  List<Event> toEvents(List<StoredEvent> stored) {
+    List<Event> out = new ArrayList<>(stored.size());
+    for (StoredEvent e : stored) {
+      out.add(toEvent(e));
+    }
+    return out;
+  }
+
+  CommitResult commit(Commit commit) {
+    return storage.commit(commit);
+  }
+
+  Backoff backoff(String what) {
+    return new Backoff(what, updateTimeout);
+  }
+
+  /**
+   * Full-jitter exponential backoff between attempts of one read-modify-write, until a deadline.
+   * Not thread-safe: one per operation.
+   */
+  static final class Backoff {
+    private static final long BASE_NANOS = 200_000L;
+    private static final long CAP_NANOS = 50_000_000L;
+    private final String what;
+    private final Duration timeout;
+    private final long deadline;
+    private int attempts;
+
+    Backoff(String what, Duration timeout) {
+      this.what = what;
+      this.timeout = timeout;
+      this.deadline = System.nanoTime() + timeout.toNanos();
+    }
+
+    /** Counts a lost attempt and pauses before the next one; gives up at the deadline. */
+    void pause() {
+      attempts++;
+      long now = System.nanoTime();
+      if (now - deadline >= 0) {
+        throw new UpdateConflictException(what, attempts, timeout);
+      }
+      long ceiling = Math.min(CAP_NANOS, BASE_NANOS << Math.min(attempts, 20));
+      long sleep = Math.min(ThreadLocalRandom.current().nextLong(ceiling + 1), deadline - now);
+      if (sleep > 0) {
+        LockSupport.parkNanos(sleep);
+      }
+      if (Thread.currentThread().isInterrupted()) {
+        throw new CollabException("interrupted while retrying " + what);
+      }
+    }
+
+    int attempts() {
+      return attempts;
+    }
+  }
+}

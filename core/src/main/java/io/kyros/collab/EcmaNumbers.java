@@ -1,0 +1,119 @@
+package io.kyros.collab;
+
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
+
+/**
+ * ECMAScript {@code Number::toString} (ECMA-262 §6.1.6.1.20, radix 10), which RFC 8785 §3.2.2.3
+ * prescribes for JSON numbers.
+ *
+ * <p>The digits are the shortest decimal that reads back as the same double; among shortest
+ * candidates the one closest to the exact binary value wins, and an exact tie goes to the even
+ * digit string. {@link Double#toString(double)} is not used for the digits: before JDK 19 it is not
+ * always shortest (JDK-4511638).
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class EcmaNumbers {
+  /** 2<sup>53</sup>: below this, every integral double is an exact {@code long}. */
+  private static final double TWO_POW_53 = 9007199254740992.0;
+
+  private EcmaNumbers() {}
+
+  /**
+   * Formats a finite double as ECMAScript's {@code String(d)} does.
+   *
+   * @param d a finite value
+   * @return the ECMAScript string form; {@code "0"} for both zeros
+   * @throws IllegalArgumentException if {@code d} is NaN or infinite
+   */
+  static String format(double d) {
+    if (!Double.isFinite(d)) {
+      throw new IllegalArgumentException("number must be finite: " + d);
+    }
+    if (d == 0) {
+      return "0"; // +0 and -0
+    }
+    if (d < 0) {
+      return "-" + format(-d);
+    }
+    if (d < TWO_POW_53 && d == Math.rint(d)) {
+      return Long.toString((long) d); // integral and below 1e21: plain digits
+    }
+    BigDecimal shortest = shortest(d).stripTrailingZeros();
+    String digits = shortest.unscaledValue().toString();
+    return layout(digits, digits.length() - shortest.scale());
+  }
+
+  /**
+   * The shortest decimal that rounds to {@code d}, closest to {@code d} among equally short ones.
+   * Having a round-tripping candidate with {@code p} significant digits is monotone in {@code p}
+   * (pad with a zero), and 17 digits always suffice, so the smallest {@code p} is found by
+   * bisection.
+   */
+  private static BigDecimal shortest(double d) {
+    BigDecimal exact = new BigDecimal(d);
+    int lo = 1;
+    int hi = 17;
+    BigDecimal best = null;
+    while (lo < hi) {
+      int mid = (lo + hi) >>> 1;
+      BigDecimal c = candidate(exact, d, mid);
+      if (c != null) {
+        best = c;
+        hi = mid;
+      } else {
+        lo = mid + 1;
+      }
+    }
+    return best != null ? best : candidate(exact, d, 17);
+  }
+
+  /**
+   * Among decimals with {@code p} significant digits that read back as {@code d}, the closest to
+   * {@code exact} (ties to even), or {@code null} if there is none. Only the neighbours just below
+   * and just above {@code exact} need checking: the set of decimals that read back as {@code d} is
+   * an interval around it, so if any candidate on one side is in it, the nearest one on that side
+   * is too. The interval is asymmetric at powers of two, which is why the nearest of the two
+   * neighbours alone is not enough.
+   */
+  private static BigDecimal candidate(BigDecimal exact, double d, int p) {
+    BigDecimal down = exact.round(new MathContext(p, RoundingMode.DOWN));
+    if (down.compareTo(exact) == 0) {
+      return down;
+    }
+    BigDecimal up = exact.round(new MathContext(p, RoundingMode.UP));
+    boolean downOk = Double.parseDouble(down.toString()) == d;
+    boolean upOk = Double.parseDouble(up.toString()) == d;
+    if (downOk && upOk) {
+      return exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
+    }
+    return downOk ? down : upOk ? up : null;
+  }
+
+  /**
+   * Lays out digits {@code s} (no trailing zeros, {@code k} of them) and decimal exponent {@code n}
+   * (the value is {@code s × 10^(n-k)}) as ECMA-262 §6.1.6.1.20 steps 6 to 10 do.
+   */
+  private static String layout(String s, int n) {
+    int k = s.length();
+    StringBuilder out = new StringBuilder(k + 26);
+    if (k <= n && n <= 21) {
+      out.append(s);
+      out.append("0".repeat(n - k));
+    } else if (0 < n && n <= 21) {
+      out.append(s, 0, n).append('.').append(s, n, k);
+    } else if (-6 < n && n <= 0) {
+      out.append("0.").append("0".repeat(-n)).append(s);
+    } else {
+      out.append(s.charAt(0));
+      if (k > 1) {
+        out.append('.').append(s, 1, k);
+      }
+      int e = n - 1;
+      out.append('e').append(e < 0 ? '-' : '+').append(Math.abs(e));
+    }
+    return out.toString();
+  }
+}

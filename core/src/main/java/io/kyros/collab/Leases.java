@@ -1,0 +1,401 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.function.Supplier;
+
+/**
+ * Leases: time-bounded ownership of named resources, with fencing tokens.
+ *
+ * <ul>
+ *   <li>At most one unexpired lease exists per resource; expiry is judged by the storage's clock
+ *       (the database's on JDBC), never by the caller's: a lease is stale when
+ *       {@code now > heartbeatAt + ttl}.</li>
+ *   <li>{@link Lease#fence()} strictly increases on every acquisition of a resource, reclaim
+ *       included, and is never reused: the lease record keeps the last fence after release.</li>
+ *   <li>Acquire, release and reclaim record {@code lease_acquired}, {@code lease_released} and
+ *       {@code lease_reclaimed} atomically with the change; heartbeats record nothing.</li>
+ * </ul>
+ *
+ * <p>Writes can be guarded by a lease ({@link Documents#guardedBy(Lease)}, {@link TaskClaim}): they
+ * commit only if the lease is still current, checked in the same atomic commit.
+ *
+ * <p>Thread-safe.
+ */
+public final class Leases {
+  private static final Duration MAX_POLL = Duration.ofSeconds(1);
+
+  private final Core core;
+  private final Supplier<ScheduledExecutorService> scheduler;
+
+  Leases(Core core, Supplier<ScheduledExecutorService> scheduler) {
+    this.core = core;
+    this.scheduler = scheduler;
+  }
+
+  /**
+   * Acquires a lease on {@code resource} if nobody holds an unexpired one; a stale lease is
+   * reclaimed (recording {@code lease_reclaimed}) and replaced.
+   *
+   * @param resource the resource name, matching {@code [A-Za-z0-9][A-Za-z0-9._-]{0,127}}
+   * @param ttl how long the lease lives after each heartbeat, positive
+   * @return the new lease, or empty if the resource is held
+   * @throws IllegalArgumentException if the name is invalid or the ttl not positive
+   */
+  public Optional<Lease> tryAcquire(String resource, Duration ttl) {
+    Names.requireName("resource", resource);
+    Names.requirePositive("ttl", ttl);
+    return tryAcquire(key(resource), resource, core.holder, ttl);
+  }
+
+  /**
+   * Acquires a lease, waiting up to {@code maxWait} for the current holder to release it or for it to
+   * go stale. Wakes when the log records a change (a release anywhere), and re-checks at least once a
+   * second and when the current lease is due to expire; it does not spin.
+   *
+   * @param resource the resource name
+   * @param ttl the lease's time to live, positive
+   * @param maxWait the longest time to wait, in real time; zero means one attempt
+   * @return the lease, or empty if it could not be acquired in time
+   * @throws InterruptedException if interrupted while waiting
+   * @throws IllegalArgumentException if an argument is invalid
+   */
+  public Optional<Lease> acquire(String resource, Duration ttl, Duration maxWait) throws InterruptedException {
+    Names.requireName("resource", resource);
+    Names.requirePositive("ttl", ttl);
+    Names.requireNotNegative("maxWait", maxWait);
+    long deadline = System.nanoTime() + maxWait.toNanos();
+    RecordKey key = key(resource);
+    while (true) {
+      long seen = core.storage.lastEventId();
+      Optional<Lease> lease = tryAcquire(key, resource, core.holder, ttl);
+      if (lease.isPresent()) {
+        return lease;
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return Optional.empty();
+      }
+      Duration wait = Duration.ofNanos(Math.min(left, MAX_POLL.toNanos()));
+      Optional<Lease> holder = get(resource);
+      if (holder.isPresent()) {
+        Duration untilStale = Duration.between(core.storage.now(), holder.get().expiresAt()).plusMillis(1);
+        if (!untilStale.isNegative() && untilStale.compareTo(wait) < 0) {
+          wait = untilStale;
+        }
+      }
+      core.storage.awaitEvents(seen, wait);
+    }
+  }
+
+  /**
+   * Renews a lease: moves its heartbeat to the storage's current time. Records no event.
+   *
+   * @param lease the lease to renew
+   * @return the renewed lease
+   * @throws LeaseLostException if it is stale, released or replaced
+   */
+  public Lease renew(Lease lease) {
+    Objects.requireNonNull(lease, "lease");
+    RecordKey key = key(lease.resource());
+    while (true) {
+      StoredRecord record = currentRecord(lease);
+      Instant now = core.storage.now();
+      Lease renewed = new Lease(lease.leaseId(), lease.resource(), lease.holder(), lease.acquiredAt(), lease.ttl(), now,
+          lease.fence());
+      Core.Encoded encoded = core.encode(toJson(renewed), "lease " + lease.resource());
+      CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.revision())),
+          List.of(Write.put(key, encoded.json(), encoded.hash())), List.of()));
+      if (result instanceof CommitResult.Committed) {
+        return renewed;
+      }
+    }
+  }
+
+  /**
+   * Releases a lease, recording {@code lease_released}. Releasing a lease that is stale but not yet
+   * reclaimed still releases it.
+   *
+   * @param lease the lease
+   * @return true if it was released, false if it was no longer held (released or replaced)
+   */
+  public boolean release(Lease lease) {
+    Objects.requireNonNull(lease, "lease");
+    RecordKey key = key(lease.resource());
+    while (true) {
+      Optional<StoredRecord> record = core.storage.read(key);
+      Lease held = record.map(r -> held(r)).orElse(null);
+      if (held == null || !held.leaseId().equals(lease.leaseId())) {
+        return false;
+      }
+      ObjectNode details = leaseDetails(held);
+      CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.get().revision())),
+          List.of(freeWrite(key, held.resource(), held.fence())),
+          List.of(core.event("lease_released", held.holder(), target(held.resource()), details))));
+      if (result instanceof CommitResult.Committed) {
+        return true;
+      }
+    }
+  }
+
+  /**
+   * @param resource the resource name
+   * @return its unexpired lease, or empty if it is free or its lease is stale
+   */
+  public Optional<Lease> get(String resource) {
+    Names.requireName("resource", resource);
+    Instant now = core.storage.now();
+    return core.storage.read(key(resource)).map(this::held).filter(l -> !l.isStaleAt(now));
+  }
+
+  /**
+   * @param lease a lease
+   * @return true if it is the resource's current, unexpired lease
+   */
+  public boolean isCurrent(Lease lease) {
+    try {
+      guardExpectation(lease);
+      return true;
+    } catch (LeaseLostException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Lists the held resource leases (not task claims), stale ones included, with their time left by
+   * the storage's clock.
+   *
+   * @return the leases, ordered by resource
+   */
+  public List<LeaseStatus> list() {
+    Instant now = core.storage.now();
+    List<LeaseStatus> out = new ArrayList<>();
+    for (StoredRecord r : scan(Core.LEASES)) {
+      Lease l = held(r);
+      if (l != null) {
+        Duration left = Duration.between(now, l.expiresAt());
+        boolean stale = l.isStaleAt(now);
+        out.add(new LeaseStatus(l, left.isNegative() ? Duration.ZERO : left, stale));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Frees every stale resource lease (task claims are reclaimed by {@link Tasks#reclaimStale()}),
+   * recording {@code lease_reclaimed} with the previous holder, its last heartbeat and its fence for
+   * each. The next acquisition gets a higher fence.
+   *
+   * @return the leases that were reclaimed
+   */
+  public List<Lease> reclaimStale() {
+    List<Lease> reclaimed = new ArrayList<>();
+    for (StoredRecord r : scan(Core.LEASES)) {
+      Lease l = held(r);
+      Instant now = core.storage.now();
+      if (l == null || !l.isStaleAt(now)) {
+        continue;
+      }
+      ObjectNode details = reclaimDetails(l, null, now);
+      CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(r.key(), r.revision())),
+          List.of(freeWrite(r.key(), l.resource(), l.fence())),
+          List.of(core.event("lease_reclaimed", target(l.resource()), details))));
+      if (result instanceof CommitResult.Committed) {
+        reclaimed.add(l);
+      }
+    }
+    return reclaimed;
+  }
+
+  /**
+   * Starts renewing {@code lease} in the background at a third of its ttl.
+   *
+   * @param lease the lease to keep alive
+   * @return the keep-alive handle; close it to stop renewing
+   * @see #keepAlive(Lease, Duration)
+   */
+  public KeepAlive keepAlive(Lease lease) {
+    Objects.requireNonNull(lease, "lease");
+    return keepAlive(lease, lease.ttl().dividedBy(3));
+  }
+
+  /**
+   * Starts renewing {@code lease} in the background every {@code interval}. When a renewal finds the
+   * lease lost, or renewals keep failing until the lease would have expired, the handle reports the
+   * loss: it completes {@link KeepAlive#lost()}, cancels the futures passed to
+   * {@link KeepAlive#guard} and interrupts the threads passed to {@link KeepAlive#interruptOnLoss}.
+   *
+   * @param lease the lease to keep alive
+   * @param interval time between renewals, positive and shorter than the ttl
+   * @return the keep-alive handle
+   * @throws IllegalArgumentException if the interval is not positive or not shorter than the ttl
+   */
+  public KeepAlive keepAlive(Lease lease, Duration interval) {
+    Objects.requireNonNull(lease, "lease");
+    Names.requirePositive("interval", interval);
+    if (interval.compareTo(lease.ttl()) >= 0) {
+      throw new IllegalArgumentException("keep-alive interval must be shorter than the ttl " + lease.ttl() + ": "
+          + interval);
+    }
+    return KeepAlive.start(this, lease, interval, scheduler.get());
+  }
+
+  // ---------------------------------------------------------------- package-private: used by Tasks
+
+  /** An acquisition ready to commit. */
+  record Acquisition(Lease lease, Expectation expectation, Write write, List<NewEvent> events) {}
+
+  /**
+   * Prepares the acquisition of the lease stored at {@code key}, given its current record; null if
+   * it is held and unexpired.
+   */
+  Acquisition prepareAcquire(RecordKey key, String resource, String holder, Duration ttl,
+      Optional<StoredRecord> current, Instant now) {
+    Lease previous = current.map(this::held).orElse(null);
+    if (previous != null && !previous.isStaleAt(now)) {
+      return null;
+    }
+    long lastFence = current.map(r -> core.parse(r).path("fence").asLong(0)).orElse(0L);
+    Lease lease = new Lease(UUID.randomUUID().toString(), resource, holder, now, ttl, now, lastFence + 1);
+    Core.Encoded encoded = core.encode(toJson(lease), "lease " + resource);
+    List<NewEvent> events = new ArrayList<>(2);
+    if (previous != null) {
+      events.add(core.event("lease_reclaimed", holder, target(resource), reclaimDetails(previous, lease, now)));
+    }
+    events.add(core.event("lease_acquired", holder, target(resource), leaseDetails(lease)));
+    return new Acquisition(lease, new Expectation(key, current.map(StoredRecord::revision).orElse(Expectation.ABSENT)),
+        Write.put(key, encoded.json(), encoded.hash()), events);
+  }
+
+  /**
+   * Checks that {@code lease} is current and returns the expectation that keeps it so within a
+   * commit.
+   *
+   * @throws LeaseLostException if it is not
+   */
+  Expectation guardExpectation(Lease lease) {
+    StoredRecord record = currentRecord(lease);
+    return Expectation.revision(record.key(), record.revision());
+  }
+
+  /** The lease record if {@code lease} is its current, unexpired lease. */
+  private StoredRecord currentRecord(Lease lease) {
+    Objects.requireNonNull(lease, "lease");
+    Optional<StoredRecord> record = core.storage.read(key(lease.resource()));
+    Lease held = record.map(this::held).orElse(null);
+    if (held == null) {
+      throw new LeaseLostException(lease.resource(), lease.fence(), "it was released or reclaimed");
+    }
+    if (!held.leaseId().equals(lease.leaseId())) {
+      throw new LeaseLostException(lease.resource(), lease.fence(), "it is now held by " + held.holder()
+          + " with fence " + held.fence());
+    }
+    Instant now = core.storage.now();
+    if (held.isStaleAt(now)) {
+      throw new LeaseLostException(lease.resource(), lease.fence(), "it expired at " + held.expiresAt()
+          + " (storage time " + now + ")");
+    }
+    return record.get();
+  }
+
+  /** A free lease record that keeps the last fence. */
+  Write freeWrite(RecordKey key, String resource, long fence) {
+    ObjectNode json = core.object().put("resource", resource).put("fence", fence);
+    Core.Encoded encoded = core.encode(json, "lease " + resource);
+    return Write.put(key, encoded.json(), encoded.hash());
+  }
+
+  /** The held lease stored in a record, or null if the record is free. */
+  Lease held(StoredRecord r) {
+    ObjectNode o = core.parse(r);
+    JsonNode holder = o.get("holder");
+    if (holder == null || holder.isNull()) {
+      return null;
+    }
+    try {
+      return new Lease(o.path("leaseId").asText(), o.path("resource").asText(), holder.asText(),
+          Instant.parse(o.path("acquiredAt").asText()), Duration.parse(o.path("ttl").asText()),
+          Instant.parse(o.path("heartbeatAt").asText()), o.path("fence").asLong());
+    } catch (RuntimeException e) {
+      throw new StorageException("lease record " + r.key() + " is damaged: " + e.getMessage(), e);
+    }
+  }
+
+  ObjectNode leaseDetails(Lease l) {
+    return core.object().put("resource", l.resource()).put("leaseId", l.leaseId()).put("holder", l.holder())
+        .put("fence", l.fence()).put("ttl", l.ttl().toString()).put("expiresAt", l.expiresAt().toString());
+  }
+
+  ObjectNode reclaimDetails(Lease previous, Lease next, Instant now) {
+    ObjectNode d = core.object().put("resource", previous.resource()).put("previousHolder", previous.holder())
+        .put("previousLeaseId", previous.leaseId()).put("lastHeartbeat", previous.heartbeatAt().toString())
+        .put("expiredAt", previous.expiresAt().toString()).put("reclaimedAt", now.toString())
+        .put("oldFence", previous.fence());
+    if (next == null) {
+      d.putNull("newFence");
+    } else {
+      d.put("newFence", next.fence()).put("newHolder", next.holder());
+    }
+    return d;
+  }
+
+  static String target(String resource) {
+    return resource.startsWith(Tasks.LEASE_PREFIX) ? resource : "leases/" + resource;
+  }
+
+  static RecordKey key(String resource) {
+    if (resource.startsWith(Tasks.LEASE_PREFIX)) {
+      return new RecordKey(Core.TASK_LEASES, resource.substring(Tasks.LEASE_PREFIX.length()));
+    }
+    return new RecordKey(Core.LEASES, resource);
+  }
+
+  List<StoredRecord> scan(String collection) {
+    List<StoredRecord> all = new ArrayList<>();
+    String after = null;
+    while (true) {
+      List<StoredRecord> page = core.storage.list(collection, after, Core.PAGE);
+      all.addAll(page);
+      if (page.size() < Core.PAGE) {
+        return all;
+      }
+      after = page.get(page.size() - 1).key().id();
+    }
+  }
+
+  private ObjectNode toJson(Lease l) {
+    return core.object().put("resource", l.resource()).put("leaseId", l.leaseId()).put("holder", l.holder())
+        .put("acquiredAt", l.acquiredAt().toString()).put("ttl", l.ttl().toString())
+        .put("heartbeatAt", l.heartbeatAt().toString()).put("fence", l.fence());
+  }
+
+  private Optional<Lease> tryAcquire(RecordKey key, String resource, String holder, Duration ttl) {
+    for (int attempt = 0; ; attempt++) {
+      Optional<StoredRecord> current = core.storage.read(key);
+      Acquisition a = prepareAcquire(key, resource, holder, ttl, current, core.storage.now());
+      if (a == null) {
+        return Optional.empty();
+      }
+      CommitResult result = core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events()));
+      if (result instanceof CommitResult.Committed) {
+        return Optional.of(a.lease());
+      }
+      // Someone else changed the record between our read and commit; re-read and decide again.
+    }
+  }
+}

@@ -1,0 +1,160 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.LocalDate;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Turns a range of events into a readable Markdown log ("generate human log"): a heading per day,
+ * one bullet per event with its time, actor and a sentence for the known event types, and the
+ * remaining details as {@code key=value} pairs. Unknown types are rendered generically.
+ *
+ * <pre>
+ * ## 2026-11-21 (UTC)
+ *
+ * - `12:00:01.250` **worker-1** claimed task `t-1` (queued → claimed, fence 3) · #12
+ * </pre>
+ *
+ * <p>Immutable and thread-safe.
+ */
+public final class MarkdownLogRenderer {
+  private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("HH:mm:ss.SSS");
+
+  private final ZoneId zone;
+
+  private MarkdownLogRenderer(ZoneId zone) {
+    this.zone = zone;
+  }
+
+  /** @return a renderer that prints times in UTC */
+  public static MarkdownLogRenderer create() {
+    return new MarkdownLogRenderer(ZoneOffset.UTC);
+  }
+
+  /**
+   * @param zone the time zone for headings and times
+   * @return a renderer using that zone
+   */
+  public MarkdownLogRenderer withZone(ZoneId zone) {
+    return new MarkdownLogRenderer(Objects.requireNonNull(zone, "zone"));
+  }
+
+  /**
+   * Renders events.
+   *
+   * @param events the events, normally in id order
+   * @return Markdown text; a single line saying so when there are no events
+   */
+  public String render(List<Event> events) {
+    Objects.requireNonNull(events, "events");
+    StringBuilder out = new StringBuilder();
+    if (events.isEmpty()) {
+      return "_No events._\n";
+    }
+    out.append("# Event log: #").append(events.get(0).id()).append(" to #")
+        .append(events.get(events.size() - 1).id()).append("\n");
+    LocalDate day = null;
+    for (Event e : events) {
+      ZonedDateTime t = e.ts().atZone(zone);
+      if (!t.toLocalDate().equals(day)) {
+        day = t.toLocalDate();
+        out.append("\n## ").append(day).append(" (").append(zone).append(")\n\n");
+      }
+      out.append("- `").append(TIME.format(t)).append("` **").append(escape(e.actor())).append("** ")
+          .append(sentence(e)).append(" · #").append(e.id()).append('\n');
+    }
+    return out.toString();
+  }
+
+  private static String sentence(Event e) {
+    ObjectNode d = e.details();
+    String task = "task `" + text(d, "id", e.target()) + "`";
+    String doc = "document `" + text(d, "collection", "?") + "/" + text(d, "id", "?") + "`";
+    String lease = "lease on `" + text(d, "resource", e.target()) + "`";
+    String statuses = "(" + text(d, "oldStatus", "?") + " → " + text(d, "newStatus", "?");
+    String rest;
+    switch (e.type()) {
+      case "task_created":
+        return "created " + task + " \"" + escape(text(d, "title", "")) + "\" (priority " + text(d, "priority", "0") + ")";
+      case "task_claimed":
+        return "claimed " + task + " " + statuses + ", fence " + text(d, "fence", "?") + ")";
+      case "task_transitioned":
+        return "moved " + task + " " + statuses + ")";
+      case "task_completed":
+        return "completed " + task + " " + statuses + ")";
+      case "task_failed":
+        rest = d.path("retry").asBoolean() ? ", will retry after " + text(d, "notBefore", "?") : ", no retries left";
+        return "failed " + task + " " + statuses + ", attempt " + text(d, "attempts", "?") + rest + "): "
+            + escape(text(d, "error", ""));
+      case "task_released":
+        return "released " + task + " " + statuses + ")";
+      case "task_reclaimed":
+        return "reclaimed " + task + " from " + escape(text(d, "previousHolder", "?")) + " " + statuses + ", attempt "
+            + text(d, "attempts", "?") + ")";
+      case "task_updated":
+        return "updated " + task + " (" + join(d.path("changed")) + ")";
+      case "lease_acquired":
+        return "acquired " + lease + " (fence " + text(d, "fence", "?") + ", ttl " + text(d, "ttl", "?") + ")";
+      case "lease_released":
+        return "released " + lease + " (fence " + text(d, "fence", "?") + ")";
+      case "lease_reclaimed":
+        return "reclaimed stale " + lease + " from " + escape(text(d, "previousHolder", "?")) + " (last heartbeat "
+            + text(d, "lastHeartbeat", "?") + ", fence " + text(d, "oldFence", "?") + " → "
+            + text(d, "newFence", "none") + ")";
+      case "document_created":
+        return "created " + doc + " " + text(d, "etag", "");
+      case "document_replaced":
+        return "replaced " + doc + " " + text(d, "previousEtag", "?") + " → " + text(d, "etag", "?");
+      case "document_deleted":
+        return "deleted " + doc + " (was " + text(d, "previousEtag", "?") + ")";
+      default:
+        return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
+    }
+  }
+
+  private static String pairs(ObjectNode d) {
+    if (d.isEmpty()) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder(":");
+    for (Iterator<Map.Entry<String, JsonNode>> it = d.fields(); it.hasNext(); ) {
+      Map.Entry<String, JsonNode> f = it.next();
+      JsonNode v = f.getValue();
+      b.append(' ').append(escape(f.getKey())).append('=').append(escape(v.isTextual() ? v.asText() : v.toString()));
+    }
+    return b.toString();
+  }
+
+  private static String join(JsonNode array) {
+    StringBuilder b = new StringBuilder();
+    array.forEach(n -> b.append(b.length() == 0 ? "" : ", ").append(escape(n.asText())));
+    return b.toString();
+  }
+
+  private static String text(ObjectNode d, String field, String fallback) {
+    JsonNode n = d.get(field);
+    return n == null || n.isNull() ? fallback : n.asText();
+  }
+
+  /** Escapes Markdown emphasis and code characters and flattens newlines. */
+  static String escape(String s) {
+    StringBuilder b = new StringBuilder(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      switch (c) {
+        case '*', '_', '`', '[', ']', '<', '>', '|', '\\' -> b.append('\\').append(c);
+        case '\n', '\r' -> b.append(' ');
+        default -> b.append(c);
+      }
+    }
+    return b.toString();
+  }
+}

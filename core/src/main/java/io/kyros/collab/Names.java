@@ -1,0 +1,88 @@
+package io.kyros.collab;
+
+import java.util.Objects;
+import java.util.regex.Pattern;
+
+/** Argument checks shared by the API. Stateless, thread-safe. */
+final class Names {
+  static final String NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}";
+  private static final Pattern NAME = Pattern.compile(NAME_PATTERN);
+  private static final Pattern EVENT_TYPE = Pattern.compile("[a-z][a-z0-9_.-]{0,63}");
+  static final int MAX_LABEL_LENGTH = 300;
+
+  private Names() {}
+
+  /**
+   * @return the value if it is a valid collection, id or resource name
+   * @throws NullPointerException naming {@code what} if null
+   * @throws IllegalArgumentException naming {@code what} and the pattern otherwise
+   */
+  static String requireName(String what, String value) {
+    Objects.requireNonNull(value, what);
+    if (!NAME.matcher(value).matches()) {
+      throw new IllegalArgumentException(what + " must match " + NAME_PATTERN + ": \"" + printable(value) + "\"");
+    }
+    return value;
+  }
+
+  static String requireEventType(String value) {
+    Objects.requireNonNull(value, "type");
+    if (!EVENT_TYPE.matcher(value).matches()) {
+      throw new IllegalArgumentException("event type must match " + EVENT_TYPE.pattern() + ": \""
+          + printable(value) + "\"");
+    }
+    return value;
+  }
+
+  /** A free-form label (actor, target, holder): 1..300 chars, no control characters. */
+  static String requireLabel(String what, String value) {
+    Objects.requireNonNull(value, what);
+    if (value.isEmpty() || value.length() > MAX_LABEL_LENGTH) {
+      throw new IllegalArgumentException(what + " must have 1 to " + MAX_LABEL_LENGTH + " characters, got "
+          + value.length());
+    }
+    for (int i = 0; i < value.length(); i++) {
+      if (Character.isISOControl(value.charAt(i))) {
+        throw new IllegalArgumentException(what + " must not contain control characters: \"" + printable(value) + "\"");
+      }
+    }
+    return value;
+  }
+
+  static java.time.Duration requirePositive(String what, java.time.Duration d) {
+    Objects.requireNonNull(d, what);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(what + " must be positive: " + d);
+    }
+    return d;
+  }
+
+  static java.time.Duration requireNotNegative(String what, java.time.Duration d) {
+    Objects.requireNonNull(d, what);
+    if (d.isNegative()) {
+      throw new IllegalArgumentException(what + " must not be negative: " + d);
+    }
+    return d;
+  }
+
+  static int requirePositive(String what, int n) {
+    if (n <= 0) {
+      throw new IllegalArgumentException(what + " must be positive: " + n);
+    }
+    return n;
+  }
+
+  private static String printable(String s) {
+    StringBuilder b = new StringBuilder();
+    int max = Math.min(s.length(), 140);
+    for (int i = 0; i < max; i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f) {
+        b.append(String.format("\\u%04x", (int) c));
+      } else {
+        b.append(c);
+      }
+    }
+    return s.length() > max ? b.append("...").toString() : b.toString();
+  }
+}

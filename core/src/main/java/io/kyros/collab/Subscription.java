@@ -1,0 +1,20 @@
+package io.kyros.collab;
+
+/**
+ * A running push subscription to the event log. Resume after a restart by subscribing again after
+ * {@link #position()}.
+ *
+ * <p>Thread-safe.
+ */
+public interface Subscription extends AutoCloseable {
+
+  /** @return the id of the last event delivered (or skipped by the filter); the resume token */
+  long position();
+
+  /** @return true once closed, by the caller, by a listener error, or by closing the {@link Collab} */
+  boolean isClosed();
+
+  /** Stops delivery. Idempotent; an event being delivered finishes first. */
+  @Override
+  void close();
+}

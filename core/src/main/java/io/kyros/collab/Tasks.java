@@ -1,0 +1,696 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.Function;
+
+/**
+ * Tasks that move through a {@link Workflow} and are claimed by taking a lease.
+ *
+ * <ul>
+ *   <li>{@link #claimNext} atomically picks the best claimable task (highest priority, then oldest,
+ *       then smallest id) in the workflow's initial state whose dependencies are all done and whose
+ *       retry backoff has passed, takes its lease and moves it to the claimed state. Two workers
+ *       never hold the same task.</li>
+ *   <li>Operations through a {@link TaskClaim} (complete, fail, release, transition) commit only
+ *       while the claim's lease is current.</li>
+ *   <li>A claim whose lease goes stale is reclaimed by {@link #reclaimStale()}: back to the initial
+ *       state with {@code attempts} incremented, or to the failed state after {@code maxAttempts}.</li>
+ *   <li>Dependencies must exist; a change that would create a cycle is rejected.</li>
+ *   <li>Every change records its events ({@code task_created}, {@code task_updated},
+ *       {@code task_transitioned}, {@code task_claimed}, {@code task_completed}, {@code task_failed},
+ *       {@code task_released}, {@code task_reclaimed} and the lease events) in the same commit.</li>
+ * </ul>
+ *
+ * <p>Thread-safe.
+ */
+public final class Tasks {
+  /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot contain '/'. */
+  static final String LEASE_PREFIX = "tasks/";
+  private static final SecureRandom RANDOM = new SecureRandom();
+  private static final char[] ID_CHARS = "abcdefghijkmnpqrstuvwxyz23456789".toCharArray();
+
+  private final Core core;
+  private final Leases leases;
+  private final Workflow workflow;
+
+  Tasks(Core core, Leases leases) {
+    this.core = core;
+    this.leases = leases;
+    this.workflow = core.workflow;
+  }
+
+  /** @return the workflow these tasks follow */
+  public Workflow workflow() {
+    return workflow;
+  }
+
+  /**
+   * Creates a task in the workflow's initial state, recording {@code task_created}.
+   *
+   * @param spec what to create
+   * @return the task
+   * @throws DependencyException if a dependency does not exist or is the task itself
+   * @throws PreconditionFailedException if a task with the requested id exists
+   * @throws IllegalArgumentException if the id or a label is not a valid name
+   */
+  public Task create(NewTask spec) {
+    Objects.requireNonNull(spec, "spec");
+    String id = spec.id() == null ? generateId() : Names.requireName("task id", spec.id());
+    spec.labels().forEach(l -> Names.requireName("label", l));
+    spec.dependsOn().forEach(d -> Names.requireName("dependency id", d));
+    if (spec.dependsOn().contains(id)) {
+      throw new DependencyException("task " + id + " cannot depend on itself");
+    }
+    int maxAttempts = spec.maxAttempts() == null ? core.defaultMaxAttempts : spec.maxAttempts();
+    RecordKey key = key(id);
+    while (true) {
+      List<Expectation> expectations = new ArrayList<>();
+      expectations.add(Expectation.absent(key));
+      for (String dep : new LinkedHashSet<>(spec.dependsOn())) {
+        StoredRecord d = core.storage.read(key(dep)).orElseThrow(
+            () -> new DependencyException("task " + id + " depends on missing task " + dep));
+        expectations.add(Expectation.revision(d.key(), d.revision()));
+      }
+      Optional<StoredRecord> existing = core.storage.read(key);
+      if (existing.isPresent()) {
+        throw exists(key, existing.get());
+      }
+      Instant now = core.storage.now();
+      ObjectNode json = core.object();
+      json.put("id", id).put("title", spec.title()).put("description", spec.description())
+          .put("status", workflow.initial()).put("priority", spec.priority());
+      strings(json.putArray("dependsOn"), new ArrayList<>(new LinkedHashSet<>(spec.dependsOn())));
+      checklist(json.putArray("checklist"), spec.checklist());
+      strings(json.putArray("labels"), new ArrayList<>(new TreeSet<>(spec.labels())));
+      json.putNull("assignee").put("attempts", 0).put("maxAttempts", maxAttempts)
+          .put("createdAt", now.toString()).put("updatedAt", now.toString()).putNull("notBefore").putNull("lastError");
+      Core.Encoded encoded = core.encode(json, "task " + id);
+      CommitResult result = core.commit(new Commit(expectations, List.of(Write.put(key, encoded.json(), encoded.hash())),
+          revisions -> {
+            ObjectNode d = core.object().put("id", id).put("title", spec.title()).put("status", workflow.initial())
+                .put("priority", spec.priority()).put("etag", Core.etag(revisions.get(0), encoded.hash()).toString());
+            d.set("dependsOn", json.get("dependsOn"));
+            d.set("labels", json.get("labels"));
+            return List.of(core.event("task_created", target(id), d));
+          }));
+      if (result instanceof CommitResult.Committed c) {
+        return toTask(encoded.value(), c.revisions().get(0), encoded.hash());
+      }
+      // a dependency or the id changed under us: re-check
+    }
+  }
+
+  /**
+   * @param id the task id
+   * @return the task, or empty if it does not exist
+   */
+  public Optional<Task> get(String id) {
+    return core.storage.read(key(Names.requireName("task id", id))).map(this::toTask);
+  }
+
+  /**
+   * Lists tasks, ordered by creation time then id.
+   *
+   * @param filter which tasks to keep
+   * @return the matching tasks
+   */
+  public List<Task> list(TaskFilter filter) {
+    Objects.requireNonNull(filter, "filter");
+    List<Task> out = new ArrayList<>();
+    for (StoredRecord r : leases.scan(Core.TASKS)) {
+      Task t = toTask(r);
+      if (filter.matches(t)) {
+        out.add(t);
+      }
+    }
+    out.sort(Comparator.comparing(Task::createdAt).thenComparing(Task::id));
+    return out;
+  }
+
+  /**
+   * Changes a task's fields (not its status) if its ETag matches, recording {@code task_updated}.
+   * New dependencies are checked for existence and cycles in the same commit.
+   *
+   * @param id the task id
+   * @param ifMatch the ETag the caller last saw, or null to update whatever is current
+   * @param patch the changes
+   * @return the updated task
+   * @throws PreconditionFailedException if {@code ifMatch} does not match
+   * @throws DependencyException if a dependency is missing or a cycle would be created
+   * @throws NotFoundException if the task does not exist
+   */
+  public Task update(String id, ETag ifMatch, TaskPatch patch) {
+    Names.requireName("task id", id);
+    Objects.requireNonNull(patch, "patch");
+    if (patch.labels() != null) {
+      patch.labels().forEach(l -> Names.requireName("label", l));
+    }
+    RecordKey key = key(id);
+    while (true) {
+      StoredRecord current = readTask(id);
+      checkIfMatch(current, ifMatch);
+      ObjectNode json = core.parse(current).deepCopy();
+      List<Expectation> expectations = new ArrayList<>();
+      expectations.add(Expectation.revision(key, current.revision()));
+      List<String> changed = new ArrayList<>();
+      if (patch.title() != null) {
+        json.put("title", patch.title());
+        changed.add("title");
+      }
+      if (patch.description() != null) {
+        json.put("description", patch.description());
+        changed.add("description");
+      }
+      if (patch.priority() != null) {
+        json.put("priority", patch.priority());
+        changed.add("priority");
+      }
+      if (patch.dependsOn() != null) {
+        List<String> deps = new ArrayList<>(new LinkedHashSet<>(patch.dependsOn()));
+        deps.forEach(d -> Names.requireName("dependency id", d));
+        expectations.addAll(checkNoCycle(id, deps));
+        strings(json.putArray("dependsOn"), deps);
+        changed.add("dependsOn");
+      }
+      if (patch.checklist() != null) {
+        checklist(json.putArray("checklist"), patch.checklist());
+        changed.add("checklist");
+      }
+      if (patch.labels() != null) {
+        strings(json.putArray("labels"), new ArrayList<>(new TreeSet<>(patch.labels())));
+        changed.add("labels");
+      }
+      json.put("updatedAt", core.storage.now().toString());
+      Optional<Task> done = commitTask(current, json, expectations, List.of(), (etag, prev) -> {
+        ObjectNode d = core.object().put("id", id).put("previousEtag", prev).put("etag", etag);
+        strings(d.putArray("changed"), changed);
+        return List.of(core.event("task_updated", target(id), d));
+      });
+      if (done.isPresent()) {
+        return done.get();
+      }
+      if (ifMatch != null) {
+        checkIfMatch(readTask(id), ifMatch);
+      }
+    }
+  }
+
+  /**
+   * Moves a task to another status if the workflow allows it, recording {@code task_transitioned}.
+   * Moving to the initial or a terminal status frees the task's claim lease, if any, recording
+   * {@code lease_released}. Claims are taken with {@link #claimNext} or {@link #claim}, not here.
+   *
+   * @param id the task id
+   * @param to the new status
+   * @param ifMatch the ETag the caller last saw, or null
+   * @return the old and new status and the task
+   * @throws InvalidTransitionException if the workflow does not allow it
+   * @throws IllegalArgumentException if {@code to} is not a status of the workflow, or is the claimed status
+   * @throws PreconditionFailedException if {@code ifMatch} does not match
+   * @throws NotFoundException if the task does not exist
+   */
+  public TransitionResult transition(String id, String to, ETag ifMatch) {
+    Names.requireName("task id", id);
+    workflow.requireState(to);
+    if (to.equals(workflow.claimed())) {
+      throw new IllegalArgumentException("status " + to + " is entered by claiming (claimNext or claim), not by transition");
+    }
+    while (true) {
+      StoredRecord current = readTask(id);
+      checkIfMatch(current, ifMatch);
+      Optional<TransitionResult> r = tryTransition(current, to, null, "task_transitioned", null, json -> json);
+      if (r.isPresent()) {
+        return r.get();
+      }
+      if (ifMatch != null) {
+        checkIfMatch(readTask(id), ifMatch);
+      }
+    }
+  }
+
+  /**
+   * Moves a claimed task to another status while the claim's lease is current (for example
+   * {@code claimed -> in_progress -> review}). Moving to the initial or a terminal status ends the
+   * claim and frees the lease.
+   *
+   * @param claim the claim
+   * @param to the new status
+   * @return the old and new status and the task
+   * @throws LeaseLostException if the claim's lease is no longer current
+   * @throws InvalidTransitionException if the workflow does not allow it
+   */
+  public TransitionResult transition(TaskClaim claim, String to) {
+    Objects.requireNonNull(claim, "claim");
+    workflow.requireState(to);
+    return guarded(claim, current -> tryTransition(current, to, claim.lease(), "task_transitioned", null, json -> json));
+  }
+
+  /**
+   * Claims the best claimable task for this {@link Collab}'s holder identity.
+   *
+   * @param ttl the claim lease's time to live
+   * @return the claim, or empty if no task is claimable
+   */
+  public Optional<TaskClaim> claimNext(Duration ttl) {
+    return claimNext(core.holder, ttl, Set.of());
+  }
+
+  /**
+   * Claims the best claimable task: in the initial state, dependencies all done, backoff passed, and
+   * (if {@code labels} is not empty) carrying one of the labels. Takes its lease for {@code worker},
+   * moves it to the claimed state and records {@code task_claimed} and {@code lease_acquired}
+   * atomically.
+   *
+   * @param worker the claiming worker's identity
+   * @param ttl the claim lease's time to live, positive
+   * @param labels labels of which a task must carry one, empty for any
+   * @return the claim, or empty if no task is claimable
+   */
+  public Optional<TaskClaim> claimNext(String worker, Duration ttl, Set<String> labels) {
+    Names.requireLabel("worker", worker);
+    Names.requirePositive("ttl", ttl);
+    Objects.requireNonNull(labels, "labels");
+    Instant now = core.storage.now();
+    List<StoredRecord> all = leases.scan(Core.TASKS);
+    Map<String, String> status = new HashMap<>();
+    List<Candidate> candidates = new ArrayList<>();
+    for (StoredRecord r : all) {
+      ObjectNode json = core.parse(r);
+      status.put(r.key().id(), json.path("status").asText());
+      if (workflow.initial().equals(json.path("status").asText()) && claimableAt(json, now)
+          && (labels.isEmpty() || strings(json.path("labels")).stream().anyMatch(labels::contains))) {
+        candidates.add(new Candidate(r, json));
+      }
+    }
+    candidates.sort(Comparator.comparingInt((Candidate c) -> -c.json.path("priority").asInt())
+        .thenComparing(c -> Instant.parse(c.json.path("createdAt").asText()))
+        .thenComparing(c -> c.record.key().id()));
+    for (Candidate c : candidates) {
+      boolean ready = strings(c.json.path("dependsOn")).stream().allMatch(d -> workflow.done().equals(status.get(d)));
+      if (ready) {
+        Optional<TaskClaim> claim = tryClaim(c.record, worker, ttl);
+        if (claim.isPresent()) {
+          return claim;
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * Claims one specific task, if it is claimable now.
+   *
+   * @param id the task id
+   * @param worker the claiming worker's identity
+   * @param ttl the claim lease's time to live
+   * @return the claim, or empty if the task is not claimable (wrong status, dependencies not done,
+   *     backoff pending, or another worker won)
+   * @throws NotFoundException if the task does not exist
+   */
+  public Optional<TaskClaim> claim(String id, String worker, Duration ttl) {
+    Names.requireName("task id", id);
+    Names.requireLabel("worker", worker);
+    Names.requirePositive("ttl", ttl);
+    StoredRecord r = readTask(id);
+    ObjectNode json = core.parse(r);
+    if (!workflow.initial().equals(json.path("status").asText()) || !claimableAt(json, core.storage.now())) {
+      return Optional.empty();
+    }
+    for (String dep : strings(json.path("dependsOn"))) {
+      Optional<StoredRecord> d = core.storage.read(key(dep));
+      if (d.isEmpty() || !workflow.done().equals(core.parse(d.get()).path("status").asText())) {
+        return Optional.empty();
+      }
+    }
+    return tryClaim(r, worker, ttl);
+  }
+
+  /**
+   * Completes a claimed task: moves it to the done status (the workflow must allow that from its
+   * current status), frees the lease, records {@code task_completed} and {@code lease_released}.
+   *
+   * @param claim the claim
+   * @return the completed task
+   * @throws LeaseLostException if the claim's lease is no longer current
+   * @throws InvalidTransitionException if the workflow does not allow done from the current status
+   */
+  public Task complete(TaskClaim claim) {
+    Objects.requireNonNull(claim, "claim");
+    return guarded(claim, current -> tryTransition(current, workflow.done(), claim.lease(), "task_completed", null,
+        json -> json.putNull("notBefore"))).task();
+  }
+
+  /**
+   * Fails a claimed task's attempt: increments {@code attempts}; below {@code maxAttempts} the task
+   * goes back to the initial status, claimable again after an exponential backoff; at the limit it
+   * moves to the failed status. Frees the lease; records {@code task_failed} and
+   * {@code lease_released}.
+   *
+   * @param claim the claim
+   * @param reason why it failed, kept as {@code lastError}
+   * @return the task after the change
+   * @throws LeaseLostException if the claim's lease is no longer current
+   */
+  public Task fail(TaskClaim claim, String reason) {
+    Objects.requireNonNull(claim, "claim");
+    Objects.requireNonNull(reason, "reason");
+    return guarded(claim, current -> {
+      ObjectNode json = core.parse(current);
+      int attempts = json.path("attempts").asInt() + 1;
+      boolean retry = attempts < json.path("maxAttempts").asInt();
+      String to = retry ? workflow.initial() : workflow.failed();
+      Instant notBefore = retry ? core.storage.now().plus(backoff(attempts)) : null;
+      ObjectNode extra = core.object().put("attempts", attempts).put("maxAttempts", json.path("maxAttempts").asInt())
+          .put("retry", retry).put("error", reason);
+      extra.put("notBefore", notBefore == null ? null : notBefore.toString());
+      return tryTransition(current, to, claim.lease(), "task_failed", extra, j -> {
+        j.put("attempts", attempts).put("lastError", reason);
+        return j.put("notBefore", notBefore == null ? null : notBefore.toString());
+      });
+    }).task();
+  }
+
+  /**
+   * Gives a claimed task back: back to the initial status without counting an attempt, lease freed,
+   * {@code task_released} and {@code lease_released} recorded.
+   *
+   * @param claim the claim
+   * @return the task after the change
+   * @throws LeaseLostException if the claim's lease is no longer current
+   */
+  public Task release(TaskClaim claim) {
+    Objects.requireNonNull(claim, "claim");
+    return guarded(claim, current -> tryTransition(current, workflow.initial(), claim.lease(), "task_released", null,
+        json -> json)).task();
+  }
+
+  /**
+   * Reclaims every task whose claim lease is stale: back to the initial status with {@code attempts}
+   * incremented, or to the failed status once {@code maxAttempts} is reached. Records
+   * {@code lease_reclaimed} and {@code task_reclaimed}. This is a system action: it does not need the
+   * workflow to allow the edge.
+   *
+   * @return the tasks after reclaim
+   */
+  public List<Task> reclaimStale() {
+    List<Task> out = new ArrayList<>();
+    for (StoredRecord leaseRecord : leases.scan(Core.TASK_LEASES)) {
+      Lease held = leases.held(leaseRecord);
+      Instant now = core.storage.now();
+      if (held == null || !held.isStaleAt(now)) {
+        continue;
+      }
+      String id = leaseRecord.key().id();
+      Optional<StoredRecord> task = core.storage.read(key(id));
+      List<Expectation> expectations = new ArrayList<>();
+      expectations.add(Expectation.revision(leaseRecord.key(), leaseRecord.revision()));
+      List<Write> writes = new ArrayList<>();
+      ObjectNode reclaimDetails = leases.reclaimDetails(held, null, now);
+      Write free = leases.freeWrite(leaseRecord.key(), held.resource(), held.fence());
+      if (task.isEmpty()) {
+        core.commit(Commit.of(expectations, List.of(free),
+            List.of(core.event("lease_reclaimed", target(id), reclaimDetails))));
+        continue;
+      }
+      ObjectNode json = core.parse(task.get()).deepCopy();
+      String old = json.path("status").asText();
+      int attempts = json.path("attempts").asInt() + 1;
+      String to = attempts >= json.path("maxAttempts").asInt() ? workflow.failed() : workflow.initial();
+      json.put("status", to).put("attempts", attempts).putNull("assignee").put("updatedAt", now.toString())
+          .put("lastError", "lease expired at " + held.expiresAt() + " (holder " + held.holder() + ")");
+      expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
+      Core.Encoded encoded = core.encode(json, "task " + id);
+      writes.add(Write.put(task.get().key(), encoded.json(), encoded.hash()));
+      writes.add(free);
+      String prevEtag = Core.etag(task.get()).toString();
+      CommitResult result = core.commit(new Commit(expectations, writes, revisions -> List.of(
+          core.event("lease_reclaimed", target(id), reclaimDetails),
+          core.event("task_reclaimed", target(id), core.object().put("id", id).put("oldStatus", old)
+              .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())
+              .put("oldFence", held.fence()).put("previousEtag", prevEtag)
+              .put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())))));
+      if (result instanceof CommitResult.Committed c) {
+        out.add(toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private record Candidate(StoredRecord record, ObjectNode json) {}
+
+  private interface EventsFor {
+    List<NewEvent> build(String etag, String previousEtag);
+  }
+
+  private Optional<TaskClaim> tryClaim(StoredRecord task, String worker, Duration ttl) {
+    String id = task.key().id();
+    RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
+    Instant now = core.storage.now();
+    Leases.Acquisition a = leases.prepareAcquire(leaseKey, LEASE_PREFIX + id, worker, ttl,
+        core.storage.read(leaseKey), now);
+    if (a == null) {
+      return Optional.empty();
+    }
+    ObjectNode json = core.parse(task).deepCopy();
+    String old = json.path("status").asText();
+    json.put("status", workflow.claimed()).put("assignee", worker).put("updatedAt", now.toString());
+    Core.Encoded encoded = core.encode(json, "task " + id);
+    String prevEtag = Core.etag(task).toString();
+    CommitResult result = core.commit(new Commit(List.of(Expectation.revision(task.key(), task.revision()),
+        a.expectation()), List.of(Write.put(task.key(), encoded.json(), encoded.hash()), a.write()), revisions -> {
+          List<NewEvent> events = new ArrayList<>(a.events());
+          events.add(core.event("task_claimed", worker, target(id), core.object().put("id", id).put("worker", worker)
+              .put("oldStatus", old).put("newStatus", workflow.claimed()).put("leaseId", a.lease().leaseId())
+              .put("fence", a.lease().fence()).put("attempts", json.path("attempts").asInt())
+              .put("previousEtag", prevEtag).put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())));
+          return events;
+        }));
+    if (result instanceof CommitResult.Committed c) {
+      return Optional.of(new TaskClaim(toTask(encoded.value(), c.revisions().get(0), encoded.hash()), a.lease()));
+    }
+    return Optional.empty();
+  }
+
+  /** Runs a claim operation until it commits, failing if the claim's lease is lost. */
+  private TransitionResult guarded(TaskClaim claim, Function<StoredRecord, Optional<TransitionResult>> attempt) {
+    String id = claim.task().id();
+    while (true) {
+      leases.guardExpectation(claim.lease());
+      Optional<TransitionResult> r = attempt.apply(readTask(id));
+      if (r.isPresent()) {
+        return r.get();
+      }
+    }
+  }
+
+  /**
+   * One attempt at a status change with its lease effects: with a guard lease, the lease must still
+   * be current; moving to the initial or a terminal status frees the claim lease.
+   */
+  private Optional<TransitionResult> tryTransition(StoredRecord current, String to, Lease guard, String eventType,
+      ObjectNode extraDetails, Function<ObjectNode, ObjectNode> more) {
+    String id = current.key().id();
+    ObjectNode json = core.parse(current).deepCopy();
+    String from = json.path("status").asText();
+    workflow.checkTransition(from, to);
+    Instant now = core.storage.now();
+    List<Expectation> expectations = new ArrayList<>();
+    expectations.add(Expectation.revision(current.key(), current.revision()));
+    List<Write> writes = new ArrayList<>();
+    List<NewEvent> leaseEvents = new ArrayList<>();
+    RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
+    boolean endsClaim = to.equals(workflow.initial()) || workflow.isTerminal(to);
+    if (guard != null) {
+      expectations.add(leases.guardExpectation(guard));
+    }
+    if (endsClaim) {
+      Optional<StoredRecord> leaseRecord = core.storage.read(leaseKey);
+      Lease held = leaseRecord.map(leases::held).orElse(null);
+      if (held != null) {
+        if (guard == null) {
+          expectations.add(Expectation.revision(leaseKey, leaseRecord.get().revision()));
+        }
+        writes.add(leases.freeWrite(leaseKey, held.resource(), held.fence()));
+        leaseEvents.add(core.event("lease_released", target(id), leases.leaseDetails(held)));
+      }
+      json.putNull("assignee");
+    }
+    json.put("status", to).put("updatedAt", now.toString());
+    more.apply(json);
+    Optional<Task> task = commitTask(current, json, expectations, writes, (etag, prev) -> {
+      ObjectNode d = core.object().put("id", id).put("oldStatus", from).put("newStatus", to)
+          .put("previousEtag", prev).put("etag", etag);
+      if (guard != null) {
+        d.put("fence", guard.fence()).put("leaseId", guard.leaseId());
+      }
+      if (extraDetails != null) {
+        d.setAll(extraDetails);
+      }
+      List<NewEvent> events = new ArrayList<>();
+      events.add(core.event(eventType, target(id), d));
+      events.addAll(leaseEvents);
+      return events;
+    });
+    return task.map(t -> new TransitionResult(from, to, t));
+  }
+
+  /** Commits a task write (first) with extra writes; empty on conflict. */
+  private Optional<Task> commitTask(StoredRecord current, ObjectNode json, List<Expectation> expectations,
+      List<Write> extraWrites, EventsFor events) {
+    Core.Encoded encoded = core.encode(json, "task " + current.key().id());
+    List<Write> writes = new ArrayList<>();
+    writes.add(Write.put(current.key(), encoded.json(), encoded.hash()));
+    writes.addAll(extraWrites);
+    String prev = Core.etag(current).toString();
+    CommitResult result = core.commit(new Commit(expectations, writes,
+        revisions -> events.build(Core.etag(revisions.get(0), encoded.hash()).toString(), prev)));
+    if (result instanceof CommitResult.Committed c) {
+      return Optional.of(toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
+    }
+    return Optional.empty();
+  }
+
+  /** Walks the dependency graph from {@code deps}; returns expectations pinning every task visited. */
+  private List<Expectation> checkNoCycle(String id, List<String> deps) {
+    List<Expectation> pinned = new ArrayList<>();
+    Map<String, String> parent = new HashMap<>();
+    Deque<String> todo = new ArrayDeque<>();
+    for (String d : deps) {
+      if (d.equals(id)) {
+        throw new DependencyException("task " + id + " cannot depend on itself");
+      }
+      if (parent.putIfAbsent(d, id) == null) {
+        todo.add(d);
+      }
+    }
+    while (!todo.isEmpty()) {
+      String t = todo.poll();
+      StoredRecord r = core.storage.read(key(t)).orElseThrow(() -> new DependencyException(
+          parent.get(t).equals(id) ? "task " + id + " depends on missing task " + t
+              : "task " + parent.get(t) + " depends on missing task " + t));
+      pinned.add(Expectation.revision(r.key(), r.revision()));
+      for (String next : strings(core.parse(r).path("dependsOn"))) {
+        if (next.equals(id)) {
+          List<String> path = new ArrayList<>();
+          for (String p = t; !p.equals(id); p = parent.get(p)) {
+            path.add(0, p);
+          }
+          throw new DependencyException("dependency cycle: " + id + " -> " + String.join(" -> ", path) + " -> " + id);
+        }
+        if (!parent.containsKey(next)) {
+          parent.put(next, t);
+          todo.add(next);
+        }
+      }
+    }
+    return pinned;
+  }
+
+  private boolean claimableAt(ObjectNode json, Instant now) {
+    JsonNode nb = json.get("notBefore");
+    return nb == null || nb.isNull() || !Instant.parse(nb.asText()).isAfter(now);
+  }
+
+  private Duration backoff(int attempts) {
+    Duration d = core.retryBackoff.multipliedBy(1L << Math.min(attempts - 1, 30));
+    return d.compareTo(core.maxRetryBackoff) > 0 || d.isNegative() ? core.maxRetryBackoff : d;
+  }
+
+  private StoredRecord readTask(String id) {
+    return core.storage.read(key(id)).orElseThrow(() -> new NotFoundException("task " + id));
+  }
+
+  private void checkIfMatch(StoredRecord current, ETag ifMatch) {
+    if (ifMatch != null && !ifMatch.strongMatch(Core.etag(current))) {
+      throw exists(current.key(), current);
+    }
+  }
+
+  private PreconditionFailedException exists(RecordKey key, StoredRecord current) {
+    return new PreconditionFailedException(key.collection(), key.id(), "task ETag " + Core.etag(current),
+        new Document(key.collection(), key.id(), core.parse(current), Core.etag(current), current.revision()));
+  }
+
+  static RecordKey key(String id) {
+    return new RecordKey(Core.TASKS, id);
+  }
+
+  static String target(String id) {
+    return LEASE_PREFIX + id;
+  }
+
+  private Task toTask(StoredRecord r) {
+    return toTask(core.parse(r), r.revision(), r.hash());
+  }
+
+  private Task toTask(ObjectNode o, long revision, String hash) {
+    try {
+      List<ChecklistItem> items = new ArrayList<>();
+      for (JsonNode i : o.path("checklist")) {
+        items.add(new ChecklistItem(i.path("text").asText(), i.path("done").asBoolean()));
+      }
+      return new Task(o.path("id").asText(), o.path("title").asText(), o.path("description").asText(),
+          o.path("status").asText(), o.path("priority").asInt(), strings(o.path("dependsOn")), items,
+          Set.copyOf(strings(o.path("labels"))), textOrNull(o, "assignee"), o.path("attempts").asInt(),
+          o.path("maxAttempts").asInt(), Instant.parse(o.path("createdAt").asText()),
+          Instant.parse(o.path("updatedAt").asText()),
+          textOrNull(o, "notBefore") == null ? null : Instant.parse(o.path("notBefore").asText()),
+          textOrNull(o, "lastError"), Core.etag(revision, hash), revision);
+    } catch (RuntimeException e) {
+      throw new StorageException("task record " + o.path("id").asText() + " is damaged: " + e.getMessage(), e);
+    }
+  }
+
+  private static String textOrNull(ObjectNode o, String field) {
+    JsonNode n = o.get(field);
+    return n == null || n.isNull() ? null : n.asText();
+  }
+
+  private static List<String> strings(JsonNode array) {
+    List<String> out = new ArrayList<>();
+    array.forEach(n -> out.add(n.asText()));
+    return out;
+  }
+
+  private static void strings(ArrayNode array, List<String> values) {
+    values.forEach(array::add);
+  }
+
+  private static void checklist(ArrayNode array, List<ChecklistItem> items) {
+    items.forEach(i -> array.addObject().put("text", i.text()).put("done", i.done()));
+  }
+
+  private static String generateId() {
+    char[] c = new char[12];
+    for (int i = 0; i < c.length; i++) {
+      c[i] = ID_CHARS[RANDOM.nextInt(ID_CHARS.length)];
+    }
+    return "t-" + new String(c);
+  }
+}

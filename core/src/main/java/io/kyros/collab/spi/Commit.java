@@ -1,0 +1,75 @@
+package io.kyros.collab.spi;
+
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * One atomic unit of work: if every expectation holds, apply every write and append every event,
+ * all at once; otherwise change nothing. This is the only way core changes storage, which is how
+ * "state and the events recording it commit together" (DESIGN.md invariant 1) holds on every backend.
+ *
+ * <p>The events are built by {@link #events()} from the revisions the backend assigned to the writes,
+ * so that an event can name the new ETag of what it records. The backend calls it inside its atomic
+ * section, after assigning revisions and before appending; it is a pure function of its argument and
+ * may be called more than once if the backend retries the commit.
+ *
+ * <p>Immutable and thread-safe.
+ *
+ * @param expectations conditions checked atomically with the writes
+ * @param writes record changes, applied in order; a key appears at most once
+ * @param events builds the events to append, from the revisions assigned to {@code writes} in order
+ */
+public record Commit(List<Expectation> expectations, List<Write> writes, EventSource events) {
+
+  /** Builds a commit's events once its revisions are known. Implementations are pure. */
+  @FunctionalInterface
+  public interface EventSource {
+    /**
+     * @param revisions the revision assigned to each write, in the order of {@link Commit#writes()}
+     * @return the events to append, in order
+     */
+    List<NewEvent> build(List<Long> revisions);
+  }
+
+  /**
+   * Creates a commit, copying the lists.
+   *
+   * @throws NullPointerException if a list, an element or the event source is null
+   * @throws IllegalArgumentException if a key is written twice
+   */
+  public Commit {
+    expectations = List.copyOf(Objects.requireNonNull(expectations, "expectations"));
+    writes = List.copyOf(Objects.requireNonNull(writes, "writes"));
+    Objects.requireNonNull(events, "events");
+    if (writes.stream().map(Write::key).distinct().count() != writes.size()) {
+      throw new IllegalArgumentException("a commit must not write the same key twice: " + writes);
+    }
+  }
+
+  /**
+   * A commit whose events do not depend on the assigned revisions.
+   *
+   * @param expectations conditions
+   * @param writes record changes
+   * @param events events to append
+   * @return the commit
+   */
+  public static Commit of(List<Expectation> expectations, List<Write> writes, List<NewEvent> events) {
+    List<NewEvent> copy = List.copyOf(events);
+    return new Commit(expectations, writes, revisions -> copy);
+  }
+
+  /**
+   * Builds the events for the assigned revisions; what backends call.
+   *
+   * @param revisions the revisions assigned to {@link #writes()}, in order
+   * @return the events, never null
+   * @throws IllegalArgumentException if the number of revisions does not match the writes
+   */
+  public List<NewEvent> eventsFor(List<Long> revisions) {
+    if (revisions.size() != writes.size()) {
+      throw new IllegalArgumentException("expected " + writes.size() + " revisions, got " + revisions.size());
+    }
+    return List.copyOf(events.build(List.copyOf(revisions)));
+  }
+}

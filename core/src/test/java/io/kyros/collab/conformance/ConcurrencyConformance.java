@@ -1,0 +1,190 @@
+package io.kyros.collab.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kyros.collab.Collab;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventFilter;
+import io.kyros.collab.Lease;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.Subscription;
+import io.kyros.collab.TaskClaim;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+
+/** DESIGN.md invariant 6: the invariants hold under concurrent use through several instances. */
+public abstract class ConcurrencyConformance extends TaskConformance {
+
+  /**
+   * @return how many operations each thread performs; backends with slow commits may lower it
+   */
+  protected int operationsPerThread() {
+    return 50;
+  }
+
+  private void runThreads(int threads, ThrowingTask body) throws Exception {
+    ExecutorService pool = Executors.newFixedThreadPool(threads);
+    CyclicBarrier start = new CyclicBarrier(threads);
+    try {
+      List<Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        int index = t;
+        futures.add(pool.submit(() -> {
+          start.await();
+          body.run(index);
+          return null;
+        }));
+      }
+      for (Future<?> f : futures) {
+        f.get(5, TimeUnit.MINUTES);
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  @FunctionalInterface
+  private interface ThrowingTask {
+    void run(int thread) throws Exception;
+  }
+
+  @Test
+  void concurrency_sixteenThreadsUpdatingOneCounterEndWithTheExactCount() throws Exception {
+    int ops = operationsPerThread();
+    List<Collab> instances = new ArrayList<>();
+    for (int i = 0; i < 4; i++) {
+      instances.add(newCollab("updater-" + i));
+    }
+    runThreads(16, t -> {
+      Collab c = instances.get(t % instances.size());
+      for (int i = 0; i < ops; i++) {
+        c.documents().update("counters", "shared", v -> v.put("n", v.path("n").asInt() + 1));
+      }
+    });
+    assertThat(collab.documents().get("counters", "shared").orElseThrow().value().get("n").asInt())
+        .isEqualTo(16 * ops);
+    List<Event> events = collab.events().read(0, EventFilter.all().targetPrefix("documents/counters/"), 100_000);
+    assertThat(events).hasSize(16 * ops);
+  }
+
+  @Test
+  void concurrency_sixteenThreadsContendingForALeaseNeverOverlapAndSeeIncreasingFences() throws Exception {
+    int ops = operationsPerThread();
+    AtomicInteger inside = new AtomicInteger();
+    AtomicInteger overlaps = new AtomicInteger();
+    List<Long> fences = new CopyOnWriteArrayList<>();
+    List<Collab> instances = new ArrayList<>();
+    for (int i = 0; i < 16; i++) {
+      instances.add(newCollab("contender-" + i));
+    }
+    runThreads(16, t -> {
+      Collab c = instances.get(t);
+      int acquired = 0;
+      while (acquired < ops / 5 + 1) {
+        Optional<Lease> lease = c.leases().acquire("mutex", Duration.ofMinutes(5), patience());
+        if (lease.isEmpty()) {
+          continue;
+        }
+        acquired++;
+        if (inside.incrementAndGet() != 1) {
+          overlaps.incrementAndGet();
+        }
+        fences.add(lease.get().fence());
+        c.documents().guardedBy(lease.get()).update("mutex", "state",
+            v -> v.put("fence", lease.get().fence()));
+        inside.decrementAndGet();
+        assertThat(c.leases().release(lease.get())).isTrue();
+      }
+    });
+    assertThat(overlaps.get()).isZero();
+    assertThat(fences).hasSize(16 * (ops / 5 + 1));
+    for (int i = 1; i < fences.size(); i++) {
+      assertThat(fences.get(i)).as("fence order").isGreaterThan(fences.get(i - 1));
+    }
+    List<Event> writes = collab.events().read(0, EventFilter.all().targetPrefix("documents/mutex/"), 100_000);
+    for (int i = 1; i < writes.size(); i++) {
+      assertThat(writes.get(i).details().get("fence").asLong())
+          .isGreaterThan(writes.get(i - 1).details().get("fence").asLong());
+    }
+  }
+
+  @Test
+  void concurrency_appendersAndTailingSubscribersSeeEveryEventOnceInOrder() throws Exception {
+    int appenders = 8;
+    int ops = operationsPerThread() * 2;
+    List<List<Event>> seen = new ArrayList<>();
+    List<Subscription> subs = new ArrayList<>();
+    for (int s = 0; s < 3; s++) {
+      List<Event> list = new CopyOnWriteArrayList<>();
+      seen.add(list);
+      subs.add(newCollab("tail-" + s).events().subscribe(0, EventFilter.all().types("load"), list::add));
+    }
+    Map<Long, Boolean> acked = new ConcurrentHashMap<>();
+    runThreads(appenders, t -> {
+      Collab c = newCollabSynchronized("appender-" + t);
+      for (int i = 0; i < ops; i++) {
+        Event e = c.events().append("load", "t/" + t, Map.of("i", i));
+        assertThat(acked.put(e.id(), true)).isNull();
+      }
+    });
+    int total = appenders * ops;
+    assertThat(acked).hasSize(total);
+    for (List<Event> list : seen) {
+      awaitCondition("all events delivered", () -> list.size() >= total);
+      assertThat(list).hasSize(total);
+      assertStrictlyIncreasing(list);
+      assertThat(list).extracting(Event::id).containsExactlyInAnyOrderElementsOf(acked.keySet());
+    }
+    subs.forEach(Subscription::close);
+  }
+
+  private synchronized Collab newCollabSynchronized(String holder) {
+    return newCollab(holder);
+  }
+
+  @Test
+  void concurrency_workersNeverHoldTheSameTask() throws Exception {
+    int tasks = 8 * operationsPerThread() / 5 + 8;
+    for (int i = 0; i < tasks; i++) {
+      collab.tasks().create(NewTask.of("job " + i).withId(String.format("job-%04d", i)).withPriority(i % 3));
+    }
+    Map<String, String> owners = new ConcurrentHashMap<>();
+    AtomicInteger duplicates = new AtomicInteger();
+    List<Collab> workers = new ArrayList<>();
+    for (int i = 0; i < 8; i++) {
+      workers.add(newCollab("worker-" + i));
+    }
+    runThreads(8, t -> {
+      Collab c = workers.get(t);
+      while (true) {
+        Optional<TaskClaim> claim = c.tasks().claimNext(Duration.ofMinutes(5));
+        if (claim.isEmpty()) {
+          if (c.tasks().list(io.kyros.collab.TaskFilter.all().statuses("queued")).isEmpty()) {
+            return;
+          }
+          continue;
+        }
+        if (owners.putIfAbsent(claim.get().task().id(), c.holder()) != null) {
+          duplicates.incrementAndGet();
+        }
+        c.tasks().complete(claim.get());
+      }
+    });
+    assertThat(duplicates.get()).isZero();
+    assertThat(owners).hasSize(tasks);
+    assertThat(collab.tasks().list(io.kyros.collab.TaskFilter.all().statuses("done"))).hasSize(tasks);
+    assertThat(collab.events().read(0, EventFilter.all().types("task_completed"), 100_000)).hasSize(tasks);
+  }
+}

@@ -1,0 +1,259 @@
+package io.kyros.collab.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kyros.collab.Collab;
+import io.kyros.collab.Event;
+import io.kyros.collab.KeepAlive;
+import io.kyros.collab.Lease;
+import io.kyros.collab.LeaseLostException;
+import io.kyros.collab.LeaseStatus;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** DESIGN.md invariant 3: leases, expiry by the storage clock, fencing, keep-alive. */
+public abstract class LeaseConformance extends DocumentConformance {
+
+  private static final Duration TTL = Duration.ofSeconds(30);
+
+  @Test
+  void leases_atMostOneHolderAndFencesIncreaseOnEveryAcquisition() {
+    Collab bob = newCollab("bob");
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    assertThat(a.holder()).isEqualTo("alice");
+    assertThat(a.acquiredAt()).isEqualTo(storage.now());
+    assertThat(bob.leases().tryAcquire("job", TTL)).isEmpty();
+    assertThat(collab.leases().tryAcquire("job", TTL)).as("not re-entrant").isEmpty();
+    assertThat(collab.leases().release(a)).isTrue();
+    Lease b = bob.leases().tryAcquire("job", TTL).orElseThrow();
+    assertThat(b.fence()).isGreaterThan(a.fence());
+    assertThat(bob.leases().release(b)).isTrue();
+    Lease c = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    assertThat(c.fence()).isGreaterThan(b.fence());
+    assertThat(eventTypes()).containsExactly("lease_acquired", "lease_released", "lease_acquired", "lease_released",
+        "lease_acquired");
+    Event acquired = allEvents().get(0);
+    assertThat(acquired.target()).isEqualTo("leases/job");
+    assertThat(acquired.details().get("fence").asLong()).isEqualTo(a.fence());
+    assertThat(acquired.details().get("holder").asText()).isEqualTo("alice");
+  }
+
+  @Test
+  void leases_expiryIsJudgedByTheStorageClockAtTheExactBoundary() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    Collab bob = newCollab("bob");
+    clock.advance(TTL);
+    assertThat(bob.leases().tryAcquire("job", TTL)).as("now == heartbeat + ttl is not stale").isEmpty();
+    assertThat(collab.leases().get("job")).contains(a);
+    clock.advance(Duration.ofMillis(1));
+    assertThat(collab.leases().get("job")).isEmpty();
+    Lease b = bob.leases().tryAcquire("job", TTL).orElseThrow();
+    assertThat(b.fence()).isEqualTo(a.fence() + 1);
+  }
+
+  @Test
+  void leases_reclaimThroughAcquireRecordsPreviousHolderHeartbeatAndFences() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    clock.advance(TTL.plusSeconds(1));
+    Collab bob = newCollab("bob");
+    Lease b = bob.leases().tryAcquire("job", TTL).orElseThrow();
+    List<Event> events = allEvents();
+    assertThat(events).extracting(Event::type).containsExactly("lease_acquired", "lease_reclaimed", "lease_acquired");
+    Event reclaimed = events.get(1);
+    assertThat(reclaimed.actor()).isEqualTo("bob");
+    assertThat(reclaimed.details().get("previousHolder").asText()).isEqualTo("alice");
+    assertThat(reclaimed.details().get("lastHeartbeat").asText()).isEqualTo(a.heartbeatAt().toString());
+    assertThat(reclaimed.details().get("oldFence").asLong()).isEqualTo(a.fence());
+    assertThat(reclaimed.details().get("newFence").asLong()).isEqualTo(b.fence());
+    assertThat(collab.leases().release(a)).as("a reclaimed lease cannot be released").isFalse();
+    assertThat(bob.leases().get("job")).contains(b);
+  }
+
+  @Test
+  void leases_renewMovesTheHeartbeatAndRecordsNothing() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    long events = collab.events().lastId();
+    clock.advance(Duration.ofSeconds(20));
+    Lease renewed = collab.leases().renew(a);
+    assertThat(renewed.heartbeatAt()).isEqualTo(storage.now());
+    assertThat(renewed.fence()).isEqualTo(a.fence());
+    assertThat(renewed.leaseId()).isEqualTo(a.leaseId());
+    clock.advance(Duration.ofSeconds(20));
+    assertThat(collab.leases().get("job")).as("alive past the original expiry").isPresent();
+    assertThat(collab.events().lastId()).isEqualTo(events);
+    assertThat(collab.leases().isCurrent(renewed)).isTrue();
+    assertThat(collab.leases().isCurrent(a)).as("any copy of the same acquisition is current").isTrue();
+  }
+
+  @Test
+  void leases_renewAfterExpiryOrTakeoverFails() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    clock.advance(TTL.plusMillis(1));
+    assertThatThrownBy(() -> collab.leases().renew(a)).isInstanceOf(LeaseLostException.class)
+        .hasMessageContaining("expired");
+    Lease b = newCollab("bob").leases().tryAcquire("job", TTL).orElseThrow();
+    assertThatThrownBy(() -> collab.leases().renew(a)).isInstanceOfSatisfying(LeaseLostException.class, e -> {
+      assertThat(e.resource()).isEqualTo("job");
+      assertThat(e.getMessage()).contains("bob").contains(String.valueOf(b.fence()));
+    });
+    assertThat(collab.leases().isCurrent(a)).isFalse();
+  }
+
+  @Test
+  void leases_listShowsTimeRemainingAndStaleness() {
+    collab.leases().tryAcquire("a", Duration.ofSeconds(10)).orElseThrow();
+    collab.leases().tryAcquire("b", Duration.ofSeconds(100)).orElseThrow();
+    Lease c = collab.leases().tryAcquire("c", TTL).orElseThrow();
+    collab.leases().release(c);
+    clock.advance(Duration.ofSeconds(40));
+    List<LeaseStatus> list = collab.leases().list();
+    assertThat(list).extracting(s -> s.lease().resource()).containsExactly("a", "b");
+    assertThat(list.get(0).stale()).isTrue();
+    assertThat(list.get(0).remaining()).isEqualTo(Duration.ZERO);
+    assertThat(list.get(1).stale()).isFalse();
+    assertThat(list.get(1).remaining()).isEqualTo(Duration.ofSeconds(60));
+  }
+
+  @Test
+  void leases_reclaimStaleFreesExpiredLeasesAndFencesKeepIncreasing() {
+    Lease a = collab.leases().tryAcquire("a", Duration.ofSeconds(10)).orElseThrow();
+    collab.leases().tryAcquire("b", Duration.ofSeconds(100)).orElseThrow();
+    clock.advance(Duration.ofSeconds(11));
+    List<Lease> reclaimed = collab.leases().reclaimStale();
+    assertThat(reclaimed).containsExactly(a);
+    assertThat(collab.leases().reclaimStale()).isEmpty();
+    Event e = allEvents().get(allEvents().size() - 1);
+    assertThat(e.type()).isEqualTo("lease_reclaimed");
+    assertThat(e.details().get("previousHolder").asText()).isEqualTo("alice");
+    assertThat(e.details().get("oldFence").asLong()).isEqualTo(a.fence());
+    assertThat(e.details().get("newFence").isNull()).isTrue();
+    assertThat(collab.leases().list()).extracting(s -> s.lease().resource()).containsExactly("b");
+    Lease next = newCollab("bob").leases().tryAcquire("a", TTL).orElseThrow();
+    assertThat(next.fence()).isGreaterThan(a.fence());
+  }
+
+  @Test
+  void leases_acquireWaitsForARelease() throws Exception {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    Collab bob = newCollab("bob");
+    CountDownLatch started = new CountDownLatch(1);
+    CompletableFuture<Optional<Lease>> waiting = CompletableFuture.supplyAsync(() -> {
+      started.countDown();
+      try {
+        return bob.leases().acquire("job", TTL, patience());
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    started.await();
+    collab.leases().release(a);
+    Lease b = waiting.get(patience().toSeconds(), TimeUnit.SECONDS).orElseThrow();
+    assertThat(b.holder()).isEqualTo("bob");
+    assertThat(b.fence()).isGreaterThan(a.fence());
+  }
+
+  @Test
+  void leases_acquireGivesUpAfterMaxWait() throws Exception {
+    collab.leases().tryAcquire("job", TTL).orElseThrow();
+    Collab bob = newCollab("bob");
+    assertThat(bob.leases().acquire("job", TTL, Duration.ZERO)).isEmpty();
+    assertThat(bob.leases().acquire("job", TTL, Duration.ofMillis(50))).isEmpty();
+    assertThat(bob.leases().acquire("free", TTL, Duration.ZERO)).isPresent();
+  }
+
+  @Test
+  void leases_acquireWaitsUntilTheHolderGoesStale() throws Exception {
+    collab.leases().tryAcquire("job", TTL).orElseThrow();
+    Collab bob = newCollab("bob");
+    CompletableFuture<Optional<Lease>> waiting = CompletableFuture.supplyAsync(() -> {
+      try {
+        return bob.leases().acquire("job", TTL, patience());
+      } catch (InterruptedException e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    clock.advance(TTL.plusSeconds(1));
+    assertThat(waiting.get(patience().toSeconds(), TimeUnit.SECONDS)).isPresent();
+  }
+
+  @Test
+  void leases_badArgumentsAreRejected() {
+    assertThatThrownBy(() -> collab.leases().tryAcquire("job", Duration.ZERO))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("ttl must be positive: PT0S");
+    assertThatThrownBy(() -> collab.leases().tryAcquire("job", Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("ttl must be positive: PT-1S");
+    assertThatThrownBy(() -> collab.leases().tryAcquire("a/b", TTL))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("resource must match");
+    assertThatThrownBy(() -> collab.leases().tryAcquire(null, TTL))
+        .isInstanceOf(NullPointerException.class).hasMessage("resource");
+    assertThatThrownBy(() -> collab.leases().acquire("job", TTL, Duration.ofSeconds(-1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxWait must not be negative");
+    assertThat(collab.events().lastId()).isZero();
+  }
+
+  @Test
+  void leases_defaultHolderIdentityIsUniquePerInstance() {
+    try (Collab one = Collab.builder().storage(storage).build();
+        Collab two = Collab.builder().storage(storage).build()) {
+      assertThat(one.holder()).isNotEqualTo(two.holder());
+      assertThat(one.holder()).matches(".+:" + ProcessHandle.current().pid() + ":[0-9a-f]{12}");
+    }
+  }
+
+  @Test
+  void leases_keepAliveRenewsInTheBackground() throws Exception {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    try (KeepAlive keepAlive = collab.leases().keepAlive(a, Duration.ofMillis(5))) {
+      for (int i = 0; i < 5; i++) {
+        clock.advance(Duration.ofSeconds(20));
+        java.time.Instant target = storage.now();
+        awaitCondition("renewal at " + target,
+            () -> !keepAlive.current().heartbeatAt().isBefore(target) || keepAlive.isLost());
+      }
+      assertThat(keepAlive.isLost()).isFalse();
+      assertThat(collab.leases().get("job")).isPresent();
+      assertThat(keepAlive.current().heartbeatAt()).isAfterOrEqualTo(START.plusSeconds(100));
+    }
+  }
+
+  @Test
+  void leases_keepAliveCancelsGuardedWorkWhenTheLeaseIsLost() throws Exception {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    KeepAlive keepAlive = collab.leases().keepAlive(a, Duration.ofMillis(5));
+    CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
+    CountDownLatch interrupted = new CountDownLatch(1);
+    Thread worker = new Thread(() -> {
+      try {
+        new CountDownLatch(1).await();
+      } catch (InterruptedException e) {
+        interrupted.countDown();
+      }
+    });
+    worker.start();
+    keepAlive.interruptOnLoss(worker);
+    keepAlive.close(); // stop renewing, then let another holder take the lease over
+    clock.advance(TTL.plusSeconds(1));
+    newCollab("bob").leases().tryAcquire("job", TTL).orElseThrow();
+    assertThatThrownBy(keepAlive::renewNow).isInstanceOf(LeaseLostException.class);
+    assertThat(keepAlive.lost().get(patience().toSeconds(), TimeUnit.SECONDS).getMessage()).contains("bob");
+    assertThat(work.isCancelled()).isTrue();
+    assertThat(interrupted.await(patience().toSeconds(), TimeUnit.SECONDS)).isTrue();
+  }
+
+  @Test
+  void leases_keepAliveDetectsLossOnItsOwn() throws Exception {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    KeepAlive keepAlive = collab.leases().keepAlive(a, Duration.ofMillis(5));
+    CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
+    collab.leases().release(keepAlive.current());
+    LeaseLostException lost = keepAlive.lost().get(patience().toSeconds(), TimeUnit.SECONDS);
+    assertThat(lost.resource()).isEqualTo("job");
+    assertThat(work.isCancelled()).isTrue();
+  }
+}
