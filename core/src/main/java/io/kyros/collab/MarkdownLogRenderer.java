@@ -68,10 +68,20 @@ public final class MarkdownLogRenderer {
         day = t.toLocalDate();
         out.append("\n## ").append(day).append(" (").append(zone).append(")\n\n");
       }
-      out.append("- `").append(TIME.format(t)).append("` **").append(escape(e.actor())).append("** ")
-          .append(sentence(e)).append(" · #").append(e.id()).append('\n');
+      out.append(renderLine(e)).append('\n');
     }
     return out.toString();
+  }
+
+  /**
+   * Renders one event as a Markdown bullet, without the day heading: for printing a log as it grows.
+   *
+   * @param e the event
+   * @return one line, without a line terminator
+   */
+  public String renderLine(Event e) {
+    Objects.requireNonNull(e, "e");
+    return "- `" + TIME.format(e.ts().atZone(zone)) + "` **" + escape(e.actor()) + "** " + sentence(e) + " · #" + e.id();
   }
 
   private static String sentence(Event e) {
