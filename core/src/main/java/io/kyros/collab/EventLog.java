@@ -275,6 +275,7 @@ public final class EventLog {
     private long demand;
     private boolean subscribed;
     private boolean cancelled;
+    private IllegalArgumentException badRequest;
     private volatile Tail tail;
 
     FlowSink(Flow.Subscriber<? super Event> subscriber) {
@@ -293,22 +294,26 @@ public final class EventLog {
 
     @Override
     public void request(long n) {
+      Tail t;
       lock.lock();
       try {
         if (n <= 0) {
-          cancelled = true;
-          changed.signalAll();
-          Tail t = tail;
-          if (t != null) {
-            t.close();
+          // Signalled by the tail's own thread when it stops, so signals stay serial (rule 1.3).
+          if (badRequest == null && !cancelled) {
+            badRequest = new IllegalArgumentException("request must be positive (Reactive Streams 3.9): " + n);
           }
-          subscriber.onError(new IllegalArgumentException("request must be positive (Reactive Streams 3.9): " + n));
+          changed.signalAll();
+          t = tail;
+        } else {
+          demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
+          changed.signalAll();
           return;
         }
-        demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
-        changed.signalAll();
       } finally {
         lock.unlock();
+      }
+      if (t != null) {
+        t.close();
       }
     }
 
@@ -331,13 +336,13 @@ public final class EventLog {
     public boolean awaitDemand() throws InterruptedException {
       lock.lock();
       try {
-        while (!cancelled && (!subscribed || demand == 0)) {
+        while (!cancelled && badRequest == null && (!subscribed || demand == 0)) {
           changed.await(1, TimeUnit.SECONDS);
           if (tail != null && tail.isClosed()) {
             return false;
           }
         }
-        if (cancelled) {
+        if (cancelled || badRequest != null) {
           return false;
         }
         if (demand != Long.MAX_VALUE) {
@@ -361,16 +366,17 @@ public final class EventLog {
 
     @Override
     public void closed() {
-      boolean wasCancelled;
+      Throwable error;
       lock.lock();
       try {
-        wasCancelled = cancelled;
+        error = cancelled ? null
+            : badRequest != null ? badRequest : new CollabException("event subscription closed: the Collab was closed");
         cancelled = true;
       } finally {
         lock.unlock();
       }
-      if (!wasCancelled) {
-        subscriber.onError(new CollabException("event subscription closed: the Collab was closed"));
+      if (error != null) {
+        subscriber.onError(error);
       }
     }
   }
