@@ -15,6 +15,8 @@ public record ChecklistItem(String text, boolean done) {
   /**
    * Creates an item.
    *
+   * @param text what to check
+   * @param done whether it is checked
    * @throws NullPointerException if text is null
    * @throws IllegalArgumentException if text is blank
    */

@@ -19,6 +19,9 @@ public record CollectionSnapshot(String collection, List<Document> documents, ET
   /**
    * Creates a snapshot, copying the list.
    *
+   * @param collection the collection
+   * @param documents the members, ordered by id
+   * @param etag the collection's strong ETag
    * @throws NullPointerException if any reference is null
    */
   public CollectionSnapshot {

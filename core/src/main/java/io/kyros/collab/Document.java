@@ -20,6 +20,11 @@ public record Document(String collection, String id, ObjectNode value, ETag etag
   /**
    * Creates a document, copying the value.
    *
+   * @param collection the collection
+   * @param id the id within the collection
+   * @param value the JSON object (a copy is kept and returned)
+   * @param etag the strong entity tag
+   * @param revision the store-wide revision, &gt; 0
    * @throws NullPointerException if any reference is null
    */
   public Document {

@@ -21,6 +21,12 @@ public record Event(long id, Instant ts, String type, String actor, String targe
   /**
    * Creates an event, copying the details.
    *
+   * @param id strictly increasing id; resume tokens are exclusive ("after id")
+   * @param ts commit time by the storage's clock
+   * @param type what happened, for example {@code task_claimed}
+   * @param actor who did it
+   * @param target what it was done to, for example {@code tasks/t-1}
+   * @param details what a reader needs (old and new status, ETags, fences)
    * @throws NullPointerException if any reference is null
    */
   public Event {

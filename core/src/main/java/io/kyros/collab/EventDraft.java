@@ -17,6 +17,10 @@ public record EventDraft(String type, String actor, String target, Object detail
   /**
    * Creates a draft.
    *
+   * @param type the event type, matching {@code [a-z][a-z0-9_.-]{0,63}}
+   * @param actor who did it, or null for the {@link Collab}'s holder identity
+   * @param target what it was done to
+   * @param details a JSON object: a {@code JsonNode}, JSON text, or any object the mapper turns into one
    * @throws NullPointerException if type, target or details is null
    */
   public EventDraft {

@@ -19,6 +19,9 @@ public record EventFilter(Set<String> types, Set<String> actors, String targetPr
   /**
    * Creates a filter, copying the sets.
    *
+   * @param types event types to keep, empty for all
+   * @param actors actors to keep, empty for all
+   * @param targetPrefix keep targets starting with this, null for all
    * @throws NullPointerException if a set or an element is null
    */
   public EventFilter {

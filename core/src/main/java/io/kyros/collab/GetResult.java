@@ -32,6 +32,9 @@ public record GetResult(Status status, Document document, ETag etag) {
   /**
    * Creates a result.
    *
+   * @param status the outcome
+   * @param document the document for {@code OK} and {@code PRECONDITION_FAILED} when it exists, else null
+   * @param etag the current ETag, null if the document does not exist
    * @throws NullPointerException if status is null
    */
   public GetResult {

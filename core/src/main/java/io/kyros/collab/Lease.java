@@ -25,6 +25,13 @@ public record Lease(String leaseId, String resource, String holder, Instant acqu
   /**
    * Creates a lease value.
    *
+   * @param leaseId unique id of this acquisition
+   * @param resource the leased resource
+   * @param holder who holds it
+   * @param acquiredAt when it was acquired (storage clock)
+   * @param ttl how long it lives after each heartbeat
+   * @param heartbeatAt the last acquisition or renewal (storage clock)
+   * @param fence the fencing token of this acquisition
    * @throws NullPointerException if any reference is null
    */
   public Lease {

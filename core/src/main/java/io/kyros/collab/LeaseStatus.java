@@ -17,6 +17,9 @@ public record LeaseStatus(Lease lease, Duration remaining, boolean stale) {
   /**
    * Creates a status.
    *
+   * @param lease the lease
+   * @param remaining time until it goes stale, {@link Duration#ZERO} if it already is
+   * @param stale true if it has expired and waits to be reclaimed
    * @throws NullPointerException if any reference is null
    */
   public LeaseStatus {

@@ -25,6 +25,14 @@ public record NewTask(String id, String title, String description, int priority,
   /**
    * Creates a new-task request, copying the collections.
    *
+   * @param id the task id, or null to generate one
+   * @param title short title, not blank
+   * @param description longer text
+   * @param priority higher runs first
+   * @param dependsOn ids of existing tasks that must be done first
+   * @param checklist checklist items
+   * @param labels labels
+   * @param maxAttempts attempts before the task fails for good, or null for the {@link Collab}'s default
    * @throws NullPointerException if title, description or a collection is null
    * @throws IllegalArgumentException if title is blank or maxAttempts is not positive
    */

@@ -36,6 +36,23 @@ public record Task(String id, String title, String description, String status, i
   /**
    * Creates a task value, copying the collections.
    *
+   * @param id the task id
+   * @param title short title
+   * @param description longer text, possibly empty
+   * @param status current workflow status
+   * @param priority higher runs first
+   * @param dependsOn ids of tasks that must be done before this one can be claimed
+   * @param checklist checklist items
+   * @param labels labels, sorted
+   * @param assignee who claimed it, null if nobody
+   * @param attempts how many claims ended in failure or reclaim
+   * @param maxAttempts attempts after which it moves to the failed status
+   * @param createdAt creation time (storage clock)
+   * @param updatedAt last change (storage clock)
+   * @param notBefore not claimable before this instant (retry backoff), null if claimable now
+   * @param lastError the reason given by the last failure, null if none
+   * @param etag the strong ETag
+   * @param revision the store-wide revision
    * @throws NullPointerException if a required reference is null
    */
   public Task {

@@ -17,6 +17,8 @@ public record TaskClaim(Task task, Lease lease) {
   /**
    * Creates a claim.
    *
+   * @param task the task as claimed
+   * @param lease the claim's lease
    * @throws NullPointerException if any argument is null
    */
   public TaskClaim {

@@ -20,6 +20,9 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
   /**
    * Creates a filter, copying the sets.
    *
+   * @param statuses statuses to keep, empty for all
+   * @param labels keep tasks with at least one of these labels, empty for all
+   * @param assignee keep tasks assigned to this worker, null for all
    * @throws NullPointerException if a set or an element is null
    */
   public TaskFilter {

@@ -24,6 +24,12 @@ public record TaskPatch(String title, String description, Integer priority, List
   /**
    * Creates a patch, copying the collections that are set.
    *
+   * @param title new title, or null
+   * @param description new description, or null
+   * @param priority new priority, or null
+   * @param dependsOn new dependencies (checked for existence and cycles), or null
+   * @param checklist new checklist, or null
+   * @param labels new labels, or null
    * @throws IllegalArgumentException if title is blank
    */
   public TaskPatch {

@@ -16,6 +16,9 @@ public record TransitionResult(String oldStatus, String newStatus, Task task) {
   /**
    * Creates a result.
    *
+   * @param oldStatus the status before
+   * @param newStatus the status after
+   * @param task the task after the change
    * @throws NullPointerException if any argument is null
    */
   public TransitionResult {

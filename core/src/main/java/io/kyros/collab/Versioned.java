@@ -20,6 +20,11 @@ public record Versioned<T>(String collection, String id, T value, ETag etag, lon
   /**
    * Creates a typed document.
    *
+   * @param collection the collection
+   * @param id the id
+   * @param value the mapped value
+   * @param etag the strong entity tag
+   * @param revision the store-wide revision
    * @throws NullPointerException if any reference is null
    */
   public Versioned {

@@ -34,6 +34,9 @@ public record Commit(List<Expectation> expectations, List<Write> writes, EventSo
   /**
    * Creates a commit, copying the lists.
    *
+   * @param expectations conditions checked atomically with the writes
+   * @param writes record changes, applied in order; a key appears at most once
+   * @param events builds the events to append, from the revisions assigned to {@code writes} in order
    * @throws NullPointerException if a list, an element or the event source is null
    * @throws IllegalArgumentException if a key is written twice
    */

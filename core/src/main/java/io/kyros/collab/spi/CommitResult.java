@@ -23,6 +23,9 @@ public sealed interface CommitResult permits CommitResult.Committed, CommitResul
     /**
      * Creates the result, copying the lists.
      *
+     * @param revisions the revision assigned to each write, in the order of {@link Commit#writes()} (a delete's entry is the revision it consumed)
+     * @param events the appended events with their ids and timestamps, in order
+     * @param committedAt the storage clock at commit
      * @throws NullPointerException if any argument is null
      */
     public Committed {
@@ -42,6 +45,8 @@ public sealed interface CommitResult permits CommitResult.Committed, CommitResul
     /**
      * Creates the result.
      *
+     * @param failed the failed
+     * @param actualRevision the actualRevision
      * @throws NullPointerException if failed is null
      */
     public Conflict {

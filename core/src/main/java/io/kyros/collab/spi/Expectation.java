@@ -23,6 +23,8 @@ public record Expectation(RecordKey key, long revision) {
   /**
    * Creates an expectation.
    *
+   * @param key the record the condition is about
+   * @param revision the revision it must have, or {@link #ABSENT}
    * @throws NullPointerException if key is null
    * @throws IllegalArgumentException if revision is negative
    */

@@ -17,6 +17,10 @@ public record NewEvent(String type, String actor, String target, String detailsJ
   /**
    * Creates an event to append.
    *
+   * @param type the event type, for example {@code task_claimed}
+   * @param actor who did it (a holder identity or worker name)
+   * @param target what it was done to, for example {@code tasks/t-1}
+   * @param detailsJson canonical JSON object text with the details
    * @throws NullPointerException if any part is null
    */
   public NewEvent {

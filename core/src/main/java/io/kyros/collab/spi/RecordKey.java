@@ -21,6 +21,8 @@ public record RecordKey(String collection, String id) implements Comparable<Reco
   /**
    * Creates a key.
    *
+   * @param collection the collection name
+   * @param id the record id within the collection
    * @throws NullPointerException if either part is null
    */
   public RecordKey {

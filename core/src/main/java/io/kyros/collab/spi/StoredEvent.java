@@ -21,6 +21,12 @@ public record StoredEvent(long id, Instant ts, String type, String actor, String
   /**
    * Creates a stored event.
    *
+   * @param id the event id, &gt; 0, strictly increasing
+   * @param ts when it was committed, by the storage's clock
+   * @param type the event type
+   * @param actor who did it
+   * @param target what it was done to
+   * @param detailsJson canonical JSON object text
    * @throws NullPointerException if any reference is null
    * @throws IllegalArgumentException if id is not positive
    */

@@ -18,6 +18,10 @@ public record StoredRecord(RecordKey key, String json, long revision, String has
   /**
    * Creates a stored record.
    *
+   * @param key where the record lives
+   * @param json the record's value as canonical JSON text (RFC 8785), exactly as core handed it over
+   * @param revision the store-wide revision assigned when this value was committed, always &gt; 0
+   * @param hash the content hash core supplied with the write (base64url SHA-256 prefix)
    * @throws NullPointerException if key, json or hash is null
    * @throws IllegalArgumentException if revision is not positive
    */

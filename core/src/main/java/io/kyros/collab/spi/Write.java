@@ -18,6 +18,9 @@ public record Write(RecordKey key, String json, String hash) {
   /**
    * Creates a write.
    *
+   * @param key the record to change
+   * @param json the new canonical JSON, or null to delete
+   * @param hash the content hash of {@code json}, or null to delete
    * @throws NullPointerException if key is null
    * @throws IllegalArgumentException if exactly one of json and hash is null
    */
