@@ -290,7 +290,7 @@ public final class Leases {
    */
   Expectation guardExpectation(Lease lease) {
     StoredRecord record = currentRecord(lease);
-    return Expectation.revision(record.key(), record.revision());
+    return Expectation.revisionUntil(record.key(), record.revision(), held(record).expiresAt());
   }
 
   /** The lease record if {@code lease} is its current, unexpired lease. */

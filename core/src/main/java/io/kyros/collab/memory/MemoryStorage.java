@@ -110,9 +110,10 @@ public final class MemoryStorage implements Storage {
     lock.writeLock().lock();
     try {
       checkOpen();
+      Instant now = clock.instant();
       for (Expectation e : commit.expectations()) {
         long actual = currentRevision(e.key());
-        if (!e.isMetBy(actual)) {
+        if (!e.isMetBy(actual, now)) {
           return new CommitResult.Conflict(e, actual);
         }
       }
@@ -122,7 +123,6 @@ public final class MemoryStorage implements Storage {
       }
       // Build the events before changing anything, so a failure there leaves no trace.
       List<NewEvent> newEvents = commit.eventsFor(revisions);
-      Instant now = clock.instant();
       for (int i = 0; i < commit.writes().size(); i++) {
         Write w = commit.writes().get(i);
         long rev = ++revision;

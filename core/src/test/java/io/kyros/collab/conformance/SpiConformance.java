@@ -69,6 +69,23 @@ public abstract class SpiConformance extends ConformanceSupport {
   }
 
   @Test
+  void spi_notAfterIsJudgedByTheStorageClockInsideTheCommit() {
+    put(List.of(), "first", A);
+    StoredRecord a = storage.read(A).orElseThrow();
+    java.time.Instant limit = storage.now().plusSeconds(10);
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(put(List.of(Expectation.revisionUntil(A, a.revision(), limit)), "at-limit", B))
+        .as("now == notAfter still commits").isInstanceOf(CommitResult.Committed.class);
+    clock.advance(Duration.ofSeconds(1));
+    long last = storage.lastEventId();
+    CommitResult late = put(List.of(Expectation.revisionUntil(A, a.revision(), limit)), "late", new RecordKey("c", "z"));
+    assertThat(late).isInstanceOfSatisfying(CommitResult.Conflict.class,
+        c -> assertThat(c.failed().notAfter()).isEqualTo(limit));
+    assertThat(storage.read(new RecordKey("c", "z"))).isEmpty();
+    assertThat(storage.lastEventId()).isEqualTo(last);
+  }
+
+  @Test
   void spi_revisionsOnlyGrowAndAreNeverReusedAfterDeleteAndRecreate() {
     CommitResult.Committed first = (CommitResult.Committed) put(List.of(Expectation.absent(A)), "x", A);
     long r1 = first.revisions().get(0);
