@@ -97,7 +97,10 @@ public final class Collab implements AutoCloseable {
     return core.storage;
   }
 
-  /** Stops subscriptions and keep-alives; closes the storage only if the builder created it. */
+  /**
+   * Stops subscriptions and keep-alives (their holders are told the leases are lost, since nobody
+   * renews them any more); closes the storage only if the builder created it. Idempotent.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -105,6 +108,7 @@ public final class Collab implements AutoCloseable {
     }
     closed = true;
     events.close();
+    leases.shutdown();
     synchronized (schedulerLock) {
       if (scheduler != null) {
         scheduler.shutdownNow();

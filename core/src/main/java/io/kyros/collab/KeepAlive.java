@@ -10,6 +10,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -17,10 +19,16 @@ import org.slf4j.LoggerFactory;
  * Renews a lease in the background and tells the holder when it is lost. Created by
  * {@link Leases#keepAlive(Lease, Duration)}.
  *
- * <p>On loss (a renewal finds the lease stale, released or replaced, or storage errors persist until
- * the lease's ttl has passed since the last successful renewal) the handle completes {@link #lost()}
- * with the {@link LeaseLostException}, cancels every future given to {@link #guard} and interrupts
- * every thread given to {@link #interruptOnLoss}. Closing it stops renewing without releasing.
+ * <p>The lease is reported lost when a renewal finds it stale, released or replaced; when renewals
+ * keep failing (a dropped connection) until the lease's expiry as estimated locally, measured from the
+ * start of the last successful renewal; or when the {@link Collab} is closed. Loss is detected at
+ * the next scheduled renewal, so at most one interval late. On loss the handle completes
+ * {@link #lost()} with the {@link LeaseLostException}, cancels every future given to {@link #guard}
+ * and interrupts every thread given to {@link #interruptOnLoss}.
+ *
+ * <p>{@link #close()} stops renewing without releasing and waits for a renewal in flight, so nothing
+ * is reported after it returns: close the keep-alive before ending the lease on purpose (releasing
+ * it, or completing the task it guards), or the next renewal would report the release as a loss.
  *
  * <p>Thread-safe.
  */
@@ -28,22 +36,29 @@ public final class KeepAlive implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KeepAlive.class);
 
   private final Leases leases;
+  private final Consumer<KeepAlive> onEnd;
   private final AtomicReference<Lease> current;
   private final CompletableFuture<LeaseLostException> lost = new CompletableFuture<>();
   private final List<Future<?>> guarded = new CopyOnWriteArrayList<>();
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
-  private volatile long lastRenewalNanos = System.nanoTime();
+  /** Serializes renewals with close() and stop(), so nothing is reported after close() returns. */
+  private final ReentrantLock lock = new ReentrantLock();
+  /** Local estimate of the lease's expiry, in System.nanoTime() terms; guarded by lock. */
+  private long expiresAtNanos;
   private volatile ScheduledFuture<?> task;
   private volatile boolean closed;
 
-  private KeepAlive(Leases leases, Lease lease) {
+  private KeepAlive(Leases leases, Lease lease, Duration remaining, Consumer<KeepAlive> onEnd) {
     this.leases = leases;
+    this.onEnd = onEnd;
     this.current = new AtomicReference<>(lease);
+    this.expiresAtNanos = System.nanoTime() + Names.nanos(remaining);
   }
 
-  static KeepAlive start(Leases leases, Lease lease, Duration interval, ScheduledExecutorService scheduler) {
-    KeepAlive k = new KeepAlive(leases, lease);
-    long nanos = interval.toNanos();
+  static KeepAlive start(Leases leases, Lease lease, Duration interval, ScheduledExecutorService scheduler,
+      Duration remaining, Consumer<KeepAlive> onEnd) {
+    KeepAlive k = new KeepAlive(leases, lease, remaining, onEnd);
+    long nanos = Names.nanos(interval);
     k.task = scheduler.scheduleWithFixedDelay(k::renewOnce, nanos, nanos, TimeUnit.NANOSECONDS);
     return k;
   }
@@ -58,7 +73,7 @@ public final class KeepAlive implements AutoCloseable {
     return lost.isDone();
   }
 
-  /** @return completes with the cause when the lease is lost; never completes if closed first */
+  /** @return a future completed with the cause when the lease is lost; never completed if closed first */
   public CompletableFuture<LeaseLostException> lost() {
     return lost.copy();
   }
@@ -97,57 +112,99 @@ public final class KeepAlive implements AutoCloseable {
    *
    * @return the renewed lease
    * @throws LeaseLostException if the lease is lost (the loss is also reported to the handle)
+   * @throws IllegalStateException if the keep-alive is closed
    */
   public Lease renewNow() {
+    lock.lock();
     try {
-      Lease renewed = leases.renew(current.get());
-      current.set(renewed);
-      lastRenewalNanos = System.nanoTime();
-      return renewed;
-    } catch (LeaseLostException e) {
-      reportLost(e);
-      throw e;
+      if (isLost()) {
+        throw lost.getNow(null);
+      }
+      if (closed) {
+        throw new IllegalStateException("keep-alive of " + current.get().resource() + " is closed");
+      }
+      long start = System.nanoTime();
+      try {
+        Lease renewed = leases.renew(current.get());
+        current.set(renewed);
+        expiresAtNanos = start + Names.nanos(renewed.ttl());
+        return renewed;
+      } catch (LeaseLostException e) {
+        reportLost(e);
+        throw e;
+      }
+    } finally {
+      lock.unlock();
     }
   }
 
-  /** Stops renewing. Does not release the lease. Idempotent. */
+  /** Stops renewing, waiting for a renewal in flight. Does not release the lease. Idempotent. */
   @Override
   public void close() {
-    closed = true;
-    ScheduledFuture<?> t = task;
-    if (t != null) {
-      t.cancel(false);
+    lock.lock();
+    try {
+      closed = true;
+      ScheduledFuture<?> t = task;
+      if (t != null) {
+        t.cancel(false);
+      }
+    } finally {
+      lock.unlock();
+    }
+    onEnd.accept(this);
+  }
+
+  /** Stops renewing and reports the loss with {@code reason}, unless closed or lost already. */
+  void stop(String reason) {
+    lock.lock();
+    try {
+      if (!closed) {
+        Lease l = current.get();
+        reportLost(new LeaseLostException(l.resource(), l.fence(), reason));
+      }
+    } finally {
+      lock.unlock();
     }
   }
 
   private void renewOnce() {
-    if (closed || isLost()) {
-      return;
-    }
-    Lease lease = current.get();
+    lock.lock();
     try {
-      renewNow();
-    } catch (LeaseLostException e) {
-      LOG.debug("keep-alive of {} stopped: {}", lease.resource(), e.getMessage());
-    } catch (RuntimeException e) {
-      long since = System.nanoTime() - lastRenewalNanos;
-      if (since >= lease.ttl().toNanos()) {
-        reportLost(new LeaseLostException(lease.resource(), lease.fence(),
-            "renewals failed for longer than the ttl " + lease.ttl() + "; last error: " + e));
-      } else {
-        LOG.warn("renewal of lease on {} failed, retrying: {}", lease.resource(), e.toString());
+      if (closed || isLost()) {
+        return;
       }
+      try {
+        renewNow();
+      } catch (LeaseLostException e) {
+        LOG.debug("keep-alive of {} stopped: {}", e.resource(), e.getMessage());
+      } catch (RuntimeException e) {
+        Lease lease = current.get();
+        if (System.nanoTime() - expiresAtNanos >= 0) {
+          reportLost(new LeaseLostException(lease.resource(), lease.fence(),
+              "renewals failed until the lease expired (ttl " + lease.ttl() + "); last error: " + e));
+        } else {
+          LOG.warn("renewal of lease on {} failed, retrying: {}", lease.resource(), e.toString());
+        }
+      }
+    } finally {
+      lock.unlock();
     }
   }
 
+  /** Called with the lock held. */
   private void reportLost(LeaseLostException e) {
     if (lost.complete(e)) {
-      close();
+      closed = true;
+      ScheduledFuture<?> t = task;
+      if (t != null) {
+        t.cancel(false);
+      }
+      onEnd.accept(this);
       for (Future<?> f : guarded) {
         f.cancel(true);
       }
-      for (Thread t : threads) {
-        t.interrupt();
+      for (Thread th : threads) {
+        th.interrupt();
       }
     }
   }

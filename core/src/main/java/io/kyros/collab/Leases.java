@@ -42,6 +42,7 @@ public final class Leases {
 
   private final Core core;
   private final Supplier<ScheduledExecutorService> scheduler;
+  private final java.util.Set<KeepAlive> keepAlives = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
   Leases(Core core, Supplier<ScheduledExecutorService> scheduler) {
     this.core = core;
@@ -65,8 +66,9 @@ public final class Leases {
 
   /**
    * Acquires a lease, waiting up to {@code maxWait} for the current holder to release it or for it to
-   * go stale. Wakes when the log records a change (a release anywhere), and re-checks at least once a
-   * second and when the current lease is due to expire; it does not spin.
+   * go stale. Wakes when the log records an event about this resource (a release or a reclaim), when
+   * the current lease is due to expire, and at least once a second; events about other things are
+   * skipped without re-reading the lease.
    *
    * @param resource the resource name
    * @param ttl the lease's time to live, positive
@@ -79,10 +81,11 @@ public final class Leases {
     Names.requireName("resource", resource);
     Names.requirePositive("ttl", ttl);
     Names.requireNotNegative("maxWait", maxWait);
-    long deadline = System.nanoTime() + maxWait.toNanos();
+    long deadline = Names.deadline(maxWait);
     RecordKey key = key(resource);
+    String target = target(resource);
+    long seen = core.storage.lastEventId();
     while (true) {
-      long seen = core.storage.lastEventId();
       Optional<Lease> lease = tryAcquire(key, resource, core.holder, ttl);
       if (lease.isPresent()) {
         return lease;
@@ -91,15 +94,42 @@ public final class Leases {
       if (left <= 0) {
         return Optional.empty();
       }
-      Duration wait = Duration.ofNanos(Math.min(left, MAX_POLL.toNanos()));
+      long wait = Math.min(left, MAX_POLL.toNanos());
       Optional<Lease> holder = get(resource);
       if (holder.isPresent()) {
-        Duration untilStale = Duration.between(core.storage.now(), holder.get().expiresAt()).plusMillis(1);
-        if (!untilStale.isNegative() && untilStale.compareTo(wait) < 0) {
+        long untilStale = Names.nanos(Duration.between(core.storage.now(), holder.get().expiresAt())) + 1_000_000L;
+        if (untilStale > 0 && untilStale < wait) {
           wait = untilStale;
         }
       }
-      core.storage.awaitEvents(seen, wait);
+      seen = awaitEventAbout(target, seen, System.nanoTime() + wait);
+    }
+  }
+
+  /**
+   * Waits until the log has an event whose target is {@code target} after {@code seen}, or the
+   * deadline passes; events about other things are skipped without re-checking the lease.
+   *
+   * @return the last event id looked at
+   */
+  private long awaitEventAbout(String target, long seen, long deadline) throws InterruptedException {
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return seen;
+      }
+      core.storage.awaitEvents(seen, Duration.ofNanos(left));
+      boolean relevant = false;
+      List<io.kyros.collab.spi.StoredEvent> batch;
+      while (!(batch = core.storage.readEvents(seen, Core.PAGE)).isEmpty()) {
+        for (io.kyros.collab.spi.StoredEvent e : batch) {
+          relevant |= e.target().equals(target);
+          seen = e.id();
+        }
+      }
+      if (relevant) {
+        return seen;
+      }
     }
   }
 
@@ -115,11 +145,15 @@ public final class Leases {
     RecordKey key = key(lease.resource());
     while (true) {
       StoredRecord record = currentRecord(lease);
+      Lease held = held(record);
       Instant now = core.storage.now();
-      Lease renewed = new Lease(lease.leaseId(), lease.resource(), lease.holder(), lease.acquiredAt(), lease.ttl(), now,
-          lease.fence());
+      // Everything but the heartbeat comes from the stored record: a caller's copy cannot change the
+      // fence, ttl or holder.
+      Lease renewed = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(), held.ttl(), now,
+          held.fence());
       Core.Encoded encoded = core.encode(toJson(renewed), "lease " + lease.resource());
-      CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.revision())),
+      CommitResult result = core.commit(Commit.of(
+          List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())),
           List.of(Write.put(key, encoded.json(), encoded.hash())), List.of()));
       if (result instanceof CommitResult.Committed) {
         return renewed;
@@ -133,10 +167,16 @@ public final class Leases {
    *
    * @param lease the lease
    * @return true if it was released, false if it was no longer held (released or replaced)
+   * @throws IllegalArgumentException if the lease is a task claim: end those with
+   *     {@link Tasks#complete}, {@link Tasks#fail} or {@link Tasks#release}, which also move the task
    */
   public boolean release(Lease lease) {
     Objects.requireNonNull(lease, "lease");
     RecordKey key = key(lease.resource());
+    if (key.collection().equals(Core.TASK_LEASES)) {
+      throw new IllegalArgumentException("lease on " + lease.resource()
+          + " is a task claim: end it with Tasks.complete, Tasks.fail or Tasks.release");
+    }
     while (true) {
       Optional<StoredRecord> record = core.storage.read(key);
       Lease held = record.map(r -> held(r)).orElse(null);
@@ -252,7 +292,26 @@ public final class Leases {
       throw new IllegalArgumentException("keep-alive interval must be shorter than the ttl " + lease.ttl() + ": "
           + interval);
     }
-    return KeepAlive.start(this, lease, interval, scheduler.get());
+    KeepAlive k = KeepAlive.start(this, lease, interval, scheduler.get(), remaining(lease), keepAlives::remove);
+    keepAlives.add(k);
+    return k;
+  }
+
+  /** Time the lease has left by the storage's clock, or its full ttl if the storage cannot say. */
+  private Duration remaining(Lease lease) {
+    try {
+      Duration left = Duration.between(core.storage.now(), lease.expiresAt());
+      return left.isNegative() ? Duration.ZERO : left;
+    } catch (RuntimeException e) {
+      return lease.ttl();
+    }
+  }
+
+  /** Stops every keep-alive, reporting the loss to its holder: the leases will not be renewed. */
+  void shutdown() {
+    for (KeepAlive k : keepAlives) {
+      k.stop("the Collab was closed, so the lease is no longer renewed");
+    }
   }
 
   // ---------------------------------------------------------------- package-private: used by Tasks
@@ -301,7 +360,7 @@ public final class Leases {
     if (held == null) {
       throw new LeaseLostException(lease.resource(), lease.fence(), "it was released or reclaimed");
     }
-    if (!held.leaseId().equals(lease.leaseId())) {
+    if (!held.leaseId().equals(lease.leaseId()) || held.fence() != lease.fence()) {
       throw new LeaseLostException(lease.resource(), lease.fence(), "it is now held by " + held.holder()
           + " with fence " + held.fence());
     }
@@ -358,11 +417,18 @@ public final class Leases {
     return resource.startsWith(Tasks.LEASE_PREFIX) ? resource : "leases/" + resource;
   }
 
+  /**
+   * The record holding a resource's lease: {@code _leases/<resource>} for user resources,
+   * {@code _task-leases/<task id>} for task claims ({@code tasks/<task id>}). Validates the name, so a
+   * forged {@link Lease} value cannot address anything else.
+   */
   static RecordKey key(String resource) {
+    Objects.requireNonNull(resource, "resource");
     if (resource.startsWith(Tasks.LEASE_PREFIX)) {
-      return new RecordKey(Core.TASK_LEASES, resource.substring(Tasks.LEASE_PREFIX.length()));
+      return new RecordKey(Core.TASK_LEASES,
+          Names.requireName("task id of lease resource", resource.substring(Tasks.LEASE_PREFIX.length())));
     }
-    return new RecordKey(Core.LEASES, resource);
+    return new RecordKey(Core.LEASES, Names.requireName("resource", resource));
   }
 
   List<StoredRecord> scan(String collection) {

@@ -42,11 +42,35 @@ final class Names {
           + value.length());
     }
     for (int i = 0; i < value.length(); i++) {
-      if (Character.isISOControl(value.charAt(i))) {
+      char c = value.charAt(i);
+      if (Character.isISOControl(c)) {
         throw new IllegalArgumentException(what + " must not contain control characters: \"" + printable(value) + "\"");
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+          i++;
+        } else {
+          throw new IllegalArgumentException(what + " must not contain a lone surrogate at index " + i);
+        }
       }
     }
     return value;
+  }
+
+  /** A duration in nanoseconds, saturated at {@link Long#MAX_VALUE} instead of overflowing. */
+  static long nanos(java.time.Duration d) {
+    try {
+      return d.toNanos();
+    } catch (ArithmeticException e) {
+      return d.isNegative() ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
+  /** {@code System.nanoTime() + nanos}, saturated so that deadlines far in the future do not wrap. */
+  static long deadline(java.time.Duration d) {
+    long now = System.nanoTime();
+    long n = nanos(d);
+    return n > Long.MAX_VALUE / 2 ? now + Long.MAX_VALUE / 2 : now + n;
   }
 
   static java.time.Duration requirePositive(String what, java.time.Duration d) {

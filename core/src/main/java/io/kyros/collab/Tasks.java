@@ -87,7 +87,8 @@ public final class Tasks {
     }
     int maxAttempts = spec.maxAttempts() == null ? core.defaultMaxAttempts : spec.maxAttempts();
     RecordKey key = key(id);
-    while (true) {
+    Core.Backoff backoff = core.backoff("task " + id);
+    for (;; backoff.pause()) {
       List<Expectation> expectations = new ArrayList<>();
       expectations.add(Expectation.absent(key));
       for (String dep : new LinkedHashSet<>(spec.dependsOn())) {
@@ -102,7 +103,7 @@ public final class Tasks {
       Instant now = core.storage.now();
       ObjectNode json = core.object();
       json.put("id", id).put("title", spec.title()).put("description", spec.description())
-          .put("status", workflow.initial()).put("priority", spec.priority());
+          .put("workflow", workflow.name()).put("status", workflow.initial()).put("priority", spec.priority());
       strings(json.putArray("dependsOn"), new ArrayList<>(new LinkedHashSet<>(spec.dependsOn())));
       checklist(json.putArray("checklist"), spec.checklist());
       strings(json.putArray("labels"), new ArrayList<>(new TreeSet<>(spec.labels())));
@@ -120,7 +121,7 @@ public final class Tasks {
       if (result instanceof CommitResult.Committed c) {
         return toTask(encoded.value(), c.revisions().get(0), encoded.hash());
       }
-      // a dependency or the id changed under us: re-check
+      // a dependency or the id changed under us: re-check after a pause
     }
   }
 
@@ -137,9 +138,13 @@ public final class Tasks {
    *
    * @param filter which tasks to keep
    * @return the matching tasks
+   * @throws IllegalArgumentException if the filter names a status the workflow does not have, or an
+   *     invalid label
    */
   public List<Task> list(TaskFilter filter) {
     Objects.requireNonNull(filter, "filter");
+    filter.statuses().forEach(workflow::requireState);
+    filter.labels().forEach(l -> Names.requireName("label", l));
     List<Task> out = new ArrayList<>();
     for (StoredRecord r : leases.scan(Core.TASKS)) {
       Task t = toTask(r);
@@ -170,7 +175,8 @@ public final class Tasks {
       patch.labels().forEach(l -> Names.requireName("label", l));
     }
     RecordKey key = key(id);
-    while (true) {
+    Core.Backoff backoff = core.backoff("task " + id);
+    for (;; backoff.pause()) {
       StoredRecord current = readTask(id);
       checkIfMatch(current, ifMatch);
       ObjectNode json = core.parse(current).deepCopy();
@@ -239,10 +245,11 @@ public final class Tasks {
     if (to.equals(workflow.claimed())) {
       throw new IllegalArgumentException("status " + to + " is entered by claiming (claimNext or claim), not by transition");
     }
-    while (true) {
+    Core.Backoff backoff = core.backoff("task " + id);
+    for (;; backoff.pause()) {
       StoredRecord current = readTask(id);
       checkIfMatch(current, ifMatch);
-      Optional<TransitionResult> r = tryTransition(current, to, null, "task_transitioned", null, json -> json);
+      Optional<TransitionResult> r = tryTransition(current, to, null, false, "task_transitioned", null, json -> json);
       if (r.isPresent()) {
         return r.get();
       }
@@ -266,7 +273,8 @@ public final class Tasks {
   public TransitionResult transition(TaskClaim claim, String to) {
     Objects.requireNonNull(claim, "claim");
     workflow.requireState(to);
-    return guarded(claim, current -> tryTransition(current, to, claim.lease(), "task_transitioned", null, json -> json));
+    return guarded(claim, current -> tryTransition(current, to, claim.lease(), false, "task_transitioned", null,
+        json -> json));
   }
 
   /**
@@ -283,7 +291,8 @@ public final class Tasks {
    * Claims the best claimable task: in the initial state, dependencies all done, backoff passed, and
    * (if {@code labels} is not empty) carrying one of the labels. Takes its lease for {@code worker},
    * moves it to the claimed state and records {@code task_claimed} and {@code lease_acquired}
-   * atomically.
+   * atomically. Stale claims are reclaimed first ({@link #reclaimStale()}), so a crashed worker's task
+   * returns to the queue without anyone else having to notice.
    *
    * @param worker the claiming worker's identity
    * @param ttl the claim lease's time to live, positive
@@ -294,6 +303,8 @@ public final class Tasks {
     Names.requireLabel("worker", worker);
     Names.requirePositive("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
+    labels.forEach(l -> Names.requireName("label", l));
+    reclaimStale();
     Instant now = core.storage.now();
     List<StoredRecord> all = leases.scan(Core.TASKS);
     Map<String, String> status = new HashMap<>();
@@ -301,7 +312,7 @@ public final class Tasks {
     for (StoredRecord r : all) {
       ObjectNode json = core.parse(r);
       status.put(r.key().id(), json.path("status").asText());
-      if (workflow.initial().equals(json.path("status").asText()) && claimableAt(json, now)
+      if (ownWorkflow(json) && workflow.initial().equals(json.path("status").asText()) && claimableAt(json, now)
           && (labels.isEmpty() || strings(json.path("labels")).stream().anyMatch(labels::contains))) {
         candidates.add(new Candidate(r, json));
       }
@@ -337,6 +348,7 @@ public final class Tasks {
     Names.requirePositive("ttl", ttl);
     StoredRecord r = readTask(id);
     ObjectNode json = core.parse(r);
+    requireOwnWorkflow(json);
     if (!workflow.initial().equals(json.path("status").asText()) || !claimableAt(json, core.storage.now())) {
       return Optional.empty();
     }
@@ -360,15 +372,16 @@ public final class Tasks {
    */
   public Task complete(TaskClaim claim) {
     Objects.requireNonNull(claim, "claim");
-    return guarded(claim, current -> tryTransition(current, workflow.done(), claim.lease(), "task_completed", null,
-        json -> json.putNull("notBefore"))).task();
+    return guarded(claim, current -> tryTransition(current, workflow.done(), claim.lease(), false, "task_completed",
+        null, json -> json.putNull("notBefore"))).task();
   }
 
   /**
    * Fails a claimed task's attempt: increments {@code attempts}; below {@code maxAttempts} the task
    * goes back to the initial status, claimable again after an exponential backoff; at the limit it
    * moves to the failed status. Frees the lease; records {@code task_failed} and
-   * {@code lease_released}.
+   * {@code lease_released}. Like reclaim, this ends the claim from whatever status it reached
+   * (for example {@code review}), without needing the workflow's edge.
    *
    * @param claim the claim
    * @param reason why it failed, kept as {@code lastError}
@@ -387,7 +400,7 @@ public final class Tasks {
       ObjectNode extra = core.object().put("attempts", attempts).put("maxAttempts", json.path("maxAttempts").asInt())
           .put("retry", retry).put("error", reason);
       extra.put("notBefore", notBefore == null ? null : notBefore.toString());
-      return tryTransition(current, to, claim.lease(), "task_failed", extra, j -> {
+      return tryTransition(current, to, claim.lease(), true, "task_failed", extra, j -> {
         j.put("attempts", attempts).put("lastError", reason);
         return j.put("notBefore", notBefore == null ? null : notBefore.toString());
       });
@@ -396,7 +409,8 @@ public final class Tasks {
 
   /**
    * Gives a claimed task back: back to the initial status without counting an attempt, lease freed,
-   * {@code task_released} and {@code lease_released} recorded.
+   * {@code task_released} and {@code lease_released} recorded. Allowed from whatever status the claim
+   * reached, like {@link #fail}.
    *
    * @param claim the claim
    * @return the task after the change
@@ -404,8 +418,8 @@ public final class Tasks {
    */
   public Task release(TaskClaim claim) {
     Objects.requireNonNull(claim, "claim");
-    return guarded(claim, current -> tryTransition(current, workflow.initial(), claim.lease(), "task_released", null,
-        json -> json)).task();
+    return guarded(claim, current -> tryTransition(current, workflow.initial(), claim.lease(), true, "task_released",
+        null, json -> json)).task();
   }
 
   /**
@@ -437,6 +451,9 @@ public final class Tasks {
         continue;
       }
       ObjectNode json = core.parse(task.get()).deepCopy();
+      if (!ownWorkflow(json)) {
+        continue; // a Collab on that task's workflow reclaims it
+      }
       String old = json.path("status").asText();
       int attempts = json.path("attempts").asInt() + 1;
       String to = attempts >= json.path("maxAttempts").asInt() ? workflow.failed() : workflow.initial();
@@ -500,7 +517,12 @@ public final class Tasks {
   /** Runs a claim operation until it commits, failing if the claim's lease is lost. */
   private TransitionResult guarded(TaskClaim claim, Function<StoredRecord, Optional<TransitionResult>> attempt) {
     String id = claim.task().id();
-    while (true) {
+    if (!claim.lease().resource().equals(LEASE_PREFIX + id)) {
+      throw new IllegalArgumentException("claim on task " + id + " carries a lease on " + claim.lease().resource()
+          + ", not on " + LEASE_PREFIX + id);
+    }
+    Core.Backoff backoff = core.backoff("task " + id);
+    for (;; backoff.pause()) {
       leases.guardExpectation(claim.lease());
       Optional<TransitionResult> r = attempt.apply(readTask(id));
       if (r.isPresent()) {
@@ -511,14 +533,19 @@ public final class Tasks {
 
   /**
    * One attempt at a status change with its lease effects: with a guard lease, the lease must still
-   * be current; moving to the initial or a terminal status frees the claim lease.
+   * be current; moving to the initial or a terminal status frees the claim lease. A system change
+   * (fail, release) ends a current claim from whatever status it reached, like reclaim does, so it
+   * does not need the workflow's edge.
    */
-  private Optional<TransitionResult> tryTransition(StoredRecord current, String to, Lease guard, String eventType,
-      ObjectNode extraDetails, Function<ObjectNode, ObjectNode> more) {
+  private Optional<TransitionResult> tryTransition(StoredRecord current, String to, Lease guard, boolean system,
+      String eventType, ObjectNode extraDetails, Function<ObjectNode, ObjectNode> more) {
     String id = current.key().id();
     ObjectNode json = core.parse(current).deepCopy();
+    requireOwnWorkflow(json);
     String from = json.path("status").asText();
-    workflow.checkTransition(from, to);
+    if (!system) {
+      workflow.checkTransition(from, to);
+    }
     Instant now = core.storage.now();
     List<Expectation> expectations = new ArrayList<>();
     expectations.add(Expectation.revision(current.key(), current.revision()));
@@ -610,6 +637,17 @@ public final class Tasks {
       }
     }
     return pinned;
+  }
+
+  private boolean ownWorkflow(ObjectNode json) {
+    return workflow.name().equals(json.path("workflow").asText());
+  }
+
+  private void requireOwnWorkflow(ObjectNode json) {
+    if (!ownWorkflow(json)) {
+      throw new IllegalStateException("task " + json.path("id").asText() + " follows workflow "
+          + json.path("workflow").asText() + ", not " + workflow.name() + "; use a Collab built with that workflow");
+    }
   }
 
   private boolean claimableAt(ObjectNode json, Instant now) {

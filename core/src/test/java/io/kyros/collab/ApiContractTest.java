@@ -29,6 +29,9 @@ class ApiContractTest {
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("in-memory storage only");
     assertThatThrownBy(() -> Collab.builder().holder("bad\nholder"))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("control characters");
+    assertThatThrownBy(() -> Collab.builder().holder("w\uD800"))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("holder must not contain a lone surrogate at index 1");
+    assertThat(Collab.builder().holder("w\uD83D\uDE00")).isNotNull();
     assertThatThrownBy(() -> Collab.builder().storage(null)).isInstanceOf(NullPointerException.class)
         .hasMessage("storage");
   }

@@ -138,20 +138,29 @@ public abstract class LeaseConformance extends DocumentConformance {
     assertThat(next.fence()).isGreaterThan(a.fence());
   }
 
+  /** Starts {@code bob} waiting in acquire on another thread and returns once it is parked. */
+  private CompletableFuture<Optional<Lease>> waitingAcquire(Collab bob) {
+    CompletableFuture<Optional<Lease>> result = new CompletableFuture<>();
+    Thread waiter = new Thread(() -> {
+      try {
+        result.complete(bob.leases().acquire("job", TTL, patience()));
+      } catch (Throwable e) {
+        result.completeExceptionally(e);
+      }
+    }, "acquire-waiter");
+    waiter.start();
+    awaitCondition("the waiter to park", () -> waiter.getState() == Thread.State.TIMED_WAITING || result.isDone());
+    return result;
+  }
+
   @Test
   void leases_acquireWaitsForARelease() throws Exception {
     Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
     Collab bob = newCollab("bob");
-    CountDownLatch started = new CountDownLatch(1);
-    CompletableFuture<Optional<Lease>> waiting = CompletableFuture.supplyAsync(() -> {
-      started.countDown();
-      try {
-        return bob.leases().acquire("job", TTL, patience());
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-    });
-    started.await();
+    CompletableFuture<Optional<Lease>> waiting = waitingAcquire(bob);
+    assertThat(waiting).isNotDone();
+    collab.events().append("unrelated", "elsewhere", "{}");
+    assertThat(waiting).as("an unrelated event does not hand over the lease").isNotDone();
     collab.leases().release(a);
     Lease b = waiting.get(patience().toSeconds(), TimeUnit.SECONDS).orElseThrow();
     assertThat(b.holder()).isEqualTo("bob");
@@ -170,14 +179,8 @@ public abstract class LeaseConformance extends DocumentConformance {
   @Test
   void leases_acquireWaitsUntilTheHolderGoesStale() throws Exception {
     collab.leases().tryAcquire("job", TTL).orElseThrow();
-    Collab bob = newCollab("bob");
-    CompletableFuture<Optional<Lease>> waiting = CompletableFuture.supplyAsync(() -> {
-      try {
-        return bob.leases().acquire("job", TTL, patience());
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
-      }
-    });
+    CompletableFuture<Optional<Lease>> waiting = waitingAcquire(newCollab("bob"));
+    assertThat(waiting).isNotDone();
     clock.advance(TTL.plusSeconds(1));
     assertThat(waiting.get(patience().toSeconds(), TimeUnit.SECONDS)).isPresent();
   }
@@ -225,7 +228,8 @@ public abstract class LeaseConformance extends DocumentConformance {
   @Test
   void leases_keepAliveCancelsGuardedWorkWhenTheLeaseIsLost() throws Exception {
     Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
-    KeepAlive keepAlive = collab.leases().keepAlive(a, Duration.ofMillis(5));
+    // an interval this long renews nothing during the test: renewals happen only through renewNow()
+    KeepAlive keepAlive = collab.leases().keepAlive(a, TTL.minusSeconds(1));
     CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
     CountDownLatch interrupted = new CountDownLatch(1);
     Thread worker = new Thread(() -> {
@@ -237,13 +241,58 @@ public abstract class LeaseConformance extends DocumentConformance {
     });
     worker.start();
     keepAlive.interruptOnLoss(worker);
-    keepAlive.close(); // stop renewing, then let another holder take the lease over
+    clock.advance(Duration.ofSeconds(20));
+    assertThat(keepAlive.renewNow().heartbeatAt()).isEqualTo(storage.now());
     clock.advance(TTL.plusSeconds(1));
     newCollab("bob").leases().tryAcquire("job", TTL).orElseThrow();
     assertThatThrownBy(keepAlive::renewNow).isInstanceOf(LeaseLostException.class);
     assertThat(keepAlive.lost().get(patience().toSeconds(), TimeUnit.SECONDS).getMessage()).contains("bob");
     assertThat(work.isCancelled()).isTrue();
     assertThat(interrupted.await(patience().toSeconds(), TimeUnit.SECONDS)).isTrue();
+    assertThat(keepAlive.guard(new CompletableFuture<>()).isCancelled()).as("guarding after loss cancels at once")
+        .isTrue();
+  }
+
+  @Test
+  void leases_closingAKeepAliveStopsRenewalsWithoutReportingALoss() throws Exception {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    KeepAlive keepAlive = collab.leases().keepAlive(a, Duration.ofMillis(1));
+    CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
+    keepAlive.close();
+    assertThat(collab.leases().release(keepAlive.current())).isTrue();
+    assertThat(keepAlive.isLost()).isFalse();
+    assertThat(work.isCancelled()).isFalse();
+    assertThatThrownBy(keepAlive::renewNow).isInstanceOf(IllegalStateException.class);
+  }
+
+  @Test
+  void leases_closingTheCollabReportsItsKeepAlivesLost() throws Exception {
+    Collab bob = newCollab("bob");
+    Lease b = bob.leases().tryAcquire("job", TTL).orElseThrow();
+    KeepAlive keepAlive = bob.leases().keepAlive(b, TTL.minusSeconds(1));
+    CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
+    bob.close();
+    assertThat(keepAlive.lost().get(patience().toSeconds(), TimeUnit.SECONDS).getMessage())
+        .contains("the Collab was closed");
+    assertThat(work.isCancelled()).isTrue();
+  }
+
+  @Test
+  void leases_forgedLeaseValuesChangeNothing() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    collab.leases().release(a);
+    Lease b = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    Lease rewound = new Lease(b.leaseId(), b.resource(), b.holder(), b.acquiredAt(), b.ttl(), b.heartbeatAt(), 1);
+    assertThatThrownBy(() -> collab.leases().renew(rewound)).isInstanceOf(LeaseLostException.class);
+    Lease longer = new Lease(b.leaseId(), b.resource(), b.holder(), b.acquiredAt(), Duration.ofDays(3650),
+        b.heartbeatAt(), b.fence());
+    assertThat(collab.leases().renew(longer).ttl()).as("the ttl comes from the store").isEqualTo(TTL);
+    Lease escape = new Lease("x", "tasks/../../etc", "me", START, TTL, START, 1);
+    assertThatThrownBy(() -> collab.leases().renew(escape)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("must match");
+    assertThatThrownBy(() -> collab.leases().isCurrent(escape)).isInstanceOf(IllegalArgumentException.class);
+    collab.leases().release(b);
+    assertThat(collab.leases().tryAcquire("job", TTL).orElseThrow().fence()).isEqualTo(b.fence() + 1);
   }
 
   @Test

@@ -341,4 +341,81 @@ public abstract class TaskConformance extends EventConformance {
     assertThatThrownBy(() -> task("a")).isInstanceOf(PreconditionFailedException.class);
     assertThat(collab.events().read(0, 100)).hasSize(1);
   }
+
+  @Test
+  void tasks_claimLeasesEndOnlyThroughTasks() {
+    task("a");
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThatThrownBy(() -> collab.leases().release(claim.lease())).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("is a task claim");
+    assertThat(collab.leases().renew(claim.lease()).fence()).isEqualTo(claim.lease().fence());
+    assertThat(collab.tasks().release(claim).status()).isEqualTo("queued");
+  }
+
+  @Test
+  void tasks_aClaimMustCarryItsOwnTasksLease() {
+    collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
+    collab.tasks().create(NewTask.of("b").withId("b").withPriority(1));
+    TaskClaim mine = collab.tasks().claimNext(TTL).orElseThrow();
+    TaskClaim bobs = newCollab("bob").tasks().claimNext(TTL).orElseThrow();
+    long events = collab.events().lastId();
+    assertThatThrownBy(() -> collab.tasks().complete(new TaskClaim(bobs.task(), mine.lease())))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("carries a lease on tasks/a");
+    assertThat(collab.tasks().get("b").orElseThrow().status()).isEqualTo("claimed");
+    assertThat(collab.events().lastId()).isEqualTo(events);
+  }
+
+  @Test
+  void tasks_failAndReleaseEndAClaimFromAnyWorkingStatus() {
+    task("a");
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    collab.tasks().transition(claim, "in_progress");
+    collab.tasks().transition(claim, "review");
+    Task failed = collab.tasks().fail(claim, "review found a bug");
+    assertThat(failed.status()).isEqualTo("queued");
+    assertThat(failed.attempts()).isEqualTo(1);
+    clock.advance(Duration.ofSeconds(1));
+    TaskClaim again = collab.tasks().claimNext(TTL).orElseThrow();
+    collab.tasks().transition(again, "in_progress");
+    collab.tasks().transition(again, "review");
+    assertThat(collab.tasks().release(again).status()).isEqualTo("queued");
+  }
+
+  @Test
+  void tasks_claimNextReclaimsStaleClaimsFirst() {
+    task("a");
+    TaskClaim crashed = newCollab("crashed").tasks().claimNext(TTL).orElseThrow();
+    assertThat(collab.tasks().claimNext(TTL)).isEmpty();
+    clock.advance(TTL.plusSeconds(1));
+    TaskClaim taken = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(taken.task().id()).isEqualTo("a");
+    assertThat(taken.task().attempts()).isEqualTo(1);
+    assertThat(taken.lease().fence()).isGreaterThan(crashed.lease().fence());
+    assertThat(eventTypes()).containsSubsequence("lease_reclaimed", "task_reclaimed", "lease_acquired", "task_claimed");
+  }
+
+  @Test
+  void tasks_followTheWorkflowTheyWereCreatedIn() {
+    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
+      other.tasks().create(NewTask.of("x").withId("x"));
+      assertThat(collab.tasks().claimNext(TTL)).as("a kanban Collab does not claim it").isEmpty();
+      assertThatThrownBy(() -> collab.tasks().transition("x", "done", null))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("follows workflow other");
+      TaskClaim claim = other.tasks().claimNext(TTL).orElseThrow();
+      clock.advance(TTL.plusSeconds(1));
+      assertThat(collab.tasks().reclaimStale()).as("left to its own workflow").isEmpty();
+      assertThat(other.tasks().reclaimStale()).singleElement().satisfies(t -> assertThat(t.status()).isEqualTo("todo"));
+      assertThat(claim.task().status()).isEqualTo("doing");
+    }
+  }
+
+  @Test
+  void tasks_filtersNamingUnknownStatusesAreRejected() {
+    assertThatThrownBy(() -> collab.tasks().list(TaskFilter.all().statuses("qeued")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("unknown status 'qeued'");
+    assertThatThrownBy(() -> collab.tasks().claimNext("w", TTL, Set.of("bad label")))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("label must match");
+  }
 }
