@@ -60,7 +60,7 @@ public abstract class StorageModelProperties {
   enum Kind {
     DOC_CREATE, DOC_REPLACE, DOC_REPLACE_STALE, DOC_DELETE, DOC_UPDATE,
     LEASE_TRY, LEASE_RELEASE, LEASE_RENEW, ADVANCE, APPEND,
-    TASK_CREATE, TASK_CLAIM, TASK_COMPLETE, TASK_FAIL, TASK_RECLAIM
+    TASK_CREATE, TASK_CLAIM, TASK_START, TASK_COMPLETE, TASK_FAIL, TASK_RELEASE, TASK_RECLAIM, LEASE_RECLAIM
   }
 
   record Op(Kind kind, int a, int b) {}
@@ -278,7 +278,36 @@ public abstract class StorageModelProperties {
             events.add("task_claimed");
           }
         }
-        case TASK_COMPLETE, TASK_FAIL -> {
+        case TASK_START -> {
+          Claim claim = claims.get(holder);
+          if (claim == null) {
+            return;
+          }
+          ModelTask t = tasks.get(claim.claim().task().id());
+          boolean current = claim.claim().lease().leaseId().equals(t.claimLeaseId) && !t.claimStaleAt(now);
+          if (!current) {
+            assertThatThrownBy(() -> c.tasks().transition(claim.claim(), "in_progress"))
+                .isInstanceOf(LeaseLostException.class);
+            claims.remove(holder);
+          } else if (t.status.equals("claimed")) {
+            assertThat(c.tasks().transition(claim.claim(), "in_progress").oldStatus()).isEqualTo("claimed");
+            t.status = "in_progress";
+            events.add("task_transitioned");
+          }
+        }
+        case LEASE_RECLAIM -> {
+          List<String> expected = new ArrayList<>();
+          for (String r : RESOURCES) {
+            ModelLease m = leases.get(r);
+            if (m != null && m.staleAt(now)) {
+              leases.remove(r);
+              expected.add(r);
+              events.add("lease_reclaimed");
+            }
+          }
+          assertThat(c.leases().reclaimStale()).extracting(Lease::resource).containsExactlyElementsOf(expected);
+        }
+        case TASK_COMPLETE, TASK_FAIL, TASK_RELEASE -> {
           Claim claim = claims.remove(holder);
           if (claim == null) {
             return;
@@ -289,8 +318,10 @@ public abstract class StorageModelProperties {
             assertThatThrownBy(() -> {
               if (op.kind() == Kind.TASK_COMPLETE) {
                 c.tasks().complete(claim.claim());
-              } else {
+              } else if (op.kind() == Kind.TASK_FAIL) {
                 c.tasks().fail(claim.claim(), "model");
+              } else {
+                c.tasks().release(claim.claim());
               }
             }).isInstanceOf(LeaseLostException.class);
             return;
@@ -299,6 +330,12 @@ public abstract class StorageModelProperties {
             assertThat(c.tasks().complete(claim.claim()).status()).isEqualTo("done");
             t.status = "done";
             events.add("task_completed");
+          } else if (op.kind() == Kind.TASK_RELEASE) {
+            Task after = c.tasks().release(claim.claim());
+            t.status = "queued";
+            assertThat(after.status()).isEqualTo("queued");
+            assertThat(after.attempts()).isEqualTo(t.attempts);
+            events.add("task_released");
           } else {
             Task after = c.tasks().fail(claim.claim(), "model");
             t.attempts++;
@@ -345,8 +382,10 @@ public abstract class StorageModelProperties {
       }
     }
 
+    private int comparisons;
+
     void compare(Op op) {
-      Collab c = clients.get(0);
+      Collab c = clients.get(comparisons++ % 2);
       Instant now = clock.instant();
       for (String doc : DOCS) {
         Optional<Document> real = c.documents().get("m", doc);
@@ -380,8 +419,18 @@ public abstract class StorageModelProperties {
       assertThat(attempts).as("task attempts after %s", op).isEqualTo(expectedAttempts);
       List<Event> log = c.events().read(0, Integer.MAX_VALUE);
       assertThat(log).extracting(Event::type).as("event log after %s", op).containsExactlyElementsOf(events);
-      for (int i = 1; i < log.size(); i++) {
-        assertThat(log.get(i).id()).isGreaterThan(log.get(i - 1).id());
+      Map<String, Long> fences = new HashMap<>();
+      for (int i = 0; i < log.size(); i++) {
+        Event e = log.get(i);
+        if (i > 0) {
+          assertThat(e.id()).isGreaterThan(log.get(i - 1).id());
+        }
+        if (e.type().equals("lease_acquired")) {
+          long fence = e.details().get("fence").asLong();
+          Long previous = fences.put(e.target(), fence);
+          assertThat(fence).as("fence of %s in event %s", e.target(), e.id())
+              .isGreaterThan(previous == null ? 0L : previous);
+        }
       }
     }
   }
