@@ -300,7 +300,10 @@ public final class Documents {
 
   /**
    * Lists a collection with its collection ETag, which changes whenever a member is created,
-   * replaced or deleted: {@code "<highest member revision>-<hash of (id, ETag) pairs>"}.
+   * replaced or deleted: {@code "<highest member revision>-<hash of (id, ETag) pairs>"}. The storage
+   * is read in pages of 512 documents; a listing of a larger collection that races with writers is
+   * not a snapshot, and its ETag then describes exactly the members returned, so a conditional
+   * request made with it fails once the collection has moved on.
    *
    * @param collection the collection name
    * @return every document, ordered by id
