@@ -15,6 +15,8 @@ import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The append-only event log. Ids strictly increase; reading "after id N" never skips an event that
@@ -26,6 +28,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * closed.
  */
 public final class EventLog {
+  private static final Logger LOG = LoggerFactory.getLogger(EventLog.class);
+  /** Type prefixes of the events Collab records itself; users cannot append them. */
+  private static final List<String> RESERVED_PREFIXES = List.of("task_", "lease_", "document_");
+
   private final Core core;
   private final Set<Tail> tails = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
@@ -37,24 +43,32 @@ public final class EventLog {
   /**
    * Appends one event acting as the {@link Collab}'s holder.
    *
-   * @param type the event type, matching {@code [a-z][a-z0-9_.-]{0,63}}
+   * @param type the event type, matching {@code [a-z][a-z0-9_.-]{0,63}} and not starting with one of
+   *     the prefixes reserved for Collab's own events: {@code task_}, {@code lease_}, {@code document_}
    * @param target what it concerns, 1 to 300 characters without control characters
    * @param details a JSON object (a {@code JsonNode}, JSON text, or any object the mapper turns into one)
    * @return the committed event
-   * @throws IllegalArgumentException if type or target is invalid
+   * @throws IllegalArgumentException if type or target is invalid, or type is reserved
    * @throws InvalidValueException if details is not a JSON object
+   * @throws StorageException if the storage fails
    */
   public Event append(String type, String target, Object details) {
     return appendAll(List.of(EventDraft.of(type, target, details))).get(0);
   }
 
   /**
-   * Appends events atomically, in order: all are committed with consecutive positions in the log's
-   * order, or none.
+   * Appends events atomically, in order: all are committed, with strictly increasing ids in list
+   * order, or none is. Ids need not be consecutive, and another appender's events may commit
+   * between two calls. Every draft is checked before anything is written, so a rejected draft
+   * leaves the log unchanged.
    *
-   * @param drafts the events, at least one
-   * @return the committed events
-   * @throws IllegalArgumentException if a draft is invalid or the list is empty
+   * @param drafts the events, at least one; types must not start with a prefix reserved for
+   *     Collab's own events ({@code task_}, {@code lease_}, {@code document_}), so that the log's
+   *     record of tasks, leases and documents cannot be forged
+   * @return the committed events, in list order
+   * @throws IllegalArgumentException if the list is empty, or a draft is invalid or has a reserved type
+   * @throws InvalidValueException if a draft's details are not a JSON object
+   * @throws StorageException if the storage fails
    */
   public List<Event> appendAll(List<EventDraft> drafts) {
     Objects.requireNonNull(drafts, "drafts");
@@ -63,7 +77,7 @@ public final class EventLog {
     }
     List<NewEvent> events = new ArrayList<>(drafts.size());
     for (EventDraft d : drafts) {
-      Names.requireEventType(d.type());
+      requireUserType(Names.requireEventType(d.type()));
       String actor = d.actor() == null ? core.holder : Names.requireLabel("actor", d.actor());
       Names.requireLabel("target", d.target());
       ObjectNode details = core.encode(d.details(), "details of event " + d.type()).value();
@@ -114,14 +128,18 @@ public final class EventLog {
    * @param afterId exclusive position
    * @param filter which events to return
    * @param limit the most events to return, positive
-   * @param timeout the longest time to wait
+   * @param timeout the longest time to wait, not negative; durations beyond about 292 years wait
+   *     (practically) forever
    * @return the events, empty on timeout
+   * @throws IllegalArgumentException if afterId or timeout is negative or limit not positive
    * @throws InterruptedException if interrupted while waiting
+   * @throws StorageException if the storage fails
    */
   public List<Event> awaitAfter(long afterId, EventFilter filter, int limit, Duration timeout)
       throws InterruptedException {
     Names.requireNotNegative("timeout", timeout);
-    long deadline = System.nanoTime() + timeout.toNanos();
+    long timeoutNanos = Names.nanos(timeout); // saturates at Long.MAX_VALUE
+    long start = System.nanoTime();
     long position = afterId;
     while (true) {
       Page page = scan(position, filter, limit);
@@ -129,7 +147,8 @@ public final class EventLog {
         return page.events;
       }
       position = page.scannedTo;
-      long left = deadline - System.nanoTime();
+      // elapsed is never negative, so this cannot overflow even for a saturated timeout
+      long left = timeoutNanos - (System.nanoTime() - start);
       if (left <= 0) {
         return List.of();
       }
@@ -139,17 +158,20 @@ public final class EventLog {
 
   /**
    * Pushes matching events after a position to a listener, on a dedicated daemon thread, in id order,
-   * each exactly once, until closed.
+   * each exactly once, until closed. Storage read failures are retried (logged at WARN); the
+   * subscription stops, after calling {@link EventListener#onError}, when the listener throws or the
+   * log holds an event that cannot be read.
    *
    * @param afterId exclusive position to resume from, 0 for the beginning
    * @param filter which events to deliver
    * @param listener the receiver
    * @return the subscription handle
+   * @throws IllegalArgumentException if afterId is negative
    * @throws IllegalStateException if the {@link Collab} is closed
    */
   public Subscription subscribe(long afterId, EventFilter filter, EventListener listener) {
     Objects.requireNonNull(listener, "listener");
-    return startTail(afterId, filter, new Tail.Sink() {
+    Tail tail = openTail(afterId, filter, new Tail.Sink() {
       @Override
       public boolean awaitDemand() {
         return true;
@@ -165,16 +187,35 @@ public final class EventLog {
         listener.onError(error);
       }
     });
+    tail.start();
+    return tail;
   }
 
   /**
    * A {@link Flow.Publisher} of matching events after a position: each subscriber gets its own tail
    * with back-pressure ({@code request(n)}), resumable by subscribing a new publisher after the last
-   * id it received. When the {@link Collab} closes, subscribers get {@code onError}.
+   * id it received.
+   *
+   * <p>The publisher follows the Reactive Streams rules. {@code onSubscribe} is called on the
+   * subscribing thread; every later signal comes from the subscription's own daemon thread, which
+   * starts only after {@code onSubscribe} has returned, so signals never overlap. The stream never
+   * completes; it ends with exactly one {@code onError} and nothing after it when:
+   * <ul>
+   *   <li>the {@link Collab} closes (a {@link CollabException}), also if it was already closed when
+   *       subscribing (an {@link IllegalStateException}, right after {@code onSubscribe});</li>
+   *   <li>the subscriber requests a non-positive amount (an {@link IllegalArgumentException}, rule
+   *       3.9);</li>
+   *   <li>the log holds an event that cannot be read (a {@link StorageException});</li>
+   *   <li>{@code onNext} throws (that exception; the subscription is cancelled, rule 2.13).</li>
+   * </ul>
+   * After {@code cancel()} nothing more is signalled, and {@code request} and {@code cancel} do
+   * nothing (rules 3.6, 3.7). A subscriber whose {@code onSubscribe} throws is treated as cancelled:
+   * nothing is signalled and no thread is left running. Transient storage failures are retried.
    *
    * @param afterId exclusive position
    * @param filter which events to publish
-   * @return the publisher
+   * @return the publisher; it may be subscribed to any number of times, from any thread
+   * @throws IllegalArgumentException if afterId is negative
    */
   public Flow.Publisher<Event> publisher(long afterId, EventFilter filter) {
     checkPosition(afterId);
@@ -182,21 +223,29 @@ public final class EventLog {
     return subscriber -> {
       Objects.requireNonNull(subscriber, "subscriber");
       FlowSink sink = new FlowSink(subscriber);
+      Tail tail;
       try {
-        sink.tail = startTail(afterId, filter, sink);
+        tail = openTail(afterId, filter, sink);
       } catch (RuntimeException e) {
-        subscriber.onSubscribe(new Flow.Subscription() {
-          @Override
-          public void request(long n) {}
-
-          @Override
-          public void cancel() {}
-        });
-        subscriber.onError(e);
+        rejectSubscriber(subscriber, e);
         return;
       }
-      subscriber.onSubscribe(sink);
-      sink.ready();
+      sink.tail = tail;
+      boolean subscribed = false;
+      try {
+        subscriber.onSubscribe(sink);
+        subscribed = true;
+      } catch (RuntimeException e) {
+        LOG.warn("Flow subscriber {} threw from onSubscribe; its subscription is cancelled (Reactive Streams 2.13)",
+            subscriber, e);
+      } finally {
+        if (subscribed) {
+          tail.start(); // only now, so no signal can precede onSubscribe's return (rule 1.9)
+        } else {
+          tail.close();
+          tails.remove(tail);
+        }
+      }
     };
   }
 
@@ -246,13 +295,23 @@ public final class EventLog {
     return new Page(out, position);
   }
 
+  private static void requireUserType(String type) {
+    for (String prefix : RESERVED_PREFIXES) {
+      if (type.startsWith(prefix)) {
+        throw new IllegalArgumentException("event type " + type
+            + " is reserved for Collab's own events (prefixes task_, lease_, document_)");
+      }
+    }
+  }
+
   private static void checkPosition(long afterId) {
     if (afterId < 0) {
       throw new IllegalArgumentException("afterId must not be negative: " + afterId);
     }
   }
 
-  private Tail startTail(long afterId, EventFilter filter, Tail.Sink sink) {
+  /** Creates and registers a tail without starting it: the caller starts it (or drops it). */
+  private Tail openTail(long afterId, EventFilter filter, Tail.Sink sink) {
     checkPosition(afterId);
     Objects.requireNonNull(filter, "filter");
     if (closed) {
@@ -260,60 +319,86 @@ public final class EventLog {
     }
     Tail tail = new Tail(core, afterId, filter, sink, tails::remove);
     tails.add(tail);
-    tail.start();
     if (closed) {
-      tail.close();
+      tail.close(); // close() ran between the check and add and may have missed it; it still ends with closed()
     }
     return tail;
   }
 
-  /** Bridges a tail to a Flow.Subscriber with demand accounting (Reactive Streams rules 1.1, 3.9). */
+  /** Tells a subscriber that arrived after close: onSubscribe with an inert subscription, then onError. */
+  private static void rejectSubscriber(Flow.Subscriber<? super Event> subscriber, RuntimeException error) {
+    try {
+      subscriber.onSubscribe(new Flow.Subscription() {
+        @Override
+        public void request(long n) {}
+
+        @Override
+        public void cancel() {}
+      });
+    } catch (RuntimeException e) {
+      LOG.warn("Flow subscriber {} threw from onSubscribe; its subscription is cancelled (Reactive Streams 2.13)",
+          subscriber, e);
+      return;
+    }
+    try {
+      subscriber.onError(error);
+    } catch (RuntimeException e) {
+      LOG.warn("Flow subscriber {} threw from onError", subscriber, e);
+    }
+  }
+
+  /**
+   * Bridges a tail to a {@link Flow.Subscriber} with demand accounting.
+   *
+   * <p>Signals: {@code onSubscribe} is called by {@link #publisher} before the tail's thread starts;
+   * {@code onNext} and {@code onError} only by that thread (through the {@link Tail.Sink} methods),
+   * so they are serial and follow {@code onSubscribe} (rules 1.3, 1.9). At most one {@code onError}
+   * is sent and nothing after it (1.7): {@link #terminated} is set under the lock before it is sent,
+   * and the tail stops after {@link #failed} or {@link #closed}.
+   *
+   * <p>{@link #request} and {@link #cancel} may be called from any thread, including from inside
+   * {@code onNext}; they only change state under the lock and close the tail, never signal.
+   */
   private static final class FlowSink implements Tail.Sink, Flow.Subscription {
     private final Flow.Subscriber<? super Event> subscriber;
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
+    /** Outstanding demand; {@link Long#MAX_VALUE} means unbounded (rule 3.17). Guarded by lock. */
     private long demand;
-    private boolean subscribed;
+    /** The subscriber cancelled: signal nothing more. Guarded by lock. */
     private boolean cancelled;
+    /** The terminal onError has been decided on. Guarded by lock. */
+    private boolean terminated;
+    /** A non-positive request to report from the tail's thread (rule 3.9). Guarded by lock. */
     private IllegalArgumentException badRequest;
+    /** Set before onSubscribe is called, never changed after. */
     private volatile Tail tail;
 
     FlowSink(Flow.Subscriber<? super Event> subscriber) {
       this.subscriber = subscriber;
     }
 
-    void ready() {
+    @Override
+    public void request(long n) {
+      Tail toClose = null;
       lock.lock();
       try {
-        subscribed = true;
+        if (cancelled || terminated || badRequest != null) {
+          return; // rule 3.6: a no-op once cancelled or ending
+        }
+        if (n <= 0) {
+          badRequest = new IllegalArgumentException(
+              "request must be positive (Reactive Streams rule 3.9): " + n);
+          toClose = tail; // its thread signals onError when it stops, so signals stay serial (1.3)
+        } else {
+          demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
+        }
         changed.signalAll();
       } finally {
         lock.unlock();
       }
-    }
-
-    @Override
-    public void request(long n) {
-      Tail t;
-      lock.lock();
-      try {
-        if (n <= 0) {
-          // Signalled by the tail's own thread when it stops, so signals stay serial (rule 1.3).
-          if (badRequest == null && !cancelled) {
-            badRequest = new IllegalArgumentException("request must be positive (Reactive Streams 3.9): " + n);
-          }
-          changed.signalAll();
-          t = tail;
-        } else {
-          demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
-          changed.signalAll();
-          return;
-        }
-      } finally {
-        lock.unlock();
-      }
-      if (t != null) {
-        t.close();
+      if (toClose != null) {
+        toClose.close();
       }
     }
 
@@ -321,6 +406,9 @@ public final class EventLog {
     public void cancel() {
       lock.lock();
       try {
+        if (cancelled) {
+          return; // rule 3.7
+        }
         cancelled = true;
         changed.signalAll();
       } finally {
@@ -336,13 +424,15 @@ public final class EventLog {
     public boolean awaitDemand() throws InterruptedException {
       lock.lock();
       try {
-        while (!cancelled && badRequest == null && (!subscribed || demand == 0)) {
-          changed.await(1, TimeUnit.SECONDS);
-          if (tail != null && tail.isClosed()) {
+        while (demand == 0 && !stopping()) {
+          Tail t = tail;
+          if (t != null && t.isClosed()) {
             return false;
           }
+          // close() interrupts this wait; the timeout is only a safety net
+          changed.await(1, TimeUnit.SECONDS);
         }
-        if (cancelled || badRequest != null) {
+        if (stopping()) {
           return false;
         }
         if (demand != Long.MAX_VALUE) {
@@ -361,6 +451,15 @@ public final class EventLog {
 
     @Override
     public void failed(Throwable error) {
+      lock.lock();
+      try {
+        if (cancelled || terminated) {
+          return;
+        }
+        terminated = true;
+      } finally {
+        lock.unlock();
+      }
       subscriber.onError(error);
     }
 
@@ -369,15 +468,20 @@ public final class EventLog {
       Throwable error;
       lock.lock();
       try {
-        error = cancelled ? null
-            : badRequest != null ? badRequest : new CollabException("event subscription closed: the Collab was closed");
-        cancelled = true;
+        if (cancelled || terminated) {
+          return;
+        }
+        terminated = true;
+        error = badRequest != null ? badRequest
+            : new CollabException("event subscription closed: the Collab was closed");
       } finally {
         lock.unlock();
       }
-      if (error != null) {
-        subscriber.onError(error);
-      }
+      subscriber.onError(error);
+    }
+
+    private boolean stopping() {
+      return cancelled || terminated || badRequest != null;
     }
   }
 }

@@ -47,6 +47,8 @@ public final class KeepAlive implements AutoCloseable {
   private long expiresAtNanos;
   private volatile ScheduledFuture<?> task;
   private volatile boolean closed;
+  /** Set once, before the guarded work is cancelled and before {@link #lost} completes. */
+  private volatile LeaseLostException lossCause;
 
   private KeepAlive(Leases leases, Lease lease, Duration remaining, Consumer<KeepAlive> onEnd) {
     this.leases = leases;
@@ -70,7 +72,7 @@ public final class KeepAlive implements AutoCloseable {
 
   /** @return true once the lease has been reported lost */
   public boolean isLost() {
-    return lost.isDone();
+    return lossCause != null;
   }
 
   /** @return a future completed with the cause when the lease is lost; never completed if closed first */
@@ -118,7 +120,7 @@ public final class KeepAlive implements AutoCloseable {
     lock.lock();
     try {
       if (isLost()) {
-        throw lost.getNow(null);
+        throw lossCause;
       }
       if (closed) {
         throw new IllegalStateException("keep-alive of " + current.get().resource() + " is closed");
@@ -191,21 +193,28 @@ public final class KeepAlive implements AutoCloseable {
     }
   }
 
-  /** Called with the lock held. */
+  /**
+   * Called with the lock held. The cause is published first, so {@link #guard} and
+   * {@link #interruptOnLoss} calls racing with this either see it or are seen by the loops below;
+   * {@link #lost} completes last, once the guarded work has been told.
+   */
   private void reportLost(LeaseLostException e) {
-    if (lost.complete(e)) {
-      closed = true;
-      ScheduledFuture<?> t = task;
-      if (t != null) {
-        t.cancel(false);
-      }
-      onEnd.accept(this);
-      for (Future<?> f : guarded) {
-        f.cancel(true);
-      }
-      for (Thread th : threads) {
-        th.interrupt();
-      }
+    if (lossCause != null) {
+      return;
     }
+    lossCause = e;
+    closed = true;
+    ScheduledFuture<?> t = task;
+    if (t != null) {
+      t.cancel(false);
+    }
+    onEnd.accept(this);
+    for (Future<?> f : guarded) {
+      f.cancel(true);
+    }
+    for (Thread th : threads) {
+      th.interrupt();
+    }
+    lost.complete(e);
   }
 }

@@ -4,7 +4,7 @@ package io.kyros.collab;
  * A running push subscription to the event log. Resume after a restart by subscribing again after
  * {@link #position()}.
  *
- * <p>Thread-safe.
+ * <p>Thread-safe: every method may be called from any thread, including the listener's own.
  */
 public interface Subscription extends AutoCloseable {
 
@@ -14,7 +14,11 @@ public interface Subscription extends AutoCloseable {
   /** @return true once closed, by the caller, by a listener error, or by closing the {@link Collab} */
   boolean isClosed();
 
-  /** Stops delivery. Idempotent; an event being delivered finishes first. */
+  /**
+   * Stops delivery. Idempotent, and returns without waiting: an event being delivered finishes
+   * first (its listener call is not interrupted) and no event is delivered after it. A subscription
+   * waiting for new events stops promptly.
+   */
   @Override
   void close();
 }

@@ -3,6 +3,7 @@ package io.kyros.collab;
 import io.kyros.collab.spi.StoredEvent;
 import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -10,7 +11,21 @@ import org.slf4j.LoggerFactory;
 
 /**
  * One push subscription: a daemon thread that reads the log after its position, filters, and hands
- * events to a {@link Sink}, waiting on the storage for new ones. Thread-safe.
+ * events to a {@link Sink}, waiting on the storage for new ones.
+ *
+ * <p>Failures: a storage read that throws is retried with capped exponential backoff (logged at
+ * WARN) for as long as the tail is open; a stored event that cannot be turned into an {@link Event}
+ * (a damaged log) and a sink that throws from {@link Sink#deliver} stop the tail after one
+ * {@link Sink#failed} call. The thread never ends without telling the sink, through
+ * {@link Sink#failed} or {@link Sink#closed}.
+ *
+ * <p>Closing: {@link #close()} interrupts the thread only while it is parked (waiting on the
+ * storage, for demand, or between read retries), never while it calls {@link Sink#deliver}, so an
+ * event being delivered finishes first and the consumer's code never sees an interrupt caused by
+ * closing.
+ *
+ * <p>Thread-safe: {@link #close()}, {@link #position()} and {@link #isClosed()} may be called from any
+ * thread; everything else runs on the tail's own thread.
  */
 final class Tail implements Subscription, Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(Tail.class);
@@ -18,17 +33,41 @@ final class Tail implements Subscription, Runnable {
   private static final Duration WAIT = Duration.ofSeconds(1);
   private static final AtomicLong THREADS = new AtomicLong();
 
-  /** Where events go. Called only from the tail's thread, except {@link #closed}. */
+  /**
+   * Where events go. Every method is called only from the tail's thread, one at a time, and after
+   * {@link Tail#start()}; after {@link #failed} or {@link #closed} nothing more is called.
+   */
   interface Sink {
-    /** Blocks until the consumer wants one more event; false if the tail should stop. */
+    /**
+     * Blocks until the consumer wants one more event.
+     *
+     * @return true to deliver the next event, false if the tail should stop
+     * @throws InterruptedException if the tail is closed while waiting
+     */
     boolean awaitDemand() throws InterruptedException;
 
+    /**
+     * Hands over one event.
+     *
+     * @param event the event
+     */
     void deliver(Event event);
 
+    /**
+     * The tail stopped because {@link #deliver} threw or the log holds an event that cannot be read.
+     *
+     * @param error the cause
+     */
     void failed(Throwable error);
 
-    /** The tail was closed by the Collab or by the caller. */
+    /** The tail stopped because it was closed (by the caller, the consumer or the Collab). */
     default void closed() {}
+  }
+
+  /** A blocking wait the tail may be interrupted out of when it is closed. */
+  @FunctionalInterface
+  private interface Wait {
+    boolean await() throws InterruptedException;
   }
 
   private final Core core;
@@ -36,8 +75,11 @@ final class Tail implements Subscription, Runnable {
   private final Sink sink;
   private final Consumer<Tail> onStop;
   private final AtomicLong position;
+  private final Object parkLock = new Object();
   private volatile boolean closed;
   private volatile Thread thread;
+  /** True while the tail's thread is inside a {@link Wait}; guarded by {@link #parkLock}. */
+  private boolean parked;
 
   Tail(Core core, long after, EventFilter filter, Sink sink, Consumer<Tail> onStop) {
     this.core = core;
@@ -47,6 +89,7 @@ final class Tail implements Subscription, Runnable {
     this.position = new AtomicLong(after);
   }
 
+  /** Starts the tail's daemon thread. Call at most once. */
   void start() {
     Thread t = new Thread(this, "collab-tail-" + THREADS.incrementAndGet());
     t.setDaemon(true);
@@ -66,10 +109,16 @@ final class Tail implements Subscription, Runnable {
 
   @Override
   public void close() {
-    if (!closed) {
-      closed = true;
+    if (closed) {
+      return;
+    }
+    closed = true;
+    // The tail sets parked and then re-checks closed (see park), so either it sees closed and
+    // does not wait, or we see parked and interrupt the wait. It clears parked under the same lock
+    // before delivering, so a delivering tail is never interrupted.
+    synchronized (parkLock) {
       Thread t = thread;
-      if (t != null && t != Thread.currentThread()) {
+      if (parked && t != null && t != Thread.currentThread()) {
         t.interrupt();
       }
     }
@@ -77,56 +126,119 @@ final class Tail implements Subscription, Runnable {
 
   @Override
   public void run() {
-    long failures = 0;
-    boolean failed = false;
+    Throwable failure = null;
     try {
-      while (!closed) {
-        List<StoredEvent> batch;
-        try {
-          batch = core.storage.readEvents(position.get(), BATCH);
-          if (batch.isEmpty()) {
-            core.storage.awaitEvents(position.get(), WAIT);
-            continue;
-          }
+      failure = follow();
+    } catch (InterruptedException e) {
+      // interrupted while parked: only close() does that
+    } catch (RuntimeException | Error e) {
+      failure = e;
+      LOG.warn("event subscription at position {} stopped by an unexpected error", position.get(), e);
+    } finally {
+      closed = true;
+      try {
+        if (failure != null) {
+          sink.failed(failure);
+        } else {
+          sink.closed();
+        }
+      } catch (RuntimeException | Error e) {
+        LOG.warn("event subscription's consumer threw from its error callback", e);
+      } finally {
+        onStop.accept(this);
+      }
+    }
+  }
+
+  /**
+   * Reads, filters and delivers until closed or failed.
+   *
+   * @return null if closed, else the error to report through {@link Sink#failed}
+   * @throws InterruptedException if closed while parked
+   */
+  private Throwable follow() throws InterruptedException {
+    long failures = 0;
+    while (!closed) {
+      List<StoredEvent> batch;
+      try {
+        batch = core.storage.readEvents(position.get(), BATCH);
+        if (batch.isEmpty()) {
+          long seen = position.get();
+          park(() -> core.storage.awaitEvents(seen, WAIT));
           failures = 0;
-        } catch (CollabException e) {
-          failures++;
-          long pauseMillis = Math.min(5_000L, 50L << Math.min(failures, 6));
-          LOG.warn("event subscription at position {} cannot read the log, retrying in {} ms: {}", position.get(),
-              pauseMillis, e.toString());
-          Thread.sleep(pauseMillis);
           continue;
         }
-        for (StoredEvent e : batch) {
-          if (closed) {
-            return;
-          }
-          if (filter.matches(e.type(), e.actor(), e.target())) {
-            if (!sink.awaitDemand()) {
-              return;
-            }
-            try {
-              sink.deliver(core.toEvent(e));
-            } catch (RuntimeException | Error error) {
-              closed = true;
-              failed = true;
-              LOG.debug("event subscription stopped by its consumer at event {}", e.id(), error);
-              sink.failed(error);
-              return;
-            }
-          }
-          position.set(e.id());
+        failures = 0;
+      } catch (RuntimeException e) {
+        if (closed) {
+          return null; // the storage may have been closed under us; that is the expected end
         }
+        failures++;
+        long pauseMillis = Math.min(5_000L, 50L << Math.min(failures, 6));
+        LOG.warn("event subscription at position {} cannot read the log, retrying in {} ms: {}", position.get(),
+            pauseMillis, e.toString());
+        park(() -> {
+          TimeUnit.MILLISECONDS.sleep(pauseMillis);
+          return true;
+        });
+        continue;
       }
-    } catch (InterruptedException e) {
-      // closed
+      for (StoredEvent stored : batch) {
+        if (closed) {
+          return null;
+        }
+        if (!filter.matches(stored.type(), stored.actor(), stored.target())) {
+          position.set(stored.id());
+          continue;
+        }
+        Event event;
+        try {
+          event = core.toEvent(stored);
+        } catch (RuntimeException e) {
+          closed = true;
+          LOG.warn("event subscription at position {} stopped: event {} cannot be read", position.get(),
+              stored.id(), e);
+          return e;
+        }
+        if (!park(sink::awaitDemand) || closed) {
+          return null;
+        }
+        try {
+          sink.deliver(event);
+        } catch (RuntimeException | Error e) {
+          closed = true;
+          LOG.debug("event subscription stopped by its consumer at event {}", stored.id(), e);
+          return e;
+        }
+        position.set(stored.id());
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Runs a blocking wait during which {@link #close()} may interrupt this thread.
+   *
+   * @param wait the wait
+   * @return the wait's result, false if the tail is already closed
+   * @throws InterruptedException if closed while waiting
+   */
+  private boolean park(Wait wait) throws InterruptedException {
+    synchronized (parkLock) {
+      parked = true;
+    }
+    try {
+      if (closed) {
+        return false;
+      }
+      return wait.await();
     } finally {
-      boolean byClose = closed;
-      closed = true;
-      if (byClose && !failed) {
-        sink.closed();
+      synchronized (parkLock) {
+        parked = false;
+        // An interrupt from close() may land just after the wait returned normally; drop it here,
+        // where no further one can come, so it never reaches the consumer's code.
+        Thread.interrupted();
       }
-      onStop.accept(this);
     }
   }
 }

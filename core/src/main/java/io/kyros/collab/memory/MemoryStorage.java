@@ -1,5 +1,6 @@
 package io.kyros.collab.memory;
 
+import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -20,7 +21,7 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
-import java.util.concurrent.locks.Condition;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 /**
@@ -30,18 +31,29 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Commits are serialized under a write lock and are atomic and linearizable; reads take a read
  * lock. Revisions come from one counter; event ids are dense (1, 2, 3, ...), so reading after a
- * position is an index lookup.
+ * position is an index lookup. {@link #lastEventId()} reads a volatile counter without locking, and
+ * {@link #awaitEvents} waits on a monitor of its own that commits notify after releasing the write
+ * lock, so waiters never hold up commits or reads.
+ *
+ * <p>After {@link #close()}, every method but {@link #now()}, {@link #close()} and
+ * {@link #toString()} throws {@link StorageException}, and threads waiting in {@link #awaitEvents}
+ * wake up and throw it too.
  *
  * <p>Thread-safe.
  */
 public final class MemoryStorage implements Storage {
+  private static final Duration MAX_NANOS = Duration.ofNanos(Long.MAX_VALUE);
+
   private final Clock clock;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private final Condition appended = lock.writeLock().newCondition();
+  /** Notified, after the write lock is released, when events are committed or the storage closes. */
+  private final Object appended = new Object();
   private final Map<String, NavigableMap<String, StoredRecord>> collections = new HashMap<>();
   private final ArrayList<StoredEvent> events = new ArrayList<>();
   private long revision;
-  private boolean closed;
+  /** The number of committed events, which is also the newest id; written under the write lock. */
+  private volatile long eventCount;
+  private volatile boolean closed;
 
   private MemoryStorage(Clock clock) {
     this.clock = clock;
@@ -65,6 +77,11 @@ public final class MemoryStorage implements Storage {
     return clock.instant();
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws StorageException if the storage is closed
+   */
   @Override
   public Optional<StoredRecord> read(RecordKey key) {
     Objects.requireNonNull(key, "key");
@@ -78,6 +95,11 @@ public final class MemoryStorage implements Storage {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws StorageException if the storage is closed
+   */
   @Override
   public List<StoredRecord> list(String collection, String afterId, int limit) {
     Objects.requireNonNull(collection, "collection");
@@ -104,53 +126,73 @@ public final class MemoryStorage implements Storage {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws StorageException if the storage is closed
+   */
   @Override
   public CommitResult commit(Commit commit) {
     Objects.requireNonNull(commit, "commit");
+    CommitResult result;
     lock.writeLock().lock();
     try {
-      checkOpen();
-      Instant now = clock.instant();
-      for (Expectation e : commit.expectations()) {
-        long actual = currentRevision(e.key());
-        if (!e.isMetBy(actual, now)) {
-          return new CommitResult.Conflict(e, actual);
-        }
-      }
-      List<Long> revisions = new ArrayList<>(commit.writes().size());
-      for (int i = 0; i < commit.writes().size(); i++) {
-        revisions.add(revision + 1 + i);
-      }
-      // Build the events before changing anything, so a failure there leaves no trace.
-      List<NewEvent> newEvents = commit.eventsFor(revisions);
-      for (int i = 0; i < commit.writes().size(); i++) {
-        Write w = commit.writes().get(i);
-        long rev = ++revision;
-        if (w.isDelete()) {
-          NavigableMap<String, StoredRecord> c = collections.get(w.key().collection());
-          if (c != null) {
-            c.remove(w.key().id());
-          }
-        } else {
-          collections.computeIfAbsent(w.key().collection(), k -> new TreeMap<>())
-              .put(w.key().id(), new StoredRecord(w.key(), w.json(), rev, w.hash()));
-        }
-      }
-      List<StoredEvent> stored = new ArrayList<>(newEvents.size());
-      for (NewEvent e : newEvents) {
-        StoredEvent s = StoredEvent.of(e, events.size() + 1L, now);
-        events.add(s);
-        stored.add(s);
-      }
-      if (!stored.isEmpty()) {
-        appended.signalAll();
-      }
-      return new CommitResult.Committed(revisions, stored, now);
+      result = apply(commit);
     } finally {
       lock.writeLock().unlock();
     }
+    if (result instanceof CommitResult.Committed c && !c.events().isEmpty()) {
+      synchronized (appended) {
+        appended.notifyAll();
+      }
+    }
+    return result;
   }
 
+  /** Checks and applies a commit; the caller holds the write lock. */
+  private CommitResult apply(Commit commit) {
+    checkOpen();
+    Instant now = clock.instant();
+    for (Expectation e : commit.expectations()) {
+      long actual = currentRevision(e.key());
+      if (!e.isMetBy(actual, now)) {
+        return new CommitResult.Conflict(e, actual);
+      }
+    }
+    List<Long> revisions = new ArrayList<>(commit.writes().size());
+    for (int i = 0; i < commit.writes().size(); i++) {
+      revisions.add(revision + 1 + i);
+    }
+    // Build the events before changing anything, so a failure there leaves no trace.
+    List<NewEvent> newEvents = commit.eventsFor(revisions);
+    for (int i = 0; i < commit.writes().size(); i++) {
+      Write w = commit.writes().get(i);
+      long rev = ++revision;
+      if (w.isDelete()) {
+        NavigableMap<String, StoredRecord> c = collections.get(w.key().collection());
+        if (c != null) {
+          c.remove(w.key().id());
+        }
+      } else {
+        collections.computeIfAbsent(w.key().collection(), k -> new TreeMap<>())
+            .put(w.key().id(), new StoredRecord(w.key(), w.json(), rev, w.hash()));
+      }
+    }
+    List<StoredEvent> stored = new ArrayList<>(newEvents.size());
+    for (NewEvent e : newEvents) {
+      StoredEvent s = StoredEvent.of(e, events.size() + 1L, now);
+      events.add(s);
+      stored.add(s);
+    }
+    eventCount = events.size();
+    return new CommitResult.Committed(revisions, stored, now);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws StorageException if the storage is closed
+   */
   @Override
   public List<StoredEvent> readEvents(long afterId, int limit) {
     if (afterId < 0) {
@@ -170,41 +212,59 @@ public final class MemoryStorage implements Storage {
     }
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * @throws StorageException if the storage is closed
+   */
   @Override
   public long lastEventId() {
-    lock.readLock().lock();
-    try {
-      return events.size();
-    } finally {
-      lock.readLock().unlock();
-    }
+    checkOpen();
+    return eventCount;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Timeouts too long to count in nanoseconds (about 292 years) wait without limit. Waiting takes
+   * no lock that commits or reads need.
+   *
+   * @throws StorageException if the storage is closed, also while waiting
+   */
   @Override
   public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
-    long nanos = timeout.toNanos();
-    lock.writeLock().lockInterruptibly();
-    try {
-      while (events.size() <= afterId && !closed) {
-        if (nanos <= 0) {
+    Objects.requireNonNull(timeout, "timeout");
+    long timeoutNanos = timeout.compareTo(MAX_NANOS) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
+    long start = System.nanoTime();
+    synchronized (appended) {
+      // commit publishes eventCount before taking this monitor to notify, and close sets closed
+      // before it: checking both while holding the monitor means no wake-up is lost.
+      while (true) {
+        checkOpen();
+        if (eventCount > afterId) {
+          return true;
+        }
+        // elapsed is never negative, so this cannot overflow even for a saturated timeout
+        long left = timeoutNanos - (System.nanoTime() - start);
+        if (left <= 0) {
           return false;
         }
-        nanos = appended.awaitNanos(nanos);
+        TimeUnit.NANOSECONDS.timedWait(appended, left);
       }
-      return events.size() > afterId;
-    } finally {
-      lock.writeLock().unlock();
     }
   }
 
+  /** Closes the storage and wakes every thread waiting in {@link #awaitEvents}. Idempotent. */
   @Override
   public void close() {
     lock.writeLock().lock();
     try {
       closed = true;
-      appended.signalAll();
     } finally {
       lock.writeLock().unlock();
+    }
+    synchronized (appended) {
+      appended.notifyAll();
     }
   }
 
@@ -221,7 +281,7 @@ public final class MemoryStorage implements Storage {
 
   private void checkOpen() {
     if (closed) {
-      throw new IllegalStateException("MemoryStorage is closed");
+      throw new StorageException("MemoryStorage is closed");
     }
   }
 }
