@@ -33,30 +33,9 @@ class EventLogTest {
   private static final Duration PATIENCE = Duration.ofSeconds(60);
 
   /** A memory store whose event reads can fail or return a damaged event. */
-  static final class TrickyStorage implements Storage {
-    final MemoryStorage delegate = MemoryStorage.create();
+  static final class TrickyStorage extends ForwardingStorage {
     final AtomicInteger failingReads = new AtomicInteger();
     volatile long damagedId = -1;
-
-    @Override
-    public Instant now() {
-      return delegate.now();
-    }
-
-    @Override
-    public Optional<StoredRecord> read(RecordKey key) {
-      return delegate.read(key);
-    }
-
-    @Override
-    public List<StoredRecord> list(String collection, String afterId, int limit) {
-      return delegate.list(collection, afterId, limit);
-    }
-
-    @Override
-    public CommitResult commit(Commit commit) {
-      return delegate.commit(commit);
-    }
 
     @Override
     public List<StoredEvent> readEvents(long afterId, int limit) {
@@ -67,21 +46,6 @@ class EventLogTest {
           .map(e -> e.id() != damagedId ? e
               : new StoredEvent(e.id(), e.ts(), e.type(), e.actor(), e.target(), "{\"broken"))
           .toList();
-    }
-
-    @Override
-    public long lastEventId() {
-      return delegate.lastEventId();
-    }
-
-    @Override
-    public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
-      return delegate.awaitEvents(afterId, timeout);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
     }
   }
 

@@ -25,8 +25,7 @@ import org.junit.jupiter.api.Test;
 class StorageFailureTest {
 
   /** Delegates to a memory store, failing chosen primitives on demand. */
-  static final class FaultyStorage implements Storage {
-    final MemoryStorage delegate = MemoryStorage.create();
+  static final class FaultyStorage extends ForwardingStorage {
     volatile boolean failCommits;
     volatile boolean failEventReads;
     volatile boolean failAll;
@@ -52,11 +51,6 @@ class StorageFailureTest {
     }
 
     @Override
-    public List<StoredRecord> list(String collection, String afterId, int limit) {
-      return delegate.list(collection, afterId, limit);
-    }
-
-    @Override
     public CommitResult commit(Commit commit) {
       if (failCommits || failAll) {
         throw dropped();
@@ -70,21 +64,6 @@ class StorageFailureTest {
         throw dropped();
       }
       return delegate.readEvents(afterId, limit);
-    }
-
-    @Override
-    public long lastEventId() {
-      return delegate.lastEventId();
-    }
-
-    @Override
-    public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
-      return delegate.awaitEvents(afterId, timeout);
-    }
-
-    @Override
-    public void close() {
-      delegate.close();
     }
   }
 
