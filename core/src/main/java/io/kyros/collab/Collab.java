@@ -3,7 +3,6 @@ package io.kyros.collab;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Storage;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Clock;

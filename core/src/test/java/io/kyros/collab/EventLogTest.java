@@ -4,18 +4,10 @@ import static io.kyros.collab.FlowPublisherTest.awaitCondition;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.kyros.collab.memory.MemoryStorage;
-import io.kyros.collab.spi.Commit;
-import io.kyros.collab.spi.CommitResult;
-import io.kyros.collab.spi.RecordKey;
-import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
-import io.kyros.collab.spi.StoredRecord;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;

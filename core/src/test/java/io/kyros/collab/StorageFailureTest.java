@@ -3,11 +3,9 @@ package io.kyros.collab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.RecordKey;
-import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
 import java.time.Duration;
