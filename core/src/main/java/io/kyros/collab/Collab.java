@@ -53,7 +53,7 @@ public final class Collab implements AutoCloseable {
     this.core = new Core(storage, b.mapper == null ? new ObjectMapper() : b.mapper,
         b.holder == null ? defaultHolder() : b.holder, b.maxValueBytes, b.updateTimeout,
         b.workflow == null ? Workflow.kanban() : b.workflow, b.maxAttempts, b.retryBackoff, b.maxRetryBackoff,
-        b.cacheSize);
+        b.cacheSize, b.acquireRecheck);
     this.leases = new Leases(core, this::scheduler);
     this.documents = new Documents(core, leases, null);
     this.events = new EventLog(core);
@@ -91,11 +91,6 @@ public final class Collab implements AutoCloseable {
     return core.holder;
   }
 
-  /** @return the storage this instance runs on */
-  public Storage storage() {
-    return core.storage;
-  }
-
   /**
    * Stops subscriptions and keep-alives (their holders are told the leases are lost, since nobody
    * renews them any more); closes the storage only if the builder created it. Idempotent.
@@ -124,7 +119,8 @@ public final class Collab implements AutoCloseable {
         throw new IllegalStateException("Collab is closed");
       }
       if (scheduler == null) {
-        ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(1, r -> {
+        // two threads: a renewal hanging in the storage does not stop the deadline checks
+        ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(2, r -> {
           Thread t = new Thread(r, "collab-keepalive-" + SCHEDULER_THREADS.incrementAndGet());
           t.setDaemon(true);
           return t;
@@ -181,6 +177,8 @@ public final class Collab implements AutoCloseable {
     private boolean retryBackoffSet;
     private long cacheSize = 10_000;
     private boolean cacheSizeSet;
+    private Duration acquireRecheck = Duration.ofSeconds(1);
+    private boolean acquireRecheckSet;
 
     private Builder() {}
 
@@ -274,7 +272,7 @@ public final class Collab implements AutoCloseable {
      */
     public Builder updateTimeout(Duration timeout) {
       once(updateTimeoutSet, "updateTimeout");
-      this.updateTimeout = Names.requirePositive("updateTimeout", timeout);
+      this.updateTimeout = Names.requireBounded("updateTimeout", timeout);
       updateTimeoutSet = true;
       return this;
     }
@@ -317,8 +315,8 @@ public final class Collab implements AutoCloseable {
      */
     public Builder taskRetryBackoff(Duration initial, Duration max) {
       once(retryBackoffSet, "taskRetryBackoff");
-      Names.requirePositive("initial", initial);
-      Names.requirePositive("max", max);
+      Names.requireBounded("initial", initial);
+      Names.requireBounded("max", max);
       if (max.compareTo(initial) < 0) {
         throw new IllegalArgumentException("max must not be less than initial: " + max + " < " + initial);
       }
@@ -342,6 +340,22 @@ public final class Collab implements AutoCloseable {
       }
       this.cacheSize = entries;
       cacheSizeSet = true;
+      return this;
+    }
+
+    /**
+     * How often a waiting {@link Leases#acquire} re-reads the lease when nothing about it shows up in
+     * the log (it always wakes on a release or reclaim event, and when the holder is due to expire).
+     * Default 1 second.
+     *
+     * @param interval the longest time between re-checks, positive
+     * @return this builder
+     * @throws IllegalStateException if already set
+     */
+    public Builder acquireRecheck(Duration interval) {
+      once(acquireRecheckSet, "acquireRecheck");
+      this.acquireRecheck = Names.requireBounded("acquireRecheck", interval);
+      acquireRecheckSet = true;
       return this;
     }
 

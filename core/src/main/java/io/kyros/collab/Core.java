@@ -41,11 +41,13 @@ final class Core {
   final int defaultMaxAttempts;
   final Duration retryBackoff;
   final Duration maxRetryBackoff;
+  final Duration acquireRecheck;
   /** Parsed values by store-wide revision, which identifies a value uniquely; entries are never mutated. */
   private final Cache<Long, ObjectNode> parsed;
 
   Core(Storage storage, ObjectMapper mapper, String holder, int maxValueBytes, Duration updateTimeout,
-      Workflow workflow, int defaultMaxAttempts, Duration retryBackoff, Duration maxRetryBackoff, long cacheSize) {
+      Workflow workflow, int defaultMaxAttempts, Duration retryBackoff, Duration maxRetryBackoff, long cacheSize,
+      Duration acquireRecheck) {
     this.storage = storage;
     this.mapper = mapper;
     this.holder = holder;
@@ -55,6 +57,7 @@ final class Core {
     this.defaultMaxAttempts = defaultMaxAttempts;
     this.retryBackoff = retryBackoff;
     this.maxRetryBackoff = maxRetryBackoff;
+    this.acquireRecheck = acquireRecheck;
     this.parsed = Caffeine.newBuilder().maximumSize(cacheSize).build();
   }
 
@@ -160,7 +163,7 @@ final class Core {
     Backoff(String what, Duration timeout) {
       this.what = what;
       this.timeout = timeout;
-      this.deadline = System.nanoTime() + timeout.toNanos();
+      this.deadline = Names.deadline(timeout);
     }
 
     /** Counts a lost attempt and pauses before the next one; gives up at the deadline. */

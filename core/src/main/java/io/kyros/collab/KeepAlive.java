@@ -10,7 +10,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -20,59 +19,71 @@ import org.slf4j.LoggerFactory;
  * {@link Leases#keepAlive(Lease, Duration)}.
  *
  * <p>The lease is reported lost when a renewal finds it stale, released or replaced; when renewals
- * keep failing (a dropped connection) until the lease's expiry as estimated locally, measured from the
- * start of the last successful renewal; or when the {@link Collab} is closed. Loss is detected at
- * the next scheduled renewal, so at most one interval late. On loss the handle completes
- * {@link #lost()} with the {@link LeaseLostException}, cancels every future given to {@link #guard}
- * and interrupts every thread given to {@link #interruptOnLoss}.
+ * fail (a dropped connection) and the next attempt would come after the lease's expiry, estimated
+ * locally from the start of the last successful renewal; when no renewal has succeeded by then (a
+ * renewal hanging in the storage is noticed by a separate check); or when the {@link Collab} is
+ * closed. On loss the handle, on a thread of its own so that slow callbacks hold up nothing else,
+ * cancels every future given to {@link #guard}, interrupts every thread given to
+ * {@link #interruptOnLoss}, and then completes {@link #lost()} with the {@link LeaseLostException}.
  *
- * <p>{@link #close()} stops renewing without releasing and waits for a renewal in flight, so nothing
- * is reported after it returns: close the keep-alive before ending the lease on purpose (releasing
- * it, or completing the task it guards), or the next renewal would report the release as a loss.
+ * <p>{@link #close()} stops renewing without releasing; once it has returned nothing is reported,
+ * even by a renewal that was in flight. Close the keep-alive before ending the lease on purpose
+ * (releasing it, or completing the task it guards), or the next renewal would report the release as
+ * a loss.
  *
  * <p>Thread-safe.
  */
 public final class KeepAlive implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(KeepAlive.class);
 
+  /** The value of {@link #end} once closed; a {@link LeaseLostException} there means lost. */
+  private static final Object CLOSED = new Object();
+
   private final Leases leases;
   private final Consumer<KeepAlive> onEnd;
-  private final AtomicReference<Lease> current;
+  private final long intervalNanos;
+  /** Null while open, then {@link #CLOSED} or the loss's cause: set once, atomically. */
+  private final AtomicReference<Object> end = new AtomicReference<>();
   private final CompletableFuture<LeaseLostException> lost = new CompletableFuture<>();
   private final List<Future<?>> guarded = new CopyOnWriteArrayList<>();
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
-  /** Serializes renewals with close() and stop(), so nothing is reported after close() returns. */
-  private final ReentrantLock lock = new ReentrantLock();
-  /** Local estimate of the lease's expiry, in System.nanoTime() terms; guarded by lock. */
-  private long expiresAtNanos;
-  private volatile ScheduledFuture<?> task;
-  private volatile boolean closed;
-  /** Set once, before the guarded work is cancelled and before {@link #lost} completes. */
-  private volatile LeaseLostException lossCause;
+  /** The latest renewal and the local expiry estimate it gives; replaced together, newest wins. */
+  private final AtomicReference<Renewal> latest;
+  private volatile ScheduledFuture<?> renewals;
+  private volatile ScheduledFuture<?> watchdog;
 
-  private KeepAlive(Leases leases, Lease lease, Duration remaining, Consumer<KeepAlive> onEnd) {
+  /** A renewed lease and, in System.nanoTime() terms, when it expires at the latest. */
+  private record Renewal(Lease lease, long expiresAtNanos) {}
+
+  private KeepAlive(Leases leases, Lease lease, Duration interval, Duration remaining, Consumer<KeepAlive> onEnd) {
     this.leases = leases;
     this.onEnd = onEnd;
-    this.current = new AtomicReference<>(lease);
-    this.expiresAtNanos = System.nanoTime() + Names.nanos(remaining);
+    this.intervalNanos = Names.nanos(interval);
+    this.latest = new AtomicReference<>(new Renewal(lease, System.nanoTime() + Names.nanos(remaining)));
   }
 
-  static KeepAlive start(Leases leases, Lease lease, Duration interval, ScheduledExecutorService scheduler,
-      Duration remaining, Consumer<KeepAlive> onEnd) {
-    KeepAlive k = new KeepAlive(leases, lease, remaining, onEnd);
-    long nanos = Names.nanos(interval);
-    k.task = scheduler.scheduleWithFixedDelay(k::renewOnce, nanos, nanos, TimeUnit.NANOSECONDS);
-    return k;
+  static KeepAlive create(Leases leases, Lease lease, Duration interval, Duration remaining,
+      Consumer<KeepAlive> onEnd) {
+    return new KeepAlive(leases, lease, interval, remaining, onEnd);
+  }
+
+  void start(ScheduledExecutorService scheduler) {
+    renewals = scheduler.scheduleWithFixedDelay(this::renewOnce, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+    long half = Math.max(1_000_000L, intervalNanos / 2);
+    watchdog = scheduler.scheduleWithFixedDelay(this::watch, half, half, TimeUnit.NANOSECONDS);
+    if (end.get() != null) {
+      cancelSchedules();
+    }
   }
 
   /** @return the latest renewed lease */
   public Lease current() {
-    return current.get();
+    return latest.get().lease();
   }
 
   /** @return true once the lease has been reported lost */
   public boolean isLost() {
-    return lossCause != null;
+    return end.get() instanceof LeaseLostException;
   }
 
   /** @return a future completed with the cause when the lease is lost; never completed if closed first */
@@ -81,7 +92,10 @@ public final class KeepAlive implements AutoCloseable {
   }
 
   /**
-   * Cancels {@code work} (with interruption) when the lease is lost; at once if it already is.
+   * Cancels {@code work} with {@code cancel(true)} when the lease is lost; at once if it already is.
+   * A {@link java.util.concurrent.FutureTask} (what executors return) interrupts its thread; a
+   * {@link CompletableFuture} only changes state and does not stop code already running, so pair it
+   * with {@link #interruptOnLoss} or have the work check {@link #isLost()}.
    *
    * @param <F> the future type
    * @param work the guarded work
@@ -117,104 +131,107 @@ public final class KeepAlive implements AutoCloseable {
    * @throws IllegalStateException if the keep-alive is closed
    */
   public Lease renewNow() {
-    lock.lock();
+    Object ended = end.get();
+    if (ended instanceof LeaseLostException cause) {
+      throw cause;
+    }
+    if (ended == CLOSED) {
+      throw new IllegalStateException("keep-alive of " + current().resource() + " is closed");
+    }
+    long start = System.nanoTime();
     try {
-      if (isLost()) {
-        throw lossCause;
-      }
-      if (closed) {
-        throw new IllegalStateException("keep-alive of " + current.get().resource() + " is closed");
-      }
-      long start = System.nanoTime();
-      try {
-        Lease renewed = leases.renew(current.get());
-        current.set(renewed);
-        expiresAtNanos = start + Names.nanos(renewed.ttl());
-        return renewed;
-      } catch (LeaseLostException e) {
-        reportLost(e);
-        throw e;
-      }
-    } finally {
-      lock.unlock();
+      Lease renewed = leases.renew(current());
+      Renewal next = new Renewal(renewed, start + Names.nanos(renewed.ttl()));
+      latest.accumulateAndGet(next, (a, b) -> b.expiresAtNanos() - a.expiresAtNanos() >= 0 ? b : a);
+      return renewed;
+    } catch (LeaseLostException e) {
+      reportLost(e);
+      throw e;
     }
   }
 
-  /** Stops renewing, waiting for a renewal in flight. Does not release the lease. Idempotent. */
+  /** Stops renewing. Does not release the lease. Idempotent; after it returns nothing is reported. */
   @Override
   public void close() {
-    lock.lock();
-    try {
-      closed = true;
-      ScheduledFuture<?> t = task;
-      if (t != null) {
-        t.cancel(false);
-      }
-    } finally {
-      lock.unlock();
+    if (end.compareAndSet(null, CLOSED)) {
+      cancelSchedules();
+      onEnd.accept(this);
     }
-    onEnd.accept(this);
   }
 
   /** Stops renewing and reports the loss with {@code reason}, unless closed or lost already. */
   void stop(String reason) {
-    lock.lock();
-    try {
-      if (!closed) {
-        Lease l = current.get();
-        reportLost(new LeaseLostException(l.resource(), l.fence(), reason));
-      }
-    } finally {
-      lock.unlock();
-    }
+    Lease l = current();
+    reportLost(new LeaseLostException(l.resource(), l.fence(), reason));
   }
 
   private void renewOnce() {
-    lock.lock();
     try {
-      if (closed || isLost()) {
+      if (end.get() != null) {
         return;
       }
-      try {
-        renewNow();
-      } catch (LeaseLostException e) {
-        LOG.debug("keep-alive of {} stopped: {}", e.resource(), e.getMessage());
-      } catch (RuntimeException e) {
-        Lease lease = current.get();
-        if (System.nanoTime() - expiresAtNanos >= 0) {
-          reportLost(new LeaseLostException(lease.resource(), lease.fence(),
-              "renewals failed until the lease expired (ttl " + lease.ttl() + "); last error: " + e));
-        } else {
-          LOG.warn("renewal of lease on {} failed, retrying: {}", lease.resource(), e.toString());
-        }
+      renewNow();
+    } catch (LeaseLostException | IllegalStateException e) {
+      LOG.debug("keep-alive of {} stopped: {}", current().resource(), e.getMessage());
+    } catch (RuntimeException e) {
+      // the next attempt comes one interval from now: too late if the lease expires before
+      if (!reportIfExpiringWithin(intervalNanos, "renewals failed; last error: " + e)) {
+        LOG.warn("renewal of lease on {} failed, retrying: {}", current().resource(), e.toString());
       }
-    } finally {
-      lock.unlock();
+    } catch (Throwable e) {
+      Lease l = current();
+      reportLost(new LeaseLostException(l.resource(), l.fence(), "keep-alive failed: " + e));
+      throw e;
     }
   }
 
+  /** The separate check: a renewal hanging in the storage must not let the lease expire unreported. */
+  private void watch() {
+    reportIfExpiringWithin(intervalNanos / 2, "no renewal succeeded before the lease expires");
+  }
+
   /**
-   * Called with the lock held. The cause is published first, so {@link #guard} and
-   * {@link #interruptOnLoss} calls racing with this either see it or are seen by the loops below;
-   * {@link #lost} completes last, once the guarded work has been told.
+   * Reports the loss if the lease expires, by the local estimate, within {@code marginNanos}.
+   *
+   * @return true if it reported the loss
    */
+  private boolean reportIfExpiringWithin(long marginNanos, String reason) {
+    Renewal r = latest.get();
+    if (end.get() == null && System.nanoTime() + marginNanos - r.expiresAtNanos() >= 0) {
+      reportLost(new LeaseLostException(r.lease().resource(), r.lease().fence(),
+          reason + " (ttl " + r.lease().ttl() + ")"));
+      return true;
+    }
+    return false;
+  }
+
   private void reportLost(LeaseLostException e) {
-    if (lossCause != null) {
+    if (!end.compareAndSet(null, e)) {
       return;
     }
-    lossCause = e;
-    closed = true;
-    ScheduledFuture<?> t = task;
-    if (t != null) {
-      t.cancel(false);
-    }
+    cancelSchedules();
     onEnd.accept(this);
-    for (Future<?> f : guarded) {
-      f.cancel(true);
+    Thread notifier = new Thread(() -> {
+      for (Future<?> f : guarded) {
+        f.cancel(true);
+      }
+      for (Thread t : threads) {
+        t.interrupt();
+      }
+      lost.complete(e);
+    }, "collab-lease-lost-" + e.resource());
+    notifier.setDaemon(true);
+    notifier.start();
+  }
+
+  private void cancelSchedules() {
+    ScheduledFuture<?> r = renewals;
+    if (r != null) {
+      r.cancel(false);
     }
-    for (Thread th : threads) {
-      th.interrupt();
+    ScheduledFuture<?> w = watchdog;
+    if (w != null) {
+      w.cancel(false);
     }
-    lost.complete(e);
   }
 }

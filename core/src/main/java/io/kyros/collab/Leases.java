@@ -38,8 +38,6 @@ import java.util.function.Supplier;
  * <p>Thread-safe.
  */
 public final class Leases {
-  private static final Duration MAX_POLL = Duration.ofSeconds(1);
-
   private final Core core;
   private final Supplier<ScheduledExecutorService> scheduler;
   private final java.util.Set<KeepAlive> keepAlives = java.util.concurrent.ConcurrentHashMap.newKeySet();
@@ -60,15 +58,15 @@ public final class Leases {
    */
   public Optional<Lease> tryAcquire(String resource, Duration ttl) {
     Names.requireName("resource", resource);
-    Names.requirePositive("ttl", ttl);
+    Names.requireBounded("ttl", ttl);
     return tryAcquire(key(resource), resource, core.holder, ttl);
   }
 
   /**
    * Acquires a lease, waiting up to {@code maxWait} for the current holder to release it or for it to
    * go stale. Wakes when the log records an event about this resource (a release or a reclaim), when
-   * the current lease is due to expire, and at least once a second; events about other things are
-   * skipped without re-reading the lease.
+   * the current lease is due to expire, and at least every {@link Collab.Builder#acquireRecheck}
+   * (a second by default); events about other things are skipped without re-reading the lease.
    *
    * @param resource the resource name
    * @param ttl the lease's time to live, positive
@@ -79,7 +77,7 @@ public final class Leases {
    */
   public Optional<Lease> acquire(String resource, Duration ttl, Duration maxWait) throws InterruptedException {
     Names.requireName("resource", resource);
-    Names.requirePositive("ttl", ttl);
+    Names.requireBounded("ttl", ttl);
     Names.requireNotNegative("maxWait", maxWait);
     long deadline = Names.deadline(maxWait);
     RecordKey key = key(resource);
@@ -94,7 +92,7 @@ public final class Leases {
       if (left <= 0) {
         return Optional.empty();
       }
-      long wait = Math.min(left, MAX_POLL.toNanos());
+      long wait = Math.min(left, Names.nanos(core.acquireRecheck));
       Optional<Lease> holder = get(resource);
       if (holder.isPresent()) {
         long untilStale = Names.nanos(Duration.between(core.storage.now(), holder.get().expiresAt())) + 1_000_000L;
@@ -143,7 +141,8 @@ public final class Leases {
   public Lease renew(Lease lease) {
     Objects.requireNonNull(lease, "lease");
     RecordKey key = key(lease.resource());
-    while (true) {
+    Core.Backoff backoff = core.backoff("lease on " + lease.resource());
+    for (;; backoff.pause()) {
       StoredRecord record = currentRecord(lease);
       Lease held = held(record);
       Instant now = core.storage.now();
@@ -177,7 +176,8 @@ public final class Leases {
       throw new IllegalArgumentException("lease on " + lease.resource()
           + " is a task claim: end it with Tasks.complete, Tasks.fail or Tasks.release");
     }
-    while (true) {
+    Core.Backoff backoff = core.backoff("lease on " + lease.resource());
+    for (;; backoff.pause()) {
       Optional<StoredRecord> record = core.storage.read(key);
       Lease held = record.map(r -> held(r)).orElse(null);
       if (held == null || !held.leaseId().equals(lease.leaseId())) {
@@ -276,34 +276,36 @@ public final class Leases {
 
   /**
    * Starts renewing {@code lease} in the background every {@code interval}. When a renewal finds the
-   * lease lost, or renewals keep failing until the lease would have expired, the handle reports the
-   * loss: it completes {@link KeepAlive#lost()}, cancels the futures passed to
-   * {@link KeepAlive#guard} and interrupts the threads passed to {@link KeepAlive#interruptOnLoss}.
+   * lease lost, or no renewal can succeed before the lease would expire, the handle reports the
+   * loss: it cancels the futures passed to {@link KeepAlive#guard}, interrupts the threads passed to
+   * {@link KeepAlive#interruptOnLoss} and completes {@link KeepAlive#lost()}.
    *
    * @param lease the lease to keep alive
-   * @param interval time between renewals, positive and shorter than the ttl
+   * @param interval time between renewals, positive and at most half the ttl
    * @return the keep-alive handle
-   * @throws IllegalArgumentException if the interval is not positive or not shorter than the ttl
+   * @throws IllegalArgumentException if the interval is not positive or more than half the ttl
+   * @throws IllegalStateException if the {@link Collab} is closed
    */
   public KeepAlive keepAlive(Lease lease, Duration interval) {
     Objects.requireNonNull(lease, "lease");
     Names.requirePositive("interval", interval);
-    if (interval.compareTo(lease.ttl()) >= 0) {
-      throw new IllegalArgumentException("keep-alive interval must be shorter than the ttl " + lease.ttl() + ": "
+    if (interval.compareTo(lease.ttl().dividedBy(2)) > 0) {
+      throw new IllegalArgumentException("keep-alive interval must be at most half the ttl " + lease.ttl() + ": "
           + interval);
     }
-    KeepAlive k = KeepAlive.start(this, lease, interval, scheduler.get(), remaining(lease), keepAlives::remove);
-    keepAlives.add(k);
+    KeepAlive k = KeepAlive.create(this, lease, interval, remaining(lease), keepAlives::remove);
+    keepAlives.add(k); // before scheduling, so a concurrent Collab.close() sees it
+    k.start(scheduler.get());
     return k;
   }
 
-  /** Time the lease has left by the storage's clock, or its full ttl if the storage cannot say. */
+  /** Time the lease has left by the storage's clock; zero if the storage cannot say (assume the worst). */
   private Duration remaining(Lease lease) {
     try {
       Duration left = Duration.between(core.storage.now(), lease.expiresAt());
       return left.isNegative() ? Duration.ZERO : left;
     } catch (RuntimeException e) {
-      return lease.ttl();
+      return Duration.ZERO;
     }
   }
 
@@ -451,7 +453,8 @@ public final class Leases {
   }
 
   private Optional<Lease> tryAcquire(RecordKey key, String resource, String holder, Duration ttl) {
-    for (int attempt = 0; ; attempt++) {
+    Core.Backoff backoff = core.backoff("lease on " + resource);
+    for (;; backoff.pause()) {
       Optional<StoredRecord> current = core.storage.read(key);
       Acquisition a = prepareAcquire(key, resource, holder, ttl, current, core.storage.now());
       if (a == null) {

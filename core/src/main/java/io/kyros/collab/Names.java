@@ -81,6 +81,18 @@ final class Names {
     return d;
   }
 
+  /** The longest duration accepted for ttls, backoffs and timeouts: 100 years. */
+  static final java.time.Duration MAX_DURATION = java.time.Duration.ofDays(36_500);
+
+  /** A positive duration of at most {@link #MAX_DURATION}, so that instants computed from it cannot overflow. */
+  static java.time.Duration requireBounded(String what, java.time.Duration d) {
+    requirePositive(what, d);
+    if (d.compareTo(MAX_DURATION) > 0) {
+      throw new IllegalArgumentException(what + " must be at most 36500 days: " + d);
+    }
+    return d;
+  }
+
   static java.time.Duration requireNotNegative(String what, java.time.Duration d) {
     Objects.requireNonNull(d, what);
     if (d.isNegative()) {

@@ -226,12 +226,24 @@ final class Tail implements Subscription, Runnable {
   private boolean park(Wait wait) throws InterruptedException {
     synchronized (parkLock) {
       parked = true;
+      // A consumer may have left this thread's interrupt flag set (the "restore the interrupt"
+      // idiom); only close() may end the tail, and it sets closed before interrupting under this lock.
+      Thread.interrupted();
     }
     try {
-      if (closed) {
-        return false;
+      while (true) {
+        if (closed) {
+          return false;
+        }
+        try {
+          return wait.await();
+        } catch (InterruptedException e) {
+          if (closed) {
+            throw e;
+          }
+          // interrupted by someone other than close(): keep waiting
+        }
       }
-      return wait.await();
     } finally {
       synchronized (parkLock) {
         parked = false;

@@ -48,6 +48,7 @@ import java.util.function.Function;
  * <p>Thread-safe.
  */
 public final class Tasks {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Tasks.class);
   /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot contain '/'. */
   static final String LEASE_PREFIX = "tasks/";
   private static final SecureRandom RANDOM = new SecureRandom();
@@ -301,10 +302,10 @@ public final class Tasks {
    */
   public Optional<TaskClaim> claimNext(String worker, Duration ttl, Set<String> labels) {
     Names.requireLabel("worker", worker);
-    Names.requirePositive("ttl", ttl);
+    Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    reclaimStale();
+    reclaimStale(worker);
     Instant now = core.storage.now();
     List<StoredRecord> all = leases.scan(Core.TASKS);
     Map<String, String> status = new HashMap<>();
@@ -345,7 +346,7 @@ public final class Tasks {
   public Optional<TaskClaim> claim(String id, String worker, Duration ttl) {
     Names.requireName("task id", id);
     Names.requireLabel("worker", worker);
-    Names.requirePositive("ttl", ttl);
+    Names.requireBounded("ttl", ttl);
     StoredRecord r = readTask(id);
     ObjectNode json = core.parse(r);
     requireOwnWorkflow(json);
@@ -431,50 +432,65 @@ public final class Tasks {
    * @return the tasks after reclaim
    */
   public List<Task> reclaimStale() {
+    return reclaimStale(core.holder);
+  }
+
+  /** Reclaims stale claims, recording {@code actor} as who did it; skips records it cannot read. */
+  private List<Task> reclaimStale(String actor) {
     List<Task> out = new ArrayList<>();
     for (StoredRecord leaseRecord : leases.scan(Core.TASK_LEASES)) {
-      Lease held = leases.held(leaseRecord);
-      Instant now = core.storage.now();
-      if (held == null || !held.isStaleAt(now)) {
-        continue;
-      }
-      String id = leaseRecord.key().id();
-      Optional<StoredRecord> task = core.storage.read(key(id));
-      List<Expectation> expectations = new ArrayList<>();
-      expectations.add(Expectation.revision(leaseRecord.key(), leaseRecord.revision()));
-      List<Write> writes = new ArrayList<>();
-      ObjectNode reclaimDetails = leases.reclaimDetails(held, null, now);
-      Write free = leases.freeWrite(leaseRecord.key(), held.resource(), held.fence());
-      if (task.isEmpty()) {
-        core.commit(Commit.of(expectations, List.of(free),
-            List.of(core.event("lease_reclaimed", target(id), reclaimDetails))));
-        continue;
-      }
-      ObjectNode json = core.parse(task.get()).deepCopy();
-      if (!ownWorkflow(json)) {
-        continue; // a Collab on that task's workflow reclaims it
-      }
-      String old = json.path("status").asText();
-      int attempts = json.path("attempts").asInt() + 1;
-      String to = attempts >= json.path("maxAttempts").asInt() ? workflow.failed() : workflow.initial();
-      json.put("status", to).put("attempts", attempts).putNull("assignee").put("updatedAt", now.toString())
-          .put("lastError", "lease expired at " + held.expiresAt() + " (holder " + held.holder() + ")");
-      expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
-      Core.Encoded encoded = core.encode(json, "task " + id);
-      writes.add(Write.put(task.get().key(), encoded.json(), encoded.hash()));
-      writes.add(free);
-      String prevEtag = Core.etag(task.get()).toString();
-      CommitResult result = core.commit(new Commit(expectations, writes, revisions -> List.of(
-          core.event("lease_reclaimed", target(id), reclaimDetails),
-          core.event("task_reclaimed", target(id), core.object().put("id", id).put("oldStatus", old)
-              .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())
-              .put("oldFence", held.fence()).put("previousEtag", prevEtag)
-              .put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())))));
-      if (result instanceof CommitResult.Committed c) {
-        out.add(toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
+      try {
+        reclaim(leaseRecord, actor).ifPresent(out::add);
+      } catch (StorageException e) {
+        LOG.warn("cannot reclaim the claim in {}: {}", leaseRecord.key(), e.getMessage());
       }
     }
     return out;
+  }
+
+  /** Reclaims one stale claim; empty if it is not stale, another workflow's, or someone else acted first. */
+  private Optional<Task> reclaim(StoredRecord leaseRecord, String actor) {
+    Lease held = leases.held(leaseRecord);
+    Instant now = core.storage.now();
+    if (held == null || !held.isStaleAt(now)) {
+      return Optional.empty();
+    }
+    String id = leaseRecord.key().id();
+    Optional<StoredRecord> task = core.storage.read(key(id));
+    ObjectNode json = task.map(t -> core.parse(t).deepCopy()).orElse(null);
+    if (json != null && !ownWorkflow(json)) {
+      return Optional.empty(); // a Collab on that task's workflow reclaims it
+    }
+    List<Expectation> expectations = new ArrayList<>();
+    expectations.add(Expectation.revision(leaseRecord.key(), leaseRecord.revision()));
+    ObjectNode reclaimDetails = leases.reclaimDetails(held, null, now);
+    Write free = leases.freeWrite(leaseRecord.key(), held.resource(), held.fence());
+    String old = json == null ? null : json.path("status").asText();
+    if (json == null || old.equals(workflow.initial()) || old.equals(workflow.failed()) || workflow.isTerminal(old)) {
+      // no claim to end on the task itself: only free the lease
+      expectations.addAll(task.map(t -> List.of(Expectation.revision(t.key(), t.revision()))).orElse(List.of()));
+      core.commit(Commit.of(expectations, List.of(free),
+          List.of(core.event("lease_reclaimed", actor, target(id), reclaimDetails))));
+      return Optional.empty();
+    }
+    int attempts = json.path("attempts").asInt() + 1;
+    String to = attempts >= json.path("maxAttempts").asInt() ? workflow.failed() : workflow.initial();
+    json.put("status", to).put("attempts", attempts).putNull("assignee").put("updatedAt", now.toString())
+        .put("lastError", "lease expired at " + held.expiresAt() + " (holder " + held.holder() + ")");
+    expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
+    Core.Encoded encoded = core.encode(json, "task " + id);
+    String prevEtag = Core.etag(task.get()).toString();
+    CommitResult result = core.commit(new Commit(expectations,
+        List.of(Write.put(task.get().key(), encoded.json(), encoded.hash()), free), revisions -> List.of(
+            core.event("lease_reclaimed", actor, target(id), reclaimDetails),
+            core.event("task_reclaimed", actor, target(id), core.object().put("id", id).put("oldStatus", old)
+                .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())
+                .put("oldFence", held.fence()).put("previousEtag", prevEtag)
+                .put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())))));
+    if (result instanceof CommitResult.Committed c) {
+      return Optional.of(toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
+    }
+    return Optional.empty();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -552,7 +568,7 @@ public final class Tasks {
     List<Write> writes = new ArrayList<>();
     List<NewEvent> leaseEvents = new ArrayList<>();
     RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
-    boolean endsClaim = to.equals(workflow.initial()) || workflow.isTerminal(to);
+    boolean endsClaim = to.equals(workflow.initial()) || to.equals(workflow.failed()) || workflow.isTerminal(to);
     if (guard != null) {
       expectations.add(leases.guardExpectation(guard));
     }
@@ -656,8 +672,12 @@ public final class Tasks {
   }
 
   private Duration backoff(int attempts) {
-    Duration d = core.retryBackoff.multipliedBy(1L << Math.min(attempts - 1, 30));
-    return d.compareTo(core.maxRetryBackoff) > 0 || d.isNegative() ? core.maxRetryBackoff : d;
+    try {
+      Duration d = core.retryBackoff.multipliedBy(1L << Math.min(attempts - 1, 30));
+      return d.compareTo(core.maxRetryBackoff) > 0 ? core.maxRetryBackoff : d;
+    } catch (ArithmeticException overflow) {
+      return core.maxRetryBackoff;
+    }
   }
 
   private StoredRecord readTask(String id) {

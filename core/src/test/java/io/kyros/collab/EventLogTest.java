@@ -181,4 +181,35 @@ class EventLogTest {
         .containsExactly(e);
     assertThat(collab.events().awaitAfter(e.id(), EventFilter.all(), 10, Duration.ofMillis(10))).isEmpty();
   }
+
+  @Test
+  void aListenerThatInterruptsItsOwnThreadDoesNotEndTheSubscription() {
+    List<Event> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Throwable> errors = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (Subscription sub = collab.events().subscribe(0, EventFilter.all(), new EventListener() {
+      @Override
+      public void onEvent(Event event) {
+        seen.add(event);
+        Thread.currentThread().interrupt(); // "restore the interrupt" after some blocking call
+      }
+
+      @Override
+      public void onError(Throwable error) {
+        errors.add(error);
+      }
+    })) {
+      collab.events().append("a", "t", Map.of());
+      long deadline = System.nanoTime() + PATIENCE.toNanos();
+      while (seen.isEmpty() && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+      }
+      collab.events().append("b", "t", Map.of());
+      while (seen.size() < 2 && System.nanoTime() < deadline) {
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+      }
+      assertThat(seen).extracting(Event::type).containsExactly("a", "b");
+      assertThat(sub.isClosed()).isFalse();
+      assertThat(errors).isEmpty();
+    }
+  }
 }

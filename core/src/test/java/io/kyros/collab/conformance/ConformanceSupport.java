@@ -68,7 +68,18 @@ public abstract class ConformanceSupport {
    * @return a new Collab on the test's storage, closed after the test
    */
   protected Collab newCollab(String holder) {
-    Collab c = Collab.builder().storage(storage).holder(holder).build();
+    return newCollab(holder, b -> {});
+  }
+
+  /**
+   * @param holder the instance's identity
+   * @param options further builder options
+   * @return a new Collab on the test's storage, closed after the test
+   */
+  protected Collab newCollab(String holder, java.util.function.Consumer<Collab.Builder> options) {
+    Collab.Builder b = Collab.builder().storage(storage).holder(holder);
+    options.accept(b);
+    Collab c = b.build();
     opened.add(c);
     return c;
   }

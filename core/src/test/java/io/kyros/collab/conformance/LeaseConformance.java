@@ -159,12 +159,33 @@ public abstract class LeaseConformance extends DocumentConformance {
     Collab bob = newCollab("bob");
     CompletableFuture<Optional<Lease>> waiting = waitingAcquire(bob);
     assertThat(waiting).isNotDone();
-    collab.events().append("unrelated", "elsewhere", "{}");
-    assertThat(waiting).as("an unrelated event does not hand over the lease").isNotDone();
     collab.leases().release(a);
     Lease b = waiting.get(patience().toSeconds(), TimeUnit.SECONDS).orElseThrow();
     assertThat(b.holder()).isEqualTo("bob");
     assertThat(b.fence()).isGreaterThan(a.fence());
+  }
+
+  @Test
+  void leases_acquireWakesOnTheReleaseEventNotByPolling() throws Exception {
+    Lease a = collab.leases().tryAcquire("job", Duration.ofHours(2)).orElseThrow();
+    // re-checks an hour apart and a holder valid for two hours: only the release event can wake it
+    Collab bob = newCollab("bob", b -> b.acquireRecheck(Duration.ofHours(1)));
+    CompletableFuture<Optional<Lease>> waiting = new CompletableFuture<>();
+    Thread waiter = new Thread(() -> {
+      try {
+        waiting.complete(bob.leases().acquire("job", TTL, Duration.ofHours(3)));
+      } catch (Throwable e) {
+        waiting.completeExceptionally(e);
+      }
+    }, "acquire-waiter");
+    waiter.start();
+    awaitCondition("the waiter to park", () -> waiter.getState() == Thread.State.TIMED_WAITING || waiting.isDone());
+    for (int i = 0; i < 20; i++) {
+      collab.events().append("unrelated", "elsewhere", "{}");
+    }
+    assertThat(waiting).isNotDone();
+    collab.leases().release(a);
+    assertThat(waiting.get(patience().toSeconds(), TimeUnit.SECONDS)).isPresent();
   }
 
   @Test
@@ -195,9 +216,16 @@ public abstract class LeaseConformance extends DocumentConformance {
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("resource must match");
     assertThatThrownBy(() -> collab.leases().tryAcquire(null, TTL))
         .isInstanceOf(NullPointerException.class).hasMessage("resource");
+    assertThatThrownBy(() -> collab.leases().tryAcquire("job", Duration.ofSeconds(Long.MAX_VALUE)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith("ttl must be at most 36500 days");
+    assertThatThrownBy(() -> collab.leases().keepAlive(
+        collab.leases().tryAcquire("other", TTL).orElseThrow(), TTL.dividedBy(2).plusMillis(1)))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most half the ttl");
+    collab.leases().release(collab.leases().get("other").orElseThrow());
+    long before = collab.events().lastId();
     assertThatThrownBy(() -> collab.leases().acquire("job", TTL, Duration.ofSeconds(-1)))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxWait must not be negative");
-    assertThat(collab.events().lastId()).isZero();
+    assertThat(collab.events().lastId()).isEqualTo(before);
   }
 
   @Test
@@ -229,7 +257,7 @@ public abstract class LeaseConformance extends DocumentConformance {
   void leases_keepAliveCancelsGuardedWorkWhenTheLeaseIsLost() throws Exception {
     Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
     // an interval this long renews nothing during the test: renewals happen only through renewNow()
-    KeepAlive keepAlive = collab.leases().keepAlive(a, TTL.minusSeconds(1));
+    KeepAlive keepAlive = collab.leases().keepAlive(a, TTL.dividedBy(2));
     CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
     CountDownLatch interrupted = new CountDownLatch(1);
     Thread worker = new Thread(() -> {
@@ -269,7 +297,7 @@ public abstract class LeaseConformance extends DocumentConformance {
   void leases_closingTheCollabReportsItsKeepAlivesLost() throws Exception {
     Collab bob = newCollab("bob");
     Lease b = bob.leases().tryAcquire("job", TTL).orElseThrow();
-    KeepAlive keepAlive = bob.leases().keepAlive(b, TTL.minusSeconds(1));
+    KeepAlive keepAlive = bob.leases().keepAlive(b, TTL.dividedBy(2));
     CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
     bob.close();
     assertThat(keepAlive.lost().get(patience().toSeconds(), TimeUnit.SECONDS).getMessage())

@@ -154,13 +154,19 @@ public abstract class SpiConformance extends ConformanceSupport {
   void spi_awaitEventsWakesOnAppendAndTimesOut() throws Exception {
     long last = storage.lastEventId();
     assertThat(storage.awaitEvents(last, Duration.ofMillis(20))).isFalse();
-    CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<Boolean> waiter = new CompletableFuture<>();
+    Thread thread = new Thread(() -> {
       try {
-        return storage.awaitEvents(last, patience());
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
+        // far longer than the test waits: only a wake-up by the commit can end it in time
+        waiter.complete(storage.awaitEvents(last, Duration.ofHours(1)));
+      } catch (Throwable e) {
+        waiter.completeExceptionally(e);
       }
-    });
+    }, "await-events");
+    thread.start();
+    awaitCondition("the waiter to park", () -> thread.getState() == Thread.State.TIMED_WAITING
+        || thread.getState() == Thread.State.WAITING || waiter.isDone());
+    assertThat(waiter).isNotDone();
     storage.commit(Commit.of(List.of(), List.of(), List.of(event("wake"))));
     assertThat(waiter.get(patience().toSeconds(), TimeUnit.SECONDS)).isTrue();
     assertThat(storage.awaitEvents(last, Duration.ZERO)).isTrue();

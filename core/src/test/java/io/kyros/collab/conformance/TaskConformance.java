@@ -418,4 +418,22 @@ public abstract class TaskConformance extends EventConformance {
     assertThatThrownBy(() -> collab.tasks().claimNext("w", TTL, Set.of("bad label")))
         .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("label must match");
   }
+
+  @Test
+  void tasks_movingToTheFailedStatusEndsTheClaimEvenWhenFailedIsNotTerminal() {
+    Workflow flow = Workflow.builder("retryable").initial("todo").claimed("doing").done("shipped").failed("broken")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "broken").transition("broken", "todo")
+        .build();
+    try (Collab c = Collab.builder().storage(storage).holder("dave").workflow(flow).build()) {
+      c.tasks().create(NewTask.of("x").withId("x").withMaxAttempts(1));
+      TaskClaim claim = c.tasks().claimNext(TTL).orElseThrow();
+      Task failed = c.tasks().fail(claim, "no luck");
+      assertThat(failed.status()).isEqualTo("broken");
+      assertThat(eventTypes()).endsWith("task_failed", "lease_released");
+      clock.advance(TTL.plusSeconds(1));
+      assertThat(c.tasks().reclaimStale()).isEmpty();
+      assertThat(c.tasks().get("x").orElseThrow().lastError()).isEqualTo("no luck");
+      assertThat(c.tasks().transition("x", "todo", null).newStatus()).isEqualTo("todo");
+    }
+  }
 }
