@@ -65,9 +65,9 @@ public final class CanonicalJson {
   /**
    * Returns the RFC 8785 canonical JSON text of a tree.
    *
-   * @param node the value to canonicalize; {@code FloatNode}s are read as the decimal they print
-   *     as ({@code 0.1f} becomes {@code 0.1}) and {@code DecimalNode}s are rounded to the nearest
-   *     double
+   * @param node the value to canonicalize; {@code FloatNode}s are read as their shortest decimal
+   *     ({@code 0.1f} becomes {@code 0.1}), the same on every JDK, and {@code DecimalNode}s are
+   *     rounded to the nearest double
    * @return the canonical text
    * @throws InvalidValueException if the tree holds NaN or an infinity, an integer node beyond
    *     ±2<sup>53</sup>, a lone surrogate, nesting deeper than {@value #MAX_DEPTH} levels, or a
@@ -318,7 +318,7 @@ public final class CanonicalJson {
         }
         out.append(v);
       }
-      case FLOAT -> writeDouble(Double.parseDouble(Float.toString(node.floatValue())), out, path);
+      case FLOAT -> writeDouble(EcmaNumbers.floatAsDouble(node.floatValue()), out, path);
       case DOUBLE -> writeDouble(node.doubleValue(), out, path);
       case BIG_DECIMAL -> {
         BigDecimal v = node.decimalValue();

@@ -3,6 +3,7 @@ package io.kyros.collab;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
+import java.util.function.Predicate;
 
 /**
  * ECMAScript {@code Number::toString} (ECMA-262 §6.1.6.1.20, radix 10), which RFC 8785 §3.2.2.3
@@ -47,19 +48,41 @@ final class EcmaNumbers {
   }
 
   /**
-   * The shortest decimal that rounds to {@code d}, closest to {@code d} among equally short ones.
-   * Having a round-tripping candidate with {@code p} significant digits is monotone in {@code p}
-   * (pad with a zero), and 17 digits always suffice, so the smallest {@code p} is found by
-   * bisection.
+   * The double a float means when it is written as JSON: the shortest decimal that reads back as
+   * {@code f} (closest to {@code f} among equally short ones), read as a double. This is what
+   * {@code Float.toString} prints on JDK 19 and later, computed here so that the canonical form, and
+   * so the ETag, of a value with float fields is the same on every JDK (JDK 17 prints
+   * {@code 9.0071993E15} where the shortest is {@code 9.007199E15}).
+   *
+   * @param f a float
+   * @return the double of its shortest decimal; NaN and infinities are returned as they are
    */
+  static double floatAsDouble(float f) {
+    if (!Float.isFinite(f) || f == 0 || f == Math.rint(f) && Math.abs(f) < 16_777_216f) {
+      return f; // non-finite, zero, or an integer that a float represents exactly
+    }
+    BigDecimal shortest = shortest(new BigDecimal(f), 9, c -> Float.parseFloat(c) == f);
+    return Double.parseDouble(shortest.toString());
+  }
+
+  /** The shortest decimal that rounds to {@code d}, closest to {@code d} among equally short ones. */
   private static BigDecimal shortest(double d) {
-    BigDecimal exact = new BigDecimal(d);
+    return shortest(new BigDecimal(d), 17, c -> Double.parseDouble(c) == d);
+  }
+
+  /**
+   * The shortest decimal that {@code readsBack} accepts, closest to {@code exact} among equally short
+   * ones. Having a round-tripping candidate with {@code p} significant digits is monotone in
+   * {@code p} (pad with a zero), and {@code maxDigits} always suffice, so the smallest {@code p} is
+   * found by bisection.
+   */
+  private static BigDecimal shortest(BigDecimal exact, int maxDigits, Predicate<String> readsBack) {
     int lo = 1;
-    int hi = 17;
+    int hi = maxDigits;
     BigDecimal best = null;
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
-      BigDecimal c = candidate(exact, d, mid);
+      BigDecimal c = candidate(exact, mid, readsBack);
       if (c != null) {
         best = c;
         hi = mid;
@@ -67,25 +90,25 @@ final class EcmaNumbers {
         lo = mid + 1;
       }
     }
-    return best != null ? best : candidate(exact, d, 17);
+    return best != null ? best : candidate(exact, maxDigits, readsBack);
   }
 
   /**
-   * Among decimals with {@code p} significant digits that read back as {@code d}, the closest to
-   * {@code exact} (ties to even), or {@code null} if there is none. Only the neighbours just below
-   * and just above {@code exact} need checking: the set of decimals that read back as {@code d} is
-   * an interval around it, so if any candidate on one side is in it, the nearest one on that side
-   * is too. The interval is asymmetric at powers of two, which is why the nearest of the two
+   * Among decimals with {@code p} significant digits that read back as the same binary value, the
+   * closest to {@code exact} (ties to even), or {@code null} if there is none. Only the neighbours
+   * just below and just above {@code exact} need checking: the set of decimals that read back as the
+   * value is an interval around it, so if any candidate on one side is in it, the nearest one on that
+   * side is too. The interval is asymmetric at powers of two, which is why the nearest of the two
    * neighbours alone is not enough.
    */
-  private static BigDecimal candidate(BigDecimal exact, double d, int p) {
+  private static BigDecimal candidate(BigDecimal exact, int p, Predicate<String> readsBack) {
     BigDecimal down = exact.round(new MathContext(p, RoundingMode.DOWN));
     if (down.compareTo(exact) == 0) {
       return down;
     }
     BigDecimal up = exact.round(new MathContext(p, RoundingMode.UP));
-    boolean downOk = Double.parseDouble(down.toString()) == d;
-    boolean upOk = Double.parseDouble(up.toString()) == d;
+    boolean downOk = readsBack.test(down.toString());
+    boolean upOk = readsBack.test(up.toString());
     if (downOk && upOk) {
       return exact.round(new MathContext(p, RoundingMode.HALF_EVEN));
     }

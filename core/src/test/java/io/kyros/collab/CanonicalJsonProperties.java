@@ -68,6 +68,25 @@ class CanonicalJsonProperties {
     assertThat(formatted).matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?(e[+-][1-9][0-9]*)?");
   }
 
+  /** (d) A float's shortest decimal reads back as the same float, in no more digits than Float.toString. */
+  @Property(tries = 5000)
+  void floatsRoundTripInFewestDigits(@ForAll("finiteFloats") float f) {
+    double d = EcmaNumbers.floatAsDouble(f);
+    assertThat((float) d).isEqualTo(f);
+    String formatted = EcmaNumbers.format(d);
+    assertThat(Float.parseFloat(formatted)).as(formatted).isEqualTo(f == 0 ? 0.0f : f);
+    assertThat(significantDigits(formatted)).as(formatted)
+        .isLessThanOrEqualTo(significantDigits(Float.toString(f)));
+  }
+
+  @Provide
+  Arbitrary<Float> finiteFloats() {
+    return Arbitraries.oneOf(
+        Arbitraries.floats(),
+        Arbitraries.integers().map(Float::intBitsToFloat).filter(Float::isFinite),
+        Arbitraries.integers().between(-149, 127).map(e -> Math.scalb(1.0f, e)));
+  }
+
   @Provide
   Arbitrary<Double> finiteDoubles() {
     return doubles();
@@ -199,7 +218,8 @@ class CanonicalJsonProperties {
 
   private static String spellDouble(JsonNode node, Random random) {
     if (node instanceof FloatNode) {
-      return Float.toString(node.floatValue()); // canonicalize reads a float as this decimal
+      // canonicalize reads a float as its shortest decimal, the same on every JDK
+      return Double.toString(EcmaNumbers.floatAsDouble(node.floatValue()));
     }
     double d = node.doubleValue();
     return switch (random.nextInt(4)) {
