@@ -42,9 +42,69 @@ final class EcmaNumbers {
     if (d < TWO_POW_53 && d == Math.rint(d)) {
       return Long.toString((long) d); // integral and below 1e21: plain digits
     }
+    String fast = fewDecimals(d);
+    if (fast != null) {
+      return fast;
+    }
+    return slow(d);
+  }
+
+  /** The general path: BigDecimal search for the shortest digits. Package-private for the tests. */
+  static String slow(double d) {
+    if (d < 0) {
+      return "-" + slow(-d);
+    }
     BigDecimal shortest = shortest(d).stripTrailingZeros();
     String digits = shortest.unscaledValue().toString();
     return layout(digits, digits.length() - shortest.scale());
+  }
+
+  /** Powers of ten that are exact doubles. */
+  private static final double[] POW10 = new double[23];
+
+  static {
+    double p = 1;
+    for (int i = 0; i < POW10.length; i++) {
+      POW10[i] = p;
+      p *= 10;
+    }
+  }
+
+  /**
+   * The fast path for positive values with few decimals (prices, percentages, most measured data):
+   * the smallest {@code k} such that some integer {@code m} below 2<sup>53</sup> makes
+   * {@code m / 10^k} read back as {@code d}. Both {@code m} and {@code 10^k} are exact doubles, so
+   * IEEE division rounds the exact quotient, exactly as parsing the decimal would: the check is
+   * exact. {@code d × 10^k} computed in floating point is within one unit of the exact product, so
+   * the integers that can qualify are among the four checked. Returns null when the value needs the
+   * general path (more than 22 decimals, or digits beyond 2<sup>53</sup>), or when two candidates
+   * qualify and the closest must be decided exactly.
+   */
+  static String fewDecimals(double d) {
+    if (d == Math.rint(d)) {
+      return null; // integral values have their own path
+    }
+    for (int k = 1; k < POW10.length; k++) {
+      double x = d * POW10[k];
+      if (x >= TWO_POW_53 / 2) {
+        return null;
+      }
+      long base = (long) Math.floor(x) - 1;
+      long found = -1;
+      for (long m = Math.max(base, 0); m <= base + 3; m++) {
+        if (m / POW10[k] == d) {
+          if (found >= 0) {
+            return null; // two shortest candidates: let the exact path pick the closest
+          }
+          found = m;
+        }
+      }
+      if (found > 0) {
+        String digits = Long.toString(found);
+        return layout(digits, digits.length() - k);
+      }
+    }
+    return null;
   }
 
   /**

@@ -68,6 +68,26 @@ class CanonicalJsonProperties {
     assertThat(formatted).matches("-?(0|[1-9][0-9]*)(\\.[0-9]+)?(e[+-][1-9][0-9]*)?");
   }
 
+  /** (e) The fast path for values with few decimals agrees with the general path whenever it answers. */
+  @Property(tries = 10000)
+  void fewDecimalsFastPathAgreesWithTheGeneralPath(@ForAll("fewDecimalDoubles") double d) {
+    String fast = EcmaNumbers.fewDecimals(Math.abs(d));
+    if (fast != null) {
+      assertThat(fast).isEqualTo(EcmaNumbers.slow(Math.abs(d)));
+    }
+    assertThat(EcmaNumbers.format(d)).isEqualTo(EcmaNumbers.slow(d));
+  }
+
+  @Provide
+  Arbitrary<Double> fewDecimalDoubles() {
+    return Arbitraries.oneOf(
+        doubles().filter(x -> x != 0),
+        Arbitraries.longs().between(1, 1L << 52).flatMap(m -> Arbitraries.integers().between(1, 22)
+            .map(k -> m / Math.pow(10, k))),
+        Arbitraries.integers().between(1, 10_000_000).map(i -> i / 100.0),
+        Arbitraries.integers().between(1, 10_000_000).map(i -> i * 1.25e-3));
+  }
+
   /** (d) A float's shortest decimal reads back as the same float, in no more digits than Float.toString. */
   @Property(tries = 5000)
   void floatsRoundTripInFewestDigits(@ForAll("finiteFloats") float f) {
