@@ -558,20 +558,22 @@ public final class Tasks {
     String id = current.key().id();
     ObjectNode json = core.parse(current).deepCopy();
     requireOwnWorkflow(json);
+    List<Expectation> expectations = new ArrayList<>();
+    expectations.add(Expectation.revision(current.key(), current.revision()));
+    if (guard != null) {
+      // Checked after the task was read: if the claim is still current now, the task state read is
+      // the claim's, not one left behind by a reclaim that happened in between.
+      expectations.add(leases.guardExpectation(guard));
+    }
     String from = json.path("status").asText();
     if (!system) {
       workflow.checkTransition(from, to);
     }
     Instant now = core.storage.now();
-    List<Expectation> expectations = new ArrayList<>();
-    expectations.add(Expectation.revision(current.key(), current.revision()));
     List<Write> writes = new ArrayList<>();
     List<NewEvent> leaseEvents = new ArrayList<>();
     RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
     boolean endsClaim = to.equals(workflow.initial()) || to.equals(workflow.failed()) || workflow.isTerminal(to);
-    if (guard != null) {
-      expectations.add(leases.guardExpectation(guard));
-    }
     if (endsClaim) {
       Optional<StoredRecord> leaseRecord = core.storage.read(leaseKey);
       Lease held = leaseRecord.map(leases::held).orElse(null);

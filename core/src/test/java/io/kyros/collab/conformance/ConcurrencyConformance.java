@@ -187,4 +187,64 @@ public abstract class ConcurrencyConformance extends TaskConformance {
     assertThat(collab.tasks().list(io.kyros.collab.TaskFilter.all().statuses("done"))).hasSize(tasks);
     assertThat(collab.events().read(0, EventFilter.all().types("task_completed"), 100_000)).hasSize(tasks);
   }
+
+  @Test
+  void concurrency_reclaimsRacingWithWorkersNeverLetAStaleClaimCommit() throws Exception {
+    int tasks = 24;
+    Duration ttl = Duration.ofSeconds(10);
+    for (int i = 0; i < tasks; i++) {
+      collab.tasks().create(NewTask.of("job " + i).withId(String.format("race-%02d", i)).withMaxAttempts(1000));
+    }
+    List<Collab> workers = new ArrayList<>();
+    for (int i = 0; i < 6; i++) {
+      workers.add(newCollab("racer-" + i, b -> b.taskRetryBackoff(Duration.ofMillis(1), Duration.ofMillis(1))));
+    }
+    AtomicInteger lostClaims = new AtomicInteger();
+    runThreads(6, t -> {
+      Collab c = workers.get(t);
+      while (true) {
+        Optional<TaskClaim> claim = c.tasks().claimNext(ttl);
+        if (claim.isEmpty()) {
+          if (c.tasks().list(io.kyros.collab.TaskFilter.all().statuses("queued", "claimed", "in_progress")).isEmpty()) {
+            return;
+          }
+          c.events().awaitAfter(c.events().lastId(), EventFilter.all(), 1, Duration.ofMillis(20));
+          continue;
+        }
+        TaskClaim cl = claim.get();
+        if (cl.task().attempts() == 0 && Integer.parseInt(cl.task().id().substring(5)) % 3 == 0) {
+          // this worker "pauses" past its ttl on the first attempt: every claim held now goes stale
+          clock.advance(ttl.plusSeconds(1));
+        }
+        try {
+          // the "execution": a write guarded by the claim, recording its fence
+          c.documents().guardedBy(cl.lease()).update("executions", cl.task().id(),
+              v -> v.put("fence", cl.lease().fence()).put("worker", c.holder()));
+          c.tasks().complete(cl);
+        } catch (io.kyros.collab.LeaseLostException e) {
+          lostClaims.incrementAndGet();
+        }
+      }
+    });
+    assertThat(lostClaims.get()).as("paused claims lost their lease").isGreaterThanOrEqualTo(tasks / 3);
+    assertThat(collab.events().read(0, EventFilter.all().types("task_reclaimed"), 100_000))
+        .hasSizeGreaterThanOrEqualTo(tasks / 3);
+    List<io.kyros.collab.Task> all = collab.tasks().list(io.kyros.collab.TaskFilter.all());
+    assertThat(all).hasSize(tasks).allSatisfy(task -> assertThat(task.status()).isEqualTo("done"));
+    List<Event> completions = collab.events().read(0, EventFilter.all().types("task_completed"), 100_000);
+    assertThat(completions).hasSize(tasks);
+    assertThat(completions).extracting(Event::target).doesNotHaveDuplicates();
+    // per task, guarded writes commit in strictly increasing fence order: a stale claim never wrote
+    // after a newer one, and the completing claim is the one whose execution is recorded last
+    Map<String, Long> lastFence = new java.util.HashMap<>();
+    for (Event e : collab.events().read(0, EventFilter.all().targetPrefix("documents/executions/"), 100_000)) {
+      long fence = e.details().get("fence").asLong();
+      Long previous = lastFence.put(e.target(), fence);
+      assertThat(fence).as("fence order for %s", e.target()).isGreaterThan(previous == null ? 0 : previous);
+    }
+    for (Event done : completions) {
+      String id = done.target().substring("tasks/".length());
+      assertThat(done.details().get("fence").asLong()).isEqualTo(lastFence.get("documents/executions/" + id));
+    }
+  }
 }
