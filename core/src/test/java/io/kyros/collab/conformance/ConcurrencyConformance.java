@@ -291,4 +291,50 @@ public abstract class ConcurrencyConformance extends TaskConformance {
           .isGreaterThan(writes.get(i - 1).details().get("fence").asLong());
     }
   }
+
+  @Test
+  void concurrency_concurrentDependencyChangesNeverCreateACycle() throws Exception {
+    Collab other = newCollab("planner-2");
+    for (int round = 0; round < 20; round++) {
+      String a = "cyc-a" + round;
+      String b = "cyc-b" + round;
+      collab.tasks().create(NewTask.of(a).withId(a));
+      collab.tasks().create(NewTask.of(b).withId(b));
+      AtomicInteger succeeded = new AtomicInteger();
+      runThreads(2, t -> {
+        Collab c = t == 0 ? collab : other;
+        try {
+          c.tasks().update(t == 0 ? a : b, null, io.kyros.collab.TaskPatch.none().dependsOn(t == 0 ? b : a));
+          succeeded.incrementAndGet();
+        } catch (io.kyros.collab.DependencyException e) {
+          assertThat(e.getMessage()).startsWith("dependency cycle");
+        }
+      });
+      assertThat(succeeded.get()).as("round %d", round).isEqualTo(1);
+      boolean aOnB = collab.tasks().get(a).orElseThrow().dependsOn().contains(b);
+      boolean bOnA = collab.tasks().get(b).orElseThrow().dependsOn().contains(a);
+      assertThat(aOnB && bOnA).as("cycle in round %d", round).isFalse();
+    }
+  }
+
+  @Test
+  void concurrency_concurrentCreatesOfOneDocumentLetExactlyOneWin() throws Exception {
+    for (int round = 0; round < 10; round++) {
+      String id = "doc-" + round;
+      AtomicInteger created = new AtomicInteger();
+      AtomicInteger refused = new AtomicInteger();
+      runThreads(8, t -> {
+        try {
+          collab.documents().create("races", id, Map.of("by", t));
+          created.incrementAndGet();
+        } catch (io.kyros.collab.PreconditionFailedException e) {
+          assertThat(e.current()).isPresent();
+          refused.incrementAndGet();
+        }
+      });
+      assertThat(created.get()).isEqualTo(1);
+      assertThat(refused.get()).isEqualTo(7);
+    }
+    assertThat(collab.events().read(0, EventFilter.all().types("document_created"), 1000)).hasSize(10);
+  }
 }
