@@ -17,6 +17,7 @@ import org.junit.jupiter.api.BeforeEach;
  * {@link Collab} instances on it. A backend supplies {@link #createStorage(MutableClock)}; nothing
  * else. Extend {@link StorageConformanceTest}, which collects every conformance class.
  */
+@org.junit.jupiter.api.Timeout(value = 5, unit = java.util.concurrent.TimeUnit.MINUTES) // a hang fails, not stalls CI
 public abstract class ConformanceSupport {
   /** The instant every test starts at. */
   protected static final Instant START = Instant.parse("2026-01-01T00:00:00Z");
