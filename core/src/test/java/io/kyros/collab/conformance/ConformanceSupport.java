@@ -29,8 +29,11 @@ public abstract class ConformanceSupport {
   private final List<Collab> opened = new ArrayList<>();
 
   /**
-   * Creates an empty storage whose clock is {@code clock} (a backend that cannot use the clock
-   * directly must keep its time moving with it, e.g. as an offset).
+   * Creates an empty storage whose clock is exactly {@code clock}: {@link Storage#now()} and every
+   * timestamp the storage assigns must read it, so tests can move time and compare instants exactly.
+   * A backend whose production time source is external (the database's clock on JDBC) offers a way
+   * to use a given {@link java.time.Clock} instead. The test clock starts at a whole second and only
+   * moves in whole milliseconds, so microsecond storage precision loses nothing.
    *
    * @param clock the test clock
    * @return a new, empty storage, isolated from every other test's

@@ -43,7 +43,8 @@ import net.jqwik.api.Provide;
 public abstract class StorageModelProperties {
 
   /**
-   * @param clock the test clock
+   * @param clock the test clock, which the storage must use exactly, as in
+   *     {@link ConformanceSupport#createStorage(MutableClock)}
    * @return a new, empty storage on that clock
    * @throws Exception if it cannot be created
    */
