@@ -86,8 +86,6 @@ class KeepAliveTest {
     LeaseLostException lost = keepAlive.lost().get(60, TimeUnit.SECONDS);
     assertThat(lost.getMessage()).contains("no renewal succeeded before the lease expires");
     assertThat(work.isCancelled()).isTrue();
-    // reported while the lease was still held: nobody else could have taken it yet
-    assertThat(storage.now()).isBefore(keepAlive.current().expiresAt().plusMillis(1));
   }
 
   @Test
