@@ -94,9 +94,11 @@ class StorageFailureTest {
     try (KeepAlive keepAlive = collab.leases().keepAlive(lease, Duration.ofMillis(10))) {
       storage.failAll = true;
       LeaseLostException lost = keepAlive.lost().get(60, TimeUnit.SECONDS);
-      assertThat(lost.getMessage()).contains("(ttl PT2S)").containsAnyOf(
+      // normally one of the first two; the third only if this machine stalled for the whole ttl
+      // before the connection "dropped", so that a renewal found the lease already expired
+      assertThat(lost.getMessage()).containsAnyOf(
           "renewals failed; last error: io.kyros.collab.StorageException: connection dropped",
-          "no renewal succeeded before the lease expires");
+          "no renewal succeeded before the lease expires", "it expired at");
     }
   }
 
