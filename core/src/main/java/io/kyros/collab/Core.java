@@ -140,6 +140,20 @@ final class Core {
     return out;
   }
 
+  /** Every record of a collection, in id order, read page by page. */
+  List<StoredRecord> scan(String collection) {
+    List<StoredRecord> all = new ArrayList<>();
+    String after = null;
+    while (true) {
+      List<StoredRecord> page = storage.list(collection, after, PAGE);
+      all.addAll(page);
+      if (page.size() < PAGE) {
+        return all;
+      }
+      after = page.get(page.size() - 1).key().id();
+    }
+  }
+
   CommitResult commit(Commit commit) {
     return storage.commit(commit);
   }

@@ -314,18 +314,10 @@ public final class Documents {
     List<Document> docs = new ArrayList<>();
     MessageDigest digest = sha256();
     long maxRevision = 0;
-    String after = null;
-    while (true) {
-      List<StoredRecord> page = core.storage.list(collection, after, Core.PAGE);
-      for (StoredRecord r : page) {
-        docs.add(toDocument(r));
-        maxRevision = Math.max(maxRevision, r.revision());
-        digest.update((r.key().id() + "\n" + r.revision() + "-" + r.hash() + "\n").getBytes(StandardCharsets.UTF_8));
-      }
-      if (page.size() < Core.PAGE) {
-        break;
-      }
-      after = page.get(page.size() - 1).key().id();
+    for (StoredRecord r : core.scan(collection)) {
+      docs.add(toDocument(r));
+      maxRevision = Math.max(maxRevision, r.revision());
+      digest.update((r.key().id() + "\n" + r.revision() + "-" + r.hash() + "\n").getBytes(StandardCharsets.UTF_8));
     }
     byte[] hash = java.util.Arrays.copyOf(digest.digest(), 16);
     ETag etag = ETag.strong(maxRevision + "-" + Base64.getUrlEncoder().withoutPadding().encodeToString(hash));

@@ -225,7 +225,7 @@ public final class Leases {
   public List<LeaseStatus> list() {
     Instant now = core.storage.now();
     List<LeaseStatus> out = new ArrayList<>();
-    for (StoredRecord r : scan(Core.LEASES)) {
+    for (StoredRecord r : core.scan(Core.LEASES)) {
       Lease l = held(r);
       if (l != null) {
         Duration left = Duration.between(now, l.expiresAt());
@@ -245,7 +245,7 @@ public final class Leases {
    */
   public List<Lease> reclaimStale() {
     List<Lease> reclaimed = new ArrayList<>();
-    for (StoredRecord r : scan(Core.LEASES)) {
+    for (StoredRecord r : core.scan(Core.LEASES)) {
       Lease l = held(r);
       Instant now = core.storage.now();
       if (l == null || !l.isStaleAt(now)) {
@@ -431,19 +431,6 @@ public final class Leases {
           Names.requireName("task id of lease resource", resource.substring(Tasks.LEASE_PREFIX.length())));
     }
     return new RecordKey(Core.LEASES, Names.requireName("resource", resource));
-  }
-
-  List<StoredRecord> scan(String collection) {
-    List<StoredRecord> all = new ArrayList<>();
-    String after = null;
-    while (true) {
-      List<StoredRecord> page = core.storage.list(collection, after, Core.PAGE);
-      all.addAll(page);
-      if (page.size() < Core.PAGE) {
-        return all;
-      }
-      after = page.get(page.size() - 1).key().id();
-    }
   }
 
   private ObjectNode toJson(Lease l) {

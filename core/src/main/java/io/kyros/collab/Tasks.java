@@ -147,7 +147,7 @@ public final class Tasks {
     filter.statuses().forEach(workflow::requireState);
     filter.labels().forEach(l -> Names.requireName("label", l));
     List<Task> out = new ArrayList<>();
-    for (StoredRecord r : leases.scan(Core.TASKS)) {
+    for (StoredRecord r : core.scan(Core.TASKS)) {
       Task t = toTask(r);
       if (filter.matches(t)) {
         out.add(t);
@@ -307,7 +307,7 @@ public final class Tasks {
     labels.forEach(l -> Names.requireName("label", l));
     reclaimStale(worker);
     Instant now = core.storage.now();
-    List<StoredRecord> all = leases.scan(Core.TASKS);
+    List<StoredRecord> all = core.scan(Core.TASKS);
     Map<String, String> status = new HashMap<>();
     List<Candidate> candidates = new ArrayList<>();
     for (StoredRecord r : all) {
@@ -438,7 +438,7 @@ public final class Tasks {
   /** Reclaims stale claims, recording {@code actor} as who did it; skips records it cannot read. */
   private List<Task> reclaimStale(String actor) {
     List<Task> out = new ArrayList<>();
-    for (StoredRecord leaseRecord : leases.scan(Core.TASK_LEASES)) {
+    for (StoredRecord leaseRecord : core.scan(Core.TASK_LEASES)) {
       try {
         reclaim(leaseRecord, actor).ifPresent(out::add);
       } catch (StorageException e) {
@@ -539,7 +539,7 @@ public final class Tasks {
     }
     Core.Backoff backoff = core.backoff("task " + id);
     for (;; backoff.pause()) {
-      leases.guardExpectation(claim.lease());
+      // the attempt checks the claim's lease after reading the task (see tryTransition)
       Optional<TransitionResult> r = attempt.apply(readTask(id));
       if (r.isPresent()) {
         return r.get();
