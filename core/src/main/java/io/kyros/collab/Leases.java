@@ -143,8 +143,9 @@ public final class Leases {
     RecordKey key = key(lease.resource());
     Core.Backoff backoff = core.backoff("lease on " + lease.resource());
     for (;; backoff.pause()) {
-      StoredRecord record = currentRecord(lease);
-      Lease held = held(record);
+      Current current = currentRecord(lease);
+      StoredRecord record = current.record();
+      Lease held = current.held();
       Instant now = core.storage.now();
       // Everything but the heartbeat comes from the stored record: a caller's copy cannot change the
       // fence, ttl or holder.
@@ -350,12 +351,15 @@ public final class Leases {
    * @throws LeaseLostException if it is not
    */
   Expectation guardExpectation(Lease lease) {
-    StoredRecord record = currentRecord(lease);
-    return Expectation.revisionUntil(record.key(), record.revision(), held(record).expiresAt());
+    Current c = currentRecord(lease);
+    return Expectation.revisionUntil(c.record().key(), c.record().revision(), c.held().expiresAt());
   }
 
-  /** The lease record if {@code lease} is its current, unexpired lease. */
-  private StoredRecord currentRecord(Lease lease) {
+  /** The lease record, if {@code lease} is its current, unexpired lease. */
+  /** A lease record together with the lease it holds. */
+  private record Current(StoredRecord record, Lease held) {}
+
+  private Current currentRecord(Lease lease) {
     Objects.requireNonNull(lease, "lease");
     Optional<StoredRecord> record = core.storage.read(key(lease.resource()));
     Lease held = record.map(this::held).orElse(null);
@@ -371,7 +375,7 @@ public final class Leases {
       throw new LeaseLostException(lease.resource(), lease.fence(), "it expired at " + held.expiresAt()
           + " (storage time " + now + ")");
     }
-    return record.get();
+    return new Current(record.get(), held);
   }
 
   /** A free lease record that keeps the last fence. */
