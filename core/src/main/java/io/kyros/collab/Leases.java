@@ -355,10 +355,10 @@ public final class Leases {
     return Expectation.revisionUntil(c.record().key(), c.record().revision(), c.held().expiresAt());
   }
 
-  /** The lease record, if {@code lease} is its current, unexpired lease. */
   /** A lease record together with the lease it holds. */
   private record Current(StoredRecord record, Lease held) {}
 
+  /** The lease record, if {@code lease} is its current, unexpired lease. */
   private Current currentRecord(Lease lease) {
     Objects.requireNonNull(lease, "lease");
     Optional<StoredRecord> record = core.storage.read(key(lease.resource()));
