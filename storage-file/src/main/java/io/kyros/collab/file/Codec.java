@@ -1,0 +1,417 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.JacksonException;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Encodes and decodes the three kinds of files' contents: documents, event lines and journal
+ * entries (formats in {@code docs/file-format.md}). Values and details are kept as the exact text
+ * core handed over: documents and event lines embed it raw (so {@code jq} sees structure), the
+ * journal carries it as JSON strings. Stateless and thread-safe.
+ */
+final class Codec {
+  private static final JsonFactory JSON = JsonFactory.builder()
+      .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .build();
+
+  private Codec() {}
+
+  // ---------------------------------------------------------------------------------- documents
+
+  /**
+   * @return {@code {"revision":r,"hash":"h","value":<json>}\n}
+   */
+  static byte[] encodeDocument(long revision, String hash, String json) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("revision", revision);
+      g.writeStringField("hash", hash);
+      g.writeFieldName("value");
+      g.writeRawValue(json);
+      g.writeEndObject();
+    }, true);
+  }
+
+  /**
+   * Decodes a document file.
+   *
+   * @throws CorruptFileException if it is not a valid document, naming the file and offset
+   */
+  static StoredRecord decodeDocument(RecordKey key, byte[] bytes, Path file) {
+    long revision = -1;
+    String hash = null;
+    String value = null;
+    try (JsonParser p = JSON.createParser(bytes)) {
+      expect(p, JsonToken.START_OBJECT, file);
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken t = p.nextToken();
+        switch (name) {
+          case "revision" -> revision = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+          case "hash" -> hash = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          case "value" -> value = raw(p, bytes);
+          default -> p.skipChildren();
+        }
+      }
+      if (p.currentToken() != JsonToken.END_OBJECT) {
+        throw corrupt(file, p, "a document must be one JSON object", null);
+      }
+      if (p.nextToken() != null) {
+        throw corrupt(file, p, "unexpected content after the document object", null);
+      }
+    } catch (JacksonException e) {
+      throw corrupt(file, e, "invalid JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (revision <= 0) {
+      throw new CorruptFileException(file, 0, "missing or invalid \"revision\" (a positive integer)", null);
+    }
+    if (hash == null) {
+      throw new CorruptFileException(file, 0, "missing or invalid \"hash\" (a string)", null);
+    }
+    if (value == null) {
+      throw new CorruptFileException(file, 0, "missing \"value\"", null);
+    }
+    return new StoredRecord(key, value, revision, hash);
+  }
+
+  /** Reads just the revision of a document file (the first member when Collab wrote it). */
+  static long documentRevision(RecordKey key, byte[] bytes, Path file) {
+    return decodeDocument(key, bytes, file).revision();
+  }
+
+  // -------------------------------------------------------------------------------- event lines
+
+  /** @return the framed line of one event */
+  static byte[] encodeEvent(StoredEvent e) {
+    return Lines.frame(write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("id", e.id());
+      g.writeStringField("ts", e.ts().toString());
+      g.writeStringField("event", e.type());
+      g.writeStringField("actor", e.actor());
+      g.writeStringField("target", e.target());
+      g.writeFieldName("details");
+      g.writeRawValue(e.detailsJson());
+      g.writeEndObject();
+    }, false));
+  }
+
+  /**
+   * Decodes one event line (without its newline) whose checksum was verified.
+   *
+   * @throws CorruptFileException if a member is missing or malformed
+   */
+  static StoredEvent decodeEvent(byte[] line, Path file, long offset) {
+    try (JsonParser p = JSON.createParser(line)) {
+      expect(p, JsonToken.START_OBJECT, file);
+      return readEvent(p, line);
+    } catch (JacksonException e) {
+      throw new CorruptFileException(file, offset + e.getLocation().getByteOffset(),
+          "invalid JSON in event line: " + e.getOriginalMessage(), e);
+    } catch (IllegalArgumentException | NullPointerException | DateTimeParseException e) {
+      throw new CorruptFileException(file, offset, "event line lacks or mangles id, ts, event, actor, target or"
+          + " details: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Parses the id at the start of an event line, {@code {"id":123,...}}, without decoding the rest.
+   *
+   * @return the id, or -1 if the line does not start that way
+   */
+  static long eventIdPrefix(byte[] buf, int from, int to) {
+    byte[] prefix = {'{', '"', 'i', 'd', '"', ':'};
+    if (to - from < prefix.length + 1) {
+      return -1;
+    }
+    for (int i = 0; i < prefix.length; i++) {
+      if (buf[from + i] != prefix[i]) {
+        return -1;
+      }
+    }
+    long id = 0;
+    int i = from + prefix.length;
+    int digits = 0;
+    while (i < to && buf[i] >= '0' && buf[i] <= '9' && digits < 18) {
+      id = id * 10 + (buf[i] - '0');
+      i++;
+      digits++;
+    }
+    return digits == 0 || i >= to || buf[i] != ',' ? -1 : id;
+  }
+
+  // ---------------------------------------------------------------------------- journal entries
+
+  /** One journaled write: a put (json and hash set) or a delete. */
+  record JournalWrite(RecordKey key, long revision, String json, String hash) {
+    boolean isDelete() {
+      return json == null;
+    }
+  }
+
+  /**
+   * One journal entry: a commit's writes and events, and the counters after it.
+   *
+   * @param revision the store's revision counter after this commit
+   * @param eventId the newest event id after this commit
+   * @param writes the writes, in order
+   * @param events the events, in id order
+   */
+  record JournalEntry(long revision, long eventId, List<JournalWrite> writes, List<StoredEvent> events) {}
+
+  /** @return the framed journal line of one commit */
+  static byte[] encodeEntry(JournalEntry entry) {
+    return Lines.frame(write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("revision", entry.revision());
+      g.writeNumberField("eventId", entry.eventId());
+      g.writeArrayFieldStart("writes");
+      for (JournalWrite w : entry.writes()) {
+        g.writeStartObject();
+        g.writeStringField("collection", w.key().collection());
+        g.writeStringField("id", w.key().id());
+        g.writeNumberField("revision", w.revision());
+        if (w.isDelete()) {
+          g.writeBooleanField("delete", true);
+        } else {
+          g.writeStringField("hash", w.hash());
+          g.writeStringField("json", w.json());
+        }
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeArrayFieldStart("events");
+      for (StoredEvent e : entry.events()) {
+        g.writeStartObject();
+        g.writeNumberField("id", e.id());
+        g.writeStringField("ts", e.ts().toString());
+        g.writeStringField("event", e.type());
+        g.writeStringField("actor", e.actor());
+        g.writeStringField("target", e.target());
+        g.writeStringField("details", e.detailsJson());
+        g.writeEndObject();
+      }
+      g.writeEndArray();
+      g.writeEndObject();
+    }, false));
+  }
+
+  /**
+   * Decodes a journal line whose checksum was verified.
+   *
+   * @throws CorruptFileException if it is malformed
+   */
+  static JournalEntry decodeEntry(byte[] line, Path file, long offset) {
+    try (JsonParser p = JSON.createParser(line)) {
+      long revision = -1;
+      long eventId = -1;
+      List<JournalWrite> writes = new ArrayList<>();
+      List<StoredEvent> events = new ArrayList<>();
+      expect(p, JsonToken.START_OBJECT, file);
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        p.nextToken();
+        switch (name) {
+          case "revision" -> revision = p.getLongValue();
+          case "eventId" -> eventId = p.getLongValue();
+          case "writes" -> {
+            while (p.nextToken() == JsonToken.START_OBJECT) {
+              writes.add(readWrite(p));
+            }
+          }
+          case "events" -> {
+            while (p.nextToken() == JsonToken.START_OBJECT) {
+              events.add(readEvent(p, null));
+            }
+          }
+          default -> p.skipChildren();
+        }
+      }
+      if (revision < 0 || eventId < 0) {
+        throw new CorruptFileException(file, offset, "journal entry lacks revision or eventId", null);
+      }
+      return new JournalEntry(revision, eventId, writes, events);
+    } catch (JacksonException | IllegalArgumentException | NullPointerException | DateTimeParseException e) {
+      throw new CorruptFileException(file, offset, "malformed journal entry: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static JournalWrite readWrite(JsonParser p) throws IOException {
+    String collection = null;
+    String id = null;
+    long revision = -1;
+    String hash = null;
+    String json = null;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      p.nextToken();
+      switch (name) {
+        case "collection" -> collection = p.getText();
+        case "id" -> id = p.getText();
+        case "revision" -> revision = p.getLongValue();
+        case "hash" -> hash = p.getText();
+        case "json" -> json = p.getText();
+        default -> p.skipChildren();
+      }
+    }
+    if (revision <= 0 || (json == null) != (hash == null)) {
+      throw new IllegalArgumentException("journal write lacks revision, or has only one of json and hash");
+    }
+    return new JournalWrite(new RecordKey(collection, id), revision, json, hash);
+  }
+
+  /**
+   * Reads an event object's members; the parser is just past its start.
+   *
+   * @param raw the bytes being parsed when details are embedded raw (event lines), or null when
+   *     they are a JSON string (journal entries)
+   */
+  private static StoredEvent readEvent(JsonParser p, byte[] raw) throws IOException {
+    long id = -1;
+    String ts = null;
+    String type = null;
+    String actor = null;
+    String target = null;
+    String details = null;
+    while (p.nextToken() == JsonToken.FIELD_NAME) {
+      String name = p.currentName();
+      JsonToken t = p.nextToken();
+      switch (name) {
+        case "id" -> id = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+        case "ts" -> ts = text(p, t);
+        case "event" -> type = text(p, t);
+        case "actor" -> actor = text(p, t);
+        case "target" -> target = text(p, t);
+        case "details" -> details = raw != null ? raw(p, raw) : text(p, t);
+        default -> p.skipChildren();
+      }
+    }
+    return new StoredEvent(id, Instant.parse(Objects.requireNonNull(ts, "ts")), type, actor, target, details);
+  }
+
+  /** Encodes a small JSON object of counters, for the checkpoint and the lock file's header. */
+  static byte[] encodeCounters(long revision, long eventId, long journal, String boot) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("revision", revision);
+      g.writeNumberField("eventId", eventId);
+      if (journal >= 0) {
+        g.writeNumberField("journal", journal);
+      }
+      if (boot != null) {
+        g.writeStringField("boot", boot);
+      }
+      g.writeEndObject();
+    }, false);
+  }
+
+  /**
+   * Decodes counters written by {@link #encodeCounters}.
+   *
+   * @return {revision, eventId, journal (-1 if absent)} and the boot id, or null if not parseable
+   */
+  static Counters decodeCounters(byte[] bytes, int length) {
+    try (JsonParser p = JSON.createParser(bytes, 0, length)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      long revision = -1;
+      long eventId = -1;
+      long journal = -1;
+      String boot = null;
+      while (p.nextToken() == JsonToken.FIELD_NAME) {
+        String name = p.currentName();
+        JsonToken t = p.nextToken();
+        switch (name) {
+          case "revision" -> revision = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+          case "eventId" -> eventId = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+          case "journal" -> journal = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
+          case "boot" -> boot = t == JsonToken.VALUE_STRING ? p.getText() : null;
+          default -> p.skipChildren();
+        }
+      }
+      return revision < 0 || eventId < 0 ? null : new Counters(revision, eventId, journal, boot);
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** Counters from a checkpoint or header. */
+  record Counters(long revision, long eventId, long journal, String boot) {}
+
+  // ------------------------------------------------------------------------------------ helpers
+
+  @FunctionalInterface
+  private interface Body {
+    void write(JsonGenerator g) throws IOException;
+  }
+
+  private static byte[] write(Body body, boolean newline) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+    try (JsonGenerator g = JSON.createGenerator(out)) {
+      body.write(g);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    if (newline) {
+      out.write('\n');
+    }
+    return out.toByteArray();
+  }
+
+  /** The exact text of the value at the parser's current token, which must start it. */
+  private static String raw(JsonParser p, byte[] bytes) throws IOException {
+    int start = (int) p.currentTokenLocation().getByteOffset();
+    p.skipChildren();
+    int end = (int) p.currentLocation().getByteOffset();
+    if (p.currentToken() == JsonToken.VALUE_STRING) {
+      // the parser may not have read past the closing quote yet
+      p.getText();
+      end = (int) p.currentLocation().getByteOffset();
+    }
+    return new String(bytes, start, end - start, UTF_8);
+  }
+
+  private static String text(JsonParser p, JsonToken t) throws IOException {
+    return t == JsonToken.VALUE_STRING ? p.getText() : null;
+  }
+
+  private static void expect(JsonParser p, JsonToken token, Path file) throws IOException {
+    if (p.nextToken() != token) {
+      throw corrupt(file, p, "expected " + token.asString(), null);
+    }
+  }
+
+  private static CorruptFileException corrupt(Path file, JsonParser p, String problem, Throwable cause) {
+    return new CorruptFileException(file, p.currentTokenLocation().getByteOffset(), problem, cause);
+  }
+
+  private static CorruptFileException corrupt(Path file, JacksonException e, String problem) {
+    long offset = e.getLocation() == null ? 0 : Math.max(0, e.getLocation().getByteOffset());
+    return new CorruptFileException(file, offset, problem, e);
+  }
+}

@@ -1,0 +1,265 @@
+package io.kyros.collab.file;
+
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The documents of a store: one file per record at {@code state/<collection>/<id>.json}, replaced
+ * by writing a temporary file in the same directory and renaming it over the old one, so a reader
+ * (in any process) sees the old file or the new one, never a mix. Names are validated before any
+ * path is built, files are opened without following symbolic links, and a collection directory that
+ * is a symbolic link is refused, so no path leaves the root.
+ *
+ * <p>Writes happen only under the store's writer lock; reads need no lock. Thread-safe.
+ */
+final class DocumentFiles {
+  private static final Logger LOG = LoggerFactory.getLogger(DocumentFiles.class);
+  /** What core allows, plus a leading underscore for its own collections. No dots first: no "..". */
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+  private static final String SUFFIX = ".json";
+  private static final String TEMP_SUFFIX = ".tmp";
+
+  /** {@code <root>/state}. */
+  private final Path state;
+  private final FilePermissions permissions;
+  /** Collection directories known to exist and not to be links. */
+  private final Set<String> checkedDirectories = ConcurrentHashMap.newKeySet();
+
+  DocumentFiles(Path state, FilePermissions permissions) {
+    this.state = state;
+    this.permissions = permissions;
+  }
+
+  /**
+   * @param name a collection name or id
+   * @param what "collection" or "id", for the message
+   * @return the name
+   * @throws IllegalArgumentException if it could not be a safe file name
+   */
+  static String checkName(String name, String what) {
+    if (!NAME.matcher(name).matches()) {
+      throw new IllegalArgumentException(what + " must match " + NAME.pattern() + ": \"" + name + "\"");
+    }
+    return name;
+  }
+
+  /** @return the file of a record, after validating both names */
+  Path file(RecordKey key) {
+    return directory(key.collection()).resolve(checkName(key.id(), "id") + SUFFIX);
+  }
+
+  private Path directory(String collection) {
+    return state.resolve(checkName(collection, "collection"));
+  }
+
+  /**
+   * @return the record, or empty if its file does not exist
+   * @throws CorruptFileException if the file is not a valid document
+   * @throws IOException if it cannot be read
+   */
+  Optional<StoredRecord> read(RecordKey key) throws IOException {
+    Path file = file(key);
+    checkDirectory(key.collection(), false);
+    byte[] bytes;
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+      bytes = readAll(ch, file);
+    } catch (NoSuchFileException e) {
+      return Optional.empty();
+    }
+    return Optional.of(Codec.decodeDocument(key, bytes, file));
+  }
+
+  /** @return the record's revision, 0 if it does not exist */
+  long revision(RecordKey key) throws IOException {
+    return read(key).map(StoredRecord::revision).orElse(0L);
+  }
+
+  /**
+   * Lists a collection's records in id order, one page.
+   *
+   * @throws IOException if the directory cannot be read
+   */
+  List<StoredRecord> list(String collection, String afterId, int limit) throws IOException {
+    Path dir = directory(collection);
+    if (!checkDirectory(collection, false)) {
+      return List.of();
+    }
+    TreeSet<String> ids = new TreeSet<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        if (!name.endsWith(SUFFIX)) {
+          continue;
+        }
+        String id = name.substring(0, name.length() - SUFFIX.length());
+        if (!NAME.matcher(id).matches() || (afterId != null && id.compareTo(afterId) <= 0)) {
+          continue;
+        }
+        ids.add(id);
+        if (ids.size() > limit) {
+          ids.pollLast();
+        }
+      }
+    } catch (NoSuchFileException e) {
+      return List.of();
+    }
+    List<StoredRecord> out = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      read(new RecordKey(collection, id)).ifPresent(out::add); // deleted since listed: skip
+    }
+    return out;
+  }
+
+  /**
+   * Replaces (or creates) a record's file: temporary file, write, rename.
+   *
+   * @param sync whether to force the file before the rename (the journal makes it unnecessary)
+   */
+  void write(RecordKey key, byte[] content, boolean sync) throws IOException {
+    Path file = file(key);
+    checkDirectory(key.collection(), true);
+    replace(file, content, sync, permissions);
+  }
+
+  /**
+   * Replaces a file atomically: a temporary file in the same directory, write, optionally force,
+   * rename over the target. The temporary file's name starts with a dot and ends in {@code .tmp}.
+   */
+  static void replace(Path file, byte[] content, boolean sync, FilePermissions permissions) throws IOException {
+    Path temp = file.resolveSibling("." + file.getFileName() + "."
+        + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TEMP_SUFFIX);
+    try (FileChannel ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS), permissions.file())) {
+      ByteBuffer buf = ByteBuffer.wrap(content);
+      while (buf.hasRemaining()) {
+        ch.write(buf);
+      }
+      if (sync) {
+        ch.force(true);
+      }
+    } catch (IOException e) {
+      Files.deleteIfExists(temp);
+      throw e;
+    }
+    Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** Deletes a record's file if it exists. */
+  void delete(RecordKey key) throws IOException {
+    Path file = file(key);
+    if (checkDirectory(key.collection(), false)) {
+      Files.deleteIfExists(file);
+    }
+  }
+
+  /** Forces a record's file (if it exists) and its directory to disk. */
+  void force(Set<Path> files, Set<Path> directories) throws IOException {
+    for (Path f : files) {
+      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ch.force(true);
+      } catch (NoSuchFileException e) {
+        // deleted since: forcing its directory makes the deletion durable
+      }
+    }
+    for (Path d : directories) {
+      FilePermissions.forceDirectory(d);
+    }
+  }
+
+  /**
+   * Removes temporary files left by a process that died while writing one. Called only while the
+   * store's writer lock is held, when no live writer can own one.
+   *
+   * @return how many were removed
+   */
+  int removeStrayTemporaryFiles() throws IOException {
+    int removed = 0;
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(state)) {
+      for (Path dir : dirs) {
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+          continue;
+        }
+        try (DirectoryStream<Path> temps = Files.newDirectoryStream(dir, "." + "*" + TEMP_SUFFIX)) {
+          for (Path t : temps) {
+            LOG.warn("Removing temporary file {} left by an interrupted write", t);
+            Files.deleteIfExists(t);
+            removed++;
+          }
+        }
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Checks that a collection's directory is a real directory inside the root, creating it if asked.
+   *
+   * @return true if it exists
+   */
+  private boolean checkDirectory(String collection, boolean create) throws IOException {
+    if (checkedDirectories.contains(collection)) {
+      return true;
+    }
+    Path dir = directory(collection);
+    BasicFileAttributes attrs;
+    try {
+      attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    } catch (NoSuchFileException e) {
+      if (!create) {
+        return false;
+      }
+      try {
+        Files.createDirectory(dir, permissions.directory());
+      } catch (FileAlreadyExistsException raced) {
+        // created by another process meanwhile: checked below
+      }
+      attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+    }
+    if (!attrs.isDirectory() || attrs.isSymbolicLink()) {
+      throw new IOException("collection path is not a directory inside the store (a link or a file): " + dir);
+    }
+    checkedDirectories.add(collection);
+    return true;
+  }
+
+  /** @return the directory of a collection, for forcing */
+  Path directoryOf(RecordKey key) {
+    return directory(key.collection());
+  }
+
+  static byte[] readAll(FileChannel ch, Path file) throws IOException {
+    long size = ch.size();
+    if (size > Integer.MAX_VALUE - 16) {
+      throw new IOException("file too large: " + file + " (" + size + " bytes)");
+    }
+    ByteBuffer buf = ByteBuffer.allocate((int) size);
+    while (buf.hasRemaining()) {
+      if (ch.read(buf, buf.position()) < 0) {
+        break; // truncated meanwhile
+      }
+    }
+    return buf.position() == buf.capacity() ? buf.array() : java.util.Arrays.copyOf(buf.array(), buf.position());
+  }
+}

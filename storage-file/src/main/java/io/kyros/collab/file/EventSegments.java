@@ -1,0 +1,513 @@
+package io.kyros.collab.file;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.kyros.collab.spi.StoredEvent;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The event log: checksummed JSON lines in segment files {@code events/<first id, 20 digits>.jsonl}.
+ * Ids are dense (1, 2, 3, ...), so the segment holding an id is the one with the greatest first id
+ * not above it, and the line holding it is found by a binary search over byte offsets (a probe reads
+ * the id at the start of the next line), never by scanning from the start. Readers keep a small
+ * cache of where the last reads ended, so tailing continues where it stopped. Memory does not grow
+ * with the log: the segment list and a bounded cache.
+ *
+ * <p>A line is visible to readers once it is complete (ends in a newline); the writer appends whole
+ * commits with one write, under the store's writer lock. Reads need no lock and work while another
+ * process appends. Thread-safe.
+ */
+final class EventSegments {
+  private static final Logger LOG = LoggerFactory.getLogger(EventSegments.class);
+  private static final String SUFFIX = ".jsonl";
+  private static final int BLOCK = 64 * 1024;
+
+  private final Path dir;
+  private final long segmentBytes;
+  private final FilePermissions permissions;
+  /** First id to segment file, as last listed. */
+  private final ConcurrentSkipListMap<Long, Path> segments = new ConcurrentSkipListMap<>();
+  /** Read channels, one per segment, opened on first use; segments are never deleted. */
+  private final Map<Path, FileChannel> readers = new ConcurrentHashMap<>();
+  /** Event id to (segment, offset of the line after it): where recent reads ended. */
+  private final Cache<Long, Position> positions = Caffeine.newBuilder().maximumSize(1024).build();
+  /** Tail of the newest segment as last scanned: segment first id, scanned offset, last id seen. */
+  private long tailSegment = -1;
+  private long tailOffset;
+  private long tailId;
+  /** The writer's segment and channel; used under the store's writer lock only. */
+  private Path writeSegment;
+  private FileChannel writeChannel;
+
+  private record Position(long segment, long offset) {}
+
+  EventSegments(Path dir, long segmentBytes, FilePermissions permissions) {
+    this.dir = dir;
+    this.segmentBytes = segmentBytes;
+    this.permissions = permissions;
+  }
+
+  static String segmentName(long firstId) {
+    return String.format("%020d%s", firstId, SUFFIX);
+  }
+
+  /** Re-reads the list of segment files. */
+  void list() throws IOException {
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
+      for (Path f : files) {
+        String name = f.getFileName().toString();
+        String digits = name.substring(0, name.length() - SUFFIX.length());
+        if (digits.length() == 20 && digits.chars().allMatch(Character::isDigit)) {
+          segments.putIfAbsent(Long.parseLong(digits), f);
+        }
+      }
+    }
+  }
+
+  // -------------------------------------------------------------------------------------- reads
+
+  /**
+   * Reads up to {@code limit} complete events after {@code afterId}.
+   *
+   * @throws CorruptFileException on a line whose checksum or id sequence is wrong
+   */
+  List<StoredEvent> read(long afterId, int limit) throws IOException {
+    if (segments.isEmpty() || needsRelist()) {
+      list();
+    }
+    List<StoredEvent> out = new ArrayList<>(Math.min(limit, 256));
+    Position start = positions.getIfPresent(afterId);
+    long segment;
+    long offset;
+    if (start != null) {
+      segment = start.segment();
+      offset = start.offset();
+    } else {
+      Map.Entry<Long, Path> e = segments.floorEntry(afterId + 1);
+      if (e == null) {
+        e = segments.firstEntry();
+        if (e == null) {
+          return out;
+        }
+      }
+      segment = e.getKey();
+      offset = search(segment, afterId + 1);
+    }
+    long expected = afterId + 1;
+    while (out.size() < limit) {
+      Path file = segments.get(segment);
+      Scan scan = scan(file, segment, offset, afterId, limit - out.size(), out);
+      offset = scan.end;
+      if (!out.isEmpty()) {
+        expected = out.get(out.size() - 1).id() + 1;
+      }
+      if (out.size() >= limit) {
+        break;
+      }
+      Long next = segments.higherKey(segment);
+      if (next == null && needsRelistAfter(segment, file)) {
+        list();
+        next = segments.higherKey(segment);
+      }
+      if (next == null) {
+        break;
+      }
+      if (scan.partial) {
+        throw new CorruptFileException(file, scan.end, "incomplete last line in a segment that is not the newest", null);
+      }
+      if (next > expected && !out.isEmpty()) {
+        throw new CorruptFileException(segments.get(next), 0,
+            "segment starts at id " + next + " but the previous segment ends at " + (expected - 1), null);
+      }
+      segment = next;
+      offset = 0;
+    }
+    if (!out.isEmpty()) {
+      positions.put(out.get(out.size() - 1).id(), new Position(segment, offset));
+    }
+    return out;
+  }
+
+  private record Scan(long end, boolean partial) {}
+
+  /**
+   * Reads complete lines of one segment from {@code offset}, adding events with ids above
+   * {@code afterId} until {@code limit} were added.
+   */
+  private Scan scan(Path file, long firstId, long offset, long afterId, int limit, List<StoredEvent> out)
+      throws IOException {
+    FileChannel ch = reader(file);
+    byte[] buf = new byte[BLOCK];
+    long bufStart = offset;
+    int len = 0;
+    long previous = -1;
+    int added = 0;
+    while (added < limit) {
+      int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
+      if (n <= 0) {
+        return new Scan(bufStart, len > 0);
+      }
+      len += n;
+      int s = 0;
+      for (int i = 0; i < len && added < limit; i++) {
+        if (buf[i] != '\n') {
+          continue;
+        }
+        long lineOffset = bufStart + s;
+        long id = Codec.eventIdPrefix(buf, s, i);
+        if (id <= 0 || !Lines.verify(buf, s, i)) {
+          throw new CorruptFileException(file, lineOffset, id <= 0
+              ? "line does not start with {\"id\":<number>,"
+              : "checksum mismatch in the line of event " + id, null);
+        }
+        if (previous >= 0 ? id != previous + 1 : (lineOffset == 0 && id != firstId)) {
+          throw new CorruptFileException(file, lineOffset, "event id " + id + " breaks the sequence (expected "
+              + (previous >= 0 ? previous + 1 : firstId) + ")", null);
+        }
+        previous = id;
+        if (id > afterId) {
+          out.add(Codec.decodeEvent(Arrays.copyOfRange(buf, s, i), file, lineOffset));
+          added++;
+        }
+        s = i + 1;
+      }
+      System.arraycopy(buf, s, buf, 0, len - s);
+      bufStart += s;
+      len -= s;
+      if (len == buf.length) {
+        buf = Arrays.copyOf(buf, buf.length * 2); // a line longer than the buffer
+      }
+    }
+    return new Scan(bufStart, false);
+  }
+
+  /**
+   * Binary search over byte offsets for the start of the line with id {@code target} (or the
+   * nearest line start before it); the caller scans forward from there.
+   */
+  private long search(long segment, long target) throws IOException {
+    if (target <= segment) {
+      return 0;
+    }
+    FileChannel ch = reader(segments.get(segment));
+    long lo = 0;
+    long hi = ch.size();
+    while (hi - lo > BLOCK) {
+      long mid = (lo + hi) >>> 1;
+      long[] line = nextLine(ch, mid);
+      if (line == null || line[1] > target) {
+        hi = mid;
+      } else {
+        lo = line[0];
+        if (line[1] == target) {
+          return lo;
+        }
+      }
+    }
+    return lo;
+  }
+
+  /** @return {start, id} of the first complete line starting after {@code from - 1}, or null */
+  private static long[] nextLine(FileChannel ch, long from) throws IOException {
+    long pos = from - 1;
+    byte[] buf = new byte[4096];
+    while (true) {
+      int n = ch.read(ByteBuffer.wrap(buf), pos);
+      if (n <= 0) {
+        return null;
+      }
+      for (int i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+          long start = pos + i + 1;
+          byte[] head = new byte[40];
+          int m = ch.read(ByteBuffer.wrap(head), start);
+          if (m <= 0) {
+            return null;
+          }
+          long id = Codec.eventIdPrefix(head, 0, m);
+          return id <= 0 ? null : new long[] {start, id};
+        }
+      }
+      pos += n;
+    }
+  }
+
+  /**
+   * @return the newest event id in complete lines, seen across processes; 0 if the log is empty
+   */
+  synchronized long lastId() throws IOException {
+    if (segments.isEmpty() || needsRelist()) {
+      list();
+    }
+    Map.Entry<Long, Path> newest = segments.lastEntry();
+    if (newest == null) {
+      return 0;
+    }
+    FileChannel ch = reader(newest.getValue());
+    long size = ch.size();
+    if (newest.getKey() != tailSegment || size < tailOffset) {
+      tailSegment = newest.getKey();
+      long[] last = lastLine(ch);
+      tailOffset = last[0];
+      tailId = last[1] > 0 ? last[1] : newest.getKey() - 1;
+      return tailId;
+    }
+    if (size == tailOffset) {
+      return tailId;
+    }
+    byte[] buf = new byte[(int) Math.min(size - tailOffset, BLOCK)];
+    while (tailOffset < size) {
+      int n = ch.read(ByteBuffer.wrap(buf), tailOffset);
+      if (n <= 0) {
+        break;
+      }
+      int s = 0;
+      for (int i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+          long id = Codec.eventIdPrefix(buf, s, i);
+          if (id > 0) {
+            tailId = id;
+          }
+          s = i + 1;
+        }
+      }
+      if (s == 0) {
+        if (n < buf.length) {
+          break; // an incomplete line at the end
+        }
+        buf = new byte[buf.length * 2];
+        continue;
+      }
+      tailOffset += s;
+    }
+    return tailId;
+  }
+
+  /**
+   * Finds the last complete line of a segment by reading backwards.
+   *
+   * @return {end of the last complete line, its id or -1}
+   */
+  private static long[] lastLine(FileChannel ch) throws IOException {
+    long size = ch.size();
+    long end = lastNewline(ch, size);
+    if (end < 0) {
+      return new long[] {0, -1};
+    }
+    long start = lastNewline(ch, end) + 1;
+    byte[] head = new byte[40];
+    int m = ch.read(ByteBuffer.wrap(head), start);
+    return new long[] {end + 1, m > 0 ? Codec.eventIdPrefix(head, 0, m) : -1};
+  }
+
+  /** @return the position of the last newline before {@code before}, or -1 */
+  private static long lastNewline(FileChannel ch, long before) throws IOException {
+    byte[] buf = new byte[4096];
+    long pos = before;
+    while (pos > 0) {
+      int n = (int) Math.min(buf.length, pos);
+      pos -= n;
+      ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
+      while (b.hasRemaining() && ch.read(b, pos + b.position()) > 0) {
+        // fill
+      }
+      for (int i = b.position() - 1; i >= 0; i--) {
+        if (buf[i] == '\n') {
+          return pos + i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /** The newest segment is full: another process may have started a new one. */
+  private boolean needsRelist() throws IOException {
+    Map.Entry<Long, Path> newest = segments.lastEntry();
+    return newest != null && reader(newest.getValue()).size() >= segmentBytes;
+  }
+
+  private boolean needsRelistAfter(long segment, Path file) throws IOException {
+    return segments.lastKey() == segment && reader(file).size() >= segmentBytes;
+  }
+
+  private FileChannel reader(Path file) throws IOException {
+    FileChannel ch = readers.get(file);
+    if (ch != null) {
+      return ch;
+    }
+    synchronized (readers) {
+      ch = readers.get(file);
+      if (ch == null) {
+        ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+        readers.put(file, ch);
+      }
+      return ch;
+    }
+  }
+
+  // -------------------------------------------------------------------------- writes (locked)
+
+  /**
+   * Truncates a torn tail of the newest segment (an incomplete last line, or a last line whose
+   * checksum is wrong) and returns the newest id left. Called under the writer lock.
+   */
+  long repairTail() throws IOException {
+    list();
+    Map.Entry<Long, Path> newest = segments.lastEntry();
+    if (newest == null) {
+      return 0;
+    }
+    Path file = newest.getValue();
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS)) {
+      long size = ch.size();
+      long end = lastNewline(ch, size) + 1;
+      if (end < size) {
+        LOG.warn("Truncating the torn tail of {}: {} bytes without a newline at offset {}", file, size - end, end);
+        ch.truncate(end);
+        size = end;
+      }
+      if (size > 0) {
+        long start = lastNewline(ch, size - 1) + 1;
+        byte[] line = new byte[(int) (size - start)];
+        ch.read(ByteBuffer.wrap(line), start);
+        if (!Lines.verify(line, 0, line.length - 1)) {
+          LOG.warn("Truncating the torn tail of {}: the last line, at offset {}, fails its checksum", file, start);
+          ch.truncate(start);
+        }
+      }
+      ch.force(true);
+    }
+    positions.invalidateAll();
+    synchronized (this) {
+      tailSegment = -1;
+    }
+    long[] last = lastLine(reader(file));
+    return last[1] > 0 ? last[1] : newest.getKey() - 1;
+  }
+
+  /**
+   * Appends commits' event lines, starting a new segment at a commit boundary when the current one
+   * is full. Called under the writer lock.
+   *
+   * @param batches the encoded lines of each commit, and the id of each commit's first event
+   */
+  void append(List<byte[]> batches, List<Long> firstIds) throws IOException {
+    ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    for (int i = 0; i < batches.size(); i++) {
+      if (batches.get(i).length == 0) {
+        continue;
+      }
+      long size = ensureWriter(firstIds.get(i)) + pending.size();
+      if (size >= segmentBytes) {
+        flush(pending);
+        roll(firstIds.get(i));
+      }
+      pending.writeBytes(batches.get(i));
+    }
+    flush(pending);
+  }
+
+  /** @return the size of the segment the writer appends to, opening the newest (or the first) */
+  private long ensureWriter(long firstId) throws IOException {
+    if (writeChannel != null && writeChannel.size() < segmentBytes) {
+      if (segments.lastEntry().getValue().equals(writeSegment)) {
+        return writeChannel.size();
+      }
+    }
+    list();
+    Map.Entry<Long, Path> newest = segments.lastEntry();
+    if (newest == null) {
+      roll(firstId);
+    } else if (!newest.getValue().equals(writeSegment)) {
+      closeWriter();
+      writeSegment = newest.getValue();
+      writeChannel = FileChannel.open(writeSegment, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    }
+    return writeChannel.size();
+  }
+
+  private void roll(long firstId) throws IOException {
+    closeWriter();
+    Path file = dir.resolve(segmentName(firstId));
+    writeChannel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS), permissions.file());
+    writeSegment = file;
+    segments.put(firstId, file);
+    LOG.debug("Started event segment {}", file);
+  }
+
+  private void flush(ByteArrayOutputStream pending) throws IOException {
+    if (pending.size() == 0) {
+      return;
+    }
+    ByteBuffer buf = ByteBuffer.wrap(pending.toByteArray());
+    long at = writeChannel.size();
+    while (buf.hasRemaining()) {
+      at += writeChannel.write(buf, at);
+    }
+    pending.reset();
+  }
+
+  /** @return the segment files holding ids from {@code fromId} on, for forcing at a checkpoint */
+  Set<Path> segmentsFrom(long fromId) throws IOException {
+    list();
+    Long first = segments.floorKey(fromId);
+    NavigableMap<Long, Path> tail = first == null ? segments : segments.tailMap(first, true);
+    return new HashSet<>(tail.values());
+  }
+
+  /** Forces segment files to disk. */
+  static void force(Set<Path> files) throws IOException {
+    for (Path f : files) {
+      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ch.force(true);
+      } catch (NoSuchFileException e) {
+        // not created yet
+      }
+    }
+  }
+
+  private void closeWriter() throws IOException {
+    if (writeChannel != null) {
+      writeChannel.close();
+      writeChannel = null;
+      writeSegment = null;
+    }
+  }
+
+  /** Closes every channel. */
+  void close() throws IOException {
+    closeWriter();
+    for (FileChannel ch : readers.values()) {
+      ch.close();
+    }
+    readers.clear();
+  }
+
+  /** @return the first ids of the segments, for tests and diagnostics */
+  NavigableMap<Long, Path> segments() {
+    return new TreeMap<>(segments);
+  }
+}

@@ -1,0 +1,752 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.kyros.collab.StorageException;
+import io.kyros.collab.file.Codec.Counters;
+import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.file.Codec.JournalWrite;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.ClosedWatchServiceException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.StandardWatchEventKinds;
+import java.nio.file.WatchService;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.BooleanSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The engine behind every {@link FileStorage} opened on one directory in this JVM. There is exactly
+ * one per directory per JVM because the operating system's file locks belong to the process: two
+ * channels on the lock file in one JVM would not exclude each other, and closing either would drop
+ * the lock. The registry of open engines is the one piece of static state in Collab, and exists for
+ * that reason only.
+ *
+ * <p>Writers: commits queue up; one thread at a time (the leader) takes the in-JVM writer lock, then
+ * the OS lock on {@code collab.lock}, catches up with what other processes did, checks and journals
+ * every queued commit, forces the journal once for all of them (group commit), applies them to the
+ * document and event files, records the new counters in the lock file's header and releases the
+ * locks. Readers take no OS lock; in this JVM they take a read lock that the apply step excludes, so
+ * they see each commit whole.
+ *
+ * <p>Thread-safe.
+ */
+final class Store {
+  private static final Logger LOG = LoggerFactory.getLogger(Store.class);
+  /** Open engines by real path; guarded by itself. */
+  private static final Map<Path, Store> OPEN = new HashMap<>();
+  static final int HEADER_BYTES = 256;
+  static final String LOCK_FILE = "collab.lock";
+  static final String FORMAT_FILE = "format.json";
+  static final String CHECKPOINT_FILE = "checkpoint.json";
+  static final String JOURNAL_FILE = "journal.jsonl";
+  static final int FORMAT_VERSION = 1;
+  private static final int MAX_BATCH = 4096;
+
+  private final Path root;
+  private final StoreOptions options;
+  private final FilePermissions permissions;
+  /** Linux's boot id: a header written in this boot describes what is in the page cache. */
+  private final String bootId;
+  private final Object appended = new Object();
+  private final ReentrantLock writerLock = new ReentrantLock();
+  private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
+  private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
+  private FileChannel lockChannel;
+  private Journal journal;
+  private DocumentFiles docs;
+  private EventSegments events;
+  private long segmentBytes;
+  /** Counters as of the last time this JVM held the lock; guarded by writerLock. */
+  private long revision;
+  private long eventId;
+  /** Whether this engine replayed the whole journal once (trusting the header from then on). */
+  private boolean recovered;
+  private volatile long knownEventId;
+  private WatchService watcher;
+  /** Guarded by OPEN. */
+  private int references;
+
+  private Store(Path root, StoreOptions options) {
+    this.root = root;
+    this.options = options;
+    this.permissions = FilePermissions.ownerOnly(root.getFileSystem());
+    this.bootId = readBootId();
+  }
+
+  /** Options fixed per directory and JVM. */
+  record StoreOptions(FileStorage.Durability durability, long segmentBytes, long checkpointBytes) {}
+
+  /**
+   * Opens (or shares) the engine of a directory.
+   *
+   * @throws IOException if the directory cannot be opened or recovered
+   * @throws IllegalStateException if it is open in this JVM with other options
+   */
+  static Store acquire(Path directory, StoreOptions options) throws IOException {
+    synchronized (OPEN) {
+      Path dir = directory.toAbsolutePath().normalize();
+      if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dir)) {
+        Path parent = dir.getParent();
+        if (parent != null) {
+          Files.createDirectories(parent);
+        }
+        try {
+          Files.createDirectory(dir, FilePermissions.ownerOnly(dir.getFileSystem()).directory());
+        } catch (FileAlreadyExistsException raced) {
+          // another process created it
+        }
+      }
+      Path real = dir.toRealPath();
+      if (!Files.isDirectory(real)) {
+        throw new IOException("not a directory: " + real);
+      }
+      Store store = OPEN.get(real);
+      if (store == null) {
+        store = new Store(real, options);
+        store.open();
+        OPEN.put(real, store);
+      } else if (!store.options.equals(options)) {
+        throw new IllegalStateException("directory " + real + " is already open in this JVM with other options: "
+            + store.options + " (asked: " + options + ")");
+      }
+      store.references++;
+      return store;
+    }
+  }
+
+  /** Drops one reference; the last closes the files. */
+  void release() {
+    synchronized (OPEN) {
+      if (--references > 0) {
+        return;
+      }
+      OPEN.remove(root);
+    }
+    writerLock.lock();
+    try {
+      if (watcher != null) {
+        watcher.close();
+      }
+      journal.close();
+      events.close();
+      lockChannel.close(); // last: closing it drops this process's lock
+    } catch (IOException e) {
+      LOG.warn("Closing {} failed", root, e);
+    } finally {
+      writerLock.unlock();
+    }
+    notifyAppended();
+  }
+
+  Path root() {
+    return root;
+  }
+
+  // ------------------------------------------------------------------------------ open/recover
+
+  private void open() throws IOException {
+    Path state = root.resolve("state");
+    Path eventsDir = root.resolve("events");
+    for (Path d : List.of(state, eventsDir)) {
+      try {
+        Files.createDirectory(d, permissions.directory());
+      } catch (FileAlreadyExistsException e) {
+        if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+          throw new IOException("not a directory inside the store (a link or a file): " + d, e);
+        }
+      }
+    }
+    lockChannel = FileChannel.open(root.resolve(LOCK_FILE), Set.of(StandardOpenOption.CREATE,
+        StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), permissions.file());
+    boolean ok = false;
+    writerLock.lock();
+    FileLock lock = null;
+    try {
+      lock = lockChannel.lock();
+      segmentBytes = readOrWriteFormat();
+      journal = new Journal(root.resolve(JOURNAL_FILE), permissions);
+      docs = new DocumentFiles(state, permissions);
+      events = new EventSegments(eventsDir, segmentBytes, permissions);
+      int removed = docs.removeStrayTemporaryFiles() + removeRootTemporaryFiles();
+      catchUp();
+      if (removed > 0) {
+        LOG.info("Removed {} temporary files left by interrupted writes in {}", removed, root);
+      }
+      knownEventId = eventId;
+      ok = true;
+      LOG.debug("Opened {} at revision {}, event {}", root, revision, eventId);
+    } finally {
+      try {
+        if (lock != null && lock.isValid()) {
+          lock.release();
+        }
+      } finally {
+        writerLock.unlock();
+        if (!ok) {
+          closeQuietly();
+        }
+      }
+    }
+  }
+
+  private void closeQuietly() {
+    for (AutoCloseable c : new AutoCloseable[] {journal, lockChannel}) {
+      try {
+        if (c != null) {
+          c.close();
+        }
+      } catch (Exception e) {
+        LOG.debug("Closing after a failed open", e);
+      }
+    }
+    try {
+      if (events != null) {
+        events.close();
+      }
+    } catch (IOException e) {
+      LOG.debug("Closing after a failed open", e);
+    }
+  }
+
+  /** @return the segment size of this directory, from {@code format.json} (written if new) */
+  private long readOrWriteFormat() throws IOException {
+    Path file = root.resolve(FORMAT_FILE);
+    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      byte[] bytes = Files.readAllBytes(file);
+      com.fasterxml.jackson.databind.JsonNode node;
+      try {
+        node = new com.fasterxml.jackson.databind.ObjectMapper().readTree(bytes);
+      } catch (IOException e) {
+        throw new CorruptFileException(file, 0, "invalid JSON: " + e.getMessage(), e);
+      }
+      if (node == null || !"collab-file".equals(node.path("format").asText())) {
+        throw new CorruptFileException(file, 0, "not a Collab store (\"format\" is not \"collab-file\")", null);
+      }
+      int version = node.path("version").asInt(-1);
+      if (version != FORMAT_VERSION) {
+        throw new IOException("unsupported store format version " + version + " in " + file
+            + " (this Collab reads version " + FORMAT_VERSION + ")");
+      }
+      long bytesPerSegment = node.path("segmentBytes").asLong(-1);
+      if (bytesPerSegment <= 0) {
+        throw new CorruptFileException(file, 0, "missing or invalid \"segmentBytes\"", null);
+      }
+      return bytesPerSegment;
+    }
+    String json = "{\"format\":\"collab-file\",\"version\":" + FORMAT_VERSION + ",\"segmentBytes\":"
+        + options.segmentBytes() + "}\n";
+    writeDurably(file, json.getBytes(UTF_8));
+    return options.segmentBytes();
+  }
+
+  private int removeRootTemporaryFiles() throws IOException {
+    int removed = 0;
+    try (DirectoryStream<Path> temps = Files.newDirectoryStream(root, ".*.tmp")) {
+      for (Path t : temps) {
+        LOG.warn("Removing temporary file {} left by an interrupted write", t);
+        Files.deleteIfExists(t);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Brings the files up to date with every journaled commit, including one a crashed process
+   * journaled but did not finish applying. Called with both locks held.
+   */
+  private void catchUp() throws IOException {
+    Counters header = readHeader();
+    long size = journal.size();
+    boolean trusted = header != null && header.journal() >= 0
+        && (bootId != null ? bootId.equals(header.boot()) : recovered);
+    long from;
+    if (trusted) {
+      revision = header.revision();
+      eventId = header.eventId();
+      from = Math.min(header.journal(), size);
+      if (from == size) {
+        return;
+      }
+      LOG.info("Completing commits of {} that another process journaled but did not finish (journal bytes {} to {})",
+          root, from, size);
+    } else {
+      Counters checkpoint = readCheckpoint();
+      revision = checkpoint.revision();
+      eventId = checkpoint.eventId();
+      from = 0;
+      if (size > 0) {
+        LOG.info("Recovering {}: replaying {} journal bytes", root, size);
+      }
+    }
+    docs.removeStrayTemporaryFiles();
+    long logLast = events.repairTail();
+    List<JournalEntry> entries = journal.readFrom(from);
+    apply(entries, logLast);
+    for (JournalEntry e : entries) {
+      revision = Math.max(revision, e.revision());
+      eventId = Math.max(eventId, e.eventId());
+    }
+    eventId = Math.max(eventId, logLast);
+    recovered = true;
+    writeHeader(journal.size());
+    if (!trusted) {
+      checkpoint();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------ commit
+
+  /** A commit waiting for the leader. Fields are written by the leader before it unlocks. */
+  private static final class Pending {
+    final Commit commit;
+    final Clock clock;
+    volatile CommitResult result;
+    volatile RuntimeException failure;
+    volatile boolean done;
+
+    Pending(Commit commit, Clock clock) {
+      this.commit = commit;
+      this.clock = clock;
+    }
+  }
+
+  /**
+   * Commits atomically and durably (per the durability option); see {@link Store}.
+   *
+   * @param commit the commit
+   * @param clock the caller's clock, read inside the atomic section
+   * @return the result
+   */
+  CommitResult commit(Commit commit, Clock clock) {
+    Pending p = new Pending(commit, clock);
+    queue.add(p);
+    writerLock.lock();
+    boolean appendedEvents = false;
+    try {
+      if (!p.done) {
+        appendedEvents = runBatch();
+      }
+    } finally {
+      writerLock.unlock();
+    }
+    if (appendedEvents) {
+      notifyAppended();
+    }
+    if (p.failure != null) {
+      throw p.failure instanceof StorageException s ? new StorageException(s.getMessage(), s) : p.failure;
+    }
+    return p.result;
+  }
+
+  /** Runs one group commit for everything queued. Called with the writer lock held. */
+  private boolean runBatch() {
+    List<Pending> batch = new ArrayList<>();
+    for (Pending p; batch.size() < MAX_BATCH && (p = queue.poll()) != null; ) {
+      batch.add(p);
+    }
+    List<Pending> committed = new ArrayList<>();
+    List<JournalEntry> entries = new ArrayList<>();
+    boolean anyEvents = false;
+    FileLock lock = null;
+    try {
+      lock = lockChannel.lock();
+      catchUp();
+      long logLast = eventId;
+      Map<RecordKey, Long> overlay = new HashMap<>();
+      for (Pending p : batch) {
+        JournalEntry entry = prepare(p, overlay);
+        if (entry != null) {
+          committed.add(p);
+          entries.add(entry);
+          anyEvents |= !entry.events().isEmpty();
+        }
+      }
+      if (!entries.isEmpty()) {
+        long before = journal.size();
+        try {
+          ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+          for (JournalEntry e : entries) {
+            bytes.writeBytes(Codec.encodeEntry(e));
+          }
+          journal.append(bytes.toByteArray());
+          if (options.durability() == FileStorage.Durability.FSYNC) {
+            journal.force();
+          }
+        } catch (IOException e) {
+          undoJournal(before, e);
+          fail(committed, "commit failed before it was durable; nothing was applied", e);
+          return false;
+        }
+        try {
+          apply(entries, logLast);
+          writeHeader(journal.size());
+          knownEventId = eventId;
+        } catch (IOException | RuntimeException e) {
+          fail(committed, "commit is durable in " + journal.file() + " but applying it failed; the next commit or open"
+              + " in any process completes it", e);
+          return anyEvents;
+        }
+        if (journal.size() >= options.checkpointBytes()) {
+          try {
+            checkpoint();
+          } catch (IOException | RuntimeException e) {
+            LOG.warn("Checkpoint of {} failed; the journal is kept and replayed later", root, e);
+          }
+        }
+      }
+      return anyEvents;
+    } catch (IOException | RuntimeException e) {
+      fail(batch, "commit failed in " + root + " (outcome unknown: it may apply when the next commit or open"
+          + " replays the journal)", e);
+      return anyEvents;
+    } finally {
+      if (lock != null) {
+        try {
+          lock.release();
+        } catch (IOException e) {
+          LOG.warn("Releasing the lock of {} failed", root, e);
+        }
+      }
+      for (Pending p : batch) {
+        p.done = true;
+      }
+    }
+  }
+
+  private void undoJournal(long size, IOException cause) {
+    try {
+      journal.truncate(size);
+    } catch (IOException e) {
+      cause.addSuppressed(e);
+    }
+  }
+
+  private static void fail(List<Pending> pendings, String message, Exception cause) {
+    for (Pending p : pendings) {
+      if (p.result == null && p.failure == null) {
+        p.failure = new StorageException(message + ": " + cause, cause);
+      } else if (p.result instanceof CommitResult.Committed) {
+        p.result = null;
+        p.failure = new StorageException(message + ": " + cause, cause);
+      }
+    }
+  }
+
+  /**
+   * Checks a commit's expectations against the files and the commits before it in this batch, and
+   * prepares its journal entry. Sets the pending's result (or failure) when it does not commit.
+   */
+  private JournalEntry prepare(Pending p, Map<RecordKey, Long> overlay) throws IOException {
+    Commit commit = p.commit;
+    Instant now;
+    List<NewEvent> newEvents;
+    List<Long> revisions = new ArrayList<>(commit.writes().size());
+    try {
+      now = p.clock.instant();
+      for (Expectation e : commit.expectations()) {
+        Long pending = overlay.get(e.key());
+        long actual = pending != null ? pending : docs.revision(e.key());
+        if (!e.isMetBy(actual, now)) {
+          p.result = new CommitResult.Conflict(e, actual);
+          return null;
+        }
+      }
+      for (int i = 0; i < commit.writes().size(); i++) {
+        revisions.add(revision + 1 + i);
+      }
+      newEvents = commit.eventsFor(revisions);
+      for (Write w : commit.writes()) {
+        docs.file(w.key()); // validates the names before anything is journaled
+      }
+    } catch (CorruptFileException e) {
+      p.failure = e;
+      return null;
+    } catch (RuntimeException e) {
+      p.failure = e;
+      return null;
+    }
+    List<JournalWrite> writes = new ArrayList<>(revisions.size());
+    for (int i = 0; i < revisions.size(); i++) {
+      Write w = commit.writes().get(i);
+      writes.add(new JournalWrite(w.key(), revisions.get(i), w.json(), w.hash()));
+      overlay.put(w.key(), w.isDelete() ? Expectation.ABSENT : revisions.get(i));
+    }
+    List<StoredEvent> stored = new ArrayList<>(newEvents.size());
+    for (NewEvent e : newEvents) {
+      stored.add(StoredEvent.of(e, eventId + 1 + stored.size(), now));
+    }
+    revision += revisions.size();
+    eventId += stored.size();
+    p.result = new CommitResult.Committed(revisions, stored, now);
+    return new JournalEntry(revision, eventId, writes, stored);
+  }
+
+  /**
+   * Writes journaled commits to the document and event files, in order. Events with ids up to
+   * {@code logLast} are already in the log. Readers in this JVM wait until it is done.
+   */
+  private void apply(List<JournalEntry> entries, long logLast) throws IOException {
+    if (entries.isEmpty()) {
+      return;
+    }
+    List<byte[]> lines = new ArrayList<>(entries.size());
+    List<Long> firstIds = new ArrayList<>(entries.size());
+    for (JournalEntry entry : entries) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      long first = -1;
+      for (StoredEvent e : entry.events()) {
+        if (e.id() > logLast) {
+          out.writeBytes(Codec.encodeEvent(e));
+          first = first < 0 ? e.id() : first;
+        }
+      }
+      lines.add(out.toByteArray());
+      firstIds.add(first);
+    }
+    visibility.writeLock().lock();
+    try {
+      for (JournalEntry entry : entries) {
+        for (JournalWrite w : entry.writes()) {
+          if (w.isDelete()) {
+            docs.delete(w.key());
+          } else {
+            docs.write(w.key(), Codec.encodeDocument(w.revision(), w.hash(), w.json()), false);
+          }
+        }
+      }
+      events.append(lines, firstIds);
+    } finally {
+      visibility.writeLock().unlock();
+    }
+  }
+
+  /**
+   * Makes everything the journal holds durable in the document and event files, records the
+   * counters in {@code checkpoint.json} and empties the journal. Called with both locks held.
+   */
+  private void checkpoint() throws IOException {
+    boolean durable = options.durability() == FileStorage.Durability.FSYNC;
+    if (durable) {
+      Set<Path> files = new HashSet<>();
+      Set<Path> dirs = new HashSet<>();
+      long firstEvent = Long.MAX_VALUE;
+      for (JournalEntry e : journal.readFrom(0)) {
+        for (JournalWrite w : e.writes()) {
+          files.add(docs.file(w.key()));
+          dirs.add(docs.directoryOf(w.key()));
+        }
+        if (!e.events().isEmpty()) {
+          firstEvent = Math.min(firstEvent, e.events().get(0).id());
+        }
+      }
+      dirs.add(root.resolve("state"));
+      dirs.add(root.resolve("events"));
+      docs.force(files, Set.of());
+      if (firstEvent != Long.MAX_VALUE) {
+        EventSegments.force(events.segmentsFrom(firstEvent));
+      }
+      for (Path d : dirs) {
+        if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+          FilePermissions.forceDirectory(d);
+        }
+      }
+    }
+    writeDurably(root.resolve(CHECKPOINT_FILE), Codec.encodeCounters(revision, eventId, -1, null));
+    journal.truncate(0);
+    if (durable) {
+      journal.force();
+    }
+    writeHeader(0);
+    LOG.debug("Checkpoint of {} at revision {}, event {}", root, revision, eventId);
+  }
+
+  private Counters readCheckpoint() throws IOException {
+    Path file = root.resolve(CHECKPOINT_FILE);
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      return new Counters(0, 0, -1, null);
+    }
+    Counters c = Codec.decodeCounters(bytes, bytes.length);
+    if (c == null) {
+      throw new CorruptFileException(file, 0, "not a checkpoint ({\"revision\":n,\"eventId\":n})", null);
+    }
+    return c;
+  }
+
+  /** Replaces a small file durably: temporary file, write, force, rename, force the directory. */
+  private void writeDurably(Path file, byte[] content) throws IOException {
+    boolean durable = options.durability() == FileStorage.Durability.FSYNC;
+    DocumentFiles.replace(file, content, durable, permissions);
+    if (durable) {
+      FilePermissions.forceDirectory(root);
+    }
+  }
+
+  /** The lock file's header: the counters and how much of the journal is applied, space padded. */
+  private Counters readHeader() throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
+    while (buf.hasRemaining() && lockChannel.read(buf, buf.position()) > 0) {
+      // fill
+    }
+    return buf.position() == 0 ? null : Codec.decodeCounters(buf.array(), buf.position());
+  }
+
+  private void writeHeader(long journalSize) throws IOException {
+    byte[] json = Codec.encodeCounters(revision, eventId, journalSize, bootId == null ? "" : bootId);
+    byte[] header = new byte[HEADER_BYTES];
+    Arrays.fill(header, (byte) ' ');
+    System.arraycopy(json, 0, header, 0, json.length);
+    header[HEADER_BYTES - 1] = '\n';
+    ByteBuffer buf = ByteBuffer.wrap(header);
+    while (buf.hasRemaining()) {
+      lockChannel.write(buf, buf.position());
+    }
+  }
+
+  private static String readBootId() {
+    Path file = Path.of("/proc/sys/kernel/random/boot_id");
+    try {
+      return Files.exists(file) ? new String(Files.readAllBytes(file), US_ASCII).trim() : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  // -------------------------------------------------------------------------------------- reads
+
+  Optional<StoredRecord> read(RecordKey key) throws IOException {
+    visibility.readLock().lock();
+    try {
+      return docs.read(key);
+    } finally {
+      visibility.readLock().unlock();
+    }
+  }
+
+  List<StoredRecord> list(String collection, String afterId, int limit) throws IOException {
+    visibility.readLock().lock();
+    try {
+      return docs.list(collection, afterId, limit);
+    } finally {
+      visibility.readLock().unlock();
+    }
+  }
+
+  List<StoredEvent> readEvents(long afterId, int limit) throws IOException {
+    visibility.readLock().lock();
+    try {
+      return events.read(afterId, limit);
+    } finally {
+      visibility.readLock().unlock();
+    }
+  }
+
+  long lastEventId() throws IOException {
+    long known = knownEventId;
+    long seen = events.lastId();
+    return Math.max(known, seen);
+  }
+
+  // ------------------------------------------------------------------------------------- waiting
+
+  void notifyAppended() {
+    synchronized (appended) {
+      appended.notifyAll();
+    }
+  }
+
+  /**
+   * Waits for an event after {@code afterId}: woken by commits in this JVM, by the file system's
+   * change notifications for other processes, and by polling every {@code poll} as the fallback.
+   */
+  boolean awaitEvents(long afterId, Duration timeout, Duration poll, BooleanSupplier closed)
+      throws InterruptedException, IOException {
+    startWatcher();
+    long timeoutNanos = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
+    long start = System.nanoTime();
+    synchronized (appended) {
+      while (true) {
+        if (closed.getAsBoolean()) {
+          throw new StorageException("FileStorage is closed: " + root);
+        }
+        if (lastEventId() > afterId) {
+          return true;
+        }
+        long left = timeoutNanos - (System.nanoTime() - start);
+        if (left <= 0) {
+          return false;
+        }
+        TimeUnit.NANOSECONDS.timedWait(appended, Math.min(left, poll.toNanos()));
+      }
+    }
+  }
+
+  private void startWatcher() {
+    synchronized (appended) {
+      if (watcher != null) {
+        return;
+      }
+      try {
+        watcher = root.getFileSystem().newWatchService();
+        root.resolve("events").register(watcher, StandardWatchEventKinds.ENTRY_MODIFY,
+            StandardWatchEventKinds.ENTRY_CREATE);
+      } catch (IOException | UnsupportedOperationException e) {
+        LOG.info("No file change notifications for {} ({}); waiting for events polls", root, e.toString());
+        return;
+      }
+      WatchService service = watcher;
+      Thread t = new Thread(() -> {
+        try {
+          while (true) {
+            var key = service.take();
+            key.pollEvents();
+            key.reset();
+            notifyAppended();
+          }
+        } catch (InterruptedException | ClosedWatchServiceException e) {
+          // closed with the store
+        }
+      }, "collab-file-watch-" + root.getFileName());
+      t.setDaemon(true);
+      t.start();
+    }
+  }
+}
