@@ -176,10 +176,11 @@ final class EventSegments {
         }
         long lineOffset = bufStart + s;
         long id = Codec.eventIdPrefix(buf, s, i);
-        if (id <= 0 || !Lines.verify(buf, s, i)) {
-          throw new CorruptFileException(file, lineOffset, id <= 0
-              ? "line does not start with {\"id\":<number>,"
-              : "checksum mismatch in the line of event " + id, null);
+        if (id <= 0) {
+          throw new CorruptFileException(file, lineOffset, "line does not start with {\"id\":<number>,", null);
+        }
+        if (id > afterId && !Lines.verify(buf, s, i)) {
+          throw new CorruptFileException(file, lineOffset, "checksum mismatch in the line of event " + id, null);
         }
         if (previous >= 0 ? id != previous + 1 : (lineOffset == 0 && id != firstId)) {
           throw new CorruptFileException(file, lineOffset, "event id " + id + " breaks the sequence (expected "

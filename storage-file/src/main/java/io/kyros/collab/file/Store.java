@@ -203,7 +203,7 @@ final class Store {
       docs = new DocumentFiles(state, permissions);
       events = new EventSegments(eventsDir, segmentBytes, permissions);
       int removed = docs.removeStrayTemporaryFiles() + removeRootTemporaryFiles();
-      catchUp();
+      catchUp(true);
       if (removed > 0) {
         LOG.info("Removed {} temporary files left by interrupted writes in {}", removed, root);
       }
@@ -290,7 +290,7 @@ final class Store {
    * Brings the files up to date with every journaled commit, including one a crashed process
    * journaled but did not finish applying. Called with both locks held.
    */
-  private void catchUp() throws IOException {
+  private void catchUp(boolean opening) throws IOException {
     Counters header = readHeader();
     long size = journal.size();
     boolean trusted = header != null && header.journal() >= 0
@@ -300,11 +300,13 @@ final class Store {
       revision = header.revision();
       eventId = header.eventId();
       from = Math.min(header.journal(), size);
-      if (from == size) {
+      if (from == size && !opening) {
         return;
       }
-      LOG.info("Completing commits of {} that another process journaled but did not finish (journal bytes {} to {})",
-          root, from, size);
+      if (from < size) {
+        LOG.info("Completing commits of {} that a process journaled but did not finish (journal bytes {} to {})",
+            root, from, size);
+      }
     } else {
       Counters checkpoint = readCheckpoint();
       revision = checkpoint.revision();
@@ -314,15 +316,20 @@ final class Store {
         LOG.info("Recovering {}: replaying {} journal bytes", root, size);
       }
     }
-    docs.removeStrayTemporaryFiles();
+    if (!opening) {
+      docs.removeStrayTemporaryFiles();
+    }
     long logLast = events.repairTail();
     List<JournalEntry> entries = journal.readFrom(from);
     apply(entries, logLast);
+    long lastJournaled = 0;
     for (JournalEntry e : entries) {
       revision = Math.max(revision, e.revision());
-      eventId = Math.max(eventId, e.eventId());
+      lastJournaled = Math.max(lastJournaled, e.eventId());
     }
-    eventId = Math.max(eventId, logLast);
+    // The log holds every committed event once the journal is replayed; a last line cut off as torn
+    // was never a committed event the log can serve, and its id is handed out again.
+    eventId = Math.max(logLast, lastJournaled);
     recovered = true;
     writeHeader(journal.size());
     if (!trusted) {
@@ -369,7 +376,9 @@ final class Store {
       notifyAppended();
     }
     if (p.failure != null) {
-      throw p.failure instanceof StorageException s ? new StorageException(s.getMessage(), s) : p.failure;
+      // a failure set by the leader carries the leader's stack; wrap it to add the caller's
+      throw p.failure instanceof StorageException s && !(s instanceof CorruptFileException)
+          ? new StorageException(s.getMessage(), s) : p.failure;
     }
     return p.result;
   }
@@ -386,7 +395,7 @@ final class Store {
     FileLock lock = null;
     try {
       lock = lockChannel.lock();
-      catchUp();
+      catchUp(false);
       long logLast = eventId;
       Map<RecordKey, Long> overlay = new HashMap<>();
       for (Pending p : batch) {

@@ -1,0 +1,450 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kyros.collab.StorageException;
+import io.kyros.collab.conformance.MutableClock;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** File-specific behaviour: the on-disk format, recovery from hand-made damage, limits, security. */
+@Timeout(120)
+class FileStorageTest {
+  private static final Instant T0 = Instant.parse("2026-01-01T00:00:00Z");
+
+  @TempDir
+  Path dir;
+
+  private final MutableClock clock = new MutableClock(T0);
+
+  private FileStorage open() {
+    return FileStorage.builder(dir).clock(clock).open();
+  }
+
+  private static CommitResult.Committed put(FileStorage s, String collection, String id, String json, long expected) {
+    RecordKey key = new RecordKey(collection, id);
+    CommitResult r = s.commit(Commit.of(List.of(new Expectation(key, expected)),
+        List.of(Write.put(key, json, "h" + json.length())),
+        List.of(new NewEvent("document_written", "tester", collection + "/" + id, "{\"json\":" + json + "}"))));
+    assertThat(r).isInstanceOf(CommitResult.Committed.class);
+    return (CommitResult.Committed) r;
+  }
+
+  private static void append(FileStorage s, int count) {
+    for (int i = 0; i < count; i++) {
+      s.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("note", "tester", "t/" + i, "{\"n\":" + i + "}"))));
+    }
+  }
+
+  private Path segment() throws IOException {
+    try (Stream<Path> files = Files.list(dir.resolve("events"))) {
+      return files.sorted().reduce((a, b) -> b).orElseThrow();
+    }
+  }
+
+  @Test
+  void documentsAreReadableJsonFilesWithRevisionAndHash() throws IOException {
+    try (FileStorage s = open()) {
+      CommitResult.Committed c = put(s, "notes", "n1", "{\"b\":[1,2],\"a\":\"x\"}", 0);
+      String text = Files.readString(dir.resolve("state/notes/n1.json"));
+      assertThat(text).isEqualTo("{\"revision\":" + c.revisions().get(0) + ",\"hash\":\"h19\",\"value\":{\"b\":[1,2],\"a\":\"x\"}}\n");
+    }
+  }
+
+  @Test
+  void valuesOfEveryJsonKindComeBackExactly() {
+    List<String> values = List.of("\"text with \\\"quotes\\\" and \\u00e9\"", "12.5", "-3", "true", "false", "null",
+        "[]", "{}", "[{\"a\":{}}]", "\"\"", "1e+21");
+    try (FileStorage s = open()) {
+      for (int i = 0; i < values.size(); i++) {
+        put(s, "kinds", "k" + i, values.get(i), 0);
+      }
+      for (int i = 0; i < values.size(); i++) {
+        assertThat(s.read(new RecordKey("kinds", "k" + i)).orElseThrow().json()).isEqualTo(values.get(i));
+      }
+    }
+    try (FileStorage s = open()) {
+      List<StoredEvent> events = s.readEvents(0, 100);
+      for (int i = 0; i < values.size(); i++) {
+        assertThat(events.get(i).detailsJson()).isEqualTo("{\"json\":" + values.get(i) + "}");
+      }
+    }
+  }
+
+  @Test
+  void eventLinesCarryTheFieldsAndAChecksumJqCanRead() throws IOException {
+    try (FileStorage s = open()) {
+      append(s, 2);
+    }
+    List<String> lines = Files.readAllLines(segment());
+    assertThat(segment().getFileName().toString()).isEqualTo("00000000000000000001.jsonl");
+    assertThat(lines).hasSize(2);
+    assertThat(lines.get(0)).matches("\\{\"id\":1,\"ts\":\"2026-01-01T00:00:00Z\",\"event\":\"note\",\"actor\":\"tester\","
+        + "\"target\":\"t/0\",\"details\":\\{\"n\":0\\},\"crc32c\":\"[0-9a-f]{8}\"}");
+    byte[] line = (lines.get(1) + "\n").getBytes(UTF_8);
+    assertThat(Lines.verify(line, 0, line.length - 1)).isTrue();
+  }
+
+  @Test
+  void stateSurvivesReopeningWithRevisionsAndEventIdsContinuing() {
+    long revision;
+    try (FileStorage s = open()) {
+      revision = put(s, "c", "a", "1", 0).revisions().get(0);
+      put(s, "c", "a", "2", revision);
+      s.commit(Commit.of(List.of(), List.of(Write.delete(new RecordKey("c", "a"))), List.of()));
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a"))).isEmpty();
+      CommitResult.Committed c = put(s, "c", "a", "3", 0);
+      assertThat(c.revisions().get(0)).isEqualTo(revision + 3); // the delete consumed a revision
+      assertThat(c.events().get(0).id()).isEqualTo(3);
+      assertThat(s.lastEventId()).isEqualTo(3);
+    }
+  }
+
+  @Test
+  void readsAfterAnyPositionAcrossManySegments() {
+    Random random = new Random(42);
+    try (FileStorage s = FileStorage.builder(dir).clock(clock).segmentBytes(4096).open()) {
+      append(s, 1500);
+      assertThat(s.lastEventId()).isEqualTo(1500);
+      for (int i = 0; i < 200; i++) {
+        long after = random.nextInt(1500);
+        int limit = 1 + random.nextInt(300);
+        List<StoredEvent> got = s.readEvents(after, limit);
+        assertThat(got).hasSize((int) Math.min(limit, 1500 - after));
+        for (int j = 0; j < got.size(); j++) {
+          assertThat(got.get(j).id()).isEqualTo(after + 1 + j);
+          assertThat(got.get(j).target()).isEqualTo("t/" + (after + j));
+        }
+      }
+      // a tailing reader continuing where it stopped
+      long seen = 0;
+      List<Long> ids = new ArrayList<>();
+      for (List<StoredEvent> page; !(page = s.readEvents(seen, 64)).isEmpty(); seen = page.get(page.size() - 1).id()) {
+        page.forEach(e -> ids.add(e.id()));
+      }
+      assertThat(ids).hasSize(1500).isSorted().doesNotHaveDuplicates();
+    }
+    try (Stream<Path> files = Files.list(dir.resolve("events"))) {
+      assertThat(files.count()).isGreaterThan(20);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  // ------------------------------------------------------------------------------- recovery
+
+  @Test
+  void aTornLastLineIsCutOffOnOpen() throws IOException {
+    try (FileStorage s = open()) {
+      append(s, 3);
+    }
+    Path seg = segment();
+    long size = Files.size(seg);
+    Files.write(seg, "{\"id\":4,\"ts\":\"2026-01-01T00:0".getBytes(UTF_8), StandardOpenOption.APPEND);
+    try (FileStorage s = open()) {
+      assertThat(Files.size(seg)).isEqualTo(size);
+      assertThat(s.readEvents(0, 10)).extracting(StoredEvent::id).containsExactly(1L, 2L, 3L);
+      append(s, 1);
+      assertThat(s.readEvents(3, 10)).extracting(StoredEvent::target).containsExactly("t/0");
+    }
+  }
+
+  @Test
+  void aLastLineWithABadChecksumIsCutOffOnOpen() throws IOException {
+    try (FileStorage s = open()) {
+      append(s, 3);
+    }
+    Path seg = segment();
+    byte[] bytes = Files.readAllBytes(seg);
+    int at = bytes.length - 30; // inside the last line's checksum or details
+    bytes[at] = (byte) (bytes[at] == '0' ? '1' : '0');
+    Files.write(seg, bytes);
+    try (FileStorage s = open()) {
+      assertThat(s.readEvents(0, 10)).extracting(StoredEvent::id).containsExactly(1L, 2L);
+      assertThat(s.lastEventId()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aFlippedByteMidLogIsReportedWithFileAndOffsetNotSkipped() throws IOException {
+    try (FileStorage s = open()) {
+      append(s, 5);
+      put(s, "c", "kept", "{\"ok\":true}", 0);
+    }
+    Path seg = segment();
+    List<String> lines = Files.readAllLines(seg);
+    long offset = (lines.get(0) + "\n" + lines.get(1) + "\n").getBytes(UTF_8).length;
+    byte[] bytes = Files.readAllBytes(seg);
+    int inDetails = (int) offset + lines.get(2).indexOf("\"n\":2") + 4;
+    bytes[inDetails] = '7';
+    Files.write(seg, bytes);
+    Path realSegment = seg.toRealPath();
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.readEvents(0, 10))
+          .isInstanceOfSatisfying(CorruptFileException.class, e -> {
+            assertThat(e.file()).isEqualTo(realSegment);
+            assertThat(e.offset()).isEqualTo(offset);
+          })
+          .hasMessageContaining(seg.getFileName().toString())
+          .hasMessageContaining("offset " + offset)
+          .hasMessageContaining("checksum");
+      assertThat(s.readEvents(0, 2)).hasSize(2);
+      assertThat(s.readEvents(3, 10)).extracting(StoredEvent::id).containsExactly(4L, 5L, 6L);
+      assertThat(s.read(new RecordKey("c", "kept"))).isPresent();
+    }
+  }
+
+  @Test
+  void aHandEditedDocumentThatIsNotJsonIsReportedAndOthersStayReadable() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "good", "{\"a\":1}", 0);
+      put(s, "c", "bad", "{\"a\":2}", 0);
+    }
+    Path bad = dir.resolve("state/c/bad.json");
+    Files.writeString(bad, "{\"revision\":2,\"hash\":\"h7\",\"value\":{\"a\":2,}\n");
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "bad")))
+          .isInstanceOfSatisfying(CorruptFileException.class, e -> {
+            assertThat(e.file().getFileName().toString()).isEqualTo("bad.json");
+            assertThat(e.offset()).isEqualTo(41); // the stray closing brace
+          })
+          .hasMessageContaining("bad.json").hasMessageContaining("offset 41");
+      assertThat(s.read(new RecordKey("c", "good")).orElseThrow().json()).isEqualTo("{\"a\":1}");
+      assertThatThrownBy(() -> s.list("c", null, 10)).isInstanceOf(CorruptFileException.class);
+      // a write conditioned on the damaged document fails loudly; others go through
+      RecordKey badKey = new RecordKey("c", "bad");
+      assertThatThrownBy(() -> s.commit(Commit.of(List.of(new Expectation(badKey, 2)),
+          List.of(Write.put(badKey, "1", "h")), List.of()))).isInstanceOf(CorruptFileException.class);
+      put(s, "c", "other", "3", 0);
+    }
+  }
+
+  @Test
+  void leftoverTemporaryFilesAreRemovedOnOpen() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "1", 0);
+    }
+    Path tempDoc = dir.resolve("state/c/.a.json.5f3a.tmp");
+    Path tempCheckpoint = dir.resolve(".checkpoint.json.77.tmp");
+    Files.writeString(tempDoc, "{\"revision\":9,\"hash\":\"h\",\"val");
+    Files.writeString(tempCheckpoint, "{\"revi");
+    try (FileStorage s = open()) {
+      assertThat(tempDoc).doesNotExist();
+      assertThat(tempCheckpoint).doesNotExist();
+      assertThat(s.list("c", null, 10)).extracting(StoredRecord::json).containsExactly("1");
+    }
+  }
+
+  @Test
+  void aJournaledButUnappliedCommitIsCompletedOnOpen() throws IOException {
+    long revision;
+    try (FileStorage s = open()) {
+      revision = put(s, "c", "a", "1", 0).revisions().get(0);
+    }
+    // what a process killed between forcing the journal and applying it leaves behind
+    RecordKey a = new RecordKey("c", "a");
+    RecordKey b = new RecordKey("c", "b");
+    StoredEvent e1 = new StoredEvent(2, T0, "x", "w", "c/a", "{}");
+    StoredEvent e2 = new StoredEvent(3, T0, "y", "w", "c/b", "{\"z\":[1]}");
+    Codec.JournalEntry entry = new Codec.JournalEntry(revision + 2, 3, List.of(
+        new Codec.JournalWrite(a, revision + 1, null, null),
+        new Codec.JournalWrite(b, revision + 2, "{\"new\":true}", "hb")), List.of(e1, e2));
+    Files.write(dir.resolve("journal.jsonl"), Codec.encodeEntry(entry), StandardOpenOption.APPEND);
+    try (FileStorage s = open()) {
+      assertThat(s.read(a)).isEmpty();
+      StoredRecord rb = s.read(b).orElseThrow();
+      assertThat(rb.revision()).isEqualTo(revision + 2);
+      assertThat(rb.json()).isEqualTo("{\"new\":true}");
+      assertThat(s.readEvents(1, 10)).containsExactly(e1, e2);
+      assertThat(put(s, "c", "d", "4", 0).revisions().get(0)).isEqualTo(revision + 3);
+    }
+  }
+
+  @Test
+  void aFullReplayAfterALostHeaderIsIdempotent() throws IOException {
+    try (FileStorage s = FileStorage.builder(dir).clock(clock).checkpointBytes(1 << 20).open()) {
+      long r = put(s, "c", "a", "1", 0).revisions().get(0);
+      r = put(s, "c", "a", "2", r).revisions().get(0);
+      s.commit(Commit.of(List.of(), List.of(Write.delete(new RecordKey("c", "a"))), List.of()));
+      put(s, "c", "b", "3", 0);
+    }
+    assertThat(Files.size(dir.resolve("journal.jsonl"))).isPositive();
+    // as after a reboot: the header (kept in the page cache only) is gone
+    Files.write(dir.resolve("collab.lock"), new byte[0]);
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a"))).isEmpty();
+      assertThat(s.read(new RecordKey("c", "b")).orElseThrow().json()).isEqualTo("3");
+      assertThat(s.readEvents(0, 10)).hasSize(3);
+      assertThat(put(s, "c", "e", "5", 0).revisions().get(0)).isEqualTo(5);
+      assertThat(Files.size(dir.resolve("journal.jsonl"))).isLessThan(1000); // checkpointed after replay
+    }
+  }
+
+  @Test
+  void aTornJournalTailIsCutAndNeverApplied() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "1", 0);
+    }
+    Path journal = dir.resolve("journal.jsonl");
+    long size = Files.size(journal);
+    Files.write(journal, "{\"revision\":9,\"eventId\":2,\"writes\":[{\"collection\":\"c\",\"id\":\"x\"".getBytes(UTF_8),
+        StandardOpenOption.APPEND);
+    try (FileStorage s = open()) {
+      assertThat(Files.size(journal)).isEqualTo(size);
+      assertThat(s.read(new RecordKey("c", "x"))).isEmpty();
+      assertThat(s.lastEventId()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void damageInsideTheJournalStopsTheOpenWithFileAndOffset() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "1", 0);
+      put(s, "c", "b", "2", 0);
+    }
+    Path journal = dir.resolve("journal.jsonl");
+    byte[] bytes = Files.readAllBytes(journal);
+    bytes[20] ^= 1;
+    Files.write(journal, bytes);
+    Files.write(dir.resolve("collab.lock"), new byte[0]); // force a full replay
+    assertThatThrownBy(this::open).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.offset()).isZero()).hasMessageContaining("journal.jsonl");
+  }
+
+  @Test
+  void checkpointsKeepTheJournalSmall() throws IOException {
+    try (FileStorage s = FileStorage.builder(dir).clock(clock).checkpointBytes(4096).open()) {
+      long r = 0;
+      for (int i = 0; i < 200; i++) {
+        r = put(s, "c", "a", "{\"i\":" + i + "}", r).revisions().get(0);
+      }
+      assertThat(Files.size(dir.resolve("journal.jsonl"))).isLessThan(4096 + 1024);
+      assertThat(Files.readString(dir.resolve("checkpoint.json"))).startsWith("{\"revision\":");
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"i\":199}");
+      assertThat(s.lastEventId()).isEqualTo(200);
+    }
+  }
+
+  // ------------------------------------------------------------------------------- security
+
+  @Test
+  void filesAreOwnerOnly() throws IOException {
+    Path root = dir.resolve("fresh");
+    try (FileStorage s = FileStorage.builder(root).clock(clock).open()) {
+      put(s, "c", "a", "1", 0);
+    }
+    assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(root))).isEqualTo("rwx------");
+    for (String d : List.of("state", "state/c", "events")) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve(d)))).as(d)
+          .isEqualTo("rwx------");
+    }
+    for (String f : List.of("state/c/a.json", "collab.lock", "journal.jsonl", "format.json",
+        "events/00000000000000000001.jsonl")) {
+      assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(root.resolve(f)))).as(f)
+          .isEqualTo("rw-------");
+    }
+  }
+
+  @Test
+  void namesThatCouldEscapeTheRootAreRejectedBeforeAnyPathIsBuilt() {
+    try (FileStorage s = open()) {
+      for (String bad : List.of("..", ".", "../x", "a/b", "/etc", "a\\b", "", ".hidden", "x".repeat(129))) {
+        assertThatThrownBy(() -> s.read(new RecordKey("c", bad))).as(bad)
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("id must match");
+        assertThatThrownBy(() -> s.list(bad, null, 1)).as(bad)
+            .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("collection must match");
+        RecordKey key = new RecordKey(bad, "x");
+        assertThatThrownBy(() -> s.commit(Commit.of(List.of(), List.of(Write.put(key, "1", "h")), List.of())))
+            .as(bad).isInstanceOf(IllegalArgumentException.class);
+      }
+      assertThat(s.lastEventId()).isZero();
+    }
+  }
+
+  @Test
+  void aCollectionDirectoryThatIsALinkOutOfTheRootIsRefused() throws IOException {
+    Path outside = Files.createDirectory(dir.resolve("outside"));
+    Path root = dir.resolve("root");
+    try (FileStorage s = FileStorage.builder(root).clock(clock).open()) {
+      Files.createSymbolicLink(root.resolve("state/c"), outside);
+      assertThatThrownBy(() -> put(s, "c", "a", "1", 0)).isInstanceOf(StorageException.class)
+          .hasMessageContaining("not a directory inside the store");
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "a"))).isInstanceOf(StorageException.class);
+    }
+    try (Stream<Path> files = Files.list(outside)) {
+      assertThat(files).isEmpty();
+    }
+  }
+
+  @Test
+  void aDocumentFileThatIsALinkIsNotFollowed() throws IOException {
+    Path secret = Files.writeString(dir.resolve("secret.json"), "{\"revision\":1,\"hash\":\"h\",\"value\":\"secret\"}");
+    Path root = dir.resolve("root");
+    try (FileStorage s = FileStorage.builder(root).clock(clock).open()) {
+      put(s, "c", "a", "1", 0);
+      Files.createSymbolicLink(root.resolve("state/c/b.json"), secret);
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "b"))).isInstanceOf(StorageException.class);
+    }
+  }
+
+  // -------------------------------------------------------------------------------- handles
+
+  @Test
+  void handlesOnOneDirectoryShareOneEngineAndOptionsMustAgree() {
+    try (FileStorage a = open(); FileStorage b = open()) {
+      put(a, "c", "x", "1", 0);
+      assertThat(b.read(new RecordKey("c", "x"))).isPresent();
+      assertThatThrownBy(() -> FileStorage.builder(dir).durability(FileStorage.Durability.NONE).open())
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("other options");
+      a.close();
+      assertThat(b.lastEventId()).isEqualTo(1);
+      assertThatThrownBy(() -> a.read(new RecordKey("c", "x"))).isInstanceOf(StorageException.class)
+          .hasMessageContaining("closed");
+    }
+  }
+
+  @Test
+  void builderOptionsAreCheckedAndSetOnce() {
+    FileStorage.Builder b = FileStorage.builder(dir);
+    assertThatThrownBy(() -> b.segmentBytes(100)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("segmentBytes must be at least 4096: 100");
+    assertThatThrownBy(() -> b.pollInterval(java.time.Duration.ZERO)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("pollInterval must be between");
+    b.clock(clock);
+    assertThatThrownBy(() -> b.clock(clock)).isInstanceOf(IllegalStateException.class)
+        .hasMessage("clock is already set");
+    assertThatThrownBy(() -> FileStorage.open(null)).isInstanceOf(NullPointerException.class).hasMessage("root");
+  }
+
+  @Test
+  void anotherFormatIsRefused() throws IOException {
+    Files.writeString(dir.resolve("format.json"), "{\"format\":\"collab-file\",\"version\":99,\"segmentBytes\":4096}");
+    assertThatThrownBy(this::open).isInstanceOf(StorageException.class)
+        .hasMessageContaining("unsupported store format version 99");
+  }
+}
