@@ -9,9 +9,11 @@ import io.kyros.collab.Subscription;
 import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskFilter;
-import io.kyros.collab.memory.MemoryStorage;
-import io.kyros.collab.spi.Storage;
+import io.kyros.collab.file.FileStorage;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -25,10 +27,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 
 /**
- * The main sample: a team of worker threads, each with its own {@link Collab} on one shared store,
- * claims tasks (respecting dependencies and priorities), keeps each claim alive while working, moves
- * it through the Kanban workflow and completes it; one task fails once and is retried after a
- * backoff. A subscriber prints the event log as it grows.
+ * The main sample: a team of worker threads, each with its own {@link Collab} and its own
+ * {@link FileStorage} handle on one shared directory, claims tasks (respecting dependencies and
+ * priorities), keeps each claim alive while working, moves it through the Kanban workflow and
+ * completes it; one task fails once and is retried after a backoff. A subscriber prints the event
+ * log as it grows. The store is a fresh directory under {@code ./collab-data} (or under the
+ * directory given as the first argument), left in place so its files can be read with {@code cat}
+ * and {@code jq}.
  *
  * <p>Run it with {@code ./mvnw -q -DskipTests -pl samples -am package exec:java}.
  */
@@ -40,14 +45,17 @@ public final class TeamOfWorkers {
   /**
    * Runs the sample.
    *
-   * @param args ignored
+   * @param args optionally, the directory under which the store is created (default
+   *     {@code collab-data})
    * @throws Exception if a worker fails
    */
   public static void main(String[] args) throws Exception {
-    Storage storage = MemoryStorage.create();
+    Path parent = Path.of(args.length > 0 ? args[0] : "collab-data");
+    Path dir = parent.resolve("team-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss-SSS")));
     MarkdownLogRenderer renderer = MarkdownLogRenderer.create();
-    try (Collab lead = Collab.builder().storage(storage).holder("lead").build()) {
-      System.out.println("# A team of " + WORKERS + " workers on one in-memory Collab store\n");
+    try (FileStorage storage = FileStorage.open(dir);
+        Collab lead = Collab.builder().storage(storage).holder("lead").build()) {
+      System.out.println("# A team of " + WORKERS + " workers on one Collab file store: " + dir + "\n");
       Subscription printer = lead.events().subscribe(0, EventFilter.all(), e -> System.out.println(renderer.renderLine(e)));
 
       lead.tasks().create(NewTask.of("Design the API").withId("design").withPriority(10));
@@ -64,7 +72,7 @@ public final class TeamOfWorkers {
       List<Future<Integer>> done = new ArrayList<>();
       for (int w = 1; w <= WORKERS; w++) {
         String name = "worker-" + w;
-        done.add(pool.submit(() -> work(storage, name)));
+        done.add(pool.submit(() -> work(dir, name)));
       }
       int total = 0;
       for (Future<Integer> f : done) {
@@ -84,13 +92,16 @@ public final class TeamOfWorkers {
         board.merge(t.status(), 1, Integer::sum);
       }
       System.out.println("\nWorkers completed " + total + " tasks; board: " + board + "; events: " + last);
+      System.out.println("The files are in " + dir + ": documents under state/ (tasks in state/_tasks),"
+          + " the event log under events/ (try: jq -c '{id, event, target}' " + dir + "/events/*.jsonl)");
     }
   }
 
   /** One worker: claim, keep the claim alive, work through the workflow, complete; until all is done. */
-  private static int work(Storage storage, String name) throws InterruptedException {
+  private static int work(Path dir, String name) throws InterruptedException {
     int completed = 0;
-    try (Collab collab = Collab.builder().storage(storage).holder(name)
+    try (FileStorage storage = FileStorage.open(dir);
+        Collab collab = Collab.builder().storage(storage).holder(name)
         .taskRetryBackoff(Duration.ofMillis(50), Duration.ofSeconds(1)).build()) {
       while (!collab.tasks().list(TaskFilter.all().statuses("queued", "claimed", "in_progress", "review")).isEmpty()) {
         Optional<TaskClaim> next = collab.tasks().claimNext(Duration.ofSeconds(10));
