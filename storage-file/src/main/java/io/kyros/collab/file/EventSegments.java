@@ -21,7 +21,6 @@ import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -35,8 +34,8 @@ import org.slf4j.LoggerFactory;
  * with the log: the segment list and a bounded cache.
  *
  * <p>A line is visible to readers once it is complete (ends in a newline); the writer appends whole
- * commits with one write, under the store's writer lock. Reads need no lock and work while another
- * process appends. Thread-safe.
+ * commits with one write, under the store's writer lock. Reads need no lock, open their own
+ * channels and work while another process appends. Thread-safe.
  */
 final class EventSegments {
   private static final Logger LOG = LoggerFactory.getLogger(EventSegments.class);
@@ -48,8 +47,6 @@ final class EventSegments {
   private final FilePermissions permissions;
   /** First id to segment file, as last listed. */
   private final ConcurrentSkipListMap<Long, Path> segments = new ConcurrentSkipListMap<>();
-  /** Read channels, one per segment, opened on first use; segments are never deleted. */
-  private final Map<Path, FileChannel> readers = new ConcurrentHashMap<>();
   /** Event id to (segment, offset of the line after it): where recent reads ended. */
   private final Cache<Long, Position> positions = Caffeine.newBuilder().maximumSize(1024).build();
   /** Tail of the newest segment as last scanned: segment first id, scanned offset, last id seen. */
@@ -157,7 +154,13 @@ final class EventSegments {
    */
   private Scan scan(Path file, long firstId, long offset, long afterId, int limit, List<StoredEvent> out)
       throws IOException {
-    FileChannel ch = reader(file);
+    try (FileChannel ch = open(file)) {
+      return scan(ch, file, firstId, offset, afterId, limit, out);
+    }
+  }
+
+  private Scan scan(FileChannel ch, Path file, long firstId, long offset, long afterId, int limit,
+      List<StoredEvent> out) throws IOException {
     byte[] buf = new byte[BLOCK];
     long bufStart = offset;
     int len = 0;
@@ -211,22 +214,23 @@ final class EventSegments {
     if (target <= segment) {
       return 0;
     }
-    FileChannel ch = reader(segments.get(segment));
-    long lo = 0;
-    long hi = ch.size();
-    while (hi - lo > BLOCK) {
-      long mid = (lo + hi) >>> 1;
-      long[] line = nextLine(ch, mid);
-      if (line == null || line[1] > target) {
-        hi = mid;
-      } else {
-        lo = line[0];
-        if (line[1] == target) {
-          return lo;
+    try (FileChannel ch = open(segments.get(segment))) {
+      long lo = 0;
+      long hi = ch.size();
+      while (hi - lo > BLOCK) {
+        long mid = (lo + hi) >>> 1;
+        long[] line = nextLine(ch, mid);
+        if (line == null || line[1] > target) {
+          hi = mid;
+        } else {
+          lo = line[0];
+          if (line[1] == target) {
+            return lo;
+          }
         }
       }
+      return lo;
     }
-    return lo;
   }
 
   /** @return {start, id} of the first complete line starting after {@code from - 1}, or null */
@@ -265,44 +269,45 @@ final class EventSegments {
     if (newest == null) {
       return 0;
     }
-    FileChannel ch = reader(newest.getValue());
-    long size = ch.size();
-    if (newest.getKey() != tailSegment || size < tailOffset) {
-      tailSegment = newest.getKey();
-      long[] last = lastLine(ch);
-      tailOffset = last[0];
-      tailId = last[1] > 0 ? last[1] : newest.getKey() - 1;
+    long size = Files.size(newest.getValue());
+    if (newest.getKey() == tailSegment && size == tailOffset) {
       return tailId;
     }
-    if (size == tailOffset) {
-      return tailId;
-    }
-    byte[] buf = new byte[(int) Math.min(size - tailOffset, BLOCK)];
-    while (tailOffset < size) {
-      int n = ch.read(ByteBuffer.wrap(buf), tailOffset);
-      if (n <= 0) {
-        break;
+    try (FileChannel ch = open(newest.getValue())) {
+      if (newest.getKey() != tailSegment || size < tailOffset) {
+        tailSegment = newest.getKey();
+        long[] last = lastLine(ch);
+        tailOffset = last[0];
+        tailId = last[1] > 0 ? last[1] : newest.getKey() - 1;
+        return tailId;
       }
-      int s = 0;
-      for (int i = 0; i < n; i++) {
-        if (buf[i] == '\n') {
-          long id = Codec.eventIdPrefix(buf, s, i);
-          if (id > 0) {
-            tailId = id;
+      byte[] buf = new byte[(int) Math.min(size - tailOffset, BLOCK)];
+      while (tailOffset < size) {
+        int n = ch.read(ByteBuffer.wrap(buf), tailOffset);
+        if (n <= 0) {
+          break;
+        }
+        int s = 0;
+        for (int i = 0; i < n; i++) {
+          if (buf[i] == '\n') {
+            long id = Codec.eventIdPrefix(buf, s, i);
+            if (id > 0) {
+              tailId = id;
+            }
+            s = i + 1;
           }
-          s = i + 1;
         }
-      }
-      if (s == 0) {
-        if (n < buf.length) {
-          break; // an incomplete line at the end
+        if (s == 0) {
+          if (n < buf.length) {
+            break; // an incomplete line at the end
+          }
+          buf = new byte[buf.length * 2];
+          continue;
         }
-        buf = new byte[buf.length * 2];
-        continue;
+        tailOffset += s;
       }
-      tailOffset += s;
+      return tailId;
     }
-    return tailId;
   }
 
   /**
@@ -345,26 +350,19 @@ final class EventSegments {
   /** The newest segment is full: another process may have started a new one. */
   private boolean needsRelist() throws IOException {
     Map.Entry<Long, Path> newest = segments.lastEntry();
-    return newest != null && reader(newest.getValue()).size() >= segmentBytes;
+    return newest != null && Files.size(newest.getValue()) >= segmentBytes;
   }
 
   private boolean needsRelistAfter(long segment, Path file) throws IOException {
-    return segments.lastKey() == segment && reader(file).size() >= segmentBytes;
+    return segments.lastKey() == segment && Files.size(file) >= segmentBytes;
   }
 
-  private FileChannel reader(Path file) throws IOException {
-    FileChannel ch = readers.get(file);
-    if (ch != null) {
-      return ch;
-    }
-    synchronized (readers) {
-      ch = readers.get(file);
-      if (ch == null) {
-        ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
-        readers.put(file, ch);
-      }
-      return ch;
-    }
+  /**
+   * Opens a segment for reading. Each read opens its own channel: an interrupt during a read closes
+   * only the interrupted reader's channel.
+   */
+  private static FileChannel open(Path file) throws IOException {
+    return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
   }
 
   // -------------------------------------------------------------------------- writes (locked)
@@ -404,8 +402,10 @@ final class EventSegments {
     synchronized (this) {
       tailSegment = -1;
     }
-    long[] last = lastLine(reader(file));
-    return last[1] > 0 ? last[1] : newest.getKey() - 1;
+    try (FileChannel ch = open(file)) {
+      long[] last = lastLine(ch);
+      return last[1] > 0 ? last[1] : newest.getKey() - 1;
+    }
   }
 
   /**
@@ -501,10 +501,6 @@ final class EventSegments {
   /** Closes every channel. */
   void close() throws IOException {
     closeWriter();
-    for (FileChannel ch : readers.values()) {
-      ch.close();
-    }
-    readers.clear();
   }
 
   /** @return the first ids of the segments, for tests and diagnostics */

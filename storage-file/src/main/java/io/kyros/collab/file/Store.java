@@ -41,7 +41,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -56,12 +57,17 @@ import org.slf4j.LoggerFactory;
  * the lock. The registry of open engines is the one piece of static state in Collab, and exists for
  * that reason only.
  *
- * <p>Writers: commits queue up; one thread at a time (the leader) takes the in-JVM writer lock, then
- * the OS lock on {@code collab.lock}, catches up with what other processes did, checks and journals
- * every queued commit, forces the journal once for all of them (group commit), applies them to the
- * document and event files, records the new counters in the lock file's header and releases the
- * locks. Readers take no OS lock; in this JVM they take a read lock that the apply step excludes, so
- * they see each commit whole.
+ * <p>Writers: commits queue up for the engine's writer thread, which takes every queued commit (group
+ * commit), then the OS lock on {@code collab.lock}, catches up with what other processes did, checks
+ * and journals the commits, forces the journal once for all of them, applies them to the document
+ * and event files, records the new counters in the lock file's header and releases the lock. All
+ * writes happen on that one thread, which nobody else can interrupt: interrupting a thread in the
+ * middle of a {@link FileChannel} operation closes the channel, and closing the lock file's channel
+ * would drop the process's lock. A caller waits for its commit without reacting to interrupts (the
+ * commit may already be durable) and finds its interrupt status kept.
+ *
+ * <p>Readers take no OS lock and open their own channels; in this JVM they take a read lock that the
+ * apply step excludes, so they see each commit whole.
  *
  * <p>Thread-safe.
  */
@@ -83,9 +89,13 @@ final class Store {
   /** Linux's boot id: a header written in this boot describes what is in the page cache. */
   private final String bootId;
   private final Object appended = new Object();
+  /** Held by the opening thread during recovery, then by the writer thread for every batch. */
   private final ReentrantLock writerLock = new ReentrantLock();
   private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
-  private final ConcurrentLinkedQueue<Pending> queue = new ConcurrentLinkedQueue<>();
+  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  /** Queued to stop the writer thread. */
+  private static final Pending STOP = new Pending(null, null);
+  private Thread writer;
   private FileChannel lockChannel;
   private Journal journal;
   private DocumentFiles docs;
@@ -157,6 +167,18 @@ final class Store {
       }
       OPEN.remove(root);
     }
+    queue.add(STOP);
+    boolean interrupted = false;
+    while (writer.isAlive()) {
+      try {
+        writer.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
     writerLock.lock();
     try {
       if (watcher != null) {
@@ -208,6 +230,9 @@ final class Store {
         LOG.info("Removed {} temporary files left by interrupted writes in {}", removed, root);
       }
       knownEventId = eventId;
+      writer = new Thread(this::writeLoop, "collab-file-writer-" + root.getFileName());
+      writer.setDaemon(true);
+      writer.start();
       ok = true;
       LOG.debug("Opened {} at revision {}, event {}", root, revision, eventId);
     } finally {
@@ -339,13 +364,13 @@ final class Store {
 
   // ------------------------------------------------------------------------------------ commit
 
-  /** A commit waiting for the leader. Fields are written by the leader before it unlocks. */
+  /** A commit waiting for the writer thread, which sets its outcome before counting down. */
   private static final class Pending {
     final Commit commit;
     final Clock clock;
+    final CountDownLatch done = new CountDownLatch(1);
     volatile CommitResult result;
     volatile RuntimeException failure;
-    volatile boolean done;
 
     Pending(Commit commit, Clock clock) {
       this.commit = commit;
@@ -354,7 +379,8 @@ final class Store {
   }
 
   /**
-   * Commits atomically and durably (per the durability option); see {@link Store}.
+   * Commits atomically and durably (per the durability option); see {@link Store}. Waits without
+   * reacting to interrupts, keeping the thread's interrupt status.
    *
    * @param commit the commit
    * @param clock the caller's clock, read inside the atomic section
@@ -363,32 +389,64 @@ final class Store {
   CommitResult commit(Commit commit, Clock clock) {
     Pending p = new Pending(commit, clock);
     queue.add(p);
-    writerLock.lock();
-    boolean appendedEvents = false;
-    try {
-      if (!p.done) {
-        appendedEvents = runBatch();
+    boolean interrupted = false;
+    while (true) {
+      try {
+        p.done.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
       }
-    } finally {
-      writerLock.unlock();
     }
-    if (appendedEvents) {
-      notifyAppended();
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
     if (p.failure != null) {
-      // a failure set by the leader carries the leader's stack; wrap it to add the caller's
+      // a failure set by the writer thread carries its stack; wrap it to add the caller's
       throw p.failure instanceof StorageException s && !(s instanceof CorruptFileException)
           ? new StorageException(s.getMessage(), s) : p.failure;
     }
     return p.result;
   }
 
-  /** Runs one group commit for everything queued. Called with the writer lock held. */
-  private boolean runBatch() {
+  /** The writer thread: one group commit for everything queued, until stopped. */
+  private void writeLoop() {
     List<Pending> batch = new ArrayList<>();
-    for (Pending p; batch.size() < MAX_BATCH && (p = queue.poll()) != null; ) {
-      batch.add(p);
+    boolean stop = false;
+    while (!stop) {
+      try {
+        batch.add(queue.take());
+      } catch (InterruptedException e) {
+        continue; // nobody interrupts this thread; keep serving
+      }
+      queue.drainTo(batch, MAX_BATCH - 1);
+      stop = batch.remove(STOP);
+      if (!batch.isEmpty()) {
+        boolean appendedEvents;
+        writerLock.lock();
+        try {
+          appendedEvents = runBatch(batch);
+        } finally {
+          writerLock.unlock();
+          for (Pending p : batch) {
+            p.done.countDown();
+          }
+        }
+        if (appendedEvents) {
+          notifyAppended();
+        }
+      }
+      batch.clear();
     }
+    // commits queued after the stop (a handle racing its own close) fail cleanly
+    for (Pending p; (p = queue.poll()) != null; ) {
+      p.failure = new StorageException("FileStorage is closed: " + root);
+      p.done.countDown();
+    }
+  }
+
+  /** Runs one group commit. Called on the writer thread with the writer lock held. */
+  private boolean runBatch(List<Pending> batch) {
     List<Pending> committed = new ArrayList<>();
     List<JournalEntry> entries = new ArrayList<>();
     boolean anyEvents = false;
@@ -451,9 +509,6 @@ final class Store {
         } catch (IOException e) {
           LOG.warn("Releasing the lock of {} failed", root, e);
         }
-      }
-      for (Pending p : batch) {
-        p.done = true;
       }
     }
   }

@@ -415,6 +415,31 @@ class FileStorageTest {
   // -------------------------------------------------------------------------------- handles
 
   @Test
+  void anInterruptedCallerNeitherBreaksTheStoreNorLosesItsInterrupt() throws Exception {
+    try (FileStorage s = open()) {
+      java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+      Thread t = new Thread(() -> {
+        Thread.currentThread().interrupt();
+        outcome.set(put(s, "c", "a", "1", 0));
+        outcome.set(Thread.currentThread().isInterrupted() ? outcome.get() : "interrupt status lost");
+        try {
+          s.readEvents(0, 10); // may fail for this thread only: its own channel was closed
+        } catch (StorageException expected) {
+          // fine
+        }
+      });
+      t.start();
+      t.join();
+      assertThat(outcome.get()).isInstanceOf(CommitResult.Committed.class);
+      put(s, "c", "b", "2", 0);
+      assertThat(s.readEvents(0, 10)).hasSize(2);
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.list("c", null, 10)).hasSize(2);
+    }
+  }
+
+  @Test
   void handlesOnOneDirectoryShareOneEngineAndOptionsMustAgree() {
     try (FileStorage a = open(); FileStorage b = open()) {
       put(a, "c", "x", "1", 0);
