@@ -16,7 +16,8 @@ final class H2Dialect implements Dialect {
 
   @Override
   public String currentTimeMicros() {
-    return "SELECT DATEDIFF(MICROSECOND, TIMESTAMP WITH TIME ZONE '1970-01-01 00:00:00+00', CURRENT_TIMESTAMP(6))";
+    // EXTRACT(EPOCH ...) of a TIMESTAMP WITH TIME ZONE is zone-independent (DATEDIFF would use the local fields)
+    return "SELECT CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP(6)) * 1000000 AS BIGINT)";
   }
 
   @Override

@@ -98,17 +98,33 @@ final class TestDatabase implements AutoCloseable {
       default -> throw new IllegalArgumentException(kind.toString());
     }
     requireReachable(kind, url, user, password);
+    TestDatabase db = new TestDatabase(kind, prefix, url, user, password,
+        pool(url, user, password, prefix + "pool", poolSize, options));
+    db.dropTables();
+    db.builder().build().createSchema();
+    return db;
+  }
+
+  private static HikariDataSource pool(String url, String user, String password, String name, int size,
+      Consumer<HikariConfig> options) {
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl(url);
     config.setUsername(user);
     config.setPassword(password);
-    config.setMaximumPoolSize(poolSize);
-    config.setPoolName(prefix + "pool");
+    config.setMaximumPoolSize(size);
+    config.setPoolName(name);
     options.accept(config);
-    TestDatabase db = new TestDatabase(kind, prefix, url, user, password, new HikariDataSource(config));
-    db.dropTables();
-    db.builder().build().createSchema();
-    return db;
+    return new HikariDataSource(config);
+  }
+
+  /**
+   * @param name the pool's name
+   * @param size its maximum size
+   * @param options further settings
+   * @return another pool on the same database (another "node"), closed by the caller
+   */
+  HikariDataSource newPool(String name, int size, Consumer<HikariConfig> options) {
+    return pool(url, user, password, name, size, options);
   }
 
   private static String env(String name, String fallback) {
