@@ -27,7 +27,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.LockSupport;
-import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -171,7 +170,7 @@ class FaultTest {
         }
       });
       try {
-        awaitCondition("updates before the restart", () -> acknowledged.get() >= 10);
+        Await.until("updates before the restart", () -> acknowledged.get() >= 10);
         String version = Files.list(Path.of("/etc/postgresql")).findFirst().orElseThrow().getFileName().toString();
         try {
           run(ctl.toString(), "--skip-systemctl-redirect", version, "main", "restart", "--", "-m", "fast");
@@ -179,7 +178,7 @@ class FaultTest {
           ensureRunning(ctl.toString(), version);
         }
         int afterRestart = acknowledged.get();
-        awaitCondition("updates after the restart", () -> acknowledged.get() >= afterRestart + 10);
+        Await.until("updates after the restart", () -> acknowledged.get() >= afterRestart + 10);
       } finally {
         stop.set(true);
         client.get(1, TimeUnit.MINUTES);
@@ -205,15 +204,5 @@ class FaultTest {
       throw new IllegalStateException("timed out: " + String.join(" ", command));
     }
     assertThat(p.exitValue()).as(String.join(" ", command)).isZero();
-  }
-
-  private static void awaitCondition(String what, BooleanSupplier condition) {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (!condition.getAsBoolean()) {
-      if (System.nanoTime() - deadline > 0) {
-        throw new AssertionError("timed out waiting for " + what);
-      }
-      LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
-    }
   }
 }
