@@ -59,7 +59,9 @@ class MultiNodeTest {
     nodes.forEach(Collab::close);
     storages.forEach(JdbcStorage::close);
     pools.forEach(HikariDataSource::close);
-    db.close();
+    if (db != null) {
+      db.close();
+    }
   }
 
   @FunctionalInterface

@@ -11,6 +11,7 @@ import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.util.Optional;
 import java.util.function.Consumer;
 import org.opentest4j.TestAbortedException;
 
@@ -22,6 +23,8 @@ import org.opentest4j.TestAbortedException;
  * message, unless {@code COLLAB_REQUIRE_DATABASES=1}, which makes it a failure (CI sets it).
  */
 final class TestDatabase implements AutoCloseable {
+  private static final String PG_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+  private static final String MARIADB_URL = "jdbc:mariadb://127.0.0.1:3306/test";
 
   enum Kind {
     POSTGRESQL(JdbcDialect.POSTGRESQL), MARIADB(JdbcDialect.MARIADB), H2(JdbcDialect.H2), SQLITE(JdbcDialect.SQLITE);
@@ -67,12 +70,12 @@ final class TestDatabase implements AutoCloseable {
     String password;
     switch (kind) {
       case POSTGRESQL -> {
-        url = env("COLLAB_PG_URL", "jdbc:postgresql://127.0.0.1:5432/test");
+        url = env("COLLAB_PG_URL", PG_URL);
         user = env("COLLAB_PG_USER", "postgres");
         password = env("COLLAB_PG_PASSWORD", "");
       }
       case MARIADB -> {
-        url = env("COLLAB_MARIADB_URL", "jdbc:mariadb://127.0.0.1:3306/test");
+        url = env("COLLAB_MARIADB_URL", MARIADB_URL);
         user = env("COLLAB_MARIADB_USER", "root");
         password = env("COLLAB_MARIADB_PASSWORD", "");
       }
@@ -97,7 +100,7 @@ final class TestDatabase implements AutoCloseable {
       }
       default -> throw new IllegalArgumentException(kind.toString());
     }
-    requireReachable(kind, url, user, password);
+    requireReachable(kind);
     TestDatabase db = new TestDatabase(kind, prefix, url, user, password,
         pool(url, user, password, prefix + "pool", poolSize, options));
     db.dropTables();
@@ -136,20 +139,48 @@ final class TestDatabase implements AutoCloseable {
     return "1".equals(System.getenv("COLLAB_REQUIRE_DATABASES"));
   }
 
-  private static void requireReachable(Kind kind, String url, String user, String password) {
+  /**
+   * @param kind the database
+   * @return why the database cannot be used, or empty if it can (H2 and SQLite always can)
+   */
+  static Optional<String> unreachable(Kind kind) {
     if (kind == Kind.H2 || kind == Kind.SQLITE) {
-      return;
+      return Optional.empty();
     }
+    String url = kind == Kind.POSTGRESQL ? env("COLLAB_PG_URL", PG_URL) : env("COLLAB_MARIADB_URL", MARIADB_URL);
+    String user = kind == Kind.POSTGRESQL ? env("COLLAB_PG_USER", "postgres") : env("COLLAB_MARIADB_USER", "root");
+    String password = kind == Kind.POSTGRESQL ? env("COLLAB_PG_PASSWORD", "") : env("COLLAB_MARIADB_PASSWORD", "");
     DriverManager.setLoginTimeout(5);
     try (Connection c = DriverManager.getConnection(url, user, password)) {
       c.isValid(5);
+      return Optional.empty();
     } catch (SQLException e) {
-      String message = kind + " is unreachable at " + url + " as " + user + " (" + e.getMessage() + ")";
-      if (databasesRequired()) {
-        throw new AssertionError(message + "; COLLAB_REQUIRE_DATABASES=1 makes this a failure", e);
-      }
-      System.err.println("SKIPPED: " + message + "; set COLLAB_REQUIRE_DATABASES=1 to make this a failure");
-      throw new TestAbortedException(message + " - skipped; set COLLAB_REQUIRE_DATABASES=1 to fail instead");
+      return Optional.of(kind + " is unreachable at " + url + " as " + user + " (" + e.getMessage() + ")");
+    }
+  }
+
+  /**
+   * @param kind the database
+   * @return why tests on it are skipped, or empty if they run: an unreachable server is a failure (thrown here)
+   *     when {@code COLLAB_REQUIRE_DATABASES=1}, a skip with a visible message otherwise
+   */
+  static Optional<String> skipReason(Kind kind) {
+    Optional<String> problem = unreachable(kind);
+    if (problem.isEmpty()) {
+      return problem;
+    }
+    if (databasesRequired()) {
+      throw new AssertionError(problem.get() + "; COLLAB_REQUIRE_DATABASES=1 makes this a failure");
+    }
+    String reason = problem.get() + " - skipped; set COLLAB_REQUIRE_DATABASES=1 to make this a failure";
+    System.err.println("SKIPPED: " + reason);
+    return Optional.of(reason);
+  }
+
+  private static void requireReachable(Kind kind) {
+    Optional<String> skip = skipReason(kind);
+    if (skip.isPresent()) {
+      throw new TestAbortedException(skip.get());
     }
   }
 
