@@ -1,5 +1,6 @@
 /**
- * Collab's JDBC storage (PostgreSQL, MariaDB/MySQL, H2, SQLite). The backend is built by its own issue; this module holds the package so that the
- * artifact and its coordinates exist from the first release.
+ * Collab's JDBC storage: {@link io.kyros.collab.jdbc.JdbcStorage} on a user-supplied {@link javax.sql.DataSource},
+ * for PostgreSQL, MariaDB/MySQL, H2 and SQLite ({@link io.kyros.collab.jdbc.JdbcDialect}). Many JVMs on many
+ * machines may share one database; see {@code docs/jdbc.md}.
  */
 package io.kyros.collab.jdbc;

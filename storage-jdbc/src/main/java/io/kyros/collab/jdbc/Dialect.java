@@ -1,0 +1,123 @@
+package io.kyros.collab.jdbc;
+
+import java.sql.SQLException;
+
+/**
+ * What differs between databases: SQL fragments and capability flags. Everything else in
+ * {@link JdbcStorage} is plain JDBC and SQL every supported database understands.
+ *
+ * <p>Implementations are stateless and thread-safe.
+ */
+interface Dialect {
+
+  /** @return the database this dialect is for */
+  JdbcDialect kind();
+
+  /**
+   * @return a complete SELECT statement returning the database's current time as one BIGINT: microseconds since
+   *     the Unix epoch, in UTC, never through a zone-less local time
+   */
+  String currentTimeMicros();
+
+  /**
+   * Statements that take the store-wide writer lock on the counter row, in order; the last one is a query
+   * returning {@code last_revision, last_event_id}. Every commit runs them first, so commits are serialized.
+   *
+   * @param t the tables
+   * @return the statements
+   */
+  default String[] lockCounters(Tables t) {
+    return new String[] {"SELECT last_revision, last_event_id FROM " + t.meta() + " WHERE id = 1 FOR UPDATE"};
+  }
+
+  /**
+   * An insert of {@code (collection, id, revision, hash, value_json)} that replaces an existing row.
+   *
+   * @param t the tables
+   * @return the statement
+   */
+  default String upsert(Tables t) {
+    return insertRecord(t) + " ON CONFLICT (collection, id) DO UPDATE SET revision = excluded.revision,"
+        + " hash = excluded.hash, value_json = excluded.value_json";
+  }
+
+  /**
+   * @param t the tables
+   * @return a plain insert of {@code (collection, id, revision, hash, value_json)}
+   */
+  static String insertRecord(Tables t) {
+    return "INSERT INTO " + t.records() + " (collection, id, revision, hash, value_json) VALUES (?, ?, ?, ?, ?)";
+  }
+
+  /**
+   * An insert of {@code (collection, id, revision, hash, value_json)} that does nothing (update count 0) if the
+   * row exists ({@code ON CONFLICT DO NOTHING}), or, where {@link #insertIfAbsentRaisesOnConflict()}, a plain insert
+   * that fails with a unique violation.
+   *
+   * @param t the tables
+   * @return the statement
+   */
+  default String insertIfAbsent(Tables t) {
+    return insertRecord(t) + (insertIfAbsentRaisesOnConflict() ? "" : " ON CONFLICT (collection, id) DO NOTHING");
+  }
+
+  /** @return true if {@link #insertIfAbsent} reports an existing row by a unique violation that leaves the transaction usable */
+  default boolean insertIfAbsentRaisesOnConflict() {
+    return false;
+  }
+
+  /**
+   * @param e a failure
+   * @return true if it is a unique-key violation
+   */
+  default boolean isUniqueViolation(SQLException e) {
+    return "23505".equals(e.getSQLState());
+  }
+
+  /**
+   * Serialization failures, deadlocks, lock timeouts and busy databases: the transaction was rolled back and can
+   * be run again.
+   *
+   * @param e a failure
+   * @return true if running the transaction again may succeed
+   */
+  default boolean isRetryable(SQLException e) {
+    String state = e.getSQLState();
+    return "40001".equals(state) || "40P01".equals(state);
+  }
+
+  /** @return true if {@code SELECT ... FOR UPDATE SKIP LOCKED} is available */
+  default boolean supportsSkipLocked() {
+    return false;
+  }
+
+  /**
+   * The claim fast path's locking query: locks up to {@code ?2} records of collection {@code ?1}, in id order,
+   * skipping records other transactions hold locked, and locking no more than it returns. It returns
+   * {@code collection, id, revision, hash, value_json}.
+   *
+   * @param t the tables
+   * @return the query
+   * @throws UnsupportedOperationException if {@link #supportsSkipLocked()} is false
+   */
+  default String lockNextRecords(Tables t) {
+    throw new UnsupportedOperationException(kind() + " has no FOR UPDATE SKIP LOCKED; claims use compare-and-set");
+  }
+
+  /**
+   * @param t the tables
+   * @return the statement that wakes other nodes' subscribers when a commit with events commits, or null if the
+   *     database has no such notification (subscribers poll)
+   */
+  default String notifyEvents(Tables t) {
+    return null;
+  }
+
+  /**
+   * @param t the tables
+   * @return the notification channel for {@link #notifyEvents}, or null
+   */
+  default String eventChannel(Tables t) {
+    return null;
+  }
+}

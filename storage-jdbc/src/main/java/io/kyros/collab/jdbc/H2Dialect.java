@@ -1,0 +1,40 @@
+package io.kyros.collab.jdbc;
+
+import java.sql.SQLException;
+
+/** H2 2.x: MERGE for upserts; no SKIP LOCKED, so claims use core's compare-and-set path. */
+final class H2Dialect implements Dialect {
+  /** LOCK_TIMEOUT_1, DEADLOCK_1 and CONCURRENT_UPDATE_1 in org.h2.api.ErrorCode. */
+  private static final int LOCK_TIMEOUT = 50200;
+  private static final int DEADLOCK = 40001;
+  private static final int CONCURRENT_UPDATE = 90131;
+
+  @Override
+  public JdbcDialect kind() {
+    return JdbcDialect.H2;
+  }
+
+  @Override
+  public String currentTimeMicros() {
+    // EXTRACT(EPOCH ...) of a TIMESTAMP WITH TIME ZONE is zone-independent (DATEDIFF would use the local fields)
+    return "SELECT CAST(EXTRACT(EPOCH FROM CURRENT_TIMESTAMP(6)) * 1000000 AS BIGINT)";
+  }
+
+  @Override
+  public String upsert(Tables t) {
+    return "MERGE INTO " + t.records() + " (collection, id, revision, hash, value_json) KEY (collection, id)"
+        + " VALUES (?, ?, ?, ?, ?)";
+  }
+
+  @Override
+  public boolean insertIfAbsentRaisesOnConflict() {
+    // a plain insert: a duplicate key fails the statement only, and the transaction stays usable
+    return true;
+  }
+
+  @Override
+  public boolean isRetryable(SQLException e) {
+    int code = e.getErrorCode();
+    return code == LOCK_TIMEOUT || code == DEADLOCK || code == CONCURRENT_UPDATE || Dialect.super.isRetryable(e);
+  }
+}

@@ -1,0 +1,64 @@
+package io.kyros.collab.jdbc;
+
+import java.sql.SQLException;
+
+/**
+ * MariaDB 10.6+ and MySQL 8: epoch microseconds by datetime arithmetic on UTC_TIMESTAMP(6) (no session time
+ * zone involved), ON DUPLICATE KEY UPDATE, SKIP LOCKED with LIMIT before the locking clause.
+ */
+final class MariaDbDialect implements Dialect {
+  /** ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT. */
+  private static final int DEADLOCK = 1213;
+  private static final int LOCK_WAIT_TIMEOUT = 1205;
+  private static final int DUPLICATE_KEY = 1062;
+
+  private final JdbcDialect kind;
+
+  MariaDbDialect(JdbcDialect kind) {
+    this.kind = kind;
+  }
+
+  @Override
+  public JdbcDialect kind() {
+    return kind;
+  }
+
+  @Override
+  public String currentTimeMicros() {
+    return "SELECT TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6))";
+  }
+
+  @Override
+  public String upsert(Tables t) {
+    return Dialect.insertRecord(t)
+        + " ON DUPLICATE KEY UPDATE revision = VALUES(revision), hash = VALUES(hash), value_json = VALUES(value_json)";
+  }
+
+  @Override
+  public boolean insertIfAbsentRaisesOnConflict() {
+    // a plain insert: a duplicate key fails the statement only, and the transaction stays usable
+    return true;
+  }
+
+  @Override
+  public boolean isUniqueViolation(SQLException e) {
+    return e.getErrorCode() == DUPLICATE_KEY;
+  }
+
+  @Override
+  public boolean isRetryable(SQLException e) {
+    return "40001".equals(e.getSQLState()) || e.getErrorCode() == DEADLOCK || e.getErrorCode() == LOCK_WAIT_TIMEOUT;
+  }
+
+  @Override
+  public boolean supportsSkipLocked() {
+    return true;
+  }
+
+  @Override
+  public String lockNextRecords(Tables t) {
+    // MySQL and MariaDB take LIMIT before FOR UPDATE, and reject LIMIT inside IN (subquery): one flat query
+    return "SELECT collection, id, revision, hash, value_json FROM " + t.records()
+        + " WHERE collection = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
+  }
+}

@@ -1,0 +1,42 @@
+package io.kyros.collab.jdbc;
+
+/** PostgreSQL 13+: epoch microseconds from clock_timestamp(), ON CONFLICT, SKIP LOCKED, LISTEN/NOTIFY. */
+final class PostgresDialect implements Dialect {
+
+  @Override
+  public JdbcDialect kind() {
+    return JdbcDialect.POSTGRESQL;
+  }
+
+  @Override
+  public String currentTimeMicros() {
+    // clock_timestamp() is the wall clock at the call (now() would be the transaction's start), as timestamptz: UTC
+    return "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
+  }
+
+
+  @Override
+  public boolean supportsSkipLocked() {
+    return true;
+  }
+
+  @Override
+  public String lockNextRecords(Tables t) {
+    // The MATERIALIZED CTE fences the locking subquery: it runs once, so exactly the rows it returns are locked,
+    // whatever plan the outer query gets.
+    return "WITH picked AS MATERIALIZED (SELECT collection, id FROM " + t.records()
+        + " WHERE collection = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)"
+        + " SELECT r.collection, r.id, r.revision, r.hash, r.value_json FROM " + t.records()
+        + " r JOIN picked p ON r.collection = p.collection AND r.id = p.id ORDER BY r.id";
+  }
+
+  @Override
+  public String notifyEvents(Tables t) {
+    return "NOTIFY " + eventChannel(t);
+  }
+
+  @Override
+  public String eventChannel(Tables t) {
+    return t.prefix() + "collab_events";
+  }
+}

@@ -1,0 +1,81 @@
+package io.kyros.collab.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kyros.collab.Collab;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventFilter;
+import io.kyros.collab.Lease;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.NewEvent;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The default time source, the database's clock, on every database: {@link JdbcStorage#now()} and commit
+ * timestamps read it, lease expiry follows it, and a session time zone with daylight saving time changes nothing.
+ * The database runs on this machine, so its clock and the JVM's agree to well within a second.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class DatabaseClockTest {
+
+  @ParameterizedTest
+  @EnumSource(TestDatabase.Kind.class)
+  void nowAndCommitTimestampsComeFromTheDatabaseClock(TestDatabase.Kind kind) {
+    try (TestDatabase db = TestDatabase.open(kind, "clock_"); JdbcStorage storage = db.builder().build()) {
+      Instant before = Instant.now();
+      Instant now = storage.now();
+      Instant after = Instant.now();
+      assertThat(now).isBetween(before.minusSeconds(1), after.plusSeconds(1));
+      CommitResult.Committed c = (CommitResult.Committed) storage.commit(
+          Commit.of(List.of(), List.of(), List.of(new NewEvent("tick", "clock", "t", "{}"))));
+      Instant later = storage.now();
+      assertThat(c.committedAt()).isBetween(now, later);
+      assertThat(c.events().get(0).ts()).isEqualTo(c.committedAt());
+      assertThat(storage.readEvents(0, 10)).singleElement().extracting(e -> e.ts()).isEqualTo(c.committedAt());
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = TestDatabase.Kind.class, names = {"POSTGRESQL", "MARIADB", "H2"})
+  void aSessionTimeZoneWithDaylightSavingChangesNothing(TestDatabase.Kind kind) {
+    String setZone = switch (kind) {
+      case POSTGRESQL -> "SET TIME ZONE 'America/New_York'";
+      case MARIADB -> "SET time_zone = '-05:00'"; // named zones need the server's time zone tables
+      case H2 -> "SET TIME ZONE 'America/New_York'";
+      default -> throw new IllegalArgumentException(kind.toString());
+    };
+    try (TestDatabase db = TestDatabase.open(kind, "zone_", 2, c -> c.setConnectionInitSql(setZone));
+        JdbcStorage storage = db.builder().build()) {
+      Instant before = Instant.now();
+      Instant now = storage.now();
+      assertThat(now).isBetween(before.minusSeconds(1), Instant.now().plusSeconds(1));
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(TestDatabase.Kind.class)
+  void leasesExpireByTheDatabaseClock(TestDatabase.Kind kind) throws Exception {
+    try (TestDatabase db = TestDatabase.open(kind, "expiry_"); JdbcStorage storage = db.builder().build();
+        Collab first = Collab.builder().storage(storage).holder("first").build();
+        Collab second = Collab.builder().storage(storage).holder("second").build()) {
+      Duration ttl = Duration.ofMillis(300);
+      Lease held = first.leases().tryAcquire("job", ttl).orElseThrow();
+      assertThat(second.leases().tryAcquire("job", ttl)).isEmpty();
+      // acquire waits until the holder's lease is stale by the storage's (the database's) clock, then reclaims it
+      Optional<Lease> next = second.leases().acquire("job", ttl, Duration.ofSeconds(30));
+      assertThat(next).isPresent();
+      assertThat(next.get().fence()).isEqualTo(held.fence() + 1);
+      assertThat(Duration.between(held.heartbeatAt(), next.get().acquiredAt())).isGreaterThan(ttl);
+      List<Event> reclaimed = first.events().read(0, EventFilter.all().types("lease_reclaimed"), 10);
+      assertThat(reclaimed).singleElement().satisfies(e -> assertThat(e.ts()).isAfter(held.heartbeatAt().plus(ttl)));
+    }
+  }
+}

@@ -1,0 +1,61 @@
+package io.kyros.collab.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.NewEvent;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * PostgreSQL LISTEN/NOTIFY: a waiter on one node, polling only once a minute, wakes within seconds when another
+ * node (its own pool and storage) commits an event.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class NotificationTest {
+
+  @Test
+  void aCommitOnAnotherNodeWakesAWaiterLongBeforeItsNextPoll() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "notify_", 2, c -> {});
+        HikariDataSource otherPool = db.newPool("notify_writer", 2, c -> {});
+        JdbcStorage waiter = db.builder().pollInterval(Duration.ofMinutes(1)).build();
+        JdbcStorage writer = JdbcStorage.builder(otherPool).tablePrefix(db.prefix).build()) {
+      waiter.awaitEvents(0, Duration.ofMillis(1)); // the first wait starts the listener
+      Await.until("the listener's LISTEN", () -> listening(db));
+      CompletableFuture<Boolean> woke = new CompletableFuture<>();
+      Thread thread = new Thread(() -> {
+        try {
+          woke.complete(waiter.awaitEvents(0, Duration.ofMinutes(2)));
+        } catch (Throwable e) {
+          woke.completeExceptionally(e);
+        }
+      }, "notified-waiter");
+      thread.start();
+      Await.until("the waiter to park", () -> thread.getState() == Thread.State.TIMED_WAITING);
+      long start = System.nanoTime();
+      writer.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("ping", "writer", "t", "{}"))));
+      assertThat(woke.get(30, TimeUnit.SECONDS)).isTrue();
+      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
+    }
+  }
+
+  private static boolean listening(TestDatabase db) {
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN " + db.prefix
+            + "collab_events' AND state = 'idle'")) {
+      rs.next();
+      return rs.getInt(1) > 0;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,231 @@
+package io.kyros.collab.jdbc;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.function.Consumer;
+import org.opentest4j.TestAbortedException;
+
+/**
+ * One test class's database: a pool on PostgreSQL, MariaDB, H2 or SQLite and its own table prefix, so classes never
+ * see each other's rows. PostgreSQL and MariaDB come from environment variables ({@code COLLAB_PG_URL},
+ * {@code COLLAB_PG_USER}, {@code COLLAB_PG_PASSWORD}, {@code COLLAB_MARIADB_URL}, {@code COLLAB_MARIADB_USER},
+ * {@code COLLAB_MARIADB_PASSWORD}), defaulting to the local servers. An unreachable server skips the class with a
+ * message, unless {@code COLLAB_REQUIRE_DATABASES=1}, which makes it a failure (CI sets it).
+ */
+final class TestDatabase implements AutoCloseable {
+  private static final String PG_URL = "jdbc:postgresql://127.0.0.1:5432/test";
+  private static final String MARIADB_URL = "jdbc:mariadb://127.0.0.1:3306/test";
+
+  enum Kind {
+    POSTGRESQL(JdbcDialect.POSTGRESQL), MARIADB(JdbcDialect.MARIADB), H2(JdbcDialect.H2), SQLITE(JdbcDialect.SQLITE);
+
+    final JdbcDialect dialect;
+
+    Kind(JdbcDialect dialect) {
+      this.dialect = dialect;
+    }
+  }
+
+  final Kind kind;
+  final String prefix;
+  final String url;
+  final String user;
+  final String password;
+  private final HikariDataSource pool;
+
+  private TestDatabase(Kind kind, String prefix, String url, String user, String password, HikariDataSource pool) {
+    this.kind = kind;
+    this.prefix = prefix;
+    this.url = url;
+    this.user = user;
+    this.password = password;
+    this.pool = pool;
+  }
+
+  /**
+   * Opens a pool, drops the prefix's tables left by an earlier run and creates them anew.
+   *
+   * @param kind the database
+   * @param prefix the test class's table prefix
+   * @return the database
+   * @throws TestAbortedException if a server is unreachable and databases are not required
+   */
+  static TestDatabase open(Kind kind, String prefix) {
+    return open(kind, prefix, 10, c -> {});
+  }
+
+  static TestDatabase open(Kind kind, String prefix, int poolSize, Consumer<HikariConfig> options) {
+    String url;
+    String user;
+    String password;
+    switch (kind) {
+      case POSTGRESQL -> {
+        url = env("COLLAB_PG_URL", PG_URL);
+        user = env("COLLAB_PG_USER", "postgres");
+        password = env("COLLAB_PG_PASSWORD", "");
+      }
+      case MARIADB -> {
+        url = env("COLLAB_MARIADB_URL", MARIADB_URL);
+        user = env("COLLAB_MARIADB_USER", "root");
+        password = env("COLLAB_MARIADB_PASSWORD", "");
+      }
+      case H2 -> {
+        url = "jdbc:h2:mem:" + prefix + ";DB_CLOSE_DELAY=-1;LOCK_TIMEOUT=10000";
+        user = "sa";
+        password = "";
+      }
+      case SQLITE -> {
+        Path dir = Path.of("target", "sqlite");
+        try {
+          Files.createDirectories(dir);
+          for (String suffix : new String[] {"", "-wal", "-shm"}) {
+            Files.deleteIfExists(dir.resolve(prefix + "db" + suffix));
+          }
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+        url = "jdbc:sqlite:" + dir.resolve(prefix + "db") + "?journal_mode=WAL&busy_timeout=10000";
+        user = null;
+        password = null;
+      }
+      default -> throw new IllegalArgumentException(kind.toString());
+    }
+    requireReachable(kind);
+    TestDatabase db = new TestDatabase(kind, prefix, url, user, password,
+        pool(url, user, password, prefix + "pool", poolSize, options));
+    db.dropTables();
+    db.builder().build().createSchema();
+    return db;
+  }
+
+  private static HikariDataSource pool(String url, String user, String password, String name, int size,
+      Consumer<HikariConfig> options) {
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(url);
+    config.setUsername(user);
+    config.setPassword(password);
+    config.setMaximumPoolSize(size);
+    config.setPoolName(name);
+    options.accept(config);
+    return new HikariDataSource(config);
+  }
+
+  /**
+   * @param name the pool's name
+   * @param size its maximum size
+   * @param options further settings
+   * @return another pool on the same database (another "node"), closed by the caller
+   */
+  HikariDataSource newPool(String name, int size, Consumer<HikariConfig> options) {
+    return pool(url, user, password, name, size, options);
+  }
+
+  private static String env(String name, String fallback) {
+    String value = System.getenv(name);
+    return value == null || value.isBlank() ? fallback : value;
+  }
+
+  static boolean databasesRequired() {
+    return "1".equals(System.getenv("COLLAB_REQUIRE_DATABASES"));
+  }
+
+  /**
+   * @param kind the database
+   * @return why the database cannot be used, or empty if it can (H2 and SQLite always can)
+   */
+  static Optional<String> unreachable(Kind kind) {
+    if (kind == Kind.H2 || kind == Kind.SQLITE) {
+      return Optional.empty();
+    }
+    String url = kind == Kind.POSTGRESQL ? env("COLLAB_PG_URL", PG_URL) : env("COLLAB_MARIADB_URL", MARIADB_URL);
+    String user = kind == Kind.POSTGRESQL ? env("COLLAB_PG_USER", "postgres") : env("COLLAB_MARIADB_USER", "root");
+    String password = kind == Kind.POSTGRESQL ? env("COLLAB_PG_PASSWORD", "") : env("COLLAB_MARIADB_PASSWORD", "");
+    DriverManager.setLoginTimeout(5);
+    try (Connection c = DriverManager.getConnection(url, user, password)) {
+      c.isValid(5);
+      return Optional.empty();
+    } catch (SQLException e) {
+      return Optional.of(kind + " is unreachable at " + url + " as " + user + " (" + e.getMessage() + ")");
+    }
+  }
+
+  /**
+   * @param kind the database
+   * @return why tests on it are skipped, or empty if they run: an unreachable server is a failure (thrown here)
+   *     when {@code COLLAB_REQUIRE_DATABASES=1}, a skip with a visible message otherwise
+   */
+  static Optional<String> skipReason(Kind kind) {
+    Optional<String> problem = unreachable(kind);
+    if (problem.isEmpty()) {
+      return problem;
+    }
+    if (databasesRequired()) {
+      throw new AssertionError(problem.get() + "; COLLAB_REQUIRE_DATABASES=1 makes this a failure");
+    }
+    String reason = problem.get() + " - skipped; set COLLAB_REQUIRE_DATABASES=1 to make this a failure";
+    System.err.println("SKIPPED: " + reason);
+    return Optional.of(reason);
+  }
+
+  private static void requireReachable(Kind kind) {
+    Optional<String> skip = skipReason(kind);
+    if (skip.isPresent()) {
+      throw new TestAbortedException(skip.get());
+    }
+  }
+
+  HikariDataSource dataSource() {
+    return pool;
+  }
+
+  /** @return a builder on this database's pool and prefix, dialect set */
+  JdbcStorage.Builder builder() {
+    return JdbcStorage.builder(pool).tablePrefix(prefix).dialect(kind.dialect);
+  }
+
+  /** @return a storage on the given clock */
+  JdbcStorage storage(Clock clock) {
+    return builder().clock(clock).build();
+  }
+
+  /** Empties the tables and resets the counters: a fresh store, cheaply. */
+  void reset() {
+    execute("DELETE FROM " + prefix + "collab_records", "DELETE FROM " + prefix + "collab_events",
+        "UPDATE " + prefix + "collab_meta SET last_revision = 0, last_event_id = 0");
+  }
+
+  void dropTables() {
+    execute("DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
+        "DROP TABLE IF EXISTS " + prefix + "collab_meta");
+  }
+
+  /** Runs statements on a connection of its own, outside the pool. */
+  void execute(String... statements) {
+    try (Connection c = connect(); Statement s = c.createStatement()) {
+      for (String statement : statements) {
+        s.execute(statement);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException("test database statement failed: " + e.getMessage(), e);
+    }
+  }
+
+  Connection connect() throws SQLException {
+    return kind == Kind.SQLITE || kind == Kind.H2 ? pool.getConnection() : DriverManager.getConnection(url, user, password);
+  }
+
+  @Override
+  public void close() {
+    pool.close();
+  }
+}
