@@ -119,6 +119,11 @@ public final class FileStorage implements Storage {
     return store.root();
   }
 
+  /** @return {journal forces, commits journaled} by this directory's engine in this JVM */
+  long[] commitStatistics() {
+    return store.commitStatistics();
+  }
+
   @Override
   public Instant now() {
     return clock.instant();

@@ -107,6 +107,9 @@ final class Store {
   /** Whether this engine replayed the whole journal once (trusting the header from then on). */
   private boolean recovered;
   private volatile long knownEventId;
+  /** Journal forces and commits journaled by this engine, for tests and diagnostics. */
+  private volatile long forces;
+  private volatile long journaled;
   private WatchService watcher;
   /** Guarded by OPEN. */
   private int references;
@@ -197,6 +200,11 @@ final class Store {
 
   Path root() {
     return root;
+  }
+
+  /** @return {journal forces, commits journaled} by this engine since it opened */
+  long[] commitStatistics() {
+    return new long[] {forces, journaled};
   }
 
   // ------------------------------------------------------------------------------ open/recover
@@ -474,7 +482,9 @@ final class Store {
           journal.append(bytes.toByteArray());
           if (options.durability() == FileStorage.Durability.FSYNC) {
             journal.force();
+            forces++; // only the writer thread writes it
           }
+          journaled += entries.size();
         } catch (IOException e) {
           undoJournal(before, e);
           fail(committed, "commit failed before it was durable; nothing was applied", e);

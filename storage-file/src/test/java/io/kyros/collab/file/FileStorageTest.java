@@ -415,6 +415,34 @@ class FileStorageTest {
   // -------------------------------------------------------------------------------- handles
 
   @Test
+  void concurrentWritersShareJournalForces() throws Exception {
+    try (FileStorage s = open()) {
+      int threads = 16;
+      int each = 40;
+      java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+      List<java.util.concurrent.Future<?>> futures = new ArrayList<>();
+      for (int t = 0; t < threads; t++) {
+        String id = "w" + t;
+        futures.add(pool.submit(() -> {
+          long r = 0;
+          for (int i = 0; i < each; i++) {
+            r = put(s, "c", id, "{\"i\":" + i + "}", r).revisions().get(0);
+          }
+        }));
+      }
+      for (java.util.concurrent.Future<?> f : futures) {
+        f.get();
+      }
+      pool.shutdown();
+      long[] stats = s.commitStatistics();
+      assertThat(stats[1]).isEqualTo((long) threads * each);
+      // every commit is durable, yet batches share one force: fewer forces than commits
+      assertThat(stats[0]).isLessThan(stats[1] * 3 / 4);
+      assertThat(s.lastEventId()).isEqualTo((long) threads * each);
+    }
+  }
+
+  @Test
   void anInterruptedCallerNeitherBreaksTheStoreNorLosesItsInterrupt() throws Exception {
     try (FileStorage s = open()) {
       java.util.concurrent.atomic.AtomicReference<Object> outcome = new java.util.concurrent.atomic.AtomicReference<>();
