@@ -1,0 +1,278 @@
+package io.kyros.collab.file.harness;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.Collab;
+import io.kyros.collab.Document;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventDraft;
+import io.kyros.collab.Lease;
+import io.kyros.collab.LeaseLostException;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.Preconditions;
+import io.kyros.collab.Task;
+import io.kyros.collab.TaskClaim;
+import io.kyros.collab.UpdateConflictException;
+import io.kyros.collab.file.FileStorage;
+import io.kyros.collab.spi.Storage;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * The writer JVM of {@code CrashTest}: opens the store, prints {@code ready}, then runs several
+ * threads doing documents, leases with guarded writes, tasks and event appends until it is killed.
+ * After each call returns it prints one acknowledgement line ({@link AckOut}); the formats are the
+ * ones {@link StoreChecker} reads:
+ * <pre>
+ * doc &lt;collection&gt; &lt;id&gt; &lt;etag&gt; [fence]     a put (create, replace, update, upsert) returned this ETag
+ * del &lt;collection&gt; &lt;id&gt; &lt;previous etag&gt;   a delete of that version returned
+ * event &lt;id&gt; &lt;type&gt; &lt;target&gt; &lt;details&gt;   an append returned this event
+ * task &lt;id&gt; &lt;status&gt; &lt;etag&gt;              a task operation returned the task in that state
+ * lease &lt;resource&gt; &lt;fence&gt; &lt;leaseId&gt;      an acquisition returned
+ * release &lt;resource&gt; &lt;leaseId&gt;            a release returned true
+ * </pre>
+ * Each document is written by one thread only ({@code t<thread>-d<k>}), so the last acknowledged
+ * version of a document is a lower bound for what must be on disk. An unexpected exception prints
+ * {@code error ...} and a stack trace to stderr, which fails the test.
+ *
+ * <p>Arguments: store directory, cycle number, thread count, seed.
+ */
+public final class CrashWriter {
+  /** The user collections the writer's documents live in. */
+  public static final List<String> COLLECTIONS = List.of("c0", "c1", "c2", "guarded");
+  /** The lease the threads contend for; its guarded writes go to {@code guarded/g}. */
+  public static final String LOCK = "crash-lock";
+  static final Duration LOCK_TTL = Duration.ofMillis(1500);
+  static final Duration CLAIM_TTL = Duration.ofSeconds(2);
+  private static final ObjectMapper MAPPER = new ObjectMapper();
+  private static final String PAD = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(60);
+
+  private final Collab collab;
+  private final Consumer<String> ack;
+  private final BooleanSupplier stop;
+  private final int thread;
+  private final int cycle;
+  private final Random random;
+  private final String worker;
+  private final List<String> queued = new ArrayList<>();
+  private long seq;
+
+  private CrashWriter(Collab collab, Consumer<String> ack, BooleanSupplier stop, int thread, int cycle, long seed) {
+    this.collab = collab;
+    this.ack = ack;
+    this.stop = stop;
+    this.thread = thread;
+    this.cycle = cycle;
+    this.random = new Random(seed);
+    this.worker = collab.holder();
+  }
+
+  /**
+   * @param args store directory, cycle, threads, seed
+   */
+  public static void main(String[] args) {
+    AckOut.dieWithParent(120_000);
+    Path dir = Path.of(args[0]);
+    int cycle = Integer.parseInt(args[1]);
+    int threads = Integer.parseInt(args[2]);
+    long seed = Long.parseLong(args[3]);
+    FileStorage storage = FileStorage.open(dir);
+    // warm up (class loading, the store's recovery) so that the kill lands among the operations
+    Collab probe = Collab.builder().storage(storage).holder("c" + cycle + "-probe").build();
+    probe.documents().get("c0", "t0-d0");
+    probe.leases().get(LOCK);
+    probe.tasks().get("none");
+    probe.events().read(Math.max(0, probe.events().lastId() - 1), 1);
+    List<Thread> running = start(storage, cycle, threads, seed, AckOut::line, () -> false,
+        () -> AckOut.line("ready"));
+    for (Thread th : running) {
+      try {
+        th.join();
+      } catch (InterruptedException e) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Starts the writer threads; what {@link #main} does in the writer JVM, and what the checker's own
+   * test runs in-process on a {@code MemoryStorage}.
+   *
+   * @param storage the store
+   * @param cycle the cycle number (part of task ids and holder names)
+   * @param threads how many threads
+   * @param seed the seed of the threads' random choices
+   * @param ack receives the acknowledgement lines
+   * @param stop tells the threads to stop (checked between operations)
+   * @param beforeStart runs after the threads are created and before they start
+   * @return the started threads
+   */
+  public static List<Thread> start(Storage storage, int cycle, int threads, long seed, Consumer<String> ack,
+      BooleanSupplier stop, Runnable beforeStart) {
+    List<Thread> running = new ArrayList<>();
+    for (int t = 0; t < threads; t++) {
+      Collab collab = Collab.builder().storage(storage).holder("c" + cycle + "-t" + t)
+          .updateTimeout(Duration.ofSeconds(30)).build();
+      CrashWriter w = new CrashWriter(collab, ack, stop, t, cycle, seed * 31 + t);
+      Thread th = new Thread(w::run, "writer-" + t);
+      th.setDaemon(true);
+      running.add(th);
+    }
+    beforeStart.run();
+    running.forEach(Thread::start);
+    return running;
+  }
+
+  private void run() {
+    try {
+      while (!stop.getAsBoolean()) {
+        int op = random.nextInt(100);
+        try {
+          if (op < 40) {
+            document();
+          } else if (op < 55) {
+            append();
+          } else if (op < 75) {
+            lease();
+          } else {
+            task();
+          }
+        } catch (LeaseLostException | UpdateConflictException e) {
+          // expected under load: a stalled holder's lease expires, a hot document stays contended
+          System.err.println("thread " + thread + ": expected " + e);
+        }
+      }
+    } catch (Throwable e) {
+      System.err.println("thread " + thread + " failed:");
+      e.printStackTrace();
+      ack.accept("error thread " + thread + " " + e.toString().replace('\n', ' '));
+    }
+  }
+
+  private ObjectNode value() {
+    ObjectNode out = MAPPER.createObjectNode();
+    out.put("thread", thread).put("cycle", cycle).put("seq", ++seq)
+        .put("pad", PAD.substring(0, random.nextInt(PAD.length())));
+    return out;
+  }
+
+  private void document() {
+    String c = "c" + random.nextInt(3);
+    String id = "t" + thread + "-d" + random.nextInt(6);
+    Optional<Document> current = collab.documents().get(c, id);
+    Document written;
+    if (current.isEmpty()) {
+      written = collab.documents().create(c, id, value());
+    } else {
+      switch (random.nextInt(4)) {
+        case 0 -> written = collab.documents().replace(c, id, value(), current.get().etag());
+        case 1 -> {
+          long s = ++seq;
+          written = collab.documents().update(c, id, v -> v.put("seq", s).put("n", v.path("n").asLong() + 1));
+        }
+        case 2 -> written = collab.documents().put(c, id, value(), Preconditions.none());
+        default -> {
+          collab.documents().delete(c, id, current.get().etag());
+          ack.accept("del " + c + " " + id + " " + current.get().etag().tag());
+          return;
+        }
+      }
+    }
+    ack.accept("doc " + c + " " + id + " " + written.etag().tag());
+  }
+
+  private void append() {
+    int n = 1 + random.nextInt(3);
+    List<EventDraft> drafts = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      drafts.add(EventDraft.of("crash.op", "thread/" + thread,
+          Map.of("thread", thread, "cycle", cycle, "seq", ++seq)));
+    }
+    List<Event> events = n == 1 ? List.of(collab.events().append("crash.op", "thread/" + thread, drafts.get(0).details()))
+        : collab.events().appendAll(drafts);
+    for (Event e : events) {
+      ack.accept("event " + e.id() + " " + e.type() + " " + e.target() + " " + e.details());
+    }
+  }
+
+  private void lease() {
+    Optional<Lease> got = collab.leases().tryAcquire(LOCK, LOCK_TTL);
+    if (got.isEmpty()) {
+      return;
+    }
+    Lease lease = got.get();
+    ack.accept("lease " + LOCK + " " + lease.fence() + " " + lease.leaseId());
+    int writes = 1 + random.nextInt(3);
+    for (int i = 0; i < writes; i++) {
+      if (random.nextBoolean()) {
+        lease = collab.leases().renew(lease);
+      }
+      long fence = lease.fence();
+      String holder = worker;
+      Document d = collab.documents().guardedBy(lease).update("guarded", "g", v -> {
+        if (v.path("fence").asLong() > fence) {
+          throw new IllegalStateException("guarded write under fence " + fence + " found newer fence " + v);
+        }
+        return v.put("fence", fence).put("holder", holder).put("writes", v.path("writes").asLong() + 1);
+      });
+      ack.accept("doc guarded g " + d.etag().tag() + " " + fence);
+    }
+    if (random.nextInt(20) == 0) {
+      return; // walk away: the lease goes stale and someone reclaims it
+    }
+    if (collab.leases().release(lease)) {
+      ack.accept("release " + LOCK + " " + lease.leaseId());
+    }
+  }
+
+  private void task() {
+    if (random.nextInt(50) == 0) {
+      collab.tasks().reclaimStale(); // crashed writers' claims go back to the queue
+      return;
+    }
+    if (queued.size() < 3 || random.nextInt(4) == 0) {
+      String id = "c" + cycle + "-t" + thread + "-k" + (++seq);
+      Task t = collab.tasks().create(NewTask.of("job " + id).withId(id).withLabels("t" + thread));
+      ack.accept("task " + id + " " + t.status() + " " + t.etag().tag());
+      queued.add(id);
+      return;
+    }
+    String id = queued.remove(random.nextInt(queued.size()));
+    Optional<TaskClaim> claim = collab.tasks().claim(id, worker, CLAIM_TTL);
+    if (claim.isEmpty()) {
+      throw new IllegalStateException("own queued task " + id + " was not claimable");
+    }
+    TaskClaim cl = claim.get();
+    ack.accept("task " + id + " " + cl.task().status() + " " + cl.task().etag().tag());
+    if (random.nextBoolean()) {
+      Task t = collab.tasks().transition(cl, "in_progress").task();
+      cl = new TaskClaim(t, cl.lease());
+      ack.accept("task " + id + " " + t.status() + " " + t.etag().tag());
+    }
+    switch (random.nextInt(6)) {
+      case 0 -> {
+        Task t = collab.tasks().fail(cl, "boom");
+        ack.accept("task " + id + " " + t.status() + " " + t.etag().tag());
+      }
+      case 1 -> {
+        Task t = collab.tasks().release(cl);
+        ack.accept("task " + id + " " + t.status() + " " + t.etag().tag());
+        queued.add(id);
+      }
+      case 2 -> {
+        // keep the claim: it goes stale after the writer is killed and is reclaimed later
+      }
+      default -> {
+        Task t = collab.tasks().complete(cl);
+        ack.accept("task " + id + " " + t.status() + " " + t.etag().tag());
+      }
+    }
+  }
+}
