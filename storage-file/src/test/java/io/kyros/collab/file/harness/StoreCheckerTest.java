@@ -15,8 +15,10 @@ import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -34,18 +36,22 @@ class StoreCheckerTest {
   @BeforeEach
   void runTheWriterWorkload() throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
-    List<Thread> threads = CrashWriter.start(storage, 1, 4, 42, acks::add, stop::get, () -> {});
-    // the writer runs until enough of every kind of operation was acknowledged
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    for (String kind : List.of("doc ", "del ", "event ", "task ", "lease ", "release ", "doc guarded ")) {
-      while (acks.stream().filter(a -> a.startsWith(kind)).count() < 5 && System.nanoTime() < deadline) {
-        Thread.onSpinWait();
+    CountDownLatch enough = new CountDownLatch(1);
+    List<String> kinds = List.of("doc c", "del ", "event ", "task ", "lease ", "release ", "doc guarded ");
+    Consumer<String> sink = line -> {
+      acks.add(line);
+      // the writer runs until every kind of operation was acknowledged a few times
+      if (kinds.stream().allMatch(k -> acks.stream().filter(a -> a.startsWith(k)).count() >= 5)) {
+        enough.countDown();
       }
-    }
+    };
+    List<Thread> threads = CrashWriter.start(storage, 1, 4, 42, sink, stop::get, () -> {});
+    boolean reached = enough.await(60, TimeUnit.SECONDS);
     stop.set(true);
     for (Thread t : threads) {
       t.join(TimeUnit.SECONDS.toMillis(30));
     }
+    assertThat(reached).as("every kind of operation acknowledged: %s", acks).isTrue();
     assertThat(acks).noneMatch(a -> a.startsWith("error"));
     checker.addAcks("in-process", acks);
   }
@@ -83,7 +89,7 @@ class StoreCheckerTest {
     String[] f = doc.split(" ");
     RecordKey key = new RecordKey(f[1], f[2]);
     StoredRecord current = storage.read(key).orElseThrow();
-    StoreChecker.Report r = checker.check(new io.kyros.collab.file.harness.StoreCheckerTest.Rolled(storage, key,
+    StoreChecker.Report r = checker.check(new Rolled(storage, key,
         new StoredRecord(key, current.json(), 1, current.hash())));
     assertThat(r.lost()).as("%s", r).isPositive();
     assertThat(r.corrupt()).as("store disagrees with its log: %s", r).isPositive();
