@@ -5,42 +5,58 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.kyros.collab.file.harness.ChildJvm;
 import io.kyros.collab.file.harness.CrashWriter;
 import io.kyros.collab.file.harness.StoreChecker;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Kill -9 crash test of the file backend. Each cycle starts a {@link CrashWriter} JVM on the same
- * store directory (state accumulates across cycles), lets it run for a random 50..500 ms after it
- * printed {@code ready}, kills it with SIGKILL ({@link Process#destroyForcibly()}; the exit status
- * 137 = 128 + 9 is asserted), reopens the directory with {@link FileStorage#open} (recovery), and
- * runs {@link StoreChecker} against every acknowledgement printed so far: nothing acknowledged lost,
- * no record torn, the log readable and consistent with the records.
+ * Kill -9 crash test of the file backend. Each cycle starts a {@link CrashWriter} JVM (4 threads
+ * doing documents, leases with guarded writes, tasks and appends) on the same store directory, so
+ * state accumulates across cycles, kills it with SIGKILL ({@link Process#destroyForcibly()}; the
+ * exit status 137 = 128 + 9 is asserted) at a random moment, reopens the directory with
+ * {@link FileStorage#open} (recovery) and runs {@link StoreChecker} against every acknowledgement
+ * printed so far: nothing acknowledged lost, no record torn, the log readable and consistent with
+ * the records.
+ *
+ * <p>The random moment is 50..500 ms after the writer printed {@code ready}; in one cycle out of
+ * five it is 0..1500 ms after the process started instead, which may be while the writer is still
+ * opening, that is recovering, the store. In half of the cycles the check runs on a copy of the
+ * killed directory, so that the next writer's own {@code open} has to recover the original. The
+ * writers create the store with 64 KiB event segments and use a 16 KiB checkpoint threshold in
+ * half of the cycles, so kills also land in segment roll-overs and checkpoints.
  *
  * <p>{@code -Dcrash.cycles=N} sets the number of cycles (default 20, the short run of
- * {@code mvn verify}); {@code -Dcrash.seed=S} replays a run. The long run:
+ * {@code mvn verify}); {@code -Dcrash.seed=S} replays a run's random choices (the moments of the
+ * kills still depend on timing). The long run:
  * <pre>
  * ./mvnw -pl storage-file -am verify -Dtest=CrashTest -Dsurefire.failIfNoSpecifiedTests=false -Dcrash.cycles=200
  * </pre>
  * The test ends by printing one line, {@code crash-test cycles=<n> acked=<n> lost=<n> torn=<n> corrupt=<n>},
  * and fails if lost + torn + corrupt &gt; 0. It stops at the first cycle that finds damage; the
- * store and the writers' stderr stay in the temp directory it prints.
+ * store, the copy that was checked and the writers' stderr stay in the temp directory it prints.
  */
 class CrashTest {
   private static final int THREADS = 4;
+  private static final long SEGMENT_BYTES = 64 << 10;
+  private static final long SMALL_CHECKPOINT_BYTES = 16 << 10;
 
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
   Path tmp;
 
   @Test
-  @Timeout(value = 60, unit = TimeUnit.MINUTES) // the long run; each cycle has its own bounded waits
+  @Timeout(value = 60, unit = TimeUnit.MINUTES) // the long run; every wait inside a cycle is bounded
   void killedWritersNeverLoseAcknowledgedWorkNorLeaveDamage() throws Exception {
     int cycles = Integer.getInteger("crash.cycles", 20);
     long seed = Long.getLong("crash.seed", System.nanoTime());
@@ -55,39 +71,52 @@ class CrashTest {
     String failure = null;
     try {
       for (int cycle = 1; cycle <= cycles && failure == null; cycle++) {
-        long delay = 50 + random.nextInt(451);
+        boolean early = random.nextInt(5) == 0;
+        long delay = early ? random.nextInt(1501) : 50 + random.nextInt(451);
+        boolean onCopy = random.nextBoolean();
+        String checkpoint = random.nextBoolean() ? "" + SMALL_CHECKPOINT_BYTES : "default";
+        String what = "cycle " + cycle + " (kill " + delay + " ms after " + (early ? "start" : "ready")
+            + ", checkpoint " + checkpoint + ", check on " + (onCopy ? "a copy" : "the store") + ")";
         String name = "writer-" + cycle;
         List<String> lines;
         try (ChildJvm writer = ChildJvm.start(name, CrashWriter.class, tmp.resolve(name + ".err"),
-            List.of(store.toString(), "" + cycle, "" + THREADS, "" + random.nextLong()))) {
-          if (!writer.awaitLine("ready"::equals, Duration.ofSeconds(60))) {
-            failure = "cycle " + cycle + ": writer did not print ready: " + writer.describe();
+            List.of(store.toString(), "" + cycle, "" + THREADS, "" + random.nextLong(), "" + SEGMENT_BYTES,
+                checkpoint))) {
+          if (!early && !writer.awaitLine("ready"::equals, Duration.ofSeconds(60))) {
+            failure = what + ": writer did not print ready: " + writer.describe();
             break;
           }
           if (writer.waitFor(Duration.ofMillis(delay))) { // the random moment of the kill
-            failure = "cycle " + cycle + ": writer exited by itself before the kill: " + writer.describe();
+            failure = what + ": writer exited by itself before the kill: " + writer.describe();
             break;
           }
           writer.kill();
           if (writer.exitValue() != 128 + 9) {
-            failure = "cycle " + cycle + ": writer was not killed by SIGKILL: " + writer.describe();
+            failure = what + ": writer was not killed by SIGKILL: " + writer.describe();
             break;
           }
           lines = writer.lines();
           List<String> errors = lines.stream().filter(l -> l.startsWith("error")).toList();
           if (!errors.isEmpty()) {
-            failure = "cycle " + cycle + ": writer failed: " + errors + "\n" + writer.describe();
+            failure = what + ": writer failed: " + errors + "\n" + writer.describe();
           }
         }
         acked += checker.addAcks("cycle " + cycle, lines);
         done = cycle;
-        try (FileStorage reopened = FileStorage.open(store)) {
+        Path checked = store;
+        if (onCopy && Files.exists(store)) {
+          checked = tmp.resolve("checked-" + cycle);
+          copy(store, checked);
+        }
+        try (FileStorage reopened = FileStorage.open(checked)) {
           report = checker.check(reopened);
         } catch (RuntimeException e) {
           report = new StoreChecker.Report(acked, 0, 0, 1, 0, 0, List.of("corrupt: reopening failed: " + e));
         }
         if (!report.clean()) {
-          failure = "cycle " + cycle + " (killed after " + delay + " ms): " + report;
+          failure = what + ": " + report;
+        } else if (checked != store) {
+          delete(checked);
         }
       }
     } finally {
@@ -102,5 +131,26 @@ class CrashTest {
     assertThat(failure).as("seed %d, store and writer stderr in %s", seed, tmp).isNull();
     assertThat(done).isEqualTo(cycles);
     assertThat(acked).as("acknowledged operations").isPositive();
+  }
+
+  /** Copies a directory tree as the killed writer left it (nothing runs on it meanwhile). */
+  private static void copy(Path from, Path to) throws IOException {
+    try (Stream<Path> all = Files.walk(from)) {
+      all.forEach(p -> {
+        try {
+          Files.copy(p, to.resolve(from.relativize(p).toString()));
+        } catch (IOException e) {
+          throw new UncheckedIOException(e);
+        }
+      });
+    }
+  }
+
+  private static void delete(Path dir) throws IOException {
+    try (Stream<Path> all = Files.walk(dir)) {
+      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 }

@@ -42,9 +42,9 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class MultiProcessTest {
   static final int CHILDREN = 4;
-  static final int INCREMENTS = 40;
-  static final int ROUNDS = 8;
-  static final int APPENDS = 40;
+  static final int INCREMENTS = 100;
+  static final int ROUNDS = 15;
+  static final int APPENDS = 100;
   private static final Duration CHILD_TIMEOUT = Duration.ofSeconds(90);
 
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
@@ -112,7 +112,15 @@ class MultiProcessTest {
       assertThat(mapper.readTree(counter.json()).path("n").asLong()).as("seed %d: counter", seed)
           .isEqualTo(increments);
       List<StoredEvent> log = StoreChecker.readLog(storage);
-      assertThat(log.stream().filter(e -> e.target().equals("documents/mp/counter"))).hasSize((int) increments);
+      List<String> incrementers = log.stream().filter(e -> e.target().equals("documents/mp/counter"))
+          .map(StoredEvent::actor).toList();
+      assertThat(incrementers).hasSize((int) increments);
+      // the children really ran at the same time: the counter's history switches between them
+      long switches = java.util.stream.IntStream.range(1, incrementers.size())
+          .filter(i -> !incrementers.get(i).equals(incrementers.get(i - 1))).count();
+      System.out.println("MultiProcessTest: the counter's writer changed " + switches + " times in "
+          + incrementers.size() + " increments");
+      assertThat(switches).as("interleaving of the children's increments").isGreaterThanOrEqualTo(CHILDREN);
 
       // event ids: unique in the log and among the acknowledgements
       Set<Long> ids = new HashSet<>();

@@ -42,7 +42,9 @@ import java.util.function.Consumer;
  * version of a document is a lower bound for what must be on disk. An unexpected exception prints
  * {@code error ...} and a stack trace to stderr, which fails the test.
  *
- * <p>Arguments: store directory, cycle number, thread count, seed.
+ * <p>Arguments: store directory, cycle number, thread count, seed, and optionally the segment size
+ * for a new store and the checkpoint size ({@code default} for the default): small sizes make the
+ * kills land in segment roll-overs and checkpoints too.
  */
 public final class CrashWriter {
   /** The user collections the writer's documents live in. */
@@ -75,7 +77,7 @@ public final class CrashWriter {
   }
 
   /**
-   * @param args store directory, cycle, threads, seed
+   * @param args store directory, cycle, threads, seed [, segment bytes [, checkpoint bytes or "default"]]
    */
   public static void main(String[] args) {
     AckOut.dieWithParent(120_000);
@@ -83,7 +85,14 @@ public final class CrashWriter {
     int cycle = Integer.parseInt(args[1]);
     int threads = Integer.parseInt(args[2]);
     long seed = Long.parseLong(args[3]);
-    FileStorage storage = FileStorage.open(dir);
+    FileStorage.Builder builder = FileStorage.builder(dir);
+    if (args.length > 4) {
+      builder.segmentBytes(Long.parseLong(args[4])); // applies when the directory is created
+    }
+    if (args.length > 5 && !args[5].equals("default")) {
+      builder.checkpointBytes(Long.parseLong(args[5]));
+    }
+    FileStorage storage = builder.open(); // recovers what the previous writer left, unless the test did
     // warm up (class loading, the store's recovery) so that the kill lands among the operations
     Collab probe = Collab.builder().storage(storage).holder("c" + cycle + "-probe").build();
     probe.documents().get("c0", "t0-d0");
