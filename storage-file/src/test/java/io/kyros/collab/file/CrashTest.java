@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -32,7 +33,9 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>The random moment is 50..500 ms after the writer printed {@code ready}; in one cycle out of
  * five it is 0..1500 ms after the process started instead, which may be while the writer is still
- * opening, that is recovering, the store. In half of the cycles the check runs on a copy of the
+ * opening, that is recovering, the store. In one cycle out of four a second writer JVM works on the
+ * same directory at the same time and is killed 50..300 ms after the first, so its commits meet
+ * whatever the first left half-done. In half of the cycles the check runs on a copy of the
  * killed directory, so that the next writer's own {@code open} has to recover the original. The
  * writers create the store with 64 KiB event segments and use a 16 KiB checkpoint threshold in
  * half of the cycles, so kills also land in segment roll-overs and checkpoints.
@@ -75,31 +78,31 @@ class CrashTest {
         long delay = early ? random.nextInt(1501) : 50 + random.nextInt(451);
         boolean onCopy = random.nextBoolean();
         String checkpoint = random.nextBoolean() ? "" + SMALL_CHECKPOINT_BYTES : "default";
+        boolean pair = random.nextInt(4) == 0;
+        long survivorDelay = 50 + random.nextInt(251);
         String what = "cycle " + cycle + " (kill " + delay + " ms after " + (early ? "start" : "ready")
-            + ", checkpoint " + checkpoint + ", check on " + (onCopy ? "a copy" : "the store") + ")";
-        String name = "writer-" + cycle;
-        List<String> lines;
-        try (ChildJvm writer = ChildJvm.start(name, CrashWriter.class, tmp.resolve(name + ".err"),
-            List.of(store.toString(), "" + cycle, "" + THREADS, "" + random.nextLong(), "" + SEGMENT_BYTES,
-                checkpoint))) {
-          if (!early && !writer.awaitLine("ready"::equals, Duration.ofSeconds(60))) {
-            failure = what + ": writer did not print ready: " + writer.describe();
-            break;
+            + (pair ? ", a second writer killed " + survivorDelay + " ms later" : "") + ", checkpoint " + checkpoint
+            + ", check on " + (onCopy ? "a copy" : "the store") + ")";
+        List<ChildJvm> writers = new ArrayList<>();
+        List<String> lines = new ArrayList<>();
+        try {
+          for (int w = 0; w < (pair ? 2 : 1); w++) {
+            String name = "writer-" + cycle + (w == 0 ? "" : "b");
+            writers.add(ChildJvm.start(name, CrashWriter.class, tmp.resolve(name + ".err"),
+                List.of(store.toString(), "" + cycle, "" + THREADS, "" + random.nextLong(), "" + SEGMENT_BYTES,
+                    checkpoint, "" + w * THREADS)));
           }
-          if (writer.waitFor(Duration.ofMillis(delay))) { // the random moment of the kill
-            failure = what + ": writer exited by itself before the kill: " + writer.describe();
-            break;
+          failure = killAll(writers, early, delay, survivorDelay, what);
+          for (ChildJvm w : writers) {
+            lines.addAll(w.lines());
           }
-          writer.kill();
-          if (writer.exitValue() != 128 + 9) {
-            failure = what + ": writer was not killed by SIGKILL: " + writer.describe();
-            break;
+        } finally {
+          for (ChildJvm w : writers) {
+            w.close();
           }
-          lines = writer.lines();
-          List<String> errors = lines.stream().filter(l -> l.startsWith("error")).toList();
-          if (!errors.isEmpty()) {
-            failure = what + ": writer failed: " + errors + "\n" + writer.describe();
-          }
+        }
+        if (failure != null) {
+          break;
         }
         acked += checker.addAcks("cycle " + cycle, lines);
         done = cycle;
@@ -131,6 +134,41 @@ class CrashTest {
     assertThat(failure).as("seed %d, store and writer stderr in %s", seed, tmp).isNull();
     assertThat(done).isEqualTo(cycles);
     assertThat(acked).as("acknowledged operations").isPositive();
+  }
+
+  /**
+   * Kills the first writer at the random moment and, when there is a second one on the same
+   * directory, lets it run on (its next commits meet what the first left half-done) before killing
+   * it too.
+   *
+   * @return why the cycle failed, or null
+   */
+  private static String killAll(List<ChildJvm> writers, boolean early, long delay, long survivorDelay, String what)
+      throws InterruptedException {
+    if (!early) {
+      for (ChildJvm w : writers) {
+        if (!w.awaitLine("ready"::equals, Duration.ofSeconds(60))) {
+          return what + ": writer did not print ready: " + w.describe();
+        }
+      }
+    }
+    for (int i = 0; i < writers.size(); i++) {
+      ChildJvm w = writers.get(i);
+      if (w.waitFor(Duration.ofMillis(i == 0 ? delay : survivorDelay))) { // the random moment of the kill
+        return what + ": writer exited by itself before the kill: " + w.describe();
+      }
+      w.kill();
+      if (w.exitValue() != 128 + 9) {
+        return what + ": writer was not killed by SIGKILL: " + w.describe();
+      }
+    }
+    for (ChildJvm w : writers) {
+      List<String> errors = w.lines().stream().filter(l -> l.startsWith("error")).toList();
+      if (!errors.isEmpty()) {
+        return what + ": writer failed: " + errors + "\n" + w.describe();
+      }
+    }
+    return null;
   }
 
   /** Copies a directory tree as the killed writer left it (nothing runs on it meanwhile). */

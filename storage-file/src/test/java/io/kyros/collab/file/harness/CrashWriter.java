@@ -44,7 +44,8 @@ import java.util.function.Consumer;
  *
  * <p>Arguments: store directory, cycle number, thread count, seed, and optionally the segment size
  * for a new store and the checkpoint size ({@code default} for the default): small sizes make the
- * kills land in segment roll-overs and checkpoints too.
+ * kills land in segment roll-overs and checkpoints too, and the number of the first thread (writers
+ * that run at the same time number their threads apart).
  */
 public final class CrashWriter {
   /** The user collections the writer's documents live in. */
@@ -77,7 +78,8 @@ public final class CrashWriter {
   }
 
   /**
-   * @param args store directory, cycle, threads, seed [, segment bytes [, checkpoint bytes or "default"]]
+   * @param args store directory, cycle, threads, seed [, segment bytes [, checkpoint bytes or "default"
+   *     [, first thread number]]]
    */
   public static void main(String[] args) {
     AckOut.dieWithParent(120_000);
@@ -94,12 +96,13 @@ public final class CrashWriter {
     }
     FileStorage storage = builder.open(); // recovers what the previous writer left, unless the test did
     // warm up (class loading, the store's recovery) so that the kill lands among the operations
-    Collab probe = Collab.builder().storage(storage).holder("c" + cycle + "-probe").build();
+    int first = args.length > 6 ? Integer.parseInt(args[6]) : 0;
+    Collab probe = Collab.builder().storage(storage).holder("c" + cycle + "-probe" + first).build();
     probe.documents().get("c0", "t0-d0");
     probe.leases().get(LOCK);
     probe.tasks().get("none");
     probe.events().read(Math.max(0, probe.events().lastId() - 1), 1);
-    List<Thread> running = start(storage, cycle, threads, seed, AckOut::line, () -> false,
+    List<Thread> running = start(storage, cycle, first, threads, seed, AckOut::line, () -> false,
         () -> AckOut.line("ready"));
     for (Thread th : running) {
       try {
@@ -116,6 +119,8 @@ public final class CrashWriter {
    *
    * @param storage the store
    * @param cycle the cycle number (part of task ids and holder names)
+   * @param first the first thread number: writers running at the same time use distinct numbers,
+   *     since each document, task and holder name belongs to one thread number
    * @param threads how many threads
    * @param seed the seed of the threads' random choices
    * @param ack receives the acknowledgement lines
@@ -123,10 +128,10 @@ public final class CrashWriter {
    * @param beforeStart runs after the threads are created and before they start
    * @return the started threads
    */
-  public static List<Thread> start(Storage storage, int cycle, int threads, long seed, Consumer<String> ack,
-      BooleanSupplier stop, Runnable beforeStart) {
+  public static List<Thread> start(Storage storage, int cycle, int first, int threads, long seed,
+      Consumer<String> ack, BooleanSupplier stop, Runnable beforeStart) {
     List<Thread> running = new ArrayList<>();
-    for (int t = 0; t < threads; t++) {
+    for (int t = first; t < first + threads; t++) {
       Collab collab = Collab.builder().storage(storage).holder("c" + cycle + "-t" + t)
           .updateTimeout(Duration.ofSeconds(30)).build();
       CrashWriter w = new CrashWriter(collab, ack, stop, t, cycle, seed * 31 + t);

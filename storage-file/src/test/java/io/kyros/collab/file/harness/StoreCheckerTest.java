@@ -45,7 +45,7 @@ class StoreCheckerTest {
         enough.countDown();
       }
     };
-    List<Thread> threads = CrashWriter.start(storage, 1, 4, 42, sink, stop::get, () -> {});
+    List<Thread> threads = CrashWriter.start(storage, 1, 0, 4, 42, sink, stop::get, () -> {});
     boolean reached = enough.await(60, TimeUnit.SECONDS);
     stop.set(true);
     for (Thread t : threads) {
