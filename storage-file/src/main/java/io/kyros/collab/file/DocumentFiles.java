@@ -114,20 +114,21 @@ final class DocumentFiles {
           continue;
         }
         String id = name.substring(0, name.length() - SUFFIX.length());
-        if (!NAME.matcher(id).matches() || (afterId != null && id.compareTo(afterId) <= 0)) {
-          continue;
-        }
-        ids.add(id);
-        if (ids.size() > limit) {
-          ids.pollLast();
+        if (NAME.matcher(id).matches() && (afterId == null || id.compareTo(afterId) > 0)) {
+          ids.add(id);
         }
       }
     } catch (NoSuchFileException e) {
       return List.of();
     }
-    List<StoredRecord> out = new ArrayList<>(ids.size());
+    // Keep reading past ids whose file vanished since the listing (deleted by another process), so a
+    // page is short only at the end of the collection.
+    List<StoredRecord> out = new ArrayList<>(Math.min(limit, ids.size()));
     for (String id : ids) {
-      read(new RecordKey(collection, id)).ifPresent(out::add); // deleted since listed: skip
+      if (out.size() == limit) {
+        break;
+      }
+      read(new RecordKey(collection, id)).ifPresent(out::add);
     }
     return out;
   }

@@ -71,15 +71,18 @@ final class EventSegments {
 
   /** Re-reads the list of segment files. */
   void list() throws IOException {
+    Map<Long, Path> found = new TreeMap<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*" + SUFFIX)) {
       for (Path f : files) {
         String name = f.getFileName().toString();
         String digits = name.substring(0, name.length() - SUFFIX.length());
         if (digits.length() == 20 && digits.chars().allMatch(Character::isDigit)) {
-          segments.putIfAbsent(Long.parseLong(digits), f);
+          found.put(Long.parseLong(digits), f);
         }
       }
     }
+    segments.putAll(found);
+    segments.keySet().retainAll(found.keySet()); // an empty segment removed by a recovery
   }
 
   // -------------------------------------------------------------------------------------- reads
@@ -111,31 +114,47 @@ final class EventSegments {
       segment = e.getKey();
       offset = search(segment, afterId + 1);
     }
-    long expected = afterId + 1;
+    // the id of the last line seen before offset (known when continuing a cached read)
+    long lastSeen = start != null ? afterId : -1;
     while (out.size() < limit) {
       Path file = segments.get(segment);
       Scan scan = scan(file, segment, offset, afterId, limit - out.size(), out);
-      offset = scan.end;
-      if (!out.isEmpty()) {
-        expected = out.get(out.size() - 1).id() + 1;
-      }
+      offset = scan.end();
+      lastSeen = scan.lastId() >= 0 ? scan.lastId() : lastSeen;
       if (out.size() >= limit) {
         break;
       }
+      if (scan.partial() && segments.higherKey(segment) != null) {
+        // another process may have completed that line and started the next segment since: look again
+        Scan again = scan(file, segment, offset, afterId, limit - out.size(), out);
+        offset = again.end();
+        lastSeen = again.lastId() >= 0 ? again.lastId() : lastSeen;
+        if (again.partial()) {
+          throw new CorruptFileException(file, again.end(), "incomplete last line in a segment that is not the newest",
+              null);
+        }
+        if (out.size() >= limit) {
+          break;
+        }
+      }
+      // Ids are dense and a segment starts at a commit boundary, so the next segment, if any, is
+      // named by the id after the last one here. Look for that file itself: a directory listing
+      // can miss a file another process creates while it runs.
+      long expected = lastSeen >= 0 ? lastSeen + 1 : segment;
       Long next = segments.higherKey(segment);
-      if (next == null && needsRelistAfter(segment, file)) {
-        list();
-        next = segments.higherKey(segment);
-      }
-      if (next == null) {
-        break;
-      }
-      if (scan.partial) {
-        throw new CorruptFileException(file, scan.end, "incomplete last line in a segment that is not the newest", null);
-      }
-      if (next > expected && !out.isEmpty()) {
-        throw new CorruptFileException(segments.get(next), 0,
-            "segment starts at id " + next + " but the previous segment ends at " + (expected - 1), null);
+      if (next == null || next != expected) {
+        Path successor = dir.resolve(segmentName(expected));
+        if (Files.exists(successor, LinkOption.NOFOLLOW_LINKS)) {
+          segments.put(expected, successor);
+          next = expected;
+        } else if (next != null && Files.size(file) > offset) {
+          continue; // the segment grew meanwhile (another process appended to it): read on
+        } else if (next != null) {
+          throw new CorruptFileException(segments.get(next), 0,
+              "segment starts at id " + next + " but the previous segment ends at " + (expected - 1), null);
+        } else {
+          break;
+        }
       }
       segment = next;
       offset = 0;
@@ -146,7 +165,8 @@ final class EventSegments {
     return out;
   }
 
-  private record Scan(long end, boolean partial) {}
+  /** Where a scan stopped, whether an incomplete line follows, and the last id it saw (-1 if none). */
+  private record Scan(long end, boolean partial, long lastId) {}
 
   /**
    * Reads complete lines of one segment from {@code offset}, adding events with ids above
@@ -169,7 +189,7 @@ final class EventSegments {
     while (added < limit) {
       int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
       if (n <= 0) {
-        return new Scan(bufStart, len > 0);
+        return new Scan(bufStart, len > 0, previous);
       }
       len += n;
       int s = 0;
@@ -203,7 +223,7 @@ final class EventSegments {
         buf = Arrays.copyOf(buf, buf.length * 2); // a line longer than the buffer
       }
     }
-    return new Scan(bufStart, false);
+    return new Scan(bufStart, false, previous);
   }
 
   /**
@@ -353,10 +373,6 @@ final class EventSegments {
     return newest != null && Files.size(newest.getValue()) >= segmentBytes;
   }
 
-  private boolean needsRelistAfter(long segment, Path file) throws IOException {
-    return segments.lastKey() == segment && Files.size(file) >= segmentBytes;
-  }
-
   /**
    * Opens a segment for reading. Each read opens its own channel: an interrupt during a read closes
    * only the interrupted reader's channel.
@@ -372,12 +388,48 @@ final class EventSegments {
    * checksum is wrong) and returns the newest id left. Called under the writer lock.
    */
   long repairTail() throws IOException {
+    closeWriter();
     list();
-    Map.Entry<Long, Path> newest = segments.lastEntry();
-    if (newest == null) {
-      return 0;
+    positions.invalidateAll();
+    synchronized (this) {
+      tailSegment = -1;
     }
-    Path file = newest.getValue();
+    while (true) {
+      Map.Entry<Long, Path> newest = segments.lastEntry();
+      if (newest == null) {
+        return 0;
+      }
+      Path file = newest.getValue();
+      long lastId = cutTornTail(file);
+      if (lastId > 0) {
+        return lastId;
+      }
+      Map.Entry<Long, Path> previous = segments.lowerEntry(newest.getKey());
+      if (previous == null) {
+        return newest.getKey() - 1;
+      }
+      // An empty newest segment: fine if the previous one ends just before it. If it does not (its
+      // unforced tail was lost with the power while the new name survived), drop the empty file and
+      // let the journal's replay append the missing events to the previous segment.
+      long previousLast = cutTornTail(previous.getValue());
+      if (previousLast == newest.getKey() - 1) {
+        return previousLast;
+      }
+      LOG.warn("Removing empty segment {}: the previous segment ends at id {}, not {}", file, previousLast,
+          newest.getKey() - 1);
+      Files.delete(file);
+      FilePermissions.forceDirectory(dir);
+      segments.remove(newest.getKey());
+    }
+  }
+
+  /**
+   * Cuts a torn tail off a segment: bytes after the last newline, then a last line whose checksum
+   * fails.
+   *
+   * @return the id of the last line left, or -1 if the segment is empty
+   */
+  private static long cutTornTail(Path file) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS)) {
       long size = ch.size();
@@ -397,14 +449,8 @@ final class EventSegments {
         }
       }
       ch.force(true);
-    }
-    positions.invalidateAll();
-    synchronized (this) {
-      tailSegment = -1;
-    }
-    try (FileChannel ch = open(file)) {
       long[] last = lastLine(ch);
-      return last[1] > 0 ? last[1] : newest.getKey() - 1;
+      return last[1];
     }
   }
 
@@ -450,11 +496,17 @@ final class EventSegments {
   }
 
   private void roll(long firstId) throws IOException {
+    if (writeChannel != null) {
+      // A full segment is forced before its successor exists, so a power loss can never keep the
+      // new segment's name and lose the old one's tail. Once per segment: cheap.
+      writeChannel.force(true);
+    }
     closeWriter();
     Path file = dir.resolve(segmentName(firstId));
     writeChannel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS), permissions.file());
     writeSegment = file;
+    FilePermissions.forceDirectory(dir);
     segments.put(firstId, file);
     LOG.debug("Started event segment {}", file);
   }

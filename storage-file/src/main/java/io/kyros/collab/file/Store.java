@@ -37,6 +37,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -96,6 +97,10 @@ final class Store {
   /** Queued to stop the writer thread. */
   private static final Pending STOP = new Pending(null, null);
   private Thread writer;
+  /** Guards {@link #stopped} together with adding to the queue. */
+  private final Object lifecycle = new Object();
+  /** Set once by the last release; guarded by {@link #lifecycle}. */
+  private boolean stopped;
   private FileChannel lockChannel;
   private Journal journal;
   private DocumentFiles docs;
@@ -162,38 +167,47 @@ final class Store {
     }
   }
 
-  /** Drops one reference; the last closes the files. */
+  /**
+   * Drops one reference; the last stops the writer thread and closes the files. The engine stays in
+   * the registry until its channels are closed, so an open racing this close waits for it instead of
+   * creating a second channel on the lock file (closing the old one would drop the new one's lock).
+   */
   void release() {
     synchronized (OPEN) {
       if (--references > 0) {
         return;
       }
-      OPEN.remove(root);
-    }
-    queue.add(STOP);
-    boolean interrupted = false;
-    while (writer.isAlive()) {
+      synchronized (lifecycle) {
+        stopped = true;
+        queue.add(STOP);
+      }
+      boolean interrupted = false;
+      while (writer.isAlive()) {
+        try {
+          writer.join();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+      writerLock.lock();
       try {
-        writer.join();
-      } catch (InterruptedException e) {
-        interrupted = true;
+        synchronized (appended) {
+          if (watcher != null) {
+            watcher.close();
+          }
+        }
+        journal.close();
+        events.close();
+        lockChannel.close(); // last: closing it drops this process's lock
+      } catch (IOException e) {
+        LOG.warn("Closing {} failed", root, e);
+      } finally {
+        writerLock.unlock();
+        OPEN.remove(root);
       }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-    writerLock.lock();
-    try {
-      if (watcher != null) {
-        watcher.close();
-      }
-      journal.close();
-      events.close();
-      lockChannel.close(); // last: closing it drops this process's lock
-    } catch (IOException e) {
-      LOG.warn("Closing {} failed", root, e);
-    } finally {
-      writerLock.unlock();
     }
     notifyAppended();
   }
@@ -326,13 +340,13 @@ final class Store {
   private void catchUp(boolean opening) throws IOException {
     Counters header = readHeader();
     long size = journal.size();
-    boolean trusted = header != null && header.journal() >= 0
+    boolean trusted = header != null && header.journal() >= 0 && header.journal() <= size
         && (bootId != null ? bootId.equals(header.boot()) : recovered);
     long from;
     if (trusted) {
       revision = header.revision();
       eventId = header.eventId();
-      from = Math.min(header.journal(), size);
+      from = header.journal();
       if (from == size && !opening) {
         return;
       }
@@ -378,7 +392,7 @@ final class Store {
     final Clock clock;
     final CountDownLatch done = new CountDownLatch(1);
     volatile CommitResult result;
-    volatile RuntimeException failure;
+    volatile Throwable failure;
 
     Pending(Commit commit, Clock clock) {
       this.commit = commit;
@@ -396,7 +410,12 @@ final class Store {
    */
   CommitResult commit(Commit commit, Clock clock) {
     Pending p = new Pending(commit, clock);
-    queue.add(p);
+    synchronized (lifecycle) {
+      if (stopped) {
+        throw new StorageException("FileStorage is closed: " + root);
+      }
+      queue.add(p);
+    }
     boolean interrupted = false;
     while (true) {
       try {
@@ -409,10 +428,18 @@ final class Store {
     if (interrupted) {
       Thread.currentThread().interrupt();
     }
-    if (p.failure != null) {
+    Throwable failure = p.failure;
+    if (failure instanceof CorruptFileException c) {
+      throw c;
+    } else if (failure instanceof StorageException s) {
       // a failure set by the writer thread carries its stack; wrap it to add the caller's
-      throw p.failure instanceof StorageException s && !(s instanceof CorruptFileException)
-          ? new StorageException(s.getMessage(), s) : p.failure;
+      throw new StorageException(s.getMessage(), s);
+    } else if (failure instanceof RuntimeException r) {
+      throw r;
+    } else if (failure instanceof Error e) {
+      throw e;
+    } else if (failure != null || p.result == null) {
+      throw new StorageException("commit in " + root + " ended without an outcome", failure);
     }
     return p.result;
   }
@@ -430,10 +457,20 @@ final class Store {
       queue.drainTo(batch, MAX_BATCH - 1);
       stop = batch.remove(STOP);
       if (!batch.isEmpty()) {
-        boolean appendedEvents;
+        boolean appendedEvents = true;
         writerLock.lock();
         try {
           appendedEvents = runBatch(batch);
+        } catch (Throwable t) {
+          // never let the writer thread die: every commit still waiting gets the failure
+          LOG.error("Commit batch in {} failed unexpectedly", root, t);
+          for (Pending p : batch) {
+            if (p.failure == null && !(p.result instanceof CommitResult.Conflict)) {
+              p.result = null;
+              p.failure = new StorageException("commit in " + root + " failed (outcome unknown: it may apply when the"
+                  + " next commit or open replays the journal): " + t, t);
+            }
+          }
         } finally {
           writerLock.unlock();
           for (Pending p : batch) {
@@ -486,8 +523,11 @@ final class Store {
           }
           journaled += entries.size();
         } catch (IOException e) {
-          undoJournal(before, e);
-          fail(committed, "commit failed before it was durable; nothing was applied", e);
+          boolean undone = undoJournal(before, e);
+          // conflicts in this batch may have been judged against commits that now never happened
+          failAll(batch, undone ? "commit failed before it was durable; nothing was applied"
+              : "commit failed while journaling and the journal could not be cut back (outcome unknown: it may"
+              + " apply when the next commit or open replays the journal)", e);
           return false;
         }
         try {
@@ -503,7 +543,12 @@ final class Store {
           try {
             checkpoint();
           } catch (IOException | RuntimeException e) {
-            LOG.warn("Checkpoint of {} failed; the journal is kept and replayed later", root, e);
+            LOG.error("Checkpoint of {} failed; the journal is kept and the files are rewritten from it", root, e);
+            try {
+              writeHeader(0); // the next catch-up rewrites every document the journal holds
+            } catch (IOException again) {
+              LOG.error("Resetting the header of {} failed too", root, again);
+            }
           }
         }
       }
@@ -523,11 +568,20 @@ final class Store {
     }
   }
 
-  private void undoJournal(long size, IOException cause) {
+  private boolean undoJournal(long size, IOException cause) {
     try {
       journal.truncate(size);
+      return true;
     } catch (IOException e) {
       cause.addSuppressed(e);
+      return false;
+    }
+  }
+
+  private static void failAll(List<Pending> pendings, String message, Exception cause) {
+    for (Pending p : pendings) {
+      p.result = null;
+      p.failure = new StorageException(message + ": " + cause, cause);
     }
   }
 
@@ -568,10 +622,7 @@ final class Store {
       for (Write w : commit.writes()) {
         docs.file(w.key()); // validates the names before anything is journaled
       }
-    } catch (CorruptFileException e) {
-      p.failure = e;
-      return null;
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       p.failure = e;
       return null;
     }
@@ -613,15 +664,22 @@ final class Store {
       lines.add(out.toByteArray());
       firstIds.add(first);
     }
+    // Only the last write per key: the result is the same, and a document read by another process
+    // during a replay never goes back to an older version.
+    Map<RecordKey, JournalWrite> last = new LinkedHashMap<>();
+    for (JournalEntry entry : entries) {
+      for (JournalWrite w : entry.writes()) {
+        last.remove(w.key());
+        last.put(w.key(), w);
+      }
+    }
     visibility.writeLock().lock();
     try {
-      for (JournalEntry entry : entries) {
-        for (JournalWrite w : entry.writes()) {
-          if (w.isDelete()) {
-            docs.delete(w.key());
-          } else {
-            docs.write(w.key(), Codec.encodeDocument(w.revision(), w.hash(), w.json()), false);
-          }
+      for (JournalWrite w : last.values()) {
+        if (w.isDelete()) {
+          docs.delete(w.key());
+        } else {
+          docs.write(w.key(), Codec.encodeDocument(w.revision(), w.hash(), w.json()), false);
         }
       }
       events.append(lines, firstIds);
@@ -635,8 +693,8 @@ final class Store {
    * counters in {@code checkpoint.json} and empties the journal. Called with both locks held.
    */
   private void checkpoint() throws IOException {
-    boolean durable = options.durability() == FileStorage.Durability.FSYNC;
-    if (durable) {
+    // Forced whatever this JVM's durability: another process on the directory may rely on it.
+    {
       Set<Path> files = new HashSet<>();
       Set<Path> dirs = new HashSet<>();
       long firstEvent = Long.MAX_VALUE;
@@ -661,12 +719,14 @@ final class Store {
         }
       }
     }
-    writeDurably(root.resolve(CHECKPOINT_FILE), Codec.encodeCounters(revision, eventId, -1, null));
-    journal.truncate(0);
-    if (durable) {
-      journal.force();
-    }
+    DocumentFiles.replace(root.resolve(CHECKPOINT_FILE), Codec.encodeCounters(revision, eventId, -1, null), true,
+        permissions);
+    FilePermissions.forceDirectory(root);
+    // The header says "nothing applied" before the journal is cut: a crash in between replays the
+    // whole journal (idempotent) instead of trusting an offset beyond the journal's end.
     writeHeader(0);
+    journal.truncate(0);
+    journal.force();
     LOG.debug("Checkpoint of {} at revision {}, event {}", root, revision, eventId);
   }
 
@@ -795,8 +855,10 @@ final class Store {
 
   private void startWatcher() {
     synchronized (appended) {
-      if (watcher != null) {
-        return;
+      synchronized (lifecycle) {
+        if (watcher != null || stopped) {
+          return;
+        }
       }
       try {
         watcher = root.getFileSystem().newWatchService();
