@@ -282,7 +282,11 @@ public final class JdbcStorage implements Storage {
     long lastRevision;
     long lastEventId;
     String[] lock = sql.lockCounters;
+    String bound = dialect.boundLockWait(a.lockWaitMillis());
     try (Statement s = c.createStatement()) {
+      if (bound != null) {
+        s.execute(bound); // a stalled lock holder fails this commit after the retry timeout instead of hanging it
+      }
       for (int i = 0; i < lock.length - 1; i++) {
         s.executeUpdate(lock[i]);
       }
