@@ -146,22 +146,34 @@ public final class JdbcStorage implements Storage {
 
   /**
    * Creates the tables and the counter row if they do not exist, by running the dialect's shipped script
-   * ({@link JdbcDialect#schemaResource()}). Idempotent. Production setups may run the same script with their
+   * ({@link JdbcDialect#schemaResource()}). Idempotent, also when several nodes run it at once (on PostgreSQL
+   * in one transaction behind an advisory lock). Production setups may run the same script with their
    * migration tool instead.
    *
    * @throws StorageException if the DDL fails
    */
   public void createSchema() {
     checkOpen();
-    List<String> statements = Schema.statements(dialect.kind(), tables);
-    transactions.read("createSchema", a -> {
+    List<String> statements = new ArrayList<>();
+    String lock = dialect.schemaLock(tables);
+    if (lock != null) {
+      statements.add(lock);
+    }
+    statements.addAll(Schema.statements(dialect.kind(), tables));
+    Transactions.Work<Void> script = a -> {
       try (Statement s = a.connection.createStatement()) {
         for (String statement : statements) {
           s.execute(statement);
         }
       }
       return null;
-    });
+    };
+    // PostgreSQL: one transaction behind an advisory lock, so concurrent runs do not race in the catalog
+    if (lock != null) {
+      transactions.write("createSchema", script);
+    } else {
+      transactions.read("createSchema", script);
+    }
   }
 
   /**
