@@ -86,7 +86,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Waiting for events</h2>
  * {@link #awaitEvents} wakes at once for commits made through this instance, on PostgreSQL also by
  * {@code LISTEN}/{@code NOTIFY} for commits from other nodes (this holds one connection of the pool while someone
- * waits; see {@link Builder#listenNotify(boolean)}), and otherwise polls every {@link Builder#pollInterval(Duration)}.
+ * waits, and returns it after a quiet period of twice the poll interval, at least two seconds, without waiters;
+ * see {@link Builder#listenNotify(boolean)}), and otherwise polls every {@link Builder#pollInterval(Duration)}.
  *
  * <p>The {@link DataSource} stays the caller's: {@link #close()} does not close it. Thread-safe.
  */
@@ -523,9 +524,18 @@ public final class JdbcStorage implements Storage {
     Objects.requireNonNull(timeout, "timeout");
     long timeoutNanos = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
     long start = System.nanoTime();
-    if (notifications != null) {
-      notifications.start();
+    if (notifications == null) {
+      return awaitEvents(afterId, timeoutNanos, start);
     }
+    notifications.waitStarted();
+    try {
+      return awaitEvents(afterId, timeoutNanos, start);
+    } finally {
+      notifications.waitEnded();
+    }
+  }
+
+  private boolean awaitEvents(long afterId, long timeoutNanos, long start) throws InterruptedException {
     while (true) {
       long seen;
       synchronized (wakeups) {
