@@ -77,11 +77,19 @@ import org.slf4j.LoggerFactory;
  * {@link Builder#clock(Clock)} replaces it by a given clock, for tests and special cases.
  *
  * <h2>Failures</h2>
- * Serialization failures, deadlocks (SQLState 40001, 40P01, MySQL 1213), lock timeouts and SQLite's busy errors
- * roll back and run the operation again with backoff until {@link Builder#retryTimeout(Duration)}. Any other
- * {@link SQLException}, and a connection that cannot be had, becomes a {@link StorageException} that names the
- * operation and SQLState, keeps the exception as its cause and says whether a commit was rolled back or its
- * outcome is unknown. Connections are always returned to the {@link DataSource}.
+ * Serialization failures, deadlocks (SQLState 40001, 40P01, MySQL 1213), lock timeouts (PostgreSQL 55P03, MySQL
+ * 1205, H2) and SQLite's busy errors, also SQLite's BUSY from COMMIT, roll back and run the operation again with
+ * backoff until {@link Builder#retryTimeout(Duration)}; an interrupt stops the retrying. Every commit bounds its
+ * lock waits by what is left of the retry timeout (PostgreSQL {@code lock_timeout}, MariaDB/MySQL
+ * {@code innodb_lock_wait_timeout} in whole seconds, H2 {@code LOCK_TIMEOUT}; on SQLite the connection's busy
+ * timeout applies), so a transaction that holds the writers' lock and never ends fails commits after about the
+ * retry timeout instead of stopping them. Any other {@link SQLException}, and a connection that cannot be had,
+ * becomes a {@link StorageException} that names the operation and SQLState, keeps the exception as its cause and
+ * says whether a commit was rolled back or its outcome is unknown. Connections are always returned to the
+ * {@link DataSource}, rolled back and with auto-commit restored; one that cannot be reset is aborted first.
+ *
+ * <p>H2 is meant for tests and embedded use: an H2 file database writes commits to disk with a delay
+ * ({@code WRITE_DELAY}) by default, so it is not durable per commit unless configured so.
  *
  * <h2>Waiting for events</h2>
  * {@link #awaitEvents} wakes at once for commits made through this instance, on PostgreSQL also by
@@ -712,7 +720,8 @@ public final class JdbcStorage implements Storage {
 
     /**
      * How long an operation is run again after serialization failures, deadlocks, lock timeouts or busy errors
-     * before the failure is reported. Default 10 seconds.
+     * before the failure is reported; also the bound on how long a commit waits for the writers' lock (at least
+     * one second on MariaDB/MySQL). Default 10 seconds.
      *
      * @param timeout not negative; zero means no retries
      * @return this builder
