@@ -86,6 +86,45 @@ interface Dialect {
     return "40001".equals(state) || "40P01".equals(state);
   }
 
+  /**
+   * A failure of COMMIT that means the transaction did not commit (and is rolled back, or is rolled back by the
+   * caller): such a commit can be run again.
+   *
+   * @param e a failure of {@code Connection.commit()}
+   * @return true if nothing was committed
+   */
+  default boolean commitRefused(SQLException e) {
+    return "40001".equals(e.getSQLState());
+  }
+
+  /**
+   * @param e a failure
+   * @return true if it is a lock wait that timed out (also {@linkplain #isRetryable retryable})
+   */
+  default boolean isLockTimeout(SQLException e) {
+    return false;
+  }
+
+  /**
+   * A statement bounding how long the statements after it in the same transaction wait for a row lock, run first
+   * in every commit so a stalled lock holder cannot stop writers for longer than the retry timeout.
+   *
+   * @param millis the bound, at least 1
+   * @return the statement, or null if the database has no such setting (SQLite: the connection's busy timeout)
+   */
+  default String boundLockWait(long millis) {
+    return null;
+  }
+
+  /**
+   * @param t the tables
+   * @return a statement run first in {@code createSchema()}'s transaction that serializes concurrent runs of the
+   *     schema script until the transaction ends, or null if the database needs none
+   */
+  default String schemaLock(Tables t) {
+    return null;
+  }
+
   /** @return true if {@code SELECT ... FOR UPDATE SKIP LOCKED} is available */
   default boolean supportsSkipLocked() {
     return false;

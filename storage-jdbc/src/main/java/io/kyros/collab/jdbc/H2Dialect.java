@@ -33,6 +33,17 @@ final class H2Dialect implements Dialect {
   }
 
   @Override
+  public boolean isLockTimeout(SQLException e) {
+    return e.getErrorCode() == LOCK_TIMEOUT;
+  }
+
+  @Override
+  public String boundLockWait(long millis) {
+    // a session setting in H2 2.x (it neither commits nor is rolled back): every commit sets it anew
+    return "SET LOCK_TIMEOUT " + millis;
+  }
+
+  @Override
   public boolean isRetryable(SQLException e) {
     int code = e.getErrorCode();
     return code == LOCK_TIMEOUT || code == DEADLOCK || code == CONCURRENT_UPDATE || Dialect.super.isRetryable(e);

@@ -77,16 +77,25 @@ import org.slf4j.LoggerFactory;
  * {@link Builder#clock(Clock)} replaces it by a given clock, for tests and special cases.
  *
  * <h2>Failures</h2>
- * Serialization failures, deadlocks (SQLState 40001, 40P01, MySQL 1213), lock timeouts and SQLite's busy errors
- * roll back and run the operation again with backoff until {@link Builder#retryTimeout(Duration)}. Any other
- * {@link SQLException}, and a connection that cannot be had, becomes a {@link StorageException} that names the
- * operation and SQLState, keeps the exception as its cause and says whether a commit was rolled back or its
- * outcome is unknown. Connections are always returned to the {@link DataSource}.
+ * Serialization failures, deadlocks (SQLState 40001, 40P01, MySQL 1213), lock timeouts (PostgreSQL 55P03, MySQL
+ * 1205, H2) and SQLite's busy errors, also SQLite's BUSY from COMMIT, roll back and run the operation again with
+ * backoff until {@link Builder#retryTimeout(Duration)}; an interrupt stops the retrying. Every commit bounds its
+ * lock waits by what is left of the retry timeout (PostgreSQL {@code lock_timeout}, MariaDB/MySQL
+ * {@code innodb_lock_wait_timeout} in whole seconds, H2 {@code LOCK_TIMEOUT}; on SQLite the connection's busy
+ * timeout applies), so a transaction that holds the writers' lock and never ends fails commits after about the
+ * retry timeout instead of stopping them. Any other {@link SQLException}, and a connection that cannot be had,
+ * becomes a {@link StorageException} that names the operation and SQLState, keeps the exception as its cause and
+ * says whether a commit was rolled back or its outcome is unknown. Connections are always returned to the
+ * {@link DataSource}, rolled back and with auto-commit restored; one that cannot be reset is aborted first.
+ *
+ * <p>H2 is meant for tests and embedded use: an H2 file database writes commits to disk with a delay
+ * ({@code WRITE_DELAY}) by default, so it is not durable per commit unless configured so.
  *
  * <h2>Waiting for events</h2>
  * {@link #awaitEvents} wakes at once for commits made through this instance, on PostgreSQL also by
  * {@code LISTEN}/{@code NOTIFY} for commits from other nodes (this holds one connection of the pool while someone
- * waits; see {@link Builder#listenNotify(boolean)}), and otherwise polls every {@link Builder#pollInterval(Duration)}.
+ * waits, and returns it after a quiet period of twice the poll interval, at least two seconds, without waiters;
+ * see {@link Builder#listenNotify(boolean)}), and otherwise polls every {@link Builder#pollInterval(Duration)}.
  *
  * <p>The {@link DataSource} stays the caller's: {@link #close()} does not close it. Thread-safe.
  */
@@ -146,22 +155,34 @@ public final class JdbcStorage implements Storage {
 
   /**
    * Creates the tables and the counter row if they do not exist, by running the dialect's shipped script
-   * ({@link JdbcDialect#schemaResource()}). Idempotent. Production setups may run the same script with their
+   * ({@link JdbcDialect#schemaResource()}). Idempotent, also when several nodes run it at once (on PostgreSQL
+   * in one transaction behind an advisory lock). Production setups may run the same script with their
    * migration tool instead.
    *
    * @throws StorageException if the DDL fails
    */
   public void createSchema() {
     checkOpen();
-    List<String> statements = Schema.statements(dialect.kind(), tables);
-    transactions.read("createSchema", a -> {
+    List<String> statements = new ArrayList<>();
+    String lock = dialect.schemaLock(tables);
+    if (lock != null) {
+      statements.add(lock);
+    }
+    statements.addAll(Schema.statements(dialect.kind(), tables));
+    Transactions.Work<Void> script = a -> {
       try (Statement s = a.connection.createStatement()) {
         for (String statement : statements) {
           s.execute(statement);
         }
       }
       return null;
-    });
+    };
+    // PostgreSQL: one transaction behind an advisory lock, so concurrent runs do not race in the catalog
+    if (lock != null) {
+      transactions.write("createSchema", script);
+    } else {
+      transactions.read("createSchema", script);
+    }
   }
 
   /**
@@ -282,7 +303,11 @@ public final class JdbcStorage implements Storage {
     long lastRevision;
     long lastEventId;
     String[] lock = sql.lockCounters;
+    String bound = dialect.boundLockWait(a.lockWaitMillis());
     try (Statement s = c.createStatement()) {
+      if (bound != null) {
+        s.execute(bound); // a stalled lock holder fails this commit after the retry timeout instead of hanging it
+      }
       for (int i = 0; i < lock.length - 1; i++) {
         s.executeUpdate(lock[i]);
       }
@@ -507,9 +532,18 @@ public final class JdbcStorage implements Storage {
     Objects.requireNonNull(timeout, "timeout");
     long timeoutNanos = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
     long start = System.nanoTime();
-    if (notifications != null) {
-      notifications.start();
+    if (notifications == null) {
+      return awaitEvents(afterId, timeoutNanos, start);
     }
+    notifications.waitStarted();
+    try {
+      return awaitEvents(afterId, timeoutNanos, start);
+    } finally {
+      notifications.waitEnded();
+    }
+  }
+
+  private boolean awaitEvents(long afterId, long timeoutNanos, long start) throws InterruptedException {
     while (true) {
       long seen;
       synchronized (wakeups) {
@@ -686,7 +720,8 @@ public final class JdbcStorage implements Storage {
 
     /**
      * How long an operation is run again after serialization failures, deadlocks, lock timeouts or busy errors
-     * before the failure is reported. Default 10 seconds.
+     * before the failure is reported; also the bound on how long a commit waits for the writers' lock (at least
+     * one second on MariaDB/MySQL). Default 10 seconds.
      *
      * @param timeout not negative; zero means no retries
      * @return this builder

@@ -51,6 +51,17 @@ final class MariaDbDialect implements Dialect {
   }
 
   @Override
+  public boolean isLockTimeout(SQLException e) {
+    return e.getErrorCode() == LOCK_WAIT_TIMEOUT;
+  }
+
+  @Override
+  public String boundLockWait(long millis) {
+    // whole seconds, at least 1; a session setting, so every commit sets it anew on the pooled connection
+    return "SET SESSION innodb_lock_wait_timeout = " + Math.max(1L, (millis + 999L) / 1000L);
+  }
+
+  @Override
   public boolean supportsSkipLocked() {
     return true;
   }

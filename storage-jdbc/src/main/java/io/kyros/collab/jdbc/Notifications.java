@@ -11,41 +11,47 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * PostgreSQL {@code LISTEN}: one daemon thread holds one connection of the pool, listens on the event channel and
- * wakes the storage's waiters on every notification. Started by the first wait, stopped by {@link #close()}. If
- * the connection fails it reconnects after a pause; waiters keep polling meanwhile, so a lost notification only
- * delays them by the poll interval. The driver's {@code PGConnection.getNotifications(int)} is called by
- * reflection, since the driver is the user's dependency, not this module's.
+ * PostgreSQL {@code LISTEN}: while threads wait for events, one daemon thread holds one connection of the pool,
+ * listens on the event channel and wakes the storage's waiters on every notification. Started by the first wait;
+ * once no thread has waited for a quiet period (twice the poll interval, at least two seconds) it runs
+ * {@code UNLISTEN}, returns the connection and ends, and the next wait starts it again; {@link #close()} stops it.
+ * If the connection fails it reconnects after a pause; waiters keep polling meanwhile, so a lost notification only
+ * delays them by the poll interval. A connection whose {@code UNLISTEN} failed is aborted, never returned still
+ * listening. The driver's {@code PGConnection.getNotifications(int)} is called by reflection, since the driver is
+ * the user's dependency, not this module's.
  *
  * <p>Thread-safe.
  */
 final class Notifications implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Notifications.class);
   private static final int RECEIVE_TIMEOUT_MILLIS = 500;
+  private static final long MIN_QUIET_NANOS = TimeUnit.SECONDS.toNanos(2);
 
   private final DataSource dataSource;
   private final String channel;
   private final Runnable wake;
   private final long pauseNanos;
+  private final long quietNanos;
   private final Object lifecycle = new Object();
   private Thread thread;
   private boolean closed;
+  private int waiters;
+  private long lastWaitEnded;
   private volatile boolean unavailable;
 
-  Notifications(DataSource dataSource, String channel, Runnable wake, long pauseNanos) {
+  Notifications(DataSource dataSource, String channel, Runnable wake, long pollNanos) {
     this.dataSource = dataSource;
     this.channel = channel;
     this.wake = wake;
-    this.pauseNanos = Math.max(pauseNanos, TimeUnit.MILLISECONDS.toNanos(500));
+    this.pauseNanos = Math.max(pollNanos, TimeUnit.MILLISECONDS.toNanos(500));
+    this.quietNanos = Math.max(MIN_QUIET_NANOS, 2 * Math.min(pollNanos, TimeUnit.MINUTES.toNanos(1)));
   }
 
-  /** Starts the listener thread unless it runs, was closed or cannot work with this driver. */
-  void start() {
-    if (unavailable) {
-      return;
-    }
+  /** A thread starts waiting: starts the listener unless it runs, was closed or cannot work with this driver. */
+  void waitStarted() {
     synchronized (lifecycle) {
-      if (thread != null || closed) {
+      waiters++;
+      if (thread != null || closed || unavailable) {
         return;
       }
       thread = new Thread(this::run, "collab-jdbc-listen-" + channel);
@@ -54,47 +60,121 @@ final class Notifications implements AutoCloseable {
     }
   }
 
-  private boolean isClosed() {
+  /** A thread stopped waiting; the listener stops after the quiet period if no other thread waits. */
+  void waitEnded() {
     synchronized (lifecycle) {
-      return closed;
+      waiters--;
+      lastWaitEnded = System.nanoTime();
+    }
+  }
+
+  /** @return true while the listener should hold its connection: not closed, and someone waits or waited lately */
+  private boolean wanted() {
+    synchronized (lifecycle) {
+      return !closed && !unavailable && (waiters > 0 || System.nanoTime() - lastWaitEnded < quietNanos);
     }
   }
 
   private void run() {
-    while (!isClosed()) {
-      try (Connection c = dataSource.getConnection()) {
-        Method receive = receiver(c);
-        if (receive == null) {
-          return;
-        }
-        Object pg = c.unwrap(receive.getDeclaringClass());
-        if (!c.getAutoCommit()) {
-          c.setAutoCommit(true);
-        }
-        try (Statement s = c.createStatement()) {
-          s.execute("LISTEN " + channel);
-        }
-        wake.run(); // anything committed before LISTEN took effect is found by the waiters' next check
-        while (!isClosed()) {
-          Object[] received = (Object[]) receive.invoke(pg, RECEIVE_TIMEOUT_MILLIS);
-          if (received != null && received.length > 0) {
-            wake.run();
+    try {
+      while (true) {
+        synchronized (lifecycle) {
+          if (!wanted()) {
+            thread = null; // decided under the lock: a wait starting from now on starts a new listener
+            return;
           }
         }
-        try (Statement s = c.createStatement()) {
-          s.execute("UNLISTEN " + channel);
+        if (!listen()) {
+          pause();
         }
-      } catch (SQLException e) {
-        LOG.debug("LISTEN {} failed (SQLState {}); waiters poll until it reconnects", channel, e.getSQLState(), e);
-        pause();
-      } catch (InvocationTargetException e) {
-        LOG.debug("LISTEN {} failed; waiters poll until it reconnects", channel, e.getCause());
-        pause();
-      } catch (IllegalAccessException e) {
-        LOG.info("PostgreSQL notifications unavailable ({}); waiting for events polls", e.toString());
-        unavailable = true;
-        return;
       }
+    } finally {
+      synchronized (lifecycle) {
+        if (thread == Thread.currentThread()) {
+          thread = null;
+        }
+      }
+    }
+  }
+
+  /**
+   * Borrows a connection, listens until the listener is no longer wanted, unlistens and returns it.
+   *
+   * @return false after a failure (logged), to pause before reconnecting
+   */
+  private boolean listen() {
+    Connection c;
+    try {
+      c = dataSource.getConnection();
+    } catch (SQLException e) {
+      LOG.debug("LISTEN {}: no connection (SQLState {}); waiters poll until it reconnects", channel,
+          e.getSQLState(), e);
+      return false;
+    }
+    boolean listening = false;
+    Throwable failure = null;
+    try {
+      Method receive = receiver(c);
+      if (receive == null) {
+        return true;
+      }
+      Object pg = c.unwrap(receive.getDeclaringClass());
+      if (!c.getAutoCommit()) {
+        c.setAutoCommit(true);
+      }
+      listening = true; // from here on, the connection may be listening until UNLISTEN succeeds
+      try (Statement s = c.createStatement()) {
+        s.execute("LISTEN " + channel);
+      }
+      wake.run(); // anything committed before LISTEN took effect is found by the waiters' next check
+      while (wanted()) {
+        Object[] received = (Object[]) receive.invoke(pg, RECEIVE_TIMEOUT_MILLIS);
+        if (received != null && received.length > 0) {
+          wake.run();
+        }
+      }
+      return true;
+    } catch (SQLException e) {
+      failure = e;
+      LOG.debug("LISTEN {} failed (SQLState {}); waiters poll until it reconnects", channel, e.getSQLState(), e);
+      return false;
+    } catch (InvocationTargetException e) {
+      failure = e;
+      LOG.debug("LISTEN {} failed; waiters poll until it reconnects", channel, e.getCause());
+      return false;
+    } catch (IllegalAccessException e) {
+      failure = e;
+      LOG.info("PostgreSQL notifications unavailable ({}); waiting for events polls", e.toString());
+      unavailable = true;
+      return true;
+    } catch (RuntimeException e) {
+      failure = e;
+      LOG.warn("LISTEN {} failed unexpectedly; waiters poll until it reconnects", channel, e);
+      return false;
+    } finally {
+      release(c, listening, failure);
+    }
+  }
+
+  /** Runs UNLISTEN if needed and returns the connection; aborts it first if it may still be listening. */
+  private void release(Connection c, boolean listening, Throwable failure) {
+    if (listening) {
+      try (Statement s = c.createStatement()) {
+        s.execute("UNLISTEN " + channel);
+      } catch (SQLException | RuntimeException e) {
+        LOG.debug("UNLISTEN {} failed (after {}); aborting the connection so the pool discards it", channel,
+            failure == null ? "stopping" : failure.toString(), e);
+        try {
+          c.abort(Runnable::run);
+        } catch (SQLException | RuntimeException abortFailure) {
+          LOG.warn("Aborting the LISTEN connection of {} failed", channel, abortFailure);
+        }
+      }
+    }
+    try {
+      c.close();
+    } catch (SQLException | RuntimeException e) {
+      LOG.debug("Returning the LISTEN connection of {} failed", channel, e);
     }
   }
 

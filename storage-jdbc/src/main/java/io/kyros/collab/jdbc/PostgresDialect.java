@@ -1,7 +1,11 @@
 package io.kyros.collab.jdbc;
 
+import java.sql.SQLException;
+
 /** PostgreSQL 13+: epoch microseconds from clock_timestamp(), ON CONFLICT, SKIP LOCKED, LISTEN/NOTIFY. */
 final class PostgresDialect implements Dialect {
+  /** lock_not_available, raised when lock_timeout expires. */
+  private static final String LOCK_NOT_AVAILABLE = "55P03";
 
   @Override
   public JdbcDialect kind() {
@@ -14,6 +18,28 @@ final class PostgresDialect implements Dialect {
     return "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
   }
 
+
+  @Override
+  public boolean isRetryable(SQLException e) {
+    return isLockTimeout(e) || Dialect.super.isRetryable(e);
+  }
+
+  @Override
+  public boolean isLockTimeout(SQLException e) {
+    return LOCK_NOT_AVAILABLE.equals(e.getSQLState());
+  }
+
+  @Override
+  public String boundLockWait(long millis) {
+    // SET LOCAL: for this transaction only, so the pooled connection keeps its own setting
+    return "SET LOCAL lock_timeout = '" + millis + "ms'";
+  }
+
+  @Override
+  public String schemaLock(Tables t) {
+    // concurrent CREATE TABLE IF NOT EXISTS races in the catalog (23505 on pg_type, 42P07): one script at a time
+    return "SELECT pg_advisory_xact_lock(" + ("collab-schema:" + t.prefix()).hashCode() + ")";
+  }
 
   @Override
   public boolean supportsSkipLocked() {

@@ -41,4 +41,11 @@ final class SqliteDialect implements Dialect {
     int primary = e.getErrorCode() & 0xff;
     return primary == BUSY || primary == LOCKED;
   }
+
+  @Override
+  public boolean commitRefused(SQLException e) {
+    // a COMMIT that cannot get the EXCLUSIVE lock (a reader holds SHARED, rollback-journal mode) fails with BUSY and
+    // leaves the transaction open: it committed nothing, and the caller rolls it back
+    return isRetryable(e);
+  }
 }

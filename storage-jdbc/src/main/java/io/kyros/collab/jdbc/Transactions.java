@@ -5,6 +5,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -14,9 +15,12 @@ import org.slf4j.LoggerFactory;
  * Runs one operation as one short transaction on a connection borrowed from the {@link DataSource}, and always
  * returns the connection. Serialization failures, deadlocks, lock timeouts and busy databases (as the dialect
  * classifies them) roll back and run the whole operation again, with full-jitter backoff, until the retry
- * deadline. Every other {@link SQLException} becomes a {@link StorageException} naming the operation and the
- * SQLState, with the exception as its cause. A connection lost before COMMIT was sent rolled the transaction back;
- * one lost during COMMIT leaves the outcome unknown, and the message says which.
+ * deadline; an interrupt ends the retrying. Every other {@link SQLException} becomes a {@link StorageException}
+ * naming the operation and the SQLState, with the exception as its cause. A connection lost before COMMIT was sent
+ * rolled the transaction back; one lost during COMMIT leaves the outcome unknown, and the message says which. A
+ * COMMIT the database refused without ending the transaction (SQLite's BUSY) is rolled back and retried. A
+ * connection whose rollback or auto-commit reset failed is aborted before it is closed, so that no pool hands out
+ * a connection still inside a transaction.
  *
  * <p>Thread-safe.
  */
@@ -37,9 +41,21 @@ final class Transactions {
     private boolean rollbackOnly;
     /** Set once COMMIT is sent: a failure from then on leaves the outcome unknown. */
     private boolean committing;
+    /** Set when the connection may still be inside a transaction: it must not go back to the pool. */
+    private boolean discard;
+    private final long deadlineNanos;
 
-    Attempt(Connection connection) {
+    Attempt(Connection connection, long deadlineNanos) {
       this.connection = connection;
+      this.deadlineNanos = deadlineNanos;
+    }
+
+    /**
+     * @return how long a lock may be waited for in this attempt, in milliseconds: what is left of the retry
+     *     timeout, at least 1
+     */
+    long lockWaitMillis() {
+      return Math.max(1L, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
     }
 
     /** Ends this attempt with a rollback instead of a commit (a failed expectation). */
@@ -75,34 +91,45 @@ final class Transactions {
     long start = System.nanoTime();
     for (int attempt = 1; ; attempt++) {
       Connection c = connect(operation);
-      Attempt a = new Attempt(c);
+      Attempt a = new Attempt(c, start + retryNanos);
       T result;
       try {
         result = once(a, write, work);
       } catch (SQLException e) {
-        close(c, e);
-        boolean retryable = dialect.isRetryable(e) && (!a.committing || "40001".equals(e.getSQLState()));
+        release(a, e);
+        boolean retryable = dialect.isRetryable(e) && !a.committing;
         long elapsed = System.nanoTime() - start;
         if (!retryable || elapsed >= retryNanos) {
-          throw wrap(operation, e, write, a.committing, retryable);
+          throw wrap(operation, e, write, a.committing, retryable, retryable && dialect.isLockTimeout(e));
         }
         long bound = Math.min(MAX_BACKOFF_NANOS, MIN_BACKOFF_NANOS << Math.min(attempt, 16));
         long backoff = ThreadLocalRandom.current().nextLong(MIN_BACKOFF_NANOS, bound + 1);
         LOG.debug("Retrying {} (attempt {}) after SQLState {} error {}: {}", operation, attempt, e.getSQLState(),
             e.getErrorCode(), e.getMessage());
         LockSupport.parkNanos(Math.min(backoff, retryNanos - elapsed));
+        if (Thread.currentThread().isInterrupted()) {
+          // parkNanos returns at once while the interrupt status is set: stop instead of spinning; keep the status
+          throw new StorageException("JDBC " + operation + " interrupted while waiting to retry after SQLState "
+              + e.getSQLState() + " (error " + e.getErrorCode() + "): " + e.getMessage()
+              + (write ? "; the transaction was rolled back, nothing was committed" : ""), e);
+        }
         continue;
       } catch (RuntimeException | Error e) {
-        close(c, e);
+        release(a, e);
         throw e;
       }
-      close(c, null);
+      release(a, null);
       return result;
     }
   }
 
-  /** One attempt on one connection: the work, then COMMIT or ROLLBACK, and auto-commit restored as it was. */
-  private static <T> T once(Attempt a, boolean write, Work<T> work) throws SQLException {
+  /**
+   * One attempt on one connection: the work, then COMMIT or ROLLBACK, and auto-commit restored as it was. After a
+   * failure, including one of COMMIT, the transaction is rolled back before auto-commit is restored, since
+   * {@code setAutoCommit(true)} inside a transaction commits it; if either fails the connection is marked for
+   * {@linkplain #release discarding}.
+   */
+  private <T> T once(Attempt a, boolean write, Work<T> work) throws SQLException {
     Connection c = a.connection;
     boolean autoCommit = c.getAutoCommit();
     boolean transaction = write || !autoCommit;
@@ -121,16 +148,21 @@ final class Transactions {
         }
       }
     } catch (SQLException | RuntimeException | Error e) {
-      if (transaction && !a.committing) {
-        rollback(c, e);
+      // also after a failed COMMIT: PostgreSQL and MariaDB ended the transaction already (the rollback is a
+      // no-op), but SQLite's COMMIT refused with BUSY leaves it open, holding the write lock
+      boolean clean = !transaction || rollback(c, e);
+      if (a.committing && e instanceof SQLException s && dialect.commitRefused(s)) {
+        a.committing = false; // COMMIT did not take effect, and the transaction is rolled back: nothing committed
       }
-      if (write && autoCommit) {
-        restoreAutoCommit(c, e);
+      if (!clean) {
+        a.discard = true; // and no setAutoCommit(true): it would commit what the rollback could not undo
+      } else if (write && autoCommit && !restoreAutoCommit(c, e)) {
+        a.discard = true;
       }
       throw e;
     }
-    if (write && autoCommit) {
-      restoreAutoCommit(c, null);
+    if (write && autoCommit && !restoreAutoCommit(c, null)) {
+      a.discard = true;
     }
     return result;
   }
@@ -149,8 +181,8 @@ final class Transactions {
     }
   }
 
-  private static StorageException wrap(String operation, SQLException e, boolean write, boolean committing,
-      boolean retryable) {
+  private StorageException wrap(String operation, SQLException e, boolean write, boolean committing,
+      boolean retryable, boolean lockTimeout) {
     String outcome;
     if (!write) {
       outcome = "";
@@ -159,38 +191,70 @@ final class Transactions {
     } else {
       outcome = "; the transaction was rolled back, nothing was committed";
     }
-    String retries = retryable ? " (still failing after retries until the retry timeout)" : "";
+    String retries;
+    if (lockTimeout) {
+      retries = ": a lock could not be obtained within the retry timeout of "
+          + TimeUnit.NANOSECONDS.toMillis(retryNanos) + " ms (for a commit normally the writers' lock on the"
+          + " counter row, held by another transaction that has not ended)";
+    } else {
+      retries = retryable ? " (still failing after retries until the retry timeout)" : "";
+    }
     return new StorageException("JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState()
         + ", error " + e.getErrorCode() + "): " + e.getMessage() + outcome, e);
   }
 
-  private static void rollback(Connection c, Throwable primary) {
+  /** @return true if the transaction is over: rolled back, or the connection is closed; a failure is added to primary */
+  private static boolean rollback(Connection c, Throwable primary) {
     try {
       if (!c.isClosed()) {
         c.rollback();
       }
+      return true;
     } catch (SQLException e) {
       primary.addSuppressed(e);
+      return false;
     }
   }
 
-  /** Restores auto-commit; a failure is added to {@code primary}, or logged after success (the pool evicts the connection). */
-  private static void restoreAutoCommit(Connection c, Throwable primary) {
+  /**
+   * Restores auto-commit; a failure is added to {@code primary}, or logged after success.
+   *
+   * @return false if it failed
+   */
+  private static boolean restoreAutoCommit(Connection c, Throwable primary) {
     try {
       if (!c.isClosed()) {
         c.setAutoCommit(true);
       }
+      return true;
     } catch (SQLException e) {
       if (primary != null) {
         primary.addSuppressed(e);
       } else {
-        LOG.warn("Restoring auto-commit on a JDBC connection failed (SQLState {})", e.getSQLState(), e);
+        LOG.warn("Restoring auto-commit on a JDBC connection failed (SQLState {}); discarding the connection",
+            e.getSQLState(), e);
       }
+      return false;
     }
   }
 
-  /** Returns the connection to its pool; a failure to do so is added to {@code primary}, or logged after success. */
-  private static void close(Connection c, Throwable primary) {
+  /**
+   * Returns the connection to its pool, or, if it may still be inside a transaction, aborts it first so the pool
+   * discards it instead of handing it out again. Failures are added to {@code primary}, or logged after success.
+   */
+  private static void release(Attempt a, Throwable primary) {
+    Connection c = a.connection;
+    if (a.discard) {
+      try {
+        c.abort(Runnable::run);
+      } catch (SQLException | RuntimeException e) {
+        if (primary != null) {
+          primary.addSuppressed(e);
+        } else {
+          LOG.warn("Aborting a JDBC connection left in an unknown transaction state failed", e);
+        }
+      }
+    }
     try {
       c.close();
     } catch (SQLException e) {

@@ -119,7 +119,7 @@ class JdbcStorageTest {
   }
 
   @Test
-  void lockTimeoutsAreRetriedUntilTheRetryTimeout() throws Exception {
+  void lockWaitsAreBoundedByTheRetryTimeout() throws Exception {
     JdbcDataSource ds = h2("locked", ";LOCK_TIMEOUT=50");
     AtomicInteger attempts = new AtomicInteger();
     try (JdbcStorage storage = JdbcStorage.builder(ds).retryTimeout(Duration.ofMillis(300)).build();
@@ -132,12 +132,13 @@ class JdbcStorageTest {
       try (Statement s = holder.createStatement()) {
         s.executeQuery("SELECT * FROM collab_meta WHERE id = 1 FOR UPDATE").close();
       }
+      // the URL's LOCK_TIMEOUT=50 is replaced in each commit by what is left of the retry timeout
       assertThatThrownBy(() -> storage.commit(commit)).isInstanceOf(StorageException.class)
-          .hasMessageContaining("still failing after retries").hasMessageContaining("rolled back");
+          .hasMessageContaining("could not be obtained within the retry timeout of 300 ms")
+          .hasMessageContaining("rolled back");
       CompletableFuture<CommitResult> waiting = CompletableFuture.supplyAsync(() -> patient.commit(commit));
-      Await.until("three attempts", () -> attempts.get() >= 3);
-      assertThat(waiting).isNotDone();
-      holder.rollback(); // the lock goes away while the patient commit is still retrying
+      Await.until("the patient commit's first attempt", () -> attempts.get() >= 1);
+      holder.rollback(); // the lock goes away well inside the patient commit's retry timeout
       assertThat(waiting.get(1, TimeUnit.MINUTES)).isInstanceOf(CommitResult.Committed.class);
     }
   }

@@ -48,6 +48,20 @@ class NotificationTest {
     }
   }
 
+  @Test
+  void theListenerReturnsItsConnectionOnceNobodyWaitsAndListensAgainForTheNextWait() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "notify_", 2, c -> {});
+        JdbcStorage waiter = db.builder().build()) {
+      waiter.awaitEvents(0, Duration.ofMillis(10));
+      Await.until("the listener to return its connection after the quiet period",
+          () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0 && !listening(db));
+      waiter.awaitEvents(0, Duration.ofMillis(10)); // the next wait starts it again
+      Await.until("the listener's LISTEN again", () -> listening(db));
+      Await.until("the connection returned again",
+          () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0);
+    }
+  }
+
   private static boolean listening(TestDatabase db) {
     try (Connection c = db.connect(); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN " + db.prefix

@@ -1,0 +1,105 @@
+package io.kyros.collab.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kyros.collab.StorageException;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.NewEvent;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * Lock waits are bounded by the retry timeout: a commit behind a transaction that holds the writers' lock and never
+ * ends fails cleanly instead of hanging, and lock timeouts (PostgreSQL 55P03) are retried.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class LockWaitTest {
+  private static final String PREFIX = "lockwait_";
+
+  private static Commit oneEvent() {
+    return Commit.of(List.of(), List.of(), List.of(new NewEvent("e", "actor", "target", "{}")));
+  }
+
+  private static void lockCounterRow(Connection holder) throws SQLException {
+    holder.setAutoCommit(false);
+    try (Statement s = holder.createStatement()) {
+      s.executeQuery("SELECT * FROM " + PREFIX + "collab_meta WHERE id = 1 FOR UPDATE").close();
+    }
+  }
+
+  @Test
+  void postgresLockTimeoutsAreRetryableAndReportedAsLockTimeouts() {
+    PostgresDialect pg = new PostgresDialect();
+    SQLException lockTimeout = new SQLException("canceling statement due to lock timeout", "55P03");
+    assertThat(pg.isRetryable(lockTimeout)).isTrue();
+    assertThat(pg.isLockTimeout(lockTimeout)).isTrue();
+    assertThat(pg.isRetryable(new SQLException("syntax", "42601"))).isFalse();
+    assertThat(new MariaDbDialect(JdbcDialect.MARIADB).boundLockWait(200)).endsWith("= 1");
+    assertThat(new MariaDbDialect(JdbcDialect.MARIADB).boundLockWait(2_500)).endsWith("= 3");
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = TestDatabase.Kind.class, names = {"POSTGRESQL", "MARIADB", "H2"})
+  void aCommitBehindAStalledLockHolderFailsAfterTheRetryTimeout(TestDatabase.Kind kind) throws Exception {
+    try (TestDatabase db = TestDatabase.open(kind, PREFIX, 4, c -> {});
+        JdbcStorage storage = db.builder().retryTimeout(Duration.ofMillis(300)).build();
+        Connection holder = db.connect()) {
+      lockCounterRow(holder);
+      CompletableFuture<Throwable> commit = CompletableFuture.supplyAsync(() -> {
+        try {
+          return new AssertionError("committed behind a held lock: " + storage.commit(oneEvent()));
+        } catch (RuntimeException e) {
+          return e;
+        }
+      });
+      try {
+        // returns while the holder still holds the lock (it is released only in finally)
+        assertThat(commit.get(60, TimeUnit.SECONDS)).isInstanceOf(StorageException.class)
+            .hasMessageContaining("a lock could not be obtained within the retry timeout of 300 ms")
+            .hasMessageContaining("writers' lock")
+            .hasMessageContaining("the transaction was rolled back, nothing was committed");
+      } finally {
+        holder.rollback();
+      }
+      assertThat(storage.commit(oneEvent())).isInstanceOf(CommitResult.Committed.class);
+      assertThat(storage.lastEventId()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aPostgresCommitWaitingForTheLockCommitsOnceTheHolderEnds() throws Exception {
+    // the session's own lock_timeout is short: the commit sets its own bound from the retry timeout
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 4,
+            c -> c.setConnectionInitSql("SET lock_timeout = '50ms'"));
+        JdbcStorage storage = db.builder().retryTimeout(Duration.ofSeconds(60)).build();
+        Connection holder = db.connect()) {
+      lockCounterRow(holder);
+      CompletableFuture<CommitResult> commit = CompletableFuture.supplyAsync(() -> storage.commit(oneEvent()));
+      Await.until("the commit to wait for the writers' lock", () -> waitingForALock(db) || commit.isDone());
+      holder.rollback();
+      assertThat(commit.get(60, TimeUnit.SECONDS)).isInstanceOf(CommitResult.Committed.class);
+    }
+  }
+
+  private static boolean waitingForALock(TestDatabase db) {
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            + " AND query LIKE '%" + PREFIX + "collab_meta%FOR UPDATE%'")) {
+      rs.next();
+      return rs.getInt(1) > 0;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}
