@@ -554,7 +554,8 @@ final class Store {
       }
       return anyEvents;
     } catch (IOException | RuntimeException e) {
-      fail(batch, "commit failed in " + root + " (outcome unknown: it may apply when the next commit or open"
+      // conflicts judged so far may rest on commits of this batch that were never journaled
+      failAll(batch, "commit failed in " + root + " (outcome unknown: it may apply when the next commit or open"
           + " replays the journal)", e);
       return anyEvents;
     } finally {
@@ -694,29 +695,27 @@ final class Store {
    */
   private void checkpoint() throws IOException {
     // Forced whatever this JVM's durability: another process on the directory may rely on it.
-    {
-      Set<Path> files = new HashSet<>();
-      Set<Path> dirs = new HashSet<>();
-      long firstEvent = Long.MAX_VALUE;
-      for (JournalEntry e : journal.readFrom(0)) {
-        for (JournalWrite w : e.writes()) {
-          files.add(docs.file(w.key()));
-          dirs.add(docs.directoryOf(w.key()));
-        }
-        if (!e.events().isEmpty()) {
-          firstEvent = Math.min(firstEvent, e.events().get(0).id());
-        }
+    Set<Path> files = new HashSet<>();
+    Set<Path> dirs = new HashSet<>();
+    long firstEvent = Long.MAX_VALUE;
+    for (JournalEntry e : journal.readFrom(0)) {
+      for (JournalWrite w : e.writes()) {
+        files.add(docs.file(w.key()));
+        dirs.add(docs.directoryOf(w.key()));
       }
-      dirs.add(root.resolve("state"));
-      dirs.add(root.resolve("events"));
-      docs.force(files, Set.of());
-      if (firstEvent != Long.MAX_VALUE) {
-        EventSegments.force(events.segmentsFrom(firstEvent));
+      if (!e.events().isEmpty()) {
+        firstEvent = Math.min(firstEvent, e.events().get(0).id());
       }
-      for (Path d : dirs) {
-        if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
-          FilePermissions.forceDirectory(d);
-        }
+    }
+    dirs.add(root.resolve("state"));
+    dirs.add(root.resolve("events"));
+    docs.force(files, Set.of());
+    if (firstEvent != Long.MAX_VALUE) {
+      EventSegments.force(events.segmentsFrom(firstEvent));
+    }
+    for (Path d : dirs) {
+      if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+        FilePermissions.forceDirectory(d);
       }
     }
     DocumentFiles.replace(root.resolve(CHECKPOINT_FILE), Codec.encodeCounters(revision, eventId, -1, null), true,
