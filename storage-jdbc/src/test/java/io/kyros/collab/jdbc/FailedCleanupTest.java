@@ -13,7 +13,6 @@ import java.sql.SQLException;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -28,13 +27,6 @@ import org.junit.jupiter.api.Timeout;
 class FailedCleanupTest {
   private static final RecordKey A = new RecordKey("cleanup", "a");
   private static final RecordKey B = new RecordKey("cleanup", "b");
-
-  private static FaultyDataSource h2(String name) {
-    JdbcDataSource ds = new JdbcDataSource();
-    ds.setURL("jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1");
-    ds.setUser("sa");
-    return new FaultyDataSource(ds);
-  }
 
   private static JdbcStorage storage(FaultyDataSource faulty) {
     JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).dialect(JdbcDialect.H2).build();
@@ -61,7 +53,7 @@ class FailedCleanupTest {
 
   @Test
   void aFailedRollbackAbortsTheConnectionWithoutRestoringAutoCommit() throws Exception {
-    FaultyDataSource faulty = h2("cleanup_rollback");
+    FaultyDataSource faulty = FaultyDataSource.h2("cleanup_rollback");
     try (JdbcStorage storage = storage(faulty)) {
       AtomicBoolean armed = new AtomicBoolean();
       SQLException rollbackFailure = new SQLException("injected: rollback failed", "08003");
@@ -95,7 +87,7 @@ class FailedCleanupTest {
 
   @Test
   void aFailedAutoCommitResetAfterARollbackAbortsTheConnection() throws Exception {
-    FaultyDataSource faulty = h2("cleanup_reset");
+    FaultyDataSource faulty = FaultyDataSource.h2("cleanup_reset");
     try (JdbcStorage storage = storage(faulty)) {
       AtomicBoolean armed = new AtomicBoolean();
       SQLException resetFailure = new SQLException("injected: auto-commit reset failed", "08003");
@@ -123,7 +115,7 @@ class FailedCleanupTest {
 
   @Test
   void aFailedAutoCommitResetAfterASuccessfulCommitKeepsTheResultAndAbortsTheConnection() throws Exception {
-    FaultyDataSource faulty = h2("cleanup_success");
+    FaultyDataSource faulty = FaultyDataSource.h2("cleanup_success");
     try (JdbcStorage storage = storage(faulty)) {
       faulty.inject((c, m, args) -> m.getName().equals("setAutoCommit") && Boolean.TRUE.equals(args[0])
           ? new SQLException("injected: auto-commit reset failed", "08003") : null);

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import javax.sql.DataSource;
+import org.h2.jdbcx.JdbcDataSource;
 
 /**
  * Wraps a {@link DataSource} so that its connections record every call and fail where a test injects a fault:
@@ -60,6 +61,14 @@ final class FaultyDataSource {
 
   FaultyDataSource(DataSource target) {
     this.target = target;
+  }
+
+  /** @return faults over an H2 database in memory, kept while the JVM runs; a new physical connection each time */
+  static FaultyDataSource h2(String name) {
+    JdbcDataSource ds = new JdbcDataSource();
+    ds.setURL("jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1");
+    ds.setUser("sa");
+    return new FaultyDataSource(ds);
   }
 
   /** Injects a fault for every connection from now on, replacing the previous one. */

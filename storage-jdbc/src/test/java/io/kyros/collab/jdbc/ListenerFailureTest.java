@@ -5,10 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.zaxxer.hikari.HikariDataSource;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.NewEvent;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -70,7 +66,7 @@ class ListenerFailureTest {
           POLL_NANOS)) {
         listener.waitStarted();
         // the first LISTEN fails before its wake-up; the one after the pause wakes the waiters once it listens
-        Await.until("the listener to LISTEN again after the failure", () -> wakes.get() >= 1 && listening(db));
+        Await.until("the listener to LISTEN again after the failure", () -> wakes.get() >= 1 && db.listening());
         assertThat(failuresLeft.get()).isZero();
         assertThat(faulty.connections()).hasSizeGreaterThanOrEqualTo(2);
         int beforeCommit = wakes.get();
@@ -81,12 +77,12 @@ class ListenerFailureTest {
         listener.waitEnded();
 
         Await.until("the listener to return its connection after the quiet period",
-            () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0 && !listening(db)
+            () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0 && !db.listening()
                 && !listenerThreadAlive(channel));
 
         int beforeNextWait = wakes.get();
         listener.waitStarted(); // the listener ended: the next wait starts it again
-        Await.until("the listener's LISTEN for the next wait", () -> wakes.get() > beforeNextWait && listening(db));
+        Await.until("the listener's LISTEN for the next wait", () -> wakes.get() > beforeNextWait && db.listening());
         listener.waitEnded();
         Await.until("the connection returned again",
             () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0 && !listenerThreadAlive(channel));
@@ -98,16 +94,5 @@ class ListenerFailureTest {
   private static boolean listenerThreadAlive(String channel) {
     return Thread.getAllStackTraces().keySet().stream()
         .anyMatch(t -> t.getName().equals("collab-jdbc-listen-" + channel) && t.isAlive());
-  }
-
-  private static boolean listening(TestDatabase db) {
-    try (Connection c = db.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN " + db.prefix
-            + "collab_events' AND state = 'idle'")) {
-      rs.next();
-      return rs.getInt(1) > 0;
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -14,7 +14,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -33,11 +32,11 @@ class RetryInterruptTest {
   /** What the commit's thread saw: the exception and whether its interrupt status was still set afterwards. */
   private record Outcome(Throwable failure, boolean interrupted, Duration took) {}
 
-  private static FaultyDataSource h2(String name) {
-    JdbcDataSource ds = new JdbcDataSource();
-    ds.setURL("jdbc:h2:mem:" + name + ";DB_CLOSE_DELAY=-1");
-    ds.setUser("sa");
-    return new FaultyDataSource(ds);
+  private static JdbcStorage storage(FaultyDataSource faulty) {
+    JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).dialect(JdbcDialect.H2).retryTimeout(RETRY_TIMEOUT)
+        .build();
+    storage.createSchema();
+    return storage;
   }
 
   /**
@@ -90,10 +89,8 @@ class RetryInterruptTest {
 
   @Test
   void aThreadInterruptedBeforeTheCommitStopsAfterTheFirstRetryableFailure() throws Exception {
-    FaultyDataSource faulty = h2("retry_interrupted_before");
-    try (JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).dialect(JdbcDialect.H2)
-        .retryTimeout(RETRY_TIMEOUT).build()) {
-      storage.createSchema();
+    FaultyDataSource faulty = FaultyDataSource.h2("retry_interrupted_before");
+    try (JdbcStorage storage = storage(faulty)) {
       AtomicInteger attempts = new AtomicInteger();
       serializationFailures(faulty, attempts, n -> {});
 
@@ -108,10 +105,8 @@ class RetryInterruptTest {
 
   @Test
   void aThreadInterruptedWhileRetryingStopsAtTheNextBackoff() throws Exception {
-    FaultyDataSource faulty = h2("retry_interrupted_during");
-    try (JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).dialect(JdbcDialect.H2)
-        .retryTimeout(RETRY_TIMEOUT).build()) {
-      storage.createSchema();
+    FaultyDataSource faulty = FaultyDataSource.h2("retry_interrupted_during");
+    try (JdbcStorage storage = storage(faulty)) {
       AtomicInteger attempts = new AtomicInteger();
       CountDownLatch retrying = new CountDownLatch(1);
       serializationFailures(faulty, attempts, n -> {
