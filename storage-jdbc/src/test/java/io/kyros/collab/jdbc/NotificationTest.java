@@ -9,10 +9,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,7 +26,7 @@ class NotificationTest {
         JdbcStorage waiter = db.builder().pollInterval(Duration.ofMinutes(1)).build();
         JdbcStorage writer = JdbcStorage.builder(otherPool).tablePrefix(db.prefix).build()) {
       waiter.awaitEvents(0, Duration.ofMillis(1)); // the first wait starts the listener
-      Await.until("the listener's LISTEN", () -> listening(db));
+      Await.until("the listener's LISTEN", () -> db.listening());
       CompletableFuture<Boolean> woke = new CompletableFuture<>();
       Thread thread = new Thread(() -> {
         try {
@@ -54,22 +50,11 @@ class NotificationTest {
         JdbcStorage waiter = db.builder().build()) {
       waiter.awaitEvents(0, Duration.ofMillis(10));
       Await.until("the listener to return its connection after the quiet period",
-          () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0 && !listening(db));
+          () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0 && !db.listening());
       waiter.awaitEvents(0, Duration.ofMillis(10)); // the next wait starts it again
-      Await.until("the listener's LISTEN again", () -> listening(db));
+      Await.until("the listener's LISTEN again", () -> db.listening());
       Await.until("the connection returned again",
           () -> db.dataSource().getHikariPoolMXBean().getActiveConnections() == 0);
-    }
-  }
-
-  private static boolean listening(TestDatabase db) {
-    try (Connection c = db.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN " + db.prefix
-            + "collab_events' AND state = 'idle'")) {
-      rs.next();
-      return rs.getInt(1) > 0;
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

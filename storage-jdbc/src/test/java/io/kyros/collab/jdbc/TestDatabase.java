@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
@@ -217,6 +218,18 @@ final class TestDatabase implements AutoCloseable {
       }
     } catch (SQLException e) {
       throw new IllegalStateException("test database statement failed: " + e.getMessage(), e);
+    }
+  }
+
+  /** @return true if a PostgreSQL session of this prefix's storage is idle after {@code LISTEN} on its events */
+  boolean listening() {
+    try (Connection c = connect(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN " + prefix
+            + "collab_events' AND state = 'idle'")) {
+      rs.next();
+      return rs.getInt(1) > 0;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
     }
   }
 
