@@ -94,26 +94,32 @@ final class Codec {
     return new StoredRecord(key, value, revision, hash);
   }
 
-  /** Reads just the revision of a document file (the first member when Collab wrote it). */
-  static long documentRevision(RecordKey key, byte[] bytes, Path file) {
-    return decodeDocument(key, bytes, file).revision();
-  }
-
   // -------------------------------------------------------------------------------- event lines
 
   /** @return the framed line of one event */
   static byte[] encodeEvent(StoredEvent e) {
-    return Lines.frame(write(g -> {
-      g.writeStartObject();
-      g.writeNumberField("id", e.id());
-      g.writeStringField("ts", e.ts().toString());
-      g.writeStringField("event", e.type());
-      g.writeStringField("actor", e.actor());
-      g.writeStringField("target", e.target());
+    return Lines.frame(write(g -> writeEvent(g, e, true), false));
+  }
+
+  /**
+   * Writes an event object; the counterpart of {@link #readEvent}.
+   *
+   * @param rawDetails embed the details as JSON (event lines) rather than as a JSON string (journal)
+   */
+  private static void writeEvent(JsonGenerator g, StoredEvent e, boolean rawDetails) throws IOException {
+    g.writeStartObject();
+    g.writeNumberField("id", e.id());
+    g.writeStringField("ts", e.ts().toString());
+    g.writeStringField("event", e.type());
+    g.writeStringField("actor", e.actor());
+    g.writeStringField("target", e.target());
+    if (rawDetails) {
       g.writeFieldName("details");
       g.writeRawValue(e.detailsJson());
-      g.writeEndObject();
-    }, false));
+    } else {
+      g.writeStringField("details", e.detailsJson());
+    }
+    g.writeEndObject();
   }
 
   /**
@@ -204,14 +210,7 @@ final class Codec {
       g.writeEndArray();
       g.writeArrayFieldStart("events");
       for (StoredEvent e : entry.events()) {
-        g.writeStartObject();
-        g.writeNumberField("id", e.id());
-        g.writeStringField("ts", e.ts().toString());
-        g.writeStringField("event", e.type());
-        g.writeStringField("actor", e.actor());
-        g.writeStringField("target", e.target());
-        g.writeStringField("details", e.detailsJson());
-        g.writeEndObject();
+        writeEvent(g, e, false);
       }
       g.writeEndArray();
       g.writeEndObject();

@@ -175,20 +175,6 @@ final class DocumentFiles {
     }
   }
 
-  /** Forces a record's file (if it exists) and its directory to disk. */
-  void force(Set<Path> files, Set<Path> directories) throws IOException {
-    for (Path f : files) {
-      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        ch.force(true);
-      } catch (NoSuchFileException e) {
-        // deleted since: forcing its directory makes the deletion durable
-      }
-    }
-    for (Path d : directories) {
-      FilePermissions.forceDirectory(d);
-    }
-  }
-
   /**
    * Removes temporary files left by a process that died while writing one. Called only while the
    * store's writer lock is held, when no live writer can own one.

@@ -10,7 +10,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -531,17 +530,6 @@ final class EventSegments {
     return new HashSet<>(tail.values());
   }
 
-  /** Forces segment files to disk. */
-  static void force(Set<Path> files) throws IOException {
-    for (Path f : files) {
-      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        ch.force(true);
-      } catch (NoSuchFileException e) {
-        // not created yet
-      }
-    }
-  }
-
   private void closeWriter() throws IOException {
     if (writeChannel != null) {
       writeChannel.close();
@@ -553,10 +541,5 @@ final class EventSegments {
   /** Closes every channel. */
   void close() throws IOException {
     closeWriter();
-  }
-
-  /** @return the first ids of the segments, for tests and diagnostics */
-  NavigableMap<Long, Path> segments() {
-    return new TreeMap<>(segments);
   }
 }

@@ -3,10 +3,13 @@ package io.kyros.collab.file;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.FileSystem;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Set;
 
 /**
  * The permissions new files and directories get: owner-only ({@code 0600} / {@code 0700}) on POSIX
@@ -38,6 +41,20 @@ final class FilePermissions {
 
   FileAttribute<?>[] directory() {
     return directory.clone();
+  }
+
+  /**
+   * Forces files' contents to disk, opening each without following links. A file deleted since
+   * is skipped: forcing its directory makes the deletion durable.
+   */
+  static void forceFiles(Set<Path> files) throws IOException {
+    for (Path f : files) {
+      try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
+        ch.force(true);
+      } catch (NoSuchFileException e) {
+        // gone: nothing to force
+      }
+    }
   }
 
   /**

@@ -709,9 +709,9 @@ final class Store {
     }
     dirs.add(root.resolve("state"));
     dirs.add(root.resolve("events"));
-    docs.force(files, Set.of());
+    FilePermissions.forceFiles(files);
     if (firstEvent != Long.MAX_VALUE) {
-      EventSegments.force(events.segmentsFrom(firstEvent));
+      FilePermissions.forceFiles(events.segmentsFrom(firstEvent));
     }
     for (Path d : dirs) {
       if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
