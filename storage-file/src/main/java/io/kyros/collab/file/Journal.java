@@ -17,17 +17,29 @@ import org.slf4j.LoggerFactory;
 /**
  * The write-ahead journal, {@code journal.jsonl}: one checksummed line per commit holding its
  * writes and events. A commit is durable once its line is forced; the documents and event lines are
- * then written from it, and it is dropped at the next checkpoint, once those are forced too. Used
- * only under the store's writer lock. Not thread-safe on its own.
+ * then written from it, and it is dropped at the next checkpoint, once those are forced too.
+ *
+ * <p>The file is <b>preallocated with zero bytes</b> (written, not just reserved) to {@code capacity}
+ * whenever it is emptied, and lines are written over those zeros. Forcing a line then only forces
+ * data: the file's size and block map do not change, so on ext4 and XFS {@code fdatasync} needs no
+ * file-system journal commit (the way database write-ahead logs are preallocated). The journal's
+ * logical end is the first line start holding a zero byte; a batch that outgrows the capacity simply
+ * extends the file. Used only under the store's writer lock. Not thread-safe on its own.
  */
 final class Journal implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
+  private static final int ZEROS = 1 << 20;
 
   private final Path file;
   private final FileChannel channel;
+  /** Bytes preallocated with zeros whenever the journal is emptied. */
+  private final long capacity;
+  /** The logical end as this engine last saw it: where the next line goes. */
+  private long end;
 
-  Journal(Path file, FilePermissions permissions) throws IOException {
+  Journal(Path file, FilePermissions permissions, long capacity) throws IOException {
     this.file = file;
+    this.capacity = capacity;
     this.channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), permissions.file());
   }
@@ -36,37 +48,100 @@ final class Journal implements AutoCloseable {
     return file;
   }
 
-  long size() throws IOException {
-    return channel.size();
+  /** @return the logical end: the bytes of complete lines, as of the last read or append */
+  long end() {
+    return end;
   }
 
-  /** Appends encoded entries at the end. */
+  /**
+   * Tells whether {@code offset} can be where the applied part of the journal ends: 0, or just after
+   * a line's newline, within the file. One read of at most two bytes, no {@code fstat}.
+   *
+   * @return -1 if it cannot (an offset from before the journal was emptied), 0 if nothing follows it,
+   *     1 if a line (or a torn start of one) follows it
+   */
+  int probe(long offset) throws IOException {
+    if (offset < 0) {
+      return -1;
+    }
+    ByteBuffer two = ByteBuffer.allocate(2);
+    long at = offset == 0 ? 0 : offset - 1;
+    while (two.hasRemaining() && channel.read(two, at + two.position()) > 0) {
+      // fill
+    }
+    int read = two.position();
+    if (offset > 0 && (read == 0 || two.get(0) != '\n')) {
+      return -1;
+    }
+    int next = offset == 0 ? 0 : 1;
+    boolean more = read > next && two.get(next) != 0;
+    if (!more) {
+      end = offset;
+    }
+    return more ? 1 : 0;
+  }
+
+  /** Appends encoded entries at the logical end. */
   void append(byte[] bytes) throws IOException {
     ByteBuffer buf = ByteBuffer.wrap(bytes);
-    long at = channel.size();
+    long at = end;
     while (buf.hasRemaining()) {
       at += channel.write(buf, at);
     }
+    end = at;
   }
 
   void force() throws IOException {
     channel.force(false);
   }
 
-  /** Cuts the journal back to {@code size} bytes. */
-  void truncate(long size) throws IOException {
-    channel.truncate(size);
+  /**
+   * Takes back the last append, which failed: cuts the file at {@code end} (the rest of the file is
+   * no longer preallocated until the journal is next emptied).
+   */
+  void undo(long end) throws IOException {
+    channel.truncate(end);
+    this.end = end;
   }
 
   /**
-   * Reads the entries from {@code offset} to the end. A torn last entry (no newline, or a bad
-   * checksum on the last line) is cut off: it was never acknowledged.
+   * Empties the journal durably, then preallocates it again. Crash-safe: a crash after the cut
+   * leaves a shorter file of zeros, which is an empty journal.
+   */
+  void empty() throws IOException {
+    channel.truncate(0);
+    channel.force(true);
+    end = 0;
+    preallocate();
+  }
+
+  /** Writes zeros from the end of the file up to the capacity and forces them. Under the writer lock. */
+  void preallocate() throws IOException {
+    long size = channel.size();
+    if (size >= capacity) {
+      return;
+    }
+    ByteBuffer zeros = ByteBuffer.allocate((int) Math.min(ZEROS, capacity - size));
+    for (long at = size; at < capacity; ) {
+      zeros.clear();
+      zeros.limit((int) Math.min(zeros.capacity(), capacity - at));
+      at += channel.write(zeros, at);
+    }
+    channel.force(true);
+  }
+
+  /**
+   * Reads the entries from {@code offset} to the logical end (the first line start holding a zero
+   * byte, or the end of the file) and moves {@link #end()} there. A torn last entry (no newline, or a
+   * bad checksum on the last line, or bytes after the end that are not zeros: the start of an
+   * unacknowledged write that never reached the disk) is cut off: it was never acknowledged.
    *
    * @throws CorruptFileException if a line before the last one is damaged
    */
   List<JournalEntry> readFrom(long offset) throws IOException {
     long size = channel.size();
     if (offset >= size) {
+      end = offset;
       return List.of();
     }
     if (size - offset > Integer.MAX_VALUE - 16) {
@@ -79,26 +154,54 @@ final class Journal implements AutoCloseable {
     }
     List<JournalEntry> entries = new ArrayList<>();
     int s = 0;
-    for (int i = 0; i < buf.length; i++) {
-      if (buf[i] != '\n') {
-        continue;
+    boolean torn = false;
+    while (s < buf.length && buf[s] != 0) {
+      int nl = indexOf(buf, (byte) '\n', s);
+      if (nl < 0) {
+        torn = true; // no newline before the end of the file
+        break;
       }
-      if (!Lines.verify(buf, s, i)) {
-        if (i == buf.length - 1) {
-          break; // torn last line: cut below
+      boolean last = nl + 1 == buf.length || buf[nl + 1] == 0;
+      if (!Lines.verify(buf, s, nl)) {
+        if (last) {
+          torn = true;
+          break;
         }
         throw new CorruptFileException(file, offset + s, "checksum mismatch in a journal entry that is not the last", null);
       }
-      entries.add(Codec.decodeEntry(Arrays.copyOfRange(buf, s, i), file, offset + s));
-      s = i + 1;
+      entries.add(Codec.decodeEntry(Arrays.copyOfRange(buf, s, nl), file, offset + s));
+      s = nl + 1;
     }
-    if (s < buf.length) {
-      LOG.warn("Truncating the torn tail of {} at offset {} ({} bytes): an entry that was never acknowledged",
-          file, offset + s, buf.length - s);
-      channel.truncate(offset + s);
+    if (!torn && s < buf.length && !allZero(buf, s)) {
+      torn = true;
+    }
+    end = offset + s;
+    if (torn) {
+      LOG.warn("Cutting the torn tail of {} at offset {} ({} bytes): an entry that was never acknowledged",
+          file, end, buf.length - s);
+      channel.truncate(end);
       channel.force(false);
+      preallocate();
     }
     return entries;
+  }
+
+  private static int indexOf(byte[] buf, byte b, int from) {
+    for (int i = from; i < buf.length; i++) {
+      if (buf[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static boolean allZero(byte[] buf, int from) {
+    for (int i = from; i < buf.length; i++) {
+      if (buf[i] != 0) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

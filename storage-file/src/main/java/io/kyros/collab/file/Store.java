@@ -243,7 +243,7 @@ final class Store {
     try {
       lock = lockChannel.lock();
       segmentBytes = readOrWriteFormat();
-      journal = new Journal(root.resolve(JOURNAL_FILE), permissions);
+      journal = new Journal(root.resolve(JOURNAL_FILE), permissions, journalCapacity(options.checkpointBytes()));
       docs = new DocumentFiles(state, permissions);
       events = new EventSegments(eventsDir, segmentBytes, permissions);
       int removed = docs.removeStrayTemporaryFiles() + removeRootTemporaryFiles();
@@ -339,29 +339,27 @@ final class Store {
    */
   private void catchUp(boolean opening) throws IOException {
     Counters header = readHeader();
-    long size = journal.size();
-    boolean trusted = header != null && header.journal() >= 0 && header.journal() <= size
-        && (bootId != null ? bootId.equals(header.boot()) : recovered);
+    // one read of the journal at the header's offset: is it a line boundary, and does anything follow?
+    int probe = header == null ? -1 : journal.probe(header.journal());
+    boolean trusted = probe >= 0 && (bootId != null ? bootId.equals(header.boot()) : recovered);
     long from;
     if (trusted) {
       revision = header.revision();
       eventId = header.eventId();
       from = header.journal();
-      if (from == size && !opening) {
+      if (probe == 0 && !opening) {
         return;
       }
-      if (from < size) {
-        LOG.info("Completing commits of {} that a process journaled but did not finish (journal bytes {} to {})",
-            root, from, size);
+      if (probe > 0) {
+        LOG.info("Completing commits of {} that a process journaled but did not finish (journal from byte {})",
+            root, from);
       }
     } else {
       Counters checkpoint = readCheckpoint();
       revision = checkpoint.revision();
       eventId = checkpoint.eventId();
       from = 0;
-      if (size > 0) {
-        LOG.info("Recovering {}: replaying {} journal bytes", root, size);
-      }
+      LOG.info("Recovering {}: replaying the journal", root);
     }
     if (!opening) {
       docs.removeStrayTemporaryFiles();
@@ -378,10 +376,17 @@ final class Store {
     // was never a committed event the log can serve, and its id is handed out again.
     eventId = Math.max(logLast, lastJournaled);
     recovered = true;
-    writeHeader(journal.size());
+    writeHeader(journal.end());
     if (!trusted) {
       checkpoint();
+    } else if (opening) {
+      journal.preallocate();
     }
+  }
+
+  /** The journal is preallocated to the checkpoint size plus room for the batch that crosses it. */
+  private static long journalCapacity(long checkpointBytes) {
+    return checkpointBytes + Math.min(checkpointBytes, 1 << 20);
   }
 
   // ------------------------------------------------------------------------------------ commit
@@ -510,7 +515,7 @@ final class Store {
         }
       }
       if (!entries.isEmpty()) {
-        long before = journal.size();
+        long before = journal.end();
         try {
           ByteArrayOutputStream bytes = new ByteArrayOutputStream();
           for (JournalEntry e : entries) {
@@ -532,14 +537,14 @@ final class Store {
         }
         try {
           apply(entries, logLast);
-          writeHeader(journal.size());
+          writeHeader(journal.end());
           knownEventId = eventId;
         } catch (IOException | RuntimeException e) {
           fail(committed, "commit is durable in " + journal.file() + " but applying it failed; the next commit or open"
               + " in any process completes it", e);
           return anyEvents;
         }
-        if (journal.size() >= options.checkpointBytes()) {
+        if (journal.end() >= options.checkpointBytes()) {
           try {
             checkpoint();
           } catch (IOException | RuntimeException e) {
@@ -571,7 +576,7 @@ final class Store {
 
   private boolean undoJournal(long size, IOException cause) {
     try {
-      journal.truncate(size);
+      journal.undo(size);
       return true;
     } catch (IOException e) {
       cause.addSuppressed(e);
@@ -724,8 +729,7 @@ final class Store {
     // The header says "nothing applied" before the journal is cut: a crash in between replays the
     // whole journal (idempotent) instead of trusting an offset beyond the journal's end.
     writeHeader(0);
-    journal.truncate(0);
-    journal.force();
+    journal.empty();
     LOG.debug("Checkpoint of {} at revision {}, event {}", root, revision, eventId);
   }
 

@@ -15,6 +15,9 @@ import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
 import io.kyros.collab.spi.Write;
 import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -272,7 +275,7 @@ class FileStorageTest {
     Codec.JournalEntry entry = new Codec.JournalEntry(revision + 2, 3, List.of(
         new Codec.JournalWrite(a, revision + 1, null, null),
         new Codec.JournalWrite(b, revision + 2, "{\"new\":true}", "hb")), List.of(e1, e2));
-    Files.write(dir.resolve("journal.jsonl"), Codec.encodeEntry(entry), StandardOpenOption.APPEND);
+    writeAtJournalEnd(Codec.encodeEntry(entry));
     try (FileStorage s = open()) {
       assertThat(s.read(a)).isEmpty();
       StoredRecord rb = s.read(b).orElseThrow();
@@ -291,7 +294,7 @@ class FileStorageTest {
       s.commit(Commit.of(List.of(), List.of(Write.delete(new RecordKey("c", "a"))), List.of()));
       put(s, "c", "b", "3", 0);
     }
-    assertThat(Files.size(dir.resolve("journal.jsonl"))).isPositive();
+    assertThat(journalLength()).isPositive();
     // as after a reboot: the header (kept in the page cache only) is gone
     Files.write(dir.resolve("collab.lock"), new byte[0]);
     try (FileStorage s = open()) {
@@ -299,7 +302,7 @@ class FileStorageTest {
       assertThat(s.read(new RecordKey("c", "b")).orElseThrow().json()).isEqualTo("3");
       assertThat(s.readEvents(0, 10)).hasSize(3);
       assertThat(put(s, "c", "e", "5", 0).revisions().get(0)).isEqualTo(5);
-      assertThat(Files.size(dir.resolve("journal.jsonl"))).isLessThan(1000); // checkpointed after replay
+      assertThat(journalLength()).isLessThan(1000); // checkpointed after replay
     }
   }
 
@@ -308,14 +311,55 @@ class FileStorageTest {
     try (FileStorage s = open()) {
       put(s, "c", "a", "1", 0);
     }
-    Path journal = dir.resolve("journal.jsonl");
-    long size = Files.size(journal);
-    Files.write(journal, "{\"revision\":9,\"eventId\":2,\"writes\":[{\"collection\":\"c\",\"id\":\"x\"".getBytes(UTF_8),
-        StandardOpenOption.APPEND);
+    long length = journalLength();
+    writeAtJournalEnd("{\"revision\":9,\"eventId\":2,\"writes\":[{\"collection\":\"c\",\"id\":\"x\"".getBytes(UTF_8));
     try (FileStorage s = open()) {
-      assertThat(Files.size(journal)).isEqualTo(size);
+      assertThat(journalLength()).isEqualTo(length);
       assertThat(s.read(new RecordKey("c", "x"))).isEmpty();
       assertThat(s.lastEventId()).isEqualTo(1);
+      assertThat(put(s, "c", "y", "2", 0).revisions()).containsExactly(2L);
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "y")).orElseThrow().json()).isEqualTo("2");
+    }
+  }
+
+  @Test
+  void bytesPastTheZerosOfThePreallocatedJournalAreCut() throws IOException {
+    // a write whose first page never reached the disk while a later one did: never acknowledged
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "1", 0);
+    }
+    Path journal = dir.resolve("journal.jsonl");
+    long length = journalLength();
+    assertThat(Files.size(journal)).isGreaterThan(length + 100);
+    try (FileChannel ch = FileChannel.open(journal, StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap("garbage\n".getBytes(UTF_8)), length + 100);
+    }
+    try (FileStorage s = open()) {
+      assertThat(journalLength()).isEqualTo(length);
+      assertThat(Arrays.copyOfRange(Files.readAllBytes(journal), (int) length, (int) Files.size(journal)))
+          .containsOnly((byte) 0);
+      assertThat(put(s, "c", "b", "2", 0).revisions()).containsExactly(2L);
+    }
+  }
+
+  /** The journal's logical length: up to the first zero byte of its preallocated tail. */
+  private long journalLength() throws IOException {
+    byte[] bytes = Files.readAllBytes(dir.resolve("journal.jsonl"));
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == 0) {
+        return i;
+      }
+    }
+    return bytes.length;
+  }
+
+  /** Writes bytes where the next journal line would go, as a process killed after writing them leaves them. */
+  private void writeAtJournalEnd(byte[] bytes) throws IOException {
+    long at = journalLength();
+    try (FileChannel ch = FileChannel.open(dir.resolve("journal.jsonl"), StandardOpenOption.WRITE)) {
+      ch.write(ByteBuffer.wrap(bytes), at);
     }
   }
 
@@ -341,7 +385,8 @@ class FileStorageTest {
       for (int i = 0; i < 200; i++) {
         r = put(s, "c", "a", "{\"i\":" + i + "}", r).revisions().get(0);
       }
-      assertThat(Files.size(dir.resolve("journal.jsonl"))).isLessThan(4096 + 1024);
+      assertThat(journalLength()).isLessThan(4096 + 1024);
+      assertThat(Files.size(dir.resolve("journal.jsonl"))).isLessThanOrEqualTo(2 * 4096); // preallocated
       assertThat(Files.readString(dir.resolve("checkpoint.json"))).startsWith("{\"revision\":");
     }
     try (FileStorage s = open()) {
