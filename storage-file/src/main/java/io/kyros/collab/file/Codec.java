@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 
@@ -37,25 +38,49 @@ final class Codec {
   // ---------------------------------------------------------------------------------- documents
 
   /**
-   * @return {@code {"revision":r,"hash":"h","value":<json>}\n}
+   * @return the framed line {@code {"revision":r,"hash":"h","value":<json>,"crc32c":"xxxxxxxx"}\n}
    */
   static byte[] encodeDocument(long revision, String hash, String json) {
-    return write(g -> {
+    return Lines.frame(write(g -> {
       g.writeStartObject();
       g.writeNumberField("revision", revision);
       g.writeStringField("hash", hash);
       g.writeFieldName("value");
       g.writeRawValue(json);
       g.writeEndObject();
-    }, true);
+    }, false));
   }
 
   /**
-   * Decodes a document file.
+   * Decodes a document file. A framed document (its first line ends with a {@code "crc32c"} member)
+   * is checked against its checksum, and anything after its first line (the tail of a longer
+   * previous version, not yet cut by a writer replacing it in place) is ignored. A document without
+   * a checksum (written by hand) is read as is.
    *
-   * @throws CorruptFileException if it is not a valid document, naming the file and offset
+   * @throws CorruptFileException if it is not a valid document (a checksum mismatch included),
+   *     naming the file and offset
    */
   static StoredRecord decodeDocument(RecordKey key, byte[] bytes, Path file) {
+    int newline = indexOf(bytes, (byte) '\n');
+    if (newline > 0 && Lines.verify(bytes, 0, newline)) {
+      return decodeDocumentJson(key, Arrays.copyOf(bytes, newline), file);
+    }
+    if (Lines.isFramed(bytes, 0, newline > 0 ? newline : bytes.length)) {
+      throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in a document", null);
+    }
+    return decodeDocumentJson(key, bytes, file);
+  }
+
+  private static int indexOf(byte[] bytes, byte b) {
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  private static StoredRecord decodeDocumentJson(RecordKey key, byte[] bytes, Path file) {
     long revision = -1;
     String hash = null;
     String value = null;

@@ -141,7 +141,7 @@ public final class FileStorage implements Storage {
     Objects.requireNonNull(key, "key");
     checkOpen();
     try {
-      return store.read(key);
+      return store.read(key, clock);
     } catch (IOException e) {
       throw failure("reading " + key, e);
     }
@@ -162,7 +162,7 @@ public final class FileStorage implements Storage {
     }
     checkOpen();
     try {
-      return store.list(collection, afterId, limit);
+      return store.list(collection, afterId, limit, clock);
     } catch (IOException e) {
       throw failure("listing " + collection, e);
     }

@@ -48,15 +48,10 @@ final class Lines {
    * @return true if the suffix is well formed and the checksum matches
    */
   static boolean verify(byte[] buf, int from, int to) {
-    int body = to - SUFFIX_LENGTH;
-    if (body <= from) {
+    if (!hasSuffix(buf, from, to)) {
       return false;
     }
-    for (int i = 0; i < SUFFIX.length; i++) {
-      if (buf[body + i] != SUFFIX[i]) {
-        return false;
-      }
-    }
+    int body = to - SUFFIX_LENGTH;
     if (buf[to - 2] != '"' || buf[to - 1] != '}') {
       return false;
     }
@@ -69,6 +64,34 @@ final class Lines {
       expected = (expected << 4) | d;
     }
     return crc(buf, from, body - from) == expected;
+  }
+
+  /**
+   * @param buf the bytes
+   * @param from the first byte
+   * @param to the exclusive end, trailing whitespace allowed
+   * @return true if the bytes end like a framed line ({@code ,"crc32c":"} eight characters from the
+   *     end), whether or not the checksum matches
+   */
+  static boolean isFramed(byte[] buf, int from, int to) {
+    while (to > from && Character.isWhitespace(buf[to - 1])) {
+      to--;
+    }
+    return hasSuffix(buf, from, to);
+  }
+
+  /** @return whether {@code ,"crc32c":"} sits where a framed line ending at {@code to} has it */
+  private static boolean hasSuffix(byte[] buf, int from, int to) {
+    int body = to - SUFFIX_LENGTH;
+    if (body <= from) {
+      return false;
+    }
+    for (int i = 0; i < SUFFIX.length; i++) {
+      if (buf[body + i] != SUFFIX[i]) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static int crc(byte[] buf, int from, int length) {

@@ -96,6 +96,8 @@ final class Store {
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
   /** Queued to stop the writer thread. */
   private static final Pending STOP = new Pending(null, null);
+  /** A commit of nothing: running it makes the writer thread catch up with the journal. */
+  private static final Commit CATCH_UP = Commit.of(List.of(), List.of(), List.of());
   private Thread writer;
   /** Guards {@link #stopped} together with adding to the queue. */
   private final Object lifecycle = new Object();
@@ -507,6 +509,10 @@ final class Store {
       long logLast = eventId;
       Map<RecordKey, Long> overlay = new HashMap<>();
       for (Pending p : batch) {
+        if (p.commit == CATCH_UP) {
+          p.result = new CommitResult.Committed(List.of(), List.of(), p.clock.instant());
+          continue;
+        }
         JournalEntry entry = prepare(p, overlay);
         if (entry != null) {
           committed.add(p);
@@ -685,7 +691,7 @@ final class Store {
         if (w.isDelete()) {
           docs.delete(w.key());
         } else {
-          docs.write(w.key(), Codec.encodeDocument(w.revision(), w.hash(), w.json()), false);
+          docs.write(w.key(), Codec.encodeDocument(w.revision(), w.hash(), w.json()));
         }
       }
       events.append(lines, firstIds);
@@ -789,21 +795,38 @@ final class Store {
 
   // -------------------------------------------------------------------------------------- reads
 
-  Optional<StoredRecord> read(RecordKey key) throws IOException {
-    visibility.readLock().lock();
-    try {
-      return docs.read(key);
-    } finally {
-      visibility.readLock().unlock();
-    }
+  Optional<StoredRecord> read(RecordKey key, Clock clock) throws IOException {
+    return readDocuments(() -> docs.read(key), clock);
   }
 
-  List<StoredRecord> list(String collection, String afterId, int limit) throws IOException {
-    visibility.readLock().lock();
-    try {
-      return docs.list(collection, afterId, limit);
-    } finally {
-      visibility.readLock().unlock();
+  List<StoredRecord> list(String collection, String afterId, int limit, Clock clock) throws IOException {
+    return readDocuments(() -> docs.list(collection, afterId, limit), clock);
+  }
+
+  /** Something that reads document files. */
+  private interface DocumentRead<T> {
+    T run() throws IOException;
+  }
+
+  /**
+   * Reads documents under the visibility lock. A process killed while overwriting a document leaves
+   * it torn; its journal line completes it at the next catch-up. So on a damaged document: catch up
+   * now (through the writer thread) and read once more; still damaged means damaged.
+   */
+  private <T> T readDocuments(DocumentRead<T> read, Clock clock) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      visibility.readLock().lock();
+      try {
+        return read.run();
+      } catch (CorruptFileException e) {
+        if (attempt == 2) {
+          throw e;
+        }
+        LOG.debug("Document unreadable; catching up with the journal before reading again", e);
+      } finally {
+        visibility.readLock().unlock();
+      }
+      commit(CATCH_UP, clock);
     }
   }
 

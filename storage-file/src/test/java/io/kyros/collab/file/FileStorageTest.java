@@ -19,6 +19,7 @@ import java.nio.channels.FileChannel;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.nio.file.Files;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -71,7 +72,73 @@ class FileStorageTest {
     try (FileStorage s = open()) {
       CommitResult.Committed c = put(s, "notes", "n1", "{\"b\":[1,2],\"a\":\"x\"}", 0);
       String text = Files.readString(dir.resolve("state/notes/n1.json"));
-      assertThat(text).isEqualTo("{\"revision\":" + c.revisions().get(0) + ",\"hash\":\"h19\",\"value\":{\"b\":[1,2],\"a\":\"x\"}}\n");
+      String object = "{\"revision\":" + c.revisions().get(0) + ",\"hash\":\"h19\",\"value\":{\"b\":[1,2],\"a\":\"x\"}}";
+      assertThat(text).isEqualTo(new String(Lines.frame(object.getBytes(UTF_8)), UTF_8));
+      assertThat(text).matches("\\{\"revision\":\\d+,\"hash\":\"h19\",\"value\":\\{\"b\":\\[1,2],\"a\":\"x\"},\"crc32c\":\"[0-9a-f]{8}\"}\n");
+    }
+  }
+
+  @Test
+  void documentsAreOverwrittenInPlaceAndCutToLength() throws IOException {
+    try (FileStorage s = open()) {
+      long r = put(s, "c", "a", "{\"long\":\"" + "x".repeat(5000) + "\"}", 0).revisions().get(0);
+      Path file = dir.resolve("state/c/a.json");
+      Object inode = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
+      r = put(s, "c", "a", "{\"short\":1}", r).revisions().get(0);
+      assertThat(Files.readAttributes(file, BasicFileAttributes.class).fileKey()).isEqualTo(inode);
+      assertThat(Files.readString(file)).startsWith("{\"revision\":" + r + ",").endsWith("\"}\n").hasLineCount(1);
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"short\":1}");
+    }
+  }
+
+  @Test
+  void aLongerOldVersionsTailNotYetCutIsIgnored() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "{\"v\":1}", 0);
+    }
+    // what a reader meets between a writer's in-place write and its cut to length
+    Path file = dir.resolve("state/c/a.json");
+    byte[] current = Files.readAllBytes(file);
+    Files.write(file, (new String(current, UTF_8) + "{\"revision\":1,\"hash\":\"old\",\"value\":{\"v\":0}}").getBytes(UTF_8));
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"v\":1}");
+    }
+  }
+
+  @Test
+  void aDocumentFailingItsChecksumIsReportedAndAHandWrittenOneWithoutChecksumIsRead() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "{\"v\":11}", 0);
+      put(s, "c", "b", "{\"v\":2}", 0);
+    }
+    Path a = dir.resolve("state/c/a.json");
+    Files.writeString(a, Files.readString(a).replace("\"v\":11", "\"v\":12")); // a hand edit keeping the old checksum
+    Files.writeString(dir.resolve("state/c/b.json"), "{\n  \"revision\": 2,\n  \"hash\": \"hb\",\n  \"value\": {\"v\": 3}\n}\n");
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "a"))).isInstanceOfSatisfying(CorruptFileException.class,
+          e -> assertThat(e.file()).isEqualTo(a)).hasMessageContaining("checksum mismatch");
+      StoredRecord b = s.read(new RecordKey("c", "b")).orElseThrow();
+      assertThat(b.json()).isEqualTo("{\"v\": 3}");
+      assertThat(b.revision()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aDocumentTornByAKilledWriterIsCompletedFromTheJournalWhenRead() throws IOException {
+    try (FileStorage s = open()) {
+      long r = put(s, "c", "a", "{\"v\":\"" + "x".repeat(3000) + "\"}", 0).revisions().get(0);
+      // another process journaled a new version, started overwriting the file in place, and was killed
+      Codec.JournalEntry entry = new Codec.JournalEntry(r + 1, s.lastEventId(), List.of(
+          new Codec.JournalWrite(new RecordKey("c", "a"), r + 1, "{\"v\":\"new\"}", "hn")), List.of());
+      writeAtJournalEnd(Codec.encodeEntry(entry));
+      Path file = dir.resolve("state/c/a.json");
+      byte[] bytes = Files.readAllBytes(file);
+      byte[] torn = Codec.encodeDocument(r + 1, "hn", "{\"v\":\"new\"}");
+      System.arraycopy(torn, 0, bytes, 0, 20); // only its first bytes reached the file
+      Files.write(file, bytes);
+      StoredRecord read = s.read(new RecordKey("c", "a")).orElseThrow();
+      assertThat(read.revision()).isEqualTo(r + 1);
+      assertThat(read.json()).isEqualTo("{\"v\":\"new\"}");
     }
   }
 
