@@ -21,6 +21,18 @@ final class BenchDirs {
    * @return the root of all benchmark data, created if missing
    */
   static Path root() {
+    Path root = location();
+    try {
+      return Files.createDirectories(root.toAbsolutePath());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the benchmark directory " + root, e);
+    }
+  }
+
+  /**
+   * @return where {@link #root()} is, absolute, without creating it (the report names the disk that holds it)
+   */
+  static Path location() {
     String configured = System.getProperty("collab.bench.dir");
     Path root;
     if (configured != null && !configured.isBlank()) {
@@ -30,11 +42,7 @@ final class BenchDirs {
     } else {
       root = Path.of("collab-bench-data");
     }
-    try {
-      return Files.createDirectories(root.toAbsolutePath());
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create the benchmark directory " + root, e);
-    }
+    return root.toAbsolutePath();
   }
 
   /**
