@@ -38,8 +38,10 @@ class ReportTest {
     assertThat(lines).containsExactly(
         "ratio doc-write-1-writer-vs-floor 0.95", // 950 ops/s vs 1 ops/ms
         "ratio doc-write-16-writers-vs-floor n/a",
+        "ratio doc-write-16-writers-vs-floor-16-threads n/a",
         "ratio append-1-appender-vs-floor n/a",
         "ratio append-16-appenders-vs-floor n/a", // the floor did not run
+        "ratio append-16-appenders-vs-floor-16-threads n/a",
         "ratio append-1-appender-vs-sqlite n/a",
         "ratio append-1-appender-vs-h2 n/a",
         "ratio append-16-appenders-vs-sqlite 4.80", // 12,000 ops/s vs 2.5 ops/ms
