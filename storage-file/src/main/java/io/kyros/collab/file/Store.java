@@ -94,6 +94,7 @@ final class Store {
   private final ReentrantLock writerLock = new ReentrantLock();
   private final ReentrantReadWriteLock visibility = new ReentrantReadWriteLock();
   private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private static final Pending[] NONE = new Pending[0];
   /** Queued to stop the writer thread. */
   private static final Pending STOP = new Pending(null, null);
   /** A commit of nothing: running it makes the writer thread catch up with the journal. */
@@ -113,6 +114,15 @@ final class Store {
   private long eventId;
   /** Whether this engine replayed the whole journal once (trusting the header from then on). */
   private boolean recovered;
+  /**
+   * What the journal's entries touched, as this engine journaled them since its last checkpoint;
+   * complete only while {@link #touchedComplete} (no other process committed meanwhile), else the
+   * checkpoint reads the journal. Guarded by writerLock.
+   */
+  private final Set<Path> touchedFiles = new HashSet<>();
+  private final Set<Path> touchedDirectories = new HashSet<>();
+  private long touchedFirstEvent = Long.MAX_VALUE;
+  private boolean touchedComplete;
   private volatile long knownEventId;
   /** Journal forces and commits journaled by this engine, for tests and diagnostics. */
   private volatile long forces;
@@ -346,6 +356,9 @@ final class Store {
     boolean trusted = probe >= 0 && (bootId != null ? bootId.equals(header.boot()) : recovered);
     long from;
     if (trusted) {
+      if (header.revision() != revision || header.eventId() != eventId) {
+        touchedComplete = false; // another process committed since this engine last held the lock
+      }
       revision = header.revision();
       eventId = header.eventId();
       from = header.journal();
@@ -368,6 +381,9 @@ final class Store {
     }
     long logLast = events.repairTail();
     List<JournalEntry> entries = journal.readFrom(from);
+    if (!entries.isEmpty()) {
+      touchedComplete = false;
+    }
     apply(entries, logLast);
     long lastJournaled = 0;
     for (JournalEntry e : entries) {
@@ -400,6 +416,8 @@ final class Store {
     final CountDownLatch done = new CountDownLatch(1);
     volatile CommitResult result;
     volatile Throwable failure;
+    /** Commits of the same batch this one's caller wakes once woken (set before {@link #done} opens). */
+    Pending[] wakes = NONE;
 
     Pending(Commit commit, Clock clock) {
       this.commit = commit;
@@ -431,6 +449,9 @@ final class Store {
       } catch (InterruptedException e) {
         interrupted = true;
       }
+    }
+    for (Pending next : p.wakes) {
+      next.done.countDown();
     }
     if (interrupted) {
       Thread.currentThread().interrupt();
@@ -480,9 +501,7 @@ final class Store {
           }
         } finally {
           writerLock.unlock();
-          for (Pending p : batch) {
-            p.done.countDown();
-          }
+          wakeAll(batch);
         }
         if (appendedEvents) {
           notifyAppended();
@@ -494,6 +513,25 @@ final class Store {
     for (Pending p; (p = queue.poll()) != null; ) {
       p.failure = new StorageException("FileStorage is closed: " + root);
       p.done.countDown();
+    }
+  }
+
+  /**
+   * Wakes the callers of a batch as a binary tree: the writer thread wakes the first, and each
+   * woken caller wakes two more, so the writer is free for the next batch after one wake-up instead
+   * of one per commit.
+   */
+  private static void wakeAll(List<Pending> batch) {
+    int n = batch.size();
+    for (int i = 0; i < n; i++) {
+      int left = 2 * i + 1;
+      if (left < n) {
+        batch.get(i).wakes = left + 1 < n ? new Pending[] {batch.get(left), batch.get(left + 1)}
+            : new Pending[] {batch.get(left)};
+      }
+    }
+    if (n > 0) {
+      batch.get(0).done.countDown();
     }
   }
 
@@ -540,6 +578,9 @@ final class Store {
               : "commit failed while journaling and the journal could not be cut back (outcome unknown: it may"
               + " apply when the next commit or open replays the journal)", e);
           return false;
+        }
+        if (touchedComplete) {
+          touch(entries);
         }
         try {
           apply(entries, logLast);
@@ -706,18 +747,13 @@ final class Store {
    */
   private void checkpoint() throws IOException {
     // Forced whatever this JVM's durability: another process on the directory may rely on it.
-    Set<Path> files = new HashSet<>();
-    Set<Path> dirs = new HashSet<>();
-    long firstEvent = Long.MAX_VALUE;
-    for (JournalEntry e : journal.readFrom(0)) {
-      for (JournalWrite w : e.writes()) {
-        files.add(docs.file(w.key()));
-        dirs.add(docs.directoryOf(w.key()));
-      }
-      if (!e.events().isEmpty()) {
-        firstEvent = Math.min(firstEvent, e.events().get(0).id());
-      }
+    if (!touchedComplete) {
+      clearTouched();
+      touch(journal.readFrom(0)); // the journal's end stays where it is: reading it moves nothing
     }
+    Set<Path> files = touchedFiles;
+    Set<Path> dirs = touchedDirectories;
+    long firstEvent = touchedFirstEvent;
     dirs.add(root.resolve("state"));
     dirs.add(root.resolve("events"));
     FilePermissions.forceFiles(files);
@@ -736,7 +772,28 @@ final class Store {
     // whole journal (idempotent) instead of trusting an offset beyond the journal's end.
     writeHeader(0);
     journal.empty();
+    clearTouched();
+    touchedComplete = true;
     LOG.debug("Checkpoint of {} at revision {}, event {}", root, revision, eventId);
+  }
+
+  /** Records what journaled entries touch, for the next checkpoint. */
+  private void touch(List<JournalEntry> entries) {
+    for (JournalEntry e : entries) {
+      for (JournalWrite w : e.writes()) {
+        touchedFiles.add(docs.file(w.key()));
+        touchedDirectories.add(docs.directoryOf(w.key()));
+      }
+      if (!e.events().isEmpty()) {
+        touchedFirstEvent = Math.min(touchedFirstEvent, e.events().get(0).id());
+      }
+    }
+  }
+
+  private void clearTouched() {
+    touchedFiles.clear();
+    touchedDirectories.clear();
+    touchedFirstEvent = Long.MAX_VALUE;
   }
 
   private Counters readCheckpoint() throws IOException {
