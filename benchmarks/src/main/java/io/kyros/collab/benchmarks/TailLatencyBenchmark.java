@@ -13,7 +13,6 @@ import io.kyros.collab.spi.Storage;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
@@ -183,8 +182,8 @@ public class TailLatencyBenchmark {
     }
     if (subscriber != null) {
       acks.closing();
-      try (OutputStream stdin = subscriber.getOutputStream()) {
-        stdin.close(); // the child exits when its stdin ends
+      try {
+        subscriber.getOutputStream().close(); // the child exits when its stdin ends
       } catch (IOException e) {
         // it is gone already
       }

@@ -38,24 +38,25 @@ public final class TailSubscriberProcess {
     }
     OutputStream out = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 64);
     try (FileStorage storage = FileStorage.open(Path.of(args[0]));
-        Collab collab = Collab.builder().storage(storage).holder("bench-subscriber").build();
-        Subscription subscription = collab.events().subscribe(Long.parseLong(args[1]), EventFilter.all(),
-            new EventListener() {
-              @Override
-              public void onEvent(Event event) {
-                write(out, Long.toString(event.id()));
-              }
+        Collab collab = Collab.builder().storage(storage).holder("bench-subscriber").build()) {
+      Subscription subscription = collab.events().subscribe(Long.parseLong(args[1]), EventFilter.all(),
+          new EventListener() {
+            @Override
+            public void onEvent(Event event) {
+              write(out, Long.toString(event.id()));
+            }
 
-              @Override
-              public void onError(Throwable error) {
-                error.printStackTrace();
-                System.exit(1); // stdout ends, and the benchmark fails with a message
-              }
-            })) {
+            @Override
+            public void onError(Throwable error) {
+              error.printStackTrace();
+              System.exit(1); // stdout ends, and the benchmark fails with a message
+            }
+          });
       write(out, READY);
       while (System.in.read() >= 0) {
         // wait for the end of stdin
       }
+      subscription.close();
     }
   }
 
