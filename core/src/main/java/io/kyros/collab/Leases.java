@@ -2,6 +2,8 @@ package io.kyros.collab;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -41,6 +43,12 @@ public final class Leases {
   private final Core core;
   private final Supplier<ScheduledExecutorService> scheduler;
   private final java.util.Set<KeepAlive> keepAlives = java.util.concurrent.ConcurrentHashMap.newKeySet();
+  /**
+   * The lease records this instance last committed, by key. Only a guess: a commit that relies on one expects its
+   * revision, which identifies the value, so if anyone changed the record since, the commit conflicts and the
+   * operation reads the record instead. It saves the read before a release, and before acquiring a free resource.
+   */
+  private final Cache<RecordKey, StoredRecord> committed = Caffeine.newBuilder().maximumSize(10_000).build();
 
   Leases(Core core, Supplier<ScheduledExecutorService> scheduler) {
     this.core = core;
@@ -152,10 +160,10 @@ public final class Leases {
       Lease renewed = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(), held.ttl(), now,
           held.fence());
       Core.Encoded encoded = core.encode(toJson(renewed), "lease " + lease.resource());
+      Write write = Write.put(key, encoded.json(), encoded.hash());
       CommitResult result = core.commit(Commit.of(
-          List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())),
-          List.of(Write.put(key, encoded.json(), encoded.hash())), List.of()));
-      if (result instanceof CommitResult.Committed) {
+          List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())), List.of(write), List.of()));
+      if (remember(result, write)) {
         return renewed;
       }
     }
@@ -177,21 +185,43 @@ public final class Leases {
       throw new IllegalArgumentException("lease on " + lease.resource()
           + " is a task claim: end it with Tasks.complete, Tasks.fail or Tasks.release");
     }
+    StoredRecord known = committed.getIfPresent(key);
+    if (known != null && tryRelease(key, known, lease) == Boolean.TRUE) {
+      return true; // else the guess was stale: read and decide
+    }
     Core.Backoff backoff = core.backoff("lease on " + lease.resource());
     for (;; backoff.pause()) {
       Optional<StoredRecord> record = core.storage.read(key);
-      Lease held = record.map(r -> held(r)).orElse(null);
-      if (held == null || !held.leaseId().equals(lease.leaseId())) {
+      if (record.isEmpty()) {
         return false;
       }
-      ObjectNode details = leaseDetails(held);
-      CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.get().revision())),
-          List.of(freeWrite(key, held.resource(), held.fence())),
-          List.of(core.event("lease_released", held.holder(), target(held.resource()), details))));
-      if (result instanceof CommitResult.Committed) {
-        return true;
+      Boolean released = tryRelease(key, record.get(), lease);
+      if (released != null) {
+        return released;
       }
     }
+  }
+
+  /** One release attempt given the record's state: true if released, false if not held, null on conflict. */
+  private Boolean tryRelease(RecordKey key, StoredRecord record, Lease lease) {
+    Lease held = held(record);
+    if (held == null || !held.leaseId().equals(lease.leaseId())) {
+      return false;
+    }
+    Write free = freeWrite(key, held.resource(), held.fence());
+    CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.revision())), List.of(free),
+        List.of(core.event("lease_released", held.holder(), target(held.resource()), leaseDetails(held)))));
+    return remember(result, free) ? Boolean.TRUE : null;
+  }
+
+  /** Remembers the record a committed single-write commit stored; returns whether it committed. */
+  private boolean remember(CommitResult result, Write write) {
+    if (result instanceof CommitResult.Committed c) {
+      committed.put(write.key(), new StoredRecord(write.key(), write.json(), c.revisions().get(0), write.hash()));
+      return true;
+    }
+    committed.invalidate(write.key());
+    return false;
   }
 
   /**
@@ -444,6 +474,14 @@ public final class Leases {
   }
 
   private Optional<Lease> tryAcquire(RecordKey key, String resource, String holder, Duration ttl) {
+    StoredRecord known = committed.getIfPresent(key);
+    if (known != null && held(known) == null) {
+      // we freed it last: if nobody changed it since, the commit below sees the same record a read would
+      Acquisition a = prepareAcquire(key, resource, holder, ttl, Optional.of(known), core.storage.now());
+      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write())) {
+        return Optional.of(a.lease());
+      }
+    }
     Core.Backoff backoff = core.backoff("lease on " + resource);
     for (;; backoff.pause()) {
       Optional<StoredRecord> current = core.storage.read(key);
@@ -451,8 +489,7 @@ public final class Leases {
       if (a == null) {
         return Optional.empty();
       }
-      CommitResult result = core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events()));
-      if (result instanceof CommitResult.Committed) {
+      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write())) {
         return Optional.of(a.lease());
       }
       // Someone else changed the record between our read and commit; re-read and decide again.

@@ -438,9 +438,13 @@ public final class Tasks {
   /** Reclaims stale claims, recording {@code actor} as who did it; skips records it cannot read. */
   private List<Task> reclaimStale(String actor) {
     List<Task> out = new ArrayList<>();
-    for (StoredRecord leaseRecord : core.scan(Core.TASK_LEASES)) {
+    List<StoredRecord> leaseRecords = core.scan(Core.TASK_LEASES);
+    // One reading of the storage's clock for the whole scan: it only gets later, so a claim found stale at it is
+    // stale at commit time too, and the scan costs no round trip per claim.
+    Instant now = core.storage.now();
+    for (StoredRecord leaseRecord : leaseRecords) {
       try {
-        reclaim(leaseRecord, actor).ifPresent(out::add);
+        reclaim(leaseRecord, actor, now).ifPresent(out::add);
       } catch (StorageException e) {
         LOG.warn("cannot reclaim the claim in {}: {}", leaseRecord.key(), e.getMessage());
       }
@@ -449,9 +453,8 @@ public final class Tasks {
   }
 
   /** Reclaims one stale claim; empty if it is not stale, another workflow's, or someone else acted first. */
-  private Optional<Task> reclaim(StoredRecord leaseRecord, String actor) {
+  private Optional<Task> reclaim(StoredRecord leaseRecord, String actor, Instant now) {
     Lease held = leases.held(leaseRecord);
-    Instant now = core.storage.now();
     if (held == null || !held.isStaleAt(now)) {
       return Optional.empty();
     }

@@ -300,34 +300,18 @@ public final class JdbcStorage implements Storage {
 
   private CommitResult apply(Transactions.Attempt a, Commit commit) throws SQLException {
     Connection c = a.connection;
-    long lastRevision;
-    long lastEventId;
-    String[] lock = sql.lockCounters;
-    String bound = dialect.boundLockWait(a.lockWaitMillis());
-    try (Statement s = c.createStatement()) {
-      if (bound != null) {
-        s.execute(bound); // a stalled lock holder fails this commit after the retry timeout instead of hanging it
-      }
-      for (int i = 0; i < lock.length - 1; i++) {
-        s.executeUpdate(lock[i]);
-      }
-      try (ResultSet rs = s.executeQuery(lock[lock.length - 1])) {
-        if (!rs.next()) {
-          throw new SQLException("the counter row of " + tables.meta() + " is missing; run createSchema()", "55000");
-        }
-        lastRevision = rs.getLong(1);
-        lastEventId = rs.getLong(2);
-      }
-    }
-    Instant now = clock != null ? clock.instant().truncatedTo(ChronoUnit.MICROS) : databaseNow(c);
-
-    // expectations, read under the lock
-    Map<RecordKey, Long> current = new HashMap<>();
+    boolean together = dialect.sendsStatementsTogether();
     List<RecordKey> expected = commit.expectations().stream().map(Expectation::key).distinct().toList();
-    for (int from = 0; from < expected.size(); from += READ_ALL_CHUNK) {
+    Map<RecordKey, Long> current = new HashMap<>();
+    // the lock, the clock and the first chunk of expectations: one round trip where the driver allows it
+    Locked locked = together ? lockTogether(a, expected, current) : lockApart(a);
+    for (int from = together ? READ_ALL_CHUNK : 0; from < expected.size(); from += READ_ALL_CHUNK) {
       selectRecords(c, expected.subList(from, Math.min(expected.size(), from + READ_ALL_CHUNK)), true,
           (k, rs) -> current.put(k, rs.getLong(3)));
     }
+    Instant now = locked.now;
+
+    // expectations, read under the lock
     Map<RecordKey, Expectation> byKey = new HashMap<>();
     for (Expectation e : commit.expectations()) {
       long actual = current.getOrDefault(e.key(), Expectation.ABSENT);
@@ -341,93 +325,282 @@ public final class JdbcStorage implements Storage {
     // writes, each re-checking its own expectation by row count
     List<Write> writes = commit.writes();
     List<Long> revisions = new ArrayList<>(writes.size());
+    List<WriteStatement> statements = new ArrayList<>(writes.size());
     for (int i = 0; i < writes.size(); i++) {
       Write w = writes.get(i);
-      long revision = lastRevision + 1 + i;
+      long revision = locked.lastRevision + 1 + i;
       revisions.add(revision);
-      Expectation e = byKey.get(w.key());
-      if (!write(c, w, revision, e)) {
-        a.rollbackOnly();
-        return new CommitResult.Conflict(e, currentRevision(c, w.key()));
-      }
+      statements.add(writeStatement(w, revision, byKey.get(w.key())));
     }
-
     List<NewEvent> events = commit.eventsFor(revisions);
     List<StoredEvent> stored = new ArrayList<>(events.size());
-    if (!events.isEmpty()) {
-      long micros = micros(now);
+    for (int i = 0; i < events.size(); i++) {
+      stored.add(StoredEvent.of(events.get(i), locked.lastEventId + 1 + i, now));
+    }
+    boolean changes = !writes.isEmpty() || !events.isEmpty();
+    long[] counters = {locked.lastRevision + writes.size(), locked.lastEventId + events.size()};
+    WriteStatement failed = together ? applyTogether(c, statements, stored, changes, counters)
+        : applyApart(c, statements, stored, changes, counters);
+    if (failed != null) {
+      a.rollbackOnly();
+      return new CommitResult.Conflict(failed.expectation, currentRevision(c, failed.write.key()));
+    }
+    return new CommitResult.Committed(revisions, stored, now);
+  }
+
+  /** The counters read under the writers' lock, and the commit's time. */
+  private record Locked(long lastRevision, long lastEventId, Instant now) {}
+
+  /** Takes the writers' lock and reads the clock, one statement at a time. */
+  private Locked lockApart(Transactions.Attempt a) throws SQLException {
+    Connection c = a.connection;
+    String[] lock = sql.lockCounters;
+    String bound = dialect.boundLockWait(a.lockWaitMillis());
+    long lastRevision;
+    long lastEventId;
+    try (Statement s = c.createStatement()) {
+      if (bound != null) {
+        s.execute(bound); // a stalled lock holder fails this commit after the retry timeout instead of hanging it
+      }
+      for (int i = 0; i < lock.length - 1; i++) {
+        s.executeUpdate(lock[i]);
+      }
+      try (ResultSet rs = s.executeQuery(lock[lock.length - 1])) {
+        if (!rs.next()) {
+          throw missingCounters();
+        }
+        lastRevision = rs.getLong(1);
+        lastEventId = rs.getLong(2);
+      }
+    }
+    return new Locked(lastRevision, lastEventId, clock != null ? clockNow() : databaseNow(c));
+  }
+
+  /**
+   * Bounds the lock wait, takes the writers' lock, reads the clock and the revisions of the first chunk of expected
+   * keys in one round trip. The statements still run one after the other on the server, so the clock and the
+   * revisions are read after the lock is granted, each statement with a fresh snapshot (READ COMMITTED).
+   */
+  private Locked lockTogether(Transactions.Attempt a, List<RecordKey> expected, Map<RecordKey, Long> current)
+      throws SQLException {
+    List<RecordKey> first = expected.subList(0, Math.min(expected.size(), READ_ALL_CHUNK));
+    List<String> parts = new ArrayList<>();
+    parts.add(dialect.boundLockWaitParameterized());
+    parts.addAll(List.of(sql.lockCounters));
+    if (clock == null) {
+      parts.add(dialect.currentTimeMicros());
+    }
+    if (!first.isEmpty()) {
+      parts.add(selectSql(first.size(), true));
+    }
+    try (PreparedStatement ps = a.connection.prepareStatement(String.join("; ", parts))) {
+      ps.setLong(1, a.lockWaitMillis());
+      bindKeys(ps, 2, first);
+      boolean isQuery = ps.execute();
+      // results: the bound, the lock's updates (if any), the counters, the clock, the revisions
+      for (int i = 0; i < sql.lockCounters.length; i++) {
+        isQuery = ps.getMoreResults();
+      }
+      long lastRevision;
+      long lastEventId;
+      try (ResultSet rs = resultSet(ps, isQuery)) {
+        if (!rs.next()) {
+          throw missingCounters();
+        }
+        lastRevision = rs.getLong(1);
+        lastEventId = rs.getLong(2);
+      }
+      Instant now;
+      if (clock == null) {
+        try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
+          rs.next();
+          now = instant(rs.getLong(1));
+        }
+      } else {
+        now = clockNow();
+      }
+      if (!first.isEmpty()) {
+        try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
+          while (rs.next()) {
+            current.put(new RecordKey(rs.getString(1), rs.getString(2)), rs.getLong(3));
+          }
+        }
+      }
+      return new Locked(lastRevision, lastEventId, now);
+    }
+  }
+
+  private static ResultSet resultSet(PreparedStatement ps, boolean isQuery) throws SQLException {
+    if (!isQuery) {
+      throw new SQLException("expected a result set from the commit's combined statements", "XX000");
+    }
+    return ps.getResultSet();
+  }
+
+  private SQLException missingCounters() {
+    return new SQLException("the counter row of " + tables.meta() + " is missing; run createSchema()", "55000");
+  }
+
+  private Instant clockNow() {
+    return clock.instant().truncatedTo(ChronoUnit.MICROS);
+  }
+
+  /**
+   * Applies the writes, inserts the events and updates the counters (and notifies), one statement at a time.
+   *
+   * @return the first write whose expectation did not hold, or null
+   */
+  private WriteStatement applyApart(Connection c, List<WriteStatement> writes, List<StoredEvent> stored,
+      boolean changes, long[] counters) throws SQLException {
+    for (WriteStatement w : writes) {
+      if (!w.apply(c)) {
+        return w;
+      }
+    }
+    if (!stored.isEmpty()) {
       try (PreparedStatement ps = c.prepareStatement(sql.insertEvent)) {
-        for (int i = 0; i < events.size(); i++) {
-          StoredEvent s = StoredEvent.of(events.get(i), lastEventId + 1 + i, now);
-          stored.add(s);
-          ps.setLong(1, s.id());
-          ps.setLong(2, micros);
-          ps.setString(3, s.type());
-          ps.setString(4, s.actor());
-          ps.setString(5, s.target());
-          ps.setString(6, s.detailsJson());
+        for (StoredEvent s : stored) {
+          bindEvent(ps, 1, s);
           ps.addBatch();
         }
         ps.executeBatch();
       }
     }
-    if (!writes.isEmpty() || !events.isEmpty()) {
+    if (changes) {
       try (PreparedStatement ps = c.prepareStatement(sql.updateCounters)) {
-        ps.setLong(1, lastRevision + writes.size());
-        ps.setLong(2, lastEventId + events.size());
-        if (ps.executeUpdate() != 1) {
-          throw new SQLException("the counter row of " + tables.meta() + " vanished during a commit", "55000");
-        }
+        ps.setLong(1, counters[0]);
+        ps.setLong(2, counters[1]);
+        checkCounters(ps.executeUpdate());
       }
     }
-    if (!events.isEmpty() && sql.notifyEvents != null) {
+    if (!stored.isEmpty() && sql.notifyEvents != null) {
       try (Statement s = c.createStatement()) {
         s.execute(sql.notifyEvents);
       }
     }
-    return new CommitResult.Committed(revisions, stored, now);
+    return null;
   }
 
   /**
-   * Applies one write, conditionally on its key's expectation if it has one.
+   * Applies the writes, inserts the events (one multi-row insert), updates the counters and notifies in one round
+   * trip, then checks every write's row count.
    *
-   * @return false if the row did not have the expected revision (or existence)
+   * @return the first write whose expectation did not hold, or null
    */
-  private boolean write(Connection c, Write w, long revision, Expectation e) throws SQLException {
-    RecordKey k = w.key();
-    if (w.isDelete()) {
-      boolean conditional = e != null && e.revision() != Expectation.ABSENT;
-      try (PreparedStatement ps = c.prepareStatement(conditional ? sql.deleteIfRevision : sql.delete)) {
-        ps.setString(1, k.collection());
-        ps.setString(2, k.id());
-        if (conditional) {
-          ps.setLong(3, e.revision());
+  private WriteStatement applyTogether(Connection c, List<WriteStatement> writes, List<StoredEvent> stored,
+      boolean changes, long[] counters) throws SQLException {
+    if (!changes) {
+      return null;
+    }
+    List<String> parts = new ArrayList<>();
+    writes.forEach(w -> parts.add(w.sql));
+    if (!stored.isEmpty()) {
+      parts.add(sql.insertEvent + ", (?, ?, ?, ?, ?, ?)".repeat(stored.size() - 1));
+    }
+    parts.add(sql.updateCounters);
+    if (!stored.isEmpty() && sql.notifyEvents != null) {
+      parts.add(sql.notifyEvents);
+    }
+    try (PreparedStatement ps = c.prepareStatement(String.join("; ", parts))) {
+      int p = 1;
+      for (WriteStatement w : writes) {
+        p = w.bind(ps, p);
+      }
+      for (StoredEvent s : stored) {
+        p = bindEvent(ps, p, s);
+      }
+      ps.setLong(p++, counters[0]);
+      ps.setLong(p, counters[1]);
+      ps.execute();
+      WriteStatement failed = null;
+      for (int i = 0; i < writes.size(); i++) {
+        if (failed == null && !writes.get(i).held(ps.getUpdateCount())) {
+          failed = writes.get(i);
         }
-        int n = ps.executeUpdate();
-        return !conditional || n == 1;
+        ps.getMoreResults();
       }
-    }
-    if (e != null && e.revision() != Expectation.ABSENT) {
-      try (PreparedStatement ps = c.prepareStatement(sql.updateIfRevision)) {
-        ps.setLong(1, revision);
-        ps.setString(2, w.hash());
-        ps.setString(3, w.json());
-        ps.setString(4, k.collection());
-        ps.setString(5, k.id());
-        ps.setLong(6, e.revision());
-        return ps.executeUpdate() == 1;
+      if (failed != null) {
+        return failed;
       }
+      if (!stored.isEmpty()) {
+        ps.getMoreResults();
+      }
+      checkCounters(ps.getUpdateCount());
+      return null;
     }
-    boolean createOnly = e != null;
-    try (PreparedStatement ps = c.prepareStatement(createOnly ? sql.insertIfAbsent : sql.upsert)) {
-      ps.setString(1, k.collection());
-      ps.setString(2, k.id());
-      ps.setLong(3, revision);
-      ps.setString(4, w.hash());
-      ps.setString(5, w.json());
-      try {
-        int n = ps.executeUpdate();
-        return !createOnly || n == 1;
+  }
+
+  private static int bindEvent(PreparedStatement ps, int p, StoredEvent s) throws SQLException {
+    ps.setLong(p, s.id());
+    ps.setLong(p + 1, micros(s.ts()));
+    ps.setString(p + 2, s.type());
+    ps.setString(p + 3, s.actor());
+    ps.setString(p + 4, s.target());
+    ps.setString(p + 5, s.detailsJson());
+    return p + 6;
+  }
+
+  private void checkCounters(int updated) throws SQLException {
+    if (updated != 1) {
+      throw new SQLException("the counter row of " + tables.meta() + " vanished during a commit", "55000");
+    }
+  }
+
+  /** One write's statement, and how its row count tells whether its key's expectation held. */
+  private final class WriteStatement {
+    final Write write;
+    final Expectation expectation;
+    final String sql;
+    private final long revision;
+    /** The statement changes a row only if the expectation holds, so it must change exactly one. */
+    private final boolean conditional;
+    private final boolean createOnly;
+
+    WriteStatement(Write write, long revision, Expectation expectation, String sql, boolean conditional,
+        boolean createOnly) {
+      this.write = write;
+      this.revision = revision;
+      this.expectation = expectation;
+      this.sql = sql;
+      this.conditional = conditional;
+      this.createOnly = createOnly;
+    }
+
+    /** Binds the statement's parameters from {@code p} on; returns the next parameter index. */
+    int bind(PreparedStatement ps, int p) throws SQLException {
+      RecordKey k = write.key();
+      if (write.isDelete()) {
+        ps.setString(p++, k.collection());
+        ps.setString(p++, k.id());
+      } else if (conditional && !createOnly) {
+        ps.setLong(p++, revision);
+        ps.setString(p++, write.hash());
+        ps.setString(p++, write.json());
+        ps.setString(p++, k.collection());
+        ps.setString(p++, k.id());
+      } else {
+        ps.setString(p++, k.collection());
+        ps.setString(p++, k.id());
+        ps.setLong(p++, revision);
+        ps.setString(p++, write.hash());
+        ps.setString(p++, write.json());
+        return p;
+      }
+      if (conditional) {
+        ps.setLong(p++, expectation.revision());
+      }
+      return p;
+    }
+
+    boolean held(int updated) {
+      return !conditional || updated == 1;
+    }
+
+    /** Runs the statement alone; false if the expectation did not hold. */
+    boolean apply(Connection c) throws SQLException {
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        bind(ps, 1);
+        return held(ps.executeUpdate());
       } catch (SQLException ex) {
         if (createOnly && dialect.insertIfAbsentRaisesOnConflict() && dialect.isUniqueViolation(ex)) {
           return false;
@@ -435,6 +608,19 @@ public final class JdbcStorage implements Storage {
         throw ex;
       }
     }
+  }
+
+  /** The statement applying one write, conditionally on its key's expectation if it has one. */
+  private WriteStatement writeStatement(Write w, long revision, Expectation e) {
+    if (w.isDelete()) {
+      boolean conditional = e != null && e.revision() != Expectation.ABSENT;
+      return new WriteStatement(w, revision, e, conditional ? sql.deleteIfRevision : sql.delete, conditional, false);
+    }
+    if (e != null && e.revision() != Expectation.ABSENT) {
+      return new WriteStatement(w, revision, e, sql.updateIfRevision, true, false);
+    }
+    boolean createOnly = e != null;
+    return new WriteStatement(w, revision, e, createOnly ? sql.insertIfAbsent : sql.upsert, createOnly, createOnly);
   }
 
   private long currentRevision(Connection c, RecordKey key) throws SQLException {
@@ -454,22 +640,31 @@ public final class JdbcStorage implements Storage {
     if (keys.isEmpty()) {
       return;
     }
-    StringBuilder q = new StringBuilder("SELECT collection, id, revision")
-        .append(revisionOnly ? "" : ", hash, value_json").append(" FROM ").append(tables.records()).append(" WHERE ");
-    for (int i = 0; i < keys.size(); i++) {
-      q.append(i == 0 ? "" : " OR ").append("(collection = ? AND id = ?)");
-    }
-    try (PreparedStatement ps = c.prepareStatement(q.toString())) {
-      int p = 1;
-      for (RecordKey k : keys) {
-        ps.setString(p++, k.collection());
-        ps.setString(p++, k.id());
-      }
+    try (PreparedStatement ps = c.prepareStatement(selectSql(keys.size(), revisionOnly))) {
+      bindKeys(ps, 1, keys);
       try (ResultSet rs = ps.executeQuery()) {
         while (rs.next()) {
           handler.accept(new RecordKey(rs.getString(1), rs.getString(2)), rs);
         }
       }
+    }
+  }
+
+  /** The query selecting {@code collection, id, revision[, hash, value_json]} of {@code n} keys. */
+  private String selectSql(int n, boolean revisionOnly) {
+    StringBuilder q = new StringBuilder("SELECT collection, id, revision")
+        .append(revisionOnly ? "" : ", hash, value_json").append(" FROM ").append(tables.records()).append(" WHERE ");
+    for (int i = 0; i < n; i++) {
+      q.append(i == 0 ? "" : " OR ").append("(collection = ? AND id = ?)");
+    }
+    return q.toString();
+  }
+
+  private static void bindKeys(PreparedStatement ps, int first, List<RecordKey> keys) throws SQLException {
+    int p = first;
+    for (RecordKey k : keys) {
+      ps.setString(p++, k.collection());
+      ps.setString(p++, k.id());
     }
   }
 

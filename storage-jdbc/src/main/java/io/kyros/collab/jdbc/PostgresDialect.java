@@ -36,6 +36,17 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
+  public boolean sendsStatementsTogether() {
+    return true;
+  }
+
+  @Override
+  public String boundLockWaitParameterized() {
+    // set_config(..., true) is SET LOCAL
+    return "SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)";
+  }
+
+  @Override
   public String schemaLock(Tables t) {
     // concurrent CREATE TABLE IF NOT EXISTS races in the catalog (23505 on pg_type, 42P07): one script at a time
     return "SELECT pg_advisory_xact_lock(" + ("collab-schema:" + t.prefix()).hashCode() + ")";

@@ -1,0 +1,242 @@
+package io.kyros.collab.benchmarks;
+
+import com.github.kagkarlsson.scheduler.Scheduler;
+import com.github.kagkarlsson.scheduler.event.AbstractSchedulerListener;
+import com.github.kagkarlsson.scheduler.task.ExecutionComplete;
+import com.github.kagkarlsson.scheduler.task.TaskInstance;
+import com.github.kagkarlsson.scheduler.task.helper.OneTimeTask;
+import com.github.kagkarlsson.scheduler.task.helper.Tasks;
+import com.zaxxer.hikari.HikariDataSource;
+import io.kyros.collab.Collab;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.TaskClaim;
+import io.kyros.collab.jdbc.JdbcStorage;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OperationsPerInvocation;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Threads;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * Draining a backlog of {@value #TASKS} no-op tasks with {@value #WORKERS} workers on PostgreSQL, reported in tasks
+ * per second (one invocation claims and completes every task of the backlog). Both sides get a Hikari pool of
+ * {@value #POOL_SIZE} connections on the same server.
+ *
+ * <p>Before each invocation (not measured) the backlog is put in place, not yet runnable; the invocation makes it
+ * runnable and returns when every task is done:
+ * <ul>
+ *   <li>{@link Backend#COLLAB_POSTGRESQL}: the tasks are created with {@code Tasks.create} before the workers start;
+ *       the invocation starts {@value #WORKERS} workers that loop {@code claimNext(ttl)} then {@code complete(claim)}
+ *       until {@code claimNext} finds nothing. Each claim takes a lease with a fencing token and moves the task,
+ *       each completion ends it, each recording events in the same commit.
+ *   <li>{@link Backend#DB_SCHEDULER_POSTGRESQL}, the baseline: db-scheduler 16.12.0 with {@value #WORKERS} executor
+ *       threads polling with lock-and-fetch ({@code FOR UPDATE SKIP LOCKED}); the tasks are one-time instances
+ *       inserted in one batch an hour in the future; the invocation runs one
+ *       {@code UPDATE scheduled_tasks SET execution_time = now()} and {@code triggerCheckForDueExecutions()} and
+ *       waits until every execution is reported complete by a scheduler listener (after db-scheduler deleted the
+ *       finished execution).
+ * </ul>
+ *
+ * <p>A finished db-scheduler one-time execution is deleted; a finished Collab task stays on the board, done. So that
+ * both sides drain the same table contents, the records and events of the previous invocation are deleted before the
+ * next backlog is created (Collab's counters are kept, so revisions are never reused).
+ */
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 3, time = 2)
+@Measurement(iterations = 5, time = 3)
+@Fork(1)
+@Threads(1)
+@State(Scope.Benchmark)
+public class TaskClaimBenchmark {
+  /** Tasks drained per invocation. */
+  static final int TASKS = 500;
+  /** Workers on both sides. */
+  static final int WORKERS = 8;
+  /** Connections in each pool. */
+  static final int POOL_SIZE = 10;
+  private static final String PREFIX = "bench_task_";
+  private static final Duration TTL = Duration.ofMinutes(5);
+  private static final long MAX_WAIT_SECONDS = 120;
+
+  /** Who claims and completes the tasks. */
+  public enum Backend {
+    /** Collab's tasks on PostgreSQL through {@code JdbcStorage}. */
+    COLLAB_POSTGRESQL,
+    /** db-scheduler one-time tasks on PostgreSQL. */
+    DB_SCHEDULER_POSTGRESQL
+  }
+
+  /** Who claims and completes the tasks. */
+  @Param
+  public Backend backend;
+
+  private HikariDataSource pool;
+  private ExecutorService workers;
+  private JdbcStorage storage;
+  private Collab collab;
+  private Scheduler scheduler;
+  private OneTimeTask<Void> noop;
+  private volatile CountDownLatch done;
+  private final AtomicInteger failed = new AtomicInteger();
+  private int round;
+
+  /** Opens a pool and fresh tables, and starts db-scheduler (idle) or the worker threads. */
+  @Setup(Level.Trial)
+  public void open() {
+    pool = Postgres.pool(backend.name().toLowerCase(java.util.Locale.ROOT), POOL_SIZE);
+    if (backend == Backend.COLLAB_POSTGRESQL) {
+      storage = Postgres.freshStorage(pool, PREFIX);
+      collab = Collab.builder().storage(storage).holder("bench").build();
+      workers = Executors.newFixedThreadPool(WORKERS);
+      return;
+    }
+    Postgres.execute(pool, "DROP TABLE IF EXISTS scheduled_tasks",
+        // db-scheduler's PostgreSQL DDL (its repository's postgresql_tables.sql)
+        "CREATE TABLE scheduled_tasks (task_name TEXT NOT NULL, task_instance TEXT NOT NULL, task_data BYTEA,"
+            + " execution_time TIMESTAMP WITH TIME ZONE NOT NULL, picked BOOLEAN NOT NULL, picked_by TEXT,"
+            + " last_success TIMESTAMP WITH TIME ZONE, last_failure TIMESTAMP WITH TIME ZONE,"
+            + " consecutive_failures INT, last_heartbeat TIMESTAMP WITH TIME ZONE, version BIGINT NOT NULL,"
+            + " priority SMALLINT, PRIMARY KEY (task_name, task_instance))",
+        "CREATE INDEX execution_time_idx ON scheduled_tasks (execution_time)",
+        "CREATE INDEX last_heartbeat_idx ON scheduled_tasks (last_heartbeat)",
+        "CREATE INDEX priority_execution_time_idx ON scheduled_tasks (priority DESC, execution_time ASC)");
+    noop = Tasks.oneTime("bench-noop").execute((instance, context) -> { });
+    scheduler = Scheduler.create(pool, noop).threads(WORKERS).pollUsingLockAndFetch(0.5, 1.0).build();
+    scheduler.registerSchedulerListener(new AbstractSchedulerListener() {
+      @Override
+      public void onExecutionComplete(ExecutionComplete complete) {
+        if (complete.getResult() != ExecutionComplete.Result.OK) {
+          failed.incrementAndGet();
+        }
+        CountDownLatch latch = done;
+        if (latch != null) {
+          latch.countDown();
+        }
+      }
+    });
+    scheduler.start();
+  }
+
+  /** Stops the workers or the scheduler and closes the pool. */
+  @TearDown(Level.Trial)
+  public void close() {
+    if (scheduler != null) {
+      scheduler.stop();
+    }
+    if (workers != null) {
+      workers.shutdownNow();
+    }
+    if (collab != null) {
+      collab.close();
+      storage.close();
+    }
+    pool.close();
+  }
+
+  /**
+   * Puts the next backlog of {@value #TASKS} tasks in place, not yet runnable, after removing what the previous
+   * invocation left.
+   *
+   * @throws Exception if creating the tasks failed
+   */
+  @Setup(Level.Invocation)
+  public void backlog() throws Exception {
+    round++;
+    done = new CountDownLatch(TASKS);
+    if (collab != null) {
+      Postgres.execute(pool, "DELETE FROM " + PREFIX + "collab_records", "DELETE FROM " + PREFIX + "collab_events");
+      List<Callable<Integer>> creators = new ArrayList<>();
+      for (int w = 0; w < WORKERS; w++) {
+        int first = w;
+        creators.add(() -> {
+          for (int i = first; i < TASKS; i += WORKERS) {
+            collab.tasks().create(NewTask.of("no-op " + i).withId("r" + round + "-" + i));
+          }
+          return 0;
+        });
+      }
+      all(workers.invokeAll(creators));
+      return;
+    }
+    List<TaskInstance<?>> instances = new ArrayList<>(TASKS);
+    for (int i = 0; i < TASKS; i++) {
+      instances.add(noop.instance("r" + round + "-" + i));
+    }
+    scheduler.scheduleBatch(instances, Instant.now().plus(Duration.ofHours(1)));
+  }
+
+  /**
+   * Makes the backlog runnable and waits until every task is done.
+   *
+   * @return how many tasks were done
+   * @throws Exception if a worker failed, or the backlog was not drained in time
+   */
+  @Benchmark
+  @OperationsPerInvocation(TASKS)
+  public int claimAndComplete() throws Exception {
+    if (collab != null) {
+      List<Callable<Integer>> drainers = new ArrayList<>();
+      for (int w = 0; w < WORKERS; w++) {
+        drainers.add(this::drain);
+      }
+      int total = all(workers.invokeAll(drainers));
+      if (total != TASKS) {
+        throw new IllegalStateException("Collab workers completed " + total + " tasks, not " + TASKS);
+      }
+      return total;
+    }
+    Postgres.execute(pool, "UPDATE scheduled_tasks SET execution_time = now()");
+    scheduler.triggerCheckForDueExecutions();
+    if (!done.await(MAX_WAIT_SECONDS, TimeUnit.SECONDS)) {
+      throw new TimeoutException("db-scheduler did not finish " + TASKS + " tasks in " + MAX_WAIT_SECONDS + " s");
+    }
+    if (failed.get() != 0) {
+      throw new IllegalStateException(failed.get() + " db-scheduler executions failed");
+    }
+    return TASKS;
+  }
+
+  /** One Collab worker: claims and completes until nothing is claimable. */
+  private int drain() {
+    int n = 0;
+    Optional<TaskClaim> claim;
+    while ((claim = collab.tasks().claimNext(TTL)).isPresent()) {
+      collab.tasks().complete(claim.get());
+      n++;
+    }
+    return n;
+  }
+
+  private static int all(List<Future<Integer>> futures) throws InterruptedException, ExecutionException {
+    int total = 0;
+    for (Future<Integer> f : futures) {
+      total += f.get();
+    }
+    return total;
+  }
+}
