@@ -9,7 +9,12 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.FileAttribute;
 import java.nio.file.attribute.PosixFilePermissions;
-import java.util.Set;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Future;
 
 /**
  * The permissions new files and directories get: owner-only ({@code 0600} / {@code 0700}) on POSIX
@@ -44,13 +49,66 @@ final class FilePermissions {
   }
 
   /**
-   * Forces files' contents to disk, opening each without following links. A file deleted since
-   * is skipped: forcing its directory makes the deletion durable.
+   * Forces files' contents to disk ({@code fdatasync}: the data and what is needed to read it back,
+   * such as the size), opening each without following links. A file deleted since is skipped:
+   * forcing its directory makes the deletion durable. With more than a few files, up to
+   * {@link #FORCE_THREADS} threads of {@code pool} force them at once: the disk then serves several
+   * forces per flush instead of one after another.
+   *
+   * @param files the files
+   * @param pool threads to force with, or {@code null} to force on the calling thread
+   * @throws IOException the first failure, with the others suppressed
    */
-  static void forceFiles(Set<Path> files) throws IOException {
+  static void forceFiles(Collection<Path> files, ExecutorService pool) throws IOException {
+    List<Path> list = new ArrayList<>(files);
+    if (pool == null || list.size() <= 4) {
+      forceEach(list);
+      return;
+    }
+    int parts = Math.min(FORCE_THREADS, list.size() / 2);
+    List<Future<?>> futures = new ArrayList<>(parts);
+    for (int p = 0; p < parts; p++) {
+      List<Path> part = list.subList(list.size() * p / parts, list.size() * (p + 1) / parts);
+      futures.add(pool.submit(() -> {
+        forceEach(part);
+        return null;
+      }));
+    }
+    IOException failure = null;
+    boolean interrupted = false;
+    for (Future<?> f : futures) {
+      while (true) {
+        try {
+          f.get();
+          break;
+        } catch (InterruptedException e) {
+          interrupted = true; // the forces run on; wait for them all the same
+        } catch (ExecutionException e) {
+          IOException cause = e.getCause() instanceof IOException io ? io : new IOException(e.getCause());
+          if (failure == null) {
+            failure = cause;
+          } else {
+            failure.addSuppressed(cause);
+          }
+          break;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    if (failure != null) {
+      throw failure;
+    }
+  }
+
+  /** How many threads force files at once during a checkpoint. */
+  static final int FORCE_THREADS = 8;
+
+  private static void forceEach(List<Path> files) throws IOException {
     for (Path f : files) {
       try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
-        ch.force(true);
+        ch.force(false);
       } catch (NoSuchFileException e) {
         // gone: nothing to force
       }

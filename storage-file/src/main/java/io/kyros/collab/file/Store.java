@@ -43,8 +43,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
@@ -123,6 +126,8 @@ final class Store {
   private final Set<Path> touchedDirectories = new HashSet<>();
   private long touchedFirstEvent = Long.MAX_VALUE;
   private boolean touchedComplete;
+  /** Threads forcing document files at checkpoints; guarded by writerLock, shut down on close. */
+  private ExecutorService forcePool;
   private volatile long knownEventId;
   /** Journal forces and commits journaled by this engine, for tests and diagnostics. */
   private volatile long forces;
@@ -211,6 +216,9 @@ final class Store {
             watcher.close();
           }
         }
+        if (forcePool != null) {
+          forcePool.shutdown();
+        }
         journal.close();
         events.close();
         lockChannel.close(); // last: closing it drops this process's lock
@@ -284,6 +292,9 @@ final class Store {
   }
 
   private void closeQuietly() {
+    if (forcePool != null) {
+      forcePool.shutdown();
+    }
     for (AutoCloseable c : new AutoCloseable[] {journal, lockChannel}) {
       try {
         if (c != null) {
@@ -756,9 +767,9 @@ final class Store {
     long firstEvent = touchedFirstEvent;
     dirs.add(root.resolve("state"));
     dirs.add(root.resolve("events"));
-    FilePermissions.forceFiles(files);
+    FilePermissions.forceFiles(files, forcePool());
     if (firstEvent != Long.MAX_VALUE) {
-      FilePermissions.forceFiles(events.segmentsFrom(firstEvent));
+      FilePermissions.forceFiles(events.segmentsFrom(firstEvent), null);
     }
     for (Path d : dirs) {
       if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
@@ -775,6 +786,19 @@ final class Store {
     clearTouched();
     touchedComplete = true;
     LOG.debug("Checkpoint of {} at revision {}, event {}", root, revision, eventId);
+  }
+
+  /** @return the threads that force files during checkpoints, started on first use */
+  private ExecutorService forcePool() {
+    if (forcePool == null) {
+      AtomicInteger n = new AtomicInteger();
+      forcePool = Executors.newFixedThreadPool(FilePermissions.FORCE_THREADS, r -> {
+        Thread t = new Thread(r, "collab-file-force-" + root.getFileName() + "-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    return forcePool;
   }
 
   /** Records what journaled entries touch, for the next checkpoint. */
