@@ -123,28 +123,43 @@ final class Codec {
 
   /** @return the framed line of one event */
   static byte[] encodeEvent(StoredEvent e) {
-    return Lines.frame(write(g -> writeEvent(g, e, true), false));
+    return Lines.frame(eventObject(e, e.ts().toString()));
   }
 
   /**
-   * Writes an event object; the counterpart of {@link #readEvent}.
+   * Encodes an event object, {@code {"id":..,"ts":..,"event":..,"actor":..,"target":..,"details":<json>}}:
+   * an event line before framing, and an element of a journal entry's {@code events}, so each event
+   * is encoded once per commit. The counterpart of {@link #readEvent}.
    *
-   * @param rawDetails embed the details as JSON (event lines) rather than as a JSON string (journal)
+   * @param ts the event's timestamp as text (a commit's events share it: formatted once)
    */
-  private static void writeEvent(JsonGenerator g, StoredEvent e, boolean rawDetails) throws IOException {
-    g.writeStartObject();
-    g.writeNumberField("id", e.id());
-    g.writeStringField("ts", e.ts().toString());
-    g.writeStringField("event", e.type());
-    g.writeStringField("actor", e.actor());
-    g.writeStringField("target", e.target());
-    if (rawDetails) {
+  static byte[] eventObject(StoredEvent e, String ts) {
+    return write(g -> {
+      g.writeStartObject();
+      g.writeNumberField("id", e.id());
+      g.writeStringField("ts", ts);
+      g.writeStringField("event", e.type());
+      g.writeStringField("actor", e.actor());
+      g.writeStringField("target", e.target());
       g.writeFieldName("details");
       g.writeRawValue(e.detailsJson());
-    } else {
-      g.writeStringField("details", e.detailsJson());
+      g.writeEndObject();
+    }, false);
+  }
+
+  /** @return each event's object ({@link #eventObject}), the commit's timestamp formatted once */
+  static List<byte[]> eventObjects(List<StoredEvent> events) {
+    List<byte[]> objects = new ArrayList<>(events.size());
+    String ts = null;
+    Instant formatted = null;
+    for (StoredEvent e : events) {
+      if (!e.ts().equals(formatted)) {
+        formatted = e.ts();
+        ts = formatted.toString();
+      }
+      objects.add(eventObject(e, ts));
     }
-    g.writeEndObject();
+    return objects;
   }
 
   /**
@@ -214,7 +229,15 @@ final class Codec {
 
   /** @return the framed journal line of one commit */
   static byte[] encodeEntry(JournalEntry entry) {
-    return Lines.frame(write(g -> {
+    return encodeEntry(entry, eventObjects(entry.events()));
+  }
+
+  /**
+   * @param eventObjects the entry's events, encoded by {@link #eventObjects}
+   * @return the framed journal line of one commit, its events embedded as they go in the log
+   */
+  static byte[] encodeEntry(JournalEntry entry, List<byte[]> eventObjects) {
+    byte[] head = write(g -> {
       g.writeStartObject();
       g.writeNumberField("revision", entry.revision());
       g.writeNumberField("eventId", entry.eventId());
@@ -234,12 +257,25 @@ final class Codec {
       }
       g.writeEndArray();
       g.writeArrayFieldStart("events");
-      for (StoredEvent e : entry.events()) {
-        writeEvent(g, e, false);
-      }
       g.writeEndArray();
       g.writeEndObject();
-    }, false));
+    }, false);
+    // head ends in "events":[]}: put the event objects between the brackets
+    int size = head.length;
+    for (byte[] o : eventObjects) {
+      size += o.length + 1;
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream(size);
+    out.write(head, 0, head.length - 2);
+    for (int i = 0; i < eventObjects.size(); i++) {
+      if (i > 0) {
+        out.write(',');
+      }
+      out.writeBytes(eventObjects.get(i));
+    }
+    out.write(']');
+    out.write('}');
+    return Lines.frame(out.toByteArray());
   }
 
   /**
@@ -267,7 +303,7 @@ final class Codec {
           }
           case "events" -> {
             while (p.nextToken() == JsonToken.START_OBJECT) {
-              events.add(readEvent(p, null));
+              events.add(readEvent(p, line));
             }
           }
           default -> p.skipChildren();
@@ -311,8 +347,7 @@ final class Codec {
   /**
    * Reads an event object's members; the parser is just past its start.
    *
-   * @param raw the bytes being parsed when details are embedded raw (event lines), or null when
-   *     they are a JSON string (journal entries)
+   * @param raw the bytes being parsed (details are embedded raw)
    */
   private static StoredEvent readEvent(JsonParser p, byte[] raw) throws IOException {
     long id = -1;
@@ -330,7 +365,7 @@ final class Codec {
         case "event" -> type = text(p, t);
         case "actor" -> actor = text(p, t);
         case "target" -> target = text(p, t);
-        case "details" -> details = raw != null ? raw(p, raw) : text(p, t);
+        case "details" -> details = raw(p, raw);
         default -> p.skipChildren();
       }
     }
@@ -339,6 +374,18 @@ final class Codec {
 
   /** Encodes a small JSON object of counters, for the checkpoint and the lock file's header. */
   static byte[] encodeCounters(long revision, long eventId, long journal, String boot) {
+    if (boot == null || boot.matches("[0-9A-Za-z-]*")) {
+      // by hand: written on every commit (nothing to escape)
+      StringBuilder text = new StringBuilder(96).append("{\"revision\":").append(revision)
+          .append(",\"eventId\":").append(eventId);
+      if (journal >= 0) {
+        text.append(",\"journal\":").append(journal);
+      }
+      if (boot != null) {
+        text.append(",\"boot\":\"").append(boot).append('"');
+      }
+      return text.append('}').toString().getBytes(UTF_8);
+    }
     return write(g -> {
       g.writeStartObject();
       g.writeNumberField("revision", revision);

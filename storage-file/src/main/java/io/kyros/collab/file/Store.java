@@ -395,7 +395,7 @@ final class Store {
     if (!entries.isEmpty()) {
       touchedComplete = false;
     }
-    apply(entries, logLast);
+    apply(entries, null, logLast);
     long lastJournaled = 0;
     for (JournalEntry e : entries) {
       revision = Math.max(revision, e.revision());
@@ -550,6 +550,7 @@ final class Store {
   private boolean runBatch(List<Pending> batch) {
     List<Pending> committed = new ArrayList<>();
     List<JournalEntry> entries = new ArrayList<>();
+    List<List<byte[]>> eventObjects = new ArrayList<>();
     boolean anyEvents = false;
     FileLock lock = null;
     try {
@@ -574,7 +575,9 @@ final class Store {
         try {
           ByteArrayOutputStream bytes = new ByteArrayOutputStream();
           for (JournalEntry e : entries) {
-            bytes.writeBytes(Codec.encodeEntry(e));
+            List<byte[]> objects = Codec.eventObjects(e.events());
+            eventObjects.add(objects);
+            bytes.writeBytes(Codec.encodeEntry(e, objects));
           }
           journal.append(bytes.toByteArray());
           if (options.durability() == FileStorage.Durability.FSYNC) {
@@ -594,7 +597,7 @@ final class Store {
           touch(entries);
         }
         try {
-          apply(entries, logLast);
+          apply(entries, eventObjects, logLast);
           writeHeader(journal.end());
           knownEventId = eventId;
         } catch (IOException | RuntimeException e) {
@@ -709,19 +712,24 @@ final class Store {
   /**
    * Writes journaled commits to the document and event files, in order. Events with ids up to
    * {@code logLast} are already in the log. Readers in this JVM wait until it is done.
+   *
+   * @param eventObjects each entry's events as encoded for the journal, or null to encode them here
    */
-  private void apply(List<JournalEntry> entries, long logLast) throws IOException {
+  private void apply(List<JournalEntry> entries, List<List<byte[]>> eventObjects, long logLast) throws IOException {
     if (entries.isEmpty()) {
       return;
     }
     List<byte[]> lines = new ArrayList<>(entries.size());
     List<Long> firstIds = new ArrayList<>(entries.size());
-    for (JournalEntry entry : entries) {
+    for (int i = 0; i < entries.size(); i++) {
+      JournalEntry entry = entries.get(i);
+      List<byte[]> objects = eventObjects != null ? eventObjects.get(i) : Codec.eventObjects(entry.events());
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       long first = -1;
-      for (StoredEvent e : entry.events()) {
+      for (int j = 0; j < objects.size(); j++) {
+        StoredEvent e = entry.events().get(j);
         if (e.id() > logLast) {
-          out.writeBytes(Codec.encodeEvent(e));
+          out.writeBytes(Lines.frame(objects.get(j)));
           first = first < 0 ? e.id() : first;
         }
       }
