@@ -26,9 +26,10 @@ import java.util.Optional;
  * &lt;root&gt;/
  *   format.json                   {"format":"collab-file","version":1,"segmentBytes":67108864}
  *   collab.lock                   OS lock for writers; header: counters and applied journal bytes
- *   journal.jsonl                 write-ahead journal: one checksummed line per commit since the checkpoint
+ *   journal.jsonl                 write-ahead journal: one checksummed line per commit since the checkpoint,
+ *                                 then zero bytes (preallocated, so forcing a line changes no file-system metadata)
  *   checkpoint.json               {"revision":r,"eventId":e} as of the last checkpoint
- *   state/&lt;collection&gt;/&lt;id&gt;.json   {"revision":r,"hash":"h","value":...}  (ETag "r-h")
+ *   state/&lt;collection&gt;/&lt;id&gt;.json   {"revision":r,"hash":"h","value":...,"crc32c":"..."}  (ETag "r-h")
  *   events/&lt;first id&gt;.jsonl       {"id":n,"ts":"...","event":"...","actor":"...","target":"...","details":{...},"crc32c":"..."}
  * </pre>
  *
@@ -41,7 +42,9 @@ import java.util.Optional;
  *       line is forced to disk; concurrent commits in one JVM share one force (group commit);</li>
  *   <li><b>Multi-process</b>: writers exclude each other with an OS lock on {@code collab.lock}
  *       (one channel per JVM, shared by every FileStorage on the directory) plus in-JVM locks;
- *       readers take no OS lock and never see a torn document (files are replaced by rename);
+ *       readers take no OS lock and never return a torn document (documents are overwritten in
+ *       place under a checksum: a reader meeting one half written reads it again, and one left
+ *       torn by a killed writer is completed from the journal);
  *       subscribers see other processes' events through file change notifications, with polling
  *       as the fallback;</li>
  *   <li><b>Recovering</b>: a torn last line is cut off; damage anywhere else is reported as a
