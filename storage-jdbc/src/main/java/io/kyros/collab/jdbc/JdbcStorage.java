@@ -339,7 +339,7 @@ public final class JdbcStorage implements Storage {
     }
     boolean changes = !writes.isEmpty() || !events.isEmpty();
     long[] counters = {locked.lastRevision + writes.size(), locked.lastEventId + events.size()};
-    WriteStatement failed = together ? applyTogether(c, statements, stored, changes, counters)
+    WriteStatement failed = together ? applyTogether(a, statements, stored, changes, counters)
         : applyApart(c, statements, stored, changes, counters);
     if (failed != null) {
       a.rollbackOnly();
@@ -481,26 +481,34 @@ public final class JdbcStorage implements Storage {
     return null;
   }
 
+  /** Marks the server-side check of a write's or the counters' row count; see {@link #checkedOnServer}. */
+  private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
+
   /**
-   * Applies the writes, inserts the events (one multi-row insert), updates the counters and notifies in one round
-   * trip, then checks every write's row count.
+   * Applies the writes, inserts the events (one multi-row insert), updates the counters, notifies and COMMITs in one
+   * round trip. The row counts that must be 1 (a conditional write, the counters) are checked on the server (see
+   * {@link #checkedOnServer}): a failed one raises an error, so the statements after it and the COMMIT do not run.
+   * Under the writers' lock the expectations read in the first round trip cannot change, so that happens only if
+   * the tables were changed outside Collab; the commit then reports the conflict and nothing is committed.
    *
    * @return the first write whose expectation did not hold, or null
    */
-  private WriteStatement applyTogether(Connection c, List<WriteStatement> writes, List<StoredEvent> stored,
+  private WriteStatement applyTogether(Transactions.Attempt a, List<WriteStatement> writes, List<StoredEvent> stored,
       boolean changes, long[] counters) throws SQLException {
     if (!changes) {
       return null;
     }
+    Connection c = a.connection;
     List<String> parts = new ArrayList<>();
-    writes.forEach(w -> parts.add(w.sql));
+    writes.forEach(w -> parts.add(w.conditional ? checkedOnServer(w.sql) : w.sql));
     if (!stored.isEmpty()) {
       parts.add(sql.insertEvent + ", (?, ?, ?, ?, ?, ?)".repeat(stored.size() - 1));
     }
-    parts.add(sql.updateCounters);
+    parts.add(checkedOnServer(sql.updateCounters));
     if (!stored.isEmpty() && sql.notifyEvents != null) {
       parts.add(sql.notifyEvents);
     }
+    parts.add("COMMIT");
     try (PreparedStatement ps = c.prepareStatement(String.join("; ", parts))) {
       int p = 1;
       for (WriteStatement w : writes) {
@@ -511,23 +519,33 @@ public final class JdbcStorage implements Storage {
       }
       ps.setLong(p++, counters[0]);
       ps.setLong(p, counters[1]);
+      a.committingInline();
       ps.execute();
-      WriteStatement failed = null;
-      for (int i = 0; i < writes.size(); i++) {
-        if (failed == null && !writes.get(i).held(ps.getUpdateCount())) {
-          failed = writes.get(i);
-        }
-        ps.getMoreResults();
-      }
-      if (failed != null) {
-        return failed;
-      }
-      if (!stored.isEmpty()) {
-        ps.getMoreResults();
-      }
-      checkCounters(ps.getUpdateCount());
       return null;
+    } catch (SQLException e) {
+      if (e.getMessage() == null || !e.getMessage().contains(ROW_COUNT_FAILED)) {
+        throw e; // outcome unknown unless the dialect says COMMIT never ran
+      }
+      a.notCommitted();
+      c.rollback();
+      for (WriteStatement w : writes) {
+        if (w.conditional && !w.expectation.isMetBy(currentRevision(c, w.write.key()), Instant.MIN)) {
+          return w;
+        }
+      }
+      throw new SQLException("a row count checked inside a commit did not hold: the counter row of " + tables.meta()
+          + " vanished, or the tables were changed outside Collab; rolled back", "55000", e);
     }
+  }
+
+  /**
+   * Wraps a data-changing statement so the server raises an error unless it changed exactly one row: a failed check
+   * aborts the transaction before the statements after it, COMMIT included. (The cast of a text that is not a
+   * number fails only when the count is not 1: it depends on the count, so the planner cannot fold it early.)
+   */
+  private static String checkedOnServer(String statement) {
+    return "WITH changed AS (" + statement + " RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 0 ELSE CAST('"
+        + ROW_COUNT_FAILED + ":' || count(*) AS INTEGER) END FROM changed";
   }
 
   private static int bindEvent(PreparedStatement ps, int p, StoredEvent s) throws SQLException {

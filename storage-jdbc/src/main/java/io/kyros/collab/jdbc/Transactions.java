@@ -62,6 +62,20 @@ final class Transactions {
     void rollbackOnly() {
       rollbackOnly = true;
     }
+
+    /**
+     * Marks that the work is about to send COMMIT itself, at the end of its last round trip: a failure of that
+     * round trip leaves the outcome unknown (it is not retried). Afterwards the transaction is over, and the
+     * driver's own commit at the end of the attempt is a no-op.
+     */
+    void committingInline() {
+      committing = true;
+    }
+
+    /** Takes back {@link #committingInline()}: the server refused the work before its COMMIT ran. */
+    void notCommitted() {
+      committing = false;
+    }
   }
 
   private final DataSource dataSource;

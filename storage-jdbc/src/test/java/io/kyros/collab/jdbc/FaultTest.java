@@ -8,6 +8,7 @@ import io.kyros.collab.Collab;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Write;
@@ -60,9 +61,13 @@ class FaultTest {
             kills.addAndGet(killVictim(db));
             return List.of(new NewEvent("doomed", "t", "t", "{}"));
           });
+      // PostgreSQL sends COMMIT with the commit's last round trip, so a connection lost in that round trip leaves the
+      // outcome unknown to the client (here nothing was committed: the server ended the session before it)
+      String outcome = kind == TestDatabase.Kind.POSTGRESQL ? "whether the commit took effect is unknown"
+          : "rolled back, nothing was committed";
       assertThatThrownBy(() -> storage.commit(commit)).isInstanceOf(StorageException.class)
           .hasMessageContaining("JDBC commit failed").hasMessageContaining("SQLState")
-          .hasMessageContaining("rolled back, nothing was committed").hasCauseInstanceOf(SQLException.class);
+          .hasMessageContaining(outcome).hasCauseInstanceOf(SQLException.class);
       assertThat(kills.get()).isEqualTo(1);
       assertThat(storage.read(A)).isEmpty();
       assertThat(storage.read(B)).isEmpty();
@@ -72,6 +77,35 @@ class FaultTest {
       // the pool replaced the dead connection: the same commit, without the kill, succeeds
       assertThat(storage.commit(Commit.of(List.of(), List.of(Write.put(A, "{}", "h")), List.of())))
           .isInstanceOf(CommitResult.Committed.class);
+    }
+  }
+
+  @Test
+  void aRowChangedOutsideCollabMidCommitIsAConflictCheckedOnTheServerAndNothingIsCommitted() throws Exception {
+    // PostgreSQL checks a conditional write's row count on the server, in the round trip that also sends COMMIT
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "rowcount_");
+        JdbcStorage storage = db.builder().build()) {
+      CommitResult.Committed first = (CommitResult.Committed) storage.commit(
+          Commit.of(List.of(), List.of(Write.put(A, "{\"x\":1}", "h1")), List.of()));
+      long revision = first.revisions().get(0);
+      long lastEvent = storage.lastEventId();
+      long[] counters = counters(db);
+      // between the expectation check (under the writers' lock) and the writes, someone bypasses Collab
+      Commit commit = new Commit(List.of(new Expectation(A, revision)),
+          List.of(Write.put(A, "{\"x\":2}", "h2"), Write.put(B, "{}", "hb")), revisions -> {
+            try (Connection admin = db.connect(); Statement s = admin.createStatement()) {
+              s.executeUpdate("UPDATE " + db.prefix + "collab_records SET revision = 999 WHERE id = 'a'");
+            } catch (SQLException e) {
+              throw new IllegalStateException(e);
+            }
+            return List.of(new NewEvent("doomed", "t", "t", "{}"));
+          });
+      assertThat(storage.commit(commit)).isEqualTo(new CommitResult.Conflict(new Expectation(A, revision), 999));
+      assertThat(storage.read(A).orElseThrow().json()).isEqualTo("{\"x\":1}");
+      assertThat(storage.read(B)).isEmpty();
+      assertThat(storage.lastEventId()).isEqualTo(lastEvent);
+      assertThat(counters(db)).containsExactly(counters);
+      assertThat(db.dataSource().getHikariPoolMXBean().getActiveConnections()).isZero();
     }
   }
 
