@@ -170,7 +170,7 @@ final class Codec {
   static StoredEvent decodeEvent(byte[] line, Path file, long offset) {
     try (JsonParser p = JSON.createParser(line)) {
       expect(p, JsonToken.START_OBJECT, file);
-      return readEvent(p, line);
+      return readEvent(p, line, false);
     } catch (JacksonException e) {
       throw new CorruptFileException(file, offset + e.getLocation().getByteOffset(),
           "invalid JSON in event line: " + e.getOriginalMessage(), e);
@@ -303,7 +303,7 @@ final class Codec {
           }
           case "events" -> {
             while (p.nextToken() == JsonToken.START_OBJECT) {
-              events.add(readEvent(p, line));
+              events.add(readEvent(p, line, true));
             }
           }
           default -> p.skipChildren();
@@ -348,8 +348,11 @@ final class Codec {
    * Reads an event object's members; the parser is just past its start.
    *
    * @param raw the bytes being parsed (details are embedded raw)
+   * @param journal whether it is an event of a journal entry, where details that are a JSON string are the text
+   *     of the details object (how journals written before events were embedded raw hold them; details are always
+   *     an object, so a string cannot be anything else)
    */
-  private static StoredEvent readEvent(JsonParser p, byte[] raw) throws IOException {
+  private static StoredEvent readEvent(JsonParser p, byte[] raw, boolean journal) throws IOException {
     long id = -1;
     String ts = null;
     String type = null;
@@ -365,7 +368,7 @@ final class Codec {
         case "event" -> type = text(p, t);
         case "actor" -> actor = text(p, t);
         case "target" -> target = text(p, t);
-        case "details" -> details = raw(p, raw);
+        case "details" -> details = journal && t == JsonToken.VALUE_STRING ? p.getText() : raw(p, raw);
         default -> p.skipChildren();
       }
     }

@@ -411,6 +411,20 @@ class FileStorageTest {
     }
   }
 
+  @Test
+  void aJournalEntryWithDetailsAsTextFromTheEarlierJournalFormatIsReplayed() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "c", "a", "1", 0);
+    }
+    // journals written before events were embedded raw held each event's details as a JSON string
+    String object = "{\"revision\":1,\"eventId\":2,\"writes\":[],\"events\":[{\"id\":2,\"ts\":\"" + T0
+        + "\",\"event\":\"x\",\"actor\":\"w\",\"target\":\"t\",\"details\":\"{\\\"k\\\":[1]}\"}]}";
+    writeAtJournalEnd(Lines.frame(object.getBytes(UTF_8)));
+    try (FileStorage s = open()) {
+      assertThat(s.readEvents(1, 10)).containsExactly(new StoredEvent(2, T0, "x", "w", "t", "{\"k\":[1]}"));
+    }
+  }
+
   /** The journal's logical length: up to the first zero byte of its preallocated tail. */
   private long journalLength() throws IOException {
     byte[] bytes = Files.readAllBytes(dir.resolve("journal.jsonl"));
