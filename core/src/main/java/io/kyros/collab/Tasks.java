@@ -461,19 +461,20 @@ public final class Tasks {
       Map<String, StoredRecord> leaseRecords, String worker, Duration ttl, Instant now) {
     for (Candidate c : candidates) {
       String id = c.record().key().id();
-      StoredRecord task = c.record();
-      StoredRecord mine = committed.getIfPresent(id);
-      if (mine != null && mine.revision() > task.revision()) {
-        ObjectNode json = core.parse(mine);
-        if (!workflow.initial().equals(json.path("status").asText()) || !claimableAt(json, now)) {
-          continue;
-        }
-        task = mine;
-      }
       if (!trying.add(id)) {
         continue;
       }
       try {
+        // checked once this thread is the only one of the instance on the task, so no claim of ours can slip by
+        StoredRecord task = c.record();
+        StoredRecord mine = committed.getIfPresent(id);
+        if (mine != null && mine.revision() > task.revision()) {
+          ObjectNode json = core.parse(mine);
+          if (!workflow.initial().equals(json.path("status").asText()) || !claimableAt(json, now)) {
+            continue;
+          }
+          task = mine;
+        }
         Optional<StoredRecord> leaseRecord = leaseIds.contains(id) ? Optional.ofNullable(leaseRecords.get(id))
             : core.storage.read(Leases.key(LEASE_PREFIX + id));
         Optional<TaskClaim> claim = tryClaim(task, worker, ttl, leaseRecord, now);
