@@ -385,8 +385,59 @@ public final class Leases {
     return Expectation.revisionUntil(c.record().key(), c.record().revision(), c.held().expiresAt());
   }
 
-  /** A lease record together with the lease it holds. */
-  private record Current(StoredRecord record, Lease held) {}
+  /**
+   * Like {@link #guardExpectation}, but first tries the record this instance last committed for the lease, which
+   * saves the read when it still holds exactly this lease, unexpired at {@code storage.now()}. The guess is only a
+   * guess: the expectation pins its revision, so if anyone changed the record since, the commit conflicts. A guess
+   * that does not fit is replaced by a read; only a read decides that the lease is lost.
+   *
+   * @param lease the guard lease
+   * @param tryCommitted whether to try the remembered record first
+   * @return the lease record, the lease it holds and the storage time it was found current at
+   * @throws LeaseLostException if a read finds the lease no longer current
+   */
+  Current guard(Lease lease, boolean tryCommitted) {
+    if (tryCommitted) {
+      StoredRecord known = committed.getIfPresent(key(lease.resource()));
+      Lease held = known == null ? null : held(known);
+      if (held != null && held.leaseId().equals(lease.leaseId()) && held.fence() == lease.fence()) {
+        Instant now = core.storage.now();
+        if (!held.isStaleAt(now)) {
+          return new Current(known, held, now);
+        }
+      }
+    }
+    return currentRecord(lease);
+  }
+
+  /**
+   * Remembers a lease record a commit of {@code Tasks} wrote, as {@link #guard} and releases may use it.
+   *
+   * @param write the write of the lease record
+   * @param revision the revision the commit gave it
+   */
+  void remember(Write write, long revision) {
+    committed.put(write.key(), new StoredRecord(write.key(), write.json(), revision, write.hash()));
+  }
+
+  /** Forgets the remembered record of {@code key}, after a commit that expected it conflicted. */
+  void forget(RecordKey key) {
+    committed.invalidate(key);
+  }
+
+  /**
+   * A lease record together with the lease it holds and the storage time it was found current at.
+   *
+   * @param record the lease record
+   * @param held the lease it holds
+   * @param now the storage's time when it was checked
+   */
+  record Current(StoredRecord record, Lease held, Instant now) {
+    /** @return the expectation that keeps the lease current within a commit */
+    Expectation expectation() {
+      return Expectation.revisionUntil(record.key(), record.revision(), held.expiresAt());
+    }
+  }
 
   /** The lease record, if {@code lease} is its current, unexpired lease. */
   private Current currentRecord(Lease lease) {
@@ -405,7 +456,7 @@ public final class Leases {
       throw new LeaseLostException(lease.resource(), lease.fence(), "it expired at " + held.expiresAt()
           + " (storage time " + now + ")");
     }
-    return new Current(record.get(), held);
+    return new Current(record.get(), held, now);
   }
 
   /** A free lease record that keeps the last fence. */

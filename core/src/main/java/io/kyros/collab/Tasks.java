@@ -3,6 +3,8 @@ package io.kyros.collab;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -25,6 +27,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Function;
 
 /**
@@ -54,9 +57,21 @@ public final class Tasks {
   private static final SecureRandom RANDOM = new SecureRandom();
   private static final char[] ID_CHARS = "abcdefghijkmnpqrstuvwxyz23456789".toCharArray();
 
+  /** How many of the best candidates' lease records {@link #claimNext} reads along with the claims it checks. */
+  private static final int LEASE_READ_AHEAD = 4;
+
   private final Core core;
   private final Leases leases;
   private final Workflow workflow;
+  /** Ids of the tasks a {@link #claimNext} of this instance is trying right now; the others skip them. */
+  private final Set<String> trying = ConcurrentHashMap.newKeySet();
+  /**
+   * The task records this instance last committed, by id. Only a guess: a commit that relies on one expects its
+   * revision, so if anyone changed the task since, the commit conflicts and the operation reads the task instead.
+   */
+  private final Cache<String, StoredRecord> committed = Caffeine.newBuilder().maximumSize(10_000).build();
+  /** What claimNext needs of each task, by revision (which identifies a value forever, so entries never go stale). */
+  private final Cache<Long, View> views = Caffeine.newBuilder().maximumSize(50_000).build();
 
   Tasks(Core core, Leases leases) {
     this.core = core;
@@ -250,7 +265,8 @@ public final class Tasks {
     for (;; backoff.pause()) {
       StoredRecord current = readTask(id);
       checkIfMatch(current, ifMatch);
-      Optional<TransitionResult> r = tryTransition(current, to, null, false, "task_transitioned", null, json -> json);
+      Optional<TransitionResult> r = tryTransition(current, to, null, false, "task_transitioned", null, json -> json,
+          false);
       if (r.isPresent()) {
         return r.get();
       }
@@ -274,8 +290,8 @@ public final class Tasks {
   public TransitionResult transition(TaskClaim claim, String to) {
     Objects.requireNonNull(claim, "claim");
     workflow.requireState(to);
-    return guarded(claim, current -> tryTransition(current, to, claim.lease(), false, "task_transitioned", null,
-        json -> json));
+    return guarded(claim, (current, guess) -> tryTransition(current, to, claim.lease(), false, "task_transitioned",
+        null, json -> json, guess));
   }
 
   /**
@@ -292,8 +308,13 @@ public final class Tasks {
    * Claims the best claimable task: in the initial state, dependencies all done, backoff passed, and
    * (if {@code labels} is not empty) carrying one of the labels. Takes its lease for {@code worker},
    * moves it to the claimed state and records {@code task_claimed} and {@code lease_acquired}
-   * atomically. Stale claims are reclaimed first ({@link #reclaimStale()}), so a crashed worker's task
-   * returns to the queue without anyone else having to notice.
+   * atomically. Stale claims are reclaimed first (as {@link #reclaimStale()} does, for the claims of this workflow's
+   * tasks), so a crashed worker's task returns to the queue without anyone else having to notice.
+   *
+   * <p>A worker alone always gets the best claimable task. When the best one is lost to a concurrent claimer, the
+   * next is tried without reading the tasks again; and threads of one {@link Collab} calling concurrently skip a
+   * candidate another of them is committing for at that moment, so they spread over the best candidates (each
+   * skipped one is being claimed by a concurrent call) instead of all committing for the same one.
    *
    * @param worker the claiming worker's identity
    * @param ttl the claim lease's time to live, positive
@@ -305,29 +326,163 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    reclaimStale(worker);
-    Instant now = core.storage.now();
-    List<StoredRecord> all = core.scan(Core.TASKS);
+    for (int round = 0;; round++) {
+      Instant now = core.storage.now();
+      Board board = board(core.scan(Core.TASKS), labels, now);
+      // One query for the claims to check for staleness and the lease records of the first candidates.
+      Set<String> leaseIds = new LinkedHashSet<>(board.working());
+      int ahead = 0;
+      for (int i = 0; i < board.candidates().size() && ahead < LEASE_READ_AHEAD; i++) {
+        String id = board.candidates().get(i).record().key().id();
+        if (!trying.contains(id)) {
+          leaseIds.add(id);
+          ahead++;
+        }
+      }
+      Map<String, StoredRecord> leaseRecords = new HashMap<>();
+      if (!leaseIds.isEmpty()) {
+        List<RecordKey> keys = new ArrayList<>(leaseIds.size());
+        leaseIds.forEach(id -> keys.add(Leases.key(LEASE_PREFIX + id)));
+        core.storage.readAll(keys).forEach(r -> leaseRecords.put(r.key().id(), r));
+      }
+      // Stale claims first: if any was found, decide again on what the reclaims left.
+      if (round == 0 && reclaimStale(board.working(), leaseRecords, worker, now)) {
+        continue;
+      }
+      return claimBest(board.candidates(), leaseIds, leaseRecords, worker, ttl, now);
+    }
+  }
+
+  /**
+   * What {@link #claimNext} decides on.
+   *
+   * @param candidates the ready claimable tasks, best first
+   * @param working ids of this workflow's tasks whose status holds a claim (not initial, failed or terminal)
+   */
+  private record Board(List<Candidate> candidates, List<String> working) {}
+
+  private Board board(List<StoredRecord> all, Set<String> labels, Instant now) {
     Map<String, String> status = new HashMap<>();
     List<Candidate> candidates = new ArrayList<>();
+    List<String> working = new ArrayList<>();
     for (StoredRecord r : all) {
-      ObjectNode json = core.parse(r);
-      status.put(r.key().id(), json.path("status").asText());
-      if (ownWorkflow(json) && workflow.initial().equals(json.path("status").asText()) && claimableAt(json, now)
-          && (labels.isEmpty() || strings(json.path("labels")).stream().anyMatch(labels::contains))) {
-        candidates.add(new Candidate(r, json));
+      View v = view(r);
+      status.put(r.key().id(), v.status());
+      if (!v.ownWorkflow()) {
+        continue;
+      }
+      if (workflow.initial().equals(v.status())) {
+        if (v.damage() != null) {
+          throw new StorageException("task record " + r.key().id() + " is damaged: " + v.damage());
+        }
+        if ((v.notBefore() == null || !v.notBefore().isAfter(now))
+            && (labels.isEmpty() || v.labels().stream().anyMatch(labels::contains))) {
+          candidates.add(new Candidate(r, v));
+        }
+      } else if (!v.status().equals(workflow.failed()) && !workflow.isTerminal(v.status())) {
+        working.add(r.key().id());
       }
     }
-    candidates.sort(Comparator.comparingInt((Candidate c) -> -c.json.path("priority").asInt())
-        .thenComparing(c -> Instant.parse(c.json.path("createdAt").asText()))
-        .thenComparing(c -> c.record.key().id()));
+    candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> workflow.done().equals(status.get(d))));
+    candidates.sort(Comparator.comparingInt((Candidate c) -> -c.view().priority())
+        .thenComparing(c -> c.view().createdAt())
+        .thenComparing(c -> c.record().key().id()));
+    return new Board(candidates, working);
+  }
+
+  /**
+   * What {@link #claimNext} needs of a task record, parsed once per revision.
+   *
+   * @param status the task's status
+   * @param ownWorkflow whether it follows this instance's workflow
+   * @param priority its priority
+   * @param createdAt when it was created
+   * @param notBefore when it may be claimed again, or null
+   * @param labels its labels
+   * @param dependsOn its dependencies
+   * @param damage why its times cannot be read (then they are null), or null; matters only for a candidate
+   */
+  private record View(String status, boolean ownWorkflow, int priority, Instant createdAt, Instant notBefore,
+      List<String> labels, List<String> dependsOn, String damage) {}
+
+  private View view(StoredRecord r) {
+    return views.get(r.revision(), rev -> {
+      ObjectNode json = core.parse(r);
+      Instant createdAt = null;
+      Instant notBefore = null;
+      String damage = null;
+      try {
+        createdAt = Instant.parse(json.path("createdAt").asText());
+        String nb = textOrNull(json, "notBefore");
+        notBefore = nb == null ? null : Instant.parse(nb);
+      } catch (RuntimeException e) {
+        damage = e.getMessage();
+      }
+      return new View(json.path("status").asText(), ownWorkflow(json), json.path("priority").asInt(), createdAt,
+          notBefore, List.copyOf(strings(json.path("labels"))), List.copyOf(strings(json.path("dependsOn"))), damage);
+    });
+  }
+
+  /**
+   * Reclaims the stale ones among the claims of the {@code working} tasks, given their lease records.
+   *
+   * @return whether any claim was found stale (and reclaimed, unless someone else acted first)
+   */
+  private boolean reclaimStale(List<String> working, Map<String, StoredRecord> leaseRecords, String actor,
+      Instant now) {
+    boolean found = false;
+    for (String id : working) {
+      StoredRecord leaseRecord = leaseRecords.get(id);
+      if (leaseRecord == null) {
+        continue;
+      }
+      try {
+        Lease held = leases.held(leaseRecord);
+        if (held != null && held.isStaleAt(now)) {
+          found = true;
+          reclaim(leaseRecord, actor, now);
+        }
+      } catch (StorageException e) {
+        LOG.warn("cannot reclaim the claim in {}: {}", leaseRecord.key(), e.getMessage());
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Claims the first candidate it can, moving on to the next on losing one, without reading the tasks again.
+   * Candidates another thread of this instance is trying right now are skipped, so the threads of one process
+   * spread over the best candidates instead of all committing for the same one; a candidate this instance changed
+   * after the scan read it is judged by what it committed.
+   *
+   * @param leaseIds the candidates whose lease records were read (absent from {@code leaseRecords} if none exists)
+   */
+  private Optional<TaskClaim> claimBest(List<Candidate> candidates, Set<String> leaseIds,
+      Map<String, StoredRecord> leaseRecords, String worker, Duration ttl, Instant now) {
     for (Candidate c : candidates) {
-      boolean ready = strings(c.json.path("dependsOn")).stream().allMatch(d -> workflow.done().equals(status.get(d)));
-      if (ready) {
-        Optional<TaskClaim> claim = tryClaim(c.record, worker, ttl);
+      String id = c.record().key().id();
+      if (!trying.add(id)) {
+        continue;
+      }
+      try {
+        // checked once this thread is the only one of the instance on the task, so no claim of ours can slip by
+        StoredRecord task = c.record();
+        StoredRecord mine = committed.getIfPresent(id);
+        if (mine != null && mine.revision() > task.revision()) {
+          ObjectNode json = core.parse(mine);
+          if (!workflow.initial().equals(json.path("status").asText()) || !claimableAt(json, now)) {
+            continue;
+          }
+          task = mine;
+        }
+        Optional<StoredRecord> leaseRecord = leaseIds.contains(id) ? Optional.ofNullable(leaseRecords.get(id))
+            : core.storage.read(Leases.key(LEASE_PREFIX + id));
+        Optional<TaskClaim> claim = tryClaim(task, worker, ttl, leaseRecord, now);
         if (claim.isPresent()) {
           return claim;
         }
+      } finally {
+        trying.remove(id);
       }
     }
     return Optional.empty();
@@ -359,7 +514,9 @@ public final class Tasks {
         return Optional.empty();
       }
     }
-    return tryClaim(r, worker, ttl);
+    RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
+    Optional<StoredRecord> leaseRecord = core.storage.read(leaseKey);
+    return tryClaim(r, worker, ttl, leaseRecord, core.storage.now());
   }
 
   /**
@@ -373,8 +530,8 @@ public final class Tasks {
    */
   public Task complete(TaskClaim claim) {
     Objects.requireNonNull(claim, "claim");
-    return guarded(claim, current -> tryTransition(current, workflow.done(), claim.lease(), false, "task_completed",
-        null, json -> json.putNull("notBefore"))).task();
+    return guarded(claim, (current, guess) -> tryTransition(current, workflow.done(), claim.lease(), false,
+        "task_completed", null, json -> json.putNull("notBefore"), guess)).task();
   }
 
   /**
@@ -392,7 +549,7 @@ public final class Tasks {
   public Task fail(TaskClaim claim, String reason) {
     Objects.requireNonNull(claim, "claim");
     Objects.requireNonNull(reason, "reason");
-    return guarded(claim, current -> {
+    return guarded(claim, (current, guess) -> {
       ObjectNode json = core.parse(current);
       int attempts = json.path("attempts").asInt() + 1;
       boolean retry = attempts < json.path("maxAttempts").asInt();
@@ -404,7 +561,7 @@ public final class Tasks {
       return tryTransition(current, to, claim.lease(), true, "task_failed", extra, j -> {
         j.put("attempts", attempts).put("lastError", reason);
         return j.put("notBefore", notBefore == null ? null : notBefore.toString());
-      });
+      }, guess);
     }).task();
   }
 
@@ -419,8 +576,8 @@ public final class Tasks {
    */
   public Task release(TaskClaim claim) {
     Objects.requireNonNull(claim, "claim");
-    return guarded(claim, current -> tryTransition(current, workflow.initial(), claim.lease(), true, "task_released",
-        null, json -> json)).task();
+    return guarded(claim, (current, guess) -> tryTransition(current, workflow.initial(), claim.lease(), true,
+        "task_released", null, json -> json, guess)).task();
   }
 
   /**
@@ -498,18 +655,21 @@ public final class Tasks {
 
   // ---------------------------------------------------------------------------------------------
 
-  private record Candidate(StoredRecord record, ObjectNode json) {}
+  private record Candidate(StoredRecord record, View view) {}
 
   private interface EventsFor {
     List<NewEvent> build(String etag, String previousEtag);
   }
 
-  private Optional<TaskClaim> tryClaim(StoredRecord task, String worker, Duration ttl) {
+  /**
+   * One attempt to claim {@code task} given its lease record, at storage time {@code now} (read before both);
+   * empty if the task's lease is held or someone changed either record since.
+   */
+  private Optional<TaskClaim> tryClaim(StoredRecord task, String worker, Duration ttl,
+      Optional<StoredRecord> leaseRecord, Instant now) {
     String id = task.key().id();
     RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
-    Instant now = core.storage.now();
-    Leases.Acquisition a = leases.prepareAcquire(leaseKey, LEASE_PREFIX + id, worker, ttl,
-        core.storage.read(leaseKey), now);
+    Leases.Acquisition a = leases.prepareAcquire(leaseKey, LEASE_PREFIX + id, worker, ttl, leaseRecord, now);
     if (a == null) {
       return Optional.empty();
     }
@@ -528,22 +688,52 @@ public final class Tasks {
           return events;
         }));
     if (result instanceof CommitResult.Committed c) {
+      committed.put(id, new StoredRecord(task.key(), encoded.json(), c.revisions().get(0), encoded.hash()));
+      leases.remember(a.write(), c.revisions().get(1));
       return Optional.of(new TaskClaim(toTask(encoded.value(), c.revisions().get(0), encoded.hash()), a.lease()));
     }
+    committed.invalidate(id);
     return Optional.empty();
   }
 
-  /** Runs a claim operation until it commits, failing if the claim's lease is lost. */
-  private TransitionResult guarded(TaskClaim claim, Function<StoredRecord, Optional<TransitionResult>> attempt) {
+  /** One attempt of a claim operation on the task record given; empty on conflict. */
+  private interface Attempt {
+    /**
+     * @param current the task record
+     * @param guess whether {@code current} is the record this instance last committed rather than one just read
+     *     (then the claim's lease record may be a remembered one too)
+     */
+    Optional<TransitionResult> apply(StoredRecord current, boolean guess);
+  }
+
+  /**
+   * Runs a claim operation until it commits, failing if the claim's lease is lost. The first attempt uses the task
+   * and lease records this instance last committed, if it has them, without reading; the commit pins their
+   * revisions, so a stale guess only costs a conflict, after which it reads and decides as usual.
+   */
+  private TransitionResult guarded(TaskClaim claim, Attempt attempt) {
     String id = claim.task().id();
     if (!claim.lease().resource().equals(LEASE_PREFIX + id)) {
       throw new IllegalArgumentException("claim on task " + id + " carries a lease on " + claim.lease().resource()
           + ", not on " + LEASE_PREFIX + id);
     }
+    StoredRecord known = committed.getIfPresent(id);
+    if (known != null) {
+      try {
+        Optional<TransitionResult> r = attempt.apply(known, true);
+        if (r.isPresent()) {
+          return r.get();
+        }
+      } catch (InvalidTransitionException staleGuess) {
+        // judged on a status someone changed since: read and decide below
+      }
+      committed.invalidate(id);
+      leases.forget(Leases.key(claim.lease().resource()));
+    }
     Core.Backoff backoff = core.backoff("task " + id);
     for (;; backoff.pause()) {
       // the attempt checks the claim's lease after reading the task (see tryTransition)
-      Optional<TransitionResult> r = attempt.apply(readTask(id));
+      Optional<TransitionResult> r = attempt.apply(readTask(id), false);
       if (r.isPresent()) {
         return r.get();
       }
@@ -557,29 +747,33 @@ public final class Tasks {
    * does not need the workflow's edge.
    */
   private Optional<TransitionResult> tryTransition(StoredRecord current, String to, Lease guard, boolean system,
-      String eventType, ObjectNode extraDetails, Function<ObjectNode, ObjectNode> more) {
+      String eventType, ObjectNode extraDetails, Function<ObjectNode, ObjectNode> more, boolean guess) {
     String id = current.key().id();
     ObjectNode json = core.parse(current).deepCopy();
     requireOwnWorkflow(json);
     List<Expectation> expectations = new ArrayList<>();
     expectations.add(Expectation.revision(current.key(), current.revision()));
+    Leases.Current guardRecord = null;
     if (guard != null) {
       // Checked after the task was read: if the claim is still current now, the task state read is
       // the claim's, not one left behind by a reclaim that happened in between.
-      expectations.add(leases.guardExpectation(guard));
+      guardRecord = leases.guard(guard, guess);
+      expectations.add(guardRecord.expectation());
     }
     String from = json.path("status").asText();
     if (!system) {
       workflow.checkTransition(from, to);
     }
-    Instant now = core.storage.now();
+    Instant now = guardRecord != null ? guardRecord.now() : core.storage.now();
     List<Write> writes = new ArrayList<>();
     List<NewEvent> leaseEvents = new ArrayList<>();
     RecordKey leaseKey = Leases.key(LEASE_PREFIX + id);
     boolean endsClaim = to.equals(workflow.initial()) || to.equals(workflow.failed()) || workflow.isTerminal(to);
     if (endsClaim) {
-      Optional<StoredRecord> leaseRecord = core.storage.read(leaseKey);
-      Lease held = leaseRecord.map(leases::held).orElse(null);
+      // with a guard, the lease record is the guard's (its revision is expected): no need to read it again
+      Optional<StoredRecord> leaseRecord = guardRecord != null ? Optional.of(guardRecord.record())
+          : core.storage.read(leaseKey);
+      Lease held = guardRecord != null ? guardRecord.held() : leaseRecord.map(leases::held).orElse(null);
       if (held != null) {
         if (guard == null) {
           expectations.add(Expectation.revision(leaseKey, leaseRecord.get().revision()));
@@ -619,6 +813,13 @@ public final class Tasks {
     CommitResult result = core.commit(new Commit(expectations, writes,
         revisions -> events.build(Core.etag(revisions.get(0), encoded.hash()).toString(), prev)));
     if (result instanceof CommitResult.Committed c) {
+      committed.put(current.key().id(), new StoredRecord(current.key(), encoded.json(), c.revisions().get(0),
+          encoded.hash()));
+      for (int i = 1; i < writes.size(); i++) {
+        if (!writes.get(i).isDelete() && writes.get(i).key().collection().equals(Core.TASK_LEASES)) {
+          leases.remember(writes.get(i), c.revisions().get(i));
+        }
+      }
       return Optional.of(toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
     }
     return Optional.empty();

@@ -1,0 +1,192 @@
+package io.kyros.collab;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The storage calls claimNext and the claim operations make: what they read, and what they skip. */
+@Timeout(60)
+class TaskClaimPathTest {
+  private static final Duration TTL = Duration.ofMinutes(5);
+
+  /** Counts calls per kind, and runs a hook before a commit that writes a given task. */
+  static final class CountingStorage extends ForwardingStorage {
+    final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    volatile String hookTask;
+    volatile Consumer<Commit> hook;
+
+    int count(String what) {
+      return calls.getOrDefault(what, new AtomicInteger()).get();
+    }
+
+    void reset() {
+      calls.clear();
+    }
+
+    private void count(String what, Object ignored) {
+      calls.computeIfAbsent(what, k -> new AtomicInteger()).incrementAndGet();
+    }
+
+    @Override
+    public java.time.Instant now() {
+      count("now", null);
+      return delegate.now();
+    }
+
+    @Override
+    public Optional<StoredRecord> read(RecordKey key) {
+      count("read " + key.collection(), null);
+      return delegate.read(key);
+    }
+
+    @Override
+    public List<StoredRecord> readAll(Collection<RecordKey> keys) {
+      count("readAll", null);
+      return delegate.readAll(keys);
+    }
+
+    @Override
+    public List<StoredRecord> list(String collection, String afterId, int limit) {
+      count("list " + collection, null);
+      return delegate.list(collection, afterId, limit);
+    }
+
+    @Override
+    public CommitResult commit(Commit commit) {
+      for (Write w : commit.writes()) {
+        if (w.key().equals(Tasks.key(String.valueOf(hookTask)))) {
+          count("commit for " + hookTask, null);
+          Consumer<Commit> h = hook;
+          if (h != null) {
+            h.accept(commit);
+          }
+        }
+      }
+      count("commit", null);
+      return delegate.commit(commit);
+    }
+  }
+
+  private final CountingStorage storage = new CountingStorage();
+  private final Collab collab = Collab.builder().storage(storage).holder("alice").build();
+  /** A second process on the same store, which the counting storage does not see. */
+  private final Collab rival = Collab.builder().storage(storage.delegate).holder("bob").build();
+
+  @AfterEach
+  void close() {
+    collab.close();
+    rival.close();
+  }
+
+  @Test
+  void aWorkerThatLosesItsCandidateClaimsTheNextWithoutReadingTheTasksAgain() {
+    collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
+    collab.tasks().create(NewTask.of("b").withId("b").withPriority(1));
+    storage.hookTask = "a";
+    storage.hook = commit -> {
+      storage.hook = null;
+      assertThat(rival.tasks().claim("a", "bob", TTL)).isPresent(); // bob wins the race for a
+    };
+    storage.reset();
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(claim.task().id()).isEqualTo("b");
+    assertThat(storage.count("commit for a")).isEqualTo(1);
+    assertThat(storage.count("list " + Core.TASKS)).isEqualTo(1);
+    assertThat(storage.count("list " + Core.TASK_LEASES)).as("claims are checked through the tasks").isZero();
+    assertThat(storage.count("now")).isEqualTo(1);
+    assertThat(storage.count("commit")).isEqualTo(2);
+    assertThat(rival.tasks().get("a").orElseThrow().assignee()).isEqualTo("bob");
+  }
+
+  @Test
+  void threadsOfOneInstanceSkipTheCandidateAnotherIsCommittingFor() throws Exception {
+    collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
+    collab.tasks().create(NewTask.of("b").withId("b").withPriority(1));
+    CountDownLatch committing = new CountDownLatch(1);
+    CountDownLatch proceed = new CountDownLatch(1);
+    storage.hookTask = "a";
+    storage.hook = commit -> {
+      storage.hook = null;
+      committing.countDown();
+      try {
+        assertThat(proceed.await(30, TimeUnit.SECONDS)).isTrue();
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new StorageException("interrupted", e);
+      }
+    };
+    CompletableFuture<Optional<TaskClaim>> first = CompletableFuture.supplyAsync(() -> collab.tasks().claimNext(TTL));
+    assertThat(committing.await(30, TimeUnit.SECONDS)).isTrue();
+    // a is being committed by the first thread: this one goes straight to b
+    TaskClaim second = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(second.task().id()).isEqualTo("b");
+    proceed.countDown();
+    assertThat(first.get(30, TimeUnit.SECONDS).orElseThrow().task().id()).isEqualTo("a");
+    assertThat(storage.count("commit for a")).isEqualTo(1);
+  }
+
+  @Test
+  void aLoneWorkerTakesTasksInTheDocumentedOrder() {
+    collab.tasks().create(NewTask.of("low").withId("low").withPriority(0));
+    collab.tasks().create(NewTask.of("old").withId("old").withPriority(5));
+    collab.tasks().create(NewTask.of("new").withId("new").withPriority(5));
+    collab.tasks().create(NewTask.of("top").withId("top").withPriority(9));
+    StringBuilder order = new StringBuilder();
+    Optional<TaskClaim> claim;
+    while ((claim = collab.tasks().claimNext(TTL)).isPresent()) {
+      order.append(claim.get().task().id()).append(' ');
+      collab.tasks().complete(claim.get());
+    }
+    assertThat(order.toString()).isEqualTo("top old new low ");
+  }
+
+  @Test
+  void completingUsesWhatTheClaimCommittedWithoutReadingIt() {
+    collab.tasks().create(NewTask.of("a").withId("a"));
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    storage.reset();
+    Task done = collab.tasks().complete(claim);
+    assertThat(done.status()).isEqualTo("done");
+    assertThat(storage.count("read " + Core.TASKS)).isZero();
+    assertThat(storage.count("read " + Core.TASK_LEASES)).isZero();
+    assertThat(storage.count("now")).isEqualTo(1);
+    assertThat(storage.count("commit")).isEqualTo(1);
+    assertThat(collab.leases().list()).isEmpty();
+  }
+
+  @Test
+  void aStaleGuessOfTheLeaseRecordIsReadAgain() {
+    collab.tasks().create(NewTask.of("a").withId("a"));
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    rival.leases().renew(claim.lease()); // another instance renews it: the lease record alice remembers is old
+    assertThat(collab.tasks().complete(claim).status()).isEqualTo("done");
+    assertThat(collab.events().read(0, EventFilter.all().types("task_completed"), 10)).hasSize(1);
+  }
+
+  @Test
+  void aStaleGuessOfTheTaskStatusIsReadAgain() {
+    collab.tasks().create(NewTask.of("a").withId("a"));
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    rival.tasks().transition(claim, "in_progress"); // alice remembers the task as claimed
+    // claimed -> review is not an edge, in_progress -> review is: judged on the task as stored
+    assertThat(collab.tasks().transition(claim, "review").newStatus()).isEqualTo("review");
+  }
+}
