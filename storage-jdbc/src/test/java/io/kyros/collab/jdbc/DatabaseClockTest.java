@@ -10,6 +10,10 @@ import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.NewEvent;
 import java.time.Duration;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -40,6 +44,28 @@ class DatabaseClockTest {
       assertThat(c.committedAt()).isBetween(now, later);
       assertThat(c.events().get(0).ts()).isEqualTo(c.committedAt());
       assertThat(storage.readEvents(0, 10)).singleElement().extracting(e -> e.ts()).isEqualTo(c.committedAt());
+    }
+  }
+
+  @Test
+  void nowRightAfterAReadingIsEstimatedWithoutAQueryAndStaysBehindTheDatabaseClock() throws Exception {
+    FaultyDataSource source = FaultyDataSource.h2("clock_reuse");
+    try (JdbcStorage storage = JdbcStorage.builder(source.dataSource()).tablePrefix("reuse_").build()) {
+      storage.createSchema();
+      CommitResult.Committed c = (CommitResult.Committed) storage.commit(
+          Commit.of(List.of(), List.of(), List.of(new NewEvent("tick", "clock", "t", "{}"))));
+      int connections = source.connections().size();
+      Instant estimated = storage.now(); // within a second of the commit's reading of the database clock
+      assertThat(source.connections()).hasSize(connections);
+      assertThat(estimated).isAfterOrEqualTo(c.committedAt());
+      Instant database;
+      try (Connection direct = source.dataSource().getConnection(); Statement s = direct.createStatement();
+          ResultSet rs = s.executeQuery(new H2Dialect().currentTimeMicros())) {
+        rs.next();
+        database = JdbcStorage.instant(rs.getLong(1));
+      }
+      assertThat(estimated).isBeforeOrEqualTo(database);
+      assertThat(storage.now()).isAfterOrEqualTo(estimated); // never back in time
     }
   }
 
