@@ -103,7 +103,7 @@ final class FilePermissions {
   }
 
   /** How many threads force files at once during a checkpoint. */
-  static final int FORCE_THREADS = 8;
+  static final int FORCE_THREADS = 32;
 
   private static void forceEach(List<Path> files) throws IOException {
     for (Path f : files) {
