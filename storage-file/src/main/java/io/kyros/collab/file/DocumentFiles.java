@@ -161,13 +161,19 @@ final class DocumentFiles {
   void write(RecordKey key, byte[] content) throws IOException {
     Path file = file(key);
     checkDirectory(key.collection(), true);
-    try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS))) {
-      ByteBuffer buf = ByteBuffer.wrap(content);
-      while (buf.hasRemaining()) {
-        ch.write(buf, buf.position());
+    try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS))) {
+      // Only a checksummed document may be overwritten in place: a reader (or a writer killed mid-write) would
+      // otherwise meet a mix of old and new bytes it cannot tell from a real version. A document without a
+      // checksum (written by hand, or by an earlier version) is replaced by rename, once.
+      if (framed(ch)) {
+        ByteBuffer buf = ByteBuffer.wrap(content);
+        while (buf.hasRemaining()) {
+          ch.write(buf, buf.position());
+        }
+        ch.truncate(content.length); // no-op unless the old version was longer
+        return;
       }
-      ch.truncate(content.length); // no-op unless the old version was longer
-      return;
     } catch (NoSuchFileException e) {
       // a new document
     }
@@ -195,6 +201,17 @@ final class DocumentFiles {
       throw e;
     }
     Files.move(temp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+  }
+
+  /** @return whether the file ends like a checksummed document line */
+  private static boolean framed(FileChannel ch) throws IOException {
+    long size = ch.size();
+    int n = (int) Math.min(size, Lines.SUFFIX_LENGTH + 8L); // the suffix, the newline and a byte before them
+    ByteBuffer tail = ByteBuffer.allocate(n);
+    while (tail.hasRemaining() && ch.read(tail, size - n + tail.position()) > 0) {
+      // fill
+    }
+    return Lines.isFramed(tail.array(), 0, tail.position());
   }
 
   /** Deletes a record's file if it exists. */

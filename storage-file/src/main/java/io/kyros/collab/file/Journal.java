@@ -133,8 +133,9 @@ final class Journal implements AutoCloseable {
   /**
    * Reads the entries from {@code offset} to the logical end (the first line start holding a zero
    * byte, or the end of the file) and moves {@link #end()} there. A torn last entry (no newline, or a
-   * bad checksum on the last line, or bytes after the end that are not zeros: the start of an
-   * unacknowledged write that never reached the disk) is cut off: it was never acknowledged.
+   * bad checksum on the last line, or a zero byte inside a line, or bytes after the end that are not
+   * zeros: parts of an unacknowledged write that never reached the disk) is cut off, with everything
+   * after it: it was never acknowledged.
    *
    * @throws CorruptFileException if a line before the last one is damaged
    */
@@ -159,6 +160,12 @@ final class Journal implements AutoCloseable {
       int nl = indexOf(buf, (byte) '\n', s);
       if (nl < 0) {
         torn = true; // no newline before the end of the file
+        break;
+      }
+      if (indexOf(buf, (byte) 0, s, nl) >= 0) {
+        // A line never holds a zero byte (JSON escapes U+0000): part of it never reached the disk. A later
+        // acknowledged force would have flushed that page, so this line and all after it were never acknowledged.
+        torn = true;
         break;
       }
       boolean last = nl + 1 == buf.length || buf[nl + 1] == 0;
@@ -187,7 +194,11 @@ final class Journal implements AutoCloseable {
   }
 
   private static int indexOf(byte[] buf, byte b, int from) {
-    for (int i = from; i < buf.length; i++) {
+    return indexOf(buf, b, from, buf.length);
+  }
+
+  private static int indexOf(byte[] buf, byte b, int from, int to) {
+    for (int i = from; i < to; i++) {
       if (buf[i] == b) {
         return i;
       }

@@ -903,19 +903,27 @@ final class Store {
    * now (through the writer thread) and read once more; still damaged means damaged.
    */
   private <T> T readDocuments(DocumentRead<T> read, Clock clock) throws IOException {
-    for (int attempt = 1; ; attempt++) {
-      visibility.readLock().lock();
-      try {
-        return read.run();
-      } catch (CorruptFileException e) {
-        if (attempt == 2) {
-          throw e;
-        }
-        LOG.debug("Document unreadable; catching up with the journal before reading again", e);
-      } finally {
-        visibility.readLock().unlock();
-      }
+    CorruptFileException damaged;
+    visibility.readLock().lock();
+    try {
+      return read.run();
+    } catch (CorruptFileException e) {
+      damaged = e;
+      LOG.debug("Document unreadable; catching up with the journal before reading again", e);
+    } finally {
+      visibility.readLock().unlock();
+    }
+    try {
       commit(CATCH_UP, clock);
+    } catch (RuntimeException e) {
+      damaged.addSuppressed(e);
+      throw damaged; // the damage is the answer; why it could not be repaired rides along
+    }
+    visibility.readLock().lock();
+    try {
+      return read.run();
+    } finally {
+      visibility.readLock().unlock();
     }
   }
 

@@ -568,7 +568,12 @@ public final class JdbcStorage implements Storage {
       return null;
     } catch (SQLException e) {
       if (e.getMessage() == null || !e.getMessage().contains(ROW_COUNT_FAILED)) {
-        throw e; // outcome unknown unless the dialect says COMMIT never ran
+        if (reportedByServer(e)) {
+          // the server answered with an error, so it skipped the rest of the round trip: COMMIT did not run (or
+          // failed and rolled back); a retryable error is retried like any other
+          a.notCommitted();
+        }
+        throw e; // else the connection failed: whether COMMIT ran is unknown
       }
       a.notCommitted();
       c.rollback();
@@ -580,6 +585,16 @@ public final class JdbcStorage implements Storage {
       throw new SQLException("a row count checked inside a commit did not hold: the counter row of " + tables.meta()
           + " vanished, or the tables were changed outside Collab; rolled back", "55000", e);
     }
+  }
+
+  /**
+   * @return whether an error is the server's answer to a statement, rather than the connection failing (SQLState
+   *     class 08, or none: an I/O error) or the server ending the session (class 57: shutdown, termination), after
+   *     which whether a COMMIT already sent ran is unknown
+   */
+  private static boolean reportedByServer(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && state.length() == 5 && !state.startsWith("08") && !state.startsWith("57");
   }
 
   /**
