@@ -21,6 +21,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Encodes and decodes the three kinds of files' contents: documents, event lines and journal
@@ -32,6 +33,9 @@ final class Codec {
   private static final JsonFactory JSON = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       .build();
+
+  /** A boot id that needs no JSON escaping (Linux's are UUIDs), so the header can be written by hand. */
+  private static final Pattern PLAIN_BOOT_ID = Pattern.compile("[0-9A-Za-z-]*");
 
   private Codec() {}
 
@@ -61,7 +65,7 @@ final class Codec {
    *     naming the file and offset
    */
   static StoredRecord decodeDocument(RecordKey key, byte[] bytes, Path file) {
-    int newline = indexOf(bytes, (byte) '\n');
+    int newline = Lines.indexOf(bytes, (byte) '\n', 0, bytes.length);
     if (newline > 0 && Lines.verify(bytes, 0, newline)) {
       return decodeDocumentJson(key, Arrays.copyOf(bytes, newline), file);
     }
@@ -69,15 +73,6 @@ final class Codec {
       throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in a document", null);
     }
     return decodeDocumentJson(key, bytes, file);
-  }
-
-  private static int indexOf(byte[] bytes, byte b) {
-    for (int i = 0; i < bytes.length; i++) {
-      if (bytes[i] == b) {
-        return i;
-      }
-    }
-    return -1;
   }
 
   private static StoredRecord decodeDocumentJson(RecordKey key, byte[] bytes, Path file) {
@@ -377,7 +372,7 @@ final class Codec {
 
   /** Encodes a small JSON object of counters, for the checkpoint and the lock file's header. */
   static byte[] encodeCounters(long revision, long eventId, long journal, String boot) {
-    if (boot == null || boot.matches("[0-9A-Za-z-]*")) {
+    if (boot == null || PLAIN_BOOT_ID.matcher(boot).matches()) {
       // by hand: written on every commit (nothing to escape)
       StringBuilder text = new StringBuilder(96).append("{\"revision\":").append(revision)
           .append(",\"eventId\":").append(eventId);

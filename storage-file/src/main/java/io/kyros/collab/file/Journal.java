@@ -157,12 +157,12 @@ final class Journal implements AutoCloseable {
     int s = 0;
     boolean torn = false;
     while (s < buf.length && buf[s] != 0) {
-      int nl = indexOf(buf, (byte) '\n', s);
+      int nl = Lines.indexOf(buf, (byte) '\n', s, buf.length);
       if (nl < 0) {
         torn = true; // no newline before the end of the file
         break;
       }
-      if (indexOf(buf, (byte) 0, s, nl) >= 0) {
+      if (Lines.indexOf(buf, (byte) 0, s, nl) >= 0) {
         // A line never holds a zero byte (JSON escapes U+0000): part of it never reached the disk. A later
         // acknowledged force would have flushed that page, so this line and all after it were never acknowledged.
         torn = true;
@@ -191,19 +191,6 @@ final class Journal implements AutoCloseable {
       preallocate();
     }
     return entries;
-  }
-
-  private static int indexOf(byte[] buf, byte b, int from) {
-    return indexOf(buf, b, from, buf.length);
-  }
-
-  private static int indexOf(byte[] buf, byte b, int from, int to) {
-    for (int i = from; i < to; i++) {
-      if (buf[i] == b) {
-        return i;
-      }
-    }
-    return -1;
   }
 
   private static boolean allZero(byte[] buf, int from) {

@@ -94,6 +94,22 @@ final class Lines {
     return true;
   }
 
+  /**
+   * @param buf the bytes
+   * @param b the byte to find
+   * @param from the first index to look at
+   * @param to the exclusive end
+   * @return the index of the first {@code b} in {@code [from, to)}, or -1
+   */
+  static int indexOf(byte[] buf, byte b, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (buf[i] == b) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
   private static int crc(byte[] buf, int from, int length) {
     CRC32C crc = new CRC32C();
     crc.update(buf, from, length);

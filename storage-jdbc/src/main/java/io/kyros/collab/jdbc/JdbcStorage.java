@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -119,8 +120,8 @@ public final class JdbcStorage implements Storage {
   private volatile boolean closed;
   /** The database clock's last reading, by any query of this storage; null before the first. */
   private volatile ClockReading lastReading;
-  /** The latest time {@link #now()} returned or the database clock read, so it never goes back; guarded by itself. */
-  private final long[] lastNow = {Long.MIN_VALUE};
+  /** The latest time {@link #now()} returned or the database clock read (epoch micros), so it never goes back. */
+  private final AtomicLong lastNow = new AtomicLong(Long.MIN_VALUE);
 
   /** How long a reading of the database clock stands in for another query, advanced by the local monotonic clock. */
   static final long CLOCK_REUSE_NANOS = 1_000_000_000L;
@@ -225,11 +226,7 @@ public final class JdbcStorage implements Storage {
     } else {
       micros = micros(transactions.read("now", a -> databaseNow(a.connection)));
     }
-    synchronized (lastNow) {
-      micros = Math.max(micros, lastNow[0]);
-      lastNow[0] = micros;
-    }
-    return instant(micros);
+    return instant(lastNow.accumulateAndGet(micros, Math::max));
   }
 
   /**
@@ -239,9 +236,7 @@ public final class JdbcStorage implements Storage {
    */
   private Instant remember(long micros) {
     lastReading = new ClockReading(micros, System.nanoTime());
-    synchronized (lastNow) {
-      lastNow[0] = Math.max(lastNow[0], micros);
-    }
+    lastNow.accumulateAndGet(micros, Math::max);
     return instant(micros);
   }
 
