@@ -15,8 +15,6 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * State shared by the parts of one {@link Collab}: the storage, JSON handling, limits and retry
@@ -167,8 +165,9 @@ final class Core {
    * Not thread-safe: one per operation.
    */
   static final class Backoff {
-    private static final long BASE_NANOS = 200_000L;
-    private static final long CAP_NANOS = 50_000_000L;
+    /** Core's pacing: full jitter from 0.2 ms, doubling, at most 50 ms. */
+    private static final io.kyros.collab.spi.Backoff PACING = new io.kyros.collab.spi.Backoff(
+        Duration.ofNanos(200_000L), Duration.ofMillis(50), io.kyros.collab.spi.Backoff.Jitter.FULL);
     private final String what;
     private final Duration timeout;
     private final long deadline;
@@ -177,20 +176,14 @@ final class Core {
     Backoff(String what, Duration timeout) {
       this.what = what;
       this.timeout = timeout;
-      this.deadline = Names.deadline(timeout);
+      this.deadline = io.kyros.collab.spi.Backoff.deadlineAfter(timeout);
     }
 
     /** Counts a lost attempt and pauses before the next one; gives up at the deadline. */
     void pause() {
       attempts++;
-      long now = System.nanoTime();
-      if (now - deadline >= 0) {
+      if (!PACING.pause(attempts, deadline)) {
         throw new UpdateConflictException(what, attempts, timeout);
-      }
-      long ceiling = Math.min(CAP_NANOS, BASE_NANOS << Math.min(attempts, 20));
-      long sleep = Math.min(ThreadLocalRandom.current().nextLong(ceiling + 1), deadline - now);
-      if (sleep > 0) {
-        LockSupport.parkNanos(sleep);
       }
       if (Thread.currentThread().isInterrupted()) {
         throw new CollabException("interrupted while retrying " + what);

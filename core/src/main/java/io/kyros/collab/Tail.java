@@ -1,5 +1,6 @@
 package io.kyros.collab;
 
+import io.kyros.collab.spi.Backoff;
 import io.kyros.collab.spi.StoredEvent;
 import java.time.Duration;
 import java.util.List;
@@ -31,6 +32,8 @@ final class Tail implements Subscription, Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(Tail.class);
   private static final int BATCH = 256;
   private static final Duration WAIT = Duration.ofSeconds(1);
+  /** Pacing of re-reads of a failing log: 100 ms, doubling, at most 5 s. */
+  private static final Backoff RETRY = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(5), Backoff.Jitter.NONE);
   private static final AtomicLong THREADS = new AtomicLong();
 
   /**
@@ -174,7 +177,7 @@ final class Tail implements Subscription, Runnable {
           return null; // the storage may have been closed under us; that is the expected end
         }
         failures++;
-        long pauseMillis = Math.min(5_000L, 50L << Math.min(failures, 6));
+        long pauseMillis = TimeUnit.NANOSECONDS.toMillis(RETRY.delayNanos((int) Math.min(failures, 64)));
         LOG.warn("event subscription at position {} cannot read the log, retrying in {} ms: {}", position.get(),
             pauseMillis, e.toString());
         park(() -> {

@@ -1,12 +1,11 @@
 package io.kyros.collab.jdbc;
 
 import io.kyros.collab.StorageException;
+import io.kyros.collab.spi.Backoff;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,8 +25,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Transactions {
   private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
-  private static final long MIN_BACKOFF_NANOS = 1_000_000L;
-  private static final long MAX_BACKOFF_NANOS = 100_000_000L;
+  /** Retry pacing: full jitter from 1 ms, doubling, at most 100 ms. */
+  private static final Backoff BACKOFF = new Backoff(Duration.ofMillis(1), Duration.ofMillis(100), Backoff.Jitter.FULL);
 
   /** The work of one attempt. */
   @FunctionalInterface
@@ -116,11 +115,9 @@ final class Transactions {
         if (!retryable || elapsed >= retryNanos) {
           throw wrap(operation, e, write, a.committing, retryable, retryable && dialect.isLockTimeout(e));
         }
-        long bound = Math.min(MAX_BACKOFF_NANOS, MIN_BACKOFF_NANOS << Math.min(attempt, 16));
-        long backoff = ThreadLocalRandom.current().nextLong(MIN_BACKOFF_NANOS, bound + 1);
         LOG.debug("Retrying {} (attempt {}) after SQLState {} error {}: {}", operation, attempt, e.getSQLState(),
             e.getErrorCode(), e.getMessage());
-        LockSupport.parkNanos(Math.min(backoff, retryNanos - elapsed));
+        BACKOFF.pause(attempt, start + retryNanos);
         if (Thread.currentThread().isInterrupted()) {
           // parkNanos returns at once while the interrupt status is set: stop instead of spinning; keep the status
           throw new StorageException("JDBC " + operation + " interrupted while waiting to retry after SQLState "
