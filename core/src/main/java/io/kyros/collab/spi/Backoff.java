@@ -30,6 +30,11 @@ public record Backoff(Duration base, Duration cap, Jitter jitter) {
   }
 
   /**
+   * Checks the arguments.
+   *
+   * @param base the smallest pause, positive
+   * @param cap the largest pause, at least {@code base}
+   * @param jitter how the pause is drawn below its ceiling
    * @throws NullPointerException if an argument is null
    * @throws IllegalArgumentException if {@code base} is not positive or {@code cap} is below it
    */
