@@ -115,15 +115,18 @@ public final class CanonicalJson {
    */
   public static String hashCanonical(byte[] canonicalUtf8) {
     Objects.requireNonNull(canonicalUtf8, "canonicalUtf8");
-    MessageDigest sha256;
+    byte[] digest = sha256().digest(canonicalUtf8);
+    byte[] prefix = Arrays.copyOf(digest, HASH_BYTES);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(prefix);
+  }
+
+  /** @return a new SHA-256 digest, which every Java platform provides */
+  static MessageDigest sha256() {
     try {
-      sha256 = MessageDigest.getInstance("SHA-256");
+      return MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is required of every Java platform", e);
     }
-    byte[] digest = sha256.digest(canonicalUtf8);
-    byte[] prefix = Arrays.copyOf(digest, HASH_BYTES);
-    return Base64.getUrlEncoder().withoutPadding().encodeToString(prefix);
   }
 
   /**

@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledThreadPoolExecutor;
@@ -50,15 +51,16 @@ public final class Collab implements AutoCloseable {
     if (storage == null) {
       storage = ownedStorage;
     }
-    this.core = new Core(storage, b.mapper == null ? new ObjectMapper() : b.mapper,
+    this.core = new Core(storage, b.mapper == null ? new ObjectMapper() : b.mapper, new CoreSettings(
         b.holder == null ? defaultHolder() : b.holder, b.maxValueBytes, b.updateTimeout,
         b.workflow == null ? Workflow.kanban() : b.workflow, b.maxAttempts, b.retryBackoff, b.maxRetryBackoff,
-        b.cacheSize, b.acquireRecheck);
-    this.leases = new Leases(core, this::scheduler);
-    this.documents = new Documents(core, leases, null);
+        b.cacheSize, b.acquireRecheck));
+    LeaseCommits leaseCommits = new LeaseCommits(core);
+    this.leases = new Leases(core, leaseCommits, this::scheduler);
+    this.documents = new Documents(core, leaseCommits, null);
     this.events = new EventLog(core);
-    this.tasks = new Tasks(core, leases);
-    LOG.debug("Collab started on {} as {}", storage.getClass().getSimpleName(), core.holder);
+    this.tasks = new Tasks(core, leaseCommits);
+    LOG.debug("Collab started on {} as {}", storage.getClass().getSimpleName(), core.holder());
   }
 
   /** @return a new builder */
@@ -88,7 +90,7 @@ public final class Collab implements AutoCloseable {
 
   /** @return this instance's holder identity, the actor of the events it records */
   public String holder() {
-    return core.holder;
+    return core.holder();
   }
 
   /**
@@ -147,11 +149,7 @@ public final class Collab implements AutoCloseable {
     long pid = ProcessHandle.current().pid();
     byte[] random = new byte[6];
     new SecureRandom().nextBytes(random);
-    StringBuilder b = new StringBuilder();
-    for (byte x : random) {
-      b.append(String.format("%02x", x));
-    }
-    String id = host + ":" + pid + ":" + b;
+    String id = host + ":" + pid + ":" + HexFormat.of().formatHex(random);
     return id.length() > Names.MAX_LABEL_LENGTH ? id.substring(id.length() - Names.MAX_LABEL_LENGTH) : id;
   }
 

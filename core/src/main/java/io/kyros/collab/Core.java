@@ -12,7 +12,6 @@ import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,42 +20,41 @@ import java.util.List;
  * policy. Thread-safe: every field is final and thread-safe.
  */
 final class Core {
-  /** Collection holding user leases, keyed by resource. */
-  static final String LEASES = "_leases";
-  /** Collection holding task claim leases, keyed by task id. */
-  static final String TASK_LEASES = "_task-leases";
-  /** Collection holding tasks, keyed by task id. */
-  static final String TASKS = "_tasks";
   /** Page size for scanning collections and the log. */
   static final int PAGE = 512;
 
-  final Storage storage;
-  final ObjectMapper mapper;
-  final String holder;
-  final int maxValueBytes;
-  final Duration updateTimeout;
-  final Workflow workflow;
-  final int defaultMaxAttempts;
-  final Duration retryBackoff;
-  final Duration maxRetryBackoff;
-  final Duration acquireRecheck;
+  private final Storage storage;
+  private final ObjectMapper mapper;
+  private final CoreSettings settings;
   /** Parsed values by store-wide revision, which identifies a value uniquely; entries are never mutated. */
   private final Cache<Long, ObjectNode> parsed;
 
-  Core(Storage storage, ObjectMapper mapper, String holder, int maxValueBytes, Duration updateTimeout,
-      Workflow workflow, int defaultMaxAttempts, Duration retryBackoff, Duration maxRetryBackoff, long cacheSize,
-      Duration acquireRecheck) {
+  Core(Storage storage, ObjectMapper mapper, CoreSettings settings) {
     this.storage = storage;
     this.mapper = mapper;
-    this.holder = holder;
-    this.maxValueBytes = maxValueBytes;
-    this.updateTimeout = updateTimeout;
-    this.workflow = workflow;
-    this.defaultMaxAttempts = defaultMaxAttempts;
-    this.retryBackoff = retryBackoff;
-    this.maxRetryBackoff = maxRetryBackoff;
-    this.acquireRecheck = acquireRecheck;
-    this.parsed = Caffeine.newBuilder().maximumSize(cacheSize).build();
+    this.settings = settings;
+    this.parsed = Caffeine.newBuilder().maximumSize(settings.valueCacheSize()).build();
+  }
+
+  Storage storage() {
+    return storage;
+  }
+
+  ObjectMapper mapper() {
+    return mapper;
+  }
+
+  CoreSettings settings() {
+    return settings;
+  }
+
+  /** @return this instance's holder identity, the actor of the events it records */
+  String holder() {
+    return settings.holder();
+  }
+
+  Workflow workflow() {
+    return settings.workflow();
   }
 
   /** Canonical form of a value about to be stored. */
@@ -83,8 +81,8 @@ final class Core {
     }
     ObjectNode object = CanonicalJson.requireObject(node, what);
     byte[] bytes = CanonicalJson.canonicalBytes(object);
-    if (bytes.length > maxValueBytes) {
-      throw new ValueTooLargeException(what, bytes.length, maxValueBytes);
+    if (bytes.length > settings.maxValueBytes()) {
+      throw new ValueTooLargeException(what, bytes.length, settings.maxValueBytes());
     }
     return new Encoded(object, new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
   }
@@ -114,14 +112,21 @@ final class Core {
     return mapper.createObjectNode();
   }
 
-  NewEvent event(String type, String target, ObjectNode details) {
-    return event(type, holder, target, details);
+  /** One of Collab's own events, acted by this instance's holder. */
+  NewEvent event(EventType type, String target, ObjectNode details) {
+    return event(type.wireName(), holder(), target, details);
   }
 
+  /** One of Collab's own events. */
+  NewEvent event(EventType type, String actor, String target, ObjectNode details) {
+    return event(type.wireName(), actor, target, details);
+  }
+
+  /** An event of any type, its details already checked as a value. */
   NewEvent event(String type, String actor, String target, ObjectNode details) {
     byte[] bytes = CanonicalJson.canonicalBytes(details);
-    if (bytes.length > maxValueBytes) {
-      throw new ValueTooLargeException("details of event " + type, bytes.length, maxValueBytes);
+    if (bytes.length > settings.maxValueBytes()) {
+      throw new ValueTooLargeException("details of event " + type, bytes.length, settings.maxValueBytes());
     }
     return new NewEvent(type, actor, target, new String(bytes, StandardCharsets.UTF_8));
   }
@@ -156,42 +161,8 @@ final class Core {
     return storage.commit(commit);
   }
 
-  Backoff backoff(String what) {
-    return new Backoff(what, updateTimeout);
-  }
-
-  /**
-   * Full-jitter exponential backoff between attempts of one read-modify-write, until a deadline.
-   * Not thread-safe: one per operation.
-   */
-  static final class Backoff {
-    /** Core's pacing: full jitter from 0.2 ms, doubling, at most 50 ms. */
-    private static final io.kyros.collab.spi.Backoff PACING = new io.kyros.collab.spi.Backoff(
-        Duration.ofNanos(200_000L), Duration.ofMillis(50), io.kyros.collab.spi.Backoff.Jitter.FULL);
-    private final String what;
-    private final Duration timeout;
-    private final long deadline;
-    private int attempts;
-
-    Backoff(String what, Duration timeout) {
-      this.what = what;
-      this.timeout = timeout;
-      this.deadline = io.kyros.collab.spi.Backoff.deadlineAfter(timeout);
-    }
-
-    /** Counts a lost attempt and pauses before the next one; gives up at the deadline. */
-    void pause() {
-      attempts++;
-      if (!PACING.pause(attempts, deadline)) {
-        throw new UpdateConflictException(what, attempts, timeout);
-      }
-      if (Thread.currentThread().isInterrupted()) {
-        throw new CollabException("interrupted while retrying " + what);
-      }
-    }
-
-    int attempts() {
-      return attempts;
-    }
+  /** @return the pacing of one read-modify-write of {@code what}, until the update timeout */
+  Retry retry(String what) {
+    return new Retry(what, settings.updateTimeout());
   }
 }

@@ -29,10 +29,10 @@ import java.util.function.UnaryOperator;
  */
 public final class Documents {
   private final Core core;
-  private final Leases leases;
+  private final LeaseCommits leases;
   private final Lease guard;
 
-  Documents(Core core, Leases leases, Lease guard) {
+  Documents(Core core, LeaseCommits leases, Lease guard) {
     this.core = core;
     this.leases = leases;
     this.guard = guard;
@@ -155,7 +155,7 @@ public final class Documents {
     Objects.requireNonNull(value, "value");
     Objects.requireNonNull(preconditions, "preconditions");
     Core.Encoded encoded = core.encode(value, "document " + key);
-    Core.Backoff backoff = core.backoff("document " + key);
+    Retry backoff = core.retry("document " + key);
     while (true) {
       Optional<StoredRecord> current = read(key);
       check(key, preconditions, current);
@@ -193,7 +193,7 @@ public final class Documents {
   public boolean delete(String collection, String id, Preconditions preconditions) {
     RecordKey key = key(collection, id);
     Objects.requireNonNull(preconditions, "preconditions");
-    Core.Backoff backoff = core.backoff("document " + key);
+    Retry backoff = core.retry("document " + key);
     while (true) {
       Optional<StoredRecord> current = read(key);
       check(key, preconditions, current);
@@ -271,7 +271,7 @@ public final class Documents {
   }
 
   private Document updateNode(RecordKey key, ETag ifMatch, UnaryOperator<ObjectNode> fn) {
-    Core.Backoff backoff = core.backoff("document " + key);
+    Retry backoff = core.retry("document " + key);
     while (true) {
       Optional<StoredRecord> current = read(key);
       if (ifMatch != null) {
@@ -312,7 +312,7 @@ public final class Documents {
   public CollectionSnapshot list(String collection) {
     Names.requireName("collection", collection);
     List<Document> docs = new ArrayList<>();
-    MessageDigest digest = sha256();
+    MessageDigest digest = CanonicalJson.sha256();
     long maxRevision = 0;
     for (StoredRecord r : core.scan(collection)) {
       docs.add(toDocument(r));
@@ -331,7 +331,7 @@ public final class Documents {
   }
 
   private Optional<StoredRecord> read(RecordKey key) {
-    return core.storage.read(key);
+    return core.storage().read(key);
   }
 
   private void check(RecordKey key, Preconditions preconditions, Optional<StoredRecord> current) {
@@ -352,7 +352,8 @@ public final class Documents {
     if (guard != null) {
       expectations.add(leases.guardExpectation(guard));
     }
-    String type = encoded == null ? "document_deleted" : current.isPresent() ? "document_replaced" : "document_created";
+    EventType type = encoded == null ? EventType.DOCUMENT_DELETED
+        : current.isPresent() ? EventType.DOCUMENT_REPLACED : EventType.DOCUMENT_CREATED;
     Write write = encoded == null ? Write.delete(key) : Write.put(key, encoded.json(), encoded.hash());
     CommitResult result = core.commit(new Commit(expectations, List.of(write), revisions -> {
       ObjectNode details = core.object().put("collection", key.collection()).put("id", key.id());
@@ -364,7 +365,7 @@ public final class Documents {
       if (guard != null) {
         details.put("fence", guard.fence()).put("leaseId", guard.leaseId());
       }
-      return List.of(core.event(type, target(key), details));
+      return List.of(core.event(type, RecordKeys.documentTarget(key), details));
     }));
     if (result instanceof CommitResult.Committed c) {
       long revision = c.revisions().get(0);
@@ -381,10 +382,6 @@ public final class Documents {
     }
   }
 
-  static String target(RecordKey key) {
-    return "documents/" + key.collection() + "/" + key.id();
-  }
-
   private Document toDocument(StoredRecord r) {
     return new Document(r.key().collection(), r.key().id(), core.parse(r), Core.etag(r), r.revision());
   }
@@ -396,18 +393,10 @@ public final class Documents {
 
   private <T> T convert(ObjectNode value, Class<T> type, String what) {
     try {
-      return core.mapper.treeToValue(value, type);
+      return core.mapper().treeToValue(value, type);
     } catch (JsonProcessingException | IllegalArgumentException e) {
       throw new InvalidValueException("document " + what + " does not map to " + type.getName() + ": "
           + e.getMessage(), e);
-    }
-  }
-
-  private static MessageDigest sha256() {
-    try {
-      return MessageDigest.getInstance("SHA-256");
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is required by the Java platform", e);
     }
   }
 }

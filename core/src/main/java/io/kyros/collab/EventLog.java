@@ -29,8 +29,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class EventLog {
   private static final Logger LOG = LoggerFactory.getLogger(EventLog.class);
-  /** Type prefixes of the events Collab records itself; users cannot append them. */
-  private static final List<String> RESERVED_PREFIXES = List.of("task_", "lease_", "document_");
 
   private final Core core;
   private final Set<Tail> tails = ConcurrentHashMap.newKeySet();
@@ -78,7 +76,7 @@ public final class EventLog {
     List<NewEvent> events = new ArrayList<>(drafts.size());
     for (EventDraft d : drafts) {
       requireUserType(Names.requireEventType(d.type()));
-      String actor = d.actor() == null ? core.holder : Names.requireLabel("actor", d.actor());
+      String actor = d.actor() == null ? core.holder() : Names.requireLabel("actor", d.actor());
       Names.requireLabel("target", d.target());
       ObjectNode details = core.encode(d.details(), "details of event " + d.type()).value();
       events.add(core.event(d.type(), actor, d.target(), details));
@@ -94,7 +92,7 @@ public final class EventLog {
    * @return the id of the newest event, 0 if the log is empty
    */
   public long lastId() {
-    return core.storage.lastEventId();
+    return core.storage().lastEventId();
   }
 
   /**
@@ -152,7 +150,7 @@ public final class EventLog {
       if (left <= 0) {
         return List.of();
       }
-      core.storage.awaitEvents(position, Duration.ofNanos(left));
+      core.storage().awaitEvents(position, Duration.ofNanos(left));
     }
   }
 
@@ -278,7 +276,7 @@ public final class EventLog {
     List<Event> out = new ArrayList<>(Math.min(limit, 1024));
     long position = afterId;
     while (out.size() < limit) {
-      List<StoredEvent> batch = core.storage.readEvents(position, Math.max(limit - out.size(), 64));
+      List<StoredEvent> batch = core.storage().readEvents(position, Math.max(limit - out.size(), 64));
       for (StoredEvent e : batch) {
         if (out.size() == limit) {
           return new Page(out, position);
@@ -296,11 +294,9 @@ public final class EventLog {
   }
 
   private static void requireUserType(String type) {
-    for (String prefix : RESERVED_PREFIXES) {
-      if (type.startsWith(prefix)) {
-        throw new IllegalArgumentException("event type " + type
-            + " is reserved for Collab's own events (prefixes task_, lease_, document_)");
-      }
+    if (EventType.isReserved(type)) {
+      throw new IllegalArgumentException("event type " + type + " is reserved for Collab's own events (prefixes "
+          + String.join(", ", EventType.RESERVED_PREFIXES) + ")");
     }
   }
 

@@ -91,42 +91,46 @@ public final class MarkdownLogRenderer {
     String lease = "lease on `" + text(d, "resource", e.target()) + "`";
     String statuses = "(" + text(d, "oldStatus", "?") + " → " + text(d, "newStatus", "?");
     String rest;
-    switch (e.type()) {
-      case "task_created":
+    EventType type = EventType.fromWireName(e.type()).orElse(null);
+    if (type == null) {
+      return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
+    }
+    switch (type) {
+      case TASK_CREATED:
         return "created " + task + " \"" + escape(text(d, "title", "")) + "\" (priority " + text(d, "priority", "0") + ")";
-      case "task_claimed":
+      case TASK_CLAIMED:
         return "claimed " + task + " " + statuses + ", fence " + text(d, "fence", "?") + ")";
-      case "task_transitioned":
+      case TASK_TRANSITIONED:
         return "moved " + task + " " + statuses + ")";
-      case "task_completed":
+      case TASK_COMPLETED:
         return "completed " + task + " " + statuses + ")";
-      case "task_failed":
+      case TASK_FAILED:
         rest = d.path("retry").asBoolean() ? ", will retry after " + text(d, "notBefore", "?") : ", no retries left";
         return "failed " + task + " " + statuses + ", attempt " + text(d, "attempts", "?") + rest + "): "
             + escape(text(d, "error", ""));
-      case "task_released":
+      case TASK_RELEASED:
         return "released " + task + " " + statuses + ")";
-      case "task_reclaimed":
+      case TASK_RECLAIMED:
         return "reclaimed " + task + " from " + escape(text(d, "previousHolder", "?")) + " " + statuses + ", attempt "
             + text(d, "attempts", "?") + ")";
-      case "task_updated":
+      case TASK_UPDATED:
         return "updated " + task + " (" + join(d.path("changed")) + ")";
-      case "lease_acquired":
+      case LEASE_ACQUIRED:
         return "acquired " + lease + " (fence " + text(d, "fence", "?") + ", ttl " + text(d, "ttl", "?") + ")";
-      case "lease_released":
+      case LEASE_RELEASED:
         return "released " + lease + " (fence " + text(d, "fence", "?") + ")";
-      case "lease_reclaimed":
+      case LEASE_RECLAIMED:
         return "reclaimed stale " + lease + " from " + escape(text(d, "previousHolder", "?")) + " (last heartbeat "
             + text(d, "lastHeartbeat", "?") + ", fence " + text(d, "oldFence", "?") + " → "
             + text(d, "newFence", "none") + ")";
-      case "document_created":
+      case DOCUMENT_CREATED:
         return "created " + doc + " " + text(d, "etag", "");
-      case "document_replaced":
+      case DOCUMENT_REPLACED:
         return "replaced " + doc + " " + text(d, "previousEtag", "?") + " → " + text(d, "etag", "?");
-      case "document_deleted":
+      case DOCUMENT_DELETED:
         return "deleted " + doc + " (was " + text(d, "previousEtag", "?") + ")";
       default:
-        return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
+        throw new AssertionError("event type without a sentence: " + type);
     }
   }
 

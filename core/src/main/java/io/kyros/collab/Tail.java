@@ -164,10 +164,10 @@ final class Tail implements Subscription, Runnable {
     while (!closed) {
       List<StoredEvent> batch;
       try {
-        batch = core.storage.readEvents(position.get(), BATCH);
+        batch = core.storage().readEvents(position.get(), BATCH);
         if (batch.isEmpty()) {
           long seen = position.get();
-          park(() -> core.storage.awaitEvents(seen, WAIT));
+          park(() -> core.storage().awaitEvents(seen, WAIT));
           failures = 0;
           continue;
         }

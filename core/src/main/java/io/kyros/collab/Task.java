@@ -1,10 +1,12 @@
 package io.kyros.collab;
 
 import java.time.Instant;
+import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A unit of work moving through a {@link Workflow}, stored like a document with its own ETag.
@@ -18,7 +20,7 @@ import java.util.Set;
  * @param priority higher runs first
  * @param dependsOn ids of tasks that must be done before this one can be claimed
  * @param checklist checklist items
- * @param labels labels, sorted
+ * @param labels labels, iterated in sorted order (an unmodifiable sorted set)
  * @param assignee who claimed it, null if nobody
  * @param attempts how many claims ended in failure or reclaim
  * @param maxAttempts attempts after which it moves to the failed status
@@ -34,7 +36,7 @@ public record Task(String id, String title, String description, String status, i
     Instant createdAt, Instant updatedAt, Instant notBefore, String lastError, ETag etag, long revision) {
 
   /**
-   * Creates a task value, copying the collections.
+   * Creates a task value, copying the collections; the labels are kept sorted.
    *
    * @param id the task id
    * @param title short title
@@ -43,7 +45,7 @@ public record Task(String id, String title, String description, String status, i
    * @param priority higher runs first
    * @param dependsOn ids of tasks that must be done before this one can be claimed
    * @param checklist checklist items
-   * @param labels labels, sorted
+   * @param labels labels, in any order: the task keeps them sorted
    * @param assignee who claimed it, null if nobody
    * @param attempts how many claims ended in failure or reclaim
    * @param maxAttempts attempts after which it moves to the failed status
@@ -62,7 +64,7 @@ public record Task(String id, String title, String description, String status, i
     Objects.requireNonNull(status, "status");
     dependsOn = List.copyOf(dependsOn);
     checklist = List.copyOf(checklist);
-    labels = Set.copyOf(labels);
+    labels = Collections.unmodifiableSortedSet(new TreeSet<>(labels));
     Objects.requireNonNull(createdAt, "createdAt");
     Objects.requireNonNull(updatedAt, "updatedAt");
     Objects.requireNonNull(etag, "etag");

@@ -107,6 +107,17 @@ public final class Workflow {
   }
 
   /**
+   * The one rule of which states hold a claim: every state but the initial one, the failed one and the terminal
+   * ones. A task moving to a state that does not hold a claim frees its claim lease; a stale claim on a task in
+   * a state that holds one moves the task back (reclaim).
+   *
+   * @throws IllegalArgumentException if the state is unknown
+   */
+  boolean holdsClaim(String state) {
+    return !state.equals(initial) && !state.equals(failed) && !isTerminal(state);
+  }
+
+  /**
    * @param state a state
    * @return the states reachable from it in one transition
    * @throws IllegalArgumentException if the state is unknown

@@ -72,7 +72,7 @@ class TaskClaimPathTest {
     @Override
     public CommitResult commit(Commit commit) {
       for (Write w : commit.writes()) {
-        if (w.key().equals(Tasks.key(String.valueOf(hookTask)))) {
+        if (w.key().equals(RecordKeys.task(String.valueOf(hookTask)))) {
           count("commit for " + hookTask, null);
           Consumer<Commit> h = hook;
           if (h != null) {
@@ -109,8 +109,8 @@ class TaskClaimPathTest {
     TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
     assertThat(claim.task().id()).isEqualTo("b");
     assertThat(storage.count("commit for a")).isEqualTo(1);
-    assertThat(storage.count("list " + Core.TASKS)).isEqualTo(1);
-    assertThat(storage.count("list " + Core.TASK_LEASES)).as("claims are checked through the tasks").isZero();
+    assertThat(storage.count("list " + RecordKeys.TASKS)).isEqualTo(1);
+    assertThat(storage.count("list " + RecordKeys.TASK_LEASES)).as("claims are checked through the tasks").isZero();
     assertThat(storage.count("now")).isEqualTo(1);
     assertThat(storage.count("commit")).isEqualTo(2);
     assertThat(rival.tasks().get("a").orElseThrow().assignee()).isEqualTo("bob");
@@ -165,8 +165,8 @@ class TaskClaimPathTest {
     storage.reset();
     Task done = collab.tasks().complete(claim);
     assertThat(done.status()).isEqualTo("done");
-    assertThat(storage.count("read " + Core.TASKS)).isZero();
-    assertThat(storage.count("read " + Core.TASK_LEASES)).isZero();
+    assertThat(storage.count("read " + RecordKeys.TASKS)).isZero();
+    assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
     assertThat(storage.count("now")).isEqualTo(1);
     assertThat(storage.count("commit")).isEqualTo(1);
     assertThat(collab.leases().list()).isEmpty();

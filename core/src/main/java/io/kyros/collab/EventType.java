@@ -1,0 +1,109 @@
+package io.kyros.collab;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+
+/**
+ * The catalogue of the events Collab records itself: each constant has the type written in the log
+ * ({@link #wireName()}, for example {@code task_claimed}) and the names of the fields its {@code details}
+ * may hold ({@link #detailFields()}). {@code docs/events.md} describes when each is recorded and what each
+ * field means. Users append their own types with {@link EventLog#append}; those must not start with one of
+ * the {@linkplain #RESERVED_PREFIXES reserved prefixes}, so the record of tasks, leases and documents
+ * cannot be forged.
+ *
+ * <p>Immutable and thread-safe.
+ */
+public enum EventType {
+  /** A document was created. */
+  DOCUMENT_CREATED("document_created", "collection", "id", "etag", "revision", "fence", "leaseId"),
+  /** A document was replaced. */
+  DOCUMENT_REPLACED("document_replaced", "collection", "id", "previousEtag", "etag", "revision", "fence",
+      "leaseId"),
+  /** A document was deleted. */
+  DOCUMENT_DELETED("document_deleted", "collection", "id", "previousEtag", "revision", "fence", "leaseId"),
+  /** A lease was acquired (a resource lease or a task claim's). */
+  LEASE_ACQUIRED("lease_acquired", "resource", "leaseId", "holder", "fence", "ttl", "expiresAt"),
+  /** A lease was released (by its holder, or by the task change that ended a claim). */
+  LEASE_RELEASED("lease_released", "resource", "leaseId", "holder", "fence", "ttl", "expiresAt"),
+  /** A stale lease was taken away from its holder. */
+  LEASE_RECLAIMED("lease_reclaimed", "resource", "previousHolder", "previousLeaseId", "lastHeartbeat",
+      "expiredAt", "reclaimedAt", "oldFence", "newFence", "newHolder"),
+  /** A task was created. */
+  TASK_CREATED("task_created", "id", "title", "status", "priority", "etag", "dependsOn", "labels"),
+  /** A task's fields (not its status) were changed. */
+  TASK_UPDATED("task_updated", "id", "previousEtag", "etag", "changed"),
+  /** A task moved to another status through {@link Tasks#transition}. */
+  TASK_TRANSITIONED("task_transitioned", "id", "oldStatus", "newStatus", "previousEtag", "etag", "fence",
+      "leaseId"),
+  /** A task was claimed by a worker. */
+  TASK_CLAIMED("task_claimed", "id", "worker", "oldStatus", "newStatus", "leaseId", "fence", "attempts",
+      "previousEtag", "etag"),
+  /** A claimed task was completed. */
+  TASK_COMPLETED("task_completed", "id", "oldStatus", "newStatus", "previousEtag", "etag", "fence", "leaseId"),
+  /** A claimed task's attempt failed. */
+  TASK_FAILED("task_failed", "id", "oldStatus", "newStatus", "previousEtag", "etag", "fence", "leaseId",
+      "attempts", "maxAttempts", "retry", "error", "notBefore"),
+  /** A claimed task was given back without counting an attempt. */
+  TASK_RELEASED("task_released", "id", "oldStatus", "newStatus", "previousEtag", "etag", "fence", "leaseId"),
+  /** A task whose claim lease went stale was taken back. */
+  TASK_RECLAIMED("task_reclaimed", "id", "oldStatus", "newStatus", "attempts", "previousHolder", "oldFence",
+      "previousEtag", "etag");
+
+  /** Type prefixes of the events Collab records itself; users cannot append types starting with them. */
+  public static final List<String> RESERVED_PREFIXES = List.of("task_", "lease_", "document_");
+
+  private static final Map<String, EventType> BY_WIRE_NAME = Stream.of(values())
+      .collect(Collectors.toUnmodifiableMap(EventType::wireName, Function.identity()));
+
+  private final String wireName;
+  private final List<String> detailFields;
+
+  EventType(String wireName, String... detailFields) {
+    this.wireName = wireName;
+    this.detailFields = List.of(detailFields);
+  }
+
+  /** @return the type as written in the log, for example {@code task_claimed} */
+  public String wireName() {
+    return wireName;
+  }
+
+  /**
+   * @return the names of the fields this type's {@code details} may hold, in the order
+   *     {@code docs/events.md} lists them; some are present only in some cases (for example {@code fence} on
+   *     a write guarded by a lease)
+   */
+  public List<String> detailFields() {
+    return detailFields;
+  }
+
+  /**
+   * @param wireName a type as written in the log
+   * @return the catalogued type, or empty for a user's own type
+   * @throws NullPointerException if wireName is null
+   */
+  public static Optional<EventType> fromWireName(String wireName) {
+    return Optional.ofNullable(BY_WIRE_NAME.get(Objects.requireNonNull(wireName, "wireName")));
+  }
+
+  /**
+   * @param type an event type
+   * @return whether it starts with a prefix reserved for Collab's own events
+   * @throws NullPointerException if type is null
+   */
+  public static boolean isReserved(String type) {
+    Objects.requireNonNull(type, "type");
+    return RESERVED_PREFIXES.stream().anyMatch(type::startsWith);
+  }
+
+  /** @return the wire name */
+  @Override
+  public String toString() {
+    return wireName;
+  }
+}

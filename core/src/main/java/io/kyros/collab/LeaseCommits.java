@@ -1,0 +1,366 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+
+/**
+ * How leases commit: acquire, renew, release and reclaim of lease records, the guard a lease-guarded write
+ * expects, and the records this instance last committed. {@link Leases} checks arguments and delegates here;
+ * {@link Documents} and the task classes use the guard and the prepared acquisitions. Thread-safe.
+ */
+final class LeaseCommits {
+  private final Core core;
+  /**
+   * The lease records this instance last committed, by key. Only a guess: a commit that relies on one expects its
+   * revision, which identifies the value, so if anyone changed the record since, the commit conflicts and the
+   * operation reads the record instead. It saves the read before a release, and before acquiring a free resource.
+   */
+  private final Cache<RecordKey, StoredRecord> committed = Caffeine.newBuilder().maximumSize(10_000).build();
+
+  LeaseCommits(Core core) {
+    this.core = core;
+  }
+
+  /** Acquires a lease for {@code holder} if the resource is free or its lease stale; empty if it is held. */
+  Optional<Lease> tryAcquire(String resource, String holder, Duration ttl) {
+    RecordKey key = RecordKeys.lease(resource);
+    StoredRecord known = committed.getIfPresent(key);
+    if (known != null && held(known) == null) {
+      // we freed it last: if nobody changed it since, the commit below sees the same record a read would
+      Acquisition a = prepareAcquire(key, resource, holder, ttl, Optional.of(known), core.storage().now());
+      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write())) {
+        return Optional.of(a.lease());
+      }
+    }
+    Retry backoff = core.retry("lease on " + resource);
+    for (;; backoff.pause()) {
+      Optional<StoredRecord> current = core.storage().read(key);
+      Acquisition a = prepareAcquire(key, resource, holder, ttl, current, core.storage().now());
+      if (a == null) {
+        return Optional.empty();
+      }
+      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write())) {
+        return Optional.of(a.lease());
+      }
+      // Someone else changed the record between our read and commit; re-read and decide again.
+    }
+  }
+
+  /** See {@link Leases#acquire}: tries, then waits for an event about the resource, its expiry or a recheck. */
+  Optional<Lease> acquire(String resource, Duration ttl, Duration maxWait) throws InterruptedException {
+    long deadline = Names.deadline(maxWait);
+    String target = RecordKeys.leaseTarget(resource);
+    long seen = core.storage().lastEventId();
+    while (true) {
+      Optional<Lease> lease = tryAcquire(resource, core.holder(), ttl);
+      if (lease.isPresent()) {
+        return lease;
+      }
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return Optional.empty();
+      }
+      long wait = Math.min(left, Names.nanos(core.settings().acquireRecheck()));
+      Optional<Lease> holder = get(resource);
+      if (holder.isPresent()) {
+        long untilStale = Names.nanos(Duration.between(core.storage().now(), holder.get().expiresAt())) + 1_000_000L;
+        if (untilStale > 0 && untilStale < wait) {
+          wait = untilStale;
+        }
+      }
+      seen = awaitEventAbout(target, seen, System.nanoTime() + wait);
+    }
+  }
+
+  /**
+   * Waits until the log has an event whose target is {@code target} after {@code seen}, or the
+   * deadline passes; events about other things are skipped without re-checking the lease.
+   *
+   * @return the last event id looked at
+   */
+  private long awaitEventAbout(String target, long seen, long deadline) throws InterruptedException {
+    while (true) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0) {
+        return seen;
+      }
+      core.storage().awaitEvents(seen, Duration.ofNanos(left));
+      boolean relevant = false;
+      List<StoredEvent> batch;
+      while (!(batch = core.storage().readEvents(seen, Core.PAGE)).isEmpty()) {
+        for (StoredEvent e : batch) {
+          relevant |= e.target().equals(target);
+          seen = e.id();
+        }
+      }
+      if (relevant) {
+        return seen;
+      }
+    }
+  }
+
+  /** See {@link Leases#renew}. */
+  Lease renew(Lease lease) {
+    RecordKey key = RecordKeys.lease(lease.resource());
+    Retry backoff = core.retry("lease on " + lease.resource());
+    for (;; backoff.pause()) {
+      Current current = currentRecord(lease);
+      StoredRecord record = current.record();
+      Lease held = current.held();
+      Instant now = core.storage().now();
+      // Everything but the heartbeat comes from the stored record: a caller's copy cannot change the
+      // fence, ttl or holder.
+      Lease renewed = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(), held.ttl(), now,
+          held.fence());
+      Core.Encoded encoded = core.encode(LeaseRecord.held(core.object(), renewed), "lease " + lease.resource());
+      Write write = Write.put(key, encoded.json(), encoded.hash());
+      CommitResult result = core.commit(Commit.of(
+          List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())), List.of(write), List.of()));
+      if (remember(result, write)) {
+        return renewed;
+      }
+    }
+  }
+
+  /** See {@link Leases#release}; {@code key} is the lease's record, not a task claim's. */
+  boolean release(RecordKey key, Lease lease) {
+    StoredRecord known = committed.getIfPresent(key);
+    if (known != null && tryRelease(key, known, lease) == Boolean.TRUE) {
+      return true; // else the guess was stale: read and decide
+    }
+    Retry backoff = core.retry("lease on " + lease.resource());
+    for (;; backoff.pause()) {
+      Optional<StoredRecord> record = core.storage().read(key);
+      if (record.isEmpty()) {
+        return false;
+      }
+      Boolean released = tryRelease(key, record.get(), lease);
+      if (released != null) {
+        return released;
+      }
+    }
+  }
+
+  /** One release attempt given the record's state: true if released, false if not held, null on conflict. */
+  private Boolean tryRelease(RecordKey key, StoredRecord record, Lease lease) {
+    Lease held = held(record);
+    if (held == null || !held.leaseId().equals(lease.leaseId())) {
+      return false;
+    }
+    Write free = freeWrite(key, held.resource(), held.fence());
+    CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.revision())), List.of(free),
+        List.of(core.event(EventType.LEASE_RELEASED, held.holder(), RecordKeys.leaseTarget(held.resource()),
+            LeaseRecord.details(core.object(), held)))));
+    return remember(result, free) ? Boolean.TRUE : null;
+  }
+
+  /** Remembers the record a committed single-write commit stored; returns whether it committed. */
+  private boolean remember(CommitResult result, Write write) {
+    if (result instanceof CommitResult.Committed c) {
+      committed.put(write.key(), new StoredRecord(write.key(), write.json(), c.revisions().get(0), write.hash()));
+      return true;
+    }
+    committed.invalidate(write.key());
+    return false;
+  }
+
+  /** @return the resource's unexpired lease, or empty if it is free or its lease is stale */
+  Optional<Lease> get(String resource) {
+    Instant now = core.storage().now();
+    return core.storage().read(RecordKeys.lease(resource)).map(this::held).filter(l -> !l.isStaleAt(now));
+  }
+
+  /** See {@link Leases#list}. */
+  List<LeaseStatus> list() {
+    Instant now = core.storage().now();
+    List<LeaseStatus> out = new ArrayList<>();
+    for (StoredRecord r : core.scan(RecordKeys.LEASES)) {
+      Lease l = held(r);
+      if (l != null) {
+        Duration left = Duration.between(now, l.expiresAt());
+        boolean stale = l.isStaleAt(now);
+        out.add(new LeaseStatus(l, left.isNegative() ? Duration.ZERO : left, stale));
+      }
+    }
+    return out;
+  }
+
+  /** See {@link Leases#reclaimStale}. */
+  List<Lease> reclaimStale() {
+    List<Lease> reclaimed = new ArrayList<>();
+    for (StoredRecord r : core.scan(RecordKeys.LEASES)) {
+      Lease l = held(r);
+      Instant now = core.storage().now();
+      if (l == null || !l.isStaleAt(now)) {
+        continue;
+      }
+      CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(r.key(), r.revision())),
+          List.of(freeWrite(r.key(), l.resource(), l.fence())),
+          List.of(core.event(EventType.LEASE_RECLAIMED, RecordKeys.leaseTarget(l.resource()),
+              reclaimDetails(l, now)))));
+      if (result instanceof CommitResult.Committed) {
+        reclaimed.add(l);
+      }
+    }
+    return reclaimed;
+  }
+
+  /** Time the lease has left by the storage's clock; zero if the storage cannot say (assume the worst). */
+  Duration remaining(Lease lease) {
+    try {
+      Duration left = Duration.between(core.storage().now(), lease.expiresAt());
+      return left.isNegative() ? Duration.ZERO : left;
+    } catch (RuntimeException e) {
+      return Duration.ZERO;
+    }
+  }
+
+  /** An acquisition ready to commit. */
+  record Acquisition(Lease lease, Expectation expectation, Write write, List<NewEvent> events) {}
+
+  /**
+   * Prepares the acquisition of the lease stored at {@code key}, given its current record; null if
+   * it is held and unexpired.
+   */
+  Acquisition prepareAcquire(RecordKey key, String resource, String holder, Duration ttl,
+      Optional<StoredRecord> current, Instant now) {
+    Lease previous = current.map(this::held).orElse(null);
+    if (previous != null && !previous.isStaleAt(now)) {
+      return null;
+    }
+    long lastFence = current.map(r -> LeaseRecord.lastFence(core.parse(r))).orElse(0L);
+    Lease lease = new Lease(UUID.randomUUID().toString(), resource, holder, now, ttl, now, lastFence + 1);
+    Core.Encoded encoded = core.encode(LeaseRecord.held(core.object(), lease), "lease " + resource);
+    List<NewEvent> events = new ArrayList<>(2);
+    String target = RecordKeys.leaseTarget(resource);
+    if (previous != null) {
+      events.add(core.event(EventType.LEASE_RECLAIMED, holder, target,
+          LeaseRecord.reclaimDetails(core.object(), previous, lease, now)));
+    }
+    events.add(core.event(EventType.LEASE_ACQUIRED, holder, target, LeaseRecord.details(core.object(), lease)));
+    return new Acquisition(lease, new Expectation(key, current.map(StoredRecord::revision).orElse(Expectation.ABSENT)),
+        Write.put(key, encoded.json(), encoded.hash()), events);
+  }
+
+  /**
+   * Checks that {@code lease} is current and returns the expectation that keeps it so within a
+   * commit.
+   *
+   * @throws LeaseLostException if it is not
+   */
+  Expectation guardExpectation(Lease lease) {
+    return currentRecord(lease).expectation();
+  }
+
+  /**
+   * Like {@link #guardExpectation}, but with {@link RecordSource#REMEMBERED} first tries the record this instance
+   * last committed for the lease, which saves the read when it still holds exactly this lease, unexpired at
+   * {@code storage.now()}. The guess is only a guess: the expectation pins its revision, so if anyone changed the
+   * record since, the commit conflicts. A guess that does not fit is replaced by a read; only a read decides that
+   * the lease is lost.
+   *
+   * @param lease the guard lease
+   * @param source whether to try the remembered record first
+   * @return the lease record, the lease it holds and the storage time it was found current at
+   * @throws LeaseLostException if a read finds the lease no longer current
+   */
+  Current guard(Lease lease, RecordSource source) {
+    if (source == RecordSource.REMEMBERED) {
+      StoredRecord known = committed.getIfPresent(RecordKeys.lease(lease.resource()));
+      Lease held = known == null ? null : held(known);
+      if (held != null && held.leaseId().equals(lease.leaseId()) && held.fence() == lease.fence()) {
+        Instant now = core.storage().now();
+        if (!held.isStaleAt(now)) {
+          return new Current(known, held, now);
+        }
+      }
+    }
+    return currentRecord(lease);
+  }
+
+  /**
+   * Remembers a lease record a task commit wrote, as {@link #guard} and releases may use it.
+   *
+   * @param write the write of the lease record
+   * @param revision the revision the commit gave it
+   */
+  void remember(Write write, long revision) {
+    committed.put(write.key(), new StoredRecord(write.key(), write.json(), revision, write.hash()));
+  }
+
+  /** Forgets the remembered record of {@code key}, after a commit that expected it conflicted. */
+  void forget(RecordKey key) {
+    committed.invalidate(key);
+  }
+
+  /**
+   * A lease record together with the lease it holds and the storage time it was found current at.
+   *
+   * @param record the lease record
+   * @param held the lease it holds
+   * @param now the storage's time when it was checked
+   */
+  record Current(StoredRecord record, Lease held, Instant now) {
+    /** @return the expectation that keeps the lease current within a commit */
+    Expectation expectation() {
+      return Expectation.revisionUntil(record.key(), record.revision(), held.expiresAt());
+    }
+  }
+
+  /** The lease record, if {@code lease} is its current, unexpired lease. */
+  private Current currentRecord(Lease lease) {
+    Objects.requireNonNull(lease, "lease");
+    Optional<StoredRecord> record = core.storage().read(RecordKeys.lease(lease.resource()));
+    Lease held = record.map(this::held).orElse(null);
+    if (held == null) {
+      throw new LeaseLostException(lease.resource(), lease.fence(), "it was released or reclaimed");
+    }
+    if (!held.leaseId().equals(lease.leaseId()) || held.fence() != lease.fence()) {
+      throw new LeaseLostException(lease.resource(), lease.fence(), "it is now held by " + held.holder()
+          + " with fence " + held.fence());
+    }
+    Instant now = core.storage().now();
+    if (held.isStaleAt(now)) {
+      throw new LeaseLostException(lease.resource(), lease.fence(), "it expired at " + held.expiresAt()
+          + " (storage time " + now + ")");
+    }
+    return new Current(record.get(), held, now);
+  }
+
+  /** A free lease record that keeps the last fence. */
+  Write freeWrite(RecordKey key, String resource, long fence) {
+    Core.Encoded encoded = core.encode(LeaseRecord.free(core.object(), resource, fence), "lease " + resource);
+    return Write.put(key, encoded.json(), encoded.hash());
+  }
+
+  /** The held lease stored in a record, or null if the record is free. */
+  Lease held(StoredRecord r) {
+    return LeaseRecord.decode(core.parse(r), r);
+  }
+
+  /** The details of {@link EventType#LEASE_ACQUIRED} and {@link EventType#LEASE_RELEASED}. */
+  ObjectNode leaseDetails(Lease l) {
+    return LeaseRecord.details(core.object(), l);
+  }
+
+  /** The details of {@link EventType#LEASE_RECLAIMED} for a stale lease freed without a successor. */
+  ObjectNode reclaimDetails(Lease previous, Instant now) {
+    return LeaseRecord.reclaimDetails(core.object(), previous, null, now);
+  }
+}

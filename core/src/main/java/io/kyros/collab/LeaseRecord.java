@@ -1,0 +1,88 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.spi.StoredRecord;
+import java.time.Duration;
+import java.time.Instant;
+
+/**
+ * The stored format of a lease record ({@code _leases/<resource>} or {@code _task-leases/<task id>}), and the
+ * {@code details} of the lease events. A held record carries every field of a {@link Lease}; a free record keeps
+ * only {@code resource} and the last {@code fence}, so the next acquisition's fence is higher. Stateless.
+ */
+final class LeaseRecord {
+  static final String RESOURCE = "resource";
+  static final String LEASE_ID = "leaseId";
+  static final String HOLDER = "holder";
+  static final String ACQUIRED_AT = "acquiredAt";
+  static final String TTL = "ttl";
+  static final String HEARTBEAT_AT = "heartbeatAt";
+  static final String FENCE = "fence";
+
+  private LeaseRecord() {}
+
+  /** Fills {@code into} with a held lease's record. */
+  static ObjectNode held(ObjectNode into, Lease l) {
+    return into.put(RESOURCE, l.resource()).put(LEASE_ID, l.leaseId()).put(HOLDER, l.holder())
+        .put(ACQUIRED_AT, l.acquiredAt().toString()).put(TTL, l.ttl().toString())
+        .put(HEARTBEAT_AT, l.heartbeatAt().toString()).put(FENCE, l.fence());
+  }
+
+  /** Fills {@code into} with a free record that keeps the last fence. */
+  static ObjectNode free(ObjectNode into, String resource, long fence) {
+    return into.put(RESOURCE, resource).put(FENCE, fence);
+  }
+
+  /** @return the last fence handed out for the record's resource, 0 if none */
+  static long lastFence(ObjectNode o) {
+    return o.path(FENCE).asLong(0);
+  }
+
+  /**
+   * The held lease a record stores.
+   *
+   * @param o the parsed record
+   * @param r the record, for the error message
+   * @return the lease, or null if the record is free
+   * @throws StorageException if the record is damaged
+   */
+  static Lease decode(ObjectNode o, StoredRecord r) {
+    JsonNode holder = o.get(HOLDER);
+    if (holder == null || holder.isNull()) {
+      return null;
+    }
+    try {
+      return new Lease(o.path(LEASE_ID).asText(), o.path(RESOURCE).asText(), holder.asText(),
+          Instant.parse(o.path(ACQUIRED_AT).asText()), Duration.parse(o.path(TTL).asText()),
+          Instant.parse(o.path(HEARTBEAT_AT).asText()), o.path(FENCE).asLong());
+    } catch (RuntimeException e) {
+      throw new StorageException("lease record " + r.key() + " is damaged: " + e.getMessage(), e);
+    }
+  }
+
+  /** Fills {@code into} with the details of {@link EventType#LEASE_ACQUIRED} and {@link EventType#LEASE_RELEASED}. */
+  static ObjectNode details(ObjectNode into, Lease l) {
+    return into.put(RESOURCE, l.resource()).put(LEASE_ID, l.leaseId()).put(HOLDER, l.holder())
+        .put(FENCE, l.fence()).put(TTL, l.ttl().toString()).put("expiresAt", l.expiresAt().toString());
+  }
+
+  /**
+   * Fills {@code into} with the details of {@link EventType#LEASE_RECLAIMED}.
+   *
+   * @param previous the stale lease taken away
+   * @param next the lease that replaces it, or null when the record is only freed
+   */
+  static ObjectNode reclaimDetails(ObjectNode into, Lease previous, Lease next, Instant now) {
+    into.put(RESOURCE, previous.resource()).put("previousHolder", previous.holder())
+        .put("previousLeaseId", previous.leaseId()).put("lastHeartbeat", previous.heartbeatAt().toString())
+        .put("expiredAt", previous.expiresAt().toString()).put("reclaimedAt", now.toString())
+        .put("oldFence", previous.fence());
+    if (next == null) {
+      into.putNull("newFence");
+    } else {
+      into.put("newFence", next.fence()).put("newHolder", next.holder());
+    }
+    return into;
+  }
+}

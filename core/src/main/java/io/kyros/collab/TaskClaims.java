@@ -1,0 +1,250 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Claims on tasks: taking one (task and lease in one commit), the operations through a {@link TaskClaim}
+ * (transition, complete, fail, release), which commit only while the claim's lease is current, and reclaiming
+ * stale claims. Thread-safe.
+ */
+final class TaskClaims {
+  private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
+
+  private final Core core;
+  private final LeaseCommits leases;
+  private final TaskCommits commits;
+  private final Workflow workflow;
+
+  TaskClaims(Core core, LeaseCommits leases, TaskCommits commits) {
+    this.core = core;
+    this.leases = leases;
+    this.commits = commits;
+    this.workflow = core.workflow();
+  }
+
+  /** One attempt of a claim operation on the task record given; empty on conflict. */
+  interface Attempt {
+    /**
+     * @param current the task record
+     * @param source whether {@code current} was just read or is the record this instance last committed
+     */
+    Optional<TransitionResult> apply(StoredRecord current, RecordSource source);
+  }
+
+  /**
+   * One attempt to claim {@code task} given its lease record, at storage time {@code now} (read before both);
+   * empty if the task's lease is held or someone changed either record since.
+   */
+  Optional<TaskClaim> tryClaim(StoredRecord task, String worker, Duration ttl, Optional<StoredRecord> leaseRecord,
+      Instant now) {
+    String id = task.key().id();
+    String resource = RecordKeys.claimResource(id);
+    LeaseCommits.Acquisition a = leases.prepareAcquire(RecordKeys.claimLease(id), resource, worker, ttl, leaseRecord,
+        now);
+    if (a == null) {
+      return Optional.empty();
+    }
+    ObjectNode json = core.parse(task).deepCopy();
+    String old = TaskRecord.status(json);
+    TaskRecord.moved(json, workflow.claimed(), now).put(TaskRecord.ASSIGNEE, worker);
+    Core.Encoded encoded = core.encode(json, "task " + id);
+    String prevEtag = Core.etag(task).toString();
+    CommitResult result = core.commit(new Commit(List.of(Expectation.revision(task.key(), task.revision()),
+        a.expectation()), List.of(Write.put(task.key(), encoded.json(), encoded.hash()), a.write()), revisions -> {
+          List<NewEvent> events = new ArrayList<>(a.events());
+          events.add(core.event(EventType.TASK_CLAIMED, worker, RecordKeys.taskTarget(id), core.object()
+              .put("id", id).put("worker", worker).put("oldStatus", old).put("newStatus", workflow.claimed())
+              .put("leaseId", a.lease().leaseId()).put("fence", a.lease().fence())
+              .put("attempts", TaskRecord.attempts(json)).put("previousEtag", prevEtag)
+              .put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())));
+          return events;
+        }));
+    if (result instanceof CommitResult.Committed c) {
+      commits.remember(new StoredRecord(task.key(), encoded.json(), c.revisions().get(0), encoded.hash()));
+      leases.remember(a.write(), c.revisions().get(1));
+      return Optional.of(new TaskClaim(TaskRecord.toTask(encoded.value(), c.revisions().get(0), encoded.hash()),
+          a.lease()));
+    }
+    commits.forget(id);
+    return Optional.empty();
+  }
+
+  /** See {@link Tasks#claim}; the arguments are checked. */
+  Optional<TaskClaim> claim(String id, String worker, Duration ttl) {
+    StoredRecord r = commits.readTask(id);
+    ObjectNode json = core.parse(r);
+    commits.requireOwnWorkflow(json);
+    if (!workflow.initial().equals(TaskRecord.status(json)) || !TaskRecord.claimableAt(json, core.storage().now())) {
+      return Optional.empty();
+    }
+    for (String dep : TaskRecord.dependsOn(json)) {
+      Optional<StoredRecord> d = core.storage().read(RecordKeys.task(dep));
+      if (d.isEmpty() || !workflow.done().equals(TaskRecord.status(core.parse(d.get())))) {
+        return Optional.empty();
+      }
+    }
+    Optional<StoredRecord> leaseRecord = core.storage().read(RecordKeys.claimLease(id));
+    return tryClaim(r, worker, ttl, leaseRecord, core.storage().now());
+  }
+
+  /** See {@link Tasks#transition(TaskClaim, String)}. */
+  TransitionResult transition(TaskClaim claim, String to) {
+    return guarded(claim, (current, source) -> commits.move(current,
+        TaskMove.along(to, EventType.TASK_TRANSITIONED), claim.lease(), source));
+  }
+
+  /** See {@link Tasks#complete}. */
+  Task complete(TaskClaim claim) {
+    TaskMove move = TaskMove.along(workflow.done(), EventType.TASK_COMPLETED)
+        .alsoSetting(json -> TaskRecord.notBefore(json, null));
+    return guarded(claim, (current, source) -> commits.move(current, move, claim.lease(), source)).task();
+  }
+
+  /** See {@link Tasks#release}. */
+  Task release(TaskClaim claim) {
+    TaskMove move = TaskMove.endingClaim(workflow.initial(), EventType.TASK_RELEASED);
+    return guarded(claim, (current, source) -> commits.move(current, move, claim.lease(), source)).task();
+  }
+
+  /** See {@link Tasks#fail}. */
+  Task fail(TaskClaim claim, String reason) {
+    return guarded(claim, (current, source) -> {
+      ObjectNode json = core.parse(current);
+      int attempts = TaskRecord.attempts(json) + 1;
+      int maxAttempts = TaskRecord.maxAttempts(json);
+      boolean retry = attempts < maxAttempts;
+      String to = retry ? workflow.initial() : workflow.failed();
+      Instant notBefore = retry ? core.storage().now().plus(core.settings().retryDelay(attempts)) : null;
+      ObjectNode extra = core.object().put("attempts", attempts).put("maxAttempts", maxAttempts)
+          .put("retry", retry).put("error", reason);
+      extra.put("notBefore", notBefore == null ? null : notBefore.toString());
+      TaskMove move = TaskMove.endingClaim(to, EventType.TASK_FAILED).withDetails(extra).alsoSetting(j -> {
+        j.put(TaskRecord.ATTEMPTS, attempts).put(TaskRecord.LAST_ERROR, reason);
+        return TaskRecord.notBefore(j, notBefore);
+      });
+      return commits.move(current, move, claim.lease(), source);
+    }).task();
+  }
+
+  /**
+   * Runs a claim operation until it commits, failing if the claim's lease is lost. The first attempt uses the task
+   * and lease records this instance last committed, if it has them, without reading; the commit pins their
+   * revisions, so a stale guess only costs a conflict, after which it reads and decides as usual.
+   */
+  private TransitionResult guarded(TaskClaim claim, Attempt attempt) {
+    String id = claim.task().id();
+    if (!claim.lease().resource().equals(RecordKeys.claimResource(id))) {
+      throw new IllegalArgumentException("claim on task " + id + " carries a lease on " + claim.lease().resource()
+          + ", not on " + RecordKeys.claimResource(id));
+    }
+    Optional<StoredRecord> known = commits.remembered(id);
+    if (known.isPresent()) {
+      try {
+        Optional<TransitionResult> r = attempt.apply(known.get(), RecordSource.REMEMBERED);
+        if (r.isPresent()) {
+          return r.get();
+        }
+      } catch (InvalidTransitionException staleGuess) {
+        // judged on a status someone changed since: read and decide below
+      }
+      commits.forget(id);
+      leases.forget(RecordKeys.lease(claim.lease().resource()));
+    }
+    Retry backoff = core.retry("task " + id);
+    for (;; backoff.pause()) {
+      // the attempt checks the claim's lease after reading the task (see TaskCommits.move)
+      Optional<TransitionResult> r = attempt.apply(commits.readTask(id), RecordSource.READ);
+      if (r.isPresent()) {
+        return r.get();
+      }
+    }
+  }
+
+  /** Reclaims stale claims, recording {@code actor} as who did it; skips records it cannot read. */
+  List<Task> reclaimStale(String actor) {
+    List<Task> out = new ArrayList<>();
+    List<StoredRecord> leaseRecords = core.scan(RecordKeys.TASK_LEASES);
+    // One reading of the storage's clock for the whole scan: it only gets later, so a claim found stale at it is
+    // stale at commit time too, and the scan costs no round trip per claim.
+    Instant now = core.storage().now();
+    for (StoredRecord leaseRecord : leaseRecords) {
+      reclaimLogged(leaseRecord, actor, now).ifPresent(out::add);
+    }
+    return out;
+  }
+
+  /**
+   * Like {@link #reclaim}, but a record it cannot read is logged and skipped.
+   *
+   * @return the task after reclaim, or empty
+   */
+  Optional<Task> reclaimLogged(StoredRecord leaseRecord, String actor, Instant now) {
+    try {
+      return reclaim(leaseRecord, actor, now);
+    } catch (StorageException e) {
+      LOG.warn("cannot reclaim the claim in {}: {}", leaseRecord.key(), e.getMessage());
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * Reclaims one stale claim; empty if it is not stale, another workflow's, someone else acted first, or the task
+   * holds no claim (then only the lease is freed).
+   */
+  Optional<Task> reclaim(StoredRecord leaseRecord, String actor, Instant now) {
+    Lease held = leases.held(leaseRecord);
+    if (held == null || !held.isStaleAt(now)) {
+      return Optional.empty();
+    }
+    String id = leaseRecord.key().id();
+    String target = RecordKeys.taskTarget(id);
+    Optional<StoredRecord> task = core.storage().read(RecordKeys.task(id));
+    ObjectNode json = task.map(t -> core.parse(t).deepCopy()).orElse(null);
+    if (json != null && !commits.ownWorkflow(json)) {
+      return Optional.empty(); // a Collab on that task's workflow reclaims it
+    }
+    List<Expectation> expectations = new ArrayList<>();
+    expectations.add(Expectation.revision(leaseRecord.key(), leaseRecord.revision()));
+    ObjectNode reclaimDetails = leases.reclaimDetails(held, now);
+    Write free = leases.freeWrite(leaseRecord.key(), held.resource(), held.fence());
+    String old = json == null ? null : TaskRecord.status(json);
+    if (json == null || !workflow.holdsClaim(old)) {
+      // no claim to end on the task itself: only free the lease
+      expectations.addAll(task.map(t -> List.of(Expectation.revision(t.key(), t.revision()))).orElse(List.of()));
+      core.commit(Commit.of(expectations, List.of(free),
+          List.of(core.event(EventType.LEASE_RECLAIMED, actor, target, reclaimDetails))));
+      return Optional.empty();
+    }
+    int attempts = TaskRecord.attempts(json) + 1;
+    String to = attempts >= TaskRecord.maxAttempts(json) ? workflow.failed() : workflow.initial();
+    TaskRecord.moved(json, to, now).put(TaskRecord.ATTEMPTS, attempts).putNull(TaskRecord.ASSIGNEE)
+        .put(TaskRecord.LAST_ERROR, "lease expired at " + held.expiresAt() + " (holder " + held.holder() + ")");
+    expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
+    Core.Encoded encoded = core.encode(json, "task " + id);
+    String prevEtag = Core.etag(task.get()).toString();
+    CommitResult result = core.commit(new Commit(expectations,
+        List.of(Write.put(task.get().key(), encoded.json(), encoded.hash()), free), revisions -> List.of(
+            core.event(EventType.LEASE_RECLAIMED, actor, target, reclaimDetails),
+            core.event(EventType.TASK_RECLAIMED, actor, target, core.object().put("id", id).put("oldStatus", old)
+                .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())
+                .put("oldFence", held.fence()).put("previousEtag", prevEtag)
+                .put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())))));
+    if (result instanceof CommitResult.Committed c) {
+      return Optional.of(TaskRecord.toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
+    }
+    return Optional.empty();
+  }
+}
