@@ -38,7 +38,15 @@ import org.slf4j.LoggerFactory;
  * built, files are opened without following symbolic links, and a collection directory that is a
  * symbolic link is refused, so no path leaves the root.
  *
- * <p>Writes happen only under the store's writer lock; reads need no lock. Thread-safe.
+ * <p>On-disk format: one framed line ({@link Lines}) per file; anything after the first newline is
+ * the tail of a longer previous version and is ignored:
+ *
+ * <pre>
+ * state/&lt;collection&gt;/&lt;id&gt;.json      {"revision":42,"hash":"kYhQ3oW2mR3bD0s1f4Qm3A","value":{…},"crc32c":"9a0b1c2d"}\n
+ * state/&lt;collection&gt;/.&lt;id&gt;.json.&lt;random&gt;.tmp   a new document being written (removed if left over)
+ * </pre>
+ *
+ * <p>Locks: writes happen only under the store's writer lock; reads need no lock. Thread-safe.
  */
 final class DocumentFiles {
   private static final Logger LOG = LoggerFactory.getLogger(DocumentFiles.class);
@@ -177,14 +185,16 @@ final class DocumentFiles {
     } catch (NoSuchFileException e) {
       // a new document
     }
-    replace(file, content, false, permissions);
+    replace(file, content, Sync.NO_FORCE, permissions);
   }
 
   /**
    * Replaces a file atomically: a temporary file in the same directory, write, optionally force,
    * rename over the target. The temporary file's name starts with a dot and ends in {@code .tmp}.
+   *
+   * @param sync whether the temporary file is forced before the rename
    */
-  static void replace(Path file, byte[] content, boolean sync, FilePermissions permissions) throws IOException {
+  static void replace(Path file, byte[] content, Sync sync, FilePermissions permissions) throws IOException {
     Path temp = file.resolveSibling("." + file.getFileName() + "."
         + Long.toHexString(ThreadLocalRandom.current().nextLong()) + TEMP_SUFFIX);
     try (FileChannel ch = FileChannel.open(temp, Set.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
@@ -193,7 +203,7 @@ final class DocumentFiles {
       while (buf.hasRemaining()) {
         ch.write(buf);
       }
-      if (sync) {
+      if (sync == Sync.FORCE) {
         ch.force(true);
       }
     } catch (IOException e) {

@@ -34,7 +34,20 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A line is visible to readers once it is complete (ends in a newline); the writer appends whole
  * commits with one write, under the store's writer lock. Reads need no lock, open their own
- * channels and work while another process appends. Thread-safe.
+ * channels and work while another process appends.
+ *
+ * <p>On-disk format: framed lines ({@link Lines}), ids dense across segments, a segment named by its
+ * first id and started at a commit boundary once the previous one holds {@code segmentBytes}:
+ *
+ * <pre>
+ * events/00000000000000000001.jsonl
+ *   {"id":1,"ts":"2026-11-21T13:44:55.509Z","event":"…","actor":"…","target":"…","details":{…},"crc32c":"5f0c2a91"}\n
+ *   {"id":2,…}\n
+ * events/00000000000000184467.jsonl   the next segment: events from id 184467
+ * </pre>
+ *
+ * <p>Locks: the writer's methods run under the store's writer lock; {@link #lastId()} is
+ * synchronized on this object for its tail cache. Thread-safe.
  */
 final class EventSegments {
   private static final Logger LOG = LoggerFactory.getLogger(EventSegments.class);

@@ -254,7 +254,7 @@ public final class FileStorage implements Storage {
       }
       closed = true;
     }
-    store.release();
+    StoreRegistry.release(store);
   }
 
   @Override
@@ -374,12 +374,12 @@ public final class FileStorage implements Storage {
      *     segment or checkpoint options
      */
     public FileStorage open() {
-      Store.StoreOptions options = new Store.StoreOptions(
+      Store.Options options = new Store.Options(
           durability == null ? Durability.FSYNC : durability,
           segmentBytes == 0 ? DEFAULT_SEGMENT_BYTES : segmentBytes,
           checkpointBytes == 0 ? DEFAULT_CHECKPOINT_BYTES : checkpointBytes);
       try {
-        return new FileStorage(Store.acquire(root, options), clock == null ? Clock.systemUTC() : clock,
+        return new FileStorage(StoreRegistry.acquire(root, options), clock == null ? Clock.systemUTC() : clock,
             pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval);
       } catch (CorruptFileException e) {
         throw e;

@@ -24,9 +24,21 @@ import org.slf4j.LoggerFactory;
  * data: the file's size and block map do not change, so on ext4 and XFS {@code fdatasync} needs no
  * file-system journal commit (the way database write-ahead logs are preallocated). The journal's
  * logical end is the first line start holding a zero byte; a batch that outgrows the capacity simply
- * extends the file. Used only under the store's writer lock. Not thread-safe on its own.
+ * extends the file.
+ *
+ * <p>On-disk format: framed lines ({@link Lines}), one per commit, then zero bytes:
+ *
+ * <pre>
+ * {"revision":44,"eventId":9,"writes":[{"collection":"orders","id":"42","revision":44,"hash":"…","json":"{…}"},
+ *   {"collection":"orders","id":"41","revision":43,"delete":true}],"events":[{"id":9,"ts":"…",…}],"crc32c":"0d1e2f3a"}\n
+ * …
+ * \0\0\0\0…                      preallocated zeros up to the capacity
+ * </pre>
+ *
+ * <p>Locks: used only under the store's writer lock and OS lock. Not thread-safe on its own.
  */
 final class Journal implements AutoCloseable {
+  static final String NAME = "journal.jsonl";
   private static final Logger LOG = LoggerFactory.getLogger(Journal.class);
   private static final int ZEROS = 1 << 20;
 

@@ -1,0 +1,181 @@
+package io.kyros.collab.file;
+
+import io.kyros.collab.file.Codec.Counters;
+import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.file.Codec.JournalWrite;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Checkpoints: making everything the journal holds durable in the document and event files, then
+ * emptying the journal, so that it stays small and recovery replays little.
+ *
+ * <p>On-disk format of {@code checkpoint.json}, replaced durably (temporary file, write, force,
+ * rename, force the root) at every checkpoint:
+ *
+ * <pre>
+ * {"revision":40,"eventId":329}
+ *
+ *   revision   the revision counter when the journal was last emptied
+ *   eventId    the last event id handed out then
+ * </pre>
+ *
+ * <p>Guarantees: a checkpoint forces every document file and directory the journal's entries
+ * touched (up to {@link FilePermissions#FORCE_THREADS} at once), the event segments they appended
+ * to, {@code state/} and {@code events/}, whatever the JVM's durability option (another process on
+ * the directory may be {@code FSYNC}); only then does it write {@code checkpoint.json}, set the lock
+ * header's applied offset to 0 and empty the journal. A crash at any point leaves either the old
+ * journal (replayed, idempotent) or forced files and an empty journal.
+ *
+ * <p>What the journal touched is remembered from this engine's own commits; once another process
+ * committed ({@link #forget()}), the next checkpoint reads the journal instead.
+ *
+ * <p>Locks: every method runs with the store's writer lock and OS lock held. Not thread-safe on its
+ * own.
+ */
+final class Checkpoints implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Checkpoints.class);
+  static final String NAME = "checkpoint.json";
+
+  private final Path root;
+  private final FilePermissions permissions;
+  private final Journal journal;
+  private final DocumentFiles docs;
+  private final EventSegments events;
+  private final LockFile lockFile;
+  private final StoreCounters counters;
+  /** What the journal's entries touched, complete only while {@link #touchedComplete}. */
+  private final Set<Path> touchedFiles = new HashSet<>();
+  private final Set<Path> touchedDirectories = new HashSet<>();
+  private long touchedFirstEvent = Long.MAX_VALUE;
+  private boolean touchedComplete;
+  /** Threads forcing document files, started on first use, shut down on close. */
+  private ExecutorService forcePool;
+
+  Checkpoints(Path root, FilePermissions permissions, Journal journal, DocumentFiles docs, EventSegments events,
+      LockFile lockFile, StoreCounters counters) {
+    this.root = root;
+    this.permissions = permissions;
+    this.journal = journal;
+    this.docs = docs;
+    this.events = events;
+    this.lockFile = lockFile;
+    this.counters = counters;
+  }
+
+  /**
+   * @param root the store's directory
+   * @return the counters of {@code checkpoint.json}, or zeros if there is none
+   * @throws CorruptFileException if it cannot be parsed
+   */
+  static Counters read(Path root) throws IOException {
+    Path file = root.resolve(NAME);
+    byte[] bytes;
+    try {
+      bytes = Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      return new Counters(0, 0, -1, null);
+    }
+    Counters c = Codec.decodeCounters(bytes, bytes.length);
+    if (c == null) {
+      throw new CorruptFileException(file, 0, "not a checkpoint ({\"revision\":n,\"eventId\":n})", null);
+    }
+    return c;
+  }
+
+  /** Records what newly journaled entries touch, while this engine knows all the journal holds. */
+  void touch(List<JournalEntry> entries) {
+    if (!touchedComplete) {
+      return;
+    }
+    record(entries);
+  }
+
+  /** Another process committed, or a replay happened: the next checkpoint reads the journal. */
+  void forget() {
+    touchedComplete = false;
+  }
+
+  /**
+   * Makes everything the journal holds durable in the document and event files, records the
+   * counters in {@code checkpoint.json} and empties the journal.
+   */
+  void checkpoint() throws IOException {
+    if (!touchedComplete) {
+      clearTouched();
+      record(journal.readFrom(0)); // the journal's end stays where it is: reading it moves nothing
+    }
+    Set<Path> dirs = touchedDirectories;
+    dirs.add(root.resolve("state"));
+    dirs.add(root.resolve("events"));
+    FilePermissions.forceFiles(touchedFiles, forcePool());
+    if (touchedFirstEvent != Long.MAX_VALUE) {
+      FilePermissions.forceFiles(events.segmentsFrom(touchedFirstEvent), null);
+    }
+    for (Path d : dirs) {
+      if (Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
+        FilePermissions.forceDirectory(d);
+      }
+    }
+    DocumentFiles.replace(root.resolve(NAME), Codec.encodeCounters(counters.revision(), counters.eventId(), -1, null),
+        Sync.FORCE, permissions);
+    FilePermissions.forceDirectory(root);
+    // The header says "nothing applied" before the journal is cut: a crash in between replays the
+    // whole journal (idempotent) instead of trusting an offset beyond the journal's end.
+    lockFile.writeHeader(counters.revision(), counters.eventId(), 0);
+    journal.empty();
+    clearTouched();
+    touchedComplete = true;
+    LOG.debug("Checkpoint of {} at revision {}, event {}", root, counters.revision(), counters.eventId());
+  }
+
+  /** Stops the forcing threads. */
+  @Override
+  public void close() {
+    if (forcePool != null) {
+      forcePool.shutdown();
+    }
+  }
+
+  private void record(List<JournalEntry> entries) {
+    for (JournalEntry e : entries) {
+      for (JournalWrite w : e.writes()) {
+        touchedFiles.add(docs.file(w.key()));
+        touchedDirectories.add(docs.directoryOf(w.key()));
+      }
+      if (!e.events().isEmpty()) {
+        touchedFirstEvent = Math.min(touchedFirstEvent, e.events().get(0).id());
+      }
+    }
+  }
+
+  private void clearTouched() {
+    touchedFiles.clear();
+    touchedDirectories.clear();
+    touchedFirstEvent = Long.MAX_VALUE;
+  }
+
+  /** @return the threads that force files during checkpoints, started on first use */
+  private ExecutorService forcePool() {
+    if (forcePool == null) {
+      AtomicInteger n = new AtomicInteger();
+      forcePool = Executors.newFixedThreadPool(FilePermissions.FORCE_THREADS, r -> {
+        Thread t = new Thread(r, "collab-file-force-" + root.getFileName() + "-" + n.incrementAndGet());
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    return forcePool;
+  }
+}

@@ -1,0 +1,422 @@
+package io.kyros.collab.file;
+
+import io.kyros.collab.StorageException;
+import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.file.Codec.JournalWrite;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.Write;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The group-commit writer: the one thread per directory per JVM that writes. Callers queue their
+ * commits and wait; the thread takes every commit queued so far (up to {@value #MAX_BATCH}), then
+ * the OS lock, catches up with other processes ({@link Recovery}), checks each commit's
+ * expectations, journals the batch with one write and forces the journal once (the commit point),
+ * applies it ({@link Applier}), writes the lock header, releases the OS lock and hands the results
+ * back; when the journal has grown past {@code checkpointBytes} it takes a checkpoint
+ * ({@link Checkpoints}).
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li>Atomic and durable per commit: a commit's result is {@code Committed} only once its journal
+ *       line is forced (with {@link FileStorage.Durability#FSYNC}); a failure says whether the commit
+ *       may still apply ("outcome unknown") or certainly did not.</li>
+ *   <li>Only this thread touches the shared channels, and nobody interrupts it: interrupting a
+ *       thread inside a {@link FileChannel} operation closes the channel, and a closed lock channel
+ *       would drop the process's lock. A caller waits without reacting to interrupts (its commit may
+ *       already be durable) and keeps its interrupt status.</li>
+ *   <li>The thread never dies of a failure: every commit of a failed batch gets the failure.</li>
+ *   <li>Callers are woken as a binary tree: the thread wakes one, each woken caller wakes two more.</li>
+ *   <li>A commit queued after {@link #stop()} fails with "closed" instead of waiting forever.</li>
+ * </ul>
+ *
+ * <p>Locks: the thread holds the store's writer lock (a {@link ReentrantLock}, which orders it with
+ * opening and closing) and the OS lock for each batch; {@link #lifecycle} guards the stopped flag
+ * together with adding to the queue. Thread-safe.
+ */
+final class GroupCommitWriter {
+  private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
+  private static final int MAX_BATCH = 4096;
+  private static final Pending[] NONE = new Pending[0];
+  /** Queued to stop the writer thread. */
+  private static final Pending STOP = new Pending(null, null);
+  /** A commit of nothing: running it makes the writer thread catch up with the journal. */
+  static final Commit CATCH_UP = Commit.of(List.of(), List.of(), List.of());
+
+  /** What the writer works with; all of it used under the writer lock only. */
+  record Parts(Path root, FileStorage.Durability durability, long checkpointBytes, ReentrantLock writerLock,
+      LockFile lockFile, Journal journal, DocumentFiles docs, Recovery recovery, Checkpoints checkpoints,
+      Applier applier, StoreCounters counters, EventWaiter waiter) {}
+
+  private final Parts parts;
+  private final Path root;
+  private final Journal journal;
+  private final StoreCounters counters;
+  private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
+  private final Thread thread;
+  /** Guards {@link #stopped} together with adding to the queue. */
+  private final Object lifecycle = new Object();
+  /** Set once by {@link #stop()}; guarded by {@link #lifecycle}. */
+  private boolean stopped;
+  /** Journal forces and commits journaled, for tests and diagnostics; written by the thread only. */
+  private volatile long forces;
+  private volatile long journaled;
+
+  /** A commit waiting for the writer thread, which sets its outcome before counting down. */
+  private static final class Pending {
+    final Commit commit;
+    final Clock clock;
+    final CountDownLatch done = new CountDownLatch(1);
+    volatile CommitResult result;
+    volatile Throwable failure;
+    /** Commits of the same batch this one's caller wakes once woken (set before {@link #done} opens). */
+    Pending[] wakes = NONE;
+
+    Pending(Commit commit, Clock clock) {
+      this.commit = commit;
+      this.clock = clock;
+    }
+  }
+
+  GroupCommitWriter(Parts parts) {
+    this.parts = parts;
+    this.root = parts.root();
+    this.journal = parts.journal();
+    this.counters = parts.counters();
+    this.thread = new Thread(this::writeLoop, "collab-file-writer-" + root.getFileName());
+    thread.setDaemon(true);
+  }
+
+  void start() {
+    thread.start();
+  }
+
+  /** @return {journal forces, commits journaled} since the store opened */
+  long[] statistics() {
+    return new long[] {forces, journaled};
+  }
+
+  /**
+   * Commits atomically and durably (per the durability option). Waits without reacting to
+   * interrupts, keeping the thread's interrupt status.
+   *
+   * @param commit the commit, or {@link #CATCH_UP}
+   * @param clock the caller's clock, read inside the atomic section
+   * @return the result
+   * @throws StorageException if the store is closed or the commit failed
+   */
+  CommitResult commit(Commit commit, Clock clock) {
+    Pending p = new Pending(commit, clock);
+    synchronized (lifecycle) {
+      if (stopped) {
+        throw new StorageException("FileStorage is closed: " + root);
+      }
+      queue.add(p);
+    }
+    boolean interrupted = false;
+    while (true) {
+      try {
+        p.done.await();
+        break;
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    for (Pending next : p.wakes) {
+      next.done.countDown();
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+    Throwable failure = p.failure;
+    if (failure instanceof CorruptFileException c) {
+      throw c;
+    } else if (failure instanceof StorageException s) {
+      // a failure set by the writer thread carries its stack; wrap it to add the caller's
+      throw new StorageException(s.getMessage(), s);
+    } else if (failure instanceof RuntimeException r) {
+      throw r;
+    } else if (failure instanceof Error e) {
+      throw e;
+    } else if (failure != null || p.result == null) {
+      throw new StorageException("commit in " + root + " ended without an outcome", failure);
+    }
+    return p.result;
+  }
+
+  /** Stops the thread after the commits queued so far and waits for it, keeping the interrupt status. */
+  void stop() {
+    synchronized (lifecycle) {
+      stopped = true;
+      queue.add(STOP);
+    }
+    boolean interrupted = false;
+    while (thread.isAlive()) {
+      try {
+        thread.join();
+      } catch (InterruptedException e) {
+        interrupted = true;
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  /** The writer thread: one group commit for everything queued, until stopped. */
+  private void writeLoop() {
+    List<Pending> batch = new ArrayList<>();
+    boolean stop = false;
+    while (!stop) {
+      try {
+        batch.add(queue.take());
+      } catch (InterruptedException e) {
+        continue; // nobody interrupts this thread; keep serving
+      }
+      queue.drainTo(batch, MAX_BATCH - 1);
+      stop = batch.remove(STOP);
+      if (!batch.isEmpty()) {
+        boolean appendedEvents = true;
+        parts.writerLock().lock();
+        try {
+          appendedEvents = runBatch(batch);
+        } catch (Throwable t) {
+          // never let the writer thread die: every commit still waiting gets the failure
+          LOG.error("Commit batch in {} failed unexpectedly", root, t);
+          for (Pending p : batch) {
+            if (p.failure == null && !(p.result instanceof CommitResult.Conflict)) {
+              p.result = null;
+              p.failure = new StorageException("commit in " + root + " failed (outcome unknown: it may apply when the"
+                  + " next commit or open replays the journal): " + t, t);
+            }
+          }
+        } finally {
+          parts.writerLock().unlock();
+          wakeAll(batch);
+        }
+        if (appendedEvents) {
+          parts.waiter().notifyAppended();
+        }
+      }
+      batch.clear();
+    }
+    // commits queued after the stop (a handle racing its own close) fail cleanly
+    for (Pending p; (p = queue.poll()) != null; ) {
+      p.failure = new StorageException("FileStorage is closed: " + root);
+      p.done.countDown();
+    }
+  }
+
+  /**
+   * Wakes the callers of a batch as a binary tree: the writer thread wakes the first, and each
+   * woken caller wakes two more, so the writer is free for the next batch after one wake-up instead
+   * of one per commit.
+   */
+  private static void wakeAll(List<Pending> batch) {
+    int n = batch.size();
+    for (int i = 0; i < n; i++) {
+      int left = 2 * i + 1;
+      if (left < n) {
+        batch.get(i).wakes = left + 1 < n ? new Pending[] {batch.get(left), batch.get(left + 1)}
+            : new Pending[] {batch.get(left)};
+      }
+    }
+    if (n > 0) {
+      batch.get(0).done.countDown();
+    }
+  }
+
+  /**
+   * Runs one group commit. Called on the writer thread with the writer lock held.
+   *
+   * @return whether any event was appended
+   */
+  private boolean runBatch(List<Pending> batch) {
+    List<Pending> committed = new ArrayList<>();
+    List<JournalEntry> entries = new ArrayList<>();
+    List<List<byte[]>> eventObjects = new ArrayList<>();
+    boolean anyEvents = false;
+    FileLock lock = null;
+    try {
+      lock = parts.lockFile().lock();
+      parts.recovery().catchUp(Recovery.Occasion.BATCH);
+      long logLast = counters.eventId();
+      Map<RecordKey, Long> overlay = new HashMap<>();
+      for (Pending p : batch) {
+        if (p.commit == CATCH_UP) {
+          p.result = new CommitResult.Committed(List.of(), List.of(), p.clock.instant());
+          continue;
+        }
+        JournalEntry entry = prepare(p, overlay);
+        if (entry != null) {
+          committed.add(p);
+          entries.add(entry);
+          anyEvents |= !entry.events().isEmpty();
+        }
+      }
+      if (entries.isEmpty()) {
+        return anyEvents;
+      }
+      long before = journal.end();
+      try {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        for (JournalEntry e : entries) {
+          List<byte[]> objects = Codec.eventObjects(e.events());
+          eventObjects.add(objects);
+          bytes.writeBytes(Codec.encodeEntry(e, objects));
+        }
+        journal.append(bytes.toByteArray());
+        if (parts.durability() == FileStorage.Durability.FSYNC) {
+          journal.force();
+          forces++; // only the writer thread writes it
+        }
+        journaled += entries.size();
+      } catch (IOException e) {
+        boolean undone = undoJournal(before, e);
+        // conflicts in this batch may have been judged against commits that now never happened
+        failAll(batch, undone ? "commit failed before it was durable; nothing was applied"
+            : "commit failed while journaling and the journal could not be cut back (outcome unknown: it may"
+            + " apply when the next commit or open replays the journal)", e);
+        return false;
+      }
+      parts.checkpoints().touch(entries);
+      try {
+        parts.applier().apply(entries, eventObjects, logLast);
+        parts.lockFile().writeHeader(counters.revision(), counters.eventId(), journal.end());
+        counters.publish();
+      } catch (IOException | RuntimeException e) {
+        fail(committed, "commit is durable in " + journal.file() + " but applying it failed; the next commit or open"
+            + " in any process completes it", e);
+        return anyEvents;
+      }
+      if (journal.end() >= parts.checkpointBytes()) {
+        checkpoint();
+      }
+      return anyEvents;
+    } catch (IOException | RuntimeException e) {
+      // conflicts judged so far may rest on commits of this batch that were never journaled
+      failAll(batch, "commit failed in " + root + " (outcome unknown: it may apply when the next commit or open"
+          + " replays the journal)", e);
+      return anyEvents;
+    } finally {
+      if (lock != null) {
+        try {
+          lock.release();
+        } catch (IOException e) {
+          LOG.warn("Releasing the lock of {} failed", root, e);
+        }
+      }
+    }
+  }
+
+  /** Takes a checkpoint; a failure keeps the journal and makes the next catch-up rewrite from it. */
+  private void checkpoint() {
+    try {
+      parts.checkpoints().checkpoint();
+    } catch (IOException | RuntimeException e) {
+      LOG.error("Checkpoint of {} failed; the journal is kept and the files are rewritten from it", root, e);
+      try {
+        parts.lockFile().writeHeader(counters.revision(), counters.eventId(), 0);
+      } catch (IOException again) {
+        LOG.error("Resetting the header of {} failed too", root, again);
+      }
+    }
+  }
+
+  private boolean undoJournal(long size, IOException cause) {
+    try {
+      journal.undo(size);
+      return true;
+    } catch (IOException e) {
+      cause.addSuppressed(e);
+      return false;
+    }
+  }
+
+  private static void failAll(List<Pending> pendings, String message, Exception cause) {
+    for (Pending p : pendings) {
+      p.result = null;
+      p.failure = new StorageException(message + ": " + cause, cause);
+    }
+  }
+
+  private static void fail(List<Pending> pendings, String message, Exception cause) {
+    for (Pending p : pendings) {
+      if (p.result == null && p.failure == null) {
+        p.failure = new StorageException(message + ": " + cause, cause);
+      } else if (p.result instanceof CommitResult.Committed) {
+        p.result = null;
+        p.failure = new StorageException(message + ": " + cause, cause);
+      }
+    }
+  }
+
+  /**
+   * Checks a commit's expectations against the files and the commits before it in this batch, and
+   * prepares its journal entry. Sets the pending's result (or failure) when it does not commit.
+   *
+   * @return the entry, or null if the commit does not go ahead
+   */
+  private JournalEntry prepare(Pending p, Map<RecordKey, Long> overlay) throws IOException {
+    Commit commit = p.commit;
+    Instant now;
+    List<NewEvent> newEvents;
+    List<Long> revisions = new ArrayList<>(commit.writes().size());
+    long revision = counters.revision();
+    long eventId = counters.eventId();
+    try {
+      now = p.clock.instant();
+      for (Expectation e : commit.expectations()) {
+        Long pending = overlay.get(e.key());
+        long actual = pending != null ? pending : parts.docs().revision(e.key());
+        if (!e.isMetBy(actual, now)) {
+          p.result = new CommitResult.Conflict(e, actual);
+          return null;
+        }
+      }
+      for (int i = 0; i < commit.writes().size(); i++) {
+        revisions.add(revision + 1 + i);
+      }
+      newEvents = commit.eventsFor(revisions);
+      for (Write w : commit.writes()) {
+        parts.docs().file(w.key()); // validates the names before anything is journaled
+      }
+    } catch (RuntimeException | Error e) {
+      p.failure = e;
+      return null;
+    }
+    List<JournalWrite> writes = new ArrayList<>(revisions.size());
+    for (int i = 0; i < revisions.size(); i++) {
+      Write w = commit.writes().get(i);
+      writes.add(new JournalWrite(w.key(), revisions.get(i), w.json(), w.hash()));
+      overlay.put(w.key(), w.isDelete() ? Expectation.ABSENT : revisions.get(i));
+    }
+    List<StoredEvent> stored = new ArrayList<>(newEvents.size());
+    for (NewEvent e : newEvents) {
+      stored.add(StoredEvent.of(e, eventId + 1 + stored.size(), now));
+    }
+    counters.advance(revisions.size(), stored.size());
+    p.result = new CommitResult.Committed(revisions, stored, now);
+    return new JournalEntry(counters.revision(), counters.eventId(), writes, stored);
+  }
+}

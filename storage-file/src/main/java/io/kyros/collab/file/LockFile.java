@@ -1,0 +1,122 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+
+import io.kyros.collab.file.Codec.Counters;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
+import java.util.Set;
+
+/**
+ * The writers' OS lock, {@code collab.lock}, and the header in its first bytes: the hand-over
+ * between the processes of one boot.
+ *
+ * <p>On-disk format: the first {@value #HEADER_BYTES} bytes are one JSON object padded with spaces
+ * and ending in a newline; nothing follows.
+ *
+ * <pre>
+ * {"revision":44,"eventId":9,"journal":1830,"boot":"5b3c…"}␠␠␠…␠␠\n      (256 bytes)
+ *
+ *   revision   the store's revision counter after the last commit
+ *   eventId    the id of the last event handed out
+ *   journal    bytes of journal.jsonl already applied to the document and event files
+ *   boot       Linux's /proc/sys/kernel/random/boot_id when it was written ("" elsewhere)
+ * </pre>
+ *
+ * <p>Guarantees: the header is written after every commit without forcing, so it describes the page
+ * cache of this boot only; a header of another boot, or one that cannot be parsed, is not trusted
+ * (the journal is then replayed from its start). The OS lock ({@link FileChannel#lock()}, POSIX
+ * {@code fcntl} on Linux) belongs to the process and closing <em>any</em> channel on the file drops
+ * it, so each JVM keeps exactly one {@code LockFile} per directory (see {@link StoreRegistry}) and
+ * only the thread holding the store's writer lock touches it.
+ *
+ * <p>Locks: none of its own; every method is called with the store's writer lock held. Not
+ * thread-safe on its own.
+ */
+final class LockFile implements AutoCloseable {
+  static final String NAME = "collab.lock";
+  static final int HEADER_BYTES = 256;
+
+  private final Path file;
+  private final FileChannel channel;
+  /** Linux's boot id: a header written in this boot describes what is in the page cache; null elsewhere. */
+  private final String bootId;
+
+  private LockFile(Path file, FileChannel channel, String bootId) {
+    this.file = file;
+    this.channel = channel;
+    this.bootId = bootId;
+  }
+
+  /** Opens (creating it if needed) the lock file of a store's root. */
+  static LockFile open(Path root, FilePermissions permissions) throws IOException {
+    Path file = root.resolve(NAME);
+    FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
+        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), permissions.file());
+    return new LockFile(file, channel, readBootId());
+  }
+
+  Path file() {
+    return file;
+  }
+
+  /** @return this boot's id, or null where the system has none */
+  String bootId() {
+    return bootId;
+  }
+
+  /** Takes the process's exclusive OS lock, waiting for other processes. */
+  FileLock lock() throws IOException {
+    return channel.lock();
+  }
+
+  /** @return the header's counters, or null if the header is empty or cannot be parsed */
+  Counters readHeader() throws IOException {
+    ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
+    while (buf.hasRemaining() && channel.read(buf, buf.position()) > 0) {
+      // fill
+    }
+    return buf.position() == 0 ? null : Codec.decodeCounters(buf.array(), buf.position());
+  }
+
+  /**
+   * Writes the header, without forcing it.
+   *
+   * @param revision the revision counter
+   * @param eventId the last event id handed out
+   * @param journalApplied how many bytes of the journal are applied
+   */
+  void writeHeader(long revision, long eventId, long journalApplied) throws IOException {
+    byte[] json = Codec.encodeCounters(revision, eventId, journalApplied, bootId == null ? "" : bootId);
+    byte[] header = new byte[HEADER_BYTES];
+    Arrays.fill(header, (byte) ' ');
+    System.arraycopy(json, 0, header, 0, json.length);
+    header[HEADER_BYTES - 1] = '\n';
+    ByteBuffer buf = ByteBuffer.wrap(header);
+    while (buf.hasRemaining()) {
+      channel.write(buf, buf.position());
+    }
+  }
+
+  /** Closes the channel, which drops this process's lock: last, when the store closes. */
+  @Override
+  public void close() throws IOException {
+    channel.close();
+  }
+
+  private static String readBootId() {
+    Path file = Path.of("/proc/sys/kernel/random/boot_id");
+    try {
+      return Files.exists(file) ? new String(Files.readAllBytes(file), US_ASCII).trim() : null;
+    } catch (IOException e) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,123 @@
+package io.kyros.collab.file;
+
+import io.kyros.collab.file.Codec.Counters;
+import io.kyros.collab.file.Codec.JournalEntry;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Recovery: brings the document and event files up to date with every journaled commit, including
+ * one that a crashed process journaled but did not finish applying. It runs when the store opens
+ * and at the start of every batch (the catch-up with other processes' commits).
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li>The lock file's header is trusted only when it was written in this boot and its applied
+ *       offset is a line boundary of the journal; then only the journal after that offset is
+ *       replayed (usually nothing: one read of two bytes tells).</li>
+ *   <li>Otherwise the counters start from {@code checkpoint.json} and the whole journal is
+ *       replayed, after which a checkpoint is taken.</li>
+ *   <li>A torn tail of the newest event segment and of the journal (never acknowledged) is cut off;
+ *       damage anywhere else is reported as {@link CorruptFileException}, never skipped.</li>
+ *   <li>The revision is the largest of the header (or checkpoint) and the replayed entries; the
+ *       event id is the log's last id after the replay.</li>
+ * </ul>
+ *
+ * <p>Locks: runs with the store's writer lock and OS lock held. Not thread-safe on its own.
+ */
+final class Recovery {
+  private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+
+  /** When a catch-up runs. */
+  enum Occasion {
+    /** The store is being opened in this JVM: recover whatever a crash left, preallocate the journal. */
+    OPEN,
+    /** A batch is about to commit: apply what other processes journaled since. */
+    BATCH
+  }
+
+  private final Path root;
+  private final LockFile lockFile;
+  private final Journal journal;
+  private final DocumentFiles docs;
+  private final EventSegments events;
+  private final Checkpoints checkpoints;
+  private final Applier applier;
+  private final StoreCounters counters;
+  /** Whether this engine replayed the whole journal once (trusting the header from then on). */
+  private boolean recovered;
+
+  Recovery(Path root, LockFile lockFile, Journal journal, DocumentFiles docs, EventSegments events,
+      Checkpoints checkpoints, Applier applier, StoreCounters counters) {
+    this.root = root;
+    this.lockFile = lockFile;
+    this.journal = journal;
+    this.docs = docs;
+    this.events = events;
+    this.checkpoints = checkpoints;
+    this.applier = applier;
+    this.counters = counters;
+  }
+
+  /**
+   * Brings the files up to date with every journaled commit and sets the counters.
+   *
+   * @param occasion why it runs
+   * @throws CorruptFileException on damage that must not be skipped
+   */
+  void catchUp(Occasion occasion) throws IOException {
+    Counters header = lockFile.readHeader();
+    // one read of the journal at the header's offset: is it a line boundary, and does anything follow?
+    int probe = header == null ? -1 : journal.probe(header.journal());
+    String bootId = lockFile.bootId();
+    boolean trusted = probe >= 0 && (bootId != null ? bootId.equals(header.boot()) : recovered);
+    long from;
+    if (trusted) {
+      if (!counters.equalTo(header.revision(), header.eventId())) {
+        checkpoints.forget(); // another process committed since this engine last held the lock
+      }
+      counters.set(header.revision(), header.eventId());
+      from = header.journal();
+      if (probe == 0 && occasion == Occasion.BATCH) {
+        return;
+      }
+      if (probe > 0) {
+        LOG.info("Completing commits of {} that a process journaled but did not finish (journal from byte {})",
+            root, from);
+      }
+    } else {
+      Counters checkpoint = Checkpoints.read(root);
+      counters.set(checkpoint.revision(), checkpoint.eventId());
+      from = 0;
+      LOG.info("Recovering {}: replaying the journal", root);
+    }
+    if (occasion == Occasion.BATCH) {
+      docs.removeStrayTemporaryFiles();
+    }
+    long logLast = events.repairTail();
+    List<JournalEntry> entries = journal.readFrom(from);
+    if (!entries.isEmpty()) {
+      checkpoints.forget();
+    }
+    applier.replay(entries, logLast);
+    long revision = counters.revision();
+    long lastJournaled = 0;
+    for (JournalEntry e : entries) {
+      revision = Math.max(revision, e.revision());
+      lastJournaled = Math.max(lastJournaled, e.eventId());
+    }
+    // The log holds every committed event once the journal is replayed; a last line cut off as torn
+    // was never a committed event the log can serve, and its id is handed out again.
+    counters.set(revision, Math.max(logLast, lastJournaled));
+    recovered = true;
+    lockFile.writeHeader(counters.revision(), counters.eventId(), journal.end());
+    if (!trusted) {
+      checkpoints.checkpoint();
+    } else if (occasion == Occasion.OPEN) {
+      journal.preallocate();
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.kyros.collab.file;
+
+import java.io.IOException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * The per-directory registry: exactly one {@link Store} per directory per JVM, shared by every
+ * {@link FileStorage} opened on it and closed with the last of them. It exists because the
+ * operating system's file locks belong to the process: two channels on {@code collab.lock} in one
+ * JVM would not exclude each other, and closing either would drop the lock. This map is the one
+ * piece of static state in Collab, and exists for that reason only.
+ *
+ * <p>Guarantees: directories are keyed by their real path (links and relative paths resolved), so
+ * two spellings of one directory share one engine; a second open with other options is refused; a
+ * store stays in the registry until its channels are closed, so an open racing the last close waits
+ * for it instead of creating a second channel on the lock file.
+ *
+ * <p>Locks: the registry's monitor guards the map and the reference counts, and is held across a
+ * store's open and close. Thread-safe.
+ */
+final class StoreRegistry {
+  /** Open engines by real path, with their reference counts; guarded by itself. */
+  private static final Map<Path, Entry> OPEN = new HashMap<>();
+
+  private static final class Entry {
+    final Store store;
+    int references;
+
+    Entry(Store store) {
+      this.store = store;
+    }
+  }
+
+  private StoreRegistry() {}
+
+  /**
+   * Opens (or shares) the engine of a directory, creating the directory if needed.
+   *
+   * @throws IOException if the directory cannot be opened or recovered
+   * @throws IllegalStateException if it is open in this JVM with other options
+   */
+  static Store acquire(Path directory, Store.Options options) throws IOException {
+    synchronized (OPEN) {
+      Path dir = directory.toAbsolutePath().normalize();
+      if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dir)) {
+        Path parent = dir.getParent();
+        if (parent != null) {
+          Files.createDirectories(parent);
+        }
+        try {
+          Files.createDirectory(dir, FilePermissions.ownerOnly(dir.getFileSystem()).directory());
+        } catch (FileAlreadyExistsException raced) {
+          // another process created it
+        }
+      }
+      Path real = dir.toRealPath();
+      if (!Files.isDirectory(real)) {
+        throw new IOException("not a directory: " + real);
+      }
+      Entry entry = OPEN.get(real);
+      if (entry == null) {
+        entry = new Entry(Store.open(real, options));
+        OPEN.put(real, entry);
+      } else if (!entry.store.options().equals(options)) {
+        throw new IllegalStateException("directory " + real + " is already open in this JVM with other options: "
+            + entry.store.options() + " (asked: " + options + ")");
+      }
+      entry.references++;
+      return entry.store;
+    }
+  }
+
+  /**
+   * Drops one reference; the last closes the engine and removes it from the registry once its
+   * files are closed.
+   */
+  static void release(Store store) {
+    synchronized (OPEN) {
+      Entry entry = OPEN.get(store.root());
+      if (entry == null || entry.store != store || --entry.references > 0) {
+        return;
+      }
+      try {
+        store.close();
+      } finally {
+        OPEN.remove(store.root());
+      }
+    }
+    store.wakeWaiters();
+  }
+}
