@@ -44,10 +44,11 @@ public final class EventLog {
    * @param type the event type, matching {@code [a-z][a-z0-9_.-]{0,63}} and not starting with one of
    *     the prefixes reserved for Collab's own events: {@code task_}, {@code lease_}, {@code document_}
    * @param target what it concerns, 1 to 300 characters without control characters
-   * @param details a JSON object (a {@code JsonNode}, JSON text, or any object the mapper turns into one)
+   * @param details a JSON object (a {@code JsonNode}, JSON text, or any object the mapper turns into one),
+   *     nesting at most 500 levels of objects and arrays
    * @return the committed event
    * @throws IllegalArgumentException if type or target is invalid, or type is reserved
-   * @throws InvalidValueException if details is not a JSON object
+   * @throws InvalidValueException if details is not a JSON object or nests deeper than 500 levels
    * @throws StorageException if the storage fails
    */
   public Event append(String type, String target, Object details) {
@@ -65,7 +66,8 @@ public final class EventLog {
    *     record of tasks, leases and documents cannot be forged
    * @return the committed events, in list order
    * @throws IllegalArgumentException if the list is empty, or a draft is invalid or has a reserved type
-   * @throws InvalidValueException if a draft's details are not a JSON object
+   * @throws InvalidValueException if a draft's details are not a JSON object or nest deeper than 500 levels;
+   *     the message names the draft by its index in the list
    * @throws StorageException if the storage fails
    */
   public List<Event> appendAll(List<EventDraft> drafts) {
@@ -74,11 +76,12 @@ public final class EventLog {
       throw new IllegalArgumentException("drafts must not be empty");
     }
     List<NewEvent> events = new ArrayList<>(drafts.size());
-    for (EventDraft d : drafts) {
+    for (int i = 0; i < drafts.size(); i++) {
+      EventDraft d = drafts.get(i);
       requireUserType(Names.requireEventType(d.type()));
       String actor = d.actor() == null ? core.holder() : Names.requireLabel("actor", d.actor());
       Names.requireLabel("target", d.target());
-      ObjectNode details = core.encode(d.details(), "details of event " + d.type()).value();
+      ObjectNode details = core.encode(d.details(), "details of draft " + i + " (type " + d.type() + ")").value();
       events.add(core.event(d.type(), actor, d.target(), details));
     }
     CommitResult r = core.commit(Commit.of(List.of(), List.of(), events));
