@@ -152,7 +152,11 @@ abstract class CommitProtocol {
 
   /** @return the failure of a commit that found no counter row, with the procedure that restores it */
   SQLException missingCounters() {
-    return new SQLException("the counter row of " + tables.meta() + " is missing; run createSchema()", "55000");
+    return new SQLException("the counter row of " + tables.meta() + " is missing (deleted outside Collab); restore it"
+        + " by calling createSchema() on a JdbcStorage of these tables, or by running the last statement of "
+        + dialect.kind().schemaResource() + " with ${prefix} replaced by '" + tables.prefix() + "': either recreates"
+        + " it from the largest revision in " + tables.records() + " and the largest id in " + tables.events(),
+        "55000");
   }
 
   /**

@@ -129,6 +129,19 @@ interface Dialect {
   }
 
   /**
+   * The most {@code ?} parameters one round trip of statements sent together may carry (the PostgreSQL driver
+   * refuses more than 65,535). A commit's writes and events are split into round trips that stay under it, and its
+   * events into multi-row inserts that do. Used where {@link #sendsStatementsTogether()}; the statements sent one at
+   * a time insert one event per statement (in a JDBC batch) and carry at most 6 parameters each.
+   *
+   * @return the limit, at least 6
+   * @throws UnsupportedOperationException if statements are not sent together
+   */
+  default int maxParameters() {
+    throw new UnsupportedOperationException(kind() + " sends a commit's statements one at a time");
+  }
+
+  /**
    * The query form of {@link #boundLockWait}, with one BIGINT parameter, the bound in milliseconds, so its text
    * stays the same from commit to commit. Used where {@link #sendsStatementsTogether()}.
    *

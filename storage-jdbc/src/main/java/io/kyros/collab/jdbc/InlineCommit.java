@@ -15,7 +15,8 @@ import java.util.Optional;
 /**
  * The commit protocol of drivers that send several {@code ;}-separated statements with parameters in one round trip
  * (PostgreSQL): the lock wait's bound, the lock, the clock and the first expected revisions in one round trip; the
- * writes, the events (one multi-row insert), the counters, NOTIFY and COMMIT in a second one. The server still runs
+ * writes, the events (multi-row inserts), the counters, NOTIFY and COMMIT in a second one (split into several when
+ * they would carry more parameters than the driver allows, COMMIT in the last). The server still runs
  * the statements one after the other, each with a fresh snapshot. Since COMMIT travels with the writes, the row
  * counts that must be 1 are checked on the server ({@link #checkedOnServer}), and an error in that round trip means
  * COMMIT did not run, unless the connection failed (then the outcome is unknown). See docs/jdbc.md, "Commits".
@@ -25,6 +26,8 @@ import java.util.Optional;
 final class InlineCommit extends CommitProtocol {
   /** Marks the server-side check of a write's or the counters' row count; see {@link #checkedOnServer}. */
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
+  /** The parameters of one event row: id, ts_micros, event_type, actor, target, details. */
+  private static final int EVENT_PARAMETERS = 6;
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -91,12 +94,23 @@ final class InlineCommit extends CommitProtocol {
     return ps.getResultSet();
   }
 
+  /** One statement of the write round trip(s), how many parameters it has, and how to bind them. */
+  private record Part(String sql, int parameters, Binder binder) {}
+
+  /** Binds a part's parameters from an index on; returns the next index. */
+  @FunctionalInterface
+  private interface Binder {
+    int bind(PreparedStatement ps, int first) throws SQLException;
+  }
+
   /**
-   * Applies the writes, inserts the events (one multi-row insert), updates the counters, notifies and COMMITs in one
-   * round trip. The row counts that must be 1 (a conditional write, the counters) are checked on the server (see
-   * {@link #checkedOnServer}): a failed one raises an error, so the statements after it and the COMMIT do not run.
-   * Under the writers' lock the expectations read in the first round trip cannot change, so that happens only if
-   * the tables were changed outside Collab; the commit then reports the conflict and nothing is committed.
+   * Applies the writes, inserts the events (multi-row inserts), updates the counters, notifies and COMMITs, in one
+   * round trip unless that would carry more parameters than the driver allows ({@link Dialect#maxParameters()}):
+   * then in as few round trips as fit, COMMIT in the last one. The row counts that must be 1 (a conditional write,
+   * the counters) are checked on the server (see {@link #checkedOnServer}): a failed one raises an error, so the
+   * statements after it and the COMMIT do not run. Under the writers' lock the expectations read in the first round
+   * trip cannot change, so that happens only if the tables were changed outside Collab; the commit then reports the
+   * conflict and nothing is committed.
    */
   @Override
   Optional<WriteStatement> applyChanges(Transactions.Attempt a, Changes changes) throws SQLException {
@@ -104,29 +118,26 @@ final class InlineCommit extends CommitProtocol {
       return Optional.empty();
     }
     Connection c = a.connection;
-    List<StoredEvent> events = changes.events();
-    List<String> parts = new ArrayList<>();
-    changes.writes().forEach(w -> parts.add(w.conditional() ? checkedOnServer(w.sql) : w.sql));
-    if (!events.isEmpty()) {
-      parts.add(sql.insertEvents(events.size()));
-    }
-    parts.add(checkedOnServer(sql.updateCounters));
-    if (!events.isEmpty() && sql.notifyEvents.isPresent()) {
-      parts.add(sql.notifyEvents.get());
-    }
-    parts.add("COMMIT");
-    try (PreparedStatement ps = c.prepareStatement(String.join("; ", parts))) {
-      int p = 1;
-      for (WriteStatement w : changes.writes()) {
-        p = w.bind(ps, p);
+    List<List<Part>> roundTrips = roundTrips(parts(changes), dialect.maxParameters());
+    try {
+      for (int i = 0; i < roundTrips.size(); i++) {
+        boolean last = i == roundTrips.size() - 1;
+        List<String> statements = new ArrayList<>();
+        roundTrips.get(i).forEach(part -> statements.add(part.sql()));
+        if (last) {
+          statements.add("COMMIT");
+        }
+        try (PreparedStatement ps = c.prepareStatement(String.join("; ", statements))) {
+          int p = 1;
+          for (Part part : roundTrips.get(i)) {
+            p = part.binder().bind(ps, p);
+          }
+          if (last) {
+            a.committingInline();
+          }
+          ps.execute();
+        }
       }
-      for (StoredEvent s : events) {
-        p = bindEvent(ps, p, s);
-      }
-      ps.setLong(p++, changes.lastRevision());
-      ps.setLong(p, changes.lastEventId());
-      a.committingInline();
-      ps.execute();
       return Optional.empty();
     } catch (SQLException e) {
       if (e.getMessage() == null || !e.getMessage().contains(ROW_COUNT_FAILED)) {
@@ -135,7 +146,7 @@ final class InlineCommit extends CommitProtocol {
           // failed and rolled back); a retryable error is retried like any other
           a.notCommitted();
         }
-        throw e; // else the connection failed: whether COMMIT ran is unknown
+        throw e; // else the connection failed: whether COMMIT ran is unknown (if it was sent)
       }
       a.notCommitted();
       c.rollback();
@@ -147,6 +158,53 @@ final class InlineCommit extends CommitProtocol {
       throw new SQLException("a row count checked inside a commit did not hold: the counter row of " + tables.meta()
           + " vanished, or the tables were changed outside Collab; rolled back", "55000", e);
     }
+  }
+
+  /** The statements of the write round trip(s), in order, without COMMIT. */
+  private List<Part> parts(Changes changes) {
+    List<Part> parts = new ArrayList<>();
+    for (WriteStatement w : changes.writes()) {
+      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind));
+    }
+    List<StoredEvent> events = changes.events();
+    int rows = Math.max(1, dialect.maxParameters() / EVENT_PARAMETERS);
+    for (int from = 0; from < events.size(); from += rows) {
+      List<StoredEvent> chunk = events.subList(from, Math.min(events.size(), from + rows));
+      parts.add(new Part(sql.insertEvents(chunk.size()), chunk.size() * EVENT_PARAMETERS, (ps, first) -> {
+        int p = first;
+        for (StoredEvent s : chunk) {
+          p = bindEvent(ps, p, s);
+        }
+        return p;
+      }));
+    }
+    parts.add(new Part(checkedOnServer(sql.updateCounters), 2, (ps, p) -> {
+      ps.setLong(p, changes.lastRevision());
+      ps.setLong(p + 1, changes.lastEventId());
+      return p + 2;
+    }));
+    if (!events.isEmpty() && sql.notifyEvents.isPresent()) {
+      parts.add(new Part(sql.notifyEvents.get(), 0, (ps, p) -> p));
+    }
+    return parts;
+  }
+
+  /** Packs parts into round trips of at most {@code maxParameters} parameters each, in order. */
+  private static List<List<Part>> roundTrips(List<Part> parts, int maxParameters) {
+    List<List<Part>> trips = new ArrayList<>();
+    List<Part> current = new ArrayList<>();
+    int parameters = 0;
+    for (Part part : parts) {
+      if (!current.isEmpty() && parameters + part.parameters() > maxParameters) {
+        trips.add(current);
+        current = new ArrayList<>();
+        parameters = 0;
+      }
+      current.add(part);
+      parameters += part.parameters();
+    }
+    trips.add(current);
+    return trips;
   }
 
   /**

@@ -40,6 +40,12 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
+  public int maxParameters() {
+    // the driver sends the count as an unsigned 16-bit number, and refuses more
+    return 65_535;
+  }
+
+  @Override
   public String boundLockWaitParameterized() {
     // set_config(..., true) is SET LOCAL
     return "SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)";
