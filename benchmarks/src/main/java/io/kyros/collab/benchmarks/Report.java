@@ -52,9 +52,9 @@ record Report(PairedResults results, Run run, Machine machine) {
 
       ```
       ./mvnw -B -q verify -pl benchmarks -am -DskipTests                # builds benchmarks/target/benchmarks.jar
-      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 18 minutes), then this report
+      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 17 minutes), then this report
       java -jar benchmarks/target/benchmarks.jar --budget 25            # the same, then extra rounds for inconclusive targets, 25 minutes in all
-      java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 5 minutes): indicative only, never judged
+      java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 4 minutes): indicative only, never judged
       java -jar benchmarks/target/benchmarks.jar --rounds 8 doc-write   # a subset: regexes on comparison names or benchmark names
       java -jar benchmarks/target/benchmarks.jar --warmup 3x2 --measurement 3x2 LeaseBenchmark  # iterations x seconds per side per round
       java -jar benchmarks/target/benchmarks.jar --report benchmarks/target/benchmark-rounds.json  # this report only, from saved results
@@ -63,7 +63,7 @@ record Report(PairedResults results, Run run, Machine machine) {
       ```
 
       - **Paired rounds.** Each round measures every side of every comparison once, each side in a fresh JMH fork with
-        its own warm-up (by default 2 × 2 s warm-up, then 2 × 2 s measured). Sides compared with each other run next
+        its own warm-up (by default 2 × 2 s warm-up, then 3 × 1 s measured). Sides compared with each other run next
         to each other, in alternating order (A B in one round, B A in the next), so a drift of the disk or a
         neighbour's load hits both sides alike. Results no comparison uses run once, after the rounds.
       - **Intervals.** A comparison's ratio is computed per round, from that round's two sides. The report gives the
@@ -148,7 +148,9 @@ record Report(PairedResults results, Run run, Machine machine) {
       md.append(BenchmarkMain.isQuick(results.allResults()) ? " (quick iteration settings)" : "").append('\n');
     }
     md.append("- Targets: ").append(notValidForTargets().map(why -> "**not judged** (" + why + ")")
-        .orElse("judged on the intervals (at least " + Verdict.MIN_ROUNDS + " rounds)")).append('\n');
+        .orElse("judged on the intervals (at least " + Verdict.MIN_ROUNDS + " rounds)"
+            + (rounds.size() < Verdict.MIN_ROUNDS ? "; this run has " + rounds.size() + ": every target is inconclusive"
+                : ""))).append('\n');
     md.append("- Iterations as JMH recorded them: ").append(iterations()).append('\n');
     if (!rounds.isEmpty() && results.paired()) {
       md.append("- Took: ").append(minutes(Duration.between(rounds.get(0).started(), run.finished())))

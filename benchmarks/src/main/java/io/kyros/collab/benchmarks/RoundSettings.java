@@ -22,13 +22,17 @@ record RoundSettings(
     boolean quick) {
 
   /**
-   * The default: 5 rounds, 2 × 2 s warm-up and 2 × 2 s measurement per side per round. With the 22 sides of the
-   * comparisons at about 9.5 s each (1.5 s of JVM start and setup) that is 3.5 minutes a round, about 18 minutes for
-   * the suite with the unpaired results.
+   * The default: 5 rounds, 2 × 2 s warm-up and 3 × 1 s measurement per side per round. The 22 sides of the
+   * comparisons take about 8.5 s each (7 s of iterations and about 1.5 s of JVM start, setup and teardown: the
+   * sequential full run of 2026-11-21 took 615 s for 577 s of iterations in 27 forks), so a round takes about
+   * 3 minutes and the suite, with the 5 unpaired results, about 17 minutes on an otherwise idle machine.
    */
-  static final RoundSettings FULL = new RoundSettings(5, 2, 2, 2, 2, false);
+  static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false);
 
-  /** {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement; indicative only, never judged. */
+  /**
+   * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement, about 4 minutes; indicative only, never
+   * judged (one second leaves Collab's JIT-heavy paths cold).
+   */
   static final RoundSettings QUICK = new RoundSettings(3, 1, 1, 1, 1, true);
 
   /**
@@ -103,7 +107,7 @@ record RoundSettings(
 
   /**
    * @return the settings as the report writes them: {@code 5 rounds; per side per round: 1 fork, warmup 2 × 2 s,
-   *     measurement 2 × 2 s}
+   *     measurement 3 × 1 s}
    */
   String text() {
     return rounds + (rounds == 1 ? " round" : " rounds") + "; per side per round: 1 fork, warmup " + warmupIterations

@@ -126,9 +126,19 @@ class ReportTest {
         .contains("| Round | Started | Took | Load before (1 / 5 / 15 min) | Load after | DocumentWriteBenchmark.oneWriter "
             + "target=RAW_FLOOR (ops/s) |\n")
         .contains("| 2 | 2026-11-21 16:03:20 UTC | 190 s | 2.50 / 1.00 / 1.00 | 2.75 / 1.00 / 1.00 | 1000 |\n")
-        .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 2 × 2 s\n")
+        .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s\n")
         .contains("- Targets: judged on the intervals (at least 5 rounds)")
         .contains("- Took: 0 min 0 s"); // the hand-made file was "written" when the first round started
+  }
+
+  @Test
+  void aRunOfFewerThanFiveRoundsSaysEveryTargetIsInconclusive() {
+    PairedResults five = paired(RoundSettings.FULL);
+    PairedResults three = new PairedResults(five.settings(), five.command(), 2, five.rounds().subList(0, 3), List.of());
+
+    assertThat(report(three).markdown())
+        .contains("- Targets: judged on the intervals (at least 5 rounds); this run has 3: every target is inconclusive")
+        .contains("| 1.44 [1.21, 1.70] | 3 | ≥ 0.9 | inconclusive (3 rounds, fewer than 5; ~2 more rounds) |");
   }
 
   @Test
