@@ -251,7 +251,7 @@ final class LeaseCommits {
     String target = RecordKeys.leaseTarget(resource);
     if (previous != null) {
       events.add(core.event(EventType.LEASE_RECLAIMED, holder, target,
-          LeaseRecord.reclaimDetails(core.object(), previous, lease, now)));
+          LeaseRecord.replacedDetails(core.object(), previous, lease, now)));
     }
     events.add(core.event(EventType.LEASE_ACQUIRED, holder, target, LeaseRecord.details(core.object(), lease)));
     return new Acquisition(lease, new Expectation(key, current.map(StoredRecord::revision).orElse(Expectation.ABSENT)),
@@ -361,6 +361,6 @@ final class LeaseCommits {
 
   /** The details of {@link EventType#LEASE_RECLAIMED} for a stale lease freed without a successor. */
   ObjectNode reclaimDetails(Lease previous, Instant now) {
-    return LeaseRecord.reclaimDetails(core.object(), previous, null, now);
+    return LeaseRecord.freedDetails(core.object(), previous, now);
   }
 }

@@ -68,21 +68,22 @@ final class LeaseRecord {
   }
 
   /**
-   * Fills {@code into} with the details of {@link EventType#LEASE_RECLAIMED}.
-   *
-   * @param previous the stale lease taken away
-   * @param next the lease that replaces it, or null when the record is only freed
+   * Fills {@code into} with the details of {@link EventType#LEASE_RECLAIMED} for a stale lease that is only freed:
+   * {@code newFence} is null and there is no {@code newHolder}.
    */
-  static ObjectNode reclaimDetails(ObjectNode into, Lease previous, Lease next, Instant now) {
-    into.put(RESOURCE, previous.resource()).put("previousHolder", previous.holder())
+  static ObjectNode freedDetails(ObjectNode into, Lease previous, Instant now) {
+    return stale(into, previous, now).putNull("newFence");
+  }
+
+  /** Fills {@code into} with the details of {@link EventType#LEASE_RECLAIMED} for a stale lease {@code next} replaces. */
+  static ObjectNode replacedDetails(ObjectNode into, Lease previous, Lease next, Instant now) {
+    return stale(into, previous, now).put("newFence", next.fence()).put("newHolder", next.holder());
+  }
+
+  private static ObjectNode stale(ObjectNode into, Lease previous, Instant now) {
+    return into.put(RESOURCE, previous.resource()).put("previousHolder", previous.holder())
         .put("previousLeaseId", previous.leaseId()).put("lastHeartbeat", previous.heartbeatAt().toString())
         .put("expiredAt", previous.expiresAt().toString()).put("reclaimedAt", now.toString())
         .put("oldFence", previous.fence());
-    if (next == null) {
-      into.putNull("newFence");
-    } else {
-      into.put("newFence", next.fence()).put("newHolder", next.holder());
-    }
-    return into;
   }
 }
