@@ -108,13 +108,14 @@ public final class JdbcStorage implements Storage {
     this.dialect = dialect;
     this.tables = Tables.of(b.tablePrefix);
     this.clock = new DatabaseClock(Optional.ofNullable(b.clock), dialect);
-    this.transactions = new Transactions(b.dataSource, dialect, b.retryTimeout);
+    ConnectionDemand demand = new ConnectionDemand();
+    this.transactions = new Transactions(b.dataSource, dialect, b.retryTimeout, demand);
     SqlText sql = new SqlText(tables, dialect);
     this.queries = new Queries(transactions, sql);
     this.commits = CommitProtocol.of(dialect, tables, sql, queries, clock);
     long pollNanos = b.pollInterval.toNanos();
     Optional<Function<Runnable, Notifications>> listener = b.listenNotify && dialect.supportsNotify()
-        ? Optional.of(wake -> new Notifications(b.dataSource, dialect.eventChannel(tables), wake, pollNanos))
+        ? Optional.of(wake -> new Notifications(b.dataSource, demand, dialect.eventChannel(tables), wake, pollNanos))
         : Optional.empty();
     this.waiters = new EventWaiters(pollNanos, listener);
   }

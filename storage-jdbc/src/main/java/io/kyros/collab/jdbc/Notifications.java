@@ -16,18 +16,27 @@ import org.slf4j.LoggerFactory;
  * once no thread has waited for a quiet period (twice the poll interval, at least two seconds) it runs
  * {@code UNLISTEN}, returns the connection and ends, and the next wait starts it again; {@link #close()} stops it.
  * If the connection fails it reconnects after a pause; waiters keep polling meanwhile, so a lost notification only
- * delays them by the poll interval. A connection whose {@code UNLISTEN} failed is aborted, never returned still
- * listening. The driver's {@code PGConnection.getNotifications(int)} is called by reflection, since the driver is
+ * delays them by the poll interval. The listener never starves the pool: when a thread of the same storage has
+ * waited more than {@value #YIELD_AFTER_MILLIS} ms for a connection (the pool has none to spare, for example a pool
+ * of one whose connection the listener holds), it gives its connection back at once and waiters poll for
+ * {@value #YIELD_BACKOFF_SECONDS} seconds before it listens again; the first time is logged at INFO. A connection
+ * whose {@code UNLISTEN} failed is aborted, never returned still listening. The driver's {@code PGConnection.getNotifications(int)} is called by reflection, since the driver is
  * the user's dependency, not this module's.
  *
  * <p>Thread-safe.
  */
 final class Notifications implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Notifications.class);
-  private static final int RECEIVE_TIMEOUT_MILLIS = 500;
+  /** How long one receive blocks: also how soon the listener notices that others wait for a connection. */
+  private static final int RECEIVE_TIMEOUT_MILLIS = 100;
   private static final long MIN_QUIET_NANOS = TimeUnit.SECONDS.toNanos(2);
+  /** A connection wait longer than this, by a thread of the same storage, makes the listener give its back. */
+  static final long YIELD_AFTER_MILLIS = 100;
+  /** How long the listener stays off after giving its connection back; waiters poll meanwhile. */
+  static final long YIELD_BACKOFF_SECONDS = 30;
 
   private final DataSource dataSource;
+  private final ConnectionDemand demand;
   private final String channel;
   private final Runnable wake;
   private final long pauseNanos;
@@ -37,10 +46,21 @@ final class Notifications implements AutoCloseable {
   private boolean closed;
   private int waiters;
   private long lastWaitEnded;
+  /** While System.nanoTime() is before this, the listener stays off: it gave its connection to a starved pool. */
+  private long yieldedUntil;
+  private boolean yieldedBefore;
   private volatile boolean unavailable;
 
-  Notifications(DataSource dataSource, String channel, Runnable wake, long pollNanos) {
+  /**
+   * @param dataSource where the listener borrows its connection
+   * @param demand the storage's threads waiting for connections, which the listener gives way to
+   * @param channel the channel to listen on
+   * @param wake wakes the storage's waiters
+   * @param pollNanos the storage's poll interval
+   */
+  Notifications(DataSource dataSource, ConnectionDemand demand, String channel, Runnable wake, long pollNanos) {
     this.dataSource = dataSource;
+    this.demand = demand;
     this.channel = channel;
     this.wake = wake;
     this.pauseNanos = Math.max(pollNanos, TimeUnit.MILLISECONDS.toNanos(500));
@@ -51,7 +71,7 @@ final class Notifications implements AutoCloseable {
   void waitStarted() {
     synchronized (lifecycle) {
       waiters++;
-      if (thread != null || closed || unavailable) {
+      if (thread != null || closed || unavailable || yielding()) {
         return;
       }
       thread = new Thread(this::run, "collab-jdbc-listen-" + channel);
@@ -71,8 +91,40 @@ final class Notifications implements AutoCloseable {
   /** @return true while the listener should hold its connection: not closed, and someone waits or waited lately */
   private boolean wanted() {
     synchronized (lifecycle) {
-      return !closed && !unavailable && (waiters > 0 || System.nanoTime() - lastWaitEnded < quietNanos);
+      return !closed && !unavailable && !yielding()
+          && (waiters > 0 || System.nanoTime() - lastWaitEnded < quietNanos);
     }
+  }
+
+  /** @return true while the listener stays off after giving its connection to a starved pool; under the lock */
+  private boolean yielding() {
+    return yieldedBefore && System.nanoTime() - yieldedUntil < 0;
+  }
+
+  /**
+   * Gives way if a thread of the storage has waited too long for a connection: the listener then stops, and stays
+   * off for the back-off.
+   *
+   * @return true if the listener is to give its connection back
+   */
+  private boolean givesWay() {
+    if (!demand.waitingLongerThan(TimeUnit.MILLISECONDS.toNanos(YIELD_AFTER_MILLIS))) {
+      return false;
+    }
+    boolean first;
+    synchronized (lifecycle) {
+      first = !yieldedBefore;
+      yieldedBefore = true;
+      yieldedUntil = System.nanoTime() + TimeUnit.SECONDS.toNanos(YIELD_BACKOFF_SECONDS);
+    }
+    if (first) {
+      LOG.info("LISTEN {}: gave the connection back, since an operation waited more than {} ms for one (the pool has"
+          + " none to spare); waiting for events polls for {} s before listening again", channel,
+          YIELD_AFTER_MILLIS, YIELD_BACKOFF_SECONDS);
+    } else {
+      LOG.debug("LISTEN {}: gave the connection back to a starved pool", channel);
+    }
+    return true;
   }
 
   private void run() {
@@ -127,7 +179,7 @@ final class Notifications implements AutoCloseable {
         s.execute("LISTEN " + channel);
       }
       wake.run(); // anything committed before LISTEN took effect is found by the waiters' next check
-      while (wanted()) {
+      while (wanted() && !givesWay()) {
         Object[] received = (Object[]) receive.invoke(pg, RECEIVE_TIMEOUT_MILLIS);
         if (received != null && received.length > 0) {
           wake.run();

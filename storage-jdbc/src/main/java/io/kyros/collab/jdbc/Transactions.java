@@ -98,11 +98,13 @@ final class Transactions {
   private final DataSource dataSource;
   private final Dialect dialect;
   private final long retryNanos;
+  private final ConnectionDemand demand;
 
-  Transactions(DataSource dataSource, Dialect dialect, Duration retryTimeout) {
+  Transactions(DataSource dataSource, Dialect dialect, Duration retryTimeout, ConnectionDemand demand) {
     this.dataSource = dataSource;
     this.dialect = dialect;
     this.retryNanos = retryTimeout.toNanos();
+    this.demand = demand;
   }
 
   /**
@@ -200,6 +202,7 @@ final class Transactions {
   }
 
   private Connection connect(String operation) {
+    long ticket = demand.started();
     try {
       Connection c = dataSource.getConnection();
       if (c == null) {
@@ -210,6 +213,8 @@ final class Transactions {
       throw new StorageException("JDBC " + operation + ": could not get a database connection from the DataSource"
           + " (SQLState " + e.getSQLState() + ", error " + e.getErrorCode() + "): " + e.getMessage()
           + "; nothing was done", e);
+    } finally {
+      demand.ended(ticket);
     }
   }
 

@@ -62,8 +62,8 @@ class ListenerFailureTest {
       String channel = JdbcDialect.POSTGRESQL.sql().eventChannel(Tables.of(db.prefix));
       AtomicInteger wakes = new AtomicInteger();
 
-      try (Notifications listener = new Notifications(faulty.dataSource(), channel, wakes::incrementAndGet,
-          POLL_NANOS)) {
+      try (Notifications listener = new Notifications(faulty.dataSource(), new ConnectionDemand(), channel,
+          wakes::incrementAndGet, POLL_NANOS)) {
         listener.waitStarted();
         // the first LISTEN fails before its wake-up; the one after the pause wakes the waiters once it listens
         Await.until("the listener to LISTEN again after the failure", () -> wakes.get() >= 1 && db.listening());
