@@ -47,7 +47,7 @@ public final class BenchmarkMain {
         (none)               every comparison in paired rounds: 5 rounds, each side in its own fork each round with
                              2 x 2 s warm-up and 3 x 1 s measurement, sides of a comparison next to each other in
                              alternating order (about 17 minutes); ratios with 95 % bootstrap intervals
-        --quick              3 rounds of 1 x 1 s warm-up, 1 x 1 s measurement (about 4 minutes): not valid for
+        --quick              3 rounds of 1 x 1 s warm-up, 1 x 1 s measurement (about 5 minutes): not valid for
                              targets, no ratio is judged met or missed
         --rounds <n>         rounds to run (a verdict needs at least 5)
         --warmup <i>x<s>     warmup iterations x seconds per side per round (under 4 s in all: not judged)
@@ -237,7 +237,9 @@ public final class BenchmarkMain {
         return 2;
       }
       out.println("benchmarks: " + plan.comparisons().size() + " comparisons, " + plan.sidesPerRound()
-          + " sides per round, " + command.settings().text() + "; unpaired results: " + plan.unpaired().size());
+          + " sides per round, " + command.settings().text() + "; unpaired results: " + plan.unpaired().size()
+          + "; expected to take about " + PairedRunner.expected(plan, command.settings()).toMinutes()
+          + " min on an idle machine" + command.budget().map(b -> " (budget " + b.toMinutes() + " min)").orElse(""));
       PairedRunner runner = new PairedRunner(new JmhSideRunner(err), Clock.systemUTC(),
           () -> LoadAverage.read(LoadAverage.PROC_LOADAVG), out);
       try {

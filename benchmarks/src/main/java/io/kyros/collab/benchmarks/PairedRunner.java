@@ -130,6 +130,19 @@ final class PairedRunner {
     return measured;
   }
 
+  /**
+   * The time a plan should take with these settings on an idle machine: every side's iterations plus
+   * {@link #ASSUMED_OVERHEAD}, for every planned round and the unpaired results (no budget rounds).
+   *
+   * @param plan the plan
+   * @param settings its settings
+   * @return the expected duration
+   */
+  static Duration expected(Plan plan, RoundSettings settings) {
+    long forks = (long) plan.sidesPerRound() * settings.rounds() + plan.unpaired().size();
+    return Duration.ofSeconds(settings.secondsPerSide()).plus(ASSUMED_OVERHEAD).multipliedBy(forks);
+  }
+
   /** The groups holding a comparison that is inconclusive yet decidable by more rounds. */
   private static Set<Integer> undecided(Plan plan, List<Round> rounds, RoundSettings settings) {
     Set<Integer> open = new LinkedHashSet<>();

@@ -54,7 +54,7 @@ record Report(PairedResults results, Run run, Machine machine) {
       ./mvnw -B -q verify -pl benchmarks -am -DskipTests                # builds benchmarks/target/benchmarks.jar
       java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 17 minutes), then this report
       java -jar benchmarks/target/benchmarks.jar --budget 25            # the same, then extra rounds for inconclusive targets, 25 minutes in all
-      java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 4 minutes): indicative only, never judged
+      java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 5 minutes): indicative only, never judged
       java -jar benchmarks/target/benchmarks.jar --rounds 8 doc-write   # a subset: regexes on comparison names or benchmark names
       java -jar benchmarks/target/benchmarks.jar --warmup 3x2 --measurement 3x2 LeaseBenchmark  # iterations x seconds per side per round
       java -jar benchmarks/target/benchmarks.jar --report benchmarks/target/benchmark-rounds.json  # this report only, from saved results

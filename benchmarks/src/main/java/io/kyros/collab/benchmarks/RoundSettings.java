@@ -23,14 +23,15 @@ record RoundSettings(
 
   /**
    * The default: 5 rounds, 2 × 2 s warm-up and 3 × 1 s measurement per side per round. The 22 sides of the
-   * comparisons take about 8.5 s each (7 s of iterations and about 1.5 s of JVM start, setup and teardown: the
+   * comparisons take 8.5 to 9 s each (7 s of iterations and 1.5 to 2 s of JVM start, setup and teardown: the
    * sequential full run of 2026-11-21 took 615 s for 577 s of iterations in 27 forks), so a round takes about
-   * 3 minutes and the suite, with the 5 unpaired results, about 17 minutes on an otherwise idle machine.
+   * 3.2 minutes and the suite, with the 5 unpaired results, 16.5 to 17.5 minutes on an otherwise idle machine
+   * ({@link PairedRunner#expected}).
    */
   static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false);
 
   /**
-   * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement, about 4 minutes; indicative only, never
+   * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement, about 5 minutes; indicative only, never
    * judged (one second leaves Collab's JIT-heavy paths cold).
    */
   static final RoundSettings QUICK = new RoundSettings(3, 1, 1, 1, 1, true);

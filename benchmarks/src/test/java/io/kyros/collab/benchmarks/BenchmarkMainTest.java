@@ -94,6 +94,18 @@ class BenchmarkMainTest {
   }
 
   @Test
+  void theReportsHowToNamesEveryOptionOfTheUsage() {
+    java.util.regex.Matcher options = java.util.regex.Pattern.compile("--[a-z]+").matcher(BenchmarkMain.USAGE);
+    List<String> named = new java.util.ArrayList<>();
+    while (options.find()) {
+      named.add(options.group());
+    }
+
+    assertThat(named).contains("--quick", "--rounds", "--warmup", "--measurement", "--budget", "--report");
+    assertThat(named).allSatisfy(option -> assertThat(Report.HOW_TO).contains(option));
+  }
+
+  @Test
   void badCommandLinesAreNamed() {
     assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--fast"})).hasMessage("unknown option --fast");
     assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--report"})).hasMessage("--report needs a file name");
