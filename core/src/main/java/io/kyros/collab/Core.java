@@ -61,23 +61,29 @@ final class Core {
   record Encoded(ObjectNode value, String json, String hash) {}
 
   /**
-   * Checks and canonicalizes a value.
+   * Checks and canonicalizes a value: a {@link JsonNode}, a {@code String} of JSON text, or anything the mapper
+   * converts; it must be a JSON object nesting at most {@link Nesting#MAX_DEPTH} levels.
    *
-   * @throws InvalidValueException if it is not a JSON object or cannot be canonicalized
+   * @throws InvalidValueException if it is not a JSON object, nests too deep or cannot be canonicalized
    * @throws ValueTooLargeException if its canonical form exceeds the limit
    */
   Encoded encode(Object value, String what) {
+    Nesting.check(value, what); // before the mapper, whose recursion a cyclic or very deep value would overflow
     JsonNode node;
     if (value instanceof JsonNode n) {
       node = n;
     } else if (value instanceof String s) {
-      node = CanonicalJson.parseObject(mapper, s);
+      node = parseText(s, what);
     } else {
       try {
         node = mapper.valueToTree(value);
       } catch (IllegalArgumentException e) {
         throw new InvalidValueException(what + " cannot be converted to JSON: " + e.getMessage(), e);
+      } catch (StackOverflowError e) {
+        // a bean graph that refers to itself: the walk above only follows maps, collections and arrays
+        throw new InvalidValueException(what + " cannot be converted to JSON: it nests too deep or contains itself");
       }
+      Nesting.check(node, what);
     }
     ObjectNode object = CanonicalJson.requireObject(node, what);
     byte[] bytes = CanonicalJson.canonicalBytes(object);
@@ -85,6 +91,19 @@ final class Core {
       throw new ValueTooLargeException(what, bytes.length, settings.maxValueBytes());
     }
     return new Encoded(object, new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
+  }
+
+  /** A {@code String} value is JSON text, which must hold a JSON object. */
+  private JsonNode parseText(String text, String what) {
+    JsonNode node;
+    try {
+      node = CanonicalJson.parse(mapper, text);
+    } catch (InvalidValueException e) {
+      throw new InvalidValueException(what + ": a String value is read as the JSON text of a JSON object, and this "
+          + "one is not JSON: " + e.getMessage(), e);
+    }
+    Nesting.check(node, what);
+    return node;
   }
 
   /** Parses a stored record's value, caching by revision. The result must not be mutated: copy it. */

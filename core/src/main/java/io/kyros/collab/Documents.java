@@ -23,6 +23,9 @@ import java.util.function.UnaryOperator;
  * {@code document_created}, {@code document_replaced} or {@code document_deleted} event in the same
  * atomic commit.
  *
+ * <p>Values are JSON objects nesting at most 500 levels of objects and arrays, checked before anything is
+ * written so that every backend reads back whatever it accepted; a {@code String} value is JSON text.
+ *
  * <p>A view returned by {@link #guardedBy(Lease)} commits writes only while that lease is current.
  *
  * <p>Thread-safe.
@@ -109,10 +112,12 @@ public final class Documents {
    *
    * @param collection the collection name
    * @param id the document id
-   * @param value a JSON object: a {@code JsonNode}, JSON text, or any object the mapper turns into one
+   * @param value a JSON object: a {@code JsonNode}, a {@code String} holding the JSON text of an object, or any
+   *     object the mapper turns into one; nesting at most 500 levels of objects and arrays
    * @return the created document
    * @throws PreconditionFailedException if it already exists, carrying the existing document
-   * @throws InvalidValueException if the value is not a JSON object or cannot be canonicalized
+   * @throws InvalidValueException if the value is not a JSON object (a {@code String} that is not the JSON text
+   *     of one included), nests deeper than 500 levels or contains itself, or cannot be canonicalized
    * @throws ValueTooLargeException if the value exceeds the size limit
    * @throws LeaseLostException on a guarded view whose lease is no longer current
    */

@@ -1,5 +1,6 @@
 package io.kyros.collab;
 
+import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
 
@@ -40,6 +41,19 @@ public record EventFilter(Set<String> types, Set<String> actors, String targetPr
    */
   public EventFilter types(String... types) {
     return new EventFilter(Set.of(types), actors, targetPrefix);
+  }
+
+  /**
+   * @param types the catalogued event types to keep
+   * @return a copy of this filter keeping only those types
+   * @throws NullPointerException if a type is null
+   */
+  public EventFilter types(EventType... types) {
+    Set<String> names = new LinkedHashSet<>();
+    for (EventType t : types) {
+      names.add(t.wireName());
+    }
+    return new EventFilter(names, actors, targetPrefix);
   }
 
   /**

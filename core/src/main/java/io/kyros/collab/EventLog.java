@@ -12,9 +12,6 @@ import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Flow;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -44,10 +41,11 @@ public final class EventLog {
    * @param type the event type, matching {@code [a-z][a-z0-9_.-]{0,63}} and not starting with one of
    *     the prefixes reserved for Collab's own events: {@code task_}, {@code lease_}, {@code document_}
    * @param target what it concerns, 1 to 300 characters without control characters
-   * @param details a JSON object (a {@code JsonNode}, JSON text, or any object the mapper turns into one)
+   * @param details a JSON object (a {@code JsonNode}, JSON text, or any object the mapper turns into one),
+   *     nesting at most 500 levels of objects and arrays
    * @return the committed event
    * @throws IllegalArgumentException if type or target is invalid, or type is reserved
-   * @throws InvalidValueException if details is not a JSON object
+   * @throws InvalidValueException if details is not a JSON object or nests deeper than 500 levels
    * @throws StorageException if the storage fails
    */
   public Event append(String type, String target, Object details) {
@@ -65,7 +63,8 @@ public final class EventLog {
    *     record of tasks, leases and documents cannot be forged
    * @return the committed events, in list order
    * @throws IllegalArgumentException if the list is empty, or a draft is invalid or has a reserved type
-   * @throws InvalidValueException if a draft's details are not a JSON object
+   * @throws InvalidValueException if a draft's details are not a JSON object or nest deeper than 500 levels;
+   *     the message names the draft by its index in the list
    * @throws StorageException if the storage fails
    */
   public List<Event> appendAll(List<EventDraft> drafts) {
@@ -74,11 +73,12 @@ public final class EventLog {
       throw new IllegalArgumentException("drafts must not be empty");
     }
     List<NewEvent> events = new ArrayList<>(drafts.size());
-    for (EventDraft d : drafts) {
+    for (int i = 0; i < drafts.size(); i++) {
+      EventDraft d = drafts.get(i);
       requireUserType(Names.requireEventType(d.type()));
       String actor = d.actor() == null ? core.holder() : Names.requireLabel("actor", d.actor());
       Names.requireLabel("target", d.target());
-      ObjectNode details = core.encode(d.details(), "details of event " + d.type()).value();
+      ObjectNode details = core.encode(d.details(), "details of draft " + i + " (type " + d.type() + ")").value();
       events.add(core.event(d.type(), actor, d.target(), details));
     }
     CommitResult r = core.commit(Commit.of(List.of(), List.of(), events));
@@ -340,144 +340,6 @@ public final class EventLog {
       subscriber.onError(error);
     } catch (RuntimeException e) {
       LOG.warn("Flow subscriber {} threw from onError", subscriber, e);
-    }
-  }
-
-  /**
-   * Bridges a tail to a {@link Flow.Subscriber} with demand accounting.
-   *
-   * <p>Signals: {@code onSubscribe} is called by {@link #publisher} before the tail's thread starts;
-   * {@code onNext} and {@code onError} only by that thread (through the {@link Tail.Sink} methods),
-   * so they are serial and follow {@code onSubscribe} (rules 1.3, 1.9). At most one {@code onError}
-   * is sent and nothing after it (1.7): {@link #terminated} is set under the lock before it is sent,
-   * and the tail stops after {@link #failed} or {@link #closed}.
-   *
-   * <p>{@link #request} and {@link #cancel} may be called from any thread, including from inside
-   * {@code onNext}; they only change state under the lock and close the tail, never signal.
-   */
-  private static final class FlowSink implements Tail.Sink, Flow.Subscription {
-    private final Flow.Subscriber<? super Event> subscriber;
-    private final ReentrantLock lock = new ReentrantLock();
-    private final Condition changed = lock.newCondition();
-    /** Outstanding demand; {@link Long#MAX_VALUE} means unbounded (rule 3.17). Guarded by lock. */
-    private long demand;
-    /** The subscriber cancelled: signal nothing more. Guarded by lock. */
-    private boolean cancelled;
-    /** The terminal onError has been decided on. Guarded by lock. */
-    private boolean terminated;
-    /** A non-positive request to report from the tail's thread (rule 3.9). Guarded by lock. */
-    private IllegalArgumentException badRequest;
-    /** Set before onSubscribe is called, never changed after. */
-    private volatile Tail tail;
-
-    FlowSink(Flow.Subscriber<? super Event> subscriber) {
-      this.subscriber = subscriber;
-    }
-
-    @Override
-    public void request(long n) {
-      Tail toClose = null;
-      lock.lock();
-      try {
-        if (cancelled || terminated || badRequest != null) {
-          return; // rule 3.6: a no-op once cancelled or ending
-        }
-        if (n <= 0) {
-          badRequest = new IllegalArgumentException(
-              "request must be positive (Reactive Streams rule 3.9): " + n);
-          toClose = tail; // its thread signals onError when it stops, so signals stay serial (1.3)
-        } else {
-          demand = demand + n < 0 ? Long.MAX_VALUE : demand + n;
-        }
-        changed.signalAll();
-      } finally {
-        lock.unlock();
-      }
-      if (toClose != null) {
-        toClose.close();
-      }
-    }
-
-    @Override
-    public void cancel() {
-      lock.lock();
-      try {
-        if (cancelled) {
-          return; // rule 3.7
-        }
-        cancelled = true;
-        changed.signalAll();
-      } finally {
-        lock.unlock();
-      }
-      Tail t = tail;
-      if (t != null) {
-        t.close();
-      }
-    }
-
-    @Override
-    public boolean awaitDemand() throws InterruptedException {
-      lock.lock();
-      try {
-        while (demand == 0 && !stopping()) {
-          Tail t = tail;
-          if (t != null && t.isClosed()) {
-            return false;
-          }
-          // close() interrupts this wait; the timeout is only a safety net
-          changed.await(1, TimeUnit.SECONDS);
-        }
-        if (stopping()) {
-          return false;
-        }
-        if (demand != Long.MAX_VALUE) {
-          demand--;
-        }
-        return true;
-      } finally {
-        lock.unlock();
-      }
-    }
-
-    @Override
-    public void deliver(Event event) {
-      subscriber.onNext(event);
-    }
-
-    @Override
-    public void failed(Throwable error) {
-      lock.lock();
-      try {
-        if (cancelled || terminated) {
-          return;
-        }
-        terminated = true;
-      } finally {
-        lock.unlock();
-      }
-      subscriber.onError(error);
-    }
-
-    @Override
-    public void closed() {
-      Throwable error;
-      lock.lock();
-      try {
-        if (cancelled || terminated) {
-          return;
-        }
-        terminated = true;
-        error = badRequest != null ? badRequest
-            : new CollabException("event subscription closed: the Collab was closed");
-      } finally {
-        lock.unlock();
-      }
-      subscriber.onError(error);
-    }
-
-    private boolean stopping() {
-      return cancelled || terminated || badRequest != null;
     }
   }
 }

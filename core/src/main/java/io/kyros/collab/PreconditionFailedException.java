@@ -32,6 +32,20 @@ public final class PreconditionFailedException extends CollabException {
     this.current = current;
   }
 
+  /**
+   * For a failure whose message is composed by the caller (a task's, which names the task rather than its
+   * internal record).
+   *
+   * @param message the whole message
+   * @param current the current record, present
+   */
+  PreconditionFailedException(String message, Document current) {
+    super(message);
+    this.collection = current.collection();
+    this.id = current.id();
+    this.current = current;
+  }
+
   /** @return the document's collection */
   public String collection() {
     return collection;

@@ -285,7 +285,7 @@ final class TaskCommits {
     RecordKey key = current.key();
     ETag etag = Core.etag(current);
     return new PreconditionFailedException("precondition failed for task " + key.id() + ": " + why
-        + ", current ETag " + etag, key.collection(), key.id(),
-        new Document(key.collection(), key.id(), core.parse(current), etag, current.revision()));
+        + ", current ETag " + etag, new Document(key.collection(), key.id(), core.parse(current), etag,
+        current.revision()));
   }
 }

@@ -8,66 +8,76 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.openjdk.jmh.profile.GCProfiler;
-import org.openjdk.jmh.results.format.ResultFormatType;
-import org.openjdk.jmh.runner.Runner;
-import org.openjdk.jmh.runner.RunnerException;
-import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
-import org.openjdk.jmh.runner.options.OptionsBuilder;
-import org.openjdk.jmh.runner.options.TimeValue;
+import java.util.Optional;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
 
 /**
- * The benchmarks jar's main class: runs the whole suite (or {@code --quick}, or a subset) with JMH's GC profiler,
- * writes JMH's JSON results and then the report ({@link Report}): {@code docs/benchmarks.md} and one
- * {@code ratio <name> <value>} line per comparison on standard output. {@code --report <json>} only writes the report
- * from saved results. Arguments with a single dash ({@code -l}, {@code -prof gc}, {@code -f 1}) go to JMH's own
- * command line unchanged, so the jar still works as a plain JMH jar. See {@link #USAGE}.
+ * The benchmarks jar's main class: runs the comparisons in paired, interleaved rounds ({@link PairedRunner}: every
+ * side in its own fork each round, ABBA order), writes the rounds' JSON results and then the report ({@link Report}):
+ * {@code docs/benchmarks.md} and one {@code ratio <name> <median> [<low>, <high>]} line per comparison on standard
+ * output. {@code --report <json>} only writes the report from saved results. Arguments with a single dash
+ * ({@code -l}, {@code -prof gc}, {@code -f 1}) go to JMH's own command line unchanged, so the jar still works as a
+ * plain JMH jar. See {@link #USAGE}.
  */
 public final class BenchmarkMain {
 
-  /** Quick mode: warmup iterations. */
+  /** Quick mode of plain JMH result files (before paired runs): warmup iterations. */
   static final int QUICK_WARMUP_ITERATIONS = 1;
-  /** Quick mode: seconds per warmup iteration. */
+  /** Quick mode of plain JMH result files: seconds per warmup iteration. */
   static final int QUICK_WARMUP_SECONDS = 1;
-  /** Quick mode: measurement iterations. */
+  /** Quick mode of plain JMH result files: measurement iterations. */
   static final int QUICK_MEASUREMENT_ITERATIONS = 2;
-  /** Quick mode: seconds per measurement iteration. */
+  /** Quick mode of plain JMH result files: seconds per measurement iteration. */
   static final int QUICK_MEASUREMENT_SECONDS = 2;
-  /** Quick mode: forks. */
+  /** Quick mode of plain JMH result files: forks. */
   static final int QUICK_FORKS = 1;
 
   /** The command line's help text. */
   static final String USAGE = """
-      usage: java [-Dcollab.bench.dir=<dir>] -jar benchmarks.jar [--quick] [--result <json>] [--out <md>] [<regex>...]
+      usage: java [-Dcollab.bench.dir=<dir>] -jar benchmarks.jar [--quick] [--rounds <n>] [--warmup <i>x<s>]
+                  [--measurement <i>x<s>] [--budget <minutes>] [--result <json>] [--out <md>] [<regex>...]
              java -jar benchmarks.jar --report <json> [--out <md>]
              java -jar benchmarks.jar <JMH options>     (any single-dash option, e.g. -l, -h, -prof gc: plain JMH)
 
-        (none)           every benchmark of io.kyros.collab.benchmarks with its own iteration settings, GC profiler
-        --quick          the same with 1 warmup x 1 s, 2 measurements x 2 s, 1 fork (under 10 minutes in all)
-        <regex>...       only benchmarks whose name matches one of these (e.g. LeaseBenchmark)
-        --result <json>  JMH's JSON results (default benchmarks/target/jmh-result.json, else jmh-result.json)
-        --out <md>       the report (default docs/benchmarks.md, else benchmarks.md)
-        --report <json>  no run: write the report from saved JSON results
-        --help           this text
+        (none)               every comparison in paired rounds: 5 rounds, each side in its own fork each round with
+                             2 x 2 s warm-up and 3 x 1 s measurement, sides of a comparison next to each other in
+                             alternating order (about 17 minutes); ratios with 95 % bootstrap intervals
+        --quick              3 rounds of 1 x 1 s warm-up, 1 x 1 s measurement (about 4 minutes): not valid for
+                             targets, no ratio is judged met or missed
+        --rounds <n>         rounds to run (a verdict needs at least 5)
+        --warmup <i>x<s>     warmup iterations x seconds per side per round (under 4 s in all: not judged)
+        --measurement <i>x<s>  measurement iterations x seconds per side per round
+        --budget <minutes>   after the rounds, extra rounds of the comparisons still inconclusive, while the whole
+                             run fits in this many minutes
+        <regex>...           only comparisons whose name or sides match one (e.g. doc-write, LeaseBenchmark), and
+                             the unpaired results that match
+        --result <json>      the rounds' results (default benchmarks/target/benchmark-rounds.json, else
+                             benchmark-rounds.json), rewritten after every round
+        --out <md>           the report (default docs/benchmarks.md, else benchmarks.md)
+        --report <json>      no run: write the report from saved results (a paired run's, or a plain JMH JSON file)
+        --help               this text
       """;
-
-  private static final String PACKAGE = "^io\\.kyros\\.collab\\.benchmarks\\.";
 
   private BenchmarkMain() {}
 
   /**
    * What the command line asks for.
    *
-   * @param quick whether to run with the quick iteration settings
+   * @param settings rounds and iterations
+   * @param budget the time budget for extra rounds, empty for none
    * @param report the saved results to report on without a run, or {@code null} to run
-   * @param result where JMH writes its JSON results
+   * @param result where the rounds' results go
    * @param out where the report goes
-   * @param includes regexes selecting benchmarks, all of the package when empty
+   * @param includes regexes selecting comparisons, all when empty
    * @param help whether only the usage was asked for
    */
-  record Command(boolean quick, Path report, Path result, Path out, List<String> includes, boolean help) {}
+  record Command(RoundSettings settings, Optional<Duration> budget, Path report, Path result, Path out,
+      List<String> includes, boolean help) {}
 
   /**
    * Runs the benchmarks and the report, or JMH's own command line when an argument has a single dash.
@@ -104,11 +114,16 @@ public final class BenchmarkMain {
    *
    * @param args the command line, without JMH's options
    * @return what it asks for, with the defaults filled in
-   * @throws IllegalArgumentException if an option is unknown, lacks its value or does not fit with the others
+   * @throws IllegalArgumentException if an option is unknown, lacks its value, has a bad value or does not fit with
+   *     the others
    */
   static Command parse(String[] args) {
     boolean quick = false;
     boolean help = false;
+    Integer rounds = null;
+    int[] warmup = null;
+    int[] measurement = null;
+    Duration budget = null;
     Path report = null;
     Path result = null;
     Path out = null;
@@ -118,9 +133,13 @@ public final class BenchmarkMain {
       switch (arg) {
         case "--quick" -> quick = true;
         case "--help" -> help = true;
-        case "--report" -> report = Path.of(value(args, ++i, arg));
-        case "--result" -> result = Path.of(value(args, ++i, arg));
-        case "--out" -> out = Path.of(value(args, ++i, arg));
+        case "--rounds" -> rounds = positive(value(args, ++i, arg, "a number"), arg);
+        case "--warmup" -> warmup = iterations(value(args, ++i, arg, "<iterations>x<seconds>"), arg);
+        case "--measurement" -> measurement = iterations(value(args, ++i, arg, "<iterations>x<seconds>"), arg);
+        case "--budget" -> budget = Duration.ofMinutes(positive(value(args, ++i, arg, "minutes"), arg));
+        case "--report" -> report = Path.of(value(args, ++i, arg, "a file name"));
+        case "--result" -> result = Path.of(value(args, ++i, arg, "a file name"));
+        case "--out" -> out = Path.of(value(args, ++i, arg, "a file name"));
         default -> {
           if (arg.startsWith("--")) {
             throw new IllegalArgumentException("unknown option " + arg);
@@ -129,31 +148,70 @@ public final class BenchmarkMain {
         }
       }
     }
-    if (report != null && (quick || result != null || !includes.isEmpty())) {
-      throw new IllegalArgumentException("--report only writes the report: it takes no --quick, --result or regexes");
+    boolean runOptions = quick || rounds != null || warmup != null || measurement != null || budget != null;
+    if (report != null && (runOptions || result != null || !includes.isEmpty())) {
+      throw new IllegalArgumentException("--report only writes the report: it takes no run options, --result or regexes");
+    }
+    for (String include : includes) {
+      try {
+        Pattern.compile(include);
+      } catch (PatternSyntaxException e) {
+        throw new IllegalArgumentException("not a regex: " + include + " (" + e.getDescription() + ")", e);
+      }
+    }
+    RoundSettings settings = quick ? RoundSettings.QUICK : RoundSettings.FULL;
+    if (rounds != null) {
+      settings = settings.withRounds(rounds);
+    }
+    if (warmup != null) {
+      settings = settings.withWarmup(warmup[0], warmup[1]);
+    }
+    if (measurement != null) {
+      settings = settings.withMeasurement(measurement[0], measurement[1]);
     }
     if (result == null) {
       result = Files.isDirectory(Path.of("benchmarks", "target"))
-          ? Path.of("benchmarks", "target", "jmh-result.json") : Path.of("jmh-result.json");
+          ? Path.of("benchmarks", "target", "benchmark-rounds.json") : Path.of("benchmark-rounds.json");
     }
     if (out == null) {
       out = Files.isDirectory(Path.of("docs")) ? Path.of("docs", "benchmarks.md") : Path.of("benchmarks.md");
     }
-    return new Command(quick, report, result, out, List.copyOf(includes), help);
+    return new Command(settings, Optional.ofNullable(budget), report, result, out, List.copyOf(includes), help);
   }
 
-  private static String value(String[] args, int index, String option) {
+  private static String value(String[] args, int index, String option, String what) {
     if (index >= args.length || args[index].startsWith("--")) {
-      throw new IllegalArgumentException(option + " needs a file name");
+      throw new IllegalArgumentException(option + " needs " + what);
     }
     return args[index];
+  }
+
+  private static int positive(String text, String option) {
+    try {
+      int value = Integer.parseInt(text);
+      if (value >= 1) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // named below
+    }
+    throw new IllegalArgumentException(option + " must be a whole number of at least 1: " + text);
+  }
+
+  /** {@code 2x3}: 2 iterations of 3 seconds. */
+  private static int[] iterations(String text, String option) {
+    String[] parts = text.split("x", -1);
+    if (parts.length != 2) {
+      throw new IllegalArgumentException(option + " must be <iterations>x<seconds>, such as 2x2: " + text);
+    }
+    return new int[] {positive(parts[0], option), positive(parts[1], option)};
   }
 
   /**
    * Runs what the command line asks for.
    *
    * @param args the command line, without JMH's options
-   * @param out where the ratio lines go
+   * @param out where the progress and the ratio lines go
    * @param err where errors go
    * @param probeDatabases whether the report asks the databases for their versions
    * @return the exit status: 0, 1 if the run or the report failed, 2 for a bad command line
@@ -171,25 +229,29 @@ public final class BenchmarkMain {
       out.print(USAGE);
       return 0;
     }
-    String shown = commandLine(args);
     Path json = command.report() != null ? command.report() : command.result();
-    String kind = null;
     if (command.report() == null) {
+      Plan plan = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, command.includes());
+      if (plan.comparisons().isEmpty() && plan.unpaired().isEmpty()) {
+        err.println("benchmarks: no comparison or result matches " + command.includes());
+        return 2;
+      }
+      out.println("benchmarks: " + plan.comparisons().size() + " comparisons, " + plan.sidesPerRound()
+          + " sides per round, " + command.settings().text() + "; unpaired results: " + plan.unpaired().size());
+      PairedRunner runner = new PairedRunner(new JmhSideRunner(err), Clock.systemUTC(),
+          () -> LoadAverage.read(LoadAverage.PROC_LOADAVG), out);
       try {
-        runJmh(command);
-      } catch (RunnerException | IOException e) {
-        err.println("benchmarks: the JMH run failed: " + e.getMessage());
+        runner.run(plan, command.settings(), commandLine(args), Runtime.getRuntime().availableProcessors(), json,
+            command.budget());
+      } catch (IOException e) {
+        err.println("benchmarks: the run failed: " + e.getMessage());
         return 1;
       }
-      kind = command.quick() ? quickKind() : fullKind();
     }
     try {
-      List<JmhResult> results = JmhResult.read(json);
-      if (kind == null) {
-        kind = (isQuick(results) ? quickKind() : fullKind()) + "; inferred from the results' iteration settings";
-      }
+      PairedResults results = PairedResults.read(json);
       Instant finished = Files.getLastModifiedTime(json).toInstant();
-      Report report = new Report(results, new Report.Run(shown, kind, json.toString(), finished, Instant.now()),
+      Report report = new Report(results, new Report.Run(json.toString(), finished, Instant.now()),
           Machine.probe(BenchDirs.location(), probeDatabases));
       Path parent = command.out().toAbsolutePath().getParent();
       if (parent != null) {
@@ -205,31 +267,6 @@ public final class BenchmarkMain {
     }
   }
 
-  private static void runJmh(Command command) throws RunnerException, IOException {
-    Path parent = command.result().toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
-    }
-    // forks inherit this JVM's options (-Dcollab.bench.dir...): JMH uses them when no jvmArgs are given
-    ChainedOptionsBuilder options = new OptionsBuilder()
-        .addProfiler(GCProfiler.class)
-        .resultFormat(ResultFormatType.JSON)
-        .result(command.result().toString());
-    if (command.includes().isEmpty()) {
-      options.include(PACKAGE);
-    } else {
-      command.includes().forEach(options::include);
-    }
-    if (command.quick()) {
-      options.warmupIterations(QUICK_WARMUP_ITERATIONS)
-          .warmupTime(TimeValue.seconds(QUICK_WARMUP_SECONDS))
-          .measurementIterations(QUICK_MEASUREMENT_ITERATIONS)
-          .measurementTime(TimeValue.seconds(QUICK_MEASUREMENT_SECONDS))
-          .forks(QUICK_FORKS);
-    }
-    new Runner(options.build()).run();
-  }
-
   /**
    * @param results saved results
    * @return whether every result ran with the quick iteration settings
@@ -240,14 +277,6 @@ public final class BenchmarkMain {
         && r.measurementIterations() == QUICK_MEASUREMENT_ITERATIONS
         && r.measurementTime().equals(QUICK_MEASUREMENT_SECONDS + " s")
         && r.forks() == QUICK_FORKS);
-  }
-
-  private static String quickKind() {
-    return "quick (`--quick`: few short iterations, indicative only; the full run's numbers are the ones to quote)";
-  }
-
-  private static String fullKind() {
-    return "full (each benchmark's own `@Warmup`, `@Measurement` and `@Fork`)";
   }
 
   /** The command as a reader would type it: the JVM's -D/-X options, the jar, the arguments. */

@@ -177,4 +177,25 @@ record Comparison(
       return Optional.empty();
     }
   }
+
+  /**
+   * The ratio of each round in which both sides have a result: the two sides of a round ran next to each other, so
+   * each ratio is paired.
+   *
+   * @param rounds the rounds of a run
+   * @return the per-round ratios, in round order
+   */
+  List<Double> roundRatios(List<PairedResults.Round> rounds) {
+    return rounds.stream().map(r -> ratio(r.results())).flatMap(Optional::stream).toList();
+  }
+
+  /**
+   * @param rounds the rounds of a run
+   * @return the median of the per-round ratios with its bootstrap interval (seeded by this comparison's name), empty
+   *     if no round has both sides
+   */
+  Optional<Estimate> estimate(List<PairedResults.Round> rounds) {
+    List<Double> ratios = roundRatios(rounds);
+    return ratios.isEmpty() ? Optional.empty() : Optional.of(Estimate.of(ratios, Estimate.seedFor(name)));
+  }
 }

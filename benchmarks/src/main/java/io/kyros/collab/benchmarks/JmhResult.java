@@ -71,23 +71,44 @@ record JmhResult(
    * @throws IOException if the file is missing, unreadable or not a JMH JSON result (the message names the file)
    */
   static List<JmhResult> read(Path file) throws IOException {
-    JsonNode root;
+    return parseAll(readTree(file), file.toAbsolutePath().toString());
+  }
+
+  /**
+   * Reads a JSON file.
+   *
+   * @param file the file
+   * @return its root node, possibly {@code null} for an empty file
+   * @throws IOException if the file is missing, unreadable or not JSON (the message names the file)
+   */
+  static JsonNode readTree(Path file) throws IOException {
     try {
-      root = new ObjectMapper().readTree(Files.readAllBytes(file));
+      return new ObjectMapper().readTree(Files.readAllBytes(file));
     } catch (NoSuchFileException e) {
-      throw new IOException("no JMH result file at " + file.toAbsolutePath(), e);
+      throw new IOException("no result file at " + file.toAbsolutePath(), e);
     } catch (JsonProcessingException e) {
       throw new IOException("not JSON: " + file.toAbsolutePath() + ": " + e.getOriginalMessage(), e);
     }
+  }
+
+  /**
+   * Parses JMH's JSON results: an array of benchmark entries.
+   *
+   * @param root the array
+   * @param where where it came from, for errors (a file name, a round of a file)
+   * @return its entries, in order
+   * @throws IOException if it is not an array of JMH results (the message names {@code where} and the entry)
+   */
+  static List<JmhResult> parseAll(JsonNode root, String where) throws IOException {
     if (root == null || !root.isArray()) {
-      throw new IOException("not a JMH JSON result (expected an array of benchmarks): " + file.toAbsolutePath());
+      throw new IOException("not a JMH JSON result (expected an array of benchmarks): " + where);
     }
     List<JmhResult> results = new ArrayList<>();
     for (int i = 0; i < root.size(); i++) {
       try {
         results.add(parse(root.get(i)));
       } catch (IllegalArgumentException e) {
-        throw new IOException("entry " + i + " of " + file.toAbsolutePath() + " is not a JMH result: " + e.getMessage(), e);
+        throw new IOException("entry " + i + " of " + where + " is not a JMH result: " + e.getMessage(), e);
       }
     }
     return results;

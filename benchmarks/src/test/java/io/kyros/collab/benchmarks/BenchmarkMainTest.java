@@ -26,7 +26,8 @@ class BenchmarkMainTest {
     BenchmarkMain.Command command = BenchmarkMain.parse(
         new String[] {"--quick", "LeaseBenchmark", "--result", "r.json", "ETag.*", "--out", "o.md"});
 
-    assertThat(command.quick()).isTrue();
+    assertThat(command.settings()).isEqualTo(RoundSettings.QUICK);
+    assertThat(command.budget()).isEmpty();
     assertThat(command.report()).isNull();
     assertThat(command.result()).isEqualTo(Path.of("r.json"));
     assertThat(command.out()).isEqualTo(Path.of("o.md"));
@@ -38,10 +39,58 @@ class BenchmarkMainTest {
     // surefire runs in benchmarks/, which has neither benchmarks/target nor docs
     BenchmarkMain.Command command = BenchmarkMain.parse(new String[] {});
 
-    assertThat(command.quick()).isFalse();
+    assertThat(command.settings()).isEqualTo(RoundSettings.FULL);
+    assertThat(command.settings().notValidForTargets()).isEmpty();
     assertThat(command.includes()).isEmpty();
-    assertThat(command.result()).isEqualTo(Path.of("jmh-result.json"));
+    assertThat(command.result()).isEqualTo(Path.of("benchmark-rounds.json"));
     assertThat(command.out()).isEqualTo(Path.of("benchmarks.md"));
+  }
+
+  @Test
+  void roundsIterationsAndBudget() {
+    BenchmarkMain.Command command = BenchmarkMain.parse(
+        new String[] {"--rounds", "8", "--warmup", "3x2", "--measurement", "4x1", "--budget", "25"});
+
+    assertThat(command.settings()).isEqualTo(new RoundSettings(8, 3, 2, 4, 1, false));
+    assertThat(command.budget()).contains(java.time.Duration.ofMinutes(25));
+  }
+
+  @Test
+  void quickWithMoreRoundsStaysQuickAndAShortWarmupIsNotValidForTargets() {
+    RoundSettings quick = BenchmarkMain.parse(new String[] {"--rounds", "9", "--quick"}).settings();
+    RoundSettings shortWarmup = BenchmarkMain.parse(new String[] {"--warmup", "3x1"}).settings();
+    RoundSettings longWarmup = BenchmarkMain.parse(new String[] {"--warmup", "1x4"}).settings();
+
+    assertThat(quick).isEqualTo(RoundSettings.QUICK.withRounds(9));
+    assertThat(quick.notValidForTargets()).contains("--quick: not valid for targets");
+    assertThat(shortWarmup.notValidForTargets()).contains("warm-up under 4 s: not valid for targets");
+    assertThat(longWarmup.notValidForTargets()).isEmpty();
+  }
+
+  @Test
+  void badValuesAreNamed() {
+    assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--rounds", "0"}))
+        .hasMessage("--rounds must be a whole number of at least 1: 0");
+    assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--warmup", "3"}))
+        .hasMessage("--warmup must be <iterations>x<seconds>, such as 2x2: 3");
+    assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--measurement", "2xa"}))
+        .hasMessage("--measurement must be a whole number of at least 1: a");
+    assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--budget"})).hasMessage("--budget needs minutes");
+    assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"doc-write("})).hasMessageStartingWith("not a regex: doc-write(");
+    assertThatThrownBy(() -> BenchmarkMain.parse(new String[] {"--report", "r.json", "--rounds", "3"}))
+        .hasMessageContaining("--report only writes the report");
+  }
+
+  @Test
+  void aRegexMatchingNothingRunsNothing() {
+    ByteArrayOutputStream stderr = new ByteArrayOutputStream();
+
+    int status = BenchmarkMain.run(new String[] {"no-such-comparison"}, new PrintStream(new ByteArrayOutputStream(),
+        true, StandardCharsets.UTF_8), new PrintStream(stderr, true, StandardCharsets.UTF_8), false);
+
+    assertThat(status).isEqualTo(2);
+    assertThat(stderr.toString(StandardCharsets.UTF_8))
+        .isEqualTo("benchmarks: no comparison or result matches [no-such-comparison]\n");
   }
 
   @Test

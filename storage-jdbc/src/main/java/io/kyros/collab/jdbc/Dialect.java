@@ -129,6 +129,19 @@ interface Dialect {
   }
 
   /**
+   * The most {@code ?} parameters one round trip of statements sent together may carry (the PostgreSQL driver
+   * refuses more than 65,535). A commit's writes and events are split into round trips that stay under it, and its
+   * events into multi-row inserts that do. Used where {@link #sendsStatementsTogether()}; the statements sent one at
+   * a time insert one event per statement (in a JDBC batch) and carry at most 6 parameters each.
+   *
+   * @return the limit, at least 6
+   * @throws UnsupportedOperationException if statements are not sent together
+   */
+  default int maxParameters() {
+    throw new UnsupportedOperationException(kind() + " sends a commit's statements one at a time");
+  }
+
+  /**
    * The query form of {@link #boundLockWait}, with one BIGINT parameter, the bound in milliseconds, so its text
    * stays the same from commit to commit. Used where {@link #sendsStatementsTogether()}.
    *
@@ -148,38 +161,31 @@ interface Dialect {
     return null;
   }
 
-  /** @return true if {@code SELECT ... FOR UPDATE SKIP LOCKED} is available */
-  default boolean supportsSkipLocked() {
+  /**
+   * Whether the database can wake other nodes' waiters when events commit ({@code NOTIFY} / {@code LISTEN}).
+   * Pairs with {@link #notifyEvents} and {@link #eventChannel}; without it, waiters poll.
+   *
+   * @return true if commits notify
+   */
+  default boolean supportsNotify() {
     return false;
   }
 
   /**
-   * The claim fast path's locking query: locks up to {@code ?2} records of collection {@code ?1}, in id order,
-   * skipping records other transactions hold locked, and locking no more than it returns. It returns
-   * {@code collection, id, revision, hash, value_json}.
-   *
    * @param t the tables
-   * @return the query
-   * @throws UnsupportedOperationException if {@link #supportsSkipLocked()} is false
-   */
-  default String lockNextRecords(Tables t) {
-    throw new UnsupportedOperationException(kind() + " has no FOR UPDATE SKIP LOCKED; claims use compare-and-set");
-  }
-
-  /**
-   * @param t the tables
-   * @return the statement that wakes other nodes' subscribers when a commit with events commits, or null if the
-   *     database has no such notification (subscribers poll)
+   * @return the statement that wakes other nodes' subscribers when a commit with events commits
+   * @throws UnsupportedOperationException unless {@link #supportsNotify()}
    */
   default String notifyEvents(Tables t) {
-    return null;
+    throw new UnsupportedOperationException(kind() + " has no notifications; waiters poll");
   }
 
   /**
    * @param t the tables
-   * @return the notification channel for {@link #notifyEvents}, or null
+   * @return the notification channel {@link #notifyEvents} notifies
+   * @throws UnsupportedOperationException unless {@link #supportsNotify()}
    */
   default String eventChannel(Tables t) {
-    return null;
+    throw new UnsupportedOperationException(kind() + " has no notifications; waiters poll");
   }
 }

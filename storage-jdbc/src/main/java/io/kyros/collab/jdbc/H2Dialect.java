@@ -2,7 +2,7 @@ package io.kyros.collab.jdbc;
 
 import java.sql.SQLException;
 
-/** H2 2.x: MERGE for upserts; no SKIP LOCKED, so claims use core's compare-and-set path. */
+/** H2 2.x: MERGE for upserts, a plain insert whose duplicate key leaves the transaction usable. */
 final class H2Dialect implements Dialect {
   /** LOCK_TIMEOUT_1, DEADLOCK_1 and CONCURRENT_UPDATE_1 in org.h2.api.ErrorCode. */
   private static final int LOCK_TIMEOUT = 50200;

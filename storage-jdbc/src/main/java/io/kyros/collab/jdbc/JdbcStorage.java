@@ -3,33 +3,25 @@ package io.kyros.collab.jdbc;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
-import io.kyros.collab.spi.Expectation;
-import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
-import io.kyros.collab.spi.Write;
 import java.sql.Connection;
 import java.sql.DatabaseMetaData;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -102,46 +94,29 @@ import org.slf4j.LoggerFactory;
  */
 public final class JdbcStorage implements Storage {
   private static final Logger LOG = LoggerFactory.getLogger(JdbcStorage.class);
-  private static final int READ_ALL_CHUNK = 100;
 
-  private final DataSource dataSource;
   private final Dialect dialect;
   private final Tables tables;
-  private final Clock clock;
+  private final DatabaseClock clock;
   private final Transactions transactions;
-  private final long pollNanos;
-  private final Notifications notifications;
-  private final Sql sql;
-
-  /** Notified when this instance commits events, a notification arrives, or the storage closes. */
-  private final Object wakeups = new Object();
-  /** Counts wake-ups, so a waiter that read the log before one happened does not sleep through it. */
-  private long wakeupCount;
+  private final Queries queries;
+  private final CommitProtocol commits;
+  private final EventWaiters waiters;
   private volatile boolean closed;
-  /** The database clock's last reading, by any query of this storage; null before the first. */
-  private volatile ClockReading lastReading;
-  /** The latest time {@link #now()} returned or the database clock read (epoch micros), so it never goes back. */
-  private final AtomicLong lastNow = new AtomicLong(Long.MIN_VALUE);
-
-  /** How long a reading of the database clock stands in for another query, advanced by the local monotonic clock. */
-  static final long CLOCK_REUSE_NANOS = 1_000_000_000L;
-  /** Subtracted from such an estimate, so it stays behind the database's clock even if the two clocks' rates differ. */
-  static final long CLOCK_MARGIN_MICROS = 1_000L;
-
-  /** A reading of the database clock, and the local monotonic time its answer arrived. */
-  private record ClockReading(long micros, long nanos) {}
 
   private JdbcStorage(Builder b, Dialect dialect) {
-    this.dataSource = b.dataSource;
     this.dialect = dialect;
     this.tables = Tables.of(b.tablePrefix);
-    this.clock = b.clock;
-    this.transactions = new Transactions(dataSource, dialect, b.retryTimeout);
-    this.pollNanos = b.pollInterval.toNanos();
-    this.sql = new Sql(tables, dialect);
-    String channel = dialect.eventChannel(tables);
-    this.notifications = b.listenNotify && channel != null
-        ? new Notifications(dataSource, channel, this::wake, pollNanos) : null;
+    this.clock = new DatabaseClock(Optional.ofNullable(b.clock), dialect);
+    this.transactions = new Transactions(b.dataSource, dialect, b.retryTimeout);
+    SqlText sql = new SqlText(tables, dialect);
+    this.queries = new Queries(transactions, sql);
+    this.commits = CommitProtocol.of(dialect, tables, sql, queries, clock);
+    long pollNanos = b.pollInterval.toNanos();
+    Optional<Function<Runnable, Notifications>> listener = b.listenNotify && dialect.supportsNotify()
+        ? Optional.of(wake -> new Notifications(b.dataSource, dialect.eventChannel(tables), wake, pollNanos))
+        : Optional.empty();
+    this.waiters = new EventWaiters(pollNanos, listener);
   }
 
   /**
@@ -202,42 +177,21 @@ public final class JdbcStorage implements Storage {
    * {@inheritDoc}
    *
    * <p>The database's current time, or the configured clock's, truncated to microseconds. Every commit of this
-   * storage reads the database clock; within {@value #CLOCK_REUSE_NANOS} ns of the last reading, {@code now()}
-   * returns that reading advanced by the local monotonic clock, minus {@value #CLOCK_MARGIN_MICROS} µs, instead of
-   * asking again (one round trip less per lease or claim). The estimate stays behind the database's clock (its
-   * answer took time to arrive, and the margin covers a difference of the two clocks' rates), which is the safe
-   * side: a lease computed from it ends no later than intended, a stale lease is seen as stale no earlier, and
-   * every expiry that guards a write is still checked against the database's clock inside the commit. The
-   * result never goes back in time.
+   * storage reads the database clock; within a second of the last reading, {@code now()} returns that reading
+   * advanced by the local monotonic clock, minus one millisecond, instead of asking again (one round trip less per
+   * lease or claim). The estimate stays behind the database's clock (its answer took time to arrive, and the margin
+   * covers a difference of the two clocks' rates), which is the safe side: a lease computed from it ends no later
+   * than intended, a stale lease is seen as stale no earlier, and every expiry that guards a write is still checked
+   * against the database's clock inside the commit. The result never goes back in time.
    *
    * @throws StorageException if the database cannot be asked
    */
   @Override
   public Instant now() {
-    if (clock != null) {
-      return clock.instant().truncatedTo(ChronoUnit.MICROS);
+    if (clock.isDatabase()) {
+      checkOpen();
     }
-    checkOpen();
-    ClockReading r = lastReading;
-    long nanos = System.nanoTime();
-    long micros;
-    if (r != null && nanos - r.nanos() < CLOCK_REUSE_NANOS) {
-      micros = r.micros() + (nanos - r.nanos()) / 1_000L - CLOCK_MARGIN_MICROS;
-    } else {
-      micros = micros(transactions.read("now", a -> databaseNow(a.connection)));
-    }
-    return instant(lastNow.accumulateAndGet(micros, Math::max));
-  }
-
-  /**
-   * Records a reading of the database clock that just arrived. {@link #now()} never returns less than a reading
-   * (so it is at least the timestamp of every commit this storage made), and is no later than the database's
-   * clock since a reading is already in the past.
-   */
-  private Instant remember(long micros) {
-    lastReading = new ClockReading(micros, System.nanoTime());
-    lastNow.accumulateAndGet(micros, Math::max);
-    return instant(micros);
+    return clock.now(transactions);
   }
 
   /**
@@ -249,16 +203,7 @@ public final class JdbcStorage implements Storage {
   public Optional<StoredRecord> read(RecordKey key) {
     Objects.requireNonNull(key, "key");
     checkOpen();
-    return transactions.read("read", a -> {
-      try (PreparedStatement ps = a.connection.prepareStatement(sql.readRecord)) {
-        ps.setString(1, key.collection());
-        ps.setString(2, key.id());
-        try (ResultSet rs = ps.executeQuery()) {
-          return rs.next() ? Optional.of(new StoredRecord(key, rs.getString(3), rs.getLong(1), rs.getString(2)))
-              : Optional.<StoredRecord>empty();
-        }
-      }
-    });
+    return queries.read(key);
   }
 
   /**
@@ -276,15 +221,7 @@ public final class JdbcStorage implements Storage {
       return List.of();
     }
     checkOpen();
-    return transactions.read("readAll", a -> {
-      List<StoredRecord> out = new ArrayList<>(distinct.size());
-      for (int from = 0; from < distinct.size(); from += READ_ALL_CHUNK) {
-        List<RecordKey> chunk = distinct.subList(from, Math.min(distinct.size(), from + READ_ALL_CHUNK));
-        selectRecords(a.connection, chunk, false, (k, rs) -> out.add(new StoredRecord(k, rs.getString(5),
-            rs.getLong(3), rs.getString(4))));
-      }
-      return out;
-    });
+    return queries.readAll(distinct);
   }
 
   /**
@@ -300,21 +237,7 @@ public final class JdbcStorage implements Storage {
       throw new IllegalArgumentException("limit must be positive: " + limit);
     }
     checkOpen();
-    return transactions.read("list", a -> {
-      try (PreparedStatement ps = a.connection.prepareStatement(sql.listRecords)) {
-        ps.setString(1, collection);
-        ps.setString(2, afterId == null ? "" : afterId);
-        ps.setInt(3, limit);
-        List<StoredRecord> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(new StoredRecord(new RecordKey(collection, rs.getString(1)), rs.getString(4), rs.getLong(2),
-                rs.getString(3)));
-          }
-        }
-        return out;
-      }
-    });
+    return queries.list(collection, afterId == null ? "" : afterId, limit);
   }
 
   /**
@@ -330,414 +253,11 @@ public final class JdbcStorage implements Storage {
   public CommitResult commit(Commit commit) {
     Objects.requireNonNull(commit, "commit");
     checkOpen();
-    CommitResult result = transactions.write("commit", a -> apply(a, commit));
+    CommitResult result = transactions.write("commit", a -> commits.apply(a, commit));
     if (result instanceof CommitResult.Committed c && !c.events().isEmpty()) {
-      wake();
+      waiters.wake();
     }
     return result;
-  }
-
-  private CommitResult apply(Transactions.Attempt a, Commit commit) throws SQLException {
-    Connection c = a.connection;
-    boolean together = dialect.sendsStatementsTogether();
-    List<RecordKey> expected = commit.expectations().stream().map(Expectation::key).distinct().toList();
-    Map<RecordKey, Long> current = new HashMap<>();
-    // the lock, the clock and the first chunk of expectations: one round trip where the driver allows it
-    Locked locked = together ? lockTogether(a, expected, current) : lockApart(a);
-    for (int from = together ? READ_ALL_CHUNK : 0; from < expected.size(); from += READ_ALL_CHUNK) {
-      selectRecords(c, expected.subList(from, Math.min(expected.size(), from + READ_ALL_CHUNK)), true,
-          (k, rs) -> current.put(k, rs.getLong(3)));
-    }
-    Instant now = locked.now;
-
-    // expectations, read under the lock
-    Map<RecordKey, Expectation> byKey = new HashMap<>();
-    for (Expectation e : commit.expectations()) {
-      long actual = current.getOrDefault(e.key(), Expectation.ABSENT);
-      if (!e.isMetBy(actual, now)) {
-        a.rollbackOnly();
-        return new CommitResult.Conflict(e, actual);
-      }
-      byKey.putIfAbsent(e.key(), e);
-    }
-
-    // writes, each re-checking its own expectation by row count
-    List<Write> writes = commit.writes();
-    List<Long> revisions = new ArrayList<>(writes.size());
-    List<WriteStatement> statements = new ArrayList<>(writes.size());
-    for (int i = 0; i < writes.size(); i++) {
-      Write w = writes.get(i);
-      long revision = locked.lastRevision + 1 + i;
-      revisions.add(revision);
-      statements.add(writeStatement(w, revision, byKey.get(w.key())));
-    }
-    List<NewEvent> events = commit.eventsFor(revisions);
-    List<StoredEvent> stored = new ArrayList<>(events.size());
-    for (int i = 0; i < events.size(); i++) {
-      stored.add(StoredEvent.of(events.get(i), locked.lastEventId + 1 + i, now));
-    }
-    boolean changes = !writes.isEmpty() || !events.isEmpty();
-    long[] counters = {locked.lastRevision + writes.size(), locked.lastEventId + events.size()};
-    WriteStatement failed = together ? applyTogether(a, statements, stored, changes, counters)
-        : applyApart(c, statements, stored, changes, counters);
-    if (failed != null) {
-      a.rollbackOnly();
-      return new CommitResult.Conflict(failed.expectation, currentRevision(c, failed.write.key()));
-    }
-    return new CommitResult.Committed(revisions, stored, now);
-  }
-
-  /** The counters read under the writers' lock, and the commit's time. */
-  private record Locked(long lastRevision, long lastEventId, Instant now) {}
-
-  /** Takes the writers' lock and reads the clock, one statement at a time. */
-  private Locked lockApart(Transactions.Attempt a) throws SQLException {
-    Connection c = a.connection;
-    String[] lock = sql.lockCounters;
-    String bound = dialect.boundLockWait(a.lockWaitMillis());
-    long lastRevision;
-    long lastEventId;
-    try (Statement s = c.createStatement()) {
-      if (bound != null) {
-        s.execute(bound); // a stalled lock holder fails this commit after the retry timeout instead of hanging it
-      }
-      for (int i = 0; i < lock.length - 1; i++) {
-        s.executeUpdate(lock[i]);
-      }
-      try (ResultSet rs = s.executeQuery(lock[lock.length - 1])) {
-        if (!rs.next()) {
-          throw missingCounters();
-        }
-        lastRevision = rs.getLong(1);
-        lastEventId = rs.getLong(2);
-      }
-    }
-    return new Locked(lastRevision, lastEventId, clock != null ? clockNow() : databaseNow(c));
-  }
-
-  /**
-   * Bounds the lock wait, takes the writers' lock, reads the clock and the revisions of the first chunk of expected
-   * keys in one round trip. The statements still run one after the other on the server, so the clock and the
-   * revisions are read after the lock is granted, each statement with a fresh snapshot (READ COMMITTED).
-   */
-  private Locked lockTogether(Transactions.Attempt a, List<RecordKey> expected, Map<RecordKey, Long> current)
-      throws SQLException {
-    List<RecordKey> first = expected.subList(0, Math.min(expected.size(), READ_ALL_CHUNK));
-    List<String> parts = new ArrayList<>();
-    parts.add(dialect.boundLockWaitParameterized());
-    parts.addAll(List.of(sql.lockCounters));
-    if (clock == null) {
-      parts.add(dialect.currentTimeMicros());
-    }
-    if (!first.isEmpty()) {
-      parts.add(selectSql(first.size(), true));
-    }
-    try (PreparedStatement ps = a.connection.prepareStatement(String.join("; ", parts))) {
-      ps.setLong(1, a.lockWaitMillis());
-      bindKeys(ps, 2, first);
-      boolean isQuery = ps.execute();
-      // results: the bound, the lock's updates (if any), the counters, the clock, the revisions
-      for (int i = 0; i < sql.lockCounters.length; i++) {
-        isQuery = ps.getMoreResults();
-      }
-      long lastRevision;
-      long lastEventId;
-      try (ResultSet rs = resultSet(ps, isQuery)) {
-        if (!rs.next()) {
-          throw missingCounters();
-        }
-        lastRevision = rs.getLong(1);
-        lastEventId = rs.getLong(2);
-      }
-      Instant now;
-      if (clock == null) {
-        try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
-          rs.next();
-          now = remember(rs.getLong(1));
-        }
-      } else {
-        now = clockNow();
-      }
-      if (!first.isEmpty()) {
-        try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
-          while (rs.next()) {
-            current.put(new RecordKey(rs.getString(1), rs.getString(2)), rs.getLong(3));
-          }
-        }
-      }
-      return new Locked(lastRevision, lastEventId, now);
-    }
-  }
-
-  private static ResultSet resultSet(PreparedStatement ps, boolean isQuery) throws SQLException {
-    if (!isQuery) {
-      throw new SQLException("expected a result set from the commit's combined statements", "XX000");
-    }
-    return ps.getResultSet();
-  }
-
-  private SQLException missingCounters() {
-    return new SQLException("the counter row of " + tables.meta() + " is missing; run createSchema()", "55000");
-  }
-
-  private Instant clockNow() {
-    return clock.instant().truncatedTo(ChronoUnit.MICROS);
-  }
-
-  /**
-   * Applies the writes, inserts the events and updates the counters (and notifies), one statement at a time.
-   *
-   * @return the first write whose expectation did not hold, or null
-   */
-  private WriteStatement applyApart(Connection c, List<WriteStatement> writes, List<StoredEvent> stored,
-      boolean changes, long[] counters) throws SQLException {
-    for (WriteStatement w : writes) {
-      if (!w.apply(c)) {
-        return w;
-      }
-    }
-    if (!stored.isEmpty()) {
-      try (PreparedStatement ps = c.prepareStatement(sql.insertEvent)) {
-        for (StoredEvent s : stored) {
-          bindEvent(ps, 1, s);
-          ps.addBatch();
-        }
-        ps.executeBatch();
-      }
-    }
-    if (changes) {
-      try (PreparedStatement ps = c.prepareStatement(sql.updateCounters)) {
-        ps.setLong(1, counters[0]);
-        ps.setLong(2, counters[1]);
-        checkCounters(ps.executeUpdate());
-      }
-    }
-    if (!stored.isEmpty() && sql.notifyEvents != null) {
-      try (Statement s = c.createStatement()) {
-        s.execute(sql.notifyEvents);
-      }
-    }
-    return null;
-  }
-
-  /** Marks the server-side check of a write's or the counters' row count; see {@link #checkedOnServer}. */
-  private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
-
-  /**
-   * Applies the writes, inserts the events (one multi-row insert), updates the counters, notifies and COMMITs in one
-   * round trip. The row counts that must be 1 (a conditional write, the counters) are checked on the server (see
-   * {@link #checkedOnServer}): a failed one raises an error, so the statements after it and the COMMIT do not run.
-   * Under the writers' lock the expectations read in the first round trip cannot change, so that happens only if
-   * the tables were changed outside Collab; the commit then reports the conflict and nothing is committed.
-   *
-   * @return the first write whose expectation did not hold, or null
-   */
-  private WriteStatement applyTogether(Transactions.Attempt a, List<WriteStatement> writes, List<StoredEvent> stored,
-      boolean changes, long[] counters) throws SQLException {
-    if (!changes) {
-      return null;
-    }
-    Connection c = a.connection;
-    List<String> parts = new ArrayList<>();
-    writes.forEach(w -> parts.add(w.conditional ? checkedOnServer(w.sql) : w.sql));
-    if (!stored.isEmpty()) {
-      parts.add(sql.insertEvent + ", (?, ?, ?, ?, ?, ?)".repeat(stored.size() - 1));
-    }
-    parts.add(checkedOnServer(sql.updateCounters));
-    if (!stored.isEmpty() && sql.notifyEvents != null) {
-      parts.add(sql.notifyEvents);
-    }
-    parts.add("COMMIT");
-    try (PreparedStatement ps = c.prepareStatement(String.join("; ", parts))) {
-      int p = 1;
-      for (WriteStatement w : writes) {
-        p = w.bind(ps, p);
-      }
-      for (StoredEvent s : stored) {
-        p = bindEvent(ps, p, s);
-      }
-      ps.setLong(p++, counters[0]);
-      ps.setLong(p, counters[1]);
-      a.committingInline();
-      ps.execute();
-      return null;
-    } catch (SQLException e) {
-      if (e.getMessage() == null || !e.getMessage().contains(ROW_COUNT_FAILED)) {
-        if (reportedByServer(e)) {
-          // the server answered with an error, so it skipped the rest of the round trip: COMMIT did not run (or
-          // failed and rolled back); a retryable error is retried like any other
-          a.notCommitted();
-        }
-        throw e; // else the connection failed: whether COMMIT ran is unknown
-      }
-      a.notCommitted();
-      c.rollback();
-      for (WriteStatement w : writes) {
-        if (w.conditional && !w.expectation.isMetBy(currentRevision(c, w.write.key()), Instant.MIN)) {
-          return w;
-        }
-      }
-      throw new SQLException("a row count checked inside a commit did not hold: the counter row of " + tables.meta()
-          + " vanished, or the tables were changed outside Collab; rolled back", "55000", e);
-    }
-  }
-
-  /**
-   * @return whether an error is the server's answer to a statement, rather than the connection failing (SQLState
-   *     class 08, or none: an I/O error) or the server ending the session (class 57: shutdown, termination), after
-   *     which whether a COMMIT already sent ran is unknown
-   */
-  private static boolean reportedByServer(SQLException e) {
-    String state = e.getSQLState();
-    return state != null && state.length() == 5 && !state.startsWith("08") && !state.startsWith("57");
-  }
-
-  /**
-   * Wraps a data-changing statement so the server raises an error unless it changed exactly one row: a failed check
-   * aborts the transaction before the statements after it, COMMIT included. (The cast of a text that is not a
-   * number fails only when the count is not 1: it depends on the count, so the planner cannot fold it early.)
-   */
-  private static String checkedOnServer(String statement) {
-    return "WITH changed AS (" + statement + " RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 0 ELSE CAST('"
-        + ROW_COUNT_FAILED + ":' || count(*) AS INTEGER) END FROM changed";
-  }
-
-  private static int bindEvent(PreparedStatement ps, int p, StoredEvent s) throws SQLException {
-    ps.setLong(p, s.id());
-    ps.setLong(p + 1, micros(s.ts()));
-    ps.setString(p + 2, s.type());
-    ps.setString(p + 3, s.actor());
-    ps.setString(p + 4, s.target());
-    ps.setString(p + 5, s.detailsJson());
-    return p + 6;
-  }
-
-  private void checkCounters(int updated) throws SQLException {
-    if (updated != 1) {
-      throw new SQLException("the counter row of " + tables.meta() + " vanished during a commit", "55000");
-    }
-  }
-
-  /** One write's statement, and how its row count tells whether its key's expectation held. */
-  private final class WriteStatement {
-    final Write write;
-    final Expectation expectation;
-    final String sql;
-    private final long revision;
-    /** The statement changes a row only if the expectation holds, so it must change exactly one. */
-    private final boolean conditional;
-    private final boolean createOnly;
-
-    WriteStatement(Write write, long revision, Expectation expectation, String sql, boolean conditional,
-        boolean createOnly) {
-      this.write = write;
-      this.revision = revision;
-      this.expectation = expectation;
-      this.sql = sql;
-      this.conditional = conditional;
-      this.createOnly = createOnly;
-    }
-
-    /** Binds the statement's parameters from {@code p} on; returns the next parameter index. */
-    int bind(PreparedStatement ps, int p) throws SQLException {
-      RecordKey k = write.key();
-      if (write.isDelete()) {
-        ps.setString(p++, k.collection());
-        ps.setString(p++, k.id());
-      } else if (conditional && !createOnly) {
-        ps.setLong(p++, revision);
-        ps.setString(p++, write.hash());
-        ps.setString(p++, write.json());
-        ps.setString(p++, k.collection());
-        ps.setString(p++, k.id());
-      } else {
-        ps.setString(p++, k.collection());
-        ps.setString(p++, k.id());
-        ps.setLong(p++, revision);
-        ps.setString(p++, write.hash());
-        ps.setString(p++, write.json());
-        return p;
-      }
-      if (conditional) {
-        ps.setLong(p++, expectation.revision());
-      }
-      return p;
-    }
-
-    boolean held(int updated) {
-      return !conditional || updated == 1;
-    }
-
-    /** Runs the statement alone; false if the expectation did not hold. */
-    boolean apply(Connection c) throws SQLException {
-      try (PreparedStatement ps = c.prepareStatement(sql)) {
-        bind(ps, 1);
-        return held(ps.executeUpdate());
-      } catch (SQLException ex) {
-        if (createOnly && dialect.insertIfAbsentRaisesOnConflict() && dialect.isUniqueViolation(ex)) {
-          return false;
-        }
-        throw ex;
-      }
-    }
-  }
-
-  /** The statement applying one write, conditionally on its key's expectation if it has one. */
-  private WriteStatement writeStatement(Write w, long revision, Expectation e) {
-    if (w.isDelete()) {
-      boolean conditional = e != null && e.revision() != Expectation.ABSENT;
-      return new WriteStatement(w, revision, e, conditional ? sql.deleteIfRevision : sql.delete, conditional, false);
-    }
-    if (e != null && e.revision() != Expectation.ABSENT) {
-      return new WriteStatement(w, revision, e, sql.updateIfRevision, true, false);
-    }
-    boolean createOnly = e != null;
-    return new WriteStatement(w, revision, e, createOnly ? sql.insertIfAbsent : sql.upsert, createOnly, createOnly);
-  }
-
-  private long currentRevision(Connection c, RecordKey key) throws SQLException {
-    long[] revision = {Expectation.ABSENT};
-    selectRecords(c, List.of(key), true, (k, rs) -> revision[0] = rs.getLong(3));
-    return revision[0];
-  }
-
-  @FunctionalInterface
-  private interface RowHandler {
-    void accept(RecordKey key, ResultSet rs) throws SQLException;
-  }
-
-  /** Selects {@code collection, id, revision[, hash, value_json]} of up to a chunk of keys. */
-  private void selectRecords(Connection c, List<RecordKey> keys, boolean revisionOnly, RowHandler handler)
-      throws SQLException {
-    if (keys.isEmpty()) {
-      return;
-    }
-    try (PreparedStatement ps = c.prepareStatement(selectSql(keys.size(), revisionOnly))) {
-      bindKeys(ps, 1, keys);
-      try (ResultSet rs = ps.executeQuery()) {
-        while (rs.next()) {
-          handler.accept(new RecordKey(rs.getString(1), rs.getString(2)), rs);
-        }
-      }
-    }
-  }
-
-  /** The query selecting {@code collection, id, revision[, hash, value_json]} of {@code n} keys. */
-  private String selectSql(int n, boolean revisionOnly) {
-    StringBuilder q = new StringBuilder("SELECT collection, id, revision")
-        .append(revisionOnly ? "" : ", hash, value_json").append(" FROM ").append(tables.records()).append(" WHERE ");
-    for (int i = 0; i < n; i++) {
-      q.append(i == 0 ? "" : " OR ").append("(collection = ? AND id = ?)");
-    }
-    return q.toString();
-  }
-
-  private static void bindKeys(PreparedStatement ps, int first, List<RecordKey> keys) throws SQLException {
-    int p = first;
-    for (RecordKey k : keys) {
-      ps.setString(p++, k.collection());
-      ps.setString(p++, k.id());
-    }
   }
 
   /**
@@ -755,20 +275,7 @@ public final class JdbcStorage implements Storage {
       throw new IllegalArgumentException("limit must be positive: " + limit);
     }
     checkOpen();
-    return transactions.read("readEvents", a -> {
-      try (PreparedStatement ps = a.connection.prepareStatement(sql.readEvents)) {
-        ps.setLong(1, afterId);
-        ps.setInt(2, limit);
-        List<StoredEvent> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(new StoredEvent(rs.getLong(1), instant(rs.getLong(2)), rs.getString(3), rs.getString(4),
-                rs.getString(5), rs.getString(6)));
-          }
-        }
-        return out;
-      }
-    });
+    return queries.readEvents(afterId, limit);
   }
 
   /**
@@ -779,11 +286,7 @@ public final class JdbcStorage implements Storage {
   @Override
   public long lastEventId() {
     checkOpen();
-    return transactions.read("lastEventId", a -> {
-      try (Statement s = a.connection.createStatement(); ResultSet rs = s.executeQuery(sql.lastEventId)) {
-        return rs.next() ? rs.getLong(1) : 0L;
-      }
-    });
+    return queries.lastEventId();
   }
 
   /**
@@ -797,39 +300,7 @@ public final class JdbcStorage implements Storage {
   @Override
   public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
-    long timeoutNanos = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
-    long start = System.nanoTime();
-    if (notifications == null) {
-      return awaitEvents(afterId, timeoutNanos, start);
-    }
-    notifications.waitStarted();
-    try {
-      return awaitEvents(afterId, timeoutNanos, start);
-    } finally {
-      notifications.waitEnded();
-    }
-  }
-
-  private boolean awaitEvents(long afterId, long timeoutNanos, long start) throws InterruptedException {
-    while (true) {
-      long seen;
-      synchronized (wakeups) {
-        seen = wakeupCount;
-      }
-      if (lastEventId() > afterId) {
-        return true;
-      }
-      long left = timeoutNanos - (System.nanoTime() - start);
-      if (left <= 0) {
-        return false;
-      }
-      synchronized (wakeups) {
-        if (wakeupCount == seen) {
-          checkOpen();
-          TimeUnit.NANOSECONDS.timedWait(wakeups, Math.min(left, pollNanos));
-        }
-      }
-    }
+    return waiters.await(afterId, timeout, this::lastEventId);
   }
 
   /**
@@ -839,80 +310,18 @@ public final class JdbcStorage implements Storage {
   @Override
   public void close() {
     closed = true;
-    if (notifications != null) {
-      notifications.close();
-    }
-    wake();
+    waiters.close();
   }
 
   @Override
   public String toString() {
     return "JdbcStorage[" + dialect.kind() + ", tables " + tables.prefix() + "collab_*"
-        + (clock != null ? ", clock " + clock : "") + "]";
-  }
-
-  private void wake() {
-    synchronized (wakeups) {
-      wakeupCount++;
-      wakeups.notifyAll();
-    }
+        + (clock.isDatabase() ? "" : ", " + clock) + "]";
   }
 
   private void checkOpen() {
     if (closed) {
       throw new StorageException("JdbcStorage is closed");
-    }
-  }
-
-  private Instant databaseNow(Connection c) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(dialect.currentTimeMicros())) {
-      rs.next();
-      return remember(rs.getLong(1));
-    }
-  }
-
-  static long micros(Instant t) {
-    return Math.addExact(Math.multiplyExact(t.getEpochSecond(), 1_000_000L), t.getNano() / 1_000L);
-  }
-
-  static Instant instant(long micros) {
-    return Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L), Math.floorMod(micros, 1_000_000L) * 1_000L);
-  }
-
-  /** The statements, built once per storage. */
-  static final class Sql {
-    final String[] lockCounters;
-    final String readRecord;
-    final String listRecords;
-    final String upsert;
-    final String insertIfAbsent;
-    final String updateIfRevision;
-    final String delete;
-    final String deleteIfRevision;
-    final String insertEvent;
-    final String updateCounters;
-    final String readEvents;
-    final String lastEventId;
-    final String notifyEvents;
-
-    Sql(Tables t, Dialect d) {
-      lockCounters = d.lockCounters(t);
-      readRecord = "SELECT revision, hash, value_json FROM " + t.records() + " WHERE collection = ? AND id = ?";
-      listRecords = "SELECT id, revision, hash, value_json FROM " + t.records()
-          + " WHERE collection = ? AND id > ? ORDER BY id LIMIT ?";
-      upsert = d.upsert(t);
-      insertIfAbsent = d.insertIfAbsent(t);
-      updateIfRevision = "UPDATE " + t.records() + " SET revision = ?, hash = ?, value_json = ?"
-          + " WHERE collection = ? AND id = ? AND revision = ?";
-      delete = "DELETE FROM " + t.records() + " WHERE collection = ? AND id = ?";
-      deleteIfRevision = delete + " AND revision = ?";
-      insertEvent = "INSERT INTO " + t.events() + " (id, ts_micros, event_type, actor, target, details)"
-          + " VALUES (?, ?, ?, ?, ?, ?)";
-      updateCounters = "UPDATE " + t.meta() + " SET last_revision = ?, last_event_id = ? WHERE id = 1";
-      readEvents = "SELECT id, ts_micros, event_type, actor, target, details FROM " + t.events()
-          + " WHERE id > ? ORDER BY id LIMIT ?";
-      lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
-      notifyEvents = d.notifyEvents(t);
     }
   }
 
@@ -945,7 +354,8 @@ public final class JdbcStorage implements Storage {
      * @param prefix empty, or lower-case ASCII matching {@code [a-z][a-z0-9_]{0,29}}
      * @return this builder
      * @throws NullPointerException if prefix is null
-     * @throws IllegalArgumentException if prefix does not match, or was set before
+     * @throws IllegalArgumentException if prefix does not match
+     * @throws IllegalStateException if set before
      */
     public Builder tablePrefix(String prefix) {
       once(tablePrefixSet, "tablePrefix");
@@ -961,7 +371,7 @@ public final class JdbcStorage implements Storage {
      * @param dialect the database
      * @return this builder
      * @throws NullPointerException if dialect is null
-     * @throws IllegalArgumentException if set before
+     * @throws IllegalStateException if set before
      */
     public Builder dialect(JdbcDialect dialect) {
       once(this.dialect != null, "dialect");
@@ -977,7 +387,7 @@ public final class JdbcStorage implements Storage {
      * @param clock the clock
      * @return this builder
      * @throws NullPointerException if clock is null
-     * @throws IllegalArgumentException if set before
+     * @throws IllegalStateException if set before
      */
     public Builder clock(Clock clock) {
       once(this.clock != null, "clock");
@@ -993,7 +403,8 @@ public final class JdbcStorage implements Storage {
      * @param timeout not negative; zero means no retries
      * @return this builder
      * @throws NullPointerException if timeout is null
-     * @throws IllegalArgumentException if negative, or set before
+     * @throws IllegalArgumentException if negative
+     * @throws IllegalStateException if set before
      */
     public Builder retryTimeout(Duration timeout) {
       once(retryTimeoutSet, "retryTimeout");
@@ -1012,7 +423,8 @@ public final class JdbcStorage implements Storage {
      * @param interval positive, at most one minute
      * @return this builder
      * @throws NullPointerException if interval is null
-     * @throws IllegalArgumentException if out of range, or set before
+     * @throws IllegalArgumentException if out of range
+     * @throws IllegalStateException if set before
      */
     public Builder pollInterval(Duration interval) {
       once(pollIntervalSet, "pollInterval");
@@ -1031,7 +443,7 @@ public final class JdbcStorage implements Storage {
      *
      * @param enabled false to rely on polling only
      * @return this builder
-     * @throws IllegalArgumentException if set before
+     * @throws IllegalStateException if set before
      */
     public Builder listenNotify(boolean enabled) {
       once(listenNotifySet, "listenNotify");
@@ -1058,7 +470,7 @@ public final class JdbcStorage implements Storage {
           if (chosen == null) {
             throw new StorageException("JdbcStorage does not support " + md.getDatabaseProductName() + " "
                 + md.getDatabaseProductVersion() + "; set a dialect explicitly if it is compatible with one of "
-                + java.util.Arrays.toString(JdbcDialect.values()));
+                + Arrays.toString(JdbcDialect.values()));
           }
           how = "detected from " + md.getDatabaseProductName() + " " + md.getDatabaseProductVersion();
         } catch (SQLException e) {
@@ -1074,7 +486,7 @@ public final class JdbcStorage implements Storage {
 
     private static void once(boolean set, String option) {
       if (set) {
-        throw new IllegalArgumentException(option + " is already set");
+        throw new IllegalStateException(option + " is already set");
       }
     }
   }

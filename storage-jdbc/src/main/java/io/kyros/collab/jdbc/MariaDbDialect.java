@@ -4,7 +4,7 @@ import java.sql.SQLException;
 
 /**
  * MariaDB 10.6+ and MySQL 8: epoch microseconds by datetime arithmetic on UTC_TIMESTAMP(6) (no session time
- * zone involved), ON DUPLICATE KEY UPDATE, SKIP LOCKED with LIMIT before the locking clause.
+ * zone involved), ON DUPLICATE KEY UPDATE, a plain insert whose duplicate key leaves the transaction usable.
  */
 final class MariaDbDialect implements Dialect {
   /** ER_LOCK_DEADLOCK and ER_LOCK_WAIT_TIMEOUT. */
@@ -59,17 +59,5 @@ final class MariaDbDialect implements Dialect {
   public String boundLockWait(long millis) {
     // whole seconds, at least 1; a session setting, so every commit sets it anew on the pooled connection
     return "SET SESSION innodb_lock_wait_timeout = " + Math.max(1L, (millis + 999L) / 1000L);
-  }
-
-  @Override
-  public boolean supportsSkipLocked() {
-    return true;
-  }
-
-  @Override
-  public String lockNextRecords(Tables t) {
-    // MySQL and MariaDB take LIMIT before FOR UPDATE, and reject LIMIT inside IN (subquery): one flat query
-    return "SELECT collection, id, revision, hash, value_json FROM " + t.records()
-        + " WHERE collection = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED";
   }
 }

@@ -2,7 +2,7 @@ package io.kyros.collab.jdbc;
 
 import java.sql.SQLException;
 
-/** PostgreSQL 13+: epoch microseconds from clock_timestamp(), ON CONFLICT, SKIP LOCKED, LISTEN/NOTIFY. */
+/** PostgreSQL 13+: epoch microseconds from clock_timestamp(), ON CONFLICT, statements sent together, LISTEN/NOTIFY. */
 final class PostgresDialect implements Dialect {
   /** lock_not_available, raised when lock_timeout expires. */
   private static final String LOCK_NOT_AVAILABLE = "55P03";
@@ -17,7 +17,6 @@ final class PostgresDialect implements Dialect {
     // clock_timestamp() is the wall clock at the call (now() would be the transaction's start), as timestamptz: UTC
     return "SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
   }
-
 
   @Override
   public boolean isRetryable(SQLException e) {
@@ -41,6 +40,12 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
+  public int maxParameters() {
+    // the driver sends the count as an unsigned 16-bit number, and refuses more
+    return 65_535;
+  }
+
+  @Override
   public String boundLockWaitParameterized() {
     // set_config(..., true) is SET LOCAL
     return "SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)";
@@ -53,18 +58,8 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
-  public boolean supportsSkipLocked() {
+  public boolean supportsNotify() {
     return true;
-  }
-
-  @Override
-  public String lockNextRecords(Tables t) {
-    // The MATERIALIZED CTE fences the locking subquery: it runs once, so exactly the rows it returns are locked,
-    // whatever plan the outer query gets.
-    return "WITH picked AS MATERIALIZED (SELECT collection, id FROM " + t.records()
-        + " WHERE collection = ? ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED)"
-        + " SELECT r.collection, r.id, r.revision, r.hash, r.value_json FROM " + t.records()
-        + " r JOIN picked p ON r.collection = p.collection AND r.id = p.id ORDER BY r.id";
   }
 
   @Override

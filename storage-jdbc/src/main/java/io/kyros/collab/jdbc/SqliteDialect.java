@@ -30,7 +30,6 @@ final class SqliteDialect implements Dialect {
         "SELECT last_revision, last_event_id FROM " + t.meta() + " WHERE id = 1"};
   }
 
-
   @Override
   public boolean isUniqueViolation(SQLException e) {
     return (e.getErrorCode() & 0xff) == CONSTRAINT;

@@ -28,6 +28,24 @@ final class Transactions {
   /** Retry pacing: full jitter from 1 ms, doubling, at most 100 ms. */
   private static final Backoff BACKOFF = new Backoff(Duration.ofMillis(1), Duration.ofMillis(100), Backoff.Jitter.FULL);
 
+  /** Whether an operation only reads, or writes in a transaction of its own. */
+  enum Mode {
+    /** Reads: auto-commit as the pool hands it out; a transaction already open is committed at the end. */
+    READ,
+    /** Writes: auto-commit off, COMMIT at the end unless the work asked for a rollback. */
+    WRITE
+  }
+
+  /** Why a failure ends the operation instead of being retried; it decides what the message says about retries. */
+  private enum Verdict {
+    /** Not a failure running the transaction again could cure. */
+    FINAL,
+    /** Retryable, but the retry timeout has passed. */
+    RETRIES_EXHAUSTED,
+    /** A lock wait that timed out, retried until the retry timeout passed. */
+    LOCK_TIMEOUT
+  }
+
   /** The work of one attempt. */
   @FunctionalInterface
   interface Work<T> {
@@ -92,28 +110,30 @@ final class Transactions {
    * transaction is committed at the end so no snapshot outlives the call.
    */
   <T> T read(String operation, Work<T> work) {
-    return run(operation, false, work);
+    return run(operation, Mode.READ, work);
   }
 
   /** Runs a write transaction: auto-commit off, COMMIT at the end unless the work asked for a rollback. */
   <T> T write(String operation, Work<T> work) {
-    return run(operation, true, work);
+    return run(operation, Mode.WRITE, work);
   }
 
-  private <T> T run(String operation, boolean write, Work<T> work) {
+  private <T> T run(String operation, Mode mode, Work<T> work) {
     long start = System.nanoTime();
     for (int attempt = 1; ; attempt++) {
       Connection c = connect(operation);
       Attempt a = new Attempt(c, start + retryNanos);
       T result;
       try {
-        result = once(a, write, work);
+        result = once(a, mode, work);
       } catch (SQLException e) {
         release(a, e);
         boolean retryable = dialect.isRetryable(e) && !a.committing;
         long elapsed = System.nanoTime() - start;
         if (!retryable || elapsed >= retryNanos) {
-          throw wrap(operation, e, write, a.committing, retryable, retryable && dialect.isLockTimeout(e));
+          Verdict verdict = !retryable ? Verdict.FINAL
+              : dialect.isLockTimeout(e) ? Verdict.LOCK_TIMEOUT : Verdict.RETRIES_EXHAUSTED;
+          throw wrap(operation, e, outcome(mode, a), verdict);
         }
         LOG.debug("Retrying {} (attempt {}) after SQLState {} error {}: {}", operation, attempt, e.getSQLState(),
             e.getErrorCode(), e.getMessage());
@@ -122,7 +142,7 @@ final class Transactions {
           // parkNanos returns at once while the interrupt status is set: stop instead of spinning; keep the status
           throw new StorageException("JDBC " + operation + " interrupted while waiting to retry after SQLState "
               + e.getSQLState() + " (error " + e.getErrorCode() + "): " + e.getMessage()
-              + (write ? "; the transaction was rolled back, nothing was committed" : ""), e);
+              + outcome(mode, a), e);
         }
         continue;
       } catch (RuntimeException | Error e) {
@@ -140,8 +160,9 @@ final class Transactions {
    * {@code setAutoCommit(true)} inside a transaction commits it; if either fails the connection is marked for
    * {@linkplain #release discarding}.
    */
-  private <T> T once(Attempt a, boolean write, Work<T> work) throws SQLException {
+  private <T> T once(Attempt a, Mode mode, Work<T> work) throws SQLException {
     Connection c = a.connection;
+    boolean write = mode == Mode.WRITE;
     boolean autoCommit = c.getAutoCommit();
     boolean transaction = write || !autoCommit;
     T result;
@@ -192,24 +213,23 @@ final class Transactions {
     }
   }
 
-  private StorageException wrap(String operation, SQLException e, boolean write, boolean committing,
-      boolean retryable, boolean lockTimeout) {
-    String outcome;
-    if (!write) {
-      outcome = "";
-    } else if (committing) {
-      outcome = "; the connection failed while committing, so whether the commit took effect is unknown";
-    } else {
-      outcome = "; the transaction was rolled back, nothing was committed";
+  /** @return what the failure message says about the transaction: nothing for reads, rolled back, or unknown */
+  private static String outcome(Mode mode, Attempt a) {
+    if (mode == Mode.READ) {
+      return "";
     }
-    String retries;
-    if (lockTimeout) {
-      retries = ": a lock could not be obtained within the retry timeout of "
+    return a.committing ? "; the connection failed while committing, so whether the commit took effect is unknown"
+        : "; the transaction was rolled back, nothing was committed";
+  }
+
+  private StorageException wrap(String operation, SQLException e, String outcome, Verdict verdict) {
+    String retries = switch (verdict) {
+      case FINAL -> "";
+      case RETRIES_EXHAUSTED -> " (still failing after retries until the retry timeout)";
+      case LOCK_TIMEOUT -> ": a lock could not be obtained within the retry timeout of "
           + TimeUnit.NANOSECONDS.toMillis(retryNanos) + " ms (for a commit normally the writers' lock on the"
           + " counter row, held by another transaction that has not ended)";
-    } else {
-      retries = retryable ? " (still failing after retries until the retry timeout)" : "";
-    }
+    };
     return new StorageException("JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState()
         + ", error " + e.getErrorCode() + "): " + e.getMessage() + outcome, e);
   }

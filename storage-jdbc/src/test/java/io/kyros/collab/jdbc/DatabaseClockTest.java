@@ -62,7 +62,7 @@ class DatabaseClockTest {
       try (Connection direct = source.dataSource().getConnection(); Statement s = direct.createStatement();
           ResultSet rs = s.executeQuery(new H2Dialect().currentTimeMicros())) {
         rs.next();
-        database = JdbcStorage.instant(rs.getLong(1));
+        database = DatabaseClock.instant(rs.getLong(1));
       }
       assertThat(estimated).isBeforeOrEqualTo(database);
       assertThat(storage.now()).isAfterOrEqualTo(estimated); // never back in time

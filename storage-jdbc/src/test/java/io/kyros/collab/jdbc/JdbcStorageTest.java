@@ -50,7 +50,7 @@ class JdbcStorageTest {
         .hasMessageContaining("tablePrefix must be empty or match");
     assertThatThrownBy(() -> b.tablePrefix("x; DROP TABLE y")).isInstanceOf(IllegalArgumentException.class);
     b.tablePrefix("ok_");
-    assertThatThrownBy(() -> b.tablePrefix("again_")).isInstanceOf(IllegalArgumentException.class)
+    assertThatThrownBy(() -> b.tablePrefix("again_")).isInstanceOf(IllegalStateException.class)
         .hasMessage("tablePrefix is already set");
     assertThatThrownBy(() -> b.retryTimeout(Duration.ofSeconds(-1))).isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("retryTimeout must not be negative");

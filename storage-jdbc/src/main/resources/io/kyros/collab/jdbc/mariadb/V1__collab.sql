@@ -5,7 +5,6 @@ CREATE TABLE IF NOT EXISTS ${prefix}collab_meta (
   last_revision BIGINT NOT NULL,
   last_event_id BIGINT NOT NULL
 ) ENGINE=InnoDB;
-INSERT IGNORE INTO ${prefix}collab_meta (id, last_revision, last_event_id) VALUES (1, 0, 0);
 CREATE TABLE IF NOT EXISTS ${prefix}collab_records (
   collection VARCHAR(128) NOT NULL,
   id VARCHAR(128) NOT NULL,
@@ -22,3 +21,9 @@ CREATE TABLE IF NOT EXISTS ${prefix}collab_events (
   target TEXT NOT NULL,
   details LONGTEXT NOT NULL
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
+-- The counter row: 0 and 0 on empty tables. If it is missing (deleted outside Collab), running this statement again
+-- recreates it from the tables' maxima, so no surviving record's revision and no event id is handed out again.
+INSERT IGNORE INTO ${prefix}collab_meta (id, last_revision, last_event_id)
+  SELECT 1, (SELECT COALESCE(MAX(revision), 0) FROM ${prefix}collab_records),
+    (SELECT COALESCE(MAX(id), 0) FROM ${prefix}collab_events)
+  FROM DUAL WHERE NOT EXISTS (SELECT 1 FROM ${prefix}collab_meta WHERE id = 1);

@@ -1,0 +1,72 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.Map;
+
+/**
+ * The one nesting limit of stored values (documents, task and lease records, event details): at most
+ * {@value #MAX_DEPTH} levels of objects and arrays, the top-level object counting as one. It is checked before
+ * anything is written and safely below what every backend's JSON reader accepts (Jackson reads at most 1,000
+ * levels by default, and a backend may wrap a value in an envelope), so whatever is accepted reads back.
+ *
+ * <p>The check walks iteratively, so a self-referencing {@code Map} or {@code List}, or one nested 200,000
+ * levels deep, is refused as an {@link InvalidValueException} instead of overflowing the stack. Stateless.
+ */
+final class Nesting {
+  /** The deepest nesting accepted. */
+  static final int MAX_DEPTH = 500;
+
+  private Nesting() {}
+
+  private record Level(Object value, int depth) {}
+
+  /**
+   * Checks a value as given by a caller: {@link JsonNode}s, {@link Map}s, {@link Collection}s and object arrays
+   * are walked (other objects are left to the mapper and checked once converted).
+   *
+   * @param value the value
+   * @param what what it is, for the message ({@code "document c/x"})
+   * @throws InvalidValueException if it nests deeper than {@link #MAX_DEPTH} levels (a value that contains
+   *     itself nests infinitely deep)
+   */
+  static void check(Object value, String what) {
+    Deque<Level> todo = new ArrayDeque<>();
+    todo.push(new Level(value, 0));
+    while (!todo.isEmpty()) {
+      Level l = todo.pop();
+      Iterable<?> children = children(l.value());
+      if (children == null) {
+        continue;
+      }
+      int depth = l.depth() + 1;
+      if (depth > MAX_DEPTH) {
+        throw new InvalidValueException(what + " nests deeper than " + MAX_DEPTH
+            + " levels of objects and arrays (or contains itself)");
+      }
+      for (Object child : children) {
+        todo.push(new Level(child, depth));
+      }
+    }
+  }
+
+  /** The children of a container, or null if {@code value} is not one this check walks. */
+  private static Iterable<?> children(Object value) {
+    if (value instanceof JsonNode n) {
+      return n.isContainerNode() ? n : null;
+    }
+    if (value instanceof Map<?, ?> m) {
+      return m.values();
+    }
+    if (value instanceof Collection<?> c) {
+      return c;
+    }
+    if (value instanceof Object[] a) {
+      return Arrays.asList(a);
+    }
+    return null;
+  }
+}

@@ -1,0 +1,159 @@
+package io.kyros.collab.jdbc;
+
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The storage's reads of records and events, each one short read on a borrowed connection, and the query of records
+ * by key that commits use too. Reads never take the writers' lock.
+ *
+ * <p>Thread-safe.
+ */
+final class Queries {
+  /** The most keys one query of records by key names. */
+  static final int KEY_CHUNK = 100;
+
+  /** Receives one row of a query of records by key. */
+  @FunctionalInterface
+  interface RowHandler {
+    void accept(RecordKey key, ResultSet rs) throws SQLException;
+  }
+
+  private final Transactions transactions;
+  private final SqlText sql;
+
+  Queries(Transactions transactions, SqlText sql) {
+    this.transactions = transactions;
+    this.sql = sql;
+  }
+
+  Optional<StoredRecord> read(RecordKey key) {
+    return transactions.read("read", a -> {
+      try (PreparedStatement ps = a.connection.prepareStatement(sql.readRecord)) {
+        ps.setString(1, key.collection());
+        ps.setString(2, key.id());
+        try (ResultSet rs = ps.executeQuery()) {
+          return rs.next() ? Optional.of(new StoredRecord(key, rs.getString(3), rs.getLong(1), rs.getString(2)))
+              : Optional.<StoredRecord>empty();
+        }
+      }
+    });
+  }
+
+  /** One query per {@value #KEY_CHUNK} keys; the keys are distinct. */
+  List<StoredRecord> readAll(List<RecordKey> distinct) {
+    return transactions.read("readAll", a -> {
+      List<StoredRecord> out = new ArrayList<>(distinct.size());
+      for (int from = 0; from < distinct.size(); from += KEY_CHUNK) {
+        List<RecordKey> chunk = distinct.subList(from, Math.min(distinct.size(), from + KEY_CHUNK));
+        select(a.connection, chunk, SqlText.Columns.RECORD, (k, rs) -> out.add(new StoredRecord(k, rs.getString(5),
+            rs.getLong(3), rs.getString(4))));
+      }
+      return out;
+    });
+  }
+
+  List<StoredRecord> list(String collection, String afterId, int limit) {
+    return transactions.read("list", a -> {
+      try (PreparedStatement ps = a.connection.prepareStatement(sql.listRecords)) {
+        ps.setString(1, collection);
+        ps.setString(2, afterId);
+        ps.setInt(3, limit);
+        List<StoredRecord> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new StoredRecord(new RecordKey(collection, rs.getString(1)), rs.getString(4), rs.getLong(2),
+                rs.getString(3)));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  List<StoredEvent> readEvents(long afterId, int limit) {
+    return transactions.read("readEvents", a -> {
+      try (PreparedStatement ps = a.connection.prepareStatement(sql.readEvents)) {
+        ps.setLong(1, afterId);
+        ps.setInt(2, limit);
+        List<StoredEvent> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new StoredEvent(rs.getLong(1), DatabaseClock.instant(rs.getLong(2)), rs.getString(3),
+                rs.getString(4), rs.getString(5), rs.getString(6)));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  long lastEventId() {
+    return transactions.read("lastEventId", a -> {
+      try (Statement s = a.connection.createStatement(); ResultSet rs = s.executeQuery(sql.lastEventId)) {
+        return rs.next() ? rs.getLong(1) : 0L;
+      }
+    });
+  }
+
+  /**
+   * Selects {@code collection, id, revision[, hash, value_json]} of up to {@value #KEY_CHUNK} keys.
+   *
+   * @param c the connection
+   * @param keys the keys
+   * @param columns which columns
+   * @param handler receives each row found
+   * @throws SQLException if the query fails
+   */
+  void select(Connection c, List<RecordKey> keys, SqlText.Columns columns, RowHandler handler) throws SQLException {
+    if (keys.isEmpty()) {
+      return;
+    }
+    try (PreparedStatement ps = c.prepareStatement(sql.selectRecords(keys.size(), columns))) {
+      bindKeys(ps, 1, keys);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          handler.accept(new RecordKey(rs.getString(1), rs.getString(2)), rs);
+        }
+      }
+    }
+  }
+
+  /**
+   * @param c the connection
+   * @param key a key
+   * @return its record's revision, or {@link Expectation#ABSENT}
+   * @throws SQLException if the query fails
+   */
+  long currentRevision(Connection c, RecordKey key) throws SQLException {
+    long[] revision = {Expectation.ABSENT};
+    select(c, List.of(key), SqlText.Columns.REVISION, (k, rs) -> revision[0] = rs.getLong(3));
+    return revision[0];
+  }
+
+  /**
+   * Binds keys as {@code collection, id} pairs.
+   *
+   * @param ps the statement
+   * @param first the first parameter's index
+   * @param keys the keys
+   * @throws SQLException if binding fails
+   */
+  static void bindKeys(PreparedStatement ps, int first, List<RecordKey> keys) throws SQLException {
+    int p = first;
+    for (RecordKey k : keys) {
+      ps.setString(p++, k.collection());
+      ps.setString(p++, k.id());
+    }
+  }
+}
