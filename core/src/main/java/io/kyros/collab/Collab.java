@@ -7,6 +7,7 @@ import java.net.InetAddress;
 import java.security.SecureRandom;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HexFormat;
 import java.util.Objects;
 import java.util.concurrent.ScheduledExecutorService;
@@ -86,6 +87,20 @@ public final class Collab implements AutoCloseable {
   /** @return tasks */
   public Tasks tasks() {
     return tasks;
+  }
+
+  /**
+   * The storage's clock: the time that judges lease expiry (a lease is stale when
+   * {@code now() > heartbeatAt + ttl}), stamps events and acquisitions, and against which
+   * {@link Leases#releaseAt} instants are read. It is the database's clock on JDBC and the injected
+   * {@link Builder#clock} on the default in-memory storage, not necessarily this JVM's; compute deadlines
+   * for leases from it, not from {@link java.time.Instant#now()}. Delegates to {@link Storage#now()}.
+   *
+   * @return the storage's current time
+   * @throws StorageException if the storage cannot tell it
+   */
+  public Instant now() {
+    return core.storage().now();
   }
 
   /** @return this instance's holder identity, the actor of the events it records */

@@ -30,6 +30,17 @@ public enum EventType {
   LEASE_ACQUIRED("lease_acquired", "resource", "leaseId", "holder", "fence", "ttl", "expiresAt"),
   /** A lease was released (by its holder, or by the task change that ended a claim). */
   LEASE_RELEASED("lease_released", "resource", "leaseId", "holder", "fence", "ttl", "expiresAt"),
+  /**
+   * A lease was renewed with a new ttl ({@link Leases#renew(Lease, java.time.Duration)}); renewals that keep the ttl
+   * record nothing.
+   */
+  LEASE_RENEWED("lease_renewed", "resource", "leaseId", "holder", "fence", "previousTtl", "ttl", "expiresAt"),
+  /**
+   * A lease's end was scheduled at an instant held by the store ({@link Leases#releaseAt}); when the instant
+   * passes the lease is stale, and the next acquisition or sweep records {@code lease_reclaimed}.
+   */
+  LEASE_RELEASE_SCHEDULED("lease_release_scheduled", "resource", "leaseId", "holder", "fence", "releaseAt",
+      "previousExpiresAt"),
   /** A stale lease was taken away from its holder. */
   LEASE_RECLAIMED("lease_reclaimed", "resource", "previousHolder", "previousLeaseId", "lastHeartbeat",
       "expiredAt", "reclaimedAt", "oldFence", "newFence", "newHolder"),

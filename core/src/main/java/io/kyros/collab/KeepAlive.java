@@ -18,6 +18,12 @@ import org.slf4j.LoggerFactory;
  * Renews a lease in the background and tells the holder when it is lost. Created by
  * {@link Leases#keepAlive(Lease, Duration)}.
  *
+ * <p>Each renewal is {@link Leases#renew(Lease)}: it moves the heartbeat to the storage's now and keeps
+ * the ttl stored for the lease, so the lease expires a ttl after the last renewal. A ttl changed with
+ * {@link Leases#renew(Lease, Duration)} while the keep-alive runs is kept by the following renewals (the
+ * interval is not changed: choose it for the shortest ttl you will set, at most half of it). A release
+ * scheduled with {@link Leases#releaseAt} cannot be renewed: the next renewal reports the lease lost.
+ *
  * <p>The lease is reported lost when a renewal finds it stale, released or replaced; when renewals
  * fail (a dropped connection) and the next attempt would come after the lease's expiry, estimated
  * locally from the start of the last successful renewal; when no renewal has succeeded by then (a
@@ -27,9 +33,10 @@ import org.slf4j.LoggerFactory;
  * {@link #interruptOnLoss}, and then completes {@link #lost()} with the {@link LeaseLostException}.
  *
  * <p>{@link #close()} stops renewing without releasing; once it has returned nothing is reported,
- * even by a renewal that was in flight. Close the keep-alive before ending the lease on purpose
- * (releasing it, or completing the task it guards), or the next renewal would report the release as
- * a loss.
+ * even by a renewal that was in flight, and a renewal that fails after it (interrupted, or failing
+ * because the lease was just released) is logged at debug level only, never as a failure being
+ * retried. Close the keep-alive before ending the lease on purpose (releasing it, scheduling its
+ * release, or completing the task it guards), or the next renewal would report the release as a loss.
  *
  * <p>Thread-safe.
  */
@@ -40,6 +47,7 @@ public final class KeepAlive implements AutoCloseable {
   private static final Object CLOSED = new Object();
 
   private final Leases leases;
+  private final Logger log;
   private final Consumer<KeepAlive> onEnd;
   private final long intervalNanos;
   /** Null while open, then {@link #CLOSED} or the loss's cause: set once, atomically. */
@@ -55,8 +63,10 @@ public final class KeepAlive implements AutoCloseable {
   /** A renewed lease and, in System.nanoTime() terms, when it expires at the latest. */
   private record Renewal(Lease lease, long expiresAtNanos) {}
 
-  private KeepAlive(Leases leases, Lease lease, Duration interval, Duration remaining, Consumer<KeepAlive> onEnd) {
+  private KeepAlive(Leases leases, Lease lease, Duration interval, Duration remaining, Consumer<KeepAlive> onEnd,
+      Logger log) {
     this.leases = leases;
+    this.log = log;
     this.onEnd = onEnd;
     this.intervalNanos = Names.nanos(interval);
     this.latest = new AtomicReference<>(new Renewal(lease, System.nanoTime() + Names.nanos(remaining)));
@@ -64,7 +74,13 @@ public final class KeepAlive implements AutoCloseable {
 
   static KeepAlive create(Leases leases, Lease lease, Duration interval, Duration remaining,
       Consumer<KeepAlive> onEnd) {
-    return new KeepAlive(leases, lease, interval, remaining, onEnd);
+    return create(leases, lease, interval, remaining, onEnd, LOG);
+  }
+
+  /** As {@link #create(Leases, Lease, Duration, Duration, Consumer)}, logging to {@code log}. */
+  static KeepAlive create(Leases leases, Lease lease, Duration interval, Duration remaining,
+      Consumer<KeepAlive> onEnd, Logger log) {
+    return new KeepAlive(leases, lease, interval, remaining, onEnd, log);
   }
 
   void start(ScheduledExecutorService scheduler) {
@@ -172,11 +188,14 @@ public final class KeepAlive implements AutoCloseable {
       }
       renewNow();
     } catch (LeaseLostException | IllegalStateException e) {
-      LOG.debug("keep-alive of {} stopped: {}", current().resource(), e.getMessage());
+      log.debug("keep-alive of {} stopped: {}", current().resource(), e.getMessage());
     } catch (RuntimeException e) {
-      // the next attempt comes one interval from now: too late if the lease expires before
-      if (!reportIfExpiringWithin(intervalNanos, "renewals failed; last error: " + e)) {
-        LOG.warn("renewal of lease on {} failed, retrying: {}", current().resource(), e.toString());
+      if (end.get() != null) {
+        // closed (or lost) while this renewal was in flight: nothing will be retried
+        log.debug("renewal of lease on {} ended by the keep-alive's end: {}", current().resource(), e.toString());
+      } else if (!reportIfExpiringWithin(intervalNanos, "renewals failed; last error: " + e)) {
+        // the next attempt comes one interval from now: too late if the lease expires before (reported above)
+        log.warn("renewal of lease on {} failed, retrying: {}", current().resource(), e.toString());
       }
     } catch (Throwable e) {
       Lease l = current();

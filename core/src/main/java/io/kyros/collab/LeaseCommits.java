@@ -14,10 +14,12 @@ import io.kyros.collab.spi.Write;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import java.util.function.UnaryOperator;
 
 /**
  * How leases commit: acquire, renew, release and reclaim of lease records, the guard a lease-guarded write
@@ -115,25 +117,71 @@ final class LeaseCommits {
     }
   }
 
-  /** See {@link Leases#renew}. */
-  Lease renew(Lease lease) {
+  /**
+   * See {@link Leases#renew(Lease)} and {@link Leases#renew(Lease, Duration)}: moves the heartbeat to the storage's
+   * now and sets the ttl {@code ttl} gives for the stored lease; records {@code lease_renewed} if that changes it.
+   */
+  Lease renew(Lease lease, UnaryOperator<Duration> ttl) {
     RecordKey key = RecordKeys.lease(lease.resource());
     Retry backoff = core.retry("lease on " + lease.resource());
     for (;; backoff.pause()) {
       Current current = currentRecord(lease);
       StoredRecord record = current.record();
       Lease held = current.held();
+      Instant releaseAt = LeaseRecord.releaseAt(core.parse(record));
+      if (releaseAt != null) {
+        throw new LeaseLostException(lease.resource(), lease.fence(), "its release is scheduled at " + releaseAt
+            + " and it can no longer be renewed");
+      }
       Instant now = core.storage().now();
-      // Everything but the heartbeat comes from the stored record: a caller's copy cannot change the
-      // fence, ttl or holder.
-      Lease renewed = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(), held.ttl(), now,
-          held.fence());
+      // Everything but the heartbeat and the ttl comes from the stored record: a caller's copy cannot change the
+      // fence or holder.
+      Lease renewed = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(),
+          ttl.apply(held.ttl()), now, held.fence());
       Core.Encoded encoded = core.encode(LeaseRecord.held(core.object(), renewed), "lease " + lease.resource());
       Write write = Write.put(key, encoded.json(), encoded.hash());
+      List<NewEvent> events = renewed.ttl().equals(held.ttl()) ? List.of()
+          : List.of(core.event(EventType.LEASE_RENEWED, held.holder(), RecordKeys.leaseTarget(held.resource()),
+              LeaseRecord.renewDetails(core.object(), held, renewed)));
       CommitResult result = core.commit(Commit.of(
-          List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())), List.of(write), List.of()));
+          List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())), List.of(write), events));
       if (remember(result, write)) {
         return renewed;
+      }
+    }
+  }
+
+  /**
+   * See {@link Leases#releaseAt}; {@code key} is the lease's record, not a task claim's. An instant not after the
+   * storage's now releases at once.
+   */
+  boolean releaseAt(RecordKey key, Lease lease, Instant at) {
+    Retry backoff = core.retry("lease on " + lease.resource());
+    for (;; backoff.pause()) {
+      Optional<StoredRecord> record = core.storage().read(key);
+      Instant now = core.storage().now();
+      if (!at.isAfter(now)) {
+        return release(key, lease);
+      }
+      if (Duration.between(now, at).compareTo(Names.MAX_DURATION) > 0) {
+        throw new IllegalArgumentException("at must be at most 36500 days after the storage's time " + now + ": "
+            + at);
+      }
+      Lease held = record.map(this::held).orElse(null);
+      if (held == null || !held.leaseId().equals(lease.leaseId()) || held.isStaleAt(now)) {
+        return false; // released, replaced or expired: nothing to put off
+      }
+      Lease scheduled = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(),
+          Duration.between(now, at), now, held.fence());
+      Core.Encoded encoded = core.encode(LeaseRecord.releaseScheduled(core.object(), scheduled),
+          "lease " + lease.resource());
+      Write write = Write.put(key, encoded.json(), encoded.hash());
+      CommitResult result = core.commit(Commit.of(
+          List.of(Expectation.revisionUntil(key, record.get().revision(), held.expiresAt())), List.of(write),
+          List.of(core.event(EventType.LEASE_RELEASE_SCHEDULED, held.holder(), RecordKeys.leaseTarget(held.resource()),
+              LeaseRecord.scheduleDetails(core.object(), held, scheduled)))));
+      if (remember(result, write)) {
+        return true;
       }
     }
   }
@@ -198,6 +246,8 @@ final class LeaseCommits {
         out.add(new LeaseStatus(l, left.isNegative() ? Duration.ZERO : left, stale));
       }
     }
+    // records are in key order; a name that is not its own key sorts by its hash there
+    out.sort(Comparator.comparing(st -> st.lease().resource()));
     return out;
   }
 

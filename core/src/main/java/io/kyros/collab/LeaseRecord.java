@@ -7,9 +7,12 @@ import java.time.Duration;
 import java.time.Instant;
 
 /**
- * The stored format of a lease record ({@code _leases/<resource>} or {@code _task-leases/<task id>}), and the
- * {@code details} of the lease events. A held record carries every field of a {@link Lease}; a free record keeps
- * only {@code resource} and the last {@code fence}, so the next acquisition's fence is higher. Stateless.
+ * The stored format of a lease record ({@code _leases/<id>}, the id derived from the resource name by
+ * {@link RecordKeys#lease}, or {@code _task-leases/<task id>}), and the {@code details} of the lease events. A
+ * held record carries every field of a {@link Lease}, the resource's name as given included, and
+ * {@code releaseAt} once {@link Leases#releaseAt} has scheduled its end (then {@code heartbeatAt + ttl} equals
+ * it); a free record keeps only {@code resource} and the last {@code fence}, so the next acquisition's fence
+ * is higher. Stateless.
  */
 final class LeaseRecord {
   static final String RESOURCE = "resource";
@@ -19,6 +22,8 @@ final class LeaseRecord {
   static final String TTL = "ttl";
   static final String HEARTBEAT_AT = "heartbeatAt";
   static final String FENCE = "fence";
+  static final String RELEASE_AT = "releaseAt";
+  static final String EXPIRES_AT = "expiresAt";
 
   private LeaseRecord() {}
 
@@ -27,6 +32,21 @@ final class LeaseRecord {
     return into.put(RESOURCE, l.resource()).put(LEASE_ID, l.leaseId()).put(HOLDER, l.holder())
         .put(ACQUIRED_AT, l.acquiredAt().toString()).put(TTL, l.ttl().toString())
         .put(HEARTBEAT_AT, l.heartbeatAt().toString()).put(FENCE, l.fence());
+  }
+
+  /** Fills {@code into} with a held lease's record whose end is scheduled at its expiry. */
+  static ObjectNode releaseScheduled(ObjectNode into, Lease l) {
+    return held(into, l).put(RELEASE_AT, l.expiresAt().toString());
+  }
+
+  /**
+   * @param o a parsed lease record
+   * @return when its release is scheduled, or null if it is not
+   * @throws java.time.format.DateTimeParseException if the field is damaged
+   */
+  static Instant releaseAt(ObjectNode o) {
+    JsonNode at = o.get(RELEASE_AT);
+    return at == null || at.isNull() ? null : Instant.parse(at.asText());
   }
 
   /** Fills {@code into} with a free record that keeps the last fence. */
@@ -64,7 +84,31 @@ final class LeaseRecord {
   /** Fills {@code into} with the details of {@link EventType#LEASE_ACQUIRED} and {@link EventType#LEASE_RELEASED}. */
   static ObjectNode details(ObjectNode into, Lease l) {
     return into.put(RESOURCE, l.resource()).put(LEASE_ID, l.leaseId()).put(HOLDER, l.holder())
-        .put(FENCE, l.fence()).put(TTL, l.ttl().toString()).put("expiresAt", l.expiresAt().toString());
+        .put(FENCE, l.fence()).put(TTL, l.ttl().toString()).put(EXPIRES_AT, l.expiresAt().toString());
+  }
+
+  /**
+   * Fills {@code into} with the details of {@link EventType#LEASE_RENEWED}.
+   *
+   * @param previous the lease as it was
+   * @param renewed the lease with its new ttl and heartbeat
+   */
+  static ObjectNode renewDetails(ObjectNode into, Lease previous, Lease renewed) {
+    return into.put(RESOURCE, renewed.resource()).put(LEASE_ID, renewed.leaseId()).put(HOLDER, renewed.holder())
+        .put(FENCE, renewed.fence()).put("previousTtl", previous.ttl().toString()).put(TTL, renewed.ttl().toString())
+        .put(EXPIRES_AT, renewed.expiresAt().toString());
+  }
+
+  /**
+   * Fills {@code into} with the details of {@link EventType#LEASE_RELEASE_SCHEDULED}.
+   *
+   * @param previous the lease as it was
+   * @param scheduled the lease as stored, expiring at the scheduled release
+   */
+  static ObjectNode scheduleDetails(ObjectNode into, Lease previous, Lease scheduled) {
+    return into.put(RESOURCE, scheduled.resource()).put(LEASE_ID, scheduled.leaseId())
+        .put(HOLDER, scheduled.holder()).put(FENCE, scheduled.fence())
+        .put(RELEASE_AT, scheduled.expiresAt().toString()).put("previousExpiresAt", previous.expiresAt().toString());
   }
 
   /**

@@ -88,7 +88,7 @@ public final class MarkdownLogRenderer {
     ObjectNode d = e.details();
     String task = "task `" + text(d, "id", e.target()) + "`";
     String doc = "document `" + text(d, "collection", "?") + "/" + text(d, "id", "?") + "`";
-    String lease = "lease on `" + text(d, "resource", e.target()) + "`";
+    String lease = "lease on " + code(text(d, "resource", e.target()));
     String statuses = "(" + text(d, "oldStatus", "?") + " → " + text(d, "newStatus", "?");
     String rest;
     EventType type = EventType.fromWireName(e.type()).orElse(null);
@@ -119,6 +119,12 @@ public final class MarkdownLogRenderer {
         return "acquired " + lease + " (fence " + text(d, "fence", "?") + ", ttl " + text(d, "ttl", "?") + ")";
       case LEASE_RELEASED:
         return "released " + lease + " (fence " + text(d, "fence", "?") + ")";
+      case LEASE_RENEWED:
+        return "renewed " + lease + " with ttl " + text(d, "ttl", "?") + " (was " + text(d, "previousTtl", "?")
+            + ", fence " + text(d, "fence", "?") + ", expires " + text(d, "expiresAt", "?") + ")";
+      case LEASE_RELEASE_SCHEDULED:
+        return "scheduled the release of " + lease + " at " + text(d, "releaseAt", "?") + " (fence "
+            + text(d, "fence", "?") + ", was to expire " + text(d, "previousExpiresAt", "?") + ")";
       case LEASE_RECLAIMED:
         return "reclaimed stale " + lease + " from " + escape(text(d, "previousHolder", "?")) + " (last heartbeat "
             + text(d, "lastHeartbeat", "?") + ", fence " + text(d, "oldFence", "?") + " → "
@@ -156,6 +162,21 @@ public final class MarkdownLogRenderer {
   private static String text(ObjectNode d, String field, String fallback) {
     JsonNode n = d.get(field);
     return n == null || n.isNull() ? fallback : n.asText();
+  }
+
+  /**
+   * A code span holding {@code s} as it is: fenced by one backtick more than the longest run inside it,
+   * padded with a space when it starts or ends with a backtick (CommonMark), newlines flattened.
+   */
+  static String code(String s) {
+    int longest = 0;
+    for (int i = 0, run = 0; i < s.length(); i++) {
+      run = s.charAt(i) == '`' ? run + 1 : 0;
+      longest = Math.max(longest, run);
+    }
+    String fence = "`".repeat(longest + 1);
+    String pad = longest > 0 && (s.startsWith("`") || s.endsWith("`")) ? " " : "";
+    return fence + pad + s.replace('\n', ' ').replace('\r', ' ') + pad + fence;
   }
 
   /** Escapes Markdown emphasis and code characters and flattens newlines. */

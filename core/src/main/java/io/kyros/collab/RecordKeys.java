@@ -1,12 +1,15 @@
 package io.kyros.collab;
 
 import io.kyros.collab.spi.RecordKey;
+import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
 import java.util.Objects;
+import java.util.regex.Pattern;
 
 /**
  * Where Collab keeps its own records and how their keys and event targets are named. User collection
- * names cannot start with {@code _}, and user resource names cannot contain {@code /}, so these never
- * collide with a user's. Stateless.
+ * names cannot start with {@code _}, and user resource names cannot start with {@code tasks/}, so these
+ * never collide with a user's. Stateless.
  */
 final class RecordKeys {
   /** Collection holding user leases, keyed by resource. */
@@ -15,8 +18,14 @@ final class RecordKeys {
   static final String TASK_LEASES = "_task-leases";
   /** Collection holding tasks, keyed by task id. */
   static final String TASKS = "_tasks";
-  /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot contain '/'. */
+  /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot start with it. */
   static final String TASK_LEASE_PREFIX = "tasks/";
+  /**
+   * The start of a lease record id derived from a resource name: {@code _} cannot start a name of the
+   * {@link Names#NAME_PATTERN} form, so a derived id never equals a name kept as it is.
+   */
+  static final String DERIVED_ID_PREFIX = "_sha256-";
+  private static final Pattern PLAIN_ID = Pattern.compile(Names.NAME_PATTERN);
 
   private RecordKeys() {}
 
@@ -41,9 +50,17 @@ final class RecordKeys {
   }
 
   /**
-   * The record holding a resource's lease: {@code _leases/<resource>} for user resources,
-   * {@code _task-leases/<task id>} for task claims ({@code tasks/<task id>}). Validates the name, so a
-   * forged {@link Lease} value cannot address anything else.
+   * The record holding a resource's lease: {@code _task-leases/<task id>} for task claims
+   * ({@code tasks/<task id>}), and for user resources {@code _leases/<id>} where the id is
+   * <ul>
+   *   <li>the name itself if it matches {@link Names#NAME_PATTERN} (the only names accepted before any
+   *       name was, so existing stores keep their records);</li>
+   *   <li>otherwise {@value #DERIVED_ID_PREFIX} and the lowercase hex SHA-256 of the name's UTF-8 bytes
+   *       (72 characters): a safe record id and file name on every backend whatever the name holds
+   *       ({@code /}, {@code ..}, any script), never built from the name's characters.</li>
+   * </ul>
+   * The lease record keeps the name itself, which is what reads, events and the log show. Validates the
+   * name ({@link ResourceNames}), so a forged {@link Lease} value cannot address anything else.
    */
   static RecordKey lease(String resource) {
     Objects.requireNonNull(resource, "resource");
@@ -51,7 +68,14 @@ final class RecordKeys {
       return new RecordKey(TASK_LEASES,
           Names.requireName("task id of lease resource", resource.substring(TASK_LEASE_PREFIX.length())));
     }
-    return new RecordKey(LEASES, Names.requireName("resource", resource));
+    ResourceNames.check(resource);
+    return new RecordKey(LEASES, PLAIN_ID.matcher(resource).matches() ? resource : derivedId(resource));
+  }
+
+  /** @return {@value #DERIVED_ID_PREFIX} and the lowercase hex SHA-256 of the name's UTF-8 bytes */
+  static String derivedId(String resource) {
+    byte[] digest = CanonicalJson.sha256().digest(resource.getBytes(StandardCharsets.UTF_8));
+    return DERIVED_ID_PREFIX + HexFormat.of().formatHex(digest);
   }
 
   /** @return the target of events about task {@code id}: {@code tasks/<id>} */
