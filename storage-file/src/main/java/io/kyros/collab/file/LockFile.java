@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
@@ -60,7 +61,7 @@ final class LockFile implements AutoCloseable {
     Path file = root.resolve(NAME);
     FileChannel channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), permissions.file());
-    return new LockFile(file, channel, readBootId());
+    return new LockFile(file, channel, readBootId(root.getFileSystem()));
   }
 
   Path file() {
@@ -111,8 +112,12 @@ final class LockFile implements AutoCloseable {
     channel.close();
   }
 
-  private static String readBootId() {
-    Path file = Path.of("/proc/sys/kernel/random/boot_id");
+  /**
+   * Reads the boot id through the store's own file system (the default one in production), so a test
+   * file system that simulates power cuts can present a new boot after each cut.
+   */
+  private static String readBootId(FileSystem fs) {
+    Path file = fs.getPath("/proc/sys/kernel/random/boot_id");
     try {
       return Files.exists(file) ? new String(Files.readAllBytes(file), US_ASCII).trim() : null;
     } catch (IOException e) {

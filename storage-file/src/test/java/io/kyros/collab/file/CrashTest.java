@@ -4,19 +4,16 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kyros.collab.file.harness.ChildJvm;
 import io.kyros.collab.file.harness.CrashWriter;
+import io.kyros.collab.file.harness.DirectoryTrees;
 import io.kyros.collab.file.harness.StoreChecker;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.CleanupMode;
@@ -109,7 +106,7 @@ class CrashTest {
         Path checked = store;
         if (onCopy && Files.exists(store)) {
           checked = tmp.resolve("checked-" + cycle);
-          copy(store, checked);
+          DirectoryTrees.copy(store, checked);
         }
         try (FileStorage reopened = FileStorage.open(checked)) {
           report = checker.check(reopened);
@@ -119,7 +116,7 @@ class CrashTest {
         if (!report.clean()) {
           failure = what + ": " + report;
         } else if (checked != store) {
-          delete(checked);
+          DirectoryTrees.delete(checked);
         }
       }
     } finally {
@@ -169,26 +166,5 @@ class CrashTest {
       }
     }
     return null;
-  }
-
-  /** Copies a directory tree as the killed writer left it (nothing runs on it meanwhile). */
-  private static void copy(Path from, Path to) throws IOException {
-    try (Stream<Path> all = Files.walk(from)) {
-      all.forEach(p -> {
-        try {
-          Files.copy(p, to.resolve(from.relativize(p).toString()));
-        } catch (IOException e) {
-          throw new UncheckedIOException(e);
-        }
-      });
-    }
-  }
-
-  private static void delete(Path dir) throws IOException {
-    try (Stream<Path> all = Files.walk(dir)) {
-      for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
-        Files.delete(p);
-      }
-    }
   }
 }

@@ -164,6 +164,9 @@ public final class CrashWriter {
         }
       }
     } catch (Throwable e) {
+      if (stop.getAsBoolean()) {
+        return; // stopped meanwhile: a failure then is the stop's doing (a simulated power cut fails every call)
+      }
       System.err.println("thread " + thread + " failed:");
       e.printStackTrace();
       ack.accept("error thread " + thread + " " + e.toString().replace('\n', ' '));
