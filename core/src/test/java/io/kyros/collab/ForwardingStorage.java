@@ -1,54 +1,34 @@
 package io.kyros.collab;
 
+import io.kyros.collab.conformance.InterceptingStorage;
 import io.kyros.collab.memory.MemoryStorage;
-import io.kyros.collab.spi.Commit;
-import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.RecordKey;
-import io.kyros.collab.spi.Storage;
-import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
-import java.time.Duration;
-import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
-import java.util.Optional;
 
 /** A storage that forwards to a memory store; tests override the primitives they make misbehave. */
-class ForwardingStorage implements Storage {
-  final MemoryStorage delegate = MemoryStorage.create();
+class ForwardingStorage extends InterceptingStorage {
+  final MemoryStorage delegate;
 
-  @Override
-  public Instant now() {
-    return delegate.now();
+  ForwardingStorage() {
+    this(MemoryStorage.create());
   }
 
-  @Override
-  public Optional<StoredRecord> read(RecordKey key) {
-    return delegate.read(key);
+  private ForwardingStorage(MemoryStorage delegate) {
+    super(delegate);
+    this.delegate = delegate;
   }
 
+  /** Reads one by one through {@link #read}, so a test that overrides {@code read} sees every read. */
   @Override
-  public List<StoredRecord> list(String collection, String afterId, int limit) {
-    return delegate.list(collection, afterId, limit);
-  }
-
-  @Override
-  public CommitResult commit(Commit commit) {
-    return delegate.commit(commit);
-  }
-
-  @Override
-  public List<StoredEvent> readEvents(long afterId, int limit) {
-    return delegate.readEvents(afterId, limit);
-  }
-
-  @Override
-  public long lastEventId() {
-    return delegate.lastEventId();
-  }
-
-  @Override
-  public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
-    return delegate.awaitEvents(afterId, timeout);
+  public List<StoredRecord> readAll(Collection<RecordKey> keys) {
+    List<StoredRecord> out = new ArrayList<>(keys.size());
+    for (RecordKey key : keys) {
+      read(key).ifPresent(out::add);
+    }
+    return out;
   }
 
   @Override

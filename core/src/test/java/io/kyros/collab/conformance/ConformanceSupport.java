@@ -81,7 +81,17 @@ public abstract class ConformanceSupport {
    * @return a new Collab on the test's storage, closed after the test
    */
   protected Collab newCollab(String holder, java.util.function.Consumer<Collab.Builder> options) {
-    Collab.Builder b = Collab.builder().storage(storage).holder(holder);
+    return newCollab(holder, storage, options);
+  }
+
+  /**
+   * @param holder the instance's identity
+   * @param on the storage it uses, for example an {@link InterceptingStorage} around the test's
+   * @param options further builder options
+   * @return a new Collab on {@code on}, closed after the test
+   */
+  protected Collab newCollab(String holder, Storage on, java.util.function.Consumer<Collab.Builder> options) {
+    Collab.Builder b = Collab.builder().storage(on).holder(holder);
     options.accept(b);
     Collab c = b.build();
     opened.add(c);

@@ -54,6 +54,11 @@ final class DatabaseExtension implements BeforeAllCallback, AfterAllCallback, Ex
     }
   }
 
+  /** @return the open database */
+  TestDatabase database() {
+    return db;
+  }
+
   /** @return a storage on emptied tables, on the test clock */
   JdbcStorage freshStorage(MutableClock clock) {
     db.reset();

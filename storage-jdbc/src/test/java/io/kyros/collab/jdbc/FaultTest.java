@@ -114,7 +114,8 @@ class FaultTest {
     try (Connection admin = db.connect(); Statement s = admin.createStatement()) {
       if (db.kind == TestDatabase.Kind.POSTGRESQL) {
         try (ResultSet rs = s.executeQuery("SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            + " WHERE application_name = 'collab-victim' AND state = 'idle in transaction'")) {
+            + " WHERE application_name = 'collab-victim' AND state = 'idle in transaction'"
+            + " AND datname = current_database()")) {
           int killed = 0;
           while (rs.next()) {
             killed += rs.getBoolean(1) ? 1 : 0;
@@ -124,9 +125,11 @@ class FaultTest {
       }
       List<Long> victims = new ArrayList<>();
       // connection attributes need performance_schema, off by default: the victim is the one open InnoDB
-      // transaction on the server (test classes run one at a time, and nothing else uses this server meanwhile)
-      try (ResultSet rs = s.executeQuery("SELECT trx_mysql_thread_id FROM information_schema.INNODB_TRX"
-          + " WHERE trx_mysql_thread_id <> CONNECTION_ID()")) {
+      // transaction on this test's database (test classes run one at a time); sessions on other databases of the
+      // server are other builds' and are left alone
+      try (ResultSet rs = s.executeQuery("SELECT t.trx_mysql_thread_id FROM information_schema.INNODB_TRX t"
+          + " JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id"
+          + " WHERE t.trx_mysql_thread_id <> CONNECTION_ID() AND p.DB = DATABASE()")) {
         while (rs.next()) {
           victims.add(rs.getLong(1));
         }
@@ -154,11 +157,11 @@ class FaultTest {
         c -> c.setConnectionTimeout(250));
         JdbcStorage storage = db.builder().retryTimeout(Duration.ofMillis(500)).build()) {
       try (Connection held = db.dataSource().getConnection()) {
-        long start = System.nanoTime();
+        // the read gives up while the only connection is still held (no time window: a read that waited for the
+        // connection would not return before the class's timeout), with the pool's timeout as the cause
         assertThatThrownBy(() -> storage.read(A)).isInstanceOf(StorageException.class)
             .hasMessageContaining("JDBC read: could not get a database connection from the DataSource")
             .hasMessageContaining("nothing was done").hasCauseInstanceOf(SQLTransientConnectionException.class);
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(10));
         assertThat(held.isValid(1)).isTrue();
       }
       assertThat(storage.read(A)).isEmpty();
@@ -168,19 +171,33 @@ class FaultTest {
   /**
    * Restarts the local PostgreSQL cluster while a client keeps updating a counter, retrying on
    * {@link StorageException}: the client goes on after the restart, and the counter shows every acknowledged update
-   * (plus at most the updates whose outcome the client was told is unknown). Needs root and pg_ctlcluster; the
-   * server is started again in a finally block whatever happens.
+   * (plus at most the updates whose outcome the client was told is unknown). The server is started again in a
+   * finally block whatever happens.
+   *
+   * <p>It restarts a server others may be using, so it runs only where {@code COLLAB_REQUIRE_DATABASES=1} says the
+   * databases are this build's own (CI), and there it must run: without root and pg_ctlcluster it fails, saying so.
+   * Elsewhere it is skipped, visibly.
    */
   @Test
   void aDatabaseRestartIsSurvivedByRetryingClients() throws Exception {
     Path ctl = Path.of("/usr/bin/pg_ctlcluster");
-    boolean canRestart = Files.isExecutable(ctl) && "root".equals(System.getProperty("user.name"))
-        && Files.isDirectory(Path.of("/etc/postgresql"));
-    if (!canRestart) {
-      String why = "the restart test needs root and pg_ctlcluster (a local Debian PostgreSQL cluster)";
+    if (!TestDatabase.databasesRequired()) {
+      String why = "the restart test restarts the PostgreSQL server, so it runs only with COLLAB_REQUIRE_DATABASES=1";
       System.err.println("SKIPPED: " + why);
       Assumptions.abort(why);
     }
+    List<String> missing = new ArrayList<>();
+    if (!Files.isExecutable(ctl)) {
+      missing.add(ctl + " is not an executable");
+    }
+    if (!"root".equals(System.getProperty("user.name"))) {
+      missing.add("the test runs as " + System.getProperty("user.name") + ", not root");
+    }
+    if (!Files.isDirectory(Path.of("/etc/postgresql"))) {
+      missing.add("/etc/postgresql (a local Debian PostgreSQL cluster) does not exist");
+    }
+    assertThat(missing).as("COLLAB_REQUIRE_DATABASES=1 requires the PostgreSQL restart test to run, and it needs"
+        + " root and pg_ctlcluster on the database's host").isEmpty();
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "restart_", 2,
         c -> c.setConnectionTimeout(2000));
         JdbcStorage storage = db.builder().retryTimeout(Duration.ofSeconds(1)).build();

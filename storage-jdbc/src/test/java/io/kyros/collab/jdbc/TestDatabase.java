@@ -233,6 +233,26 @@ final class TestDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * @return how many sessions on this database wait for a lock held by another transaction, as the server reports
+   *     them (PostgreSQL and MariaDB only: H2 and SQLite wait inside the JVM)
+   */
+  int lockWaits() {
+    String query = switch (kind) {
+      case POSTGRESQL -> "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+          + " AND wait_event_type = 'Lock'";
+      case MARIADB -> "SELECT count(*) FROM information_schema.innodb_trx t JOIN information_schema.processlist p"
+          + " ON p.id = t.trx_mysql_thread_id WHERE t.trx_state = 'LOCK WAIT' AND p.db = DATABASE()";
+      default -> throw new UnsupportedOperationException(kind + " reports no lock waits");
+    };
+    try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(query)) {
+      rs.next();
+      return rs.getInt(1);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read the lock waits of " + kind + ": " + e.getMessage(), e);
+    }
+  }
+
   Connection connect() throws SQLException {
     return kind == Kind.SQLITE || kind == Kind.H2 ? pool.getConnection() : DriverManager.getConnection(url, user, password);
   }
