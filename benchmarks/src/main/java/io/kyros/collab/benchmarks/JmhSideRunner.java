@@ -15,6 +15,7 @@ import org.openjdk.jmh.profile.GCProfiler;
 import org.openjdk.jmh.results.RunResult;
 import org.openjdk.jmh.results.format.ResultFormatFactory;
 import org.openjdk.jmh.results.format.ResultFormatType;
+import org.openjdk.jmh.runner.NoBenchmarksException;
 import org.openjdk.jmh.runner.Runner;
 import org.openjdk.jmh.runner.RunnerException;
 import org.openjdk.jmh.runner.options.ChainedOptionsBuilder;
@@ -27,7 +28,7 @@ import org.openjdk.jmh.runner.format.OutputFormatFactory;
  * Runs one side with JMH: the benchmark method alone, with the side's parameters, one fork, the round's iterations
  * (overriding the benchmark's annotations; its other annotations, such as a fork's {@code jvmArgsAppend}, stay) and
  * JMH's GC profiler. JMH's own output is kept back and printed only when the side gives no result, so a failure
- * shows JMH's error. Forks inherit the runner JVM's options ({@code -Dcollab.bench.dir}).
+ * shows JMH's error; a side whose benchmark is not in the jar gives no result either. Forks inherit the runner JVM's options ({@code -Dcollab.bench.dir}).
  *
  * <p>Not thread-safe; JMH itself allows one run per machine at a time ({@code /tmp/jmh.lock}).
  */
@@ -59,6 +60,9 @@ final class JmhSideRunner implements SideRunner {
     try (PrintStream jmhOutput = new PrintStream(output, true, StandardCharsets.UTF_8)) {
       results = new Runner(options.build(), OutputFormatFactory.createFormatInstance(jmhOutput, VerboseMode.NORMAL))
           .run();
+    } catch (NoBenchmarksException e) {
+      errors.println("benchmarks: no benchmark " + side + " in this jar");
+      return List.of();
     } catch (RunnerException e) {
       errors.print(output.toString(StandardCharsets.UTF_8));
       throw new IOException("JMH could not run " + side + ": " + e.getMessage(), e);
