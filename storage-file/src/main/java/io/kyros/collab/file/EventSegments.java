@@ -81,6 +81,11 @@ final class EventSegments {
     return String.format("%020d%s", firstId, SUFFIX);
   }
 
+  /** @return the file of the segment that starts at {@code firstId} (whether or not it exists) */
+  Path segmentFile(long firstId) {
+    return dir.resolve(segmentName(firstId));
+  }
+
   /** Re-reads the list of segment files. */
   void list() throws IOException {
     Map<Long, Path> found = new TreeMap<>();
@@ -109,6 +114,24 @@ final class EventSegments {
       list();
     }
     List<StoredEvent> out = new ArrayList<>(Math.min(limit, 256));
+    try {
+      readInto(afterId, limit, out);
+    } catch (CorruptFileException e) {
+      if (out.isEmpty()) {
+        throw e;
+      }
+      // Damage past the events read so far fails the read that would return it, not this one.
+      LOG.debug("Returning {} events after {}: the next one is damaged", out.size(), afterId, e);
+    }
+    return out;
+  }
+
+  /**
+   * Adds up to {@code limit} events after {@code afterId} to {@code out}, remembering where it
+   * stopped. Every pass of the loop moves to a later segment or reads further in a grown one, or
+   * fails: it cannot spin.
+   */
+  private void readInto(long afterId, int limit, List<StoredEvent> out) throws IOException {
     Position start = positions.getIfPresent(afterId);
     long segment;
     long offset;
@@ -120,7 +143,7 @@ final class EventSegments {
       if (e == null) {
         e = segments.firstEntry();
         if (e == null) {
-          return out;
+          return;
         }
       }
       segment = e.getKey();
@@ -154,6 +177,14 @@ final class EventSegments {
       // can miss a file another process creates while it runs.
       long expected = lastSeen >= 0 ? lastSeen + 1 : segment;
       Long next = segments.higherKey(segment);
+      if (expected <= segment) {
+        // nothing read in this segment: the newest may be empty; an older one must not be
+        if (next == null) {
+          break;
+        }
+        throw new CorruptFileException(file, offset, "segment holds no complete event after byte " + offset
+            + " but segment " + segmentName(next) + " follows it (an emptied or truncated segment)", null);
+      }
       if (next == null || next != expected) {
         Path successor = dir.resolve(segmentName(expected));
         if (Files.exists(successor, LinkOption.NOFOLLOW_LINKS)) {
@@ -174,7 +205,6 @@ final class EventSegments {
     if (!out.isEmpty()) {
       positions.put(out.get(out.size() - 1).id(), new Position(segment, offset));
     }
-    return out;
   }
 
   /** Where a scan stopped, whether an incomplete line follows, and the last id it saw (-1 if none). */
@@ -432,6 +462,48 @@ final class EventSegments {
       Files.delete(file);
       FilePermissions.forceDirectory(dir);
       segments.remove(newest.getKey());
+    }
+  }
+
+  /**
+   * Checks that the segments form one chain: the first starts at id 1, each ends just before the
+   * next one starts, and only the newest may be empty. Reads the last line of each segment (one
+   * read backwards per segment). Called under the writer lock, after recovery.
+   *
+   * @throws CorruptFileException naming the missing, empty or overlapping segment
+   */
+  void verifyChain() throws IOException {
+    list();
+    Map.Entry<Long, Path> first = segments.firstEntry();
+    if (first == null) {
+      return;
+    }
+    if (first.getKey() != 1) {
+      throw new CorruptFileException(segmentFile(1), 0, "missing: the log's first segment is "
+          + first.getValue().getFileName() + ", events 1 to " + (first.getKey() - 1) + " are in no segment", null);
+    }
+    for (Map.Entry<Long, Path> e = first; ; ) {
+      Map.Entry<Long, Path> next = segments.higherEntry(e.getKey());
+      if (next == null) {
+        return;
+      }
+      long last;
+      try (FileChannel ch = open(e.getValue())) {
+        last = lastLine(ch)[1];
+      }
+      if (last <= 0) {
+        throw new CorruptFileException(e.getValue(), 0, "segment is empty (or its last line unreadable) but "
+            + next.getValue().getFileName() + " follows it", null);
+      }
+      if (last + 1 < next.getKey()) {
+        throw new CorruptFileException(segmentFile(last + 1), 0, "missing: " + e.getValue().getFileName()
+            + " ends at event " + last + " but the next segment is " + next.getValue().getFileName(), null);
+      }
+      if (last + 1 > next.getKey()) {
+        throw new CorruptFileException(next.getValue(), 0, "segment starts at event " + next.getKey() + " but "
+            + e.getValue().getFileName() + " ends at event " + last, null);
+      }
+      e = next;
     }
   }
 
