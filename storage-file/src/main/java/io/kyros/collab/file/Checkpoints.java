@@ -25,10 +25,11 @@ import org.slf4j.LoggerFactory;
  * rename, force the root) at every checkpoint:
  *
  * <pre>
- * {"revision":40,"eventId":329}
+ * {"revision":40,"eventId":329,"crc32c":"5e6f7a8b"}\n
  *
  *   revision   the revision counter when the journal was last emptied
  *   eventId    the last event id handed out then
+ *   crc32c     as in every framed line ({@link Lines}); one without it (an earlier version) is read as is
  * </pre>
  *
  * <p>Guarantees: a checkpoint forces every document file and directory the journal's entries
@@ -87,7 +88,14 @@ final class Checkpoints implements AutoCloseable {
     } catch (NoSuchFileException e) {
       return new Counters(0, 0, -1, null);
     }
-    Counters c = Codec.decodeCounters(bytes, bytes.length);
+    int end = bytes.length;
+    while (end > 0 && Character.isWhitespace(bytes[end - 1])) {
+      end--;
+    }
+    if (Lines.isFramed(bytes, 0, end) && !Lines.verify(bytes, 0, end)) {
+      throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in the checkpoint", null);
+    }
+    Counters c = Codec.decodeCounters(bytes, end);
     if (c == null) {
       throw new CorruptFileException(file, 0, "not a checkpoint ({\"revision\":n,\"eventId\":n})", null);
     }
@@ -128,8 +136,8 @@ final class Checkpoints implements AutoCloseable {
         FilePermissions.forceDirectory(d);
       }
     }
-    DocumentFiles.replace(root.resolve(NAME), Codec.encodeCounters(counters.revision(), counters.eventId(), -1, null),
-        Sync.FORCE, permissions);
+    DocumentFiles.replace(root.resolve(NAME),
+        Lines.frame(Codec.encodeCheckpoint(counters.revision(), counters.eventId())), Sync.FORCE, permissions);
     FilePermissions.forceDirectory(root);
     // The header says "nothing applied" before the journal is cut: a crash in between replays the
     // whole journal (idempotent) instead of trusting an offset beyond the journal's end.

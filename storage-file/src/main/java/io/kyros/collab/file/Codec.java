@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JacksonException;
 import io.kyros.collab.spi.RecordKey;
@@ -16,7 +17,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -30,8 +30,17 @@ import java.util.regex.Pattern;
  * journal carries it as JSON strings. Stateless and thread-safe.
  */
 final class Codec {
+  /**
+   * The reader accepts whatever the writer wrote: values and details are written as the text core
+   * handed over, so no parser limit may be lower than what core accepts. Parsing is streaming (no
+   * recursion), so depth costs memory in proportion to the line, never stack.
+   */
   private static final JsonFactory JSON = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+      .streamReadConstraints(StreamReadConstraints.builder()
+          .maxNestingDepth(Integer.MAX_VALUE)
+          .maxStringLength(Integer.MAX_VALUE)
+          .build())
       .build();
 
   /** A boot id that needs no JSON escaping (Linux's are UUIDs), so the header can be written by hand. */
@@ -52,7 +61,7 @@ final class Codec {
       g.writeFieldName("value");
       g.writeRawValue(json);
       g.writeEndObject();
-    }, false));
+    }));
   }
 
   /**
@@ -101,6 +110,10 @@ final class Codec {
       throw corrupt(file, e, "invalid JSON: " + e.getOriginalMessage());
     } catch (IOException e) {
       throw new UncheckedIOException(e);
+    } catch (CorruptFileException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new CorruptFileException(file, 0, "not a document: " + e, e);
     }
     if (revision <= 0) {
       throw new CorruptFileException(file, 0, "missing or invalid \"revision\" (a positive integer)", null);
@@ -139,7 +152,7 @@ final class Codec {
       g.writeFieldName("details");
       g.writeRawValue(e.detailsJson());
       g.writeEndObject();
-    }, false);
+    });
   }
 
   /** @return each event's object ({@link #eventObject}), the commit's timestamp formatted once */
@@ -165,13 +178,16 @@ final class Codec {
   static StoredEvent decodeEvent(byte[] line, Path file, long offset) {
     try (JsonParser p = JSON.createParser(line)) {
       expect(p, JsonToken.START_OBJECT, file);
-      return readEvent(p, line, false);
+      return readEvent(p, line, DetailsForm.RAW);
     } catch (JacksonException e) {
-      throw new CorruptFileException(file, offset + e.getLocation().getByteOffset(),
-          "invalid JSON in event line: " + e.getOriginalMessage(), e);
-    } catch (IllegalArgumentException | NullPointerException | DateTimeParseException e) {
+      throw new CorruptFileException(file, offset + errorOffset(e), "invalid JSON in event line: "
+          + e.getOriginalMessage(), e);
+    } catch (CorruptFileException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      // whatever the parser or the record's checks throw: the line, not the caller, is at fault
       throw new CorruptFileException(file, offset, "event line lacks or mangles id, ts, event, actor, target or"
-          + " details: " + e.getMessage(), e);
+          + " details: " + e, e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -254,7 +270,7 @@ final class Codec {
       g.writeArrayFieldStart("events");
       g.writeEndArray();
       g.writeEndObject();
-    }, false);
+    });
     // head ends in "events":[]}: put the event objects between the brackets
     int size = head.length;
     for (byte[] o : eventObjects) {
@@ -298,7 +314,7 @@ final class Codec {
           }
           case "events" -> {
             while (p.nextToken() == JsonToken.START_OBJECT) {
-              events.add(readEvent(p, line, true));
+              events.add(readEvent(p, line, DetailsForm.RAW_OR_TEXT));
             }
           }
           default -> p.skipChildren();
@@ -308,8 +324,13 @@ final class Codec {
         throw new CorruptFileException(file, offset, "journal entry lacks revision or eventId", null);
       }
       return new JournalEntry(revision, eventId, writes, events);
-    } catch (JacksonException | IllegalArgumentException | NullPointerException | DateTimeParseException e) {
-      throw new CorruptFileException(file, offset, "malformed journal entry: " + e.getMessage(), e);
+    } catch (JacksonException e) {
+      throw new CorruptFileException(file, offset + errorOffset(e), "malformed journal entry: "
+          + e.getOriginalMessage(), e);
+    } catch (CorruptFileException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new CorruptFileException(file, offset, "malformed journal entry: " + e, e);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -343,11 +364,9 @@ final class Codec {
    * Reads an event object's members; the parser is just past its start.
    *
    * @param raw the bytes being parsed (details are embedded raw)
-   * @param journal whether it is an event of a journal entry, where details that are a JSON string are the text
-   *     of the details object (how journals written before events were embedded raw hold them; details are always
-   *     an object, so a string cannot be anything else)
+   * @param form how the details are held
    */
-  private static StoredEvent readEvent(JsonParser p, byte[] raw, boolean journal) throws IOException {
+  private static StoredEvent readEvent(JsonParser p, byte[] raw, DetailsForm form) throws IOException {
     long id = -1;
     String ts = null;
     String type = null;
@@ -363,15 +382,42 @@ final class Codec {
         case "event" -> type = text(p, t);
         case "actor" -> actor = text(p, t);
         case "target" -> target = text(p, t);
-        case "details" -> details = journal && t == JsonToken.VALUE_STRING ? p.getText() : raw(p, raw);
+        case "details" -> details = form == DetailsForm.RAW_OR_TEXT && t == JsonToken.VALUE_STRING ? p.getText()
+            : raw(p, raw);
         default -> p.skipChildren();
       }
     }
     return new StoredEvent(id, Instant.parse(Objects.requireNonNull(ts, "ts")), type, actor, target, details);
   }
 
+  /** How an event object holds its details. */
+  private enum DetailsForm {
+    /** Embedded raw, as in event lines. */
+    RAW,
+    /**
+     * Raw, or a JSON string holding the text of the details object: how journals written before
+     * events were embedded raw hold them (details are always an object, so a string cannot be
+     * anything else).
+     */
+    RAW_OR_TEXT
+  }
+
+  /** @return the checkpoint's object, {@code {"revision":r,"eventId":e}}, before framing */
+  static byte[] encodeCheckpoint(long revision, long eventId) {
+    return encodeCounters(revision, eventId, -1, null);
+  }
+
+  /**
+   * @param journalApplied bytes of the journal applied
+   * @param boot the boot id ("" where there is none)
+   * @return the lock header's object, before framing
+   */
+  static byte[] encodeHeader(long revision, long eventId, long journalApplied, String boot) {
+    return encodeCounters(revision, eventId, journalApplied, Objects.requireNonNull(boot, "boot"));
+  }
+
   /** Encodes a small JSON object of counters, for the checkpoint and the lock file's header. */
-  static byte[] encodeCounters(long revision, long eventId, long journal, String boot) {
+  private static byte[] encodeCounters(long revision, long eventId, long journal, String boot) {
     if (boot == null || PLAIN_BOOT_ID.matcher(boot).matches()) {
       // by hand: written on every commit (nothing to escape)
       StringBuilder text = new StringBuilder(96).append("{\"revision\":").append(revision)
@@ -395,7 +441,7 @@ final class Codec {
         g.writeStringField("boot", boot);
       }
       g.writeEndObject();
-    }, false);
+    });
   }
 
   /**
@@ -439,15 +485,12 @@ final class Codec {
     void write(JsonGenerator g) throws IOException;
   }
 
-  private static byte[] write(Body body, boolean newline) {
+  private static byte[] write(Body body) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       body.write(g);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
-    }
-    if (newline) {
-      out.write('\n');
     }
     return out.toByteArray();
   }
@@ -480,7 +523,11 @@ final class Codec {
   }
 
   private static CorruptFileException corrupt(Path file, JacksonException e, String problem) {
-    long offset = e.getLocation() == null ? 0 : Math.max(0, e.getLocation().getByteOffset());
-    return new CorruptFileException(file, offset, problem, e);
+    return new CorruptFileException(file, errorOffset(e), problem, e);
+  }
+
+  /** @return the byte offset a parser error names, or 0 when it names none (Jackson's location may be null) */
+  private static long errorOffset(JacksonException e) {
+    return e.getLocation() == null ? 0 : Math.max(0, e.getLocation().getByteOffset());
   }
 }

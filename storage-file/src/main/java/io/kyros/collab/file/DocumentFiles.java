@@ -98,7 +98,7 @@ final class DocumentFiles {
    */
   Optional<StoredRecord> read(RecordKey key) throws IOException {
     Path file = file(key);
-    checkDirectory(key.collection(), false);
+    checkDirectory(key.collection(), IfMissing.REPORT);
     for (int attempt = 1; ; attempt++) {
       byte[] bytes;
       try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
@@ -125,15 +125,76 @@ final class DocumentFiles {
   }
 
   /**
-   * Lists a collection's records in id order, one page.
+   * One page of a listing: the readable records in id order, and the damaged ones it passed over.
+   *
+   * @param records the records, at most the page's limit
+   * @param damaged the documents passed over because they are damaged, each with its error
+   */
+  record Page(List<StoredRecord> records, List<CorruptFileException> damaged) {}
+
+  /**
+   * Lists a collection's records in id order, one page. A damaged document does not stop the
+   * listing: it is passed over (and reported in the page) so that the page still holds
+   * {@code limit} readable records where there are that many.
    *
    * @throws IOException if the directory cannot be read
    */
-  List<StoredRecord> list(String collection, String afterId, int limit) throws IOException {
+  Page list(String collection, String afterId, int limit) throws IOException {
     Path dir = directory(collection);
-    if (!checkDirectory(collection, false)) {
-      return List.of();
+    if (!checkDirectory(collection, IfMissing.REPORT)) {
+      return new Page(List.of(), List.of());
     }
+    TreeSet<String> ids;
+    try {
+      ids = ids(dir, afterId);
+    } catch (NoSuchFileException e) {
+      return new Page(List.of(), List.of());
+    }
+    // Keep reading past ids whose file vanished since the listing (deleted by another process), so a
+    // page is short only at the end of the collection.
+    List<StoredRecord> out = new ArrayList<>(Math.min(limit, ids.size()));
+    List<CorruptFileException> damaged = new ArrayList<>();
+    for (String id : ids) {
+      if (out.size() == limit) {
+        break;
+      }
+      try {
+        read(new RecordKey(collection, id)).ifPresent(out::add);
+      } catch (CorruptFileException e) {
+        damaged.add(e);
+      }
+    }
+    return new Page(out, damaged);
+  }
+
+  /**
+   * Scans every document for the highest revision, for recovery when the lock header is lost.
+   * Damaged documents are skipped (they fail their own reads).
+   *
+   * @return the highest revision of any readable document, 0 if none
+   */
+  long highestRevision() throws IOException {
+    long highest = 0;
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(state)) {
+      for (Path dir : dirs) {
+        String collection = dir.getFileName().toString();
+        if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !NAME.matcher(collection).matches()) {
+          continue;
+        }
+        for (String id : ids(dir, null)) {
+          try {
+            highest = Math.max(highest, read(new RecordKey(collection, id)).map(StoredRecord::revision).orElse(0L));
+          } catch (CorruptFileException e) {
+            LOG.warn("Skipping damaged document {} while looking for the highest revision", e.file());
+          }
+        }
+      }
+    }
+    return highest;
+  }
+
+  /** @return the ids of the documents in a collection's directory after {@code afterId} (null: all), sorted */
+  private static TreeSet<String> ids(Path dir, String afterId) throws IOException {
     TreeSet<String> ids = new TreeSet<>();
     try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
       for (Path f : files) {
@@ -146,19 +207,8 @@ final class DocumentFiles {
           ids.add(id);
         }
       }
-    } catch (NoSuchFileException e) {
-      return List.of();
     }
-    // Keep reading past ids whose file vanished since the listing (deleted by another process), so a
-    // page is short only at the end of the collection.
-    List<StoredRecord> out = new ArrayList<>(Math.min(limit, ids.size()));
-    for (String id : ids) {
-      if (out.size() == limit) {
-        break;
-      }
-      read(new RecordKey(collection, id)).ifPresent(out::add);
-    }
-    return out;
+    return ids;
   }
 
   /**
@@ -168,7 +218,7 @@ final class DocumentFiles {
    */
   void write(RecordKey key, byte[] content) throws IOException {
     Path file = file(key);
-    checkDirectory(key.collection(), true);
+    checkDirectory(key.collection(), IfMissing.CREATE);
     try (FileChannel ch = FileChannel.open(file, Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS))) {
       // Only a checksummed document may be overwritten in place: a reader (or a writer killed mid-write) would
@@ -227,7 +277,7 @@ final class DocumentFiles {
   /** Deletes a record's file if it exists. */
   void delete(RecordKey key) throws IOException {
     Path file = file(key);
-    if (checkDirectory(key.collection(), false)) {
+    if (checkDirectory(key.collection(), IfMissing.REPORT)) {
       Files.deleteIfExists(file);
     }
   }
@@ -257,12 +307,20 @@ final class DocumentFiles {
     return removed;
   }
 
+  /** What to do when a collection's directory does not exist. */
+  private enum IfMissing {
+    /** Create it (a write). */
+    CREATE,
+    /** Say so (a read or delete: nothing to do). */
+    REPORT
+  }
+
   /**
    * Checks that a collection's directory is a real directory inside the root, creating it if asked.
    *
    * @return true if it exists
    */
-  private boolean checkDirectory(String collection, boolean create) throws IOException {
+  private boolean checkDirectory(String collection, IfMissing ifMissing) throws IOException {
     if (checkedDirectories.contains(collection)) {
       return true;
     }
@@ -271,7 +329,7 @@ final class DocumentFiles {
     try {
       attrs = Files.readAttributes(dir, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
     } catch (NoSuchFileException e) {
-      if (!create) {
+      if (ifMissing == IfMissing.REPORT) {
         return false;
       }
       try {

@@ -81,6 +81,11 @@ final class EventSegments {
     return String.format("%020d%s", firstId, SUFFIX);
   }
 
+  /** @return the file of the segment that starts at {@code firstId} (whether or not it exists) */
+  Path segmentFile(long firstId) {
+    return dir.resolve(segmentName(firstId));
+  }
+
   /** Re-reads the list of segment files. */
   void list() throws IOException {
     Map<Long, Path> found = new TreeMap<>();
@@ -109,6 +114,24 @@ final class EventSegments {
       list();
     }
     List<StoredEvent> out = new ArrayList<>(Math.min(limit, 256));
+    try {
+      readInto(afterId, limit, out);
+    } catch (CorruptFileException e) {
+      if (out.isEmpty()) {
+        throw e;
+      }
+      // Damage past the events read so far fails the read that would return it, not this one.
+      LOG.debug("Returning {} events after {}: the next one is damaged", out.size(), afterId, e);
+    }
+    return out;
+  }
+
+  /**
+   * Adds up to {@code limit} events after {@code afterId} to {@code out}, remembering where it
+   * stopped. Every pass of the loop moves to a later segment or reads further in a grown one, or
+   * fails: it cannot spin.
+   */
+  private void readInto(long afterId, int limit, List<StoredEvent> out) throws IOException {
     Position start = positions.getIfPresent(afterId);
     long segment;
     long offset;
@@ -120,7 +143,7 @@ final class EventSegments {
       if (e == null) {
         e = segments.firstEntry();
         if (e == null) {
-          return out;
+          return;
         }
       }
       segment = e.getKey();
@@ -154,6 +177,14 @@ final class EventSegments {
       // can miss a file another process creates while it runs.
       long expected = lastSeen >= 0 ? lastSeen + 1 : segment;
       Long next = segments.higherKey(segment);
+      if (expected <= segment) {
+        // nothing read in this segment: the newest may be empty; an older one must not be
+        if (next == null) {
+          break;
+        }
+        throw new CorruptFileException(file, offset, "segment holds no complete event after byte " + offset
+            + " but segment " + segmentName(next) + " follows it (an emptied or truncated segment)", null);
+      }
       if (next == null || next != expected) {
         Path successor = dir.resolve(segmentName(expected));
         if (Files.exists(successor, LinkOption.NOFOLLOW_LINKS)) {
@@ -174,7 +205,6 @@ final class EventSegments {
     if (!out.isEmpty()) {
       positions.put(out.get(out.size() - 1).id(), new Position(segment, offset));
     }
-    return out;
   }
 
   /** Where a scan stopped, whether an incomplete line follows, and the last id it saw (-1 if none). */
@@ -186,7 +216,7 @@ final class EventSegments {
    */
   private Scan scan(Path file, long firstId, long offset, long afterId, int limit, List<StoredEvent> out)
       throws IOException {
-    try (FileChannel ch = open(file)) {
+    try (FileChannel ch = SegmentFiles.open(file)) {
       return scan(ch, file, firstId, offset, afterId, limit, out);
     }
   }
@@ -246,12 +276,12 @@ final class EventSegments {
     if (target <= segment) {
       return 0;
     }
-    try (FileChannel ch = open(segments.get(segment))) {
+    try (FileChannel ch = SegmentFiles.open(segments.get(segment))) {
       long lo = 0;
       long hi = ch.size();
       while (hi - lo > BLOCK) {
         long mid = (lo + hi) >>> 1;
-        long[] line = nextLine(ch, mid);
+        long[] line = SegmentFiles.nextLine(ch, mid);
         if (line == null || line[1] > target) {
           hi = mid;
         } else {
@@ -262,31 +292,6 @@ final class EventSegments {
         }
       }
       return lo;
-    }
-  }
-
-  /** @return {start, id} of the first complete line starting after {@code from - 1}, or null */
-  private static long[] nextLine(FileChannel ch, long from) throws IOException {
-    long pos = from - 1;
-    byte[] buf = new byte[4096];
-    while (true) {
-      int n = ch.read(ByteBuffer.wrap(buf), pos);
-      if (n <= 0) {
-        return null;
-      }
-      for (int i = 0; i < n; i++) {
-        if (buf[i] == '\n') {
-          long start = pos + i + 1;
-          byte[] head = new byte[40];
-          int m = ch.read(ByteBuffer.wrap(head), start);
-          if (m <= 0) {
-            return null;
-          }
-          long id = Codec.eventIdPrefix(head, 0, m);
-          return id <= 0 ? null : new long[] {start, id};
-        }
-      }
-      pos += n;
     }
   }
 
@@ -305,10 +310,10 @@ final class EventSegments {
     if (newest.getKey() == tailSegment && size == tailOffset) {
       return tailId;
     }
-    try (FileChannel ch = open(newest.getValue())) {
+    try (FileChannel ch = SegmentFiles.open(newest.getValue())) {
       if (newest.getKey() != tailSegment || size < tailOffset) {
         tailSegment = newest.getKey();
-        long[] last = lastLine(ch);
+        long[] last = SegmentFiles.lastLine(ch);
         tailOffset = last[0];
         tailId = last[1] > 0 ? last[1] : newest.getKey() - 1;
         return tailId;
@@ -342,55 +347,10 @@ final class EventSegments {
     }
   }
 
-  /**
-   * Finds the last complete line of a segment by reading backwards.
-   *
-   * @return {end of the last complete line, its id or -1}
-   */
-  private static long[] lastLine(FileChannel ch) throws IOException {
-    long size = ch.size();
-    long end = lastNewline(ch, size);
-    if (end < 0) {
-      return new long[] {0, -1};
-    }
-    long start = lastNewline(ch, end) + 1;
-    byte[] head = new byte[40];
-    int m = ch.read(ByteBuffer.wrap(head), start);
-    return new long[] {end + 1, m > 0 ? Codec.eventIdPrefix(head, 0, m) : -1};
-  }
-
-  /** @return the position of the last newline before {@code before}, or -1 */
-  private static long lastNewline(FileChannel ch, long before) throws IOException {
-    byte[] buf = new byte[4096];
-    long pos = before;
-    while (pos > 0) {
-      int n = (int) Math.min(buf.length, pos);
-      pos -= n;
-      ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
-      while (b.hasRemaining() && ch.read(b, pos + b.position()) > 0) {
-        // fill
-      }
-      for (int i = b.position() - 1; i >= 0; i--) {
-        if (buf[i] == '\n') {
-          return pos + i;
-        }
-      }
-    }
-    return -1;
-  }
-
   /** The newest segment is full: another process may have started a new one. */
   private boolean needsRelist() throws IOException {
     Map.Entry<Long, Path> newest = segments.lastEntry();
     return newest != null && Files.size(newest.getValue()) >= segmentBytes;
-  }
-
-  /**
-   * Opens a segment for reading. Each read opens its own channel: an interrupt during a read closes
-   * only the interrupted reader's channel.
-   */
-  private static FileChannel open(Path file) throws IOException {
-    return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
   }
 
   // -------------------------------------------------------------------------- writes (locked)
@@ -412,7 +372,7 @@ final class EventSegments {
         return 0;
       }
       Path file = newest.getValue();
-      long lastId = cutTornTail(file);
+      long lastId = SegmentFiles.cutTornTail(file);
       if (lastId > 0) {
         return lastId;
       }
@@ -423,7 +383,7 @@ final class EventSegments {
       // An empty newest segment: fine if the previous one ends just before it. If it does not (its
       // unforced tail was lost with the power while the new name survived), drop the empty file and
       // let the journal's replay append the missing events to the previous segment.
-      long previousLast = cutTornTail(previous.getValue());
+      long previousLast = SegmentFiles.cutTornTail(previous.getValue());
       if (previousLast == newest.getKey() - 1) {
         return previousLast;
       }
@@ -436,33 +396,44 @@ final class EventSegments {
   }
 
   /**
-   * Cuts a torn tail off a segment: bytes after the last newline, then a last line whose checksum
-   * fails.
+   * Checks that the segments form one chain: the first starts at id 1, each ends just before the
+   * next one starts, and only the newest may be empty. Reads the last line of each segment (one
+   * read backwards per segment). Called under the writer lock, after recovery.
    *
-   * @return the id of the last line left, or -1 if the segment is empty
+   * @throws CorruptFileException naming the missing, empty or overlapping segment
    */
-  private static long cutTornTail(Path file) throws IOException {
-    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
-        LinkOption.NOFOLLOW_LINKS)) {
-      long size = ch.size();
-      long end = lastNewline(ch, size) + 1;
-      if (end < size) {
-        LOG.warn("Truncating the torn tail of {}: {} bytes without a newline at offset {}", file, size - end, end);
-        ch.truncate(end);
-        size = end;
+  void verifyChain() throws IOException {
+    list();
+    Map.Entry<Long, Path> first = segments.firstEntry();
+    if (first == null) {
+      return;
+    }
+    if (first.getKey() != 1) {
+      throw new CorruptFileException(segmentFile(1), 0, "missing: the log's first segment is "
+          + first.getValue().getFileName() + ", events 1 to " + (first.getKey() - 1) + " are in no segment", null);
+    }
+    for (Map.Entry<Long, Path> e = first; ; ) {
+      Map.Entry<Long, Path> next = segments.higherEntry(e.getKey());
+      if (next == null) {
+        return;
       }
-      if (size > 0) {
-        long start = lastNewline(ch, size - 1) + 1;
-        byte[] line = new byte[(int) (size - start)];
-        ch.read(ByteBuffer.wrap(line), start);
-        if (!Lines.verify(line, 0, line.length - 1)) {
-          LOG.warn("Truncating the torn tail of {}: the last line, at offset {}, fails its checksum", file, start);
-          ch.truncate(start);
-        }
+      long last;
+      try (FileChannel ch = SegmentFiles.open(e.getValue())) {
+        last = SegmentFiles.lastLine(ch)[1];
       }
-      ch.force(true);
-      long[] last = lastLine(ch);
-      return last[1];
+      if (last <= 0) {
+        throw new CorruptFileException(e.getValue(), 0, "segment is empty (or its last line unreadable) but "
+            + next.getValue().getFileName() + " follows it", null);
+      }
+      if (last + 1 < next.getKey()) {
+        throw new CorruptFileException(segmentFile(last + 1), 0, "missing: " + e.getValue().getFileName()
+            + " ends at event " + last + " but the next segment is " + next.getValue().getFileName(), null);
+      }
+      if (last + 1 > next.getKey()) {
+        throw new CorruptFileException(next.getValue(), 0, "segment starts at event " + next.getKey() + " but "
+            + e.getValue().getFileName() + " ends at event " + last, null);
+      }
+      e = next;
     }
   }
 

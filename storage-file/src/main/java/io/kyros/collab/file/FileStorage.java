@@ -1,12 +1,16 @@
 package io.kyros.collab.file;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -16,6 +20,8 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Storage} on a plain directory, shared by every thread and every process of one machine
@@ -48,7 +54,11 @@ import java.util.Optional;
  *       subscribers see other processes' events through file change notifications, with polling
  *       as the fallback;</li>
  *   <li><b>Recovering</b>: a torn last line is cut off; damage anywhere else is reported as a
- *       {@link CorruptFileException} naming the file and offset, and other records stay readable;</li>
+ *       {@link CorruptFileException} naming the file and offset, and other records stay readable (a
+ *       listing passes over a damaged document with a warning; {@link #removeDamaged} removes one);
+ *       a missing journal or segment is reported, never forgotten: revisions and event ids never go
+ *       below what a checkpoint, the lock header or a document records; {@link #check(Path)}
+ *       verifies a whole store without changing it;</li>
  *   <li><b>Scaling</b>: writing a document touches only its file; reading events after a position
  *       finds it by binary search in the segment holding it; memory does not grow with the log;</li>
  *   <li><b>Private</b>: new files are {@code 0600} and directories {@code 0700} on POSIX systems;
@@ -83,6 +93,9 @@ public final class FileStorage implements Storage {
     NONE
   }
 
+  private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+
   private final Store store;
   private final Clock clock;
   private final Duration pollInterval;
@@ -115,6 +128,68 @@ public final class FileStorage implements Storage {
    */
   public static Builder builder(Path root) {
     return new Builder(Objects.requireNonNull(root, "root"));
+  }
+
+  /**
+   * Checks a whole store without changing anything: every document's checksum and hash, every event
+   * line's checksum and id, the chain of segments, the journal, and that the counters cover every
+   * revision and event id a file records. It takes no lock: check a store no process is writing
+   * (a commit in progress may show as a problem). Torn tails a crash leaves (never acknowledged, cut
+   * at the next open) are not problems.
+   *
+   * @param root the store's directory
+   * @return the report, listing each problem with its file and byte offset
+   * @throws NullPointerException if root is null
+   * @throws StorageException if a directory of the store cannot be listed
+   */
+  public static CheckReport check(Path root) {
+    Objects.requireNonNull(root, "root");
+    try {
+      return Checker.check(root.toAbsolutePath().normalize());
+    } catch (IOException | UncheckedIOException e) {
+      throw new StorageException("checking " + root + " failed: " + e, e);
+    }
+  }
+
+  /**
+   * Removes a damaged document: the repair path for a document file that fails its checksum or is
+   * not a valid document, which no API call can replace or delete (they read it first). The removal
+   * is a commit like any other: journaled, given a revision, and recorded in the log as a
+   * {@code document_deleted} event whose details name the damage ({@code "damage"}). Afterwards the
+   * document is absent and can be created again.
+   *
+   * @param key the damaged document
+   * @throws NullPointerException if key is null
+   * @throws IllegalArgumentException if a name could not be a safe file name
+   * @throws IllegalStateException if the document is readable (change it through the API) or absent
+   * @throws StorageException if the storage is closed or the commit fails
+   */
+  public void removeDamaged(RecordKey key) {
+    Objects.requireNonNull(key, "key");
+    checkOpen();
+    CorruptFileException damage;
+    try {
+      Optional<StoredRecord> current = store.read(key, clock);
+      throw new IllegalStateException(current.isPresent()
+          ? "document " + key.collection() + "/" + key.id() + " is not damaged: change it through the API"
+          : "document " + key.collection() + "/" + key.id() + " does not exist");
+    } catch (CorruptFileException e) {
+      damage = e;
+    } catch (IOException e) {
+      throw failure("reading " + key, e);
+    }
+    String problem = damage.getMessage();
+    Commit removal = new Commit(List.of(), List.of(Write.delete(key)), revisions -> {
+      ObjectNode details = JSON.createObjectNode().put("collection", key.collection()).put("id", key.id())
+          .put("revision", revisions.get(0)).put("damage", problem);
+      return List.of(new NewEvent("document_deleted", "collab-file-repair",
+          "documents/" + key.collection() + "/" + key.id(), details.toString()));
+    });
+    CommitResult result = store.commit(removal, clock);
+    if (!(result instanceof CommitResult.Committed)) {
+      throw new StorageException("removing the damaged document " + key + " did not commit: " + result);
+    }
+    LOG.warn("Removed the damaged document {}/{} ({})", key.collection(), key.id(), problem);
   }
 
   /** @return the store's directory, as a real path */
@@ -153,8 +228,10 @@ public final class FileStorage implements Storage {
   /**
    * {@inheritDoc}
    *
+   * <p>A damaged document does not fail the listing: it is passed over, with a warning naming its
+   * file and key (reading it reports the damage; {@link #removeDamaged} removes it).
+   *
    * @throws IllegalArgumentException if limit is not positive or a name could not be a file name
-   * @throws CorruptFileException if a listed document's file is damaged
    * @throws StorageException if the storage is closed or the directory cannot be read
    */
   @Override
@@ -188,8 +265,12 @@ public final class FileStorage implements Storage {
   /**
    * {@inheritDoc}
    *
+   * <p>Damage past the first event returned does not fail the read: it returns the events before
+   * the damaged line, and the read that would return that line fails.
+   *
    * @throws IllegalArgumentException if afterId is negative or limit not positive
-   * @throws CorruptFileException if a line of the log is damaged
+   * @throws CorruptFileException if the first event it would return is damaged, or a segment is
+   *     missing or empty where that event should be
    * @throws StorageException if the storage is closed or the log cannot be read
    */
   @Override
@@ -282,6 +363,7 @@ public final class FileStorage implements Storage {
     private Duration pollInterval;
     private long segmentBytes;
     private long checkpointBytes;
+    private Journal.Writes journalWrites = Journal.CHANNEL;
 
     private Builder(Path root) {
       this.root = root;
@@ -363,6 +445,12 @@ public final class FileStorage implements Storage {
       return this;
     }
 
+    /** How the journal writes its preallocated zeros: the seam through which tests fill the disk. */
+    Builder journalWrites(Journal.Writes writes) {
+      this.journalWrites = Objects.requireNonNull(writes, "writes");
+      return this;
+    }
+
     /**
      * Opens the directory: creates it if needed, takes the writer lock briefly to recover whatever
      * a crashed process left (replaying the journal, cutting torn tails, removing temporary files).
@@ -379,7 +467,7 @@ public final class FileStorage implements Storage {
           segmentBytes == 0 ? DEFAULT_SEGMENT_BYTES : segmentBytes,
           checkpointBytes == 0 ? DEFAULT_CHECKPOINT_BYTES : checkpointBytes);
       try {
-        return new FileStorage(StoreRegistry.acquire(root, options), clock == null ? Clock.systemUTC() : clock,
+        return new FileStorage(StoreRegistry.acquire(root, options, journalWrites), clock == null ? Clock.systemUTC() : clock,
             pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval);
       } catch (CorruptFileException e) {
         throw e;

@@ -39,8 +39,8 @@ final class FormatFile {
    * @param durability whether to force the new file
    * @param permissions the permissions of new files
    * @return the segment size of this directory, from {@code format.json} (written if new)
-   * @throws CorruptFileException if the file is not a Collab format file
-   * @throws IOException if it is of another version or cannot be read or written
+   * @throws CorruptFileException if the file is not a Collab format file of this version
+   * @throws IOException if it cannot be read or written
    */
   static long readOrCreate(Path root, long newSegmentBytes, FileStorage.Durability durability,
       FilePermissions permissions) throws IOException {
@@ -71,8 +71,8 @@ final class FormatFile {
     }
     int version = node.path("version").asInt(-1);
     if (version != VERSION) {
-      throw new IOException("unsupported store format version " + version + " in " + file
-          + " (this Collab reads version " + VERSION + ")");
+      throw new CorruptFileException(file, 0, "unsupported store format version " + version
+          + " (this Collab reads version " + VERSION + ")", null);
     }
     long bytesPerSegment = node.path("segmentBytes").asLong(-1);
     if (bytesPerSegment <= 0) {

@@ -49,9 +49,25 @@ final class Journal implements AutoCloseable {
   /** The logical end as this engine last saw it: where the next line goes. */
   private long end;
 
-  Journal(Path file, FilePermissions permissions, long capacity) throws IOException {
+  /**
+   * Writes bytes at a position: {@link FileChannel#write(ByteBuffer, long)}. The seam through which
+   * a test makes the preallocation fail as on a full disk.
+   */
+  @FunctionalInterface
+  interface Writes {
+    /** Writes as {@link FileChannel#write(ByteBuffer, long)} does. */
+    int write(FileChannel channel, ByteBuffer source, long position) throws IOException;
+  }
+
+  /** Plain channel writes. */
+  static final Writes CHANNEL = FileChannel::write;
+
+  private final Writes writes;
+
+  Journal(Path file, FilePermissions permissions, long capacity, Writes writes) throws IOException {
     this.file = file;
     this.capacity = capacity;
+    this.writes = writes;
     this.channel = FileChannel.open(file, Set.of(StandardOpenOption.CREATE, StandardOpenOption.READ,
         StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS), permissions.file());
   }
@@ -137,7 +153,7 @@ final class Journal implements AutoCloseable {
     for (long at = size; at < capacity; ) {
       zeros.clear();
       zeros.limit((int) Math.min(zeros.capacity(), capacity - at));
-      at += channel.write(zeros, at);
+      at += writes.write(channel, zeros, at);
     }
     channel.force(true);
   }
@@ -152,8 +168,22 @@ final class Journal implements AutoCloseable {
    * @throws CorruptFileException if a line before the last one is damaged
    */
   List<JournalEntry> readFrom(long offset) throws IOException {
+    return readFrom(offset, 0);
+  }
+
+  /**
+   * Reads like {@link #readFrom(long)}, and fails instead of cutting anything before
+   * {@code appliedEnd}: bytes the lock header records as applied were complete, acknowledged lines,
+   * so a journal whose entries end before them was damaged or replaced, not torn by a crash.
+   *
+   * @param appliedEnd where the entries must at least reach (0: no such record)
+   * @throws CorruptFileException if the entries end before {@code appliedEnd}, or a line before the
+   *     last one is damaged; nothing is cut then
+   */
+  List<JournalEntry> readFrom(long offset, long appliedEnd) throws IOException {
     long size = channel.size();
     if (offset >= size) {
+      checkReaches(offset, appliedEnd);
       end = offset;
       return List.of();
     }
@@ -165,6 +195,37 @@ final class Journal implements AutoCloseable {
     while (b.hasRemaining() && channel.read(b, offset + b.position()) > 0) {
       // fill
     }
+    Parsed parsed = parse(buf, offset, file);
+    List<JournalEntry> entries = parsed.entries();
+    int s = (int) (parsed.end() - offset);
+    boolean torn = parsed.torn();
+    checkReaches(offset + s, appliedEnd);
+    end = offset + s;
+    if (torn) {
+      LOG.warn("Cutting the torn tail of {} at offset {} ({} bytes): an entry that was never acknowledged",
+          file, end, buf.length - s);
+      channel.truncate(end);
+      channel.force(false);
+      preallocate();
+    }
+    return entries;
+  }
+
+  /**
+   * What a journal's bytes hold.
+   *
+   * @param entries the complete entries, in order
+   * @param end the offset where they end: the logical end of the journal
+   * @param torn whether bytes after {@code end} are a torn, never acknowledged write rather than zeros
+   */
+  record Parsed(List<JournalEntry> entries, long end, boolean torn) {}
+
+  /**
+   * Parses journal bytes read from {@code offset} without changing anything.
+   *
+   * @throws CorruptFileException if a line before the last one is damaged
+   */
+  static Parsed parse(byte[] buf, long offset, Path file) {
     List<JournalEntry> entries = new ArrayList<>();
     int s = 0;
     boolean torn = false;
@@ -194,15 +255,15 @@ final class Journal implements AutoCloseable {
     if (!torn && s < buf.length && !allZero(buf, s)) {
       torn = true;
     }
-    end = offset + s;
-    if (torn) {
-      LOG.warn("Cutting the torn tail of {} at offset {} ({} bytes): an entry that was never acknowledged",
-          file, end, buf.length - s);
-      channel.truncate(end);
-      channel.force(false);
-      preallocate();
+    return new Parsed(entries, offset + s, torn);
+  }
+
+  private void checkReaches(long entriesEnd, long appliedEnd) {
+    if (entriesEnd < appliedEnd) {
+      throw new CorruptFileException(file, entriesEnd, "the journal's entries end at byte " + entriesEnd
+          + " but the header of " + LockFile.NAME + " records " + appliedEnd + " bytes applied since the last "
+          + Checkpoints.NAME + ": journaled commits were lost (the journal was removed, emptied or overwritten)", null);
     }
-    return entries;
   }
 
   private static boolean allZero(byte[] buf, int from) {

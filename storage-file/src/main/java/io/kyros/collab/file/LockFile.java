@@ -23,12 +23,13 @@ import java.util.Set;
  * and ending in a newline; nothing follows.
  *
  * <pre>
- * {"revision":44,"eventId":9,"journal":1830,"boot":"5b3c…"}␠␠␠…␠␠\n      (256 bytes)
+ * {"revision":44,"eventId":9,"journal":1830,"boot":"5b3c…","crc32c":"1a2b3c4d"}␠␠␠…␠␠\n      (256 bytes)
  *
  *   revision   the store's revision counter after the last commit
  *   eventId    the id of the last event handed out
  *   journal    bytes of journal.jsonl already applied to the document and event files
  *   boot       Linux's /proc/sys/kernel/random/boot_id when it was written ("" elsewhere)
+ *   crc32c     as in every framed line ({@link Lines}); a header failing it is not trusted
  * </pre>
  *
  * <p>Guarantees: the header is written after every commit without forcing, so it describes the page
@@ -78,13 +79,31 @@ final class LockFile implements AutoCloseable {
     return channel.lock();
   }
 
-  /** @return the header's counters, or null if the header is empty or cannot be parsed */
+  /**
+   * @return the header's counters, or null if the header is empty, cannot be parsed or fails its
+   *     checksum (a header without one, from an earlier version, is read as is)
+   */
   Counters readHeader() throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
     while (buf.hasRemaining() && channel.read(buf, buf.position()) > 0) {
       // fill
     }
-    return buf.position() == 0 ? null : Codec.decodeCounters(buf.array(), buf.position());
+    return decodeHeader(buf.array(), buf.position());
+  }
+
+  /** @return the counters of a header's bytes, or null as for {@link #readHeader()} */
+  static Counters decodeHeader(byte[] bytes, int length) {
+    int end = Math.min(length, HEADER_BYTES);
+    while (end > 0 && (bytes[end - 1] == ' ' || bytes[end - 1] == '\n')) {
+      end--;
+    }
+    if (end == 0) {
+      return null;
+    }
+    if (Lines.isFramed(bytes, 0, end) && !Lines.verify(bytes, 0, end)) {
+      return null;
+    }
+    return Codec.decodeCounters(bytes, end);
   }
 
   /**
@@ -95,10 +114,10 @@ final class LockFile implements AutoCloseable {
    * @param journalApplied how many bytes of the journal are applied
    */
   void writeHeader(long revision, long eventId, long journalApplied) throws IOException {
-    byte[] json = Codec.encodeCounters(revision, eventId, journalApplied, bootId == null ? "" : bootId);
+    byte[] line = Lines.frame(Codec.encodeHeader(revision, eventId, journalApplied, bootId == null ? "" : bootId));
     byte[] header = new byte[HEADER_BYTES];
     Arrays.fill(header, (byte) ' ');
-    System.arraycopy(json, 0, header, 0, json.length);
+    System.arraycopy(line, 0, header, 0, line.length - 1); // without its newline: the header's last byte is one
     header[HEADER_BYTES - 1] = '\n';
     ByteBuffer buf = ByteBuffer.wrap(header);
     while (buf.hasRemaining()) {

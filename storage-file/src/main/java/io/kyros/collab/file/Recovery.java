@@ -97,8 +97,19 @@ final class Recovery {
     if (occasion == Occasion.BATCH) {
       docs.removeStrayTemporaryFiles();
     }
+    // Opening, or replaying the whole journal: check the files against every record of what was handed out.
+    Floors floors = trusted && occasion == Occasion.BATCH ? null : floors(header);
     long logLast = events.repairTail();
-    List<JournalEntry> entries = journal.readFrom(from);
+    if (floors != null && logLast < floors.eventId() && from > 0) {
+      // a damaged last line of an acknowledged event was cut: the journal may still hold it
+      LOG.warn("The log of {} ends at event {} but event {} was handed out; replaying the whole journal", root,
+          logLast, floors.eventId());
+      from = 0;
+    }
+    List<JournalEntry> entries = journal.readFrom(from, floors == null ? 0 : appliedEnd(header, floors));
+    if (floors != null) {
+      checkContinuity(entries, logLast);
+    }
     if (!entries.isEmpty()) {
       checkpoints.forget();
     }
@@ -111,7 +122,17 @@ final class Recovery {
     }
     // The log holds every committed event once the journal is replayed; a last line cut off as torn
     // was never a committed event the log can serve, and its id is handed out again.
-    counters.set(revision, Math.max(logLast, lastJournaled));
+    long eventId = Math.max(logLast, lastJournaled);
+    if (floors != null) {
+      events.verifyChain();
+      if (eventId < floors.eventId()) {
+        throw new CorruptFileException(events.segmentFile(eventId + 1), 0, "missing: the log ends at event "
+            + eventId + " but " + floors.eventSource() + " records event " + floors.eventId()
+            + " as handed out (a removed or truncated segment)", null);
+      }
+      revision = Math.max(revision, floors.revision());
+    }
+    counters.set(revision, eventId);
     recovered = true;
     lockFile.writeHeader(counters.revision(), counters.eventId(), journal.end());
     if (!trusted) {
@@ -120,4 +141,65 @@ final class Recovery {
       journal.preallocate();
     }
   }
+
+  /**
+   * The least each counter must be: what durable records prove was handed out.
+   *
+   * @param revision the highest revision any record names
+   * @param eventId the highest event id any record names
+   * @param eventSource which file names that event id, for the message
+   * @param checkpoint the checkpoint's counters
+   */
+  private record Floors(long revision, long eventId, String eventSource, Counters checkpoint) {}
+
+  /**
+   * Collects the floors from the checkpoint and the lock header (of any boot: it was written after
+   * its commits were journaled); when the header is lost, also from the documents' revisions.
+   */
+  private Floors floors(Counters header) throws IOException {
+    Counters checkpoint = Checkpoints.read(root);
+    long revision = checkpoint.revision();
+    long eventId = checkpoint.eventId();
+    String eventSource = Checkpoints.NAME;
+    if (header != null) {
+      revision = Math.max(revision, header.revision());
+      if (header.eventId() > eventId) {
+        eventId = header.eventId();
+        eventSource = "the header of " + LockFile.NAME;
+      }
+    } else {
+      revision = Math.max(revision, docs.highestRevision());
+    }
+    return new Floors(revision, eventId, eventSource, checkpoint);
+  }
+
+  /**
+   * @return where the journal's entries must at least reach: the header's applied offset, unless a
+   *     checkpoint covered it (the checkpoint is written before the journal is emptied, the header
+   *     after); a journal ending before it lost journaled commits
+   */
+  private static long appliedEnd(Counters header, Floors floors) {
+    if (header == null) {
+      return 0;
+    }
+    Counters checkpoint = floors.checkpoint();
+    boolean covered = checkpoint.revision() >= header.revision() && checkpoint.eventId() >= header.eventId();
+    return covered ? 0 : header.journal();
+  }
+
+  /** The events a replay appends must continue the log: a gap means a segment is missing. */
+  private void checkContinuity(List<JournalEntry> entries, long logLast) {
+    for (JournalEntry e : entries) {
+      for (var event : e.events()) {
+        if (event.id() > logLast) {
+          if (event.id() != logLast + 1) {
+            throw new CorruptFileException(events.segmentFile(logLast + 1), 0, "missing: the log ends at event "
+                + logLast + " and the journal continues at event " + event.id(), null);
+          }
+          return;
+        }
+      }
+    }
+  }
+
 }

@@ -1,5 +1,6 @@
 package io.kyros.collab.file;
 
+import io.kyros.collab.file.Codec.Counters;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.RecordKey;
@@ -76,12 +77,13 @@ final class Store {
   private final EventWaiter waiter;
   private final GroupCommitWriter writer;
 
-  private Store(Path root, Options options, FilePermissions permissions, LockFile lockFile, long segmentBytes)
-      throws IOException {
+  private Store(Path root, Options options, FilePermissions permissions, LockFile lockFile, long segmentBytes,
+      Journal.Writes journalWrites) throws IOException {
     this.root = root;
     this.options = options;
     this.lockFile = lockFile;
-    this.journal = new Journal(root.resolve(Journal.NAME), permissions, journalCapacity(options.checkpointBytes()));
+    this.journal = new Journal(root.resolve(Journal.NAME), permissions, journalCapacity(options.checkpointBytes()),
+        journalWrites);
     this.docs = new DocumentFiles(root.resolve("state"), permissions);
     this.events = new EventSegments(root.resolve("events"), segmentBytes, permissions);
     Applier applier = new Applier(docs, events, visibility);
@@ -99,25 +101,41 @@ final class Store {
    * @param root the directory, a real path
    * @throws IOException if it cannot be opened or recovered
    */
-  static Store open(Path root, Options options) throws IOException {
+  static Store open(Path root, Options options, Journal.Writes journalWrites) throws IOException {
     FilePermissions permissions = FilePermissions.ownerOnly(root.getFileSystem());
+    Created created = new Created();
     for (Path d : List.of(root.resolve("state"), root.resolve("events"))) {
       try {
         Files.createDirectory(d, permissions.directory());
+        created.add(d);
       } catch (FileAlreadyExistsException e) {
         if (!Files.isDirectory(d, LinkOption.NOFOLLOW_LINKS)) {
           throw new IOException("not a directory inside the store (a link or a file): " + d, e);
         }
       }
     }
-    LockFile lockFile = LockFile.open(root, permissions);
+    LockFile lockFile = created.keep(() -> LockFile.open(root, permissions));
     Store store = null;
     FileLock lock = null;
     boolean ok = false;
     try {
       lock = lockFile.lock();
-      long segmentBytes = FormatFile.readOrCreate(root, options.segmentBytes(), options.durability(), permissions);
-      store = new Store(root, options, permissions, lockFile, segmentBytes);
+      Path format = root.resolve(FormatFile.NAME);
+      boolean newStore = !Files.exists(format, LinkOption.NOFOLLOW_LINKS);
+      if (newStore && holdsData(root, lockFile)) {
+        throw new CorruptFileException(format, 0, "missing, but the directory holds a store's files", null);
+      }
+      long segmentBytes = created.track(format,
+          () -> FormatFile.readOrCreate(root, options.segmentBytes(), options.durability(), permissions));
+      Path journal = root.resolve(Journal.NAME);
+      if (!Files.exists(journal, LinkOption.NOFOLLOW_LINKS) && holdsData(root, lockFile)) {
+        throw new CorruptFileException(journal, 0, "missing: the store holds commits (a checkpoint, events,"
+            + " documents or a header with counters) but no journal; its entries since the last checkpoint are lost",
+            null);
+      }
+      created.track(journal, () -> null);
+      created.track(root.resolve(Checkpoints.NAME), () -> null);
+      store = new Store(root, options, permissions, lockFile, segmentBytes, journalWrites);
       store.recover();
       ok = true;
       return store;
@@ -129,9 +147,29 @@ final class Store {
       } finally {
         if (!ok) {
           closeQuietly(store, lockFile);
+          created.removeAfterFailedOpen(root);
         }
       }
     }
+  }
+
+  /**
+   * @return whether the directory holds anything a store writes once it has committed: a checkpoint,
+   *     an event segment, a collection, or a lock header with counters
+   */
+  private static boolean holdsData(Path root, LockFile lockFile) throws IOException {
+    if (Files.exists(root.resolve(Checkpoints.NAME), LinkOption.NOFOLLOW_LINKS)) {
+      return true;
+    }
+    for (String sub : List.of("events", "state")) {
+      try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(sub))) {
+        if (entries.iterator().hasNext()) {
+          return true;
+        }
+      }
+    }
+    Counters header = lockFile.readHeader();
+    return header != null && (header.revision() > 0 || header.eventId() > 0);
   }
 
   /** Recovers what a crashed process left and starts the writer thread. */
@@ -228,8 +266,37 @@ final class Store {
     return readDocuments(() -> docs.read(key), clock);
   }
 
+  /**
+   * Lists one page of a collection. A damaged document is passed over with a warning naming its
+   * file, after one catch-up with the journal (which completes a document torn by a killed writer);
+   * reading it directly reports the damage.
+   */
   List<StoredRecord> list(String collection, String afterId, int limit, Clock clock) throws IOException {
-    return readDocuments(() -> docs.list(collection, afterId, limit), clock);
+    DocumentFiles.Page page = underReadLock(() -> docs.list(collection, afterId, limit));
+    if (!page.damaged().isEmpty()) {
+      try {
+        commit(GroupCommitWriter.CATCH_UP, clock);
+        page = underReadLock(() -> docs.list(collection, afterId, limit));
+      } catch (RuntimeException e) {
+        LOG.warn("Catching up with the journal of {} before passing over damaged documents failed", root, e);
+      }
+    }
+    for (CorruptFileException e : page.damaged()) {
+      String name = e.file().getFileName().toString();
+      LOG.warn("Listing passes over the damaged document {}/{} ({}): {}; reading it reports the damage,"
+          + " FileStorage.removeDamaged removes it", collection, name.substring(0, name.length() - ".json".length()),
+          e.file(), e.getMessage());
+    }
+    return page.records();
+  }
+
+  private <T> T underReadLock(DocumentRead<T> read) throws IOException {
+    visibility.readLock().lock();
+    try {
+      return read.run();
+    } finally {
+      visibility.readLock().unlock();
+    }
   }
 
   /** Something that reads document files. */

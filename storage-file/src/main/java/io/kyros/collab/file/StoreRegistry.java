@@ -44,7 +44,7 @@ final class StoreRegistry {
    * @throws IOException if the directory cannot be opened or recovered
    * @throws IllegalStateException if it is open in this JVM with other options
    */
-  static Store acquire(Path directory, Store.Options options) throws IOException {
+  static Store acquire(Path directory, Store.Options options, Journal.Writes journalWrites) throws IOException {
     synchronized (OPEN) {
       Path dir = directory.toAbsolutePath().normalize();
       if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dir)) {
@@ -64,7 +64,7 @@ final class StoreRegistry {
       }
       Entry entry = OPEN.get(real);
       if (entry == null) {
-        entry = new Entry(Store.open(real, options));
+        entry = new Entry(Store.open(real, options, journalWrites));
         OPEN.put(real, entry);
       } else if (!entry.store.options().equals(options)) {
         throw new IllegalStateException("directory " + real + " is already open in this JVM with other options: "

@@ -113,7 +113,16 @@ class CrashTest {
         } catch (RuntimeException e) {
           report = new StoreChecker.Report(acked, 0, 0, 1, 0, 0, List.of("corrupt: reopening failed: " + e));
         }
-        if (!report.clean()) {
+        if (report.clean()) {
+          // after the recovery, the store checker finds nothing either (it reads what recovery wrote)
+          CheckReport checkReport = FileStorage.check(checked);
+          if (!checkReport.ok()) {
+            failure = what + ": FileStorage.check after recovery: " + checkReport.problems();
+          }
+        }
+        if (failure != null) {
+          break;
+        } else if (!report.clean()) {
           failure = what + ": " + report;
         } else if (checked != store) {
           DirectoryTrees.delete(checked);

@@ -253,8 +253,9 @@ class FileStorageTest {
     bytes[at] = (byte) (bytes[at] == '0' ? '1' : '0');
     Files.write(seg, bytes);
     try (FileStorage s = open()) {
-      assertThat(s.readEvents(0, 10)).extracting(StoredEvent::id).containsExactly(1L, 2L);
-      assertThat(s.lastEventId()).isEqualTo(2);
+      // event 3 was acknowledged: its damaged line is cut and rewritten from the journal, never forgotten
+      assertThat(s.readEvents(0, 10)).extracting(StoredEvent::id).containsExactly(1L, 2L, 3L);
+      assertThat(s.lastEventId()).isEqualTo(3);
     }
   }
 
@@ -273,7 +274,9 @@ class FileStorageTest {
     Files.write(seg, bytes);
     Path realSegment = seg.toRealPath();
     try (FileStorage s = open()) {
-      assertThatThrownBy(() -> s.readEvents(0, 10))
+      // damage past the events before it does not fail their read; the read that would return it fails
+      assertThat(s.readEvents(0, 10)).extracting(StoredEvent::id).containsExactly(1L, 2L);
+      assertThatThrownBy(() -> s.readEvents(2, 10))
           .isInstanceOfSatisfying(CorruptFileException.class, e -> {
             assertThat(e.file()).isEqualTo(realSegment);
             assertThat(e.offset()).isEqualTo(offset);
@@ -303,7 +306,8 @@ class FileStorageTest {
           })
           .hasMessageContaining("bad.json").hasMessageContaining("offset 41");
       assertThat(s.read(new RecordKey("c", "good")).orElseThrow().json()).isEqualTo("{\"a\":1}");
-      assertThatThrownBy(() -> s.list("c", null, 10)).isInstanceOf(CorruptFileException.class);
+      // a list passes over it (with a warning naming it) instead of failing for the whole collection
+      assertThat(s.list("c", null, 10)).extracting(StoredRecord::json).containsExactly("{\"a\":1}");
       // a write conditioned on the damaged document fails loudly; others go through
       RecordKey badKey = new RecordKey("c", "bad");
       assertThatThrownBy(() -> s.commit(Commit.of(List.of(new Expectation(badKey, 2)),

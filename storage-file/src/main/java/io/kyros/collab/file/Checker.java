@@ -1,0 +1,289 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+
+import io.kyros.collab.file.Codec.Counters;
+import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.regex.Pattern;
+
+/**
+ * The store checker behind {@link FileStorage#check(Path)}: verifies a whole directory without
+ * changing anything, and lists every problem with its file and offset.
+ *
+ * <p>It checks: {@code format.json}; {@code checkpoint.json} and the lock header (parse and
+ * checksum); the journal (every entry's checksum and form; that its entries reach what the header
+ * records as applied); every document (checksum, form, that its {@code hash} is the SHA-256 of its
+ * value, that its revision is not beyond every counter); every event segment (the chain starts at
+ * 1 and continues without a hole or an empty older segment; every line's checksum, id and form);
+ * and that the log holds every event id a checkpoint, header or journal entry records. A torn last
+ * line of the newest segment or of the journal is not a problem: it is what a crash leaves, never
+ * acknowledged, and the next open cuts it.
+ *
+ * <p>Guarantees: opens every file read-only and creates nothing, takes no lock (run it on a store no
+ * process is writing, or expect to see a commit in progress as a problem), and never loops: each
+ * file is read once. Locks: none. Stateless and thread-safe.
+ */
+final class Checker {
+  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
+  private static final Pattern SEGMENT = Pattern.compile("[0-9]{20}\\.jsonl");
+
+  private final Path root;
+  private final List<CheckReport.Problem> problems = new ArrayList<>();
+  private long documents;
+  private long events;
+  private long journalEntries;
+
+  private Checker(Path root) {
+    this.root = root;
+  }
+
+  /**
+   * @param root the store's directory
+   * @return the report
+   * @throws IOException if a directory cannot be listed
+   */
+  static CheckReport check(Path root) throws IOException {
+    Checker c = new Checker(root);
+    c.run();
+    return new CheckReport(root, c.documents, c.events, c.journalEntries, c.problems);
+  }
+
+  private void problem(Path file, long offset, String description) {
+    problems.add(new CheckReport.Problem(file, Math.max(0, offset), description));
+  }
+
+  private void run() throws IOException {
+    if (!Files.isDirectory(root, LinkOption.NOFOLLOW_LINKS)) {
+      problem(root, 0, "not a directory");
+      return;
+    }
+    Path format = root.resolve(FormatFile.NAME);
+    if (Files.exists(format, LinkOption.NOFOLLOW_LINKS)) {
+      try {
+        FormatFile.read(format);
+      } catch (CorruptFileException e) {
+        problem(format, e.offset(), message(e));
+      }
+    } else {
+      problem(format, 0, "missing");
+    }
+    Counters checkpoint = new Counters(0, 0, -1, null);
+    try {
+      checkpoint = Checkpoints.read(root);
+    } catch (CorruptFileException e) {
+      problem(e.file(), e.offset(), message(e));
+    }
+    Counters header = readHeader();
+    long journalRevision = 0;
+    long journalEvent = 0;
+    Path journal = root.resolve(Journal.NAME);
+    byte[] journalBytes = readIfExists(journal);
+    if (journalBytes == null) {
+      problem(journal, 0, "missing");
+    } else {
+      try {
+        Journal.Parsed parsed = Journal.parse(journalBytes, 0, journal);
+        journalEntries = parsed.entries().size();
+        for (JournalEntry e : parsed.entries()) {
+          journalRevision = Math.max(journalRevision, e.revision());
+          journalEvent = Math.max(journalEvent, e.eventId());
+        }
+        boolean covered = header == null
+            || (checkpoint.revision() >= header.revision() && checkpoint.eventId() >= header.eventId());
+        if (!covered && parsed.end() < header.journal()) {
+          problem(journal, parsed.end(), "the entries end at byte " + parsed.end() + " but the lock header records "
+              + header.journal() + " bytes applied: journaled commits are lost");
+        }
+      } catch (CorruptFileException e) {
+        problem(journal, e.offset(), message(e));
+      }
+    }
+    long revisions = Math.max(Math.max(checkpoint.revision(), journalRevision), header == null ? 0 : header.revision());
+    long eventFloor = Math.max(Math.max(checkpoint.eventId(), journalEvent), header == null ? 0 : header.eventId());
+    checkDocuments(revisions);
+    long logLast = checkSegments();
+    if (logLast < eventFloor) {
+      problem(root.resolve("events").resolve(EventSegments.segmentName(logLast + 1)), 0, "missing: the log ends at"
+          + " event " + logLast + " but event " + eventFloor + " was handed out (checkpoint, lock header or journal)");
+    }
+  }
+
+  private Counters readHeader() throws IOException {
+    Path lock = root.resolve(LockFile.NAME);
+    byte[] bytes = readIfExists(lock);
+    if (bytes == null || bytes.length == 0) {
+      return null;
+    }
+    Counters header = LockFile.decodeHeader(bytes, bytes.length);
+    if (header == null) {
+      problem(lock, 0, "the header cannot be read or fails its checksum (the next open replays the whole journal)");
+    }
+    return header;
+  }
+
+  private void checkDocuments(long revisions) throws IOException {
+    Path state = root.resolve("state");
+    if (!Files.isDirectory(state, LinkOption.NOFOLLOW_LINKS)) {
+      problem(state, 0, "missing");
+      return;
+    }
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    for (Path dir : sorted(state)) {
+      String collection = dir.getFileName().toString();
+      if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) || !NAME.matcher(collection).matches()) {
+        continue;
+      }
+      for (Path file : sorted(dir)) {
+        String name = file.getFileName().toString();
+        if (!name.endsWith(".json") || !NAME.matcher(name.substring(0, name.length() - 5)).matches()) {
+          continue;
+        }
+        documents++;
+        byte[] bytes = readIfExists(file);
+        if (bytes == null) {
+          continue;
+        }
+        StoredRecord r;
+        try {
+          r = Codec.decodeDocument(new RecordKey(collection, name.substring(0, name.length() - 5)), bytes, file);
+        } catch (CorruptFileException e) {
+          problem(file, e.offset(), message(e));
+          continue;
+        }
+        String hash = Base64.getUrlEncoder().withoutPadding()
+            .encodeToString(Arrays.copyOf(sha256.digest(r.json().getBytes(UTF_8)), 16));
+        if (!hash.equals(r.hash())) {
+          problem(file, 0, "\"hash\" " + r.hash() + " is not the hash of the value (" + hash + "): its ETag would lie");
+        }
+        if (r.revision() > revisions) {
+          problem(file, 0, "revision " + r.revision() + " is beyond every counter (" + revisions
+              + "): the next commits would hand it out again");
+        }
+      }
+    }
+  }
+
+  /** @return the last event id of the log (0 if empty) */
+  private long checkSegments() throws IOException {
+    Path dir = root.resolve("events");
+    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+      problem(dir, 0, "missing");
+      return 0;
+    }
+    Map<Long, Path> segments = new TreeMap<>();
+    for (Path f : sorted(dir)) {
+      if (SEGMENT.matcher(f.getFileName().toString()).matches()) {
+        segments.put(Long.parseLong(f.getFileName().toString().substring(0, 20)), f);
+      }
+    }
+    long expected = 1;
+    int i = 0;
+    for (Map.Entry<Long, Path> s : segments.entrySet()) {
+      boolean newest = ++i == segments.size();
+      if (s.getKey() != expected) {
+        Path file = s.getKey() > expected ? dir.resolve(EventSegments.segmentName(expected)) : s.getValue();
+        problem(file, 0, s.getKey() > expected
+            ? "missing: events " + expected + " to " + (s.getKey() - 1) + " are in no segment"
+            : "segment starts at event " + s.getKey() + " but the one before ends at " + (expected - 1));
+      }
+      long last = checkSegment(s.getValue(), s.getKey(), newest);
+      if (last < 0) {
+        if (!newest) {
+          problem(s.getValue(), 0, "segment is empty but a newer one follows");
+        }
+        expected = s.getKey();
+      } else {
+        expected = last + 1;
+      }
+    }
+    return expected - 1;
+  }
+
+  /** @return the last id in the segment, or -1 if it holds no complete line */
+  private long checkSegment(Path file, long firstId, boolean newest) throws IOException {
+    byte[] buf = readIfExists(file);
+    if (buf == null) {
+      return -1;
+    }
+    long previous = -1;
+    int s = 0;
+    while (s < buf.length) {
+      int nl = Lines.indexOf(buf, (byte) '\n', s, buf.length);
+      if (nl < 0) {
+        if (!newest) {
+          problem(file, s, "incomplete last line in a segment that is not the newest");
+        }
+        break; // the newest's torn tail: cut at the next open
+      }
+      long id = Codec.eventIdPrefix(buf, s, nl);
+      long want = previous >= 0 ? previous + 1 : firstId;
+      if (id != want) {
+        problem(file, s, id <= 0 ? "line does not start with {\"id\":<number>," : "event id " + id
+            + " breaks the sequence (expected " + want + ")");
+        return previous >= 0 ? previous : -1; // the rest of the segment cannot be placed
+      }
+      events++;
+      if (!Lines.verify(buf, s, nl)) {
+        problem(file, s, "checksum mismatch in the line of event " + id);
+      } else {
+        try {
+          Codec.decodeEvent(Arrays.copyOfRange(buf, s, nl), file, s);
+        } catch (CorruptFileException e) {
+          problem(file, e.offset(), message(e));
+        }
+      }
+      previous = id;
+      s = nl + 1;
+    }
+    return previous;
+  }
+
+  private static List<Path> sorted(Path dir) throws IOException {
+    List<Path> out = new ArrayList<>();
+    try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
+      files.forEach(out::add);
+    }
+    out.sort(null);
+    return out;
+  }
+
+  private static byte[] readIfExists(Path file) throws IOException {
+    if (Files.isSymbolicLink(file)) {
+      return null;
+    }
+    try {
+      return Files.readAllBytes(file);
+    } catch (NoSuchFileException e) {
+      return null;
+    }
+  }
+
+  /** @return the exception's problem, without the "corrupt file X at offset N: " prefix the report repeats */
+  private static String message(CorruptFileException e) {
+    String m = e.getMessage();
+    String marker = " at offset " + e.offset() + ": ";
+    int at = m.indexOf(marker);
+    return at >= 0 ? m.substring(at + marker.length()) : m;
+  }
+}

@@ -1,0 +1,126 @@
+package io.kyros.collab.file;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Line-level access to one event segment file (format in {@link EventSegments}): the first complete
+ * line after an offset, the last complete line, the last newline, and cutting a torn tail.
+ *
+ * <p>Guarantees: every loop reads forward or backward by at least one byte per pass and ends at the
+ * file's start or end. Reads open their own channel, so an interrupt closes only the interrupted
+ * reader's channel. Locks: none; {@link #cutTornTail} writes and is called under the store's writer
+ * lock. Stateless and thread-safe.
+ */
+final class SegmentFiles {
+  private static final Logger LOG = LoggerFactory.getLogger(SegmentFiles.class);
+
+  private SegmentFiles() {}
+
+  /** @return {start, id} of the first complete line starting after {@code from - 1}, or null */
+  static long[] nextLine(FileChannel ch, long from) throws IOException {
+    long pos = from - 1;
+    byte[] buf = new byte[4096];
+    while (true) {
+      int n = ch.read(ByteBuffer.wrap(buf), pos);
+      if (n <= 0) {
+        return null;
+      }
+      for (int i = 0; i < n; i++) {
+        if (buf[i] == '\n') {
+          long start = pos + i + 1;
+          byte[] head = new byte[40];
+          int m = ch.read(ByteBuffer.wrap(head), start);
+          if (m <= 0) {
+            return null;
+          }
+          long id = Codec.eventIdPrefix(head, 0, m);
+          return id <= 0 ? null : new long[] {start, id};
+        }
+      }
+      pos += n;
+    }
+  }
+
+  /**
+   * Finds the last complete line of a segment by reading backwards.
+   *
+   * @return {end of the last complete line, its id or -1}
+   */
+  static long[] lastLine(FileChannel ch) throws IOException {
+    long size = ch.size();
+    long end = lastNewline(ch, size);
+    if (end < 0) {
+      return new long[] {0, -1};
+    }
+    long start = lastNewline(ch, end) + 1;
+    byte[] head = new byte[40];
+    int m = ch.read(ByteBuffer.wrap(head), start);
+    return new long[] {end + 1, m > 0 ? Codec.eventIdPrefix(head, 0, m) : -1};
+  }
+
+  /** @return the position of the last newline before {@code before}, or -1 */
+  static long lastNewline(FileChannel ch, long before) throws IOException {
+    byte[] buf = new byte[4096];
+    long pos = before;
+    while (pos > 0) {
+      int n = (int) Math.min(buf.length, pos);
+      pos -= n;
+      ByteBuffer b = ByteBuffer.wrap(buf, 0, n);
+      while (b.hasRemaining() && ch.read(b, pos + b.position()) > 0) {
+        // fill
+      }
+      for (int i = b.position() - 1; i >= 0; i--) {
+        if (buf[i] == '\n') {
+          return pos + i;
+        }
+      }
+    }
+    return -1;
+  }
+
+  /**
+   * Opens a segment for reading. Each read opens its own channel: an interrupt during a read closes
+   * only the interrupted reader's channel.
+   */
+  static FileChannel open(Path file) throws IOException {
+    return FileChannel.open(file, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS);
+  }
+
+  /**
+   * Cuts a torn tail off a segment: bytes after the last newline, then a last line whose checksum
+   * fails.
+   *
+   * @return the id of the last line left, or -1 if the segment is empty
+   */
+  static long cutTornTail(Path file) throws IOException {
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS)) {
+      long size = ch.size();
+      long end = lastNewline(ch, size) + 1;
+      if (end < size) {
+        LOG.warn("Truncating the torn tail of {}: {} bytes without a newline at offset {}", file, size - end, end);
+        ch.truncate(end);
+        size = end;
+      }
+      if (size > 0) {
+        long start = lastNewline(ch, size - 1) + 1;
+        byte[] line = new byte[(int) (size - start)];
+        ch.read(ByteBuffer.wrap(line), start);
+        if (!Lines.verify(line, 0, line.length - 1)) {
+          LOG.warn("Truncating the torn tail of {}: the last line, at offset {}, fails its checksum", file, start);
+          ch.truncate(start);
+        }
+      }
+      ch.force(true);
+      long[] last = lastLine(ch);
+      return last[1];
+    }
+  }
+}

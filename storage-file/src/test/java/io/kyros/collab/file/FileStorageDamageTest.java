@@ -1,0 +1,443 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kyros.collab.Collab;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Hardening (issue "Hardening", file-store items 1-6): hostile depth, deleted or garbled journal
+ * and segments, an emptied older segment, damage outside a read's range.
+ */
+@Timeout(120)
+class FileStorageDamageTest {
+  private static final String DEEP_1000 = "{\"a\":".repeat(1000) + "1" + "}".repeat(1000);
+  private static final String DEEP_1001 = "{\"a\":".repeat(1001) + "1" + "}".repeat(1001);
+
+  @TempDir
+  Path dir;
+
+  private FileStorage open() {
+    return FileStorage.builder(dir).durability(FileStorage.Durability.NONE).open();
+  }
+
+  /** Small segments, and checkpoints so frequent that the journal no longer holds most events. */
+  private FileStorage openSmallSegments() {
+    return FileStorage.builder(dir).durability(FileStorage.Durability.NONE).segmentBytes(4096).checkpointBytes(4096)
+        .open();
+  }
+
+  static CommitResult.Committed put(FileStorage s, String id, String json) {
+    RecordKey key = new RecordKey("c", id);
+    CommitResult r = s.commit(Commit.of(List.of(), List.of(Write.put(key, json, "h" + json.length())),
+        List.of(new NewEvent("written", "tester", "c/" + id, "{}"))));
+    assertThat(r).isInstanceOf(CommitResult.Committed.class);
+    return (CommitResult.Committed) r;
+  }
+
+  static void append(FileStorage s, int count) {
+    for (int i = 0; i < count; i++) {
+      s.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("note", "tester", "t/" + i, "{\"n\":" + i + "}"))));
+    }
+  }
+
+  private List<Path> segments() throws IOException {
+    try (Stream<Path> files = Files.list(dir.resolve("events"))) {
+      return files.filter(f -> f.getFileName().toString().endsWith(".jsonl")).sorted().toList();
+    }
+  }
+
+  private static Collab collab(FileStorage s) {
+    return Collab.builder().storage(s).holder("tester").build();
+  }
+
+  // ------------------------------------------------------------------------- items 1 and 2: depth
+
+  @Test
+  void anEventWithDetailsNested1000DeepReadsBackInsteadOfThrowingNullPointerException() {
+    try (FileStorage s = open()) {
+      s.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("custom", "a", "t", DEEP_1000))));
+      append(s, 1);
+    }
+    try (FileStorage s = open()) {
+      List<StoredEvent> events = s.readEvents(0, 10);
+      assertThat(events).hasSize(2);
+      assertThat(events.get(0).detailsJson()).isEqualTo(DEEP_1000);
+    }
+  }
+
+  @Test
+  void anEventAppendedThroughTheApiNested1000DeepReadsBack() throws IOException {
+    ObjectMapper mapper = new ObjectMapper();
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      c.events().append("custom", "t", mapper.readTree(DEEP_1000));
+      assertThat(c.events().read(0, 10)).hasSize(1);
+      assertThat(c.events().renderMarkdown(0, 5)).contains("custom");
+    }
+  }
+
+  @Test
+  void aDocumentNested1001DeepReadsBack() {
+    try (FileStorage s = open()) {
+      put(s, "deep", DEEP_1001);
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "deep")).orElseThrow().json()).isEqualTo(DEEP_1001);
+      assertThat(s.list("c", null, 10)).extracting(StoredRecord::json).containsExactly(DEEP_1001);
+    }
+  }
+
+  @Test
+  void aDecodeFailureOfAnEventLineIsACorruptFileExceptionNamingFileAndOffsetNeverANullPointerException()
+      throws IOException {
+    try (FileStorage s = open()) {
+      append(s, 2);
+    }
+    Path seg = segments().get(0);
+    List<String> lines = Files.readAllLines(seg);
+    // a line whose checksum matches but whose JSON is broken inside the details
+    byte[] broken = Lines.frame("{\"id\":2,\"ts\":\"2026-01-01T00:00:00Z\",\"event\":\"x\",\"actor\":\"a\",\"target\":\"t\",\"details\":{\"a\":}}"
+        .getBytes(UTF_8));
+    Files.write(seg, (lines.get(0) + "\n" + new String(broken, UTF_8)).getBytes(UTF_8));
+    long offset = (lines.get(0) + "\n").getBytes(UTF_8).length;
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.readEvents(1, 10)).isInstanceOfSatisfying(CorruptFileException.class, e -> {
+        assertThat(e.file().getFileName()).isEqualTo(seg.getFileName());
+        assertThat(e.offset()).isGreaterThanOrEqualTo(offset);
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ item 3: the journal
+
+  /** Checkpoint at revision 40, a document at 41, the lock header at 42 (the issue's store). */
+  private void storeWithCheckpointAt40() throws IOException {
+    try (FileStorage s = FileStorage.builder(dir).durability(FileStorage.Durability.NONE).checkpointBytes(4096)
+        .open()) {
+      int n = 0;
+      while (Files.size(dir.resolve("journal.jsonl")) > 0 && n < 1000 && !checkpointed()) {
+        put(s, "p" + n, "{\"pad\":\"" + "x".repeat(300) + "\"}");
+        n++;
+      }
+      long cp = checkpointRevision();
+      assertThat(cp).isPositive();
+      put(s, "after1", "{\"v\":1}");
+      put(s, "after2", "{\"v\":2}");
+    }
+  }
+
+  private boolean checkpointed() throws IOException {
+    return Files.exists(dir.resolve("checkpoint.json")) && checkpointRevision() > 0;
+  }
+
+  private long checkpointRevision() throws IOException {
+    byte[] b = Files.readAllBytes(dir.resolve("checkpoint.json"));
+    return Codec.decodeCounters(b, b.length).revision();
+  }
+
+  @Test
+  void aDeletedJournalIsReportedNotForgottenAndNoRevisionIsReused() throws IOException {
+    storeWithCheckpointAt40();
+    Files.delete(dir.resolve("journal.jsonl"));
+    assertThatThrownBy(this::open).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.file().getFileName().toString()).isEqualTo("journal.jsonl"));
+  }
+
+  @Test
+  void anEmptiedJournalBehindTheHeaderIsReportedNotForgotten() throws IOException {
+    storeWithCheckpointAt40();
+    Files.write(dir.resolve("journal.jsonl"), new byte[0]);
+    assertThatThrownBy(this::open).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.file().getFileName().toString()).isEqualTo("journal.jsonl"));
+  }
+
+  @Test
+  void randomBytesInTheJournalAreReportedNotJustLogged() throws IOException {
+    storeWithCheckpointAt40();
+    Path journal = dir.resolve("journal.jsonl");
+    byte[] bytes = Files.readAllBytes(journal);
+    java.util.Random random = new java.util.Random(7);
+    for (int i = 0; i < bytes.length && bytes[i] != 0; i++) {
+      bytes[i] = (byte) ('a' + random.nextInt(26)); // no newline left: looks like one torn line
+    }
+    Files.write(journal, bytes);
+    assertThatThrownBy(this::open).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.file().getFileName().toString()).isEqualTo("journal.jsonl"));
+  }
+
+  @Test
+  void aLostHeaderAndAnEmptyJournalNeverHandOutARevisionAgain() throws IOException {
+    storeWithCheckpointAt40();
+    long highest;
+    try (FileStorage s = open()) {
+      highest = s.read(new RecordKey("c", "after2")).orElseThrow().revision();
+    }
+    // a clean shutdown state whose header was lost: the revision floor comes from the documents
+    Files.write(dir.resolve("collab.lock"), new byte[0]);
+    Files.writeString(dir.resolve("checkpoint.json"), "{\"revision\":1,\"eventId\":1}");
+    Files.write(dir.resolve("journal.jsonl"), new byte[0]);
+    try (FileStorage s = open()) {
+      assertThat(put(s, "next", "{}").revisions().get(0)).isGreaterThan(highest);
+    }
+  }
+
+  // ----------------------------------------------------------------- item 4: deleted segments
+
+  @Test
+  void deletingTheNewestSegmentIsReportedAndIdsAreNeverReused() throws IOException {
+    try (FileStorage s = openSmallSegments()) {
+      append(s, 200);
+      // until a checkpoint has emptied the journal of some of the newest segment's events
+      for (int i = 0; i < 2000 && newestSegmentStart() > checkpointEventId(); i++) {
+        append(s, 1);
+      }
+    }
+    assertThat(newestSegmentStart()).isLessThanOrEqualTo(checkpointEventId());
+    List<Path> segments = segments();
+    Path newest = segments.get(segments.size() - 1);
+    Files.delete(newest);
+    assertThatThrownBy(this::openSmallSegments).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.file().getFileName()).isEqualTo(newest.getFileName()));
+  }
+
+  private long newestSegmentStart() throws IOException {
+    List<Path> segments = segments();
+    return Long.parseLong(segments.get(segments.size() - 1).getFileName().toString().substring(0, 20));
+  }
+
+  private long checkpointEventId() throws IOException {
+    byte[] b = Files.readAllBytes(dir.resolve("checkpoint.json"));
+    return Codec.decodeCounters(b, b.length).eventId();
+  }
+
+  @Test
+  void aDeletedNewestSegmentWhoseEventsTheJournalStillHoldsIsRewrittenFromIt() throws IOException {
+    try (FileStorage s = FileStorage.builder(dir).durability(FileStorage.Durability.NONE).segmentBytes(4096).open()) {
+      append(s, 200);
+    }
+    List<Path> segments = segments();
+    Files.delete(segments.get(segments.size() - 1));
+    try (FileStorage s = FileStorage.builder(dir).durability(FileStorage.Durability.NONE).segmentBytes(4096).open()) {
+      assertThat(s.lastEventId()).isEqualTo(200);
+      assertThat(s.readEvents(0, 1000)).extracting(StoredEvent::id).hasSize(200).endsWith(200L);
+      CommitResult r = s.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("note", "t", "t/x", "{}"))));
+      assertThat(((CommitResult.Committed) r).events()).extracting(StoredEvent::id).containsExactly(201L);
+    }
+  }
+
+  @Test
+  void deletingAllSegmentsIsReportedNotResetToZero() throws IOException {
+    try (FileStorage s = openSmallSegments()) {
+      append(s, 200);
+    }
+    for (Path p : segments()) {
+      Files.delete(p);
+    }
+    assertThatThrownBy(this::openSmallSegments).isInstanceOf(CorruptFileException.class);
+  }
+
+  @Test
+  void aHoleInTheSegmentChainIsReportedOnOpen() throws IOException {
+    try (FileStorage s = openSmallSegments()) {
+      append(s, 200);
+    }
+    List<Path> segments = segments();
+    Path middle = segments.get(1);
+    Files.delete(middle);
+    assertThatThrownBy(this::openSmallSegments).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.getMessage()).contains(middle.getFileName().toString()));
+  }
+
+  // ------------------------------------------------------------- item 5: an emptied older segment
+
+  @Test
+  void anEmptiedOlderSegmentIsReportedInsteadOfSpinningForever() throws Exception {
+    FileStorage s = openSmallSegments();
+    try {
+      append(s, 200);
+      Path first = segments().get(0);
+      Files.write(first, new byte[0]); // : > events/00000000000000000001.jsonl, while the store is open
+      CompletableFuture<Object> read = CompletableFuture.supplyAsync(() -> {
+        try {
+          return s.readEvents(0, 10);
+        } catch (RuntimeException e) {
+          return e;
+        }
+      });
+      Object outcome = read.get(30, TimeUnit.SECONDS); // today: spins at full CPU, never returns
+      assertThat(outcome).isInstanceOfSatisfying(CorruptFileException.class,
+          e -> assertThat(e.file().getFileName()).isEqualTo(first.getFileName()));
+    } finally {
+      s.close();
+    }
+    assertThatThrownBy(this::openSmallSegments).isInstanceOf(CorruptFileException.class);
+  }
+
+  // -------------------------------------------------------- item 6: damage outside a read's range
+
+  private long damageEvent(long id) throws IOException {
+    for (Path seg : segments()) {
+      List<String> lines = Files.readAllLines(seg);
+      long offset = 0;
+      for (String line : lines) {
+        if (line.startsWith("{\"id\":" + id + ",")) {
+          byte[] bytes = Files.readAllBytes(seg);
+          int at = (int) offset + line.indexOf("\"n\":") + 4;
+          bytes[at] = (byte) (bytes[at] == '9' ? '8' : '9');
+          Files.write(seg, bytes);
+          return offset;
+        }
+        offset += line.getBytes(UTF_8).length + 1;
+      }
+    }
+    throw new AssertionError("no event " + id);
+  }
+
+  @Test
+  void damageAfterTheRequestedRangeDoesNotFailTheRead() throws IOException {
+    try (FileStorage s = open()) {
+      append(s, 100);
+    }
+    damageEvent(55);
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      assertThat(s.readEvents(0, 64)).extracting(StoredEvent::id).hasSize(54).startsWith(1L).endsWith(54L);
+      assertThat(c.events().read(0, 10)).hasSize(10);
+      assertThat(c.events().renderMarkdown(0, 5)).isNotEmpty();
+      assertThat(s.readEvents(55, 10)).extracting(StoredEvent::id).startsWith(56L);
+      assertThatThrownBy(() -> s.readEvents(54, 10)).isInstanceOf(CorruptFileException.class);
+      assertThatThrownBy(() -> c.events().read(0, 60)).isInstanceOf(CorruptFileException.class);
+    }
+  }
+
+  // --------------------------------------------------------- availability: the damaged-record policy
+
+  private void garble(Path file) throws IOException {
+    byte[] bytes = Files.readAllBytes(file);
+    int at = bytes.length / 2;
+    bytes[at] = (byte) (bytes[at] == 'x' ? 'y' : 'x');
+    Files.write(file, bytes);
+  }
+
+  @Test
+  void aListPassesOverADamagedDocumentWhileReadingItDirectlyReportsTheDamage() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{\"v\":1}");
+      put(s, "b", "{\"v\":2}");
+      put(s, "c", "{\"v\":3}");
+    }
+    garble(dir.resolve("state/c/b.json"));
+    try (FileStorage s = open()) {
+      assertThat(s.list("c", null, 10)).extracting(r -> r.key().id()).containsExactly("a", "c");
+      assertThat(s.list("c", null, 2)).extracting(r -> r.key().id()).containsExactly("a", "c"); // a full page
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "b"))).isInstanceOfSatisfying(CorruptFileException.class,
+          e -> assertThat(e.file().getFileName().toString()).isEqualTo("b.json"));
+    }
+  }
+
+  @Test
+  void claimNextClaimsAroundADamagedTaskFile() throws IOException {
+    Path damaged;
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      c.tasks().create(io.kyros.collab.NewTask.of("first").withId("t1").withPriority(9));
+      c.tasks().create(io.kyros.collab.NewTask.of("second").withId("t2"));
+      damaged = dir.resolve("state/_tasks/t1.json");
+    }
+    garble(damaged);
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      assertThat(c.tasks().claimNext("w", java.time.Duration.ofMinutes(1), java.util.Set.of()))
+          .map(claim -> claim.task().id()).contains("t2");
+      assertThatThrownBy(() -> c.tasks().get("t1")).isInstanceOf(CorruptFileException.class);
+    }
+  }
+
+  // ------------------------------------------------------------------------------- the repair path
+
+  @Test
+  void aDamagedDocumentCanBeRemovedAndCreatedAgainWithANewRevision() throws IOException {
+    long before;
+    try (FileStorage s = open()) {
+      before = put(s, "b", "{\"v\":2}").revisions().get(0);
+      put(s, "ok", "{}");
+    }
+    garble(dir.resolve("state/c/b.json"));
+    RecordKey key = new RecordKey("c", "b");
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      assertThatThrownBy(() -> c.documents().delete("c", "b", io.kyros.collab.Preconditions.ifMatch(io.kyros.collab.ETagList.ANY)))
+          .isInstanceOf(CorruptFileException.class);
+      assertThatThrownBy(() -> s.removeDamaged(new RecordKey("c", "ok"))).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("not damaged");
+      assertThatThrownBy(() -> s.removeDamaged(new RecordKey("c", "none"))).isInstanceOf(IllegalStateException.class)
+          .hasMessageContaining("does not exist");
+      long last = s.lastEventId();
+      s.removeDamaged(key);
+      assertThat(s.read(key)).isEmpty();
+      List<StoredEvent> recorded = s.readEvents(last, 10);
+      assertThat(recorded).singleElement().satisfies(e -> {
+        assertThat(e.type()).isEqualTo("document_deleted");
+        assertThat(e.target()).isEqualTo("documents/c/b");
+        assertThat(e.detailsJson()).contains("\"damage\"").contains("b.json");
+      });
+      io.kyros.collab.Document again = c.documents().create("c", "b", new ObjectMapper().readTree("{\"v\":3}"));
+      assertThat(again.revision()).isGreaterThan(before + 1);
+    }
+    try (FileStorage s = open()) { // the removal is journaled like any commit
+      assertThat(s.read(key).orElseThrow().json()).isEqualTo("{\"v\":3}");
+    }
+  }
+
+  // ----------------------------------------------------------------------- open on a full disk
+
+  private static final Journal.Writes FULL_DISK = (channel, source, position) -> {
+    throw new IOException("No space left on device");
+  };
+
+  @Test
+  void anOpenThatFailsOnAFullDiskRemovesTheStoreItCreated() throws IOException {
+    Path store = dir.resolve("new-store");
+    assertThatThrownBy(() -> FileStorage.builder(store).journalWrites(FULL_DISK).open())
+        .isInstanceOf(io.kyros.collab.StorageException.class).hasMessageContaining("No space left on device");
+    try (Stream<Path> left = Files.walk(store)) {
+      // only the lock file (a few bytes, kept: another process may wait for its lock) and the directory
+      assertThat(left.map(p -> store.relativize(p).toString()).filter(p -> !p.isEmpty()).toList())
+          .containsExactly("collab.lock");
+    }
+    try (FileStorage s = FileStorage.builder(store).durability(FileStorage.Durability.NONE).open()) {
+      put(s, "a", "{}");
+    }
+  }
+
+  @Test
+  void anOpenThatFailsOnAFullDiskLeavesAnExistingStoreAsItWas() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{\"v\":1}");
+    }
+    Files.write(dir.resolve("collab.lock"), new byte[0]); // the next open replays and checkpoints
+    assertThatThrownBy(() -> FileStorage.builder(dir).durability(FileStorage.Durability.NONE)
+        .journalWrites(FULL_DISK).open()).isInstanceOf(io.kyros.collab.StorageException.class);
+    assertThat(dir.resolve("format.json")).exists();
+    assertThat(dir.resolve("journal.jsonl")).exists();
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"v\":1}");
+    }
+  }
+}
