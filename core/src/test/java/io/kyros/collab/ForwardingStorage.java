@@ -16,7 +16,7 @@ class ForwardingStorage extends InterceptingStorage {
     this(MemoryStorage.create());
   }
 
-  private ForwardingStorage(MemoryStorage delegate) {
+  ForwardingStorage(MemoryStorage delegate) {
     super(delegate);
     this.delegate = delegate;
   }

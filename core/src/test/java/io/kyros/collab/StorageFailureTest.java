@@ -3,6 +3,8 @@ package io.kyros.collab;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kyros.collab.conformance.MutableClock;
+import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.RecordKey;
@@ -24,6 +26,11 @@ class StorageFailureTest {
 
   /** Delegates to a memory store, failing chosen primitives on demand. */
   static final class FaultyStorage extends ForwardingStorage {
+    /** On a clock that stands still: a lease expires only by the keep-alive's own real-time estimate. */
+    FaultyStorage() {
+      super(MemoryStorage.create(new MutableClock(Instant.parse("2026-01-01T00:00:00Z"))));
+    }
+
     volatile boolean failCommits;
     volatile boolean failEventReads;
     volatile boolean failAll;
@@ -84,21 +91,29 @@ class StorageFailureTest {
         .isInstanceOf(StorageException.class);
     storage.failCommits = false;
     assertThat(collab.documents().get("c", "x")).isEmpty();
+    assertThat(collab.tasks().list(TaskFilter.all())).as("tasks").isEmpty();
+    assertThat(storage.delegate.list("_leases", null, 10)).as("lease records").isEmpty();
     assertThat(collab.events().lastId()).isZero();
+    assertThat(collab.leases().tryAcquire("r", Duration.ofSeconds(5)).orElseThrow().fence())
+        .as("the first fence: the failed acquisition used none").isEqualTo(1);
     assertThat(collab.documents().create("c", "x", Map.of("v", 1)).revision()).isPositive();
   }
 
   @Test
   void keepAliveReportsLossWhenRenewalsFailForLongerThanTheTtl() throws Exception {
     Lease lease = collab.leases().tryAcquire("r", Duration.ofSeconds(2)).orElseThrow();
+    StoredRecord before = storage.delegate.read(new RecordKey("_leases", "r")).orElseThrow();
+    // commits fail from before the keep-alive starts, so no renewal ever succeeds, and the storage clock stands
+    // still, so no renewal can find the lease expired: the loss is reported for failed renewals (by a renewal or
+    // by the deadline check) once the ttl has passed in real time, the keep-alive's own estimate of expiry
+    storage.failCommits = true;
     try (KeepAlive keepAlive = collab.leases().keepAlive(lease, Duration.ofMillis(10))) {
-      storage.failAll = true;
       LeaseLostException lost = keepAlive.lost().get(60, TimeUnit.SECONDS);
-      // normally one of the first two; the third only if this machine stalled for the whole ttl
-      // before the connection "dropped", so that a renewal found the lease already expired
       assertThat(lost.getMessage()).containsAnyOf(
           "renewals failed; last error: io.kyros.collab.StorageException: connection dropped",
-          "no renewal succeeded before the lease expires", "it expired at");
+          "no renewal succeeded before the lease expires");
+      assertThat(lost.resource()).isEqualTo("r");
+      assertThat(storage.delegate.read(new RecordKey("_leases", "r"))).as("the lease record").contains(before);
     }
   }
 
@@ -111,7 +126,7 @@ class StorageFailureTest {
         collab.events().append("e", "t", Map.of("i", i));
       }
       storage.failEventReads = false;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60); // a bound for a stuck tail, not evidence
       while (seen.size() < 10 && System.nanoTime() < deadline) {
         LockSupport.parkNanos(1_000_000L);
       }

@@ -93,14 +93,25 @@ public abstract class EventConformance extends LeaseConformance {
     Event first = collab.events().append("a", "t", Map.of());
     assertThat(collab.events().awaitAfter(0, EventFilter.all(), 10, patience())).containsExactly(first);
     assertThat(collab.events().awaitAfter(first.id(), EventFilter.all(), 10, Duration.ofMillis(30))).isEmpty();
-    CompletableFuture<List<Event>> poll = CompletableFuture.supplyAsync(() -> {
+    CompletableFuture<List<Event>> poll = new CompletableFuture<>();
+    Thread poller = new Thread(() -> {
       try {
-        return collab.events().awaitAfter(first.id(), EventFilter.all().types("wanted"), 10, patience());
-      } catch (InterruptedException e) {
-        throw new IllegalStateException(e);
+        poll.complete(collab.events().awaitAfter(first.id(), EventFilter.all().types("wanted"), 10, patience()));
+      } catch (Throwable e) {
+        poll.completeExceptionally(e);
       }
-    });
-    collab.events().append("unwanted", "t", Map.of());
+    }, "long-poll");
+    poller.start();
+    java.util.function.BooleanSupplier parked = () -> poller.getState() == Thread.State.TIMED_WAITING
+        || poller.getState() == Thread.State.WAITING || poll.isDone();
+    // the append must wake a parked poller, not be found by its first read
+    awaitCondition("the poller to park", parked);
+    assertThat(poll).isNotDone();
+    Event unwanted = collab.events().append("unwanted", "t", Map.of());
+    // an event the filter skips wakes the poller, which reads past it and parks again
+    awaitCondition("the poller to park again past the unwanted event", () -> poll.isDone()
+        || (parked.getAsBoolean() && collab.events().lastId() == unwanted.id()));
+    assertThat(poll).isNotDone();
     Event wanted = newCollab("bob").events().append("wanted", "t", Map.of());
     assertThat(poll.get(patience().toSeconds(), TimeUnit.SECONDS)).containsExactly(wanted);
   }
@@ -160,6 +171,7 @@ public abstract class EventConformance extends LeaseConformance {
     }
     List<Event> got = Collections.synchronizedList(new ArrayList<>());
     AtomicReference<Flow.Subscription> subscription = new AtomicReference<>();
+    AtomicReference<Thread> deliveredOn = new AtomicReference<>();
     CompletableFuture<Throwable> errors = new CompletableFuture<>();
     collab.events().publisher(0, EventFilter.all()).subscribe(new Flow.Subscriber<>() {
       @Override
@@ -170,6 +182,7 @@ public abstract class EventConformance extends LeaseConformance {
 
       @Override
       public void onNext(Event item) {
+        deliveredOn.set(Thread.currentThread());
         got.add(item);
       }
 
@@ -182,9 +195,13 @@ public abstract class EventConformance extends LeaseConformance {
       public void onComplete() {}
     });
     awaitCondition("2 events", () -> got.size() == 2);
-    Event extra = collab.events().append("a", "t", Map.of("n", 5));
-    // demand is exhausted: nothing more arrives until requested
-    assertThat(collab.events().awaitAfter(extra.id(), EventFilter.all(), 1, Duration.ofMillis(50))).isEmpty();
+    collab.events().append("a", "t", Map.of("n", 5));
+    // demand is exhausted: the publisher's thread parks waiting for demand, with events 2 to 5 unread or held back,
+    // and nothing more arrives until requested
+    Thread signaller = deliveredOn.get();
+    awaitCondition("the publisher to wait for demand", () -> (signaller.getState() == Thread.State.WAITING
+        || signaller.getState() == Thread.State.TIMED_WAITING)
+        && java.util.Arrays.stream(signaller.getStackTrace()).anyMatch(f -> f.getMethodName().equals("awaitDemand")));
     assertThat(got).hasSize(2);
     subscription.get().request(10);
     awaitCondition("6 events", () -> got.size() == 6);

@@ -286,7 +286,28 @@ public abstract class LeaseConformance extends LeaseTimingConformance {
     Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
     KeepAlive keepAlive = collab.leases().keepAlive(a, Duration.ofMillis(1));
     CompletableFuture<String> work = keepAlive.guard(new CompletableFuture<>());
+    clock.advance(Duration.ofSeconds(5));
+    java.time.Instant renewedAt = storage.now();
+    awaitCondition("a renewal before the close",
+        () -> !keepAlive.current().heartbeatAt().isBefore(renewedAt) || keepAlive.isLost());
     keepAlive.close();
+    io.kyros.collab.spi.RecordKey record = new io.kyros.collab.spi.RecordKey("_leases", "job");
+    io.kyros.collab.spi.StoredRecord atClose = storage.read(record).orElseThrow();
+    // a second keep-alive on the same scheduler and interval goes on renewing: once it has renewed at three later
+    // clock readings, the closed one would have renewed too had it not stopped (a renewal rewrites the record even
+    // when the clock stands still, so the record's revision shows any)
+    Lease other = collab.leases().tryAcquire("other", TTL).orElseThrow();
+    try (KeepAlive witness = collab.leases().keepAlive(other, Duration.ofMillis(1))) {
+      for (int i = 0; i < 3; i++) {
+        clock.advance(Duration.ofSeconds(5));
+        java.time.Instant target = storage.now();
+        awaitCondition("the other keep-alive's renewal at " + target,
+            () -> !witness.current().heartbeatAt().isBefore(target) || witness.isLost());
+      }
+      assertThat(witness.isLost()).isFalse();
+    }
+    assertThat(storage.read(record)).as("the closed keep-alive's lease record").contains(atClose);
+    assertThat(keepAlive.current().heartbeatAt()).isEqualTo(renewedAt);
     assertThat(collab.leases().release(keepAlive.current())).isTrue();
     assertThat(keepAlive.isLost()).isFalse();
     assertThat(work.isCancelled()).isFalse();

@@ -405,9 +405,15 @@ public abstract class TaskConformance extends EventConformance {
           .isInstanceOf(IllegalStateException.class).hasMessageContaining("follows workflow other");
       TaskClaim claim = other.tasks().claimNext(TTL).orElseThrow();
       clock.advance(TTL.plusSeconds(1));
+      long events = collab.events().lastId();
       assertThat(collab.tasks().reclaimStale()).as("left to its own workflow").isEmpty();
+      assertThat(collab.tasks().get("x")).as("untouched by the kanban Collab").contains(claim.task());
+      assertThat(collab.events().lastId()).isEqualTo(events);
       assertThat(other.tasks().reclaimStale()).singleElement().satisfies(t -> assertThat(t.status()).isEqualTo("todo"));
-      assertThat(claim.task().status()).isEqualTo("doing");
+      assertThat(collab.tasks().get("x").orElseThrow()).satisfies(t -> {
+        assertThat(t.status()).isEqualTo("todo");
+        assertThat(t.attempts()).isEqualTo(1);
+      });
     }
   }
 

@@ -25,7 +25,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -60,23 +59,23 @@ class FileStorageFailureTest {
   @Test
   void anErrorFromAnEventSourceDoesNotKillTheWriterThread() throws Exception {
     try (FileStorage s = FileStorage.open(dir)) {
-      Commit bad = new Commit(List.of(), List.of(), revs -> { throw new AssertionError("boom"); });
-      Object first;
-      try {
-        first = s.commit(bad);
-      } catch (Throwable t) {
-        first = t;
+      AssertionError boom = new AssertionError("boom");
+      Commit bad = new Commit(List.of(), List.of(Write.put(new RecordKey("c", "bad"), "{}", "h")), revs -> {
+        throw boom;
+      });
+      Throwable first = org.assertj.core.api.Assertions.catchThrowable(() -> s.commit(bad));
+      assertThat(first).as("the failing commit's outcome").isNotNull();
+      Throwable cause = first;
+      while (cause != null && cause != boom) {
+        cause = cause.getCause();
       }
-      System.out.println("first outcome = " + first);
-      CompletableFuture<CommitResult> next = CompletableFuture.supplyAsync(() -> s.commit(putCommit("a", "{}")));
-      CommitResult r = null;
-      try {
-        r = next.get(5, TimeUnit.SECONDS);
-      } catch (TimeoutException e) {
-        System.out.println("a later ordinary commit hangs: writer thread is dead");
-      }
-      assertThat(first).as("outcome of the failing commit").isNotNull();
+      assertThat(cause).as("the Error from the event source, or a wrapper caused by it: %s", first).isSameAs(boom);
+      assertThat(s.read(new RecordKey("c", "bad"))).as("nothing of the failing commit").isEmpty();
+      assertThat(s.lastEventId()).isZero();
+      // a dead writer thread would leave this commit queued for ever: the class's timeout is the only bound
+      CommitResult r = CompletableFuture.supplyAsync(() -> s.commit(putCommit("a", "{}"))).get(60, TimeUnit.SECONDS);
       assertThat(r).as("a later commit completes").isInstanceOf(CommitResult.Committed.class);
+      assertThat(s.read(new RecordKey("c", "a"))).isPresent();
     }
   }
 
@@ -94,13 +93,9 @@ class FileStorageFailureTest {
         return e;
       }
     });
-    Object outcome = null;
-    try {
-      outcome = f.get(5, TimeUnit.SECONDS);
-    } catch (TimeoutException e) {
-      System.out.println("commit queued after the writer stopped waits forever");
-    }
-    assertThat(outcome).as("commit after close fails promptly").isInstanceOf(RuntimeException.class);
+    // a commit queued after the writer stopped would wait for ever: the bound only turns that hang into a failure
+    Object outcome = f.get(60, TimeUnit.SECONDS);
+    assertThat(outcome).as("commit after close fails").isInstanceOf(RuntimeException.class);
   }
 
   // ---------------------------------------------------------------- 4. stale header after checkpoint crash
@@ -125,15 +120,19 @@ class FileStorageFailureTest {
     Files.write(dir.resolve("journal.jsonl"), Codec.encodeEntry(entry), StandardOpenOption.APPEND);
     long y;
     try (FileStorage s = FileStorage.open(dir)) {
-      System.out.println("after reopen: x=" + s.read(x) + " lastEventId=" + s.lastEventId());
+      assertThat(s.read(x)).as("the journaled commit after the crash").map(StoredRecord::json).contains("{\"x\":1}");
+      assertThat(s.lastEventId()).isEqualTo(6);
       y = ((CommitResult.Committed) s.commit(putCommit("y", "{}"))).revisions().get(0);
-      System.out.println("next commit got revision " + y + ", events " + s.readEvents(5, 10).size());
-    }
-    Files.write(dir.resolve("collab.lock"), new byte[0]); // as after a reboot
-    try (FileStorage s = FileStorage.open(dir)) {
-      System.out.println("after reboot replay: x=" + s.read(x) + " y=" + s.read(new RecordKey("c", "y")));
+      assertThat(s.readEvents(5, 10)).extracting(StoredEvent::id).containsExactly(6L, 7L);
     }
     assertThat(y).as("revision 6 was already journaled; it must not be handed out again").isEqualTo(7);
+    Files.write(dir.resolve("collab.lock"), new byte[0]); // as after a reboot
+    try (FileStorage s = FileStorage.open(dir)) {
+      assertThat(s.read(x)).as("x after the reboot's replay").map(StoredRecord::revision).contains(6L);
+      assertThat(s.read(new RecordKey("c", "y"))).as("y after the reboot's replay").map(StoredRecord::revision)
+          .contains(7L);
+      assertThat(s.readEvents(0, 100)).extracting(StoredEvent::id).containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
+    }
   }
 
   // ---------------------------------------------------------------- 5. power loss across a segment roll
@@ -148,7 +147,6 @@ class FileStorageFailureTest {
     try (Stream<Path> files = Files.list(dir.resolve("events"))) {
       segs = files.sorted().toList();
     }
-    System.out.println("segments " + segs.stream().map(p -> p.getFileName().toString()).toList());
     assertThat(segs.size()).isGreaterThanOrEqualTo(2);
     // power loss: the journal was forced, nothing else; the new segment's name reached the disk (metadata),
     // the last appends to the previous segment and to the new one did not (delayed allocation)
@@ -170,18 +168,10 @@ class FileStorageFailureTest {
     }
     Files.write(dir.resolve("collab.lock"), new byte[0]); // new boot: header not trusted, journal replayed from 0
     try (FileStorage s = FileStorage.builder(dir).segmentBytes(4096).checkpointBytes(1 << 20).open()) {
-      System.out.println("tailing reader after id 29 gets " + s.readEvents(29, 3).stream().map(StoredEvent::id).toList());
-      List<Long> ids = new ArrayList<>();
-      try {
-        for (StoredEvent e : s.readEvents(0, 1000)) {
-          ids.add(e.id());
-        }
-        System.out.println("ids after recovery " + ids);
-      } catch (RuntimeException e) {
-        System.out.println("reading the log after recovery: " + e);
-        throw e;
-      }
-      assertThat(ids).hasSize(40);
+      assertThat(s.readEvents(29, 3)).as("a tailing reader after id 29").extracting(StoredEvent::id)
+          .containsExactly(30L, 31L, 32L);
+      assertThat(s.readEvents(0, 1000)).extracting(StoredEvent::id)
+          .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 40).boxed().toList());
     }
   }
 
@@ -197,6 +187,8 @@ class FileStorageFailureTest {
       Path copy = dir.resolve("d000.copy");
       Files.copy(file, copy);
       AtomicBoolean stop = new AtomicBoolean();
+      java.util.concurrent.atomic.AtomicInteger replaced = new java.util.concurrent.atomic.AtomicInteger();
+      CompletableFuture<Void> otherDone = new CompletableFuture<>();
       Thread other = new Thread(() -> {
         try {
           while (!stop.get()) {
@@ -204,23 +196,28 @@ class FileStorageFailureTest {
             Path tmp = dir.resolve("state/c/.d000.json.1.tmp");
             Files.copy(copy, tmp);
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE); // and its docs.write
+            replaced.incrementAndGet();
           }
-        } catch (Exception e) {
-          throw new RuntimeException(e);
+          otherDone.complete(null);
+        } catch (Throwable e) {
+          otherDone.completeExceptionally(e);
         }
       });
       other.start();
       int shortPages = 0;
-      for (int i = 0; i < 300; i++) {
+      int pages = 0;
+      // list while the other process replaces the document, at least 300 pages and across 50 replacements
+      while (pages < 300 || (replaced.get() < 50 && !otherDone.isDone())) {
         int n = s.list("c", null, 512).size();
+        pages++;
         if (n < 512) {
           shortPages++;
         }
       }
       stop.set(true);
-      other.join();
-      System.out.println("short first pages (Core.scan would stop there, missing ~88 records): " + shortPages + "/300");
-      assertThat(shortPages).isZero();
+      otherDone.get(60, TimeUnit.SECONDS); // the other process's own failure, if any, fails the test
+      assertThat(replaced.get()).as("replacements by the other process during the listing").isGreaterThanOrEqualTo(50);
+      assertThat(shortPages).as("short first pages out of %d (Core.scan would stop there)", pages).isZero();
     }
   }
 
@@ -232,6 +229,7 @@ class FileStorageFailureTest {
         .durability(FileStorage.Durability.NONE).open()) {
       s.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("n", "t", "t/1", "{\"p\":\"" + pad + "\"}"))));
       int last = 6000;
+      CompletableFuture<Void> otherDone = new CompletableFuture<>();
       Thread other = new Thread(() -> {
         try {
           // what another process's writer does: one line per segment (each line is >= segmentBytes),
@@ -246,15 +244,16 @@ class FileStorageFailureTest {
               ch.write(ByteBuffer.wrap(line, half, line.length - half), half);
             }
           }
-        } catch (Exception e) {
-          throw new RuntimeException(e);
+          otherDone.complete(null);
+        } catch (Throwable e) {
+          otherDone.completeExceptionally(e);
         }
       });
       other.start();
       List<String> outcomes = new ArrayList<>();
       long seen = 1;
-      long deadline = System.nanoTime() + 60_000_000_000L;
-      while (seen < last && System.nanoTime() < deadline) {
+      // until the reader has seen every event (the class's timeout bounds a reader that stops making progress)
+      while (seen < last) {
         try {
           List<StoredEvent> got = s.readEvents(seen, 10);
           if (!got.isEmpty()) {
@@ -267,9 +266,9 @@ class FileStorageFailureTest {
           }
         }
       }
-      other.join();
-      System.out.println("reader outcome: seen=" + seen + " spurious errors=" + outcomes.size() + " " + outcomes);
-      assertThat(outcomes).isEmpty();
+      assertThat(outcomes).as("spurious corruption reports").isEmpty();
+      otherDone.get(60, TimeUnit.SECONDS); // the other process's own failure, if any, fails the test
+      assertThat(seen).as("the reader saw every event").isEqualTo(last);
     }
   }
 }

@@ -70,10 +70,8 @@ class ListenerFailureTest {
         assertThat(failuresLeft.get()).isZero();
         assertThat(faulty.connections()).hasSizeGreaterThanOrEqualTo(2);
         int beforeCommit = wakes.get();
-        long start = System.nanoTime();
         writer.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("ping", "writer", "t", "{}"))));
         Await.until("the NOTIFY of the other node's commit to wake the waiters", () -> wakes.get() > beforeCommit);
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
         listener.waitEnded();
 
         Await.until("the listener to return its connection after the quiet period",

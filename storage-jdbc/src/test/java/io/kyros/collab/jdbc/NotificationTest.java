@@ -30,17 +30,18 @@ class NotificationTest {
       CompletableFuture<Boolean> woke = new CompletableFuture<>();
       Thread thread = new Thread(() -> {
         try {
-          woke.complete(waiter.awaitEvents(0, Duration.ofMinutes(2)));
+          woke.complete(waiter.awaitEvents(0, Duration.ofHours(1)));
         } catch (Throwable e) {
           woke.completeExceptionally(e);
         }
       }, "notified-waiter");
       thread.start();
       Await.until("the waiter to park", () -> thread.getState() == Thread.State.TIMED_WAITING);
-      long start = System.nanoTime();
       writer.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("ping", "writer", "t", "{}"))));
+      // true means an event is readable (its own timeout, an hour, would return false); polling at most once a minute
+      // (the longest the builder allows), a wake-up within 30 s of the commit is the NOTIFY's. This bound is the one
+      // margin left: the listener has no hook a test can observe through JdbcStorage's public API.
       assertThat(woke.get(30, TimeUnit.SECONDS)).isTrue();
-      assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(30));
     }
   }
 

@@ -30,7 +30,7 @@ class RetryInterruptTest {
       List.of(new NewEvent("e", "t", "t", "{}")));
 
   /** What the commit's thread saw: the exception and whether its interrupt status was still set afterwards. */
-  private record Outcome(Throwable failure, boolean interrupted, Duration took) {}
+  private record Outcome(Throwable failure, boolean interrupted) {}
 
   private static JdbcStorage storage(FaultyDataSource faulty) {
     JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).dialect(JdbcDialect.H2).retryTimeout(RETRY_TIMEOUT)
@@ -64,15 +64,13 @@ class RetryInterruptTest {
       if (interruptFirst) {
         Thread.currentThread().interrupt();
       }
-      long start = System.nanoTime();
       Throwable failure = null;
       try {
         storage.commit(COMMIT);
       } catch (Throwable e) {
         failure = e;
       }
-      Duration took = Duration.ofNanos(System.nanoTime() - start);
-      outcome.complete(new Outcome(failure, Thread.currentThread().isInterrupted(), took));
+      outcome.complete(new Outcome(failure, Thread.currentThread().isInterrupted()));
     }, "interrupted-committer");
     thread[0].start();
     return outcome;
@@ -84,7 +82,7 @@ class RetryInterruptTest {
         .hasMessageContaining("the transaction was rolled back, nothing was committed")
         .cause().isInstanceOf(SQLException.class).hasMessageContaining("injected: could not serialize access");
     assertThat(outcome.interrupted()).as("the interrupt status is kept").isTrue();
-    assertThat(outcome.took()).isLessThan(RETRY_TIMEOUT.dividedBy(4));
+    // that the interrupt, not the retry timeout, ended it is in the message above and the attempt counts below
   }
 
   @Test
