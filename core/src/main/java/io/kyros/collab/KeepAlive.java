@@ -158,7 +158,8 @@ public final class KeepAlive implements AutoCloseable {
     try {
       Lease renewed = leases.renew(current());
       Renewal next = new Renewal(renewed, start + Names.nanos(renewed.ttl()));
-      latest.accumulateAndGet(next, (a, b) -> b.expiresAtNanos() - a.expiresAtNanos() >= 0 ? b : a);
+      // the later renewal by the storage's clock wins (not the later expiry: the ttl may have been shortened)
+      latest.accumulateAndGet(next, (a, b) -> b.lease().heartbeatAt().isBefore(a.lease().heartbeatAt()) ? a : b);
       return renewed;
     } catch (LeaseLostException e) {
       reportLost(e);

@@ -44,6 +44,9 @@ class EventTypeCatalogueTest {
     clock.advance(TTL.plusSeconds(1));
     collab.leases().tryAcquire("s", TTL).orElseThrow();
     collab.leases().reclaimStale();
+    // a renewal with a new ttl, and a release scheduled at an instant
+    Lease timed = collab.leases().renew(collab.leases().tryAcquire("v", TTL).orElseThrow(), TTL.multipliedBy(2));
+    collab.leases().releaseAt(timed, clock.instant().plusSeconds(5));
     // tasks through every operation
     collab.tasks().create(NewTask.of("one").withId("t1").withLabels("b", "a"));
     collab.tasks().create(NewTask.of("two").withId("t2").withDependsOn("t1"));

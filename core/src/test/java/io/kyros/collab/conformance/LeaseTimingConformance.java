@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kyros.collab.Collab;
 import io.kyros.collab.Event;
+import io.kyros.collab.KeepAlive;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.MarkdownLogRenderer;
@@ -111,6 +112,21 @@ public abstract class LeaseTimingConformance extends LeaseNameConformance {
     Lease fromStaleCopy = collab.leases().renew(a);
     assertThat(fromStaleCopy.ttl()).as("the ttl comes from the store, not the caller's copy")
         .isEqualTo(Duration.ofSeconds(4));
+  }
+
+  @Test
+  void leaseTiming_aKeepAliveKeepsATtlSetWhileItRuns() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    // an interval this long renews nothing during the test: renewals happen only through renewNow()
+    try (KeepAlive keepAlive = collab.leases().keepAlive(a, TTL.dividedBy(2))) {
+      clock.advance(Duration.ofSeconds(1));
+      collab.leases().renew(keepAlive.current(), Duration.ofSeconds(4));
+      clock.advance(Duration.ofSeconds(1));
+      Lease renewed = keepAlive.renewNow();
+      assertThat(renewed.ttl()).isEqualTo(Duration.ofSeconds(4));
+      assertThat(renewed.expiresAt()).isEqualTo(START.plusSeconds(6));
+      assertThat(keepAlive.current()).as("the later renewal, though it expires sooner").isEqualTo(renewed);
+    }
   }
 
   @Test
