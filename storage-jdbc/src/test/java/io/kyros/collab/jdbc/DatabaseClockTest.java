@@ -95,7 +95,7 @@ class DatabaseClockTest {
     try (Connection c = java.sql.DriverManager.getConnection(db.url, db.user, db.password);
         Statement s = c.createStatement(); ResultSet rs = s.executeQuery(db.kind.dialect.sql().currentTimeMicros())) {
       rs.next();
-      return JdbcStorage.instant(rs.getLong(1));
+      return DatabaseClock.instant(rs.getLong(1));
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException("cannot read the clock of " + db.kind + ": " + e.getMessage(), e);
     }
