@@ -9,7 +9,8 @@ import java.util.Objects;
  * when the storage's clock passes {@code heartbeatAt + ttl}. {@link #fence()} strictly increases on
  * every acquisition of the resource, so a downstream system can reject writes carrying an older fence.
  *
- * <p>Immutable and thread-safe. A renewal returns a new {@code Lease} with a later heartbeat.
+ * <p>Immutable and thread-safe. A renewal returns a new {@code Lease} with a later heartbeat, and the
+ * ttl stored for the lease (a new one after {@link Leases#renew(Lease, Duration)}).
  *
  * @param leaseId unique id of this acquisition
  * @param resource the leased resource

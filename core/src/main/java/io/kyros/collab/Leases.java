@@ -143,7 +143,8 @@ public final class Leases {
 
   /**
    * Releases a lease, recording {@code lease_released}. Releasing a lease that is stale but not yet
-   * reclaimed still releases it.
+   * reclaimed still releases it, and so does releasing one whose release is scheduled
+   * ({@link #releaseAt}): it ends at once.
    *
    * @param lease the lease
    * @return true if it was released, false if it was no longer held (released or replaced)
