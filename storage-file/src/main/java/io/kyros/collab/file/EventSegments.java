@@ -396,6 +396,79 @@ final class EventSegments {
   }
 
   /**
+   * After a power loss, cuts the newest segment at its first line that is not whole. Its lines after
+   * the last checkpoint were never forced, and the disk may have written back a later page of them
+   * without an earlier one: a hole (zeros, or an older page) with whole lines after it, which
+   * {@link #repairTail()} (the last line only) would keep. The cut lines are still in the journal,
+   * whose replay appends them again. Full segments are forced before their successor exists, so only
+   * the newest can hold such a hole. Reads the whole newest segment: called only when the page cache
+   * may have been lost (the lock header is not trusted). Called under the writer lock.
+   *
+   * @param forcedThrough the checkpoint's event id: lines up to it were forced, and damage there is
+   *     reported, not cut
+   * @throws CorruptFileException if a line up to {@code forcedThrough} is damaged
+   */
+  void cutAtFirstDamagedLine(long forcedThrough) throws IOException {
+    closeWriter();
+    list();
+    Map.Entry<Long, Path> newest = segments.lastEntry();
+    if (newest == null) {
+      return;
+    }
+    Path file = newest.getValue();
+    try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
+        LinkOption.NOFOLLOW_LINKS)) {
+      long[] whole = wholeLines(ch, newest.getKey());
+      long size = ch.size();
+      if (whole[0] < size && whole[1] < forcedThrough) {
+        throw new CorruptFileException(file, whole[0], "the line after event " + whole[1] + " is damaged, but the"
+            + " checkpoint forced the events through " + forcedThrough, null);
+      }
+      if (whole[0] < size) {
+        LOG.warn("Truncating {} at offset {} ({} bytes): the line there is not whole after a power loss; the journal"
+            + " replays what follows", file, whole[0], size - whole[0]);
+        ch.truncate(whole[0]);
+        ch.force(true);
+      }
+    }
+  }
+
+  /**
+   * @return {end, last id} of the segment's leading run of whole lines (each starting with the next
+   *     id in sequence from {@code firstId} and matching its checksum); the id is firstId - 1 if none
+   */
+  private static long[] wholeLines(FileChannel ch, long firstId) throws IOException {
+    byte[] buf = new byte[BLOCK];
+    long bufStart = 0;
+    int len = 0;
+    long expected = firstId;
+    while (true) {
+      int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
+      if (n <= 0) {
+        return new long[] {bufStart, expected - 1}; // what follows has no newline: a torn last line
+      }
+      len += n;
+      int s = 0;
+      for (int i = 0; i < len; i++) {
+        if (buf[i] != '\n') {
+          continue;
+        }
+        if (Codec.eventIdPrefix(buf, s, i) != expected || !Lines.verify(buf, s, i)) {
+          return new long[] {bufStart + s, expected - 1};
+        }
+        expected++;
+        s = i + 1;
+      }
+      System.arraycopy(buf, s, buf, 0, len - s);
+      bufStart += s;
+      len -= s;
+      if (len == buf.length) {
+        buf = Arrays.copyOf(buf, buf.length * 2); // a line longer than the buffer
+      }
+    }
+  }
+
+  /**
    * Checks that the segments form one chain: the first starts at id 1, each ends just before the
    * next one starts, and only the newest may be empty. Reads the last line of each segment (one
    * read backwards per segment). Called under the writer lock, after recovery.

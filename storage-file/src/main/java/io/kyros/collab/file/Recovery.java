@@ -21,7 +21,9 @@ import org.slf4j.LoggerFactory;
  *   <li>Otherwise the counters start from {@code checkpoint.json} and the whole journal is
  *       replayed, after which a checkpoint is taken.</li>
  *   <li>A torn tail of the newest event segment and of the journal (never acknowledged) is cut off;
- *       damage anywhere else is reported as {@link CorruptFileException}, never skipped.</li>
+ *       when the header is not trusted (a power loss may have dropped unforced pages in any order),
+ *       the newest segment is cut at its first line that is not whole, and the journal replays the
+ *       rest; damage anywhere else is reported as {@link CorruptFileException}, never skipped.</li>
  *   <li>The revision is the largest of the header (or checkpoint) and the replayed entries; the
  *       event id is the log's last id after the replay.</li>
  * </ul>
@@ -75,6 +77,7 @@ final class Recovery {
     String bootId = lockFile.bootId();
     boolean trusted = probe >= 0 && (bootId != null ? bootId.equals(header.boot()) : recovered);
     long from;
+    long forcedThrough = 0;
     if (trusted) {
       if (!counters.equalTo(header.revision(), header.eventId())) {
         checkpoints.forget(); // another process committed since this engine last held the lock
@@ -91,6 +94,7 @@ final class Recovery {
     } else {
       Counters checkpoint = Checkpoints.read(root);
       counters.set(checkpoint.revision(), checkpoint.eventId());
+      forcedThrough = checkpoint.eventId();
       from = 0;
       LOG.info("Recovering {}: replaying the journal", root);
     }
@@ -99,6 +103,9 @@ final class Recovery {
     }
     // Opening, or replaying the whole journal: check the files against every record of what was handed out.
     Floors floors = trusted && occasion == Occasion.BATCH ? null : floors(header);
+    if (!trusted) {
+      events.cutAtFirstDamagedLine(forcedThrough); // after a power loss, not only the last line may be damaged
+    }
     long logLast = events.repairTail();
     if (floors != null && logLast < floors.eventId() && from > 0) {
       // a damaged last line of an acknowledged event was cut: the journal may still hold it

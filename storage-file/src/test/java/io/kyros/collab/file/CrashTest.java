@@ -108,11 +108,8 @@ class CrashTest {
           checked = tmp.resolve("checked-" + cycle);
           DirectoryTrees.copy(store, checked);
         }
-        try (FileStorage reopened = FileStorage.open(checked)) {
-          report = checker.check(reopened);
-        } catch (RuntimeException e) {
-          report = new StoreChecker.Report(acked, 0, 0, 1, 0, 0, List.of("corrupt: reopening failed: " + e));
-        }
+        Path opened = checked;
+        report = checker.checkOpened(() -> FileStorage.open(opened));
         if (report.clean()) {
           // after the recovery, the store checker finds nothing either (it reads what recovery wrote)
           CheckReport checkReport = FileStorage.check(checked);
@@ -129,11 +126,7 @@ class CrashTest {
         }
       }
     } finally {
-      int lost = report == null ? 0 : report.lost();
-      int torn = report == null ? 0 : report.torn();
-      int corrupt = report == null ? 0 : report.corrupt();
-      System.out.println("crash-test cycles=" + done + " acked=" + acked + " lost=" + lost + " torn=" + torn
-          + " corrupt=" + corrupt);
+      System.out.println(StoreChecker.summary("crash-test", done, acked, report));
       System.err.printf("CrashTest: %d cycles in %d s, seed %d, last check %s%n", done,
           TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started), seed, report);
     }

@@ -20,6 +20,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * Checks a store after its writers stopped (or were killed) against what they acknowledged.
@@ -146,6 +147,32 @@ public final class StoreChecker {
    */
   public Report check(Storage storage) {
     return new Run(storage).run();
+  }
+
+  /**
+   * Opens a store (which recovers it) and checks it; a store that cannot be opened counts as corrupt.
+   *
+   * @param open opens the store
+   * @return the counts and the first problems
+   */
+  public Report checkOpened(Supplier<? extends Storage> open) {
+    try (Storage storage = open.get()) {
+      return check(storage);
+    } catch (Exception e) {
+      return new Report(acks.size(), 0, 0, 1, 0, 0, List.of("corrupt: reopening failed: " + e));
+    }
+  }
+
+  /**
+   * @param test the test's name, as printed ({@code crash-test}, {@code power-cut})
+   * @param cycles the cycles done
+   * @param acked the acknowledgements checked
+   * @param last the last check's report, or null
+   * @return the line a crash or power-cut run ends with: {@code <test> cycles=n acked=n lost=n torn=n corrupt=n}
+   */
+  public static String summary(String test, int cycles, long acked, Report last) {
+    return test + " cycles=" + cycles + " acked=" + acked + " lost=" + (last == null ? 0 : last.lost())
+        + " torn=" + (last == null ? 0 : last.torn()) + " corrupt=" + (last == null ? 0 : last.corrupt());
   }
 
   private static String tag(String etagHeader) {
