@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kyros.collab.Collab;
+import io.kyros.collab.InvalidValueException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -87,12 +88,20 @@ class FileStorageDamageTest {
   }
 
   @Test
-  void anEventAppendedThroughTheApiNested1000DeepReadsBack() throws IOException {
+  void anEventAcceptedThroughTheApiAtTheNestingLimitReadsBackAndOneDeeperIsRefusedWithNothingWritten()
+      throws IOException {
     ObjectMapper mapper = new ObjectMapper();
+    String deepest = "{\"a\":".repeat(500) + "1" + "}".repeat(500);
     try (FileStorage s = open(); Collab c = collab(s)) {
-      c.events().append("custom", "t", mapper.readTree(DEEP_1000));
-      assertThat(c.events().read(0, 10)).hasSize(1);
+      c.events().append("custom", "t", mapper.readTree(deepest));
+      assertThatThrownBy(() -> c.events().append("custom", "t", mapper.readTree(DEEP_1000)))
+          .isInstanceOf(InvalidValueException.class).hasMessageContaining("nests deeper than 500 levels");
+      assertThat(c.events().read(0, 10)).singleElement()
+          .satisfies(e -> assertThat(mapper.writeValueAsString(e.details())).isEqualTo(deepest));
       assertThat(c.events().renderMarkdown(0, 5)).contains("custom");
+    }
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      assertThat(c.events().read(0, 10)).hasSize(1); // and after reopening, in a new engine
     }
   }
 
