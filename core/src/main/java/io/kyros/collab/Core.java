@@ -26,8 +26,12 @@ final class Core {
   private final Storage storage;
   private final ObjectMapper mapper;
   private final CoreSettings settings;
-  /** Parsed values by store-wide revision, which identifies a value uniquely; entries are never mutated. */
-  private final Cache<Long, ObjectNode> parsed;
+  /**
+   * Parsed values by revision and hash; entries are never mutated. The revision alone does not identify a value: a
+   * JDBC counter row restored by createSchema() may hand a deleted record's revision out again (docs/jdbc.md), so
+   * the hash of the canonical value is part of the key.
+   */
+  private final Cache<Version, ObjectNode> parsed;
 
   Core(Storage storage, ObjectMapper mapper, CoreSettings settings) {
     this.storage = storage;
@@ -106,9 +110,21 @@ final class Core {
     return node;
   }
 
-  /** Parses a stored record's value, caching by revision. The result must not be mutated: copy it. */
+  /**
+   * What identifies a stored value: its revision and the hash of its canonical form.
+   *
+   * @param revision the record's revision
+   * @param hash the hash of its canonical value
+   */
+  record Version(long revision, String hash) {
+    static Version of(StoredRecord r) {
+      return new Version(r.revision(), r.hash());
+    }
+  }
+
+  /** Parses a stored record's value, caching by revision and hash. The result must not be mutated: copy it. */
   ObjectNode parse(StoredRecord record) {
-    return parsed.get(record.revision(), rev -> parseJson(record.json(), record.key().toString()));
+    return parsed.get(Version.of(record), v -> parseJson(record.json(), record.key().toString()));
   }
 
   ObjectNode parseJson(String json, String where) {

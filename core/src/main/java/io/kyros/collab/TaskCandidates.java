@@ -37,8 +37,8 @@ final class TaskCandidates {
   private final Workflow workflow;
   /** Ids of the tasks a {@link #claimNext} of this instance is trying right now; the others skip them. */
   private final Set<String> trying = ConcurrentHashMap.newKeySet();
-  /** What claimNext needs of each task, by revision (which identifies a value forever, so entries never go stale). */
-  private final Cache<Long, TaskRecord.View> views = Caffeine.newBuilder().maximumSize(50_000).build();
+  /** What claimNext needs of each task, by revision and hash (which identify a value, so entries never go stale). */
+  private final Cache<Core.Version, TaskRecord.View> views = Caffeine.newBuilder().maximumSize(50_000).build();
 
   TaskCandidates(Core core, LeaseCommits leases, TaskCommits commits, TaskClaims claims) {
     this.core = core;
@@ -92,7 +92,7 @@ final class TaskCandidates {
     List<Candidate> candidates = new ArrayList<>();
     List<String> working = new ArrayList<>();
     for (StoredRecord r : all) {
-      TaskRecord.View v = views.get(r.revision(), rev -> TaskRecord.View.of(core.parse(r)));
+      TaskRecord.View v = views.get(Core.Version.of(r), version -> TaskRecord.View.of(core.parse(r)));
       status.put(r.key().id(), v.status());
       if (!workflow.name().equals(v.workflow())) {
         continue;
