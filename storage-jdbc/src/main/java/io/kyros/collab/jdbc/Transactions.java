@@ -72,7 +72,10 @@ final class Transactions {
      *     timeout, at least 1
      */
     long lockWaitMillis() {
-      return Math.max(1L, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
+      // at most Integer.MAX_VALUE ms (24.8 days), the largest lock wait PostgreSQL and H2 accept; a longer wait is
+      // a lock timeout, which is retried until the deadline
+      long millis = TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime());
+      return Math.max(1L, Math.min(millis, Integer.MAX_VALUE));
     }
 
     /** Ends this attempt with a rollback instead of a commit (a failed expectation). */
@@ -103,7 +106,14 @@ final class Transactions {
   Transactions(DataSource dataSource, Dialect dialect, Duration retryTimeout, ConnectionDemand demand) {
     this.dataSource = dataSource;
     this.dialect = dialect;
-    this.retryNanos = retryTimeout.toNanos();
+    // saturated: a timeout of centuries means "retry for ever" and must not wrap the deadlines computed from it
+    long nanos;
+    try {
+      nanos = retryTimeout.toNanos();
+    } catch (ArithmeticException e) {
+      nanos = Long.MAX_VALUE;
+    }
+    this.retryNanos = Math.min(nanos, Long.MAX_VALUE / 4);
     this.demand = demand;
   }
 

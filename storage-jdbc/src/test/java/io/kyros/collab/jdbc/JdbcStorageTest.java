@@ -28,6 +28,7 @@ import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /** The builder, dialect detection, the shipped schema, closing, and transparent retries. */
@@ -90,6 +91,19 @@ class JdbcStorageTest {
       assertThat(storage.commit(Commit.of(List.of(), List.of(Write.put(new RecordKey("c", "a"), "{}", "h")),
           List.of(new NewEvent("e", "a", "t", "{}"))))).isInstanceOf(CommitResult.Committed.class);
       assertThat(storage.lastEventId()).isEqualTo(1);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {30, 365L * 10_000})
+  void aRetryTimeoutOfMonthsOrCenturiesStillCommits(long days) {
+    // the lock wait sent to the database must stay within what it accepts (int milliseconds on H2 and
+    // PostgreSQL), and toNanos() of centuries overflows: deadlines computed from it once wrapped into the past
+    try (JdbcStorage storage = JdbcStorage.builder(h2("forever" + days, "")).retryTimeout(Duration.ofDays(days))
+        .build()) {
+      storage.createSchema();
+      assertThat(storage.commit(Commit.of(List.of(), List.of(Write.put(new RecordKey("c", "a"), "{}", "h")),
+          List.of(new NewEvent("e", "a", "t", "{}"))))).isInstanceOf(CommitResult.Committed.class);
     }
   }
 
