@@ -54,6 +54,10 @@ final class StoreRegistry {
         }
         try {
           Files.createDirectory(dir, FilePermissions.ownerOnly(dir.getFileSystem()).directory());
+          if (parent != null && options.durability() == FileStorage.Durability.FSYNC) {
+            // the new directory's entry must survive a power loss with the commits made inside it
+            FilePermissions.forceDirectory(parent);
+          }
         } catch (FileAlreadyExistsException raced) {
           // another process created it
         }
