@@ -292,22 +292,25 @@ public abstract class LeaseConformance extends LeaseTimingConformance {
         () -> !keepAlive.current().heartbeatAt().isBefore(renewedAt) || keepAlive.isLost());
     keepAlive.close();
     io.kyros.collab.spi.RecordKey record = new io.kyros.collab.spi.RecordKey("_leases", "job");
-    io.kyros.collab.spi.StoredRecord atClose = storage.read(record).orElseThrow();
-    // a second keep-alive on the same scheduler and interval goes on renewing: once it has renewed at three later
-    // clock readings, the closed one would have renewed too had it not stopped (a renewal rewrites the record even
-    // when the clock stands still, so the record's revision shows any)
+    // a second keep-alive on the same scheduler and interval goes on renewing: once it has renewed at later clock
+    // readings, the closed one would have renewed too had it not stopped (a renewal rewrites the record even when
+    // the clock stands still, so the record's revision shows any). close() does not wait for a renewal already
+    // running, which may still commit once: the record is taken after the witness's first renewal.
     Lease other = collab.leases().tryAcquire("other", TTL).orElseThrow();
+    io.kyros.collab.spi.StoredRecord afterClose = null;
     try (KeepAlive witness = collab.leases().keepAlive(other, Duration.ofMillis(1))) {
-      for (int i = 0; i < 3; i++) {
+      for (int i = 0; i < 4; i++) {
         clock.advance(Duration.ofSeconds(5));
         java.time.Instant target = storage.now();
         awaitCondition("the other keep-alive's renewal at " + target,
             () -> !witness.current().heartbeatAt().isBefore(target) || witness.isLost());
+        if (i == 0) {
+          afterClose = storage.read(record).orElseThrow();
+        }
       }
       assertThat(witness.isLost()).isFalse();
     }
-    assertThat(storage.read(record)).as("the closed keep-alive's lease record").contains(atClose);
-    assertThat(keepAlive.current().heartbeatAt()).isEqualTo(renewedAt);
+    assertThat(storage.read(record)).as("the closed keep-alive's lease record").contains(afterClose);
     assertThat(collab.leases().release(keepAlive.current())).isTrue();
     assertThat(keepAlive.isLost()).isFalse();
     assertThat(work.isCancelled()).isFalse();
