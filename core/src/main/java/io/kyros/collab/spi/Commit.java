@@ -6,7 +6,7 @@ import java.util.Objects;
 /**
  * One atomic unit of work: if every expectation holds, apply every write and append every event,
  * all at once; otherwise change nothing. This is the only way core changes storage, which is how
- * "state and the events recording it commit together" (DESIGN.md invariant 1) holds on every backend.
+ * "state and the events recording it commit together" (docs/design.md invariant 1) holds on every backend.
  *
  * <p>The events are built by {@link #events()} from the revisions the backend assigned to the writes,
  * so that an event can name the new ETag of what it records. The backend calls it inside its atomic

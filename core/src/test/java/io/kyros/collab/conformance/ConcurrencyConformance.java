@@ -24,7 +24,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN.md invariant 6: the invariants hold under concurrent use through several instances. */
+/** docs/design.md invariant 6: the invariants hold under concurrent use through several instances. */
 public abstract class ConcurrencyConformance extends TaskConformance {
 
   /**

@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** DESIGN.md invariant 2: ETag documents under RFC 9110 preconditions. */
+/** docs/design.md invariant 2: ETag documents under RFC 9110 preconditions. */
 public abstract class DocumentConformance extends SpiConformance {
 
   private static final ObjectMapper JSON = new ObjectMapper();

@@ -21,7 +21,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN.md invariant 4: the append-only log, reading, long polling and push subscriptions. */
+/** docs/design.md invariant 4: the append-only log, reading, long polling and push subscriptions. */
 public abstract class EventConformance extends LeaseConformance {
 
   @Test

@@ -17,7 +17,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN.md invariant 3: leases, expiry by the storage clock, fencing, keep-alive. */
+/** docs/design.md invariant 3: leases, expiry by the storage clock, fencing, keep-alive. */
 public abstract class LeaseConformance extends LeaseTimingConformance {
 
   private static final Duration TTL = Duration.ofSeconds(30);

@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN.md invariant 3, resource names: any non-blank name of at most 1,024 UTF-8 bytes without control
+ * docs/design.md invariant 3, resource names: any non-blank name of at most 1,024 UTF-8 bytes without control
  * characters is a resource; it reads back as given, and is stored under a key every backend can hold.
  */
 public abstract class LeaseNameConformance extends DocumentConformance {

@@ -17,7 +17,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
- * DESIGN.md invariant 3, a lease's time: the storage clock in the API, renewals that set a new ttl, and
+ * docs/design.md invariant 3, a lease's time: the storage clock in the API, renewals that set a new ttl, and
  * releases scheduled at an instant the store holds; expiry always judged by the storage's clock.
  */
 public abstract class LeaseTimingConformance extends LeaseNameConformance {

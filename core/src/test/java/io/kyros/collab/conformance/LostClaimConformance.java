@@ -20,7 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * DESIGN.md invariants 3 and 5 for a worker that lost its claim: whatever it does through the claim after the claim
+ * docs/design.md invariants 3 and 5 for a worker that lost its claim: whatever it does through the claim after the claim
  * was reclaimed (ending it, moving it on, renewing it by hand or through a keep-alive) is refused with
  * {@link LeaseLostException}, writes nothing (task record, claim lease record and log unchanged), and leaves the new
  * holder's claim working. A guard skipped on any of these paths would let a reclaimed worker put a held task back in

@@ -1,7 +1,7 @@
 package io.kyros.collab.conformance;
 
 /**
- * The backend conformance suite: every invariant of DESIGN.md, tested through the public API and the
+ * The backend conformance suite: every invariant of docs/design.md, tested through the public API and the
  * SPI. A backend extends this class and implements {@link #createStorage(MutableClock)}; its model
  * based properties come from {@link StorageModelProperties}.
  *

@@ -43,7 +43,7 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 /**
  * Model-based conformance: random sequences of document, lease, event and task operations, through
  * two {@link Collab} instances on one storage, are compared after every step against a plain
- * reference model of DESIGN.md's rules: results, document values, lease holders and fences, task
+ * reference model of docs/design.md's rules: results, document values, lease holders and fences, task
  * statuses and attempts, and the exact sequence of event types in the log (which checks that every
  * operation records exactly its events, and nothing when it fails).
  *

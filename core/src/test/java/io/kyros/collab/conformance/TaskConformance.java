@@ -23,7 +23,7 @@ import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
-/** DESIGN.md invariant 5: tasks, workflows, claiming through leases, retries and reclaim. */
+/** docs/design.md invariant 5: tasks, workflows, claiming through leases, retries and reclaim. */
 public abstract class TaskConformance extends EventConformance {
 
   private static final Duration TTL = Duration.ofSeconds(60);

@@ -23,7 +23,7 @@ import org.junit.jupiter.api.io.CleanupMode;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Several JVMs on one store directory (DESIGN.md invariant 6: the file backend keeps every invariant
+ * Several JVMs on one store directory (docs/design.md invariant 6: the file backend keeps every invariant
  * across processes on one machine). {@value #CHILDREN} child JVMs, started together, each do
  * {@value #INCREMENTS} read-modify-write increments of one counter document, {@value #ROUNDS}
  * rounds of holding one contended lease with two guarded writes, and {@value #APPENDS} appends.
