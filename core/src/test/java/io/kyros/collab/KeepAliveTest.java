@@ -13,7 +13,9 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** KeepAlive's threading: loss callbacks never block renewals, close() or other keep-alives. */
+/**
+ * KeepAlive's threading (loss callbacks never block renewals, close() or other keep-alives) and its expiry estimate.
+ */
 @Timeout(120)
 class KeepAliveTest {
 
@@ -111,5 +113,32 @@ class KeepAliveTest {
     }
     assertThat(kb.current().heartbeatAt()).as("b keeps being renewed").isAfter(before);
     release.countDown();
+  }
+
+  // After renew(lease, shorter ttl) the keep-alive's local expiry estimate must follow the shorter ttl, or a
+  // keep-alive whose renewals stop reports the loss long after the lease expired and another holder took it.
+
+  @Test
+  void afterTheTtlIsShortenedTheKeepAliveReportsTheRenewedLease() {
+    Lease lease = collab.leases().tryAcquire("job", Duration.ofHours(1)).orElseThrow();
+    KeepAlive keepAlive = collab.leases().keepAlive(lease, Duration.ofMinutes(20));
+    collab.leases().renew(keepAlive.current(), Duration.ofSeconds(30));
+    Lease renewed = keepAlive.renewNow();
+    assertThat(renewed.ttl()).isEqualTo(Duration.ofSeconds(30));
+    assertThat(keepAlive.current()).as("the lease the keep-alive holds after its own renewal").isEqualTo(renewed);
+    keepAlive.close();
+  }
+
+  @Test
+  void afterTheTtlIsShortenedAHangingRenewalIsReportedBeforeTheShorterLeaseExpires() throws Exception {
+    Lease lease = collab.leases().tryAcquire("job", Duration.ofHours(1)).orElseThrow();
+    // an interval fit for the shortest ttl that will be set, as KeepAlive's javadoc asks
+    KeepAlive keepAlive = collab.leases().keepAlive(lease, Duration.ofMillis(200));
+    collab.leases().renew(keepAlive.current(), Duration.ofSeconds(2));
+    keepAlive.renewNow(); // a renewal with the new ttl: the lease now expires 2 s after it
+    storage.hang = new CountDownLatch(1);
+    // the stored lease expires 2 s after the last renewal; the loss must be reported by then, not an hour later
+    LeaseLostException lost = keepAlive.lost().get(30, TimeUnit.SECONDS);
+    assertThat(lost.getMessage()).contains("no renewal succeeded before the lease expires");
   }
 }
