@@ -418,7 +418,7 @@ final class EventSegments {
     Path file = newest.getValue();
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS)) {
-      long[] whole = wholeLines(ch, newest.getKey());
+      long[] whole = SegmentFiles.wholeLines(ch, newest.getKey());
       long size = ch.size();
       if (whole[0] < size && whole[1] < forcedThrough) {
         throw new CorruptFileException(file, whole[0], "the line after event " + whole[1] + " is damaged, but the"
@@ -429,41 +429,6 @@ final class EventSegments {
             + " replays what follows", file, whole[0], size - whole[0]);
         ch.truncate(whole[0]);
         ch.force(true);
-      }
-    }
-  }
-
-  /**
-   * @return {end, last id} of the segment's leading run of whole lines (each starting with the next
-   *     id in sequence from {@code firstId} and matching its checksum); the id is firstId - 1 if none
-   */
-  private static long[] wholeLines(FileChannel ch, long firstId) throws IOException {
-    byte[] buf = new byte[BLOCK];
-    long bufStart = 0;
-    int len = 0;
-    long expected = firstId;
-    while (true) {
-      int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
-      if (n <= 0) {
-        return new long[] {bufStart, expected - 1}; // what follows has no newline: a torn last line
-      }
-      len += n;
-      int s = 0;
-      for (int i = 0; i < len; i++) {
-        if (buf[i] != '\n') {
-          continue;
-        }
-        if (Codec.eventIdPrefix(buf, s, i) != expected || !Lines.verify(buf, s, i)) {
-          return new long[] {bufStart + s, expected - 1};
-        }
-        expected++;
-        s = i + 1;
-      }
-      System.arraycopy(buf, s, buf, 0, len - s);
-      bufStart += s;
-      len -= s;
-      if (len == buf.length) {
-        buf = Arrays.copyOf(buf, buf.length * 2); // a line longer than the buffer
       }
     }
   }

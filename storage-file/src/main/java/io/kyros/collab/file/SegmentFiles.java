@@ -6,6 +6,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.Arrays;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -121,6 +122,41 @@ final class SegmentFiles {
       ch.force(true);
       long[] last = lastLine(ch);
       return last[1];
+    }
+  }
+
+  /**
+   * @return {end, last id} of the segment's leading run of whole lines (each starting with the next
+   *     id in sequence from {@code firstId} and matching its checksum); the id is firstId - 1 if none
+   */
+  static long[] wholeLines(FileChannel ch, long firstId) throws IOException {
+    byte[] buf = new byte[64 * 1024];
+    long bufStart = 0;
+    int len = 0;
+    long expected = firstId;
+    while (true) {
+      int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
+      if (n <= 0) {
+        return new long[] {bufStart, expected - 1}; // what follows has no newline: a torn last line
+      }
+      len += n;
+      int s = 0;
+      for (int i = 0; i < len; i++) {
+        if (buf[i] != '\n') {
+          continue;
+        }
+        if (Codec.eventIdPrefix(buf, s, i) != expected || !Lines.verify(buf, s, i)) {
+          return new long[] {bufStart + s, expected - 1};
+        }
+        expected++;
+        s = i + 1;
+      }
+      System.arraycopy(buf, s, buf, 0, len - s);
+      bufStart += s;
+      len -= s;
+      if (len == buf.length) {
+        buf = Arrays.copyOf(buf, buf.length * 2); // a line longer than the buffer
+      }
     }
   }
 }
