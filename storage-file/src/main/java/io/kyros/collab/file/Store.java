@@ -15,6 +15,7 @@ import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
@@ -141,13 +142,17 @@ final class Store {
       return store;
     } finally {
       try {
+        if (!ok) {
+          // under the OS lock: a process waiting for it must not find (and commit into) a half-removed store
+          closeQuietly(store, null);
+          created.removeAfterFailedOpen(root);
+        }
         if (lock != null && lock.isValid()) {
           lock.release();
         }
       } finally {
         if (!ok) {
-          closeQuietly(store, lockFile);
-          created.removeAfterFailedOpen(root);
+          closeQuietly(null, lockFile);
         }
       }
     }
@@ -190,8 +195,13 @@ final class Store {
   }
 
   private static void closeQuietly(Store store, LockFile lockFile) {
-    List<AutoCloseable> parts = store == null ? List.of(lockFile)
-        : List.of(store.checkpoints, store.journal, store.events::close, lockFile);
+    List<AutoCloseable> parts = new ArrayList<>();
+    if (store != null) {
+      parts.addAll(List.of(store.checkpoints, store.journal, store.events::close));
+    }
+    if (lockFile != null) {
+      parts.add(lockFile); // last: closing it drops the OS lock
+    }
     for (AutoCloseable c : parts) {
       try {
         c.close();
