@@ -25,12 +25,15 @@ class ReviewCheckAfterCrashTest {
   @Test
   void checkReportsNoProblemForACommitJournaledButNotYetApplied() throws Exception {
     Path store = tmp.resolve("store");
+    byte[] header;
     try (FileStorage storage = FileStorage.open(store);
         Collab collab = Collab.builder().storage(storage).holder("h").build()) {
-      for (int i = 0; i < 3; i++) {
-        collab.events().append("t", "s", Map.of("i", i));
-      }
+      collab.events().append("t", "s", Map.of("i", 0));
+      collab.events().append("t", "s", Map.of("i", 1));
+      header = Files.readAllBytes(store.resolve(LockFile.NAME)); // as the second batch left it
+      collab.events().append("t", "s", Map.of("i", 2));
     }
+    Files.write(store.resolve(LockFile.NAME), header); // the killed process never wrote the third batch's header
     // the state a kill between the journal's force and the event append leaves: the last line not yet written
     Path segment;
     try (Stream<Path> s = Files.list(store.resolve("events"))) {
