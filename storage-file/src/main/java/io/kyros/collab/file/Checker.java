@@ -31,7 +31,8 @@ import java.util.regex.Pattern;
  * records as applied); every document (checksum, form, that its {@code hash} is the SHA-256 of its
  * value, that its revision is not beyond every counter); every event segment (the chain starts at
  * 1 and continues without a hole or an empty older segment; every line's checksum, id and form);
- * and that the log holds every event id a checkpoint, header or journal entry records. A torn last
+ * and that the log holds every event id a checkpoint, header or journal entry records (journaled events
+ * that continue the log are pending, not missing: the next open appends them). A torn last
  * line of the newest segment or of the journal is not a problem: it is what a crash leaves, never
  * acknowledged, and the next open cuts it.
  *
@@ -48,6 +49,8 @@ final class Checker {
   private long documents;
   private long events;
   private long journalEntries;
+  /** The ids of the events the journal holds. */
+  private final List<Long> journalEventIds = new ArrayList<>();
 
   private Checker(Path root) {
     this.root = root;
@@ -103,6 +106,9 @@ final class Checker {
         for (JournalEntry e : parsed.entries()) {
           journalRevision = Math.max(journalRevision, e.revision());
           journalEvent = Math.max(journalEvent, e.eventId());
+          for (var event : e.events()) {
+            journalEventIds.add(event.id());
+          }
         }
         boolean covered = header == null
             || (checkpoint.revision() >= header.revision() && checkpoint.eventId() >= header.eventId());
@@ -117,7 +123,14 @@ final class Checker {
     long revisions = Math.max(Math.max(checkpoint.revision(), journalRevision), header == null ? 0 : header.revision());
     long eventFloor = Math.max(Math.max(checkpoint.eventId(), journalEvent), header == null ? 0 : header.eventId());
     checkDocuments(revisions);
-    long logLast = checkSegments();
+    long segmentsLast = checkSegments();
+    long logLast = segmentsLast;
+    // Journaled events the log does not hold yet (a process killed between the journal's force and
+    // the append) are not lost: the next open appends them, provided they continue the log.
+    long pendingFirst = journalEventIds.stream().filter(id -> id > segmentsLast).min(Long::compare).orElse(0L);
+    if (pendingFirst == segmentsLast + 1) {
+      logLast = Math.max(logLast, journalEvent);
+    }
     if (logLast < eventFloor) {
       problem(root.resolve("events").resolve(EventSegments.segmentName(logLast + 1)), 0, "missing: the log ends at"
           + " event " + logLast + " but event " + eventFloor + " was handed out (checkpoint, lock header or journal)");
