@@ -161,7 +161,7 @@ public final class FileStorage implements Storage {
    * @param key the damaged document
    * @throws NullPointerException if key is null
    * @throws IllegalArgumentException if a name could not be a safe file name
-   * @throws IllegalStateException if the document is readable (change it through the API) or absent
+   * @throws IllegalStateException if the document is readable (change it through the API) or absent, also when another caller repaired or replaced it before this removal commits
    * @throws StorageException if the storage is closed or the commit fails
    */
   public void removeDamaged(RecordKey key) {
@@ -180,6 +180,12 @@ public final class FileStorage implements Storage {
     }
     String problem = damage.getMessage();
     Commit removal = new Commit(List.of(), List.of(Write.delete(key)), revisions -> {
+      // Called inside the commit's atomic section: the document must still be damaged now, or a
+      // racing repair (and a create after it) would be deleted by this unconditional delete.
+      if (!store.damaged(key)) {
+        throw new IllegalStateException("document " + key.collection() + "/" + key.id()
+            + " is no longer damaged: another caller repaired or replaced it meanwhile");
+      }
       ObjectNode details = JSON.createObjectNode().put("collection", key.collection()).put("id", key.id())
           .put("revision", revisions.get(0)).put("damage", problem);
       return List.of(new NewEvent("document_deleted", "collab-file-repair",

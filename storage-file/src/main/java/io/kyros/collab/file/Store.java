@@ -344,6 +344,21 @@ final class Store {
     }
   }
 
+  /**
+   * @return whether the document's file is damaged right now; for the writer thread (inside a
+   *     commit's atomic section), so it neither catches up nor waits for the writer
+   */
+  boolean damaged(RecordKey key) {
+    try {
+      docs.read(key);
+      return false;
+    } catch (CorruptFileException e) {
+      return true;
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   List<StoredEvent> readEvents(long afterId, int limit) throws IOException {
     visibility.readLock().lock();
     try {
