@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.kyros.collab.Collab;
+import io.kyros.collab.CollabException;
 import io.kyros.collab.Document;
 import io.kyros.collab.ETag;
 import io.kyros.collab.Event;
@@ -16,6 +18,7 @@ import io.kyros.collab.StorageException;
 import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskFilter;
+import io.kyros.collab.Tasks;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Storage;
 import java.time.Duration;
@@ -28,6 +31,13 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -36,6 +46,7 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
 import net.jqwik.api.RandomDistribution;
+import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.Tuple;
 import net.jqwik.api.statistics.Statistics;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
@@ -54,6 +65,9 @@ import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
  * it, and the model knows which, so it checks that a failure before changes nothing and a failure after leaves
  * exactly the operation's effects. jqwik statistics report how often each of these was reached, and coverage
  * checks fail the property when one is reached in too few tries.
+ *
+ * <p>{@link #keepsItsInvariantsUnderConcurrency} is the concurrent variant: several threads with their own clients
+ * at once, the observed history checked for invariants rather than against the model.
  *
  * <p>A backend extends this class and implements {@link #createStorage(MutableClock)}.
  */
@@ -687,6 +701,340 @@ public abstract class StorageModelProperties {
         }
       }
       checkedEvents = events.size();
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // The concurrent variant: no model of the interleaving, but the invariants checked on the observed history.
+
+  enum ConcurrentKind {
+    LEASE_TRY, LEASE_RENEW, LEASE_RELEASE, DOC_GUARDED, TASK_CREATE, TASK_CLAIM, TASK_RENEW, TASK_COMPLETE,
+    TASK_FAIL, TASK_RELEASE, ADVANCE_AND_RECLAIM
+  }
+
+  record ConcurrentOp(ConcurrentKind kind, int a, int b) {}
+
+  /** How many threads run operations at once in {@link #keepsItsInvariantsUnderConcurrency}. */
+  private static final int WORKERS = 3;
+
+  @Provide
+  Arbitrary<List<List<ConcurrentOp>>> concurrentOperations() {
+    Arbitrary<ConcurrentKind> kind = Arbitraries.frequency(
+        Tuple.of(5, ConcurrentKind.LEASE_TRY), Tuple.of(2, ConcurrentKind.LEASE_RENEW),
+        Tuple.of(2, ConcurrentKind.LEASE_RELEASE), Tuple.of(6, ConcurrentKind.DOC_GUARDED),
+        Tuple.of(4, ConcurrentKind.TASK_CREATE), Tuple.of(5, ConcurrentKind.TASK_CLAIM),
+        Tuple.of(1, ConcurrentKind.TASK_RENEW), Tuple.of(3, ConcurrentKind.TASK_COMPLETE),
+        Tuple.of(2, ConcurrentKind.TASK_FAIL), Tuple.of(2, ConcurrentKind.TASK_RELEASE),
+        Tuple.of(3, ConcurrentKind.ADVANCE_AND_RECLAIM));
+    Arbitrary<ConcurrentOp> op = Combinators.combine(kind, Arbitraries.integers().between(0, 1),
+        Arbitraries.integers().between(0, 5)).as(ConcurrentOp::new);
+    return op.list().ofMinSize(15).ofMaxSize(40).list().ofSize(WORKERS);
+  }
+
+  /**
+   * {@value #WORKERS} threads, each with its own {@link Collab} on one storage, run their random operations at
+   * once (the first thread also advances the clock and reclaims stale leases and claims), while a reader tails the
+   * log. The interleaving is the scheduler's, so the history is checked for invariants rather than against a model:
+   * never two holders of one lease or task claim, fences strictly increasing, guarded writes only under the
+   * current lease, each task completed at most once and by its claim's holder, the tailed log gap-free and equal to
+   * the final log, the final state what the log says, document revisions never reused.
+   */
+  @Property(tries = 25, shrinking = ShrinkingMode.OFF)
+  void keepsItsInvariantsUnderConcurrency(@ForAll("concurrentOperations") List<List<ConcurrentOp>> perWorker)
+      throws Exception {
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    Storage storage = createStorage(clock);
+    List<Collab> clients = new ArrayList<>();
+    for (int w = 0; w <= WORKERS; w++) { // the last one is the tailing reader's
+      clients.add(Collab.builder().storage(storage).holder("w" + w).build());
+    }
+    ExecutorService pool = Executors.newFixedThreadPool(WORKERS + 1);
+    try {
+      CountDownLatch start = new CountDownLatch(1);
+      AtomicBoolean workersDone = new AtomicBoolean();
+      Future<List<Event>> tail = pool.submit(() -> {
+        Collab reader = clients.get(WORKERS);
+        List<Event> seen = new ArrayList<>();
+        long after = 0;
+        start.await();
+        while (true) {
+          boolean last = workersDone.get(); // read before the read, so the final read sees every commit
+          List<Event> batch = reader.events().read(after, 50);
+          seen.addAll(batch);
+          if (!batch.isEmpty()) {
+            after = batch.get(batch.size() - 1).id();
+          } else if (last) {
+            return seen;
+          }
+        }
+      });
+      List<Future<Observed>> workers = new ArrayList<>();
+      for (int w = 0; w < WORKERS; w++) {
+        Worker worker = new Worker(w, clients.get(w), clock, perWorker.get(w));
+        workers.add(pool.submit(() -> {
+          start.await();
+          return worker.run();
+        }));
+      }
+      start.countDown();
+      List<Observed> observed = new ArrayList<>();
+      for (Future<Observed> f : workers) {
+        observed.add(f.get(30, TimeUnit.SECONDS));
+      }
+      workersDone.set(true);
+      List<Event> tailed = tail.get(30, TimeUnit.SECONDS);
+      checkHistory(clients.get(WORKERS), tailed, observed);
+      Statistics.label("leases acquired").collect(observed.stream().mapToInt(o -> o.acquired).sum() > 3);
+      Statistics.label("guarded writes").collect(observed.stream().mapToInt(o -> o.guardedWrites.size()).sum() > 3);
+      Statistics.label("tasks completed").collect(observed.stream().mapToInt(o -> o.completed.size()).sum() > 0);
+      Statistics.label("refusals").collect(observed.stream().mapToInt(o -> o.refused).sum() > 0);
+    } finally {
+      pool.shutdownNow();
+      if (!pool.awaitTermination(30, TimeUnit.SECONDS)) {
+        throw new AssertionError("the workers did not stop within 30 s");
+      }
+      clients.forEach(Collab::close);
+      destroyStorage(storage);
+    }
+  }
+
+  /** What one worker saw succeed. */
+  private static final class Observed {
+    final String holder;
+    /** document id -> revisions this worker wrote; lease id of each guarded write by "doc/revision". */
+    final Map<String, List<Long>> revisions = new HashMap<>();
+    final Map<String, String> guardedWrites = new HashMap<>();
+    final List<String> completed = new ArrayList<>();
+    final List<String> created = new ArrayList<>();
+    int acquired;
+    int refused;
+
+    Observed(String holder) {
+      this.holder = holder;
+    }
+  }
+
+  /** One thread's operations, each through its own client; refusals are expected and counted. */
+  private static final class Worker {
+    private static final Duration TTL = Duration.ofSeconds(10);
+    private static final Duration CLAIM_TTL = Duration.ofSeconds(20);
+
+    private final int index;
+    private final Collab c;
+    private final MutableClock clock;
+    private final List<ConcurrentOp> ops;
+    private final Observed observed;
+    private final Map<Integer, Lease> leases = new HashMap<>();
+    private TaskClaim claim;
+
+    Worker(int index, Collab c, MutableClock clock, List<ConcurrentOp> ops) {
+      this.index = index;
+      this.c = c;
+      this.clock = clock;
+      this.ops = ops;
+      this.observed = new Observed("w" + index);
+    }
+
+    Observed run() {
+      for (ConcurrentOp op : ops) {
+        try {
+          step(op);
+        } catch (CollabException e) {
+          observed.refused++; // lost leases and claims, conflicts: the invariants decide whether it was right
+        }
+      }
+      return observed;
+    }
+
+    private void step(ConcurrentOp op) {
+      String res = "r" + op.a();
+      switch (op.kind()) {
+        case LEASE_TRY -> c.leases().tryAcquire(res, TTL).ifPresent(l -> {
+          leases.put(op.a(), l);
+          observed.acquired++;
+        });
+        case LEASE_RENEW -> {
+          Lease l = leases.get(op.a());
+          if (l != null) {
+            leases.put(op.a(), c.leases().renew(l));
+          }
+        }
+        case LEASE_RELEASE -> {
+          Lease l = leases.remove(op.a());
+          if (l != null) {
+            c.leases().release(l);
+          }
+        }
+        case DOC_GUARDED -> {
+          Lease l = leases.get(op.a());
+          if (l != null) {
+            Document d = c.documents().guardedBy(l).update("m", "d" + op.a(),
+                v -> v.put("n", v.path("n").asInt() + 1).put("fence", l.fence()));
+            observed.revisions.computeIfAbsent(d.id(), k -> new ArrayList<>()).add(d.revision());
+            observed.guardedWrites.put(d.id() + "/" + d.revision(), l.leaseId());
+          }
+        }
+        case TASK_CREATE -> {
+          String id = "w" + index + "-t" + observed.created.size();
+          NewTask spec = NewTask.of("task " + id).withId(id).withPriority(op.b());
+          if (op.a() == 1 && !observed.created.isEmpty()) {
+            spec = spec.withDependsOn(observed.created.get(op.b() % observed.created.size()));
+          }
+          c.tasks().create(spec);
+          observed.created.add(id);
+        }
+        case TASK_CLAIM -> {
+          if (claim == null) {
+            claim = c.tasks().claimNext(CLAIM_TTL).orElse(null);
+          }
+        }
+        case TASK_RENEW -> {
+          if (claim != null) {
+            claim = claim.withLease(c.leases().renew(claim.lease()));
+          }
+        }
+        case TASK_COMPLETE, TASK_FAIL, TASK_RELEASE -> {
+          TaskClaim mine = claim;
+          claim = null;
+          if (mine == null) {
+            return;
+          }
+          Tasks tasks = c.tasks();
+          if (op.kind() == ConcurrentKind.TASK_COMPLETE) {
+            tasks.complete(mine);
+            observed.completed.add(mine.task().id());
+          } else if (op.kind() == ConcurrentKind.TASK_FAIL) {
+            tasks.fail(mine, "concurrent model");
+          } else {
+            tasks.release(mine);
+          }
+        }
+        case ADVANCE_AND_RECLAIM -> {
+          if (index == 0) { // the designated thread moves time
+            clock.advance(Duration.ofSeconds(4L * op.b()));
+            if (op.a() == 0) {
+              c.leases().reclaimStale();
+            } else {
+              c.tasks().reclaimStale();
+            }
+          }
+        }
+        default -> throw new IllegalStateException("unknown op " + op);
+      }
+    }
+  }
+
+  private static void checkHistory(Collab reader, List<Event> tailed, List<Observed> observed) {
+    // the tailing reader saw the whole log, in order, without a gap or a duplicate
+    List<Event> log = reader.events().read(0, Integer.MAX_VALUE);
+    assertThat(tailed).extracting(Event::id).as("event ids seen by the tailing reader")
+        .containsExactlyElementsOf(log.stream().map(Event::id).toList());
+    for (int i = 1; i < log.size(); i++) {
+      assertThat(log.get(i).id()).as("event id after %s", log.get(i - 1).id()).isGreaterThan(log.get(i - 1).id());
+    }
+    Map<String, String> openLease = new HashMap<>(); // resource -> lease id
+    Map<String, Long> fences = new HashMap<>();
+    Map<String, String> openClaim = new HashMap<>(); // task id -> claim lease id
+    Map<String, String> claimHolder = new HashMap<>();
+    Map<String, Integer> completions = new HashMap<>();
+    Map<String, Long> lastRevision = new HashMap<>();
+    Map<String, Integer> docEvents = new HashMap<>();
+    Map<String, Event> docEventByRevision = new HashMap<>();
+    Set<String> created = new TreeSet<>();
+    for (Event e : log) {
+      JsonNode d = e.details();
+      String at = "event " + e.id() + " " + e.type() + " " + d;
+      switch (e.type()) {
+        case "lease_acquired" -> {
+          String res = d.get("resource").asText();
+          assertThat(openLease.get(res)).as("a second holder of %s at %s", res, at).isNull();
+          openLease.put(res, d.get("leaseId").asText());
+          long fence = d.get("fence").asLong();
+          Long previous = fences.put(res, fence);
+          assertThat(fence).as("fence at %s", at).isGreaterThan(previous == null ? 0L : previous);
+        }
+        case "lease_released" -> {
+          String res = d.get("resource").asText();
+          assertThat(openLease.remove(res)).as("released a lease not held at %s", at)
+              .isEqualTo(d.get("leaseId").asText());
+        }
+        case "lease_reclaimed" -> {
+          String res = d.get("resource").asText();
+          assertThat(openLease.remove(res)).as("reclaimed a lease not held at %s", at)
+              .isEqualTo(d.get("previousLeaseId").asText());
+        }
+        case "document_created", "document_replaced" -> {
+          String id = d.get("id").asText();
+          long revision = d.get("revision").asLong();
+          Long previous = lastRevision.put(id, revision);
+          assertThat(revision).as("revision at %s", at).isGreaterThan(previous == null ? 0L : previous);
+          docEvents.merge(id, 1, Integer::sum);
+          docEventByRevision.put(id + "/" + revision, e);
+          String res = "r" + id.substring(1);
+          assertThat(d.path("leaseId").asText()).as("a guarded write not under the current lease at %s", at)
+              .isEqualTo(openLease.get(res));
+          assertThat(d.path("fence").asLong()).as("fence of a guarded write at %s", at).isEqualTo(fences.get(res));
+        }
+        case "task_created" -> created.add(d.get("id").asText());
+        case "task_claimed" -> {
+          String id = d.get("id").asText();
+          assertThat(openClaim.get(id)).as("a second claim of %s at %s", id, at).isNull();
+          openClaim.put(id, d.get("leaseId").asText());
+          claimHolder.put(id, e.actor());
+        }
+        case "task_completed", "task_failed", "task_released" -> {
+          String id = d.get("id").asText();
+          assertThat(d.get("leaseId").asText()).as("ended without holding the claim at %s", at)
+              .isEqualTo(openClaim.remove(id));
+          assertThat(e.actor()).as("actor at %s", at).isEqualTo(claimHolder.get(id));
+          if (e.type().equals("task_completed")) {
+            assertThat(completions.merge(id, 1, Integer::sum)).as("completions of %s at %s", id, at).isEqualTo(1);
+          }
+        }
+        case "task_reclaimed" -> {
+          String id = d.get("id").asText();
+          assertThat(openClaim.remove(id)).as("reclaimed a claim not held at %s", at).isNotNull();
+        }
+        default -> { }
+      }
+    }
+    // what the workers saw succeed is in the log, as they saw it
+    Map<String, Integer> completedBy = new HashMap<>();
+    for (Observed o : observed) {
+      o.guardedWrites.forEach((docRevision, leaseId) -> {
+        Event e = docEventByRevision.get(docRevision);
+        assertThat(e).as("the event of %s's guarded write %s", o.holder, docRevision).isNotNull();
+        assertThat(e.details().get("leaseId").asText()).isEqualTo(leaseId);
+        assertThat(e.actor()).isEqualTo(o.holder);
+      });
+      o.revisions.forEach((doc, revisions) ->
+          assertThat(revisions).as("revisions of %s written by %s", doc, o.holder).doesNotHaveDuplicates());
+      for (String id : o.completed) {
+        completedBy.merge(id, 1, Integer::sum);
+        assertThat(claimHolder.get(id)).as("holder of the claim on %s", id).isEqualTo(o.holder);
+      }
+      assertThat(created).containsAll(o.created);
+    }
+    completedBy.forEach((id, n) -> assertThat(n).as("successful complete() calls on %s", id).isEqualTo(1));
+    assertThat(completedBy).isEqualTo(completions);
+    // the final state is what the log says
+    for (String doc : List.of("d0", "d1")) {
+      Optional<Document> real = reader.documents().get("m", doc);
+      assertThat(real.map(Document::revision)).as("revision of %s", doc)
+          .isEqualTo(Optional.ofNullable(lastRevision.get(doc)));
+      assertThat(real.map(r -> r.value().get("n").asInt())).as("writes to %s", doc)
+          .isEqualTo(Optional.ofNullable(docEvents.get(doc)));
+    }
+    Map<String, String> statuses = new TreeMap<>();
+    reader.tasks().list(TaskFilter.all()).forEach(t -> statuses.put(t.id(), t.status()));
+    assertThat(statuses.keySet()).as("tasks").isEqualTo(created);
+    statuses.forEach((id, status) -> assertThat(status.equals("done")).as("task %s is %s", id, status)
+        .isEqualTo(completions.containsKey(id)));
+    openClaim.forEach((id, leaseId) -> assertThat(statuses.get(id)).as("claimed task %s", id)
+        .isIn("claimed", "in_progress"));
+    for (String res : List.of("r0", "r1")) {
+      reader.leases().get(res).ifPresent(l -> assertThat(l.leaseId()).as("lease on %s", res)
+          .isEqualTo(openLease.get(res)));
     }
   }
 }
