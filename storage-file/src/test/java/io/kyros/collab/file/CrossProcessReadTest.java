@@ -6,6 +6,7 @@ import io.kyros.collab.Collab;
 import io.kyros.collab.Document;
 import io.kyros.collab.file.harness.ChildJvm;
 import io.kyros.collab.file.harness.ChurnWriter;
+import io.kyros.collab.file.harness.PingWriter;
 import io.kyros.collab.spi.StoredEvent;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -104,6 +105,33 @@ class CrossProcessReadTest {
             + " times; the subscriber received all " + seen.size() + " events; delivery after the append returned:"
             + " p50 " + micros.get(WRITES / 2) + " us, p99 " + micros.get(WRITES * 99 / 100) + " us, max "
             + micros.get(WRITES - 1) + " us");
+      }
+    }
+  }
+
+  /**
+   * The other process's events reach a waiting subscriber through change notifications, not the poll: the poll
+   * interval is the longest allowed (1 minute), and the other process appends the next event only after this one saw
+   * the previous. Each hand-off is a fresh wait that only a notification can end early: 12 of them by polling alone
+   * take about 12 minutes, so the test's 3-minute timeout fails if notifications stop working.
+   */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void aWaitingSubscriberIsWokenByAnotherProcessesAppendNotByThePoll() throws Exception {
+    Path store = tmp.resolve("ping-store");
+    try (FileStorage storage = FileStorage.builder(store).pollInterval(Duration.ofMinutes(1)).open();
+        ChildJvm writer = ChildJvm.start("ping", PingWriter.class, tmp.resolve("ping.err"),
+            List.of(store.toString()))) {
+      assertThat(writer.awaitLine("ready"::equals, Duration.ofSeconds(60))).as(writer.describe()).isTrue();
+      long position = storage.lastEventId();
+      for (int handOff = 1; handOff <= 12; handOff++) {
+        writer.send("next");
+        // a wait longer than the test's timeout: only a notification (or 12 polls, far too slow) can end it in time
+        assertThat(storage.awaitEvents(position, Duration.ofMinutes(5))).as("hand-off %d", handOff).isTrue();
+        List<StoredEvent> events = storage.readEvents(position, 10);
+        assertThat(events).as("hand-off %d", handOff).singleElement()
+            .satisfies(e -> assertThat(e.type()).isEqualTo("ping"));
+        position = events.get(0).id();
       }
     }
   }
