@@ -18,7 +18,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
 
@@ -36,9 +38,15 @@ import java.util.regex.Pattern;
  * line of the newest segment or of the journal is not a problem: it is what a crash leaves, never
  * acknowledged, and the next open cuts it.
  *
- * <p>Guarantees: opens every file read-only and creates nothing, takes no lock (run it on a store no
- * process is writing, or expect to see a commit in progress as a problem), and never loops: each
- * file is read once. Locks: none. Stateless and thread-safe.
+ * <p>A damaged document that a journal entry the next open applies writes (after the header's applied
+ * offset, or any entry when the header is not trusted, as {@link Recovery} decides) is pending, not a
+ * problem: open completes a torn in-place overwrite from the journal.
+ *
+ * <p>Guarantees: opens every file read-only and creates nothing, and takes no lock. A writer may
+ * commit while it runs: a document that looks damaged or beyond the counters is read a second time,
+ * then the journal, checkpoint, header and journal again, and judged against those later counters,
+ * so a commit in progress is not reported. Never loops: each file is read at most twice (the
+ * journal four times). Locks: none. Stateless and thread-safe.
  */
 final class Checker {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -49,8 +57,8 @@ final class Checker {
   private long documents;
   private long events;
   private long journalEntries;
-  /** The ids of the events the journal holds. */
-  private final List<Long> journalEventIds = new ArrayList<>();
+  /** The documents that looked wrong at the first reading. */
+  private final List<Suspect> suspects = new ArrayList<>();
 
   private Checker(Path root) {
     this.root = root;
@@ -86,48 +94,37 @@ final class Checker {
     } else {
       problem(format, 0, "missing");
     }
-    Counters checkpoint = new Counters(0, 0, -1, null);
-    try {
-      checkpoint = Checkpoints.read(root);
-    } catch (CorruptFileException e) {
-      problem(e.file(), e.offset(), message(e));
-    }
-    Counters header = readHeader();
-    long journalRevision = 0;
-    long journalEvent = 0;
-    Path journal = root.resolve(Journal.NAME);
-    byte[] journalBytes = readIfExists(journal);
-    if (journalBytes == null) {
-      problem(journal, 0, "missing");
-    } else {
-      try {
-        Journal.Parsed parsed = Journal.parse(journalBytes, 0, journal);
-        journalEntries = parsed.entries().size();
-        for (JournalEntry e : parsed.entries()) {
-          journalRevision = Math.max(journalRevision, e.revision());
-          journalEvent = Math.max(journalEvent, e.eventId());
-          for (var event : e.events()) {
-            journalEventIds.add(event.id());
-          }
-        }
-        boolean covered = header == null
-            || (checkpoint.revision() >= header.revision() && checkpoint.eventId() >= header.eventId());
-        if (!covered && parsed.end() < header.journal()) {
-          problem(journal, parsed.end(), "the entries end at byte " + parsed.end() + " but the lock header records "
-              + header.journal() + " bytes applied: journaled commits are lost");
-        }
-      } catch (CorruptFileException e) {
-        problem(journal, e.offset(), message(e));
-      }
-    }
-    long revisions = Math.max(Math.max(checkpoint.revision(), journalRevision), header == null ? 0 : header.revision());
-    long eventFloor = Math.max(Math.max(checkpoint.eventId(), journalEvent), header == null ? 0 : header.eventId());
-    checkDocuments(revisions);
+    Snapshot first = snapshot(true);
+    checkDocuments(first);
     long segmentsLast = checkSegments();
+    // A writer may commit while the check runs: the documents and segments were read after the counters,
+    // so whatever looked wrong gets a second look against counters read after it.
+    // Each suspect is read again before the counters are: a commit that wrote it is then in one of their readings.
+    List<byte[]> reread = new ArrayList<>();
+    for (Suspect s : suspects) {
+      reread.add(readIfExists(s.file()));
+    }
+    Snapshot last = suspects.isEmpty() ? first : snapshot(false);
+    long revisions = Math.max(first.revision(), last.revision());
+    for (int i = 0; i < suspects.size(); i++) {
+      Suspect s = suspects.get(i);
+      List<CheckReport.Problem> again = judgeDocument(s.key(), s.file(), reread.get(i), revisions);
+      if (again.isEmpty()) {
+        continue;
+      }
+      if (last.pending().contains(s.key()) || first.pending().contains(s.key())) {
+        // a journaled commit the next open applies writes it: a crash's (or a running writer's) torn overwrite
+        continue;
+      }
+      problems.addAll(again);
+    }
+    long journalEvent = Math.max(first.journalEvent(), last.journalEvent());
+    long eventFloor = first.eventFloor();
     long logLast = segmentsLast;
     // Journaled events the log does not hold yet (a process killed between the journal's force and
     // the append) are not lost: the next open appends them, provided they continue the log.
-    long pendingFirst = journalEventIds.stream().filter(id -> id > segmentsLast).min(Long::compare).orElse(0L);
+    long pendingFirst = first.journalEventIds().stream().filter(id -> id > segmentsLast).min(Long::compare)
+        .orElse(0L);
     if (pendingFirst == segmentsLast + 1) {
       logLast = Math.max(logLast, journalEvent);
     }
@@ -137,30 +134,143 @@ final class Checker {
     }
   }
 
-  private Counters readHeader() throws IOException {
+  /** A document that looked wrong at the first reading, judged again after the counters are read again. */
+  private record Suspect(RecordKey key, Path file) {}
+
+  /**
+   * The counters as one reading of the checkpoint, the lock header and the journal tells them.
+   *
+   * @param revision the highest revision any of them names
+   * @param eventFloor the highest event id checkpoint, header or journal names
+   * @param journalEvent the highest event id the journal names
+   * @param journalEventIds the ids of the events the journal holds
+   * @param pending the keys that journaled commits the next open still applies write
+   */
+  private record Snapshot(long revision, long eventFloor, long journalEvent, List<Long> journalEventIds,
+      Set<RecordKey> pending) {}
+
+  /**
+   * Reads the journal, the checkpoint, the lock header and the journal once more, in that order: a
+   * commit moves from the journal to the checkpoint (written before the journal is emptied), so one
+   * of the readings sees every commit journaled before this call.
+   */
+  private Snapshot snapshot(boolean report) throws IOException {
+    Path journal = root.resolve(Journal.NAME);
+    byte[] before = readIfExists(journal);
+    Counters checkpoint = new Counters(0, 0, -1, null);
+    try {
+      checkpoint = Checkpoints.read(root);
+    } catch (CorruptFileException e) {
+      if (report) {
+        problem(e.file(), e.offset(), message(e));
+      }
+    }
+    Counters header = readHeader(report);
+    byte[] journalBytes = readIfExists(journal);
+    long journalRevision = 0;
+    long journalEvent = 0;
+    List<Long> eventIds = new ArrayList<>();
+    Set<RecordKey> pending = new HashSet<>();
+    if (journalBytes == null) {
+      if (report) {
+        problem(journal, 0, "missing");
+      }
+    } else {
+      try {
+        Journal.Parsed parsed = Journal.parse(journalBytes, 0, journal);
+        if (report) {
+          journalEntries = parsed.entries().size();
+        }
+        for (JournalEntry e : parsed.entries()) {
+          journalRevision = Math.max(journalRevision, e.revision());
+          journalEvent = Math.max(journalEvent, e.eventId());
+          for (var event : e.events()) {
+            eventIds.add(event.id());
+          }
+        }
+        boolean covered = header == null
+            || (checkpoint.revision() >= header.revision() && checkpoint.eventId() >= header.eventId());
+        if (report && !covered && parsed.end() < header.journal() && !checkpointCovers(header)) {
+          problem(journal, parsed.end(), "the entries end at byte " + parsed.end() + " but the lock header records "
+              + header.journal() + " bytes applied: journaled commits are lost");
+        }
+        pending.addAll(pendingKeys(parsed, journalBytes, header, journal));
+      } catch (CorruptFileException e) {
+        if (report) {
+          problem(journal, e.offset(), message(e));
+        }
+      }
+    }
+    if (before != null) {
+      try {
+        for (JournalEntry e : Journal.parse(before, 0, journal).entries()) {
+          journalRevision = Math.max(journalRevision, e.revision());
+          journalEvent = Math.max(journalEvent, e.eventId());
+        }
+      } catch (CorruptFileException e) {
+        // reported (if it persists) by the second reading
+      }
+    }
+    long revision = Math.max(Math.max(checkpoint.revision(), journalRevision), header == null ? 0 : header.revision());
+    long eventFloor = Math.max(Math.max(checkpoint.eventId(), journalEvent), header == null ? 0 : header.eventId());
+    return new Snapshot(revision, eventFloor, journalEvent, eventIds, pending);
+  }
+
+  /** @return whether the checkpoint, read again after the journal, covers the header (a writer checkpointed meanwhile) */
+  private boolean checkpointCovers(Counters header) throws IOException {
+    try {
+      Counters checkpoint = Checkpoints.read(root);
+      return checkpoint.revision() >= header.revision() && checkpoint.eventId() >= header.eventId();
+    } catch (CorruptFileException e) {
+      return false; // reported by the first reading
+    }
+  }
+
+  /**
+   * @return the keys written by the journal entries the next open applies, as {@link Recovery} decides:
+   *     those after the header's applied offset when the header is trusted (this boot's, at a line
+   *     boundary), every entry otherwise
+   */
+  private Set<RecordKey> pendingKeys(Journal.Parsed parsed, byte[] bytes, Counters header, Path journal) {
+    List<JournalEntry> entries = parsed.entries();
+    String bootId = LockFile.readBootId(root.getFileSystem());
+    long from = header == null ? -1 : header.journal();
+    boolean trusted = from >= 0 && from <= parsed.end() && (from == 0 || bytes[(int) from - 1] == '\n')
+        && bootId != null && bootId.equals(header.boot());
+    if (trusted) {
+      try {
+        entries = Journal.parse(Arrays.copyOfRange(bytes, (int) from, bytes.length), from, journal).entries();
+      } catch (CorruptFileException e) {
+        entries = parsed.entries();
+      }
+    }
+    Set<RecordKey> keys = new HashSet<>();
+    for (JournalEntry e : entries) {
+      for (var w : e.writes()) {
+        keys.add(w.key());
+      }
+    }
+    return keys;
+  }
+
+  private Counters readHeader(boolean report) throws IOException {
     Path lock = root.resolve(LockFile.NAME);
     byte[] bytes = readIfExists(lock);
     if (bytes == null || bytes.length == 0) {
       return null;
     }
     Counters header = LockFile.decodeHeader(bytes, bytes.length);
-    if (header == null) {
+    if (header == null && report) {
       problem(lock, 0, "the header cannot be read or fails its checksum (the next open replays the whole journal)");
     }
     return header;
   }
 
-  private void checkDocuments(long revisions) throws IOException {
+  private void checkDocuments(Snapshot counters) throws IOException {
     Path state = root.resolve("state");
     if (!Files.isDirectory(state, LinkOption.NOFOLLOW_LINKS)) {
       problem(state, 0, "missing");
       return;
-    }
-    MessageDigest sha256;
-    try {
-      sha256 = MessageDigest.getInstance("SHA-256");
-    } catch (NoSuchAlgorithmException e) {
-      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }
     for (Path dir : sorted(state)) {
       String collection = dir.getFileName().toString();
@@ -173,28 +283,44 @@ final class Checker {
           continue;
         }
         documents++;
-        byte[] bytes = readIfExists(file);
-        if (bytes == null) {
-          continue;
-        }
-        StoredRecord r;
-        try {
-          r = Codec.decodeDocument(new RecordKey(collection, name.substring(0, name.length() - 5)), bytes, file);
-        } catch (CorruptFileException e) {
-          problem(file, e.offset(), message(e));
-          continue;
-        }
-        String hash = Base64.getUrlEncoder().withoutPadding()
-            .encodeToString(Arrays.copyOf(sha256.digest(r.json().getBytes(UTF_8)), 16));
-        if (!hash.equals(r.hash())) {
-          problem(file, 0, "\"hash\" " + r.hash() + " is not the hash of the value (" + hash + "): its ETag would lie");
-        }
-        if (r.revision() > revisions) {
-          problem(file, 0, "revision " + r.revision() + " is beyond every counter (" + revisions
-              + "): the next commits would hand it out again");
+        RecordKey key = new RecordKey(collection, name.substring(0, name.length() - 5));
+        if (!judgeDocument(key, file, readIfExists(file), counters.revision()).isEmpty()) {
+          suspects.add(new Suspect(key, file));
         }
       }
     }
+  }
+
+  /** @return what is wrong with a document's bytes (none if they are absent: removed meanwhile) */
+  private static List<CheckReport.Problem> judgeDocument(RecordKey key, Path file, byte[] bytes, long revisions) {
+    List<CheckReport.Problem> found = new ArrayList<>();
+    if (bytes == null) {
+      return found;
+    }
+    StoredRecord r;
+    try {
+      r = Codec.decodeDocument(key, bytes, file);
+    } catch (CorruptFileException e) {
+      found.add(new CheckReport.Problem(file, Math.max(0, e.offset()), message(e)));
+      return found;
+    }
+    MessageDigest sha256;
+    try {
+      sha256 = MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+    String hash = Base64.getUrlEncoder().withoutPadding()
+        .encodeToString(Arrays.copyOf(sha256.digest(r.json().getBytes(UTF_8)), 16));
+    if (!hash.equals(r.hash())) {
+      found.add(new CheckReport.Problem(file, 0, "\"hash\" " + r.hash() + " is not the hash of the value (" + hash
+          + "): its ETag would lie"));
+    }
+    if (r.revision() > revisions) {
+      found.add(new CheckReport.Problem(file, 0, "revision " + r.revision() + " is beyond every counter ("
+          + revisions + "): the next commits would hand it out again"));
+    }
+    return found;
   }
 
   /** @return the last event id of the log (0 if empty) */

@@ -135,7 +135,7 @@ final class LockFile implements AutoCloseable {
    * Reads the boot id through the store's own file system (the default one in production), so a test
    * file system that simulates power cuts can present a new boot after each cut.
    */
-  private static String readBootId(FileSystem fs) {
+  static String readBootId(FileSystem fs) {
     Path file = fs.getPath("/proc/sys/kernel/random/boot_id");
     try {
       return Files.exists(file) ? new String(Files.readAllBytes(file), US_ASCII).trim() : null;

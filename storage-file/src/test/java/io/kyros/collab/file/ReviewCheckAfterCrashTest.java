@@ -55,4 +55,30 @@ class ReviewCheckAfterCrashTest {
     }
     assertThat(report.problems()).as("check of a store a crash left for recovery").isEqualTo(List.of());
   }
+
+  @Test
+  void checkReportsNoProblemForADocumentTornByAKilledOverwriteThatTheJournalCompletes() throws Exception {
+    Path store = tmp.resolve("store2");
+    byte[] header;
+    try (FileStorage storage = FileStorage.open(store);
+        Collab collab = Collab.builder().storage(storage).holder("h").build()) {
+      var d = collab.documents().create("c", "d", Map.of("v", "x".repeat(100)));
+      header = Files.readAllBytes(store.resolve(LockFile.NAME)); // as the create's batch left it
+      collab.documents().replace("c", "d", Map.of("v", "y".repeat(300)), d.etag());
+    }
+    Files.write(store.resolve(LockFile.NAME), header); // the killed process never wrote the replace's header
+    Path doc = store.resolve("state").resolve("c").resolve("d.json");
+    byte[] bytes = Files.readAllBytes(doc);
+    try (FileChannel ch = FileChannel.open(doc, StandardOpenOption.WRITE)) {
+      ch.truncate(bytes.length / 2); // killed halfway through the in-place overwrite
+    }
+
+    CheckReport report = FileStorage.check(store);
+
+    try (FileStorage storage = FileStorage.open(store);
+        Collab collab = Collab.builder().storage(storage).holder("h").build()) {
+      assertThat(collab.documents().get("c", "d").orElseThrow().value().path("v").asText()).hasSize(300);
+    }
+    assertThat(report.problems()).as("check of a store a crash left for recovery").isEqualTo(List.of());
+  }
 }
