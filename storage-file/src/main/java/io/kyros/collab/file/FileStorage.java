@@ -133,9 +133,13 @@ public final class FileStorage implements Storage {
   /**
    * Checks a whole store without changing anything: every document's checksum and hash, every event
    * line's checksum and id, the chain of segments, the journal, and that the counters cover every
-   * revision and event id a file records. It takes no lock: check a store no process is writing
-   * (a commit in progress may show as a problem). Torn tails a crash leaves (never acknowledged, cut
-   * at the next open) are not problems.
+   * revision and event id a file records. It takes no lock; whatever looks wrong while another process writes gets a
+   * second look against the counters read again. Torn tails a crash leaves (never acknowledged, cut at the next open)
+   * are not problems.
+   *
+   * <p>Run it in a process that does not have this store open: the OS lock on {@code collab.lock} belongs to the
+   * process, and a checker in the same JVM has been seen to make it drop the lock while a commit held it (an open
+   * bug), which would let another process write at the same time.
    *
    * @param root the store's directory
    * @return the report, listing each problem with its file and byte offset
