@@ -201,6 +201,37 @@ public final class Tasks {
   }
 
   /**
+   * Claims up to {@code max} of the best claimable tasks for {@code worker}, as {@link
+   * #claimNext(String, Duration, Set)} would one after another, so that a worker pool with free slots
+   * fills them in one call.
+   *
+   * @param max the most tasks to claim, &gt; 0
+   * @param worker the claiming worker's identity
+   * @param ttl each claim lease's time to live, positive
+   * @param labels labels of which a task must carry one, empty for any
+   * @return the claims, best task first; empty if no task is claimable
+   * @throws IllegalArgumentException if max is not positive, or a name or ttl is invalid
+   */
+  public List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels) {
+    if (max <= 0) {
+      throw new IllegalArgumentException("max must be positive: " + max);
+    }
+    Names.requireLabel("worker", worker);
+    Names.requireBounded("ttl", ttl);
+    Objects.requireNonNull(labels, "labels");
+    labels.forEach(l -> Names.requireName("label", l));
+    List<TaskClaim> out = new java.util.ArrayList<>(Math.min(max, 64));
+    while (out.size() < max) {
+      Optional<TaskClaim> claim = candidates.claimNext(worker, ttl, labels);
+      if (claim.isEmpty()) {
+        break;
+      }
+      out.add(claim.get());
+    }
+    return List.copyOf(out);
+  }
+
+  /**
    * Claims one specific task, if it is claimable now.
    *
    * @param id the task id
