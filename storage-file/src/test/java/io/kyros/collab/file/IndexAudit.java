@@ -56,6 +56,41 @@ final class IndexAudit {
     return problems;
   }
 
+  /**
+   * Checks the {@code ix} acknowledgements of {@code CrashWriter} (each record written by one thread,
+   * acknowledged in order): the record's document is now at the last acknowledged revision or later,
+   * and at that revision it carries exactly the acknowledged entries (or is absent, for a delete).
+   *
+   * @param lines acknowledgement lines of every cycle so far
+   * @return the problems, empty if none
+   */
+  static List<String> checkAcks(FileStorage storage, List<String> lines) throws IOException {
+    Map<String, String[]> last = new TreeMap<>();
+    for (String line : lines) {
+      String[] f = line.split(" ", 4);
+      if (f[0].equals("ix") && f.length == 4) {
+        last.put(f[1], f);
+      }
+    }
+    List<String> problems = new ArrayList<>();
+    for (String[] f : last.values()) {
+      long acked = Long.parseLong(f[2]);
+      Path file = storage.root().resolve("state/ix/" + f[1] + ".json");
+      StoredDocument d = Files.exists(file)
+          ? DocumentCodec.decodeDocument(new RecordKey("ix", f[1]), Files.readAllBytes(file), file) : null;
+      long now = d == null ? 0 : d.record().revision();
+      String entries = d == null ? "deleted" : d.index().isEmpty() ? "-"
+          : String.join(",", d.index().stream().map(e -> e.index() + "=" + e.key()).toList());
+      if (now < acked && !(f[3].equals("deleted") && d == null)) {
+        problems.add("lost: ix/" + f[1] + " acknowledged at revision " + acked + " (" + f[3] + "), now " + now);
+      } else if (now == acked && !entries.equals(f[3])) {
+        problems.add("ix/" + f[1] + " at the acknowledged revision " + acked + " holds " + entries + ", acknowledged "
+            + f[3]);
+      }
+    }
+    return problems;
+  }
+
   /** @return collection, index name, "key id" to revision, from every readable document file */
   static Map<String, Map<String, Map<String, Long>>> scanDocuments(Path state) throws IOException {
     Map<String, Map<String, Map<String, Long>>> out = new TreeMap<>();
