@@ -43,7 +43,8 @@ final class Postgres {
    * @return a storage on fresh tables
    */
   static JdbcStorage freshStorage(HikariDataSource pool, String prefix) {
-    execute(pool, "DROP TABLE IF EXISTS " + prefix + "collab_events, " + prefix + "collab_records, " + prefix + "collab_meta");
+    execute(pool, "DROP TABLE IF EXISTS " + prefix + "collab_index, " + prefix + "collab_events, " + prefix
+        + "collab_records, " + prefix + "collab_meta");
     JdbcStorage storage = JdbcStorage.builder(pool).tablePrefix(prefix).build();
     storage.createSchema();
     return storage;

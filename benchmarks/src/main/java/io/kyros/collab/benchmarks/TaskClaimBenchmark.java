@@ -169,7 +169,8 @@ public class TaskClaimBenchmark {
     round++;
     done = new CountDownLatch(TASKS);
     if (collab != null) {
-      Postgres.execute(pool, "DELETE FROM " + PREFIX + "collab_records", "DELETE FROM " + PREFIX + "collab_events");
+      Postgres.execute(pool, "DELETE FROM " + PREFIX + "collab_index", "DELETE FROM " + PREFIX + "collab_records",
+          "DELETE FROM " + PREFIX + "collab_events");
       List<Callable<Integer>> creators = new ArrayList<>();
       for (int w = 0; w < WORKERS; w++) {
         int first = w;
