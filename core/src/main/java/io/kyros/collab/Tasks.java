@@ -197,13 +197,15 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    return candidates.claimNext(worker, ttl, labels);
+    return candidates.claimUpTo(1, worker, ttl, labels).stream().findFirst();
   }
 
   /**
-   * Claims up to {@code max} of the best claimable tasks for {@code worker}, as {@link
-   * #claimNext(String, Duration, Set)} would one after another, so that a worker pool with free slots
-   * fills them in one call.
+   * Claims up to {@code max} of the best claimable tasks for {@code worker} in one commit, each as {@link
+   * #claimNext(String, Duration, Set)} would (its lease taken, moved to the claimed state, {@code lease_acquired}
+   * and {@code task_claimed} recorded, stale claims reclaimed first), so that a worker pool with free slots fills
+   * them in one round trip. A candidate lost to a concurrent claimer is skipped and the next one takes its place;
+   * the call does not fail for it. {@code claimNext} is {@code claimUpTo(1, ...)}.
    *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity
@@ -220,15 +222,7 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    List<TaskClaim> out = new java.util.ArrayList<>(Math.min(max, 64));
-    while (out.size() < max) {
-      Optional<TaskClaim> claim = candidates.claimNext(worker, ttl, labels);
-      if (claim.isEmpty()) {
-        break;
-      }
-      out.add(claim.get());
-    }
-    return List.copyOf(out);
+    return candidates.claimUpTo(max, worker, ttl, labels);
   }
 
   /**
