@@ -5,28 +5,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class DocsAndStateApiTest {
-  @TempDir
-  Path dir;
-  TestServer server;
-  Http http;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start(dir);
-    http = new Http(server.uri());
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+class DocsAndStateApiTest extends ApiTestBase {
 
   @Test
   void documentsFollowRfc9110Preconditions() {

@@ -7,31 +7,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class LeasesAndEventsApiTest {
-  @TempDir
-  Path dir;
-  TestServer server;
-  Http http;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start(dir);
-    http = new Http(server.uri());
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+class LeasesAndEventsApiTest extends ApiTestBase {
 
   @Test
   void acquireRenewReleaseWithTheSeedFieldNames() {

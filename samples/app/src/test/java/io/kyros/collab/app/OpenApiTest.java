@@ -7,34 +7,20 @@ import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import java.util.function.UnaryOperator;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** /openapi.json lists every route the server answers, and the server answers every route it lists. */
-class OpenApiTest {
-  @TempDir
-  Path dir;
-  TestServer server;
-  Http http;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start(dir, b -> b.allowUnconditional(true));
-    http = new Http(server.uri());
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
+class OpenApiTest extends ApiTestBase {
+  @Override
+  UnaryOperator<ServerConfig.Builder> config() {
+    return b -> b.allowUnconditional(true);
   }
 
   @Test

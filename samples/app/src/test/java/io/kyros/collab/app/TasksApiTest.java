@@ -5,30 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-class TasksApiTest {
-  @TempDir
-  Path dir;
-  TestServer server;
-  Http http;
-
-  @BeforeEach
-  void start() throws Exception {
-    server = TestServer.start(dir);
-    http = new Http(server.uri());
-  }
-
-  @AfterEach
-  void stop() {
-    server.close();
-  }
+class TasksApiTest extends ApiTestBase {
 
   private String create(String body) {
     HttpResponse<String> r = http.post("/collab/tasks", body);
