@@ -87,14 +87,16 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
   }
 
   /**
-   * The delay before the next attempt, with full jitter: uniform in {@code [0, backoffCap(attempt)]}.
+   * The delay before the next attempt, with full jitter: uniform in {@code [0, backoffCap(attempt)]}, in whole
+   * milliseconds.
    *
    * @param attempt the attempt that just failed, from 1
    * @param random a source of uniform doubles in {@code [0, 1)}
    * @return the delay
    */
   public Duration delay(int attempt, DoubleSupplier random) {
-    return Duration.ofNanos((long) (backoffCap(attempt).toNanos() * random.getAsDouble()));
+    // whole milliseconds: stores keep instants at millisecond or microsecond precision
+    return Duration.ofMillis((long) (backoffCap(attempt).toMillis() * random.getAsDouble()));
   }
 
   /**

@@ -54,7 +54,7 @@ public abstract class BatchConformance extends WorkerConformance {
       Instant now = clock.instant();
       for (Task t : collab.tasks().list(TaskFilter.all().statuses("queued").labels("batch." + id))) {
         if (t.notBefore() != null && t.notBefore().isAfter(now)) {
-          clock.set(t.notBefore());
+          clock.set(t.notBefore().truncatedTo(java.time.temporal.ChronoUnit.MILLIS).plusMillis(1));
         }
       }
       Batch b = collab.batches().get(id).orElseThrow();
