@@ -18,6 +18,7 @@ final class ApiRoutes {
   static List<Route> all(OpenStore store, ServerConfig config, EventHub hub) {
     List<Route> routes = new ArrayList<>();
     routes.addAll(HealthRoutes.routes(store));
+    routes.addAll(WorkflowRoutes.routes(store));
     List<Route> described = List.copyOf(routes);
     routes.add(new Route("GET", "/openapi.json", "This API's OpenAPI 3.1 description", false, List.of(), null,
         Map.of(200, "the OpenAPI document"), x -> x.json(200, OpenApi.document(described))));
