@@ -53,7 +53,7 @@ export function mount(main, ctx) {
   function row(e) {
     return h('tr', {'data-testid': `event-row-${e.id}`, 'data-event': e.event},
         h('td', {class: 'num', text: String(e.id)}),
-        h('td', {title: e.ts, text: new Date(e.ts).toLocaleTimeString()}),
+        h('td', {class: 'nowrap', title: e.ts, text: new Date(e.ts).toLocaleTimeString()}),
         h('td', {}, h('code', {text: e.event})),
         h('td', {text: e.actor}),
         h('td', {}, h('code', {text: e.target})),

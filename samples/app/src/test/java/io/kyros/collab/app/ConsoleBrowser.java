@@ -13,6 +13,7 @@ import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assertions;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.extension.ExtensionContext;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
@@ -37,9 +38,10 @@ import org.openqa.selenium.support.ui.WebDriverWait;
  *
  * <p>Chromium runs headless, without sandbox (CI runs as root), with a fresh profile and none of its
  * background network traffic (the closed network would stall it). Waits are explicit
- * ({@link WebDriverWait}), never sleeps. Not thread-safe: one test thread drives it.
+ * ({@link WebDriverWait}), never sleeps. Not thread-safe: one test thread drives it ({@link BrowserTest}
+ * shares one per run).
  */
-final class ConsoleBrowser implements AutoCloseable {
+final class ConsoleBrowser implements ExtensionContext.Store.CloseableResource, AutoCloseable {
   /** The longest any one condition is waited for. */
   static final Duration WAIT = Duration.ofSeconds(20);
   private static final Path SCREENSHOTS = Path.of("target", "screenshots");
