@@ -93,7 +93,7 @@ public final class MarkdownLogRenderer {
     String rest;
     EventType type = EventType.fromWireName(e.type()).orElse(null);
     if (type == null) {
-      return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
+      return code(e.type()) + " on " + code(e.target()) + pairs(d);
     }
     switch (type) {
       case TASK_CREATED:
