@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
     description = "Coordination core for teams of workers: tasks, leases, an event log and documents.",
     subcommands = {
         ServeCommand.class,
+        McpCommand.class,
         CommandLine.HelpCommand.class,
     })
 final class CollabCommand implements Runnable {
