@@ -20,6 +20,10 @@ import picocli.CommandLine.Command;
     subcommands = {
         ServeCommand.class,
         McpCommand.class,
+        TasksCommand.class,
+        LeasesCommand.class,
+        EventsCommand.class,
+        LogCommand.class,
         CommandLine.HelpCommand.class,
     })
 final class CollabCommand implements Runnable {
