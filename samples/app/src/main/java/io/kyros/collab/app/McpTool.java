@@ -80,7 +80,7 @@ record McpTool(String name, String description, String schema, Handler handler) 
       Object out = handler.call(new McpArgs(name, arguments, known));
       String text = out instanceof JsonNode node ? Json.write(node) : String.valueOf(out);
       return CallToolResult.builder().addTextContent(text).isError(false).build();
-    } catch (Exception | StackOverflowError e) {
+    } catch (Exception e) {
       return CallToolResult.builder().addTextContent(ToolErrors.message(name, e)).isError(true).build();
     }
   }
