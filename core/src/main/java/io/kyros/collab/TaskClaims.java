@@ -168,6 +168,19 @@ final class TaskClaims {
     return tryClaim(r, worker, ttl, leaseRecord, core.storage().now());
   }
 
+  /** See {@link Tasks#currentClaim}; the id is checked. */
+  Optional<TaskClaim> current(String id) {
+    Task task = commits.toTask(commits.readTask(id));
+    if (task.assignee() == null) {
+      return Optional.empty();
+    }
+    Lease held = core.storage().read(RecordKeys.claimLease(id)).map(leases::held).orElse(null);
+    if (held == null || !held.holder().equals(task.assignee()) || held.isStaleAt(core.storage().now())) {
+      return Optional.empty();
+    }
+    return Optional.of(new TaskClaim(task, held));
+  }
+
   /** See {@link Tasks#transition(TaskClaim, String)}. */
   TransitionResult transition(TaskClaim claim, String to) {
     return guarded(claim, (current, source) -> commits.move(current,

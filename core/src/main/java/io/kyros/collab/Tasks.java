@@ -242,6 +242,23 @@ public final class Tasks {
   }
 
   /**
+   * The task's current claim, for a worker that kept only the task id and its claim's fence (a client of the HTTP
+   * API, an MCP agent): compare {@code currentClaim(id).lease().fence()} with the fence it was given, then complete,
+   * fail, release or transition through the returned claim. Reading is not acting: the claim may end between this
+   * call and the next, which then fails with {@link LeaseLostException} as usual.
+   *
+   * @param id the task id
+   * @return the claim whose lease is the task's current, unexpired claim lease; empty if nobody holds the task or its
+   *     claim lease is stale (expired, not yet reclaimed)
+   * @throws NotFoundException if the task does not exist
+   * @throws IllegalArgumentException if the id is not a valid name
+   */
+  public Optional<TaskClaim> currentClaim(String id) {
+    Names.requireName("task id", id);
+    return claims.current(id);
+  }
+
+  /**
    * Completes a claimed task: moves it to the done status (the workflow must allow that from its
    * current status), frees the lease, records {@code task_completed} and {@code lease_released}.
    *
