@@ -1,5 +1,7 @@
 package io.kyros.collab.jdbc;
 
+import java.util.List;
+
 /**
  * The databases {@link JdbcStorage} supports. {@link JdbcStorage.Builder#dialect(JdbcDialect)}
  * overrides the choice detected from {@link java.sql.DatabaseMetaData}, for example for a driver
@@ -35,6 +37,19 @@ public enum JdbcDialect {
    */
   public String schemaResource() {
     return "io/kyros/collab/jdbc/" + directory + "/V1__collab.sql";
+  }
+
+  /**
+   * Every classpath resource of this database's schema, in the order a migration tool applies them: {@link
+   * #schemaResource()} first, then the later versions (PostgreSQL: {@code V2__parallel_commits.sql}, the sequences
+   * its parallel commits take revisions and event ids from). A script once shipped is never changed; a change of
+   * the schema is a new version.
+   *
+   * @return the resource names, oldest first
+   */
+  public List<String> schemaResources() {
+    return this == POSTGRESQL ? List.of(schemaResource(), "io/kyros/collab/jdbc/" + directory
+        + "/V2__parallel_commits.sql") : List.of(schemaResource());
   }
 
   Dialect sql() {

@@ -111,7 +111,8 @@ public final class JdbcStorage implements Storage {
     ConnectionDemand demand = new ConnectionDemand();
     this.transactions = new Transactions(b.dataSource, dialect, b.retryTimeout, demand);
     SqlText sql = new SqlText(tables, dialect);
-    this.queries = new Queries(transactions, sql);
+    this.queries = new Queries(transactions, sql,
+        dialect.parallelCommits() ? Optional.of(new EventHorizon(tables)) : Optional.empty());
     this.commits = CommitProtocol.of(dialect, tables, sql, queries, clock);
     long pollNanos = b.pollInterval.toNanos();
     Optional<Function<Runnable, Notifications>> listener = b.listenNotify && dialect.supportsNotify()
@@ -301,7 +302,10 @@ public final class JdbcStorage implements Storage {
   @Override
   public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
-    return waiters.await(afterId, timeout, this::lastEventId);
+    return waiters.await(afterId, timeout, id -> {
+      checkOpen();
+      return !queries.readEvents(id, 1).isEmpty();
+    });
   }
 
   /**

@@ -14,10 +14,19 @@ final class Schema {
   /**
    * @param dialect the database
    * @param tables the table names (the prefix replaces {@code ${prefix}})
-   * @return the script's statements, in order, without comments
+   * @return the statements of every script of the database ({@link JdbcDialect#schemaResources()}), in order,
+   *     without comments
    */
   static List<String> statements(JdbcDialect dialect, Tables tables) {
-    String script = load(dialect.schemaResource()).replace("${prefix}", tables.prefix());
+    List<String> out = new ArrayList<>();
+    for (String resource : dialect.schemaResources()) {
+      out.addAll(statements(resource, tables));
+    }
+    return out;
+  }
+
+  private static List<String> statements(String resource, Tables tables) {
+    String script = load(resource).replace("${prefix}", tables.prefix());
     List<String> out = new ArrayList<>();
     StringBuilder current = new StringBuilder();
     for (String line : script.split("\n")) {
@@ -33,7 +42,7 @@ final class Schema {
       }
     }
     if (!current.toString().isBlank()) {
-      throw new IllegalStateException(dialect.schemaResource() + " ends without ';'");
+      throw new IllegalStateException(resource + " ends without ';'");
     }
     return out;
   }

@@ -79,8 +79,13 @@ class JdbcStorageTest {
   @EnumSource(JdbcDialect.class)
   void everyDialectShipsItsSchemaWithThePrefixPlaceholder(JdbcDialect dialect) {
     List<String> statements = Schema.statements(dialect, Tables.of("app_"));
-    assertThat(statements).hasSize(4).allSatisfy(s -> assertThat(s).doesNotContain("${").doesNotEndWith(";"));
+    // V1: three tables and the counter row; PostgreSQL's V2: two sequences and moving each past what exists
+    assertThat(statements).hasSize(dialect == JdbcDialect.POSTGRESQL ? 8 : 4)
+        .allSatisfy(s -> assertThat(s).doesNotContain("${").doesNotEndWith(";"));
     assertThat(String.join("\n", statements)).contains("app_collab_meta", "app_collab_records", "app_collab_events");
+    if (dialect == JdbcDialect.POSTGRESQL) {
+      assertThat(String.join("\n", statements)).contains("app_collab_revision_seq", "app_collab_event_seq");
+    }
   }
 
   @Test
