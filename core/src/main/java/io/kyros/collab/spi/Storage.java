@@ -69,6 +69,34 @@ public interface Storage extends AutoCloseable {
   List<StoredRecord> list(String collection, String afterId, int limit);
 
   /**
+   * Whether this backend keeps the {@link IndexEntry index entries} of writes and answers
+   * {@link #scanIndex}. Core then finds claimable tasks, a status's tasks and expiring claims
+   * through indexes, at a cost independent of history; otherwise it reads whole collections.
+   * Paired with {@link #scanIndex}: a backend that returns true implements it.
+   *
+   * @return true if {@link #scanIndex} is supported
+   */
+  default boolean indexes() {
+    return false;
+  }
+
+  /**
+   * Reads one page of a secondary index: the records of the query's collection whose current value
+   * carries an entry in the query's index, ordered by (key, record id) byte-wise ascending, strictly
+   * after the query's position and with key at most its bound. Each record is returned with the
+   * value committed together with that entry (an index entry never outlives or precedes its value).
+   * The page reflects one committed state or a later one per record; callers check what they act on
+   * with a commit's expectations.
+   *
+   * @param query which index, from where, how many
+   * @return up to {@code query.limit()} hits in index order
+   * @throws UnsupportedOperationException if {@link #indexes()} is false
+   */
+  default List<IndexHit> scanIndex(IndexQuery query) {
+    throw new UnsupportedOperationException(getClass().getName() + " keeps no indexes (indexes() is false)");
+  }
+
+  /**
    * Applies a commit atomically if all its expectations hold.
    *
    * @param commit what to check, write and append

@@ -19,7 +19,8 @@ import java.util.Optional;
 /**
  * How one commit runs inside its transaction. The steps are the same on every database: take the locks the protocol
  * needs and learn the revisions the writes get; read the clock; read the expected keys' revisions and check every
- * expectation; apply the writes, each re-checking its own expectation by row count; insert the events; (serialized
+ * expectation; apply the writes, each re-checking its own expectation by row count, then their index entries
+ * ({@link IndexWrites}); insert the events; (serialized
  * protocol) update the counters; notify. How the statements travel and where revisions and event ids come from is the
  * protocol's: {@link SequentialCommit} takes the counter row's lock and numbers from it, one statement at a time;
  * {@link InlineCommit} (PostgreSQL, where {@link Dialect#parallelCommits()}) locks only the commit's own keys, takes
@@ -63,10 +64,11 @@ abstract class CommitProtocol {
    * What a commit changes, after its expectations held.
    *
    * @param writes the writes' statements, in order
+   * @param index the writes' index changes, made after them
    * @param events the events, in order
    * @param locked what the first step learned
    */
-  record Changes(List<WriteStatement> writes, List<NewEvent> events, Locked locked) {
+  record Changes(List<WriteStatement> writes, IndexWrites index, List<NewEvent> events, Locked locked) {
     /** @return true if nothing is written and no event recorded */
     boolean isEmpty() {
       return writes.isEmpty() && events.isEmpty();
@@ -123,7 +125,7 @@ abstract class CommitProtocol {
       statements.add(WriteStatement.of(w, revisions.get(i), Optional.ofNullable(byKey.get(w.key())), sql));
     }
     List<NewEvent> events = commit.eventsFor(revisions);
-    Applied applied = applyChanges(a, new Changes(statements, events, locked));
+    Applied applied = applyChanges(a, new Changes(statements, IndexWrites.of(statements), events, locked));
     if (applied.failed().isPresent()) {
       a.rollbackOnly();
       WriteStatement w = applied.failed().get();

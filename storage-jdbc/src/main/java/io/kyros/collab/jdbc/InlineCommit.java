@@ -25,9 +25,10 @@ import java.util.TreeSet;
  *       the other, each with a fresh snapshot (READ COMMITTED), so the expectations are read after the locks and see
  *       every commit that held them before; no other commit can change these keys until this one ends;</li>
  *   <li>{@code pg_current_xact_id()} (the transaction has its xid before it takes an event id, which the readers'
- *       horizon relies on: {@link EventHorizon}), the writes, the events (multi-row inserts taking their ids from the
- *       event sequence, {@code RETURNING id}), NOTIFY and COMMIT; split into several round trips when they would carry
- *       more parameters than the driver allows, COMMIT in the last.</li>
+ *       horizon relies on: {@link EventHorizon}), the writes, their index entries ({@link IndexWrites}), the events
+ *       (multi-row inserts taking their ids from the event sequence, {@code RETURNING id}), NOTIFY and COMMIT; split
+ *       into several round trips when they would carry more parameters than the driver allows, COMMIT in the
+ *       last.</li>
  * </ol>
  * Commits on different keys therefore neither wait for each other nor share a lock; concurrent commits share WAL
  * flushes through PostgreSQL's own group commit. Revisions are handed out after the key's lock is held, so each
@@ -35,7 +36,7 @@ import java.util.TreeSet;
  * rollback consumes the values it took). Since COMMIT travels with the writes, the row counts that must be 1 are
  * checked on the server ({@link #checkedOnServer}); under the key locks they fail only when the tables are changed
  * outside Collab. An error in that round trip means COMMIT did not run, unless the connection failed (then the
- * outcome is unknown). See docs/jdbc.md, "Commits on PostgreSQL".
+ * outcome is unknown). See docs/jdbc.md, "Parallel: PostgreSQL".
  *
  * <p>Thread-safe (stateless between commits).
  */
@@ -289,6 +290,16 @@ final class InlineCommit extends CommitProtocol {
     }
     for (WriteStatement w : changes.writes()) {
       parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind, false));
+    }
+    IndexWrites index = changes.index();
+    for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
+      parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
+          (ps, first) -> IndexWrites.bindKeys(ps, first, keys), false));
+    }
+    int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
+    for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
+      parts.add(new Part(sql.insertIndexEntries(rows.size()), rows.size() * IndexWrites.ROW_PARAMETERS,
+          (ps, first) -> IndexWrites.bindRows(ps, first, rows), false));
     }
     Instant ts = changes.locked().now();
     int rows = Math.max(1, dialect.maxParameters() / EVENT_PARAMETERS);

@@ -7,15 +7,20 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The shipped DDL scripts: loading, placeholder substitution and splitting into statements. */
+/**
+ * The shipped DDL scripts: loading, placeholder substitution and splitting into statements. One script per schema
+ * version and database ({@link JdbcDialect#schemaResources()}); a released script is never edited, a change comes as
+ * the next version. Every statement is idempotent ({@code IF NOT EXISTS}, insert-if-absent), so running all scripts
+ * in order creates a new store and brings an older one up to date.
+ */
 final class Schema {
   private Schema() {}
 
   /**
    * @param dialect the database
    * @param tables the table names (the prefix replaces {@code ${prefix}})
-   * @return the statements of every script of the database ({@link JdbcDialect#schemaResources()}), in order,
-   *     without comments
+   * @return the statements of every script ({@link JdbcDialect#schemaResources()}), oldest version first, without
+   *     comments
    */
   static List<String> statements(JdbcDialect dialect, Tables tables) {
     List<String> out = new ArrayList<>();
@@ -25,7 +30,12 @@ final class Schema {
     return out;
   }
 
-  private static List<String> statements(String resource, Tables tables) {
+  /**
+   * @param resource one script
+   * @param tables the table names (the prefix replaces {@code ${prefix}})
+   * @return the script's statements, in order, without comments
+   */
+  static List<String> statements(String resource, Tables tables) {
     String script = load(resource).replace("${prefix}", tables.prefix());
     List<String> out = new ArrayList<>();
     StringBuilder current = new StringBuilder();

@@ -66,6 +66,7 @@ final class SequentialCommit extends CommitProtocol {
         return Applied.conflict(w);
       }
     }
+    changes.index().apply(c, sql);
     Locked locked = changes.locked();
     List<NewEvent> events = changes.events();
     List<Long> ids = new ArrayList<>(events.size());

@@ -204,7 +204,8 @@ final class TestDatabase implements AutoCloseable {
    * storage instance (one already open keeps what it knows of the old log, see EventHorizon).
    */
   void reset() {
-    execute("DELETE FROM " + prefix + "collab_records", "DELETE FROM " + prefix + "collab_events",
+    execute("DELETE FROM " + prefix + "collab_index", "DELETE FROM " + prefix + "collab_records",
+        "DELETE FROM " + prefix + "collab_events",
         "UPDATE " + prefix + "collab_meta SET last_revision = 0, last_event_id = 0");
     if (kind == Kind.POSTGRESQL) {
       execute("ALTER SEQUENCE " + prefix + "collab_revision_seq RESTART",
@@ -213,7 +214,7 @@ final class TestDatabase implements AutoCloseable {
   }
 
   void dropTables() {
-    execute("DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
+    execute("DROP TABLE IF EXISTS " + prefix + "collab_index", "DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
         "DROP TABLE IF EXISTS " + prefix + "collab_meta");
     if (kind == Kind.POSTGRESQL) {
       execute("DROP SEQUENCE IF EXISTS " + prefix + "collab_revision_seq",
