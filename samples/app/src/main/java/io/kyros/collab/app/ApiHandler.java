@@ -10,7 +10,8 @@ import org.eclipse.jetty.util.Callback;
 /**
  * The server's one handler: CORS (off unless an origin is configured), then API keys (401 without a
  * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After),
- * then the route ({@link Router}; 404/405 otherwise, or the console's static files for other GETs),
+ * then the body ({@link RequestBody}, read without holding a thread), then the route ({@link Router};
+ * 404/405 otherwise, or the console's static files for other GETs),
  * with every failure answered as problem+json by {@link Problems}. {@code /healthz}, {@code /readyz}
  * and the console's files need no key; the API and {@code /openapi.json} do when keys are configured.
  *
@@ -70,23 +71,36 @@ final class ApiHandler extends Handler.Abstract {
             + " requests per second exceeded; retry in " + wait + " s").header("Retry-After", Long.toString(wait));
       }
       Exchange x = new Exchange(request, response, callback, match.get().params(), config, key);
-      try {
-        route.handler().handle(x);
-      } catch (Throwable t) {
-        if (x.answered()) {
-          LOG.warn("{} {} failed after its response started", method, path, t);
-          return true;
-        }
-        x.problem(Problems.of(t));
-        return true;
-      }
-      if (!x.answered()) {
-        throw new IllegalStateException("route " + route.method() + " " + route.path() + " did not answer");
+      if ("GET".equals(method) || "HEAD".equals(method)) {
+        dispatch(route, x);
+      } else {
+        // the body first, without holding a thread while it arrives; then the route, on the thread that read its end
+        RequestBody.read(request, config.maxBodyBytes(), body -> {
+          x.body(body);
+          dispatch(route, x);
+        }, x::problem);
       }
     } catch (Throwable t) {
       plain.problem(Problems.of(t));
     }
     return true;
+  }
+
+  private static void dispatch(Route route, Exchange x) {
+    try {
+      route.handler().handle(x);
+    } catch (Throwable t) {
+      if (x.answered()) {
+        LOG.warn("{} {} failed after its response started", route.method(), x.path(), t);
+        return;
+      }
+      x.problem(Problems.of(t));
+      return;
+    }
+    if (!x.answered()) {
+      LOG.error("route {} {} did not answer", route.method(), route.path());
+      x.problem(new ApiException(500, "Internal Server Error", "the route did not answer; see the server's log"));
+    }
   }
 
   private boolean needsKey(String path) {
