@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.ETag;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
@@ -142,9 +144,18 @@ final class Exchange {
 
   /**
    * @return the body as UTF-8 text, empty if none (GET and HEAD requests' bodies are not read)
+   * @throws ApiException 400 if the bytes are not UTF-8 (they are never replaced silently)
    */
   String body() {
-    return body == null ? "" : new String(body, StandardCharsets.UTF_8);
+    if (body == null) {
+      return "";
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+    } catch (CharacterCodingException e) {
+      throw ApiException.badRequest("the request body is not valid UTF-8: " + e);
+    }
   }
 
   /** @return the body parsed as a JSON object (400 if it is not one) */

@@ -65,6 +65,25 @@ class HostileClientsTest extends ApiTestBase {
     }
   }
 
+  /**
+   * Bug: a body that is not UTF-8 was decoded with replacement characters and stored, so the
+   * client's bytes were silently changed; it is 400 and nothing is written.
+   */
+  @Test
+  void aBodyThatIsNotUtf8IsRefusedAndNothingIsWritten() throws Exception {
+    byte[] body = {'{', '"', 's', '"', ':', '"', (byte) 0xC3, '(', '"', '}'};
+    java.net.http.HttpResponse<String> r = http.client.send(java.net.http.HttpRequest.newBuilder(
+        server.uri("/collab/docs/notes/1")).header("Content-Type", "application/json").header("If-None-Match", "*")
+        .PUT(java.net.http.HttpRequest.BodyPublishers.ofByteArray(body)).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    problem(r, 400, "not valid UTF-8");
+    assertThat(http.get("/collab/docs/notes/1").statusCode()).isEqualTo(404);
+    // valid multi-byte UTF-8 is kept as sent
+    assertThat(http.send("PUT", "/collab/docs/notes/1", "{\"s\": \"caf\u00e9 \u2713\"}", "If-None-Match", "*")
+        .statusCode()).isEqualTo(201);
+    assertThat(Http.json(http.get("/collab/docs/notes/1")).get("data").get("s").asText()).isEqualTo("caf\u00e9 \u2713");
+  }
+
   private static String statusLine(InputStream in) throws IOException {
     ByteArrayOutputStream line = new ByteArrayOutputStream();
     for (int c = in.read(); c != -1 && c != '\n'; c = in.read()) {
