@@ -9,7 +9,8 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The server's one handler: CORS (off unless an origin is configured), then API keys (401 without a
- * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After),
+ * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After;
+ * a request refused 401 spends its address's bucket, so keys cannot be guessed faster than the limit),
  * then the body ({@link RequestBody}, read without holding a thread), then the route ({@link Router};
  * 404/405 otherwise, or the console's static files for other GETs),
  * with every failure answered as problem+json by {@link Problems}. {@code /healthz}, {@code /readyz}
@@ -62,14 +63,18 @@ final class ApiHandler extends Handler.Abstract {
       }
       Route route = match.get().route();
       ApiKeys.Key key = null;
+      String address = "addr:" + Request.getRemoteAddr(request);
       if (needsKey(path)) {
-        key = authenticate(request, route);
+        try {
+          key = authenticate(request, route);
+        } catch (ApiException e) {
+          if (e.status() == 401) {
+            throttle(address); // guessing keys spends the address's bucket
+          }
+          throw e;
+        }
       }
-      long wait = limiter.acquire(key != null ? "key:" + key.name() : "addr:" + Request.getRemoteAddr(request));
-      if (wait > 0) {
-        throw new ApiException(429, "Too Many Requests", "rate limit of " + config.ratePerSecond()
-            + " requests per second exceeded; retry in " + wait + " s").header("Retry-After", Long.toString(wait));
-      }
+      throttle(key != null ? "key:" + key.name() : address);
       Exchange x = new Exchange(request, response, callback, match.get().params(), config, key);
       if ("GET".equals(method) || "HEAD".equals(method)) {
         dispatch(route, x);
@@ -84,6 +89,15 @@ final class ApiHandler extends Handler.Abstract {
       plain.problem(Problems.of(t));
     }
     return true;
+  }
+
+  /** Takes a token for a caller. @throws ApiException 429 with Retry-After when its bucket is empty */
+  private void throttle(String caller) {
+    long wait = limiter.acquire(caller);
+    if (wait > 0) {
+      throw new ApiException(429, "Too Many Requests", "rate limit of " + config.ratePerSecond()
+          + " requests per second exceeded; retry in " + wait + " s").header("Retry-After", Long.toString(wait));
+    }
   }
 
   private static void dispatch(Route route, Exchange x) {
