@@ -274,6 +274,29 @@ public final class Tasks {
   }
 
   /**
+   * Fails a claimed task's attempt like {@link #fail(TaskClaim, String)}, with the caller's retry decision: below
+   * {@code maxAttempts} the task goes back to the initial status, claimable again after {@code retryDelay}; with a
+   * null delay, or at the limit, it moves to the failed status. A worker pool uses this to apply its
+   * {@link RetryPolicy} (jittered backoff, exceptions never retried).
+   *
+   * @param claim the claim
+   * @param reason why it failed, kept as {@code lastError}
+   * @param retryDelay the wait before the task may be claimed again (zero or positive), or null to fail it for good
+   * @return the task after the change
+   * @throws LeaseLostException if the claim's lease is no longer current
+   * @throws IllegalArgumentException if the delay is negative or longer than 100 years
+   */
+  public Task fail(TaskClaim claim, String reason, Duration retryDelay) {
+    Objects.requireNonNull(claim, "claim");
+    Objects.requireNonNull(reason, "reason");
+    if (retryDelay != null && (retryDelay.isNegative() || retryDelay.compareTo(Names.MAX_DURATION) > 0)) {
+      throw new IllegalArgumentException("retryDelay must be between zero and " + Names.MAX_DURATION + ": "
+          + retryDelay);
+    }
+    return claims.fail(claim, reason, attempts -> retryDelay);
+  }
+
+  /**
    * Gives a claimed task back: back to the initial status without counting an attempt, lease freed,
    * {@code task_released} and {@code lease_released} recorded. Allowed from whatever status the claim
    * reached, like {@link #fail}.
