@@ -24,6 +24,8 @@ final class ApiRoutes {
     routes.addAll(TasksRoutes.routes(store));
     routes.addAll(LeasesRoutes.routes(store));
     routes.addAll(EventsRoutes.routes(store, hub));
+    routes.addAll(AgentsRoutes.routes(store));
+    routes.addAll(BatchesRoutes.routes(store, hub));
     List<Route> table = new ArrayList<>(routes);
     table.add(new Route("GET", "/openapi.json", "This API's OpenAPI 3.1 description", false, List.of(), null,
         Map.of(200, "the OpenAPI document"), x -> x.json(200, OpenApi.document(table))));
