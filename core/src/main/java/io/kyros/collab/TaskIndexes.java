@@ -163,7 +163,7 @@ final class TaskIndexes {
     return List.of(new IndexEntry(EXPIRES, timeKey(expiresAt)));
   }
 
-  private static String workflowPart(String workflow) {
+  static String workflowPart(String workflow) {
     if (PLAIN.matcher(workflow).matches()) {
       return workflow;
     }

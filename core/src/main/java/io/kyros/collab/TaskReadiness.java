@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Function;
 
 /**
  * Keeps the claim indexes ({@link TaskIndexes}) true in the commits that change tasks, when the storage keeps
@@ -59,7 +60,7 @@ final class TaskReadiness {
     if (!workflow.initial().equals(TaskRecord.status(json))) {
       placement = TaskIndexes.Placement.NONE;
     } else {
-      placement = placeQueued(json, null, workflow.done(), now, expectations);
+      placement = placeQueued(json, null, workflow.done(), now, expectations, core.storage()::readAll);
     }
     return TaskIndexes.task(json, placement);
   }
@@ -69,9 +70,10 @@ final class TaskReadiness {
    * delayed or ready by its backoff.
    *
    * @param doneAlready a dependency known to be done in the commit being built, not read; or null
+   * @param reader reads the dependencies' records (the storage, or a snapshot of it)
    */
-  private TaskIndexes.Placement placeQueued(ObjectNode json, String doneAlready, String done, Instant now,
-      List<Expectation> expectations) {
+  TaskIndexes.Placement placeQueued(ObjectNode json, String doneAlready, String done, Instant now,
+      List<Expectation> expectations, Function<List<RecordKey>, List<StoredRecord>> reader) {
     List<String> deps = TaskRecord.dependsOn(json);
     if (!deps.isEmpty()) {
       List<RecordKey> keys = new ArrayList<>(deps.size());
@@ -81,7 +83,7 @@ final class TaskReadiness {
         }
       }
       Map<String, StoredRecord> read = new HashMap<>();
-      core.storage().readAll(keys).forEach(r -> read.put(r.key().id(), r));
+      reader.apply(keys).forEach(r -> read.put(r.key().id(), r));
       for (String d : deps) {
         if (d.equals(doneAlready)) {
           continue;
@@ -110,7 +112,7 @@ final class TaskReadiness {
       StoredRecord waiting = h.record();
       ObjectNode json = core.parse(waiting);
       expectations.add(Expectation.revision(waiting.key(), waiting.revision()));
-      TaskIndexes.Placement placement = placeQueued(json, id, done, now, expectations);
+      TaskIndexes.Placement placement = placeQueued(json, id, done, now, expectations, core.storage()::readAll);
       writes.add(Write.put(waiting.key(), waiting.json(), waiting.hash(), TaskIndexes.task(json, placement)));
     }
   }
