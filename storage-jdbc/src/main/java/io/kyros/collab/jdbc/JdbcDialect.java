@@ -29,10 +29,11 @@ public enum JdbcDialect {
 
   /**
    * The shipped schema scripts' file names, oldest first; a released one is never edited, only followed. A version
-   * number means one schema change on every database that needs it (version 2 is reserved for PostgreSQL's
-   * parallel commits).
+   * number means one schema change on every database that needs it (version 2, PostgreSQL's parallel commits, exists
+   * on PostgreSQL only).
    */
-  private static final List<String> SCRIPTS = List.of("V1__collab.sql", "V3__collab_index.sql");
+  private static final List<String> SCRIPTS = List.of("V1__collab.sql", "V2__parallel_commits.sql",
+      "V3__collab_index.sql");
 
   /**
    * The classpath resource holding this database's first schema script (version 1: the tables, and the counter
@@ -48,15 +49,17 @@ public enum JdbcDialect {
   }
 
   /**
-   * Every schema script of this database, oldest version first, in Flyway's naming ({@code V1__collab.sql},
-   * {@code V3__collab_index.sql}, ...). A migration tool applies the ones a store lacks; each is idempotent
+   * Every schema script of this database, oldest version first, in Flyway's naming: {@code V1__collab.sql}, on
+   * PostgreSQL {@code V2__parallel_commits.sql} (the sequences its parallel commits number from), then
+   * {@code V3__collab_index.sql} (secondary indexes). A migration tool applies the ones a store lacks; each is idempotent
    * ({@code IF NOT EXISTS}), and {@link JdbcStorage#createSchema()} runs them all in order. Table names start with
    * the placeholder {@code ${prefix}}.
    *
    * @return the resource names, oldest first
    */
   public List<String> schemaResources() {
-    return SCRIPTS.stream().map(script -> "io/kyros/collab/jdbc/" + directory + "/" + script).toList();
+    return SCRIPTS.stream().filter(script -> this == POSTGRESQL || !script.equals("V2__parallel_commits.sql"))
+        .map(script -> "io/kyros/collab/jdbc/" + directory + "/" + script).toList();
   }
 
   Dialect sql() {
