@@ -1,18 +1,14 @@
 package io.kyros.collab.file;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.IndexHit;
 import io.kyros.collab.spi.IndexQuery;
-import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
-import io.kyros.collab.spi.Write;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -20,11 +16,8 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Storage} on a plain directory, shared by every thread and every process of one machine
@@ -98,8 +91,6 @@ public final class FileStorage implements Storage {
     NONE
   }
 
-  private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Store store;
   private final Clock clock;
@@ -176,35 +167,11 @@ public final class FileStorage implements Storage {
   public void removeDamaged(RecordKey key) {
     Objects.requireNonNull(key, "key");
     checkOpen();
-    CorruptFileException damage;
     try {
-      Optional<StoredRecord> current = store.read(key, clock);
-      throw new IllegalStateException(current.isPresent()
-          ? "document " + key.collection() + "/" + key.id() + " is not damaged: change it through the API"
-          : "document " + key.collection() + "/" + key.id() + " does not exist");
-    } catch (CorruptFileException e) {
-      damage = e;
+      DamageRepair.remove(store, key, clock);
     } catch (IOException e) {
       throw failure("reading " + key, e);
     }
-    String problem = damage.getMessage();
-    Commit removal = new Commit(List.of(), List.of(Write.delete(key)), revisions -> {
-      // Called inside the commit's atomic section: the document must still be damaged now, or a
-      // racing repair (and a create after it) would be deleted by this unconditional delete.
-      if (!store.damaged(key)) {
-        throw new IllegalStateException("document " + key.collection() + "/" + key.id()
-            + " is no longer damaged: another caller repaired or replaced it meanwhile");
-      }
-      ObjectNode details = JSON.createObjectNode().put("collection", key.collection()).put("id", key.id())
-          .put("revision", revisions.get(0)).put("damage", problem);
-      return List.of(new NewEvent("document_deleted", "collab-file-repair",
-          "documents/" + key.collection() + "/" + key.id(), details.toString()));
-    });
-    CommitResult result = store.commit(removal, clock);
-    if (!(result instanceof CommitResult.Committed)) {
-      throw new StorageException("removing the damaged document " + key + " did not commit: " + result);
-    }
-    LOG.warn("Removed the damaged document {}/{} ({})", key.collection(), key.id(), problem);
   }
 
   /** @return the store's directory, as a real path */
@@ -296,21 +263,9 @@ public final class FileStorage implements Storage {
     }
   }
 
-  /**
-   * @return the in-memory index as collection, index name, "key id" to revision; null if not built.
-   *     For tests that compare it with the documents.
-   */
-  Map<String, Map<String, Map<String, Long>>> indexSnapshot() {
-    try {
-      return store.indexSnapshot();
-    } catch (IOException e) {
-      throw failure("reading the index", e);
-    }
-  }
-
-  /** @return how many times this directory's engine built its index from the documents */
-  long indexBuilds() {
-    return store.indexBuilds();
+  /** @return this handle's engine, for tests that look at its index */
+  Store store() {
+    return store;
   }
 
   /**

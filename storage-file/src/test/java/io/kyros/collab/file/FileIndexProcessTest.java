@@ -76,7 +76,7 @@ class FileIndexProcessTest {
       run(child, "bare a 10 12"); // entries removed
       assertThat(ids(s, "all")).containsExactly("a-12", "a-13", "a-14", "a-15", "a-16", "a-17", "a-18", "a-19",
           "p1", "a-5", "a-6", "a-7", "a-8", "a-9");
-      assertThat(s.indexBuilds()).as("followed through the journal, never built again").isEqualTo(1);
+      assertThat(s.store().indexBuilds()).as("followed through the journal, never built again").isEqualTo(1);
       run(child, "put b 0 3 k");
       assertThat(IndexAudit.audit(s)).isEmpty();
       child.send("quit");
@@ -96,7 +96,7 @@ class FileIndexProcessTest {
       assertThat(ids(s, "all")).containsExactly("p0");
       run(child, "put a 0 60 k"); // ~15 checkpoints of the child's
       assertThat(ids(s, "all")).hasSize(61).startsWith("a-0").endsWith("a-59", "p0");
-      assertThat(s.indexBuilds()).isGreaterThanOrEqualTo(2);
+      assertThat(s.store().indexBuilds()).isGreaterThanOrEqualTo(2);
       run(child, "del a 0 60");
       ownCommit(s, "p1");
       assertThat(ids(s, "all")).containsExactly("p0", "p1");

@@ -115,13 +115,13 @@ class FileStorageIndexTest {
         }
       }
       assertThat(scan(s, "k")).containsExactlyElementsOf(expected(model));
-      assertThat(s.indexBuilds()).as("own commits and checkpoints never rebuild the index").isEqualTo(1);
+      assertThat(s.store().indexBuilds()).as("own commits and checkpoints never rebuild the index").isEqualTo(1);
       assertThat(IndexAudit.audit(s)).isEmpty();
     }
     try (FileStorage s = FileStorage.open(dir)) {
-      assertThat(s.indexSnapshot()).as("not built before the first scan").isNull();
+      assertThat(s.store().indexSnapshot()).as("not built before the first scan").isNull();
       assertThat(scan(s, "k")).containsExactlyElementsOf(expected(model));
-      assertThat(s.indexBuilds()).isEqualTo(1);
+      assertThat(s.store().indexBuilds()).isEqualTo(1);
       assertThat(IndexAudit.audit(s)).isEmpty();
     }
   }

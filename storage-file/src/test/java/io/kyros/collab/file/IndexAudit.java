@@ -32,7 +32,7 @@ final class IndexAudit {
     Map<String, Map<String, Map<String, Long>>> stored = scanDocuments(storage.root().resolve("state"));
     // brings the index up to date (building it if this JVM never scanned)
     storage.scanIndex(IndexQuery.first("_audit", "none", 1));
-    Map<String, Map<String, Map<String, Long>>> index = storage.indexSnapshot();
+    Map<String, Map<String, Map<String, Long>>> index = storage.store().indexSnapshot();
     List<String> problems = new ArrayList<>();
     if (!Objects.equals(index, stored)) {
       problems.add("in-memory index differs from the documents' entries:\n index:     " + index + "\n documents: "
