@@ -214,7 +214,8 @@ final class TestDatabase implements AutoCloseable {
   }
 
   void dropTables() {
-    execute("DROP TABLE IF EXISTS " + prefix + "collab_index", "DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
+    execute("DROP TABLE IF EXISTS " + prefix + "collab_index", "DROP TABLE IF EXISTS " + prefix + "collab_records",
+        "DROP TABLE IF EXISTS " + prefix + "collab_events",
         "DROP TABLE IF EXISTS " + prefix + "collab_meta");
     if (kind == Kind.POSTGRESQL) {
       execute("DROP SEQUENCE IF EXISTS " + prefix + "collab_revision_seq",
