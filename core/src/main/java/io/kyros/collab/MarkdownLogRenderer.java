@@ -136,7 +136,8 @@ public final class MarkdownLogRenderer {
       case DOCUMENT_DELETED:
         return "deleted " + doc + " (was " + text(d, "previousEtag", "?") + ")";
       default:
-        throw new AssertionError("event type without a sentence: " + type);
+        // types without a sentence of their own yet (agents, batches, executors) render like user types
+        return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
     }
   }
 

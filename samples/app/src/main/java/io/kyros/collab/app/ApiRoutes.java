@@ -25,6 +25,8 @@ final class ApiRoutes {
     routes.addAll(LeasesRoutes.routes(store));
     routes.addAll(EventsRoutes.routes(store, hub));
     routes.addAll(WorkflowRoutes.routes(store));
+    routes.addAll(AgentsRoutes.routes(store));
+    routes.addAll(BatchesRoutes.routes(store, hub));
     List<Route> table = new ArrayList<>(routes);
     table.add(new Route("GET", "/openapi.json", "This API's OpenAPI 3.1 description", false, List.of(), null,
         Map.of(200, "the OpenAPI document"), x -> x.json(200, OpenApi.document(table))));
