@@ -1,7 +1,8 @@
-// Agents: the registry (GET /collab/state/agents) with role, skills, status, last seen and current
-// tasks, and an availability toggle (POST /collab/agents/{id}/availability {available}, If-Match the
-// agent's ETag). Kept current by agent_* events, and "last seen" ages every few seconds. A server
-// without the agent registry answers 404: the page says so.
+// Agents: the registry (GET /collab/state/agents: {data: [{id, role, skills, status, available,
+// last_seen, current_tasks, metadata, etag}]}) with role, skills, status, last seen and current
+// tasks, and an availability toggle (POST /collab/agents/{id}/availability {available}, sent with
+// If-Match the agent's ETag). Kept current by agent_* events, and "last seen" ages every few
+// seconds. A server without the agent registry answers 404: the page says so.
 
 import {ApiError, optionalState, post} from '../api.js';
 import {ago, coalesce, h, localTime, notAvailable, replace} from '../dom.js';
@@ -48,8 +49,8 @@ export function mount(main, ctx) {
           body));
     }
     replace(body, agents.map(a => {
-      const lastSeen = a.last_seen ?? a.lastSeen ?? null;
-      const current = a.current_tasks ?? a.currentTasks ?? [];
+      const lastSeen = a.last_seen;
+      const current = a.current_tasks;
       return h('tr', {'data-testid': `agent-row-${a.id}`},
           h('th', {scope: 'row'}, h('code', {text: a.id})),
           h('td', {text: a.role}),
@@ -59,7 +60,7 @@ export function mount(main, ctx) {
           h('td', {class: 'last-seen', 'data-at': lastSeen || '', title: localTime(lastSeen)}, lastSeen ? '' : 'never'),
           h('td', {}, current.map(t => h('code', {class: 'task-ref', text: t}))),
           h('td', {}, h('label', {class: 'switch'},
-              h('input', {type: 'checkbox', role: 'switch', checked: a.status !== 'disabled',
+              h('input', {type: 'checkbox', role: 'switch', checked: a.available,
                 'data-testid': `agent-available-${a.id}`, onchange: e => toggle(a, e.target.checked)}),
               h('span', {class: 'sr-only', text: `${a.id} available`}))));
     }));

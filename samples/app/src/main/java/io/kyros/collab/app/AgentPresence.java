@@ -1,35 +1,38 @@
 package io.kyros.collab.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.Agent;
+import io.kyros.collab.AgentSpec;
 import io.kyros.collab.Collab;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import java.time.Duration;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The {@code agent} tool: the calling agent registers itself and heartbeats its presence.
- *
- * <p>Core has no agent registry yet (it comes with the workers issue), so this keeps an agent the
- * way that registry will, with what exists:
+ * The {@code agent} tool: the calling agent registers itself in core's agent registry
+ * ({@link io.kyros.collab.Agents}) and heartbeats its presence, so an agent working through MCP is
+ * listed with the others ({@code collab agents ls}, {@code GET /collab/agents}, the console):
  *
  * <pre>
- * document  agents/&lt;agent&gt;           {"role": "...", "skills": ["..."]}   (document_created / _replaced)
- * lease     agents/&lt;agent&gt;           the presence, ttl_seconds (default 300): live while heartbeaten
- *                                      (lease_acquired; a heartbeat records nothing)
+ * register   Agents.register(id = the agent's name, role, skills)   (agent_registered when new or changed)
+ *            then Agents.join: the presence lease agents/&lt;agent&gt;, ttl_seconds (default 300)
+ *            (lease_acquired, agent_status_changed offline → available); a register while this session
+ *            is present renews that lease instead
+ * heartbeat  renews the presence lease (records nothing); if it expired, joins again with a new fence
  * </pre>
  *
- * A second live session under the same agent name is refused (the presence lease is held). When the
- * registry lands, {@code register} becomes its register + join and {@code heartbeat} a renewal of the
- * presence lease it returns; the tool's arguments stay the same.
+ * The role may be left out once the agent is registered (its registered role is kept). A second
+ * live session under the same agent name is refused before anything is written (the presence lease
+ * is held).
  *
  * <p>Thread-safe: the presence lease is kept in an atomic reference.
  */
 final class AgentPresence {
-  static final String COLLECTION = "agents";
-
   private final Collab collab;
   private final String agent;
   private final AtomicReference<Lease> presence = new AtomicReference<>();
@@ -53,20 +56,25 @@ final class AgentPresence {
   }
 
   private ObjectNode register(String role, List<String> skills, Duration ttl) {
+    String registeredRole = role != null ? role : collab.agents().get(agent).map(Agent::role).orElseThrow(
+        () -> new ToolError("agent " + agent + " is not registered yet, so a role is required. Nothing was written; "
+            + "call agent {action: \"register\", role, skills}."));
+    Lease mine = presence.get();
+    Optional<Lease> held = collab.leases().get(resource());
+    if (held.isPresent() && (mine == null || !held.get().leaseId().equals(mine.leaseId()))) {
+      throw inUse(held);
+    }
+    collab.agents().register(new AgentSpec(agent, registeredRole, new LinkedHashSet<>(skills), Map.of()));
     Lease live = join(ttl);
-    collab.documents().update(COLLECTION, agent, current -> {
-      ObjectNode next = Json.object();
-      next.put("role", role == null ? current.path("role").asText("") : role);
-      next.set("skills", Json.strings(skills));
-      return next;
-    });
-    ObjectNode out = Json.object().put("agent", agent).put("role", role == null ? "" : role);
-    out.set("skills", Json.strings(skills));
+    Agent now = collab.agents().get(agent).orElseThrow();
+    ObjectNode out = Json.object().put("agent", agent).put("role", now.role());
+    out.set("skills", Json.strings(now.skills()));
+    out.put("status", now.status().wireName());
     out.put("fence", live.fence()).put("expires_at", Json.instant(live.expiresAt()));
     return out;
   }
 
-  /** Takes the presence lease, or renews it with {@code ttl} if this session holds it already. */
+  /** Takes the presence lease (the agent joins), or renews it with {@code ttl} if this session holds it already. */
   private Lease join(Duration ttl) {
     Lease mine = presence.get();
     if (mine != null) {
@@ -78,15 +86,14 @@ final class AgentPresence {
         presence.compareAndSet(mine, null);
       }
     }
-    Optional<Lease> got = collab.leases().tryAcquire(resource(), ttl);
-    if (got.isEmpty()) {
-      Optional<Lease> other = collab.leases().get(resource());
-      throw new ToolError("agent name " + agent + " is in use by another live session"
-          + other.map(l -> " (its presence lease has fence " + l.fence() + " until " + l.expiresAt() + ")").orElse("")
-          + ". Nothing was written; start this server with another --agent NAME, or register after that expiry.");
+    Lease got;
+    try {
+      got = collab.agents().join(agent, ttl);
+    } catch (IllegalStateException e) {
+      throw inUse(collab.leases().get(resource()));
     }
-    presence.set(got.get());
-    return got.get();
+    presence.set(got);
+    return got;
   }
 
   private ObjectNode heartbeat(Duration ttl) {
@@ -99,16 +106,22 @@ final class AgentPresence {
     Lease live;
     try {
       live = ttl == null ? collab.leases().renew(mine) : collab.leases().renew(mine, ttl);
+      presence.set(live);
     } catch (LeaseLostException e) {
       live = join(ttl == null ? mine.ttl() : ttl);
-      out.put("note", "your presence had expired; it was taken again with a new fence");
+      out.put("note", "your presence had expired; you joined again with a new fence");
     }
-    presence.set(live);
     out.put("fence", live.fence()).put("expires_at", Json.instant(live.expiresAt()));
     return out;
   }
 
+  private ToolError inUse(Optional<Lease> other) {
+    return new ToolError("agent name " + agent + " is in use by another live session"
+        + other.map(l -> " (its presence lease has fence " + l.fence() + " until " + l.expiresAt() + ")").orElse("")
+        + ". Nothing was written; start this server with another --agent NAME, or register after that expiry.");
+  }
+
   private String resource() {
-    return COLLECTION + "/" + agent;
+    return "agents/" + agent;
   }
 }

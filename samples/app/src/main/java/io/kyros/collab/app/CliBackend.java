@@ -6,8 +6,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * What the commands for people and scripts ({@code tasks}, {@code leases}, {@code events},
- * {@code log}) do, on a store directly ({@link StoreBackend}) or through the HTTP API of
+ * What the commands for people and scripts ({@code tasks}, {@code leases}, {@code agents},
+ * {@code batches}, {@code events}, {@code log}) do, on a store directly ({@link StoreBackend}) or through the HTTP API of
  * {@code collab serve} ({@link HttpBackend}). Both answer the HTTP API's JSON shapes ({@link Json}),
  * so {@code --json} output is the same either way. Failures are thrown: core's exceptions on a
  * store, an {@link ApiException} with the answer's status over HTTP; {@link ExitCodes} maps both.
@@ -47,6 +47,15 @@ interface CliBackend extends AutoCloseable {
 
   /** @return {@code {leases: [...], tasks: [...]}} reclaimed */
   JsonNode reclaim();
+
+  /** @return {@code {data: [agent]}}: the agent registry, each status judged now */
+  JsonNode listAgents();
+
+  /** @return {@code {data: [batch]}} */
+  JsonNode listBatches();
+
+  /** @return the batch with its progress and {@code last_event_id} */
+  JsonNode getBatch(String id);
 
   /** @return {@code {data: [event], last_id}}; waits up to {@code waitSeconds} for a first matching event */
   JsonNode events(long after, List<String> types, int limit, long waitSeconds) throws InterruptedException;

@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
         McpCommand.class,
         TasksCommand.class,
         LeasesCommand.class,
+        AgentsCommand.class,
+        BatchesCommand.class,
         EventsCommand.class,
         LogCommand.class,
         CommandLine.HelpCommand.class,

@@ -80,6 +80,21 @@ final class HttpBackend implements CliBackend {
   }
 
   @Override
+  public JsonNode listAgents() {
+    return get("/collab/agents");
+  }
+
+  @Override
+  public JsonNode listBatches() {
+    return get("/collab/batches");
+  }
+
+  @Override
+  public JsonNode getBatch(String id) {
+    return get("/collab/batches/" + encode(id));
+  }
+
+  @Override
   public JsonNode acquire(String resource, String holder, Duration ttl) {
     ObjectNode body = Json.object().put("resource", resource).put("ttl_seconds", Json.seconds(ttl));
     if (holder != null) {

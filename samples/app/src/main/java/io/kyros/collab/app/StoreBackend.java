@@ -3,6 +3,7 @@ package io.kyros.collab.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.Batch;
 import io.kyros.collab.Collab;
 import io.kyros.collab.Event;
 import io.kyros.collab.EventFilter;
@@ -150,6 +151,29 @@ final class StoreBackend implements CliBackend {
     ArrayNode tasks = out.putArray("tasks");
     collab.tasks().reclaimStale().forEach(t -> tasks.add(Json.task(t)));
     return out;
+  }
+
+  @Override
+  public JsonNode listAgents() {
+    ObjectNode out = Json.object();
+    ArrayNode data = out.putArray("data");
+    collab.agents().list().forEach(a -> data.add(Json.agent(a)));
+    return out;
+  }
+
+  @Override
+  public JsonNode listBatches() {
+    ObjectNode out = Json.object();
+    ArrayNode data = out.putArray("data");
+    collab.batches().list().forEach(b -> data.add(Json.batch(b)));
+    return out;
+  }
+
+  @Override
+  public JsonNode getBatch(String id) {
+    long position = collab.events().lastId(); // before the read, as GET /collab/batches/{id} does
+    Batch batch = collab.batches().get(id).orElseThrow(() -> new NotFoundException("batch " + id));
+    return Json.batch(batch).put("last_event_id", position);
   }
 
   @Override

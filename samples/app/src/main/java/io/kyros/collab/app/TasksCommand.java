@@ -72,14 +72,7 @@ final class TasksCommand {
   int show(@Mixin StoreOptions store, @Mixin CliOptions cli, @Parameters(paramLabel = "ID") String id) {
     try (CliBackend b = cli.backend(store)) {
       JsonNode t = b.getTask(id);
-      StringBuilder human = new StringBuilder();
-      t.properties().forEach(e -> {
-        if (!e.getValue().isNull()) {
-          human.append(String.format("%-12s %s%n", e.getKey(), e.getValue().isTextual() ? e.getValue().asText()
-              : Json.write(e.getValue())));
-        }
-      });
-      cli.print(out(), t, human.toString().stripTrailing());
+      cli.print(out(), t, fields(t));
       return ExitCodes.OK;
     }
   }
@@ -137,6 +130,18 @@ final class TasksCommand {
 
   private java.io.PrintWriter out() {
     return spec.commandLine().getOut();
+  }
+
+  /** @return an object's non-null fields, one {@code name value} line each (values that are not text as JSON) */
+  static String fields(JsonNode object) {
+    StringBuilder human = new StringBuilder();
+    object.properties().forEach(e -> {
+      if (!e.getValue().isNull()) {
+        human.append(String.format("%-12s %s%n", e.getKey(), e.getValue().isTextual() ? e.getValue().asText()
+            : Json.write(e.getValue())));
+      }
+    });
+    return human.toString().stripTrailing();
   }
 
   static Duration seconds(double s) {

@@ -3,6 +3,9 @@ package io.kyros.collab.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kyros.collab.AgentSpec;
+import io.kyros.collab.BatchItem;
+import io.kyros.collab.BatchSpec;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -21,8 +24,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 import picocli.CommandLine;
 
 /**
- * The commands for people and scripts ({@code tasks}, {@code leases}, {@code events tail},
- * {@code log}) and their exit codes, each run twice: on a file store directly, and with
+ * The commands for people and scripts ({@code tasks}, {@code leases}, {@code agents},
+ * {@code batches}, {@code events tail}, {@code log}) and their exit codes, each run twice: on a file store directly, and with
  * {@code --server} through a running {@link TestServer}.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -192,6 +195,62 @@ class CliCommandsTest {
     assertThat(log.code()).isZero();
     assertThat(log.out()).contains("created task", id, "carol");
     assertThat(run("log", "--json").json().get("markdown").asText()).contains(next);
+  }
+
+  /** Registers agent builder-1 and submits batch b1 of two items, on the store or through the server. */
+  private void seedAgentAndBatch(String mode) {
+    if (mode.equals("server")) {
+      Http http = new Http(server.uri());
+      assertThat(http.post("/collab/agents", "{\"id\": \"builder-1\", \"role\": \"builder\", \"skills\": [\"java\"]}")
+          .statusCode()).isEqualTo(201);
+      assertThat(http.post("/collab/batches", "{\"id\": \"b1\", \"label\": \"convert\", \"items\": "
+          + "[{\"id\": \"a\"}, {\"id\": \"b\"}], \"concurrency\": 1}").statusCode()).isEqualTo(201);
+      return;
+    }
+    try (OpenStore store = OpenStore.open(StoreSpec.parse("file:" + dir.resolve("store")), null, null)) {
+      store.collab().agents().register(AgentSpec.of("builder-1", "builder", "java"));
+      store.collab().batches().submit(BatchSpec.builder("convert").id("b1")
+          .items(List.of(BatchItem.of("a", ""), BatchItem.of("b", ""))).concurrency(1).build());
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"store", "server"})
+  void agentsAndBatchesAreListedAndShown(String mode) throws Exception {
+    use(mode);
+    assertThat(run("agents", "ls", "--json").out()).isEmpty();
+    assertThat(run("batches", "ls", "--json").out()).isEmpty();
+    seedAgentAndBatch(mode);
+
+    Run agents = run("agents", "ls", "--json");
+    assertThat(agents.code()).as(agents.err()).isZero();
+    assertThat(agents.jsonLines()).singleElement().satisfies(a -> {
+      assertThat(a.get("id").asText()).isEqualTo("builder-1");
+      assertThat(a.get("role").asText()).isEqualTo("builder");
+      assertThat(a.get("status").asText()).isEqualTo("offline");
+      assertThat(a.get("skills").toString()).isEqualTo("[\"java\"]");
+    });
+    assertThat(run("agents", "ls").out()).contains("builder-1", "offline", "builder");
+
+    Run batches = run("batches", "ls", "--json");
+    assertThat(batches.code()).as(batches.err()).isZero();
+    assertThat(batches.jsonLines()).singleElement().satisfies(b -> {
+      assertThat(b.get("id").asText()).isEqualTo("b1");
+      assertThat(b.get("label").asText()).isEqualTo("convert");
+      assertThat(b.get("progress").get("total").asInt()).isEqualTo(2);
+    });
+    String state = batches.jsonLines().get(0).get("state").asText();
+    assertThat(run("batches", "ls").out()).contains("b1", state, "0/2", "convert");
+
+    Run show = run("batches", "show", "b1", "--json");
+    assertThat(show.code()).as(show.err()).isZero();
+    assertThat(show.json().get("progress").get("queued").asInt()).isEqualTo(2);
+    assertThat(show.json().get("concurrency").asInt()).isEqualTo(1);
+    assertThat(show.json().get("last_event_id").asLong()).isPositive();
+    assertThat(run("batches", "show", "b1").out()).contains("label", "convert", "state", state);
+    Run ghost = run("batches", "show", "ghost");
+    assertThat(ghost.code()).isEqualTo(ExitCodes.NOT_FOUND);
+    assertThat(ghost.err()).contains("ghost");
   }
 
   @Test

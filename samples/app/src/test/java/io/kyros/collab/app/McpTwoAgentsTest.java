@@ -3,6 +3,8 @@ package io.kyros.collab.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kyros.collab.Agent;
+import io.kyros.collab.AgentStatus;
 import io.kyros.collab.Collab;
 import io.kyros.collab.Event;
 import io.kyros.collab.file.FileStorage;
@@ -225,8 +227,20 @@ class McpTwoAgentsTest {
     assertThat(reg.get("agent").asText()).isEqualTo("bob");
     JsonNode beat = bob.call("agent", Map.of("action", "heartbeat"));
     assertThat(beat.get("fence").asLong()).isEqualTo(reg.get("fence").asLong());
-    assertThat(observer.documents().get("agents", "bob").orElseThrow().value().get("role").asText())
-        .isEqualTo("reviewer");
+    // bob is in core's agent registry, online through the presence lease the tool took
+    Agent registered = observer.agents().get("bob").orElseThrow();
+    assertThat(registered.role()).isEqualTo("reviewer");
+    assertThat(registered.skills()).containsExactly("docs", "java");
+    // online: available, or busy if bob still holds a claim from another test of this class
+    assertThat(registered.status()).isIn(AgentStatus.AVAILABLE, AgentStatus.BUSY);
+    assertThat(reg.get("status").asText()).isEqualTo(registered.status().wireName());
+    // registering again keeps the role when none is given and renews the same presence
+    JsonNode again = bob.call("agent", Map.of("action", "register", "skills", List.of("java")));
+    assertThat(again.get("role").asText()).isEqualTo("reviewer");
+    assertThat(again.get("fence").asLong()).isEqualTo(reg.get("fence").asLong());
+    assertThat(observer.agents().get("bob").orElseThrow().skills()).containsExactly("java");
+    assertThat(alice.error("agent", Map.of("action", "register"))).contains("role is required");
+    assertThat(observer.agents().get("alice")).isEmpty();
 
     String id = bob.call("task_create", Map.of("title", "on the board", "labels", List.of("board"))).get("id").asText();
     McpSchema.ReadResourceResult board = bob.client.readResource(new McpSchema.ReadResourceRequest("collab://board"));
