@@ -79,6 +79,7 @@ class EventTypeCatalogueTest {
     }
     assertThat(problems).isEmpty();
     assertThat(seen).containsExactlyInAnyOrder(EventType.values());
+    assertThat(collab.events().renderMarkdown(0, 1000)).contains("started task", "batch `run`", "agent `w`");
   }
 
   /** A worker pool (which registers an agent) runs a batch with a failure, progress and a retry; agents toggle. */

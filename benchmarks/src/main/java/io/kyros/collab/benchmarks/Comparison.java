@@ -95,6 +95,9 @@ record Comparison(
       throughput("claim-complete-postgresql-vs-db-scheduler", "task claim + complete on PostgreSQL: Collab vs db-scheduler",
           on("TaskClaimBenchmark.claimAndComplete", "backend", "COLLAB_POSTGRESQL"),
           on("TaskClaimBenchmark.claimAndComplete", "backend", "DB_SCHEDULER_POSTGRESQL"), 1.5),
+      throughput("workers-postgresql-vs-db-scheduler", "worker pool, 8 threads, no-op handler, on PostgreSQL: Collab vs db-scheduler",
+          on("WorkerPoolBenchmark.drain", "backend", "COLLAB_POSTGRESQL"),
+          on("TaskClaimBenchmark.claimAndComplete", "backend", "DB_SCHEDULER_POSTGRESQL"), null),
       throughput("doc-write-100000-vs-10-documents", "document write in a store of 100,000 vs 10 documents (≥ 0.83: within 1.2×)",
           on("ScaleBenchmark.writeDocument", "documents", "100000"), on("ScaleBenchmark.writeDocument", "documents", "10"), 0.83),
       p99("tail-p99-memory-vs-1ms", "append to delivery to a subscriber, p99, in-memory store, vs 1 ms",
@@ -112,6 +115,7 @@ record Comparison(
       on("ETagBenchmark.canonicalJsonAndSha256", "size", "65536"),
       on("LeaseBenchmark.acquireRelease", "backend", "MEMORY"),
       on("LeaseBenchmark.acquireRelease", "backend", "FILE"),
+      on("WorkerPoolBenchmark.drain", "backend", "COLLAB_FILE"),
       new Selector("LargeLogBenchmark.read100", Map.of()));
 
   private static Selector on(String method, String param, String value) {
