@@ -4,6 +4,9 @@ import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexEntry;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
@@ -21,6 +24,7 @@ import java.util.NavigableMap;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 
@@ -31,7 +35,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  *
  * <p>Commits are serialized under a write lock and are atomic and linearizable; reads take a read
  * lock. Revisions come from one counter; event ids are dense (1, 2, 3, ...), so reading after a
- * position is an index lookup. {@link #lastEventId()} reads a volatile counter without locking, and
+ * position is an index lookup. Secondary indexes ({@link #scanIndex}) are sorted sets of (key, id) per
+ * collection and index name, changed in the same locked step as the records they point to.
+ * {@link #lastEventId()} reads a volatile counter without locking, and
  * {@link #awaitEvents} waits on a monitor of its own that commits notify after releasing the write
  * lock, so waiters never hold up commits or reads.
  *
@@ -49,6 +55,10 @@ public final class MemoryStorage implements Storage {
   /** Notified, after the write lock is released, when events are committed or the storage closes. */
   private final Object appended = new Object();
   private final Map<String, NavigableMap<String, StoredRecord>> collections = new HashMap<>();
+  /** collection -> index name -> its entries, by (key, id). */
+  private final Map<String, Map<String, TreeSet<Position>>> indexes = new HashMap<>();
+  /** The entries each record carries now, so that a put or delete can remove them. */
+  private final Map<RecordKey, List<IndexEntry>> entriesOf = new HashMap<>();
   private final ArrayList<StoredEvent> events = new ArrayList<>();
   private long revision;
   /** The number of committed events, which is also the newest id; written under the write lock. */
@@ -126,6 +136,42 @@ public final class MemoryStorage implements Storage {
     }
   }
 
+  /** @return true: this backend keeps index entries */
+  @Override
+  public boolean indexes() {
+    return true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @throws StorageException if the storage is closed
+   */
+  @Override
+  public List<IndexHit> scanIndex(IndexQuery query) {
+    Objects.requireNonNull(query, "query");
+    lock.readLock().lock();
+    try {
+      checkOpen();
+      Map<String, TreeSet<Position>> byName = indexes.get(query.collection());
+      TreeSet<Position> index = byName == null ? null : byName.get(query.index());
+      if (index == null) {
+        return List.of();
+      }
+      NavigableMap<String, StoredRecord> records = collections.get(query.collection());
+      List<IndexHit> out = new ArrayList<>(Math.min(query.limit(), 64));
+      for (Position p : index.tailSet(new Position(query.afterKey(), query.afterId()), false)) {
+        if (out.size() == query.limit() || p.key().compareTo(query.untilKey()) > 0) {
+          break;
+        }
+        out.add(new IndexHit(p.key(), records.get(p.id())));
+      }
+      return out;
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
   /**
    * {@inheritDoc}
    *
@@ -168,6 +214,7 @@ public final class MemoryStorage implements Storage {
     for (int i = 0; i < commit.writes().size(); i++) {
       Write w = commit.writes().get(i);
       long rev = ++revision;
+      reindex(w);
       if (w.isDelete()) {
         NavigableMap<String, StoredRecord> c = collections.get(w.key().collection());
         if (c != null) {
@@ -271,6 +318,36 @@ public final class MemoryStorage implements Storage {
   @Override
   public String toString() {
     return "MemoryStorage[" + clock + "]";
+  }
+
+  /** Replaces the entries of the written record with the write's; the caller holds the write lock. */
+  private void reindex(Write w) {
+    List<IndexEntry> old = w.index().isEmpty() ? entriesOf.remove(w.key()) : entriesOf.put(w.key(), w.index());
+    if (old == null && w.index().isEmpty()) {
+      return;
+    }
+    Map<String, TreeSet<Position>> byName = indexes.computeIfAbsent(w.key().collection(), c -> new HashMap<>());
+    if (old != null) {
+      for (IndexEntry e : old) {
+        TreeSet<Position> index = byName.get(e.index());
+        index.remove(new Position(e.key(), w.key().id()));
+        if (index.isEmpty()) {
+          byName.remove(e.index());
+        }
+      }
+    }
+    for (IndexEntry e : w.index()) {
+      byName.computeIfAbsent(e.index(), n -> new TreeSet<>()).add(new Position(e.key(), w.key().id()));
+    }
+  }
+
+  /** A record's place in one index: by key, then by id (both compared as {@link String#compareTo}). */
+  private record Position(String key, String id) implements Comparable<Position> {
+    @Override
+    public int compareTo(Position o) {
+      int c = key.compareTo(o.key);
+      return c != 0 ? c : id.compareTo(o.id);
+    }
   }
 
   private long currentRevision(RecordKey key) {

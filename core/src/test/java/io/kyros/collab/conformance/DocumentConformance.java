@@ -27,7 +27,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** docs/design.md invariant 2: ETag documents under RFC 9110 preconditions. */
-public abstract class DocumentConformance extends SpiConformance {
+public abstract class DocumentConformance extends IndexConformance {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 

@@ -2,6 +2,8 @@ package io.kyros.collab.conformance;
 
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
@@ -112,6 +114,16 @@ public class InterceptingStorage implements Storage {
   @Override
   public List<StoredRecord> list(String collection, String afterId, int limit) {
     return delegate.list(collection, afterId, limit);
+  }
+
+  @Override
+  public boolean indexes() {
+    return delegate.indexes();
+  }
+
+  @Override
+  public List<IndexHit> scanIndex(IndexQuery query) {
+    return delegate.scanIndex(query);
   }
 
   @Override

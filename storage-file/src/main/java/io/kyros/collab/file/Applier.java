@@ -1,7 +1,7 @@
 package io.kyros.collab.file;
 
-import io.kyros.collab.file.Codec.JournalEntry;
-import io.kyros.collab.file.Codec.JournalWrite;
+import io.kyros.collab.file.JournalCodec.JournalEntry;
+import io.kyros.collab.file.JournalCodec.JournalWrite;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
 import java.io.ByteArrayOutputStream;
@@ -18,7 +18,8 @@ import java.util.concurrent.locks.ReadWriteLock;
  *
  * <p>Guarantees: idempotent: each document ends as its last journaled write and only events with
  * ids beyond the log's last line are appended, so a replay of entries already applied changes
- * nothing. Only the last write per document is written, so a document read by another process
+ * nothing. This engine's own commits change the in-memory index ({@link IndexFollower}) in the same
+ * step as the files. Only the last write per document is written, so a document read by another process
  * during a replay never goes back to an older version. Readers in this JVM see each apply whole.
  *
  * <p>Locks: called with the store's writer lock and OS lock held; takes the write side of the
@@ -29,11 +30,13 @@ final class Applier {
   private final DocumentFiles docs;
   private final EventSegments events;
   private final ReadWriteLock visibility;
+  private final IndexFollower index;
 
-  Applier(DocumentFiles docs, EventSegments events, ReadWriteLock visibility) {
+  Applier(DocumentFiles docs, EventSegments events, ReadWriteLock visibility, IndexFollower index) {
     this.docs = docs;
     this.events = events;
     this.visibility = visibility;
+    this.index = index;
   }
 
   /**
@@ -46,7 +49,7 @@ final class Applier {
     for (JournalEntry e : entries) {
       eventObjects.add(Codec.eventObjects(e.events()));
     }
-    apply(entries, eventObjects, logLast);
+    apply(entries, eventObjects, logLast, false);
   }
 
   /**
@@ -56,6 +59,16 @@ final class Applier {
    * @param logLast the last event id already in the log
    */
   void apply(List<JournalEntry> entries, List<List<byte[]>> eventObjects, long logLast) throws IOException {
+    apply(entries, eventObjects, logLast, true);
+  }
+
+  /**
+   * @param own whether these are this engine's commits, which the index takes here; replayed
+   *     entries reach the index through {@link IndexFollower#catchUp}, which reads the journal from
+   *     the index's own position
+   */
+  private void apply(List<JournalEntry> entries, List<List<byte[]>> eventObjects, long logLast, boolean own)
+      throws IOException {
     if (entries.isEmpty()) {
       return;
     }
@@ -89,8 +102,11 @@ final class Applier {
         if (w.isDelete()) {
           docs.delete(w.key());
         } else {
-          docs.write(w.key(), Codec.encodeDocument(w.revision(), w.hash(), w.json()));
+          docs.write(w.key(), DocumentCodec.encodeDocument(w.revision(), w.hash(), w.json(), w.index()));
         }
+      }
+      if (own) {
+        index.applyOwn(last.values()); // with the documents: readers here see both or neither
       }
       events.append(lines, firstIds);
     } finally {

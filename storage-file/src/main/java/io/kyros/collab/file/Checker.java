@@ -3,7 +3,7 @@ package io.kyros.collab.file;
 import static java.nio.charset.StandardCharsets.UTF_8;
 
 import io.kyros.collab.file.Codec.Counters;
-import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.file.JournalCodec.JournalEntry;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import java.io.IOException;
@@ -299,7 +299,7 @@ final class Checker {
     }
     StoredRecord r;
     try {
-      r = Codec.decodeDocument(key, bytes, file);
+      r = DocumentCodec.decodeDocument(key, bytes, file).record();
     } catch (CorruptFileException e) {
       found.add(new CheckReport.Problem(file, Math.max(0, e.offset()), message(e)));
       return found;

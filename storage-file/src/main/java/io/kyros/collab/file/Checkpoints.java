@@ -1,8 +1,8 @@
 package io.kyros.collab.file;
 
 import io.kyros.collab.file.Codec.Counters;
-import io.kyros.collab.file.Codec.JournalEntry;
-import io.kyros.collab.file.Codec.JournalWrite;
+import io.kyros.collab.file.JournalCodec.JournalEntry;
+import io.kyros.collab.file.JournalCodec.JournalWrite;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;

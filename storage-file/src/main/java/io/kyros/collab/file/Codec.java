@@ -9,25 +9,23 @@ import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.JacksonException;
-import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
-import io.kyros.collab.spi.StoredRecord;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
 /**
- * Encodes and decodes the three kinds of files' contents: documents, event lines and journal
- * entries (formats in {@code docs/file-format.md}). Values and details are kept as the exact text
- * core handed over: documents and event lines embed it raw (so {@code jq} sees structure), the
- * journal carries it as JSON strings. Stateless and thread-safe.
+ * Encodes and decodes event lines and the counters of {@code checkpoint.json} and the lock header,
+ * and holds the JSON reader and writer helpers {@link DocumentCodec} (documents) and
+ * {@link JournalCodec} (journal entries) share (formats in {@code docs/file-format.md}). Values and
+ * details are kept as the exact text core handed over: documents and event lines embed it raw (so
+ * {@code jq} sees structure). Stateless and thread-safe.
  */
 final class Codec {
   /**
@@ -35,7 +33,7 @@ final class Codec {
    * handed over, so no parser limit may be lower than what core accepts. Parsing is streaming (no
    * recursion), so depth costs memory in proportion to the line, never stack.
    */
-  private static final JsonFactory JSON = JsonFactory.builder()
+  static final JsonFactory JSON = JsonFactory.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
       .streamReadConstraints(StreamReadConstraints.builder()
           .maxNestingDepth(Integer.MAX_VALUE)
@@ -47,85 +45,6 @@ final class Codec {
   private static final Pattern PLAIN_BOOT_ID = Pattern.compile("[0-9A-Za-z-]*");
 
   private Codec() {}
-
-  // ---------------------------------------------------------------------------------- documents
-
-  /**
-   * @return the framed line {@code {"revision":r,"hash":"h","value":<json>,"crc32c":"xxxxxxxx"}\n}
-   */
-  static byte[] encodeDocument(long revision, String hash, String json) {
-    return Lines.frame(write(g -> {
-      g.writeStartObject();
-      g.writeNumberField("revision", revision);
-      g.writeStringField("hash", hash);
-      g.writeFieldName("value");
-      g.writeRawValue(json);
-      g.writeEndObject();
-    }));
-  }
-
-  /**
-   * Decodes a document file. A framed document (its first line ends with a {@code "crc32c"} member)
-   * is checked against its checksum, and anything after its first line (the tail of a longer
-   * previous version, not yet cut by a writer replacing it in place) is ignored. A document without
-   * a checksum (written by hand) is read as is.
-   *
-   * @throws CorruptFileException if it is not a valid document (a checksum mismatch included),
-   *     naming the file and offset
-   */
-  static StoredRecord decodeDocument(RecordKey key, byte[] bytes, Path file) {
-    int newline = Lines.indexOf(bytes, (byte) '\n', 0, bytes.length);
-    if (newline > 0 && Lines.verify(bytes, 0, newline)) {
-      return decodeDocumentJson(key, Arrays.copyOf(bytes, newline), file);
-    }
-    if (Lines.isFramed(bytes, 0, newline > 0 ? newline : bytes.length)) {
-      throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in a document", null);
-    }
-    return decodeDocumentJson(key, bytes, file);
-  }
-
-  private static StoredRecord decodeDocumentJson(RecordKey key, byte[] bytes, Path file) {
-    long revision = -1;
-    String hash = null;
-    String value = null;
-    try (JsonParser p = JSON.createParser(bytes)) {
-      expect(p, JsonToken.START_OBJECT, file);
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        JsonToken t = p.nextToken();
-        switch (name) {
-          case "revision" -> revision = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
-          case "hash" -> hash = t == JsonToken.VALUE_STRING ? p.getText() : null;
-          case "value" -> value = raw(p, bytes);
-          default -> p.skipChildren();
-        }
-      }
-      if (p.currentToken() != JsonToken.END_OBJECT) {
-        throw corrupt(file, p, "a document must be one JSON object", null);
-      }
-      if (p.nextToken() != null) {
-        throw corrupt(file, p, "unexpected content after the document object", null);
-      }
-    } catch (JacksonException e) {
-      throw corrupt(file, e, "invalid JSON: " + e.getOriginalMessage());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    } catch (CorruptFileException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      throw new CorruptFileException(file, 0, "not a document: " + e, e);
-    }
-    if (revision <= 0) {
-      throw new CorruptFileException(file, 0, "missing or invalid \"revision\" (a positive integer)", null);
-    }
-    if (hash == null) {
-      throw new CorruptFileException(file, 0, "missing or invalid \"hash\" (a string)", null);
-    }
-    if (value == null) {
-      throw new CorruptFileException(file, 0, "missing \"value\"", null);
-    }
-    return new StoredRecord(key, value, revision, hash);
-  }
 
   // -------------------------------------------------------------------------------- event lines
 
@@ -219,154 +138,13 @@ final class Codec {
     return digits == 0 || i >= to || buf[i] != ',' ? -1 : id;
   }
 
-  // ---------------------------------------------------------------------------- journal entries
-
-  /** One journaled write: a put (json and hash set) or a delete. */
-  record JournalWrite(RecordKey key, long revision, String json, String hash) {
-    boolean isDelete() {
-      return json == null;
-    }
-  }
-
-  /**
-   * One journal entry: a commit's writes and events, and the counters after it.
-   *
-   * @param revision the store's revision counter after this commit
-   * @param eventId the newest event id after this commit
-   * @param writes the writes, in order
-   * @param events the events, in id order
-   */
-  record JournalEntry(long revision, long eventId, List<JournalWrite> writes, List<StoredEvent> events) {}
-
-  /** @return the framed journal line of one commit */
-  static byte[] encodeEntry(JournalEntry entry) {
-    return encodeEntry(entry, eventObjects(entry.events()));
-  }
-
-  /**
-   * @param eventObjects the entry's events, encoded by {@link #eventObjects}
-   * @return the framed journal line of one commit, its events embedded as they go in the log
-   */
-  static byte[] encodeEntry(JournalEntry entry, List<byte[]> eventObjects) {
-    byte[] head = write(g -> {
-      g.writeStartObject();
-      g.writeNumberField("revision", entry.revision());
-      g.writeNumberField("eventId", entry.eventId());
-      g.writeArrayFieldStart("writes");
-      for (JournalWrite w : entry.writes()) {
-        g.writeStartObject();
-        g.writeStringField("collection", w.key().collection());
-        g.writeStringField("id", w.key().id());
-        g.writeNumberField("revision", w.revision());
-        if (w.isDelete()) {
-          g.writeBooleanField("delete", true);
-        } else {
-          g.writeStringField("hash", w.hash());
-          g.writeStringField("json", w.json());
-        }
-        g.writeEndObject();
-      }
-      g.writeEndArray();
-      g.writeArrayFieldStart("events");
-      g.writeEndArray();
-      g.writeEndObject();
-    });
-    // head ends in "events":[]}: put the event objects between the brackets
-    int size = head.length;
-    for (byte[] o : eventObjects) {
-      size += o.length + 1;
-    }
-    ByteArrayOutputStream out = new ByteArrayOutputStream(size);
-    out.write(head, 0, head.length - 2);
-    for (int i = 0; i < eventObjects.size(); i++) {
-      if (i > 0) {
-        out.write(',');
-      }
-      out.writeBytes(eventObjects.get(i));
-    }
-    out.write(']');
-    out.write('}');
-    return Lines.frame(out.toByteArray());
-  }
-
-  /**
-   * Decodes a journal line whose checksum was verified.
-   *
-   * @throws CorruptFileException if it is malformed
-   */
-  static JournalEntry decodeEntry(byte[] line, Path file, long offset) {
-    try (JsonParser p = JSON.createParser(line)) {
-      long revision = -1;
-      long eventId = -1;
-      List<JournalWrite> writes = new ArrayList<>();
-      List<StoredEvent> events = new ArrayList<>();
-      expect(p, JsonToken.START_OBJECT, file);
-      while (p.nextToken() == JsonToken.FIELD_NAME) {
-        String name = p.currentName();
-        p.nextToken();
-        switch (name) {
-          case "revision" -> revision = p.getLongValue();
-          case "eventId" -> eventId = p.getLongValue();
-          case "writes" -> {
-            while (p.nextToken() == JsonToken.START_OBJECT) {
-              writes.add(readWrite(p));
-            }
-          }
-          case "events" -> {
-            while (p.nextToken() == JsonToken.START_OBJECT) {
-              events.add(readEvent(p, line, DetailsForm.RAW_OR_TEXT));
-            }
-          }
-          default -> p.skipChildren();
-        }
-      }
-      if (revision < 0 || eventId < 0) {
-        throw new CorruptFileException(file, offset, "journal entry lacks revision or eventId", null);
-      }
-      return new JournalEntry(revision, eventId, writes, events);
-    } catch (JacksonException e) {
-      throw new CorruptFileException(file, offset + errorOffset(e), "malformed journal entry: "
-          + e.getOriginalMessage(), e);
-    } catch (CorruptFileException e) {
-      throw e;
-    } catch (RuntimeException e) {
-      throw new CorruptFileException(file, offset, "malformed journal entry: " + e, e);
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static JournalWrite readWrite(JsonParser p) throws IOException {
-    String collection = null;
-    String id = null;
-    long revision = -1;
-    String hash = null;
-    String json = null;
-    while (p.nextToken() == JsonToken.FIELD_NAME) {
-      String name = p.currentName();
-      p.nextToken();
-      switch (name) {
-        case "collection" -> collection = p.getText();
-        case "id" -> id = p.getText();
-        case "revision" -> revision = p.getLongValue();
-        case "hash" -> hash = p.getText();
-        case "json" -> json = p.getText();
-        default -> p.skipChildren();
-      }
-    }
-    if (revision <= 0 || (json == null) != (hash == null)) {
-      throw new IllegalArgumentException("journal write lacks revision, or has only one of json and hash");
-    }
-    return new JournalWrite(new RecordKey(collection, id), revision, json, hash);
-  }
-
   /**
    * Reads an event object's members; the parser is just past its start.
    *
    * @param raw the bytes being parsed (details are embedded raw)
    * @param form how the details are held
    */
-  private static StoredEvent readEvent(JsonParser p, byte[] raw, DetailsForm form) throws IOException {
+  static StoredEvent readEvent(JsonParser p, byte[] raw, DetailsForm form) throws IOException {
     long id = -1;
     String ts = null;
     String type = null;
@@ -391,7 +169,7 @@ final class Codec {
   }
 
   /** How an event object holds its details. */
-  private enum DetailsForm {
+  enum DetailsForm {
     /** Embedded raw, as in event lines. */
     RAW,
     /**
@@ -481,11 +259,11 @@ final class Codec {
   // ------------------------------------------------------------------------------------ helpers
 
   @FunctionalInterface
-  private interface Body {
+  interface Body {
     void write(JsonGenerator g) throws IOException;
   }
 
-  private static byte[] write(Body body) {
+  static byte[] write(Body body) {
     ByteArrayOutputStream out = new ByteArrayOutputStream(256);
     try (JsonGenerator g = JSON.createGenerator(out)) {
       body.write(g);
@@ -496,7 +274,7 @@ final class Codec {
   }
 
   /** The exact text of the value at the parser's current token, which must start it. */
-  private static String raw(JsonParser p, byte[] bytes) throws IOException {
+  static String raw(JsonParser p, byte[] bytes) throws IOException {
     int start = (int) p.currentTokenLocation().getByteOffset();
     p.skipChildren();
     int end = (int) p.currentLocation().getByteOffset();
@@ -508,26 +286,26 @@ final class Codec {
     return new String(bytes, start, end - start, UTF_8);
   }
 
-  private static String text(JsonParser p, JsonToken t) throws IOException {
+  static String text(JsonParser p, JsonToken t) throws IOException {
     return t == JsonToken.VALUE_STRING ? p.getText() : null;
   }
 
-  private static void expect(JsonParser p, JsonToken token, Path file) throws IOException {
+  static void expect(JsonParser p, JsonToken token, Path file) throws IOException {
     if (p.nextToken() != token) {
       throw corrupt(file, p, "expected " + token.asString(), null);
     }
   }
 
-  private static CorruptFileException corrupt(Path file, JsonParser p, String problem, Throwable cause) {
+  static CorruptFileException corrupt(Path file, JsonParser p, String problem, Throwable cause) {
     return new CorruptFileException(file, p.currentTokenLocation().getByteOffset(), problem, cause);
   }
 
-  private static CorruptFileException corrupt(Path file, JacksonException e, String problem) {
+  static CorruptFileException corrupt(Path file, JacksonException e, String problem) {
     return new CorruptFileException(file, errorOffset(e), problem, e);
   }
 
   /** @return the byte offset a parser error names, or 0 when it names none (Jackson's location may be null) */
-  private static long errorOffset(JacksonException e) {
+  static long errorOffset(JacksonException e) {
     return e.getLocation() == null ? 0 : Math.max(0, e.getLocation().getByteOffset());
   }
 }

@@ -1,5 +1,6 @@
 package io.kyros.collab.file;
 
+import io.kyros.collab.file.DocumentCodec.StoredDocument;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import java.io.IOException;
@@ -42,7 +43,7 @@ import org.slf4j.LoggerFactory;
  * the tail of a longer previous version and is ignored:
  *
  * <pre>
- * state/&lt;collection&gt;/&lt;id&gt;.json      {"revision":42,"hash":"kYhQ3oW2mR3bD0s1f4Qm3A","value":{…},"crc32c":"9a0b1c2d"}\n
+ * state/&lt;collection&gt;/&lt;id&gt;.json      {"revision":42,"hash":"kYhQ3oW2mR3bD0s1f4Qm3A","index":{…},"value":{…},"crc32c":"9a0b1c2d"}\n
  * state/&lt;collection&gt;/.&lt;id&gt;.json.&lt;random&gt;.tmp   a new document being written (removed if left over)
  * </pre>
  *
@@ -97,6 +98,17 @@ final class DocumentFiles {
    * @throws IOException if it cannot be read
    */
   Optional<StoredRecord> read(RecordKey key) throws IOException {
+    return readIndexed(key).map(StoredDocument::record);
+  }
+
+  /**
+   * Reads a record with its index entries.
+   *
+   * @return the document, or empty if its file does not exist
+   * @throws CorruptFileException if the file is not a valid document
+   * @throws IOException if it cannot be read
+   */
+  Optional<StoredDocument> readIndexed(RecordKey key) throws IOException {
     Path file = file(key);
     checkDirectory(key.collection(), IfMissing.REPORT);
     for (int attempt = 1; ; attempt++) {
@@ -107,7 +119,7 @@ final class DocumentFiles {
         return Optional.empty();
       }
       try {
-        return Optional.of(Codec.decodeDocument(key, bytes, file));
+        return Optional.of(DocumentCodec.decodeDocument(key, bytes, file));
       } catch (CorruptFileException e) {
         // another process may be overwriting it right now: a moment later it is whole
         if (attempt == READ_ATTEMPTS) {
@@ -191,6 +203,34 @@ final class DocumentFiles {
       }
     }
     return highest;
+  }
+
+  /**
+   * Lists the whole store, for building the secondary index: every collection directory whose name
+   * could be a collection, in name order.
+   *
+   * @return the collections that have a directory
+   */
+  List<String> collections() throws IOException {
+    TreeSet<String> names = new TreeSet<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(state)) {
+      for (Path dir : dirs) {
+        String collection = dir.getFileName().toString();
+        if (Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS) && NAME.matcher(collection).matches()) {
+          names.add(collection);
+        }
+      }
+    }
+    return List.copyOf(names);
+  }
+
+  /** @return the ids of a collection's documents, sorted (a listing of its directory) */
+  TreeSet<String> ids(String collection) throws IOException {
+    try {
+      return ids(directory(collection), null);
+    } catch (NoSuchFileException e) {
+      return new TreeSet<>();
+    }
   }
 
   /** @return the ids of the documents in a collection's directory after {@code afterId} (null: all), sorted */

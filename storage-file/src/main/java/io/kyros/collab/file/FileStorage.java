@@ -1,16 +1,14 @@
 package io.kyros.collab.file;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
-import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
-import io.kyros.collab.spi.Write;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -20,8 +18,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A {@link Storage} on a plain directory, shared by every thread and every process of one machine
@@ -30,12 +26,12 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * &lt;root&gt;/
- *   format.json                   {"format":"collab-file","version":1,"segmentBytes":67108864}
+ *   format.json                   {"format":"collab-file","version":2,"segmentBytes":67108864}
  *   collab.lock                   OS lock for writers; header: counters and applied journal bytes
  *   journal.jsonl                 write-ahead journal: one checksummed line per commit since the checkpoint,
  *                                 then zero bytes (preallocated, so forcing a line changes no file-system metadata)
  *   checkpoint.json               {"revision":r,"eventId":e} as of the last checkpoint
- *   state/&lt;collection&gt;/&lt;id&gt;.json   {"revision":r,"hash":"h","value":...,"crc32c":"..."}  (ETag "r-h")
+ *   state/&lt;collection&gt;/&lt;id&gt;.json   {"revision":r,"hash":"h","index":{"name":"key"},"value":...,"crc32c":"..."}  (ETag "r-h")
  *   events/&lt;first id&gt;.jsonl       {"id":n,"ts":"...","event":"...","actor":"...","target":"...","details":{...},"crc32c":"..."}
  * </pre>
  *
@@ -60,7 +56,9 @@ import org.slf4j.LoggerFactory;
  *       below what a checkpoint, the lock header or a document records; {@link #check(Path)}
  *       verifies a whole store without changing it;</li>
  *   <li><b>Scaling</b>: writing a document touches only its file; reading events after a position
- *       finds it by binary search in the segment holding it; memory does not grow with the log;</li>
+ *       finds it by binary search in the segment holding it; memory does not grow with the log;
+ *       {@link #scanIndex} reads only its hits' documents, from an index kept in memory (about 0.5 KB
+ *       per indexed record with two entries) and built from the documents on first use;</li>
  *   <li><b>Private</b>: new files are {@code 0600} and directories {@code 0700} on POSIX systems;
  *       names are validated before any path is built and links are not followed out of the root.</li>
  * </ul>
@@ -93,8 +91,6 @@ public final class FileStorage implements Storage {
     NONE
   }
 
-  private static final Logger LOG = LoggerFactory.getLogger(FileStorage.class);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   private final Store store;
   private final Clock clock;
@@ -171,35 +167,11 @@ public final class FileStorage implements Storage {
   public void removeDamaged(RecordKey key) {
     Objects.requireNonNull(key, "key");
     checkOpen();
-    CorruptFileException damage;
     try {
-      Optional<StoredRecord> current = store.read(key, clock);
-      throw new IllegalStateException(current.isPresent()
-          ? "document " + key.collection() + "/" + key.id() + " is not damaged: change it through the API"
-          : "document " + key.collection() + "/" + key.id() + " does not exist");
-    } catch (CorruptFileException e) {
-      damage = e;
+      DamageRepair.remove(store, key, clock);
     } catch (IOException e) {
       throw failure("reading " + key, e);
     }
-    String problem = damage.getMessage();
-    Commit removal = new Commit(List.of(), List.of(Write.delete(key)), revisions -> {
-      // Called inside the commit's atomic section: the document must still be damaged now, or a
-      // racing repair (and a create after it) would be deleted by this unconditional delete.
-      if (!store.damaged(key)) {
-        throw new IllegalStateException("document " + key.collection() + "/" + key.id()
-            + " is no longer damaged: another caller repaired or replaced it meanwhile");
-      }
-      ObjectNode details = JSON.createObjectNode().put("collection", key.collection()).put("id", key.id())
-          .put("revision", revisions.get(0)).put("damage", problem);
-      return List.of(new NewEvent("document_deleted", "collab-file-repair",
-          "documents/" + key.collection() + "/" + key.id(), details.toString()));
-    });
-    CommitResult result = store.commit(removal, clock);
-    if (!(result instanceof CommitResult.Committed)) {
-      throw new StorageException("removing the damaged document " + key + " did not commit: " + result);
-    }
-    LOG.warn("Removed the damaged document {}/{} ({})", key.collection(), key.id(), problem);
   }
 
   /** @return the store's directory, as a real path */
@@ -256,6 +228,44 @@ public final class FileStorage implements Storage {
     } catch (IOException e) {
       throw failure("listing " + collection, e);
     }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * @return true: index entries are stored with the records and kept in memory (see {@link #scanIndex})
+   */
+  @Override
+  public boolean indexes() {
+    return true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Answered from an index kept in memory per directory and JVM, built from the documents on first use
+   * and kept current from the journal, including other processes' commits; only the hits' documents are
+   * read. A commit acknowledged (in any process) before the scan starts is in its answer. A damaged
+   * document is passed over, with a warning naming its file, as {@link #list} does.
+   *
+   * @throws NullPointerException if query is null
+   * @throws IllegalArgumentException if the collection name could not be a file name
+   * @throws StorageException if the storage is closed, or the index cannot be built or the files read
+   */
+  @Override
+  public List<IndexHit> scanIndex(IndexQuery query) {
+    Objects.requireNonNull(query, "query");
+    checkOpen();
+    try {
+      return store.scanIndex(query, clock);
+    } catch (IOException e) {
+      throw failure("scanning index " + query.index() + " of " + query.collection(), e);
+    }
+  }
+
+  /** @return this handle's engine, for tests that look at its index */
+  Store store() {
+    return store;
   }
 
   /**

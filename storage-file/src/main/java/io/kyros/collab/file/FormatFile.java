@@ -8,28 +8,40 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code format.json}: what kind of directory this is and the options fixed for its lifetime.
  *
- * <p>On-disk format: one JSON object and a newline, written once when the store is created
- * (temporary file, write, force, rename, force the root) and never changed:
+ * <p>On-disk format: one JSON object and a newline, written when the store is created (temporary
+ * file, write, force, rename, force the root) and changed only to upgrade the version:
  *
  * <pre>
- * {"format":"collab-file","version":1,"segmentBytes":67108864}
+ * {"format":"collab-file","version":2,"segmentBytes":67108864}
  *
  *   format        always "collab-file": anything else is not a Collab store
- *   version       the on-disk format version; this code reads version 1 only
+ *   version       the on-disk format version: 2 (documents and journal writes may carry "index" entries);
+ *                 1 (no index entries) is read and upgraded to 2 when a process opens the store
  *   segmentBytes  the size at which the writer starts a new event segment
  * </pre>
  *
- * <p>Guarantees: a directory whose format file is not a Collab store, or of another version, is
+ * <p>Migration from version 1: everything of a version-1 store reads as it is (its records simply
+ * have no index entries; core indexes them again when it writes them). Opening it upgrades the file to
+ * version 2, durably, before anything is written, so that a Collab of a version before index entries
+ * (which would drop a record's entries when it rewrites it) refuses the store from then on; stop every
+ * process of an older version before opening a store with this one.
+ *
+ * <p>Guarantees: a directory whose format file is not a Collab store, or of an unknown version, is
  * refused before anything in it is touched. Locks: called with the store's writer lock and OS lock
- * held. Stateless and thread-safe.
+ * held (the checker only reads). Stateless and thread-safe.
  */
 final class FormatFile {
+  private static final Logger LOG = LoggerFactory.getLogger(FormatFile.class);
   static final String NAME = "format.json";
-  static final int VERSION = 1;
+  static final int VERSION = 2;
+  /** The version before index entries, read and upgraded. */
+  static final int VERSION_WITHOUT_INDEXES = 1;
 
   private FormatFile() {}
 
@@ -45,16 +57,37 @@ final class FormatFile {
   static long readOrCreate(Path root, long newSegmentBytes, FileStorage.Durability durability,
       FilePermissions permissions) throws IOException {
     Path file = root.resolve(NAME);
-    if (Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+    boolean exists = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
+    if (exists && version(file) == VERSION) {
       return read(file);
     }
-    String json = "{\"format\":\"collab-file\",\"version\":" + VERSION + ",\"segmentBytes\":" + newSegmentBytes + "}\n";
+    long segmentBytes = exists ? read(file) : newSegmentBytes;
+    if (exists) {
+      LOG.info("Upgrading {} from format version {} to {} (records may carry index entries; older Collab versions"
+          + " refuse the store from now on)", file, VERSION_WITHOUT_INDEXES, VERSION);
+    }
+    write(root, segmentBytes, durability, permissions);
+    return segmentBytes;
+  }
+
+  private static void write(Path root, long segmentBytes, FileStorage.Durability durability,
+      FilePermissions permissions) throws IOException {
+    Path file = root.resolve(NAME);
+    String json = "{\"format\":\"collab-file\",\"version\":" + VERSION + ",\"segmentBytes\":" + segmentBytes + "}\n";
     boolean durable = durability == FileStorage.Durability.FSYNC;
     DocumentFiles.replace(file, json.getBytes(UTF_8), durable ? Sync.FORCE : Sync.NO_FORCE, permissions);
     if (durable) {
       FilePermissions.forceDirectory(root);
     }
-    return newSegmentBytes;
+  }
+
+  /** @return the version an existing format file records (checked by {@link #read}) */
+  private static int version(Path file) throws IOException {
+    try {
+      return new ObjectMapper().readTree(Files.readAllBytes(file)).path("version").asInt(-1);
+    } catch (IOException | RuntimeException e) {
+      return -1; // read() reports it
+    }
   }
 
   /** @return the segment size recorded in an existing format file */
@@ -70,9 +103,9 @@ final class FormatFile {
       throw new CorruptFileException(file, 0, "not a Collab store (\"format\" is not \"collab-file\")", null);
     }
     int version = node.path("version").asInt(-1);
-    if (version != VERSION) {
+    if (version != VERSION && version != VERSION_WITHOUT_INDEXES) {
       throw new CorruptFileException(file, 0, "unsupported store format version " + version
-          + " (this Collab reads version " + VERSION + ")", null);
+          + " (this Collab reads versions " + VERSION_WITHOUT_INDEXES + " and " + VERSION + ")", null);
     }
     long bytesPerSegment = node.path("segmentBytes").asLong(-1);
     if (bytesPerSegment <= 0) {

@@ -1,8 +1,8 @@
 package io.kyros.collab.file;
 
 import io.kyros.collab.StorageException;
-import io.kyros.collab.file.Codec.JournalEntry;
-import io.kyros.collab.file.Codec.JournalWrite;
+import io.kyros.collab.file.JournalCodec.JournalEntry;
+import io.kyros.collab.file.JournalCodec.JournalWrite;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -34,7 +34,8 @@ import org.slf4j.LoggerFactory;
  * expectations, journals the batch with one write and forces the journal once (the commit point),
  * applies it ({@link Applier}), writes the lock header, releases the OS lock and hands the results
  * back; when the journal has grown past {@code checkpointBytes} it takes a checkpoint
- * ({@link Checkpoints}).
+ * ({@link Checkpoints}). Under the OS lock it also brings the in-memory index up to date with other
+ * processes' commits ({@link IndexFollower}) before checking expectations.
  *
  * <p>Guarantees:
  * <ul>
@@ -66,7 +67,7 @@ final class GroupCommitWriter {
   /** What the writer works with; all of it used under the writer lock only. */
   record Parts(Path root, FileStorage.Durability durability, long checkpointBytes, ReentrantLock writerLock,
       LockFile lockFile, Journal journal, DocumentFiles docs, Recovery recovery, Checkpoints checkpoints,
-      Applier applier, StoreCounters counters, EventWaiter waiter) {}
+      Applier applier, StoreCounters counters, EventWaiter waiter, IndexFollower index) {}
 
   private final Parts parts;
   private final Path root;
@@ -260,6 +261,7 @@ final class GroupCommitWriter {
     try {
       lock = parts.lockFile().lock();
       parts.recovery().catchUp(Recovery.Occasion.BATCH);
+      parts.index().catchUp(); // other processes' commits since this engine last held the lock
       long logLast = counters.eventId();
       Map<RecordKey, Long> overlay = new HashMap<>();
       for (Pending p : batch) {
@@ -283,8 +285,9 @@ final class GroupCommitWriter {
         for (JournalEntry e : entries) {
           List<byte[]> objects = Codec.eventObjects(e.events());
           eventObjects.add(objects);
-          bytes.writeBytes(Codec.encodeEntry(e, objects));
+          bytes.writeBytes(JournalCodec.encodeEntry(e, objects));
         }
+        parts.index().beforeAppend(before + bytes.size());
         journal.append(bytes.toByteArray());
         if (parts.durability() == FileStorage.Durability.FSYNC) {
           journal.force();
@@ -293,6 +296,7 @@ final class GroupCommitWriter {
         journaled += entries.size();
       } catch (IOException e) {
         boolean undone = undoJournal(before, e);
+        parts.index().appendFailed();
         // conflicts in this batch may have been judged against commits that now never happened
         failAll(batch, undone ? "commit failed before it was durable; nothing was applied"
             : "commit failed while journaling and the journal could not be cut back (outcome unknown: it may"
@@ -304,7 +308,9 @@ final class GroupCommitWriter {
         parts.applier().apply(entries, eventObjects, logLast);
         parts.lockFile().writeHeader(counters.revision(), counters.eventId(), journal.end());
         counters.publish();
+        parts.index().appended();
       } catch (IOException | RuntimeException e) {
+        parts.index().appendFailed();
         fail(committed, "commit is durable in " + journal.file() + " but applying it failed; the next commit or open"
             + " in any process completes it", e);
         return anyEvents;
@@ -333,6 +339,7 @@ final class GroupCommitWriter {
   private void checkpoint() {
     try {
       parts.checkpoints().checkpoint();
+      parts.index().checkpointed();
     } catch (IOException | RuntimeException e) {
       LOG.error("Checkpoint of {} failed; the journal is kept and the files are rewritten from it", root, e);
       try {
@@ -408,7 +415,7 @@ final class GroupCommitWriter {
     List<JournalWrite> writes = new ArrayList<>(revisions.size());
     for (int i = 0; i < revisions.size(); i++) {
       Write w = commit.writes().get(i);
-      writes.add(new JournalWrite(w.key(), revisions.get(i), w.json(), w.hash()));
+      writes.add(new JournalWrite(w.key(), revisions.get(i), w.json(), w.hash(), w.index()));
       overlay.put(w.key(), w.isDelete() ? Expectation.ABSENT : revisions.get(i));
     }
     List<StoredEvent> stored = new ArrayList<>(newEvents.size());

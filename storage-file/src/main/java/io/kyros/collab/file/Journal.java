@@ -1,6 +1,6 @@
 package io.kyros.collab.file;
 
-import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.file.JournalCodec.JournalEntry;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -249,7 +249,7 @@ final class Journal implements AutoCloseable {
         }
         throw new CorruptFileException(file, offset + s, "checksum mismatch in a journal entry that is not the last", null);
       }
-      entries.add(Codec.decodeEntry(Arrays.copyOfRange(buf, s, nl), file, offset + s));
+      entries.add(JournalCodec.decodeEntry(Arrays.copyOfRange(buf, s, nl), file, offset + s));
       s = nl + 1;
     }
     if (!torn && s < buf.length && !allZero(buf, s)) {

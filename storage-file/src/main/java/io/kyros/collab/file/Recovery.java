@@ -1,7 +1,7 @@
 package io.kyros.collab.file;
 
 import io.kyros.collab.file.Codec.Counters;
-import io.kyros.collab.file.Codec.JournalEntry;
+import io.kyros.collab.file.JournalCodec.JournalEntry;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;

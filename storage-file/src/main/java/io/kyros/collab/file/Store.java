@@ -1,8 +1,11 @@
 package io.kyros.collab.file;
 
+import io.kyros.collab.StorageException;
 import io.kyros.collab.file.Codec.Counters;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
@@ -17,6 +20,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
@@ -39,6 +43,7 @@ import org.slf4j.LoggerFactory;
  * Applier             writing journaled commits to documents and segments
  * Checkpoints         forcing files, checkpoint.json, emptying the journal
  * EventWaiter         waiting for events: wake-ups, change notifications, polling
+ * IndexFollower       the in-memory secondary index (RecordIndex): built on first use, following the journal
  * Journal, DocumentFiles, EventSegments   the files themselves
  * </pre>
  *
@@ -60,6 +65,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Store {
   private static final Logger LOG = LoggerFactory.getLogger(Store.class);
+  private static final int SCAN_ATTEMPTS = 3;
 
   /** Options fixed per directory and JVM. */
   record Options(FileStorage.Durability durability, long segmentBytes, long checkpointBytes) {}
@@ -76,6 +82,7 @@ final class Store {
   private final Checkpoints checkpoints;
   private final Recovery recovery;
   private final EventWaiter waiter;
+  private final IndexFollower index;
   private final GroupCommitWriter writer;
 
   private Store(Path root, Options options, FilePermissions permissions, LockFile lockFile, long segmentBytes,
@@ -87,13 +94,14 @@ final class Store {
         journalWrites);
     this.docs = new DocumentFiles(root.resolve("state"), permissions);
     this.events = new EventSegments(root.resolve("events"), segmentBytes, permissions);
-    Applier applier = new Applier(docs, events, visibility);
+    this.index = new IndexFollower(root, journal, docs, counters, visibility);
+    Applier applier = new Applier(docs, events, visibility, index);
     this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters);
     this.recovery = new Recovery(root, lockFile, journal, docs, events, checkpoints, applier, counters);
     this.waiter = new EventWaiter(root, this::lastEventId);
     this.writer = new GroupCommitWriter(new GroupCommitWriter.Parts(root, options.durability(),
         options.checkpointBytes(), writerLock, lockFile, journal, docs, recovery, checkpoints, applier, counters,
-        waiter));
+        waiter, index));
   }
 
   /**
@@ -357,6 +365,44 @@ final class Store {
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+  }
+
+  /**
+   * Scans a secondary index; see {@link IndexFollower}. Catches up first when another process
+   * journaled since the index's position, and again (up to {@value #SCAN_ATTEMPTS} passes) when a
+   * hit's document is newer than its entry.
+   */
+  List<IndexHit> scanIndex(IndexQuery query, Clock clock) throws IOException {
+    DocumentFiles.checkName(query.collection(), "collection");
+    index.want();
+    if (!index.fresh()) {
+      commit(GroupCommitWriter.CATCH_UP, clock);
+    }
+    for (int attempt = 1; ; attempt++) {
+      boolean last = attempt == SCAN_ATTEMPTS;
+      IndexFollower.Scan scan = underReadLock(() -> index.scan(query, last));
+      if (scan != null && (!scan.stale() || last)) {
+        for (CorruptFileException e : scan.damaged()) {
+          LOG.warn("Index scan of {}/{} passes over the damaged document {}: {}; reading it reports the damage,"
+              + " FileStorage.removeDamaged removes it", query.collection(), query.index(), e.file(), e.getMessage());
+        }
+        return scan.hits();
+      }
+      if (scan == null && last) {
+        throw new StorageException("the secondary index of " + root + " could not be built (see the log)");
+      }
+      commit(GroupCommitWriter.CATCH_UP, clock);
+    }
+  }
+
+  /** @return the index's entries, for tests; null if it is not built */
+  Map<String, Map<String, Map<String, Long>>> indexSnapshot() throws IOException {
+    return underReadLock(index::snapshot);
+  }
+
+  /** @return how many times the index was built from the documents */
+  long indexBuilds() {
+    return index.builds();
   }
 
   List<StoredEvent> readEvents(long afterId, int limit) throws IOException {

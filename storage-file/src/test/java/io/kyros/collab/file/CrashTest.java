@@ -26,7 +26,10 @@ import org.junit.jupiter.api.io.TempDir;
  * exit status 137 = 128 + 9 is asserted) at a random moment, reopens the directory with
  * {@link FileStorage#open} (recovery) and runs {@link StoreChecker} against every acknowledgement
  * printed so far: nothing acknowledged lost, no record torn, the log readable and consistent with
- * the records.
+ * the records. Then the index: the acknowledged writes of index entries ({@code ix} lines) are in the
+ * documents, and the reopened store's index equals a full scan of the documents' entries
+ * ({@link IndexAudit}); while they ran, the writers checked their own index scans after each such
+ * write, following each other's commits when two run at once.
  *
  * <p>The random moment is 50..500 ms after the writer printed {@code ready}; in one cycle out of
  * five it is 0..1500 ms after the process started instead, which may be while the writer is still
@@ -69,6 +72,7 @@ class CrashTest {
     long acked = 0;
     StoreChecker.Report report = null;
     String failure = null;
+    List<String> allLines = new ArrayList<>();
     try {
       for (int cycle = 1; cycle <= cycles && failure == null; cycle++) {
         boolean early = random.nextInt(5) == 0;
@@ -116,6 +120,11 @@ class CrashTest {
           if (!checkReport.ok()) {
             failure = what + ": FileStorage.check after recovery: " + checkReport.problems();
           }
+          allLines.addAll(lines);
+          List<String> indexProblems = auditIndex(checked, allLines);
+          if (failure == null && !indexProblems.isEmpty()) {
+            failure = what + ": index after recovery: " + indexProblems;
+          }
         }
         if (failure != null) {
           break;
@@ -133,6 +142,18 @@ class CrashTest {
     assertThat(failure).as("seed %d, store and writer stderr in %s", seed, tmp).isNull();
     assertThat(done).isEqualTo(cycles);
     assertThat(acked).as("acknowledged operations").isPositive();
+  }
+
+  /**
+   * Reopens the store and compares its index with the documents ({@link IndexAudit}), and the
+   * documents' entries with the acknowledged index writes.
+   */
+  static List<String> auditIndex(Path dir, List<String> lines) throws Exception {
+    try (FileStorage s = FileStorage.open(dir)) {
+      List<String> problems = new ArrayList<>(IndexAudit.checkAcks(s, lines));
+      problems.addAll(IndexAudit.audit(s));
+      return problems;
+    }
   }
 
   /**

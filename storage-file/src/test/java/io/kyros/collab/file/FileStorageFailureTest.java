@@ -114,10 +114,10 @@ class FileStorageFailureTest {
     // crash 2: another, already open, writer process journals (and forces) revision 6 / event 6, then dies
     // before writing the header; its catch-up returned early because min(header.journal, 0) == size
     RecordKey x = new RecordKey("c", "x");
-    Codec.JournalEntry entry = new Codec.JournalEntry(6, 6,
-        List.of(new Codec.JournalWrite(x, 6, "{\"x\":1}", "hx")),
+    JournalCodec.JournalEntry entry = new JournalCodec.JournalEntry(6, 6,
+        List.of(new JournalCodec.JournalWrite(x, 6, "{\"x\":1}", "hx")),
         List.of(new StoredEvent(6, Instant.now(), "w", "t", "c/x", "{}")));
-    Files.write(dir.resolve("journal.jsonl"), Codec.encodeEntry(entry), StandardOpenOption.APPEND);
+    Files.write(dir.resolve("journal.jsonl"), JournalCodec.encodeEntry(entry), StandardOpenOption.APPEND);
     long y;
     try (FileStorage s = FileStorage.open(dir)) {
       assertThat(s.read(x)).as("the journaled commit after the crash").map(StoredRecord::json).contains("{\"x\":1}");

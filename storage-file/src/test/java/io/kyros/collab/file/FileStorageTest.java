@@ -128,12 +128,12 @@ class FileStorageTest {
     try (FileStorage s = open()) {
       long r = put(s, "c", "a", "{\"v\":\"" + "x".repeat(3000) + "\"}", 0).revisions().get(0);
       // another process journaled a new version, started overwriting the file in place, and was killed
-      Codec.JournalEntry entry = new Codec.JournalEntry(r + 1, s.lastEventId(), List.of(
-          new Codec.JournalWrite(new RecordKey("c", "a"), r + 1, "{\"v\":\"new\"}", "hn")), List.of());
-      writeAtJournalEnd(Codec.encodeEntry(entry));
+      JournalCodec.JournalEntry entry = new JournalCodec.JournalEntry(r + 1, s.lastEventId(), List.of(
+          new JournalCodec.JournalWrite(new RecordKey("c", "a"), r + 1, "{\"v\":\"new\"}", "hn")), List.of());
+      writeAtJournalEnd(JournalCodec.encodeEntry(entry));
       Path file = dir.resolve("state/c/a.json");
       byte[] bytes = Files.readAllBytes(file);
-      byte[] torn = Codec.encodeDocument(r + 1, "hn", "{\"v\":\"new\"}");
+      byte[] torn = DocumentCodec.encodeDocument(r + 1, "hn", "{\"v\":\"new\"}", List.of());
       System.arraycopy(torn, 0, bytes, 0, 20); // only its first bytes reached the file
       Files.write(file, bytes);
       StoredRecord read = s.read(new RecordKey("c", "a")).orElseThrow();
@@ -343,10 +343,10 @@ class FileStorageTest {
     RecordKey b = new RecordKey("c", "b");
     StoredEvent e1 = new StoredEvent(2, T0, "x", "w", "c/a", "{}");
     StoredEvent e2 = new StoredEvent(3, T0, "y", "w", "c/b", "{\"z\":[1]}");
-    Codec.JournalEntry entry = new Codec.JournalEntry(revision + 2, 3, List.of(
-        new Codec.JournalWrite(a, revision + 1, null, null),
-        new Codec.JournalWrite(b, revision + 2, "{\"new\":true}", "hb")), List.of(e1, e2));
-    writeAtJournalEnd(Codec.encodeEntry(entry));
+    JournalCodec.JournalEntry entry = new JournalCodec.JournalEntry(revision + 2, 3, List.of(
+        new JournalCodec.JournalWrite(a, revision + 1, null, null),
+        new JournalCodec.JournalWrite(b, revision + 2, "{\"new\":true}", "hb")), List.of(e1, e2));
+    writeAtJournalEnd(JournalCodec.encodeEntry(entry));
     try (FileStorage s = open()) {
       assertThat(s.read(a)).isEmpty();
       StoredRecord rb = s.read(b).orElseThrow();

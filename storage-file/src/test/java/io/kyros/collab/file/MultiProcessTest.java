@@ -2,7 +2,10 @@ package io.kyros.collab.file;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.kyros.collab.Collab;
+import io.kyros.collab.NewTask;
 import io.kyros.collab.file.harness.ChildJvm;
+import io.kyros.collab.file.harness.ClaimWorker;
 import io.kyros.collab.file.harness.MultiProcessWorker;
 import io.kyros.collab.file.harness.StoreChecker;
 import io.kyros.collab.spi.RecordKey;
@@ -13,6 +16,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -45,6 +50,8 @@ class MultiProcessTest {
   static final int INCREMENTS = 100;
   static final int ROUNDS = 15;
   static final int APPENDS = 100;
+  static final int CLAIMERS = 3;
+  static final int BACKLOG = 90;
   private static final Duration CHILD_TIMEOUT = Duration.ofSeconds(90);
 
   @TempDir(cleanup = CleanupMode.ON_SUCCESS)
@@ -161,6 +168,83 @@ class MultiProcessTest {
     for (int i = 1; i < intervals.size(); i++) {
       assertThat(intervals.get(i)[1]).as("seed %d: holder with fence %d acquired before fence %d released",
           seed, intervals.get(i)[0], intervals.get(i - 1)[0]).isGreaterThan(intervals.get(i - 1)[2]);
+    }
+  }
+
+  /**
+   * {@value #CLAIMERS} JVMs claim and complete one backlog of {@value #BACKLOG} tasks with
+   * {@code Tasks.claimNext} (through the file store's index where core uses it) until none is
+   * claimable: each task is claimed once and completed once, which the event log shows
+   * ({@code task_claimed} and {@code task_completed} once per task, the completion by the claimer), every
+   * task ends done, each child's acknowledgements match the log, and the work was shared.
+   */
+  @Test
+  @Timeout(value = 4, unit = TimeUnit.MINUTES)
+  void threeJvmsClaimOneBacklogEachTaskExactlyOnce() throws Exception {
+    Path store = tmp.resolve("claims");
+    try (FileStorage storage = FileStorage.open(store);
+        Collab collab = Collab.builder().storage(storage).holder("producer").build()) {
+      for (int i = 0; i < BACKLOG; i++) {
+        collab.tasks().create(NewTask.of("job " + i).withId(String.format("job-%03d", i)).withPriority(i % 3));
+      }
+    }
+    List<ChildJvm> children = new ArrayList<>();
+    Map<String, String> claimedBy = new HashMap<>();
+    Set<String> completedAcks = new HashSet<>();
+    try {
+      for (int i = 0; i < CLAIMERS; i++) {
+        String name = "claimer-" + i;
+        children.add(ChildJvm.start(name, ClaimWorker.class, tmp.resolve(name + ".err"), List.of(store.toString(), name)));
+      }
+      for (ChildJvm c : children) {
+        assertThat(c.awaitLine("ready"::equals, Duration.ofSeconds(60))).as("%s:\n%s", c.name(), c.describe()).isTrue();
+      }
+      for (ChildJvm c : children) {
+        c.send("go");
+      }
+      for (ChildJvm c : children) {
+        assertThat(c.waitFor(CHILD_TIMEOUT)).as("%s still running:\n%s", c.name(), c.describe()).isTrue();
+        assertThat(c.awaitEof(Duration.ofSeconds(30))).isTrue();
+        assertThat(c.exitValue()).as("exit value of %s:\n%s", c.name(), c.describe()).isZero();
+        for (String line : c.lines()) {
+          String[] f = line.split(" ");
+          if (f[0].equals("claimed")) {
+            assertThat(claimedBy.put(f[1], c.name())).as("%s acknowledged twice", line).isNull();
+          } else if (f[0].equals("completed")) {
+            assertThat(completedAcks.add(f[1])).as("%s acknowledged twice", line).isTrue();
+          }
+        }
+      }
+    } finally {
+      for (ChildJvm c : children) {
+        c.close();
+      }
+    }
+    assertThat(claimedBy).hasSize(BACKLOG);
+    assertThat(completedAcks).isEqualTo(claimedBy.keySet());
+    assertThat(new HashSet<>(claimedBy.values())).as("claims spread over the JVMs").hasSizeGreaterThan(1);
+    try (FileStorage storage = FileStorage.open(store);
+        Collab collab = Collab.builder().storage(storage).holder("checker").build()) {
+      Map<String, List<String>> claims = new HashMap<>();
+      Map<String, List<String>> completions = new HashMap<>();
+      for (StoredEvent e : StoreChecker.readLog(storage)) {
+        if (e.type().equals("task_claimed")) {
+          claims.computeIfAbsent(e.target(), t -> new ArrayList<>()).add(e.actor());
+        } else if (e.type().equals("task_completed")) {
+          completions.computeIfAbsent(e.target(), t -> new ArrayList<>()).add(e.actor());
+        }
+      }
+      assertThat(claims).hasSize(BACKLOG);
+      assertThat(completions).hasSize(BACKLOG);
+      claims.forEach((target, actors) -> {
+        assertThat(actors).as("claims of %s", target).hasSize(1);
+        assertThat(completions.get(target)).as("completions of %s", target).isEqualTo(actors);
+        assertThat(actors.get(0)).as("claimer of %s in the log and in the acknowledgements", target)
+            .isEqualTo(claimedBy.get(target.substring("tasks/".length())));
+      });
+      for (int i = 0; i < BACKLOG; i++) {
+        assertThat(collab.tasks().get(String.format("job-%03d", i)).orElseThrow().status()).isEqualTo("done");
+      }
     }
   }
 

@@ -9,6 +9,7 @@ import io.kyros.collab.file.harness.StoreChecker;
 import io.kyros.collab.file.harness.VolatileDisk;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Random;
@@ -30,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
  * or any mix of old and new pages; a directory's unforced creations, deletions and renames lost in any
  * subset), and {@link StoreChecker} checks it, freshly opened (recovered) in a new boot, against every
  * operation acknowledged before the cut: nothing acknowledged lost, no record torn, the log whole and
- * consistent with the records.
+ * consistent with the records; then the acknowledged index entries are in the documents and the
+ * reopened store's index equals a full scan of the documents' entries ({@link IndexAudit}).
  *
  * <p>Each cycle runs {@link CrashWriter}'s four threads (documents, leases with guarded writes,
  * tasks, appends, through the public {@code Collab} API) in this JVM on the same directory, so state
@@ -77,6 +79,7 @@ class PowerCutTest {
     long acked = 0;
     StoreChecker.Report report = null;
     String failure = null;
+    List<String> allAcks = new ArrayList<>();
     try {
       for (int cycle = 1; cycle <= cycles && failure == null; cycle++) {
         boolean early = random.nextInt(5) == 0;
@@ -106,9 +109,19 @@ class PowerCutTest {
         Path opened = PowerCutFileSystem.on(VolatileDisk.load(checked.toRealPath(), Long.MAX_VALUE))
             .getPath(checked.toString());
         report = checker.checkOpened(() -> FileStorage.builder(opened).checkpointBytes(checkpointBytes).open());
+        allAcks.addAll(acks);
         if (!report.clean()) {
           failure = what + ": " + report;
-        } else if (checked != store) {
+        } else {
+          try (FileStorage s = FileStorage.builder(opened).checkpointBytes(checkpointBytes).open()) {
+            List<String> indexProblems = new ArrayList<>(IndexAudit.checkAcks(s, allAcks));
+            indexProblems.addAll(IndexAudit.audit(s));
+            if (!indexProblems.isEmpty()) {
+              failure = what + ": index after recovery: " + indexProblems;
+            }
+          }
+        }
+        if (failure == null && checked != store) {
           DirectoryTrees.delete(checked);
         }
       }

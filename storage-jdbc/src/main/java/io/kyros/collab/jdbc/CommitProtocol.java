@@ -20,7 +20,7 @@ import java.util.Optional;
  * How one commit runs inside its transaction. The steps are the same on every database: take the writers' lock on
  * the counter row and read the counters; read the clock; read the expected keys' revisions and check every
  * expectation; apply the writes with revisions {@code last_revision + 1 ...}, each re-checking its own expectation by
- * row count; insert the events with ids {@code last_event_id + 1 ...}; update the counters (and notify). How the
+ * row count, then their index entries ({@link IndexWrites}); insert the events with ids {@code last_event_id + 1 ...}; update the counters (and notify). How the
  * statements travel is the protocol's: {@link SequentialCommit} sends them one at a time, {@link InlineCommit} (where
  * {@link Dialect#sendsStatementsTogether()}) in two round trips, the second ending with COMMIT. See docs/jdbc.md,
  * "Commits".
@@ -61,11 +61,13 @@ abstract class CommitProtocol {
    * What a commit changes, after its expectations held.
    *
    * @param writes the writes' statements, in order
+   * @param index the writes' index changes, made after them
    * @param events the events with their ids and time
    * @param lastRevision the counter row's new last revision
    * @param lastEventId the counter row's new last event id
    */
-  record Changes(List<WriteStatement> writes, List<StoredEvent> events, long lastRevision, long lastEventId) {
+  record Changes(List<WriteStatement> writes, IndexWrites index, List<StoredEvent> events, long lastRevision,
+      long lastEventId) {
     /** @return true if nothing is written and no event recorded: the counter row stays as it is */
     boolean isEmpty() {
       return writes.isEmpty() && events.isEmpty();
@@ -116,7 +118,7 @@ abstract class CommitProtocol {
     for (int i = 0; i < events.size(); i++) {
       stored.add(StoredEvent.of(events.get(i), locked.lastEventId() + 1 + i, now));
     }
-    Changes changes = new Changes(statements, stored, locked.lastRevision() + writes.size(),
+    Changes changes = new Changes(statements, IndexWrites.of(statements), stored, locked.lastRevision() + writes.size(),
         locked.lastEventId() + events.size());
     Optional<WriteStatement> failed = applyChanges(a, changes);
     if (failed.isPresent()) {

@@ -153,6 +153,18 @@ interface Dialect {
   }
 
   /**
+   * Whether a row-value comparison {@code (index_key, record_id) > (?, ?)} bounds an index range scan (PostgreSQL).
+   * Otherwise {@link SqlText#scanIndex} states the scan's start position as {@code index_key > ? OR (index_key = ? AND
+   * record_id > ?)}, which MariaDB's range optimizer turns into a range over all four key parts while it uses only
+   * the first three for the row value (and PostgreSQL, the other way round, filters the OR form row by row).
+   *
+   * @return true to compare row values
+   */
+  default boolean rowValuesBoundIndexScans() {
+    return false;
+  }
+
+  /**
    * @param t the tables
    * @return a statement run first in {@code createSchema()}'s transaction that serializes concurrent runs of the
    *     schema script until the transaction ends, or null if the database needs none

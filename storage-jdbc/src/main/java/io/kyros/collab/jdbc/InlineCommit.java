@@ -15,7 +15,7 @@ import java.util.Optional;
 /**
  * The commit protocol of drivers that send several {@code ;}-separated statements with parameters in one round trip
  * (PostgreSQL): the lock wait's bound, the lock, the clock and the first expected revisions in one round trip; the
- * writes, the events (multi-row inserts), the counters, NOTIFY and COMMIT in a second one (split into several when
+ * writes, their index entries ({@link IndexWrites}), the events (multi-row inserts), the counters, NOTIFY and COMMIT in a second one (split into several when
  * they would carry more parameters than the driver allows, COMMIT in the last). The server still runs
  * the statements one after the other, each with a fresh snapshot. Since COMMIT travels with the writes, the row
  * counts that must be 1 are checked on the server ({@link #checkedOnServer}), and an error in that round trip means
@@ -165,6 +165,16 @@ final class InlineCommit extends CommitProtocol {
     List<Part> parts = new ArrayList<>();
     for (WriteStatement w : changes.writes()) {
       parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind));
+    }
+    IndexWrites index = changes.index();
+    for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
+      parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
+          (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
+    }
+    int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
+    for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
+      parts.add(new Part(sql.insertIndexEntries(rows.size()), rows.size() * IndexWrites.ROW_PARAMETERS,
+          (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
     }
     List<StoredEvent> events = changes.events();
     int rows = Math.max(1, dialect.maxParameters() / EVENT_PARAMETERS);

@@ -1,5 +1,7 @@
 package io.kyros.collab.jdbc;
 
+import java.util.List;
+
 /**
  * The databases {@link JdbcStorage} supports. {@link JdbcStorage.Builder#dialect(JdbcDialect)}
  * overrides the choice detected from {@link java.sql.DatabaseMetaData}, for example for a driver
@@ -26,15 +28,35 @@ public enum JdbcDialect {
   }
 
   /**
-   * The classpath resource holding this database's schema, in Flyway's naming, for example
-   * {@code io/kyros/collab/jdbc/postgresql/V1__collab.sql}; MariaDB and MySQL share
-   * {@code io/kyros/collab/jdbc/mariadb/V1__collab.sql}. Table names in it start with the
-   * placeholder {@code ${prefix}}, to be replaced by the table prefix (empty by default).
+   * The shipped schema scripts' file names, oldest first; a released one is never edited, only followed. A version
+   * number means one schema change on every database that needs it (version 2 is reserved for PostgreSQL's
+   * parallel commits).
+   */
+  private static final List<String> SCRIPTS = List.of("V1__collab.sql", "V3__collab_index.sql");
+
+  /**
+   * The classpath resource holding this database's first schema script (version 1: the tables, and the counter
+   * row as its last statement), in Flyway's naming, for example {@code io/kyros/collab/jdbc/postgresql/V1__collab.sql};
+   * MariaDB and MySQL share {@code io/kyros/collab/jdbc/mariadb/V1__collab.sql}. Table names in it start with the
+   * placeholder {@code ${prefix}}, to be replaced by the table prefix (empty by default). The later versions
+   * follow it: see {@link #schemaResources()}.
    *
    * @return the resource name
    */
   public String schemaResource() {
-    return "io/kyros/collab/jdbc/" + directory + "/V1__collab.sql";
+    return schemaResources().get(0);
+  }
+
+  /**
+   * Every schema script of this database, oldest version first, in Flyway's naming ({@code V1__collab.sql},
+   * {@code V3__collab_index.sql}, ...). A migration tool applies the ones a store lacks; each is idempotent
+   * ({@code IF NOT EXISTS}), and {@link JdbcStorage#createSchema()} runs them all in order. Table names start with
+   * the placeholder {@code ${prefix}}.
+   *
+   * @return the resource names, oldest first
+   */
+  public List<String> schemaResources() {
+    return SCRIPTS.stream().map(script -> "io/kyros/collab/jdbc/" + directory + "/" + script).toList();
   }
 
   Dialect sql() {

@@ -3,6 +3,8 @@ package io.kyros.collab.jdbc;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
@@ -31,10 +33,11 @@ import org.slf4j.LoggerFactory;
  * Many JVMs on many machines may share one database; every invariant of the storage SPI holds across them.
  *
  * <h2>Tables</h2>
- * Three tables, named with an optional prefix: {@code collab_meta} (one row: the last revision and the last event
- * id handed out), {@code collab_records} (one row per record: collection, id, revision, content hash, JSON) and
- * {@code collab_events} (the log, by id). The DDL ships per database as a classpath resource
- * ({@link JdbcDialect#schemaResource()}) for migration tools; {@link #createSchema()} runs it. No DDL runs unless
+ * Four tables, named with an optional prefix: {@code collab_meta} (one row: the last revision and the last event
+ * id handed out), {@code collab_records} (one row per record: collection, id, revision, content hash, JSON),
+ * {@code collab_events} (the log, by id) and {@code collab_index} (the records' secondary-index entries, written in
+ * the same transaction as the records). The DDL ships per database as versioned classpath resources
+ * ({@link JdbcDialect#schemaResources()}) for migration tools; {@link #createSchema()} runs them. No DDL runs unless
  * asked.
  *
  * <h2>Why commits are correct</h2>
@@ -143,8 +146,9 @@ public final class JdbcStorage implements Storage {
   }
 
   /**
-   * Creates the tables and the counter row if they do not exist, by running the dialect's shipped script
-   * ({@link JdbcDialect#schemaResource()}). Idempotent, also when several nodes run it at once (on PostgreSQL
+   * Creates the tables and the counter row if they do not exist, by running the dialect's shipped scripts in order
+   * ({@link JdbcDialect#schemaResources()}); on a store created by an older version this adds what the newer
+   * scripts create. Idempotent, also when several nodes run it at once (on PostgreSQL
    * in one transaction behind an advisory lock). Production setups may run the same script with their
    * migration tool instead.
    *
@@ -239,6 +243,31 @@ public final class JdbcStorage implements Storage {
     }
     checkOpen();
     return queries.list(collection, afterId == null ? "" : afterId, limit);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>True on every database: entries live in {@code collab_index} (schema version 3, {@link #createSchema()}).
+   */
+  @Override
+  public boolean indexes() {
+    return true;
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>One query: an index range scan of {@code collab_index} in (key, record id) order, joined with the records
+   * by primary key, so a page costs the same however many entries the index holds.
+   *
+   * @throws StorageException if the database fails or the storage is closed
+   */
+  @Override
+  public List<IndexHit> scanIndex(IndexQuery query) {
+    Objects.requireNonNull(query, "query");
+    checkOpen();
+    return queries.scanIndex(query);
   }
 
   /**

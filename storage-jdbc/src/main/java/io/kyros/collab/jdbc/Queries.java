@@ -1,6 +1,8 @@
 package io.kyros.collab.jdbc;
 
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
@@ -74,6 +76,32 @@ final class Queries {
           while (rs.next()) {
             out.add(new StoredRecord(new RecordKey(collection, rs.getString(1)), rs.getString(4), rs.getLong(2),
                 rs.getString(3)));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  /** One query: the index's entries in order, joined with their records (see {@link SqlText#scanIndex}). */
+  List<IndexHit> scanIndex(IndexQuery q) {
+    return transactions.read("scanIndex", a -> {
+      try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndex)) {
+        int p = 1;
+        ps.setString(p++, q.collection());
+        ps.setString(p++, q.index());
+        ps.setString(p++, q.untilKey());
+        ps.setString(p++, q.afterKey());
+        if (!sql.scanIndexByRowValue) {
+          ps.setString(p++, q.afterKey());
+        }
+        ps.setString(p++, q.afterId());
+        ps.setInt(p, q.limit());
+        List<IndexHit> out = new ArrayList<>();
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            out.add(new IndexHit(rs.getString(1), new StoredRecord(new RecordKey(q.collection(), rs.getString(2)),
+                rs.getString(5), rs.getLong(3), rs.getString(4))));
           }
         }
         return out;

@@ -7,17 +7,36 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
-/** The shipped DDL scripts: loading, placeholder substitution and splitting into statements. */
+/**
+ * The shipped DDL scripts: loading, placeholder substitution and splitting into statements. One script per schema
+ * version and database ({@link JdbcDialect#schemaResources()}); a released script is never edited, a change comes as
+ * the next version. Every statement is idempotent ({@code IF NOT EXISTS}, insert-if-absent), so running all scripts
+ * in order creates a new store and brings an older one up to date.
+ */
 final class Schema {
   private Schema() {}
 
   /**
    * @param dialect the database
    * @param tables the table names (the prefix replaces {@code ${prefix}})
-   * @return the script's statements, in order, without comments
+   * @return the statements of every script ({@link JdbcDialect#schemaResources()}), oldest version first, without
+   *     comments
    */
   static List<String> statements(JdbcDialect dialect, Tables tables) {
-    String script = load(dialect.schemaResource()).replace("${prefix}", tables.prefix());
+    List<String> out = new ArrayList<>();
+    for (String resource : dialect.schemaResources()) {
+      out.addAll(statements(resource, tables));
+    }
+    return out;
+  }
+
+  /**
+   * @param resource one script
+   * @param tables the table names (the prefix replaces {@code ${prefix}})
+   * @return the script's statements, in order, without comments
+   */
+  static List<String> statements(String resource, Tables tables) {
+    String script = load(resource).replace("${prefix}", tables.prefix());
     List<String> out = new ArrayList<>();
     StringBuilder current = new StringBuilder();
     for (String line : script.split("\n")) {
@@ -33,7 +52,7 @@ final class Schema {
       }
     }
     if (!current.toString().isBlank()) {
-      throw new IllegalStateException(dialect.schemaResource() + " ends without ';'");
+      throw new IllegalStateException(resource + " ends without ';'");
     }
     return out;
   }

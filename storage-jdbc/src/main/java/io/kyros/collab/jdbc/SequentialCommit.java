@@ -58,6 +58,7 @@ final class SequentialCommit extends CommitProtocol {
         return Optional.of(w);
       }
     }
+    changes.index().apply(c, sql);
     List<StoredEvent> events = changes.events();
     if (!events.isEmpty()) {
       try (PreparedStatement ps = c.prepareStatement(sql.insertEvent)) {

@@ -1,5 +1,6 @@
 package io.kyros.collab.jdbc;
 
+import java.util.Collections;
 import java.util.Optional;
 
 /**
@@ -31,6 +32,13 @@ final class SqlText {
   final String lastEventId;
   /** The statement notifying other nodes of committed events, if the dialect has one. */
   final Optional<String> notifyEvents;
+  /**
+   * One page of an index with its records, in (key, record id) order: bound as collection, index name, greatest key,
+   * the start position (key, record id; where the dialect does not compare row values: key, key, record id), limit.
+   */
+  final String scanIndex;
+  /** Whether {@link #scanIndex} takes its start position as a row value (two parameters) rather than three. */
+  final boolean scanIndexByRowValue;
   private final Tables tables;
 
   SqlText(Tables t, Dialect d) {
@@ -52,6 +60,13 @@ final class SqlText {
         + " WHERE id > ? ORDER BY id LIMIT ?";
     lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
     notifyEvents = d.supportsNotify() ? Optional.of(d.notifyEvents(t)) : Optional.empty();
+    scanIndexByRowValue = d.rowValuesBoundIndexScans();
+    scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json FROM " + t.index() + " i JOIN "
+        + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
+        + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND "
+        + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
+            : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
+        + " ORDER BY i.index_key, i.record_id LIMIT ?";
   }
 
   /**
@@ -61,13 +76,31 @@ final class SqlText {
    *     {@code collection, id} pairs
    */
   String selectRecords(int n, Columns columns) {
-    StringBuilder q = new StringBuilder("SELECT collection, id, revision")
-        .append(columns == Columns.RECORD ? ", hash, value_json" : "").append(" FROM ").append(tables.records())
-        .append(" WHERE ");
-    for (int i = 0; i < n; i++) {
-      q.append(i == 0 ? "" : " OR ").append("(collection = ? AND id = ?)");
-    }
-    return q.toString();
+    return "SELECT collection, id, revision" + (columns == Columns.RECORD ? ", hash, value_json" : "") + " FROM "
+        + tables.records() + " WHERE " + keys(n, "id");
+  }
+
+  /**
+   * @param n how many records, at least 1
+   * @return the delete of every index entry of {@code n} records, bound as {@code collection, id} pairs
+   */
+  String deleteIndexEntries(int n) {
+    return "DELETE FROM " + tables.index() + " WHERE " + keys(n, "record_id");
+  }
+
+  /**
+   * @param rows how many entries, at least 1
+   * @return one insert of {@code rows} index entries, bound as {@code collection, index_name, index_key, record_id}
+   */
+  String insertIndexEntries(int rows) {
+    return "INSERT INTO " + tables.index() + " (collection, index_name, index_key, record_id) VALUES (?, ?, ?, ?)"
+        + ", (?, ?, ?, ?)".repeat(rows - 1);
+  }
+
+  /** {@code (collection = ? AND <id> = ?) OR ...}, {@code n} times. */
+  private static String keys(int n, String idColumn) {
+    String one = "(collection = ? AND " + idColumn + " = ?)";
+    return String.join(" OR ", Collections.nCopies(n, one));
   }
 
   /**

@@ -3,14 +3,15 @@ package io.kyros.collab.jdbc;
 import java.util.regex.Pattern;
 
 /**
- * The three tables' names for one table prefix.
+ * The four tables' names for one table prefix.
  *
  * @param prefix the validated prefix, possibly empty
  * @param meta the one-row counter table
  * @param records the records (documents, leases, tasks)
  * @param events the event log
+ * @param index the records' secondary-index entries (schema version 3)
  */
-record Tables(String prefix, String meta, String records, String events) {
+record Tables(String prefix, String meta, String records, String events, String index) {
   private static final Pattern PREFIX = Pattern.compile("([a-z][a-z0-9_]{0,29})?");
 
   static Tables of(String prefix) {
@@ -19,6 +20,7 @@ record Tables(String prefix, String meta, String records, String events) {
           "tablePrefix must be empty or match [a-z][a-z0-9_]{0,29} (lower case, so every database folds it alike): '"
               + prefix + "'");
     }
-    return new Tables(prefix, prefix + "collab_meta", prefix + "collab_records", prefix + "collab_events");
+    return new Tables(prefix, prefix + "collab_meta", prefix + "collab_records", prefix + "collab_events",
+        prefix + "collab_index");
   }
 }

@@ -79,8 +79,10 @@ class JdbcStorageTest {
   @EnumSource(JdbcDialect.class)
   void everyDialectShipsItsSchemaWithThePrefixPlaceholder(JdbcDialect dialect) {
     List<String> statements = Schema.statements(dialect, Tables.of("app_"));
-    assertThat(statements).hasSize(4).allSatisfy(s -> assertThat(s).doesNotContain("${").doesNotEndWith(";"));
-    assertThat(String.join("\n", statements)).contains("app_collab_meta", "app_collab_records", "app_collab_events");
+    assertThat(statements).hasSize(5).allSatisfy(s -> assertThat(s).doesNotContain("${").doesNotEndWith(";"));
+    assertThat(String.join("\n", statements)).contains("app_collab_meta", "app_collab_records", "app_collab_events",
+        "app_collab_index");
+    assertThat(dialect.schemaResources()).hasSize(2).first().isEqualTo(dialect.schemaResource());
   }
 
   @Test

@@ -201,12 +201,13 @@ final class TestDatabase implements AutoCloseable {
 
   /** Empties the tables and resets the counters: a fresh store, cheaply. */
   void reset() {
-    execute("DELETE FROM " + prefix + "collab_records", "DELETE FROM " + prefix + "collab_events",
+    execute("DELETE FROM " + prefix + "collab_index", "DELETE FROM " + prefix + "collab_records",
+        "DELETE FROM " + prefix + "collab_events",
         "UPDATE " + prefix + "collab_meta SET last_revision = 0, last_event_id = 0");
   }
 
   void dropTables() {
-    execute("DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
+    execute("DROP TABLE IF EXISTS " + prefix + "collab_index", "DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
         "DROP TABLE IF EXISTS " + prefix + "collab_meta");
   }
 

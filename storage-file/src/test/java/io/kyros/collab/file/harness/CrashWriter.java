@@ -2,6 +2,7 @@ package io.kyros.collab.file.harness;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.CanonicalJson;
 import io.kyros.collab.Collab;
 import io.kyros.collab.Document;
 import io.kyros.collab.Event;
@@ -14,7 +15,15 @@ import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.UpdateConflictException;
 import io.kyros.collab.file.FileStorage;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexEntry;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
+import io.kyros.collab.spi.Write;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -37,7 +46,13 @@ import java.util.function.Consumer;
  * task &lt;id&gt; &lt;status&gt; &lt;etag&gt;              a task operation returned the task in that state
  * lease &lt;resource&gt; &lt;fence&gt; &lt;leaseId&gt;      an acquisition returned
  * release &lt;resource&gt; &lt;leaseId&gt;            a release returned true
+ * ix &lt;id&gt; &lt;revision&gt; &lt;entries&gt;           an SPI put of ix/&lt;id&gt; with index entries (name=key,...; "-" for
+ *                                         none) or a delete ("deleted") committed at that revision
  * </pre>
+ * The {@code ix} records are written through the SPI with index entries (the thread's own records, under
+ * the key {@code c<cycle>-t<thread>} of index {@code by-thread}); where the storage keeps indexes, the
+ * thread scans that key after its writes and fails ({@code error}) unless the scan returns exactly the
+ * records its own acknowledged writes left indexed, in id order.
  * Each document is written by one thread only ({@code t<thread>-d<k>}), so the last acknowledged
  * version of a document is a lower bound for what must be on disk. An unexpected exception prints
  * {@code error ...} and a stack trace to stderr, which fails the test.
@@ -58,6 +73,7 @@ public final class CrashWriter {
   private static final String PAD = "abcdefghijklmnopqrstuvwxyz0123456789".repeat(60);
 
   private final Collab collab;
+  private final Storage storage;
   private final Consumer<String> ack;
   private final BooleanSupplier stop;
   private final int thread;
@@ -65,10 +81,14 @@ public final class CrashWriter {
   private final Random random;
   private final String worker;
   private final List<String> queued = new ArrayList<>();
+  /** This thread's ix records that carry its by-thread entry now. */
+  private final java.util.TreeSet<String> indexed = new java.util.TreeSet<>();
   private long seq;
 
-  private CrashWriter(Collab collab, Consumer<String> ack, BooleanSupplier stop, int thread, int cycle, long seed) {
+  private CrashWriter(Collab collab, Storage storage, Consumer<String> ack, BooleanSupplier stop, int thread, int cycle,
+      long seed) {
     this.collab = collab;
+    this.storage = storage;
     this.ack = ack;
     this.stop = stop;
     this.thread = thread;
@@ -134,7 +154,7 @@ public final class CrashWriter {
     for (int t = first; t < first + threads; t++) {
       Collab collab = Collab.builder().storage(storage).holder("c" + cycle + "-t" + t)
           .updateTimeout(Duration.ofSeconds(30)).build();
-      CrashWriter w = new CrashWriter(collab, ack, stop, t, cycle, seed * 31 + t);
+      CrashWriter w = new CrashWriter(collab, storage, ack, stop, t, cycle, seed * 31 + t);
       Thread th = new Thread(w::run, "writer-" + t);
       th.setDaemon(true);
       running.add(th);
@@ -149,8 +169,10 @@ public final class CrashWriter {
       while (!stop.getAsBoolean()) {
         int op = random.nextInt(100);
         try {
-          if (op < 40) {
+          if (op < 32) {
             document();
+          } else if (op < 40) {
+            indexed();
           } else if (op < 55) {
             append();
           } else if (op < 75) {
@@ -203,6 +225,42 @@ public final class CrashWriter {
       }
     }
     ack.accept("doc " + c + " " + id + " " + written.etag().tag());
+  }
+
+  /**
+   * Puts (with or without entries) or deletes one of this thread's {@code ix} records through the SPI,
+   * then checks its by-thread scan against what it acknowledged.
+   */
+  private void indexed() {
+    String id = "c" + cycle + "-t" + thread + "-r" + random.nextInt(8);
+    RecordKey key = new RecordKey("ix", id);
+    String mine = "c" + cycle + "-t" + thread;
+    int kind = random.nextInt(6);
+    List<IndexEntry> entries = kind == 0 ? List.of() : kind == 1 ? null
+        : List.of(new IndexEntry("by-thread", mine), new IndexEntry("order", String.format("%03d", random.nextInt(1000))));
+    String json = value().toString();
+    Write write = entries == null ? Write.delete(key)
+        : Write.put(key, json, CanonicalJson.hashCanonical(json.getBytes(StandardCharsets.UTF_8)), entries);
+    CommitResult r = storage.commit(Commit.of(List.of(), List.of(write),
+        List.of(new NewEvent("crash.ix", worker, "ix/" + id, "{}"))));
+    if (!(r instanceof CommitResult.Committed c)) {
+      throw new IllegalStateException("unconditional commit did not apply: " + r);
+    }
+    ack.accept("ix " + id + " " + c.revisions().get(0) + " " + (entries == null ? "deleted" : entries.isEmpty() ? "-"
+        : entries.stream().map(e -> e.index() + "=" + e.key()).collect(java.util.stream.Collectors.joining(","))));
+    if (entries == null || entries.isEmpty()) {
+      indexed.remove(id);
+    } else {
+      indexed.add(id);
+    }
+    if (storage.indexes()) {
+      List<String> scanned = storage.scanIndex(new IndexQuery("ix", "by-thread", mine, IndexQuery.START, mine, 100))
+          .stream().map(h -> h.record().key().id()).toList();
+      if (!scanned.equals(List.copyOf(indexed))) {
+        throw new IllegalStateException("scan of by-thread " + mine + " returned " + scanned + ", acknowledged: "
+            + indexed);
+      }
+    }
   }
 
   private void append() {

@@ -37,7 +37,7 @@ class StoreCheckerTest {
   void runTheWriterWorkload() throws Exception {
     AtomicBoolean stop = new AtomicBoolean();
     CountDownLatch enough = new CountDownLatch(1);
-    List<String> kinds = List.of("doc c", "del ", "event ", "task ", "lease ", "release ", "doc guarded ");
+    List<String> kinds = List.of("doc c", "del ", "event ", "task ", "lease ", "release ", "doc guarded ", "ix ");
     Consumer<String> sink = line -> {
       acks.add(line);
       // the writer runs until every kind of operation was acknowledged a few times
@@ -60,7 +60,7 @@ class StoreCheckerTest {
   void theWritersWorkloadIsClean() {
     StoreChecker.Report r = checker.check(storage);
     assertThat(r.clean()).as("%s", r).isTrue();
-    assertThat(r.acked()).isEqualTo(acks.size());
+    assertThat(r.acked()).isEqualTo(acks.stream().filter(a -> !a.startsWith("ix ")).count()); // ix: IndexAudit's
     assertThat(acks).anyMatch(a -> a.startsWith("task ") && a.contains(" done "));
   }
 

@@ -1,0 +1,126 @@
+package io.kyros.collab.app;
+
+import java.util.Optional;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The server's one handler: CORS (off unless an origin is configured), then API keys (401 without a
+ * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After),
+ * then the route ({@link Router}; 404/405 otherwise, or the console's static files for other GETs),
+ * with every failure answered as problem+json by {@link Problems}. {@code /healthz}, {@code /readyz}
+ * and the console's files need no key; the API and {@code /openapi.json} do when keys are configured.
+ *
+ * <p>Thread-safe: it holds only immutable configuration and thread-safe parts.
+ */
+final class ApiHandler extends Handler.Abstract {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApiHandler.class);
+  private final Router router;
+  private final ServerConfig config;
+  private final RateLimiter limiter;
+  private final StaticFiles console;
+
+  ApiHandler(Router router, ServerConfig config, RateLimiter limiter, StaticFiles console) {
+    this.router = router;
+    this.config = config;
+    this.limiter = limiter;
+    this.console = console;
+  }
+
+  @Override
+  public boolean handle(Request request, Response response, Callback callback) {
+    String method = request.getMethod();
+    String path = request.getHttpURI().getPath();
+    Exchange plain = new Exchange(request, response, callback, java.util.Map.of(), config, null);
+    try {
+      if (config.corsOrigin() != null) {
+        String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+        if (config.corsOrigin().equals(origin)) {
+          response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+          response.getHeaders().put(HttpHeader.VARY, "Origin");
+          response.getHeaders().put(HttpHeader.ACCESS_CONTROL_EXPOSE_HEADERS, "ETag, Retry-After, Location");
+          if ("OPTIONS".equals(method)) {
+            response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_METHODS, "GET, POST, PUT, PATCH, DELETE");
+            response.getHeaders().put(HttpHeader.ACCESS_CONTROL_ALLOW_HEADERS,
+                "Content-Type, If-Match, If-None-Match, Authorization, X-API-Key, Last-Event-ID");
+            response.setStatus(204);
+            response.write(true, null, callback);
+            return true;
+          }
+        }
+      }
+      Optional<Router.Match> match = router.find(method, path);
+      if (match.isEmpty()) {
+        if (("GET".equals(method) || "HEAD".equals(method)) && console.serve(request, response, callback)) {
+          return true;
+        }
+        throw ApiException.notFound("no route for " + method + " " + path);
+      }
+      Route route = match.get().route();
+      ApiKeys.Key key = null;
+      if (needsKey(path)) {
+        key = authenticate(request, route);
+      }
+      long wait = limiter.acquire(key != null ? "key:" + key.name() : "addr:" + Request.getRemoteAddr(request));
+      if (wait > 0) {
+        throw new ApiException(429, "Too Many Requests", "rate limit of " + config.ratePerSecond()
+            + " requests per second exceeded; retry in " + wait + " s").header("Retry-After", Long.toString(wait));
+      }
+      Exchange x = new Exchange(request, response, callback, match.get().params(), config, key);
+      try {
+        route.handler().handle(x);
+      } catch (Throwable t) {
+        if (x.answered()) {
+          LOG.warn("{} {} failed after its response started", method, path, t);
+          return true;
+        }
+        x.problem(Problems.of(t));
+        return true;
+      }
+      if (!x.answered()) {
+        throw new IllegalStateException("route " + route.method() + " " + route.path() + " did not answer");
+      }
+    } catch (Throwable t) {
+      plain.problem(Problems.of(t));
+    }
+    return true;
+  }
+
+  private boolean needsKey(String path) {
+    return config.apiKeys().enabled() && !path.equals("/healthz") && !path.equals("/readyz");
+  }
+
+  private ApiKeys.Key authenticate(Request request, Route route) {
+    String presented = presentedKey(request, route);
+    if (presented == null) {
+      throw new ApiException(401, "Unauthorized",
+          "an API key is required: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'")
+          .header("WWW-Authenticate", "Bearer realm=\"collab\"");
+    }
+    ApiKeys.Key key = config.apiKeys().find(presented).orElseThrow(() -> new ApiException(401, "Unauthorized",
+        "unknown API key").header("WWW-Authenticate", "Bearer realm=\"collab\", error=\"invalid_token\""));
+    if (route.write() && key.access() != ApiKeys.Access.READ_WRITE) {
+      throw new ApiException(403, "Forbidden", "the API key '" + key.name() + "' is read-only; "
+          + route.method() + " " + route.path() + " needs a read-write key");
+    }
+    return key;
+  }
+
+  private static String presentedKey(Request request, Route route) {
+    String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
+      return auth.substring(7).strip();
+    }
+    String header = request.getHeaders().get("X-API-Key");
+    if (header != null) {
+      return header.strip();
+    }
+    if ("GET".equals(route.method())) {
+      return Request.extractQueryParameters(request).getValue("api_key");
+    }
+    return null;
+  }
+}

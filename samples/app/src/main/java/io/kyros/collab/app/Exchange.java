@@ -1,0 +1,262 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.ETag;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.Objects;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+
+/**
+ * One HTTP request being answered: its path parameters, query, headers and body (read once, at
+ * most {@link ServerConfig#maxBodyBytes()} bytes, else 413), and the ways to answer it. A route
+ * either answers before it returns ({@link #json}, {@link #text}, {@link #notModified}...) or
+ * {@linkplain #detach() detaches} and completes the response later itself (SSE, long polls).
+ *
+ * <p>Not thread-safe: one thread handles a request until it answers or detaches; after detaching,
+ * the route's own code owns {@link #response()} and {@link #callback()}.
+ */
+final class Exchange {
+  private final Request request;
+  private final Response response;
+  private final Callback callback;
+  private final Map<String, String> params;
+  private final ServerConfig config;
+  private final ApiKeys.Key key;
+  private Fields query;
+  private boolean answered;
+
+  Exchange(Request request, Response response, Callback callback, Map<String, String> params, ServerConfig config,
+      ApiKeys.Key key) {
+    this.request = request;
+    this.response = response;
+    this.callback = callback;
+    this.params = params;
+    this.config = config;
+    this.key = key;
+  }
+
+  Request request() {
+    return request;
+  }
+
+  Response response() {
+    return response;
+  }
+
+  Callback callback() {
+    return callback;
+  }
+
+  ServerConfig config() {
+    return config;
+  }
+
+  /** @return the API key the request presented, or null when the server has none */
+  ApiKeys.Key key() {
+    return key;
+  }
+
+  String path() {
+    return request.getHttpURI().getPath();
+  }
+
+  /**
+   * @param name a path parameter of the route's template
+   * @return its decoded value
+   */
+  String param(String name) {
+    return Objects.requireNonNull(params.get(name), () -> "no path parameter " + name);
+  }
+
+  /**
+   * @param name a query parameter
+   * @return its value, or null
+   */
+  String query(String name) {
+    if (query == null) {
+      query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+    }
+    return query.getValue(name);
+  }
+
+  /**
+   * @param name a query parameter that may repeat or hold a comma-separated list
+   * @return its values, empty if absent
+   */
+  java.util.List<String> queryList(String name) {
+    query(name);
+    java.util.List<String> out = new java.util.ArrayList<>();
+    java.util.List<String> values = query.getValues(name);
+    for (String v : values == null ? java.util.List.<String>of() : values) {
+      for (String part : v.split(",")) {
+        if (!part.isBlank()) {
+          out.add(part.strip());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * @param name a query parameter
+   * @param min the smallest value accepted
+   * @param max the largest value accepted
+   * @param dflt its value when absent
+   * @return the parameter as a long
+   * @throws ApiException 400 if it is not a whole number in range
+   */
+  long queryLong(String name, long min, long max, long dflt) {
+    String v = query(name);
+    if (v == null || v.isEmpty()) {
+      return dflt;
+    }
+    long n;
+    try {
+      n = Long.parseLong(v);
+    } catch (NumberFormatException e) {
+      throw ApiException.badRequest(name + " must be a whole number: " + v);
+    }
+    if (n < min || n > max) {
+      throw ApiException.badRequest(name + " must be in " + min + ".." + max + ": " + v);
+    }
+    return n;
+  }
+
+  String header(String name) {
+    return request.getHeaders().get(name);
+  }
+
+  /**
+   * Reads the whole body, refusing one over the limit.
+   *
+   * @return the body as UTF-8 text, empty if none
+   * @throws ApiException 413 if it is larger than the server's limit
+   */
+  String body() {
+    long max = config.maxBodyBytes();
+    long declared = request.getLength();
+    if (declared > max) {
+      throw tooLarge(max);
+    }
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    while (true) {
+      Content.Chunk chunk = request.read();
+      if (chunk == null) {
+        // blocking wait for more content: only plain request/response routes read bodies, on a pool thread
+        java.util.concurrent.CompletableFuture<Void> more = new java.util.concurrent.CompletableFuture<>();
+        request.demand(() -> more.complete(null));
+        more.join();
+        continue;
+      }
+      if (Content.Chunk.isFailure(chunk)) {
+        Throwable failure = chunk.getFailure();
+        throw new UncheckedIOException(new IOException("cannot read the request body", failure));
+      }
+      ByteBuffer buf = chunk.getByteBuffer();
+      int n = buf.remaining();
+      if (out.size() + (long) n > max) {
+        chunk.release();
+        throw tooLarge(max);
+      }
+      byte[] bytes = new byte[n];
+      buf.get(bytes);
+      out.write(bytes, 0, n);
+      boolean last = chunk.isLast();
+      chunk.release();
+      if (last) {
+        return out.toString(StandardCharsets.UTF_8);
+      }
+    }
+  }
+
+  private static ApiException tooLarge(long max) {
+    return new ApiException(413, "Content Too Large", "the request body is larger than " + max + " bytes");
+  }
+
+  /** @return the body parsed as a JSON object (400 if it is not one) */
+  ObjectNode jsonBody() {
+    return Json.parseObject(body());
+  }
+
+  /** @return the body as a JSON object, or an empty one if there is no body */
+  ObjectNode optionalJsonBody() {
+    String b = body();
+    return b.isBlank() ? Json.object() : Json.parseObject(b);
+  }
+
+  void json(int status, JsonNode body) {
+    json(status, body, null);
+  }
+
+  void json(int status, JsonNode body, ETag etag) {
+    if (etag != null) {
+      response.getHeaders().put(HttpHeader.ETAG, etag.headerValue());
+    }
+    send(status, "application/json", Json.write(body));
+  }
+
+  void text(int status, String contentType, String body) {
+    send(status, contentType, body);
+  }
+
+  void problem(ApiException e) {
+    for (Map.Entry<String, String> h : e.headers().entrySet()) {
+      response.getHeaders().put(h.getKey(), h.getValue());
+    }
+    send(e.status(), Problems.MEDIA_TYPE, Json.write(Problems.body(e, path())));
+  }
+
+  void notModified(ETag etag) {
+    response.getHeaders().put(HttpHeader.ETAG, etag.headerValue());
+    answered = true;
+    response.setStatus(304);
+    response.write(true, null, callback);
+  }
+
+  /** Answers with a status and no body (204, or 304 without an ETag). */
+  void empty(int status) {
+    if (answered) {
+      throw new IllegalStateException("the request was already answered: " + path());
+    }
+    answered = true;
+    response.setStatus(status);
+    response.write(true, null, callback);
+  }
+
+  void header(HttpField field) {
+    response.getHeaders().put(field);
+  }
+
+  private void send(int status, String contentType, String body) {
+    if (answered) {
+      throw new IllegalStateException("the request was already answered: " + path());
+    }
+    answered = true;
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType + "; charset=utf-8");
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
+    response.write(true, ByteBuffer.wrap(bytes), callback);
+  }
+
+  /** Tells the dispatcher the route completes the response later, itself. */
+  void detach() {
+    answered = true;
+  }
+
+  boolean answered() {
+    return answered;
+  }
+}

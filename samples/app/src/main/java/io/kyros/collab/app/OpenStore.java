@@ -1,0 +1,134 @@
+package io.kyros.collab.app;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import io.kyros.collab.Collab;
+import io.kyros.collab.file.FileStorage;
+import io.kyros.collab.jdbc.JdbcStorage;
+import io.kyros.collab.spi.Storage;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One opened store and the {@link Collab} instances a command uses on it: {@link #collab()} with
+ * this process's own holder identity, and {@link #as(String)} for an actor named by a request
+ * (an agent, a worker, an HTTP client's {@code holder}), so that events name the actor that acted.
+ * The per-actor instances share the one storage and are kept in a bounded cache (the least
+ * recently used is closed when it overflows).
+ *
+ * <p>A JDBC store runs over a HikariCP pool and gets its tables created if missing
+ * ({@link JdbcStorage#createSchema()}, idempotent).
+ *
+ * <p>Thread-safe. {@link #close()} closes every Collab, then the storage, then the pool.
+ */
+final class OpenStore implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(OpenStore.class);
+  private static final int MAX_ACTORS = 1024;
+
+  private final StoreSpec spec;
+  private final Storage storage;
+  private final HikariDataSource pool;
+  private final Collab collab;
+  private final Cache<String, Collab> actors;
+
+  private OpenStore(StoreSpec spec, Storage storage, HikariDataSource pool) {
+    this.spec = spec;
+    this.storage = storage;
+    this.pool = pool;
+    this.collab = Collab.builder().storage(storage).build();
+    this.actors = Caffeine.newBuilder()
+        .maximumSize(MAX_ACTORS)
+        .executor(Runnable::run)
+        .removalListener((String holder, Collab c, RemovalCause cause) -> {
+          if (c != null) {
+            c.close();
+          }
+        })
+        .build();
+  }
+
+  /**
+   * Opens a store.
+   *
+   * @param spec where it is
+   * @param dbUser database user, or null
+   * @param dbPassword database password, or null
+   * @return the open store
+   * @throws io.kyros.collab.StorageException if it cannot be opened
+   */
+  static OpenStore open(StoreSpec spec, String dbUser, String dbPassword) {
+    Objects.requireNonNull(spec, "spec");
+    if (spec.kind() == StoreSpec.Kind.FILE) {
+      return new OpenStore(spec, FileStorage.open(spec.directory()), null);
+    }
+    HikariConfig config = new HikariConfig();
+    config.setJdbcUrl(spec.location());
+    if (dbUser != null && !dbUser.isEmpty()) {
+      config.setUsername(dbUser);
+    }
+    if (dbPassword != null && !dbPassword.isEmpty()) {
+      config.setPassword(dbPassword);
+    }
+    config.setMaximumPoolSize(8);
+    config.setPoolName("collab");
+    HikariDataSource pool;
+    try {
+      pool = new HikariDataSource(config);
+    } catch (RuntimeException e) {
+      throw new io.kyros.collab.StorageException("cannot connect to " + spec + ": " + e.getMessage(), e);
+    }
+    try {
+      JdbcStorage storage = JdbcStorage.builder(pool).build();
+      storage.createSchema();
+      return new OpenStore(spec, storage, pool);
+    } catch (RuntimeException e) {
+      pool.close();
+      throw e;
+    }
+  }
+
+  /** @return where the store is */
+  StoreSpec spec() {
+    return spec;
+  }
+
+  /** @return the storage, shared by every Collab of this store */
+  Storage storage() {
+    return storage;
+  }
+
+  /** @return the Collab with this process's own holder identity */
+  Collab collab() {
+    return collab;
+  }
+
+  /**
+   * @param actor an actor name (a holder, worker or agent); null or blank for this process's own
+   * @return a Collab whose holder, and so the actor of the events it records, is {@code actor}
+   */
+  Collab as(String actor) {
+    if (actor == null || actor.isBlank()) {
+      return collab;
+    }
+    return actors.get(actor, a -> Collab.builder().storage(storage).holder(a).build());
+  }
+
+  @Override
+  public void close() {
+    actors.invalidateAll();
+    actors.cleanUp();
+    collab.close();
+    try {
+      storage.close();
+    } finally {
+      if (pool != null) {
+        pool.close();
+      }
+      LOG.debug("closed {}", spec);
+    }
+  }
+}

@@ -1,0 +1,96 @@
+package io.kyros.collab.app;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Base64;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The web console's files, served from the jar's {@code console/} resources ({@code
+ * src/main/resources/console/}): {@code /} is {@code console/index.html}, {@code /x/y.js} is
+ * {@code console/x/y.js}. Each file is read once and kept, with a strong ETag of its content, so
+ * {@code If-None-Match} answers 304. Paths with {@code ..}, backslashes or empty segments are not
+ * served.
+ *
+ * <p>Thread-safe: the cache is a concurrent map of immutable entries.
+ */
+final class StaticFiles {
+  private static final Map<String, String> TYPES = Map.of(
+      "html", "text/html; charset=utf-8",
+      "js", "text/javascript; charset=utf-8",
+      "mjs", "text/javascript; charset=utf-8",
+      "css", "text/css; charset=utf-8",
+      "json", "application/json",
+      "svg", "image/svg+xml",
+      "png", "image/png",
+      "ico", "image/x-icon",
+      "txt", "text/plain; charset=utf-8");
+
+  private record Entry(byte[] bytes, String type, String etag) {}
+
+  private final String root;
+  private final ConcurrentHashMap<String, Optional<Entry>> cache = new ConcurrentHashMap<>();
+
+  StaticFiles(String root) {
+    this.root = root;
+  }
+
+  /**
+   * Answers a GET or HEAD for a console file.
+   *
+   * @return true if it was answered, false if there is no such file
+   */
+  boolean serve(Request request, Response response, Callback callback) {
+    String path = request.getHttpURI().getPath();
+    String name = path.equals("/") ? "index.html" : path.substring(1);
+    if (name.contains("..") || name.contains("\\") || name.contains("//") || name.endsWith("/")) {
+      return false;
+    }
+    Optional<Entry> entry = cache.computeIfAbsent(name, this::load);
+    if (entry.isEmpty()) {
+      return false;
+    }
+    Entry e = entry.get();
+    response.getHeaders().put(HttpHeader.ETAG, e.etag);
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+    String inm = request.getHeaders().get(HttpHeader.IF_NONE_MATCH);
+    if (inm != null && (inm.equals(e.etag) || inm.equals("*"))) {
+      response.setStatus(304);
+      response.write(true, null, callback);
+      return true;
+    }
+    response.setStatus(200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, e.type);
+    response.getHeaders().put(HttpHeader.CONTENT_LENGTH, e.bytes.length);
+    response.write(true, "HEAD".equals(request.getMethod()) ? null : ByteBuffer.wrap(e.bytes), callback);
+    return true;
+  }
+
+  private Optional<Entry> load(String name) {
+    try (InputStream in = StaticFiles.class.getClassLoader().getResourceAsStream(root + "/" + name)) {
+      if (in == null) {
+        return Optional.empty();
+      }
+      byte[] bytes = in.readAllBytes();
+      int dot = name.lastIndexOf('.');
+      String type = TYPES.getOrDefault(dot < 0 ? "" : name.substring(dot + 1), "application/octet-stream");
+      byte[] digest = MessageDigest.getInstance("SHA-256").digest(bytes);
+      String etag = "\"" + Base64.getUrlEncoder().withoutPadding().encodeToString(digest).substring(0, 22) + "\"";
+      return Optional.of(new Entry(bytes, type, etag));
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read console file " + name, e);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 is missing from this JVM", e);
+    }
+  }
+}

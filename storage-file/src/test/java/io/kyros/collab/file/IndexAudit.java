@@ -1,0 +1,123 @@
+package io.kyros.collab.file;
+
+import io.kyros.collab.file.DocumentCodec.StoredDocument;
+import io.kyros.collab.spi.IndexEntry;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.RecordKey;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Compares a file store's in-memory index with a full scan of the index entries stored in its
+ * document files, read here with the codec and nothing of the index: the two must be equal, and
+ * {@link FileStorage#scanIndex} paged through each index must return exactly the scanned entries, in
+ * (key, id) order, with the documents' revisions. Test code; not thread-safe.
+ */
+final class IndexAudit {
+  private IndexAudit() {}
+
+  /**
+   * @param storage an open store whose writers have stopped
+   * @return the differences, empty if none
+   */
+  static List<String> audit(FileStorage storage) throws IOException {
+    Map<String, Map<String, Map<String, Long>>> stored = scanDocuments(storage.root().resolve("state"));
+    // brings the index up to date (building it if this JVM never scanned)
+    storage.scanIndex(IndexQuery.first("_audit", "none", 1));
+    Map<String, Map<String, Map<String, Long>>> index = storage.store().indexSnapshot();
+    List<String> problems = new ArrayList<>();
+    if (!Objects.equals(index, stored)) {
+      problems.add("in-memory index differs from the documents' entries:\n index:     " + index + "\n documents: "
+          + stored);
+    }
+    stored.forEach((collection, indexes) -> indexes.forEach((name, entries) -> {
+      List<String> scanned = new ArrayList<>();
+      IndexQuery q = IndexQuery.first(collection, name, 7);
+      for (List<IndexHit> page = storage.scanIndex(q); !page.isEmpty(); page = storage.scanIndex(q)) {
+        for (IndexHit h : page) {
+          scanned.add(h.key() + " " + h.record().key().id() + "=" + h.record().revision());
+        }
+        q = q.after(page.get(page.size() - 1));
+      }
+      List<String> expected = entries.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).toList();
+      if (!scanned.equals(expected)) {
+        problems.add("scanIndex(" + collection + ", " + name + ") returned " + scanned + ", the documents hold "
+            + expected);
+      }
+    }));
+    return problems;
+  }
+
+  /**
+   * Checks the {@code ix} acknowledgements of {@code CrashWriter} (each record written by one thread,
+   * acknowledged in order): the record's document is now at the last acknowledged revision or later,
+   * and at that revision it carries exactly the acknowledged entries (or is absent, for a delete).
+   *
+   * @param lines acknowledgement lines of every cycle so far
+   * @return the problems, empty if none
+   */
+  static List<String> checkAcks(FileStorage storage, List<String> lines) throws IOException {
+    Map<String, String[]> last = new TreeMap<>();
+    for (String line : lines) {
+      String[] f = line.split(" ", 4);
+      if (f[0].equals("ix") && f.length == 4) {
+        last.put(f[1], f);
+      }
+    }
+    List<String> problems = new ArrayList<>();
+    for (String[] f : last.values()) {
+      long acked = Long.parseLong(f[2]);
+      Path file = storage.root().resolve("state/ix/" + f[1] + ".json");
+      StoredDocument d = Files.exists(file)
+          ? DocumentCodec.decodeDocument(new RecordKey("ix", f[1]), Files.readAllBytes(file), file) : null;
+      long now = d == null ? 0 : d.record().revision();
+      String entries = d == null ? "deleted" : d.index().isEmpty() ? "-"
+          : String.join(",", d.index().stream().map(e -> e.index() + "=" + e.key()).toList());
+      if (now < acked && !(f[3].equals("deleted") && d == null)) {
+        problems.add("lost: ix/" + f[1] + " acknowledged at revision " + acked + " (" + f[3] + "), now " + now);
+      } else if (now == acked && !entries.equals(f[3])) {
+        problems.add("ix/" + f[1] + " at the acknowledged revision " + acked + " holds " + entries + ", acknowledged "
+            + f[3]);
+      }
+    }
+    return problems;
+  }
+
+  /** @return collection, index name, "key id" to revision, from every readable document file */
+  static Map<String, Map<String, Map<String, Long>>> scanDocuments(Path state) throws IOException {
+    Map<String, Map<String, Map<String, Long>>> out = new TreeMap<>();
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(state)) {
+      for (Path dir : dirs) {
+        String collection = dir.getFileName().toString();
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(dir, "*.json")) {
+          for (Path f : files) {
+            String name = f.getFileName().toString();
+            if (name.startsWith(".")) {
+              continue;
+            }
+            String id = name.substring(0, name.length() - ".json".length());
+            StoredDocument d;
+            try {
+              d = DocumentCodec.decodeDocument(new RecordKey(collection, id), Files.readAllBytes(f), f);
+            } catch (CorruptFileException e) {
+              continue; // damaged documents are in no index
+            }
+            for (IndexEntry e : d.index()) {
+              out.computeIfAbsent(collection, c -> new TreeMap<>()).computeIfAbsent(e.index(), x -> new TreeMap<>())
+                  .put(e.key() + " " + id, d.record().revision());
+            }
+          }
+        }
+      }
+    }
+    return out;
+  }
+}
