@@ -135,6 +135,34 @@ public final class MarkdownLogRenderer {
         return "replaced " + doc + " " + text(d, "previousEtag", "?") + " → " + text(d, "etag", "?");
       case DOCUMENT_DELETED:
         return "deleted " + doc + " (was " + text(d, "previousEtag", "?") + ")";
+      case EXECUTOR_STARTED:
+        return "started " + task + " (handler " + code(text(d, "handler", "?")) + ", attempt " + text(d, "attempt", "?")
+            + ")";
+      case EXECUTOR_PROGRESS:
+        return "progress on " + task + ": " + text(d, "percent", "?") + "% " + escape(text(d, "message", ""));
+      case EXECUTOR_SUCCEEDED:
+        return "finished " + task + " (" + text(d, "outcome", "?") + " after " + text(d, "duration", "?") + ")";
+      case EXECUTOR_FAILED:
+        rest = d.path("retry").asBoolean() ? ", will retry at " + text(d, "nextAttemptAt", "now") : ", no retry";
+        return "attempt " + text(d, "attempt", "?") + " on " + task + " failed (" + escape(text(d, "errorClass", "?"))
+            + rest + "): " + escape(text(d, "error", ""));
+      case BATCH_CREATED:
+        return "created batch " + code(text(d, "id", "?")) + " (" + text(d, "total", "?") + " items, "
+            + text(d, "policy", "?") + ", concurrency " + text(d, "concurrency", "?") + ")";
+      case BATCH_ITEMS_ADDED:
+        return "added " + text(d, "items", "?") + " items to batch " + code(text(d, "id", "?"));
+      case BATCH_STATE_CHANGED:
+        return "batch " + code(text(d, "id", "?")) + " " + text(d, "oldState", "?") + " → " + text(d, "newState", "?")
+            + " (" + escape(text(d, "reason", "")) + ")";
+      case BATCH_PROGRESS:
+        return "batch " + code(text(d, "id", "?")) + " at " + text(d, "percent", "?") + "% (" + text(d, "succeeded", "?")
+            + " succeeded, " + text(d, "failed", "?") + " failed, " + text(d, "cancelled", "?") + " cancelled, "
+            + text(d, "running", "?") + " running)";
+      case AGENT_REGISTERED:
+        return "registered agent " + code(text(d, "id", "?")) + " (" + escape(text(d, "role", "?")) + ")";
+      case AGENT_STATUS_CHANGED:
+        return "agent " + code(text(d, "id", "?")) + " " + text(d, "oldStatus", "?") + " → "
+            + text(d, "newStatus", "?") + " (" + escape(text(d, "reason", "")) + ")";
       default:
         // types without a sentence of their own yet (agents, batches, executors) render like user types
         return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);

@@ -95,6 +95,9 @@ record Comparison(
       throughput("claim-complete-postgresql-vs-db-scheduler", "task claim + complete on PostgreSQL: Collab vs db-scheduler",
           on("TaskClaimBenchmark.claimAndComplete", "backend", "COLLAB_POSTGRESQL"),
           on("TaskClaimBenchmark.claimAndComplete", "backend", "DB_SCHEDULER_POSTGRESQL"), 1.5),
+      throughput("workers-postgresql-vs-db-scheduler", "worker pool, 8 threads, no-op handler, on PostgreSQL: Collab vs db-scheduler",
+          on("WorkerPoolBenchmark.drain", "backend", "COLLAB_POSTGRESQL"),
+          on("TaskClaimBenchmark.claimAndComplete", "backend", "DB_SCHEDULER_POSTGRESQL"), null),
       throughput("claim-complete-mariadb-vs-db-scheduler", "task claim + complete on MariaDB: Collab vs db-scheduler",
           on("TaskClaimBenchmark.claimAndComplete", "backend", "COLLAB_MARIADB"),
           on("TaskClaimBenchmark.claimAndComplete", "backend", "DB_SCHEDULER_MARIADB"), null),
@@ -121,6 +124,7 @@ record Comparison(
       on("ETagBenchmark.canonicalJsonAndSha256", "size", "65536"),
       on("LeaseBenchmark.acquireRelease", "backend", "MEMORY"),
       on("LeaseBenchmark.acquireRelease", "backend", "FILE"),
+      on("WorkerPoolBenchmark.drain", "backend", "COLLAB_FILE"),
       new Selector("LargeLogBenchmark.read100", Map.of()));
 
   private static Selector claimScale(String backend, String tasks) {

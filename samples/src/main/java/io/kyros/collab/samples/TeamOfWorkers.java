@@ -89,7 +89,7 @@ public final class TeamOfWorkers {
       handles.forEach(FileStorage::close);
 
       long last = lead.events().lastId();
-      while (printer.position() < last) { // let the printer catch up with the last events
+      while (printer.position() < last && !printer.isClosed()) { // let the printer catch up with the last events
         LockSupport.parkNanos(1_000_000L);
       }
       printer.close();
