@@ -33,10 +33,13 @@ final class BatchCommits {
 
   private final Core core;
   private final Workflow workflow;
+  /** The index entries of the item tasks a batch commit writes, as every other task write carries them. */
+  private final TaskReadiness readiness;
 
   BatchCommits(Core core) {
     this.core = core;
     this.workflow = core.workflow();
+    this.readiness = new TaskReadiness(core);
   }
 
   /** A task the commit creates or moves, written after the batch record. */
@@ -298,9 +301,11 @@ final class BatchCommits {
     Core.Encoded encoded = core.encode(b, "batch " + id);
     List<Write> writes = new ArrayList<>();
     writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash()));
+    Instant now = core.storage().now();
     for (TaskChange t : plan.tasks) {
       expectations.add(t.expectation());
-      writes.add(Write.put(t.key(), t.encoded().json(), t.encoded().hash()));
+      writes.add(Write.put(t.key(), t.encoded().json(), t.encoded().hash(),
+          readiness.entries(t.encoded().value(), now, expectations)));
     }
     BatchState to = BatchRecord.state(b);
     BatchProgress p = BatchRecord.progress(b);
