@@ -7,6 +7,8 @@ import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
@@ -24,6 +26,8 @@ final class Core {
   static final int PAGE = 512;
 
   private final Storage storage;
+  /** Whether the storage keeps index entries ({@link Storage#indexes()}), asked once. */
+  private final boolean indexed;
   private final ObjectMapper mapper;
   private final CoreSettings settings;
   /**
@@ -35,6 +39,7 @@ final class Core {
 
   Core(Storage storage, ObjectMapper mapper, CoreSettings settings) {
     this.storage = storage;
+    this.indexed = storage.indexes();
     this.mapper = mapper;
     this.settings = settings;
     this.parsed = Caffeine.newBuilder().maximumSize(settings.valueCacheSize()).build();
@@ -42,6 +47,14 @@ final class Core {
 
   Storage storage() {
     return storage;
+  }
+
+  /**
+   * @return whether the storage keeps index entries: then core finds tasks and claims through {@link TaskIndexes};
+   *     otherwise it reads whole collections and writes carry no entries
+   */
+  boolean indexed() {
+    return indexed;
   }
 
   ObjectMapper mapper() {
@@ -189,6 +202,20 @@ final class Core {
         return all;
       }
       after = page.get(page.size() - 1).key().id();
+    }
+  }
+
+  /** Every hit of an index query, read page by page from its position. */
+  List<IndexHit> scanAll(IndexQuery query) {
+    List<IndexHit> all = new ArrayList<>();
+    IndexQuery q = query;
+    while (true) {
+      List<IndexHit> page = storage.scanIndex(q);
+      all.addAll(page);
+      if (page.size() < q.limit()) {
+        return all;
+      }
+      q = q.after(page.get(page.size() - 1));
     }
   }
 

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
@@ -139,7 +140,7 @@ final class LeaseCommits {
       Lease renewed = new Lease(held.leaseId(), held.resource(), held.holder(), held.acquiredAt(),
           ttl.apply(held.ttl()), now, held.fence());
       Core.Encoded encoded = core.encode(LeaseRecord.held(core.object(), renewed), "lease " + lease.resource());
-      Write write = Write.put(key, encoded.json(), encoded.hash());
+      Write write = heldWrite(key, encoded, renewed);
       List<NewEvent> events = renewed.ttl().equals(held.ttl()) ? List.of()
           : List.of(core.event(EventType.LEASE_RENEWED, held.holder(), RecordKeys.leaseTarget(held.resource()),
               LeaseRecord.renewDetails(core.object(), held, renewed)));
@@ -175,7 +176,7 @@ final class LeaseCommits {
           Duration.between(now, at), now, held.fence());
       Core.Encoded encoded = core.encode(LeaseRecord.releaseScheduled(core.object(), scheduled),
           "lease " + lease.resource());
-      Write write = Write.put(key, encoded.json(), encoded.hash());
+      Write write = heldWrite(key, encoded, scheduled);
       CommitResult result = core.commit(Commit.of(
           List.of(Expectation.revisionUntil(key, record.get().revision(), held.expiresAt())), List.of(write),
           List.of(core.event(EventType.LEASE_RELEASE_SCHEDULED, held.holder(), RecordKeys.leaseTarget(held.resource()),
@@ -254,7 +255,7 @@ final class LeaseCommits {
   /** See {@link Leases#reclaimStale}. */
   List<Lease> reclaimStale() {
     List<Lease> reclaimed = new ArrayList<>();
-    for (StoredRecord r : core.scan(RecordKeys.LEASES)) {
+    for (StoredRecord r : mayBeStale(RecordKeys.LEASES, core.storage().now())) {
       Lease l = held(r);
       Instant now = core.storage().now();
       if (l == null || !l.isStaleAt(now)) {
@@ -269,6 +270,21 @@ final class LeaseCommits {
       }
     }
     return reclaimed;
+  }
+
+  /**
+   * The lease records of {@code collection} that may hold a lease stale at {@code now}: through the {@code expires}
+   * index those expiring at or before it, else every record; in id order either way. Callers check each.
+   */
+  List<StoredRecord> mayBeStale(String collection, Instant now) {
+    if (!core.indexed()) {
+      return core.scan(collection);
+    }
+    List<StoredRecord> out = new ArrayList<>();
+    core.scanAll(IndexQuery.first(collection, TaskIndexes.EXPIRES, Core.PAGE).until(TaskIndexes.timeKey(now)))
+        .forEach(h -> out.add(h.record()));
+    out.sort(Comparator.comparing(r -> r.key().id()));
+    return out;
   }
 
   /** Time the lease has left by the storage's clock; zero if the storage cannot say (assume the worst). */
@@ -305,7 +321,7 @@ final class LeaseCommits {
     }
     events.add(core.event(EventType.LEASE_ACQUIRED, holder, target, LeaseRecord.details(core.object(), lease)));
     return new Acquisition(lease, new Expectation(key, current.map(StoredRecord::revision).orElse(Expectation.ABSENT)),
-        Write.put(key, encoded.json(), encoded.hash()), events);
+        heldWrite(key, encoded, lease), events);
   }
 
   /**
@@ -393,7 +409,13 @@ final class LeaseCommits {
     return new Current(record.get(), held, now);
   }
 
-  /** A free lease record that keeps the last fence. */
+  /** The write of a held lease's record, carrying its expiry entry when the storage keeps indexes. */
+  private Write heldWrite(RecordKey key, Core.Encoded encoded, Lease lease) {
+    return Write.put(key, encoded.json(), encoded.hash(),
+        core.indexed() ? TaskIndexes.lease(lease.expiresAt()) : List.of());
+  }
+
+  /** A free lease record that keeps the last fence (in no index). */
   Write freeWrite(RecordKey key, String resource, long fence) {
     Core.Encoded encoded = core.encode(LeaseRecord.free(core.object(), resource, fence), "lease " + resource);
     return Write.put(key, encoded.json(), encoded.hash());

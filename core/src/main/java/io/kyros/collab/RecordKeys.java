@@ -16,6 +16,8 @@ final class RecordKeys {
   static final String LEASES = "_leases";
   /** Collection holding task claim leases, keyed by task id. */
   static final String TASK_LEASES = "_task-leases";
+  /** Collection holding Collab's own bookkeeping, such as the index format marker ({@link TaskReindex}). */
+  static final String META = "_collab";
   /** Collection holding tasks, keyed by task id. */
   static final String TASKS = "_tasks";
   /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot start with it. */

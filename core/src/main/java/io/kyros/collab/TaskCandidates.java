@@ -3,6 +3,8 @@ package io.kyros.collab;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import java.time.Duration;
@@ -10,6 +12,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +32,8 @@ final class TaskCandidates {
   private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
   /** How many of the best candidates' lease records {@link #claimNext} reads along with the claims it checks. */
   private static final int LEASE_READ_AHEAD = 4;
+  /** How many times one call looks for candidates again after losing all it had to concurrent claimers. */
+  private static final int MAX_ROUNDS = 4;
 
   private final Core core;
   private final LeaseCommits leases;
@@ -51,40 +56,104 @@ final class TaskCandidates {
   private record Candidate(StoredRecord record, TaskRecord.View view) {}
 
   /**
-   * What {@link #claimNext} decides on.
+   * What the generic path decides on.
    *
    * @param candidates the ready claimable tasks, best first
    * @param working ids of this workflow's tasks whose status holds a claim
    */
   private record Board(List<Candidate> candidates, List<String> working) {}
 
-  /** See {@link Tasks#claimNext(String, Duration, Set)}; the arguments are checked. */
-  Optional<TaskClaim> claimNext(String worker, Duration ttl, Set<String> labels) {
-    for (int round = 0;; round++) {
+  /**
+   * The candidates of one round: the claimable tasks best first, the lease records already read for some of them
+   * (absent from {@code leaseRecords} if the record does not exist), and whether more candidates may exist beyond
+   * these.
+   */
+  private record Round(List<StoredRecord> candidates, Set<String> leaseIds, Map<String, StoredRecord> leaseRecords,
+      boolean more) {}
+
+  /** See {@link Tasks#claimUpTo}; the arguments are checked. {@code claimNext} is {@code claimUpTo(1)}. */
+  List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels) {
+    List<TaskClaim> out = new ArrayList<>(Math.min(max, 64));
+    for (int round = 0; round < MAX_ROUNDS && out.size() < max; round++) {
       Instant now = core.storage().now();
-      Board board = board(core.scan(RecordKeys.TASKS), labels, now);
-      // One query for the claims to check for staleness and the lease records of the first candidates.
-      Set<String> leaseIds = new LinkedHashSet<>(board.working());
-      int ahead = 0;
-      for (int i = 0; i < board.candidates().size() && ahead < LEASE_READ_AHEAD; i++) {
-        String id = board.candidates().get(i).record().key().id();
-        if (!trying.contains(id)) {
-          leaseIds.add(id);
-          ahead++;
+      Round r;
+      if (core.indexed()) {
+        if (round == 0) {
+          claims.reclaimStale(worker, now);
+        }
+        commits.readiness().promoteDue(now);
+        r = indexedRound(labels, max - out.size());
+      } else {
+        r = scannedRound(labels, worker, now, round);
+        if (r == null) {
+          continue; // stale claims were reclaimed: decide again
         }
       }
-      Map<String, StoredRecord> leaseRecords = new HashMap<>();
-      if (!leaseIds.isEmpty()) {
-        List<RecordKey> keys = new ArrayList<>(leaseIds.size());
-        leaseIds.forEach(id -> keys.add(RecordKeys.claimLease(id)));
-        core.storage().readAll(keys).forEach(r -> leaseRecords.put(r.key().id(), r));
+      out.addAll(claimBest(r, max - out.size(), worker, ttl, now));
+      if (!r.more()) {
+        break; // every candidate there is was tried
       }
-      // Stale claims first: if any was found, decide again on what the reclaims left.
-      if (round == 0 && reclaimStale(board.working(), leaseRecords, worker, now)) {
-        continue;
-      }
-      return claimBest(board.candidates(), leaseIds, leaseRecords, worker, ttl, now);
     }
+    return List.copyOf(out);
+  }
+
+  /** The best ready tasks through the indexes: enough for {@code want} claims, skipping what this instance tries. */
+  private Round indexedRound(Set<String> labels, int want) {
+    int n = want + trying.size() + LEASE_READ_AHEAD;
+    List<IndexHit> hits;
+    if (labels.isEmpty()) {
+      hits = core.storage().scanIndex(IndexQuery.first(RecordKeys.TASKS, TaskIndexes.ready(workflow.name()), n));
+    } else {
+      // the best n of the union are among the best n of each label's index
+      Map<String, IndexHit> byId = new HashMap<>();
+      for (String label : labels) {
+        for (IndexHit h : core.storage().scanIndex(IndexQuery.first(RecordKeys.TASKS,
+            TaskIndexes.readyWithLabel(workflow.name(), label), n))) {
+          byId.putIfAbsent(h.record().key().id(), h);
+        }
+      }
+      hits = new ArrayList<>(byId.values());
+      hits.sort(Comparator.comparing(IndexHit::key).thenComparing(h -> h.record().key().id()));
+    }
+    List<StoredRecord> candidates = new ArrayList<>(Math.min(n, hits.size()));
+    for (int i = 0; i < hits.size() && i < n; i++) {
+      StoredRecord r = hits.get(i).record();
+      ObjectNode json = core.parse(r);
+      if (workflow.initial().equals(TaskRecord.status(json)) && commits.ownWorkflow(json)) {
+        candidates.add(r);
+      }
+    }
+    return new Round(candidates, Set.of(), Map.of(), hits.size() >= n);
+  }
+
+  /**
+   * The generic path, for a storage without indexes: the board of every task; on the first round, the stale claims
+   * found on it are reclaimed first and the result is null (decide again).
+   */
+  private Round scannedRound(Set<String> labels, String worker, Instant now, int round) {
+    Board board = board(core.scan(RecordKeys.TASKS), labels, now);
+    // One query for the claims to check for staleness and the lease records of the first candidates.
+    Set<String> leaseIds = new LinkedHashSet<>(board.working());
+    int ahead = 0;
+    for (int i = 0; i < board.candidates().size() && ahead < LEASE_READ_AHEAD; i++) {
+      String id = board.candidates().get(i).record().key().id();
+      if (!trying.contains(id)) {
+        leaseIds.add(id);
+        ahead++;
+      }
+    }
+    Map<String, StoredRecord> leaseRecords = new HashMap<>();
+    if (!leaseIds.isEmpty()) {
+      List<RecordKey> keys = new ArrayList<>(leaseIds.size());
+      leaseIds.forEach(id -> keys.add(RecordKeys.claimLease(id)));
+      core.storage().readAll(keys).forEach(r -> leaseRecords.put(r.key().id(), r));
+    }
+    if (round == 0 && reclaimStale(board.working(), leaseRecords, worker, now)) {
+      return null;
+    }
+    List<StoredRecord> candidates = new ArrayList<>(board.candidates().size());
+    board.candidates().forEach(c -> candidates.add(c.record()));
+    return new Round(candidates, leaseIds, leaseRecords, false);
   }
 
   private Board board(List<StoredRecord> all, Set<String> labels, Instant now) {
@@ -143,41 +212,88 @@ final class TaskCandidates {
   }
 
   /**
-   * Claims the first candidate it can, moving on to the next on losing one, without reading the tasks again.
+   * Claims up to {@code want} candidates in one commit, best first; on losing one (a conflict on its task or lease),
+   * drops it and commits the others with the next candidate in its place, without reading the tasks again.
    * Candidates another thread of this instance is trying right now are skipped, so the threads of one process
    * spread over the best candidates instead of all committing for the same one; a candidate this instance changed
    * after the scan read it is judged by what it committed.
-   *
-   * @param leaseIds the candidates whose lease records were read (absent from {@code leaseRecords} if none exists)
    */
-  private Optional<TaskClaim> claimBest(List<Candidate> candidates, Set<String> leaseIds,
-      Map<String, StoredRecord> leaseRecords, String worker, Duration ttl, Instant now) {
-    for (Candidate c : candidates) {
-      String id = c.record().key().id();
-      if (!trying.add(id)) {
-        continue;
-      }
-      try {
-        // checked once this thread is the only one of the instance on the task, so no claim of ours can slip by
-        StoredRecord task = c.record();
-        StoredRecord mine = commits.remembered(id).orElse(null);
-        if (mine != null && mine.revision() > task.revision()) {
-          ObjectNode json = core.parse(mine);
-          if (!workflow.initial().equals(TaskRecord.status(json)) || !TaskRecord.claimableAt(json, now)) {
-            continue;
+  private List<TaskClaim> claimBest(Round round, int want, String worker, Duration ttl, Instant now) {
+    List<TaskClaim> out = new ArrayList<>();
+    List<String> mine = new ArrayList<>();
+    Iterator<StoredRecord> next = round.candidates().iterator();
+    List<TaskClaims.Prepared> batch = new ArrayList<>();
+    try {
+      while (out.size() < want) {
+        // fill the batch; lease records not read yet are read together
+        List<StoredRecord> picked = new ArrayList<>();
+        while (batch.size() + picked.size() < want - out.size() && next.hasNext()) {
+          StoredRecord task = pick(next.next(), mine, now);
+          if (task != null) {
+            picked.add(task);
           }
-          task = mine;
         }
-        Optional<StoredRecord> leaseRecord = leaseIds.contains(id) ? Optional.ofNullable(leaseRecords.get(id))
-            : core.storage().read(RecordKeys.claimLease(id));
-        Optional<TaskClaim> claim = claims.tryClaim(task, worker, ttl, leaseRecord, now);
-        if (claim.isPresent()) {
-          return claim;
+        Map<String, StoredRecord> leaseRecords = new HashMap<>(round.leaseRecords());
+        List<RecordKey> unread = new ArrayList<>();
+        for (StoredRecord t : picked) {
+          if (!round.leaseIds().contains(t.key().id())) {
+            unread.add(RecordKeys.claimLease(t.key().id()));
+          }
         }
-      } finally {
-        trying.remove(id);
+        if (!unread.isEmpty()) {
+          core.storage().readAll(unread).forEach(r -> leaseRecords.put(r.key().id(), r));
+        }
+        for (StoredRecord t : picked) {
+          TaskClaims.Prepared p = claims.prepare(t, worker, ttl,
+              Optional.ofNullable(leaseRecords.get(t.key().id())), now);
+          if (p != null) {
+            batch.add(p);
+          }
+        }
+        if (batch.isEmpty()) {
+          if (!next.hasNext()) {
+            break;
+          }
+          continue;
+        }
+        TaskClaims.Outcome outcome = claims.commitClaims(batch, worker);
+        if (!outcome.claims().isEmpty()) {
+          out.addAll(outcome.claims());
+          batch.clear();
+        } else if (outcome.conflicting() >= 0) {
+          batch.remove(outcome.conflicting()); // lost to someone else: the others go on, with a replacement
+        } else {
+          batch.clear();
+        }
+        if (batch.isEmpty() && !next.hasNext()) {
+          break;
+        }
       }
+    } finally {
+      mine.forEach(trying::remove);
     }
-    return Optional.empty();
+    return out;
+  }
+
+  /**
+   * Takes a candidate for this call if no other thread of this instance is trying it; returns the record to decide
+   * on (the one this instance last committed if newer than the one read), or null to skip it.
+   */
+  private StoredRecord pick(StoredRecord task, List<String> mine, Instant now) {
+    String id = task.key().id();
+    if (!trying.add(id)) {
+      return null;
+    }
+    mine.add(id);
+    // checked once this thread is the only one of the instance on the task, so no claim of ours can slip by
+    StoredRecord remembered = commits.remembered(id).orElse(null);
+    if (remembered != null && remembered.revision() > task.revision()) {
+      ObjectNode json = core.parse(remembered);
+      if (!workflow.initial().equals(TaskRecord.status(json)) || !TaskRecord.claimableAt(json, now)) {
+        return null;
+      }
+      return remembered;
+    }
+    return task;
   }
 }

@@ -4,7 +4,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexEntry;
 import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import io.kyros.collab.spi.Write;
 import java.time.Duration;
@@ -45,41 +47,107 @@ final class TaskClaims {
   }
 
   /**
+   * A claim ready to commit: the task's new record and the acquisition of its lease.
+   *
+   * @param task the task record it was decided on
+   * @param encoded the task's new value (claimed)
+   * @param acquisition the lease
+   * @param oldStatus the task's status before
+   */
+  record Prepared(StoredRecord task, Core.Encoded encoded, LeaseCommits.Acquisition acquisition, String oldStatus) {
+    String id() {
+      return task.key().id();
+    }
+  }
+
+  /**
+   * Prepares the claim of {@code task} given its lease record, at storage time {@code now} (read before both); null
+   * if the task's lease is held.
+   */
+  Prepared prepare(StoredRecord task, String worker, Duration ttl, Optional<StoredRecord> leaseRecord, Instant now) {
+    String id = task.key().id();
+    LeaseCommits.Acquisition a = leases.prepareAcquire(RecordKeys.claimLease(id), RecordKeys.claimResource(id),
+        worker, ttl, leaseRecord, now);
+    if (a == null) {
+      return null;
+    }
+    ObjectNode json = core.parse(task).deepCopy();
+    String old = TaskRecord.status(json);
+    TaskRecord.moved(json, workflow.claimed(), now).put(TaskRecord.ASSIGNEE, worker);
+    return new Prepared(task, core.encode(json, "task " + id), a, old);
+  }
+
+  /**
+   * What {@link #commitClaims} did: the claims, in the order given, or the position of the claim whose task or lease
+   * changed since it was prepared (-1 if the conflict names neither), when nothing was committed.
+   */
+  record Outcome(List<TaskClaim> claims, int conflicting) {}
+
+  /**
+   * Commits several prepared claims in one commit: each task and its lease, with their expectations, and per claim
+   * the lease events and {@code task_claimed}, in the order given.
+   */
+  Outcome commitClaims(List<Prepared> batch, String worker) {
+    List<Expectation> expectations = new ArrayList<>(batch.size() * 2);
+    List<Write> writes = new ArrayList<>(batch.size() * 2);
+    for (Prepared p : batch) {
+      expectations.add(Expectation.revision(p.task().key(), p.task().revision()));
+      expectations.add(p.acquisition().expectation());
+      writes.add(Write.put(p.task().key(), p.encoded().json(), p.encoded().hash(),
+          commits.readiness().entries(p.encoded().value(), p.acquisition().lease().acquiredAt(), expectations)));
+      writes.add(p.acquisition().write());
+    }
+    CommitResult result = core.commit(new Commit(expectations, writes, revisions -> {
+      List<NewEvent> events = new ArrayList<>(batch.size() * 3);
+      for (int i = 0; i < batch.size(); i++) {
+        Prepared p = batch.get(i);
+        String id = p.id();
+        LeaseCommits.Acquisition a = p.acquisition();
+        events.addAll(a.events());
+        events.add(core.event(EventType.TASK_CLAIMED, worker, RecordKeys.taskTarget(id), core.object()
+            .put("id", id).put("worker", worker).put("oldStatus", p.oldStatus()).put("newStatus", workflow.claimed())
+            .put("leaseId", a.lease().leaseId()).put("fence", a.lease().fence())
+            .put("attempts", TaskRecord.attempts(p.encoded().value()))
+            .put("previousEtag", Core.etag(p.task()).toString())
+            .put("etag", Core.etag(revisions.get(2 * i), p.encoded().hash()).toString())));
+      }
+      return events;
+    }));
+    if (result instanceof CommitResult.Committed c) {
+      List<TaskClaim> out = new ArrayList<>(batch.size());
+      for (int i = 0; i < batch.size(); i++) {
+        Prepared p = batch.get(i);
+        long revision = c.revisions().get(2 * i);
+        commits.remember(new StoredRecord(p.task().key(), p.encoded().json(), revision, p.encoded().hash()));
+        leases.remember(p.acquisition().write(), c.revisions().get(2 * i + 1));
+        out.add(new TaskClaim(TaskRecord.toTask(p.encoded().value(), revision, p.encoded().hash()),
+            p.acquisition().lease()));
+      }
+      return new Outcome(out, -1);
+    }
+    RecordKey key = ((CommitResult.Conflict) result).failed().key();
+    for (int i = 0; i < batch.size(); i++) {
+      Prepared p = batch.get(i);
+      if (p.task().key().equals(key) || p.acquisition().write().key().equals(key)) {
+        commits.forget(p.id());
+        return new Outcome(List.of(), i);
+      }
+    }
+    batch.forEach(p -> commits.forget(p.id()));
+    return new Outcome(List.of(), -1);
+  }
+
+  /**
    * One attempt to claim {@code task} given its lease record, at storage time {@code now} (read before both);
    * empty if the task's lease is held or someone changed either record since.
    */
   Optional<TaskClaim> tryClaim(StoredRecord task, String worker, Duration ttl, Optional<StoredRecord> leaseRecord,
       Instant now) {
-    String id = task.key().id();
-    String resource = RecordKeys.claimResource(id);
-    LeaseCommits.Acquisition a = leases.prepareAcquire(RecordKeys.claimLease(id), resource, worker, ttl, leaseRecord,
-        now);
-    if (a == null) {
+    Prepared p = prepare(task, worker, ttl, leaseRecord, now);
+    if (p == null) {
       return Optional.empty();
     }
-    ObjectNode json = core.parse(task).deepCopy();
-    String old = TaskRecord.status(json);
-    TaskRecord.moved(json, workflow.claimed(), now).put(TaskRecord.ASSIGNEE, worker);
-    Core.Encoded encoded = core.encode(json, "task " + id);
-    String prevEtag = Core.etag(task).toString();
-    CommitResult result = core.commit(new Commit(List.of(Expectation.revision(task.key(), task.revision()),
-        a.expectation()), List.of(Write.put(task.key(), encoded.json(), encoded.hash()), a.write()), revisions -> {
-          List<NewEvent> events = new ArrayList<>(a.events());
-          events.add(core.event(EventType.TASK_CLAIMED, worker, RecordKeys.taskTarget(id), core.object()
-              .put("id", id).put("worker", worker).put("oldStatus", old).put("newStatus", workflow.claimed())
-              .put("leaseId", a.lease().leaseId()).put("fence", a.lease().fence())
-              .put("attempts", TaskRecord.attempts(json)).put("previousEtag", prevEtag)
-              .put("etag", Core.etag(revisions.get(0), encoded.hash()).toString())));
-          return events;
-        }));
-    if (result instanceof CommitResult.Committed c) {
-      commits.remember(new StoredRecord(task.key(), encoded.json(), c.revisions().get(0), encoded.hash()));
-      leases.remember(a.write(), c.revisions().get(1));
-      return Optional.of(new TaskClaim(TaskRecord.toTask(encoded.value(), c.revisions().get(0), encoded.hash()),
-          a.lease()));
-    }
-    commits.forget(id);
-    return Optional.empty();
+    return commitClaims(List.of(p), worker).claims().stream().findFirst();
   }
 
   /** See {@link Tasks#claim}; the arguments are checked. */
@@ -175,11 +243,15 @@ final class TaskClaims {
 
   /** Reclaims stale claims, recording {@code actor} as who did it; skips records it cannot read. */
   List<Task> reclaimStale(String actor) {
-    List<Task> out = new ArrayList<>();
-    List<StoredRecord> leaseRecords = core.scan(RecordKeys.TASK_LEASES);
     // One reading of the storage's clock for the whole scan: it only gets later, so a claim found stale at it is
     // stale at commit time too, and the scan costs no round trip per claim.
-    Instant now = core.storage().now();
+    return reclaimStale(actor, core.storage().now());
+  }
+
+  /** Reclaims the claims stale at {@code now}, a reading of the storage's clock. */
+  List<Task> reclaimStale(String actor, Instant now) {
+    List<Task> out = new ArrayList<>();
+    List<StoredRecord> leaseRecords = leases.mayBeStale(RecordKeys.TASK_LEASES, now);
     for (StoredRecord leaseRecord : leaseRecords) {
       reclaimLogged(leaseRecord, actor, now).ifPresent(out::add);
     }
@@ -235,8 +307,9 @@ final class TaskClaims {
     expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
     Core.Encoded encoded = core.encode(json, "task " + id);
     String prevEtag = Core.etag(task.get()).toString();
+    List<IndexEntry> entries = commits.readiness().entries(encoded.value(), now, expectations);
     CommitResult result = core.commit(new Commit(expectations,
-        List.of(Write.put(task.get().key(), encoded.json(), encoded.hash()), free), revisions -> List.of(
+        List.of(Write.put(task.get().key(), encoded.json(), encoded.hash(), entries), free), revisions -> List.of(
             core.event(EventType.LEASE_RECLAIMED, actor, target, reclaimDetails),
             core.event(EventType.TASK_RECLAIMED, actor, target, core.object().put("id", id).put("oldStatus", old)
                 .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())

@@ -6,6 +6,7 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexEntry;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
@@ -26,6 +27,7 @@ final class TaskCommits {
   private final LeaseCommits leases;
   private final Workflow workflow;
   private final DependencyGraph graph;
+  private final TaskReadiness readiness;
   /**
    * The task records this instance last committed, by id. Only a guess: a commit that relies on one expects its
    * revision, so if anyone changed the task since, the commit conflicts and the operation reads the task instead.
@@ -37,6 +39,11 @@ final class TaskCommits {
     this.leases = leases;
     this.workflow = core.workflow();
     this.graph = new DependencyGraph(core);
+    this.readiness = new TaskReadiness(core);
+  }
+
+  TaskReadiness readiness() {
+    return readiness;
   }
 
   /** Builds a commit's events from the task's new ETag and its previous one. */
@@ -60,9 +67,12 @@ final class TaskCommits {
       if (existing.isPresent()) {
         throw alreadyExists(existing.get());
       }
-      ObjectNode json = TaskRecord.create(core.object(), id, spec, workflow, maxAttempts, core.storage().now());
+      Instant now = core.storage().now();
+      ObjectNode json = TaskRecord.create(core.object(), id, spec, workflow, maxAttempts, now);
       Core.Encoded encoded = core.encode(json, "task " + id);
-      CommitResult result = core.commit(new Commit(expectations, List.of(Write.put(key, encoded.json(), encoded.hash())),
+      List<IndexEntry> entries = readiness.entries(encoded.value(), now, expectations);
+      CommitResult result = core.commit(new Commit(expectations,
+          List.of(Write.put(key, encoded.json(), encoded.hash(), entries)),
           revisions -> {
             ObjectNode d = core.object().put("id", id).put("title", spec.title()).put("status", workflow.initial())
                 .put("priority", spec.priority()).put("etag", Core.etag(revisions.get(0), encoded.hash()).toString());
@@ -85,6 +95,7 @@ final class TaskCommits {
       StoredRecord current = readTask(id);
       checkIfMatch(current, ifMatch);
       ObjectNode json = core.parse(current).deepCopy();
+      requireOwnWorkflow(json);
       List<Expectation> expectations = new ArrayList<>();
       expectations.add(Expectation.revision(key, current.revision()));
       List<String> changed = new ArrayList<>();
@@ -115,8 +126,9 @@ final class TaskCommits {
         TaskRecord.setLabels(json, patch.labels());
         changed.add(TaskRecord.LABELS);
       }
-      json.put(TaskRecord.UPDATED_AT, core.storage().now().toString());
-      Optional<Task> done = commitTask(current, json, expectations, List.of(), (etag, prev) -> {
+      Instant now = core.storage().now();
+      json.put(TaskRecord.UPDATED_AT, now.toString());
+      Optional<Task> done = commitTask(current, json, now, expectations, List.of(), (etag, prev) -> {
         ObjectNode d = core.object().put("id", id).put("previousEtag", prev).put("etag", etag);
         changed.forEach(d.putArray("changed")::add);
         return List.of(core.event(EventType.TASK_UPDATED, RecordKeys.taskTarget(id), d));
@@ -203,7 +215,10 @@ final class TaskCommits {
     }
     TaskRecord.moved(json, to, now);
     move.changes().apply(json);
-    Optional<Task> task = commitTask(current, json, expectations, writes, (etag, prev) -> {
+    if (to.equals(workflow.done())) {
+      readiness.unblock(id, to, now, expectations, writes);
+    }
+    Optional<Task> task = commitTask(current, json, now, expectations, writes, (etag, prev) -> {
       ObjectNode d = core.object().put("id", id).put("oldStatus", from).put("newStatus", to)
           .put("previousEtag", prev).put("etag", etag);
       guard.ifPresent(g -> d.put("fence", g.held().fence()).put("leaseId", g.held().leaseId()));
@@ -216,12 +231,15 @@ final class TaskCommits {
     return task.map(t -> new TransitionResult(from, to, t));
   }
 
-  /** Commits a task write (first) with extra writes; empty on conflict. */
-  Optional<Task> commitTask(StoredRecord current, ObjectNode json, List<Expectation> expectations,
+  /**
+   * Commits a task write (first, with its index entries as of {@code now}) with extra writes; empty on conflict.
+   */
+  Optional<Task> commitTask(StoredRecord current, ObjectNode json, Instant now, List<Expectation> expectations,
       List<Write> extraWrites, EventsFor events) {
     Core.Encoded encoded = core.encode(json, "task " + current.key().id());
     List<Write> writes = new ArrayList<>();
-    writes.add(Write.put(current.key(), encoded.json(), encoded.hash()));
+    writes.add(Write.put(current.key(), encoded.json(), encoded.hash(),
+        readiness.entries(encoded.value(), now, expectations)));
     writes.addAll(extraWrites);
     String prev = Core.etag(current).toString();
     CommitResult result = core.commit(new Commit(expectations, writes,

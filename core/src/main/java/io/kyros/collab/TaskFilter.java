@@ -5,15 +5,19 @@ import java.util.Set;
 
 /**
  * Selects tasks for {@link Tasks#list(TaskFilter)}: by status, by label (a task matches if it has
- * any of them), by assignee. Empty sets and a null assignee match everything.
+ * any of them), by assignee; and one page of them in the list's order (creation time, then id): the
+ * tasks after the task {@code after}, at most {@code limit} of them. Empty sets and a null assignee
+ * match everything; a null {@code after} starts at the beginning.
  *
  * <p>Immutable and thread-safe.
  *
  * @param statuses statuses to keep, empty for all
  * @param labels keep tasks with at least one of these labels, empty for all
  * @param assignee keep tasks assigned to this worker, null for all
+ * @param after the id of the last task of the previous page, null for the first page
+ * @param limit the most tasks to return, &gt; 0 ({@link Integer#MAX_VALUE} for all)
  */
-public record TaskFilter(Set<String> statuses, Set<String> labels, String assignee) {
+public record TaskFilter(Set<String> statuses, Set<String> labels, String assignee, String after, int limit) {
 
   private static final TaskFilter ALL = new TaskFilter(Set.of(), Set.of(), null);
 
@@ -23,11 +27,29 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
    * @param statuses statuses to keep, empty for all
    * @param labels keep tasks with at least one of these labels, empty for all
    * @param assignee keep tasks assigned to this worker, null for all
+   * @param after the id of the last task of the previous page, null for the first page
+   * @param limit the most tasks to return
    * @throws NullPointerException if a set or an element is null
+   * @throws IllegalArgumentException if limit is not positive
    */
   public TaskFilter {
     statuses = Set.copyOf(statuses);
     labels = Set.copyOf(labels);
+    if (limit <= 0) {
+      throw new IllegalArgumentException("limit must be positive: " + limit);
+    }
+  }
+
+  /**
+   * Creates a filter returning every matching task in one page.
+   *
+   * @param statuses statuses to keep, empty for all
+   * @param labels keep tasks with at least one of these labels, empty for all
+   * @param assignee keep tasks assigned to this worker, null for all
+   * @throws NullPointerException if a set or an element is null
+   */
+  public TaskFilter(Set<String> statuses, Set<String> labels, String assignee) {
+    this(statuses, labels, assignee, null, Integer.MAX_VALUE);
   }
 
   /** @return a filter keeping every task */
@@ -40,7 +62,7 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
    * @return a copy keeping only these statuses
    */
   public TaskFilter statuses(String... statuses) {
-    return new TaskFilter(Set.of(statuses), labels, assignee);
+    return new TaskFilter(Set.of(statuses), labels, assignee, after, limit);
   }
 
   /**
@@ -48,7 +70,7 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
    * @return a copy keeping only tasks with one of these labels
    */
   public TaskFilter labels(String... labels) {
-    return new TaskFilter(statuses, Set.of(labels), assignee);
+    return new TaskFilter(statuses, Set.of(labels), assignee, after, limit);
   }
 
   /**
@@ -56,12 +78,29 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
    * @return a copy keeping only tasks assigned to it
    */
   public TaskFilter assignee(String assignee) {
-    return new TaskFilter(statuses, labels, Objects.requireNonNull(assignee, "assignee"));
+    return new TaskFilter(statuses, labels, Objects.requireNonNull(assignee, "assignee"), after, limit);
+  }
+
+  /**
+   * @param taskId the id of the last task of the previous page
+   * @return a copy returning the tasks after it in the list's order
+   */
+  public TaskFilter after(String taskId) {
+    return new TaskFilter(statuses, labels, assignee, Objects.requireNonNull(taskId, "taskId"), limit);
+  }
+
+  /**
+   * @param limit the most tasks to return, &gt; 0
+   * @return a copy returning at most that many
+   * @throws IllegalArgumentException if limit is not positive
+   */
+  public TaskFilter limit(int limit) {
+    return new TaskFilter(statuses, labels, assignee, after, limit);
   }
 
   /**
    * @param task a task
-   * @return true if it passes
+   * @return true if it passes the status, label and assignee conditions (paging aside)
    */
   public boolean matches(Task task) {
     return (statuses.isEmpty() || statuses.contains(task.status()))

@@ -2,8 +2,6 @@ package io.kyros.collab;
 
 import java.security.SecureRandom;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
@@ -38,6 +36,7 @@ public final class Tasks {
   private final TaskCommits commits;
   private final TaskClaims claims;
   private final TaskCandidates candidates;
+  private final TaskBoard board;
 
   Tasks(Core core, LeaseCommits leases) {
     this.core = core;
@@ -45,6 +44,8 @@ public final class Tasks {
     this.commits = new TaskCommits(core, leases);
     this.claims = new TaskClaims(core, leases, commits);
     this.candidates = new TaskCandidates(core, leases, commits, claims);
+    this.board = new TaskBoard(core, commits);
+    new TaskReindex(core, leases, commits.readiness()).ensure();
   }
 
   /** @return the workflow these tasks follow */
@@ -82,26 +83,24 @@ public final class Tasks {
   }
 
   /**
-   * Lists tasks, ordered by creation time then id.
+   * Lists tasks, ordered by creation time then id: one page of the matching tasks, those after the
+   * filter's {@code after} task, at most its {@code limit}. With statuses named, on a storage that
+   * keeps indexes, a page reads only tasks in those statuses.
    *
-   * @param filter which tasks to keep
-   * @return the matching tasks
+   * @param filter which tasks to keep, and which page
+   * @return the matching tasks of the page
    * @throws IllegalArgumentException if the filter names a status the workflow does not have, or an
-   *     invalid label
+   *     invalid label or {@code after} id
+   * @throws NotFoundException if {@code after} names no task
    */
   public List<Task> list(TaskFilter filter) {
     Objects.requireNonNull(filter, "filter");
     filter.statuses().forEach(workflow::requireState);
     filter.labels().forEach(l -> Names.requireName("label", l));
-    List<Task> out = new ArrayList<>();
-    for (var r : core.scan(RecordKeys.TASKS)) {
-      Task t = commits.toTask(r);
-      if (filter.matches(t)) {
-        out.add(t);
-      }
+    if (filter.after() != null) {
+      Names.requireName("after", filter.after());
     }
-    out.sort(Comparator.comparing(Task::createdAt).thenComparing(Task::id));
-    return out;
+    return board.list(filter);
   }
 
   /**
@@ -197,13 +196,15 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    return candidates.claimNext(worker, ttl, labels);
+    return candidates.claimUpTo(1, worker, ttl, labels).stream().findFirst();
   }
 
   /**
-   * Claims up to {@code max} of the best claimable tasks for {@code worker}, as {@link
-   * #claimNext(String, Duration, Set)} would one after another, so that a worker pool with free slots
-   * fills them in one call.
+   * Claims up to {@code max} of the best claimable tasks for {@code worker} in one commit, each as {@link
+   * #claimNext(String, Duration, Set)} would (its lease taken, moved to the claimed state, {@code lease_acquired}
+   * and {@code task_claimed} recorded, stale claims reclaimed first), so that a worker pool with free slots fills
+   * them in one round trip. A candidate lost to a concurrent claimer is skipped and the next one takes its place;
+   * the call does not fail for it. {@code claimNext} is {@code claimUpTo(1, ...)}.
    *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity
@@ -220,15 +221,7 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    List<TaskClaim> out = new java.util.ArrayList<>(Math.min(max, 64));
-    while (out.size() < max) {
-      Optional<TaskClaim> claim = candidates.claimNext(worker, ttl, labels);
-      if (claim.isEmpty()) {
-        break;
-      }
-      out.add(claim.get());
-    }
-    return List.copyOf(out);
+    return candidates.claimUpTo(max, worker, ttl, labels);
   }
 
   /**

@@ -4,6 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import io.kyros.collab.spi.Write;
@@ -30,7 +32,13 @@ class TaskClaimPathTest {
   /** Counts calls per kind, and runs a hook before a commit that writes a given task. */
   static final class CountingStorage extends ForwardingStorage {
     final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    /** What {@link #indexes()} answers: false makes core take its generic path. */
+    final boolean indexes;
     volatile String hookTask;
+
+    CountingStorage(boolean indexes) {
+      this.indexes = indexes;
+    }
     volatile Consumer<Commit> hook;
 
     int count(String what) {
@@ -70,6 +78,17 @@ class TaskClaimPathTest {
     }
 
     @Override
+    public boolean indexes() {
+      return indexes;
+    }
+
+    @Override
+    public List<IndexHit> scanIndex(IndexQuery query) {
+      count("scan " + query.collection() + " " + query.index(), null);
+      return delegate.scanIndex(query);
+    }
+
+    @Override
     public CommitResult commit(Commit commit) {
       for (Write w : commit.writes()) {
         if (w.key().equals(RecordKeys.task(String.valueOf(hookTask)))) {
@@ -85,7 +104,7 @@ class TaskClaimPathTest {
     }
   }
 
-  private final CountingStorage storage = new CountingStorage();
+  private final CountingStorage storage = new CountingStorage(true);
   private final Collab collab = Collab.builder().storage(storage).holder("alice").build();
   /** A second process on the same store, which the counting storage does not see. */
   private final Collab rival = Collab.builder().storage(storage.delegate).holder("bob").build();
@@ -109,11 +128,63 @@ class TaskClaimPathTest {
     TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
     assertThat(claim.task().id()).isEqualTo("b");
     assertThat(storage.count("commit for a")).isEqualTo(1);
-    assertThat(storage.count("list " + RecordKeys.TASKS)).isEqualTo(1);
-    assertThat(storage.count("list " + RecordKeys.TASK_LEASES)).as("claims are checked through the tasks").isZero();
+    assertThat(storage.count("list " + RecordKeys.TASKS)).as("tasks are found through the ready index").isZero();
+    assertThat(storage.count("scan " + RecordKeys.TASKS + " ready:kanban")).isEqualTo(1);
+    assertThat(storage.count("scan " + RecordKeys.TASKS + " delayed:kanban")).as("due backoffs").isEqualTo(1);
+    assertThat(storage.count("scan " + RecordKeys.TASK_LEASES + " expires")).as("stale claims").isEqualTo(1);
+    assertThat(storage.count("list " + RecordKeys.TASK_LEASES)).isZero();
+    assertThat(storage.count("read " + RecordKeys.TASKS)).isZero();
     assertThat(storage.count("now")).isEqualTo(1);
     assertThat(storage.count("commit")).isEqualTo(2);
     assertThat(rival.tasks().get("a").orElseThrow().assignee()).isEqualTo("bob");
+  }
+
+  @Test
+  void withoutIndexesAWorkerThatLosesItsCandidateClaimsTheNextWithoutReadingTheTasksAgain() {
+    CountingStorage storage = new CountingStorage(false);
+    try (Collab collab = Collab.builder().storage(storage).holder("alice").build();
+        Collab rival = Collab.builder().storage(storage.delegate).holder("bob").build()) {
+      collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
+      collab.tasks().create(NewTask.of("b").withId("b").withPriority(1));
+      storage.hookTask = "a";
+      storage.hook = commit -> {
+        storage.hook = null;
+        assertThat(rival.tasks().claim("a", "bob", TTL)).isPresent(); // bob wins the race for a
+      };
+      storage.reset();
+      TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+      assertThat(claim.task().id()).isEqualTo("b");
+      assertThat(storage.count("commit for a")).isEqualTo(1);
+      assertThat(storage.count("list " + RecordKeys.TASKS)).isEqualTo(1);
+      assertThat(storage.count("list " + RecordKeys.TASK_LEASES)).as("claims are checked through the tasks").isZero();
+      assertThat(storage.calls.keySet()).noneMatch(k -> k.startsWith("scan "));
+      assertThat(storage.count("now")).isEqualTo(1);
+      assertThat(storage.count("commit")).isEqualTo(2);
+      assertThat(rival.tasks().get("a").orElseThrow().assignee()).isEqualTo("bob");
+    }
+  }
+
+  @Test
+  void claimUpToClaimsSeveralInOneCommitAndSkipsALostCandidate() {
+    for (String id : List.of("a", "b", "c", "d")) {
+      collab.tasks().create(NewTask.of(id).withId(id).withPriority(id.equals("d") ? 0 : 1));
+    }
+    storage.hookTask = "a";
+    storage.hook = commit -> {
+      storage.hook = null;
+      assertThat(rival.tasks().claim("a", "bob", TTL)).isPresent(); // bob wins a while alice commits a, b, c
+    };
+    storage.reset();
+    List<TaskClaim> claims = collab.tasks().claimUpTo(3, "alice", TTL, java.util.Set.of());
+    assertThat(claims).extracting(c -> c.task().id()).containsExactly("b", "c", "d");
+    assertThat(storage.count("commit")).as("one lost commit, then b, c and d together").isEqualTo(2);
+    assertThat(storage.count("list " + RecordKeys.TASKS)).isZero();
+    List<Event> claimed = collab.events().read(0, EventFilter.all().types("task_claimed", "lease_acquired"), 100);
+    assertThat(claimed).extracting(e -> e.type() + " " + e.target()).containsExactly(
+        "lease_acquired tasks/a", "task_claimed tasks/a",
+        "lease_acquired tasks/b", "task_claimed tasks/b", "lease_acquired tasks/c", "task_claimed tasks/c",
+        "lease_acquired tasks/d", "task_claimed tasks/d");
+    assertThat(claims).allSatisfy(c -> assertThat(collab.tasks().complete(c).status()).isEqualTo("done"));
   }
 
   @Test

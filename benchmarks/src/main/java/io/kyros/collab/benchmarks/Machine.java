@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * What the benchmarks ran on, as the report's machine section: CPU, memory, OS, the disk holding the benchmark data
  * and the versions of the database servers and engines. Every probe tolerates what it cannot read ("unknown",
- * "unreachable"); the PostgreSQL probe gives up after 2 s.
+ * "unreachable"); the PostgreSQL and MariaDB probes give up after 2 s.
  *
  * @param facts the facts, in report order
  */
@@ -39,7 +39,7 @@ record Machine(List<Fact> facts) {
    * Probes this machine.
    *
    * @param dataDir the benchmark data directory, which need not exist yet
-   * @param databases whether to ask PostgreSQL, SQLite and H2 for their versions (tests skip it)
+   * @param databases whether to ask PostgreSQL, MariaDB, SQLite and H2 for their versions (tests skip it)
    * @return the facts
    */
   static Machine probe(Path dataDir, boolean databases) {
@@ -49,7 +49,8 @@ record Machine(List<Fact> facts) {
     facts.add(new Fact("OS", os()));
     facts.add(new Fact("Benchmark data", dataDir + ": " + disk(dataDir)));
     if (databases) {
-      facts.add(new Fact("PostgreSQL", postgresql()));
+      facts.add(new Fact("PostgreSQL", server(BenchDatabase.POSTGRESQL, "SHOW server_version")));
+      facts.add(new Fact("MariaDB", server(BenchDatabase.MARIADB, "SELECT VERSION()")));
       facts.add(new Fact("SQLite", version("jdbc:sqlite::memory:", "select sqlite_version()")));
       facts.add(new Fact("H2", version("jdbc:h2:mem:", "select h2version()")));
     } else {
@@ -189,17 +190,18 @@ record Machine(List<Fact> facts) {
     }
   }
 
-  private static String postgresql() {
+  private static String server(BenchDatabase database, String versionQuery) {
     Properties properties = new Properties();
-    properties.setProperty("user", Postgres.USER);
-    properties.setProperty("password", Postgres.PASSWORD);
+    properties.setProperty("user", database.user);
+    properties.setProperty("password", database.password);
+    long unit = database == BenchDatabase.POSTGRESQL ? 1 : 1000; // pgjdbc takes seconds, MariaDB's driver millis
     properties.setProperty("loginTimeout", String.valueOf(TIMEOUT_SECONDS));
-    properties.setProperty("connectTimeout", String.valueOf(TIMEOUT_SECONDS));
-    properties.setProperty("socketTimeout", String.valueOf(TIMEOUT_SECONDS * 2));
-    try (Connection connection = DriverManager.getConnection(Postgres.URL, properties)) {
-      return query(connection, "SHOW server_version") + " at " + Postgres.URL;
+    properties.setProperty("connectTimeout", String.valueOf(TIMEOUT_SECONDS * unit));
+    properties.setProperty("socketTimeout", String.valueOf(TIMEOUT_SECONDS * 2 * unit));
+    try (Connection connection = DriverManager.getConnection(database.url, properties)) {
+      return query(connection, versionQuery) + " at " + database.url;
     } catch (SQLException e) {
-      return "unreachable at " + Postgres.URL + " (" + e.getMessage() + ")";
+      return "unreachable at " + database.url + " (" + e.getMessage() + ")";
     }
   }
 

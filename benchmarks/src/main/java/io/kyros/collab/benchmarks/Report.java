@@ -85,7 +85,9 @@ record Report(PairedResults results, Run run, Machine machine) {
       - File benchmarks keep their data under `-Dcollab.bench.dir` (default `benchmarks/target/bench-data`), which must
         be on the disk being measured, not a tmpfs. JMH's forks inherit the runner's `-D` options.
       - PostgreSQL benchmarks use `COLLAB_PG_URL`, `COLLAB_PG_USER` and `COLLAB_PG_PASSWORD` (default
-        `jdbc:postgresql://127.0.0.1:5432/test` as `postgres`); a side that fails in the first round (say, an
+        `jdbc:postgresql://127.0.0.1:5432/test` as `postgres`), MariaDB ones `COLLAB_MARIADB_URL`,
+        `COLLAB_MARIADB_USER` and `COLLAB_MARIADB_PASSWORD` (default `jdbc:mariadb://127.0.0.1:3306/test` as
+        `root`); a side that fails in the first round (say, an
         unreachable database) is not retried and shows as missing.
       - JMH allows one run per machine at a time (`/tmp/jmh.lock`); other load on the machine widens the intervals.
       """;

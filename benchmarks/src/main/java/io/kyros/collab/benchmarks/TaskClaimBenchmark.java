@@ -42,9 +42,9 @@ import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Draining a backlog of {@value #TASKS} no-op tasks with {@value #WORKERS} workers on PostgreSQL, reported in tasks
- * per second (one invocation claims and completes every task of the backlog). Both sides get a Hikari pool of
- * {@value #POOL_SIZE} connections on the same server.
+ * Draining a backlog of {@value #TASKS} no-op tasks with {@value #WORKERS} workers on PostgreSQL or MariaDB, reported
+ * in tasks per second (one invocation claims and completes every task of the backlog). Both sides get a Hikari pool
+ * of {@value #POOL_SIZE} connections on the same server.
  *
  * <p>Before each invocation (not measured) the backlog is put in place, not yet runnable; the invocation makes it
  * runnable and returns when every task is done:
@@ -59,6 +59,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *       {@code UPDATE scheduled_tasks SET execution_time = now()} and {@code triggerCheckForDueExecutions()} and
  *       waits until every execution is reported complete by a scheduler listener (after db-scheduler deleted the
  *       finished execution).
+ *   <li>{@link Backend#COLLAB_MARIADB} and {@link Backend#DB_SCHEDULER_MARIADB}: the same on MariaDB. db-scheduler
+ *       does not offer lock-and-fetch on MariaDB ({@code MariaDBJdbcCustomization.supportsGenericLockAndFetch()} is
+ *       false), so it polls with its default strategy, fetch-and-lock-on-execute (select due executions, then pick
+ *       each with an optimistic {@code UPDATE ... WHERE version = ?}), timestamps kept in UTC; the backlog is made
+ *       runnable by moving its execution time into the past.
  * </ul>
  *
  * <p>A finished db-scheduler one-time execution is deleted; a finished Collab task stays on the board, done. So that
@@ -83,18 +88,33 @@ public class TaskClaimBenchmark {
   private static final Duration TTL = Duration.ofMinutes(5);
   private static final long MAX_WAIT_SECONDS = 120;
 
-  /** Who claims and completes the tasks. */
+  /** Who claims and completes the tasks, on which database. */
   public enum Backend {
     /** Collab's tasks on PostgreSQL through {@code JdbcStorage}. */
-    COLLAB_POSTGRESQL,
+    COLLAB_POSTGRESQL(BenchDatabase.POSTGRESQL),
     /** db-scheduler one-time tasks on PostgreSQL. */
-    DB_SCHEDULER_POSTGRESQL
+    DB_SCHEDULER_POSTGRESQL(BenchDatabase.POSTGRESQL),
+    /** Collab's tasks on MariaDB through {@code JdbcStorage}. */
+    COLLAB_MARIADB(BenchDatabase.MARIADB),
+    /** db-scheduler one-time tasks on MariaDB. */
+    DB_SCHEDULER_MARIADB(BenchDatabase.MARIADB);
+
+    final BenchDatabase database;
+
+    Backend(BenchDatabase database) {
+      this.database = database;
+    }
+
+    boolean collab() {
+      return name().startsWith("COLLAB_");
+    }
   }
 
   /** Who claims and completes the tasks. */
   @Param
   public Backend backend;
 
+  private BenchDatabase database;
   private HikariDataSource pool;
   private ExecutorService workers;
   private JdbcStorage storage;
@@ -108,25 +128,39 @@ public class TaskClaimBenchmark {
   /** Opens a pool and fresh tables, and starts db-scheduler (idle) or the worker threads. */
   @Setup(Level.Trial)
   public void open() {
-    pool = Postgres.pool(backend.name().toLowerCase(java.util.Locale.ROOT), POOL_SIZE);
-    if (backend == Backend.COLLAB_POSTGRESQL) {
-      storage = Postgres.freshStorage(pool, PREFIX);
+    database = backend.database;
+    pool = database.pool(backend.name().toLowerCase(java.util.Locale.ROOT), POOL_SIZE);
+    if (backend.collab()) {
+      storage = database.freshStorage(pool, PREFIX);
       collab = Collab.builder().storage(storage).holder("bench").build();
       workers = Executors.newFixedThreadPool(WORKERS);
       return;
     }
-    Postgres.execute(pool, "DROP TABLE IF EXISTS scheduled_tasks",
-        // db-scheduler's PostgreSQL DDL (its repository's postgresql_tables.sql)
-        "CREATE TABLE scheduled_tasks (task_name TEXT NOT NULL, task_instance TEXT NOT NULL, task_data BYTEA,"
-            + " execution_time TIMESTAMP WITH TIME ZONE NOT NULL, picked BOOLEAN NOT NULL, picked_by TEXT,"
-            + " last_success TIMESTAMP WITH TIME ZONE, last_failure TIMESTAMP WITH TIME ZONE,"
-            + " consecutive_failures INT, last_heartbeat TIMESTAMP WITH TIME ZONE, version BIGINT NOT NULL,"
-            + " priority SMALLINT, PRIMARY KEY (task_name, task_instance))",
-        "CREATE INDEX execution_time_idx ON scheduled_tasks (execution_time)",
-        "CREATE INDEX last_heartbeat_idx ON scheduled_tasks (last_heartbeat)",
-        "CREATE INDEX priority_execution_time_idx ON scheduled_tasks (priority DESC, execution_time ASC)");
     noop = Tasks.oneTime("bench-noop").execute((instance, context) -> { });
-    scheduler = Scheduler.create(pool, noop).threads(WORKERS).pollUsingLockAndFetch(0.5, 1.0).build();
+    if (database == BenchDatabase.POSTGRESQL) {
+      database.execute(pool, "DROP TABLE IF EXISTS scheduled_tasks",
+          // db-scheduler's PostgreSQL DDL (its repository's postgresql_tables.sql)
+          "CREATE TABLE scheduled_tasks (task_name TEXT NOT NULL, task_instance TEXT NOT NULL, task_data BYTEA,"
+              + " execution_time TIMESTAMP WITH TIME ZONE NOT NULL, picked BOOLEAN NOT NULL, picked_by TEXT,"
+              + " last_success TIMESTAMP WITH TIME ZONE, last_failure TIMESTAMP WITH TIME ZONE,"
+              + " consecutive_failures INT, last_heartbeat TIMESTAMP WITH TIME ZONE, version BIGINT NOT NULL,"
+              + " priority SMALLINT, PRIMARY KEY (task_name, task_instance))",
+          "CREATE INDEX execution_time_idx ON scheduled_tasks (execution_time)",
+          "CREATE INDEX last_heartbeat_idx ON scheduled_tasks (last_heartbeat)",
+          "CREATE INDEX priority_execution_time_idx ON scheduled_tasks (priority DESC, execution_time ASC)");
+      scheduler = Scheduler.create(pool, noop).threads(WORKERS).pollUsingLockAndFetch(0.5, 1.0).build();
+    } else {
+      database.execute(pool, "DROP TABLE IF EXISTS scheduled_tasks",
+          // db-scheduler's MariaDB/MySQL DDL (its repository's mariadb_tables.sql)
+          "CREATE TABLE scheduled_tasks (task_name VARCHAR(100) NOT NULL, task_instance VARCHAR(100) NOT NULL,"
+              + " task_data BLOB, execution_time TIMESTAMP(6) NOT NULL, picked BOOLEAN NOT NULL,"
+              + " picked_by VARCHAR(50), last_success TIMESTAMP(6) NULL, last_failure TIMESTAMP(6) NULL,"
+              + " consecutive_failures INT, last_heartbeat TIMESTAMP(6) NULL, version BIGINT NOT NULL,"
+              + " priority SMALLINT, PRIMARY KEY (task_name, task_instance),"
+              + " INDEX execution_time_idx (execution_time), INDEX last_heartbeat_idx (last_heartbeat),"
+              + " INDEX priority_execution_time_idx (priority DESC, execution_time ASC))");
+      scheduler = Scheduler.create(pool, noop).threads(WORKERS).alwaysPersistTimestampInUTC().build();
+    }
     scheduler.registerSchedulerListener(new AbstractSchedulerListener() {
       @Override
       public void onExecutionComplete(ExecutionComplete complete) {
@@ -169,7 +203,8 @@ public class TaskClaimBenchmark {
     round++;
     done = new CountDownLatch(TASKS);
     if (collab != null) {
-      Postgres.execute(pool, "DELETE FROM " + PREFIX + "collab_records", "DELETE FROM " + PREFIX + "collab_events");
+      database.execute(pool, "DELETE FROM " + PREFIX + "collab_index", "DELETE FROM " + PREFIX + "collab_records",
+          "DELETE FROM " + PREFIX + "collab_events");
       List<Callable<Integer>> creators = new ArrayList<>();
       for (int w = 0; w < WORKERS; w++) {
         int first = w;
@@ -210,7 +245,9 @@ public class TaskClaimBenchmark {
       }
       return total;
     }
-    Postgres.execute(pool, "UPDATE scheduled_tasks SET execution_time = now()");
+    // PostgreSQL: now; MariaDB: a fixed past instant, whatever the session's time zone
+    database.execute(pool, database == BenchDatabase.POSTGRESQL ? "UPDATE scheduled_tasks SET execution_time = now()"
+        : "UPDATE scheduled_tasks SET execution_time = '2000-01-01 00:00:00'");
     scheduler.triggerCheckForDueExecutions();
     if (!done.await(MAX_WAIT_SECONDS, TimeUnit.SECONDS)) {
       throw new TimeoutException("db-scheduler did not finish " + TASKS + " tasks in " + MAX_WAIT_SECONDS + " s");

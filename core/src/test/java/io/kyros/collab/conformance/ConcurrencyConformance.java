@@ -25,7 +25,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
 /** docs/design.md invariant 6: the invariants hold under concurrent use through several instances. */
-public abstract class ConcurrencyConformance extends TaskConformance {
+public abstract class ConcurrencyConformance extends TaskIndexConformance {
 
   /**
    * @return how many operations each thread performs; backends with slow commits may lower it

@@ -8,7 +8,7 @@ package io.kyros.collab.conformance;
  * <p>The tests are grouped in a chain of abstract classes, one per concern, so a backend extends one
  * class and gets all of them: {@link SpiConformance}, {@link IndexConformance}, {@link DocumentConformance},
  * {@link LeaseNameConformance}, {@link LeaseTimingConformance}, {@link LeaseConformance},
- * {@link EventConformance}, {@link TaskConformance}, {@link ConcurrencyConformance},
+ * {@link EventConformance}, {@link TaskConformance}, {@link TaskIndexConformance}, {@link ConcurrencyConformance},
  * {@link LostClaimConformance}, {@link InterleavingConformance}.
  */
 public abstract class StorageConformanceTest extends InterleavingConformance {}

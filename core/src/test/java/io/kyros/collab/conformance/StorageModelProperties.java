@@ -316,6 +316,8 @@ public abstract class StorageModelProperties {
         }
         fired = null;
       }
+      // whatever happened, the indexes agree with a full scan of the records
+      IndexAudit.check(hooked, clock.instant());
     }
 
     private void step(Op op) {

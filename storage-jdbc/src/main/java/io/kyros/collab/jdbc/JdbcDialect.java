@@ -27,8 +27,12 @@ public enum JdbcDialect {
     this.directory = directory;
   }
 
-  /** The shipped schema scripts' file names, oldest first; a released one is never edited, only followed. */
-  private static final List<String> SCRIPTS = List.of("V1__collab.sql", "V2__collab_index.sql");
+  /**
+   * The shipped schema scripts' file names, oldest first; a released one is never edited, only followed. A version
+   * number means one schema change on every database that needs it (version 2 is reserved for PostgreSQL's
+   * parallel commits).
+   */
+  private static final List<String> SCRIPTS = List.of("V1__collab.sql", "V3__collab_index.sql");
 
   /**
    * The classpath resource holding this database's first schema script (version 1: the tables, and the counter
@@ -45,7 +49,7 @@ public enum JdbcDialect {
 
   /**
    * Every schema script of this database, oldest version first, in Flyway's naming ({@code V1__collab.sql},
-   * {@code V2__collab_index.sql}, ...). A migration tool applies the ones a store lacks; each is idempotent
+   * {@code V3__collab_index.sql}, ...). A migration tool applies the ones a store lacks; each is idempotent
    * ({@code IF NOT EXISTS}), and {@link JdbcStorage#createSchema()} runs them all in order. Table names start with
    * the placeholder {@code ${prefix}}.
    *

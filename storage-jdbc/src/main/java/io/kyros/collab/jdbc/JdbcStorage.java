@@ -248,7 +248,7 @@ public final class JdbcStorage implements Storage {
   /**
    * {@inheritDoc}
    *
-   * <p>True on every database: entries live in {@code collab_index} (schema version 2, {@link #createSchema()}).
+   * <p>True on every database: entries live in {@code collab_index} (schema version 3, {@link #createSchema()}).
    */
   @Override
   public boolean indexes() {

@@ -9,7 +9,7 @@ import java.util.regex.Pattern;
  * @param meta the one-row counter table
  * @param records the records (documents, leases, tasks)
  * @param events the event log
- * @param index the records' secondary-index entries (schema version 2)
+ * @param index the records' secondary-index entries (schema version 3)
  */
 record Tables(String prefix, String meta, String records, String events, String index) {
   private static final Pattern PREFIX = Pattern.compile("([a-z][a-z0-9_]{0,29})?");

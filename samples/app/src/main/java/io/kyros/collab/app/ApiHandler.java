@@ -17,6 +17,7 @@ import org.eclipse.jetty.util.Callback;
  * <p>Thread-safe: it holds only immutable configuration and thread-safe parts.
  */
 final class ApiHandler extends Handler.Abstract {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ApiHandler.class);
   private final Router router;
   private final ServerConfig config;
   private final RateLimiter limiter;
@@ -73,7 +74,8 @@ final class ApiHandler extends Handler.Abstract {
         route.handler().handle(x);
       } catch (Throwable t) {
         if (x.answered()) {
-          throw t;
+          LOG.warn("{} {} failed after its response started", method, path, t);
+          return true;
         }
         x.problem(Problems.of(t));
         return true;

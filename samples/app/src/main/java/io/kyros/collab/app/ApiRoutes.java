@@ -6,7 +6,8 @@ import java.util.Map;
 
 /**
  * The route table of the HTTP API: every route the server answers, gathered from the classes that
- * hold each group ({@link HealthRoutes}, ...), plus {@code GET /openapi.json}, which describes
+ * hold each group ({@link HealthRoutes}, {@link StateRoutes}, {@link DocsRoutes},
+ * {@link TasksRoutes}, {@link LeasesRoutes}, {@link EventsRoutes}), plus {@code GET /openapi.json}, which describes
  * exactly this table ({@link OpenApi}). To add a route, add it to its group's {@code routes}
  * method; to add a group, add it here.
  *
@@ -18,9 +19,14 @@ final class ApiRoutes {
   static List<Route> all(OpenStore store, ServerConfig config, EventHub hub) {
     List<Route> routes = new ArrayList<>();
     routes.addAll(HealthRoutes.routes(store));
-    List<Route> described = List.copyOf(routes);
-    routes.add(new Route("GET", "/openapi.json", "This API's OpenAPI 3.1 description", false, List.of(), null,
-        Map.of(200, "the OpenAPI document"), x -> x.json(200, OpenApi.document(described))));
-    return routes;
+    routes.addAll(StateRoutes.routes(store));
+    routes.addAll(DocsRoutes.routes(store));
+    routes.addAll(TasksRoutes.routes(store));
+    routes.addAll(LeasesRoutes.routes(store));
+    routes.addAll(EventsRoutes.routes(store, hub));
+    List<Route> table = new ArrayList<>(routes);
+    table.add(new Route("GET", "/openapi.json", "This API's OpenAPI 3.1 description", false, List.of(), null,
+        Map.of(200, "the OpenAPI document"), x -> x.json(200, OpenApi.document(table))));
+    return List.copyOf(table);
   }
 }

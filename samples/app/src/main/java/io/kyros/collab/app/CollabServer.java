@@ -39,6 +39,8 @@ final class CollabServer implements AutoCloseable {
     this.connector = new ServerConnector(server, 1, 1);
     connector.setHost(config.bind());
     connector.setPort(config.port());
+    // an idle SSE stream gets a keep-alive comment every keepAlive, well within the idle timeout
+    connector.setIdleTimeout(Math.max(30_000, config.keepAlive().toMillis() * 3));
     server.addConnector(connector);
     this.hub = new EventHub(store.collab(), scheduler, config);
     this.router = new Router(ApiRoutes.all(store, config, hub));

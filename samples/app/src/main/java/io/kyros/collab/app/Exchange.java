@@ -92,6 +92,24 @@ final class Exchange {
   }
 
   /**
+   * @param name a query parameter that may repeat or hold a comma-separated list
+   * @return its values, empty if absent
+   */
+  java.util.List<String> queryList(String name) {
+    query(name);
+    java.util.List<String> out = new java.util.ArrayList<>();
+    java.util.List<String> values = query.getValues(name);
+    for (String v : values == null ? java.util.List.<String>of() : values) {
+      for (String part : v.split(",")) {
+        if (!part.isBlank()) {
+          out.add(part.strip());
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
    * @param name a query parameter
    * @param min the smallest value accepted
    * @param max the largest value accepted
@@ -204,6 +222,16 @@ final class Exchange {
     response.getHeaders().put(HttpHeader.ETAG, etag.headerValue());
     answered = true;
     response.setStatus(304);
+    response.write(true, null, callback);
+  }
+
+  /** Answers with a status and no body (204, or 304 without an ETag). */
+  void empty(int status) {
+    if (answered) {
+      throw new IllegalStateException("the request was already answered: " + path());
+    }
+    answered = true;
+    response.setStatus(status);
     response.write(true, null, callback);
   }
 

@@ -1,4 +1,4 @@
--- Collab JDBC storage, MariaDB 10.6+ / MySQL 8: secondary indexes (version 2; a store of version 1 gains the table,
+-- Collab JDBC storage, MariaDB 10.6+ / MySQL 8: secondary indexes (version 3; an older store gains the table,
 -- empty). ${prefix} is the table prefix. One row per index entry of a record; index names and keys are printable
 -- ASCII compared byte-wise (ascii_bin), collection and record id as in collab_records (utf8mb4_bin).
 -- The primary key serves scans (an index range scan in key order); the unique key finds a record's entries, and

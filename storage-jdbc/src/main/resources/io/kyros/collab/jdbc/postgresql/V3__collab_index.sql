@@ -1,4 +1,4 @@
--- Collab JDBC storage, PostgreSQL 13+: secondary indexes (version 2; a store of version 1 gains the table, empty).
+-- Collab JDBC storage, PostgreSQL 13+: secondary indexes (version 3; an older store gains the table, empty).
 -- ${prefix} is the table prefix. One row per index entry of a record; keys and names compare byte-wise (COLLATE "C").
 -- The primary key serves scans (an index range scan in key order); the unique key finds a record's entries, and
 -- allows at most one entry per index and record.

@@ -1,0 +1,167 @@
+package io.kyros.collab.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.Storage;
+import io.kyros.collab.spi.StoredRecord;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/**
+ * Checks that what a storage's indexes say about Collab's tasks and leases equals what a full scan of the records
+ * says, for the Kanban workflow: the format is the one docs/architecture.md and {@code TaskIndexes} document (index
+ * names {@code status:<status>}, {@code ready:kanban}, {@code ready:kanban:<label>}, {@code delayed:kanban},
+ * {@code waits}, {@code expires}). Reads records through {@link Storage#list} and indexes through
+ * {@link Storage#scanIndex}; a storage without indexes passes trivially. Test code only.
+ */
+public final class IndexAudit {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final List<String> KANBAN = List.of("queued", "claimed", "in_progress", "review", "approved",
+      "merging", "done", "failed");
+
+  private IndexAudit() {}
+
+  private record TaskRow(String id, String status, int priority, Instant createdAt, Instant notBefore,
+      List<String> labels, List<String> dependsOn, String workflow) {}
+
+  /**
+   * Asserts that every index agrees with a full scan.
+   *
+   * @param storage the storage
+   * @param now the storage's time (a ready task's backoff must have passed by then)
+   */
+  public static void check(Storage storage, Instant now) {
+    if (!storage.indexes()) {
+      return;
+    }
+    Map<String, TaskRow> tasks = new HashMap<>();
+    for (StoredRecord r : all(storage, "_tasks")) {
+      JsonNode j = parse(r);
+      List<String> labels = new ArrayList<>();
+      j.path("labels").forEach(l -> labels.add(l.asText()));
+      List<String> deps = new ArrayList<>();
+      j.path("dependsOn").forEach(d -> deps.add(d.asText()));
+      JsonNode nb = j.get("notBefore");
+      tasks.put(r.key().id(), new TaskRow(r.key().id(), j.path("status").asText(), j.path("priority").asInt(),
+          Instant.parse(j.path("createdAt").asText()), nb == null || nb.isNull() ? null : Instant.parse(nb.asText()),
+          labels, deps, j.path("workflow").asText()));
+    }
+    Comparator<TaskRow> listOrder = Comparator.comparing(TaskRow::createdAt).thenComparing(TaskRow::id);
+    for (String status : KANBAN) {
+      assertThat(ids(storage, "_tasks", "status:" + status)).as("status:%s", status)
+          .isEqualTo(tasks.values().stream().filter(t -> t.status().equals(status)).sorted(listOrder)
+              .map(TaskRow::id).toList());
+    }
+    // queued Kanban tasks: waiting on their first dependency not done, else ready or delayed
+    List<TaskRow> claimable = new ArrayList<>();
+    Map<String, String> waits = new HashMap<>();
+    for (TaskRow t : tasks.values()) {
+      if (!t.workflow().equals("kanban") || !t.status().equals("queued")) {
+        continue;
+      }
+      String first = t.dependsOn().stream().filter(d -> tasks.get(d) == null || !tasks.get(d).status().equals("done"))
+          .findFirst().orElse(null);
+      if (first != null) {
+        waits.put(t.id(), first + "!done");
+      } else {
+        claimable.add(t);
+      }
+    }
+    Map<String, String> waitsIndex = new HashMap<>();
+    for (IndexHit h : scan(storage, "_tasks", "waits")) {
+      waitsIndex.put(h.record().key().id(), h.key());
+    }
+    assertThat(waitsIndex).as("waits").isEqualTo(waits);
+    List<String> ready = ids(storage, "_tasks", "ready:kanban");
+    List<String> delayed = ids(storage, "_tasks", "delayed:kanban");
+    assertThat(new TreeSet<>(concat(ready, delayed))).as("ready and delayed hold the queued tasks not waiting")
+        .isEqualTo(new TreeSet<>(claimable.stream().map(TaskRow::id).toList()));
+    assertThat(ready.size() + delayed.size()).as("no task is both ready and delayed").isEqualTo(claimable.size());
+    for (String id : ready) {
+      Instant nb = tasks.get(id).notBefore();
+      assertThat(nb == null || !nb.isAfter(now)).as("ready task %s has passed its backoff %s at %s", id, nb, now)
+          .isTrue();
+    }
+    for (String id : delayed) {
+      assertThat(tasks.get(id).notBefore()).as("delayed task %s has a backoff", id).isNotNull();
+    }
+    Comparator<TaskRow> claimOrder = Comparator.comparingInt((TaskRow t) -> -t.priority())
+        .thenComparing(TaskRow::createdAt).thenComparing(TaskRow::id);
+    List<TaskRow> readyRows = ready.stream().map(tasks::get).sorted(claimOrder).toList();
+    assertThat(ready).as("ready:kanban in claim order").isEqualTo(readyRows.stream().map(TaskRow::id).toList());
+    TreeSet<String> labels = new TreeSet<>();
+    tasks.values().forEach(t -> labels.addAll(t.labels()));
+    for (String label : labels) {
+      assertThat(ids(storage, "_tasks", "ready:kanban:" + label)).as("ready:kanban:%s", label)
+          .isEqualTo(readyRows.stream().filter(t -> t.labels().contains(label)).map(TaskRow::id).toList());
+    }
+    for (String collection : List.of("_task-leases", "_leases")) {
+      List<Map.Entry<String, Instant>> held = new ArrayList<>();
+      for (StoredRecord r : all(storage, collection)) {
+        JsonNode j = parse(r);
+        JsonNode holder = j.get("holder");
+        if (holder != null && !holder.isNull()) {
+          held.add(Map.entry(r.key().id(),
+              Instant.parse(j.path("heartbeatAt").asText()).plus(Duration.parse(j.path("ttl").asText()))));
+        }
+      }
+      held.sort(Map.Entry.<String, Instant>comparingByValue().thenComparing(Map.Entry.comparingByKey()));
+      assertThat(ids(storage, collection, "expires")).as("expires of %s", collection)
+          .isEqualTo(held.stream().map(Map.Entry::getKey).toList());
+    }
+  }
+
+  private static List<String> concat(List<String> a, List<String> b) {
+    List<String> out = new ArrayList<>(a);
+    out.addAll(b);
+    return out;
+  }
+
+  private static List<String> ids(Storage storage, String collection, String index) {
+    return scan(storage, collection, index).stream().map(h -> h.record().key().id()).toList();
+  }
+
+  private static List<IndexHit> scan(Storage storage, String collection, String index) {
+    List<IndexHit> out = new ArrayList<>();
+    IndexQuery q = IndexQuery.first(collection, index, 97);
+    while (true) {
+      List<IndexHit> page = storage.scanIndex(q);
+      out.addAll(page);
+      if (page.size() < q.limit()) {
+        return out;
+      }
+      q = q.after(page.get(page.size() - 1));
+    }
+  }
+
+  private static List<StoredRecord> all(Storage storage, String collection) {
+    List<StoredRecord> out = new ArrayList<>();
+    String after = null;
+    while (true) {
+      List<StoredRecord> page = storage.list(collection, after, 500);
+      out.addAll(page);
+      if (page.size() < 500) {
+        return out;
+      }
+      after = page.get(page.size() - 1).key().id();
+    }
+  }
+
+  private static JsonNode parse(StoredRecord r) {
+    try {
+      return JSON.readTree(r.json());
+    } catch (java.io.IOException e) {
+      throw new AssertionError("record " + r.key() + " is not JSON", e);
+    }
+  }
+}

@@ -1,0 +1,405 @@
+package io.kyros.collab.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kyros.collab.Collab;
+import io.kyros.collab.DependencyException;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.Task;
+import io.kyros.collab.TaskClaim;
+import io.kyros.collab.TaskFilter;
+import io.kyros.collab.TaskPatch;
+import io.kyros.collab.memory.MemoryStorage;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.Test;
+
+/**
+ * How tasks move into and out of the claim indexes, on every backend: each way a task changes (create, claim,
+ * complete, fail with and without backoff, release, reclaim, transition, dependency change, priority and label
+ * update, claim of several at once) is followed by {@link IndexAudit}, which compares every index with a full scan;
+ * claims through the indexes pick what core's generic path (a storage without indexes) picks; stores written before
+ * the index format are indexed once when a Collab opens on them. On a backend without indexes the audits pass
+ * trivially and the behaviour is checked all the same.
+ */
+public abstract class TaskIndexConformance extends TaskConformance {
+  private static final Duration TTL = Duration.ofSeconds(60);
+
+  private void audit() {
+    IndexAudit.check(storage, storage.now());
+  }
+
+  private Task create(String id, int priority, String... dependsOn) {
+    Task t = collab.tasks().create(NewTask.of(id).withId(id).withPriority(priority).withDependsOn(dependsOn));
+    audit();
+    return t;
+  }
+
+  private TaskClaim claim(String expected) {
+    TaskClaim c = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(c.task().id()).isEqualTo(expected);
+    audit();
+    return c;
+  }
+
+  private void complete(TaskClaim c) {
+    collab.tasks().complete(c);
+    audit();
+  }
+
+  @Test
+  void taskIndex_completingADependencyUnblocksItsWaitersInTheSameCommit() {
+    create("a", 0);
+    create("b", 5, "a");
+    create("c", 9, "a", "b");
+    create("d", 1);
+    assertThat(collab.tasks().claimUpTo(10, "peek", TTL, Set.of("none"))).isEmpty();
+    TaskClaim d = claim("d");
+    TaskClaim a = claim("a");
+    assertThat(collab.tasks().claimNext(TTL)).as("b and c wait").isEmpty();
+    long before = collab.events().lastId();
+    complete(a);
+    assertThat(collab.events().read(before, Integer.MAX_VALUE)).extracting(e -> e.type())
+        .as("the waiters' rewrite records no event").containsExactly("task_completed", "lease_released");
+    TaskClaim b = claim("b");
+    assertThat(collab.tasks().claimNext(TTL)).as("c still waits for b").isEmpty();
+    complete(b);
+    complete(claim("c"));
+    complete(d);
+    assertThat(collab.tasks().list(TaskFilter.all().statuses("done"))).extracting(Task::id)
+        .containsExactly("a", "b", "c", "d");
+  }
+
+  @Test
+  void taskIndex_failingWithBackoffDelaysTheTaskUntilItsTimeComes() {
+    collab.tasks().create(NewTask.of("a").withId("a").withPriority(5).withMaxAttempts(3));
+    create("b", 0);
+    Task failed = collab.tasks().fail(claim("a"), "flaky");
+    audit();
+    assertThat(failed.notBefore()).isAfter(storage.now());
+    assertThat(collab.tasks().claimNext(TTL)).map(c -> c.task().id()).as("a backs off").contains("b");
+    audit();
+    assertThat(collab.tasks().claimNext(TTL)).isEmpty();
+    clock.set(failed.notBefore());
+    audit(); // due, not promoted yet: still fine
+    TaskClaim again = claim("a");
+    assertThat(again.task().attempts()).isEqualTo(1);
+    collab.tasks().create(NewTask.of("w").withId("w").withDependsOn("a"));
+    audit();
+    // the last attempt fails for good: a leaves every claim index, its waiter keeps waiting
+    collab.tasks().update("a", null, TaskPatch.none().title("a, last try"));
+    Task gone = collab.tasks().fail(again, "flaky again");
+    assertThat(gone.status()).isEqualTo("queued");
+    clock.set(gone.notBefore());
+    Task dead = collab.tasks().fail(claim("a"), "broken");
+    assertThat(dead.status()).isEqualTo("failed");
+    audit();
+    assertThat(collab.tasks().claimNext(TTL)).as("w waits for a failed task").isEmpty();
+  }
+
+  @Test
+  void taskIndex_releaseAndReclaimPutTheTaskBackInTheQueue() {
+    create("a", 1);
+    create("b", 0);
+    collab.tasks().release(claim("a"));
+    audit();
+    claim("a");
+    clock.advance(TTL.plusSeconds(1));
+    audit();
+    assertThat(collab.tasks().reclaimStale()).extracting(Task::id).containsExactly("a");
+    audit();
+    TaskClaim again = claim("a");
+    assertThat(again.task().attempts()).isEqualTo(1);
+    clock.advance(TTL.plusSeconds(1));
+    // a claim finds the stale claim through the expiry index and takes the task back itself
+    Collab bob = newCollab("bob");
+    assertThat(bob.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("a");
+    audit();
+    assertThat(collab.tasks().get("a").orElseThrow().attempts()).isEqualTo(2);
+  }
+
+  @Test
+  void taskIndex_transitionsMoveTasksBetweenIndexes() {
+    create("a", 1);
+    create("b", 0);
+    create("w", 5, "a");
+    TaskClaim a = claim("a");
+    collab.tasks().transition(a, "in_progress");
+    audit();
+    collab.tasks().transition(a, "queued"); // back-edge: ready again
+    audit();
+    a = claim("a");
+    collab.tasks().transition(a, "in_progress");
+    collab.tasks().transition(a, "done"); // through the claim: w unblocked
+    audit();
+    TaskClaim w = claim("w");
+    collab.tasks().transition(w, "in_progress");
+    collab.tasks().transition(w, "review");
+    audit();
+    collab.tasks().transition("b", "failed", null); // cancel a queued task
+    audit();
+    assertThat(collab.tasks().claimNext(TTL)).isEmpty();
+    create("x", 0, "w");
+    collab.tasks().transition(w, "approved");
+    collab.tasks().transition(w, "merging");
+    collab.tasks().transition("w", "done", null); // without the claim: still unblocks x
+    audit();
+    claim("x");
+  }
+
+  @Test
+  void taskIndex_dependencyChangesMoveTasksBetweenWaitingAndReady() {
+    create("a", 0);
+    create("b", 0);
+    create("c", 0);
+    complete(claim("a"));
+    collab.tasks().update("c", null, TaskPatch.none().dependsOn("b"));
+    audit();
+    collab.tasks().update("c", null, TaskPatch.none().dependsOn("a"));
+    audit();
+    collab.tasks().update("c", null, TaskPatch.none().dependsOn("a", "b"));
+    audit();
+    collab.tasks().update("c", null, TaskPatch.none().dependsOn(new String[0]));
+    audit();
+    // a claimed task gains an unfinished dependency, then is released: it waits
+    TaskClaim b = claim("b");
+    create("d", 0);
+    collab.tasks().update("b", null, TaskPatch.none().dependsOn("d"));
+    collab.tasks().release(b);
+    audit();
+    assertThat(collab.tasks().claimNext(TTL)).map(x -> x.task().id()).contains("c");
+    complete(claim("d"));
+    claim("b");
+  }
+
+  @Test
+  void taskIndex_priorityAndLabelUpdatesReorderTheQueue() {
+    collab.tasks().create(NewTask.of("a").withId("a").withPriority(1).withLabels("x"));
+    collab.tasks().create(NewTask.of("b").withId("b").withPriority(2).withLabels("y"));
+    collab.tasks().create(NewTask.of("c").withId("c").withPriority(3));
+    audit();
+    collab.tasks().update("a", null, TaskPatch.none().priority(7));
+    collab.tasks().update("c", null, TaskPatch.none().labels("x", "y"));
+    audit();
+    assertThat(collab.tasks().claimNext("w", TTL, Set.of("y"))).map(x -> x.task().id()).contains("c");
+    audit();
+    collab.tasks().update("b", null, TaskPatch.none().labels("z"));
+    audit();
+    assertThat(collab.tasks().claimNext("w", TTL, Set.of("y"))).isEmpty();
+    assertThat(collab.tasks().claimNext("w", TTL, Set.of("z", "x"))).map(x -> x.task().id()).contains("a");
+    assertThat(collab.tasks().claimNext("w", TTL, Set.of("z", "x"))).map(x -> x.task().id()).contains("b");
+    audit();
+  }
+
+  @Test
+  void taskIndex_claimUpToTakesTheBestInOneCommit() {
+    for (int i = 0; i < 12; i++) {
+      collab.tasks().create(NewTask.of("t" + i).withId(String.format("t%02d", i)).withPriority(i % 4)
+          .withLabels(i % 2 == 0 ? "even" : "odd"));
+    }
+    long before = collab.events().lastId();
+    List<TaskClaim> even = collab.tasks().claimUpTo(3, "w1", TTL, Set.of("even"));
+    assertThat(even).extracting(c -> c.task().id()).containsExactly("t02", "t06", "t10");
+    audit();
+    List<TaskClaim> all = collab.tasks().claimUpTo(5, "w2", TTL, Set.of());
+    assertThat(all).extracting(c -> c.task().id()).containsExactly("t03", "t07", "t11", "t01", "t05");
+    assertThat(collab.events().read(before, Integer.MAX_VALUE)).hasSize(16);
+    audit();
+    List<TaskClaim> rest = collab.tasks().claimUpTo(100, "w3", TTL, Set.of());
+    assertThat(rest).extracting(c -> c.task().id()).containsExactly("t09", "t00", "t04", "t08");
+    assertThat(collab.tasks().claimUpTo(1, "w3", TTL, Set.of())).isEmpty();
+    audit();
+    for (List<TaskClaim> claims : List.of(even, all, rest)) {
+      claims.forEach(c -> collab.tasks().complete(c));
+    }
+    audit();
+  }
+
+  @Test
+  void taskIndex_theBoardPagesThroughOneStatus() {
+    for (int i = 0; i < 25; i++) {
+      collab.tasks().create(NewTask.of("t" + i).withId(String.format("t%02d", i)).withLabels(i % 3 == 0 ? "x" : "y"));
+      clock.advance(Duration.ofMillis(1));
+    }
+    for (int i = 0; i < 5; i++) {
+      claim(String.format("t%02d", i));
+    }
+    List<String> pages = new ArrayList<>();
+    TaskFilter page = TaskFilter.all().statuses("queued").limit(7);
+    List<Task> got;
+    while (!(got = collab.tasks().list(page)).isEmpty()) {
+      assertThat(got.size()).isLessThanOrEqualTo(7);
+      got.forEach(t -> pages.add(t.id()));
+      page = page.after(got.get(got.size() - 1).id());
+    }
+    List<String> queued = new ArrayList<>();
+    for (int i = 5; i < 25; i++) {
+      queued.add(String.format("t%02d", i));
+    }
+    assertThat(pages).isEqualTo(queued);
+    assertThat(collab.tasks().list(TaskFilter.all().statuses("queued", "claimed").labels("x").limit(3)))
+        .extracting(Task::id).containsExactly("t00", "t03", "t06");
+    assertThat(collab.tasks().list(TaskFilter.all().statuses("queued", "claimed").labels("x").after("t06")))
+        .extracting(Task::id).containsExactly("t09", "t12", "t15", "t18", "t21", "t24");
+    assertThat(collab.tasks().list(TaskFilter.all().limit(2).after("t23"))).extracting(Task::id)
+        .containsExactly("t24");
+  }
+
+  @Test
+  void taskIndex_claimsPickWhatTheGenericPathPicks() {
+    Collab reference = newCollab("alice", new UnindexedStorage(MemoryStorage.create(clock)), b -> { });
+    Random random = new Random(7);
+    List<String> ids = new ArrayList<>();
+    Map<String, TaskClaim> mine = new HashMap<>();
+    Map<String, TaskClaim> theirs = new HashMap<>();
+    for (int step = 0; step < 400; step++) {
+      int op = random.nextInt(10);
+      if (op < 3 || ids.size() < 3) {
+        String id = "t" + ids.size();
+        List<String> deps = new ArrayList<>();
+        if (!ids.isEmpty() && random.nextInt(3) == 0) {
+          deps.add(ids.get(random.nextInt(ids.size())));
+        }
+        NewTask spec = NewTask.of(id).withId(id).withPriority(random.nextInt(4)).withMaxAttempts(2)
+            .withDependsOn(deps.toArray(String[]::new)).withLabels(random.nextBoolean() ? "x" : "y");
+        assertThat(collab.tasks().create(spec).status()).isEqualTo(reference.tasks().create(spec).status());
+        ids.add(id);
+      } else if (op < 6) {
+        Set<String> labels = random.nextInt(3) == 0 ? Set.of("x") : Set.of();
+        int max = 1 + random.nextInt(3);
+        List<TaskClaim> a = collab.tasks().claimUpTo(max, "w", TTL, labels);
+        List<TaskClaim> b = reference.tasks().claimUpTo(max, "w", TTL, labels);
+        assertThat(a).extracting(c -> c.task().id()).as("step %d", step)
+            .isEqualTo(b.stream().map(c -> c.task().id()).toList());
+        a.forEach(c -> mine.put(c.task().id(), c));
+        b.forEach(c -> theirs.put(c.task().id(), c));
+      } else if (op < 9 && !mine.isEmpty()) {
+        String id = new ArrayList<>(new java.util.TreeSet<>(mine.keySet())).get(random.nextInt(mine.size()));
+        TaskClaim a = mine.remove(id);
+        TaskClaim b = theirs.remove(id);
+        Optional<Task> x;
+        Optional<Task> y;
+        try {
+          switch (random.nextInt(3)) {
+            case 0 -> {
+              x = Optional.of(collab.tasks().complete(a));
+              y = Optional.of(reference.tasks().complete(b));
+            }
+            case 1 -> {
+              x = Optional.of(collab.tasks().fail(a, "no"));
+              y = Optional.of(reference.tasks().fail(b, "no"));
+            }
+            default -> {
+              x = Optional.of(collab.tasks().release(a));
+              y = Optional.of(reference.tasks().release(b));
+            }
+          }
+          assertThat(x.map(Task::status)).isEqualTo(y.map(Task::status));
+        } catch (io.kyros.collab.LeaseLostException lost) {
+          // reclaimed meanwhile on both sides
+        }
+      } else if (op == 9) {
+        clock.advance(Duration.ofSeconds(random.nextInt(3) == 0 ? 61 : random.nextInt(5)));
+      } else {
+        String id = ids.get(random.nextInt(ids.size()));
+        TaskPatch patch = random.nextBoolean() ? TaskPatch.none().priority(random.nextInt(4))
+            : TaskPatch.none().dependsOn(ids.get(random.nextInt(ids.size())));
+        boolean failedHere = false;
+        try {
+          collab.tasks().update(id, null, patch);
+        } catch (DependencyException e) {
+          failedHere = true;
+        }
+        boolean failedThere = false;
+        try {
+          reference.tasks().update(id, null, patch);
+        } catch (DependencyException e) {
+          failedThere = true;
+        }
+        assertThat(failedHere).isEqualTo(failedThere);
+      }
+      audit();
+    }
+    assertThat(collab.tasks().list(TaskFilter.all())).extracting(t -> t.id() + " " + t.status() + " " + t.attempts())
+        .isEqualTo(reference.tasks().list(TaskFilter.all()).stream()
+            .map(t -> t.id() + " " + t.status() + " " + t.attempts()).toList());
+  }
+
+  /** Writes a varied store as a version without indexes would have: tasks, claims and a lease, no entries. */
+  private void writeWithoutEntries() {
+    Collab old = newCollab("old", new UnindexedStorage(storage), b -> { });
+    old.tasks().create(NewTask.of("a").withId("a").withPriority(1));
+    old.tasks().create(NewTask.of("b").withId("b").withPriority(2).withLabels("x"));
+    old.tasks().create(NewTask.of("c").withId("c").withPriority(9).withDependsOn("a"));
+    old.tasks().create(NewTask.of("d").withId("d").withPriority(3));
+    old.tasks().create(NewTask.of("e").withId("e").withPriority(0));
+    old.tasks().fail(old.tasks().claim("d", "old", TTL).orElseThrow(), "later"); // delayed
+    old.tasks().claim("e", "old", TTL).orElseThrow(); // held claim
+    old.leases().tryAcquire("printer", TTL).orElseThrow();
+    // the marker this test's Collab wrote at set-up goes: the store is as an older version left it
+    RecordKey marker = new RecordKey("_collab", "indexes.kanban");
+    StoredRecord m = storage.read(marker).orElse(null);
+    if (m != null) {
+      assertThat(storage.commit(Commit.of(List.of(io.kyros.collab.spi.Expectation.revision(marker, m.revision())),
+          List.of(Write.delete(marker)), List.of()))).isInstanceOf(CommitResult.Committed.class);
+    }
+    if (storage.indexes()) {
+      assertThat(storage.scanIndex(IndexQuery.first("_tasks", "ready:kanban", 10))).isEmpty();
+    }
+  }
+
+  @Test
+  void taskIndex_aStoreWrittenWithoutEntriesIsIndexedOnceAtOpen() {
+    writeWithoutEntries();
+    Collab opened = newCollab("new");
+    audit();
+    Map<String, Long> revisions = new HashMap<>();
+    storage.list("_tasks", null, 100).forEach(r -> revisions.put(r.key().id(), r.revision()));
+    long events = storage.lastEventId();
+    newCollab("again");
+    Map<String, Long> after = new HashMap<>();
+    storage.list("_tasks", null, 100).forEach(r -> after.put(r.key().id(), r.revision()));
+    assertThat(after).as("a second open rewrites nothing").isEqualTo(revisions);
+    assertThat(storage.lastEventId()).as("indexing records no event").isEqualTo(events);
+    assertThat(opened.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("b");
+    assertThat(opened.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("a");
+    assertThat(opened.tasks().claimNext(TTL)).isEmpty();
+    clock.advance(TTL.plusSeconds(1)); // d's backoff passes, every claim goes stale
+    assertThat(opened.tasks().claimUpTo(5, "new", TTL, Set.of())).extracting(c -> c.task().id())
+        .containsExactly("d", "b", "a", "e"); // the claims of b and a went stale too
+    assertThat(opened.leases().reclaimStale()).extracting(l -> l.resource()).containsExactly("printer");
+    audit();
+  }
+
+  @Test
+  void taskIndex_concurrentOpenersBothIndexAndAgree() {
+    org.junit.jupiter.api.Assumptions.assumeTrue(storage.indexes(), "only a storage with indexes is indexed at open");
+    writeWithoutEntries();
+    InterceptingStorage racing = new InterceptingStorage(storage);
+    AtomicBoolean raced = new AtomicBoolean();
+    racing.intercept((commit, next) -> {
+      if (raced.compareAndSet(false, true)) {
+        newCollab("rival"); // indexes everything and writes the marker while this opener is mid-way
+      }
+      return next.commit(commit);
+    });
+    Collab first = newCollab("first", racing, b -> { });
+    assertThat(raced).isTrue();
+    audit();
+    assertThat(first.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("b");
+    audit();
+  }
+}

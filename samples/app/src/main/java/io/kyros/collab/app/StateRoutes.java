@@ -1,0 +1,86 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.CanonicalJson;
+import io.kyros.collab.CollectionSnapshot;
+import io.kyros.collab.Document;
+import io.kyros.collab.ETag;
+import io.kyros.collab.LeaseStatus;
+import io.kyros.collab.Task;
+import io.kyros.collab.TaskFilter;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * {@code GET /collab/state/{kind}}: a whole kind of state in one read, {@code {data, etag}} with an
+ * {@code ETag} header, and 304 when {@code If-None-Match} still matches:
+ *
+ * <pre>
+ * tasks         every task (creation order); ETag = hash of their (id, ETag) list
+ * leases        every held lease, stale ones included (without the time left, which changes every instant;
+ *               {@code now} is given beside the data); ETag = hash of the data
+ * COLLECTION    every document of a user collection (id order); ETag = the collection's ETag
+ * </pre>
+ *
+ * ({@code agents} and {@code batches} come with the workers issue; until then they are 404.)
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class StateRoutes {
+  private final OpenStore store;
+
+  private StateRoutes(OpenStore store) {
+    this.store = store;
+  }
+
+  static List<Route> routes(OpenStore store) {
+    StateRoutes s = new StateRoutes(store);
+    return List.of(new Route("GET", "/collab/state/{kind}",
+        "All state of a kind: tasks, leases, or a document collection", false, List.of(), null,
+        Map.of(200, "{data, etag} + ETag", 304, "If-None-Match matched", 404, "unknown kind"), s::state));
+  }
+
+  private void state(Exchange x) {
+    String kind = x.param("kind");
+    ObjectNode out = Json.object();
+    ETag etag;
+    switch (kind) {
+      case "tasks" -> {
+        ArrayNode data = out.putArray("data");
+        StringBuilder ids = new StringBuilder();
+        for (Task t : store.collab().tasks().list(TaskFilter.all())) {
+          data.add(Json.task(t));
+          ids.append(t.id()).append('\n').append(t.etag().tag()).append('\n');
+        }
+        etag = ETag.strong("tasks-" + CanonicalJson.hash(Json.NODES.textNode(ids.toString())));
+      }
+      case "leases" -> {
+        ArrayNode data = out.putArray("data");
+        for (LeaseStatus s : store.collab().leases().list()) {
+          data.add(Json.lease(s.lease()).put("stale", s.stale()));
+        }
+        etag = ETag.strong("leases-" + CanonicalJson.hash(data));
+        out.put("now", store.collab().now().toString());
+      }
+      case "agents", "batches" -> throw ApiException.notFound(kind + " are not available in this version");
+      default -> {
+        if (kind.startsWith("_")) {
+          throw ApiException.notFound("no state kind " + kind);
+        }
+        CollectionSnapshot snap = store.collab().documents().list(kind);
+        ArrayNode data = out.putArray("data");
+        for (Document d : snap.documents()) {
+          data.add(Json.document(d));
+        }
+        etag = snap.etag();
+      }
+    }
+    if (Conditions.notModified(x, etag)) {
+      x.notModified(etag);
+      return;
+    }
+    out.put("etag", etag.headerValue());
+    x.json(200, out, etag);
+  }
+}

@@ -1,0 +1,314 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.ChecklistItem;
+import io.kyros.collab.Collab;
+import io.kyros.collab.ETag;
+import io.kyros.collab.Lease;
+import io.kyros.collab.LeaseLostException;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.PreconditionFailedException;
+import io.kyros.collab.Task;
+import io.kyros.collab.TaskClaim;
+import io.kyros.collab.TaskFilter;
+import io.kyros.collab.TaskPatch;
+import io.kyros.collab.TransitionResult;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * The task routes:
+ *
+ * <pre>
+ * POST  /collab/tasks                      create: {title, id?, description?, priority?, depends_on?, checklist?,
+ *                                          labels?, max_attempts?} → 201 {id, etag} + ETag, Location
+ * GET   /collab/tasks?status=&amp;label=&amp;after=&amp;limit=   {data: [task], next_after} (creation order; after = a task id)
+ * GET   /collab/tasks/{id}                 the task + ETag; If-None-Match → 304
+ * PATCH /collab/tasks/{id}                 JSON merge patch of title, description, priority, depends_on, checklist,
+ *                                          labels, with If-Match → {ok, etag}
+ * POST  /collab/tasks/{id}/transition      {to} with If-Match, or {to, lock_id, fence} through the claim
+ *                                          → {old_status, new_status, etag}
+ * POST  /collab/tasks/claim-next           {worker, ttl_seconds?, labels?} → {task, lock_id, fence, ttl_seconds,
+ *                                          expires_at}, or 204 when nothing is claimable
+ * POST  /collab/tasks/{id}/complete        {lock_id, fence}
+ * POST  /collab/tasks/{id}/fail            {lock_id, fence, error?}
+ * POST  /collab/tasks/{id}/release         {lock_id, fence}
+ * </pre>
+ *
+ * A claim operation whose fence is no longer current answers 409 naming the task's current holder.
+ * The actor of claim operations is the worker that holds the claim (the task's assignee); of other
+ * writes, the request's API key name, or the server's holder.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class TasksRoutes {
+  static final Duration DEFAULT_CLAIM_TTL = Duration.ofMinutes(5);
+  private static final int DEFAULT_LIMIT = 100;
+  private static final int MAX_LIMIT = 1000;
+
+  private final OpenStore store;
+
+  private TasksRoutes(OpenStore store) {
+    this.store = store;
+  }
+
+  static List<Route> routes(OpenStore store) {
+    TasksRoutes t = new TasksRoutes(store);
+    String claim = "{\"lock_id\": \"3f1c...\", \"fence\": 7}";
+    return List.of(
+        new Route("POST", "/collab/tasks", "Create a task", true, List.of(),
+            "{\"title\": \"Write the report\", \"priority\": 5, \"labels\": [\"docs\"], \"depends_on\": [], "
+                + "\"checklist\": [\"draft\", \"review\"]}",
+            Map.of(201, "{id, etag}", 400, "invalid task", 409, "dependency missing or id taken"), t::create),
+        new Route("GET", "/collab/tasks", "List tasks (creation order, paged)", false,
+            List.of("status", "label", "after", "limit"), null, Map.of(200, "{data: [task], next_after}"), t::list),
+        new Route("GET", "/collab/tasks/{id}", "Read a task", false, List.of(), null,
+            Map.of(200, "the task, with ETag", 304, "If-None-Match matched", 404, "no such task"), t::get),
+        new Route("PATCH", "/collab/tasks/{id}", "Change a task's fields (JSON merge patch, If-Match)", true,
+            List.of(), "{\"priority\": 9, \"labels\": [\"urgent\"]}",
+            Map.of(200, "{ok, etag}", 412, "stale If-Match (current task in body)", 428, "If-Match missing"),
+            t::patch),
+        new Route("POST", "/collab/tasks/{id}/transition", "Move a task to another status", true, List.of(),
+            "{\"to\": \"in_progress\"}",
+            Map.of(200, "{old_status, new_status, etag}", 409, "transition not allowed or claim lost",
+                412, "stale If-Match", 428, "If-Match missing"), t::transition),
+        new Route("POST", "/collab/tasks/claim-next", "Claim the best claimable task", true, List.of(),
+            "{\"worker\": \"w1\", \"ttl_seconds\": 300, \"labels\": []}",
+            Map.of(200, "{task, lock_id, fence, ttl_seconds, expires_at}", 204, "nothing claimable"), t::claimNext),
+        new Route("POST", "/collab/tasks/{id}/complete", "Complete a claimed task", true, List.of(), claim,
+            Map.of(200, "the task", 409, "stale fence (names the current holder)"), t::complete),
+        new Route("POST", "/collab/tasks/{id}/fail", "Fail a claimed task", true, List.of(),
+            "{\"lock_id\": \"3f1c...\", \"fence\": 7, \"error\": \"tests fail\"}",
+            Map.of(200, "the task", 409, "stale fence (names the current holder)"), t::fail),
+        new Route("POST", "/collab/tasks/{id}/release", "Give a claimed task back to the queue", true, List.of(),
+            claim, Map.of(200, "the task", 409, "stale fence (names the current holder)"), t::release));
+  }
+
+  private Collab actor(Exchange x) {
+    return store.as(x.key() == null ? null : x.key().name());
+  }
+
+  private void create(Exchange x) {
+    Body b = new Body(x.jsonBody()).only("id", "title", "description", "priority", "depends_on", "checklist",
+        "labels", "max_attempts");
+    List<String> deps = b.strings("depends_on");
+    Set<String> labels = b.stringSet("labels");
+    Integer priority = b.optInt("priority");
+    String description = b.optString("description");
+    NewTask spec = new NewTask(b.optString("id"), b.string("title"), description == null ? "" : description,
+        priority == null ? 0 : priority, deps == null ? List.of() : deps, checklist(b.node().get("checklist")),
+        labels == null ? Set.of() : labels, b.optInt("max_attempts"));
+    Task task = actor(x).tasks().create(spec);
+    x.response().getHeaders().put("Location", "/collab/tasks/" + task.id());
+    x.json(201, Json.object().put("id", task.id()).put("etag", task.etag().headerValue()), task.etag());
+  }
+
+  private void list(Exchange x) {
+    TaskFilter filter = TaskFilter.all();
+    String status = x.query("status");
+    if (status != null && !status.isEmpty()) {
+      filter = filter.statuses(status.split(","));
+    }
+    String label = x.query("label");
+    if (label != null && !label.isEmpty()) {
+      filter = filter.labels(label.split(","));
+    }
+    String after = x.query("after");
+    int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
+    List<Task> all = store.collab().tasks().list(filter);
+    int start = 0;
+    if (after != null && !after.isEmpty()) {
+      start = all.size();
+      for (int i = 0; i < all.size(); i++) {
+        if (all.get(i).id().equals(after)) {
+          start = i + 1;
+          break;
+        }
+      }
+    }
+    int end = Math.min(all.size(), start + limit);
+    ObjectNode out = Json.object();
+    ArrayNode data = out.putArray("data");
+    for (Task t : all.subList(start, end)) {
+      data.add(Json.task(t));
+    }
+    if (end < all.size()) {
+      out.put("next_after", all.get(end - 1).id());
+    } else {
+      out.putNull("next_after");
+    }
+    x.json(200, out);
+  }
+
+  private Task existing(String id) {
+    return store.collab().tasks().get(id).orElseThrow(() -> ApiException.notFound("no task " + id));
+  }
+
+  private void get(Exchange x) {
+    Task t = existing(x.param("id"));
+    if (Conditions.notModified(x, t.etag())) {
+      x.notModified(t.etag());
+      return;
+    }
+    x.json(200, Json.task(t), t.etag());
+  }
+
+  private void patch(Exchange x) {
+    String ct = x.header("Content-Type");
+    if (ct != null && !ct.startsWith("application/merge-patch+json") && !ct.startsWith("application/json")) {
+      throw new ApiException(415, "Unsupported Media Type", "PATCH takes application/merge-patch+json: " + ct);
+    }
+    String id = x.param("id");
+    ETag ifMatch = Conditions.ifMatch(x);
+    Body b = new Body(x.jsonBody());
+    if (b.present("status")) {
+      throw ApiException.badRequest("'status' is changed with POST /collab/tasks/" + id + "/transition, not PATCH");
+    }
+    b.only("title", "description", "priority", "depends_on", "checklist", "labels");
+    if (b.present("title") && !b.has("title")) {
+      throw ApiException.badRequest("'title' cannot be removed");
+    }
+    String description = b.present("description") ? Optional.ofNullable(b.optString("description")).orElse("")
+        : null;
+    Integer priority = b.present("priority") ? Optional.ofNullable(b.optInt("priority")).orElse(0) : null;
+    List<String> deps = b.present("depends_on") ? Optional.ofNullable(b.strings("depends_on")).orElse(List.of())
+        : null;
+    List<ChecklistItem> checklist = b.present("checklist") ? checklist(b.node().get("checklist")) : null;
+    Set<String> labels = b.present("labels") ? Optional.ofNullable(b.stringSet("labels")).orElse(Set.of()) : null;
+    TaskPatch patch = new TaskPatch(b.optString("title"), description, priority, deps, checklist, labels);
+    Task t = withCurrentTask(id, () -> actor(x).tasks().update(id, ifMatch, patch));
+    x.json(200, Json.object().put("ok", true).put("etag", t.etag().headerValue()), t.etag());
+  }
+
+  private void transition(Exchange x) {
+    String id = x.param("id");
+    Body b = new Body(x.jsonBody()).only("to", "lock_id", "fence");
+    String to = b.string("to");
+    TransitionResult r;
+    if (b.has("fence") || b.has("lock_id")) {
+      TaskClaim claim = claim(id, b);
+      r = throughClaim(claim, c -> store.as(c.task().assignee()).tasks().transition(c, to));
+    } else {
+      ETag ifMatch = Conditions.ifMatch(x);
+      r = withCurrentTask(id, () -> actor(x).tasks().transition(id, to, ifMatch));
+    }
+    x.json(200, Json.object().put("old_status", r.oldStatus()).put("new_status", r.newStatus())
+        .put("etag", r.task().etag().headerValue()), r.task().etag());
+  }
+
+  private void claimNext(Exchange x) {
+    Body b = new Body(x.optionalJsonBody()).only("worker", "ttl_seconds", "labels");
+    String worker = b.optString("worker");
+    if (worker == null) {
+      worker = x.key() != null ? x.key().name() : store.collab().holder();
+    }
+    Duration ttl = b.seconds("ttl_seconds", DEFAULT_CLAIM_TTL);
+    Set<String> labels = Optional.ofNullable(b.stringSet("labels")).orElse(Set.of());
+    Optional<TaskClaim> claim = store.as(worker).tasks().claimNext(worker, ttl, labels);
+    if (claim.isEmpty()) {
+      x.empty(204);
+      return;
+    }
+    Lease l = claim.get().lease();
+    ObjectNode out = Json.object();
+    out.set("task", Json.task(claim.get().task()));
+    out.put("lock_id", l.leaseId()).put("fence", l.fence()).put("ttl_seconds", Json.seconds(l.ttl()))
+        .put("expires_at", l.expiresAt().toString());
+    x.json(200, out, claim.get().task().etag());
+  }
+
+  private void complete(Exchange x) {
+    TaskClaim claim = claim(x.param("id"), new Body(x.jsonBody()).only("lock_id", "fence"));
+    Task t = throughClaim(claim, c -> store.as(c.task().assignee()).tasks().complete(c));
+    x.json(200, Json.task(t), t.etag());
+  }
+
+  private void fail(Exchange x) {
+    Body b = new Body(x.jsonBody()).only("lock_id", "fence", "error");
+    TaskClaim claim = claim(x.param("id"), b);
+    String error = Optional.ofNullable(b.optString("error")).orElse("failed over the HTTP API");
+    Task t = throughClaim(claim, c -> store.as(c.task().assignee()).tasks().fail(c, error));
+    x.json(200, Json.task(t), t.etag());
+  }
+
+  private void release(Exchange x) {
+    TaskClaim claim = claim(x.param("id"), new Body(x.jsonBody()).only("lock_id", "fence"));
+    Task t = throughClaim(claim, c -> store.as(c.task().assignee()).tasks().release(c));
+    x.json(200, Json.task(t), t.etag());
+  }
+
+  /**
+   * The claim a request names by {@code lock_id} and {@code fence}: core checks both against the
+   * task's claim lease in the commit; the other lease fields are not used by that check.
+   */
+  private TaskClaim claim(String id, Body b) {
+    String lockId = b.string("lock_id");
+    long fence = b.longValue("fence");
+    Task task = existing(id);
+    if (task.assignee() == null) {
+      throw ApiException.conflict("task " + id + " is not claimed (status " + task.status() + ")")
+          .with("current_holder", Json.NODES.nullNode()).with("task_status", Json.NODES.textNode(task.status()));
+    }
+    Lease lease = new Lease(lockId, "tasks/" + id, task.assignee(), task.updatedAt(), Duration.ofSeconds(1),
+        task.updatedAt(), fence);
+    return new TaskClaim(task, lease);
+  }
+
+  private <T> T throughClaim(TaskClaim claim, Function<TaskClaim, T> op) {
+    try {
+      return op.apply(claim);
+    } catch (LeaseLostException e) {
+      Task now = store.collab().tasks().get(claim.task().id()).orElse(null);
+      String holder = now == null ? null : now.assignee();
+      throw ApiException.conflict("stale fence " + claim.lease().fence() + " for task " + claim.task().id() + ": "
+          + e.getMessage() + (holder == null ? "; the task is not claimed now" : "; current holder: " + holder)
+          + "; claim it again (POST /collab/tasks/claim-next)")
+          .with("current_holder", holder == null ? Json.NODES.nullNode() : Json.NODES.textNode(holder))
+          .with("task_status", now == null ? Json.NODES.nullNode() : Json.NODES.textNode(now.status()));
+    }
+  }
+
+  /** Runs a task write; a failed If-Match answers 412 with the current task (not its stored record). */
+  private <T> T withCurrentTask(String id, java.util.function.Supplier<T> write) {
+    try {
+      return write.get();
+    } catch (PreconditionFailedException e) {
+      Optional<Task> now = store.collab().tasks().get(id);
+      ApiException api = new ApiException(412, "Precondition Failed", e.getMessage())
+          .with("current", now.<JsonNode>map(Json::task).orElse(Json.NODES.nullNode()));
+      now.ifPresent(t -> api.header("ETag", t.etag().headerValue()));
+      throw api;
+    }
+  }
+
+  private static List<ChecklistItem> checklist(JsonNode node) {
+    if (node == null || node.isNull()) {
+      return List.of();
+    }
+    if (!node.isArray()) {
+      throw ApiException.badRequest("'checklist' must be an array of strings or {text, done} objects");
+    }
+    List<ChecklistItem> out = new ArrayList<>();
+    for (JsonNode item : node) {
+      if (item.isTextual()) {
+        out.add(ChecklistItem.of(item.asText()));
+      } else if (item.isObject() && item.path("text").isTextual()) {
+        JsonNode done = item.path("done");
+        if (!done.isMissingNode() && !done.isBoolean()) {
+          throw ApiException.badRequest("'checklist[].done' must be a boolean");
+        }
+        out.add(new ChecklistItem(item.get("text").asText(), done.asBoolean(false)));
+      } else {
+        throw ApiException.badRequest("'checklist' must be an array of strings or {text, done} objects");
+      }
+    }
+    return out;
+  }
+}

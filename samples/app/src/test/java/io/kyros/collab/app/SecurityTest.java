@@ -1,0 +1,107 @@
+package io.kyros.collab.app;
+
+import static io.kyros.collab.app.ProblemAssert.problem;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SecurityTest {
+  static final String RW = "rw-key-0123456789abcdef";
+  static final String RO = "ro-key-0123456789abcdef";
+  static final ApiKeys KEYS = ApiKeys.parse(List.of("# test keys", "rw " + RW + " writer", "", "ro " + RO + " reader"),
+      "keys");
+
+  @TempDir
+  Path dir;
+  TestServer server;
+
+  @AfterEach
+  void stop() {
+    if (server != null) {
+      server.close();
+    }
+  }
+
+  @Test
+  void keysAreRequiredAndReadOnlyKeysCannotWrite() throws Exception {
+    server = TestServer.start(dir, b -> b.apiKeys(KEYS));
+    Http http = new Http(server.uri());
+    problem(http.get("/collab/tasks"), 401, "an API key is required");
+    assertThat(http.get("/collab/tasks").headers().firstValue("WWW-Authenticate")).isPresent();
+    problem(http.get("/collab/tasks", "Authorization", "Bearer wrong-key-0123456789"), 401, "unknown API key");
+    assertThat(http.get("/collab/tasks", "Authorization", "Bearer " + RO).statusCode()).isEqualTo(200);
+    assertThat(http.get("/collab/tasks", "X-API-Key", RW).statusCode()).isEqualTo(200);
+    assertThat(http.get("/collab/tasks?api_key=" + RO).statusCode()).isEqualTo(200);
+    problem(http.post("/collab/tasks", "{\"title\": \"a\"}", "X-API-Key", RO), 403, "'reader' is read-only");
+    HttpResponse<String> created = http.post("/collab/tasks", "{\"title\": \"a\"}", "X-API-Key", RW);
+    assertThat(created.statusCode()).isEqualTo(201);
+    // the key's name is the actor of what it writes
+    assertThat(Http.json(http.get("/collab/events?type=task_created", "X-API-Key", RO)).get("data").get(0)
+        .get("actor").asText()).isEqualTo("writer");
+    problem(http.post("/collab/tasks?api_key=" + RW, "{\"title\": \"a\"}"), 401, "an API key is required");
+    assertThat(http.get("/healthz").statusCode()).isEqualTo(200);
+    assertThat(http.get("/readyz").statusCode()).isEqualTo(200);
+    problem(http.get("/openapi.json"), 401, "API key");
+  }
+
+  @Test
+  void eachKeyHasItsOwnRateLimit() throws Exception {
+    server = TestServer.start(dir, b -> b.apiKeys(KEYS).rateLimit(0.001, 3));
+    Http http = new Http(server.uri());
+    for (int i = 0; i < 3; i++) {
+      assertThat(http.get("/collab/tasks", "X-API-Key", RO).statusCode()).isEqualTo(200);
+    }
+    HttpResponse<String> limited = http.get("/collab/tasks", "X-API-Key", RO);
+    problem(limited, 429, "rate limit");
+    assertThat(Long.parseLong(limited.headers().firstValue("Retry-After").orElseThrow())).isPositive();
+    assertThat(http.get("/collab/tasks", "X-API-Key", RW).statusCode()).isEqualTo(200);
+  }
+
+  @Test
+  void aBodyOverTheLimitIs413() throws Exception {
+    server = TestServer.start(dir, b -> b.maxBodyBytes(256));
+    Http http = new Http(server.uri());
+    problem(http.post("/collab/tasks", "{\"title\": \"" + "x".repeat(300) + "\"}"), 413, "larger than 256 bytes");
+    assertThat(http.post("/collab/tasks", "{\"title\": \"short\"}").statusCode()).isEqualTo(201);
+  }
+
+  @Test
+  void corsIsOffByDefaultAndAllowsOnlyTheConfiguredOrigin() throws Exception {
+    server = TestServer.start(dir);
+    Http http = new Http(server.uri());
+    assertThat(http.get("/collab/tasks", "Origin", "http://evil.example").headers()
+        .firstValue("Access-Control-Allow-Origin")).isEmpty();
+    server.close();
+    server = TestServer.start(dir, b -> b.corsOrigin("http://console.example"));
+    http = new Http(server.uri());
+    assertThat(http.get("/collab/tasks", "Origin", "http://console.example").headers()
+        .firstValue("Access-Control-Allow-Origin")).hasValue("http://console.example");
+    assertThat(http.get("/collab/tasks", "Origin", "http://evil.example").headers()
+        .firstValue("Access-Control-Allow-Origin")).isEmpty();
+    assertThat(http.send("OPTIONS", "/collab/tasks", null, "Origin", "http://console.example").statusCode())
+        .isEqualTo(204);
+  }
+
+  @Test
+  void theServerListensOnLoopbackByDefault() throws Exception {
+    server = TestServer.start(dir);
+    assertThat(server.uri().getHost()).isEqualTo("127.0.0.1");
+    assertThat(ServerConfig.builder().build().bind()).isEqualTo("127.0.0.1");
+  }
+
+  @Test
+  void malformedKeysFilesAreRefusedNamingTheLine() {
+    assertThatThrownBy(() -> ApiKeys.parse(List.of("rx " + RW), "k")).hasMessageContaining("k:1")
+        .hasMessageContaining("rw or ro");
+    assertThatThrownBy(() -> ApiKeys.parse(List.of("rw short"), "k")).hasMessageContaining("at least 16");
+    assertThatThrownBy(() -> ApiKeys.parse(List.of("rw " + RW, "ro " + RW), "k")).hasMessageContaining("k:2")
+        .hasMessageContaining("twice");
+    assertThatThrownBy(() -> ApiKeys.parse(List.of("# nothing"), "k")).hasMessageContaining("no keys");
+  }
+}
