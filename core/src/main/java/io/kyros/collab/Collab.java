@@ -42,6 +42,8 @@ public final class Collab implements AutoCloseable {
   private final Leases leases;
   private final EventLog events;
   private final Tasks tasks;
+  private final Batches batches;
+  private final Agents agents;
   private final Object schedulerLock = new Object();
   private ScheduledExecutorService scheduler;
   private volatile boolean closed;
@@ -61,6 +63,8 @@ public final class Collab implements AutoCloseable {
     this.documents = new Documents(core, leaseCommits, null);
     this.events = new EventLog(core);
     this.tasks = new Tasks(core, leaseCommits);
+    this.batches = new Batches(core, events);
+    this.agents = new Agents(core, leases, leaseCommits);
     LOG.debug("Collab started on {} as {}", storage.getClass().getSimpleName(), core.holder());
   }
 
@@ -87,6 +91,21 @@ public final class Collab implements AutoCloseable {
   /** @return tasks */
   public Tasks tasks() {
     return tasks;
+  }
+
+  /** @return batches of items run by worker pools under a concurrency limit and a failure policy */
+  public Batches batches() {
+    return batches;
+  }
+
+  /** @return the registry of agents (worker pools register themselves) */
+  public Agents agents() {
+    return agents;
+  }
+
+  /** @return what this instance's parts share, for rooms built on it (worker pools) */
+  Core core() {
+    return core;
   }
 
   /**

@@ -39,7 +39,8 @@ public final class EventLog {
    * Appends one event acting as the {@link Collab}'s holder.
    *
    * @param type the event type, matching {@code [a-z][a-z0-9_.-]{0,63}} and not starting with one of
-   *     the prefixes reserved for Collab's own events: {@code task_}, {@code lease_}, {@code document_}
+   *     the prefixes reserved for Collab's own events: {@code task_}, {@code lease_}, {@code document_},
+   *     {@code executor_}, {@code batch_}, {@code agent_}
    * @param target what it concerns, 1 to 300 characters without control characters
    * @param details a JSON object (a {@code JsonNode}, JSON text, or any object the mapper turns into one),
    *     nesting at most 500 levels of objects and arrays

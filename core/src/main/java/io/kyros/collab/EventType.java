@@ -63,10 +63,33 @@ public enum EventType {
   TASK_RELEASED("task_released", "id", "oldStatus", "newStatus", "previousEtag", "etag", "fence", "leaseId"),
   /** A task whose claim lease went stale was taken back. */
   TASK_RECLAIMED("task_reclaimed", "id", "oldStatus", "newStatus", "attempts", "previousHolder", "oldFence",
-      "previousEtag", "etag");
+      "previousEtag", "etag"),
+  /** A {@link WorkerPool} started running a handler on a claimed task. */
+  EXECUTOR_STARTED("executor_started", "id", "worker", "handler", "attempt", "fence", "leaseId"),
+  /** A handler reported progress through its {@link WorkerContext}. */
+  EXECUTOR_PROGRESS("executor_progress", "id", "worker", "attempt", "fence", "percent", "message"),
+  /** A handler finished and its task was completed (or released, as the handler asked). */
+  EXECUTOR_SUCCEEDED("executor_succeeded", "id", "worker", "handler", "attempt", "fence", "duration", "outcome"),
+  /** A handler's attempt failed: it threw, timed out, returned no outcome, asked to fail, or lost its claim. */
+  EXECUTOR_FAILED("executor_failed", "id", "worker", "handler", "attempt", "fence", "duration", "errorClass",
+      "error", "retry", "nextAttemptAt"),
+  /** A batch was created (in {@code pending}). */
+  BATCH_CREATED("batch_created", "id", "label", "policy", "retries", "concurrency", "total", "finalStep", "etag"),
+  /** Items were added to a pending or running batch. */
+  BATCH_ITEMS_ADDED("batch_items_added", "id", "items", "total", "etag"),
+  /** A batch moved from one state to another. */
+  BATCH_STATE_CHANGED("batch_state_changed", "id", "oldState", "newState", "reason", "etag"),
+  /** A batch's aggregate progress changed. */
+  BATCH_PROGRESS("batch_progress", "id", "state", "total", "queued", "running", "succeeded", "failed", "cancelled",
+      "percent", "etag"),
+  /** An agent registered for the first time. */
+  AGENT_REGISTERED("agent_registered", "id", "role", "skills", "status"),
+  /** An agent's status changed: enabled or disabled, back online, or gone offline on purpose. */
+  AGENT_STATUS_CHANGED("agent_status_changed", "id", "oldStatus", "newStatus", "reason");
 
   /** Type prefixes of the events Collab records itself; users cannot append types starting with them. */
-  public static final List<String> RESERVED_PREFIXES = List.of("task_", "lease_", "document_");
+  public static final List<String> RESERVED_PREFIXES = List.of("task_", "lease_", "document_", "executor_", "batch_",
+      "agent_");
 
   private static final Map<String, EventType> BY_WIRE_NAME = Stream.of(values())
       .collect(Collectors.toUnmodifiableMap(EventType::wireName, Function.identity()));

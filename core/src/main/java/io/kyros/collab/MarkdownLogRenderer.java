@@ -93,7 +93,7 @@ public final class MarkdownLogRenderer {
     String rest;
     EventType type = EventType.fromWireName(e.type()).orElse(null);
     if (type == null) {
-      return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
+      return code(e.type()) + " on " + code(e.target()) + pairs(d);
     }
     switch (type) {
       case TASK_CREATED:
@@ -136,7 +136,8 @@ public final class MarkdownLogRenderer {
       case DOCUMENT_DELETED:
         return "deleted " + doc + " (was " + text(d, "previousEtag", "?") + ")";
       default:
-        throw new AssertionError("event type without a sentence: " + type);
+        // types without a sentence of their own yet (agents, batches, executors) render like user types
+        return "`" + escape(e.type()) + "` on `" + escape(e.target()) + "`" + pairs(d);
     }
   }
 

@@ -108,7 +108,7 @@ final class Names {
     return n;
   }
 
-  private static String printable(String s) {
+  static String printable(String s) {
     StringBuilder b = new StringBuilder();
     int max = Math.min(s.length(), 140);
     for (int i = 0; i < max; i++) {

@@ -23,14 +23,23 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Candidate selection for {@link Tasks#claimNext}: the board of claimable tasks (initial status, dependencies
- * done, backoff passed, labels), best first; the stale claims found on the way; and the claim of the first
- * candidate this instance can take, spreading concurrent callers of one instance over the best candidates.
+ * Candidate selection for {@link Tasks#claimUpTo} (and {@code claimNext}, which is {@code claimUpTo(1)}): finds the
+ * best claimable tasks (initial status, dependencies done, backoff passed, labels; priority, then age, then id) and
+ * claims up to the number asked for in one commit, spreading concurrent callers of one instance over the best
+ * candidates.
+ * <ul>
+ *   <li>On a storage that keeps indexes: stale claims are found through the claim leases' {@code expires} index and
+ *       reclaimed, due backoffs promoted ({@link TaskReadiness#promoteDue}), then the best candidates read from
+ *       {@code ready:<workflow>} (or, for labels, the best of each {@code ready:<workflow>:<label>}), a page a little
+ *       larger than asked: no task that cannot be claimed is read.</li>
+ *   <li>Otherwise (the generic path): every task is read, the board computed in memory (parsed views cached by
+ *       revision), and the stale claims found on it reclaimed first.</li>
+ * </ul>
  * Thread-safe.
  */
 final class TaskCandidates {
   private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
-  /** How many of the best candidates' lease records {@link #claimNext} reads along with the claims it checks. */
+  /** How many candidates beyond those asked for a round reads (their lease records too, on the generic path). */
   private static final int LEASE_READ_AHEAD = 4;
   /** How many times one call looks for candidates again after losing all it had to concurrent claimers. */
   private static final int MAX_ROUNDS = 4;
@@ -40,7 +49,7 @@ final class TaskCandidates {
   private final TaskCommits commits;
   private final TaskClaims claims;
   private final Workflow workflow;
-  /** Ids of the tasks a {@link #claimNext} of this instance is trying right now; the others skip them. */
+  /** Ids of the tasks a claim of this instance is trying right now; the others skip them. */
   private final Set<String> trying = ConcurrentHashMap.newKeySet();
   /** What claimNext needs of each task, by revision and hash (which identify a value, so entries never go stale). */
   private final Cache<Core.Version, TaskRecord.View> views = Caffeine.newBuilder().maximumSize(50_000).build();

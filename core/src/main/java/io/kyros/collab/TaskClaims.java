@@ -168,6 +168,19 @@ final class TaskClaims {
     return tryClaim(r, worker, ttl, leaseRecord, core.storage().now());
   }
 
+  /** See {@link Tasks#currentClaim}; the id is checked. */
+  Optional<TaskClaim> current(String id) {
+    Task task = commits.toTask(commits.readTask(id));
+    if (task.assignee() == null) {
+      return Optional.empty();
+    }
+    Lease held = core.storage().read(RecordKeys.claimLease(id)).map(leases::held).orElse(null);
+    if (held == null || !held.holder().equals(task.assignee()) || held.isStaleAt(core.storage().now())) {
+      return Optional.empty();
+    }
+    return Optional.of(new TaskClaim(task, held));
+  }
+
   /** See {@link Tasks#transition(TaskClaim, String)}. */
   TransitionResult transition(TaskClaim claim, String to) {
     return guarded(claim, (current, source) -> commits.move(current,
@@ -187,15 +200,24 @@ final class TaskClaims {
     return guarded(claim, (current, source) -> commits.move(current, move, claim.lease(), source)).task();
   }
 
-  /** See {@link Tasks#fail}. */
+  /** See {@link Tasks#fail(TaskClaim, String)}. */
   Task fail(TaskClaim claim, String reason) {
+    return fail(claim, reason, core.settings()::retryDelay);
+  }
+
+  /**
+   * See {@link Tasks#fail(TaskClaim, String, java.time.Duration)}: {@code retryDelay} gives the wait before the next
+   * attempt from the attempts counted so far (this one included), or null for no retry.
+   */
+  Task fail(TaskClaim claim, String reason, java.util.function.IntFunction<Duration> retryDelay) {
     return guarded(claim, (current, source) -> {
       ObjectNode json = core.parse(current);
       int attempts = TaskRecord.attempts(json) + 1;
       int maxAttempts = TaskRecord.maxAttempts(json);
-      boolean retry = attempts < maxAttempts;
+      Duration delay = attempts < maxAttempts ? retryDelay.apply(attempts) : null;
+      boolean retry = delay != null;
       String to = retry ? workflow.initial() : workflow.failed();
-      Instant notBefore = retry ? core.storage().now().plus(core.settings().retryDelay(attempts)) : null;
+      Instant notBefore = retry ? core.storage().now().plus(delay) : null;
       ObjectNode extra = core.object().put("attempts", attempts).put("maxAttempts", maxAttempts)
           .put("retry", retry).put("error", reason);
       extra.put("notBefore", notBefore == null ? null : notBefore.toString());

@@ -69,8 +69,10 @@ final class TaskReindex {
           List.of(new Expectation(marker, current.map(StoredRecord::revision).orElse(Expectation.ABSENT))),
           List.of(Write.put(marker, encoded.json(), encoded.hash())), List.of()));
       if (r instanceof CommitResult.Committed) {
-        LOG.info("indexed {} tasks of workflow {} and {} held leases to index format {}", tasks, workflow.name(),
-            held, TaskIndexes.VERSION);
+        if (tasks + held > 0) {
+          LOG.info("indexed {} tasks of workflow {} and {} held leases to index format {}", tasks, workflow.name(),
+              held, TaskIndexes.VERSION);
+        }
         return;
       }
       // another opener wrote the marker meanwhile: read it again

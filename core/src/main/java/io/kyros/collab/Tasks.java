@@ -242,6 +242,23 @@ public final class Tasks {
   }
 
   /**
+   * The task's current claim, for a worker that kept only the task id and its claim's fence (a client of the HTTP
+   * API, an MCP agent): compare {@code currentClaim(id).lease().fence()} with the fence it was given, then complete,
+   * fail, release or transition through the returned claim. Reading is not acting: the claim may end between this
+   * call and the next, which then fails with {@link LeaseLostException} as usual.
+   *
+   * @param id the task id
+   * @return the claim whose lease is the task's current, unexpired claim lease; empty if nobody holds the task or its
+   *     claim lease is stale (expired, not yet reclaimed)
+   * @throws NotFoundException if the task does not exist
+   * @throws IllegalArgumentException if the id is not a valid name
+   */
+  public Optional<TaskClaim> currentClaim(String id) {
+    Names.requireName("task id", id);
+    return claims.current(id);
+  }
+
+  /**
    * Completes a claimed task: moves it to the done status (the workflow must allow that from its
    * current status), frees the lease, records {@code task_completed} and {@code lease_released}.
    *
@@ -271,6 +288,29 @@ public final class Tasks {
     Objects.requireNonNull(claim, "claim");
     Objects.requireNonNull(reason, "reason");
     return claims.fail(claim, reason);
+  }
+
+  /**
+   * Fails a claimed task's attempt like {@link #fail(TaskClaim, String)}, with the caller's retry decision: below
+   * {@code maxAttempts} the task goes back to the initial status, claimable again after {@code retryDelay}; with a
+   * null delay, or at the limit, it moves to the failed status. A worker pool uses this to apply its
+   * {@link RetryPolicy} (jittered backoff, exceptions never retried).
+   *
+   * @param claim the claim
+   * @param reason why it failed, kept as {@code lastError}
+   * @param retryDelay the wait before the task may be claimed again (zero or positive), or null to fail it for good
+   * @return the task after the change
+   * @throws LeaseLostException if the claim's lease is no longer current
+   * @throws IllegalArgumentException if the delay is negative or longer than 100 years
+   */
+  public Task fail(TaskClaim claim, String reason, Duration retryDelay) {
+    Objects.requireNonNull(claim, "claim");
+    Objects.requireNonNull(reason, "reason");
+    if (retryDelay != null && (retryDelay.isNegative() || retryDelay.compareTo(Names.MAX_DURATION) > 0)) {
+      throw new IllegalArgumentException("retryDelay must be between zero and " + Names.MAX_DURATION + ": "
+          + retryDelay);
+    }
+    return claims.fail(claim, reason, attempts -> retryDelay);
   }
 
   /**

@@ -75,7 +75,7 @@ class ApiContractTest {
         new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("note", "_hi_"));
     String md = MarkdownLogRenderer.create().withZone(ZoneId.of("Europe/Paris")).render(List.of(e));
     assertThat(md).contains("## 2026-01-02 (Europe/Paris)").contains("`00:30:00.000` **bob\\***")
-        .contains("`custom` on `x\\|y`: note=\\_hi\\_").contains("· #7");
+        .contains("`custom` on `x|y`: note=\\_hi\\_").contains("· #7");
     assertThat(MarkdownLogRenderer.create().render(List.of())).isEqualTo("_No events._\n");
   }
 }

@@ -60,6 +60,7 @@ class EventTypeCatalogueTest {
     collab.tasks().claimNext(TTL).orElseThrow();
     clock.advance(TTL.plusSeconds(1));
     assertThat(collab.tasks().reclaimStale()).extracting(Task::id).containsExactly("t3");
+    driveWorkersBatchesAndAgents();
 
     Set<EventType> seen = EnumSet.noneOf(EventType.class);
     List<String> problems = new ArrayList<>();
@@ -78,6 +79,29 @@ class EventTypeCatalogueTest {
     }
     assertThat(problems).isEmpty();
     assertThat(seen).containsExactlyInAnyOrder(EventType.values());
+  }
+
+  /** A worker pool (which registers an agent) runs a batch with a failure, progress and a retry; agents toggle. */
+  private void driveWorkersBatchesAndAgents() {
+    collab.batches().create(BatchSpec.builder("item").id("later").items(List.of(BatchItem.of("a", "1"))).build());
+    collab.batches().add("later", List.of(BatchItem.of("b", "2")));
+    collab.batches().cancel("later", "not needed");
+    try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").idleRecheck(Duration.ofMillis(10))
+        .handler("item", ctx -> {
+          ctx.progress(10, "working");
+          return ctx.task().description().equals("bad") ? Outcome.fail("bad item") : Outcome.done();
+        }).start()) {
+      collab.batches().submit(BatchSpec.builder("item").id("run").items(List.of(BatchItem.of("ok", "good"),
+          BatchItem.of("ko", "bad"))).build());
+      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+      while (!collab.batches().get("run").orElseThrow().state().isTerminal()) {
+        assertThat(System.nanoTime() - deadline).isNegative();
+        clock.advance(Duration.ofSeconds(1)); // past any retry backoff
+        java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
+      }
+      collab.agents().setEnabled("w", false);
+      collab.agents().setEnabled("w", true);
+    }
   }
 
   @Test

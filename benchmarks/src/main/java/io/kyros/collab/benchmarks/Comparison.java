@@ -100,6 +100,12 @@ record Comparison(
           on("TaskClaimBenchmark.claimAndComplete", "backend", "DB_SCHEDULER_MARIADB"), null),
       throughput("doc-write-100000-vs-10-documents", "document write in a store of 100,000 vs 10 documents (≥ 0.83: within 1.2×)",
           on("ScaleBenchmark.writeDocument", "documents", "100000"), on("ScaleBenchmark.writeDocument", "documents", "10"), 0.83),
+      throughput("claim-scale-memory", "claim + complete with 100,000 queued (half blocked) and 100,000 done tasks vs 100 and 100, in memory (≥ 0.83: within 1.2×)",
+          claimScale("MEMORY", "100000"), claimScale("MEMORY", "100"), 0.83),
+      throughput("claim-scale-file", "claim + complete with 100,000 queued (half blocked) and 100,000 done tasks vs 100 and 100, file store (≥ 0.83)",
+          claimScale("FILE", "100000"), claimScale("FILE", "100"), 0.83),
+      throughput("claim-scale-postgresql", "claim + complete with 100,000 queued (half blocked) and 100,000 done tasks vs 100 and 100, PostgreSQL (≥ 0.83)",
+          claimScale("POSTGRESQL", "100000"), claimScale("POSTGRESQL", "100"), 0.83),
       p99("tail-p99-memory-vs-1ms", "append to delivery to a subscriber, p99, in-memory store, vs 1 ms",
           on(TAIL, "backend", "MEMORY"), 1.0),
       p99("tail-p99-file-vs-1ms", "append to delivery to a subscriber, p99, file store, same process, vs 1 ms",
@@ -116,6 +122,10 @@ record Comparison(
       on("LeaseBenchmark.acquireRelease", "backend", "MEMORY"),
       on("LeaseBenchmark.acquireRelease", "backend", "FILE"),
       new Selector("LargeLogBenchmark.read100", Map.of()));
+
+  private static Selector claimScale(String backend, String tasks) {
+    return new Selector("ClaimScaleBenchmark.claimAndComplete", Map.of("backend", backend, "tasks", tasks));
+  }
 
   private static Selector on(String method, String param, String value) {
     return new Selector(method, Map.of(param, value));

@@ -185,7 +185,11 @@ class ReportTest {
         "ratio append-16-appenders-vs-h2 n/a",
         "ratio lease-postgresql-vs-shedlock 2.00 [no interval: 1 round]", // 500 us/op is 2,000 ops/s vs 1,000 ops/s
         "ratio claim-complete-postgresql-vs-db-scheduler n/a",
+        "ratio claim-complete-mariadb-vs-db-scheduler n/a",
         "ratio doc-write-100000-vs-10-documents 0.90 [no interval: 1 round]", // 0.9 ops/ms vs 1,000 ops/s
+        "ratio claim-scale-memory n/a",
+        "ratio claim-scale-file n/a",
+        "ratio claim-scale-postgresql n/a",
         "ratio tail-p99-memory-vs-1ms 2.50 [no interval: 1 round]", // p99 400 us
         "ratio tail-p99-file-vs-1ms 0.40 [no interval: 1 round]", // p99 2.5 ms
         "ratio tail-p99-file-other-process-vs-1ms n/a",

@@ -11,4 +11,4 @@ package io.kyros.collab.conformance;
  * {@link EventConformance}, {@link TaskConformance}, {@link TaskIndexConformance}, {@link ConcurrencyConformance},
  * {@link LostClaimConformance}, {@link InterleavingConformance}.
  */
-public abstract class StorageConformanceTest extends InterleavingConformance {}
+public abstract class StorageConformanceTest extends AgentConformance {}

@@ -17,12 +17,14 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * How one commit runs inside its transaction. The steps are the same on every database: take the writers' lock on
- * the counter row and read the counters; read the clock; read the expected keys' revisions and check every
- * expectation; apply the writes with revisions {@code last_revision + 1 ...}, each re-checking its own expectation by
- * row count, then their index entries ({@link IndexWrites}); insert the events with ids {@code last_event_id + 1 ...}; update the counters (and notify). How the
- * statements travel is the protocol's: {@link SequentialCommit} sends them one at a time, {@link InlineCommit} (where
- * {@link Dialect#sendsStatementsTogether()}) in two round trips, the second ending with COMMIT. See docs/jdbc.md,
+ * How one commit runs inside its transaction. The steps are the same on every database: take the locks the protocol
+ * needs and learn the revisions the writes get; read the clock; read the expected keys' revisions and check every
+ * expectation; apply the writes, each re-checking its own expectation by row count, then their index entries
+ * ({@link IndexWrites}); insert the events; (serialized
+ * protocol) update the counters; notify. How the statements travel and where revisions and event ids come from is the
+ * protocol's: {@link SequentialCommit} takes the counter row's lock and numbers from it, one statement at a time;
+ * {@link InlineCommit} (PostgreSQL, where {@link Dialect#parallelCommits()}) locks only the commit's own keys, takes
+ * numbers from sequences and sends everything in two round trips, the second ending with COMMIT. See docs/jdbc.md,
  * "Commits".
  *
  * <p>Thread-safe (stateless between commits).
@@ -43,34 +45,45 @@ abstract class CommitProtocol {
   }
 
   /**
-   * @return the protocol the dialect is capable of: {@link InlineCommit} where the driver sends statements together,
+   * @return the protocol the dialect is capable of: {@link InlineCommit} where commits run in parallel (PostgreSQL),
    *     {@link SequentialCommit} elsewhere
    */
   static CommitProtocol of(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
-    return dialect.sendsStatementsTogether() ? new InlineCommit(dialect, tables, sql, queries, clock)
+    return dialect.parallelCommits() ? new InlineCommit(dialect, tables, sql, queries, clock)
         : new SequentialCommit(dialect, tables, sql, queries, clock);
   }
 
   /**
-   * The counters read under the writers' lock, the commit's time, and how many of the expected keys' revisions
-   * were read together with them.
+   * What the first step learned: the revisions the writes get (in order), the counter row's last revision and event
+   * id (the serialized protocol; -1 in the parallel one, which takes event ids when it inserts the events), the
+   * commit's time, and how many of the expected keys' revisions were read together with them.
    */
-  record Locked(long lastRevision, long lastEventId, Instant now, int expectedKeysRead) {}
+  record Locked(List<Long> revisions, long lastRevision, long lastEventId, Instant now, int expectedKeysRead) {}
 
   /**
    * What a commit changes, after its expectations held.
    *
    * @param writes the writes' statements, in order
    * @param index the writes' index changes, made after them
-   * @param events the events with their ids and time
-   * @param lastRevision the counter row's new last revision
-   * @param lastEventId the counter row's new last event id
+   * @param events the events, in order
+   * @param locked what the first step learned
    */
-  record Changes(List<WriteStatement> writes, IndexWrites index, List<StoredEvent> events, long lastRevision,
-      long lastEventId) {
-    /** @return true if nothing is written and no event recorded: the counter row stays as it is */
+  record Changes(List<WriteStatement> writes, IndexWrites index, List<NewEvent> events, Locked locked) {
+    /** @return true if nothing is written and no event recorded */
     boolean isEmpty() {
       return writes.isEmpty() && events.isEmpty();
+    }
+  }
+
+  /**
+   * What applying the changes did.
+   *
+   * @param failed the first write whose expectation did not hold, if any (then nothing is committed)
+   * @param eventIds the ids the events got, in the events' order (empty if a write failed)
+   */
+  record Applied(Optional<WriteStatement> failed, List<Long> eventIds) {
+    static Applied conflict(WriteStatement w) {
+      return new Applied(Optional.of(w), List.of());
     }
   }
 
@@ -85,7 +98,7 @@ abstract class CommitProtocol {
   final CommitResult apply(Transactions.Attempt a, Commit commit) throws SQLException {
     List<RecordKey> expected = commit.expectations().stream().map(Expectation::key).distinct().toList();
     Map<RecordKey, Long> current = new HashMap<>();
-    Locked locked = lock(a, expected, current);
+    Locked locked = lock(a, commit, expected, current);
     for (int from = locked.expectedKeysRead(); from < expected.size(); from += Queries.KEY_CHUNK) {
       queries.select(a.connection, expected.subList(from, Math.min(expected.size(), from + Queries.KEY_CHUNK)),
           SqlText.Columns.REVISION, (k, rs) -> current.put(k, rs.getLong(3)));
@@ -105,52 +118,49 @@ abstract class CommitProtocol {
 
     // writes, each re-checking its own expectation by row count
     List<Write> writes = commit.writes();
-    List<Long> revisions = new ArrayList<>(writes.size());
+    List<Long> revisions = locked.revisions();
     List<WriteStatement> statements = new ArrayList<>(writes.size());
     for (int i = 0; i < writes.size(); i++) {
       Write w = writes.get(i);
-      long revision = locked.lastRevision() + 1 + i;
-      revisions.add(revision);
-      statements.add(WriteStatement.of(w, revision, Optional.ofNullable(byKey.get(w.key())), sql));
+      statements.add(WriteStatement.of(w, revisions.get(i), Optional.ofNullable(byKey.get(w.key())), sql));
     }
     List<NewEvent> events = commit.eventsFor(revisions);
+    Applied applied = applyChanges(a, new Changes(statements, IndexWrites.of(statements), events, locked));
+    if (applied.failed().isPresent()) {
+      a.rollbackOnly();
+      WriteStatement w = applied.failed().get();
+      return new CommitResult.Conflict(w.expectation(), queries.currentRevision(a.connection, w.write.key()));
+    }
     List<StoredEvent> stored = new ArrayList<>(events.size());
     for (int i = 0; i < events.size(); i++) {
-      stored.add(StoredEvent.of(events.get(i), locked.lastEventId() + 1 + i, now));
-    }
-    Changes changes = new Changes(statements, IndexWrites.of(statements), stored, locked.lastRevision() + writes.size(),
-        locked.lastEventId() + events.size());
-    Optional<WriteStatement> failed = applyChanges(a, changes);
-    if (failed.isPresent()) {
-      a.rollbackOnly();
-      WriteStatement w = failed.get();
-      return new CommitResult.Conflict(w.expectation(), queries.currentRevision(a.connection, w.write.key()));
+      stored.add(StoredEvent.of(events.get(i), applied.eventIds().get(i), now));
     }
     return new CommitResult.Committed(revisions, stored, now);
   }
 
   /**
-   * Bounds the lock wait, takes the writers' lock, reads the counters and the clock, and possibly the revisions of a
-   * first part of the expected keys.
+   * Bounds the lock wait, takes the protocol's locks, learns the writes' revisions, reads the clock, and possibly the
+   * revisions of a first part of the expected keys.
    *
    * @param a the attempt
+   * @param commit the commit
    * @param expected the expected keys, distinct
    * @param current receives the revisions read, by key
-   * @return the counters, the time, and how many expected keys were read
+   * @return the revisions, the time, and how many expected keys were read
    * @throws SQLException if the database fails, or the counter row is missing
    */
-  abstract Locked lock(Transactions.Attempt a, List<RecordKey> expected, Map<RecordKey, Long> current)
+  abstract Locked lock(Transactions.Attempt a, Commit commit, List<RecordKey> expected, Map<RecordKey, Long> current)
       throws SQLException;
 
   /**
-   * Applies the writes, inserts the events, updates the counters and notifies.
+   * Applies the writes, inserts the events, updates the counters (serialized protocol) and notifies.
    *
    * @param a the attempt
    * @param changes what to change
-   * @return the first write whose expectation did not hold, if any
+   * @return the first write whose expectation did not hold, if any, else the events' ids
    * @throws SQLException if the database fails
    */
-  abstract Optional<WriteStatement> applyChanges(Transactions.Attempt a, Changes changes) throws SQLException;
+  abstract Applied applyChanges(Transactions.Attempt a, Changes changes) throws SQLException;
 
   /** @return the failure of a commit that found no counter row, with the procedure that restores it */
   SQLException missingCounters() {
@@ -162,17 +172,16 @@ abstract class CommitProtocol {
   }
 
   /**
-   * Binds one event's six parameters.
+   * Binds one event's columns after its id: ts_micros, event_type, actor, target, details.
    *
    * @return the next parameter's index
    */
-  static int bindEvent(PreparedStatement ps, int p, StoredEvent s) throws SQLException {
-    ps.setLong(p, s.id());
-    ps.setLong(p + 1, DatabaseClock.micros(s.ts()));
-    ps.setString(p + 2, s.type());
-    ps.setString(p + 3, s.actor());
-    ps.setString(p + 4, s.target());
-    ps.setString(p + 5, s.detailsJson());
-    return p + 6;
+  static int bindEvent(PreparedStatement ps, int p, NewEvent e, Instant ts) throws SQLException {
+    ps.setLong(p, DatabaseClock.micros(ts));
+    ps.setString(p + 1, e.type());
+    ps.setString(p + 2, e.actor());
+    ps.setString(p + 3, e.target());
+    ps.setString(p + 4, e.detailsJson());
+    return p + 5;
   }
 }

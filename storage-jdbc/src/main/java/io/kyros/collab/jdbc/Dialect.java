@@ -129,6 +129,18 @@ interface Dialect {
   }
 
   /**
+   * Whether commits run in parallel (PostgreSQL): each locks only its own keys (advisory locks), takes revisions and
+   * event ids from sequences, and readers of the log keep it gap-free with a read horizon ({@link EventHorizon})
+   * instead of relying on commits being serialized on the counter row. Requires {@link #sendsStatementsTogether()};
+   * the commit protocol is then {@link InlineCommit}.
+   *
+   * @return true if commits run in parallel
+   */
+  default boolean parallelCommits() {
+    return false;
+  }
+
+  /**
    * The most {@code ?} parameters one round trip of statements sent together may carry (the PostgreSQL driver
    * refuses more than 65,535). A commit's writes and events are split into round trips that stay under it, and its
    * events into multi-row inserts that do. Used where {@link #sendsStatementsTogether()}; the statements sent one at

@@ -5,7 +5,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.function.LongSupplier;
+import java.util.function.LongPredicate;
 
 /**
  * Threads waiting for events: they check the log, then wait on a monitor until a commit through the same storage
@@ -39,33 +39,33 @@ final class EventWaiters implements AutoCloseable {
    *
    * @param afterId the position
    * @param timeout how long to wait at most
-   * @param lastEventId reads the log's last event id
+   * @param readableAfter tells whether the log holds an event after a position that a read would return now
    * @return true if there is an event after {@code afterId}
    * @throws InterruptedException if interrupted while waiting
    * @throws StorageException if the storage closed, or reading the log failed
    */
-  boolean await(long afterId, Duration timeout, LongSupplier lastEventId) throws InterruptedException {
+  boolean await(long afterId, Duration timeout, LongPredicate readableAfter) throws InterruptedException {
     long timeoutNanos = timeout.compareTo(Duration.ofNanos(Long.MAX_VALUE)) >= 0 ? Long.MAX_VALUE : timeout.toNanos();
     long start = System.nanoTime();
     if (notifications.isEmpty()) {
-      return await(afterId, timeoutNanos, start, lastEventId);
+      return await(afterId, timeoutNanos, start, readableAfter);
     }
     notifications.get().waitStarted();
     try {
-      return await(afterId, timeoutNanos, start, lastEventId);
+      return await(afterId, timeoutNanos, start, readableAfter);
     } finally {
       notifications.get().waitEnded();
     }
   }
 
-  private boolean await(long afterId, long timeoutNanos, long start, LongSupplier lastEventId)
+  private boolean await(long afterId, long timeoutNanos, long start, LongPredicate readableAfter)
       throws InterruptedException {
     while (true) {
       long seen;
       synchronized (wakeups) {
         seen = wakeupCount;
       }
-      if (lastEventId.getAsLong() > afterId) {
+      if (readableAfter.test(afterId)) {
         return true;
       }
       long left = timeoutNanos - (System.nanoTime() - start);

@@ -1,71 +1,129 @@
 package io.kyros.collab.jdbc;
 
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
-import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.Write;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 
 /**
- * The commit protocol of drivers that send several {@code ;}-separated statements with parameters in one round trip
- * (PostgreSQL): the lock wait's bound, the lock, the clock and the first expected revisions in one round trip; the
- * writes, their index entries ({@link IndexWrites}), the events (multi-row inserts), the counters, NOTIFY and COMMIT in a second one (split into several when
- * they would carry more parameters than the driver allows, COMMIT in the last). The server still runs
- * the statements one after the other, each with a fresh snapshot. Since COMMIT travels with the writes, the row
- * counts that must be 1 are checked on the server ({@link #checkedOnServer}), and an error in that round trip means
- * COMMIT did not run, unless the connection failed (then the outcome is unknown). See docs/jdbc.md, "Commits".
+ * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. Two round trips:
+ * <ol>
+ *   <li>the lock wait's bound; an exclusive transaction-scoped advisory lock on every key the commit expects or
+ *       writes ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them); the clock; the
+ *       first expected revisions; and the writes' revisions from the revision sequence. The statements run one after
+ *       the other, each with a fresh snapshot (READ COMMITTED), so the expectations are read after the locks and see
+ *       every commit that held them before; no other commit can change these keys until this one ends;</li>
+ *   <li>{@code pg_current_xact_id()} (the transaction has its xid before it takes an event id, which the readers'
+ *       horizon relies on: {@link EventHorizon}), the writes, their index entries ({@link IndexWrites}), the events
+ *       (multi-row inserts taking their ids from the event sequence, {@code RETURNING id}), NOTIFY and COMMIT; split
+ *       into several round trips when they would carry more parameters than the driver allows, COMMIT in the
+ *       last.</li>
+ * </ol>
+ * Commits on different keys therefore neither wait for each other nor share a lock; concurrent commits share WAL
+ * flushes through PostgreSQL's own group commit. Revisions are handed out after the key's lock is held, so each
+ * record's revisions grow with its versions; a value is never handed out twice (gaps are possible: a conflict or a
+ * rollback consumes the values it took). Since COMMIT travels with the writes, the row counts that must be 1 are
+ * checked on the server ({@link #checkedOnServer}); under the key locks they fail only when the tables are changed
+ * outside Collab. An error in that round trip means COMMIT did not run, unless the connection failed (then the
+ * outcome is unknown). See docs/jdbc.md, "Parallel: PostgreSQL".
  *
  * <p>Thread-safe (stateless between commits).
  */
 final class InlineCommit extends CommitProtocol {
-  /** Marks the server-side check of a write's or the counters' row count; see {@link #checkedOnServer}. */
+  /** Marks the server-side check of a write's row count; see {@link #checkedOnServer}. */
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
-  /** The parameters of one event row: id, ts_micros, event_type, actor, target, details. */
-  private static final int EVENT_PARAMETERS = 6;
+  /** The SQLState of the failed cast that reports it. */
+  private static final String INVALID_TEXT_REPRESENTATION = "22P02";
+  /** The parameters of one event row without its id: ts_micros, event_type, actor, target, details. */
+  private static final int EVENT_PARAMETERS = 5;
+  /** FNV-1a, 64 bits. */
+  private static final long FNV_OFFSET = 0xcbf29ce484222325L;
+  private static final long FNV_PRIME = 0x100000001b3L;
+
+  private final String lockKeys;
+  private final String nextRevisions;
+  private final String insertEvent;
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
+    // the subquery's volatile output is never pruned; unnest yields the array's order, so locks are taken ascending
+    lockKeys = "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k) AS locked";
+    nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
+    insertEvent = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) VALUES "
+        + "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
   }
 
   /**
-   * Bounds the lock wait, takes the writers' lock, reads the clock and the revisions of the first chunk of expected
-   * keys in one round trip. The statements still run one after the other on the server, so the clock and the
-   * revisions are read after the lock is granted, each statement with a fresh snapshot (READ COMMITTED).
+   * The advisory lock of a key: 64 bits of FNV-1a over the table prefix, the collection and the id. Two keys sharing
+   * a lock (a collision, or an application's own advisory lock with the same number) only wait for each other.
+   *
+   * @param prefix the table prefix
+   * @param key the key
+   * @return the lock's number
+   */
+  static long lockKey(String prefix, RecordKey key) {
+    long h = FNV_OFFSET;
+    String text = prefix + '\u0000' + key.collection() + '\u0000' + key.id();
+    for (int i = 0; i < text.length(); i++) {
+      char ch = text.charAt(i);
+      h = (h ^ (ch & 0xff)) * FNV_PRIME;
+      h = (h ^ (ch >>> 8)) * FNV_PRIME;
+    }
+    return h;
+  }
+
+  /**
+   * Bounds the lock wait, locks the commit's keys, reads the clock and the revisions of the first chunk of expected
+   * keys, and takes the writes' revisions, in one round trip. The statements run one after the other on the server,
+   * each with a fresh snapshot, so the clock, the revisions and the sequence values are read after the locks are
+   * granted.
    */
   @Override
-  Locked lock(Transactions.Attempt a, List<RecordKey> expected, Map<RecordKey, Long> current) throws SQLException {
+  Locked lock(Transactions.Attempt a, Commit commit, List<RecordKey> expected, Map<RecordKey, Long> current)
+      throws SQLException {
     List<RecordKey> first = expected.subList(0, Math.min(expected.size(), Queries.KEY_CHUNK));
+    Long[] locks = lockKeys(commit, expected);
+    int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
     parts.add(dialect.boundLockWaitParameterized());
-    parts.addAll(List.of(sql.lockCounters));
+    if (locks.length > 0) {
+      parts.add(lockKeys);
+    }
     if (clock.isDatabase()) {
       parts.add(clock.query());
     }
     if (!first.isEmpty()) {
       parts.add(sql.selectRecords(first.size(), SqlText.Columns.REVISION));
     }
-    try (PreparedStatement ps = a.connection.prepareStatement(String.join("; ", parts))) {
-      ps.setLong(1, a.lockWaitMillis());
-      Queries.bindKeys(ps, 2, first);
-      boolean isQuery = ps.execute();
-      // results: the bound, the lock's updates (if any), the counters, the clock, the revisions
-      for (int i = 0; i < sql.lockCounters.length; i++) {
-        isQuery = ps.getMoreResults();
+    if (writes > 0) {
+      parts.add(nextRevisions);
+    }
+    Connection c = a.connection;
+    try (PreparedStatement ps = c.prepareStatement(String.join("; ", parts))) {
+      int p = 1;
+      ps.setLong(p++, a.lockWaitMillis());
+      if (locks.length > 0) {
+        ps.setArray(p++, c.createArrayOf("bigint", locks));
       }
-      long lastRevision;
-      long lastEventId;
-      try (ResultSet rs = resultSet(ps, isQuery)) {
-        if (!rs.next()) {
-          throw missingCounters();
-        }
-        lastRevision = rs.getLong(1);
-        lastEventId = rs.getLong(2);
+      Queries.bindKeys(ps, p, first);
+      p += 2 * first.size();
+      if (writes > 0) {
+        ps.setInt(p, writes);
+      }
+      boolean isQuery = ps.execute(); // the bound
+      if (locks.length > 0) {
+        isQuery = ps.getMoreResults();
       }
       Instant now;
       if (clock.isDatabase()) {
@@ -83,8 +141,32 @@ final class InlineCommit extends CommitProtocol {
           }
         }
       }
-      return new Locked(lastRevision, lastEventId, now, first.size());
+      List<Long> revisions = new ArrayList<>(writes);
+      if (writes > 0) {
+        try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
+          while (rs.next()) {
+            revisions.add(rs.getLong(1));
+          }
+        }
+        Collections.sort(revisions); // ascending in the writes' order, whatever order the rows came in
+      }
+      if (!isQuery && locks.length > 0) {
+        throw new SQLException("expected a result set from the commit's key locks", "XX000");
+      }
+      return new Locked(revisions, -1, -1, now, first.size());
     }
+  }
+
+  /** @return the advisory locks of every key the commit expects or writes, distinct, ascending */
+  private Long[] lockKeys(Commit commit, List<RecordKey> expected) {
+    TreeSet<Long> locks = new TreeSet<>();
+    for (RecordKey k : expected) {
+      locks.add(lockKey(tables.prefix(), k));
+    }
+    for (Write w : commit.writes()) {
+      locks.add(lockKey(tables.prefix(), w.key()));
+    }
+    return locks.toArray(new Long[0]);
   }
 
   private static ResultSet resultSet(PreparedStatement ps, boolean isQuery) throws SQLException {
@@ -94,8 +176,11 @@ final class InlineCommit extends CommitProtocol {
     return ps.getResultSet();
   }
 
-  /** One statement of the write round trip(s), how many parameters it has, and how to bind them. */
-  private record Part(String sql, int parameters, Binder binder) {}
+  /**
+   * One statement of the write round trip(s), how many parameters it has, how to bind them, and whether its result
+   * holds event ids.
+   */
+  private record Part(String sql, int parameters, Binder binder, boolean returnsEventIds) {}
 
   /** Binds a part's parameters from an index on; returns the next index. */
   @FunctionalInterface
@@ -104,43 +189,55 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * Applies the writes, inserts the events (multi-row inserts), updates the counters, notifies and COMMITs, in one
-   * round trip unless that would carry more parameters than the driver allows ({@link Dialect#maxParameters()}):
-   * then in as few round trips as fit, COMMIT in the last one. The row counts that must be 1 (a conditional write,
-   * the counters) are checked on the server (see {@link #checkedOnServer}): a failed one raises an error, so the
-   * statements after it and the COMMIT do not run. Under the writers' lock the expectations read in the first round
-   * trip cannot change, so that happens only if the tables were changed outside Collab; the commit then reports the
-   * conflict and nothing is committed.
+   * Applies the writes, inserts the events (multi-row inserts), notifies and COMMITs, in one round trip unless that
+   * would carry more parameters than the driver allows ({@link Dialect#maxParameters()}): then in as few round trips
+   * as fit, COMMIT in the last one. The row counts that must be 1 (a conditional write) are checked on the server (see
+   * {@link #checkedOnServer}): a failed one raises an error, so the statements after it and the COMMIT do not run.
+   * Under the key locks the expectations read in the first round trip cannot change, so that happens only if the
+   * tables were changed outside Collab; the commit then reports the conflict and nothing is committed.
    */
   @Override
-  Optional<WriteStatement> applyChanges(Transactions.Attempt a, Changes changes) throws SQLException {
+  Applied applyChanges(Transactions.Attempt a, Changes changes) throws SQLException {
     if (changes.isEmpty()) {
-      return Optional.empty();
+      return new Applied(Optional.empty(), List.of());
     }
     Connection c = a.connection;
     List<List<Part>> roundTrips = roundTrips(parts(changes), dialect.maxParameters());
+    List<Long> ids = new ArrayList<>(changes.events().size());
     try {
       for (int i = 0; i < roundTrips.size(); i++) {
         boolean last = i == roundTrips.size() - 1;
+        List<Part> trip = roundTrips.get(i);
         List<String> statements = new ArrayList<>();
-        roundTrips.get(i).forEach(part -> statements.add(part.sql()));
+        trip.forEach(part -> statements.add(part.sql()));
         if (last) {
           statements.add("COMMIT");
         }
         try (PreparedStatement ps = c.prepareStatement(String.join("; ", statements))) {
           int p = 1;
-          for (Part part : roundTrips.get(i)) {
+          for (Part part : trip) {
             p = part.binder().bind(ps, p);
           }
           if (last) {
             a.committingInline();
           }
-          ps.execute();
+          boolean isQuery = ps.execute();
+          for (int j = 0; j < trip.size(); j++) {
+            if (j > 0) {
+              isQuery = ps.getMoreResults();
+            }
+            if (trip.get(j).returnsEventIds()) {
+              try (ResultSet rs = resultSet(ps, isQuery)) {
+                while (rs.next()) {
+                  ids.add(rs.getLong(1));
+                }
+              }
+            }
+          }
         }
       }
-      return Optional.empty();
     } catch (SQLException e) {
-      if (e.getMessage() == null || !e.getMessage().contains(ROW_COUNT_FAILED)) {
+      if (!rowCountFailed(e)) {
         if (reportedByServer(e)) {
           // the server answered with an error, so it skipped the rest of the round trip: COMMIT did not run (or
           // failed and rolled back); a retryable error is retried like any other
@@ -152,49 +249,74 @@ final class InlineCommit extends CommitProtocol {
       c.rollback();
       for (WriteStatement w : changes.writes()) {
         if (w.conditional() && !w.expectation().isMetBy(queries.currentRevision(c, w.write.key()), Instant.MIN)) {
-          return Optional.of(w);
+          return Applied.conflict(w);
         }
       }
-      throw new SQLException("a row count checked inside a commit did not hold: the counter row of " + tables.meta()
-          + " vanished, or the tables were changed outside Collab; rolled back", "55000", e);
+      throw new SQLException("a row count checked inside a commit did not hold: the tables were changed outside"
+          + " Collab; rolled back", "55000", e);
     }
+    checkAscending(ids, changes.events().size());
+    return new Applied(Optional.empty(), ids);
+  }
+
+  /**
+   * The event ids come back in the rows' order, and a multi-row insert evaluates {@code nextval} row by row in that
+   * order, so they ascend. Checked, since the events' order in the log depends on it.
+   */
+  private static void checkAscending(List<Long> ids, int events) {
+    boolean ascending = ids.size() == events;
+    for (int i = 1; ascending && i < ids.size(); i++) {
+      ascending = ids.get(i) > ids.get(i - 1);
+    }
+    if (!ascending) {
+      throw new IllegalStateException("committed, but the " + events + " events got ids " + ids
+          + ", not one each in ascending order");
+    }
+  }
+
+  /** @return whether the failure is a server-side row count check's ({@link #checkedOnServer}) failed cast */
+  private static boolean rowCountFailed(SQLException e) {
+    return INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) && e.getMessage() != null
+        && e.getMessage().contains(ROW_COUNT_FAILED);
   }
 
   /** The statements of the write round trip(s), in order, without COMMIT. */
   private List<Part> parts(Changes changes) {
     List<Part> parts = new ArrayList<>();
+    List<NewEvent> events = changes.events();
+    if (!events.isEmpty()) {
+      // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written
+      parts.add(new Part("SELECT pg_current_xact_id()", 0, (ps, p) -> p, false));
+    }
     for (WriteStatement w : changes.writes()) {
-      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind));
+      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind, false));
     }
     IndexWrites index = changes.index();
     for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
       parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
-          (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
+          (ps, first) -> IndexWrites.bindKeys(ps, first, keys), false));
     }
     int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
       parts.add(new Part(sql.insertIndexEntries(rows.size()), rows.size() * IndexWrites.ROW_PARAMETERS,
-          (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
+          (ps, first) -> IndexWrites.bindRows(ps, first, rows), false));
     }
-    List<StoredEvent> events = changes.events();
+    Instant ts = changes.locked().now();
     int rows = Math.max(1, dialect.maxParameters() / EVENT_PARAMETERS);
     for (int from = 0; from < events.size(); from += rows) {
-      List<StoredEvent> chunk = events.subList(from, Math.min(events.size(), from + rows));
-      parts.add(new Part(sql.insertEvents(chunk.size()), chunk.size() * EVENT_PARAMETERS, (ps, first) -> {
+      List<NewEvent> chunk = events.subList(from, Math.min(events.size(), from + rows));
+      String insert = insertEvent + (", (nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)")
+          .repeat(chunk.size() - 1) + " RETURNING id";
+      parts.add(new Part(insert, chunk.size() * EVENT_PARAMETERS, (ps, first) -> {
         int p = first;
-        for (StoredEvent s : chunk) {
-          p = bindEvent(ps, p, s);
+        for (NewEvent e : chunk) {
+          p = bindEvent(ps, p, e, ts);
         }
         return p;
-      }));
+      }, true));
     }
-    parts.add(new Part(checkedOnServer(sql.updateCounters), 2, (ps, p) -> {
-      ps.setLong(p, changes.lastRevision());
-      ps.setLong(p + 1, changes.lastEventId());
-      return p + 2;
-    }));
     if (!events.isEmpty() && sql.notifyEvents.isPresent()) {
-      parts.add(new Part(sql.notifyEvents.get(), 0, (ps, p) -> p));
+      parts.add(new Part(sql.notifyEvents.get(), 0, (ps, p) -> p, false));
     }
     return parts;
   }

@@ -33,6 +33,9 @@ public enum JdbcDialect {
    * parallel commits).
    */
   private static final List<String> SCRIPTS = List.of("V1__collab.sql", "V3__collab_index.sql");
+  /** PostgreSQL's: version 2 holds the sequences its parallel commits take revisions and event ids from. */
+  private static final List<String> POSTGRESQL_SCRIPTS = List.of("V1__collab.sql", "V2__parallel_commits.sql",
+      "V3__collab_index.sql");
 
   /**
    * The classpath resource holding this database's first schema script (version 1: the tables, and the counter
@@ -49,14 +52,15 @@ public enum JdbcDialect {
 
   /**
    * Every schema script of this database, oldest version first, in Flyway's naming ({@code V1__collab.sql},
-   * {@code V3__collab_index.sql}, ...). A migration tool applies the ones a store lacks; each is idempotent
+   * PostgreSQL's {@code V2__parallel_commits.sql}, {@code V3__collab_index.sql}, ...). A migration tool applies the ones a store lacks; each is idempotent
    * ({@code IF NOT EXISTS}), and {@link JdbcStorage#createSchema()} runs them all in order. Table names start with
    * the placeholder {@code ${prefix}}.
    *
    * @return the resource names, oldest first
    */
   public List<String> schemaResources() {
-    return SCRIPTS.stream().map(script -> "io/kyros/collab/jdbc/" + directory + "/" + script).toList();
+    return (this == POSTGRESQL ? POSTGRESQL_SCRIPTS : SCRIPTS).stream()
+        .map(script -> "io/kyros/collab/jdbc/" + directory + "/" + script).toList();
   }
 
   Dialect sql() {

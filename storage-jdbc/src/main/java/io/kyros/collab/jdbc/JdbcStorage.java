@@ -34,38 +34,30 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Tables</h2>
  * Four tables, named with an optional prefix: {@code collab_meta} (one row: the last revision and the last event
- * id handed out), {@code collab_records} (one row per record: collection, id, revision, content hash, JSON),
- * {@code collab_events} (the log, by id) and {@code collab_index} (the records' secondary-index entries, written in
- * the same transaction as the records). The DDL ships per database as versioned classpath resources
+ * id handed out, where commits are serialized), {@code collab_records} (one row per record: collection, id, revision,
+ * content hash, JSON), {@code collab_events} (the log, by id) and {@code collab_index} (the records'
+ * secondary-index entries, written in the same transaction as the records); on PostgreSQL also two sequences,
+ * {@code collab_revision_seq} and {@code collab_event_seq}. The DDL ships per database as versioned classpath resources
  * ({@link JdbcDialect#schemaResources()}) for migration tools; {@link #createSchema()} runs them. No DDL runs unless
  * asked.
  *
  * <h2>Why commits are correct</h2>
- * Every commit is one transaction whose first statement locks the counter row in {@code collab_meta}
- * ({@code SELECT ... FOR UPDATE}; on SQLite a write to it, which takes the database's write lock). The lock is held
- * until COMMIT or ROLLBACK, so committing transactions run one at a time, in the order they take the lock. Then:
- * <ul>
- *   <li><b>Expectations</b> are read after the lock is granted, so they see every earlier commit: the previous
- *       holder committed before releasing the lock (on PostgreSQL at READ COMMITTED each statement takes a fresh
- *       snapshot; on InnoDB the first plain read after the lock takes the snapshot; under stricter isolation a
- *       concurrent update of the counter row raises a serialization failure, which is retried). No later commit
- *       can change a record before this one ends, since it would need the lock first. The written keys are
- *       checked once more by the writes themselves: {@code UPDATE ... WHERE revision = ?} and
- *       {@code DELETE ... WHERE revision = ?} must change one row, create-only inserts must not meet an existing
- *       row; a mismatch rolls back and reports a conflict. {@code notAfter} is compared with the database's time
- *       read inside the transaction, after the lock.</li>
- *   <li><b>Revisions</b> are {@code last_revision + 1, + 2, ...} and the row is updated in the same transaction:
- *       a value is handed out once, deletes consume one, a rolled-back commit hands out nothing.</li>
- *   <li><b>Event ids</b> are {@code last_event_id + 1, ...}, so they increase in commit order. A transaction's rows
- *       become visible no later than its lock is released (PostgreSQL and InnoDB publish a commit before they
- *       release its row locks; SQLite and H2 release the database or row lock at commit), and the next commit
- *       writes its events only after taking the lock. So the visible log is always a prefix of the id sequence:
- *       a reader that saw id {@code n} can never later find an id below {@code n} appear, and reading
- *       {@code id > n} never skips an event. Event ids are dense.</li>
- *   <li><b>Atomicity</b>: state and events are one transaction; a lost connection rolls it back.</li>
- * </ul>
- * The cost is that commits do not run in parallel: throughput is bounded by one short transaction at a time
- * (a few round trips). Reads never take the lock.
+ * On MariaDB/MySQL, H2 and SQLite every commit is one transaction whose first statement locks the counter row in
+ * {@code collab_meta} ({@code SELECT ... FOR UPDATE}; on SQLite a write to it, which takes the database's write lock).
+ * The lock is held until COMMIT or ROLLBACK, so committing transactions run one at a time. Expectations are read after
+ * the lock, so they see every earlier commit, and nothing else can change a record before the commit ends (the
+ * writes re-check their own expectation by row count). Revisions and event ids are the counter row's next values,
+ * written back in the same transaction, so they are handed out once and event ids become visible in order: the
+ * visible log is always a prefix of the ids, and reading {@code id > n} never skips an event.
+ *
+ * <p>On PostgreSQL commits run in parallel: each takes an exclusive advisory lock on every key it expects or writes
+ * (ascending, one statement), reads the expectations after that, and takes revisions and event ids from sequences; so
+ * a commit waits only for commits on the same keys, and each record's revisions grow with its versions. Event ids may
+ * then become visible out of order; {@link #readEvents} never steps over a missing id until it is settled (every
+ * transaction that could still commit it has ended), judged from transaction ids and snapshots: see
+ * {@code EventHorizon} and docs/jdbc.md, "Tailing while commits run in parallel".
+ *
+ * <p>Atomicity: state and events are one transaction; a lost connection rolls it back. Reads never take a lock.
  *
  * <h2>Time</h2>
  * By default {@link #now()}, lease expiry ({@code notAfter}) and event timestamps come from the database's clock
@@ -78,8 +70,8 @@ import org.slf4j.LoggerFactory;
  * backoff until {@link Builder#retryTimeout(Duration)}; an interrupt stops the retrying. Every commit bounds its
  * lock waits by what is left of the retry timeout (PostgreSQL {@code lock_timeout}, MariaDB/MySQL
  * {@code innodb_lock_wait_timeout} in whole seconds, H2 {@code LOCK_TIMEOUT}; on SQLite the connection's busy
- * timeout applies), so a transaction that holds the writers' lock and never ends fails commits after about the
- * retry timeout instead of stopping them. Any other {@link SQLException}, and a connection that cannot be had,
+ * timeout applies), so a transaction that holds a lock commits need (the writers' lock; on PostgreSQL a key's) and
+ * never ends fails them after about the retry timeout instead of stopping them. Any other {@link SQLException}, and a connection that cannot be had,
  * becomes a {@link StorageException} that names the operation and SQLState, keeps the exception as its cause and
  * says whether a commit was rolled back or its outcome is unknown. Connections are always returned to the
  * {@link DataSource}, rolled back and with auto-commit restored; one that cannot be reset is aborted first.
@@ -114,7 +106,8 @@ public final class JdbcStorage implements Storage {
     ConnectionDemand demand = new ConnectionDemand();
     this.transactions = new Transactions(b.dataSource, dialect, b.retryTimeout, demand);
     SqlText sql = new SqlText(tables, dialect);
-    this.queries = new Queries(transactions, sql);
+    this.queries = new Queries(transactions, sql,
+        dialect.parallelCommits() ? Optional.of(new EventHorizon(tables)) : Optional.empty());
     this.commits = CommitProtocol.of(dialect, tables, sql, queries, clock);
     long pollNanos = b.pollInterval.toNanos();
     Optional<Function<Runnable, Notifications>> listener = b.listenNotify && dialect.supportsNotify()
@@ -273,8 +266,9 @@ public final class JdbcStorage implements Storage {
   /**
    * {@inheritDoc}
    *
-   * <p>One transaction, serialized with every other commit on the database by the counter row's lock; see the
-   * class description for why this is atomic and linearizable.
+   * <p>One transaction, serialized with every other commit on the database by the counter row's lock, or on
+   * PostgreSQL with the commits on the same keys by their locks; see the class description for why this is atomic
+   * and linearizable.
    *
    * @throws StorageException if the database fails (the message says whether the commit was rolled back or its
    *     outcome is unknown) or the storage is closed
@@ -330,7 +324,10 @@ public final class JdbcStorage implements Storage {
   @Override
   public boolean awaitEvents(long afterId, Duration timeout) throws InterruptedException {
     Objects.requireNonNull(timeout, "timeout");
-    return waiters.await(afterId, timeout, this::lastEventId);
+    return waiters.await(afterId, timeout, id -> {
+      checkOpen();
+      return !queries.readEvents(id, 1).isEmpty();
+    });
   }
 
   /**
@@ -427,7 +424,7 @@ public final class JdbcStorage implements Storage {
 
     /**
      * How long an operation is run again after serialization failures, deadlocks, lock timeouts or busy errors
-     * before the failure is reported; also the bound on how long a commit waits for the writers' lock (at least
+     * before the failure is reported; also the bound on how long a commit waits for a lock (at least
      * one second on MariaDB/MySQL). Default 10 seconds.
      *
      * @param timeout not negative; zero means no retries

@@ -40,6 +40,11 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
+  public boolean parallelCommits() {
+    return true;
+  }
+
+  @Override
   public int maxParameters() {
     // the driver sends the count as an unsigned 16-bit number, and refuses more
     return 65_535;

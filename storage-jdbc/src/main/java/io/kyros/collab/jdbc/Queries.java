@@ -17,7 +17,7 @@ import java.util.Optional;
 
 /**
  * The storage's reads of records and events, each one short read on a borrowed connection, and the query of records
- * by key that commits use too. Reads never take the writers' lock.
+ * by key that commits use too. Reads never take a lock.
  *
  * <p>Thread-safe.
  */
@@ -33,10 +33,13 @@ final class Queries {
 
   private final Transactions transactions;
   private final SqlText sql;
+  /** Where commits run in parallel (PostgreSQL), how the log is read without skipping an event still in flight. */
+  private final Optional<EventHorizon> horizon;
 
-  Queries(Transactions transactions, SqlText sql) {
+  Queries(Transactions transactions, SqlText sql, Optional<EventHorizon> horizon) {
     this.transactions = transactions;
     this.sql = sql;
+    this.horizon = horizon;
   }
 
   Optional<StoredRecord> read(RecordKey key) {
@@ -109,7 +112,14 @@ final class Queries {
     });
   }
 
+  /**
+   * Events after a position in id order: where commits are serialized, the visible log is a prefix of the ids and
+   * this is a range scan; where they run in parallel, {@link EventHorizon#read}.
+   */
   List<StoredEvent> readEvents(long afterId, int limit) {
+    if (horizon.isPresent()) {
+      return transactions.read("readEvents", a -> horizon.get().read(a.connection, afterId, limit));
+    }
     return transactions.read("readEvents", a -> {
       try (PreparedStatement ps = a.connection.prepareStatement(sql.readEvents)) {
         ps.setLong(1, afterId);
@@ -126,7 +136,11 @@ final class Queries {
     });
   }
 
+  /** @return the last event {@link #readEvents} can return now, 0 if none */
   long lastEventId() {
+    if (horizon.isPresent()) {
+      return transactions.read("lastEventId", a -> horizon.get().last(a.connection));
+    }
     return transactions.read("lastEventId", a -> {
       try (Statement s = a.connection.createStatement(); ResultSet rs = s.executeQuery(sql.lastEventId)) {
         return rs.next() ? rs.getLong(1) : 0L;

@@ -1,12 +1,14 @@
 package io.kyros.collab.jdbc;
 
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
-import io.kyros.collab.spi.StoredEvent;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -26,7 +28,8 @@ final class SequentialCommit extends CommitProtocol {
 
   /** Bounds the lock wait, takes the writers' lock and reads the clock, one statement at a time. */
   @Override
-  Locked lock(Transactions.Attempt a, List<RecordKey> expected, Map<RecordKey, Long> current) throws SQLException {
+  Locked lock(Transactions.Attempt a, Commit commit, List<RecordKey> expected, Map<RecordKey, Long> current)
+      throws SQLException {
     Connection c = a.connection;
     String[] lock = sql.lockCounters;
     String bound = dialect.boundLockWait(a.lockWaitMillis());
@@ -47,23 +50,33 @@ final class SequentialCommit extends CommitProtocol {
         lastEventId = rs.getLong(2);
       }
     }
-    return new Locked(lastRevision, lastEventId, clock.commitTime(c), 0);
+    int writes = commit.writes().size();
+    List<Long> revisions = new ArrayList<>(writes);
+    for (int i = 1; i <= writes; i++) {
+      revisions.add(lastRevision + i);
+    }
+    return new Locked(revisions, lastRevision, lastEventId, clock.commitTime(c), 0);
   }
 
   @Override
-  Optional<WriteStatement> applyChanges(Transactions.Attempt a, Changes changes) throws SQLException {
+  Applied applyChanges(Transactions.Attempt a, Changes changes) throws SQLException {
     Connection c = a.connection;
     for (WriteStatement w : changes.writes()) {
       if (!w.apply(c, dialect)) {
-        return Optional.of(w);
+        return Applied.conflict(w);
       }
     }
     changes.index().apply(c, sql);
-    List<StoredEvent> events = changes.events();
+    Locked locked = changes.locked();
+    List<NewEvent> events = changes.events();
+    List<Long> ids = new ArrayList<>(events.size());
     if (!events.isEmpty()) {
       try (PreparedStatement ps = c.prepareStatement(sql.insertEvent)) {
-        for (StoredEvent s : events) {
-          bindEvent(ps, 1, s);
+        for (NewEvent e : events) {
+          long id = locked.lastEventId() + 1 + ids.size();
+          ids.add(id);
+          ps.setLong(1, id);
+          bindEvent(ps, 2, e, locked.now());
           ps.addBatch();
         }
         ps.executeBatch();
@@ -71,8 +84,8 @@ final class SequentialCommit extends CommitProtocol {
     }
     if (!changes.isEmpty()) {
       try (PreparedStatement ps = c.prepareStatement(sql.updateCounters)) {
-        ps.setLong(1, changes.lastRevision());
-        ps.setLong(2, changes.lastEventId());
+        ps.setLong(1, locked.lastRevision() + locked.revisions().size());
+        ps.setLong(2, locked.lastEventId() + events.size());
         if (ps.executeUpdate() != 1) {
           throw new SQLException("the counter row of " + tables.meta() + " vanished during a commit", "55000");
         }
@@ -83,6 +96,6 @@ final class SequentialCommit extends CommitProtocol {
         s.execute(sql.notifyEvents.get());
       }
     }
-    return Optional.empty();
+    return new Applied(Optional.empty(), ids);
   }
 }

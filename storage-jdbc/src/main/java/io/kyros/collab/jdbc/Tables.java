@@ -23,4 +23,14 @@ record Tables(String prefix, String meta, String records, String events, String 
     return new Tables(prefix, prefix + "collab_meta", prefix + "collab_records", prefix + "collab_events",
         prefix + "collab_index");
   }
+
+  /** @return the sequence PostgreSQL's parallel commits take revisions from */
+  String revisionSequence() {
+    return prefix + "collab_revision_seq";
+  }
+
+  /** @return the sequence PostgreSQL's parallel commits take event ids from */
+  String eventSequence() {
+    return prefix + "collab_event_seq";
+  }
 }

@@ -243,7 +243,8 @@ final class Transactions {
       case RETRIES_EXHAUSTED -> " (still failing after retries until the retry timeout)";
       case LOCK_TIMEOUT -> ": a lock could not be obtained within the retry timeout of "
           + TimeUnit.NANOSECONDS.toMillis(retryNanos) + " ms (for a commit normally the writers' lock on the"
-          + " counter row, held by another transaction that has not ended)";
+          + " counter row, or on PostgreSQL the lock of a key the commit expects or writes, held by another"
+          + " transaction that has not ended)";
     };
     return new StorageException("JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState()
         + ", error " + e.getErrorCode() + "): " + e.getMessage() + outcome, e);

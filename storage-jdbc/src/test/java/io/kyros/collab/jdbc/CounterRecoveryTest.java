@@ -16,7 +16,9 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * The counter row deleted outside Collab: commits fail with a message naming a procedure that works, and that
  * procedure ({@code createSchema()}, which runs the shipped script) recreates the row from the tables' maxima, so no
- * revision a surviving record holds and no event id is handed out again.
+ * revision a surviving record holds and no event id is handed out again. On PostgreSQL the counters are two sequences
+ * (V2 of its schema): dropping them fails commits the same way, and {@code createSchema()} recreates them past the
+ * tables' maxima.
  */
 class CounterRecoveryTest {
 
@@ -34,13 +36,23 @@ class CounterRecoveryTest {
       long maxRevision = last.revisions().get(0);
       long lastEventId = last.events().get(0).id();
 
-      db.execute("DELETE FROM " + db.prefix + "collab_meta");
-      assertThatThrownBy(() -> storage.commit(Commit.of(List.of(), List.of(), List.of(event("refused")))))
-          .isInstanceOf(StorageException.class)
-          .hasMessageContaining("counter row of " + db.prefix + "collab_meta is missing")
-          .hasMessageContaining("createSchema()")
-          .hasMessageContaining("largest revision in " + db.prefix + "collab_records")
-          .hasMessageContaining("nothing was committed");
+      if (kind == TestDatabase.Kind.POSTGRESQL) {
+        // PostgreSQL's commits take revisions and event ids from sequences (the counter row is no longer used)
+        db.execute("DROP SEQUENCE " + db.prefix + "collab_revision_seq", "DROP SEQUENCE " + db.prefix
+            + "collab_event_seq");
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(), List.of(Write.put(a, "{}", "h")),
+            List.of(event("refused"))))).isInstanceOf(StorageException.class)
+            .hasMessageContaining(db.prefix + "collab_revision_seq")
+            .hasMessageContaining("nothing was committed");
+      } else {
+        db.execute("DELETE FROM " + db.prefix + "collab_meta");
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(), List.of(), List.of(event("refused")))))
+            .isInstanceOf(StorageException.class)
+            .hasMessageContaining("counter row of " + db.prefix + "collab_meta is missing")
+            .hasMessageContaining("createSchema()")
+            .hasMessageContaining("largest revision in " + db.prefix + "collab_records")
+            .hasMessageContaining("nothing was committed");
+      }
 
       storage.createSchema();
       storage.createSchema(); // idempotent: the restored row stays as it is

@@ -6,6 +6,8 @@ import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.Write;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -20,21 +22,29 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * Lock waits are bounded by the retry timeout: a commit behind a transaction that holds the writers' lock and never
- * ends fails cleanly instead of hanging, and lock timeouts (PostgreSQL 55P03) are retried.
+ * Lock waits are bounded by the retry timeout: a commit behind a transaction that holds a lock it needs and never ends
+ * fails cleanly instead of hanging, and lock timeouts (PostgreSQL 55P03) are retried. The lock is the writers' lock on
+ * the counter row where commits are serialized, and on PostgreSQL, where they run in parallel, the advisory lock of
+ * the key the commit writes.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class LockWaitTest {
   private static final String PREFIX = "lockwait_";
 
+  private static final RecordKey KEY = new RecordKey("c", "locked");
+
+  /** A commit writing {@link #KEY} with one event. */
   private static Commit oneEvent() {
-    return Commit.of(List.of(), List.of(), List.of(new NewEvent("e", "actor", "target", "{}")));
+    return Commit.of(List.of(), List.of(Write.put(KEY, "{}", "h")), List.of(new NewEvent("e", "actor", "target", "{}")));
   }
 
-  private static void lockCounterRow(Connection holder) throws SQLException {
+  /** Takes, in an open transaction, the lock {@link #oneEvent()} needs first. */
+  private static void lockWhatTheCommitNeeds(Connection holder, TestDatabase.Kind kind) throws SQLException {
     holder.setAutoCommit(false);
     try (Statement s = holder.createStatement()) {
-      s.executeQuery("SELECT * FROM " + PREFIX + "collab_meta WHERE id = 1 FOR UPDATE").close();
+      s.executeQuery(kind == TestDatabase.Kind.POSTGRESQL
+          ? "SELECT pg_advisory_xact_lock(" + InlineCommit.lockKey(PREFIX, KEY) + ")"
+          : "SELECT * FROM " + PREFIX + "collab_meta WHERE id = 1 FOR UPDATE").close();
     }
   }
 
@@ -55,7 +65,7 @@ class LockWaitTest {
     try (TestDatabase db = TestDatabase.open(kind, PREFIX, 4, c -> {});
         JdbcStorage storage = db.builder().retryTimeout(Duration.ofMillis(300)).build();
         Connection holder = db.connect()) {
-      lockCounterRow(holder);
+      lockWhatTheCommitNeeds(holder, kind);
       CompletableFuture<Throwable> commit = CompletableFuture.supplyAsync(() -> {
         try {
           return new AssertionError("committed behind a held lock: " + storage.commit(oneEvent()));
@@ -67,7 +77,7 @@ class LockWaitTest {
         // returns while the holder still holds the lock (it is released only in finally)
         assertThat(commit.get(60, TimeUnit.SECONDS)).isInstanceOf(StorageException.class)
             .hasMessageContaining("a lock could not be obtained within the retry timeout of 300 ms")
-            .hasMessageContaining("writers' lock")
+            .hasMessageContaining("held by another transaction that has not ended")
             .hasMessageContaining("the transaction was rolled back, nothing was committed");
       } finally {
         holder.rollback();
@@ -84,9 +94,9 @@ class LockWaitTest {
             c -> c.setConnectionInitSql("SET lock_timeout = '50ms'"));
         JdbcStorage storage = db.builder().retryTimeout(Duration.ofSeconds(60)).build();
         Connection holder = db.connect()) {
-      lockCounterRow(holder);
+      lockWhatTheCommitNeeds(holder, TestDatabase.Kind.POSTGRESQL);
       CompletableFuture<CommitResult> commit = CompletableFuture.supplyAsync(() -> storage.commit(oneEvent()));
-      Await.until("the commit to wait for the writers' lock", () -> waitingForALock(db) || commit.isDone());
+      Await.until("the commit to wait for the key's lock", () -> waitingForALock(db) || commit.isDone());
       holder.rollback();
       assertThat(commit.get(60, TimeUnit.SECONDS)).isInstanceOf(CommitResult.Committed.class);
     }
@@ -95,7 +105,7 @@ class LockWaitTest {
   private static boolean waitingForALock(TestDatabase db) {
     try (Connection c = db.connect(); Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            + " AND query LIKE '%" + PREFIX + "collab_meta%FOR UPDATE%'")) {
+            + " AND query LIKE '%pg_advisory_xact_lock%' AND datname = current_database()")) {
       rs.next();
       return rs.getInt(1) > 0;
     } catch (SQLException e) {

@@ -199,16 +199,28 @@ final class TestDatabase implements AutoCloseable {
     return builder().clock(clock).build();
   }
 
-  /** Empties the tables and resets the counters: a fresh store, cheaply. */
+  /**
+   * Empties the tables and resets the counters (PostgreSQL: also its sequences): a fresh store, cheaply, for a new
+   * storage instance (one already open keeps what it knows of the old log, see EventHorizon).
+   */
   void reset() {
     execute("DELETE FROM " + prefix + "collab_index", "DELETE FROM " + prefix + "collab_records",
         "DELETE FROM " + prefix + "collab_events",
         "UPDATE " + prefix + "collab_meta SET last_revision = 0, last_event_id = 0");
+    if (kind == Kind.POSTGRESQL) {
+      execute("ALTER SEQUENCE " + prefix + "collab_revision_seq RESTART",
+          "ALTER SEQUENCE " + prefix + "collab_event_seq RESTART");
+    }
   }
 
   void dropTables() {
-    execute("DROP TABLE IF EXISTS " + prefix + "collab_index", "DROP TABLE IF EXISTS " + prefix + "collab_records", "DROP TABLE IF EXISTS " + prefix + "collab_events",
+    execute("DROP TABLE IF EXISTS " + prefix + "collab_index", "DROP TABLE IF EXISTS " + prefix + "collab_records",
+        "DROP TABLE IF EXISTS " + prefix + "collab_events",
         "DROP TABLE IF EXISTS " + prefix + "collab_meta");
+    if (kind == Kind.POSTGRESQL) {
+      execute("DROP SEQUENCE IF EXISTS " + prefix + "collab_revision_seq",
+          "DROP SEQUENCE IF EXISTS " + prefix + "collab_event_seq");
+    }
   }
 
   /** Runs statements on a connection of its own, outside the pool. */

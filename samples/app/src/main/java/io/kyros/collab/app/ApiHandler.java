@@ -9,8 +9,10 @@ import org.eclipse.jetty.util.Callback;
 
 /**
  * The server's one handler: CORS (off unless an origin is configured), then API keys (401 without a
- * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After),
- * then the route ({@link Router}; 404/405 otherwise, or the console's static files for other GETs),
+ * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After;
+ * a request refused 401 spends its address's bucket, so keys cannot be guessed faster than the limit),
+ * then the body ({@link RequestBody}, read without holding a thread), then the route ({@link Router};
+ * 404/405 otherwise, or the console's static files for other GETs),
  * with every failure answered as problem+json by {@link Problems}. {@code /healthz}, {@code /readyz}
  * and the console's files need no key; the API and {@code /openapi.json} do when keys are configured.
  *
@@ -61,32 +63,58 @@ final class ApiHandler extends Handler.Abstract {
       }
       Route route = match.get().route();
       ApiKeys.Key key = null;
+      String address = "addr:" + Request.getRemoteAddr(request);
       if (needsKey(path)) {
-        key = authenticate(request, route);
-      }
-      long wait = limiter.acquire(key != null ? "key:" + key.name() : "addr:" + Request.getRemoteAddr(request));
-      if (wait > 0) {
-        throw new ApiException(429, "Too Many Requests", "rate limit of " + config.ratePerSecond()
-            + " requests per second exceeded; retry in " + wait + " s").header("Retry-After", Long.toString(wait));
-      }
-      Exchange x = new Exchange(request, response, callback, match.get().params(), config, key);
-      try {
-        route.handler().handle(x);
-      } catch (Throwable t) {
-        if (x.answered()) {
-          LOG.warn("{} {} failed after its response started", method, path, t);
-          return true;
+        try {
+          key = authenticate(request, route);
+        } catch (ApiException e) {
+          if (e.status() == 401) {
+            throttle(address); // guessing keys spends the address's bucket
+          }
+          throw e;
         }
-        x.problem(Problems.of(t));
-        return true;
       }
-      if (!x.answered()) {
-        throw new IllegalStateException("route " + route.method() + " " + route.path() + " did not answer");
+      throttle(key != null ? "key:" + key.name() : address);
+      Exchange x = new Exchange(request, response, callback, match.get().params(), config, key);
+      if ("GET".equals(method) || "HEAD".equals(method)) {
+        dispatch(route, x);
+      } else {
+        // the body first, without holding a thread while it arrives; then the route, on the thread that read its end
+        RequestBody.read(request, config.maxBodyBytes(), body -> {
+          x.body(body);
+          dispatch(route, x);
+        }, x::problem);
       }
     } catch (Throwable t) {
       plain.problem(Problems.of(t));
     }
     return true;
+  }
+
+  /** Takes a token for a caller. @throws ApiException 429 with Retry-After when its bucket is empty */
+  private void throttle(String caller) {
+    long wait = limiter.acquire(caller);
+    if (wait > 0) {
+      throw new ApiException(429, "Too Many Requests", "rate limit of " + config.ratePerSecond()
+          + " requests per second exceeded; retry in " + wait + " s").header("Retry-After", Long.toString(wait));
+    }
+  }
+
+  private static void dispatch(Route route, Exchange x) {
+    try {
+      route.handler().handle(x);
+    } catch (Throwable t) {
+      if (x.answered()) {
+        LOG.warn("{} {} failed after its response started", route.method(), x.path(), t);
+        return;
+      }
+      x.problem(Problems.of(t));
+      return;
+    }
+    if (!x.answered()) {
+      LOG.error("route {} {} did not answer", route.method(), route.path());
+      x.problem(new ApiException(500, "Internal Server Error", "the route did not answer; see the server's log"));
+    }
   }
 
   private boolean needsKey(String path) {

@@ -7,9 +7,9 @@ import java.util.Map;
 /**
  * The route table of the HTTP API: every route the server answers, gathered from the classes that
  * hold each group ({@link HealthRoutes}, {@link StateRoutes}, {@link DocsRoutes},
- * {@link TasksRoutes}, {@link LeasesRoutes}, {@link EventsRoutes}), plus {@code GET /openapi.json}, which describes
- * exactly this table ({@link OpenApi}). To add a route, add it to its group's {@code routes}
- * method; to add a group, add it here.
+ * {@link TasksRoutes}, {@link LeasesRoutes}, {@link EventsRoutes}, {@link WorkflowRoutes}), plus
+ * {@code GET /openapi.json}, which describes exactly this table ({@link OpenApi}). To add a route,
+ * add it to its group's {@code routes} method; to add a group, add it here.
  *
  * <p>Stateless and thread-safe.
  */
@@ -24,6 +24,9 @@ final class ApiRoutes {
     routes.addAll(TasksRoutes.routes(store));
     routes.addAll(LeasesRoutes.routes(store));
     routes.addAll(EventsRoutes.routes(store, hub));
+    routes.addAll(WorkflowRoutes.routes(store));
+    routes.addAll(AgentsRoutes.routes(store));
+    routes.addAll(BatchesRoutes.routes(store, hub));
     List<Route> table = new ArrayList<>(routes);
     table.add(new Route("GET", "/openapi.json", "This API's OpenAPI 3.1 description", false, List.of(), null,
         Map.of(200, "the OpenAPI document"), x -> x.json(200, OpenApi.document(table))));

@@ -19,6 +19,11 @@ import picocli.CommandLine.Command;
     description = "Coordination core for teams of workers: tasks, leases, an event log and documents.",
     subcommands = {
         ServeCommand.class,
+        McpCommand.class,
+        TasksCommand.class,
+        LeasesCommand.class,
+        EventsCommand.class,
+        LogCommand.class,
         CommandLine.HelpCommand.class,
     })
 final class CollabCommand implements Runnable {

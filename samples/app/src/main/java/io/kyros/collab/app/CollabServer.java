@@ -27,6 +27,7 @@ final class CollabServer implements AutoCloseable {
   private final ServerConnector connector;
   private final EventHub hub;
   private final Router router;
+  private final StaticFiles console = new StaticFiles("console");
 
   CollabServer(OpenStore store, ServerConfig config) {
     Objects.requireNonNull(store, "store");
@@ -45,7 +46,7 @@ final class CollabServer implements AutoCloseable {
     this.hub = new EventHub(store.collab(), scheduler, config);
     this.router = new Router(ApiRoutes.all(store, config, hub));
     RateLimiter limiter = new RateLimiter(config.ratePerSecond(), config.rateBurst(), System::nanoTime);
-    server.setHandler(new ApiHandler(router, config, limiter, new StaticFiles("console")));
+    server.setHandler(new ApiHandler(router, config, limiter, console));
     server.setStopTimeout(2_000);
   }
 
@@ -72,6 +73,11 @@ final class CollabServer implements AutoCloseable {
   /** @return the routes the server answers */
   Router router() {
     return router;
+  }
+
+  /** @return the console's files */
+  StaticFiles console() {
+    return console;
   }
 
   /** @return the hub of SSE streams and long polls */

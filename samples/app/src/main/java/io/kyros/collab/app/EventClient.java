@@ -1,9 +1,9 @@
 package io.kyros.collab.app;
 
 import io.kyros.collab.Event;
-import io.kyros.collab.EventFilter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * One reader fed by the {@link EventHub}: an SSE stream ({@link SseStream}) or a long poll
@@ -17,13 +17,13 @@ import java.util.List;
  */
 abstract class EventClient {
   protected final EventHub hub;
-  protected final EventFilter filter;
+  protected final Predicate<Event> filter;
   private long cursor;
   private boolean busy;
   private boolean dirty;
   private boolean closed;
 
-  EventClient(EventHub hub, EventFilter filter, long cursor) {
+  EventClient(EventHub hub, Predicate<Event> filter, long cursor) {
     this.hub = hub;
     this.filter = filter;
     this.cursor = cursor;
@@ -57,7 +57,7 @@ abstract class EventClient {
         List<Event> batch = hub.after(cursor);
         List<Event> matching = new ArrayList<>();
         for (Event e : batch) {
-          if (filter.matches(e)) {
+          if (filter.test(e)) {
             matching.add(e);
           }
         }

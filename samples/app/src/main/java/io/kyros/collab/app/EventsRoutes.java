@@ -99,7 +99,7 @@ final class EventsRoutes {
     EventFilter filter = filter(x);
     List<Event> events = store.collab().events().read(after, filter, limit);
     if (events.isEmpty() && waitSeconds > 0) {
-      new LongPoll(hub, filter, after, limit, x).start(Duration.ofSeconds(waitSeconds));
+      new LongPoll(hub, filter::matches, after, limit, x).start(Duration.ofSeconds(waitSeconds));
       return;
     }
     ObjectNode out = Json.object();
@@ -111,9 +111,27 @@ final class EventsRoutes {
 
   private void tail(Exchange x) {
     EventFilter filter = filter(x);
-    long after;
+    long after = resumePosition(x);
+    if (after < 0) {
+      after = x.query("since") != null ? positionBefore(parseInstant(x.query("since")))
+          : store.collab().events().lastId();
+    }
+    x.detach();
+    new SseStream(hub, filter::matches, after, x.response(), x.callback()).open();
+  }
+
+  /**
+   * Where a stream resumes: after {@code Last-Event-ID}, else after {@code ?after=}; -1 when the
+   * request names neither.
+   *
+   * @param x the request
+   * @return the exclusive position, or -1
+   * @throws ApiException 400 if Last-Event-ID or after is not an event id
+   */
+  static long resumePosition(Exchange x) {
     String lastEventId = x.header("Last-Event-ID");
     if (lastEventId != null && !lastEventId.isBlank()) {
+      long after;
       try {
         after = Long.parseLong(lastEventId.strip());
       } catch (NumberFormatException e) {
@@ -122,15 +140,12 @@ final class EventsRoutes {
       if (after < 0) {
         throw ApiException.badRequest("Last-Event-ID must not be negative: " + lastEventId);
       }
-    } else if (x.query("after") != null) {
-      after = x.queryLong("after", 0, Long.MAX_VALUE, 0);
-    } else if (x.query("since") != null) {
-      after = positionBefore(parseInstant(x.query("since")));
-    } else {
-      after = store.collab().events().lastId();
+      return after;
     }
-    x.detach();
-    new SseStream(hub, filter, after, x.response(), x.callback()).open();
+    if (x.query("after") != null) {
+      return x.queryLong("after", 0, Long.MAX_VALUE, 0);
+    }
+    return -1;
   }
 
   private static Instant parseInstant(String s) {

@@ -3,24 +3,22 @@ package io.kyros.collab.app;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.ETag;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.Fields;
 
 /**
- * One HTTP request being answered: its path parameters, query, headers and body (read once, at
- * most {@link ServerConfig#maxBodyBytes()} bytes, else 413), and the ways to answer it. A route
+ * One HTTP request being answered: its path parameters, query, headers and body (read before the
+ * route runs by {@link RequestBody}, at most {@link ServerConfig#maxBodyBytes()} bytes, else 413), and the ways to answer it. A route
  * either answers before it returns ({@link #json}, {@link #text}, {@link #notModified}...) or
  * {@linkplain #detach() detaches} and completes the response later itself (SSE, long polls).
  *
@@ -36,6 +34,7 @@ final class Exchange {
   private final ApiKeys.Key key;
   private Fields query;
   private boolean answered;
+  private byte[] body;
 
   Exchange(Request request, Response response, Callback callback, Map<String, String> params, ServerConfig config,
       ApiKeys.Key key) {
@@ -138,51 +137,25 @@ final class Exchange {
     return request.getHeaders().get(name);
   }
 
-  /**
-   * Reads the whole body, refusing one over the limit.
-   *
-   * @return the body as UTF-8 text, empty if none
-   * @throws ApiException 413 if it is larger than the server's limit
-   */
-  String body() {
-    long max = config.maxBodyBytes();
-    long declared = request.getLength();
-    if (declared > max) {
-      throw tooLarge(max);
-    }
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    while (true) {
-      Content.Chunk chunk = request.read();
-      if (chunk == null) {
-        // blocking wait for more content: only plain request/response routes read bodies, on a pool thread
-        java.util.concurrent.CompletableFuture<Void> more = new java.util.concurrent.CompletableFuture<>();
-        request.demand(() -> more.complete(null));
-        more.join();
-        continue;
-      }
-      if (Content.Chunk.isFailure(chunk)) {
-        Throwable failure = chunk.getFailure();
-        throw new UncheckedIOException(new IOException("cannot read the request body", failure));
-      }
-      ByteBuffer buf = chunk.getByteBuffer();
-      int n = buf.remaining();
-      if (out.size() + (long) n > max) {
-        chunk.release();
-        throw tooLarge(max);
-      }
-      byte[] bytes = new byte[n];
-      buf.get(bytes);
-      out.write(bytes, 0, n);
-      boolean last = chunk.isLast();
-      chunk.release();
-      if (last) {
-        return out.toString(StandardCharsets.UTF_8);
-      }
-    }
+  /** Hands the exchange the body {@link RequestBody} read before the route runs. */
+  void body(byte[] bytes) {
+    this.body = bytes;
   }
 
-  private static ApiException tooLarge(long max) {
-    return new ApiException(413, "Content Too Large", "the request body is larger than " + max + " bytes");
+  /**
+   * @return the body as UTF-8 text, empty if none (GET and HEAD requests' bodies are not read)
+   * @throws ApiException 400 if the bytes are not UTF-8 (they are never replaced silently)
+   */
+  String body() {
+    if (body == null) {
+      return "";
+    }
+    try {
+      return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(body)).toString();
+    } catch (CharacterCodingException e) {
+      throw ApiException.badRequest("the request body is not valid UTF-8: " + e);
+    }
   }
 
   /** @return the body parsed as a JSON object (400 if it is not one) */

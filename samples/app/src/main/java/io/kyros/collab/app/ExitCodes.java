@@ -42,6 +42,9 @@ final class ExitCodes {
    * @return its exit code
    */
   static int of(Throwable t) {
+    if (t instanceof ApiException api) {
+      return ofStatus(api.status());
+    }
     if (t instanceof CommandLine.ParameterException
         || t instanceof IllegalArgumentException
         || t instanceof InvalidValueException

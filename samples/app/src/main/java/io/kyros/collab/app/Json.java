@@ -106,6 +106,41 @@ final class Json {
     return o;
   }
 
+  static ObjectNode agent(io.kyros.collab.Agent a) {
+    ObjectNode o = object();
+    o.put("id", a.id());
+    o.put("role", a.role());
+    o.set("skills", strings(a.skills()));
+    o.put("status", a.status().wireName());
+    o.put("available", a.status() != io.kyros.collab.AgentStatus.DISABLED);
+    o.put("last_seen", instant(a.lastSeen()));
+    o.set("current_tasks", strings(a.currentTasks()));
+    o.set("metadata", a.metadata());
+    o.put("etag", a.etag().headerValue());
+    return o;
+  }
+
+  static ObjectNode batch(io.kyros.collab.Batch b) {
+    ObjectNode o = object();
+    o.put("id", b.id());
+    o.put("label", b.label());
+    o.put("policy", b.policy().kind().wireName());
+    o.put("retries", b.policy().retries());
+    o.put("concurrency", b.concurrency());
+    o.put("state", b.state().wireName());
+    io.kyros.collab.BatchProgress p = b.progress();
+    o.putObject("progress").put("total", p.total()).put("queued", p.queued()).put("running", p.running())
+        .put("succeeded", p.succeeded()).put("failed", p.failed()).put("cancelled", p.cancelled())
+        .put("percent", p.percent());
+    o.put("final_step_label", b.finalStepLabel());
+    o.put("final_step_task_id", b.finalStepTaskId());
+    o.put("reason", b.reason());
+    o.put("created_at", instant(b.createdAt()));
+    o.put("updated_at", instant(b.updatedAt()));
+    o.put("etag", b.etag().headerValue());
+    return o;
+  }
+
   static ObjectNode event(Event e) {
     ObjectNode o = object();
     o.put("id", e.id());

@@ -3,9 +3,9 @@ package io.kyros.collab.app;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.Event;
-import io.kyros.collab.EventFilter;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Predicate;
 import java.util.concurrent.TimeUnit;
 import org.eclipse.jetty.util.thread.Scheduler;
 
@@ -22,7 +22,7 @@ final class LongPoll extends EventClient {
   private final long after;
   private Scheduler.Task timeout;
 
-  LongPoll(EventHub hub, EventFilter filter, long after, int limit, Exchange exchange) {
+  LongPoll(EventHub hub, Predicate<Event> filter, long after, int limit, Exchange exchange) {
     super(hub, filter, after);
     this.exchange = exchange;
     this.limit = limit;

@@ -91,6 +91,19 @@ final class OpenStore implements AutoCloseable {
     }
   }
 
+  /**
+   * Serves a storage the caller opened (with its own clock or options); closing the returned store
+   * closes it.
+   *
+   * @param spec where it is, for messages
+   * @param storage the open storage
+   * @return the open store
+   * @throws NullPointerException if an argument is null
+   */
+  static OpenStore of(StoreSpec spec, Storage storage) {
+    return new OpenStore(Objects.requireNonNull(spec, "spec"), Objects.requireNonNull(storage, "storage"), null);
+  }
+
   /** @return where the store is */
   StoreSpec spec() {
     return spec;

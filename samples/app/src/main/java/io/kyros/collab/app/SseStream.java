@@ -1,10 +1,10 @@
 package io.kyros.collab.app;
 
 import io.kyros.collab.Event;
-import io.kyros.collab.EventFilter;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.function.Predicate;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
@@ -35,7 +35,7 @@ final class SseStream extends EventClient {
   private final Response response;
   private final Callback callback;
 
-  SseStream(EventHub hub, EventFilter filter, long after, Response response, Callback callback) {
+  SseStream(EventHub hub, Predicate<Event> filter, long after, Response response, Callback callback) {
     super(hub, filter, after);
     this.response = response;
     this.callback = callback;

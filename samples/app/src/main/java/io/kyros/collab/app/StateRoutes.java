@@ -20,10 +20,12 @@ import java.util.Map;
  * tasks         every task (creation order); ETag = hash of their (id, ETag) list
  * leases        every held lease, stale ones included (without the time left, which changes every instant;
  *               {@code now} is given beside the data); ETag = hash of the data
+ * agents        every registered agent (id order); ETag = hash of their (id, ETag, status, tasks held): the
+ *               status is judged when read, so it is part of the tag
+ * batches       every batch (id order); ETag = hash of their (id, ETag) list (a batch's ETag changes with
+ *               its progress)
  * COLLECTION    every document of a user collection (id order); ETag = the collection's ETag
  * </pre>
- *
- * ({@code agents} and {@code batches} come with the workers issue; until then they are 404.)
  *
  * <p>Stateless and thread-safe.
  */
@@ -37,7 +39,7 @@ final class StateRoutes {
   static List<Route> routes(OpenStore store) {
     StateRoutes s = new StateRoutes(store);
     return List.of(new Route("GET", "/collab/state/{kind}",
-        "All state of a kind: tasks, leases, or a document collection", false, List.of(), null,
+        "All state of a kind: tasks, leases, agents, batches, or a document collection", false, List.of(), null,
         Map.of(200, "{data, etag} + ETag", 304, "If-None-Match matched", 404, "unknown kind"), s::state));
   }
 
@@ -63,7 +65,26 @@ final class StateRoutes {
         etag = ETag.strong("leases-" + CanonicalJson.hash(data));
         out.put("now", store.collab().now().toString());
       }
-      case "agents", "batches" -> throw ApiException.notFound(kind + " are not available in this version");
+      case "agents" -> {
+        ArrayNode data = out.putArray("data");
+        StringBuilder tags = new StringBuilder();
+        for (io.kyros.collab.Agent a : store.collab().agents().list()) {
+          data.add(Json.agent(a));
+          // the status is judged when read (presence, claims), so it is part of the tag with the record's ETag
+          tags.append(a.id()).append('\n').append(a.etag().tag()).append('\n').append(a.status()).append('\n')
+              .append(a.currentTasks()).append('\n');
+        }
+        etag = ETag.strong("agents-" + CanonicalJson.hash(Json.NODES.textNode(tags.toString())));
+      }
+      case "batches" -> {
+        ArrayNode data = out.putArray("data");
+        StringBuilder tags = new StringBuilder();
+        for (io.kyros.collab.Batch b : store.collab().batches().list()) {
+          data.add(Json.batch(b));
+          tags.append(b.id()).append('\n').append(b.etag().tag()).append('\n');
+        }
+        etag = ETag.strong("batches-" + CanonicalJson.hash(Json.NODES.textNode(tags.toString())));
+      }
       default -> {
         if (kind.startsWith("_")) {
           throw ApiException.notFound("no state kind " + kind);

@@ -22,7 +22,7 @@ import org.eclipse.jetty.util.Callback;
  * {@code If-None-Match} answers 304. Paths with {@code ..}, backslashes or empty segments are not
  * served.
  *
- * <p>Thread-safe: the cache is a concurrent map of immutable entries.
+ * <p>Thread-safe: the cache is a concurrent map of immutable entries, holding only files that exist.
  */
 final class StaticFiles {
   private static final Map<String, String> TYPES = Map.of(
@@ -39,7 +39,7 @@ final class StaticFiles {
   private record Entry(byte[] bytes, String type, String etag) {}
 
   private final String root;
-  private final ConcurrentHashMap<String, Optional<Entry>> cache = new ConcurrentHashMap<>();
+  private final ConcurrentHashMap<String, Entry> cache = new ConcurrentHashMap<>();
 
   StaticFiles(String root) {
     this.root = root;
@@ -56,11 +56,15 @@ final class StaticFiles {
     if (name.contains("..") || name.contains("\\") || name.contains("//") || name.endsWith("/")) {
       return false;
     }
-    Optional<Entry> entry = cache.computeIfAbsent(name, this::load);
-    if (entry.isEmpty()) {
-      return false;
+    Entry e = cache.get(name);
+    if (e == null) {
+      // only files are kept: remembering misses would let made-up paths grow the map without bound
+      Optional<Entry> loaded = load(name);
+      if (loaded.isEmpty()) {
+        return false;
+      }
+      e = cache.computeIfAbsent(name, n -> loaded.get());
     }
-    Entry e = entry.get();
     response.getHeaders().put(HttpHeader.ETAG, e.etag);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
     String inm = request.getHeaders().get(HttpHeader.IF_NONE_MATCH);
@@ -74,6 +78,11 @@ final class StaticFiles {
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, e.bytes.length);
     response.write(true, "HEAD".equals(request.getMethod()) ? null : ByteBuffer.wrap(e.bytes), callback);
     return true;
+  }
+
+  /** @return how many files are kept in memory (at most the console's files) */
+  int cached() {
+    return cache.size();
   }
 
   private Optional<Entry> load(String name) {

@@ -63,6 +63,24 @@ class SecurityTest {
     assertThat(http.get("/collab/tasks", "X-API-Key", RW).statusCode()).isEqualTo(200);
   }
 
+  /**
+   * Bug: requests without a known key were answered 401 before the rate limit was charged, so a
+   * client could guess keys as fast as the server answered; now they spend their address's bucket.
+   */
+  @Test
+  void guessingKeysIsRateLimitedByAddress() throws Exception {
+    server = TestServer.start(dir, b -> b.apiKeys(KEYS).rateLimit(0.001, 3));
+    Http http = new Http(server.uri());
+    problem(http.get("/collab/tasks", "X-API-Key", "guess-0000000000000001"), 401, "unknown API key");
+    problem(http.get("/collab/tasks", "X-API-Key", "guess-0000000000000002"), 401, "unknown API key");
+    problem(http.get("/collab/tasks"), 401, "an API key is required");
+    HttpResponse<String> limited = http.get("/collab/tasks", "X-API-Key", "guess-0000000000000003");
+    problem(limited, 429, "rate limit");
+    assertThat(limited.headers().firstValue("Retry-After")).isPresent();
+    // a known key has its own bucket
+    assertThat(http.get("/collab/tasks", "X-API-Key", RO).statusCode()).isEqualTo(200);
+  }
+
   @Test
   void aBodyOverTheLimitIs413() throws Exception {
     server = TestServer.start(dir, b -> b.maxBodyBytes(256));

@@ -1,7 +1,9 @@
 package io.kyros.collab.app;
 
+import io.kyros.collab.file.FileStorage;
 import java.net.URI;
 import java.nio.file.Path;
+import java.time.Clock;
 import java.util.function.UnaryOperator;
 
 /**
@@ -35,7 +37,20 @@ final class TestServer implements AutoCloseable {
    * @return a started server
    */
   static TestServer start(Path dir, UnaryOperator<ServerConfig.Builder> config) throws Exception {
-    OpenStore store = OpenStore.open(StoreSpec.parse("file:" + dir), null, null);
+    return start(OpenStore.open(StoreSpec.parse("file:" + dir), null, null), config);
+  }
+
+  /**
+   * @param dir the store's directory
+   * @param clock the file store's clock (a test's {@code MutableClock}: lease expiry without waiting)
+   * @param config changes to the default configuration (port 0 is set first)
+   * @return a started server
+   */
+  static TestServer start(Path dir, Clock clock, UnaryOperator<ServerConfig.Builder> config) throws Exception {
+    return start(OpenStore.of(StoreSpec.parse("file:" + dir), FileStorage.builder(dir).clock(clock).open()), config);
+  }
+
+  private static TestServer start(OpenStore store, UnaryOperator<ServerConfig.Builder> config) throws Exception {
     try {
       return new TestServer(store, config.apply(ServerConfig.builder().port(0).rateLimit(0, 1)).build());
     } catch (Exception | Error e) {

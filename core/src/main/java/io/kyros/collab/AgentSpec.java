@@ -1,0 +1,47 @@
+package io.kyros.collab;
+
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+
+/**
+ * What {@link Agents#register} records about an agent.
+ *
+ * <p>Immutable and thread-safe.
+ *
+ * @param id the agent's id, a name ({@code [A-Za-z0-9][A-Za-z0-9._-]{0,127}}); also the worker identity its claims
+ *     carry
+ * @param role what it is, 1 to 300 characters (for example {@code reviewer})
+ * @param skills the task labels it can take, each a name
+ * @param metadata free-form fields (a JSON object's)
+ */
+public record AgentSpec(String id, String role, Set<String> skills, Map<String, Object> metadata) {
+
+  /**
+   * Creates a spec, checking and copying its fields.
+   *
+   * @param id the agent's id
+   * @param role its role
+   * @param skills the labels it takes
+   * @param metadata free-form fields
+   * @throws IllegalArgumentException if the id, the role or a skill is not valid
+   * @throws NullPointerException if a reference is null
+   */
+  public AgentSpec {
+    Names.requireName("agent id", id);
+    Names.requireLabel("role", role);
+    skills = Set.copyOf(skills);
+    skills.forEach(s -> Names.requireName("skill", s));
+    metadata = Map.copyOf(Objects.requireNonNull(metadata, "metadata"));
+  }
+
+  /**
+   * @param id the agent's id
+   * @param role its role
+   * @param skills the labels it takes
+   * @return a spec without metadata
+   */
+  public static AgentSpec of(String id, String role, String... skills) {
+    return new AgentSpec(id, role, Set.of(skills), Map.of());
+  }
+}

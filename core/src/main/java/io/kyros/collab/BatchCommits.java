@@ -1,0 +1,339 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredRecord;
+import io.kyros.collab.spi.Write;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * How batch changes commit. Each is one commit on the batch record (its revision, or its absence, expected) with the
+ * item tasks it creates (expected absent) or cancels (their revisions expected), and its events: {@code batch_created}
+ * / {@code batch_items_added}, the tasks' {@code task_created} / {@code task_transitioned}, then
+ * {@code batch_state_changed} and {@code batch_progress}. A step reads the in-flight tasks, counts those that finished,
+ * applies the policy (abort-all aborts on the first failure), releases pending items while fewer than
+ * {@code concurrency} are in flight, ends the batch when nothing is left, and creates the final step's task once. On
+ * a conflict it reads and decides again, paced like every read-modify-write. Thread-safe.
+ */
+final class BatchCommits {
+  /** What a step does besides bringing the counts up to date. */
+  enum Action { ADVANCE, START, CANCEL }
+
+  private final Core core;
+  private final Workflow workflow;
+
+  BatchCommits(Core core) {
+    this.core = core;
+    this.workflow = core.workflow();
+  }
+
+  /** A task the commit creates or moves, written after the batch record. */
+  private record TaskChange(RecordKey key, Expectation expectation, Core.Encoded encoded, EventType type,
+      ObjectNode details, String previousEtag) {}
+
+  /** What one step decided: the new batch record, its task changes and the events around them. */
+  private static final class Plan {
+    final ObjectNode batch;
+    final List<TaskChange> tasks = new ArrayList<>();
+    final List<ObjectNode> leadEvents = new ArrayList<>(); // batch_created / batch_items_added details, then types
+    final List<EventType> leadTypes = new ArrayList<>();
+    BatchState from;
+    String stateReason;
+
+    Plan(ObjectNode batch) {
+      this.batch = batch;
+    }
+  }
+
+  /** See {@link Batches#create} and {@link Batches#submit}; the spec is checked. */
+  Batch create(String id, BatchSpec spec, boolean start) {
+    BatchSpec.checkItems(id, spec.items());
+    Retry backoff = core.retry("batch " + id);
+    for (;; backoff.pause()) {
+      Optional<StoredRecord> existing = core.storage().read(BatchRecord.key(id));
+      if (existing.isPresent()) {
+        StoredRecord r = existing.get();
+        throw new PreconditionFailedException(BatchRecord.COLLECTION, id, "the batch already exists",
+            new Document(BatchRecord.COLLECTION, id, core.parse(r), Core.etag(r), r.revision()));
+      }
+      Instant now = core.storage().now();
+      Plan plan = new Plan(BatchRecord.create(core.object(), id, spec, now));
+      plan.leadTypes.add(EventType.BATCH_CREATED);
+      plan.leadEvents.add(core.object().put("id", id).put("label", spec.label())
+          .put("policy", spec.policy().kind().wireName()).put("retries", spec.policy().retries())
+          .put("concurrency", spec.concurrency()).put("total", spec.items().size())
+          .put("finalStep", spec.finalStepLabel()));
+      plan.from = BatchState.PENDING;
+      if (start) {
+        decide(plan, Map.of(), Action.START, null, now);
+      }
+      List<Expectation> expect = new ArrayList<>(List.of(Expectation.absent(BatchRecord.key(id))));
+      Optional<Batch> b = commit(plan, expect, true);
+      if (b.isPresent()) {
+        return b.get();
+      }
+    }
+  }
+
+  /** See {@link Batches#add}; the items are checked. */
+  Batch add(String id, List<BatchItem> items) {
+    BatchSpec.checkItems(id, items);
+    Retry backoff = core.retry("batch " + id);
+    for (;; backoff.pause()) {
+      StoredRecord current = read(id);
+      ObjectNode json = core.parse(current).deepCopy();
+      BatchState state = BatchRecord.state(json);
+      if (state.isTerminal()) {
+        throw new InvalidTransitionException("batch", state.wireName(), "add items", Set.of());
+      }
+      Set<String> known = new java.util.HashSet<>();
+      json.path(BatchRecord.PENDING).forEach(i -> known.add(i.path(BatchRecord.ITEM_ID).asText()));
+      List<RecordKey> keys = new ArrayList<>();
+      for (BatchItem item : items) {
+        if (known.contains(item.id())) {
+          throw new IllegalArgumentException("duplicate item id: " + item.id() + " is already in batch " + id);
+        }
+        keys.add(RecordKeys.task(Batches.itemTaskId(id, item.id())));
+      }
+      for (StoredRecord r : core.storage().readAll(keys)) {
+        throw new IllegalArgumentException("duplicate item id: task " + r.key().id() + " of batch " + id
+            + " already exists");
+      }
+      BatchRecord.addItems(json, items);
+      Plan plan = new Plan(json);
+      plan.from = state;
+      plan.leadTypes.add(EventType.BATCH_ITEMS_ADDED);
+      plan.leadEvents.add(core.object().put("id", id).put("items", items.size())
+          .put("total", json.path(BatchRecord.TOTAL).asInt()));
+      decide(plan, readTasks(json), Action.ADVANCE, null, core.storage().now());
+      List<Expectation> expect = new ArrayList<>();
+      expect.add(Expectation.revision(current.key(), current.revision()));
+      keys.forEach(k -> expect.add(Expectation.absent(k)));
+      Optional<Batch> b = commit(plan, expect, true);
+      if (b.isPresent()) {
+        return b.get();
+      }
+    }
+  }
+
+  /**
+   * Brings a batch up to date and applies {@code action}; commits only if something changed.
+   *
+   * @return the batch after the step
+   * @throws NotFoundException if it does not exist
+   * @throws InvalidTransitionException if the action's move is not allowed from its state
+   */
+  Batch step(String id, Action action, String reason) {
+    Retry backoff = core.retry("batch " + id);
+    for (;; backoff.pause()) {
+      StoredRecord current = read(id);
+      ObjectNode json = core.parse(current).deepCopy();
+      Plan plan = new Plan(json);
+      plan.from = BatchRecord.state(json);
+      decide(plan, readTasks(json), action, reason, core.storage().now());
+      Optional<Batch> b = commit(plan, new ArrayList<>(List.of(Expectation.revision(current.key(),
+          current.revision()))), !json.equals(core.parse(current)));
+      if (b.isPresent()) {
+        return b.get();
+      }
+      if (json.equals(core.parse(current))) {
+        return BatchRecord.toBatch(json, Core.etag(current));
+      }
+    }
+  }
+
+  StoredRecord read(String id) {
+    return core.storage().read(BatchRecord.key(id)).orElseThrow(() -> new NotFoundException("batch " + id));
+  }
+
+  private Map<String, StoredRecord> readTasks(JsonNode batch) {
+    List<RecordKey> keys = new ArrayList<>();
+    BatchRecord.inFlight(batch).forEach(t -> keys.add(RecordKeys.task(t)));
+    Map<String, StoredRecord> out = new HashMap<>();
+    if (!keys.isEmpty()) {
+      core.storage().readAll(keys).forEach(r -> out.put(r.key().id(), r));
+    }
+    return out;
+  }
+
+  /** Decides one step on {@code plan.batch}, given the in-flight tasks as read. */
+  private void decide(Plan plan, Map<String, StoredRecord> tasks, Action action, String reason, Instant now) {
+    ObjectNode b = plan.batch;
+    BatchState state = BatchRecord.state(b);
+    BatchPolicy policy = BatchRecord.policy(b);
+    int succeeded = b.path(BatchRecord.SUCCEEDED).asInt();
+    int failed = b.path(BatchRecord.FAILED).asInt();
+    int cancelled = b.path(BatchRecord.CANCELLED).asInt();
+    String firstFailure = null;
+    List<String> still = new ArrayList<>();
+    List<StoredRecord> queued = new ArrayList<>();
+    for (String taskId : BatchRecord.inFlight(b)) {
+      StoredRecord r = tasks.get(taskId);
+      String status = r == null ? null : TaskRecord.status(core.parse(r));
+      if (r == null) {
+        cancelled++; // deleted by hand: it will never finish
+      } else if (workflow.done().equals(status)) {
+        succeeded++;
+      } else if (workflow.failed().equals(status)) {
+        if (state == BatchState.ABORTED || state == BatchState.CANCELLED) {
+          cancelled++;
+        } else {
+          failed++;
+          firstFailure = firstFailure == null ? taskId : firstFailure;
+        }
+      } else {
+        still.add(taskId);
+        if (workflow.initial().equals(status)) {
+          queued.add(r);
+        }
+      }
+    }
+    if (action == Action.START) {
+      state = move(plan, state, BatchState.RUNNING, "started");
+    } else if (action == Action.CANCEL) {
+      state = move(plan, state, BatchState.CANCELLED, reason);
+    } else if (state == BatchState.RUNNING && policy.kind() == BatchPolicy.Kind.ABORT_ALL && firstFailure != null) {
+      state = move(plan, state, BatchState.ABORTED, "item task " + firstFailure + " failed");
+    }
+    ArrayNode pending = (ArrayNode) b.get(BatchRecord.PENDING);
+    if (state == BatchState.ABORTED || state == BatchState.CANCELLED) {
+      cancelled += pending.size();
+      pending.removeAll();
+      for (StoredRecord r : queued) {
+        plan.tasks.add(cancelTask(r, "batch " + b.path(BatchRecord.ID).asText() + " " + state.wireName() + ": "
+            + plan.stateReason, now));
+        still.remove(r.key().id());
+        cancelled++;
+      }
+      queued.clear();
+    }
+    int released = 0;
+    if (state == BatchState.RUNNING) {
+      int concurrency = b.path(BatchRecord.CONCURRENCY).asInt();
+      while (still.size() < concurrency && !pending.isEmpty()) {
+        JsonNode item = pending.remove(0);
+        String taskId = Batches.itemTaskId(b.path(BatchRecord.ID).asText(), item.path(BatchRecord.ITEM_ID).asText());
+        plan.tasks.add(newTask(taskId, item.path(BatchRecord.ITEM_TITLE).asText(),
+            item.path(BatchRecord.ITEM_PAYLOAD).asText(), b.path(BatchRecord.LABEL).asText(), b, policy
+                .attemptsPerItem(), now));
+        still.add(taskId);
+        released++;
+      }
+      if (pending.isEmpty() && still.isEmpty()) {
+        BatchState end = failed == 0 && cancelled == 0 ? BatchState.COMPLETED
+            : policy.kind() == BatchPolicy.Kind.RETRY_FAILED ? BatchState.FAILED : BatchState.COMPLETED_WITH_FAILURES;
+        state = move(plan, state, end, "every item finished");
+      }
+    }
+    String finalStep = BatchRecord.textOrNull(b, BatchRecord.FINAL_STEP);
+    if (state.isTerminal() && state != BatchState.CANCELLED && still.isEmpty() && finalStep != null
+        && BatchRecord.textOrNull(b, BatchRecord.FINAL_TASK) == null) {
+      String batchId = b.path(BatchRecord.ID).asText();
+      String taskId = Batches.itemTaskId(batchId, Batches.FINAL_STEP_ID);
+      plan.tasks.add(newTask(taskId, "final step of batch " + batchId, batchId, finalStep, b,
+          core.settings().defaultMaxAttempts(), now));
+      b.put(BatchRecord.FINAL_TASK, taskId);
+    }
+    ArrayNode inFlight = b.putArray(BatchRecord.IN_FLIGHT);
+    still.forEach(inFlight::add);
+    b.put(BatchRecord.QUEUED, queued.size() + released).put(BatchRecord.RUNNING, still.size() - queued.size() - released)
+        .put(BatchRecord.SUCCEEDED, succeeded).put(BatchRecord.FAILED, failed).put(BatchRecord.CANCELLED, cancelled);
+  }
+
+  private BatchState move(Plan plan, BatchState from, BatchState to, String reason) {
+    from.checkTransition(to);
+    plan.stateReason = reason;
+    plan.batch.put(BatchRecord.STATE, to.wireName());
+    if (to == BatchState.ABORTED || to == BatchState.CANCELLED) {
+      plan.batch.put(BatchRecord.REASON, reason);
+    }
+    return to;
+  }
+
+  private TaskChange newTask(String taskId, String title, String description, String label, JsonNode batch,
+      int maxAttempts, Instant now) {
+    NewTask spec = new NewTask(taskId, title, description, batch.path(BatchRecord.PRIORITY).asInt(), List.of(),
+        List.of(), Set.of(label, Batches.LABEL_PREFIX + batch.path(BatchRecord.ID).asText()), maxAttempts);
+    ObjectNode json = TaskRecord.create(core.object(), taskId, spec, workflow, maxAttempts, now);
+    ObjectNode d = core.object().put("id", taskId).put("title", title).put("status", workflow.initial())
+        .put("priority", spec.priority());
+    d.set("dependsOn", json.get(TaskRecord.DEPENDS_ON));
+    d.set("labels", json.get(TaskRecord.LABELS));
+    RecordKey key = RecordKeys.task(taskId);
+    return new TaskChange(key, Expectation.absent(key), core.encode(json, "task " + taskId), EventType.TASK_CREATED,
+        d, null);
+  }
+
+  private TaskChange cancelTask(StoredRecord task, String reason, Instant now) {
+    ObjectNode json = core.parse(task).deepCopy();
+    String from = TaskRecord.status(json);
+    TaskRecord.notBefore(TaskRecord.moved(json, workflow.failed(), now), null).put(TaskRecord.LAST_ERROR, reason);
+    ObjectNode d = core.object().put("id", task.key().id()).put("oldStatus", from).put("newStatus", workflow.failed());
+    return new TaskChange(task.key(), Expectation.revision(task.key(), task.revision()),
+        core.encode(json, "task " + task.key().id()), EventType.TASK_TRANSITIONED, d, Core.etag(task).toString());
+  }
+
+  /**
+   * Commits a plan, if {@code changed}; empty on conflict (or when nothing changed).
+   */
+  private Optional<Batch> commit(Plan plan, List<Expectation> expectations, boolean changed) {
+    ObjectNode b = plan.batch;
+    if (!changed) {
+      return Optional.empty();
+    }
+    String id = b.path(BatchRecord.ID).asText();
+    b.put(BatchRecord.UPDATED_AT, core.storage().now().toString());
+    Core.Encoded encoded = core.encode(b, "batch " + id);
+    List<Write> writes = new ArrayList<>();
+    writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash()));
+    for (TaskChange t : plan.tasks) {
+      expectations.add(t.expectation());
+      writes.add(Write.put(t.key(), t.encoded().json(), t.encoded().hash()));
+    }
+    BatchState to = BatchRecord.state(b);
+    BatchProgress p = BatchRecord.progress(b);
+    String target = Batches.target(id);
+    CommitResult result = core.commit(new Commit(expectations, writes, revisions -> {
+      String etag = Core.etag(revisions.get(0), encoded.hash()).toString();
+      List<NewEvent> events = new ArrayList<>();
+      for (int i = 0; i < plan.leadTypes.size(); i++) {
+        events.add(core.event(plan.leadTypes.get(i), target, plan.leadEvents.get(i).deepCopy().put("etag", etag)));
+      }
+      for (int i = 0; i < plan.tasks.size(); i++) {
+        TaskChange t = plan.tasks.get(i);
+        ObjectNode d = t.details().deepCopy();
+        if (t.previousEtag() != null) {
+          d.put("previousEtag", t.previousEtag());
+        }
+        d.put("etag", Core.etag(revisions.get(i + 1), t.encoded().hash()).toString());
+        events.add(core.event(t.type(), RecordKeys.taskTarget(t.key().id()), d));
+      }
+      if (to != plan.from) {
+        events.add(core.event(EventType.BATCH_STATE_CHANGED, target, core.object().put("id", id)
+            .put("oldState", plan.from.wireName()).put("newState", to.wireName()).put("reason", plan.stateReason)
+            .put("etag", etag)));
+      }
+      events.add(core.event(EventType.BATCH_PROGRESS, target, core.object().put("id", id).put("state", to.wireName())
+          .put("total", p.total()).put("queued", p.queued()).put("running", p.running())
+          .put("succeeded", p.succeeded()).put("failed", p.failed()).put("cancelled", p.cancelled())
+          .put("percent", p.percent()).put("etag", etag)));
+      return events;
+    }));
+    if (result instanceof CommitResult.Committed c) {
+      return Optional.of(BatchRecord.toBatch(encoded.value(), Core.etag(c.revisions().get(0), encoded.hash())));
+    }
+    return Optional.empty();
+  }
+}

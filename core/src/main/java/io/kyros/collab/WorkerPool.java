@@ -1,0 +1,508 @@
+package io.kyros.collab;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A pool of workers that claim tasks by label and run a {@link TaskHandler} on each, built with {@link #builder}.
+ *
+ * <p>Guarantees:
+ * <ul>
+ *   <li>At most {@code concurrency} tasks are claimed by the pool at once. Free slots are filled several at a time
+ *       ({@link Tasks#claimUpTo}), only with tasks carrying one of the handlers' labels (the pool's skills).</li>
+ *   <li>The pool waits for work by waking on the event log (a subscription to the events that can make a task
+ *       claimable), never by busy polling; it also looks again after {@code idleRecheck} without events, because a
+ *       stale claim or an ended retry backoff makes a task claimable without any event.</li>
+ *   <li>Each claim is kept alive while its handler runs (renewed at a third of the claim ttl). When the claim is lost,
+ *       the handler's timeout passes, its batch is aborted or cancelled, or the pool shuts down past its deadline,
+ *       the handler is cancelled: {@link WorkerContext#isCancelled()} turns true and its thread is interrupted.</li>
+ *   <li>Every run records {@code executor_started} and then {@code executor_succeeded} or {@code executor_failed}
+ *       (attempt, duration, error class and message, next attempt time). A failed attempt goes back to the queue
+ *       after its {@link RetryPolicy}'s jittered delay, or fails the task for good (attempts used up, an exception
+ *       the policy never retries); the error is kept as the task's {@code lastError}.</li>
+ *   <li>{@link #shutdown(Duration)} stops claiming, waits for running handlers up to the deadline, then cancels the
+ *       rest and releases their claims back to the queue.</li>
+ *   <li>The pool registers itself as an agent ({@link Agents}) under its agent id, with its labels as skills, and
+ *       keeps its presence lease alive; a disabled agent's pool stops claiming until it is enabled again.</li>
+ * </ul>
+ *
+ * <p>Thread-safe.
+ */
+public final class WorkerPool implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
+  private static final AtomicLong POOLS = new AtomicLong();
+  /** The events after which a task may have become claimable, or a running one must be cancelled. */
+  private static final EventFilter WAKE_ON = EventFilter.all().types(EventType.TASK_CREATED, EventType.TASK_RELEASED,
+      EventType.TASK_FAILED, EventType.TASK_RECLAIMED, EventType.TASK_TRANSITIONED, EventType.TASK_COMPLETED,
+      EventType.TASK_UPDATED, EventType.BATCH_STATE_CHANGED, EventType.AGENT_STATUS_CHANGED);
+
+  private final Collab collab;
+  private final Core core;
+  private final String agentId;
+  private final String role;
+  private final Map<String, TaskHandler> handlers;
+  private final Map<String, RetryPolicy> policies;
+  private final RetryPolicy defaultPolicy;
+  private final int concurrency;
+  private final Duration claimTtl;
+  private final Duration handlerTimeout;
+  private final Duration idleRecheck;
+  private final Duration shutdownTimeout;
+  private final Map<String, Object> metadata;
+  private final Set<String> labels;
+  private final Set<WorkerRun> runs = ConcurrentHashMap.newKeySet();
+  private final ExecutorService executor;
+  private final ScheduledExecutorService timer;
+  private final ReentrantLock lock = new ReentrantLock();
+  private final Condition wake = lock.newCondition();
+  private final Thread dispatcher;
+  private boolean signalled; // guarded by lock
+  private volatile boolean stopping;
+  private volatile boolean enabled = true;
+  private volatile Subscription subscription;
+  private volatile KeepAlive presence;
+
+  private WorkerPool(Builder b) {
+    this.collab = b.collab;
+    this.core = b.collab.core();
+    this.agentId = b.agentId == null ? Agents.agentIdOf(collab.holder()) : b.agentId;
+    this.role = b.role;
+    this.handlers = Map.copyOf(b.handlers);
+    this.policies = Map.copyOf(b.policies);
+    this.defaultPolicy = b.retryPolicy;
+    this.concurrency = b.concurrency;
+    this.claimTtl = b.claimTtl;
+    this.handlerTimeout = b.handlerTimeout;
+    this.idleRecheck = b.idleRecheck;
+    this.shutdownTimeout = b.shutdownTimeout;
+    this.metadata = b.metadata;
+    this.labels = Set.copyOf(b.handlers.keySet());
+    long n = POOLS.incrementAndGet();
+    AtomicLong threads = new AtomicLong();
+    this.executor = new ThreadPoolExecutor(concurrency, concurrency, 0, TimeUnit.NANOSECONDS,
+        new LinkedBlockingQueue<>(), r -> new Thread(r, "collab-worker-" + n + "-" + threads.incrementAndGet()));
+    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread thread = new Thread(r, "collab-worker-" + n + "-timer");
+      thread.setDaemon(true);
+      return thread;
+    });
+    t.setRemoveOnCancelPolicy(true);
+    this.timer = t;
+    this.dispatcher = new Thread(this::dispatch, "collab-worker-" + n + "-dispatcher");
+  }
+
+  /**
+   * @param collab the Collab whose tasks the pool claims (its storage, workflow and clock)
+   * @return a builder
+   * @throws NullPointerException if collab is null
+   */
+  public static Builder builder(Collab collab) {
+    return new Builder(Objects.requireNonNull(collab, "collab"));
+  }
+
+  private WorkerPool start() {
+    Agent agent = collab.agents().register(new AgentSpec(agentId, role, labels, metadata));
+    enabled = agent.status() != AgentStatus.DISABLED;
+    joinPresence();
+    subscription = collab.events().subscribe(collab.events().lastId(), WAKE_ON, this::onEvent);
+    dispatcher.start();
+    LOG.info("worker pool {} started: {} slots for labels {}", agentId, concurrency, new TreeSet<>(labels));
+    return this;
+  }
+
+  /** @return the identity the pool claims as and its agent id */
+  public String agentId() {
+    return agentId;
+  }
+
+  /** @return the labels it serves (its handlers' labels, its agent's skills) */
+  public Set<String> labels() {
+    return labels;
+  }
+
+  /** @return how many tasks it may hold at once */
+  public int concurrency() {
+    return concurrency;
+  }
+
+  /** @return how many handlers are running now */
+  public int running() {
+    return runs.size();
+  }
+
+  /** @return whether it claims work: not shutting down and its agent not disabled */
+  public boolean isClaiming() {
+    return !stopping && enabled;
+  }
+
+  /**
+   * Shuts down gracefully: stops claiming, waits up to {@code deadline} for the running handlers, then cancels the
+   * rest (flag and interrupt) and releases their claims back to the queue; finally takes the agent offline.
+   * Idempotent.
+   *
+   * @param deadline how long to wait for running handlers, zero or positive
+   * @return true if every handler finished before the deadline, false if some claims were released unfinished
+   * @throws InterruptedException if interrupted while waiting (the pool keeps shutting down in the background)
+   * @throws IllegalArgumentException if deadline is negative
+   */
+  public boolean shutdown(Duration deadline) throws InterruptedException {
+    Names.requireNotNegative("deadline", deadline);
+    stopping = true;
+    signal();
+    Subscription s = subscription;
+    if (s != null) {
+      s.close();
+    }
+    executor.shutdown();
+    if (Thread.currentThread() != dispatcher) {
+      dispatcher.join(Math.max(1, deadline.toMillis()));
+    }
+    boolean clean = executor.awaitTermination(deadline.toNanos(), TimeUnit.NANOSECONDS);
+    if (!clean) {
+      for (WorkerRun run : new ArrayList<>(runs)) {
+        run.cancel(WorkerRun.Cancel.SHUTDOWN, "pool " + agentId + " shut down");
+        run.releaseForShutdown();
+      }
+      executor.awaitTermination(Math.min(shutdownTimeout.toNanos(), TimeUnit.SECONDS.toNanos(10)),
+          TimeUnit.NANOSECONDS);
+    }
+    timer.shutdownNow();
+    KeepAlive p = presence;
+    if (p != null) {
+      p.close();
+      try {
+        collab.agents().leave(agentId, p.current());
+      } catch (RuntimeException e) {
+        LOG.warn("cannot take agent {} offline: {}", agentId, e.toString());
+      }
+    }
+    return clean;
+  }
+
+  /** Shuts down with the builder's {@code shutdownTimeout}; see {@link #shutdown(Duration)}. */
+  @Override
+  public void close() {
+    try {
+      shutdown(shutdownTimeout);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  Duration handlerTimeout() {
+    return handlerTimeout;
+  }
+
+  ScheduledExecutorService timer() {
+    return timer;
+  }
+
+  void advanceBatch(String batchId) {
+    try {
+      collab.batches().advance(batchId);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot update batch {}: {}", batchId, e.toString());
+    }
+  }
+
+  /** Called by a run once it ended its claim: updates its batch and frees its slot. */
+  void finished(WorkerRun run) {
+    Batches.batchOf(run.claim().task()).ifPresent(this::advanceBatch);
+    runs.remove(run);
+    signal();
+  }
+
+  private void signal() {
+    lock.lock();
+    try {
+      signalled = true;
+      wake.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  private void onEvent(Event e) {
+    String type = e.type();
+    if (type.equals(EventType.BATCH_STATE_CHANGED.wireName())) {
+      String state = e.details().path("newState").asText();
+      if (BatchState.ABORTED.wireName().equals(state) || BatchState.CANCELLED.wireName().equals(state)) {
+        String batch = e.details().path("id").asText();
+        for (WorkerRun run : runs) {
+          if (Batches.batchOf(run.claim().task()).filter(batch::equals).isPresent()) {
+            run.cancel(WorkerRun.Cancel.BATCH, "batch " + batch + " " + state);
+          }
+        }
+      }
+    } else if (type.equals(EventType.AGENT_STATUS_CHANGED.wireName())
+        && e.target().equals(Agents.target(agentId))) {
+      enabled = !AgentStatus.DISABLED.wireName().equals(e.details().path("newStatus").asText());
+    } else if (type.equals(EventType.TASK_RECLAIMED.wireName())
+        && core.workflow().failed().equals(e.details().path("newStatus").asText())) {
+      // a batch item that failed for good by reclaim: no worker ends it, so its batch is told here
+      collab.tasks().get(e.details().path("id").asText()).flatMap(Batches::batchOf).ifPresent(this::advanceBatch);
+    }
+    signal();
+  }
+
+  private void joinPresence() {
+    try {
+      Lease lease = collab.agents().join(agentId, claimTtl);
+      presence = collab.leases().keepAlive(lease, claimTtl.dividedBy(3));
+    } catch (RuntimeException e) {
+      LOG.warn("agent {} cannot take its presence lease (it shows offline): {}", agentId, e.toString());
+    }
+  }
+
+  private void dispatch() {
+    Set<String> claimLabels = labels;
+    while (!stopping) {
+      lock.lock();
+      try {
+        signalled = false;
+      } finally {
+        lock.unlock();
+      }
+      KeepAlive p = presence;
+      if (p == null || p.isLost()) {
+        joinPresence();
+      }
+      int free = concurrency - runs.size();
+      int got = 0;
+      if (enabled && free > 0) {
+        try {
+          for (TaskClaim claim : collab.tasks().claimUpTo(free, agentId, claimTtl, claimLabels)) {
+            got++;
+            startRun(claim);
+          }
+        } catch (RuntimeException e) {
+          LOG.warn("worker pool {} cannot claim: {}", agentId, e.toString());
+        }
+        if (got == free) {
+          continue; // there may be more: look again as soon as a slot frees
+        }
+      }
+      lock.lock();
+      try {
+        long left = idleRecheck.toNanos();
+        while (!signalled && !stopping && left > 0) {
+          left = wake.awaitNanos(left);
+        }
+      } catch (InterruptedException e) {
+        return;
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
+
+  private void startRun(TaskClaim claim) {
+    String label = claim.task().labels().stream().filter(handlers::containsKey).findFirst().orElseThrow();
+    WorkerRun run = new WorkerRun(this, core, collab, label, handlers.get(label),
+        policies.getOrDefault(label, defaultPolicy), claim);
+    runs.add(run);
+    try {
+      executor.execute(run);
+    } catch (java.util.concurrent.RejectedExecutionException e) { // shutting down: give the claim back
+      runs.remove(run);
+      try {
+        collab.tasks().release(claim);
+      } catch (RuntimeException r) {
+        LOG.warn("cannot release task {} at shutdown: {}", claim.task().id(), r.toString());
+      }
+    }
+  }
+
+  /**
+   * Builds and starts a {@link WorkerPool}. Each option can be set once; handlers are added one per label. Not
+   * thread-safe.
+   */
+  public static final class Builder {
+    private final Collab collab;
+    private final Map<String, TaskHandler> handlers = new LinkedHashMap<>();
+    private final Map<String, RetryPolicy> policies = new LinkedHashMap<>();
+    private final Set<String> set = new HashSet<>();
+    private String agentId;
+    private String role = "worker";
+    private int concurrency = 4;
+    private Duration claimTtl = Duration.ofSeconds(30);
+    private Duration handlerTimeout;
+    private Duration idleRecheck = Duration.ofSeconds(2);
+    private Duration shutdownTimeout = Duration.ofSeconds(30);
+    private RetryPolicy retryPolicy = RetryPolicy.defaults();
+    private Map<String, Object> metadata = Map.of();
+
+    private Builder(Collab collab) {
+      this.collab = collab;
+    }
+
+    private void once(String option) {
+      if (!set.add(option)) {
+        throw new IllegalStateException(option + " is already set");
+      }
+    }
+
+    /**
+     * Serves tasks labelled {@code label} with {@code handler}, retried by the pool's retry policy. A task carrying
+     * several served labels goes to the first handler added.
+     *
+     * @param label a task label (a name: {@code [A-Za-z0-9][A-Za-z0-9._-]{0,127}})
+     * @param handler its handler
+     * @return this builder
+     * @throws IllegalArgumentException if the label is invalid or already has a handler
+     */
+    public Builder handler(String label, TaskHandler handler) {
+      Names.requireName("label", label);
+      Objects.requireNonNull(handler, "handler");
+      if (handlers.putIfAbsent(label, handler) != null) {
+        throw new IllegalArgumentException("label " + label + " already has a handler");
+      }
+      return this;
+    }
+
+    /**
+     * As {@link #handler(String, TaskHandler)}, with a retry policy of its own for these tasks.
+     *
+     * @param label a task label
+     * @param handler its handler
+     * @param policy how its failures are retried
+     * @return this builder
+     * @throws IllegalArgumentException if the label is invalid or already has a handler
+     */
+    public Builder handler(String label, TaskHandler handler, RetryPolicy policy) {
+      Objects.requireNonNull(policy, "policy");
+      handler(label, handler);
+      policies.put(label, policy);
+      return this;
+    }
+
+    /**
+     * @param agentId the identity it claims as and registers under, a name (default: derived from the Collab's
+     *     holder identity, {@code :} replaced by {@code -})
+     * @return this builder
+     * @throws IllegalArgumentException if it is not a name
+     */
+    public Builder agentId(String agentId) {
+      once("agentId");
+      this.agentId = Names.requireName("agentId", agentId);
+      return this;
+    }
+
+    /**
+     * @param role the agent's role, shown in the registry (default {@code worker}), 1 to 300 characters
+     * @return this builder
+     */
+    public Builder role(String role) {
+      once("role");
+      this.role = Names.requireLabel("role", role);
+      return this;
+    }
+
+    /**
+     * @param metadata free-form agent metadata (a JSON object's fields)
+     * @return this builder
+     */
+    public Builder metadata(Map<String, ?> metadata) {
+      once("metadata");
+      this.metadata = Map.copyOf(metadata);
+      return this;
+    }
+
+    /**
+     * @param n how many tasks it holds and runs at once (default 4)
+     * @return this builder
+     * @throws IllegalArgumentException if n is not positive
+     */
+    public Builder concurrency(int n) {
+      once("concurrency");
+      if (n <= 0) {
+        throw new IllegalArgumentException("concurrency must be positive: " + n);
+      }
+      this.concurrency = n;
+      return this;
+    }
+
+    /**
+     * @param ttl each claim's lease ttl (default 30 s); a crashed worker's tasks are reclaimed after it
+     * @return this builder
+     */
+    public Builder claimTtl(Duration ttl) {
+      once("claimTtl");
+      this.claimTtl = Names.requireBounded("claimTtl", ttl);
+      return this;
+    }
+
+    /**
+     * @param timeout how long a handler may run before it is cancelled and the attempt fails (default: no limit)
+     * @return this builder
+     */
+    public Builder handlerTimeout(Duration timeout) {
+      once("handlerTimeout");
+      this.handlerTimeout = Names.requireBounded("handlerTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * @param interval the longest the pool waits without a waking event before looking for work again (default
+     *     2 s): stale claims and ended retry backoffs make tasks claimable without any event
+     * @return this builder
+     */
+    public Builder idleRecheck(Duration interval) {
+      once("idleRecheck");
+      this.idleRecheck = Names.requireBounded("idleRecheck", interval);
+      return this;
+    }
+
+    /**
+     * @param timeout how long {@link WorkerPool#close()} waits for running handlers (default 30 s)
+     * @return this builder
+     */
+    public Builder shutdownTimeout(Duration timeout) {
+      once("shutdownTimeout");
+      this.shutdownTimeout = Names.requireNotNegative("shutdownTimeout", timeout);
+      return this;
+    }
+
+    /**
+     * @param policy how failed attempts are retried, for handlers without a policy of their own (default
+     *     {@link RetryPolicy#defaults()})
+     * @return this builder
+     */
+    public Builder retryPolicy(RetryPolicy policy) {
+      once("retryPolicy");
+      this.retryPolicy = Objects.requireNonNull(policy, "policy");
+      return this;
+    }
+
+    /**
+     * Registers the agent, takes its presence lease and starts claiming.
+     *
+     * @return the running pool
+     * @throws IllegalStateException if no handler was added
+     */
+    public WorkerPool start() {
+      if (handlers.isEmpty()) {
+        throw new IllegalStateException("a worker pool needs at least one handler");
+      }
+      return new WorkerPool(this).start();
+    }
+  }
+}

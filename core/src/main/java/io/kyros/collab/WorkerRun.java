@@ -1,0 +1,246 @@
+package io.kyros.collab;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.spi.Commit;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.UnaryOperator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One run of a handler on one claimed task, for a {@link WorkerPool}: keeps the claim alive, records
+ * {@code executor_started}, runs the handler under its timeout, and ends the claim as the outcome says (complete,
+ * release, or fail with the retry policy's jittered delay), recording {@code executor_succeeded} or
+ * {@code executor_failed}. Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason
+ * once and interrupts the handler's thread while the handler runs. Whoever first ends the claim (the run, or a
+ * shutdown past its deadline) is the only one to end it. Thread-safe.
+ */
+final class WorkerRun implements Runnable {
+  private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
+
+  /** Why a run was cancelled. */
+  enum Cancel { LOST, TIMEOUT, BATCH, SHUTDOWN }
+
+  private final WorkerPool pool;
+  private final Core core;
+  private final Collab collab;
+  private final String label;
+  private final TaskHandler handler;
+  private final RetryPolicy policy;
+  private final TaskClaim claimed;
+  private final AtomicReference<Cancel> cancelKind = new AtomicReference<>();
+  private volatile String cancelReason;
+  private final AtomicBoolean ended = new AtomicBoolean();
+  private final Object interruptLock = new Object();
+  private Thread thread; // guarded by interruptLock: set while the handler runs
+  private volatile KeepAlive keepAlive;
+
+  WorkerRun(WorkerPool pool, Core core, Collab collab, String label, TaskHandler handler, RetryPolicy policy,
+      TaskClaim claim) {
+    this.pool = pool;
+    this.core = core;
+    this.collab = collab;
+    this.label = label;
+    this.handler = handler;
+    this.policy = policy;
+    this.claimed = claim;
+  }
+
+  TaskClaim claim() {
+    KeepAlive k = keepAlive;
+    return k == null ? claimed : claimed.withLease(k.current());
+  }
+
+  String taskId() {
+    return claimed.task().id();
+  }
+
+  int attempt() {
+    return claimed.task().attempts() + 1;
+  }
+
+  String worker() {
+    return pool.agentId();
+  }
+
+  String cancelReason() {
+    return cancelReason;
+  }
+
+  boolean isClaimCurrent() {
+    return collab.leases().isCurrent(claim().lease());
+  }
+
+  /** Cancels the run once: sets the reason, interrupts the handler if it is running. */
+  void cancel(Cancel kind, String reason) {
+    if (!cancelKind.compareAndSet(null, kind)) {
+      return;
+    }
+    cancelReason = reason;
+    synchronized (interruptLock) {
+      if (thread != null) {
+        thread.interrupt();
+      }
+    }
+  }
+
+  @Override
+  public void run() {
+    long start = System.nanoTime();
+    Outcome outcome = null;
+    Throwable error = null;
+    ScheduledFuture<?> timer = null;
+    try {
+      KeepAlive k = collab.leases().keepAlive(claimed.lease(), claimed.lease().ttl().dividedBy(3));
+      keepAlive = k;
+      k.lost().thenAccept(lost -> cancel(Cancel.LOST, "claim lost: " + lost.getMessage()));
+      Batches.batchOf(claimed.task()).ifPresent(pool::advanceBatch);
+      record(EventType.EXECUTOR_STARTED, details().put("handler", label).put("leaseId", claimed.lease().leaseId()));
+      if (pool.handlerTimeout() != null) {
+        Duration timeout = pool.handlerTimeout();
+        timer = pool.timer().schedule(() -> cancel(Cancel.TIMEOUT, "timeout after " + timeout),
+            timeout.toNanos(), TimeUnit.NANOSECONDS);
+      }
+      synchronized (interruptLock) {
+        thread = Thread.currentThread();
+        if (cancelKind.get() != null) {
+          thread.interrupt();
+        }
+      }
+      try {
+        outcome = handler.handle(new WorkerContext(this));
+        if (outcome == null) {
+          error = new MissingOutcomeException(label, taskId());
+        }
+      } catch (Throwable t) { // a handler's failure of any kind is recorded, never lost
+        error = t;
+      } finally {
+        synchronized (interruptLock) {
+          thread = null;
+          Thread.interrupted(); // an interrupt meant for the handler must not reach the commits below
+        }
+      }
+    } catch (RuntimeException e) { // starting failed (storage): the claim goes back to the queue below
+      error = e;
+    } finally {
+      if (timer != null) {
+        timer.cancel(false);
+      }
+      KeepAlive k = keepAlive;
+      if (k != null) {
+        k.close();
+      }
+    }
+    try {
+      finish(outcome, error, Duration.ofNanos(System.nanoTime() - start));
+    } finally {
+      pool.finished(this);
+    }
+  }
+
+  /**
+   * Ends the claim after the deadline of a shutdown, from the shutdown's thread, unless the run ended it already.
+   *
+   * @return whether this call released the claim
+   */
+  boolean releaseForShutdown() {
+    if (!ended.compareAndSet(false, true)) {
+      return false;
+    }
+    KeepAlive k = keepAlive;
+    if (k != null) {
+      k.close();
+    }
+    try {
+      collab.tasks().release(claim());
+      recordFailure(Duration.ZERO, "CancellationException", "pool shut down before the handler finished; task released",
+          true, null);
+    } catch (LeaseLostException e) {
+      LOG.debug("claim on {} already lost at shutdown: {}", taskId(), e.getMessage());
+    }
+    return true;
+  }
+
+  private void finish(Outcome outcome, Throwable error, Duration duration) {
+    if (!ended.compareAndSet(false, true)) {
+      return; // a shutdown released the claim
+    }
+    TaskClaim current = claim();
+    Cancel cancel = cancelKind.get();
+    try {
+      if (cancel == Cancel.LOST) {
+        recordFailure(duration, LeaseLostException.class.getSimpleName(), cancelReason, false, null);
+      } else if (cancel == Cancel.SHUTDOWN) {
+        collab.tasks().release(current);
+        recordFailure(duration, "CancellationException", cancelReason + "; task released", true, null);
+      } else if (cancel == Cancel.BATCH) {
+        collab.tasks().fail(current, cancelReason, null);
+        recordFailure(duration, "CancellationException", cancelReason, false, null);
+      } else if (cancel == null && error == null && outcome.kind() != Outcome.Kind.FAIL) {
+        if (outcome.kind() == Outcome.Kind.DONE) {
+          collab.tasks().complete(current);
+        } else {
+          collab.tasks().release(current);
+        }
+        record(EventType.EXECUTOR_SUCCEEDED, details().put("handler", label).put("duration", duration.toString())
+            .put("outcome", outcome.kind().name().toLowerCase(java.util.Locale.ROOT)));
+      } else {
+        Throwable cause = cancel == Cancel.TIMEOUT ? new HandlerTimeoutException(taskId(), pool.handlerTimeout())
+            : error;
+        String errorClass = cause == null ? "Outcome.fail" : cause.getClass().getName();
+        String message = cause == null ? outcome.reason() : String.valueOf(cause.getMessage());
+        int limit = Math.min(policy.maxAttempts(), current.task().maxAttempts());
+        boolean retry = attempt() < limit && (cause == null || policy.retries(cause));
+        Duration delay = retry ? policy.delay(attempt(), ThreadLocalRandom.current()::nextDouble) : null;
+        Task after = collab.tasks().fail(current, errorClass + ": " + message, delay);
+        boolean retried = after.status().equals(core.workflow().initial());
+        recordFailure(duration, errorClass, message, retried, retried ? after.notBefore() : null);
+        if (cause != null && !(cause instanceof Exception)) {
+          LOG.error("handler for {} on task {} threw an error", label, taskId(), cause);
+        }
+      }
+    } catch (LeaseLostException e) {
+      recordFailure(duration, LeaseLostException.class.getSimpleName(), "claim lost: " + e.getMessage(), false, null);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot end the claim on task {} (it will be reclaimed when its lease expires): {}", taskId(),
+          e.toString());
+    }
+  }
+
+  private void recordFailure(Duration duration, String errorClass, String message, boolean retry, Instant next) {
+    ObjectNode d = details().put("handler", label).put("duration", duration.toString()).put("errorClass", errorClass)
+        .put("error", message).put("retry", retry);
+    d.put("nextAttemptAt", next == null ? null : next.toString());
+    record(EventType.EXECUTOR_FAILED, d);
+  }
+
+  void recordProgress(int percent, String message) {
+    record(EventType.EXECUTOR_PROGRESS, details().put("percent", percent).put("message", message));
+  }
+
+  Task updateChecklist(UnaryOperator<List<ChecklistItem>> change) {
+    Task now = collab.tasks().get(taskId()).orElseThrow(() -> new NotFoundException("task " + taskId()));
+    return collab.tasks().update(taskId(), now.etag(), TaskPatch.none().checklist(change.apply(now.checklist())));
+  }
+
+  private ObjectNode details() {
+    return core.object().put("id", taskId()).put("worker", worker()).put("attempt", attempt())
+        .put("fence", claimed.lease().fence());
+  }
+
+  private void record(EventType type, ObjectNode details) {
+    try {
+      core.commit(Commit.of(List.of(), List.of(),
+          List.of(core.event(type, worker(), RecordKeys.taskTarget(taskId()), details))));
+    } catch (RuntimeException e) {
+      LOG.warn("cannot record {} for task {}: {}", type.wireName(), taskId(), e.toString());
+    }
+  }
+}

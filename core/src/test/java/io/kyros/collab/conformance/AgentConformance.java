@@ -1,0 +1,134 @@
+package io.kyros.collab.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kyros.collab.Agent;
+import io.kyros.collab.AgentSpec;
+import io.kyros.collab.AgentStatus;
+import io.kyros.collab.Collab;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventType;
+import io.kyros.collab.Lease;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.NotFoundException;
+import io.kyros.collab.Outcome;
+import io.kyros.collab.WorkerPool;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The agents registry (issue 14): registration, presence judged by the storage's clock, busy while holding claims,
+ * the availability toggle stopping a pool's claims, claims by skill, and unknown agents refused.
+ */
+public abstract class AgentConformance extends BatchConformance {
+
+  @Test
+  void agents_aWorkerPoolRegistersItselfAndShowsAvailableBusyThenOffline() throws Exception {
+    CountDownLatch started = new CountDownLatch(1);
+    CountDownLatch finish = new CountDownLatch(1);
+    WorkerPool p = pool(collab, "resizer-1", b -> b.role("resizer").metadata(Map.of("zone", "eu"))
+        .handler("resize", ctx -> {
+          started.countDown();
+          finish.await();
+          return Outcome.done();
+        }));
+    Agent a = collab.agents().get("resizer-1").orElseThrow();
+    assertThat(a.role()).isEqualTo("resizer");
+    assertThat(a.skills()).containsExactly("resize");
+    assertThat(a.status()).isEqualTo(AgentStatus.AVAILABLE);
+    assertThat(a.lastSeen()).isEqualTo(clock.instant());
+    assertThat(a.metadata().path("zone").asText()).isEqualTo("eu");
+    collab.tasks().create(NewTask.of("big image").withId("img").withLabels("resize"));
+    assertThat(started.await(1, TimeUnit.MINUTES)).isTrue();
+    Agent busy = collab.agents().get("resizer-1").orElseThrow();
+    assertThat(busy.status()).isEqualTo(AgentStatus.BUSY);
+    assertThat(busy.currentTasks()).containsExactly("img");
+    finish.countDown();
+    awaitCondition("done", () -> task("img").status().equals("done"));
+    p.close();
+    assertThat(collab.agents().get("resizer-1").orElseThrow().status()).isEqualTo(AgentStatus.OFFLINE);
+    List<String> changes = events(EventType.AGENT_REGISTERED, EventType.AGENT_STATUS_CHANGED).stream()
+        .map(e -> e.type() + ":" + e.details().path("newStatus").asText(e.details().path("status").asText()))
+        .toList();
+    assertThat(changes).containsExactly("agent_registered:offline", "agent_status_changed:available",
+        "agent_status_changed:offline");
+  }
+
+  @Test
+  void agents_presenceGoesStaleByTheStorageClock() {
+    Agent registered = collab.agents().register(new AgentSpec("a1", "reviewer", Set.of("review"), Map.of()));
+    assertThat(registered.status()).isEqualTo(AgentStatus.OFFLINE);
+    assertThat(registered.lastSeen()).isNull();
+    long before = collab.events().lastId();
+    assertThat(collab.agents().register(new AgentSpec("a1", "reviewer", Set.of("review"), Map.of())).etag())
+        .isEqualTo(registered.etag()); // the same registration writes nothing
+    assertThat(collab.events().lastId()).isEqualTo(before);
+    Lease presence = collab.agents().join("a1", Duration.ofSeconds(10));
+    assertThat(collab.agents().get("a1").orElseThrow().status()).isEqualTo(AgentStatus.AVAILABLE);
+    clock.advance(Duration.ofSeconds(10));
+    assertThat(collab.agents().get("a1").orElseThrow().status()).isEqualTo(AgentStatus.AVAILABLE);
+    clock.advance(Duration.ofMillis(1));
+    Agent stale = collab.agents().get("a1").orElseThrow();
+    assertThat(stale.status()).isEqualTo(AgentStatus.OFFLINE);
+    assertThat(stale.lastSeen()).isEqualTo(presence.heartbeatAt());
+    assertThat(collab.agents().list()).extracting(Agent::id).containsExactly("a1");
+  }
+
+  @Test
+  void agents_aDisabledAgentsPoolStopsClaimingUntilEnabled() {
+    WorkerPool p = pool(collab, "w9", b -> b.handler("job", ctx -> Outcome.done()));
+    Agent off = collab.agents().setEnabled("w9", false);
+    assertThat(off.status()).isEqualTo(AgentStatus.DISABLED);
+    awaitCondition("the pool saw the toggle", () -> !p.isClaiming());
+    collab.tasks().create(NewTask.of("waits").withId("waits").withLabels("job"));
+    assertThat(task("waits").status()).isEqualTo("queued");
+    Agent on = collab.agents().setEnabled("w9", true);
+    assertThat(on.status()).isEqualTo(AgentStatus.AVAILABLE);
+    awaitCondition("done", () -> task("waits").status().equals("done"));
+    Event enabled = events(EventType.AGENT_STATUS_CHANGED).stream()
+        .filter(e -> e.details().path("reason").asText().equals("enabled")).findFirst().orElseThrow();
+    Event claimed = events(EventType.TASK_CLAIMED).get(0);
+    assertThat(claimed.id()).isGreaterThan(enabled.id());
+    assertThat(enabled.details().path("oldStatus").asText()).isEqualTo("disabled");
+  }
+
+  @Test
+  void agents_poolsClaimOnlyTasksOfTheirSkills() {
+    Collab other = newCollab("bob");
+    pool(collab, "translator", b -> b.handler("translate", ctx -> Outcome.done()));
+    pool(other, "summarizer", b -> b.handler("summarize", ctx -> Outcome.done()));
+    for (int i = 0; i < 3; i++) {
+      collab.tasks().create(NewTask.of("t" + i).withId("t" + i).withLabels("translate"));
+      collab.tasks().create(NewTask.of("s" + i).withId("s" + i).withLabels("summarize"));
+    }
+    awaitCondition("all done", () -> collab.tasks().list(io.kyros.collab.TaskFilter.all().statuses("done")).size()
+        == 6);
+    for (Event e : events(EventType.TASK_CLAIMED)) {
+      String expected = e.details().path("id").asText().startsWith("t") ? "translator" : "summarizer";
+      assertThat(e.details().path("worker").asText()).isEqualTo(expected);
+    }
+  }
+
+  @Test
+  void agents_unknownAgentsAndBadInputAreRefusedWritingNothing() {
+    long before = collab.events().lastId();
+    assertThat(collab.agents().get("nobody")).isEmpty();
+    assertThatThrownBy(() -> collab.agents().setEnabled("nobody", false)).isInstanceOf(NotFoundException.class)
+        .hasMessageContaining("agent nobody (not registered)");
+    assertThatThrownBy(() -> collab.agents().join("nobody", Duration.ofSeconds(5)))
+        .isInstanceOf(NotFoundException.class);
+    assertThatThrownBy(() -> AgentSpec.of("bad id", "worker")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("agent id must match");
+    assertThatThrownBy(() -> AgentSpec.of("ok", "")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("role must have 1 to 300 characters");
+    assertThatThrownBy(() -> collab.agents().setEnabled("bad id", true)).isInstanceOf(IllegalArgumentException.class);
+    assertThat(collab.events().lastId()).isEqualTo(before);
+    assertThat(collab.leases().get("agents/nobody")).isEmpty();
+  }
+}

@@ -1,0 +1,160 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.Batch;
+import io.kyros.collab.BatchItem;
+import io.kyros.collab.BatchPolicy;
+import io.kyros.collab.BatchSpec;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventFilter;
+import io.kyros.collab.EventType;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+
+/**
+ * The batch routes (core's {@link io.kyros.collab.Batches}):
+ *
+ * <pre>
+ * GET  /collab/batches                   {data: [batch]}
+ * POST /collab/batches                   {label, items: [{id, title?, payload?}], id?, concurrency? (4),
+ *                                        policy? (continue-on-failure | abort-all | retry-failed), retries?,
+ *                                        final_step?, priority?} → 201 the running batch + ETag, Location
+ * GET  /collab/batches/{id}              the batch + ETag and last_event_id (resume its progress after it); 304; 404
+ * POST /collab/batches/{id}/cancel       {reason?} → the batch; 409 if it has ended
+ * GET  /collab/batches/{id}/progress     text/event-stream of the batch's batch_progress and batch_state_changed
+ *                                        events; resumes after Last-Event-ID, else after=, else from now
+ * </pre>
+ *
+ * A batch is {@code {id, label, policy, retries, concurrency, state, progress: {total, queued, running,
+ * succeeded, failed, cancelled, percent}, final_step_label, final_step_task_id, reason, created_at,
+ * updated_at, etag}}. The progress stream is fed by the server's {@link EventHub} like the events
+ * tail, so it holds no thread; a client that reads the batch and then opens the stream with
+ * {@code after=<last_event_id>} misses nothing.
+ *
+ * <p>Stateless and thread-safe.
+ */
+final class BatchesRoutes {
+  private final OpenStore store;
+  private final EventHub hub;
+
+  private BatchesRoutes(OpenStore store, EventHub hub) {
+    this.store = store;
+    this.hub = hub;
+  }
+
+  static List<Route> routes(OpenStore store, EventHub hub) {
+    BatchesRoutes b = new BatchesRoutes(store, hub);
+    return List.of(
+        new Route("GET", "/collab/batches", "List the batches", false, List.of(), null,
+            Map.of(200, "{data: [batch]}"), b::list),
+        new Route("POST", "/collab/batches", "Submit a batch (it starts at once)", true, List.of(),
+            "{\"label\": \"convert\", \"items\": [{\"id\": \"a\", \"payload\": \"a.doc\"}], \"concurrency\": 2, "
+                + "\"policy\": \"continue-on-failure\"}",
+            Map.of(201, "the running batch", 400, "invalid batch", 412, "a batch with this id exists"), b::submit),
+        new Route("GET", "/collab/batches/{id}", "Read a batch with its progress", false, List.of(), null,
+            Map.of(200, "the batch + ETag, last_event_id", 304, "If-None-Match matched", 404, "no such batch"),
+            b::get),
+        new Route("POST", "/collab/batches/{id}/cancel", "Cancel a batch", true, List.of(),
+            "{\"reason\": \"not needed\"}", Map.of(200, "the batch", 404, "no such batch", 409, "it has ended"),
+            b::cancel),
+        new Route("GET", "/collab/batches/{id}/progress", "A batch's progress as server-sent events", false,
+            List.of("after"), null, Map.of(200, "text/event-stream", 404, "no such batch"), b::progress));
+  }
+
+  private void list(Exchange x) {
+    ObjectNode out = Json.object();
+    ArrayNode data = out.putArray("data");
+    store.collab().batches().list().forEach(batch -> data.add(Json.batch(batch)));
+    x.json(200, out);
+  }
+
+  private Batch existing(String id) {
+    return store.collab().batches().get(id).orElseThrow(() -> ApiException.notFound("no batch " + id));
+  }
+
+  private void submit(Exchange x) {
+    Body b = new Body(x.jsonBody()).only("id", "label", "items", "concurrency", "policy", "retries", "final_step",
+        "priority");
+    BatchSpec.Builder spec = BatchSpec.builder(b.string("label"));
+    if (b.has("id")) {
+      spec.id(b.string("id"));
+    }
+    spec.items(items(b.node().get("items")));
+    if (b.has("concurrency")) {
+      spec.concurrency(b.optInt("concurrency"));
+    }
+    if (b.has("policy")) {
+      Integer retries = b.optInt("retries");
+      spec.policy(BatchPolicy.of(b.string("policy"), retries == null ? 0 : retries));
+    } else if (b.has("retries")) {
+      throw ApiException.badRequest("'retries' needs 'policy': \"retry-failed\"");
+    }
+    if (b.has("final_step")) {
+      spec.finalStep(b.string("final_step"));
+    }
+    if (b.has("priority")) {
+      spec.priority(b.optInt("priority"));
+    }
+    Batch batch = actor(x).batches().submit(spec.build());
+    x.response().getHeaders().put("Location", "/collab/batches/" + batch.id());
+    x.json(201, Json.batch(batch), batch.etag());
+  }
+
+  private static List<BatchItem> items(JsonNode node) {
+    if (node == null || !node.isArray() || node.isEmpty()) {
+      throw ApiException.badRequest("'items' must be a non-empty array of {id, title?, payload?} objects");
+    }
+    List<BatchItem> out = new ArrayList<>();
+    for (JsonNode item : node) {
+      if (!item.isObject()) {
+        throw ApiException.badRequest("'items' must be a non-empty array of {id, title?, payload?} objects");
+      }
+      Body i = new Body((ObjectNode) item).only("id", "title", "payload");
+      String id = i.string("id");
+      String title = i.optString("title");
+      String payload = i.optString("payload");
+      out.add(new BatchItem(id, title == null ? id : title, payload == null ? "" : payload));
+    }
+    return out;
+  }
+
+  private void get(Exchange x) {
+    long position = store.collab().events().lastId(); // before the read: resuming after it misses nothing
+    Batch batch = existing(x.param("id"));
+    if (Conditions.notModified(x, batch.etag())) {
+      x.notModified(batch.etag());
+      return;
+    }
+    x.json(200, Json.batch(batch).put("last_event_id", position), batch.etag());
+  }
+
+  private void cancel(Exchange x) {
+    Body b = new Body(x.optionalJsonBody()).only("reason");
+    String reason = b.optString("reason");
+    String id = x.param("id");
+    existing(id);
+    Batch batch = actor(x).batches().cancel(id, reason == null ? "cancelled over the HTTP API" : reason);
+    x.json(200, Json.batch(batch), batch.etag());
+  }
+
+  private void progress(Exchange x) {
+    String id = x.param("id");
+    existing(id);
+    long named = EventsRoutes.resumePosition(x);
+    long after = named >= 0 ? named : store.collab().events().lastId();
+    String target = "batches/" + id;
+    EventFilter types = EventFilter.all().types(EventType.BATCH_PROGRESS.wireName(),
+        EventType.BATCH_STATE_CHANGED.wireName());
+    Predicate<Event> filter = e -> types.matches(e) && e.target().equals(target);
+    x.detach();
+    new SseStream(hub, filter, after, x.response(), x.callback()).open();
+  }
+
+  private io.kyros.collab.Collab actor(Exchange x) {
+    return store.as(x.key() == null ? null : x.key().name());
+  }
+}

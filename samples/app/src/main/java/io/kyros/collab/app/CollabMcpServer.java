@@ -1,0 +1,73 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.kyros.collab.Collab;
+import io.modelcontextprotocol.json.McpJsonMapper;
+import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
+import io.modelcontextprotocol.json.schema.jackson2.DefaultJsonSchemaValidator;
+import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
+import io.modelcontextprotocol.server.McpSyncServer;
+import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
+import io.modelcontextprotocol.spec.McpSchema;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The MCP server of {@code collab mcp} on the official MCP Java SDK: a sync server on the SDK's
+ * stdio transport, with the tools of {@link TaskTools} and {@link CoordinationTools} and the
+ * resources of {@link McpResources}, all acting as one agent (a {@link Collab} whose holder is the
+ * agent, so every event they record names it as actor). Tool calls run on the SDK's bounded elastic
+ * threads, so a long poll ({@code events} with {@code wait_seconds}) does not hold up other calls.
+ * The SDK checks arguments against each tool's schema first; the tools check the rest.
+ *
+ * <p>Thread-safe. {@link #close()} stops the server; the caller closes the store.
+ */
+final class CollabMcpServer implements AutoCloseable {
+  static final String INSTRUCTIONS = "Collab coordinates agents sharing one task list. Claim work with task_claim and "
+      + "keep its fence; heartbeat with task_update; end with task_finish. Reserve files with lease. Wait for "
+      + "changes with events {wait_seconds} instead of polling.";
+
+  private final McpSyncServer server;
+
+  /**
+   * Starts serving on the given streams (stdin and stdout of the process in production).
+   *
+   * @param collab the agent's Collab
+   * @param version the server version reported to clients
+   * @param in where requests arrive
+   * @param out where responses go, and nothing else
+   */
+  CollabMcpServer(Collab collab, String version, InputStream in, OutputStream out) {
+    ObjectMapper objectMapper = new ObjectMapper();
+    McpJsonMapper mapper = new JacksonMcpJsonMapper(objectMapper);
+    List<SyncToolSpecification> tools = new ArrayList<>();
+    tools(collab).forEach(t -> tools.add(t.specification(mapper)));
+    this.server = McpServer.sync(new StdioServerTransportProvider(mapper, in, out))
+        .serverInfo("collab", version)
+        .instructions(INSTRUCTIONS)
+        .jsonMapper(mapper)
+        .jsonSchemaValidator(new DefaultJsonSchemaValidator(objectMapper))
+        .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(false, false).build())
+        .tools(tools)
+        .resources(new McpResources(collab).specifications())
+        .build();
+  }
+
+  /**
+   * @param collab the agent's Collab
+   * @return every tool, in the order tools/list shows them
+   */
+  static List<McpTool> tools(Collab collab) {
+    List<McpTool> all = new ArrayList<>(new TaskTools(collab).tools());
+    all.addAll(new CoordinationTools(collab).tools());
+    return all;
+  }
+
+  @Override
+  public void close() {
+    server.close();
+  }
+}

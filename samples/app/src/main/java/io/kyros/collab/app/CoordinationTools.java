@@ -1,0 +1,203 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.Collab;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventFilter;
+import io.kyros.collab.Lease;
+import io.kyros.collab.LeaseLostException;
+import io.kyros.collab.LeaseStatus;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The coordination tools of {@code collab mcp} besides tasks, acting as one agent:
+ *
+ * <pre>
+ * lease   {action: acquire|renew|release|inspect, resource?, ttl_seconds?, fence?, wait_seconds?}
+ *         acquire → {resource, fence, ttl_seconds, expires_at}; held by another → tool error naming the holder
+ * events  {after?, types?, target?, wait_seconds?, limit?} → {events: [{id, ts, event, actor, target, details}], next_after}
+ * log     {after?, limit?} → the human log (Markdown)
+ * agent   {action: register|heartbeat, role?, skills?, ttl_seconds?} (see {@link AgentPresence})
+ * </pre>
+ *
+ * {@code events} with {@code wait_seconds} is a long poll: it returns as soon as a matching event is
+ * appended (by any process on the store), or empty when the wait is over, so agents do not poll in
+ * loops.
+ *
+ * <p>Thread-safe (state lives in the store and in {@link AgentPresence}).
+ */
+final class CoordinationTools {
+  static final Duration MAX_WAIT = Duration.ofSeconds(60);
+  private static final String STRINGS = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
+
+  private final Collab collab;
+  private final String agent;
+  private final AgentPresence presence;
+
+  /**
+   * @param collab the agent's Collab (its holder is the agent)
+   */
+  CoordinationTools(Collab collab) {
+    this.collab = collab;
+    this.agent = collab.holder();
+    this.presence = new AgentPresence(collab);
+  }
+
+  List<McpTool> tools() {
+    return List.of(
+        new McpTool("lease", "Reserve a resource (file, path, anything) for a ttl: acquire, renew, release or inspect.",
+            "{\"type\":\"object\",\"properties\":{\"action\":{\"enum\":[\"acquire\",\"renew\",\"release\",\"inspect\"]},"
+                + "\"resource\":{\"type\":\"string\"},\"ttl_seconds\":{\"type\":\"number\",\"description\":\"default 300\"},"
+                + "\"fence\":{\"type\":\"integer\",\"description\":\"from acquire; for renew, release\"},"
+                + "\"wait_seconds\":{\"type\":\"number\",\"description\":\"acquire: wait up to this for it\"}},"
+                + "\"required\":[\"action\"]}",
+            this::lease),
+        new McpTool("events", "Events after an id; wait_seconds long-polls for new ones instead of looping.",
+            "{\"type\":\"object\",\"properties\":{\"after\":{\"type\":\"integer\",\"description\":\"event id; "
+                + "default: latest (with wait: only new)\"},\"types\":" + STRINGS + ",\"target\":{\"type\":\"string\","
+                + "\"description\":\"prefix, e.g. tasks/ID\"},\"wait_seconds\":{\"type\":\"number\",\"description\":"
+                + "\"up to 60\"},\"limit\":{\"type\":\"integer\"}}}",
+            this::events),
+        new McpTool("log", "The event log as a readable Markdown summary.",
+            "{\"type\":\"object\",\"properties\":{\"after\":{\"type\":\"integer\"},\"limit\":{\"type\":\"integer\"}}}",
+            this::log),
+        new McpTool("agent", "Register yourself (role, skills) or heartbeat your presence.",
+            "{\"type\":\"object\",\"properties\":{\"action\":{\"enum\":[\"register\",\"heartbeat\"]},"
+                + "\"role\":{\"type\":\"string\"},\"skills\":" + STRINGS + ",\"ttl_seconds\":{\"type\":\"number\"}},"
+                + "\"required\":[\"action\"]}",
+            presence::call));
+  }
+
+  private Object lease(McpArgs args) throws InterruptedException {
+    String action = args.choice("action", List.of("acquire", "renew", "release", "inspect"));
+    if (action.equals("inspect")) {
+      return inspect(args.optString("resource"));
+    }
+    String resource = args.string("resource");
+    if (action.equals("acquire")) {
+      Duration ttl = args.seconds("ttl_seconds", TaskTools.DEFAULT_TTL, TaskTools.MAX_TTL);
+      Duration wait = args.waitSeconds("wait_seconds", MAX_WAIT);
+      Optional<Lease> got = wait.isZero() ? collab.leases().tryAcquire(resource, ttl)
+          : collab.leases().acquire(resource, ttl, wait);
+      if (got.isEmpty()) {
+        throw held(resource, wait);
+      }
+      return leaseJson(got.get());
+    }
+    long fence = args.integer("fence");
+    Lease current = mine(resource, fence, action);
+    if (action.equals("renew")) {
+      Duration ttl = args.seconds("ttl_seconds", null, TaskTools.MAX_TTL);
+      try {
+        return leaseJson(ttl == null ? collab.leases().renew(current) : collab.leases().renew(current, ttl));
+      } catch (LeaseLostException e) {
+        throw new ToolError(e.getMessage() + ". Acquire it again (lease {action: acquire}).");
+      }
+    }
+    boolean released = collab.leases().release(current);
+    ObjectNode out = Json.object().put("resource", resource).put("released", released);
+    if (!released) {
+      out.put("note", "it was no longer held by you (released or replaced meanwhile)");
+    }
+    return out;
+  }
+
+  /** The lease with this fence on the resource, held by this agent (a stale one too, for release); else a tool error. */
+  private Lease mine(String resource, long fence, String action) {
+    Optional<LeaseStatus> status = status(resource);
+    if (status.isEmpty()) {
+      throw new ToolError("no lease on " + resource + " (it was released or never taken). Nothing was written; "
+          + "acquire it (lease {action: acquire}).");
+    }
+    Lease l = status.get().lease();
+    if (l.fence() != fence || !l.holder().equals(agent)) {
+      throw new ToolError("stale fence " + fence + " for " + resource + ": it is held by " + l.holder()
+          + " with fence " + l.fence() + (status.get().stale() ? " (expired)" : " until " + l.expiresAt())
+          + ". Nothing was written; acquire it again when it is free.");
+    }
+    if (action.equals("renew") && status.get().stale()) {
+      throw new ToolError("your lease on " + resource + " (fence " + fence + ") expired at " + l.expiresAt()
+          + ". Nothing was written; acquire it again (lease {action: acquire}).");
+    }
+    return l;
+  }
+
+  private ToolError held(String resource, Duration waited) {
+    Optional<Lease> now = collab.leases().get(resource);
+    String state = now.map(l -> "it is held by " + (l.holder().equals(agent) ? "you" : l.holder()) + " with fence "
+        + l.fence() + " until " + l.expiresAt()).orElse("it was held and has just been freed");
+    String hint = now.isPresent() && now.get().holder().equals(agent) ? "renew it instead (lease {action: renew})"
+        : "retry with wait_seconds (up to 60), or wait for events {types:[\"lease_released\"], wait_seconds:30}";
+    return new ToolError("cannot acquire " + resource + (waited.isZero() ? "" : " within " + waited.toSeconds() + " s")
+        + ": " + state + ". Nothing was written; " + hint + ".");
+  }
+
+  private Object inspect(String resource) {
+    if (resource != null) {
+      io.kyros.collab.Leases.checkResourceName(resource);
+      return status(resource).<Object>map(CoordinationTools::statusJson)
+          .orElseGet(() -> Json.object().put("resource", resource).put("free", true));
+    }
+    ObjectNode out = Json.object();
+    ArrayNode list = out.putArray("leases");
+    collab.leases().list().forEach(s -> list.add(statusJson(s)));
+    return out;
+  }
+
+  private Optional<LeaseStatus> status(String resource) {
+    io.kyros.collab.Leases.checkResourceName(resource);
+    return collab.leases().list().stream().filter(s -> s.lease().resource().equals(resource)).findFirst();
+  }
+
+  private Object events(McpArgs args) throws InterruptedException {
+    int limit = (int) args.integer("limit", 50, 1, 500);
+    Duration wait = args.waitSeconds("wait_seconds", MAX_WAIT);
+    EventFilter filter = EventFilter.all();
+    List<String> types = args.strings("types");
+    if (!types.isEmpty()) {
+      filter = filter.types(types.stream().distinct().toArray(String[]::new));
+    }
+    if (args.has("target")) {
+      filter = filter.targetPrefix(args.string("target"));
+    }
+    long after;
+    if (args.has("after")) {
+      after = args.integer("after", 0, 0, Long.MAX_VALUE);
+    } else {
+      long last = collab.events().lastId();
+      after = wait.isZero() ? Math.max(0, last - limit) : last;
+    }
+    List<Event> events = wait.isZero() ? collab.events().read(after, filter, limit)
+        : collab.events().awaitAfter(after, filter, limit, wait);
+    ObjectNode out = Json.object();
+    ArrayNode list = out.putArray("events");
+    events.forEach(e -> list.add(Json.event(e)));
+    out.put("next_after", events.isEmpty() ? after : events.get(events.size() - 1).id());
+    return out;
+  }
+
+  private Object log(McpArgs args) {
+    int limit = (int) args.integer("limit", 50, 1, 500);
+    long after = args.has("after") ? args.integer("after", 0, 0, Long.MAX_VALUE)
+        : Math.max(0, collab.events().lastId() - limit);
+    String md = collab.events().renderMarkdown(after, limit);
+    return md.isBlank() ? "(no events after " + after + ")" : md;
+  }
+
+  static ObjectNode leaseJson(Lease l) {
+    return Json.object().put("resource", l.resource()).put("holder", l.holder()).put("fence", l.fence())
+        .put("ttl_seconds", Json.seconds(l.ttl())).put("expires_at", Json.instant(l.expiresAt()));
+  }
+
+  private static ObjectNode statusJson(LeaseStatus s) {
+    ObjectNode o = leaseJson(s.lease());
+    o.put("remaining_seconds", Json.seconds(s.remaining()));
+    if (s.stale()) {
+      o.put("stale", true);
+    }
+    return o;
+  }
+}

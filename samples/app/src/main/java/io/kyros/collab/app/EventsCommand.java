@@ -1,0 +1,78 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code collab events tail [-f] [--type T]... [--after ID] [--limit N] [--count N]}: prints events
+ * after an id (default: the latest {@code --limit}), and with {@code -f} keeps following with long
+ * polls until stopped, or until {@code --count} events were printed. One line per event:
+ * {@code #id ts actor type target}, or the event's JSON with {@code --json}.
+ *
+ * <p>Not thread-safe: picocli fills it once per command line.
+ */
+@Command(name = "events", mixinStandardHelpOptions = true, description = "Read the event log.")
+final class EventsCommand {
+  private static final long POLL_SECONDS = 30;
+
+  @Spec
+  CommandSpec spec;
+
+  @Command(name = "tail", description = "Print the latest events; -f follows new ones.")
+  int tail(@Mixin StoreOptions store, @Mixin CliOptions cli,
+      @Option(names = {"-f", "--follow"}, description = "Keep printing new events until stopped.") boolean follow,
+      @Option(names = "--type", paramLabel = "TYPE", description = "Only this type (repeatable).") List<String> types,
+      @Option(names = "--after", paramLabel = "ID", description = "Start after this event id (default: the latest --limit).")
+      Long after,
+      @Option(names = "--limit", defaultValue = "20", description = "Events per read (default: 20).") int limit,
+      @Option(names = "--count", paramLabel = "N", description = "Stop after printing N events.") Long count)
+      throws InterruptedException {
+    if (limit < 1 || limit > 1000) {
+      throw new IllegalArgumentException("--limit must be between 1 and 1000: " + limit);
+    }
+    List<String> only = TasksCommand.orEmpty(types);
+    try (CliBackend b = cli.backend(store)) {
+      long position = after != null ? after : latest(b, limit);
+      long printed = 0;
+      boolean first = true;
+      while (count == null || printed < count) {
+        JsonNode page = b.events(position, only, limit, first || !follow ? 0 : POLL_SECONDS);
+        first = false;
+        for (JsonNode e : page.get("data")) {
+          if (count != null && printed >= count) {
+            break;
+          }
+          cli.print(out(), e, "#" + e.get("id").asLong() + " " + e.get("ts").asText() + " " + e.get("actor").asText()
+              + " " + e.get("event").asText() + " " + e.get("target").asText());
+          printed++;
+        }
+        position = page.get("last_id").asLong();
+        if (!follow && page.get("data").size() < limit) {
+          break;
+        }
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  /** The position before the latest {@code limit} events. */
+  private static long latest(CliBackend b, int limit) throws InterruptedException {
+    long last = 0;
+    for (JsonNode page = b.events(0, List.of(), 1000, 0); ; page = b.events(last, List.of(), 1000, 0)) {
+      long next = page.get("last_id").asLong();
+      if (next == last) {
+        return Math.max(0, last - limit);
+      }
+      last = next;
+    }
+  }
+
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+}

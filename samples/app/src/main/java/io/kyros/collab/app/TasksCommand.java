@@ -1,0 +1,152 @@
+package io.kyros.collab.app;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.kyros.collab.NotFoundException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code collab tasks ls|add|show|claim|done|fail|move}, on a store or through the HTTP API
+ * ({@link CliOptions}). Exit codes as {@link ExitCodes}: {@code claim} exits 3 when nothing is
+ * claimable; {@code done}/{@code fail} with a stale fence exit 1.
+ *
+ * <p>Not thread-safe: picocli fills it once per command line.
+ */
+@Command(name = "tasks", mixinStandardHelpOptions = true, description = "List, add, claim and finish tasks.")
+final class TasksCommand {
+  @Spec
+  CommandSpec spec;
+
+  @Command(name = "ls", description = "List tasks (creation order).")
+  int ls(@Mixin StoreOptions store, @Mixin CliOptions cli,
+      @Option(names = "--status", paramLabel = "S[,S...]", description = "Only these statuses.") String status,
+      @Option(names = "--label", paramLabel = "L[,L...]", description = "Only tasks with one of these labels.") String label) {
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode page = b.listTasks(status, label);
+      if (cli.json) {
+        page.get("data").forEach(t -> cli.print(out(), t, null));
+      } else {
+        page.get("data").forEach(t -> out().printf("%-16s %-12s %4d  %-12s %s%n", t.get("id").asText(),
+            t.get("status").asText(), t.get("priority").asInt(), t.path("assignee").asText("-"), t.get("title").asText()));
+        out().flush();
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "add", description = "Create a task; prints its id.")
+  int add(@Mixin StoreOptions store, @Mixin CliOptions cli,
+      @Parameters(paramLabel = "TITLE", description = "The title.") String title,
+      @Option(names = "--id", description = "The id (default: generated).") String id,
+      @Option(names = "--description", description = "Longer text.") String description,
+      @Option(names = "--priority", defaultValue = "0", description = "Higher first (default: 0).") int priority,
+      @Option(names = "--label", paramLabel = "L", description = "A label (repeatable).") List<String> labels,
+      @Option(names = "--depends-on", paramLabel = "ID", description = "A task to finish first (repeatable).") List<String> deps,
+      @Option(names = "--check", paramLabel = "ITEM", description = "A checklist item (repeatable).") List<String> checklist) {
+    ObjectNode spec = Json.object().put("title", title).put("priority", priority);
+    if (id != null) {
+      spec.put("id", id);
+    }
+    if (description != null) {
+      spec.put("description", description);
+    }
+    spec.set("labels", Json.strings(orEmpty(labels)));
+    spec.set("depends_on", Json.strings(orEmpty(deps)));
+    spec.set("checklist", Json.strings(orEmpty(checklist)));
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode created = b.createTask(spec);
+      cli.print(out(), created, created.get("id").asText());
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "show", description = "Show one task.")
+  int show(@Mixin StoreOptions store, @Mixin CliOptions cli, @Parameters(paramLabel = "ID") String id) {
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode t = b.getTask(id);
+      StringBuilder human = new StringBuilder();
+      t.properties().forEach(e -> {
+        if (!e.getValue().isNull()) {
+          human.append(String.format("%-12s %s%n", e.getKey(), e.getValue().isTextual() ? e.getValue().asText()
+              : Json.write(e.getValue())));
+        }
+      });
+      cli.print(out(), t, human.toString().stripTrailing());
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "claim", description = "Claim the best claimable task; prints id, lock id and fence (exit 3 if none).")
+  int claim(@Mixin StoreOptions store, @Mixin CliOptions cli,
+      @Option(names = "--worker", required = true, description = "Who claims it.") String worker,
+      @Option(names = "--ttl", defaultValue = "300", paramLabel = "SECONDS", description = "Claim lease ttl (default: 300).")
+      double ttl,
+      @Option(names = "--label", paramLabel = "L", description = "Only tasks with one of these labels (repeatable).")
+      List<String> labels) {
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode claim = b.claimNext(worker, seconds(ttl), orEmpty(labels));
+      if (claim == null) {
+        throw new NotFoundException("a claimable task" + (labels == null ? "" : " with labels " + labels));
+      }
+      cli.print(out(), claim, claim.get("task").get("id").asText() + " lock_id=" + claim.get("lock_id").asText()
+          + " fence=" + claim.get("fence").asLong() + " expires_at=" + claim.get("expires_at").asText());
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "done", description = "Complete a claimed task (exit 1 if the fence is stale).")
+  int done(@Mixin StoreOptions store, @Mixin CliOptions cli, @Parameters(paramLabel = "ID") String id,
+      @Option(names = "--fence", required = true) long fence,
+      @Option(names = "--lock-id", description = "The claim's lock id (required with --server).") String lockId) {
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode t = b.complete(id, lockId, fence);
+      cli.print(out(), t, id + " " + t.get("status").asText());
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "fail", description = "Fail a claimed task's attempt (retried with backoff until max attempts).")
+  int fail(@Mixin StoreOptions store, @Mixin CliOptions cli, @Parameters(paramLabel = "ID") String id,
+      @Option(names = "--fence", required = true) long fence,
+      @Option(names = "--lock-id", description = "The claim's lock id (required with --server).") String lockId,
+      @Option(names = "--error", defaultValue = "failed from the command line", description = "Why.") String error) {
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode t = b.fail(id, lockId, fence, error);
+      cli.print(out(), t, id + " " + t.get("status").asText() + " (attempts " + t.get("attempts").asInt() + ")");
+      return ExitCodes.OK;
+    }
+  }
+
+  @Command(name = "move", description = "Move a task to another status (as it is now, not through a claim).")
+  int move(@Mixin StoreOptions store, @Mixin CliOptions cli, @Parameters(paramLabel = "ID") String id,
+      @Parameters(paramLabel = "STATUS") String to) {
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode r = b.move(id, to);
+      cli.print(out(), r, id + " " + r.get("old_status").asText() + " -> " + r.get("new_status").asText());
+      return ExitCodes.OK;
+    }
+  }
+
+  private java.io.PrintWriter out() {
+    return spec.commandLine().getOut();
+  }
+
+  static Duration seconds(double s) {
+    if (!(s > 0)) {
+      throw new IllegalArgumentException("the ttl must be positive: " + s);
+    }
+    return Duration.ofNanos((long) (s * 1e9));
+  }
+
+  static <T> List<T> orEmpty(List<T> l) {
+    return l == null ? new ArrayList<>() : l;
+  }
+}

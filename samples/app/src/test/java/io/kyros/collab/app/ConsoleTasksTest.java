@@ -1,0 +1,134 @@
+package io.kyros.collab.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.WebElement;
+
+/**
+ * The console's Kanban board in headless Chromium ({@link ConsoleBrowser}) against a real server:
+ * tasks created over the API appear live, moves made in the page are sent with If-Match and move
+ * the card, a stale ETag shows the 412 message, dependency badges and the checklist follow the
+ * store. Writes {@code target/screenshots/tasks.png}.
+ */
+class ConsoleTasksTest extends BrowserTest {
+  private static String create(Http http, String json) throws Exception {
+    HttpResponse<String> a = http.post("/collab/tasks", json);
+    assertThat(a.statusCode()).as(a.body()).isEqualTo(201);
+    return Http.json(a).get("id").asText();
+  }
+
+  /** Claims the best claimable task for a worker over the API; returns the claim-next answer. */
+  private static JsonNode claim(Http http, String worker) throws Exception {
+    HttpResponse<String> a = http.post("/collab/tasks/claim-next",
+        "{\"worker\": \"" + worker + "\", \"ttl_seconds\": 600}");
+    assertThat(a.statusCode()).as(a.body()).isEqualTo(200);
+    return Http.json(a);
+  }
+
+  /** Creates a task (priority 1) and claims it over the API, opens the board and waits for its card. */
+  private String claimedOnTheBoard(TestServer server, Http http, String title) throws Exception {
+    String id = create(http, "{\"title\": \"" + title + "\", \"priority\": 1}");
+    claim(http, "worker-1");
+    browser.open(server.uri(), "tasks");
+    browser.findIn("column-claimed", "task-card-" + id);
+    return id;
+  }
+
+  @Test
+  void aTaskCreatedOverTheApiAppearsOnTheBoardWithoutAReload(@TempDir Path dir) throws Exception {
+    try (TestServer server = TestServer.start(dir)) {
+      Http http = new Http(server.uri());
+      browser.open(server.uri(), "tasks");
+      browser.find("column-queued");
+      browser.script("window.sameDocument = true");
+
+      String id = create(http, "{\"title\": \"Write the report\", \"priority\": 5, \"labels\": [\"docs\"], "
+          + "\"checklist\": [\"draft\", \"review\"]}");
+
+      WebElement card = browser.findIn("column-queued", "task-card-" + id);
+      assertThat(card.getText()).contains("Write the report", "P5", "docs", "Definition of done 0/2", id);
+      assertThat(browser.script("return window.sameDocument === true")).as("the page was not reloaded").isEqualTo(true);
+    }
+  }
+
+  @Test
+  void aTransitionMadeInThePageMovesTheCard(@TempDir Path dir) throws Exception {
+    try (TestServer server = TestServer.start(dir)) {
+      Http http = new Http(server.uri());
+      String id = claimedOnTheBoard(server, http, "Fix the login page");
+
+      browser.find("move-" + id + "-in_progress").click();
+
+      browser.findIn("column-in_progress", "task-card-" + id);
+      browser.waitForText("message-text", "Moved " + id + ": claimed → in progress");
+      assertThat(browser.all("task-card-" + id)).hasSize(1);
+      assertThat(Http.json(http.get("/collab/tasks/" + id)).get("status").asText()).isEqualTo("in_progress");
+    }
+  }
+
+  @Test
+  void aMoveWithAStaleEtagShowsThe412MessageAndTheTaskAsItIs(@TempDir Path dir) throws Exception {
+    try (TestServer server = TestServer.start(dir)) {
+      Http http = new Http(server.uri());
+      String id = claimedOnTheBoard(server, http, "Upgrade the parser");
+      browser.find("pause-live").click();
+      browser.waitForText("pause-live", "Resume live updates");
+
+      // someone else changes the task; the paused board still holds its old ETag
+      HttpResponse<String> read = http.get("/collab/tasks/" + id);
+      HttpResponse<String> changed = http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 9}",
+          "If-Match", Http.etag(read));
+      assertThat(changed.statusCode()).as(changed.body()).isEqualTo(200);
+      assertThat(browser.find("priority-" + id).getText()).isEqualTo("P1");
+
+      browser.find("move-" + id + "-in_progress").click();
+
+      browser.waitForText("message-text", "412 Precondition Failed");
+      assertThat(browser.find("message-text").getText())
+          .contains("Not moved: task " + id + " was changed by someone else after the board showed it");
+      browser.waitForText("priority-" + id, "P9");
+      browser.findIn("column-claimed", "task-card-" + id);
+      assertThat(Http.json(http.get("/collab/tasks/" + id)).get("status").asText()).isEqualTo("claimed");
+    }
+  }
+
+  @Test
+  void dependencyBadgesAndTheChecklistFollowTheStore(@TempDir Path dir) throws Exception {
+    try (TestServer server = TestServer.start(dir)) {
+      Http http = new Http(server.uri());
+      String schema = create(http, "{\"title\": \"Design the schema\", \"priority\": 9, \"labels\": [\"db\"]}");
+      String migration = create(http, "{\"title\": \"Write the migration\", \"priority\": 4, \"depends_on\": [\""
+          + schema + "\"], \"labels\": [\"db\"], "
+          + "\"checklist\": [\"up script\", \"down script\", \"tested on a copy\"]}");
+      create(http, "{\"title\": \"Announce the maintenance window\", \"priority\": 2, \"labels\": [\"ops\"]}");
+      create(http, "{\"title\": \"Rotate the API keys\", \"priority\": 8, \"labels\": [\"security\"]}");
+      browser.open(server.uri(), "tasks");
+      WebElement badge = browser.find("dep-" + migration + "-" + schema);
+      assertThat(badge.getAttribute("data-done")).isEqualTo("false");
+      assertThat(browser.find("task-card-" + migration).getText()).contains("blocked");
+
+      // the checklist is changed from the page (a PATCH with If-Match)
+      browser.find("dod-" + migration + "-0").click();
+      browser.waitForText("dod-summary-" + migration, "Definition of done 1/3");
+      assertThat(Http.json(http.get("/collab/tasks/" + migration)).at("/checklist/0/done").asBoolean()).isTrue();
+
+      // the dependency is claimed and completed by a worker over the API: the badge turns done live
+      JsonNode schemaClaim = claim(http, "worker-1");
+      assertThat(schemaClaim.at("/task/id").asText()).isEqualTo(schema);
+      HttpResponse<String> done = http.post("/collab/tasks/" + schema + "/complete", "{\"lock_id\": \""
+          + schemaClaim.get("lock_id").asText() + "\", \"fence\": " + schemaClaim.get("fence").asLong() + "}");
+      assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
+      browser.findIn("column-done", "task-card-" + schema);
+      browser.until(d -> "true".equals(browser.find("dep-" + migration + "-" + schema).getAttribute("data-done")));
+      assertThat(browser.find("task-card-" + migration).getText()).doesNotContain("blocked");
+
+      claim(http, "worker-2");
+      browser.screenshot("tasks");
+    }
+  }
+}

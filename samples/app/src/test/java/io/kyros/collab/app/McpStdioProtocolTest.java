@@ -1,0 +1,112 @@
+package io.kyros.collab.app;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code collab mcp} on the wire: a server process spoken to with raw JSON-RPC lines. Every line it
+ * writes on stdout is a JSON-RPC message (logs go to stderr); it exits 0 when stdin closes; and the
+ * size of its {@code tools/list} answer, what every agent session pays up front, is measured and
+ * written to {@code target/mcp-tools-list-size.txt} (reported in docs/mcp.md).
+ */
+@Timeout(value = 5, unit = TimeUnit.MINUTES)
+class McpStdioProtocolTest {
+  /** The budget the tools/list answer must stay within: a few thousand tokens, not tens of thousands. */
+  private static final int MAX_TOOLS_LIST_BYTES = 8_000;
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  @Test
+  void stdoutCarriesOnlyProtocolAndToolsListIsSmall(@TempDir Path tmp) throws Exception {
+    Path stderr = tmp.resolve("stderr.txt");
+    Process p = new ProcessBuilder(McpAgent.command(tmp.resolve("store"), "wire"))
+        .redirectError(stderr.toFile()).start();
+    OutputStream in = p.getOutputStream();
+    BufferedReader out = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    send(in, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\","
+        + "\"capabilities\":{},\"clientInfo\":{\"name\":\"wire-test\",\"version\":\"1\"}}}");
+    Map<Integer, String> answers = new HashMap<>();
+    List<String> lines = new ArrayList<>();
+    readUntil(out, lines, answers, 1);
+    send(in, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
+    send(in, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
+    send(in, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/list\"}");
+    send(in, "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"task_create\","
+        + "\"arguments\":{\"title\":\"over the wire\"}}}");
+    readUntil(out, lines, answers, 2, 3, 4);
+    in.close();
+    assertThat(p.waitFor(2, TimeUnit.MINUTES)).as("the server exits when stdin closes").isTrue();
+    assertThat(p.exitValue()).isZero();
+    String rest = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(rest.isBlank() ? List.<String>of() : rest.lines().toList()).allSatisfy(this::assertJsonRpc);
+    lines.forEach(this::assertJsonRpc);
+    assertThat(Files.readString(stderr)).contains("MCP server for agent wire");
+
+    JsonNode tools = JSON.readTree(answers.get(2)).get("result").get("tools");
+    assertThat(tools.size()).isBetween(1, 10);
+    tools.forEach(t -> assertThat(t.get("description").asText()).doesNotContain("\n").hasSizeLessThan(100));
+    assertThat(JSON.readTree(answers.get(4)).get("result").get("isError").asBoolean()).isFalse();
+
+    int lineBytes = answers.get(2).getBytes(StandardCharsets.UTF_8).length;
+    int resultBytes = JSON.writeValueAsBytes(JSON.readTree(answers.get(2)).get("result")).length;
+    // ~4 bytes per token is the usual estimate for English text and JSON with tokenizers of today's models
+    String report = String.format("tools/list: %d tools, %d bytes on the wire (%d bytes of result), ~%d tokens "
+        + "(bytes / 4)%n", tools.size(), lineBytes, resultBytes, (lineBytes + 3) / 4);
+    Files.writeString(Path.of("target", "mcp-tools-list-size.txt"), report);
+    System.err.print(report);
+    assertThat(lineBytes).isLessThan(MAX_TOOLS_LIST_BYTES);
+  }
+
+  private void assertJsonRpc(String line) {
+    JsonNode node;
+    try {
+      node = JSON.readTree(line);
+    } catch (java.io.IOException e) {
+      throw new AssertionError("not JSON on stdout: " + line, e);
+    }
+    assertThat(node.path("jsonrpc").asText()).as("a JSON-RPC 2.0 message: %s", line).isEqualTo("2.0");
+  }
+
+  private static void send(OutputStream in, String line) throws java.io.IOException {
+    in.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+    in.flush();
+  }
+
+  /** Reads stdout lines until the answers to every id have arrived. */
+  private static void readUntil(BufferedReader out, List<String> lines, Map<Integer, String> answers, int... ids)
+      throws java.io.IOException {
+    while (!answered(answers, ids)) {
+      String line = out.readLine();
+      assertThat(line).as("stdout ended before the answers to %s", java.util.Arrays.toString(ids)).isNotNull();
+      lines.add(line);
+      JsonNode id = JSON.readTree(line).get("id");
+      if (id != null && id.isInt()) {
+        answers.put(id.asInt(), line);
+      }
+    }
+  }
+
+  private static boolean answered(Map<Integer, String> answers, int... ids) {
+    for (int id : ids) {
+      if (!answers.containsKey(id)) {
+        return false;
+      }
+    }
+    return true;
+  }
+}

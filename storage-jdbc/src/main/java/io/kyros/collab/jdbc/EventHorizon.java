@@ -1,0 +1,223 @@
+package io.kyros.collab.jdbc;
+
+import io.kyros.collab.spi.StoredEvent;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Reading PostgreSQL's log while commits run in parallel ({@link InlineCommit}): event ids come from a sequence, so a
+ * commit may make id 11 visible while id 10 is still in flight, or never (a rollback, a crash, a sequence's values
+ * logged ahead). A reader must not pass 10 before it knows which. It returns events in id order and never steps over a
+ * missing id unless that id is <em>settled</em>: known never to become visible later.
+ *
+ * <p>Why it is correct (docs/jdbc.md, "Tailing while commits run in parallel", has the long form):
+ * <ol>
+ *   <li>Writers: a commit has its transaction id (xid) before it takes an event id ({@code pg_current_xact_id()}
+ *       ahead of the insert), and the event sequence has {@code CACHE 1}, so its {@code last_value} is the largest
+ *       id handed out to anyone.</li>
+ *   <li>A visible run without holes is safe: if every id in {@code after+1 .. k} is visible, they are all committed,
+ *       and no id below {@code k} can appear later. That is the fast path, and needs nothing else.</li>
+ *   <li>To settle ids, a reader <em>marks</em>: it reads {@code last_value} = {@code L}, and then, in a later
+ *       statement, takes an xid of its own, {@code X}. Every id up to {@code L} was taken before L was read, by a
+ *       transaction whose xid was assigned before that, hence smaller than X (xids are handed out in increasing
+ *       order). Once a later snapshot has {@code xmin > X}, every transaction with an xid up to X has ended: each id
+ *       up to L is then visible to that snapshot and every later one, or never will be. The mark is <em>pending</em>
+ *       until some read's snapshot shows that; then everything up to L is settled. (The snapshot's {@code xmax} and
+ *       {@code xip} are not enough: a transaction that took its xid before the snapshot but after the newest
+ *       completed one is running, yet neither in {@code xip} nor below {@code xmax}.)</li>
+ *   <li>The settled bound only grows, and a read uses the bound known before its own snapshot was taken (the
+ *       horizon is read in the statement before the events, each statement with a fresh snapshot at READ
+ *       COMMITTED, or the same one in a transaction of a stricter level: either way not older).</li>
+ * </ol>
+ * A read blocked at a missing id that is not settled returns what comes before it; when no mark is pending it marks
+ * (one round trip and one xid) and looks once more, so in a quiet database a permanent gap costs one extra look. The
+ * price: settling waits for every transaction of the cluster that had an xid when the mark was made, so a long
+ * transaction anywhere in the cluster delays readers past a permanent gap (not past in-flight commits, which become
+ * visible by themselves), like a logical replication slot. A sequence that went back (reset outside Collab) clears
+ * the settled bound.
+ *
+ * <p>Thread-safe: the settled bound and the pending mark are atomics shared by the storage's readers.
+ */
+final class EventHorizon {
+  /** A mark: every id up to {@code upTo} is settled once a snapshot's xmin passes {@code xid}. */
+  private record Pending(long upTo, long xid) {}
+
+  private final AtomicLong settled = new AtomicLong();
+  private final AtomicReference<Pending> pending = new AtomicReference<>();
+  private volatile boolean bootstrapped;
+  private final String horizon;
+  private final String readEvents;
+  private final String last;
+  private final String mark;
+
+  EventHorizon(Tables t) {
+    String lastValue = "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END";
+    horizon = lastValue + ", CAST(CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT) AS BIGINT) FROM "
+        + t.eventSequence();
+    readEvents = horizon + "; SELECT id, ts_micros, event_type, actor, target, details FROM " + t.events()
+        + " WHERE id > ? ORDER BY id LIMIT ?";
+    String ev = t.events();
+    // the largest visible id, and the end of the visible run from the settled bound on (the largest visible id not
+    // above the bound if the run is empty)
+    last = horizon + "; SELECT (SELECT MAX(id) FROM " + ev + "), CASE WHEN EXISTS (SELECT 1 FROM " + ev
+        + " WHERE id = ?) THEN (SELECT e.id FROM " + ev + " e WHERE e.id > ? AND NOT EXISTS (SELECT 1 FROM " + ev
+        + " f WHERE f.id = e.id + 1) ORDER BY e.id LIMIT 1) ELSE (SELECT MAX(id) FROM " + ev + " WHERE id <= ?) END";
+    mark = lastValue + " FROM " + t.eventSequence() + "; SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)";
+  }
+
+  /**
+   * Reads events after a position, in id order, stopping before the first missing id that is not settled.
+   *
+   * @param c a connection (auto-commit as pools hand it out, or inside a read transaction)
+   * @param after the exclusive position
+   * @param limit the most events
+   * @return the events
+   * @throws SQLException if the database fails
+   */
+  List<StoredEvent> read(Connection c, long after, int limit) throws SQLException {
+    for (int round = 0; ; round++) {
+      long s0 = settled.get();
+      Pending p0 = pending.get();
+      List<StoredEvent> rows = new ArrayList<>();
+      long s;
+      try (PreparedStatement ps = c.prepareStatement(readEvents)) {
+        ps.setLong(1, after);
+        ps.setInt(2, limit);
+        s = advance(ps, s0, p0);
+        try (ResultSet rs = nextResult(ps)) {
+          while (rs.next()) {
+            rows.add(new StoredEvent(rs.getLong(1), DatabaseClock.instant(rs.getLong(2)), rs.getString(3),
+                rs.getString(4), rs.getString(5), rs.getString(6)));
+          }
+        }
+      }
+      List<StoredEvent> out = new ArrayList<>(rows.size());
+      long prev = after;
+      boolean blocked = false;
+      for (StoredEvent e : rows) {
+        if (e.id() != prev + 1 && e.id() - 1 > s) {
+          blocked = true; // a missing id below e that may still appear
+          break;
+        }
+        out.add(e);
+        prev = e.id();
+      }
+      if (!blocked || !out.isEmpty() || round > 0 || !mark(c)) {
+        return out;
+      }
+    }
+  }
+
+  /**
+   * @param c a connection
+   * @return the id of the last event {@link #read} can return now: the end of the readable run, 0 if none
+   * @throws SQLException if the database fails
+   */
+  long last(Connection c) throws SQLException {
+    if (!bootstrapped) {
+      // a new storage settles what exists before scanning for holes from 0 (in a quiet database this settles all)
+      bootstrapped = true;
+      if (mark(c)) {
+        try (PreparedStatement ps = c.prepareStatement(horizon)) {
+          advance(ps, settled.get(), pending.get());
+        }
+      }
+    }
+    for (int round = 0; ; round++) {
+      long s0 = settled.get();
+      Pending p0 = pending.get();
+      long max;
+      long readable;
+      long s;
+      try (PreparedStatement ps = c.prepareStatement(last)) {
+        ps.setLong(1, s0 + 1);
+        ps.setLong(2, s0);
+        ps.setLong(3, s0);
+        s = advance(ps, s0, p0);
+        try (ResultSet rs = nextResult(ps)) {
+          rs.next();
+          max = rs.getLong(1);
+          readable = rs.getLong(2); // 0 if null: no event at all up to the bound
+        }
+      }
+      if (readable >= max || round > 1) {
+        return readable >= max ? max : readable;
+      }
+      if (s == s0 && !mark(c)) {
+        return readable;
+      }
+    }
+  }
+
+  /**
+   * Runs the statement (the horizon first), reads the horizon, and settles the pending mark if this snapshot shows it
+   * can be.
+   *
+   * @return the settled bound this read may use
+   */
+  private long advance(PreparedStatement ps, long s0, Pending p0) throws SQLException {
+    long lastValue;
+    long xmin;
+    if (!ps.execute()) {
+      throw new SQLException("expected the read horizon as a result set", "XX000");
+    }
+    try (ResultSet rs = ps.getResultSet()) {
+      rs.next();
+      lastValue = rs.getLong(1);
+      xmin = rs.getLong(2);
+    }
+    if (lastValue < s0 || (p0 != null && lastValue < p0.upTo())) {
+      // the sequence went back (reset outside Collab): nothing known holds any more
+      settled.set(0);
+      pending.set(null);
+      return 0;
+    }
+    if (p0 != null && xmin > p0.xid()) {
+      settled.accumulateAndGet(p0.upTo(), Math::max);
+      pending.compareAndSet(p0, null);
+      return Math.max(s0, p0.upTo());
+    }
+    return s0;
+  }
+
+  /**
+   * Marks, unless a mark is pending: reads the sequence's last value, then takes an xid (committed with the round
+   * trip's implicit transaction, or with the caller's read transaction).
+   *
+   * @return true if this call made the pending mark
+   */
+  private boolean mark(Connection c) throws SQLException {
+    if (pending.get() != null) {
+      return false;
+    }
+    try (PreparedStatement ps = c.prepareStatement(mark)) {
+      if (!ps.execute()) {
+        throw new SQLException("expected the event sequence's last value as a result set", "XX000");
+      }
+      long upTo;
+      try (ResultSet rs = ps.getResultSet()) {
+        rs.next();
+        upTo = rs.getLong(1);
+      }
+      long xid;
+      try (ResultSet rs = nextResult(ps)) {
+        rs.next();
+        xid = rs.getLong(1);
+      }
+      return pending.compareAndSet(null, new Pending(upTo, xid));
+    }
+  }
+
+  private static ResultSet nextResult(PreparedStatement ps) throws SQLException {
+    if (!ps.getMoreResults()) {
+      throw new SQLException("expected a result set after the read horizon", "XX000");
+    }
+    return ps.getResultSet();
+  }
+}
