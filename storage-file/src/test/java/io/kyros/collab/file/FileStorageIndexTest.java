@@ -147,6 +147,19 @@ class FileStorageIndexTest {
   }
 
   @Test
+  void theCheckerReportsAMalformedIndexEntry() throws Exception {
+    try (FileStorage s = FileStorage.open(dir)) {
+      commit(s, put("a", new IndexEntry("k", "1")));
+    }
+    Path a = dir.resolve("state/ix/a.json");
+    String line = Files.readString(a);
+    // a hand edit: no checksum, an index key with a space (not printable ASCII 0x21-0x7E)
+    Files.writeString(a, line.substring(0, line.indexOf(",\"crc32c\"")).replace("\"k\":\"1\"", "\"k\":\"1 2\"") + "}\n");
+    assertThat(FileStorage.check(dir).problems()).singleElement()
+        .satisfies(p -> assertThat(p.description()).contains("key must be printable ASCII"));
+  }
+
+  @Test
   void aDamagedDocumentIsPassedOverAndOtherHitsStillRead() throws Exception {
     try (FileStorage s = FileStorage.open(dir)) {
       commit(s, put("a", new IndexEntry("k", "1")));

@@ -57,6 +57,37 @@ final class IndexAudit {
   }
 
   /**
+   * Audits a reopened (recovered) store, then changes it and audits the index it kept meanwhile: the
+   * first audit builds the index from the documents; {@code changes} random puts (with, without or with
+   * other entries) and deletes of {@code ix/audit-<n>} records follow, and the second audit compares the
+   * index this JVM kept current through them (never built again) with the documents.
+   *
+   * @return the differences, empty if none
+   */
+  static List<String> auditWithChanges(FileStorage storage, long seed, int changes) throws IOException {
+    List<String> problems = new ArrayList<>(audit(storage));
+    java.util.Random random = new java.util.Random(seed);
+    long builds = storage.store().indexBuilds();
+    for (int i = 0; i < changes; i++) {
+      RecordKey key = new RecordKey("ix", "audit-" + random.nextInt(12));
+      int kind = random.nextInt(4);
+      String json = "{\"n\":" + i + "}";
+      io.kyros.collab.spi.Write w = kind == 0 ? io.kyros.collab.spi.Write.delete(key)
+          : io.kyros.collab.spi.Write.put(key, json, io.kyros.collab.CanonicalJson.hashCanonical(
+              json.getBytes(java.nio.charset.StandardCharsets.UTF_8)), kind == 1 ? List.of()
+              : List.of(new IndexEntry("order", String.format("%03d", random.nextInt(50))),
+                  new IndexEntry("by-thread", kind == 2 ? "audit" : "audit-" + random.nextInt(3))));
+      storage.commit(io.kyros.collab.spi.Commit.of(List.of(), List.of(w),
+          List.of(new io.kyros.collab.spi.NewEvent("crash.ix", "audit", "ix/" + key.id(), "{}"))));
+    }
+    problems.addAll(audit(storage));
+    if (storage.store().indexBuilds() != builds) {
+      problems.add("the index was built again while this JVM's own commits changed it");
+    }
+    return problems;
+  }
+
+  /**
    * Checks the {@code ix} acknowledgements of {@code CrashWriter} (each record written by one thread,
    * acknowledged in order): the record's document is now at the last acknowledged revision or later,
    * and at that revision it carries exactly the acknowledged entries (or is absent, for a delete).
