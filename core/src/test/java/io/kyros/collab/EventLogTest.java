@@ -52,10 +52,12 @@ class EventLogTest {
 
   @Test
   void reservedTypesAreRejectedAndNothingIsAppended() {
-    for (String type : List.of("task_claimed", "lease_acquired", "document_created", "task_")) {
+    for (String type : List.of("task_claimed", "lease_acquired", "document_created", "task_", "executor_started", "batch_x",
+        "agent_registered")) {
       assertThatThrownBy(() -> collab.events().appendAll(List.of(EventDraft.of("fine", "t", Map.of()),
           EventDraft.of(type, "t", Map.of())))).isInstanceOf(IllegalArgumentException.class)
-          .hasMessage("event type " + type + " is reserved for Collab's own events (prefixes task_, lease_, document_)");
+          .hasMessage("event type " + type
+              + " is reserved for Collab's own events (prefixes task_, lease_, document_, executor_, batch_, agent_)");
       assertThatThrownBy(() -> collab.events().append(type, "t", Map.of()))
           .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("reserved");
     }
