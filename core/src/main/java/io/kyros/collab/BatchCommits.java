@@ -186,7 +186,10 @@ final class BatchCommits {
       StoredRecord r = tasks.get(taskId);
       String status = r == null ? null : TaskRecord.status(core.parse(r));
       if (r == null) {
-        cancelled++; // deleted by hand: it will never finish
+        // Not found: the read of the tasks is not a snapshot with the batch record's (a process sharing a file store
+        // can read the batch record committed with this task before the task). Core never deletes a task, so the
+        // item is counted once it is seen finished; a step decides only on what it read.
+        still.add(taskId);
       } else if (workflow.done().equals(status)) {
         succeeded++;
       } else if (workflow.failed().equals(status)) {
