@@ -17,7 +17,8 @@ import java.util.concurrent.CountDownLatch;
  * Child JVM for {@code BatchProcessTest}: runs a {@link WorkerPool} on a store whose handler for label {@code item}
  * writes the item's result document {@code results/<task id>} and completes it. It fails the item task named
  * {@code failOn} (an {@code IllegalStateException}), and on the item task named {@code hangOn} prints
- * {@code holding <task id>} and blocks until the JVM is killed. Prints {@code ready} once the pool runs; on
+ * {@code holding <task id>} and blocks until the JVM is killed (on its first attempt only, so the retry after the
+ * reclaim finishes). Prints {@code ready} once the pool runs; on
  * {@code stop} or end of input it shuts the pool down and prints {@code done}.
  *
  * <p>Arguments: store directory, agent id, concurrency, claim ttl in ms, failOn (or {@code -}), hangOn (or {@code -}).
@@ -39,7 +40,7 @@ public final class BatchWorker {
           .retryPolicy(RetryPolicy.builder().backoff(Duration.ofMillis(10), Duration.ofMillis(50)).build())
           .handler("item", ctx -> {
             String id = ctx.task().id();
-            if (id.equals(hangOn)) {
+            if (id.equals(hangOn) && ctx.task().attempts() == 0) { // the first claim only: the retry must finish
               System.out.println("holding " + id);
               System.out.flush();
               new CountDownLatch(1).await(); // until SIGKILL
