@@ -134,7 +134,8 @@ class AgentsAndBatchesApiTest extends ApiTestBase {
     // the human log renders the agents' and batches' events
     HttpResponse<String> log = http.get("/collab/log.md");
     assertThat(log.statusCode()).isEqualTo(200);
-    assertThat(log.body()).contains("batch\\_state\\_changed").contains("batches/b1");
+    assertThat(log.body()).contains("batch `b1` running → cancelled (not needed)")
+        .contains("batch `b1` at 100% (0 succeeded, 0 failed, 3 cancelled, 0 running)");
     problem(http.get("/collab/batches/nope"), 404, "no batch nope");
     problem(http.get("/collab/batches/nope/progress"), 404, "no batch nope");
     problem(http.post("/collab/batches", "{\"label\": \"convert\", \"items\": []}"), 400, "'items'");
