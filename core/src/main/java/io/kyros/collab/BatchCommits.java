@@ -305,11 +305,13 @@ final class BatchCommits {
     List<Write> writes = new ArrayList<>();
     writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash()));
     Instant now = core.storage().now();
+    List<Write> guards = new ArrayList<>();
     for (TaskChange t : plan.tasks) {
       expectations.add(t.expectation());
       writes.add(Write.put(t.key(), t.encoded().json(), t.encoded().hash(),
-          readiness.entries(t.encoded().value(), now, expectations)));
+          readiness.entries(t.encoded().value(), now, expectations, guards)));
     }
+    writes.addAll(guards);
     BatchState to = BatchRecord.state(b);
     BatchProgress p = BatchRecord.progress(b);
     String target = Batches.target(id);

@@ -20,6 +20,11 @@ final class RecordKeys {
   static final String META = "_collab";
   /** Collection holding tasks, keyed by task id. */
   static final String TASKS = "_tasks";
+  /**
+   * Collection holding the waiter guards of tasks, keyed by task id: see {@link TaskReadiness}. A guard exists
+   * only while its task is not done and some task has waited on it.
+   */
+  static final String TASK_WAITERS = "_task-waiters";
   /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot start with it. */
   static final String TASK_LEASE_PREFIX = "tasks/";
   /**
@@ -34,6 +39,11 @@ final class RecordKeys {
   /** @return the record of task {@code id} */
   static RecordKey task(String id) {
     return new RecordKey(TASKS, id);
+  }
+
+  /** @return the waiter guard of task {@code id} ({@link TaskReadiness}) */
+  static RecordKey waiters(String id) {
+    return new RecordKey(TASK_WAITERS, id);
   }
 
   /** @return the lease resource of task {@code id}'s claim, {@code tasks/<id>} */

@@ -90,13 +90,15 @@ final class TaskClaims {
   Outcome commitClaims(List<Prepared> batch, String worker) {
     List<Expectation> expectations = new ArrayList<>(batch.size() * 2);
     List<Write> writes = new ArrayList<>(batch.size() * 2);
+    List<Write> guards = new ArrayList<>();
     for (Prepared p : batch) {
       expectations.add(Expectation.revision(p.task().key(), p.task().revision()));
       expectations.add(p.acquisition().expectation());
-      writes.add(Write.put(p.task().key(), p.encoded().json(), p.encoded().hash(),
-          commits.readiness().entries(p.encoded().value(), p.acquisition().lease().acquiredAt(), expectations)));
+      writes.add(Write.put(p.task().key(), p.encoded().json(), p.encoded().hash(), commits.readiness()
+          .entries(p.encoded().value(), p.acquisition().lease().acquiredAt(), expectations, guards)));
       writes.add(p.acquisition().write());
     }
+    writes.addAll(guards);
     CommitResult result = core.commit(new Commit(expectations, writes, revisions -> {
       List<NewEvent> events = new ArrayList<>(batch.size() * 3);
       for (int i = 0; i < batch.size(); i++) {
@@ -329,9 +331,13 @@ final class TaskClaims {
     expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
     Core.Encoded encoded = core.encode(json, "task " + id);
     String prevEtag = Core.etag(task.get()).toString();
-    List<IndexEntry> entries = commits.readiness().entries(encoded.value(), now, expectations);
-    CommitResult result = core.commit(new Commit(expectations,
-        List.of(Write.put(task.get().key(), encoded.json(), encoded.hash(), entries), free), revisions -> List.of(
+    List<Write> writes = new ArrayList<>();
+    List<Write> guards = new ArrayList<>();
+    writes.add(Write.put(task.get().key(), encoded.json(), encoded.hash(),
+        commits.readiness().entries(encoded.value(), now, expectations, guards)));
+    writes.add(free);
+    writes.addAll(guards);
+    CommitResult result = core.commit(new Commit(expectations, writes, revisions -> List.of(
             core.event(EventType.LEASE_RECLAIMED, actor, target, reclaimDetails),
             core.event(EventType.TASK_RECLAIMED, actor, target, core.object().put("id", id).put("oldStatus", old)
                 .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())

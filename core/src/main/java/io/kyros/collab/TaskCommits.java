@@ -70,9 +70,12 @@ final class TaskCommits {
       Instant now = core.storage().now();
       ObjectNode json = TaskRecord.create(core.object(), id, spec, workflow, maxAttempts, now);
       Core.Encoded encoded = core.encode(json, "task " + id);
-      List<IndexEntry> entries = readiness.entries(encoded.value(), now, expectations);
-      CommitResult result = core.commit(new Commit(expectations,
-          List.of(Write.put(key, encoded.json(), encoded.hash(), entries)),
+      List<Write> writes = new ArrayList<>();
+      List<Write> guards = new ArrayList<>();
+      writes.add(Write.put(key, encoded.json(), encoded.hash(), readiness.entries(encoded.value(), now, expectations,
+          guards)));
+      writes.addAll(guards);
+      CommitResult result = core.commit(new Commit(expectations, writes,
           revisions -> {
             ObjectNode d = core.object().put("id", id).put("title", spec.title()).put("status", workflow.initial())
                 .put("priority", spec.priority()).put("etag", Core.etag(revisions.get(0), encoded.hash()).toString());
@@ -216,7 +219,7 @@ final class TaskCommits {
     TaskRecord.moved(json, to, now);
     move.changes().apply(json);
     if (to.equals(workflow.done())) {
-      readiness.unblock(id, to, now, expectations, writes);
+      readiness.unblock(id, to, now, source, expectations, writes);
     }
     Optional<Task> task = commitTask(current, json, now, expectations, writes, (etag, prev) -> {
       ObjectNode d = core.object().put("id", id).put("oldStatus", from).put("newStatus", to)
@@ -238,9 +241,11 @@ final class TaskCommits {
       List<Write> extraWrites, EventsFor events) {
     Core.Encoded encoded = core.encode(json, "task " + current.key().id());
     List<Write> writes = new ArrayList<>();
+    List<Write> guards = new ArrayList<>();
     writes.add(Write.put(current.key(), encoded.json(), encoded.hash(),
-        readiness.entries(encoded.value(), now, expectations)));
+        readiness.entries(encoded.value(), now, expectations, guards)));
     writes.addAll(extraWrites);
+    writes.addAll(guards);
     String prev = Core.etag(current).toString();
     CommitResult result = core.commit(new Commit(expectations, writes,
         revisions -> events.build(Core.etag(revisions.get(0), encoded.hash()).toString(), prev)));

@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Function;
 
 /**
@@ -21,8 +22,7 @@ import java.util.function.Function;
  * <ul>
  *   <li>{@link #entries}: the entries of a task this instance writes. A task in its workflow's initial status
  *       whose dependencies are all done is {@code ready}, or {@code delayed} until its {@code notBefore}; one
- *       with a dependency not done {@code waits} on the first such dependency, whose revision the commit
- *       expects, so that the dependency cannot reach done unseen between the read and the commit.</li>
+ *       with a dependency not done {@code waits} on the first such dependency.</li>
  *   <li>{@link #unblock}: the commit that moves a task into a done status rewrites the tasks waiting on it (found
  *       through {@code waits}) in the same commit: each now waits on its next dependency not done, or is ready
  *       (or delayed). The waiting tasks' values do not change, only their revisions and entries; the commit
@@ -31,6 +31,19 @@ import java.util.function.Function;
  *       commit without events, before a claim looks at {@code ready}; so backing-off tasks cost a claim nothing
  *       while they wait, and each is promoted once.</li>
  * </ul>
+ *
+ * <p>A task W placed to wait on a dependency D and D reaching done are two commits that read what the other
+ * writes: W's reads D's status, D's scans the tasks waiting on D. Each must fail if the other committed after its
+ * read, or W could wait for ever on a D that is done (the commit completing D scanned before W waited):
+ * <pre>
+ * commit placing W on D                         commit moving D to done
+ *   expects D's revision as read (D not done)     expects _task-waiters/D as read (before its scan of waits)
+ *   writes _task-waiters/D (the guard of D)       deletes _task-waiters/D if present
+ * </pre>
+ * If D's commit lands first, W's expectation on D fails; if W's lands first, it changed the guard D's commit
+ * expects; either way the later one retries on fresh reads. The guard is written only by commits that make a task
+ * wait; a task that nobody waits on never has one, and its completion expects the guard absent without reading it
+ * when the completion starts from records this instance remembers ({@link RecordSource#REMEMBERED}).
  * A dependency seen done is not pinned: the done status is terminal and tasks are never deleted, so it stays done.
  * Thread-safe (stateless apart from the shared {@link Core}).
  */
@@ -48,11 +61,12 @@ final class TaskReadiness {
 
   /**
    * The entries of a task of this instance's workflow about to be written as {@code json}; adds to
-   * {@code expectations} the pin on a dependency it waits for.
+   * {@code expectations} the pin on a dependency it waits for, and to {@code guards} that dependency's guard.
    *
    * @param now the storage time the change is decided at (backoff passed or not)
+   * @param guards the guard writes of the commit, which the caller adds to it (a key at most once)
    */
-  List<IndexEntry> entries(ObjectNode json, Instant now, List<Expectation> expectations) {
+  List<IndexEntry> entries(ObjectNode json, Instant now, List<Expectation> expectations, List<Write> guards) {
     if (!core.indexed()) {
       return List.of();
     }
@@ -60,20 +74,21 @@ final class TaskReadiness {
     if (!workflow.initial().equals(TaskRecord.status(json))) {
       placement = TaskIndexes.Placement.NONE;
     } else {
-      placement = placeQueued(json, null, workflow.done(), now, expectations, core.storage()::readAll);
+      placement = placeQueued(json, null, workflow.done(), now, expectations, guards, core.storage()::readAll);
     }
     return TaskIndexes.task(json, placement);
   }
 
   /**
-   * Where a task in its initial status stands: waiting on its first dependency not in {@code done} (pinned), else
-   * delayed or ready by its backoff.
+   * Where a task in its initial status stands: waiting on its first dependency not in {@code done} (pinned, its
+   * guard written), else delayed or ready by its backoff.
    *
    * @param doneAlready a dependency known to be done in the commit being built, not read; or null
+   * @param guards receives the guard write of the dependency waited on, unless it holds one for that key already
    * @param reader reads the dependencies' records (the storage, or a snapshot of it)
    */
   TaskIndexes.Placement placeQueued(ObjectNode json, String doneAlready, String done, Instant now,
-      List<Expectation> expectations, Function<List<RecordKey>, List<StoredRecord>> reader) {
+      List<Expectation> expectations, List<Write> guards, Function<List<RecordKey>, List<StoredRecord>> reader) {
     List<String> deps = TaskRecord.dependsOn(json);
     if (!deps.isEmpty()) {
       List<RecordKey> keys = new ArrayList<>(deps.size());
@@ -92,6 +107,7 @@ final class TaskReadiness {
         if (r == null || !done.equals(TaskRecord.status(core.parse(r)))) {
           expectations.add(r == null ? Expectation.absent(RecordKeys.task(d))
               : Expectation.revision(r.key(), r.revision()));
+          addGuard(d, guards);
           return TaskIndexes.Placement.waiting(d, done);
         }
       }
@@ -101,20 +117,65 @@ final class TaskReadiness {
 
   /**
    * Adds to a commit that moves task {@code id} into the status {@code done} the rewrites of the tasks waiting on it
-   * (whatever their workflow, as long as {@code done} is its done status) and the expectations they need.
+   * (whatever their workflow, as long as {@code done} is its done status), the expectations they need, and the
+   * expectation (and removal) of {@code id}'s guard.
+   *
+   * @param source {@link RecordSource#REMEMBERED} on a first attempt from remembered records: then a task found with
+   *     no waiters is expected to have no guard, unread (a stale guard makes the attempt conflict, and the retry,
+   *     from {@link RecordSource#READ}, reads it)
    */
-  void unblock(String id, String done, Instant now, List<Expectation> expectations, List<Write> writes) {
+  void unblock(String id, String done, Instant now, RecordSource source, List<Expectation> expectations,
+      List<Write> writes) {
     if (!core.indexed()) {
       return;
     }
-    for (IndexHit h : core.scanAll(TaskIndexes.exactly(RecordKeys.TASKS, TaskIndexes.WAITS,
-        TaskIndexes.waitsKey(id, done), Core.PAGE))) {
-      StoredRecord waiting = h.record();
-      ObjectNode json = core.parse(waiting);
-      expectations.add(Expectation.revision(waiting.key(), waiting.revision()));
-      TaskIndexes.Placement placement = placeQueued(json, id, done, now, expectations, core.storage()::readAll);
-      writes.add(Write.put(waiting.key(), waiting.json(), waiting.hash(), TaskIndexes.task(json, placement)));
+    RecordKey guardKey = RecordKeys.waiters(id);
+    List<IndexHit> waiting = null;
+    if (source == RecordSource.REMEMBERED) {
+      waiting = waitingOn(id, done);
+      if (waiting.isEmpty()) {
+        expectations.add(Expectation.absent(guardKey));
+        return;
+      }
     }
+    // the guard is read before the scan: a task placed on id after the read changes it, failing this commit
+    Optional<StoredRecord> guard = core.storage().read(guardKey);
+    if (guard.isPresent()) {
+      expectations.add(Expectation.revision(guardKey, guard.get().revision()));
+      writes.add(Write.delete(guardKey));
+    } else {
+      expectations.add(Expectation.absent(guardKey));
+    }
+    if (waiting == null || guard.isPresent()) {
+      waiting = waitingOn(id, done);
+    }
+    List<Write> guards = new ArrayList<>();
+    for (IndexHit h : waiting) {
+      StoredRecord w = h.record();
+      ObjectNode json = core.parse(w);
+      expectations.add(Expectation.revision(w.key(), w.revision()));
+      TaskIndexes.Placement placement = placeQueued(json, id, done, now, expectations, guards,
+          core.storage()::readAll);
+      writes.add(Write.put(w.key(), w.json(), w.hash(), TaskIndexes.task(json, placement)));
+    }
+    writes.addAll(guards);
+  }
+
+  private List<IndexHit> waitingOn(String id, String done) {
+    return core.scanAll(TaskIndexes.exactly(RecordKeys.TASKS, TaskIndexes.WAITS, TaskIndexes.waitsKey(id, done),
+        Core.PAGE));
+  }
+
+  /** Adds the guard write of {@code dependency} to {@code guards}, unless one is there. */
+  private void addGuard(String dependency, List<Write> guards) {
+    RecordKey key = RecordKeys.waiters(dependency);
+    for (Write w : guards) {
+      if (w.key().equals(key)) {
+        return;
+      }
+    }
+    Core.Encoded encoded = core.encode(core.object().put("task", dependency), "guard of task " + dependency);
+    guards.add(Write.put(key, encoded.json(), encoded.hash()));
   }
 
   /**

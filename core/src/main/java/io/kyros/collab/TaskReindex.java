@@ -94,11 +94,13 @@ final class TaskReindex {
       List<StoredRecord> batch = own.subList(from, Math.min(own.size(), from + BATCH));
       List<Expectation> expectations = new ArrayList<>();
       List<Write> writes = new ArrayList<>();
+      List<Write> guards = new ArrayList<>();
       for (StoredRecord r : batch) {
         expectations.add(Expectation.revision(r.key(), r.revision()));
-        writes.add(Write.put(r.key(), r.json(), r.hash(), entries(core.parse(r), now, expectations,
+        writes.add(Write.put(r.key(), r.json(), r.hash(), entries(core.parse(r), now, expectations, guards,
             keys -> keys.stream().map(k -> byId.get(k.id())).filter(java.util.Objects::nonNull).toList())));
       }
+      writes.addAll(guards);
       if (core.commit(Commit.of(expectations, writes, List.of())) instanceof CommitResult.Conflict) {
         batch.forEach(r -> reindexTask(r.key()));
       }
@@ -116,19 +118,21 @@ final class TaskReindex {
       }
       List<Expectation> expectations = new ArrayList<>();
       expectations.add(Expectation.revision(key, r.get().revision()));
-      List<IndexEntry> entries = entries(core.parse(r.get()), core.storage().now(), expectations,
-          core.storage()::readAll);
-      Write w = Write.put(key, r.get().json(), r.get().hash(), entries);
-      if (core.commit(Commit.of(expectations, List.of(w), List.of())) instanceof CommitResult.Committed) {
+      List<Write> writes = new ArrayList<>();
+      List<Write> guards = new ArrayList<>();
+      writes.add(Write.put(key, r.get().json(), r.get().hash(), entries(core.parse(r.get()), core.storage().now(),
+          expectations, guards, core.storage()::readAll)));
+      writes.addAll(guards);
+      if (core.commit(Commit.of(expectations, writes, List.of())) instanceof CommitResult.Committed) {
         return;
       }
     }
   }
 
-  private List<IndexEntry> entries(ObjectNode json, Instant now, List<Expectation> expectations,
+  private List<IndexEntry> entries(ObjectNode json, Instant now, List<Expectation> expectations, List<Write> guards,
       java.util.function.Function<List<RecordKey>, List<StoredRecord>> reader) {
     TaskIndexes.Placement placement = workflow.initial().equals(TaskRecord.status(json))
-        ? readiness.placeQueued(json, null, workflow.done(), now, expectations, reader)
+        ? readiness.placeQueued(json, null, workflow.done(), now, expectations, guards, reader)
         : TaskIndexes.Placement.NONE;
     return TaskIndexes.task(json, placement);
   }

@@ -83,6 +83,49 @@ public abstract class TaskIndexConformance extends TaskConformance {
         .containsExactly("a", "b", "c", "d");
   }
 
+  /** Runs {@code meanwhile} just before the first commit through {@code racing} that writes task {@code id}. */
+  private static void beforeCommitOf(InterceptingStorage racing, String id, Runnable meanwhile) {
+    AtomicBoolean ran = new AtomicBoolean();
+    racing.intercept((commit, next) -> {
+      boolean writesIt = commit.writes().stream()
+          .anyMatch(w -> w.key().collection().equals("_tasks") && w.key().id().equals(id));
+      if (writesIt && ran.compareAndSet(false, true)) {
+        meanwhile.run();
+      }
+      return next.commit(commit);
+    });
+  }
+
+  @Test
+  void taskIndex_twoDependenciesCompletingTogetherUnblockTheirWaiter() {
+    create("a", 0);
+    create("b", 0);
+    create("w", 0, "a", "b");
+    TaskClaim a = claim("a");
+    TaskClaim b = claim("b");
+    InterceptingStorage racing = new InterceptingStorage(storage);
+    Collab second = newCollab("second", racing, o -> { });
+    // b's completion has found no task waiting on b (w waits on a); a's completion then moves w to wait on b
+    beforeCommitOf(racing, "b", () -> newCollab("first").tasks().complete(a));
+    second.tasks().complete(b);
+    audit();
+    assertThat(collab.tasks().claimNext(TTL)).as("w's dependencies are both done").map(c -> c.task().id())
+        .contains("w");
+  }
+
+  @Test
+  void taskIndex_aTaskCreatedWhileItsDependencyCompletesIsUnblocked() {
+    create("d", 0);
+    TaskClaim d = claim("d");
+    InterceptingStorage racing = new InterceptingStorage(storage);
+    Collab second = newCollab("second", racing, o -> { });
+    // d's completion has found no task waiting on d; w is created waiting on d, which is not done yet
+    beforeCommitOf(racing, "d", () -> newCollab("first").tasks().create(NewTask.of("w").withId("w").withDependsOn("d")));
+    second.tasks().complete(d);
+    audit();
+    assertThat(collab.tasks().claimNext(TTL)).as("w's dependency is done").map(c -> c.task().id()).contains("w");
+  }
+
   @Test
   void taskIndex_failingWithBackoffDelaysTheTaskUntilItsTimeComes() {
     collab.tasks().create(NewTask.of("a").withId("a").withPriority(5).withMaxAttempts(3));
