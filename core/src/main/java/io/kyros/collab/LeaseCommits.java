@@ -272,6 +272,11 @@ final class LeaseCommits {
     return reclaimed;
   }
 
+  /** @return the query for the first page of {@code collection}'s held leases expiring at or before {@code now} */
+  IndexQuery expiringBy(String collection, Instant now) {
+    return IndexQuery.first(collection, TaskIndexes.EXPIRES, Core.PAGE).until(TaskIndexes.timeKey(now));
+  }
+
   /**
    * The lease records of {@code collection} that may hold a lease stale at {@code now}: through the {@code expires}
    * index those expiring at or before it, else every record; in id order either way. Callers check each.
@@ -281,8 +286,7 @@ final class LeaseCommits {
       return core.scan(collection);
     }
     List<StoredRecord> out = new ArrayList<>();
-    core.scanAll(IndexQuery.first(collection, TaskIndexes.EXPIRES, Core.PAGE).until(TaskIndexes.timeKey(now)))
-        .forEach(h -> out.add(h.record()));
+    core.scanAll(expiringBy(collection, now)).forEach(h -> out.add(h.record()));
     out.sort(Comparator.comparing(r -> r.key().id()));
     return out;
   }

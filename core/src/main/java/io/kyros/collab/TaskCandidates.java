@@ -81,24 +81,24 @@ final class TaskCandidates {
       boolean more) {}
 
   /** See {@link Tasks#claimUpTo}; the arguments are checked. {@code claimNext} is {@code claimUpTo(1)}. */
-  List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels) {
+  List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
     List<TaskClaim> out = new ArrayList<>(Math.min(max, 64));
     for (int round = 0; round < MAX_ROUNDS && out.size() < max; round++) {
       Instant now = core.storage().now();
       Round r;
       if (core.indexed()) {
-        if (round == 0) {
-          claims.reclaimStale(worker, now);
+        r = round == 0 ? firstIndexedRound(labels, max - out.size(), worker, now) : null;
+        if (r == null) {
+          commits.readiness().promoteDue(now);
+          r = indexedRound(labels, max - out.size());
         }
-        commits.readiness().promoteDue(now);
-        r = indexedRound(labels, max - out.size());
       } else {
         r = scannedRound(labels, worker, now, round);
         if (r == null) {
           continue; // stale claims were reclaimed: decide again
         }
       }
-      out.addAll(claimBest(r, max - out.size(), worker, ttl, now));
+      out.addAll(claimBest(r, max - out.size(), worker, ttl, now, trailing));
       if (!r.more()) {
         break; // every candidate there is was tried
       }
@@ -106,18 +106,61 @@ final class TaskCandidates {
     return List.copyOf(out);
   }
 
+  /**
+   * The first round through the indexes: the claims expiring by {@code now}, the backoffs due by then and the best
+   * ready tasks, read together ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database).
+   * Usually neither of the first two has anything, and the ready tasks are the round's candidates; otherwise the
+   * stale claims are reclaimed and the due backoffs promoted, and the result is null: the caller reads the ready
+   * tasks again.
+   */
+  private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
+    int n = want + trying.size() + LEASE_READ_AHEAD;
+    List<IndexQuery> queries = new ArrayList<>();
+    queries.add(leases.expiringBy(RecordKeys.TASK_LEASES, now));
+    queries.add(commits.readiness().dueBy(now));
+    List<IndexQuery> ready = readyQueries(labels, n);
+    queries.addAll(ready);
+    List<List<IndexHit>> results = core.storage().scanIndexes(queries);
+    boolean changed = false;
+    if (!results.get(0).isEmpty()) {
+      claims.reclaimStale(worker, now); // reads every stale claim, not only the first page
+      changed = true;
+    }
+    if (!results.get(1).isEmpty()) {
+      commits.readiness().promote(results.get(1));
+      changed = true;
+    }
+    return changed ? null : roundOf(results.subList(2, results.size()), n);
+  }
+
+  /** The queries for the best {@code n} ready tasks: of the workflow, or of each label's index. */
+  private List<IndexQuery> readyQueries(Set<String> labels, int n) {
+    if (labels.isEmpty()) {
+      return List.of(IndexQuery.first(RecordKeys.TASKS, TaskIndexes.ready(workflow.name()), n));
+    }
+    List<IndexQuery> out = new ArrayList<>(labels.size());
+    for (String label : labels) {
+      out.add(IndexQuery.first(RecordKeys.TASKS, TaskIndexes.readyWithLabel(workflow.name(), label), n));
+    }
+    return out;
+  }
+
   /** The best ready tasks through the indexes: enough for {@code want} claims, skipping what this instance tries. */
   private Round indexedRound(Set<String> labels, int want) {
     int n = want + trying.size() + LEASE_READ_AHEAD;
+    return roundOf(core.storage().scanIndexes(readyQueries(labels, n)), n);
+  }
+
+  /** The round of the results of {@link #readyQueries}: the best {@code n} of their union. */
+  private Round roundOf(List<List<IndexHit>> results, int n) {
     List<IndexHit> hits;
-    if (labels.isEmpty()) {
-      hits = core.storage().scanIndex(IndexQuery.first(RecordKeys.TASKS, TaskIndexes.ready(workflow.name()), n));
+    if (results.size() == 1) {
+      hits = results.get(0);
     } else {
       // the best n of the union are among the best n of each label's index
       Map<String, IndexHit> byId = new HashMap<>();
-      for (String label : labels) {
-        for (IndexHit h : core.storage().scanIndex(IndexQuery.first(RecordKeys.TASKS,
-            TaskIndexes.readyWithLabel(workflow.name(), label), n))) {
+      for (List<IndexHit> result : results) {
+        for (IndexHit h : result) {
           byId.putIfAbsent(h.record().key().id(), h);
         }
       }
@@ -227,7 +270,8 @@ final class TaskCandidates {
    * spread over the best candidates instead of all committing for the same one; a candidate this instance changed
    * after the scan read it is judged by what it committed.
    */
-  private List<TaskClaim> claimBest(Round round, int want, String worker, Duration ttl, Instant now) {
+  private List<TaskClaim> claimBest(Round round, int want, String worker, Duration ttl, Instant now,
+      TrailingEvents trailing) {
     List<TaskClaim> out = new ArrayList<>();
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = round.candidates().iterator();
@@ -265,7 +309,7 @@ final class TaskCandidates {
           }
           continue;
         }
-        TaskClaims.Outcome outcome = claims.commitClaims(batch, worker);
+        TaskClaims.Outcome outcome = claims.commitClaims(batch, worker, trailing);
         if (!outcome.claims().isEmpty()) {
           out.addAll(outcome.claims());
           batch.clear();

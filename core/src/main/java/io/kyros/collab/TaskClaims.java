@@ -87,7 +87,7 @@ final class TaskClaims {
    * Commits several prepared claims in one commit: each task and its lease, with their expectations, and per claim
    * the lease events and {@code task_claimed}, in the order given.
    */
-  Outcome commitClaims(List<Prepared> batch, String worker) {
+  Outcome commitClaims(List<Prepared> batch, String worker, TrailingEvents trailing) {
     List<Expectation> expectations = new ArrayList<>(batch.size() * 2);
     List<Write> writes = new ArrayList<>(batch.size() * 2);
     List<Write> guards = new ArrayList<>();
@@ -112,6 +112,7 @@ final class TaskClaims {
             .put("attempts", TaskRecord.attempts(p.encoded().value()))
             .put("previousEtag", Core.etag(p.task()).toString())
             .put("etag", Core.etag(revisions.get(2 * i), p.encoded().hash()).toString())));
+        events.addAll(trailing.build(p.encoded().value(), a.lease()));
       }
       return events;
     }));
@@ -149,7 +150,7 @@ final class TaskClaims {
     if (p == null) {
       return Optional.empty();
     }
-    return commitClaims(List.of(p), worker).claims().stream().findFirst();
+    return commitClaims(List.of(p), worker, TrailingEvents.NONE).claims().stream().findFirst();
   }
 
   /** See {@link Tasks#claim}; the arguments are checked. */
@@ -190,28 +191,29 @@ final class TaskClaims {
   }
 
   /** See {@link Tasks#complete}. */
-  Task complete(TaskClaim claim) {
+  Task complete(TaskClaim claim, TrailingEvents trailing) {
     TaskMove move = TaskMove.along(workflow.done(), EventType.TASK_COMPLETED)
-        .alsoSetting(json -> TaskRecord.notBefore(json, null));
+        .alsoSetting(json -> TaskRecord.notBefore(json, null)).followedBy(trailing);
     return guarded(claim, (current, source) -> commits.move(current, move, claim.lease(), source)).task();
   }
 
   /** See {@link Tasks#release}. */
-  Task release(TaskClaim claim) {
-    TaskMove move = TaskMove.endingClaim(workflow.initial(), EventType.TASK_RELEASED);
+  Task release(TaskClaim claim, TrailingEvents trailing) {
+    TaskMove move = TaskMove.endingClaim(workflow.initial(), EventType.TASK_RELEASED).followedBy(trailing);
     return guarded(claim, (current, source) -> commits.move(current, move, claim.lease(), source)).task();
   }
 
   /** See {@link Tasks#fail(TaskClaim, String)}. */
   Task fail(TaskClaim claim, String reason) {
-    return fail(claim, reason, core.settings()::retryDelay);
+    return fail(claim, reason, core.settings()::retryDelay, TrailingEvents.NONE);
   }
 
   /**
    * See {@link Tasks#fail(TaskClaim, String, java.time.Duration)}: {@code retryDelay} gives the wait before the next
    * attempt from the attempts counted so far (this one included), or null for no retry.
    */
-  Task fail(TaskClaim claim, String reason, java.util.function.IntFunction<Duration> retryDelay) {
+  Task fail(TaskClaim claim, String reason, java.util.function.IntFunction<Duration> retryDelay,
+      TrailingEvents trailing) {
     return guarded(claim, (current, source) -> {
       ObjectNode json = core.parse(current);
       int attempts = TaskRecord.attempts(json) + 1;
@@ -226,7 +228,7 @@ final class TaskClaims {
       TaskMove move = TaskMove.endingClaim(to, EventType.TASK_FAILED).withDetails(extra).alsoSetting(j -> {
         j.put(TaskRecord.ATTEMPTS, attempts).put(TaskRecord.LAST_ERROR, reason);
         return TaskRecord.notBefore(j, notBefore);
-      });
+      }).followedBy(trailing);
       return commits.move(current, move, claim.lease(), source);
     }).task();
   }

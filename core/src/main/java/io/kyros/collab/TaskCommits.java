@@ -229,6 +229,7 @@ final class TaskCommits {
       List<NewEvent> events = new ArrayList<>();
       events.add(core.event(move.event(), RecordKeys.taskTarget(id), d));
       events.addAll(leaseEvents);
+      events.addAll(move.trailing().build(json, guard.map(LeaseCommits.Current::held).orElse(null)));
       return events;
     });
     return task.map(t -> new TransitionResult(from, to, t));

@@ -13,8 +13,10 @@ import java.util.function.UnaryOperator;
  * @param edge whether the workflow must allow the edge
  * @param extraDetails fields added to the event's details (after the standard ones)
  * @param changes further changes to the task record, applied to a private copy after the status is set
+ * @param trailing events the commit records after its own ({@link TrailingEvents})
  */
-record TaskMove(String to, EventType event, Edge edge, ObjectNode extraDetails, UnaryOperator<ObjectNode> changes) {
+record TaskMove(String to, EventType event, Edge edge, ObjectNode extraDetails, UnaryOperator<ObjectNode> changes,
+    TrailingEvents trailing) {
 
   /** Which moves the workflow must allow. */
   enum Edge {
@@ -29,21 +31,28 @@ record TaskMove(String to, EventType event, Edge edge, ObjectNode extraDetails, 
 
   /** A move the workflow must allow, with no extra details or changes. */
   static TaskMove along(String to, EventType event) {
-    return new TaskMove(to, event, Edge.WORKFLOW, JsonNodeFactory.instance.objectNode(), json -> json);
+    return new TaskMove(to, event, Edge.WORKFLOW, JsonNodeFactory.instance.objectNode(), json -> json,
+        TrailingEvents.NONE);
   }
 
   /** A system move ending a claim, with no extra details or changes. */
   static TaskMove endingClaim(String to, EventType event) {
-    return new TaskMove(to, event, Edge.ENDS_CLAIM, JsonNodeFactory.instance.objectNode(), json -> json);
+    return new TaskMove(to, event, Edge.ENDS_CLAIM, JsonNodeFactory.instance.objectNode(), json -> json,
+        TrailingEvents.NONE);
   }
 
   /** @return this move with {@code details} added to its event's details */
   TaskMove withDetails(ObjectNode details) {
-    return new TaskMove(to, event, edge, details, changes);
+    return new TaskMove(to, event, edge, details, changes, trailing);
   }
 
   /** @return this move also applying {@code more} to the task record */
   TaskMove alsoSetting(UnaryOperator<ObjectNode> more) {
-    return new TaskMove(to, event, edge, extraDetails, more);
+    return new TaskMove(to, event, edge, extraDetails, more, trailing);
+  }
+
+  /** @return this move with {@code events} recorded after its own */
+  TaskMove followedBy(TrailingEvents events) {
+    return new TaskMove(to, event, edge, extraDetails, changes, events);
   }
 }

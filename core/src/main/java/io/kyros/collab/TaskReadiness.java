@@ -187,8 +187,20 @@ final class TaskReadiness {
     if (!core.indexed()) {
       return;
     }
-    List<IndexHit> due = core.storage().scanIndex(io.kyros.collab.spi.IndexQuery.first(RecordKeys.TASKS,
-        TaskIndexes.delayed(workflow.name()), PROMOTE_BATCH).until(TaskIndexes.timeKey(now)));
+    promote(core.storage().scanIndex(dueBy(now)));
+  }
+
+  /** @return the query for one batch of this workflow's tasks whose backoff has passed at {@code now} */
+  io.kyros.collab.spi.IndexQuery dueBy(Instant now) {
+    return io.kyros.collab.spi.IndexQuery.first(RecordKeys.TASKS, TaskIndexes.delayed(workflow.name()),
+        PROMOTE_BATCH).until(TaskIndexes.timeKey(now));
+  }
+
+  /**
+   * Moves tasks found by {@link #dueBy} from {@code delayed} to {@code ready}, in one commit without events; a
+   * conflict leaves them for the next claim.
+   */
+  void promote(List<IndexHit> due) {
     if (due.isEmpty()) {
       return;
     }

@@ -90,6 +90,17 @@ final class TaskRecord {
     return strings(o.path(DEPENDS_ON));
   }
 
+  /** @return the labels, sorted */
+  static List<String> labels(JsonNode o) {
+    return strings(o.path(LABELS));
+  }
+
+  /** @return the time before which the task may not be claimed, or null */
+  static Instant notBeforeOf(ObjectNode o) {
+    String nb = textOrNull(o, NOT_BEFORE);
+    return nb == null ? null : Instant.parse(nb);
+  }
+
   /** @return whether the task's retry backoff ({@code notBefore}) has passed at {@code now} */
   static boolean claimableAt(ObjectNode o, Instant now) {
     JsonNode nb = o.get(NOT_BEFORE);

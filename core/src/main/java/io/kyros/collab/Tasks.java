@@ -196,7 +196,7 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    return candidates.claimUpTo(1, worker, ttl, labels).stream().findFirst();
+    return candidates.claimUpTo(1, worker, ttl, labels, TrailingEvents.NONE).stream().findFirst();
   }
 
   /**
@@ -221,7 +221,12 @@ public final class Tasks {
     Names.requireBounded("ttl", ttl);
     Objects.requireNonNull(labels, "labels");
     labels.forEach(l -> Names.requireName("label", l));
-    return candidates.claimUpTo(max, worker, ttl, labels);
+    return candidates.claimUpTo(max, worker, ttl, labels, TrailingEvents.NONE);
+  }
+
+  /** {@link #claimUpTo(int, String, Duration, Set)} recording {@code trailing} after each claim's events. */
+  List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
+    return candidates.claimUpTo(max, worker, ttl, labels, trailing);
   }
 
   /**
@@ -269,7 +274,12 @@ public final class Tasks {
    */
   public Task complete(TaskClaim claim) {
     Objects.requireNonNull(claim, "claim");
-    return claims.complete(claim);
+    return claims.complete(claim, TrailingEvents.NONE);
+  }
+
+  /** {@link #complete} recording {@code trailing} after its own events, in its commit. */
+  Task complete(TaskClaim claim, TrailingEvents trailing) {
+    return claims.complete(claim, trailing);
   }
 
   /**
@@ -306,11 +316,16 @@ public final class Tasks {
   public Task fail(TaskClaim claim, String reason, Duration retryDelay) {
     Objects.requireNonNull(claim, "claim");
     Objects.requireNonNull(reason, "reason");
+    return fail(claim, reason, retryDelay, TrailingEvents.NONE);
+  }
+
+  /** {@link #fail(TaskClaim, String, Duration)} recording {@code trailing} after its own events, in its commit. */
+  Task fail(TaskClaim claim, String reason, Duration retryDelay, TrailingEvents trailing) {
     if (retryDelay != null && (retryDelay.isNegative() || retryDelay.compareTo(Names.MAX_DURATION) > 0)) {
       throw new IllegalArgumentException("retryDelay must be between zero and " + Names.MAX_DURATION + ": "
           + retryDelay);
     }
-    return claims.fail(claim, reason, attempts -> retryDelay);
+    return claims.fail(claim, reason, attempts -> retryDelay, trailing);
   }
 
   /**
@@ -324,7 +339,12 @@ public final class Tasks {
    */
   public Task release(TaskClaim claim) {
     Objects.requireNonNull(claim, "claim");
-    return claims.release(claim);
+    return claims.release(claim, TrailingEvents.NONE);
+  }
+
+  /** {@link #release} recording {@code trailing} after its own events, in its commit. */
+  Task release(TaskClaim claim, TrailingEvents trailing) {
+    return claims.release(claim, trailing);
   }
 
   /**

@@ -68,6 +68,8 @@ public final class WorkerPool implements AutoCloseable {
   private final Duration shutdownTimeout;
   private final Map<String, Object> metadata;
   private final Set<String> labels;
+  /** The executor_started of each claim, recorded in the claim's commit. */
+  private final TrailingEvents started;
   private final Set<WorkerRun> runs = ConcurrentHashMap.newKeySet();
   private final ExecutorService executor;
   private final ScheduledExecutorService timer;
@@ -95,6 +97,7 @@ public final class WorkerPool implements AutoCloseable {
     this.shutdownTimeout = b.shutdownTimeout;
     this.metadata = b.metadata;
     this.labels = Set.copyOf(b.handlers.keySet());
+    this.started = WorkerRun.started(core, agentId, this::handlerOf);
     long n = POOLS.incrementAndGet();
     AtomicLong threads = new AtomicLong();
     this.executor = new ThreadPoolExecutor(concurrency, concurrency, 0, TimeUnit.NANOSECONDS,
@@ -289,7 +292,7 @@ public final class WorkerPool implements AutoCloseable {
       int got = 0;
       if (enabled && free > 0) {
         try {
-          for (TaskClaim claim : collab.tasks().claimUpTo(free, agentId, claimTtl, claimLabels)) {
+          for (TaskClaim claim : collab.tasks().claimUpTo(free, agentId, claimTtl, claimLabels, started)) {
             got++;
             startRun(claim);
           }
@@ -314,8 +317,13 @@ public final class WorkerPool implements AutoCloseable {
     }
   }
 
+  /** The label of the handler that runs a task with these labels: the first served one in the handlers' order. */
+  private String handlerOf(java.util.Collection<String> taskLabels) {
+    return taskLabels.stream().filter(handlers::containsKey).findFirst().orElseThrow();
+  }
+
   private void startRun(TaskClaim claim) {
-    String label = claim.task().labels().stream().filter(handlers::containsKey).findFirst().orElseThrow();
+    String label = handlerOf(claim.task().labels());
     WorkerRun run = new WorkerRun(this, core, collab, label, handlers.get(label),
         policies.getOrDefault(label, defaultPolicy), claim);
     runs.add(run);
@@ -324,7 +332,7 @@ public final class WorkerPool implements AutoCloseable {
     } catch (java.util.concurrent.RejectedExecutionException e) { // shutting down: give the claim back
       runs.remove(run);
       try {
-        collab.tasks().release(claim);
+        run.releaseUnstarted();
       } catch (RuntimeException r) {
         LOG.warn("cannot release task {} at shutdown: {}", claim.task().id(), r.toString());
       }

@@ -2,6 +2,7 @@ package io.kyros.collab;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.NewEvent;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -15,10 +16,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One run of a handler on one claimed task, for a {@link WorkerPool}: keeps the claim alive, records
- * {@code executor_started}, runs the handler under its timeout, and ends the claim as the outcome says (complete,
- * release, or fail with the retry policy's jittered delay), recording {@code executor_succeeded} or
- * {@code executor_failed}. Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason
+ * One run of a handler on one claimed task, for a {@link WorkerPool}: keeps the claim alive, runs the handler under
+ * its timeout, and ends the claim as the outcome says (complete, release, or fail with the retry policy's jittered
+ * delay). Its {@code executor_started} is recorded in the commit that claimed the task ({@link #started}), its
+ * {@code executor_succeeded} or {@code executor_failed} in the commit that ends the claim ({@link TrailingEvents});
+ * only when the claim was lost (nothing left to commit) is {@code executor_failed} a commit of its own. Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason
  * once and interrupts the handler's thread while the handler runs. Whoever first ends the claim (the run, or a
  * shutdown past its deadline) is the only one to end it. Thread-safe.
  */
@@ -102,7 +104,6 @@ final class WorkerRun implements Runnable {
       keepAlive = k;
       k.lost().thenAccept(lost -> cancel(Cancel.LOST, "claim lost: " + lost.getMessage()));
       Batches.batchOf(claimed.task()).ifPresent(pool::advanceBatch);
-      record(EventType.EXECUTOR_STARTED, details().put("handler", label).put("leaseId", claimed.lease().leaseId()));
       if (pool.handlerTimeout() != null) {
         Duration timeout = pool.handlerTimeout();
         timer = pool.timer().schedule(() -> cancel(Cancel.TIMEOUT, "timeout after " + timeout),
@@ -159,9 +160,8 @@ final class WorkerRun implements Runnable {
       k.close();
     }
     try {
-      collab.tasks().release(claim());
-      recordFailure(Duration.ZERO, "CancellationException", "pool shut down before the handler finished; task released",
-          true, null);
+      collab.tasks().release(claim(), failed(Duration.ZERO, "CancellationException",
+          "pool shut down before the handler finished; task released"));
     } catch (LeaseLostException e) {
       LOG.debug("claim on {} already lost at shutdown: {}", taskId(), e.getMessage());
     }
@@ -178,19 +178,18 @@ final class WorkerRun implements Runnable {
       if (cancel == Cancel.LOST) {
         recordFailure(duration, LeaseLostException.class.getSimpleName(), cancelReason, false, null);
       } else if (cancel == Cancel.SHUTDOWN) {
-        collab.tasks().release(current);
-        recordFailure(duration, "CancellationException", cancelReason + "; task released", true, null);
+        collab.tasks().release(current, failed(duration, "CancellationException", cancelReason + "; task released"));
       } else if (cancel == Cancel.BATCH) {
-        collab.tasks().fail(current, cancelReason, null);
-        recordFailure(duration, "CancellationException", cancelReason, false, null);
+        collab.tasks().fail(current, cancelReason, null, failed(duration, "CancellationException", cancelReason));
       } else if (cancel == null && error == null && outcome.kind() != Outcome.Kind.FAIL) {
+        String kind = outcome.kind().name().toLowerCase(java.util.Locale.ROOT);
+        TrailingEvents succeeded = (task, lease) -> List.of(event(EventType.EXECUTOR_SUCCEEDED,
+            details().put("handler", label).put("duration", duration.toString()).put("outcome", kind)));
         if (outcome.kind() == Outcome.Kind.DONE) {
-          collab.tasks().complete(current);
+          collab.tasks().complete(current, succeeded);
         } else {
-          collab.tasks().release(current);
+          collab.tasks().release(current, succeeded);
         }
-        record(EventType.EXECUTOR_SUCCEEDED, details().put("handler", label).put("duration", duration.toString())
-            .put("outcome", outcome.kind().name().toLowerCase(java.util.Locale.ROOT)));
       } else {
         Throwable cause = cancel == Cancel.TIMEOUT ? new HandlerTimeoutException(taskId(), pool.handlerTimeout())
             : error;
@@ -199,9 +198,7 @@ final class WorkerRun implements Runnable {
         int limit = Math.min(policy.maxAttempts(), current.task().maxAttempts());
         boolean retry = attempt() < limit && (cause == null || policy.retries(cause));
         Duration delay = retry ? policy.delay(attempt(), ThreadLocalRandom.current()::nextDouble) : null;
-        Task after = collab.tasks().fail(current, errorClass + ": " + message, delay);
-        boolean retried = after.status().equals(core.workflow().initial());
-        recordFailure(duration, errorClass, message, retried, retried ? after.notBefore() : null);
+        collab.tasks().fail(current, errorClass + ": " + message, delay, failed(duration, errorClass, message));
         if (cause != null && !(cause instanceof Exception)) {
           LOG.error("handler for {} on task {} threw an error", label, taskId(), cause);
         }
@@ -214,11 +211,54 @@ final class WorkerRun implements Runnable {
     }
   }
 
+  /**
+   * Gives back a claim whose run never started (the pool's executor refused it at shutdown), recording the
+   * {@code executor_failed} that ends the {@code executor_started} of its claim.
+   */
+  void releaseUnstarted() {
+    ended.set(true);
+    collab.tasks().release(claimed, failed(Duration.ZERO, "CancellationException",
+        "pool shut down before the handler started; task released"));
+  }
+
   private void recordFailure(Duration duration, String errorClass, String message, boolean retry, Instant next) {
+    record(EventType.EXECUTOR_FAILED, failure(duration, errorClass, message, retry, next));
+  }
+
+  private ObjectNode failure(Duration duration, String errorClass, String message, boolean retry, Instant next) {
     ObjectNode d = details().put("handler", label).put("duration", duration.toString()).put("errorClass", errorClass)
         .put("error", message).put("retry", retry);
     d.put("nextAttemptAt", next == null ? null : next.toString());
-    record(EventType.EXECUTOR_FAILED, d);
+    return d;
+  }
+
+  /**
+   * The {@code executor_failed} of the commit ending the claim; whether the task goes again, and when, is read from
+   * the task record that commit writes.
+   */
+  private TrailingEvents failed(Duration duration, String errorClass, String message) {
+    return (task, lease) -> {
+      boolean retried = core.workflow().initial().equals(TaskRecord.status(task));
+      Instant next = retried ? TaskRecord.notBeforeOf(task) : null;
+      return List.of(event(EventType.EXECUTOR_FAILED, failure(duration, errorClass, message, retried, next)));
+    };
+  }
+
+  /**
+   * The {@code executor_started} of each task a pool claims, recorded in the claim's commit.
+   *
+   * @param core the pool's core
+   * @param worker the pool's agent id (the events' actor)
+   * @param handlerOf the label of the handler that will run a task, from the task's labels
+   * @return the events, one per claim
+   */
+  static TrailingEvents started(Core core, String worker, java.util.function.Function<List<String>, String> handlerOf) {
+    return (task, lease) -> {
+      String id = task.path(TaskRecord.ID).asText();
+      ObjectNode d = details(core, id, worker, TaskRecord.attempts(task) + 1, lease.fence())
+          .put("handler", handlerOf.apply(TaskRecord.labels(task))).put("leaseId", lease.leaseId());
+      return List.of(core.event(EventType.EXECUTOR_STARTED, worker, RecordKeys.taskTarget(id), d));
+    };
   }
 
   void recordProgress(int percent, String message) {
@@ -231,14 +271,20 @@ final class WorkerRun implements Runnable {
   }
 
   private ObjectNode details() {
-    return core.object().put("id", taskId()).put("worker", worker()).put("attempt", attempt())
-        .put("fence", claimed.lease().fence());
+    return details(core, taskId(), worker(), attempt(), claimed.lease().fence());
+  }
+
+  private static ObjectNode details(Core core, String id, String worker, int attempt, long fence) {
+    return core.object().put("id", id).put("worker", worker).put("attempt", attempt).put("fence", fence);
+  }
+
+  private NewEvent event(EventType type, ObjectNode details) {
+    return core.event(type, worker(), RecordKeys.taskTarget(taskId()), details);
   }
 
   private void record(EventType type, ObjectNode details) {
     try {
-      core.commit(Commit.of(List.of(), List.of(),
-          List.of(core.event(type, worker(), RecordKeys.taskTarget(taskId()), details))));
+      core.commit(Commit.of(List.of(), List.of(), List.of(event(type, details))));
     } catch (RuntimeException e) {
       LOG.warn("cannot record {} for task {}: {}", type.wireName(), taskId(), e.toString());
     }

@@ -40,8 +40,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * result is reported alone.
  *
  * <p>Each task costs the pool what a real one would: a claim (several at a time, {@code Tasks.claimUpTo}), a
- * keep-alive for the claim, {@code executor_started}, the completion and {@code executor_succeeded}, each event in
- * its own commit (db-scheduler records no history). Before each invocation (not measured) a fresh store gets the
+ * keep-alive for the claim, {@code executor_started} (in the claim's commit), the completion and
+ * {@code executor_succeeded} (in the completion's commit); db-scheduler records no history. Before each invocation (not measured) a fresh store gets the
  * backlog and a pool whose agent is disabled, so it claims nothing yet; the invocation enables the agent
  * ({@code Agents.setEnabled}), which the pool sees on the event log, and returns once every task is done and the
  * pool holds no claim.

@@ -97,6 +97,24 @@ public interface Storage extends AutoCloseable {
   }
 
   /**
+   * Reads one page of each of several secondary indexes, as {@link #scanIndex} would for each query. A backend
+   * over a network answers them together (one round trip instead of one per query); the queries are not one
+   * snapshot: each result reflects one committed state or a later one per record, as {@link #scanIndex} says.
+   * The default runs {@link #scanIndex} once per query, in order.
+   *
+   * @param queries the queries
+   * @return one result per query, in the order of {@code queries}
+   * @throws UnsupportedOperationException if {@link #indexes()} is false
+   */
+  default List<List<IndexHit>> scanIndexes(List<IndexQuery> queries) {
+    List<List<IndexHit>> out = new java.util.ArrayList<>(queries.size());
+    for (IndexQuery q : queries) {
+      out.add(scanIndex(q));
+    }
+    return out;
+  }
+
+  /**
    * Applies a commit atomically if all its expectations hold.
    *
    * @param commit what to check, write and append

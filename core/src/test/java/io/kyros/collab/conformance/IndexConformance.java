@@ -90,6 +90,34 @@ public abstract class IndexConformance extends SpiConformance {
   }
 
   @Test
+  void index_severalScansAtOnceAnswerEachAsAScanWould() {
+    requireIndexes();
+    commitAll(
+        put(key("r1"), new IndexEntry("x", "a"), new IndexEntry("y", "5")),
+        put(key("r2"), new IndexEntry("x", "b")),
+        put(key("r3"), new IndexEntry("x", "b"), new IndexEntry("y", "1")),
+        put(new RecordKey("ix2", "r1"), new IndexEntry("x", "a")));
+    List<IndexQuery> queries = List.of(
+        IndexQuery.first(C, "x", 2),
+        IndexQuery.first(C, "y", 10),
+        IndexQuery.first(C, "none", 10),
+        IndexQuery.first(C, "x", 10).until("a"),
+        IndexQuery.first("ix2", "x", 10),
+        IndexQuery.first(C, "x", 1));
+    List<List<IndexHit>> together = storage.scanIndexes(queries);
+    assertThat(together).hasSize(queries.size());
+    for (int i = 0; i < queries.size(); i++) {
+      assertThat(together.get(i)).as("query %s", i).isEqualTo(storage.scanIndex(queries.get(i)));
+    }
+    assertThat(together.get(0)).extracting(h -> h.key() + "/" + h.record().key().id()).containsExactly("a/r1", "b/r2");
+    assertThat(together.get(1)).extracting(h -> h.record().key().id()).containsExactly("r3", "r1");
+    assertThat(together.get(2)).isEmpty();
+    assertThat(together.get(4)).extracting(h -> h.record().key().collection()).containsExactly("ix2");
+    assertThat(storage.scanIndexes(List.of())).isEmpty();
+    assertThat(storage.scanIndexes(List.of(IndexQuery.first(C, "y", 1)))).containsExactly(together.get(1).subList(0, 1));
+  }
+
+  @Test
   void index_idsTieBreakByteWise() {
     requireIndexes();
     commitAll(

@@ -105,6 +105,45 @@ public abstract class WorkerConformance extends InterleavingConformance {
   }
 
   @Test
+  void worker_recordsItsEventsInTheCommitsThatClaimAndEndTheTask() {
+    collab.tasks().create(NewTask.of("ok").withId("ok").withLabels("job"));
+    collab.tasks().create(NewTask.of("bad").withId("bad").withLabels("job").withMaxAttempts(1));
+    InterceptingStorage recording = new InterceptingStorage(storage);
+    List<List<String>> commits = new CopyOnWriteArrayList<>();
+    recording.intercept((commit, next) -> {
+      io.kyros.collab.spi.CommitResult r = next.commit(commit);
+      if (r instanceof io.kyros.collab.spi.CommitResult.Committed c && !c.events().isEmpty()) {
+        commits.add(c.events().stream().map(io.kyros.collab.spi.StoredEvent::type).toList());
+      }
+      return r;
+    });
+    Collab on = newCollab("pool", recording, o -> { });
+    pool(on, "w1", b -> b.concurrency(2).handler("job",
+        ctx -> ctx.task().id().equals("ok") ? Outcome.done() : Outcome.fail("no")));
+    awaitCondition("both ended", () -> collab.tasks().list(TaskFilter.all().statuses("done", "failed")).size() == 2);
+    // the interceptor sees a commit's events once the commit returns, which may be after they are readable
+    awaitCondition("two outcomes committed", () -> commits.stream().flatMap(List::stream)
+        .filter(t -> t.equals("executor_succeeded") || t.equals("executor_failed")).count() == 2);
+    for (List<String> types : commits) {
+      assertThat(types).as("a commit of executor events alone: %s", types)
+          .anyMatch(t -> !t.startsWith("executor_"));
+      for (int i = 0; i < types.size(); i++) {
+        switch (types.get(i)) {
+          case "executor_started" -> assertThat(types.get(i - 1)).as("in %s", types).isEqualTo("task_claimed");
+          case "executor_succeeded" -> assertThat(types).as("in %s", types).contains("task_completed");
+          case "executor_failed" -> assertThat(types).as("in %s", types).contains("task_failed");
+          default -> { }
+        }
+      }
+    }
+    assertThat(commits.stream().flatMap(List::stream).filter(t -> t.startsWith("executor_")))
+        .containsExactlyInAnyOrder("executor_started", "executor_started", "executor_succeeded", "executor_failed");
+    Event failed = events(EventType.EXECUTOR_FAILED).get(0);
+    assertThat(failed.details().path("retry").asBoolean()).as("one attempt only").isFalse();
+    assertThat(failed.details().path("nextAttemptAt").isNull()).isTrue();
+  }
+
+  @Test
   void worker_failedAttemptsRetryAfterAJitteredBackoffOnTheStorageClockThenFailForGood() {
     collab.tasks().create(NewTask.of("flaky").withId("f").withLabels("flaky").withMaxAttempts(10));
     RetryPolicy policy = RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofSeconds(10), Duration.ofSeconds(15))

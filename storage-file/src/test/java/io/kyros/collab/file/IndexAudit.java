@@ -90,17 +90,24 @@ final class IndexAudit {
   /**
    * Checks the {@code ix} acknowledgements of {@code CrashWriter} (each record written by one thread,
    * acknowledged in order): the record's document is now at the last acknowledged revision or later,
-   * and at that revision it carries exactly the acknowledged entries (or is absent, for a delete).
+   * and at that revision it carries exactly the acknowledged entries (or is absent, for a delete). A record
+   * absent after an acknowledged put is fine when the writer announced a delete of it after that ack
+   * ({@code ix-delete <id>}): the delete may have committed without its ack.
    *
    * @param lines acknowledgement lines of every cycle so far
    * @return the problems, empty if none
    */
   static List<String> checkAcks(FileStorage storage, List<String> lines) throws IOException {
     Map<String, String[]> last = new TreeMap<>();
+    // records whose last line is a delete about to commit ("ix-delete <id>", unacknowledged): absent is fine too
+    java.util.Set<String> deleting = new java.util.HashSet<>();
     for (String line : lines) {
       String[] f = line.split(" ", 4);
       if (f[0].equals("ix") && f.length == 4) {
         last.put(f[1], f);
+        deleting.remove(f[1]);
+      } else if (f[0].equals("ix-delete") && f.length == 2) {
+        deleting.add(f[1]);
       }
     }
     List<String> problems = new ArrayList<>();
@@ -112,7 +119,7 @@ final class IndexAudit {
       long now = d == null ? 0 : d.record().revision();
       String entries = d == null ? "deleted" : d.index().isEmpty() ? "-"
           : String.join(",", d.index().stream().map(e -> e.index() + "=" + e.key()).toList());
-      if (now < acked && !(f[3].equals("deleted") && d == null)) {
+      if (now < acked && !((f[3].equals("deleted") || deleting.contains(f[1])) && d == null)) {
         problems.add("lost: ix/" + f[1] + " acknowledged at revision " + acked + " (" + f[3] + "), now " + now);
       } else if (now == acked && !entries.equals(f[3])) {
         problems.add("ix/" + f[1] + " at the acknowledged revision " + acked + " holds " + entries + ", acknowledged "

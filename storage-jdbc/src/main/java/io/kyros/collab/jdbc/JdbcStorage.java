@@ -266,6 +266,22 @@ public final class JdbcStorage implements Storage {
   /**
    * {@inheritDoc}
    *
+   * <p>One statement and one round trip for all the queries: each a derived table with its own order and limit,
+   * their {@code UNION ALL} ordered by (query, key, record id).
+   *
+   * @throws StorageException if the database fails or the storage is closed
+   */
+  @Override
+  public List<List<IndexHit>> scanIndexes(List<IndexQuery> queries) {
+    Objects.requireNonNull(queries, "queries");
+    queries.forEach(q -> Objects.requireNonNull(q, "query"));
+    checkOpen();
+    return queries.isEmpty() ? List.of() : this.queries.scanIndexes(queries);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
    * <p>One transaction, serialized with every other commit on the database by the counter row's lock, or on
    * PostgreSQL with the commits on the same keys by their locks; see the class description for why this is atomic
    * and linearizable.

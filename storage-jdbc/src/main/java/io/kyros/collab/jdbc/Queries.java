@@ -90,21 +90,52 @@ final class Queries {
   List<IndexHit> scanIndex(IndexQuery q) {
     return transactions.read("scanIndex", a -> {
       try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndex)) {
-        int p = 1;
-        ps.setString(p++, q.collection());
-        ps.setString(p++, q.index());
-        ps.setString(p++, q.untilKey());
-        ps.setString(p++, q.afterKey());
-        if (!sql.scanIndexByRowValue) {
-          ps.setString(p++, q.afterKey());
-        }
-        ps.setString(p++, q.afterId());
-        ps.setInt(p, q.limit());
+        bindScan(ps, 1, q);
         List<IndexHit> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             out.add(new IndexHit(rs.getString(1), new StoredRecord(new RecordKey(q.collection(), rs.getString(2)),
                 rs.getString(5), rs.getLong(3), rs.getString(4))));
+          }
+        }
+        return out;
+      }
+    });
+  }
+
+  /** Binds one index query's parameters (see {@link SqlText#scanIndex}) from {@code p} on; returns the next index. */
+  private int bindScan(PreparedStatement ps, int p, IndexQuery q) throws SQLException {
+    ps.setString(p++, q.collection());
+    ps.setString(p++, q.index());
+    ps.setString(p++, q.untilKey());
+    ps.setString(p++, q.afterKey());
+    if (!sql.scanIndexByRowValue) {
+      ps.setString(p++, q.afterKey());
+    }
+    ps.setString(p++, q.afterId());
+    ps.setInt(p++, q.limit());
+    return p;
+  }
+
+  /** Several index queries in one statement and one round trip (see {@link SqlText#scanIndexes}). */
+  List<List<IndexHit>> scanIndexes(List<IndexQuery> qs) {
+    if (qs.size() == 1) {
+      return List.of(scanIndex(qs.get(0)));
+    }
+    return transactions.read("scanIndexes", a -> {
+      try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndexes(qs.size()))) {
+        int p = 1;
+        for (IndexQuery q : qs) {
+          p = bindScan(ps, p, q);
+        }
+        List<List<IndexHit>> out = new ArrayList<>(qs.size());
+        qs.forEach(q -> out.add(new ArrayList<>()));
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            int q = rs.getInt(1);
+            out.get(q).add(new IndexHit(rs.getString(2), new StoredRecord(
+                new RecordKey(qs.get(q).collection(), rs.getString(3)), rs.getString(6), rs.getLong(4),
+                rs.getString(5))));
           }
         }
         return out;

@@ -39,6 +39,8 @@ final class SqlText {
   final String scanIndex;
   /** Whether {@link #scanIndex} takes its start position as a row value (two parameters) rather than three. */
   final boolean scanIndexByRowValue;
+  /** {@link #scanIndex} without its SELECT list, from FROM to LIMIT. */
+  private final String scanIndexBody;
   private final Tables tables;
 
   SqlText(Tables t, Dialect d) {
@@ -61,12 +63,34 @@ final class SqlText {
     lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
     notifyEvents = d.supportsNotify() ? Optional.of(d.notifyEvents(t)) : Optional.empty();
     scanIndexByRowValue = d.rowValuesBoundIndexScans();
-    scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json FROM " + t.index() + " i JOIN "
+    scanIndexBody = " FROM " + t.index() + " i JOIN "
         + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
         + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND "
         + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
             : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
         + " ORDER BY i.index_key, i.record_id LIMIT ?";
+    scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
+  }
+
+  /**
+   * Several {@link #scanIndex} queries in one statement: each a derived table (so each keeps its own ORDER BY and
+   * LIMIT) tagged with its position, their UNION ALL ordered by (position, key, record id). Returns
+   * {@code q, index_key, id, revision, hash, value_json}; bound as {@link #scanIndex} is, once per query, in order.
+   *
+   * @param n how many queries, at least 2
+   * @return the statement
+   */
+  String scanIndexes(int n) {
+    StringBuilder b = new StringBuilder();
+    for (int q = 0; q < n; q++) {
+      if (q > 0) {
+        b.append(" UNION ALL ");
+      }
+      b.append("SELECT * FROM (SELECT ").append(q).append(" AS q, i.index_key AS index_key, r.id AS id,")
+          .append(" r.revision AS revision, r.hash AS hash, r.value_json AS value_json").append(scanIndexBody)
+          .append(") s").append(q);
+    }
+    return b.append(" ORDER BY 1, 2, 3").toString();
   }
 
   /**

@@ -48,6 +48,8 @@ import java.util.function.Consumer;
  * release &lt;resource&gt; &lt;leaseId&gt;            a release returned true
  * ix &lt;id&gt; &lt;revision&gt; &lt;entries&gt;           an SPI put of ix/&lt;id&gt; with index entries (name=key,...; "-" for
  *                                         none) or a delete ("deleted") committed at that revision
+ * ix-delete &lt;id&gt;                          printed before a delete of ix/&lt;id&gt; commits (not an ack: a kill
+ *                                         may land between the commit and its ack)
  * </pre>
  * The {@code ix} records are written through the SPI with index entries (the thread's own records, under
  * the key {@code c<cycle>-t<thread>} of index {@code by-thread}); where the storage keeps indexes, the
@@ -241,6 +243,10 @@ public final class CrashWriter {
     String json = value().toString();
     Write write = entries == null ? Write.delete(key)
         : Write.put(key, json, CanonicalJson.hashCanonical(json.getBytes(StandardCharsets.UTF_8)), entries);
+    if (entries == null) {
+      // a kill between the delete's commit and its ack leaves the record absent after an acknowledged put
+      ack.accept("ix-delete " + id);
+    }
     CommitResult r = storage.commit(Commit.of(List.of(), List.of(write),
         List.of(new NewEvent("crash.ix", worker, "ix/" + id, "{}"))));
     if (!(r instanceof CommitResult.Committed c)) {
