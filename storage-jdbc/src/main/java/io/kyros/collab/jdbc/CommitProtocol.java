@@ -21,7 +21,7 @@ import java.util.Optional;
  * needs and learn the revisions the writes get; read the clock; read the expected keys' revisions and check every
  * expectation; apply the writes, each re-checking its own expectation by row count, then their index entries
  * ({@link IndexWrites}); insert the events; (serialized
- * protocol) update the counters; notify. How the statements travel and where revisions and event ids come from is the
+ * protocol) update the counters (other nodes are notified after the commit, by {@link CommitNotifier}). How the statements travel and where revisions and event ids come from is the
  * protocol's: {@link SequentialCommit} takes the counter row's lock and numbers from it, one statement at a time;
  * {@link InlineCommit} (PostgreSQL, where {@link Dialect#parallelCommits()}) locks only the commit's own keys, takes
  * numbers from sequences and sends everything in two round trips, the second ending with COMMIT. See docs/jdbc.md,
@@ -153,7 +153,7 @@ abstract class CommitProtocol {
       throws SQLException;
 
   /**
-   * Applies the writes, inserts the events, updates the counters (serialized protocol) and notifies.
+   * Applies the writes, inserts the events and updates the counters (serialized protocol).
    *
    * @param a the attempt
    * @param changes what to change

@@ -26,7 +26,7 @@ import java.util.TreeSet;
  *       every commit that held them before; no other commit can change these keys until this one ends;</li>
  *   <li>{@code pg_current_xact_id()} (the transaction has its xid before it takes an event id, which the readers'
  *       horizon relies on: {@link EventHorizon}), the writes, their index entries ({@link IndexWrites}), the events
- *       (multi-row inserts taking their ids from the event sequence, {@code RETURNING id}), NOTIFY and COMMIT; split
+ *       (multi-row inserts taking their ids from the event sequence, {@code RETURNING id}) and COMMIT; split
  *       into several round trips when they would carry more parameters than the driver allows, COMMIT in the
  *       last.</li>
  * </ol>
@@ -189,7 +189,7 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * Applies the writes, inserts the events (multi-row inserts), notifies and COMMITs, in one round trip unless that
+   * Applies the writes, inserts the events (multi-row inserts) and COMMITs, in one round trip unless that
    * would carry more parameters than the driver allows ({@link Dialect#maxParameters()}): then in as few round trips
    * as fit, COMMIT in the last one. The row counts that must be 1 (a conditional write) are checked on the server (see
    * {@link #checkedOnServer}): a failed one raises an error, so the statements after it and the COMMIT do not run.
@@ -315,10 +315,7 @@ final class InlineCommit extends CommitProtocol {
         return p;
       }, true));
     }
-    if (!events.isEmpty() && sql.notifyEvents.isPresent()) {
-      parts.add(new Part(sql.notifyEvents.get(), 0, (ps, p) -> p, false));
-    }
-    return parts;
+    return parts; // no NOTIFY: it would serialize the commits (CommitNotifier sends it after them)
   }
 
   /** Packs parts into round trips of at most {@code maxParameters} parameters each, in order. */

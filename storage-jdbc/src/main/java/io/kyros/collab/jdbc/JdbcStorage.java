@@ -97,6 +97,8 @@ public final class JdbcStorage implements Storage {
   private final Queries queries;
   private final CommitProtocol commits;
   private final EventWaiters waiters;
+  /** NOTIFY after commits with events, where the database has it ({@link CommitNotifier}). */
+  private final Optional<CommitNotifier> notifier;
   private volatile boolean closed;
 
   private JdbcStorage(Builder b, Dialect dialect) {
@@ -114,6 +116,8 @@ public final class JdbcStorage implements Storage {
         ? Optional.of(wake -> new Notifications(b.dataSource, demand, dialect.eventChannel(tables), wake, pollNanos))
         : Optional.empty();
     this.waiters = new EventWaiters(pollNanos, listener);
+    this.notifier = dialect.supportsNotify() ? Optional.of(new CommitNotifier(transactions,
+        dialect.notifyEvents(tables), "collab-notify-" + tables.prefix() + "collab")) : Optional.empty();
   }
 
   /**
@@ -296,6 +300,7 @@ public final class JdbcStorage implements Storage {
     CommitResult result = transactions.write("commit", a -> commits.apply(a, commit));
     if (result instanceof CommitResult.Committed c && !c.events().isEmpty()) {
       waiters.wake();
+      notifier.ifPresent(CommitNotifier::committed);
     }
     return result;
   }
@@ -354,6 +359,7 @@ public final class JdbcStorage implements Storage {
   public void close() {
     closed = true;
     waiters.close();
+    notifier.ifPresent(CommitNotifier::close);
   }
 
   @Override

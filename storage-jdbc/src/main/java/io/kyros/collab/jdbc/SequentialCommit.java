@@ -91,11 +91,6 @@ final class SequentialCommit extends CommitProtocol {
         }
       }
     }
-    if (!events.isEmpty() && sql.notifyEvents.isPresent()) {
-      try (Statement s = c.createStatement()) {
-        s.execute(sql.notifyEvents.get());
-      }
-    }
     return new Applied(Optional.empty(), ids);
   }
 }

@@ -1,7 +1,6 @@
 package io.kyros.collab.jdbc;
 
 import java.util.Collections;
-import java.util.Optional;
 
 /**
  * The statements of one storage, built once from its tables and its dialect: what is the same on every database is
@@ -30,8 +29,6 @@ final class SqlText {
   final String updateCounters;
   final String readEvents;
   final String lastEventId;
-  /** The statement notifying other nodes of committed events, if the dialect has one. */
-  final Optional<String> notifyEvents;
   /**
    * One page of an index with its records, in (key, record id) order: bound as collection, index name, greatest key,
    * the start position (key, record id; where the dialect does not compare row values: key, key, record id), limit.
@@ -61,7 +58,6 @@ final class SqlText {
     readEvents = "SELECT id, ts_micros, event_type, actor, target, details FROM " + t.events()
         + " WHERE id > ? ORDER BY id LIMIT ?";
     lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
-    notifyEvents = d.supportsNotify() ? Optional.of(d.notifyEvents(t)) : Optional.empty();
     scanIndexByRowValue = d.rowValuesBoundIndexScans();
     scanIndexBody = " FROM " + t.index() + " i JOIN "
         + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"

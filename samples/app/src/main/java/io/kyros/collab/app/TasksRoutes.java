@@ -121,26 +121,20 @@ final class TasksRoutes {
       filter = filter.labels(label.split(","));
     }
     String after = x.query("after");
-    int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
-    List<Task> all = store.collab().tasks().list(filter);
-    int start = 0;
     if (after != null && !after.isEmpty()) {
-      start = all.size();
-      for (int i = 0; i < all.size(); i++) {
-        if (all.get(i).id().equals(after)) {
-          start = i + 1;
-          break;
-        }
-      }
+      filter = filter.after(after);
     }
-    int end = Math.min(all.size(), start + limit);
+    int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
+    // one page through the store's status index (one more task than asked tells whether a next page exists)
+    List<Task> page = store.collab().tasks().list(filter.limit(limit + 1));
+    int end = Math.min(page.size(), limit);
     ObjectNode out = Json.object();
     ArrayNode data = out.putArray("data");
-    for (Task t : all.subList(start, end)) {
+    for (Task t : page.subList(0, end)) {
       data.add(Json.task(t));
     }
-    if (end < all.size()) {
-      out.put("next_after", all.get(end - 1).id());
+    if (page.size() > limit) {
+      out.put("next_after", page.get(end - 1).id());
     } else {
       out.putNull("next_after");
     }
