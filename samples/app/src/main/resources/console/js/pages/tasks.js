@@ -1,9 +1,13 @@
-// Tasks as a Kanban board: a column per workflow state (GET /collab/workflow), cards from
-// GET /collab/state/tasks, kept current by task_* events. Moves and checklist changes are sent with
-// If-Match: the card's ETag; a 412 (someone changed the task since the board showed it) says so and
-// shows the task as it is now.
+// Tasks as a Kanban board: a column per workflow state (GET /collab/workflow). Each column loads its
+// tasks page by page from GET /collab/tasks?status=<state> (creation order, oldest first; "Load more"
+// appends the next page while next_after says there is one) and never the whole board. A task_*
+// event reads only the task it names again (GET /collab/tasks/{id}, bursts coalesced) and moves,
+// replaces or inserts its card (columns.js decides where). Dependency badges read the dependencies
+// the loaded cards name. Moves and checklist changes are sent with If-Match: the card's ETag; a 412
+// (someone changed the task since the board showed it) says so and shows the task as it is now.
 
-import {ApiError, get, patch, post, state} from '../api.js';
+import {ApiError, get, patch, post} from '../api.js';
+import {Column, PAGE_SIZE, place, readTasks} from '../columns.js';
 import {coalesce, h, replace, splitList} from '../dom.js';
 
 export const TITLE = 'Tasks';
@@ -29,8 +33,10 @@ function columnOrder(workflow) {
 
 export function mount(main, ctx) {
   let workflow = null;
-  let tasks = [];
-  let etag = null;
+  const columns = new Map(); // state → Column
+  const others = new Column(null); // tasks in states this workflow does not have, as events bring them
+  const deps = new Map(); // dependency id → the task (null: missing), for the badges of loaded cards
+  const pending = new Set(); // task ids named by events not yet read again
   let alive = true;
 
   const board = h('div', {class: 'board', 'data-testid': 'board', 'aria-busy': 'true'});
@@ -41,39 +47,82 @@ export function mount(main, ctx) {
       newTaskForm(),
       board);
 
-  const refresh = coalesce(async () => {
-    if (!workflow) {
-      workflow = (await get('/collab/workflow')).body;
-      workflow.columns = columnOrder(workflow);
-      main.querySelector('[data-testid="workflow-name"]').textContent = `Workflow “${workflow.name}”`;
+  // page loads and live updates change the columns one at a time, so an older page never undoes a newer read
+  let chain = Promise.resolve();
+  const exclusive = fn => {
+    const run = chain.then(() => (alive ? fn() : undefined));
+    chain = run.catch(() => {});
+    return run;
+  };
+
+  const load = () => exclusive(async () => {
+    workflow = (await get('/collab/workflow')).body;
+    workflow.columns = columnOrder(workflow);
+    main.querySelector('[data-testid="workflow-name"]').textContent = `Workflow “${workflow.name}”`;
+    workflow.columns.forEach(st => columns.set(st, new Column(st)));
+    await Promise.all([...columns.values()].map(c => c.loadMore(PAGE_SIZE)));
+    await settle();
+  }).catch(e => ctx.fail('Loading the tasks', e));
+
+  const loadMore = column => exclusive(async () => {
+    await column.loadMore(PAGE_SIZE);
+    await settle();
+  }).catch(e => ctx.fail(`Loading more ${words(column.status)} tasks`, e));
+
+  // the tasks events named, read again once per burst
+  const flush = coalesce(() => exclusive(async () => {
+    if (!workflow || pending.size === 0) return;
+    const ids = [...pending];
+    pending.clear();
+    const now = await readTasks(ids);
+    for (const [id, task] of now) {
+      place(columns, others, id, task);
+      if (deps.has(id)) deps.set(id, task);
     }
-    const s = await state('tasks', etag);
-    if (!alive || !s.changed) return;
-    etag = s.etag;
-    tasks = s.data;
-    render();
-  });
-  const reload = () => refresh().catch(e => ctx.fail('Loading the tasks', e));
+    await settle();
+  }));
+  const update = ids => {
+    ids.forEach(id => pending.add(id));
+    return flush().catch(e => ctx.fail('Updating the tasks', e));
+  };
+
+  const loaded = () => [...columns.values(), others].flatMap(c => c.tasks);
+
+  /** Reads the dependencies the loaded cards name that neither a column nor an earlier read holds, then draws. */
+  async function settle() {
+    const onBoard = new Set(loaded().map(t => t.id));
+    const missing = [...new Set(loaded().flatMap(t => t.depends_on))].filter(d => !onBoard.has(d) && !deps.has(d));
+    for (const [id, task] of await readTasks(missing)) deps.set(id, task);
+    if (alive) render();
+  }
 
   function render() {
-    const byId = new Map(tasks.map(t => [t.id, t]));
-    const columns = workflow.columns.map(st => {
-      const cards = tasks.filter(t => t.status === st)
-          .sort((a, b) => b.priority - a.priority || a.created_at.localeCompare(b.created_at));
+    const byId = new Map(deps);
+    loaded().forEach(t => byId.set(t.id, t));
+    const sections = workflow.columns.map(st => {
+      const column = columns.get(st);
+      const cards = column.tasks;
       return h('section', {class: 'column', 'data-testid': `column-${st}`, 'data-state': st,
           'aria-labelledby': `col-${st}`},
-        h('h3', {id: `col-${st}`}, words(st), ' ', h('span', {class: 'count', text: `(${cards.length})`})),
+        h('h3', {id: `col-${st}`}, words(st), ' ',
+            h('span', {class: 'count', 'data-testid': `count-${st}`, text: `(${column.count()})`,
+              title: column.nextAfter === null ? 'all loaded' : 'loaded so far; more to load'})),
         cards.length === 0 ? h('p', {class: 'muted empty', text: 'No tasks'})
-            : h('ul', {class: 'cards'}, cards.map(t => h('li', {}, card(t, byId)))));
+            : h('ul', {class: 'cards'}, cards.map(t => h('li', {}, card(t, byId)))),
+        column.nextAfter === null ? null
+            : h('button', {type: 'button', class: 'more', 'data-testid': `more-${st}`,
+              onclick: e => {
+                e.target.disabled = true;
+                loadMore(column);
+              }}, `Load more ${words(st)}`));
     });
     // cards not in any state of this workflow (a store shared with another workflow) are shown, not hidden
-    const others = tasks.filter(t => !workflow.states.includes(t.status));
-    if (others.length > 0) {
-      columns.push(h('section', {class: 'column', 'data-testid': 'column-other', 'aria-labelledby': 'col-other'},
+    if (others.tasks.length > 0) {
+      sections.push(h('section', {class: 'column', 'data-testid': 'column-other', 'aria-labelledby': 'col-other'},
           h('h3', {id: 'col-other'}, 'other states'),
-          h('ul', {class: 'cards'}, others.map(t => h('li', {}, card(t, byId))))));
+          h('ul', {class: 'cards'}, others.tasks.map(t => h('li', {}, card(t, byId))))));
     }
-    replace(board, columns);
+    replace(board, sections);
     board.setAttribute('aria-busy', 'false');
   }
 
@@ -124,7 +173,7 @@ export function mount(main, ctx) {
     } catch (e) {
       conflictOrFail(e, t, `Moving ${t.id} to ${words(to)}`, 'Not moved');
     }
-    await reload();
+    await update([t.id]);
   }
 
   async function toggleItem(t, index, done) {
@@ -134,7 +183,7 @@ export function mount(main, ctx) {
     } catch (e) {
       conflictOrFail(e, t, `Updating the checklist of ${t.id}`, 'Checklist not changed');
     }
-    await reload();
+    await update([t.id]);
   }
 
   function conflictOrFail(e, t, what, outcome) {
@@ -173,18 +222,20 @@ export function mount(main, ctx) {
         const res = await post('/collab/tasks', body);
         ctx.notify('ok', `Created task ${res.body.id}.`);
         form.reset();
+        await update([res.body.id]);
       } catch (err) {
         ctx.fail('Creating the task', err);
       }
-      await reload();
     });
     return h('details', {class: 'panel'}, h('summary', {'data-testid': 'new-task-toggle'}, 'New task'), form);
   }
 
   const off = ctx.live.subscribe(e => {
-    if (e.event.startsWith('task_')) reload();
+    if (!e.event.startsWith('task_')) return;
+    const id = e.details?.id || String(e.target || '').replace(/^tasks\//, '');
+    if (id) update([id]);
   });
-  reload();
+  load();
   return () => {
     alive = false;
     off();

@@ -3,8 +3,12 @@ package io.kyros.collab.app;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kyros.collab.NewTask;
+import io.kyros.collab.Tasks;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.WebElement;
@@ -13,7 +17,8 @@ import org.openqa.selenium.WebElement;
  * The console's Kanban board in headless Chromium ({@link ConsoleBrowser}) against a real server:
  * tasks created over the API appear live, moves made in the page are sent with If-Match and move
  * the card, a stale ETag shows the 412 message, dependency badges and the checklist follow the
- * store. Writes {@code target/screenshots/tasks.png}.
+ * store; each column loads page by page ("Load more") and a task's move reaches the board as that one
+ * task, never as a read of the whole board. Writes {@code target/screenshots/tasks.png}.
  */
 class ConsoleTasksTest extends BrowserTest {
   private static String create(Http http, String json) throws Exception {
@@ -37,6 +42,91 @@ class ConsoleTasksTest extends BrowserTest {
     browser.open(server.uri(), "tasks");
     browser.findIn("column-claimed", "task-card-" + id);
     return id;
+  }
+
+  /** The ids of the cards in a column now, top to bottom (read in one script: the board redraws). */
+  @SuppressWarnings("unchecked")
+  private List<String> cardsIn(String state) {
+    return (List<String>) browser.script("return [...document.querySelectorAll("
+        + "`[data-testid=\"column-${arguments[0]}\"] [data-testid^=\"task-card-\"]`)]"
+        + ".map(e => e.dataset.testid.slice('task-card-'.length))", state);
+  }
+
+  /** The URLs the page has requested so far (the browser's resource timing entries). */
+  @SuppressWarnings("unchecked")
+  private List<String> requested() {
+    return (List<String>) browser.script("return performance.getEntriesByType('resource').map(e => e.name)");
+  }
+
+  private static String doneId(int i) {
+    return String.format("done-%03d", i);
+  }
+
+  @Test
+  void aColumnLoadsPageByPageAndAMoveArrivesAsThatOneTask(@TempDir Path dir) throws Exception {
+    try (TestServer server = TestServer.start(dir)) {
+      Http http = new Http(server.uri());
+      Tasks tasks = server.store.collab().tasks();
+      for (int i = 0; i < 120; i++) {
+        tasks.create(NewTask.of("Finished job " + i).withId(doneId(i)));
+        tasks.complete(tasks.claim(doneId(i), "worker-0", Duration.ofMinutes(5)).orElseThrow());
+      }
+      create(http, "{\"id\": \"q-1\", \"title\": \"Ship it\", \"priority\": 5}");
+      create(http, "{\"id\": \"q-2\", \"title\": \"Announce it\", \"priority\": 4}");
+      create(http, "{\"id\": \"q-3\", \"title\": \"Archive it\", \"priority\": 0, \"depends_on\": [\""
+          + doneId(119) + "\"]}");
+      browser.open(server.uri(), "tasks");
+
+      // the first page of done, oldest first, and a button for the rest; the count says only what is loaded
+      browser.findIn("column-done", "task-card-" + doneId(49));
+      browser.waitForText("count-done", "(50+)");
+      assertThat(cardsIn("done")).hasSize(50).startsWith(doneId(0)).endsWith(doneId(49));
+      assertThat(cardsIn("queued")).containsExactly("q-1", "q-2", "q-3");
+      browser.waitForText("count-queued", "(3)");
+      assertThat(browser.all("more-queued")).isEmpty();
+      // q-3's dependency is on no loaded page: the badge reads it
+      browser.until(d -> "true".equals(browser.find("dep-q-3-" + doneId(119)).getAttribute("data-done")));
+
+      // q-1 is completed while done has pages left and sorts after them: it leaves queued, and done
+      // leaves it for "Load more"
+      JsonNode first = claim(http, "worker-1");
+      assertThat(first.at("/task/id").asText()).isEqualTo("q-1");
+      complete(http, first);
+      browser.until(d -> !cardsIn("queued").contains("q-1"));
+      assertThat(cardsIn("done")).hasSize(50).doesNotContain("q-1");
+
+      browser.find("more-done").click();
+      browser.findIn("column-done", "task-card-" + doneId(99));
+      browser.waitForText("count-done", "(100+)");
+      assertThat(cardsIn("done")).hasSize(100).endsWith(doneId(98), doneId(99));
+      browser.find("more-done").click();
+      browser.findIn("column-done", "task-card-q-1");
+      browser.waitForText("count-done", "(121)");
+      browser.waitUntilGone("more-done");
+      assertThat(cardsIn("done")).hasSize(121).endsWith(doneId(119), "q-1");
+
+      // done is complete now: the next task completed appears in it live, at its place
+      JsonNode second = claim(http, "worker-1");
+      assertThat(second.at("/task/id").asText()).isEqualTo("q-2");
+      browser.findIn("column-claimed", "task-card-q-2");
+      complete(http, second);
+      browser.findIn("column-done", "task-card-q-2");
+      browser.waitForText("count-done", "(122)");
+      assertThat(cardsIn("claimed")).isEmpty();
+      assertThat(cardsIn("done")).endsWith("q-1", "q-2");
+      assertThat(cardsIn("queued")).containsExactly("q-3");
+
+      List<String> urls = requested();
+      assertThat(urls).noneMatch(u -> u.contains("/collab/state/tasks"));
+      assertThat(urls).anyMatch(u -> u.contains("/collab/tasks?status=done&limit=50&after=" + doneId(49)));
+      assertThat(urls).anyMatch(u -> u.endsWith("/collab/tasks/q-2"));
+    }
+  }
+
+  private static void complete(Http http, JsonNode claim) throws Exception {
+    HttpResponse<String> done = http.post("/collab/tasks/" + claim.at("/task/id").asText() + "/complete",
+        "{\"lock_id\": \"" + claim.get("lock_id").asText() + "\", \"fence\": " + claim.get("fence").asLong() + "}");
+    assertThat(done.statusCode()).as(done.body()).isEqualTo(200);
   }
 
   @Test
