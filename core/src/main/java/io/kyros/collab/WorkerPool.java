@@ -97,7 +97,9 @@ public final class WorkerPool implements AutoCloseable {
     this.shutdownTimeout = b.shutdownTimeout;
     this.metadata = b.metadata;
     this.labels = Set.copyOf(b.handlers.keySet());
-    this.started = WorkerRun.started(core, agentId, this::handlerOf);
+    // built inside the claim's commit, so it never throws: a claimed task carries a served label (claims ask for them)
+    this.started = WorkerRun.started(core, agentId,
+        taskLabels -> taskLabels.stream().filter(handlers::containsKey).findFirst().orElse(null));
     long n = POOLS.incrementAndGet();
     AtomicLong threads = new AtomicLong();
     this.executor = new ThreadPoolExecutor(concurrency, concurrency, 0, TimeUnit.NANOSECONDS,
