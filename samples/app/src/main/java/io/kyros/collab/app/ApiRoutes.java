@@ -18,7 +18,7 @@ final class ApiRoutes {
 
   static List<Route> all(OpenStore store, ServerConfig config, EventHub hub) {
     List<Route> routes = new ArrayList<>();
-    routes.addAll(HealthRoutes.routes(store));
+    routes.addAll(HealthRoutes.routes(store, hub));
     routes.addAll(StateRoutes.routes(store));
     routes.addAll(DocsRoutes.routes(store));
     routes.addAll(TasksRoutes.routes(store));

@@ -33,14 +33,15 @@ final class Conditions {
   }
 
   /**
-   * The one ETag a task write expects: {@code If-Match: "tag"} (a single strong tag), or null for
-   * {@code If-Match: *} or, when allowed, no header.
+   * The If-Match of a task write, whose core API takes one expected ETag: {@code *}, or a list of
+   * entity tags of which the write expects the one strongly equal to the task's current ETag (see
+   * {@link #matching}).
    *
    * @param x the request
-   * @return the expected ETag, or null for any
-   * @throws ApiException 428 without If-Match (unless allowed), 400 for a list or a malformed tag
+   * @return the If-Match list, {@link ETagList#ANY} for {@code *}, or null when absent and allowed
+   * @throws ApiException 428 without If-Match (unless allowed), 400 if malformed
    */
-  static ETag ifMatch(Exchange x) {
+  static ETagList ifMatch(Exchange x) {
     String h = x.header("If-Match");
     if (h == null) {
       if (!x.config().allowUnconditional()) {
@@ -48,18 +49,21 @@ final class Conditions {
       }
       return null;
     }
-    try {
-      ETagList list = ETagList.parse(h, "If-Match");
-      if (list.isAny()) {
-        return null;
-      }
-      if (list.tags().size() != 1) {
-        throw ApiException.badRequest("If-Match must name exactly one entity tag here: " + h);
-      }
-      return list.tags().get(0);
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
-    }
+    return parse(h, "If-Match");
+  }
+
+  /**
+   * The tag of an If-Match list that a write taking one expected ETag should expect (RFC 9110
+   * §13.1.1: If-Match holds if any listed tag strongly matches the current one; a weak tag never
+   * does). Handing core the listed tag equal to the current ETag keeps the write atomic: its
+   * commit still fails with a precondition if the resource changed after {@code current} was read.
+   *
+   * @param ifMatch a list of entity tags (not {@code *})
+   * @param current the resource's current ETag
+   * @return the first listed tag strongly matching {@code current}, or null if none does
+   */
+  static ETag matching(ETagList ifMatch, ETag current) {
+    return ifMatch.tags().stream().filter(t -> t.strongMatch(current)).findFirst().orElse(null);
   }
 
   /**
@@ -68,11 +72,12 @@ final class Conditions {
    */
   static ETagList ifNoneMatch(Exchange x) {
     String h = x.header("If-None-Match");
-    if (h == null) {
-      return null;
-    }
+    return h == null ? null : parse(h, "If-None-Match");
+  }
+
+  private static ETagList parse(String header, String name) {
     try {
-      return ETagList.parse(h, "If-None-Match");
+      return ETagList.parse(header, name);
     } catch (IllegalArgumentException e) {
       throw ApiException.badRequest(e.getMessage());
     }

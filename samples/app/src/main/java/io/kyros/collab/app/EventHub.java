@@ -5,6 +5,8 @@ import io.kyros.collab.Event;
 import io.kyros.collab.EventFilter;
 import io.kyros.collab.EventListener;
 import io.kyros.collab.Subscription;
+import io.kyros.collab.spi.Backoff;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -29,13 +31,26 @@ import org.slf4j.LoggerFactory;
  * asynchronous write, so a slow client only delays itself. Keep-alive comments go out from Jetty's
  * scheduler every {@link ServerConfig#keepAlive()}.
  *
- * <p>Thread-safe: the ring is guarded by its lock; each client's state by the client's own lock.
+ * <p>If the subscription stops with an error (core retries transient storage failures itself, so
+ * this is an event that cannot be read, or an unexpected failure), the open streams and polls are
+ * closed (clients resume with {@code Last-Event-ID} or {@code after}), {@link #failure()} names the
+ * cause, which {@code GET /readyz} reports as 503, and the hub subscribes again after the newest
+ * event it has, with exponential backoff ({@value #RETRY_BASE_MS} ms doubling up to {@value
+ * #RETRY_CAP_S} s, with jitter), so no event is skipped or repeated. It is working again once the
+ * new subscription delivers an event, or at once if the log holds nothing past that event.
+ *
+ * <p>Thread-safe: the ring is guarded by its lock; the subscription and its failure by {@code
+ * subscribing}; each client's state by the client's own lock.
  */
 final class EventHub implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EventHub.class);
   static final int RING = 4096;
   static final int BATCH = 256;
   static final int PUMPS = 2;
+  static final long RETRY_BASE_MS = 200;
+  static final long RETRY_CAP_S = 30;
+  private static final Backoff RETRY =
+      new Backoff(Duration.ofMillis(RETRY_BASE_MS), Duration.ofSeconds(RETRY_CAP_S), Backoff.Jitter.FULL);
 
   private final Collab collab;
   private final Scheduler scheduler;
@@ -50,7 +65,11 @@ final class EventHub implements AutoCloseable {
   private long floor; // the ring holds every event with floor < id <= head
   private volatile long head;
 
-  private Subscription subscription;
+  private final Object subscribing = new Object();
+  private Subscription subscription; // guarded by subscribing
+  private long generation; // of the newest subscription; guarded by subscribing
+  private int failures; // failed subscriptions since the last working one; guarded by subscribing
+  private volatile Throwable failure; // why there is no working subscription, null if there is
   private volatile boolean closed;
 
   EventHub(Collab collab, Scheduler scheduler, ServerConfig config) {
@@ -72,19 +91,86 @@ final class EventHub implements AutoCloseable {
       floor = last;
       head = last;
     }
-    subscription = collab.events().subscribe(last, EventFilter.all(), new EventListener() {
-      @Override
-      public void onEvent(Event event) {
-        append(event);
-      }
-
-      @Override
-      public void onError(Throwable error) {
-        LOG.error("the event subscription feeding SSE streams stopped; streams are closed", error);
-        clients.forEach(EventClient::close);
-      }
-    });
+    subscribe();
     scheduleKeepAlive();
+  }
+
+  /**
+   * @return why the hub has no working subscription to the log (its streams get no events), or
+   *     null while it has one
+   */
+  Throwable failure() {
+    return failure;
+  }
+
+  /** Subscribes after the newest event the hub has; a failure here is retried like a failed subscription. */
+  private void subscribe() {
+    synchronized (subscribing) {
+      if (closed) {
+        return;
+      }
+      long gen = ++generation;
+      long from = head;
+      try {
+        subscription = collab.events().subscribe(from, EventFilter.all(), new EventListener() {
+          @Override
+          public void onEvent(Event event) {
+            append(event);
+            if (failure != null) {
+              working(gen);
+            }
+          }
+
+          @Override
+          public void onError(Throwable error) {
+            failed(gen, error);
+          }
+        });
+      } catch (RuntimeException e) {
+        failed(gen, e);
+        return;
+      }
+      if (failure != null && caughtUp(from)) {
+        working(gen); // nothing to read past the hub's newest event, so nothing that could fail again
+      }
+    }
+  }
+
+  private boolean caughtUp(long position) {
+    try {
+      return collab.events().lastId() <= position;
+    } catch (RuntimeException e) {
+      return false; // the subscription's next event tells
+    }
+  }
+
+  private void working(long gen) {
+    synchronized (subscribing) {
+      if (gen == generation && failure != null) {
+        LOG.info("the event subscription feeding SSE streams works again after {} failed attempt(s)", failures);
+        failure = null;
+        failures = 0;
+      }
+    }
+  }
+
+  private void failed(long gen, Throwable error) {
+    synchronized (subscribing) {
+      if (gen != generation || closed) {
+        return;
+      }
+      failure = error;
+      failures++;
+      long delay = RETRY.delayNanos(failures);
+      LOG.error("the event subscription feeding SSE streams stopped after event {}; streams are closed; "
+          + "subscribing again in {} ms (attempt {})", head, TimeUnit.NANOSECONDS.toMillis(delay), failures, error);
+      try {
+        scheduler.schedule(this::subscribe, delay, TimeUnit.NANOSECONDS);
+      } catch (RuntimeException e) {
+        LOG.warn("cannot schedule the next event subscription (the server is stopping?)", e);
+      }
+    }
+    clients.forEach(EventClient::close);
   }
 
   /** @return the id of the newest event this hub has seen */
@@ -193,9 +279,13 @@ final class EventHub implements AutoCloseable {
 
   @Override
   public void close() {
-    closed = true;
-    if (subscription != null) {
-      subscription.close();
+    Subscription s;
+    synchronized (subscribing) {
+      closed = true;
+      s = subscription;
+    }
+    if (s != null) {
+      s.close();
     }
     clients.forEach(EventClient::close);
     pumps.shutdown();

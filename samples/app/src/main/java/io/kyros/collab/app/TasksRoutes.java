@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.ChecklistItem;
 import io.kyros.collab.Collab;
 import io.kyros.collab.ETag;
+import io.kyros.collab.ETagList;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.NewTask;
@@ -160,7 +161,7 @@ final class TasksRoutes {
       throw new ApiException(415, "Unsupported Media Type", "PATCH takes application/merge-patch+json: " + ct);
     }
     String id = x.param("id");
-    ETag ifMatch = Conditions.ifMatch(x);
+    ETagList ifMatch = Conditions.ifMatch(x);
     Body b = new Body(x.jsonBody());
     if (b.present("status")) {
       throw ApiException.badRequest("'status' is changed with POST /collab/tasks/" + id + "/transition, not PATCH");
@@ -177,7 +178,7 @@ final class TasksRoutes {
     List<ChecklistItem> checklist = b.present("checklist") ? checklist(b.node().get("checklist")) : null;
     Set<String> labels = b.present("labels") ? Optional.ofNullable(b.stringSet("labels")).orElse(Set.of()) : null;
     TaskPatch patch = new TaskPatch(b.optString("title"), description, priority, deps, checklist, labels);
-    Task t = withCurrentTask(id, () -> actor(x).tasks().update(id, ifMatch, patch));
+    Task t = withIfMatch(id, ifMatch, expected -> actor(x).tasks().update(id, expected, patch));
     x.json(200, Json.object().put("ok", true).put("etag", t.etag().headerValue()), t.etag());
   }
 
@@ -190,8 +191,7 @@ final class TasksRoutes {
       TaskClaim claim = claim(id, b);
       r = throughClaim(claim, c -> store.as(c.task().assignee()).tasks().transition(c, to));
     } else {
-      ETag ifMatch = Conditions.ifMatch(x);
-      r = withCurrentTask(id, () -> actor(x).tasks().transition(id, to, ifMatch));
+      r = withIfMatch(id, Conditions.ifMatch(x), expected -> actor(x).tasks().transition(id, to, expected));
     }
     x.json(200, Json.object().put("old_status", r.oldStatus()).put("new_status", r.newStatus())
         .put("etag", r.task().etag().headerValue()), r.task().etag());
@@ -269,17 +269,37 @@ final class TasksRoutes {
     }
   }
 
-  /** Runs a task write; a failed If-Match answers 412 with the current task (not its stored record). */
-  private <T> T withCurrentTask(String id, java.util.function.Supplier<T> write) {
-    try {
-      return write.get();
-    } catch (PreconditionFailedException e) {
-      Optional<Task> now = store.collab().tasks().get(id);
-      ApiException api = new ApiException(412, "Precondition Failed", e.getMessage())
-          .with("current", now.<JsonNode>map(Json::task).orElse(Json.NODES.nullNode()));
-      now.ifPresent(t -> api.header("ETag", t.etag().headerValue()));
-      throw api;
+  /**
+   * Runs a task write with the one ETag core expects for the request's If-Match: none for {@code *}
+   * or no header, the tag itself for a single tag, and for a list the listed tag strongly equal to
+   * the task's current ETag (core's commit then fails if the task changed since). A failed If-Match
+   * answers 412 with the current task (not its stored record).
+   */
+  private <T> T withIfMatch(String id, ETagList ifMatch, Function<ETag, T> write) {
+    ETag expected = null;
+    if (ifMatch != null && !ifMatch.isAny()) {
+      expected = ifMatch.tags().get(0);
+      if (ifMatch.tags().size() > 1) {
+        Task now = existing(id);
+        expected = Conditions.matching(ifMatch, now.etag());
+        if (expected == null) {
+          throw preconditionFailed("precondition failed for task " + id + ": If-Match " + ifMatch
+              + " does not match, current ETag " + now.etag(), Optional.of(now));
+        }
+      }
     }
+    try {
+      return write.apply(expected);
+    } catch (PreconditionFailedException e) {
+      throw preconditionFailed(e.getMessage(), store.collab().tasks().get(id));
+    }
+  }
+
+  private static ApiException preconditionFailed(String detail, Optional<Task> now) {
+    ApiException api = new ApiException(412, "Precondition Failed", detail)
+        .with("current", now.<JsonNode>map(Json::task).orElse(Json.NODES.nullNode()));
+    now.ifPresent(t -> api.header("ETag", t.etag().headerValue()));
+    return api;
   }
 
   private static List<ChecklistItem> checklist(JsonNode node) {

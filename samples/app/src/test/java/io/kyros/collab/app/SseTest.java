@@ -4,10 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.kyros.collab.spi.Storage;
+import io.kyros.collab.spi.StoredEvent;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -22,6 +26,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Flow;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -100,6 +105,61 @@ class SseTest {
       ids.add(Http.json(r).get("id").asLong());
     }
     return ids;
+  }
+
+  /**
+   * The storage, except that while {@code damaged} is set the events it reads have unreadable
+   * details, as a damaged stored event would: core's subscriptions stop on those (they retry only
+   * failures to read).
+   */
+  private static Storage damagingEvents(Storage storage, AtomicBoolean damaged) {
+    return (Storage) Proxy.newProxyInstance(Storage.class.getClassLoader(), new Class<?>[] {Storage.class},
+        (proxy, method, args) -> {
+          Object result;
+          try {
+            result = method.invoke(storage, args);
+          } catch (InvocationTargetException e) {
+            throw e.getCause();
+          }
+          if (!method.getName().equals("readEvents") || !damaged.get()) {
+            return result;
+          }
+          List<StoredEvent> out = new ArrayList<>();
+          for (Object o : (List<?>) result) {
+            StoredEvent e = (StoredEvent) o;
+            out.add(new StoredEvent(e.id(), e.ts(), e.type(), e.actor(), e.target(), "{\"damaged"));
+          }
+          return out;
+        });
+  }
+
+  @Test
+  void readinessIs503WhileTheHubsSubscriptionIsBrokenAndRecoversWithoutLosingAnEvent() {
+    assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+      AtomicBoolean damaged = new AtomicBoolean();
+      server = TestServer.start(dir, storage -> damagingEvents(storage, damaged), b -> b);
+      Http http = new Http(server.uri());
+      long before = append(http, 1, "step").get(0);
+      Await.until(Duration.ofSeconds(10), () -> server.server.hub().head() == before);
+      assertThat(http.get("/readyz").statusCode()).isEqualTo(200);
+
+      damaged.set(true);
+      long broken = append(http, 1, "step").get(0);
+      Await.until(Duration.ofSeconds(10), () -> http.get("/readyz").statusCode() == 503);
+      ProblemAssert.problem(http.get("/readyz"), 503, "event subscription failed: stored value of event " + broken
+          + " is damaged");
+      assertThat(server.server.hub().head()).isEqualTo(before);
+
+      damaged.set(false); // repaired: the hub's next attempt reads on from where it stopped
+      Await.until(Duration.ofSeconds(30), () -> http.get("/readyz").statusCode() == 200);
+      assertThat(server.server.hub().failure()).isNull();
+      assertThat(server.server.hub().head()).isEqualTo(broken);
+      try (Stream s = new Stream(http.client, server.uri("/collab/events/tail?after=" + before))) {
+        assertThat(s.next().get("id").asLong()).isEqualTo(broken);
+        long later = append(http, 1, "step").get(0);
+        assertThat(s.next().get("id").asLong()).isEqualTo(later);
+      }
+    });
   }
 
   @Test

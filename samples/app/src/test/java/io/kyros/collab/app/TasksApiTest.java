@@ -123,6 +123,41 @@ class TasksApiTest extends ApiTestBase {
   }
 
   @Test
+  void taskWritesTakeAnIfMatchListAndSucceedWhenAnyListedTagIsCurrent() {
+    String id = create("{\"title\": \"a\"}");
+    String first = Http.etag(http.get("/collab/tasks/" + id));
+    HttpResponse<String> ok = http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 1}", "If-Match",
+        "\"0-stale\", " + first);
+    assertThat(ok.statusCode()).as(ok.body()).isEqualTo(200);
+    String second = Http.etag(ok);
+
+    // only stale tags: 412 naming the condition, with the current task
+    JsonNode stale = problem(http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 2}", "If-Match",
+        first + ", \"0-stale\""), 412, "If-Match " + first + ", \"0-stale\" does not match, current ETag " + second);
+    assertThat(stale.get("current").get("etag").asText()).isEqualTo(second);
+    assertThat(stale.get("current").get("priority").asInt()).isEqualTo(1);
+
+    // a weak tag of the current value never matches If-Match (strong comparison)
+    HttpResponse<String> weak = http.post("/collab/tasks/" + id + "/transition", "{\"to\": \"failed\"}", "If-Match",
+        "W/" + second + ", " + first);
+    assertThat(problem(weak, 412, "does not match").get("current").get("status").asText()).isEqualTo("queued");
+    assertThat(Http.etag(weak)).isEqualTo(second);
+
+    HttpResponse<String> moved = http.post("/collab/tasks/" + id + "/transition", "{\"to\": \"failed\"}",
+        "If-Match", first + ", " + second);
+    assertThat(moved.statusCode()).as(moved.body()).isEqualTo(200);
+    assertThat(Http.json(moved).get("new_status").asText()).isEqualTo("failed");
+
+    HttpResponse<String> any = http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 3}", "If-Match", "*");
+    assertThat(any.statusCode()).as(any.body()).isEqualTo(200);
+    assertThat(Http.json(http.get("/collab/tasks/" + id)).get("priority").asInt()).isEqualTo(3);
+    problem(http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 4}", "If-Match", "\"a\", *"), 400,
+        "'*' must be the only value");
+    problem(http.send("PATCH", "/collab/tasks/missing", "{\"priority\": 4}", "If-Match", first + ", " + second), 404,
+        "no task missing");
+  }
+
+  @Test
   void claimNextThenCompleteWithTheFenceAndAStaleFenceIs409NamingTheHolder() {
     String id = create("{\"title\": \"a\"}");
     HttpResponse<String> claimed = http.post("/collab/tasks/claim-next", "{\"worker\": \"w1\", \"ttl_seconds\": 60}");

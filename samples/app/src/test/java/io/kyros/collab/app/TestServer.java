@@ -1,6 +1,7 @@
 package io.kyros.collab.app;
 
 import io.kyros.collab.file.FileStorage;
+import io.kyros.collab.spi.Storage;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -48,6 +49,17 @@ final class TestServer implements AutoCloseable {
    */
   static TestServer start(Path dir, Clock clock, UnaryOperator<ServerConfig.Builder> config) throws Exception {
     return start(OpenStore.of(StoreSpec.parse("file:" + dir), FileStorage.builder(dir).clock(clock).open()), config);
+  }
+
+  /**
+   * @param dir the store's directory
+   * @param wrap wraps the file storage the server uses (a test's fault injection)
+   * @param config changes to the default configuration (port 0 is set first)
+   * @return a started server
+   */
+  static TestServer start(Path dir, UnaryOperator<Storage> wrap, UnaryOperator<ServerConfig.Builder> config)
+      throws Exception {
+    return start(OpenStore.of(StoreSpec.parse("file:" + dir), wrap.apply(FileStorage.open(dir))), config);
   }
 
   private static TestServer start(OpenStore store, UnaryOperator<ServerConfig.Builder> config) throws Exception {
