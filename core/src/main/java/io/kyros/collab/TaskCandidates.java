@@ -107,21 +107,25 @@ final class TaskCandidates {
   }
 
   /**
-   * The first round through the indexes: the claims expiring by {@code now}, the backoffs due by then and the best
-   * ready tasks, read together ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database).
-   * Usually neither of the first two has anything, and the ready tasks are the round's candidates; otherwise the
-   * stale claims are reclaimed and the due backoffs promoted, and the result is null: the caller reads the ready
-   * tasks again.
+   * The first round through the indexes: the claims expiring by {@code now}, the backoffs due by then, the
+   * unfinished sweeps of completed dependencies ({@link TaskReadiness#sweep}) and the best ready tasks, read together
+   * ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database). Usually none of the first three
+   * has anything, and the ready tasks are the round's candidates; otherwise the stale claims are reclaimed, the due
+   * backoffs promoted and the sweeps finished, and the result is null: the caller reads the ready tasks again.
    */
   private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
     int n = want + trying.size() + LEASE_READ_AHEAD;
     List<IndexQuery> queries = new ArrayList<>();
     queries.add(leases.expiringBy(RecordKeys.TASK_LEASES, now));
     queries.add(commits.readiness().dueBy(now));
-    List<IndexQuery> ready = readyQueries(labels, n);
-    queries.addAll(ready);
+    queries.add(TaskReadiness.pendingSweepsQuery());
+    queries.addAll(readyQueries(labels, n));
     List<List<IndexHit>> results = core.storage().scanIndexes(queries);
     boolean changed = false;
+    if (!results.get(2).isEmpty()) {
+      commits.readiness().pendingSweeps(results.get(2)); // a completion's sweep that did not finish
+      changed = true;
+    }
     if (!results.get(0).isEmpty()) {
       claims.reclaimStale(worker, now); // reads every stale claim, not only the first page
       changed = true;
@@ -130,7 +134,7 @@ final class TaskCandidates {
       commits.readiness().promote(results.get(1));
       changed = true;
     }
-    return changed ? null : roundOf(results.subList(2, results.size()), n);
+    return changed ? null : roundOf(results.subList(3, results.size()), n);
   }
 
   /** The queries for the best {@code n} ready tasks: of the workflow, or of each label's index. */

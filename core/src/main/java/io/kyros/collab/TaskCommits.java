@@ -23,6 +23,7 @@ import java.util.Optional;
  * use as a first guess. Thread-safe.
  */
 final class TaskCommits {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Tasks.class);
   private final Core core;
   private final LeaseCommits leases;
   private final Workflow workflow;
@@ -218,9 +219,7 @@ final class TaskCommits {
     }
     TaskRecord.moved(json, to, now);
     move.changes().apply(json);
-    if (to.equals(workflow.done())) {
-      readiness.unblock(id, to, now, source, expectations, writes);
-    }
+    boolean sweep = to.equals(workflow.done()) && readiness.unblock(id, to, now, source, expectations, writes);
     Optional<Task> task = commitTask(current, json, now, expectations, writes, (etag, prev) -> {
       ObjectNode d = core.object().put("id", id).put("oldStatus", from).put("newStatus", to)
           .put("previousEtag", prev).put("etag", etag);
@@ -232,6 +231,14 @@ final class TaskCommits {
       events.addAll(move.trailing().build(json, guard.map(LeaseCommits.Current::held).orElse(null)));
       return events;
     });
+    if (task.isPresent() && sweep) {
+      try {
+        readiness.sweep(id, to); // tasks placed on this one after the scan above, before its commit
+      } catch (RuntimeException e) { // committed: the marker stays, and a later claim runs the sweep
+        LOG.warn("task {} is done, but moving the tasks that still wait on it failed (a later claim retries): {}",
+            id, e.toString());
+      }
+    }
     return task.map(t -> new TransitionResult(from, to, t));
   }
 

@@ -26,6 +26,10 @@ import java.util.regex.Pattern;
  * delayed:&lt;workflow&gt;             &lt;time&gt; (its notBefore)     initial, dependencies done, backoff pending
  * waits                          &lt;dependency id&gt;!&lt;done&gt;      initial, waiting for its first dependency not in &lt;done&gt;
  * </pre>
+ * Index of {@code _task-waiters} (see {@link TaskReadiness}):
+ * <pre>
+ * sweep                          &lt;task id&gt;                   the marker of a done task whose late waiters are still to move
+ * </pre>
  * Indexes of {@code _leases} and {@code _task-leases}:
  * <pre>
  * expires                        &lt;time&gt; (heartbeatAt + ttl)  every held lease (a free record carries none)
@@ -54,6 +58,8 @@ final class TaskIndexes {
   static final String EXPIRES = "expires";
   /** The index of tasks waiting for a dependency. */
   static final String WAITS = "waits";
+  /** The index of the sweep markers in {@code _task-waiters} (a done task whose late waiters are still to move). */
+  static final String SWEEP = "sweep";
   private static final Pattern PLAIN = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,39}");
   private static final long SECONDS_OFFSET = 100_000_000_000L;
   private static final long MAX_SECONDS = 999_999_999_999L;
@@ -83,6 +89,11 @@ final class TaskIndexes {
   /** @return the key under which tasks whose workflow's done status is {@code done} wait for {@code dependency} */
   static String waitsKey(String dependency, String done) {
     return dependency + "!" + done;
+  }
+
+  /** @return the key of the sweep marker of task {@code id} */
+  static String sweepKey(String id) {
+    return id;
   }
 
   /** @return the fixed-width key of an instant */

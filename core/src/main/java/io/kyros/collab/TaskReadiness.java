@@ -2,9 +2,11 @@ package io.kyros.collab;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.IndexEntry;
 import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import io.kyros.collab.spi.Write;
@@ -15,6 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Keeps the claim indexes ({@link TaskIndexes}) true in the commits that change tasks, when the storage keeps
@@ -33,21 +37,28 @@ import java.util.function.Function;
  * </ul>
  *
  * <p>A task W placed to wait on a dependency D and D reaching done are two commits that read what the other
- * writes: W's reads D's status, D's scans the tasks waiting on D. Each must fail if the other committed after its
- * read, or W could wait for ever on a D that is done (the commit completing D scanned before W waited):
+ * writes: W's reads D's status, D's scans the tasks waiting on D. W's commit pins D's revision, so it fails if D's
+ * commit landed first. The other order (W placed after D's scan, before D's commit) would leave W waiting for ever
+ * on a done D; instead of making D's commit fail then (a steady stream of new waiters would starve D's completion),
+ * D's commit leaves a marker and a sweep after it moves such stragglers:
  * <pre>
  * commit placing W on D                         commit moving D to done
- *   expects D's revision as read (D not done)     expects _task-waiters/D as read (before its scan of waits)
- *   writes _task-waiters/D (the guard of D)       deletes _task-waiters/D if present
+ *   expects D's revision as read (D not done)     rewrites the waiters its scan of waits found
+ *   writes _task-waiters/D (the guard of D)       writes _task-waiters/D with index entry sweep = D (the marker)
+ *                                               then {@link #sweep}: moves what still waits on D, deletes the marker
  * </pre>
- * If D's commit lands first, W's expectation on D fails; if W's lands first, it changed the guard D's commit
- * expects; either way the later one retries on fresh reads. The guard is written only by commits that make a task
- * wait; a task that nobody waits on never has one, and its completion expects the guard absent without reading it
- * when the completion starts from records this instance remembers ({@link RecordSource#REMEMBERED}).
+ * Once D's commit has landed, no commit can place a task on D (its pin on D fails, and a retry sees D done), so the
+ * sweep, which scans after that commit, finds every straggler and ends. A crash before the sweep ends leaves the
+ * marker, and the next claim of any instance runs the sweep ({@link #pendingSweeps}). The guard is written only by
+ * commits that make a task wait, so a task nobody ever waited on has none: its completion, on a first attempt from
+ * records this instance remembers ({@link RecordSource#REMEMBERED}) whose scan finds no waiter, expects the guard
+ * absent instead of writing the marker (a guard written meanwhile makes it conflict, and the retry writes the
+ * marker), which keeps the common completion at one write more than the task and its lease: none.
  * A dependency seen done is not pinned: the done status is terminal and tasks are never deleted, so it stays done.
  * Thread-safe (stateless apart from the shared {@link Core}).
  */
 final class TaskReadiness {
+  private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
   /** How many due tasks one promotion commit moves to {@code ready}. */
   private static final int PROMOTE_BATCH = 64;
 
@@ -117,37 +128,22 @@ final class TaskReadiness {
 
   /**
    * Adds to a commit that moves task {@code id} into the status {@code done} the rewrites of the tasks waiting on it
-   * (whatever their workflow, as long as {@code done} is its done status), the expectations they need, and the
-   * expectation (and removal) of {@code id}'s guard.
+   * (whatever their workflow, as long as {@code done} is its done status) and the expectations they need; and either
+   * the expectation that {@code id} has no guard or the sweep marker (see the class comment).
    *
    * @param source {@link RecordSource#REMEMBERED} on a first attempt from remembered records: then a task found with
-   *     no waiters is expected to have no guard, unread (a stale guard makes the attempt conflict, and the retry,
-   *     from {@link RecordSource#READ}, reads it)
+   *     no waiters is expected to have no guard, unread
+   * @return whether the commit carries the sweep marker: once it has committed, the caller runs {@link #sweep}
    */
-  void unblock(String id, String done, Instant now, RecordSource source, List<Expectation> expectations,
+  boolean unblock(String id, String done, Instant now, RecordSource source, List<Expectation> expectations,
       List<Write> writes) {
     if (!core.indexed()) {
-      return;
+      return false;
     }
-    RecordKey guardKey = RecordKeys.waiters(id);
-    List<IndexHit> waiting = null;
-    if (source == RecordSource.REMEMBERED) {
-      waiting = waitingOn(id, done);
-      if (waiting.isEmpty()) {
-        expectations.add(Expectation.absent(guardKey));
-        return;
-      }
-    }
-    // the guard is read before the scan: a task placed on id after the read changes it, failing this commit
-    Optional<StoredRecord> guard = core.storage().read(guardKey);
-    if (guard.isPresent()) {
-      expectations.add(Expectation.revision(guardKey, guard.get().revision()));
-      writes.add(Write.delete(guardKey));
-    } else {
-      expectations.add(Expectation.absent(guardKey));
-    }
-    if (waiting == null || guard.isPresent()) {
-      waiting = waitingOn(id, done);
+    List<IndexHit> waiting = waitingOn(id, done);
+    if (source == RecordSource.REMEMBERED && waiting.isEmpty()) {
+      expectations.add(Expectation.absent(RecordKeys.waiters(id)));
+      return false;
     }
     List<Write> guards = new ArrayList<>();
     for (IndexHit h : waiting) {
@@ -159,6 +155,70 @@ final class TaskReadiness {
       writes.add(Write.put(w.key(), w.json(), w.hash(), TaskIndexes.task(json, placement)));
     }
     writes.addAll(guards);
+    Core.Encoded marker = core.encode(core.object().put("task", id).put("done", done), "sweep marker of task " + id);
+    writes.add(Write.put(RecordKeys.waiters(id), marker.json(), marker.hash(),
+        List.of(new IndexEntry(TaskIndexes.SWEEP, TaskIndexes.sweepKey(id)))));
+    return true;
+  }
+
+  /**
+   * Moves every task still waiting on the done task {@code id} (placed after its completion's scan, before its
+   * commit) to its next dependency not done, or to ready, each in a commit of its own; then deletes the sweep
+   * marker. Ends: no task can be placed on a done task. Retries conflicts until the update timeout.
+   *
+   * @param id the done task
+   * @param done its done status (the waiters' key)
+   * @throws UpdateConflictException if it cannot finish before the update timeout (the marker stays for later)
+   */
+  void sweep(String id, String done) {
+    RecordKey marker = RecordKeys.waiters(id);
+    Retry backoff = core.retry("waiters of task " + id);
+    for (;; backoff.pause()) {
+      boolean conflict = false;
+      for (IndexHit h : waitingOn(id, done)) {
+        StoredRecord w = h.record();
+        ObjectNode json = core.parse(w);
+        List<Expectation> expectations = new ArrayList<>();
+        List<Write> writes = new ArrayList<>();
+        expectations.add(Expectation.revision(w.key(), w.revision()));
+        TaskIndexes.Placement placement = placeQueued(json, id, done, core.storage().now(), expectations, writes,
+            core.storage()::readAll);
+        writes.add(0, Write.put(w.key(), w.json(), w.hash(), TaskIndexes.task(json, placement)));
+        conflict |= core.commit(Commit.of(expectations, writes, List.of())) instanceof CommitResult.Conflict;
+      }
+      if (conflict) {
+        continue; // one of them changed meanwhile: scan again
+      }
+      Optional<StoredRecord> m = core.storage().read(marker);
+      if (m.isEmpty() || core.commit(Commit.of(List.of(Expectation.revision(marker, m.get().revision())),
+          List.of(Write.delete(marker)), List.of())) instanceof CommitResult.Committed) {
+        return;
+      }
+    }
+  }
+
+  /**
+   * Runs the sweeps a completion left unfinished (a crash, a timeout), found through the markers' {@code sweep}
+   * index: each is logged and left for a later claim if it fails again.
+   *
+   * @param markers hits of {@link #pendingSweepsQuery}
+   */
+  void pendingSweeps(List<IndexHit> markers) {
+    for (IndexHit h : markers) {
+      ObjectNode m = core.parse(h.record());
+      String id = m.path("task").asText();
+      try {
+        sweep(id, m.path("done").asText());
+      } catch (RuntimeException e) {
+        LOG.warn("cannot finish the sweep of the tasks waiting on {} (a later claim tries again): {}", id,
+            e.toString());
+      }
+    }
+  }
+
+  /** @return the query of a few pending sweep markers, read with a claim's other index pages */
+  static IndexQuery pendingSweepsQuery() {
+    return IndexQuery.first(RecordKeys.TASK_WAITERS, TaskIndexes.SWEEP, 16);
   }
 
   private List<IndexHit> waitingOn(String id, String done) {

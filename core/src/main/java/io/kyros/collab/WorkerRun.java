@@ -160,7 +160,7 @@ final class WorkerRun implements Runnable {
       k.close();
     }
     try {
-      collab.tasks().release(claim(), failed(Duration.ZERO, "CancellationException",
+      collab.tasks().release(claim(), released(Duration.ZERO, "CancellationException",
           "pool shut down before the handler finished; task released"));
     } catch (LeaseLostException e) {
       LOG.debug("claim on {} already lost at shutdown: {}", taskId(), e.getMessage());
@@ -178,7 +178,7 @@ final class WorkerRun implements Runnable {
       if (cancel == Cancel.LOST) {
         recordFailure(duration, LeaseLostException.class.getSimpleName(), cancelReason, false, null);
       } else if (cancel == Cancel.SHUTDOWN) {
-        collab.tasks().release(current, failed(duration, "CancellationException", cancelReason + "; task released"));
+        collab.tasks().release(current, released(duration, "CancellationException", cancelReason + "; task released"));
       } else if (cancel == Cancel.BATCH) {
         collab.tasks().fail(current, cancelReason, null, failed(duration, "CancellationException", cancelReason));
       } else if (cancel == null && error == null && outcome.kind() != Outcome.Kind.FAIL) {
@@ -217,7 +217,7 @@ final class WorkerRun implements Runnable {
    */
   void releaseUnstarted() {
     ended.set(true);
-    collab.tasks().release(claimed, failed(Duration.ZERO, "CancellationException",
+    collab.tasks().release(claimed, released(Duration.ZERO, "CancellationException",
         "pool shut down before the handler started; task released"));
   }
 
@@ -233,8 +233,8 @@ final class WorkerRun implements Runnable {
   }
 
   /**
-   * The {@code executor_failed} of the commit ending the claim; whether the task goes again, and when, is read from
-   * the task record that commit writes.
+   * The {@code executor_failed} of a commit that fails the task; whether it goes again, and when, is read from the
+   * task record that commit writes (a fail always sets or clears {@code notBefore}).
    */
   private TrailingEvents failed(Duration duration, String errorClass, String message) {
     return (task, lease) -> {
@@ -242,6 +242,15 @@ final class WorkerRun implements Runnable {
       Instant next = retried ? TaskRecord.notBeforeOf(task) : null;
       return List.of(event(EventType.EXECUTOR_FAILED, failure(duration, errorClass, message, retried, next)));
     };
+  }
+
+  /**
+   * The {@code executor_failed} of a commit that releases the task: back in the queue at once (a release leaves an
+   * earlier attempt's {@code notBefore} in the record, already past, which is not this attempt's next time).
+   */
+  private TrailingEvents released(Duration duration, String errorClass, String message) {
+    return (task, lease) -> List.of(event(EventType.EXECUTOR_FAILED,
+        failure(duration, errorClass, message, true, null)));
   }
 
   /**

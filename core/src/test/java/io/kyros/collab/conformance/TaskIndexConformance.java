@@ -127,6 +127,41 @@ public abstract class TaskIndexConformance extends TaskConformance {
   }
 
   @Test
+  void taskIndex_aDependencyCompletesWhileTasksKeepBeingCreatedOnIt() throws Exception {
+    // found by review: when the completion had to see no new waiter between its scan and its commit, a steady
+    // stream of follow-ups starved it (UpdateConflictException after the update timeout)
+    create("d", 0);
+    TaskClaim d = claim("d");
+    for (int i = 0; i < 200; i++) {
+      collab.tasks().create(NewTask.of("w").withId("w" + i).withDependsOn("d"));
+    }
+    AtomicBoolean stop = new AtomicBoolean();
+    java.util.concurrent.CountDownLatch producing = new java.util.concurrent.CountDownLatch(20);
+    Collab producer = newCollab("producer");
+    List<String> made = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Thread t = new Thread(() -> {
+      for (int i = 0; !stop.get(); i++) { // as fast as it can, until the completion returned
+        producer.tasks().create(NewTask.of("p").withId("p" + i).withDependsOn("d"));
+        made.add("p" + i);
+        producing.countDown();
+      }
+    });
+    t.start();
+    try {
+      assertThat(producing.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      collab.tasks().complete(d);
+    } finally {
+      stop.set(true);
+      t.join();
+    }
+    audit(); // no task waits on d: every waiter, early or late, is ready
+    assertThat(collab.tasks().claimUpTo(1000, "all", TTL, Set.of())).hasSize(200 + made.size());
+    if (storage.indexes()) {
+      assertThat(storage.scanIndex(IndexQuery.first("_task-waiters", "sweep", 10))).as("sweep markers left").isEmpty();
+    }
+  }
+
+  @Test
   void taskIndex_failingWithBackoffDelaysTheTaskUntilItsTimeComes() {
     collab.tasks().create(NewTask.of("a").withId("a").withPriority(5).withMaxAttempts(3));
     create("b", 0);

@@ -144,6 +144,38 @@ public abstract class WorkerConformance extends InterleavingConformance {
   }
 
   @Test
+  void worker_shutdownReleaseAfterAnEarlierBackoffRecordsNoNextAttempt() throws Exception {
+    collab.tasks().create(NewTask.of("again").withId("again").withLabels("again").withMaxAttempts(10));
+    RetryPolicy policy = RetryPolicy.builder().maxAttempts(5).backoff(Duration.ofSeconds(10), Duration.ofSeconds(10))
+        .build();
+    CountDownLatch secondStarted = new CountDownLatch(1);
+    WorkerPool p = pool(collab, "w1", b -> b.handler("again", ctx -> {
+      if (ctx.attempt() == 1) {
+        throw new IllegalStateException("first");
+      }
+      secondStarted.countDown();
+      try {
+        new CountDownLatch(1).await(1, TimeUnit.MINUTES);
+      } catch (InterruptedException e) {
+        // shutdown
+      }
+      return Outcome.done();
+    }, policy));
+    awaitCondition("first failure", () -> events(EventType.EXECUTOR_FAILED).size() == 1);
+    Instant backoff = task("again").notBefore();
+    clock.set(backoff.plusMillis(1));
+    assertThat(secondStarted.await(1, TimeUnit.MINUTES)).isTrue();
+    p.shutdown(Duration.ofMillis(200)); // the handler does not finish: released at the deadline
+    awaitCondition("second executor_failed", () -> events(EventType.EXECUTOR_FAILED).size() == 2);
+    Event released = events(EventType.EXECUTOR_FAILED).get(1);
+    assertThat(released.details().path("errorClass").asText()).isEqualTo("CancellationException");
+    assertThat(released.details().path("retry").asBoolean()).isTrue();
+    // before 922746e: null (the release sets no new backoff); the stale notBefore of attempt 1 is not a next attempt
+    assertThat(released.details().get("nextAttemptAt").isNull())
+        .as("nextAttemptAt %s (the old backoff %s)", released.details().get("nextAttemptAt"), backoff).isTrue();
+  }
+
+  @Test
   void worker_failedAttemptsRetryAfterAJitteredBackoffOnTheStorageClockThenFailForGood() {
     collab.tasks().create(NewTask.of("flaky").withId("f").withLabels("flaky").withMaxAttempts(10));
     RetryPolicy policy = RetryPolicy.builder().maxAttempts(3).backoff(Duration.ofSeconds(10), Duration.ofSeconds(15))

@@ -1,6 +1,5 @@
 package io.kyros.collab.jdbc;
 
-import io.kyros.collab.StorageException;
 import java.sql.Statement;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -53,30 +52,43 @@ final class CommitNotifier implements AutoCloseable {
       }
       due = true;
       if (thread == null) {
-        thread = new Thread(this::run, name);
-        thread.setDaemon(true);
-        thread.start();
+        Thread t = new Thread(this::run, name);
+        t.setDaemon(true);
+        try {
+          t.start();
+          thread = t;
+        } catch (RuntimeException | OutOfMemoryError e) { // the commit succeeded: never fail it for a wake-up
+          LOG.warn("{}: cannot start the notifying thread (other nodes' waiters poll): {}", name, e.toString());
+        }
       }
       lock.notifyAll();
     }
   }
 
   private void run() {
-    while (true) {
-      synchronized (lock) {
-        while (!due && !closed) {
-          try {
-            lock.wait();
-          } catch (InterruptedException e) {
+    try {
+      while (true) {
+        synchronized (lock) {
+          while (!due && !closed) {
+            try {
+              lock.wait();
+            } catch (InterruptedException e) {
+              return; // the next commit starts another thread
+            }
+          }
+          if (closed) {
             return;
           }
+          due = false;
         }
-        if (closed) {
-          return;
-        }
-        due = false;
+        send();
       }
-      send();
+    } finally {
+      synchronized (lock) {
+        if (thread == Thread.currentThread()) {
+          thread = null;
+        }
+      }
     }
   }
 
@@ -92,7 +104,7 @@ final class CommitNotifier implements AutoCloseable {
         LOG.info("{}: notifications are sent again", name);
         failing = false;
       }
-    } catch (StorageException e) {
+    } catch (RuntimeException e) { // StorageException, or anything else: the thread must go on
       if (!failing) {
         LOG.warn("{}: cannot notify other nodes of new events (their waiters poll meanwhile): {}", name,
             e.getMessage());

@@ -10,6 +10,7 @@ import io.kyros.collab.ETagList;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.NewTask;
+import io.kyros.collab.NotFoundException;
 import io.kyros.collab.PreconditionFailedException;
 import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
@@ -127,7 +128,12 @@ final class TasksRoutes {
     }
     int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
     // one page through the store's status index (one more task than asked tells whether a next page exists)
-    List<Task> page = store.collab().tasks().list(filter.limit(limit + 1));
+    List<Task> page;
+    try {
+      page = store.collab().tasks().list(filter.limit(limit + 1));
+    } catch (NotFoundException e) { // the cursor names no task (tasks are never deleted: a made-up one)
+      throw ApiException.badRequest("'after' must name an existing task: " + after);
+    }
     int end = Math.min(page.size(), limit);
     ObjectNode out = Json.object();
     ArrayNode data = out.putArray("data");

@@ -74,6 +74,9 @@ class TasksApiTest extends ApiTestBase {
     JsonNode page3 = Http.json(http.get("/collab/tasks?limit=2&after=p3"));
     assertThat(page3.get("data")).hasSize(1);
     assertThat(page3.get("next_after").isNull()).isTrue();
+    HttpResponse<String> unknown = http.get("/collab/tasks?limit=2&after=nosuchtask");
+    assertThat(unknown.statusCode()).isEqualTo(400);
+    assertThat(unknown.body()).contains("'after' must name an existing task: nosuchtask");
     JsonNode even = Http.json(http.get("/collab/tasks?label=even"));
     assertThat(even.get("data")).hasSize(3);
     JsonNode queued = Http.json(http.get("/collab/tasks?status=queued&label=odd"));
