@@ -21,8 +21,8 @@ final class RecordKeys {
   /** Collection holding tasks, keyed by task id. */
   static final String TASKS = "_tasks";
   /**
-   * Collection holding the waiter guards of tasks, keyed by task id: see {@link TaskReadiness}. A guard exists
-   * only while its task is not done and some task has waited on it.
+   * Collection holding the waiter guards and sweep markers of tasks ({@link TaskReadiness}), one per task and done
+   * status waited for ({@link #waiters}).
    */
   static final String TASK_WAITERS = "_task-waiters";
   /** Lease resources of task claims are {@code tasks/<id>}; user resource names cannot start with it. */
@@ -41,9 +41,18 @@ final class RecordKeys {
     return new RecordKey(TASKS, id);
   }
 
-  /** @return the waiter guard of task {@code id} ({@link TaskReadiness}) */
-  static RecordKey waiters(String id) {
-    return new RecordKey(TASK_WAITERS, id);
+  /**
+   * The waiter guard (then sweep marker) of task {@code id} for the tasks waiting for it to reach {@code done}: one
+   * per {@code waits} key ({@link TaskIndexes#waitsKey}), so that a workflow with another done status never touches
+   * the marker of a task that is done in its own. The id is derived ({@value #DERIVED_ID_PREFIX} and the SHA-256 of
+   * the key), since the key's {@code !} is no record id; the record holds the task id and the status.
+   *
+   * @param id the task waited on
+   * @param done the done status waited for
+   * @return the record
+   */
+  static RecordKey waiters(String id, String done) {
+    return new RecordKey(TASK_WAITERS, derivedId(TaskIndexes.waitsKey(id, done)));
   }
 
   /** @return the lease resource of task {@code id}'s claim, {@code tasks/<id>} */

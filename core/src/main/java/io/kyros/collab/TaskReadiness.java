@@ -44,16 +44,19 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * commit placing W on D                         commit moving D to done
  *   expects D's revision as read (D not done)     rewrites the waiters its scan of waits found
- *   writes _task-waiters/D (the guard of D)       writes _task-waiters/D with index entry sweep = D (the marker)
+ *   writes the guard of (D, done)                 writes that record with index entry sweep (the marker)
  *                                               then {@link #sweep}: moves what still waits on D, deletes the marker
  * </pre>
  * Once D's commit has landed, no commit can place a task on D (its pin on D fails, and a retry sees D done), so the
  * sweep, which scans after that commit, finds every straggler and ends. A crash before the sweep ends leaves the
- * marker, and the next claim of any instance runs the sweep ({@link #pendingSweeps}). The guard is written only by
- * commits that make a task wait, so a task nobody ever waited on has none: its completion, on a first attempt from
- * records this instance remembers ({@link RecordSource#REMEMBERED}) whose scan finds no waiter, expects the guard
- * absent instead of writing the marker (a guard written meanwhile makes it conflict, and the retry writes the
- * marker), which keeps the common completion at one write more than the task and its lease: none.
+ * marker, and the next claim of any instance runs the sweep ({@link #pendingSweeps}). Guard and marker are one
+ * record per task and done status waited for ({@link RecordKeys#waiters}): a task of a workflow with another done
+ * status may still be placed on D after D is done in its own workflow, and must not overwrite D's marker. The guard
+ * is written only by commits that make a task wait, so a task nobody ever waited on has none: a completion whose scan
+ * finds no waiter and no guard (on a first attempt from records this instance remembers,
+ * {@link RecordSource#REMEMBERED}, the guard is not read) expects the guard absent instead of writing the marker (a
+ * guard written meanwhile makes it conflict, and the retry writes the marker); so a completion of a task nobody
+ * waits on writes nothing more than the task and its lease.
  * A dependency seen done is not pinned: the done status is terminal and tasks are never deleted, so it stays done.
  * Thread-safe (stateless apart from the shared {@link Core}).
  */
@@ -118,7 +121,7 @@ final class TaskReadiness {
         if (r == null || !done.equals(TaskRecord.status(core.parse(r)))) {
           expectations.add(r == null ? Expectation.absent(RecordKeys.task(d))
               : Expectation.revision(r.key(), r.revision()));
-          addGuard(d, guards);
+          addGuard(d, done, guards);
           return TaskIndexes.Placement.waiting(d, done);
         }
       }
@@ -141,8 +144,11 @@ final class TaskReadiness {
       return false;
     }
     List<IndexHit> waiting = waitingOn(id, done);
-    if (source == RecordSource.REMEMBERED && waiting.isEmpty()) {
-      expectations.add(Expectation.absent(RecordKeys.waiters(id)));
+    RecordKey guard = RecordKeys.waiters(id, done);
+    // no waiter found and no guard: nobody ever waited (a placement after the scan writes the guard, so this
+    // commit then conflicts); a first attempt from remembered records assumes so without reading
+    if (waiting.isEmpty() && (source == RecordSource.REMEMBERED || core.storage().read(guard).isEmpty())) {
+      expectations.add(Expectation.absent(guard));
       return false;
     }
     List<Write> guards = new ArrayList<>();
@@ -156,7 +162,7 @@ final class TaskReadiness {
     }
     writes.addAll(guards);
     Core.Encoded marker = core.encode(core.object().put("task", id).put("done", done), "sweep marker of task " + id);
-    writes.add(Write.put(RecordKeys.waiters(id), marker.json(), marker.hash(),
+    writes.add(Write.put(guard, marker.json(), marker.hash(),
         List.of(new IndexEntry(TaskIndexes.SWEEP, TaskIndexes.sweepKey(id)))));
     return true;
   }
@@ -171,7 +177,7 @@ final class TaskReadiness {
    * @throws UpdateConflictException if it cannot finish before the update timeout (the marker stays for later)
    */
   void sweep(String id, String done) {
-    RecordKey marker = RecordKeys.waiters(id);
+    RecordKey marker = RecordKeys.waiters(id, done);
     Retry backoff = core.retry("waiters of task " + id);
     for (;; backoff.pause()) {
       boolean conflict = false;
@@ -226,15 +232,16 @@ final class TaskReadiness {
         Core.PAGE));
   }
 
-  /** Adds the guard write of {@code dependency} to {@code guards}, unless one is there. */
-  private void addGuard(String dependency, List<Write> guards) {
-    RecordKey key = RecordKeys.waiters(dependency);
+  /** Adds the guard write of {@code dependency} for {@code done} to {@code guards}, unless one is there. */
+  private void addGuard(String dependency, String done, List<Write> guards) {
+    RecordKey key = RecordKeys.waiters(dependency, done);
     for (Write w : guards) {
       if (w.key().equals(key)) {
         return;
       }
     }
-    Core.Encoded encoded = core.encode(core.object().put("task", dependency), "guard of task " + dependency);
+    Core.Encoded encoded = core.encode(core.object().put("task", dependency).put("done", done),
+        "guard of task " + dependency);
     guards.add(Write.put(key, encoded.json(), encoded.hash()));
   }
 

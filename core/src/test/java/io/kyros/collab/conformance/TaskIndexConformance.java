@@ -9,6 +9,7 @@ import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskFilter;
 import io.kyros.collab.TaskPatch;
+import io.kyros.collab.Workflow;
 import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
@@ -479,5 +480,83 @@ public abstract class TaskIndexConformance extends TaskConformance {
     audit();
     assertThat(first.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("b");
     audit();
+  }
+
+  /**
+   * Stages a completion of {@code d} (claimed by {@code collab}) through another instance whose process "dies" right
+   * after the completing commit: w is created on d after the completion's scan, before its commit (a straggler), and
+   * every commit after the completing one fails, so the sweep does not run and the marker stays for a later claim.
+   */
+  private void completeAndCrashBeforeTheSweep(TaskClaim d) {
+    // v waits on d before the completion's scan: the completion moves it in its commit (and writes the marker)
+    collab.tasks().create(NewTask.of("v").withId("v").withDependsOn("d"));
+    InterceptingStorage racing = new InterceptingStorage(storage);
+    Collab second = newCollab("second", racing, o -> { });
+    AtomicBoolean completed = new AtomicBoolean();
+    AtomicBoolean straggler = new AtomicBoolean();
+    racing.intercept((commit, next) -> {
+      if (completed.get()) {
+        throw new IllegalStateException("the completing process died before its sweep");
+      }
+      boolean writesD = commit.writes().stream()
+          .anyMatch(w -> w.key().collection().equals("_tasks") && w.key().id().equals("d"));
+      if (writesD && straggler.compareAndSet(false, true)) {
+        newCollab("first").tasks().create(NewTask.of("w").withId("w").withDependsOn("d"));
+      }
+      CommitResult r = next.commit(commit);
+      if (writesD && r instanceof CommitResult.Committed) {
+        completed.set(true);
+      }
+      return r;
+    });
+    second.tasks().complete(d);
+    racing.intercept(InterceptingStorage.FORWARD);
+  }
+
+  @Test
+  void taskIndex_aCrashedSweepIsFinishedByTheNextClaim() {
+    // control for the test below: the protocol's crash path works when nothing else touches d
+    create("d", 0);
+    completeAndCrashBeforeTheSweep(claim("d"));
+    if (storage.indexes()) {
+      assertThat(storage.scanIndex(IndexQuery.first("_task-waiters", "sweep", 10))).as("the pending marker").hasSize(1);
+    }
+    assertThat(collab.tasks().claimUpTo(10, "all", TTL, Set.of())).extracting(c -> c.task().id())
+        .containsExactlyInAnyOrder("v", "w");
+  }
+
+  @Test
+  void taskIndex_aTaskOfAnotherWorkflowPlacedOnADoneDependencyDoesNotEraseItsPendingSweep() {
+    // found by review: a placement blind-writes the guard _task-waiters/D. For a task of a workflow whose done status
+    // is not D's, D done is still "not done", so its pin on D holds after D's completion and its guard overwrites the
+    // sweep marker, whose 'sweep' index entry goes with it: the straggler w then waits on the done d for ever.
+    create("d", 0);
+    completeAndCrashBeforeTheSweep(claim("d"));
+    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
+      other.tasks().create(NewTask.of("x").withId("x").withDependsOn("d")); // waits for d to be 'shipped'
+    }
+    assertThat(collab.tasks().claimUpTo(10, "all", TTL, Set.of())).extracting(c -> c.task().id())
+        .as("v and w: their only dependency d is done").containsExactlyInAnyOrder("v", "w");
+  }
+
+  @Test
+  void taskIndex_aCompletionThatReadsItsTaskWritesNoMarkerWhenNoTaskEverWaitedOnIt() {
+    // docs/architecture.md (complete row): the sweep marker is written "unless no waiter was ever placed". A completion
+    // from records it read (RecordSource.READ: another instance, a retry, Tasks.transition) writes it all the same,
+    // then runs the sweep: a scan, a read and a delete commit more, and claims meanwhile run the sweep too.
+    org.junit.jupiter.api.Assumptions.assumeTrue(storage.indexes(), "markers exist only with indexes");
+    create("x", 0);
+    TaskClaim x = claim("x");
+    InterceptingStorage counting = new InterceptingStorage(storage);
+    List<String> touched = new java.util.concurrent.CopyOnWriteArrayList<>();
+    counting.intercept((commit, next) -> {
+      commit.writes().stream().filter(w -> w.key().collection().equals("_task-waiters"))
+          .forEach(w -> touched.add((w.isDelete() ? "delete " : "put ") + w.key().id()));
+      return next.commit(commit);
+    });
+    newCollab("second", counting, o -> { }).tasks().complete(x);
+    assertThat(touched).as("writes of _task-waiters for a task nobody waited on").isEmpty();
   }
 }
