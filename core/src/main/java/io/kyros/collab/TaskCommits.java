@@ -16,6 +16,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * How task changes commit: create, update, and the commit step of every status change ({@link #move}), each with
@@ -23,7 +25,7 @@ import java.util.Optional;
  * use as a first guess. Thread-safe.
  */
 final class TaskCommits {
-  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Tasks.class);
+  private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
   private final Core core;
   private final LeaseCommits leases;
   private final Workflow workflow;

@@ -153,18 +153,29 @@ final class TaskReadiness {
     }
     List<Write> guards = new ArrayList<>();
     for (IndexHit h : waiting) {
-      StoredRecord w = h.record();
-      ObjectNode json = core.parse(w);
-      expectations.add(Expectation.revision(w.key(), w.revision()));
-      TaskIndexes.Placement placement = placeQueued(json, id, done, now, expectations, guards,
-          core.storage()::readAll);
-      writes.add(Write.put(w.key(), w.json(), w.hash(), TaskIndexes.task(json, placement)));
+      writes.add(rewriteWaiter(h.record(), id, done, now, expectations, guards));
     }
     writes.addAll(guards);
-    Core.Encoded marker = core.encode(core.object().put("task", id).put("done", done), "sweep marker of task " + id);
-    writes.add(Write.put(guard, marker.json(), marker.hash(),
-        List.of(new IndexEntry(TaskIndexes.SWEEP, TaskIndexes.sweepKey(id)))));
+    writes.add(waiterRecord(id, done, List.of(new IndexEntry(TaskIndexes.SWEEP, TaskIndexes.sweepKey(id)))));
     return true;
+  }
+
+  /**
+   * The rewrite of task {@code w}, waiting on {@code id}, now that {@code id} is done: its placement on its next
+   * dependency not done (that dependency's guard added to {@code guards}), or ready; the expectations added.
+   */
+  private Write rewriteWaiter(StoredRecord w, String id, String done, Instant now, List<Expectation> expectations,
+      List<Write> guards) {
+    ObjectNode json = core.parse(w);
+    expectations.add(Expectation.revision(w.key(), w.revision()));
+    TaskIndexes.Placement placement = placeQueued(json, id, done, now, expectations, guards, core.storage()::readAll);
+    return Write.put(w.key(), w.json(), w.hash(), TaskIndexes.task(json, placement));
+  }
+
+  /** The record of task {@code id} and the done status waited for: the guard (no entry) or the sweep marker. */
+  private Write waiterRecord(String id, String done, List<IndexEntry> entries) {
+    Core.Encoded encoded = core.encode(core.object().put("task", id).put("done", done), "waiters of task " + id);
+    return Write.put(RecordKeys.waiters(id, done), encoded.json(), encoded.hash(), entries);
   }
 
   /**
@@ -182,14 +193,11 @@ final class TaskReadiness {
     for (;; backoff.pause()) {
       boolean conflict = false;
       for (IndexHit h : waitingOn(id, done)) {
-        StoredRecord w = h.record();
-        ObjectNode json = core.parse(w);
         List<Expectation> expectations = new ArrayList<>();
+        List<Write> guards = new ArrayList<>();
         List<Write> writes = new ArrayList<>();
-        expectations.add(Expectation.revision(w.key(), w.revision()));
-        TaskIndexes.Placement placement = placeQueued(json, id, done, core.storage().now(), expectations, writes,
-            core.storage()::readAll);
-        writes.add(0, Write.put(w.key(), w.json(), w.hash(), TaskIndexes.task(json, placement)));
+        writes.add(rewriteWaiter(h.record(), id, done, core.storage().now(), expectations, guards));
+        writes.addAll(guards);
         conflict |= core.commit(Commit.of(expectations, writes, List.of())) instanceof CommitResult.Conflict;
       }
       if (conflict) {
@@ -240,9 +248,7 @@ final class TaskReadiness {
         return;
       }
     }
-    Core.Encoded encoded = core.encode(core.object().put("task", dependency).put("done", done),
-        "guard of task " + dependency);
-    guards.add(Write.put(key, encoded.json(), encoded.hash()));
+    guards.add(waiterRecord(dependency, done, List.of()));
   }
 
   /**
@@ -258,8 +264,8 @@ final class TaskReadiness {
   }
 
   /** @return the query for one batch of this workflow's tasks whose backoff has passed at {@code now} */
-  io.kyros.collab.spi.IndexQuery dueBy(Instant now) {
-    return io.kyros.collab.spi.IndexQuery.first(RecordKeys.TASKS, TaskIndexes.delayed(workflow.name()),
+  IndexQuery dueBy(Instant now) {
+    return IndexQuery.first(RecordKeys.TASKS, TaskIndexes.delayed(workflow.name()),
         PROMOTE_BATCH).until(TaskIndexes.timeKey(now));
   }
 

@@ -98,8 +98,7 @@ public final class WorkerPool implements AutoCloseable {
     this.metadata = b.metadata;
     this.labels = Set.copyOf(b.handlers.keySet());
     // built inside the claim's commit, so it never throws: a claimed task carries a served label (claims ask for them)
-    this.started = WorkerRun.started(core, agentId,
-        taskLabels -> taskLabels.stream().filter(handlers::containsKey).findFirst().orElse(null));
+    this.started = WorkerRun.started(core, agentId, taskLabels -> handlerOf(taskLabels).orElse(null));
     long n = POOLS.incrementAndGet();
     AtomicLong threads = new AtomicLong();
     this.executor = new ThreadPoolExecutor(concurrency, concurrency, 0, TimeUnit.NANOSECONDS,
@@ -320,12 +319,12 @@ public final class WorkerPool implements AutoCloseable {
   }
 
   /** The label of the handler that runs a task with these labels: the first served one in the handlers' order. */
-  private String handlerOf(java.util.Collection<String> taskLabels) {
-    return taskLabels.stream().filter(handlers::containsKey).findFirst().orElseThrow();
+  private java.util.Optional<String> handlerOf(java.util.Collection<String> taskLabels) {
+    return taskLabels.stream().filter(handlers::containsKey).findFirst();
   }
 
   private void startRun(TaskClaim claim) {
-    String label = handlerOf(claim.task().labels());
+    String label = handlerOf(claim.task().labels()).orElseThrow();
     WorkerRun run = new WorkerRun(this, core, collab, label, handlers.get(label),
         policies.getOrDefault(label, defaultPolicy), claim);
     runs.add(run);

@@ -20,8 +20,9 @@ import org.slf4j.LoggerFactory;
  * its timeout, and ends the claim as the outcome says (complete, release, or fail with the retry policy's jittered
  * delay). Its {@code executor_started} is recorded in the commit that claimed the task ({@link #started}), its
  * {@code executor_succeeded} or {@code executor_failed} in the commit that ends the claim ({@link TrailingEvents});
- * only when the claim was lost (nothing left to commit) is {@code executor_failed} a commit of its own. Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason
- * once and interrupts the handler's thread while the handler runs. Whoever first ends the claim (the run, or a
+ * only when the claim was lost (nothing left to commit) is {@code executor_failed} a commit of its own.
+ * Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason once and interrupts the
+ * handler's thread while the handler runs. Whoever first ends the claim (the run, or a
  * shutdown past its deadline) is the only one to end it. Thread-safe.
  */
 final class WorkerRun implements Runnable {

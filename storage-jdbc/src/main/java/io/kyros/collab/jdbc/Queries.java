@@ -94,13 +94,21 @@ final class Queries {
         List<IndexHit> out = new ArrayList<>();
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
-            out.add(new IndexHit(rs.getString(1), new StoredRecord(new RecordKey(q.collection(), rs.getString(2)),
-                rs.getString(5), rs.getLong(3), rs.getString(4))));
+            out.add(hit(rs, 1, q.collection()));
           }
         }
         return out;
       }
     });
+  }
+
+  /**
+   * One hit of an index scan, from the columns {@code index_key, id, revision, hash, value_json} starting at
+   * {@code first}.
+   */
+  private static IndexHit hit(ResultSet rs, int first, String collection) throws SQLException {
+    return new IndexHit(rs.getString(first), new StoredRecord(new RecordKey(collection, rs.getString(first + 1)),
+        rs.getString(first + 4), rs.getLong(first + 2), rs.getString(first + 3)));
   }
 
   /** Binds one index query's parameters (see {@link SqlText#scanIndex}) from {@code p} on; returns the next index. */
@@ -133,9 +141,7 @@ final class Queries {
         try (ResultSet rs = ps.executeQuery()) {
           while (rs.next()) {
             int q = rs.getInt(1);
-            out.get(q).add(new IndexHit(rs.getString(2), new StoredRecord(
-                new RecordKey(qs.get(q).collection(), rs.getString(3)), rs.getString(6), rs.getLong(4),
-                rs.getString(5))));
+            out.get(q).add(hit(rs, 2, qs.get(q).collection()));
           }
         }
         return out;
