@@ -50,7 +50,7 @@ final class AgentRecord {
 
   static Instant lastSeen(JsonNode o) {
     JsonNode n = o.get(LAST_SEEN);
-    return n == null || n.isNull() ? null : Instant.parse(n.asText());
+    return n == null || n.isNull() ? null : Timestamps.parse(n.asText());
   }
 
   static Set<String> skills(JsonNode o) {

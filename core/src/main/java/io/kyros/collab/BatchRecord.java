@@ -117,7 +117,7 @@ final class BatchRecord {
     try {
       return new Batch(o.path(ID).asText(), o.path(LABEL).asText(), policy(o), o.path(CONCURRENCY).asInt(), state(o),
           progress(o), textOrNull(o, FINAL_STEP), textOrNull(o, FINAL_TASK), textOrNull(o, REASON),
-          Instant.parse(o.path(CREATED_AT).asText()), Instant.parse(o.path(UPDATED_AT).asText()), etag);
+          Timestamps.parse(o.path(CREATED_AT).asText()), Timestamps.parse(o.path(UPDATED_AT).asText()), etag);
     } catch (RuntimeException e) {
       throw new StorageException("batch record " + o.path(ID).asText() + " is damaged: " + e.getMessage(), e);
     }

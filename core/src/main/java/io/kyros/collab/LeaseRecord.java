@@ -46,7 +46,7 @@ final class LeaseRecord {
    */
   static Instant releaseAt(ObjectNode o) {
     JsonNode at = o.get(RELEASE_AT);
-    return at == null || at.isNull() ? null : Instant.parse(at.asText());
+    return at == null || at.isNull() ? null : Timestamps.parse(at.asText());
   }
 
   /** Fills {@code into} with a free record that keeps the last fence. */
@@ -74,8 +74,8 @@ final class LeaseRecord {
     }
     try {
       return new Lease(o.path(LEASE_ID).asText(), o.path(RESOURCE).asText(), holder.asText(),
-          Instant.parse(o.path(ACQUIRED_AT).asText()), Duration.parse(o.path(TTL).asText()),
-          Instant.parse(o.path(HEARTBEAT_AT).asText()), o.path(FENCE).asLong());
+          Timestamps.parse(o.path(ACQUIRED_AT).asText()), Duration.parse(o.path(TTL).asText()),
+          Timestamps.parse(o.path(HEARTBEAT_AT).asText()), o.path(FENCE).asLong());
     } catch (RuntimeException e) {
       throw new StorageException("lease record " + r.key() + " is damaged: " + e.getMessage(), e);
     }

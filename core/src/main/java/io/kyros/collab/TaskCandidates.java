@@ -2,7 +2,6 @@ package io.kyros.collab;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.github.benmanes.caffeine.cache.Cache;
-import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.IndexHit;
 import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
@@ -52,7 +51,7 @@ final class TaskCandidates {
   /** Ids of the tasks a claim of this instance is trying right now; the others skip them. */
   private final Set<String> trying = ConcurrentHashMap.newKeySet();
   /** What claimNext needs of each task, by revision and hash (which identify a value, so entries never go stale). */
-  private final Cache<Core.Version, TaskRecord.View> views = Caffeine.newBuilder().maximumSize(50_000).build();
+  private final Cache<Core.Version, TaskRecord.View> views = Core.cache(50_000);
 
   TaskCandidates(Core core, LeaseCommits leases, TaskCommits commits, TaskClaims claims) {
     this.core = core;

@@ -150,7 +150,7 @@ final class TaskIndexes {
    */
   static List<IndexEntry> task(ObjectNode task, Placement placement) {
     List<IndexEntry> out = new ArrayList<>(4);
-    Instant created = Instant.parse(task.path(TaskRecord.CREATED_AT).asText());
+    Instant created = Timestamps.parse(task.path(TaskRecord.CREATED_AT).asText());
     out.add(new IndexEntry(status(TaskRecord.status(task)), timeKey(created)));
     String workflow = TaskRecord.workflowName(task);
     switch (placement.kind()) {
@@ -162,7 +162,7 @@ final class TaskIndexes {
         }
       }
       case DELAYED -> out.add(new IndexEntry(delayed(workflow),
-          timeKey(Instant.parse(task.path(TaskRecord.NOT_BEFORE).asText()))));
+          timeKey(Timestamps.parse(task.path(TaskRecord.NOT_BEFORE).asText()))));
       case WAITING -> out.add(new IndexEntry(WAITS, waitsKey(placement.waitsOn(), placement.done())));
       case NONE -> { }
     }

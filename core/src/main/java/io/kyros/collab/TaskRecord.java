@@ -98,13 +98,13 @@ final class TaskRecord {
   /** @return the time before which the task may not be claimed, or null */
   static Instant notBeforeOf(ObjectNode o) {
     String nb = textOrNull(o, NOT_BEFORE);
-    return nb == null ? null : Instant.parse(nb);
+    return nb == null ? null : Timestamps.parse(nb);
   }
 
   /** @return whether the task's retry backoff ({@code notBefore}) has passed at {@code now} */
   static boolean claimableAt(ObjectNode o, Instant now) {
     JsonNode nb = o.get(NOT_BEFORE);
-    return nb == null || nb.isNull() || !Instant.parse(nb.asText()).isAfter(now);
+    return nb == null || nb.isNull() || !Timestamps.parse(nb.asText()).isAfter(now);
   }
 
   /** Sets the status and the change time. */
@@ -131,8 +131,8 @@ final class TaskRecord {
       String notBefore = textOrNull(o, NOT_BEFORE);
       return new Task(id(o), o.path(TITLE).asText(), o.path(DESCRIPTION).asText(), status(o),
           o.path(PRIORITY).asInt(), dependsOn(o), items, new TreeSet<>(strings(o.path(LABELS))),
-          textOrNull(o, ASSIGNEE), attempts(o), maxAttempts(o), Instant.parse(o.path(CREATED_AT).asText()),
-          Instant.parse(o.path(UPDATED_AT).asText()), notBefore == null ? null : Instant.parse(notBefore),
+          textOrNull(o, ASSIGNEE), attempts(o), maxAttempts(o), Timestamps.parse(o.path(CREATED_AT).asText()),
+          Timestamps.parse(o.path(UPDATED_AT).asText()), notBefore == null ? null : Timestamps.parse(notBefore),
           textOrNull(o, LAST_ERROR), Core.etag(revision, hash), revision);
     } catch (RuntimeException e) {
       throw new StorageException("task record " + id(o) + " is damaged: " + e.getMessage(), e);
@@ -159,9 +159,9 @@ final class TaskRecord {
       Instant notBefore = null;
       String damage = null;
       try {
-        createdAt = Instant.parse(json.path(CREATED_AT).asText());
+        createdAt = Timestamps.parse(json.path(CREATED_AT).asText());
         String nb = textOrNull(json, NOT_BEFORE);
-        notBefore = nb == null ? null : Instant.parse(nb);
+        notBefore = nb == null ? null : Timestamps.parse(nb);
       } catch (RuntimeException e) {
         damage = e.getMessage();
       }

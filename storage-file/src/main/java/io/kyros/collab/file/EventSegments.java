@@ -59,8 +59,12 @@ final class EventSegments {
   private final FilePermissions permissions;
   /** First id to segment file, as last listed. */
   private final ConcurrentSkipListMap<Long, Path> segments = new ConcurrentSkipListMap<>();
-  /** Event id to (segment, offset of the line after it): where recent reads ended. */
-  private final Cache<Long, Position> positions = Caffeine.newBuilder().maximumSize(1024).build();
+  /**
+   * Event id to (segment, offset of the line after it): where recent reads ended. Maintained on the calling thread:
+   * handing maintenance to the common pool would wake a pool thread every few reads.
+   */
+  private final Cache<Long, Position> positions = Caffeine.newBuilder().maximumSize(1024).executor(Runnable::run)
+      .build();
   /** Tail of the newest segment as last scanned: segment first id, scanned offset, last id seen. */
   private long tailSegment = -1;
   private long tailOffset;

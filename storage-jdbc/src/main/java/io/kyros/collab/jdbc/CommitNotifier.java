@@ -1,6 +1,6 @@
 package io.kyros.collab.jdbc;
 
-import java.sql.Statement;
+import java.sql.PreparedStatement;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -10,19 +10,29 @@ import org.slf4j.LoggerFactory;
  * own, never inside the commits. PostgreSQL takes one database-wide lock for a transaction that notified, at its
  * COMMIT, and holds it across the commit's WAL flush: a NOTIFY in every commit would make all of them commit one at a
  * time, which is what parallel commits exist to avoid (seen as wait event {@code Lock:object} on COMMIT). Here the
- * NOTIFY is a transaction of its own that writes nothing, so it holds that lock only for an instant and flushes no
- * WAL.
+ * NOTIFY is a transaction of its own that changes no row. It still gets a transaction id and writes a commit record
+ * (PostgreSQL needs one to order notifications), so it commits with {@code synchronous_commit} off: it does not wait
+ * for a WAL flush, and holds that lock only for an instant. A notification whose commit record a crash loses is
+ * only a wake-up lost; it carries nothing else.
  *
  * <p>Coalescing: {@link #committed()} only marks a notification as due and wakes the thread, which sends one
- * {@code NOTIFY} for every mark made before it started sending; commits made while it sends cause one more. So a
- * waiter of another node is woken after the commit is visible, by at least one notification per burst. A failed
- * NOTIFY is logged (the first at WARN, then at DEBUG until one succeeds) and not retried: listeners also poll
- * ({@link Notifications}), so a lost notification only delays them by the poll interval.
+ * {@code NOTIFY} for every mark made before it started sending; commits made while it sends cause one more. Two
+ * notifications start at least {@value #MIN_SPACING_MILLIS} ms apart: a lone commit is announced at once, a burst
+ * by one notification every {@value #MIN_SPACING_MILLIS} ms, so that a busy node does not spend a round trip and a
+ * transaction on every commit. So a waiter of another node is woken after the commit is visible, by at least one
+ * notification per burst; the spacing delays it by at most {@value #MIN_SPACING_MILLIS} ms (a send in progress,
+ * which waits for a connection and retries like any read, by as long as that takes). Only the first mark of a
+ * pending notification wakes the thread, so commits during the spacing cost no wake-up. A notification pending when
+ * the storage closes is sent at once, as the thread's last. A failed NOTIFY is logged (the first at
+ * WARN, then at DEBUG until one succeeds) and not retried: listeners also poll ({@link Notifications}), so a lost
+ * notification only delays them by the poll interval.
  *
  * <p>Thread-safe.
  */
 final class CommitNotifier implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(CommitNotifier.class);
+  /** The least time between the starts of two notifications. */
+  static final long MIN_SPACING_MILLIS = 5;
 
   private final Transactions transactions;
   private final String notify;
@@ -50,6 +60,9 @@ final class CommitNotifier implements AutoCloseable {
       if (closed) {
         return;
       }
+      if (due && thread != null) {
+        return; // the thread sends it: it is sending, or waits out the spacing and then sends
+      }
       due = true;
       if (thread == null) {
         Thread t = new Thread(this::run, name);
@@ -66,22 +79,33 @@ final class CommitNotifier implements AutoCloseable {
   }
 
   private void run() {
+    long spacing = TimeUnit.MILLISECONDS.toNanos(MIN_SPACING_MILLIS);
+    long lastStart = System.nanoTime() - spacing;
     try {
       while (true) {
         synchronized (lock) {
-          while (!due && !closed) {
+          while (!closed) {
+            long wait = due ? spacing - (System.nanoTime() - lastStart) : Long.MAX_VALUE;
+            if (wait <= 0) {
+              break;
+            }
             try {
-              lock.wait();
+              if (wait == Long.MAX_VALUE) {
+                lock.wait();
+              } else {
+                TimeUnit.NANOSECONDS.timedWait(lock, wait);
+              }
             } catch (InterruptedException e) {
               return; // the next commit starts another thread
             }
           }
-          if (closed) {
+          if (closed && !due) {
             return;
           }
           due = false;
         }
-        send();
+        lastStart = System.nanoTime();
+        send(); // when closing, the last one, without waiting out the spacing
       }
     } finally {
       synchronized (lock) {
@@ -95,8 +119,8 @@ final class CommitNotifier implements AutoCloseable {
   private void send() {
     try {
       transactions.read("notify", a -> {
-        try (Statement s = a.connection.createStatement()) {
-          s.execute(notify);
+        try (PreparedStatement s = a.connection.prepareStatement(notify)) {
+          s.execute();
         }
         return null;
       });
@@ -115,7 +139,10 @@ final class CommitNotifier implements AutoCloseable {
     }
   }
 
-  /** Stops the thread (a NOTIFY being sent finishes); later commits notify nobody. Idempotent. */
+  /**
+   * Stops the thread (a NOTIFY being sent finishes, and one pending is sent first); later commits notify nobody.
+   * Idempotent.
+   */
   @Override
   public void close() {
     Thread t;

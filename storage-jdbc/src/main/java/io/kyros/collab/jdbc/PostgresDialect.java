@@ -72,9 +72,16 @@ final class PostgresDialect implements Dialect {
     return true;
   }
 
+  /**
+   * {@inheritDoc}
+   *
+   * <p>{@code pg_notify} with {@code synchronous_commit} off for its own transaction: a NOTIFY gets a transaction id
+   * and a commit record, and without this its commit would wait for a WAL flush of its own (see
+   * {@link CommitNotifier}). The channel is the lower-case identifier {@code LISTEN} folds to.
+   */
   @Override
   public String notifyEvents(Tables t) {
-    return "NOTIFY " + eventChannel(t);
+    return "SELECT set_config('synchronous_commit', 'off', true), pg_notify('" + eventChannel(t) + "', '')";
   }
 
   @Override

@@ -5,6 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.zaxxer.hikari.HikariDataSource;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.NewEvent;
+import org.postgresql.PGConnection;
+import org.postgresql.PGNotification;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -42,6 +48,42 @@ class NotificationTest {
       // (the longest the builder allows), a wake-up within 30 s of the commit is the NOTIFY's. This bound is the one
       // margin left: the listener has no hook a test can observe through JdbcStorage's public API.
       assertThat(woke.get(30, TimeUnit.SECONDS)).isTrue();
+    }
+  }
+
+  /**
+   * The notifying statement is a NOTIFY on the channel LISTEN uses, and it turns {@code synchronous_commit} off for
+   * its own transaction only (that commit then waits for no WAL flush; see {@link CommitNotifier}): the connection it
+   * ran on is back to its own setting afterwards, so no
+   * commit of Collab's (or of the application sharing the pool) loses its durability.
+   */
+  @Test
+  void theNotifyingStatementReachesAListenerAndLeavesTheConnectionsCommitDurabilityAsItWas() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "notify_", 2, c -> {});
+        Connection listener = db.connect();
+        Connection notifier = db.connect()) {
+      Tables tables = Tables.of(db.prefix);
+      Dialect dialect = new PostgresDialect();
+      try (Statement s = listener.createStatement()) {
+        s.execute("LISTEN " + dialect.eventChannel(tables));
+      }
+      String before = setting(notifier);
+      try (PreparedStatement ps = notifier.prepareStatement(dialect.notifyEvents(tables));
+          ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        assertThat(rs.getString(1)).as("synchronous_commit in the notifying transaction").isEqualTo("off");
+      }
+      assertThat(setting(notifier)).isEqualTo(before);
+      PGConnection pg = listener.unwrap(PGConnection.class);
+      PGNotification[] received = pg.getNotifications(30_000);
+      assertThat(received).extracting(PGNotification::getName).containsExactly(dialect.eventChannel(tables));
+    }
+  }
+
+  private static String setting(Connection c) throws Exception {
+    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW synchronous_commit")) {
+      rs.next();
+      return rs.getString(1);
     }
   }
 
