@@ -15,8 +15,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * How task changes commit: create, update, and the commit step of every status change ({@link #move}), each with
@@ -24,7 +22,6 @@ import org.slf4j.LoggerFactory;
  * use as a first guess. Thread-safe.
  */
 final class TaskCommits {
-  private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
   private final Core core;
   private final LeaseCommits leases;
   private final Workflow workflow;
@@ -233,12 +230,7 @@ final class TaskCommits {
       return events;
     });
     if (task.isPresent() && sweep) {
-      try {
-        readiness.sweep(id, to); // tasks placed on this one after the scan above, before its commit
-      } catch (RuntimeException e) { // committed: the marker stays, and a later claim runs the sweep
-        LOG.warn("task {} is done, but moving the tasks that still wait on it failed (a later claim retries): {}",
-            id, e.toString());
-      }
+      readiness.sweepOrLeave(id, to); // tasks placed on this one after the scan above, before its commit
     }
     return task.map(t -> new TransitionResult(from, to, t));
   }

@@ -220,13 +220,23 @@ final class TaskReadiness {
   void pendingSweeps(List<IndexHit> markers) {
     for (IndexHit h : markers) {
       ObjectNode m = core.parse(h.record());
-      String id = m.path("task").asText();
-      try {
-        sweep(id, m.path("done").asText());
-      } catch (RuntimeException e) {
-        LOG.warn("cannot finish the sweep of the tasks waiting on {} (a later claim tries again): {}", id,
-            e.toString());
-      }
+      sweepOrLeave(m.path("task").asText(), m.path("done").asText());
+    }
+  }
+
+  /**
+   * {@link #sweep}, for callers whose own work has committed already: a failure is logged, and the marker stays, so
+   * a later claim runs the sweep again ({@link #pendingSweeps}).
+   *
+   * @param id the done task
+   * @param done its done status
+   */
+  void sweepOrLeave(String id, String done) {
+    try {
+      sweep(id, done);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot finish moving the tasks still waiting on {} (the marker stays; a later claim tries again): {}",
+          id, e.toString());
     }
   }
 

@@ -2,6 +2,8 @@ package io.kyros.collab;
 
 import java.time.Instant;
 import java.time.LocalDate;
+import java.time.Month;
+import java.time.Year;
 
 /**
  * Reads the instants of stored values (task, lease, agent and batch records), which Collab writes with
@@ -54,7 +56,7 @@ final class Timestamps {
       }
     }
     if (year < 0 || month < 1 || month > 12 || day < 1 || day > 31 || hour < 0 || hour > 23 || minute < 0
-        || minute > 59 || second < 0 || second > 59 || day > LocalDate.of(year, month, 1).lengthOfMonth()) {
+        || minute > 59 || second < 0 || second > 59 || day > Month.of(month).length(Year.isLeap(year))) {
       return Instant.parse(text); // the exact exception, or its reading of a leap second
     }
     long epochDay = LocalDate.of(year, month, day).toEpochDay();

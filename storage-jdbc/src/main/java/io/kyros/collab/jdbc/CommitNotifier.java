@@ -85,16 +85,16 @@ final class CommitNotifier implements AutoCloseable {
       while (true) {
         synchronized (lock) {
           while (!closed) {
-            long wait = due ? spacing - (System.nanoTime() - lastStart) : Long.MAX_VALUE;
-            if (wait <= 0) {
-              break;
-            }
             try {
-              if (wait == Long.MAX_VALUE) {
+              if (!due) {
                 lock.wait();
-              } else {
-                TimeUnit.NANOSECONDS.timedWait(lock, wait);
+                continue;
               }
+              long left = spacing - (System.nanoTime() - lastStart);
+              if (left <= 0) {
+                break;
+              }
+              TimeUnit.NANOSECONDS.timedWait(lock, left);
             } catch (InterruptedException e) {
               return; // the next commit starts another thread
             }
