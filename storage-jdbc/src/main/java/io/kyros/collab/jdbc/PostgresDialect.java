@@ -62,6 +62,11 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
+  public boolean lateralIndexPages() {
+    return true;
+  }
+
+  @Override
   public String schemaLock(Tables t) {
     // concurrent CREATE TABLE IF NOT EXISTS races in the catalog (23505 on pg_type, 42P07): one script at a time
     return "SELECT pg_advisory_xact_lock(" + ("collab-schema:" + t.prefix()).hashCode() + ")";

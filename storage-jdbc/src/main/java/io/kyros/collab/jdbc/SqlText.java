@@ -36,7 +36,7 @@ final class SqlText {
   final String scanIndex;
   /** Whether {@link #scanIndex} takes its start position as a row value (two parameters) rather than three. */
   final boolean scanIndexByRowValue;
-  /** {@link #scanIndex} without its SELECT list, from FROM to LIMIT. */
+  /** {@link #scanIndex} without its SELECT list, from FROM to the end. */
   private final String scanIndexBody;
   private final Tables tables;
 
@@ -59,12 +59,21 @@ final class SqlText {
         + " WHERE id > ? ORDER BY id LIMIT ?";
     lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
     scanIndexByRowValue = d.rowValuesBoundIndexScans();
-    scanIndexBody = " FROM " + t.index() + " i JOIN "
-        + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
-        + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND "
-        + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
-            : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
-        + " ORDER BY i.index_key, i.record_id LIMIT ?";
+    String start = scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
+        : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))";
+    if (d.lateralIndexPages()) {
+      // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages)
+      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i"
+          + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND " + start
+          + " ORDER BY i.index_key, i.record_id LIMIT ?) i CROSS JOIN LATERAL (SELECT id, revision, hash, value_json"
+          + " FROM " + t.records() + " WHERE collection = i.collection AND id = i.record_id) r"
+          + " ORDER BY i.index_key, i.record_id";
+    } else {
+      scanIndexBody = " FROM " + t.index() + " i JOIN "
+          + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
+          + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND " + start
+          + " ORDER BY i.index_key, i.record_id LIMIT ?";
+    }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
   }
 
