@@ -487,10 +487,11 @@ public final class JdbcStorage implements Storage {
     }
 
     /**
-     * On PostgreSQL, whether waiting for events uses {@code LISTEN}/{@code NOTIFY} (commits send a notification,
-     * and one pooled connection listens while threads wait). Default true; other databases ignore it and poll.
+     * On PostgreSQL, whether this storage's waiting for events uses {@code LISTEN} (one pooled connection listens
+     * while threads wait). Default true; other databases ignore it and poll. Commits send notifications either way,
+     * for the other nodes that listen.
      *
-     * @param enabled false to rely on polling only
+     * @param enabled false for this storage's waiters to rely on polling only
      * @return this builder
      * @throws IllegalStateException if set before
      */
