@@ -191,8 +191,8 @@ class IndexTableTest {
    * A page of an index costs its entries and one record lookup each, however many records the collection holds, also
    * on tables PostgreSQL has no statistics for (here: just created, never analyzed; the build machine runs without
    * autovacuum). Joined as a whole, the planner looked each record up by collection alone there and compared ids in a
-   * join filter: a page of 8 from 2,000 records read 8 × 2,000 index entries. Counted in buffers (EXPLAIN ANALYZE),
-   * with custom and with generic plans (the driver's prepared statements use generic ones after a few executions).
+   * join filter: a page of 8 from these 2,000 records read 243 buffers (the lateral lookup: 27). Counted with EXPLAIN
+   * ANALYZE, with custom and with generic plans (the driver's prepared statements may use generic ones after five).
    */
   @ParameterizedTest
   @ValueSource(strings = {"auto", "force_generic_plan"})
