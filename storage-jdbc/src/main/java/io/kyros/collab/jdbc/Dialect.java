@@ -183,7 +183,8 @@ interface Dialect {
    * {@code collection} alone, {@code id} compared in a join filter) when its estimates make the two plans cost the
    * same: on tables it has no statistics for (new tables, or autovacuum off). In {@code TaskClaimBenchmark} a page of
    * 9 entries from a collection of about 500 records then compared 4,268 records in the join filter. The lateral
-   * lookup has only the full key to go by.
+   * lookup has only the full key to go by, and its {@code LIMIT 1} keeps PostgreSQL from flattening it into a plain
+   * join: it runs once per entry whatever the estimates (a nested loop even with {@code enable_nestloop} off).
    *
    * @return true to join the records laterally
    */

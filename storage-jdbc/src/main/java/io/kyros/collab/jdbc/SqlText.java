@@ -62,11 +62,12 @@ final class SqlText {
     String start = scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
         : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))";
     if (d.lateralIndexPages()) {
-      // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages)
+      // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages); the lookup's LIMIT 1 (the
+      // key is unique) keeps PostgreSQL from flattening it into a plain join, which it may then plan differently
       scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i"
           + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND " + start
           + " ORDER BY i.index_key, i.record_id LIMIT ?) i CROSS JOIN LATERAL (SELECT id, revision, hash, value_json"
-          + " FROM " + t.records() + " WHERE collection = i.collection AND id = i.record_id) r"
+          + " FROM " + t.records() + " WHERE collection = i.collection AND id = i.record_id LIMIT 1) r"
           + " ORDER BY i.index_key, i.record_id";
     } else {
       scanIndexBody = " FROM " + t.index() + " i JOIN "
