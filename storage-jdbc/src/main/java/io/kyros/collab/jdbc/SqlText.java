@@ -59,21 +59,19 @@ final class SqlText {
         + " WHERE id > ? ORDER BY id LIMIT ?";
     lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
     scanIndexByRowValue = d.rowValuesBoundIndexScans();
-    String start = scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
-        : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))";
+    String page = " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND "
+        + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
+            : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
+        + " ORDER BY i.index_key, i.record_id LIMIT ?";
     if (d.lateralIndexPages()) {
       // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages); the lookup's LIMIT 1 (the
       // key is unique) keeps PostgreSQL from flattening it into a plain join, which it may then plan differently
-      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i"
-          + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND " + start
-          + " ORDER BY i.index_key, i.record_id LIMIT ?) i CROSS JOIN LATERAL (SELECT id, revision, hash, value_json"
-          + " FROM " + t.records() + " WHERE collection = i.collection AND id = i.record_id LIMIT 1) r"
-          + " ORDER BY i.index_key, i.record_id";
+      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i" + page
+          + ") i CROSS JOIN LATERAL (SELECT id, revision, hash, value_json FROM " + t.records()
+          + " WHERE collection = i.collection AND id = i.record_id LIMIT 1) r ORDER BY i.index_key, i.record_id";
     } else {
-      scanIndexBody = " FROM " + t.index() + " i JOIN "
-          + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
-          + " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND " + start
-          + " ORDER BY i.index_key, i.record_id LIMIT ?";
+      scanIndexBody = " FROM " + t.index() + " i JOIN " + t.records()
+          + " r ON r.collection = i.collection AND r.id = i.record_id" + page;
     }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
   }

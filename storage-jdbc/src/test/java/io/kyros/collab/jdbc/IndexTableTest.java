@@ -210,12 +210,13 @@ class IndexTableTest {
         s.execute("SET plan_cache_mode = " + planCacheMode);
         s.execute("PREPARE page(text, text, text, text, text, int) AS " + scan.replace("?", "$%d")
             .formatted(1, 2, 3, 4, 5, 6));
+        ObjectMapper json = new ObjectMapper();
         for (int run = 0; run < 6; run++) { // under "auto", custom plans, then (from the sixth) maybe a generic one
           JsonNode plan;
           try (ResultSet rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE page('" + TASKS
               + "', 'ready', '~', '', '', 8)")) {
             rs.next();
-            plan = new ObjectMapper().readTree(rs.getString(1)).get(0).get("Plan");
+            plan = json.readTree(rs.getString(1)).get(0).get("Plan");
           }
           assertThat(plan.get("Actual Rows").asLong()).isEqualTo(8);
           long buffers = plan.get("Shared Hit Blocks").asLong() + plan.get("Shared Read Blocks").asLong();
