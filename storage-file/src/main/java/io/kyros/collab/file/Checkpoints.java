@@ -8,11 +8,13 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -39,8 +41,20 @@ import org.slf4j.LoggerFactory;
  * header's applied offset to 0 and empty the journal. A crash at any point leaves either the old
  * journal (replayed, idempotent) or forced files and an empty journal.
  *
- * <p>What the journal touched is remembered from this engine's own commits; once another process
- * committed ({@link #forget()}), the next checkpoint reads the journal instead.
+ * <p>What the journal touched is remembered from this engine's own commits since its last
+ * checkpoint; after an open, a replay, a failed checkpoint or another process's commit
+ * ({@link #forget()}), the next checkpoint reads the journal instead.
+ *
+ * <p>Early forces: while it remembers, each time the journal grows by another
+ * {@link #EARLY_STAGES}th of the threshold ({@link #forceEarly}), the files applied since the last
+ * such stage start being forced on the forcing threads, while commits go on. A checkpoint then waits
+ * for those forces (and fails if one did) and forces itself only the files touched since the last
+ * stage. Every file the journal touched is so forced after its last write, as without early forces:
+ * a file written again after its stage is in the next stage's set. What it changes is when the work
+ * happens: random writes over many documents touch thousands of distinct files per checkpoint, and
+ * forcing them all at the threshold held up every commit. On the 100,000-document benchmark (about
+ * 2,450 distinct files per 4 MiB of journal) a checkpoint took 70–112 ms without early forces and
+ * 18–31 ms with them; with 10 documents, 10–19 ms.
  *
  * <p>Locks: every method runs with the store's writer lock and OS lock held. Not thread-safe on its
  * own.
@@ -61,11 +75,27 @@ final class Checkpoints implements AutoCloseable {
   private final Set<Path> touchedDirectories = new HashSet<>();
   private long touchedFirstEvent = Long.MAX_VALUE;
   private boolean touchedComplete;
+  /** The files of {@link #touchedFiles} touched since the last early force started. */
+  private final Set<Path> unforced = new HashSet<>();
+  /** Early forces under way or done since the journal was last emptied. */
+  private final List<Future<?>> earlyForces = new ArrayList<>();
+  /** The journal size at which the next early force starts. */
+  private long nextEarly;
+  private final long stageBytes;
   /** Threads forcing document files, started on first use, shut down on close. */
   private ExecutorService forcePool;
 
+  /** Early forces start at each of this many equal parts of the checkpoint threshold. */
+  static final int EARLY_STAGES = 16;
+
+  /**
+   * @param checkpointBytes the journal size at which {@link #checkpoint()} is taken: early forces
+   *     start at each {@link #EARLY_STAGES}th of it
+   */
   Checkpoints(Path root, FilePermissions permissions, Journal journal, DocumentFiles docs, EventSegments events,
-      LockFile lockFile, StoreCounters counters) {
+      LockFile lockFile, StoreCounters counters, long checkpointBytes) {
+    this.stageBytes = Math.max(1, checkpointBytes / EARLY_STAGES);
+    this.nextEarly = stageBytes;
     this.root = root;
     this.permissions = permissions;
     this.journal = journal;
@@ -110,6 +140,23 @@ final class Checkpoints implements AutoCloseable {
     record(entries);
   }
 
+  /**
+   * Starts forcing the files applied since the last stage if the journal has grown past the next
+   * stage since. Call it after the entries passed to {@link #touch} are applied.
+   *
+   * @param journalEnd the journal's end after the last commit
+   */
+  void forceEarly(long journalEnd) {
+    if (!touchedComplete || journalEnd < nextEarly) {
+      return;
+    }
+    nextEarly = (journalEnd / stageBytes + 1) * stageBytes;
+    if (!unforced.isEmpty()) {
+      earlyForces.addAll(FilePermissions.submitForces(unforced, forcePool()));
+      unforced.clear();
+    }
+  }
+
   /** Another process committed, or a replay happened: the next checkpoint reads the journal. */
   void forget() {
     touchedComplete = false;
@@ -120,6 +167,21 @@ final class Checkpoints implements AutoCloseable {
    * counters in {@code checkpoint.json} and empties the journal.
    */
   void checkpoint() throws IOException {
+    try {
+      forceAndEmpty();
+    } catch (IOException | RuntimeException | Error e) {
+      // what failed to force, early or now, is no longer in any set: the next one forces all the journal holds
+      forget();
+      throw e;
+    }
+  }
+
+  private void forceAndEmpty() throws IOException {
+    try {
+      FilePermissions.awaitForces(earlyForces);
+    } finally {
+      earlyForces.clear();
+    }
     if (!touchedComplete) {
       clearTouched();
       record(journal.readFrom(0)); // the journal's end stays where it is: reading it moves nothing
@@ -127,7 +189,8 @@ final class Checkpoints implements AutoCloseable {
     Set<Path> dirs = touchedDirectories;
     dirs.add(root.resolve("state"));
     dirs.add(root.resolve("events"));
-    FilePermissions.forceFiles(touchedFiles, forcePool());
+    // complete: the files of earlier stages were forced after their last write (awaited above)
+    FilePermissions.forceFiles(touchedComplete ? unforced : touchedFiles, forcePool());
     if (touchedFirstEvent != Long.MAX_VALUE) {
       FilePermissions.forceFiles(events.segmentsFrom(touchedFirstEvent), null);
     }
@@ -159,7 +222,9 @@ final class Checkpoints implements AutoCloseable {
   private void record(List<JournalEntry> entries) {
     for (JournalEntry e : entries) {
       for (JournalWrite w : e.writes()) {
-        touchedFiles.add(docs.file(w.key()));
+        Path file = docs.file(w.key());
+        touchedFiles.add(file);
+        unforced.add(file);
         touchedDirectories.add(docs.directoryOf(w.key()));
       }
       if (!e.events().isEmpty()) {
@@ -170,6 +235,8 @@ final class Checkpoints implements AutoCloseable {
 
   private void clearTouched() {
     touchedFiles.clear();
+    unforced.clear();
+    nextEarly = stageBytes;
     touchedDirectories.clear();
     touchedFirstEvent = Long.MAX_VALUE;
   }

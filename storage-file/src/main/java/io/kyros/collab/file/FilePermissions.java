@@ -60,12 +60,24 @@ final class FilePermissions {
    * @throws IOException the first failure, with the others suppressed
    */
   static void forceFiles(Collection<Path> files, ExecutorService pool) throws IOException {
-    List<Path> list = new ArrayList<>(files);
-    if (pool == null || list.size() <= 4) {
-      forceEach(list);
+    if (pool == null || files.size() <= 4) {
+      forceEach(new ArrayList<>(files));
       return;
     }
-    int parts = Math.min(FORCE_THREADS, list.size() / 2);
+    awaitForces(submitForces(files, pool));
+  }
+
+  /**
+   * Starts forcing files as {@link #forceFiles} does, on up to {@link #FORCE_THREADS} threads of
+   * {@code pool}, without waiting.
+   *
+   * @param files the files (copied: the caller may change the collection afterwards)
+   * @param pool threads to force with
+   * @return the forces under way, for {@link #awaitForces}
+   */
+  static List<Future<?>> submitForces(Collection<Path> files, ExecutorService pool) {
+    List<Path> list = new ArrayList<>(files);
+    int parts = Math.max(1, Math.min(FORCE_THREADS, list.size() / 2));
     List<Future<?>> futures = new ArrayList<>(parts);
     for (int p = 0; p < parts; p++) {
       List<Path> part = list.subList(list.size() * p / parts, list.size() * (p + 1) / parts);
@@ -74,6 +86,17 @@ final class FilePermissions {
         return null;
       }));
     }
+    return futures;
+  }
+
+  /**
+   * Waits for forces started by {@link #submitForces}, all of them even if one fails or the thread
+   * is interrupted (the interrupt status is kept).
+   *
+   * @param futures the forces
+   * @throws IOException the first failure, with the others suppressed
+   */
+  static void awaitForces(List<Future<?>> futures) throws IOException {
     IOException failure = null;
     boolean interrupted = false;
     for (Future<?> f : futures) {
@@ -102,7 +125,7 @@ final class FilePermissions {
     }
   }
 
-  /** How many threads force files at once during a checkpoint. */
+  /** How many threads force files at once during a checkpoint and in its early forces. */
   static final int FORCE_THREADS = 32;
 
   private static void forceEach(List<Path> files) throws IOException {

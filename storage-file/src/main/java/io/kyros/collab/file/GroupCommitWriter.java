@@ -317,6 +317,13 @@ final class GroupCommitWriter {
       }
       if (journal.end() >= parts.checkpointBytes()) {
         checkpoint();
+      } else {
+        try {
+          parts.checkpoints().forceEarly(journal.end());
+        } catch (RuntimeException e) {
+          // the batch is durable and applied; what was not submitted stays for the checkpoint to force
+          LOG.warn("Starting early forces of {} failed; the checkpoint forces those files", root, e);
+        }
       }
       return anyEvents;
     } catch (IOException | RuntimeException e) {

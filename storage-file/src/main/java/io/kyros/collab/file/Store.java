@@ -96,7 +96,8 @@ final class Store {
     this.events = new EventSegments(root.resolve("events"), segmentBytes, permissions);
     this.index = new IndexFollower(root, journal, docs, counters, visibility);
     Applier applier = new Applier(docs, events, visibility, index);
-    this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters);
+    this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters,
+        options.checkpointBytes());
     this.recovery = new Recovery(root, lockFile, journal, docs, events, checkpoints, applier, counters);
     this.waiter = new EventWaiter(root, this::lastEventId);
     this.writer = new GroupCommitWriter(new GroupCommitWriter.Parts(root, options.durability(),

@@ -123,6 +123,8 @@ final class PowerCutChannel extends FileChannel {
   @Override
   public void force(boolean metaData) throws IOException {
     synchronized (disk) {
+      disk.checkPower();
+      disk.checkForce(node);
       disk.tick();
       if (node instanceof VolatileDisk.FileNode f) {
         disk.forced(f);

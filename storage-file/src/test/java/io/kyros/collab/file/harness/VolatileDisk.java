@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -48,6 +49,9 @@ public final class VolatileDisk {
   private final long cutAt;
   private final String bootId = UUID.randomUUID().toString();
   private final DirNode top;
+  /** Files whose next forces fail, with how many more do: {@link #failForces}. */
+  private final Map<Node, Integer> failingForces = new IdentityHashMap<>();
+  private int failedForces;
   private long ticks;
   private boolean cut;
 
@@ -177,6 +181,40 @@ public final class VolatileDisk {
       wait(Math.max(1, left / 1_000_000L));
     }
     return cut;
+  }
+
+  /**
+   * Makes the next {@code times} forces of a file fail with an {@link IOException}, as a disk error
+   * would, without changing anything (the power stays on, and its unforced writes stay unforced).
+   *
+   * @param real the file's real path inside the root
+   * @param times how many forces of it fail
+   * @throws IllegalArgumentException if no file is modelled at that path
+   */
+  public synchronized void failForces(Path real, int times) {
+    if (!(lookup(real) instanceof FileNode f)) {
+      throw new IllegalArgumentException("no file modelled at " + real);
+    }
+    failingForces.put(f, times);
+  }
+
+  /**
+   * Fails a force of a file armed by {@link #failForces}.
+   *
+   * @throws IOException if this force is to fail
+   */
+  synchronized void checkForce(Node node) throws IOException {
+    Integer left = failingForces.get(node);
+    if (left != null && left > 0) {
+      failingForces.put(node, left - 1);
+      failedForces++;
+      throw new IOException("simulated disk error while forcing a file");
+    }
+  }
+
+  /** @return how many forces {@link #failForces} made fail */
+  public synchronized int failedForces() {
+    return failedForces;
   }
 
   /** Cuts the power now (for a run that reached its end without its random cut). */
