@@ -52,6 +52,8 @@ final class BatchCommits {
     final List<TaskChange> tasks = new ArrayList<>();
     final List<ObjectNode> leadEvents = new ArrayList<>(); // batch_created / batch_items_added details, then types
     final List<EventType> leadTypes = new ArrayList<>();
+    /** In-flight tasks the step did not find, which its commit requires still absent (see {@link #decide}). */
+    final List<Expectation> unseen = new ArrayList<>();
     BatchState from;
     String stateReason;
 
@@ -182,6 +184,7 @@ final class BatchCommits {
     String firstFailure = null;
     List<String> still = new ArrayList<>();
     List<StoredRecord> queued = new ArrayList<>();
+    List<String> notFound = new ArrayList<>();
     for (String taskId : BatchRecord.inFlight(b)) {
       StoredRecord r = tasks.get(taskId);
       String status = r == null ? null : TaskRecord.status(core.parse(r));
@@ -190,6 +193,7 @@ final class BatchCommits {
         // can read the batch record committed with this task before the task). Core never deletes a task, so the
         // item is counted once it is seen finished; a step decides only on what it read.
         still.add(taskId);
+        notFound.add(taskId);
       } else if (workflow.done().equals(status)) {
         succeeded++;
       } else if (workflow.failed().equals(status)) {
@@ -217,6 +221,9 @@ final class BatchCommits {
     if (state == BatchState.ABORTED || state == BatchState.CANCELLED) {
       cancelled += pending.size();
       pending.removeAll();
+      // An item not found yet may be queued by the time this commits, and nothing would cancel it before a worker
+      // claims it: the commit requires it still absent, so that it conflicts instead and the retry cancels it.
+      notFound.forEach(t -> plan.unseen.add(Expectation.absent(RecordKeys.task(t))));
       for (StoredRecord r : queued) {
         plan.tasks.add(cancelTask(r, "batch " + b.path(BatchRecord.ID).asText() + " " + state.wireName() + ": "
             + plan.stateReason, now));
@@ -306,6 +313,7 @@ final class BatchCommits {
     writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash()));
     Instant now = core.storage().now();
     List<Write> guards = new ArrayList<>();
+    expectations.addAll(plan.unseen);
     for (TaskChange t : plan.tasks) {
       expectations.add(t.expectation());
       writes.add(Write.put(t.key(), t.encoded().json(), t.encoded().hash(),
