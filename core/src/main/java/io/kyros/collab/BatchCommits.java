@@ -52,8 +52,8 @@ final class BatchCommits {
     final List<TaskChange> tasks = new ArrayList<>();
     final List<ObjectNode> leadEvents = new ArrayList<>(); // batch_created / batch_items_added details, then types
     final List<EventType> leadTypes = new ArrayList<>();
-    /** In-flight tasks the step did not find, which its commit requires still absent (see {@link #decide}). */
-    final List<Expectation> unseen = new ArrayList<>();
+    /** What an ending requires of the in-flight items it leaves alone (see {@link #decide}). */
+    final List<Expectation> pins = new ArrayList<>();
     BatchState from;
     String stateReason;
 
@@ -185,6 +185,7 @@ final class BatchCommits {
     List<String> still = new ArrayList<>();
     List<StoredRecord> queued = new ArrayList<>();
     List<String> notFound = new ArrayList<>();
+    List<StoredRecord> running = new ArrayList<>();
     for (String taskId : BatchRecord.inFlight(b)) {
       StoredRecord r = tasks.get(taskId);
       String status = r == null ? null : TaskRecord.status(core.parse(r));
@@ -207,6 +208,8 @@ final class BatchCommits {
         still.add(taskId);
         if (workflow.initial().equals(status)) {
           queued.add(r);
+        } else {
+          running.add(r);
         }
       }
     }
@@ -221,9 +224,12 @@ final class BatchCommits {
     if (state == BatchState.ABORTED || state == BatchState.CANCELLED) {
       cancelled += pending.size();
       pending.removeAll();
-      // An item not found yet may be queued by the time this commits, and nothing would cancel it before a worker
-      // claims it: the commit requires it still absent, so that it conflicts instead and the retry cancels it.
-      notFound.forEach(t -> plan.unseen.add(Expectation.absent(RecordKeys.task(t))));
+      // An item not found yet, or read running, may be queued by the time this commits (created by a commit whose
+      // batch record this step read first; released, failed with a retry or reclaimed since), and nothing would
+      // cancel it before a worker claims it: the commit requires it still absent or at the revision read, so that it
+      // conflicts instead and the retry reads it again (queued ones are cancelled with their revision expected).
+      notFound.forEach(t -> plan.pins.add(Expectation.absent(RecordKeys.task(t))));
+      running.forEach(r -> plan.pins.add(Expectation.revision(r.key(), r.revision())));
       for (StoredRecord r : queued) {
         plan.tasks.add(cancelTask(r, "batch " + b.path(BatchRecord.ID).asText() + " " + state.wireName() + ": "
             + plan.stateReason, now));
@@ -313,7 +319,7 @@ final class BatchCommits {
     writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash()));
     Instant now = core.storage().now();
     List<Write> guards = new ArrayList<>();
-    expectations.addAll(plan.unseen);
+    expectations.addAll(plan.pins);
     for (TaskChange t : plan.tasks) {
       expectations.add(t.expectation());
       writes.add(Write.put(t.key(), t.encoded().json(), t.encoded().hash(),

@@ -17,7 +17,9 @@ import org.junit.jupiter.api.Test;
  * there. Such an item is queued by the time the ending commits, and nothing else cancels it before a
  * worker claims it after the end (once seen by {@code BatchProcessTest} with three JVMs: a
  * {@code task_claimed} after the {@code batch_state_changed} to aborted). Here the storage hides one
- * queued item from the step's first read; the ending must not commit on that read.
+ * queued item from the step's first read; the ending must not commit on that read. The same holds
+ * for an item read running that its worker hands back to the queue while the ending commits. Both
+ * use {@code cancel}; an abort ends through the same branch of {@code BatchCommits.decide}.
  */
 class BatchEndUnseenItemTest {
   /** Hides the armed task from the next read of it, once. */
@@ -52,6 +54,33 @@ class BatchEndUnseenItemTest {
       assertThat(collab.tasks().get("b.i1")).as("the item the first read missed")
           .hasValueSatisfying(t -> assertThat(t.status()).isEqualTo("failed"));
       assertThat(collab.tasks().get("b.i0")).hasValueSatisfying(t -> assertThat(t.status()).isEqualTo("failed"));
+      assertThat(end.progress().cancelled()).isEqualTo(3);
+      assertThat(collab.tasks().claimNext(Duration.ofMinutes(1))).as("a claim after the end").isEmpty();
+    }
+  }
+
+  @Test
+  void aCancelCancelsAnItemReadRunningThatIsReleasedBeforeItCommits() {
+    try (Collab collab = Collab.builder().storage(storage).holder("alice").build();
+        Collab rival = Collab.builder().storage(storage.delegate).holder("bob").build()) {
+      collab.batches().submit(BatchSpec.builder("item").id("b")
+          .items(List.of(BatchItem.of("i0", "p0"), BatchItem.of("i1", "p1"), BatchItem.of("i2", "p2")))
+          .concurrency(2).build());
+      TaskClaim claim = rival.tasks().claim("b.i1", "bob", Duration.ofMinutes(1)).orElseThrow();
+      AtomicReference<Task> released = new AtomicReference<>();
+      // between the step's read (b.i1 claimed) and its commit, the worker hands the item back (Outcome.RELEASE)
+      storage.interceptNext((commit, next) -> {
+        released.set(rival.tasks().release(claim));
+        return next.commit(commit);
+      });
+
+      Batch end = collab.batches().cancel("b", "stop");
+
+      assertThat(released.get()).as("the release ran inside the ending's first commit")
+          .satisfies(t -> assertThat(t.status()).isEqualTo("queued"));
+      assertThat(end.state()).isEqualTo(BatchState.CANCELLED);
+      assertThat(collab.tasks().get("b.i1")).as("the item released while the ending committed")
+          .hasValueSatisfying(t -> assertThat(t.status()).isEqualTo("failed"));
       assertThat(end.progress().cancelled()).isEqualTo(3);
       assertThat(collab.tasks().claimNext(Duration.ofMinutes(1))).as("a claim after the end").isEmpty();
     }
