@@ -45,16 +45,18 @@ import org.slf4j.LoggerFactory;
  * checkpoint; after an open, a replay, a failed checkpoint or another process's commit
  * ({@link #forget()}), the next checkpoint reads the journal instead.
  *
- * <p>Early forces: while it remembers, each time the journal grows by another
- * {@link #EARLY_STAGES}th of the threshold ({@link #forceEarly}), the files applied since the last
- * such stage start being forced on the forcing threads, while commits go on. A checkpoint then waits
- * for those forces (and fails if one did) and forces itself only the files touched since the last
- * stage. Every file the journal touched is so forced after its last write, as without early forces:
- * a file written again after its stage is in the next stage's set. What it changes is when the work
+ * <p>Early forces: while it remembers, the journal is cut into {@link #EARLY_STAGES} stages of
+ * equal size. When a stage ends ({@link #forceEarly}), the files written in the stage before it but
+ * not in it are handed to one background thread, which forces them one after another while commits
+ * go on; a file written in every stage (a hot document) waits for the checkpoint and is forced once.
+ * A checkpoint takes back the early forces that thread has not started (their files are forced with
+ * the rest, in parallel), waits for the others (and fails if one failed) and forces the files of the
+ * last two stages. Every file the journal touched is so forced after its last write, as without
+ * early forces: a file written again is in a later stage's set. What it changes is when the work
  * happens: random writes over many documents touch thousands of distinct files per checkpoint, and
- * forcing them all at the threshold held up every commit. On the 100,000-document benchmark (about
- * 2,450 distinct files per 4 MiB of journal) a checkpoint took 70–112 ms without early forces and
- * 18–31 ms with them; with 10 documents, 10–19 ms.
+ * forcing them all at the threshold held up every commit (measured in {@code docs/file-format.md},
+ * "Commit protocol", step 7: the slowest write on 100,000 documents went from 145&ndash;171 ms to
+ * 38&ndash;60 ms).
  *
  * <p>Locks: every method runs with the store's writer lock and OS lock held. Not thread-safe on its
  * own.
@@ -75,15 +77,22 @@ final class Checkpoints implements AutoCloseable {
   private final Set<Path> touchedDirectories = new HashSet<>();
   private long touchedFirstEvent = Long.MAX_VALUE;
   private boolean touchedComplete;
-  /** The files of {@link #touchedFiles} touched since the last early force started. */
-  private final Set<Path> unforced = new HashSet<>();
+  /** The files written in the current stage. */
+  private Set<Path> current = new HashSet<>();
+  /** The files written in the previous stage and not forced since: forced early unless written again in this one. */
+  private Set<Path> previous = new HashSet<>();
   /** Early forces under way or done since the journal was last emptied. */
-  private final List<Future<?>> earlyForces = new ArrayList<>();
+  private final List<EarlyForce> earlyForces = new ArrayList<>();
   /** The journal size at which the next early force starts. */
   private long nextEarly;
   private final long stageBytes;
+  /** One stage's early force: its files, forced one after another on the early thread. */
+  private record EarlyForce(List<Path> files, Future<?> future) {}
+
   /** Threads forcing document files, started on first use, shut down on close. */
   private ExecutorService forcePool;
+  /** The thread of the early forces, started on first use, shut down on close. */
+  private ExecutorService earlyPool;
 
   /** Early forces start at each of this many equal parts of the checkpoint threshold. */
   static final int EARLY_STAGES = 16;
@@ -141,8 +150,9 @@ final class Checkpoints implements AutoCloseable {
   }
 
   /**
-   * Starts forcing the files applied since the last stage if the journal has grown past the next
-   * stage since. Call it after the entries passed to {@link #touch} are applied.
+   * Ends the current stage if the journal has grown past it: starts forcing the files written in
+   * the previous stage but not in this one. Call it after the entries passed to {@link #touch} are
+   * applied.
    *
    * @param journalEnd the journal's end after the last commit
    */
@@ -151,10 +161,18 @@ final class Checkpoints implements AutoCloseable {
       return;
     }
     nextEarly = (journalEnd / stageBytes + 1) * stageBytes;
-    if (!unforced.isEmpty()) {
-      earlyForces.addAll(FilePermissions.submitForces(unforced, forcePool()));
-      unforced.clear();
+    previous.removeAll(current); // written again: it stays for a later stage or the checkpoint
+    if (!previous.isEmpty()) {
+      List<Path> files = List.copyOf(previous);
+      earlyForces.add(new EarlyForce(files, earlyPool().submit(() -> {
+        FilePermissions.forceEach(files);
+        return null;
+      })));
     }
+    Set<Path> reuse = previous;
+    reuse.clear();
+    previous = current;
+    current = reuse;
   }
 
   /** Another process committed, or a replay happened: the next checkpoint reads the journal. */
@@ -177,11 +195,20 @@ final class Checkpoints implements AutoCloseable {
   }
 
   private void forceAndEmpty() throws IOException {
-    try {
-      FilePermissions.awaitForces(earlyForces);
-    } finally {
-      earlyForces.clear();
+    // stages whose forces have not started are forced below with the rest, in parallel; the others are awaited
+    Set<Path> notStarted = new HashSet<>();
+    List<Future<?>> started = new ArrayList<>();
+    for (EarlyForce e : earlyForces) {
+      if (e.future().cancel(false)) {
+        notStarted.addAll(e.files());
+      } else {
+        started.add(e.future());
+      }
     }
+    earlyForces.clear();
+    FilePermissions.awaitForces(started);
+    current.addAll(notStarted);
+    current.addAll(previous);
     if (!touchedComplete) {
       clearTouched();
       record(journal.readFrom(0)); // the journal's end stays where it is: reading it moves nothing
@@ -190,7 +217,7 @@ final class Checkpoints implements AutoCloseable {
     dirs.add(root.resolve("state"));
     dirs.add(root.resolve("events"));
     // complete: the files of earlier stages were forced after their last write (awaited above)
-    FilePermissions.forceFiles(touchedComplete ? unforced : touchedFiles, forcePool());
+    FilePermissions.forceFiles(touchedComplete ? current : touchedFiles, forcePool());
     if (touchedFirstEvent != Long.MAX_VALUE) {
       FilePermissions.forceFiles(events.segmentsFrom(touchedFirstEvent), null);
     }
@@ -217,6 +244,9 @@ final class Checkpoints implements AutoCloseable {
     if (forcePool != null) {
       forcePool.shutdown();
     }
+    if (earlyPool != null) {
+      earlyPool.shutdown();
+    }
   }
 
   private void record(List<JournalEntry> entries) {
@@ -224,7 +254,7 @@ final class Checkpoints implements AutoCloseable {
       for (JournalWrite w : e.writes()) {
         Path file = docs.file(w.key());
         touchedFiles.add(file);
-        unforced.add(file);
+        current.add(file);
         touchedDirectories.add(docs.directoryOf(w.key()));
       }
       if (!e.events().isEmpty()) {
@@ -235,10 +265,23 @@ final class Checkpoints implements AutoCloseable {
 
   private void clearTouched() {
     touchedFiles.clear();
-    unforced.clear();
+    current.clear();
+    previous.clear();
     nextEarly = stageBytes;
     touchedDirectories.clear();
     touchedFirstEvent = Long.MAX_VALUE;
+  }
+
+  /** @return the one thread that runs early forces, one file after another, started on first use */
+  private ExecutorService earlyPool() {
+    if (earlyPool == null) {
+      earlyPool = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "collab-file-early-force-" + root.getFileName());
+        t.setDaemon(true);
+        return t;
+      });
+    }
+    return earlyPool;
   }
 
   /** @return the threads that force files during checkpoints, started on first use */

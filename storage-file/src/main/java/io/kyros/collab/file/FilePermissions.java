@@ -128,7 +128,13 @@ final class FilePermissions {
   /** How many threads force files at once during a checkpoint and in its early forces. */
   static final int FORCE_THREADS = 32;
 
-  private static void forceEach(List<Path> files) throws IOException {
+  /**
+   * Forces files one after another on the calling thread, as {@link #forceFiles} does.
+   *
+   * @param files the files
+   * @throws IOException the first failure
+   */
+  static void forceEach(List<Path> files) throws IOException {
     for (Path f : files) {
       try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
         ch.force(false);
