@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -86,8 +87,11 @@ final class Checkpoints implements AutoCloseable {
   /** The journal size at which the next early force starts. */
   private long nextEarly;
   private final long stageBytes;
-  /** One stage's early force: its files, forced one after another on the early thread. */
-  private record EarlyForce(List<Path> files, Future<?> future) {}
+  /**
+   * One stage's early force: its files, forced one after another on the early thread once it claims
+   * them, unless the checkpoint claimed them first.
+   */
+  private record EarlyForce(List<Path> files, AtomicBoolean claimed, Future<?> future) {}
 
   /** Threads forcing document files, started on first use, shut down on close. */
   private ExecutorService forcePool;
@@ -164,8 +168,11 @@ final class Checkpoints implements AutoCloseable {
     previous.removeAll(current); // written again: it stays for a later stage or the checkpoint
     if (!previous.isEmpty()) {
       List<Path> files = List.copyOf(previous);
-      earlyForces.add(new EarlyForce(files, earlyPool().submit(() -> {
-        FilePermissions.forceEach(files);
+      AtomicBoolean claimed = new AtomicBoolean();
+      earlyForces.add(new EarlyForce(files, claimed, earlyPool().submit(() -> {
+        if (claimed.compareAndSet(false, true)) { // else the checkpoint took these files back
+          FilePermissions.forceEach(files);
+        }
         return null;
       })));
     }
@@ -195,11 +202,12 @@ final class Checkpoints implements AutoCloseable {
   }
 
   private void forceAndEmpty() throws IOException {
-    // stages whose forces have not started are forced below with the rest, in parallel; the others are awaited
+    // early forces the thread has not started are taken back and forced below with the rest, in parallel; the
+    // others are awaited (not Future.cancel: it also succeeds on a running task, whose failure would then be lost)
     Set<Path> notStarted = new HashSet<>();
     List<Future<?>> started = new ArrayList<>();
     for (EarlyForce e : earlyForces) {
-      if (e.future().cancel(false)) {
+      if (e.claimed().compareAndSet(false, true)) {
         notStarted.addAll(e.files());
       } else {
         started.add(e.future());

@@ -16,7 +16,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -37,13 +39,14 @@ import org.junit.jupiter.api.io.TempDir;
 class PowerCutCheckpointTest {
   private static final int TRIES = 8;
   private static final int DOCUMENTS = 30;
-  /** The engine's first checkpoint reads the journal; early forces run from the second one on. */
+  /** Early forces run once a checkpoint of this engine emptied the journal: several checkpoints run with them. */
   private static final int CHECKPOINTS = 3;
 
   @TempDir
   Path tmp;
 
   @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES) // a regression that stops forcing must fail, not hang
   void documentsWrittenBeforeACheckpointSurviveAPowerCutRightAfterIt() throws Exception {
     for (int seed = 0; seed < TRIES; seed++) {
       Path store = Files.createDirectories(tmp.resolve("store-" + seed)).toRealPath(); // durable before the test
@@ -65,6 +68,7 @@ class PowerCutCheckpointTest {
   }
 
   @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void aFailedEarlyForceFailsTheCheckpointAndALaterOneForcesTheFile() throws Exception {
     for (int seed = 0; seed < TRIES; seed++) {
       Path store = Files.createDirectories(tmp.resolve("failing-" + seed)).toRealPath();

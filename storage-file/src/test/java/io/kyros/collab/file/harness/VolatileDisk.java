@@ -185,7 +185,9 @@ public final class VolatileDisk {
 
   /**
    * Makes the next {@code times} forces of a file fail with an {@link IOException}, as a disk error
-   * would, without changing anything (the power stays on, and its unforced writes stay unforced).
+   * would. As on Linux, where a failed {@code fsync} marks the dirty pages clean, the file's unforced
+   * writes are lost for good: a later force does not make them durable, only writing them again
+   * does. The power stays on, and the file reads as before until the power is cut.
    *
    * @param real the file's real path inside the root
    * @param times how many forces of it fail
@@ -207,6 +209,9 @@ public final class VolatileDisk {
     Integer left = failingForces.get(node);
     if (left != null && left > 0) {
       failingForces.put(node, left - 1);
+      if (node instanceof FileNode f) {
+        f.pending.clear(); // never to reach the disk
+      }
       failedForces++;
       throw new IOException("simulated disk error while forcing a file");
     }
