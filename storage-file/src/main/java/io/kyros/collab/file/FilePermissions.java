@@ -125,7 +125,7 @@ final class FilePermissions {
     }
   }
 
-  /** How many threads force files at once during a checkpoint and in its early forces. */
+  /** How many threads force files at once during a checkpoint. */
   static final int FORCE_THREADS = 32;
 
   /**
