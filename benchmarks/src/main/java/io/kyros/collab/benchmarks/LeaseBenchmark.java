@@ -8,6 +8,7 @@ import io.kyros.collab.jdbc.JdbcStorage;
 import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Storage;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.TimeUnit;
@@ -47,6 +48,9 @@ import org.springframework.jdbc.core.JdbcTemplate;
  *       {@code usingDbTime()}; Collab uses the database's clock, so the peer is the {@code JdbcTemplateLockProvider}
  *       configured with {@code usingDbTime()}, the closest ShedLock provider that does (it brings spring-jdbc).
  *       ShedLock keeps no log and no fence: it is a plain row update per call.
+ *   <li>{@link Backend#SQL_FLOOR_POSTGRESQL}, the floor: {@link LeaseFloor}, one statement per call on a pool of the
+ *       same size, changing the lease row and inserting its event in one auto-commit transaction. It tells how close
+ *       Collab is to what its guarantees allow, and how close to ShedLock anything keeping them could get.
  * </ul>
  */
 @BenchmarkMode(Mode.Throughput)
@@ -72,7 +76,12 @@ public class LeaseBenchmark {
     /** Collab on PostgreSQL through {@code JdbcStorage}. */
     POSTGRESQL,
     /** ShedLock's JdbcTemplate provider on PostgreSQL, using the database's time. */
-    SHEDLOCK_POSTGRESQL
+    SHEDLOCK_POSTGRESQL,
+    /**
+     * The floor of Collab's lease on PostgreSQL ({@link LeaseFloor}): one statement per call that changes the lease
+     * row and inserts its event; not Collab, but the best an implementation of its guarantees could do.
+     */
+    SQL_FLOOR_POSTGRESQL
   }
 
   /** What takes and releases the lease. */
@@ -86,6 +95,7 @@ public class LeaseBenchmark {
   private Storage storage;
   private Collab collab;
   private LockProvider shedLock;
+  private LeaseFloor floor;
 
   /** Opens a fresh store (or ShedLock table) for the chosen backend. */
   @Setup(Level.Trial)
@@ -111,6 +121,10 @@ public class LeaseBenchmark {
         shedLock = new JdbcTemplateLockProvider(JdbcTemplateLockProvider.Configuration.builder()
             .withJdbcTemplate(new JdbcTemplate(pool)).usingDbTime().build());
       }
+      case SQL_FLOOR_POSTGRESQL -> {
+        pool = Postgres.pool("floor-lease", POOL_SIZE);
+        floor = new LeaseFloor(pool, "bench", TTL);
+      }
       default -> throw new IllegalStateException("unknown backend " + backend);
     }
     if (storage != null) {
@@ -134,12 +148,16 @@ public class LeaseBenchmark {
   /**
    * Acquires a lease on the next resource name and releases it.
    *
-   * @return the lease's fencing token (Collab) or 0 (ShedLock has none)
+   * @return the lease's fencing token (Collab, the floor) or 0 (ShedLock has none)
+   * @throws SQLException if the floor's statements fail
    */
   @Benchmark
-  public long acquireRelease() {
+  public long acquireRelease() throws SQLException {
     String name = names[next];
     next = (next + 1) % NAMES;
+    if (floor != null) {
+      return floor.acquireRelease(name);
+    }
     if (shedLock != null) {
       SimpleLock lock = shedLock.lock(new LockConfiguration(Instant.now(), name, TTL, Duration.ZERO))
           .orElseThrow(() -> new IllegalStateException("ShedLock did not grant " + name));

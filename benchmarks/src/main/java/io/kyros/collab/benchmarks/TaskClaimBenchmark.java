@@ -11,6 +11,7 @@ import io.kyros.collab.Collab;
 import io.kyros.collab.NewTask;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.jdbc.JdbcStorage;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -64,6 +65,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *       false), so it polls with its default strategy, fetch-and-lock-on-execute (select due executions, then pick
  *       each with an optimistic {@code UPDATE ... WHERE version = ?}), timestamps kept in UTC; the backlog is made
  *       runnable by moving its execution time into the past.
+ *   <li>{@link Backend#SQL_FLOOR_POSTGRESQL}, the floor: {@link TaskFloor}, the backlog inserted queued in one
+ *       statement; the invocation starts {@value #WORKERS} workers that loop one claim statement ({@code SKIP LOCKED})
+ *       then one completion statement until nothing is claimable, each statement changing the task row and inserting
+ *       its event in one auto-commit transaction.
  * </ul>
  *
  * <p>A finished db-scheduler one-time execution is deleted; a finished Collab task stays on the board, done. So that
@@ -97,7 +102,13 @@ public class TaskClaimBenchmark {
     /** Collab's tasks on MariaDB through {@code JdbcStorage}. */
     COLLAB_MARIADB(BenchDatabase.MARIADB),
     /** db-scheduler one-time tasks on MariaDB. */
-    DB_SCHEDULER_MARIADB(BenchDatabase.MARIADB);
+    DB_SCHEDULER_MARIADB(BenchDatabase.MARIADB),
+    /**
+     * The floor of a claim + complete on PostgreSQL when each operation commits on its own ({@link TaskFloor}): one
+     * statement per claim and per completion, each with its event; not Collab, but the best an implementation of its
+     * guarantees could do without combining operations into one commit.
+     */
+    SQL_FLOOR_POSTGRESQL(BenchDatabase.POSTGRESQL);
 
     final BenchDatabase database;
 
@@ -119,6 +130,7 @@ public class TaskClaimBenchmark {
   private ExecutorService workers;
   private JdbcStorage storage;
   private Collab collab;
+  private TaskFloor floor;
   private Scheduler scheduler;
   private OneTimeTask<Void> noop;
   private volatile CountDownLatch done;
@@ -133,6 +145,11 @@ public class TaskClaimBenchmark {
     if (backend.collab()) {
       storage = database.freshStorage(pool, PREFIX);
       collab = Collab.builder().storage(storage).holder("bench").build();
+      workers = Executors.newFixedThreadPool(WORKERS);
+      return;
+    }
+    if (backend == Backend.SQL_FLOOR_POSTGRESQL) {
+      floor = new TaskFloor(pool, "bench", TTL);
       workers = Executors.newFixedThreadPool(WORKERS);
       return;
     }
@@ -218,6 +235,10 @@ public class TaskClaimBenchmark {
       all(workers.invokeAll(creators));
       return;
     }
+    if (floor != null) {
+      floor.backlog(round, TASKS);
+      return;
+    }
     List<TaskInstance<?>> instances = new ArrayList<>(TASKS);
     for (int i = 0; i < TASKS; i++) {
       instances.add(noop.instance("r" + round + "-" + i));
@@ -234,14 +255,14 @@ public class TaskClaimBenchmark {
   @Benchmark
   @OperationsPerInvocation(TASKS)
   public int claimAndComplete() throws Exception {
-    if (collab != null) {
+    if (collab != null || floor != null) {
       List<Callable<Integer>> drainers = new ArrayList<>();
       for (int w = 0; w < WORKERS; w++) {
-        drainers.add(this::drain);
+        drainers.add(collab != null ? this::drain : this::drainFloor);
       }
       int total = all(workers.invokeAll(drainers));
       if (total != TASKS) {
-        throw new IllegalStateException("Collab workers completed " + total + " tasks, not " + TASKS);
+        throw new IllegalStateException(backend + " workers completed " + total + " tasks, not " + TASKS);
       }
       return total;
     }
@@ -264,6 +285,17 @@ public class TaskClaimBenchmark {
     Optional<TaskClaim> claim;
     while ((claim = collab.tasks().claimNext(TTL)).isPresent()) {
       collab.tasks().complete(claim.get());
+      n++;
+    }
+    return n;
+  }
+
+  /** One worker of the floor: claims and completes until nothing is claimable. */
+  private int drainFloor() throws SQLException {
+    int n = 0;
+    Optional<TaskFloor.Claim> claim;
+    while ((claim = floor.claimNext()).isPresent()) {
+      floor.complete(claim.get());
       n++;
     }
     return n;

@@ -28,7 +28,7 @@ class PlanTest {
     assertThat(plan.groups().get(0)).containsExactly(DOC_COLLAB, DOC_FLOOR, DOC_16, DOC_16_FLOOR);
     assertThat(plan.groups().get(1)).hasSize(8); // the appenders: Collab, the floor, SQLite and H2, 1 and 16 threads
     List<Selector> round = plan.order(0, plan.allGroups());
-    assertThat(round).doesNotHaveDuplicates().hasSize(plan.sidesPerRound()).hasSize(31);
+    assertThat(round).doesNotHaveDuplicates().hasSize(plan.sidesPerRound()).hasSize(33);
     assertThat(plan.unpaired()).containsExactlyElementsOf(Comparison.ALSO_EXPECTED);
   }
 
@@ -47,12 +47,15 @@ class PlanTest {
     Plan byName = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, List.of("lease-postgresql"));
     Plan bySide = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, List.of("LeaseBenchmark"));
 
-    assertThat(byName.comparisons()).extracting(Comparison::name).containsExactly("lease-postgresql-vs-shedlock");
+    assertThat(byName.comparisons()).extracting(Comparison::name)
+        .containsExactly("lease-postgresql-vs-shedlock", "lease-postgresql-vs-floor");
     assertThat(byName.unpaired()).isEmpty();
-    assertThat(bySide.comparisons()).extracting(Comparison::name).containsExactly("lease-postgresql-vs-shedlock");
+    assertThat(bySide.comparisons()).extracting(Comparison::name)
+        .containsExactly("lease-postgresql-vs-shedlock", "lease-postgresql-vs-floor", "lease-floor-vs-shedlock");
     assertThat(bySide.unpaired()).extracting(Selector::toString)
         .containsExactly("LeaseBenchmark.acquireRelease backend=MEMORY", "LeaseBenchmark.acquireRelease backend=FILE");
-    assertThat(bySide.groupOf(bySide.comparisons().get(0))).isZero();
+    // the three share their sides, so they are one group, run in one rotation
+    assertThat(bySide.comparisons()).allSatisfy(c -> assertThat(bySide.groupOf(c)).isZero());
   }
 
   @Test

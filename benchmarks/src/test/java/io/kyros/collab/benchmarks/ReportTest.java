@@ -184,7 +184,11 @@ class ReportTest {
         "ratio append-16-appenders-vs-sqlite 4.80 [no interval: 1 round]", // 12,000 ops/s vs 2.5 ops/ms
         "ratio append-16-appenders-vs-h2 n/a",
         "ratio lease-postgresql-vs-shedlock 2.00 [no interval: 1 round]", // 500 us/op is 2,000 ops/s vs 1,000 ops/s
+        "ratio lease-postgresql-vs-floor n/a",
+        "ratio lease-floor-vs-shedlock n/a",
         "ratio claim-complete-postgresql-vs-db-scheduler n/a",
+        "ratio claim-complete-postgresql-vs-floor n/a",
+        "ratio claim-complete-floor-vs-db-scheduler n/a",
         "ratio workers-postgresql-vs-db-scheduler n/a",
         "ratio claim-complete-mariadb-vs-db-scheduler n/a",
         "ratio doc-write-100000-vs-10-documents 0.90 [no interval: 1 round]", // 0.9 ops/ms vs 1,000 ops/s
