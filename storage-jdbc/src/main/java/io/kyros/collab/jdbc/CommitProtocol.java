@@ -24,7 +24,8 @@ import java.util.Optional;
  * protocol) update the counters (other nodes are notified after the commit, by {@link CommitNotifier}). How the statements travel and where revisions and event ids come from is the
  * protocol's: {@link SequentialCommit} takes the counter row's lock and numbers from it, one statement at a time;
  * {@link InlineCommit} (PostgreSQL, where {@link Dialect#parallelCommits()}) locks only the commit's own keys, takes
- * numbers from sequences and sends everything in two round trips, the second ending with COMMIT. See docs/jdbc.md,
+ * numbers from sequences and sends everything in one round trip where the commit allows ({@link #tryOneTrip}), else
+ * in two, the last ending with COMMIT. See docs/jdbc.md,
  * "Commits".
  *
  * <p>Thread-safe (stateless between commits).
@@ -97,6 +98,10 @@ abstract class CommitProtocol {
    */
   final CommitResult apply(Transactions.Attempt a, Commit commit) throws SQLException {
     List<RecordKey> expected = commit.expectations().stream().map(Expectation::key).distinct().toList();
+    Optional<CommitResult> oneTrip = tryOneTrip(a, commit);
+    if (oneTrip.isPresent()) {
+      return oneTrip.get();
+    }
     Map<RecordKey, Long> current = new HashMap<>();
     Locked locked = lock(a, commit, expected, current);
     for (int from = locked.expectedKeysRead(); from < expected.size(); from += Queries.KEY_CHUNK) {
@@ -136,6 +141,19 @@ abstract class CommitProtocol {
       stored.add(StoredEvent.of(events.get(i), applied.eventIds().get(i), now));
     }
     return new CommitResult.Committed(revisions, stored, now);
+  }
+
+  /**
+   * Runs the commit in one round trip, where the protocol can and the commit allows it ({@link InlineCommit}).
+   *
+   * @param a the attempt
+   * @param commit the commit
+   * @return the result; or empty if the commit takes the general path ({@link #lock}, then {@link #applyChanges}):
+   *     then nothing was committed, and the attempt's transaction is rolled back and goes on
+   * @throws SQLException if the database fails
+   */
+  Optional<CommitResult> tryOneTrip(Transactions.Attempt a, Commit commit) throws SQLException {
+    return Optional.empty();
   }
 
   /**

@@ -1,8 +1,11 @@
 package io.kyros.collab.jdbc;
 
 import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.Write;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -11,13 +14,15 @@ import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
 
 /**
- * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. Two round trips:
+ * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose written
+ * keys are all expected at a revision takes one round trip ({@link #tryOneTrip}); the others take two:
  * <ol>
  *   <li>the lock wait's bound; an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them); the clock; the
@@ -45,6 +50,10 @@ final class InlineCommit extends CommitProtocol {
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
   /** The SQLState of the failed cast that reports it. */
   private static final String INVALID_TEXT_REPRESENTATION = "22P02";
+  /** Marks the one-round-trip commit's failed expectation check; see {@link #check}. */
+  private static final String EXPECTATION_FAILED = "collab_expectation_failed";
+  /** The transaction-local setting holding a one-round-trip commit's time, in epoch microseconds. */
+  private static final String COMMIT_MICROS = "collab.commit_micros";
   /** The parameters of one event row without its id: ts_micros, event_type, actor, target, details. */
   private static final int EVENT_PARAMETERS = 5;
   /** FNV-1a, 64 bits. */
@@ -54,6 +63,11 @@ final class InlineCommit extends CommitProtocol {
   private final String lockKeys;
   private final String nextRevisions;
   private final String insertEvent;
+  private final String insertEventAtCommitTime;
+  private final String eventRowAtCommitTime;
+  private final String expectedRevision;
+  /** Revisions taken ahead by two-round-trip commits, for one-round-trip commits. */
+  private final SpareRevisions spares = new SpareRevisions();
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -62,6 +76,12 @@ final class InlineCommit extends CommitProtocol {
     nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
     insertEvent = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) VALUES "
         + "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
+    eventRowAtCommitTime = "(nextval('" + tables.eventSequence() + "'), CAST(current_setting('" + COMMIT_MICROS
+        + "') AS BIGINT), ?, ?, ?, ?)";
+    insertEventAtCommitTime = "INSERT INTO " + tables.events()
+        + " (id, ts_micros, event_type, actor, target, details) VALUES " + eventRowAtCommitTime;
+    expectedRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
+        + " r WHERE r.collection = ? AND r.id = ?), 0) = ?";
   }
 
   /**
@@ -95,6 +115,8 @@ final class InlineCommit extends CommitProtocol {
     List<RecordKey> first = expected.subList(0, Math.min(expected.size(), Queries.KEY_CHUNK));
     Long[] locks = lockKeys(commit, expected);
     int writes = commit.writes().size();
+    // values taken ahead for one-round-trip commits come with the commit's own, in the same statement
+    int ahead = writes > 0 && clock.isDatabase() ? spares.wanted() : 0;
     List<String> parts = new ArrayList<>();
     parts.add(dialect.boundLockWaitParameterized());
     if (locks.length > 0) {
@@ -119,7 +141,7 @@ final class InlineCommit extends CommitProtocol {
       Queries.bindKeys(ps, p, first);
       p += 2 * first.size();
       if (writes > 0) {
-        ps.setInt(p, writes);
+        ps.setInt(p, writes + ahead);
       }
       boolean isQuery = ps.execute(); // the bound
       if (locks.length > 0) {
@@ -149,12 +171,141 @@ final class InlineCommit extends CommitProtocol {
           }
         }
         Collections.sort(revisions); // ascending in the writes' order, whatever order the rows came in
+        if (revisions.size() != writes + ahead) {
+          throw new SQLException("expected " + (writes + ahead) + " values of the revision sequence, got "
+              + revisions.size(), "XX000");
+        }
+        // this commit's are the smallest; the others, taken under the same locks, are spares for later commits
+        spares.add(revisions.subList(writes, revisions.size()));
+        revisions = new ArrayList<>(revisions.subList(0, writes));
       }
       if (!isQuery && locks.length > 0) {
         throw new SQLException("expected a result set from the commit's key locks", "XX000");
       }
       return new Locked(revisions, -1, -1, now, first.size());
     }
+  }
+
+  /**
+   * Runs the commit in one round trip when it allows: the database clock is the commit's clock, it has at most
+   * {@value Queries#KEY_CHUNK} expectations, each key it writes is expected at a revision (not absent), and enough
+   * spare revisions ({@link SpareRevisions}) above those expected revisions are at hand. One round trip then carries
+   * the lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock, fails unless
+   * every expectation holds, and keeps the time for the events), the writes with the spare revisions, their index
+   * entries, the events and COMMIT. Each record's revisions still grow: a write's revision is above the revision the
+   * check found under the lock. A failed check, or a row count that did not hold, rolls back and leaves the commit to
+   * the general path, which reads the expectations and reports the conflict.
+   */
+  @Override
+  Optional<CommitResult> tryOneTrip(Transactions.Attempt a, Commit commit) throws SQLException {
+    List<Expectation> expectations = commit.expectations();
+    List<Write> writes = commit.writes();
+    if (!clock.isDatabase() || expectations.size() > Queries.KEY_CHUNK) {
+      return Optional.empty();
+    }
+    Map<RecordKey, Expectation> byKey = new HashMap<>();
+    expectations.forEach(e -> byKey.putIfAbsent(e.key(), e));
+    long floor = 0;
+    for (Write w : writes) {
+      Expectation e = byKey.get(w.key());
+      if (e == null || e.revision() == Expectation.ABSENT) {
+        return Optional.empty(); // no revision known below which the new one must not fall
+      }
+      floor = Math.max(floor, e.revision());
+    }
+    List<Long> revisions = writes.isEmpty() ? List.of() : spares.take(writes.size(), floor);
+    if (revisions == null) {
+      return Optional.empty();
+    }
+    List<WriteStatement> statements = new ArrayList<>(writes.size());
+    for (int i = 0; i < writes.size(); i++) {
+      Write w = writes.get(i);
+      statements.add(WriteStatement.of(w, revisions.get(i), Optional.of(byKey.get(w.key())), sql));
+    }
+    List<NewEvent> events = commit.eventsFor(revisions);
+    Connection c = a.connection;
+    Long[] locks = lockKeys(commit, byKey.keySet().stream().toList());
+    List<Part> trip = new ArrayList<>();
+    trip.add(new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
+      ps.setLong(p, a.lockWaitMillis());
+      return p + 1;
+    }));
+    if (locks.length > 0) {
+      trip.add(new Part(lockKeys, 1, (ps, p) -> {
+        ps.setArray(p, c.createArrayOf("bigint", locks));
+        return p + 1;
+      }));
+    }
+    trip.add(check(expectations));
+    trip.addAll(parts(statements, IndexWrites.of(statements), events, Optional.empty()));
+    if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
+      return Optional.empty(); // the spares taken are gaps
+    }
+    Reads reads = new Reads();
+    try {
+      run(a, List.of(trip), reads);
+    } catch (SQLException e) {
+      if (!failedOnPurpose(e)) {
+        throw e;
+      }
+      c.rollback();
+      return Optional.empty();
+    }
+    checkAscending(reads.eventIds, events.size());
+    Instant now = clock.remember(reads.commitMicros);
+    List<StoredEvent> stored = new ArrayList<>(events.size());
+    for (int i = 0; i < events.size(); i++) {
+      stored.add(StoredEvent.of(events.get(i), reads.eventIds.get(i), now));
+    }
+    return Optional.of(new CommitResult.Committed(revisions, stored, now));
+  }
+
+  /**
+   * The expectation check of a one-round-trip commit, a statement of its own after the key locks (so its snapshot
+   * sees every commit that held them before): it reads the database clock once, fails with {@link
+   * #EXPECTATION_FAILED} unless every expectation holds at that time, keeps the time in the transaction-local setting
+   * {@link #COMMIT_MICROS} for the events, and returns it. The failure is a cast of a text that depends on the row,
+   * so the planner cannot raise it early.
+   */
+  private Part check(List<Expectation> expectations) {
+    StringBuilder text = new StringBuilder("WITH t(n) AS MATERIALIZED (").append(dialect.currentTimeMicros())
+        .append("), c AS MATERIALIZED (SELECT t.n, ");
+    int parameters = 0;
+    if (expectations.isEmpty()) {
+      text.append("TRUE");
+    }
+    for (int i = 0; i < expectations.size(); i++) {
+      text.append(i > 0 ? " AND " : "").append(expectedRevision);
+      parameters += 3;
+      if (expectations.get(i).notAfter() != null) {
+        text.append(" AND t.n <= ?");
+        parameters++;
+      }
+    }
+    text.append(" AS ok FROM t) SELECT CASE WHEN c.ok THEN c.n ELSE CAST('").append(EXPECTATION_FAILED)
+        .append(":' || c.n AS BIGINT) END, set_config('").append(COMMIT_MICROS)
+        .append("', CAST(c.n AS TEXT), true) FROM c");
+    return new Part(text.toString(), parameters, (ps, first) -> {
+      int p = first;
+      for (Expectation e : expectations) {
+        ps.setString(p++, e.key().collection());
+        ps.setString(p++, e.key().id());
+        ps.setLong(p++, e.revision());
+        if (e.notAfter() != null) {
+          ps.setLong(p++, DatabaseClock.micros(e.notAfter())); // now <= notAfter, in whole microseconds
+        }
+      }
+      return p;
+    }, Result.COMMIT_TIME);
+  }
+
+  /**
+   * @return whether a one-round-trip commit failed on one of its own checks (an expectation, a write's row count),
+   *     so that the general path decides instead
+   */
+  private static boolean failedOnPurpose(SQLException e) {
+    return INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) && e.getMessage() != null
+        && (e.getMessage().contains(EXPECTATION_FAILED) || e.getMessage().contains(ROW_COUNT_FAILED));
   }
 
   /** @return the advisory locks of every key the commit expects or writes, distinct, ascending */
@@ -176,11 +327,28 @@ final class InlineCommit extends CommitProtocol {
     return ps.getResultSet();
   }
 
-  /**
-   * One statement of the write round trip(s), how many parameters it has, how to bind them, and whether its result
-   * holds event ids.
-   */
-  private record Part(String sql, int parameters, Binder binder, boolean returnsEventIds) {}
+  /** What a part's result holds that the commit reads. */
+  private enum Result {
+    /** Nothing read. */
+    NONE,
+    /** The ids of the events it inserted. */
+    EVENT_IDS,
+    /** The commit's time, from the expectation check of a one-round-trip commit. */
+    COMMIT_TIME
+  }
+
+  /** One statement of a round trip, how many parameters it has, how to bind them, and what its result holds. */
+  private record Part(String sql, int parameters, Binder binder, Result result) {
+    Part(String sql, int parameters, Binder binder) {
+      this(sql, parameters, binder, Result.NONE);
+    }
+  }
+
+  /** What the round trips of a commit read: the events' ids, in order, and the commit's time if read. */
+  private static final class Reads {
+    final List<Long> eventIds = new ArrayList<>();
+    long commitMicros = Long.MIN_VALUE;
+  }
 
   /** Binds a part's parameters from an index on; returns the next index. */
   @FunctionalInterface
@@ -202,8 +370,34 @@ final class InlineCommit extends CommitProtocol {
       return new Applied(Optional.empty(), List.of());
     }
     Connection c = a.connection;
-    List<List<Part>> roundTrips = roundTrips(parts(changes), dialect.maxParameters());
-    List<Long> ids = new ArrayList<>(changes.events().size());
+    Reads reads = new Reads();
+    try {
+      run(a, roundTrips(parts(changes.writes(), changes.index(), changes.events(),
+          Optional.of(changes.locked().now())), dialect.maxParameters()), reads);
+    } catch (SQLException e) {
+      if (!rowCountFailed(e)) {
+        throw e;
+      }
+      c.rollback();
+      for (WriteStatement w : changes.writes()) {
+        if (w.conditional() && !w.expectation().isMetBy(queries.currentRevision(c, w.write.key()), Instant.MIN)) {
+          return Applied.conflict(w);
+        }
+      }
+      throw new SQLException("a row count checked inside a commit did not hold: the tables were changed outside"
+          + " Collab; rolled back", "55000", e);
+    }
+    checkAscending(reads.eventIds, changes.events().size());
+    return new Applied(Optional.empty(), reads.eventIds);
+  }
+
+  /**
+   * Sends round trips in order, COMMIT at the end of the last, and collects what their results hold. A server error
+   * means COMMIT did not run: the attempt is told so ({@link Transactions.Attempt#notCommitted}), and the error is
+   * thrown; a failed connection leaves the outcome unknown once COMMIT was sent.
+   */
+  private void run(Transactions.Attempt a, List<List<Part>> roundTrips, Reads reads) throws SQLException {
+    Connection c = a.connection;
     try {
       for (int i = 0; i < roundTrips.size(); i++) {
         boolean last = i == roundTrips.size() - 1;
@@ -226,37 +420,32 @@ final class InlineCommit extends CommitProtocol {
             if (j > 0) {
               isQuery = ps.getMoreResults();
             }
-            if (trip.get(j).returnsEventIds()) {
+            Result result = trip.get(j).result();
+            if (result == Result.EVENT_IDS) {
               try (ResultSet rs = resultSet(ps, isQuery)) {
                 while (rs.next()) {
-                  ids.add(rs.getLong(1));
+                  reads.eventIds.add(rs.getLong(1));
                 }
+              }
+            } else if (result == Result.COMMIT_TIME) {
+              try (ResultSet rs = resultSet(ps, isQuery)) {
+                if (!rs.next()) {
+                  throw new SQLException("expected the commit's time from its expectation check", "XX000");
+                }
+                reads.commitMicros = rs.getLong(1);
               }
             }
           }
         }
       }
     } catch (SQLException e) {
-      if (!rowCountFailed(e)) {
-        if (reportedByServer(e)) {
-          // the server answered with an error, so it skipped the rest of the round trip: COMMIT did not run (or
-          // failed and rolled back); a retryable error is retried like any other
-          a.notCommitted();
-        }
-        throw e; // else the connection failed: whether COMMIT ran is unknown (if it was sent)
+      if (reportedByServer(e)) {
+        // the server answered with an error, so it skipped the rest of the round trip: COMMIT did not run (or
+        // failed and rolled back); a retryable error is retried like any other
+        a.notCommitted();
       }
-      a.notCommitted();
-      c.rollback();
-      for (WriteStatement w : changes.writes()) {
-        if (w.conditional() && !w.expectation().isMetBy(queries.currentRevision(c, w.write.key()), Instant.MIN)) {
-          return Applied.conflict(w);
-        }
-      }
-      throw new SQLException("a row count checked inside a commit did not hold: the tables were changed outside"
-          + " Collab; rolled back", "55000", e);
+      throw e; // else the connection failed: whether COMMIT ran is unknown (if it was sent)
     }
-    checkAscending(ids, changes.events().size());
-    return new Applied(Optional.empty(), ids);
   }
 
   /**
@@ -280,42 +469,60 @@ final class InlineCommit extends CommitProtocol {
         && e.getMessage().contains(ROW_COUNT_FAILED);
   }
 
-  /** The statements of the write round trip(s), in order, without COMMIT. */
-  private List<Part> parts(Changes changes) {
+  /**
+   * The statements applying a commit's changes, in order, without COMMIT.
+   *
+   * @param ts the commit's time, bound into the events; empty to take it from the setting the expectation check of a
+   *     one-round-trip commit made ({@link #check})
+   */
+  private List<Part> parts(List<WriteStatement> writes, IndexWrites index, List<NewEvent> events,
+      Optional<Instant> ts) {
     List<Part> parts = new ArrayList<>();
-    List<NewEvent> events = changes.events();
     if (!events.isEmpty()) {
       // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written
-      parts.add(new Part("SELECT pg_current_xact_id()", 0, (ps, p) -> p, false));
+      parts.add(new Part("SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
-    for (WriteStatement w : changes.writes()) {
-      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind, false));
+    for (WriteStatement w : writes) {
+      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind));
     }
-    IndexWrites index = changes.index();
     for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
       parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
-          (ps, first) -> IndexWrites.bindKeys(ps, first, keys), false));
+          (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
     }
     int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
       parts.add(new Part(sql.insertIndexEntries(rows.size()), rows.size() * IndexWrites.ROW_PARAMETERS,
-          (ps, first) -> IndexWrites.bindRows(ps, first, rows), false));
+          (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
     }
-    Instant ts = changes.locked().now();
-    int rows = Math.max(1, dialect.maxParameters() / EVENT_PARAMETERS);
+    int perRow = ts.isPresent() ? EVENT_PARAMETERS : EVENT_PARAMETERS - 1;
+    int rows = Math.max(1, dialect.maxParameters() / perRow);
     for (int from = 0; from < events.size(); from += rows) {
       List<NewEvent> chunk = events.subList(from, Math.min(events.size(), from + rows));
-      String insert = insertEvent + (", (nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)")
-          .repeat(chunk.size() - 1) + " RETURNING id";
-      parts.add(new Part(insert, chunk.size() * EVENT_PARAMETERS, (ps, first) -> {
+      String insert = ts.isPresent()
+          ? insertEvent + (", (nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)").repeat(chunk.size() - 1)
+          : insertEventAtCommitTime + (", " + eventRowAtCommitTime).repeat(chunk.size() - 1);
+      parts.add(new Part(insert + " RETURNING id", chunk.size() * perRow, (ps, first) -> {
         int p = first;
         for (NewEvent e : chunk) {
-          p = bindEvent(ps, p, e, ts);
+          p = ts.isPresent() ? bindEvent(ps, p, e, ts.get()) : bindEventAtCommitTime(ps, p, e);
         }
         return p;
-      }, true));
+      }, Result.EVENT_IDS));
     }
     return parts; // no NOTIFY: it would serialize the commits (CommitNotifier sends it after them)
+  }
+
+  /**
+   * Binds one event's columns after its id and time: event_type, actor, target, details.
+   *
+   * @return the next parameter's index
+   */
+  private static int bindEventAtCommitTime(PreparedStatement ps, int p, NewEvent e) throws SQLException {
+    ps.setString(p, e.type());
+    ps.setString(p + 1, e.actor());
+    ps.setString(p + 2, e.target());
+    ps.setString(p + 3, e.detailsJson());
+    return p + 4;
   }
 
   /** Packs parts into round trips of at most {@code maxParameters} parameters each, in order. */
