@@ -2,6 +2,7 @@ package io.kyros.collab.spi;
 
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One atomic unit of work: if every expectation holds, apply every write and append every event,
@@ -58,8 +59,25 @@ public record Commit(List<Expectation> expectations, List<Write> writes, EventSo
    * @return the commit
    */
   public static Commit of(List<Expectation> expectations, List<Write> writes, List<NewEvent> events) {
-    List<NewEvent> copy = List.copyOf(events);
-    return new Commit(expectations, writes, revisions -> copy);
+    return new Commit(expectations, writes, new FixedEvents(List.copyOf(events)));
+  }
+
+  /** The events of a commit made by {@link #of}: the same whatever the revisions. */
+  private record FixedEvents(List<NewEvent> events) implements EventSource {
+    @Override
+    public List<NewEvent> build(List<Long> revisions) {
+      return events;
+    }
+  }
+
+  /**
+   * The events, if they are known not to depend on the revisions (the commit was made by {@link #of}): a backend
+   * may then append them before it knows the revisions, for example in the same statement round trip as the writes.
+   *
+   * @return the events; empty if they are built from the revisions ({@link #eventsFor})
+   */
+  public Optional<List<NewEvent>> fixedEvents() {
+    return events instanceof FixedEvents f ? Optional.of(f.events()) : Optional.empty();
   }
 
   /**

@@ -65,6 +65,22 @@ final class IndexWrites {
   }
 
   /**
+   * @param writes a commit's writes, each key once, none of them a create-only insert
+   * @return the index changes they make: every written record's entries replaced by the write's
+   */
+  static IndexWrites replacing(List<Write> writes) {
+    List<RecordKey> cleared = new ArrayList<>(writes.size());
+    List<Row> rows = new ArrayList<>();
+    for (Write w : writes) {
+      cleared.add(w.key());
+      for (IndexEntry e : w.index()) {
+        rows.add(new Row(w.key(), e));
+      }
+    }
+    return new IndexWrites(List.copyOf(cleared), List.copyOf(rows));
+  }
+
+  /**
    * Binds records' keys as {@code collection, record_id} pairs.
    *
    * @return the next parameter's index

@@ -19,10 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
- * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose written
- * keys are all expected at a revision takes one round trip ({@link #tryOneTrip}); the others take two:
+ * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
+ * not depend on its revisions and whose writes update records it expects at a revision takes one round trip
+ * ({@link #tryOneTrip}); the others take two:
  * <ol>
  *   <li>the lock wait's bound; an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them); the clock; the
@@ -52,6 +55,8 @@ final class InlineCommit extends CommitProtocol {
   private static final String INVALID_TEXT_REPRESENTATION = "22P02";
   /** Marks the one-round-trip commit's failed expectation check; see {@link #check}. */
   private static final String EXPECTATION_FAILED = "collab_expectation_failed";
+  /** What follows {@link #EXPECTATION_FAILED} in the failure: the expectation's position and the key's revision. */
+  private static final Pattern FAILED_CHECK = Pattern.compile("(\\d+):(\\d+)");
   /** The transaction-local setting holding a one-round-trip commit's time, in epoch microseconds. */
   private static final String COMMIT_MICROS = "collab.commit_micros";
   /** The parameters of one event row without its id: ts_micros, event_type, actor, target, details. */
@@ -65,9 +70,8 @@ final class InlineCommit extends CommitProtocol {
   private final String insertEvent;
   private final String insertEventAtCommitTime;
   private final String eventRowAtCommitTime;
-  private final String expectedRevision;
-  /** Revisions taken ahead by two-round-trip commits, for one-round-trip commits. */
-  private final SpareRevisions spares = new SpareRevisions();
+  private final String currentRevision;
+  private final String updateWithNextRevision;
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -80,8 +84,11 @@ final class InlineCommit extends CommitProtocol {
         + "') AS BIGINT), ?, ?, ?, ?)";
     insertEventAtCommitTime = "INSERT INTO " + tables.events()
         + " (id, ts_micros, event_type, actor, target, details) VALUES " + eventRowAtCommitTime;
-    expectedRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
-        + " r WHERE r.collection = ? AND r.id = ?), 0) = ?";
+    currentRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
+        + " r WHERE r.collection = ? AND r.id = ?), 0)";
+    updateWithNextRevision = checkedOnServer("UPDATE " + tables.records() + " SET revision = nextval('"
+        + tables.revisionSequence() + "'), hash = ?, value_json = ? WHERE collection = ? AND id = ? AND revision = ?",
+        "revision", "max(revision)");
   }
 
   /**
@@ -115,8 +122,6 @@ final class InlineCommit extends CommitProtocol {
     List<RecordKey> first = expected.subList(0, Math.min(expected.size(), Queries.KEY_CHUNK));
     Long[] locks = lockKeys(commit, expected);
     int writes = commit.writes().size();
-    // values taken ahead for one-round-trip commits come with the commit's own, in the same statement
-    int ahead = writes > 0 && clock.isDatabase() ? spares.wanted() : 0;
     List<String> parts = new ArrayList<>();
     parts.add(dialect.boundLockWaitParameterized());
     if (locks.length > 0) {
@@ -141,7 +146,7 @@ final class InlineCommit extends CommitProtocol {
       Queries.bindKeys(ps, p, first);
       p += 2 * first.size();
       if (writes > 0) {
-        ps.setInt(p, writes + ahead);
+        ps.setInt(p, writes);
       }
       boolean isQuery = ps.execute(); // the bound
       if (locks.length > 0) {
@@ -171,13 +176,6 @@ final class InlineCommit extends CommitProtocol {
           }
         }
         Collections.sort(revisions); // ascending in the writes' order, whatever order the rows came in
-        if (revisions.size() != writes + ahead) {
-          throw new SQLException("expected " + (writes + ahead) + " values of the revision sequence, got "
-              + revisions.size(), "XX000");
-        }
-        // this commit's are the smallest; the others, taken under the same locks, are spares for later commits
-        spares.add(revisions.subList(writes, revisions.size()));
-        revisions = new ArrayList<>(revisions.subList(0, writes));
       }
       if (!isQuery && locks.length > 0) {
         throw new SQLException("expected a result set from the commit's key locks", "XX000");
@@ -187,44 +185,45 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * Runs the commit in one round trip when it allows: the database clock is the commit's clock, it has at most
-   * {@value Queries#KEY_CHUNK} expectations, each key it writes is expected at a revision (not absent), and enough
-   * spare revisions ({@link SpareRevisions}) above those expected revisions are at hand. One round trip then carries
-   * the lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock, fails unless
-   * every expectation holds, and keeps the time for the events), the writes with the spare revisions, their index
-   * entries, the events and COMMIT. Each record's revisions still grow: a write's revision is above the revision the
-   * check found under the lock. A failed check, or a row count that did not hold, rolls back and leaves the commit to
-   * the general path, which reads the expectations and reports the conflict.
+   * Runs the commit in one round trip when it allows: the database clock is the commit's clock, its events do not
+   * depend on the revisions ({@link Commit#fixedEvents}), each write is an update of a record expected at a revision,
+   * and it has at most {@value Queries#KEY_CHUNK} expectations and fits in one round trip's parameters. The round
+   * trip carries the lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock,
+   * fails naming the first expectation that does not hold and the key's revision, and keeps the time for the
+   * events), the updates taking their revisions from the sequence ({@code nextval}, under the locks, as the general
+   * path does), their index entries, the events and COMMIT.
+   *
+   * @return the result, or empty if the commit does not qualify (then nothing was sent) or a row count did not hold
+   *     (the tables were changed outside Collab; rolled back, for the general path to report)
    */
   @Override
   Optional<CommitResult> tryOneTrip(Transactions.Attempt a, Commit commit) throws SQLException {
     List<Expectation> expectations = commit.expectations();
     List<Write> writes = commit.writes();
-    if (!clock.isDatabase() || expectations.size() > Queries.KEY_CHUNK) {
+    Optional<List<NewEvent>> fixed = commit.fixedEvents();
+    if (!clock.isDatabase() || fixed.isEmpty() || expectations.size() > Queries.KEY_CHUNK) {
       return Optional.empty();
     }
     Map<RecordKey, Expectation> byKey = new HashMap<>();
     expectations.forEach(e -> byKey.putIfAbsent(e.key(), e));
-    long floor = 0;
+    List<Part> updates = new ArrayList<>(writes.size());
     for (Write w : writes) {
       Expectation e = byKey.get(w.key());
-      if (e == null || e.revision() == Expectation.ABSENT) {
-        return Optional.empty(); // no revision known below which the new one must not fall
+      if (w.isDelete() || e == null || e.revision() == Expectation.ABSENT) {
+        return Optional.empty(); // only updates of records expected at a revision
       }
-      floor = Math.max(floor, e.revision());
+      updates.add(new Part(updateWithNextRevision, 5, (ps, p) -> {
+        ps.setString(p, w.hash());
+        ps.setString(p + 1, w.json());
+        ps.setString(p + 2, w.key().collection());
+        ps.setString(p + 3, w.key().id());
+        ps.setLong(p + 4, e.revision());
+        return p + 5;
+      }, Result.REVISION));
     }
-    List<Long> revisions = writes.isEmpty() ? List.of() : spares.take(writes.size(), floor);
-    if (revisions == null) {
-      return Optional.empty();
-    }
-    List<WriteStatement> statements = new ArrayList<>(writes.size());
-    for (int i = 0; i < writes.size(); i++) {
-      Write w = writes.get(i);
-      statements.add(WriteStatement.of(w, revisions.get(i), Optional.of(byKey.get(w.key())), sql));
-    }
-    List<NewEvent> events = commit.eventsFor(revisions);
+    List<NewEvent> events = fixed.get();
     Connection c = a.connection;
-    Long[] locks = lockKeys(commit, byKey.keySet().stream().toList());
+    Long[] locks = lockKeys(commit, List.copyOf(byKey.keySet()));
     List<Part> trip = new ArrayList<>();
     trip.add(new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
       ps.setLong(p, a.lockWaitMillis());
@@ -237,62 +236,73 @@ final class InlineCommit extends CommitProtocol {
       }));
     }
     trip.add(check(expectations));
-    trip.addAll(parts(statements, IndexWrites.of(statements), events, Optional.empty()));
+    trip.addAll(parts(updates, IndexWrites.replacing(writes), events, Optional.empty()));
     if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
-      return Optional.empty(); // the spares taken are gaps
+      return Optional.empty();
     }
     Reads reads = new Reads();
     try {
       run(a, List.of(trip), reads);
     } catch (SQLException e) {
-      if (!failedOnPurpose(e)) {
+      Optional<CommitResult> conflict = conflict(e, expectations);
+      if (conflict.isPresent()) {
+        a.rollbackOnly();
+        return conflict;
+      }
+      if (!rowCountFailed(e)) {
         throw e;
       }
-      c.rollback();
+      c.rollback(); // a row count under the locks: the tables were changed outside Collab; the general path reports
       return Optional.empty();
     }
-    checkAscending(reads.eventIds, events.size());
+    checkAscending("writes", "revisions", reads.revisions, writes.size());
+    checkAscending("events", "ids", reads.eventIds, events.size());
     Instant now = clock.remember(reads.commitMicros);
     List<StoredEvent> stored = new ArrayList<>(events.size());
     for (int i = 0; i < events.size(); i++) {
       stored.add(StoredEvent.of(events.get(i), reads.eventIds.get(i), now));
     }
-    return Optional.of(new CommitResult.Committed(revisions, stored, now));
+    return Optional.of(new CommitResult.Committed(List.copyOf(reads.revisions), stored, now));
   }
 
   /**
    * The expectation check of a one-round-trip commit, a statement of its own after the key locks (so its snapshot
-   * sees every commit that held them before): it reads the database clock once, fails with {@link
-   * #EXPECTATION_FAILED} unless every expectation holds at that time, keeps the time in the transaction-local setting
-   * {@link #COMMIT_MICROS} for the events, and returns it. The failure is a cast of a text that depends on the row,
-   * so the planner cannot raise it early.
+   * sees every commit that held them before). It reads the database clock once and each expected key's revision
+   * (0 if absent), and then either fails, naming the first expectation in the commit's order that does not hold
+   * and its key's revision ({@code collab_expectation_failed:<position>:<revision>}), or keeps the time in the
+   * transaction-local setting {@link #COMMIT_MICROS} for the events and returns it. The failure is a cast of a text
+   * that depends on the row, so the planner cannot raise it early.
    */
   private Part check(List<Expectation> expectations) {
     StringBuilder text = new StringBuilder("WITH t(n) AS MATERIALIZED (").append(dialect.currentTimeMicros())
-        .append("), c AS MATERIALIZED (SELECT t.n, ");
-    int parameters = 0;
-    if (expectations.isEmpty()) {
-      text.append("TRUE");
-    }
+        .append("), c AS MATERIALIZED (SELECT t.n");
     for (int i = 0; i < expectations.size(); i++) {
-      text.append(i > 0 ? " AND " : "").append(expectedRevision);
-      parameters += 3;
-      if (expectations.get(i).notAfter() != null) {
-        text.append(" AND t.n <= ?");
-        parameters++;
-      }
+      text.append(", ").append(currentRevision).append(" AS r").append(i);
     }
-    text.append(" AS ok FROM t) SELECT CASE WHEN c.ok THEN c.n ELSE CAST('").append(EXPECTATION_FAILED)
-        .append(":' || c.n AS BIGINT) END, set_config('").append(COMMIT_MICROS)
-        .append("', CAST(c.n AS TEXT), true) FROM c");
+    text.append(" FROM t) SELECT ").append(expectations.isEmpty() ? "c.n" : "CASE");
+    for (int i = 0; i < expectations.size(); i++) {
+      text.append(" WHEN c.r").append(i).append(" <> ?");
+      if (expectations.get(i).notAfter() != null) {
+        text.append(" OR c.n > ?");
+      }
+      text.append(" THEN CAST('").append(EXPECTATION_FAILED).append(':').append(i).append(":' || c.r").append(i)
+          .append(" AS BIGINT)");
+    }
+    text.append(expectations.isEmpty() ? "" : " ELSE c.n END").append(", set_config('").append(COMMIT_MICROS).append("', CAST(c.n AS TEXT), true) FROM c");
+    int parameters = 0;
+    for (Expectation e : expectations) {
+      parameters += e.notAfter() != null ? 4 : 3;
+    }
     return new Part(text.toString(), parameters, (ps, first) -> {
       int p = first;
       for (Expectation e : expectations) {
         ps.setString(p++, e.key().collection());
         ps.setString(p++, e.key().id());
+      }
+      for (Expectation e : expectations) {
         ps.setLong(p++, e.revision());
         if (e.notAfter() != null) {
-          ps.setLong(p++, DatabaseClock.micros(e.notAfter())); // now <= notAfter, in whole microseconds
+          ps.setLong(p++, flooredMicros(e.notAfter())); // now > notAfter, in whole microseconds
         }
       }
       return p;
@@ -300,12 +310,33 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * @return whether a one-round-trip commit failed on one of its own checks (an expectation, a write's row count),
-   *     so that the general path decides instead
+   * @return {@code t} in epoch microseconds, rounded down, and clamped to the range of a {@code long}: comparing
+   *     whole microseconds with it decides "after {@code t}" as comparing instants does
    */
-  private static boolean failedOnPurpose(SQLException e) {
-    return INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) && e.getMessage() != null
-        && (e.getMessage().contains(EXPECTATION_FAILED) || e.getMessage().contains(ROW_COUNT_FAILED));
+  static long flooredMicros(Instant t) {
+    try {
+      return DatabaseClock.micros(t);
+    } catch (ArithmeticException e) {
+      return t.getEpochSecond() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
+    }
+  }
+
+  /**
+   * @return the conflict a failed expectation check ({@link #check}) names: the expectation at its position and the
+   *     key's revision; empty if the failure is not the check's
+   */
+  private static Optional<CommitResult> conflict(SQLException e, List<Expectation> expectations) {
+    String message = e.getMessage();
+    int at = message == null ? -1 : message.indexOf(EXPECTATION_FAILED + ':');
+    if (!INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) || at < 0) {
+      return Optional.empty();
+    }
+    Matcher m = FAILED_CHECK.matcher(message.substring(at + EXPECTATION_FAILED.length() + 1));
+    if (!m.lookingAt()) {
+      return Optional.empty();
+    }
+    int position = Integer.parseInt(m.group(1));
+    return Optional.of(new CommitResult.Conflict(expectations.get(position), Long.parseLong(m.group(2))));
   }
 
   /** @return the advisory locks of every key the commit expects or writes, distinct, ascending */
@@ -333,6 +364,8 @@ final class InlineCommit extends CommitProtocol {
     NONE,
     /** The ids of the events it inserted. */
     EVENT_IDS,
+    /** The revision a write took. */
+    REVISION,
     /** The commit's time, from the expectation check of a one-round-trip commit. */
     COMMIT_TIME
   }
@@ -347,6 +380,7 @@ final class InlineCommit extends CommitProtocol {
   /** What the round trips of a commit read: the events' ids, in order, and the commit's time if read. */
   private static final class Reads {
     final List<Long> eventIds = new ArrayList<>();
+    final List<Long> revisions = new ArrayList<>();
     long commitMicros = Long.MIN_VALUE;
   }
 
@@ -372,7 +406,7 @@ final class InlineCommit extends CommitProtocol {
     Connection c = a.connection;
     Reads reads = new Reads();
     try {
-      run(a, roundTrips(parts(changes.writes(), changes.index(), changes.events(),
+      run(a, roundTrips(parts(writeParts(changes.writes()), changes.index(), changes.events(),
           Optional.of(changes.locked().now())), dialect.maxParameters()), reads);
     } catch (SQLException e) {
       if (!rowCountFailed(e)) {
@@ -387,7 +421,7 @@ final class InlineCommit extends CommitProtocol {
       throw new SQLException("a row count checked inside a commit did not hold: the tables were changed outside"
           + " Collab; rolled back", "55000", e);
     }
-    checkAscending(reads.eventIds, changes.events().size());
+    checkAscending("events", "ids", reads.eventIds, changes.events().size());
     return new Applied(Optional.empty(), reads.eventIds);
   }
 
@@ -427,6 +461,13 @@ final class InlineCommit extends CommitProtocol {
                   reads.eventIds.add(rs.getLong(1));
                 }
               }
+            } else if (result == Result.REVISION) {
+              try (ResultSet rs = resultSet(ps, isQuery)) {
+                if (!rs.next()) {
+                  throw new SQLException("expected the revision a write took", "XX000");
+                }
+                reads.revisions.add(rs.getLong(1));
+              }
             } else if (result == Result.COMMIT_TIME) {
               try (ResultSet rs = resultSet(ps, isQuery)) {
                 if (!rs.next()) {
@@ -450,18 +491,25 @@ final class InlineCommit extends CommitProtocol {
 
   /**
    * The event ids come back in the rows' order, and a multi-row insert evaluates {@code nextval} row by row in that
-   * order, so they ascend. Checked, since the events' order in the log depends on it.
+   * order, so they ascend; so do the revisions of a one-round-trip commit's updates, run one after the other.
+   * Checked, since the events' order in the log depends on it, and the revisions' order on the writes.
+   *
+   * @param what what got the values, such as "events"
+   * @param values what the values are, such as "ids"
+   * @param got the values, in order
+   * @param expected how many there must be
    */
-  private static void checkAscending(List<Long> ids, int events) {
-    boolean ascending = ids.size() == events;
-    for (int i = 1; ascending && i < ids.size(); i++) {
-      ascending = ids.get(i) > ids.get(i - 1);
+  private static void checkAscending(String what, String values, List<Long> got, int expected) {
+    boolean ascending = got.size() == expected;
+    for (int i = 1; ascending && i < got.size(); i++) {
+      ascending = got.get(i) > got.get(i - 1);
     }
     if (!ascending) {
-      throw new IllegalStateException("committed, but the " + events + " events got ids " + ids
+      throw new IllegalStateException("committed, but the " + expected + " " + what + " got " + values + " " + got
           + ", not one each in ascending order");
     }
   }
+
 
   /** @return whether the failure is a server-side row count check's ({@link #checkedOnServer}) failed cast */
   private static boolean rowCountFailed(SQLException e) {
@@ -475,16 +523,14 @@ final class InlineCommit extends CommitProtocol {
    * @param ts the commit's time, bound into the events; empty to take it from the setting the expectation check of a
    *     one-round-trip commit made ({@link #check})
    */
-  private List<Part> parts(List<WriteStatement> writes, IndexWrites index, List<NewEvent> events,
+  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events,
       Optional<Instant> ts) {
     List<Part> parts = new ArrayList<>();
     if (!events.isEmpty()) {
       // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written
       parts.add(new Part("SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
-    for (WriteStatement w : writes) {
-      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind));
-    }
+    parts.addAll(writes);
     for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
       parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
           (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
@@ -510,6 +556,15 @@ final class InlineCommit extends CommitProtocol {
       }, Result.EVENT_IDS));
     }
     return parts; // no NOTIFY: it would serialize the commits (CommitNotifier sends it after them)
+  }
+
+  /** @return the writes as statements, each conditional one checked on the server ({@link #checkedOnServer}) */
+  private static List<Part> writeParts(List<WriteStatement> writes) {
+    List<Part> parts = new ArrayList<>(writes.size());
+    for (WriteStatement w : writes) {
+      parts.add(new Part(w.conditional() ? checkedOnServer(w.sql) : w.sql, w.parameters(), w::bind));
+    }
+    return parts;
   }
 
   /**
@@ -559,7 +614,15 @@ final class InlineCommit extends CommitProtocol {
    * number fails only when the count is not 1: it depends on the count, so the planner cannot fold it early.)
    */
   private static String checkedOnServer(String statement) {
-    return "WITH changed AS (" + statement + " RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 0 ELSE CAST('"
-        + ROW_COUNT_FAILED + ":' || count(*) AS INTEGER) END FROM changed";
+    return checkedOnServer(statement, "1", "0");
+  }
+
+  /**
+   * {@link #checkedOnServer(String)} returning {@code result} of the changed row, computed from what the statement
+   * returns ({@code returning}).
+   */
+  private static String checkedOnServer(String statement, String returning, String result) {
+    return "WITH changed AS (" + statement + " RETURNING " + returning + ") SELECT CASE WHEN count(*) = 1 THEN "
+        + result + " ELSE CAST('" + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
   }
 }

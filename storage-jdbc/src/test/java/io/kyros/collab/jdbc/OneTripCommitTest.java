@@ -12,108 +12,148 @@ import io.kyros.collab.spi.Write;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
 /**
- * PostgreSQL's one-round-trip commits ({@link InlineCommit#tryOneTrip}): a commit whose written keys are all expected
- * at a revision takes revisions the storage took ahead ({@link SpareRevisions}) and sends everything at once. These
- * tests pin what that must keep: each record's revisions grow, also when another storage (process) wrote the record
- * since the values were taken; a failed expectation, a revision or a time bound, commits nothing and is reported as
- * the general path reports it; the events carry the commit's time. One storage per table prefix and no other writer,
- * so the sequence hands out consecutive values and which path a commit took shows in its revision: a spare is the
- * next value after the commit that took it ahead, the general path takes a value after all the spares.
+ * PostgreSQL's one-round-trip commits ({@link InlineCommit#tryOneTrip}): a commit whose events do not depend on the
+ * revisions and whose writes all update records expected at a revision is sent at once, its expectations checked on
+ * the server. Which path a commit took shows in the statements prepared on its connection (one per round trip,
+ * recorded by {@link FaultyDataSource}). These tests pin that the one round trip gives the results the general path
+ * gives: the same conflict (the first expectation that fails, with the key's revision), the same time bounds, revisions
+ * from the sequence in the order commits happen, the events at the commit's time.
  */
 class OneTripCommitTest {
   private static final String PREFIX = "onetrip_";
   private static final RecordKey X = new RecordKey("c", "x");
+  private static final RecordKey Y = new RecordKey("c", "y");
   private static final NewEvent EVENT = new NewEvent("e", "a", "t", "{}");
 
   @Test
-  void anUpdateExpectingTheRecordsRevisionTakesTheNextSpareAndACreateTakesANewValue() {
-    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
-        JdbcStorage storage = db.builder().build()) {
-      long created = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1",
-          "h1")), List.of(EVENT))));
-      // the create took its revision and SpareRevisions.BATCH spares after it, under its lock
+  void anUpdateWithFixedEventsTakesOneRoundTripAndRevisionsFollowTheOrderOfCommits() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long x1 = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")),
+            List.of(EVENT))));
+        long y1 = revision(storage.commit(Commit.of(List.of(Expectation.absent(Y)), List.of(Write.put(Y, "1", "h1")),
+            List.of())));
 
-      long updated = revision(storage.commit(Commit.of(List.of(Expectation.revision(X, created)),
-          List.of(Write.put(X, "2", "h2")), List.of(EVENT))));
-      long other = revision(storage.commit(Commit.of(List.of(Expectation.absent(new RecordKey("c", "y"))),
-          List.of(Write.put(new RecordKey("c", "y"), "1", "h1")), List.of())));
+        int[] trips = new int[1];
+        long x2 = revision(counted(recorded, trips, () -> storage.commit(Commit.of(
+            List.of(Expectation.revision(X, x1), Expectation.revision(Y, y1)),
+            List.of(Write.put(X, "2", "h2"), Write.put(Y, "2", "h2")), List.of(EVENT)))));
 
-      assertThat(updated).isEqualTo(created + 1);
-      assertThat(other).isEqualTo(created + 1 + SpareRevisions.BATCH);
-      assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(updated);
-      assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
+        assertThat(trips[0]).isEqualTo(1);
+        assertThat(List.of(x1, y1, x2)).isSorted().doesNotHaveDuplicates();
+        assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(x2);
+        assertThat(storage.read(Y).orElseThrow().revision()).isEqualTo(x2 + 1); // the writes' order
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
+        long y3 = revision(storage.commit(Commit.of(List.of(Expectation.revision(Y, x2 + 1)),
+            List.of(Write.put(Y, "3", "h3")), List.of())));
+        assertThat(y3).isGreaterThan(x2 + 1);
+      }
     }
   }
 
   @Test
-  void aRecordsRevisionsGrowWhenAnotherStorageWroteItAfterTheSparesWereTaken() {
-    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
-        JdbcStorage a = db.builder().build();
-        JdbcStorage b = db.builder().build()) {
-      long r1 = revision(a.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "a1", "h")),
-          List.of()))); // a keeps spares above r1
-      long r2 = revision(b.commit(Commit.of(List.of(Expectation.revision(X, r1)), List.of(Write.put(X, "b1", "h")),
-          List.of()))); // b has none: the general path, above a's spares
-      long r3 = revision(a.commit(Commit.of(List.of(Expectation.revision(X, r2)), List.of(Write.put(X, "a2", "h")),
-          List.of()))); // a's spares are all below r2: dropped, the general path
-      long r4 = revision(b.commit(Commit.of(List.of(Expectation.revision(X, r3)), List.of(Write.put(X, "b2", "h")),
-          List.of()))); // b's spares are below r3 too
-      long r5 = revision(b.commit(Commit.of(List.of(Expectation.revision(X, r4)), List.of(Write.put(X, "b3", "h")),
-          List.of()))); // taken ahead by b's last commit, under X's lock: above r4
-
-      assertThat(List.of(r1, r2, r3, r4, r5)).isSorted().doesNotHaveDuplicates();
-      assertThat(r2).isGreaterThan(r1 + SpareRevisions.BATCH);
-      assertThat(r5).isEqualTo(r4 + 1);
-      assertThat(a.read(X).orElseThrow().revision()).isEqualTo(r5);
+  void commitsThatDoNotQualifyTakeTwoRoundTripsAndEventOnlyCommitsOne() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        int[] trips = new int[1];
+        long x1 = revision(counted(recorded, trips, () -> storage.commit(Commit.of(
+            List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")), List.of(EVENT)))));
+        assertThat(trips[0]).as("a create").isEqualTo(2);
+        long x2 = revision(counted(recorded, trips, () -> storage.commit(new Commit(
+            List.of(Expectation.revision(X, x1)), List.of(Write.put(X, "2", "h2")),
+            revisions -> List.of(new NewEvent("e", "a", "t", "{\"revision\":" + revisions.get(0) + "}"))))));
+        assertThat(trips[0]).as("events built from the revisions").isEqualTo(2);
+        counted(recorded, trips, () -> storage.commit(Commit.of(List.of(), List.of(Write.put(Y, "1", "h1")),
+            List.of())));
+        assertThat(trips[0]).as("a write without an expectation").isEqualTo(2);
+        counted(recorded, trips, () -> storage.commit(Commit.of(List.of(Expectation.revision(X, x2)),
+            List.of(Write.delete(X)), List.of(EVENT))));
+        assertThat(trips[0]).as("a delete").isEqualTo(2);
+        counted(recorded, trips, () -> storage.commit(Commit.of(List.of(), List.of(), List.of(EVENT, EVENT))));
+        assertThat(trips[0]).as("events only").isEqualTo(1);
+        assertThat(storage.read(X)).isEmpty();
+        assertThat(storage.readEvents(0, 10)).hasSize(5).extracting(StoredEvent::id).isSorted();
+      }
     }
   }
 
   @Test
-  void aStaleRevisionIsAConflictNamingTheCurrentRevisionAndCommitsNothing() {
-    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
-        JdbcStorage storage = db.builder().build()) {
-      long r1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
-      long r2 = revision(storage.commit(Commit.of(List.of(Expectation.revision(X, r1)),
-          List.of(Write.put(X, "2", "h2")), List.of())));
-      long events = storage.lastEventId();
+  void aFailedExpectationIsTheConflictTheGeneralPathReportsAndCommitsNothing() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long x1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+        long y1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(Y, "1", "h1")), List.of())));
+        long x2 = revision(storage.commit(Commit.of(List.of(Expectation.revision(X, x1)),
+            List.of(Write.put(X, "2", "h2")), List.of())));
+        long events = storage.lastEventId();
+        RecordKey absent = new RecordKey("c", "z");
+        // Y holds, X is stale, and so is the last: the first failing one in the commit's order is reported
+        List<Expectation> expectations = List.of(Expectation.revision(Y, y1), Expectation.revision(X, x1),
+            Expectation.revision(absent, 5));
+        List<Write> writes = List.of(Write.put(X, "3", "h3"), Write.put(Y, "3", "h3"));
 
-      Expectation stale = Expectation.revision(X, r1);
-      CommitResult result = storage.commit(Commit.of(List.of(stale), List.of(Write.put(X, "3", "h3")),
-          List.of(EVENT)));
+        int[] trips = new int[1];
+        CommitResult oneTrip = counted(recorded, trips, () -> storage.commit(Commit.of(expectations, writes,
+            List.of(EVENT))));
+        CommitResult general = storage.commit(new Commit(expectations, writes, revisions -> List.of(EVENT)));
+        CommitResult absentOne = storage.commit(Commit.of(List.of(Expectation.revision(absent, 5)),
+            List.of(), List.of(EVENT)));
 
-      assertThat(result).isEqualTo(new CommitResult.Conflict(stale, r2));
-      assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
-      assertThat(storage.lastEventId()).isEqualTo(events);
+        assertThat(trips[0]).isEqualTo(1);
+        assertThat(oneTrip).isEqualTo(new CommitResult.Conflict(expectations.get(1), x2)).isEqualTo(general);
+        assertThat(absentOne).isEqualTo(new CommitResult.Conflict(Expectation.revision(absent, 5),
+            Expectation.ABSENT));
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
+        assertThat(storage.read(Y).orElseThrow().revision()).isEqualTo(y1);
+        assertThat(storage.lastEventId()).isEqualTo(events);
+
+      }
     }
   }
 
   @Test
-  void aPassedTimeBoundIsAConflictAndAComingOneCommits() {
-    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
-        JdbcStorage storage = db.builder().build()) {
-      long r1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
-      Instant now = storage.now();
+  void timeBoundsAreJudgedByTheClockTheCheckReads() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+        Instant now = storage.now();
+        List<Integer> trips = new ArrayList<>();
+        int[] counter = new int[1];
+        List<CommitResult> results = new ArrayList<>();
+        for (Instant bound : List.of(now.minus(Duration.ofMinutes(1)), Instant.MIN, now.plus(Duration.ofMinutes(1)),
+            Instant.MAX)) {
+          long current = storage.read(X).orElseThrow().revision();
+          CommitResult result = counted(recorded, counter, () -> storage.commit(Commit.of(
+              List.of(Expectation.revisionUntil(X, current, bound)),
+              List.of(Write.put(X, "{\"bound\":\"" + bound + "\"}", "h")), List.of(EVENT))));
+          results.add(result);
+          trips.add(counter[0]);
+        }
 
-      Expectation passed = Expectation.revisionUntil(X, r1, now.minus(Duration.ofMinutes(1)));
-      CommitResult late = storage.commit(Commit.of(List.of(passed), List.of(Write.put(X, "2", "h2")),
-          List.of(EVENT)));
-      long r2 = revision(storage.commit(Commit.of(List.of(Expectation.revisionUntil(X, r1,
-          now.plus(Duration.ofMinutes(1)))), List.of(Write.put(X, "3", "h3")), List.of(EVENT))));
-
-      assertThat(late).isEqualTo(new CommitResult.Conflict(passed, r1));
-      // a spare, so one round trip: the late commit's attempt took r1 + 1, a gap now, and its general path a value
-      // after all the spares
-      assertThat(r2).isEqualTo(r1 + 2);
-      assertThat(storage.read(X).orElseThrow().json()).isEqualTo("3");
+        assertThat(results.get(0)).isEqualTo(new CommitResult.Conflict(
+            Expectation.revisionUntil(X, r, now.minus(Duration.ofMinutes(1))), r));
+        assertThat(results.get(1)).isEqualTo(new CommitResult.Conflict(Expectation.revisionUntil(X, r, Instant.MIN),
+            r));
+        assertThat(results.get(2)).isInstanceOf(CommitResult.Committed.class);
+        assertThat(results.get(3)).isInstanceOf(CommitResult.Committed.class);
+        assertThat(trips).containsOnly(1);
+        assertThat(storage.read(X).orElseThrow().json()).contains(Instant.MAX.toString());
+      }
     }
   }
 
   @Test
-  void eventsOfAOneTripCommitAreStoredWithTheCommitsTimeInAscendingIds() {
+  void eventsOfAOneTripCommitCarryTheCommitsTimeAndAscendingIds() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
         JdbcStorage storage = db.builder().build()) {
       long r1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
@@ -125,7 +165,6 @@ class OneTripCommitTest {
       CommitResult.Committed eventsOnly = (CommitResult.Committed) storage.commit(Commit.of(List.of(), List.of(),
           List.of(new NewEvent("three", "a", "t", "{\"n\":3}"))));
 
-      assertThat(withWrite.revisions()).containsExactly(r1 + 1);
       List<StoredEvent> stored = storage.readEvents(0, 10);
       assertThat(stored).extracting(StoredEvent::type).containsExactly("one", "two", "three");
       assertThat(stored.subList(0, 2)).containsExactlyElementsOf(withWrite.events());
@@ -136,6 +175,34 @@ class OneTripCommitTest {
       assertThat(stored.get(2).ts()).isEqualTo(eventsOnly.committedAt()).isAfterOrEqualTo(withWrite.committedAt());
       assertThat(stored).extracting(StoredEvent::id).isSorted().doesNotHaveDuplicates();
     }
+  }
+
+  @Test
+  void microsecondsOfABoundBeyondTheirRangeAreClampedSoTheyCompareAsInstantsDo() {
+    assertThat(InlineCommit.flooredMicros(Instant.MAX)).isEqualTo(Long.MAX_VALUE);
+    assertThat(InlineCommit.flooredMicros(Instant.MIN)).isEqualTo(Long.MIN_VALUE);
+    assertThat(InlineCommit.flooredMicros(Instant.ofEpochSecond(1, 999_999_999))).isEqualTo(1_999_999L);
+    assertThat(InlineCommit.flooredMicros(Instant.ofEpochSecond(-1, 1_500))).isEqualTo(-999_999L);
+  }
+
+  /** A storage on the recorded data source, without a listener (whose connection would be recorded too). */
+  private static JdbcStorage storage(TestDatabase db, FaultyDataSource recorded) {
+    return JdbcStorage.builder(recorded.dataSource()).tablePrefix(db.prefix).dialect(JdbcDialect.POSTGRESQL)
+        .listenNotify(false).build();
+  }
+
+  /**
+   * Runs one commit, and puts into {@code trips[0]} the statements prepared on the connection it borrowed: the one
+   * that left auto-commit (the notifier's, borrowed after a commit with events, stays in auto-commit).
+   */
+  private static CommitResult counted(FaultyDataSource recorded, int[] trips, Supplier<CommitResult> commit) {
+    int before = recorded.connections().size();
+    CommitResult result = commit.get();
+    List<FaultyDataSource.Calls> all = List.copyOf(recorded.connections()); // the notifier may add one meanwhile
+    List<FaultyDataSource.Calls> commits = all.subList(before, all.size()).stream().filter(c -> c.log().contains("setAutoCommit(false)")).toList();
+    assertThat(commits).as("one transaction per commit").hasSize(1);
+    trips[0] = (int) commits.get(0).log().stream().filter(c -> c.equals("prepareStatement")).count();
+    return result;
   }
 
   private static long revision(CommitResult result) {
