@@ -12,7 +12,9 @@ import java.util.Optional;
  * <p>The events are built by {@link #events()} from the revisions the backend assigned to the writes,
  * so that an event can name the new ETag of what it records. The backend calls it inside its atomic
  * section, after assigning revisions and before appending; it is a pure function of its argument and
- * may be called more than once if the backend retries the commit.
+ * may be called more than once if the backend retries the commit. Events known not to depend on the
+ * revisions (a commit made by {@link #of}) are also given as {@link #fixedEvents()}, which a backend may
+ * append without calling it.
  *
  * <p>Immutable and thread-safe.
  *

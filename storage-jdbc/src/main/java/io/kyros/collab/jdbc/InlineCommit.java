@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -19,8 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
@@ -53,12 +52,15 @@ final class InlineCommit extends CommitProtocol {
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
   /** The SQLState of the failed cast that reports it. */
   private static final String INVALID_TEXT_REPRESENTATION = "22P02";
-  /** Marks the one-round-trip commit's failed expectation check; see {@link #check}. */
-  private static final String EXPECTATION_FAILED = "collab_expectation_failed";
-  /** What follows {@link #EXPECTATION_FAILED} in the failure: the expectation's position and the key's revision. */
-  private static final Pattern FAILED_CHECK = Pattern.compile("(\\d+):(\\d+)");
-  /** The transaction-local setting holding a one-round-trip commit's time, in epoch microseconds. */
+  /**
+   * The transaction-local setting a one-round-trip commit's check ({@link #check}) leaves: the commit's time in epoch
+   * microseconds if every expectation held, else empty.
+   */
   private static final String COMMIT_MICROS = "collab.commit_micros";
+  /** The condition every change of a one-round-trip commit is made under: its expectations held. */
+  private static final String HELD = "current_setting('" + COMMIT_MICROS + "') <> ''";
+  /** The most expectations a one-round-trip commit checks (its check statement grows with them). */
+  static final int ONE_TRIP_EXPECTATIONS = 32;
   /** The parameters of one event row without its id: ts_micros, event_type, actor, target, details. */
   private static final int EVENT_PARAMETERS = 5;
   /** FNV-1a, 64 bits. */
@@ -82,13 +84,15 @@ final class InlineCommit extends CommitProtocol {
         + "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
     eventRowAtCommitTime = "(nextval('" + tables.eventSequence() + "'), CAST(current_setting('" + COMMIT_MICROS
         + "') AS BIGINT), ?, ?, ?, ?)";
+    // the VALUES run only if HELD (a one-time filter), so nothing, not even an id, is taken after a failed check
     insertEventAtCommitTime = "INSERT INTO " + tables.events()
-        + " (id, ts_micros, event_type, actor, target, details) VALUES " + eventRowAtCommitTime;
+        + " (id, ts_micros, event_type, actor, target, details) SELECT * FROM (VALUES " + eventRowAtCommitTime;
     currentRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
         + " r WHERE r.collection = ? AND r.id = ?), 0)";
-    updateWithNextRevision = checkedOnServer("UPDATE " + tables.records() + " SET revision = nextval('"
-        + tables.revisionSequence() + "'), hash = ?, value_json = ? WHERE collection = ? AND id = ? AND revision = ?",
-        "revision", "max(revision)");
+    updateWithNextRevision = "WITH changed AS (UPDATE " + tables.records() + " SET revision = nextval('"
+        + tables.revisionSequence() + "'), hash = ?, value_json = ? WHERE collection = ? AND id = ? AND revision = ?"
+        + " AND " + HELD + " RETURNING revision) SELECT CASE WHEN count(*) = 1 THEN max(revision) WHEN NOT (" + HELD
+        + ") THEN 0 ELSE CAST('" + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
   }
 
   /**
@@ -187,11 +191,13 @@ final class InlineCommit extends CommitProtocol {
   /**
    * Runs the commit in one round trip when it allows: the database clock is the commit's clock, its events do not
    * depend on the revisions ({@link Commit#fixedEvents}), each write is an update of a record expected at a revision,
-   * and it has at most {@value Queries#KEY_CHUNK} expectations and fits in one round trip's parameters. The round
-   * trip carries the lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock,
-   * fails naming the first expectation that does not hold and the key's revision, and keeps the time for the
-   * events), the updates taking their revisions from the sequence ({@code nextval}, under the locks, as the general
-   * path does), their index entries, the events and COMMIT.
+   * and it has at most {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The
+   * round trip carries the lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the
+   * clock, finds the first expectation that does not hold, and leaves the time in {@link #COMMIT_MICROS} only if
+   * none), then, each made only if the check left the time ({@link #HELD}): the xid, the updates taking their
+   * revisions from the sequence ({@code nextval}, under the locks, as the general path does), their index entries,
+   * the events; and COMMIT. A failed expectation thus commits an empty transaction (no xid, no WAL flush) and is
+   * reported from the check's row, not as a server error.
    *
    * @return the result, or empty if the commit does not qualify (then nothing was sent) or a row count did not hold
    *     (the tables were changed outside Collab; rolled back, for the general path to report)
@@ -201,7 +207,7 @@ final class InlineCommit extends CommitProtocol {
     List<Expectation> expectations = commit.expectations();
     List<Write> writes = commit.writes();
     Optional<List<NewEvent>> fixed = commit.fixedEvents();
-    if (!clock.isDatabase() || fixed.isEmpty() || expectations.size() > Queries.KEY_CHUNK) {
+    if (!clock.isDatabase() || fixed.isEmpty() || expectations.size() > ONE_TRIP_EXPECTATIONS) {
       return Optional.empty();
     }
     Map<RecordKey, Expectation> byKey = new HashMap<>();
@@ -244,20 +250,18 @@ final class InlineCommit extends CommitProtocol {
     try {
       run(a, List.of(trip), reads);
     } catch (SQLException e) {
-      Optional<CommitResult> conflict = conflict(e, expectations);
-      if (conflict.isPresent()) {
-        a.rollbackOnly();
-        return conflict;
-      }
       if (!rowCountFailed(e)) {
         throw e;
       }
       c.rollback(); // a row count under the locks: the tables were changed outside Collab; the general path reports
       return Optional.empty();
     }
+    Instant now = clock.remember(reads.commitMicros);
+    if (reads.failed >= 0) {
+      return Optional.of(new CommitResult.Conflict(expectations.get(reads.failed), reads.actual));
+    }
     checkAscending("writes", "revisions", reads.revisions, writes.size());
     checkAscending("events", "ids", reads.eventIds, events.size());
-    Instant now = clock.remember(reads.commitMicros);
     List<StoredEvent> stored = new ArrayList<>(events.size());
     for (int i = 0; i < events.size(); i++) {
       stored.add(StoredEvent.of(events.get(i), reads.eventIds.get(i), now));
@@ -267,33 +271,39 @@ final class InlineCommit extends CommitProtocol {
 
   /**
    * The expectation check of a one-round-trip commit, a statement of its own after the key locks (so its snapshot
-   * sees every commit that held them before). It reads the database clock once and each expected key's revision
-   * (0 if absent), and then either fails, naming the first expectation in the commit's order that does not hold
-   * and its key's revision ({@code collab_expectation_failed:<position>:<revision>}), or keeps the time in the
-   * transaction-local setting {@link #COMMIT_MICROS} for the events and returns it. The failure is a cast of a text
-   * that depends on the row, so the planner cannot raise it early.
+   * sees every commit that held them before). It reads the database clock once and each expected key's revision (0
+   * if absent), and returns the time, the position of the first expectation in the commit's order that does not
+   * hold (-1 if none) and that key's revision (0 if none); it leaves the time in the transaction-local setting
+   * {@link #COMMIT_MICROS} if every expectation held, else an empty text. Every column is of fixed width (pgjdbc may
+   * split a round trip before a statement with a text result when parameters are sent untyped).
    */
   private Part check(List<Expectation> expectations) {
+    int n = expectations.size();
     StringBuilder text = new StringBuilder("WITH t(n) AS MATERIALIZED (").append(dialect.currentTimeMicros())
         .append("), c AS MATERIALIZED (SELECT t.n");
-    for (int i = 0; i < expectations.size(); i++) {
+    for (int i = 0; i < n; i++) {
       text.append(", ").append(currentRevision).append(" AS r").append(i);
     }
-    text.append(" FROM t) SELECT ").append(expectations.isEmpty() ? "c.n" : "CASE");
-    for (int i = 0; i < expectations.size(); i++) {
-      text.append(" WHEN c.r").append(i).append(" <> ?");
-      if (expectations.get(i).notAfter() != null) {
-        text.append(" OR c.n > ?");
+    text.append(" FROM t), f AS MATERIALIZED (SELECT c.n, ");
+    if (n == 0) {
+      text.append("-1 AS failed, 0 AS actual");
+    } else {
+      // a bound bound as NULL (none) makes "c.n > ?" NULL, which never fails the expectation
+      text.append("CASE");
+      for (int i = 0; i < n; i++) {
+        text.append(" WHEN c.r").append(i).append(" <> ? OR c.n > ? THEN ").append(i);
       }
-      text.append(" THEN CAST('").append(EXPECTATION_FAILED).append(':').append(i).append(":' || c.r").append(i)
-          .append(" AS BIGINT)");
+      text.append(" ELSE -1 END AS failed, ARRAY[");
+      for (int i = 0; i < n; i++) {
+        text.append(i > 0 ? ", " : "").append("c.r").append(i);
+      }
+      text.append("] AS r");
     }
-    text.append(expectations.isEmpty() ? "" : " ELSE c.n END").append(", set_config('").append(COMMIT_MICROS).append("', CAST(c.n AS TEXT), true) FROM c");
-    int parameters = 0;
-    for (Expectation e : expectations) {
-      parameters += e.notAfter() != null ? 4 : 3;
-    }
-    return new Part(text.toString(), parameters, (ps, first) -> {
+    text.append(" FROM c) SELECT f.n, f.failed, ")
+        .append(n == 0 ? "f.actual" : "CASE WHEN f.failed >= 0 THEN f.r[f.failed + 1] ELSE 0 END")
+        .append(", set_config('").append(COMMIT_MICROS)
+        .append("', CASE WHEN f.failed < 0 THEN CAST(f.n AS TEXT) ELSE '' END, true) IS NOT NULL FROM f");
+    return new Part(text.toString(), 4 * n, (ps, first) -> {
       int p = first;
       for (Expectation e : expectations) {
         ps.setString(p++, e.key().collection());
@@ -301,12 +311,14 @@ final class InlineCommit extends CommitProtocol {
       }
       for (Expectation e : expectations) {
         ps.setLong(p++, e.revision());
-        if (e.notAfter() != null) {
+        if (e.notAfter() == null) {
+          ps.setNull(p++, Types.BIGINT);
+        } else {
           ps.setLong(p++, flooredMicros(e.notAfter())); // now > notAfter, in whole microseconds
         }
       }
       return p;
-    }, Result.COMMIT_TIME);
+    }, Result.CHECK);
   }
 
   /**
@@ -319,24 +331,6 @@ final class InlineCommit extends CommitProtocol {
     } catch (ArithmeticException e) {
       return t.getEpochSecond() < 0 ? Long.MIN_VALUE : Long.MAX_VALUE;
     }
-  }
-
-  /**
-   * @return the conflict a failed expectation check ({@link #check}) names: the expectation at its position and the
-   *     key's revision; empty if the failure is not the check's
-   */
-  private static Optional<CommitResult> conflict(SQLException e, List<Expectation> expectations) {
-    String message = e.getMessage();
-    int at = message == null ? -1 : message.indexOf(EXPECTATION_FAILED + ':');
-    if (!INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) || at < 0) {
-      return Optional.empty();
-    }
-    Matcher m = FAILED_CHECK.matcher(message.substring(at + EXPECTATION_FAILED.length() + 1));
-    if (!m.lookingAt()) {
-      return Optional.empty();
-    }
-    int position = Integer.parseInt(m.group(1));
-    return Optional.of(new CommitResult.Conflict(expectations.get(position), Long.parseLong(m.group(2))));
   }
 
   /** @return the advisory locks of every key the commit expects or writes, distinct, ascending */
@@ -366,8 +360,8 @@ final class InlineCommit extends CommitProtocol {
     EVENT_IDS,
     /** The revision a write took. */
     REVISION,
-    /** The commit's time, from the expectation check of a one-round-trip commit. */
-    COMMIT_TIME
+    /** The row of a one-round-trip commit's expectation check ({@link #check}). */
+    CHECK
   }
 
   /** One statement of a round trip, how many parameters it has, how to bind them, and what its result holds. */
@@ -382,6 +376,8 @@ final class InlineCommit extends CommitProtocol {
     final List<Long> eventIds = new ArrayList<>();
     final List<Long> revisions = new ArrayList<>();
     long commitMicros = Long.MIN_VALUE;
+    int failed = -1;
+    long actual;
   }
 
   /** Binds a part's parameters from an index on; returns the next index. */
@@ -428,10 +424,13 @@ final class InlineCommit extends CommitProtocol {
   /**
    * Sends round trips in order, COMMIT at the end of the last, and collects what their results hold. A server error
    * means COMMIT did not run: the attempt is told so ({@link Transactions.Attempt#notCommitted}), and the error is
-   * thrown; a failed connection leaves the outcome unknown once COMMIT was sent.
+   * thrown; a failed connection leaves the outcome unknown once COMMIT was sent. The driver reports a failure of any
+   * statement of a round trip from {@code execute()}, so once the last one returned, COMMIT has run: a failure
+   * reading its results leaves the outcome unknown too.
    */
   private void run(Transactions.Attempt a, List<List<Part>> roundTrips, Reads reads) throws SQLException {
     Connection c = a.connection;
+    boolean committed = false;
     try {
       for (int i = 0; i < roundTrips.size(); i++) {
         boolean last = i == roundTrips.size() - 1;
@@ -450,6 +449,7 @@ final class InlineCommit extends CommitProtocol {
             a.committingInline();
           }
           boolean isQuery = ps.execute();
+          committed = last;
           for (int j = 0; j < trip.size(); j++) {
             if (j > 0) {
               isQuery = ps.getMoreResults();
@@ -468,19 +468,21 @@ final class InlineCommit extends CommitProtocol {
                 }
                 reads.revisions.add(rs.getLong(1));
               }
-            } else if (result == Result.COMMIT_TIME) {
+            } else if (result == Result.CHECK) {
               try (ResultSet rs = resultSet(ps, isQuery)) {
                 if (!rs.next()) {
-                  throw new SQLException("expected the commit's time from its expectation check", "XX000");
+                  throw new SQLException("expected the row of the commit's expectation check", "XX000");
                 }
                 reads.commitMicros = rs.getLong(1);
+                reads.failed = rs.getInt(2);
+                reads.actual = rs.getLong(3);
               }
             }
           }
         }
       }
     } catch (SQLException e) {
-      if (reportedByServer(e)) {
+      if (!committed && reportedByServer(e)) {
         // the server answered with an error, so it skipped the rest of the round trip: COMMIT did not run (or
         // failed and rolled back); a retryable error is retried like any other
         a.notCommitted();
@@ -520,37 +522,39 @@ final class InlineCommit extends CommitProtocol {
   /**
    * The statements applying a commit's changes, in order, without COMMIT.
    *
-   * @param ts the commit's time, bound into the events; empty to take it from the setting the expectation check of a
-   *     one-round-trip commit made ({@link #check})
+   * @param ts the commit's time, bound into the events; empty for a one-round-trip commit: then the time comes from
+   *     the setting its check left, and the xid, the index changes and the events are made only if that check held
+   *     ({@link #HELD}; the writes given carry that condition themselves)
    */
-  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events,
-      Optional<Instant> ts) {
+  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events, Optional<Instant> ts) {
+    boolean guarded = ts.isEmpty();
     List<Part> parts = new ArrayList<>();
     if (!events.isEmpty()) {
       // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written
-      parts.add(new Part("SELECT pg_current_xact_id()", 0, (ps, p) -> p));
+      parts.add(new Part(guarded ? "SELECT CASE WHEN " + HELD + " THEN pg_current_xact_id() END"
+          : "SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
     parts.addAll(writes);
     for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
-      parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
-          (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
+      parts.add(new Part(guarded ? sql.deleteIndexEntriesIf(keys.size(), HELD) : sql.deleteIndexEntries(keys.size()),
+          keys.size() * IndexWrites.KEY_PARAMETERS, (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
     }
     int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
-      parts.add(new Part(sql.insertIndexEntries(rows.size()), rows.size() * IndexWrites.ROW_PARAMETERS,
-          (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
+      parts.add(new Part(guarded ? sql.insertIndexEntriesIf(rows.size(), HELD) : sql.insertIndexEntries(rows.size()),
+          rows.size() * IndexWrites.ROW_PARAMETERS, (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
     }
-    int perRow = ts.isPresent() ? EVENT_PARAMETERS : EVENT_PARAMETERS - 1;
+    int perRow = guarded ? EVENT_PARAMETERS - 1 : EVENT_PARAMETERS;
     int rows = Math.max(1, dialect.maxParameters() / perRow);
     for (int from = 0; from < events.size(); from += rows) {
       List<NewEvent> chunk = events.subList(from, Math.min(events.size(), from + rows));
-      String insert = ts.isPresent()
-          ? insertEvent + (", (nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)").repeat(chunk.size() - 1)
-          : insertEventAtCommitTime + (", " + eventRowAtCommitTime).repeat(chunk.size() - 1);
+      String insert = guarded
+          ? insertEventAtCommitTime + (", " + eventRowAtCommitTime).repeat(chunk.size() - 1) + ") AS v WHERE " + HELD
+          : insertEvent + (", (nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)").repeat(chunk.size() - 1);
       parts.add(new Part(insert + " RETURNING id", chunk.size() * perRow, (ps, first) -> {
         int p = first;
         for (NewEvent e : chunk) {
-          p = ts.isPresent() ? bindEvent(ps, p, e, ts.get()) : bindEventAtCommitTime(ps, p, e);
+          p = guarded ? bindEventAtCommitTime(ps, p, e) : bindEvent(ps, p, e, ts.get());
         }
         return p;
       }, Result.EVENT_IDS));
@@ -614,15 +618,7 @@ final class InlineCommit extends CommitProtocol {
    * number fails only when the count is not 1: it depends on the count, so the planner cannot fold it early.)
    */
   private static String checkedOnServer(String statement) {
-    return checkedOnServer(statement, "1", "0");
-  }
-
-  /**
-   * {@link #checkedOnServer(String)} returning {@code result} of the changed row, computed from what the statement
-   * returns ({@code returning}).
-   */
-  private static String checkedOnServer(String statement, String returning, String result) {
-    return "WITH changed AS (" + statement + " RETURNING " + returning + ") SELECT CASE WHEN count(*) = 1 THEN "
-        + result + " ELSE CAST('" + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
+    return "WITH changed AS (" + statement + " RETURNING 1) SELECT CASE WHEN count(*) = 1 THEN 0 ELSE CAST('"
+        + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
   }
 }

@@ -125,6 +125,29 @@ final class SqlText {
         + ", (?, ?, ?, ?)".repeat(rows - 1);
   }
 
+  /**
+   * {@link #deleteIndexEntries} that deletes only if {@code guard} holds.
+   *
+   * @param n how many records, at least 1
+   * @param guard a condition without parameters
+   * @return the statement
+   */
+  String deleteIndexEntriesIf(int n, String guard) {
+    return "DELETE FROM " + tables.index() + " WHERE (" + keys(n, "record_id") + ") AND " + guard;
+  }
+
+  /**
+   * {@link #insertIndexEntries} that inserts only if {@code guard} holds.
+   *
+   * @param rows how many entries, at least 1
+   * @param guard a condition without parameters
+   * @return the statement
+   */
+  String insertIndexEntriesIf(int rows, String guard) {
+    return "INSERT INTO " + tables.index() + " (collection, index_name, index_key, record_id) SELECT * FROM (VALUES"
+        + " (?, ?, ?, ?)" + ", (?, ?, ?, ?)".repeat(rows - 1) + ") AS v WHERE " + guard;
+  }
+
   /** {@code (collection = ? AND <id> = ?) OR ...}, {@code n} times. */
   private static String keys(int n, String idColumn) {
     String one = "(collection = ? AND " + idColumn + " = ?)";

@@ -1,7 +1,9 @@
 package io.kyros.collab.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -22,8 +24,9 @@ import org.junit.jupiter.api.Test;
  * revisions and whose writes all update records expected at a revision is sent at once, its expectations checked on
  * the server. Which path a commit took shows in the statements prepared on its connection (one per round trip,
  * recorded by {@link FaultyDataSource}). These tests pin that the one round trip gives the results the general path
- * gives: the same conflict (the first expectation that fails, with the key's revision), the same time bounds, revisions
- * from the sequence in the order commits happen, the events at the commit's time.
+ * gives: the same conflict (the first expectation that fails, with the key's revision, reported from the check's row:
+ * nothing is written and no id taken), the same time bounds, revisions from the sequence in the order commits
+ * happen, the events at the commit's time; a row count that does not hold is left to the general path.
  */
 class OneTripCommitTest {
   private static final String PREFIX = "onetrip_";
@@ -104,6 +107,9 @@ class OneTripCommitTest {
         int[] trips = new int[1];
         CommitResult oneTrip = counted(recorded, trips, () -> storage.commit(Commit.of(expectations, writes,
             List.of(EVENT))));
+        // the failed commit took no event id (nor a revision): the next event gets the next id
+        long appended = ((CommitResult.Committed) storage.commit(Commit.of(List.of(), List.of(), List.of(EVENT))))
+            .events().get(0).id();
         CommitResult general = storage.commit(new Commit(expectations, writes, revisions -> List.of(EVENT)));
         CommitResult absentOne = storage.commit(Commit.of(List.of(Expectation.revision(absent, 5)),
             List.of(), List.of(EVENT)));
@@ -114,9 +120,37 @@ class OneTripCommitTest {
             Expectation.ABSENT));
         assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
         assertThat(storage.read(Y).orElseThrow().revision()).isEqualTo(y1);
-        assertThat(storage.lastEventId()).isEqualTo(events);
-
+        assertThat(appended).isEqualTo(events + 1);
+        assertThat(storage.lastEventId()).isEqualTo(appended);
       }
+    }
+  }
+
+  @Test
+  void aRowCountThatDoesNotHoldInOneTripRollsBackAndIsReportedByTheGeneralPath() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
+        JdbcStorage storage = db.builder().build()) {
+      long r1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+      long events = storage.lastEventId();
+      // changed outside Collab: an update of the record to the value "skip" changes no row
+      db.execute("CREATE OR REPLACE FUNCTION " + PREFIX + "skip() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
+              + " LANGUAGE plpgsql",
+          "CREATE TRIGGER " + PREFIX + "skip BEFORE UPDATE ON " + PREFIX + "collab_records FOR EACH ROW WHEN"
+              + " (NEW.value_json = 'skip') EXECUTE FUNCTION " + PREFIX + "skip()");
+      try {
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r1)),
+            List.of(Write.put(X, "skip", "h2")), List.of(EVENT))))
+            .isInstanceOf(StorageException.class)
+            .hasMessageContaining("the tables were changed outside Collab")
+            .hasMessageContaining("nothing was committed");
+      } finally {
+        db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
+            "DROP FUNCTION " + PREFIX + "skip()");
+      }
+      assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(r1);
+      assertThat(storage.lastEventId()).isEqualTo(events);
+      assertThat(revision(storage.commit(Commit.of(List.of(Expectation.revision(X, r1)),
+          List.of(Write.put(X, "2", "h2")), List.of(EVENT))))).isGreaterThan(r1);
     }
   }
 
