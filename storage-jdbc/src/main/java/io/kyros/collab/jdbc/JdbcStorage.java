@@ -48,7 +48,10 @@ import org.slf4j.LoggerFactory;
  * the lock, so they see every earlier commit, and nothing else can change a record before the commit ends (the
  * writes re-check their own expectation by row count). Revisions and event ids are the counter row's next values,
  * written back in the same transaction, so they are handed out once and event ids become visible in order: the
- * visible log is always a prefix of the ids, and reading {@code id > n} never skips an event.
+ * visible log is always a prefix of the ids, and reading {@code id > n} never skips an event. Since this instance's
+ * commits would wait for each other at that lock anyway, the ones made while one of them runs share the next
+ * transaction (group commit, {@code CommitGroups}): each still gets the result it would have got alone, and the
+ * transaction is the same kind of commit (docs/jdbc.md, "Group commit").
  *
  * <p>On PostgreSQL commits run in parallel: each takes an exclusive advisory lock on every key it expects or writes
  * (ascending, one statement), reads the expectations after that, and takes revisions and event ids from sequences; so
@@ -95,7 +98,8 @@ public final class JdbcStorage implements Storage {
   private final DatabaseClock clock;
   private final Transactions transactions;
   private final Queries queries;
-  private final CommitProtocol commits;
+  /** Runs a commit: in its own transaction (PostgreSQL), or with others of this instance ({@link CommitGroups}). */
+  private final Function<Commit, CommitResult> commits;
   private final EventWaiters waiters;
   /** NOTIFY after commits with events, where the database has it ({@link CommitNotifier}). */
   private final Optional<CommitNotifier> notifier;
@@ -110,7 +114,11 @@ public final class JdbcStorage implements Storage {
     SqlText sql = new SqlText(tables, dialect);
     this.queries = new Queries(transactions, sql,
         dialect.parallelCommits() ? Optional.of(new EventHorizon(tables)) : Optional.empty());
-    this.commits = CommitProtocol.of(dialect, tables, sql, queries, clock);
+    CommitProtocol protocol = CommitProtocol.of(dialect, tables, sql, queries, clock);
+    Function<Commit, CommitResult> single = c -> transactions.write("commit", a -> protocol.apply(a, c));
+    // where commits are serialized on the database, this process's commits wait for each other there anyway: let
+    // them share one transaction; on PostgreSQL commits on different keys run in parallel instead
+    this.commits = dialect.parallelCommits() ? single : new CommitGroups(single, 1, b.retryTimeout)::commit;
     long pollNanos = b.pollInterval.toNanos();
     Optional<Function<Runnable, Notifications>> listener = b.listenNotify && dialect.supportsNotify()
         ? Optional.of(wake -> new Notifications(b.dataSource, demand, dialect.eventChannel(tables), wake, pollNanos))
@@ -297,7 +305,7 @@ public final class JdbcStorage implements Storage {
   public CommitResult commit(Commit commit) {
     Objects.requireNonNull(commit, "commit");
     checkOpen();
-    CommitResult result = transactions.write("commit", a -> commits.apply(a, commit));
+    CommitResult result = commits.apply(commit);
     if (result instanceof CommitResult.Committed c && !c.events().isEmpty()) {
       waiters.wake();
       notifier.ifPresent(CommitNotifier::committed);

@@ -25,6 +25,8 @@ import org.slf4j.LoggerFactory;
  */
 final class Transactions {
   private static final Logger LOG = LoggerFactory.getLogger(Transactions.class);
+  private static final String UNKNOWN =
+      "; the connection failed while committing, so whether the commit took effect is unknown";
   /** Retry pacing: full jitter from 1 ms, doubling, at most 100 ms. */
   private static final Backoff BACKOFF = new Backoff(Duration.ofMillis(1), Duration.ofMillis(100), Backoff.Jitter.FULL);
 
@@ -159,6 +161,10 @@ final class Transactions {
         continue;
       } catch (RuntimeException | Error e) {
         release(a, e);
+        if (mode == Mode.WRITE && a.committing && e instanceof RuntimeException) {
+          // failed after COMMIT was sent: it may have taken effect
+          throw new OutcomeUnknownException("JDBC " + operation + " failed: " + e + UNKNOWN, e);
+        }
         throw e;
       }
       release(a, null);
@@ -233,8 +239,7 @@ final class Transactions {
     if (mode == Mode.READ) {
       return "";
     }
-    return a.committing ? "; the connection failed while committing, so whether the commit took effect is unknown"
-        : "; the transaction was rolled back, nothing was committed";
+    return a.committing ? UNKNOWN : "; the transaction was rolled back, nothing was committed";
   }
 
   private StorageException wrap(String operation, SQLException e, String outcome, Verdict verdict) {
@@ -246,8 +251,13 @@ final class Transactions {
           + " counter row, or on PostgreSQL the lock of a key the commit expects or writes, held by another"
           + " transaction that has not ended)";
     };
-    return new StorageException("JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState()
-        + ", error " + e.getErrorCode() + "): " + e.getMessage() + outcome, e);
+    String message = "JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState() + ", error "
+        + e.getErrorCode() + "): " + e.getMessage() + outcome;
+    if (outcome.equals(UNKNOWN)) {
+      return new OutcomeUnknownException(message, e);
+    }
+    return verdict == Verdict.FINAL && !outcome.isEmpty() ? new RolledBackException(message, e)
+        : new StorageException(message, e);
   }
 
   /** @return true if the transaction is over: rolled back, or the connection is closed; a failure is added to primary */

@@ -134,4 +134,18 @@ class FailedCleanupTest {
       assertThat(storage.read(A)).isPresent();
     }
   }
+
+  @Test
+  void anUncheckedFailureOnceCommitWasSentIsAnUnknownOutcomeNotARollback() {
+    FaultyDataSource faulty = FaultyDataSource.h2("cleanup_commit_unchecked");
+    try (JdbcStorage storage = storage(faulty)) {
+      IllegalStateException failure = new IllegalStateException("injected: the pool's proxy failed in commit()");
+      faulty.inject((c, m, args) -> m.getName().equals("commit") ? failure : null);
+
+      // a group commit must not run such a commit again (CommitGroups): it may have taken effect
+      assertThatThrownBy(() -> storage.commit(Commit.of(List.of(), List.of(Write.put(A, "{}", "ha")), List.of())))
+          .isInstanceOf(OutcomeUnknownException.class)
+          .hasMessageContaining("whether the commit took effect is unknown").cause().isSameAs(failure);
+    }
+  }
 }

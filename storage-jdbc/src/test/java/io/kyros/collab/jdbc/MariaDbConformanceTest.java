@@ -15,9 +15,12 @@ class MariaDbConformanceTest extends StorageConformanceTest {
     return DB.freshStorage(clock);
   }
 
-  /** A commit waiting for the counter row's lock waits on the server, in a thread that looks busy: ask the server. */
+  /**
+   * A commit of this instance waits for the running one in the group commit's queue ({@link CommitGroups}); one of
+   * another instance waits for the counter row's lock on the server, in a thread that looks busy: ask the server.
+   */
   @Override
   protected boolean isWaitingForAnotherCommit(Thread committer) {
-    return DB.database().lockWaits() > 0;
+    return CommitGroupsTest.waitsInQueue(committer) || DB.database().lockWaits() > 0;
   }
 }
