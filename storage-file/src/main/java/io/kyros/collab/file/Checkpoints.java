@@ -15,6 +15,7 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -93,9 +94,9 @@ final class Checkpoints implements AutoCloseable {
    */
   private record EarlyForce(List<Path> files, AtomicBoolean claimed, Future<?> future) {}
 
-  /** Threads forcing document files, started on first use, shut down on close. */
+  /** Threads forcing document files, started on first use, shut down (and awaited) on close. */
   private ExecutorService forcePool;
-  /** The thread of the early forces, started on first use, shut down on close. */
+  /** The thread of the early forces, started on first use, shut down (and awaited) on close. */
   private ExecutorService earlyPool;
 
   /** Early forces start at each of this many equal parts of the checkpoint threshold. */
@@ -246,14 +247,32 @@ final class Checkpoints implements AutoCloseable {
     LOG.debug("Checkpoint of {} at revision {}, event {}", root, counters.revision(), counters.eventId());
   }
 
-  /** Stops the forcing threads. */
+  /**
+   * Stops the forcing threads after the forces they were given (the early forces already handed over still run), and
+   * waits for them, so that no thread of this store touches its files after close (at most
+   * {@value #CLOSE_WAIT_SECONDS} s per pool; then a warning, and the force finishes in the background).
+   */
   @Override
   public void close() {
-    if (forcePool != null) {
-      forcePool.shutdown();
+    stop(earlyPool);
+    stop(forcePool);
+  }
+
+  /** How long {@link #close()} waits for a running force. */
+  static final long CLOSE_WAIT_SECONDS = 30;
+
+  private void stop(ExecutorService pool) {
+    if (pool == null) {
+      return;
     }
-    if (earlyPool != null) {
-      earlyPool.shutdown();
+    pool.shutdown();
+    try {
+      if (!pool.awaitTermination(CLOSE_WAIT_SECONDS, TimeUnit.SECONDS)) {
+        LOG.warn("A force of {} still runs {} s after closing it; it goes on in the background", root,
+            CLOSE_WAIT_SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt(); // closing goes on; the force finishes in the background
     }
   }
 

@@ -16,7 +16,9 @@ import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -94,6 +96,64 @@ class PowerCutCheckpointTest {
       disk.materialize(random);
 
       assertLastValues(store, written, "after a failed early force and a power cut, seed " + seed);
+    }
+  }
+
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void closingWaitsForARunningEarlyForce() throws Exception {
+    Path store = Files.createDirectories(tmp.resolve("closing")).toRealPath();
+    VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
+    CountDownLatch held = new CountDownLatch(1);
+    CountDownLatch release = new CountDownLatch(1);
+    AtomicReference<Thread> forcing = new AtomicReference<>();
+    // holds the first early force (a stage after a checkpoint, many stages before the next one)
+    disk.onForce(() -> {
+      if (Thread.currentThread().getName().startsWith("collab-file-early-force-")
+          && forcing.compareAndSet(null, Thread.currentThread())) {
+        held.countDown();
+        try {
+          release.await();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+    });
+    FileStorage storage = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
+        .checkpointBytes(8192).open();
+    Collab collab = Collab.builder().storage(storage).holder("closing").build();
+    for (int i = 0; held.getCount() > 0; i++) {
+      collab.documents().put("c", "d" + (i % DOCUMENTS), Map.of("v", i), Preconditions.none());
+    }
+    Thread closer = new Thread(() -> {
+      collab.close();
+      storage.close();
+    }, "closer");
+    closer.start();
+
+    // close waits for the force the early thread runs, instead of leaving it to touch the files after close
+    awaitCondition(() -> isStopping(closer));
+    assertThat(forcing.get().isAlive()).isTrue();
+    release.countDown();
+    closer.join(TimeUnit.MINUTES.toMillis(1));
+    assertThat(closer.isAlive()).as("close returned").isFalse();
+  }
+
+  /** @return true if the thread waits in {@code Checkpoints.close} for a forcing thread to end */
+  private static boolean isStopping(Thread t) {
+    for (StackTraceElement e : t.getStackTrace()) {
+      if (e.getClassName().equals(Checkpoints.class.getName()) && e.getMethodName().equals("stop")) {
+        return t.getState() == Thread.State.TIMED_WAITING;
+      }
+    }
+    return false;
+  }
+
+  private static void awaitCondition(java.util.function.BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+    while (!condition.getAsBoolean()) {
+      assertThat(System.nanoTime() - deadline).as("timed out waiting for close to wait for the force").isNegative();
+      java.util.concurrent.locks.LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
     }
   }
 

@@ -122,6 +122,7 @@ final class PowerCutChannel extends FileChannel {
   /** Makes the file's content (or the directory's entries) durable in the model; the real disk is not flushed. */
   @Override
   public void force(boolean metaData) throws IOException {
+    disk.beforeForce(); // outside the model's lock: a test may hold the forcing thread here
     synchronized (disk) {
       disk.checkPower();
       disk.checkForce(node);

@@ -52,6 +52,8 @@ public final class VolatileDisk {
   /** Files whose next forces fail, with how many more do: {@link #failForces}. */
   private final Map<Node, Integer> failingForces = new IdentityHashMap<>();
   private int failedForces;
+  /** Runs in the forcing thread before every force, outside the model's lock: {@link #onForce}. */
+  private volatile Runnable beforeForce = () -> { };
   private long ticks;
   private boolean cut;
 
@@ -198,6 +200,21 @@ public final class VolatileDisk {
       throw new IllegalArgumentException("no file modelled at " + real);
     }
     failingForces.put(f, times);
+  }
+
+  /**
+   * Runs {@code hook} in the forcing thread before every force from now on, outside the model's lock, so that a test
+   * can hold a force while it runs (for example until the store is being closed).
+   *
+   * @param hook what to run
+   */
+  public void onForce(Runnable hook) {
+    beforeForce = java.util.Objects.requireNonNull(hook, "hook");
+  }
+
+  /** Runs the hook set by {@link #onForce}. */
+  void beforeForce() {
+    beforeForce.run();
   }
 
   /**
