@@ -11,7 +11,6 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -72,17 +71,16 @@ final class CommitGroups {
   /**
    * @param single runs one commit in its own transaction
    * @param maxGroups how many transactions of commits may run at once, at least 1
-   * @param queueTimeout how long a commit may wait in the queue before it fails (the storage's retry timeout)
+   * @param queueTimeoutNanos how long a commit may wait in the queue before it fails: the storage's retry timeout,
+   *     as {@link Transactions#retryNanos()} saturates it
    */
-  CommitGroups(Function<Commit, CommitResult> single, int maxGroups, Duration queueTimeout) {
+  CommitGroups(Function<Commit, CommitResult> single, int maxGroups, long queueTimeoutNanos) {
     if (maxGroups < 1) {
       throw new IllegalArgumentException("maxGroups must be at least 1: " + maxGroups);
     }
     this.single = Objects.requireNonNull(single, "single");
     this.maxGroups = maxGroups;
-    // saturated: a timeout of centuries is "no bound", not an overflow
-    this.queueTimeoutNanos = queueTimeout.compareTo(Duration.ofNanos(Long.MAX_VALUE / 4)) >= 0 ? Long.MAX_VALUE / 4
-        : queueTimeout.toNanos();
+    this.queueTimeoutNanos = queueTimeoutNanos;
   }
 
   /**

@@ -118,7 +118,7 @@ public final class JdbcStorage implements Storage {
     Function<Commit, CommitResult> single = c -> transactions.write("commit", a -> protocol.apply(a, c));
     // where commits are serialized on the database, this process's commits wait for each other there anyway: let
     // them share one transaction; on PostgreSQL commits on different keys run in parallel instead
-    this.commits = dialect.parallelCommits() ? single : new CommitGroups(single, 1, b.retryTimeout)::commit;
+    this.commits = dialect.parallelCommits() ? single : new CommitGroups(single, 1, transactions.retryNanos())::commit;
     long pollNanos = b.pollInterval.toNanos();
     Optional<Function<Runnable, Notifications>> listener = b.listenNotify && dialect.supportsNotify()
         ? Optional.of(wake -> new Notifications(b.dataSource, demand, dialect.eventChannel(tables), wake, pollNanos))

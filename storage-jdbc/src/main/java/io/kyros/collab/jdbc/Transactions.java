@@ -119,6 +119,11 @@ final class Transactions {
     this.demand = demand;
   }
 
+  /** @return the retry timeout in nanoseconds, saturated (a timeout of centuries is at most a quarter of the range) */
+  long retryNanos() {
+    return retryNanos;
+  }
+
   /**
    * Runs a read. With an auto-commit connection each statement reads the latest committed state; otherwise the
    * transaction is committed at the end so no snapshot outlives the call.
@@ -147,7 +152,7 @@ final class Transactions {
         if (!retryable || elapsed >= retryNanos) {
           Verdict verdict = !retryable ? Verdict.FINAL
               : dialect.isLockTimeout(e) ? Verdict.LOCK_TIMEOUT : Verdict.RETRIES_EXHAUSTED;
-          throw wrap(operation, e, outcome(mode, a), verdict);
+          throw wrap(operation, e, mode, a, verdict);
         }
         LOG.debug("Retrying {} (attempt {}) after SQLState {} error {}: {}", operation, attempt, e.getSQLState(),
             e.getErrorCode(), e.getMessage());
@@ -242,7 +247,12 @@ final class Transactions {
     return a.committing ? UNKNOWN : "; the transaction was rolled back, nothing was committed";
   }
 
-  private StorageException wrap(String operation, SQLException e, String outcome, Verdict verdict) {
+  /**
+   * @return the failure as callers see it: an {@link OutcomeUnknownException} if COMMIT was under way, a
+   *     {@link RolledBackException} if a write failed finally before it, else a {@link StorageException}
+   */
+  private StorageException wrap(String operation, SQLException e, Mode mode, Attempt a, Verdict verdict) {
+    String outcome = outcome(mode, a);
     String retries = switch (verdict) {
       case FINAL -> "";
       case RETRIES_EXHAUSTED -> " (still failing after retries until the retry timeout)";
@@ -253,10 +263,10 @@ final class Transactions {
     };
     String message = "JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState() + ", error "
         + e.getErrorCode() + "): " + e.getMessage() + outcome;
-    if (outcome.equals(UNKNOWN)) {
+    if (mode == Mode.WRITE && a.committing) {
       return new OutcomeUnknownException(message, e);
     }
-    return verdict == Verdict.FINAL && !outcome.isEmpty() ? new RolledBackException(message, e)
+    return mode == Mode.WRITE && verdict == Verdict.FINAL ? new RolledBackException(message, e)
         : new StorageException(message, e);
   }
 

@@ -45,7 +45,7 @@ class CommitGroupsTest {
   private final ExecutorService threads = Executors.newCachedThreadPool();
   /** What running a commit does after recording it; the first waits at the gate. */
   private volatile Function<Commit, CommitResult> runner = storage::commit;
-  private CommitGroups groups = new CommitGroups(this::run, 1, java.time.Duration.ofSeconds(60));
+  private CommitGroups groups = new CommitGroups(this::run, 1, TimeUnit.SECONDS.toNanos(60));
 
   @AfterEach
   void stop() {
@@ -245,7 +245,7 @@ class CommitGroupsTest {
 
   @Test
   void aCommitWaitingInTheQueueBeyondTheRetryTimeoutFailsAndLeavesIt() throws Exception {
-    groups = new CommitGroups(this::run, 1, java.time.Duration.ofMillis(50));
+    groups = new CommitGroups(this::run, 1, TimeUnit.MILLISECONDS.toNanos(50));
     Future<CommitResult> first = hold(create(W, "first"));
     Future<CommitResult> late = threads.submit(() -> groups.commit(create(X, "late")));
 
@@ -261,7 +261,8 @@ class CommitGroupsTest {
 
   @Test
   void aRetryTimeoutOfCenturiesStillLetsQueuedCommitsWait() throws Exception {
-    groups = new CommitGroups(this::run, 1, java.time.Duration.ofDays(365L * 300));
+    // what Transactions.retryNanos() gives for a retry timeout of centuries
+    groups = new CommitGroups(this::run, 1, Long.MAX_VALUE / 4);
     Future<CommitResult> first = hold(create(W, "first"));
     List<Future<CommitResult>> rest = queue(create(X, "b"));
     assertThat(rest.get(0)).isNotDone();
