@@ -45,8 +45,10 @@ import java.util.regex.Pattern;
  * <p>Guarantees: opens every file read-only and creates nothing, and takes no lock. A writer may
  * commit while it runs: a document that looks damaged or beyond the counters is read a second time,
  * then the journal, checkpoint, header and journal again, and judged against those later counters,
- * so a commit in progress is not reported. Never loops: each file is read at most twice (the
- * journal four times). Locks: none. Stateless and thread-safe.
+ * so a commit in progress is not reported; a lock header failing its checksum is read once more at
+ * once (a reading that overlaps the writer's rewrite of it can be torn). Never loops: each file is
+ * read at most twice (the journal four times, the lock header four). Locks: none. Stateless and
+ * thread-safe.
  */
 final class Checker {
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9_][A-Za-z0-9._-]{0,127}");
@@ -255,15 +257,54 @@ final class Checker {
 
   private Counters readHeader(boolean report) throws IOException {
     Path lock = root.resolve(LockFile.NAME);
-    byte[] bytes = readIfExists(lock);
-    if (bytes == null || bytes.length == 0) {
-      return null;
-    }
-    Counters header = LockFile.decodeHeader(bytes, bytes.length);
-    if (header == null && report) {
+    HeaderReading reading = readHeader(() -> readIfExists(lock));
+    if (reading.damaged() && report) {
       problem(lock, 0, "the header cannot be read or fails its checksum (the next open replays the whole journal)");
     }
-    return header;
+    return reading.header();
+  }
+
+  /** Reads a file's bytes; null if it does not exist. */
+  @FunctionalInterface
+  interface BytesReader {
+    byte[] read() throws IOException;
+  }
+
+  /**
+   * One reading of the lock header.
+   *
+   * @param header the header's counters, or null if there is none or it cannot be trusted
+   * @param damaged whether it is damaged: it failed twice with the same bytes
+   */
+  record HeaderReading(Counters header, boolean damaged) {}
+
+  /**
+   * Reads the lock header, a second time if the first reading cannot be decoded. A writer rewrites
+   * the header in place after every commit without any lock a reader could take, and a read that
+   * overlaps that write can return parts of both (Linux does not make a buffered write atomic for a
+   * concurrent read): such a torn reading fails its checksum although the file is healthy. The header
+   * is damaged only if the second reading fails too and holds the same bytes; two different failing
+   * readings mean a writer is rewriting it (the header is not trusted then, and nothing is reported).
+   *
+   * @param read reads the lock file's bytes
+   * @return the reading
+   * @throws IOException if the file cannot be read
+   */
+  static HeaderReading readHeader(BytesReader read) throws IOException {
+    byte[] first = read.read();
+    if (first == null || first.length == 0) {
+      return new HeaderReading(null, false);
+    }
+    Counters header = LockFile.decodeHeader(first, first.length);
+    if (header != null) {
+      return new HeaderReading(header, false);
+    }
+    byte[] second = read.read();
+    if (second == null || second.length == 0) {
+      return new HeaderReading(null, false);
+    }
+    header = LockFile.decodeHeader(second, second.length);
+    return new HeaderReading(header, header == null && Arrays.equals(first, second));
   }
 
   private void checkDocuments(Snapshot counters) throws IOException {
