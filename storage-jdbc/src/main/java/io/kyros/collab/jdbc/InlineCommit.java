@@ -23,8 +23,9 @@ import java.util.TreeSet;
 
 /**
  * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
- * not depend on its revisions and whose writes update records it expects at a revision takes one round trip
- * ({@link #tryOneTrip}); the others take two:
+ * not depend on its revisions, or name them only as text ({@link EventTemplates}), and whose writes update records it
+ * expects at a revision or create records it expects absent takes one round trip ({@link #tryOneTrip}); the others
+ * take two:
  * <ol>
  *   <li>the lock wait's bound; an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them); the clock; the
@@ -74,6 +75,9 @@ final class InlineCommit extends CommitProtocol {
   private final String eventRowAtCommitTime;
   private final String currentRevision;
   private final String updateWithNextRevision;
+  private final String insertWithNextRevision;
+  /** The decimal text of a record's revision as this transaction sees it: what an event template's marker becomes. */
+  private final String revisionText;
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -89,10 +93,18 @@ final class InlineCommit extends CommitProtocol {
         + " (id, ts_micros, event_type, actor, target, details) SELECT * FROM (VALUES " + eventRowAtCommitTime;
     currentRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
         + " r WHERE r.collection = ? AND r.id = ?), 0)";
+    String takenRevision = " RETURNING revision) SELECT CASE WHEN count(*) = 1 THEN max(revision) WHEN NOT (" + HELD
+        + ") THEN 0 ELSE CAST('" + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
     updateWithNextRevision = "WITH changed AS (UPDATE " + tables.records() + " SET revision = nextval('"
         + tables.revisionSequence() + "'), hash = ?, value_json = ? WHERE collection = ? AND id = ? AND revision = ?"
-        + " AND " + HELD + " RETURNING revision) SELECT CASE WHEN count(*) = 1 THEN max(revision) WHEN NOT (" + HELD
-        + ") THEN 0 ELSE CAST('" + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
+        + " AND " + HELD + takenRevision;
+    // a one-time filter, as for the events: no revision is taken unless the check held; an existing row (only
+    // possible if the tables were changed outside Collab, under the key's lock) inserts nothing: a failed row count
+    insertWithNextRevision = "WITH changed AS (INSERT INTO " + tables.records()
+        + " (collection, id, revision, hash, value_json) SELECT ?, ?, nextval('" + tables.revisionSequence()
+        + "'), ?, ? WHERE " + HELD + " ON CONFLICT (collection, id) DO NOTHING" + takenRevision;
+    revisionText = "CAST((SELECT r.revision FROM " + tables.records()
+        + " r WHERE r.collection = ? AND r.id = ?) AS TEXT)";
   }
 
   /**
@@ -190,14 +202,15 @@ final class InlineCommit extends CommitProtocol {
 
   /**
    * Runs the commit in one round trip when it allows: the database clock is the commit's clock, its events do not
-   * depend on the revisions ({@link Commit#fixedEvents}), each write is an update of a record expected at a revision,
-   * and it has at most {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The
-   * round trip carries the lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the
-   * clock, finds the first expectation that does not hold, and leaves the time in {@link #COMMIT_MICROS} only if
-   * none), then, each made only if the check left the time ({@link #HELD}): the xid, the updates taking their
-   * revisions from the sequence ({@code nextval}, under the locks, as the general path does), their index entries,
-   * the events; and COMMIT. A failed expectation thus commits an empty transaction (no xid, no WAL flush) and is
-   * reported from the check's row, not as a server error.
+   * depend on the revisions ({@link Commit#fixedEvents}) or are templates ({@link EventTemplates}), each write is an
+   * update of a record expected at a revision or a create of one expected absent, and it has at most
+   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The round trip carries the
+   * lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock, finds the first
+   * expectation that does not hold, and leaves the time in {@link #COMMIT_MICROS} only if none), then, each made only
+   * if the check left the time ({@link #HELD}): the xid, the updates and creates taking their revisions from the
+   * sequence ({@code nextval}, under the locks, as the general path does), their index entries, the events (templates
+   * completed with the revisions just taken); and COMMIT. A failed expectation thus commits an empty transaction (no
+   * xid, no WAL flush) and is reported from the check's row, not as a server error.
    *
    * @return the result, or empty if the commit does not qualify (then nothing was sent) or a row count did not hold
    *     (the tables were changed outside Collab; rolled back, for the general path to report)
@@ -206,19 +219,24 @@ final class InlineCommit extends CommitProtocol {
   Optional<CommitResult> tryOneTrip(Transactions.Attempt a, Commit commit) throws SQLException {
     List<Expectation> expectations = commit.expectations();
     List<Write> writes = commit.writes();
-    Optional<List<NewEvent>> fixed = commit.fixedEvents();
-    if (!clock.isDatabase() || fixed.isEmpty() || expectations.size() > ONE_TRIP_EXPECTATIONS) {
+    if (!clock.isDatabase() || expectations.size() > ONE_TRIP_EXPECTATIONS) {
       return Optional.empty();
     }
     Map<RecordKey, Expectation> byKey = new HashMap<>();
     expectations.forEach(e -> byKey.putIfAbsent(e.key(), e));
-    List<Part> updates = new ArrayList<>(writes.size());
+    List<Part> changes = new ArrayList<>(writes.size());
     for (Write w : writes) {
       Expectation e = byKey.get(w.key());
-      if (w.isDelete() || e == null || e.revision() == Expectation.ABSENT) {
-        return Optional.empty(); // only updates of records expected at a revision
+      if (w.isDelete() || e == null) {
+        return Optional.empty(); // only updates of records expected at a revision, and creates of ones expected absent
       }
-      updates.add(new Part(updateWithNextRevision, 5, (ps, p) -> {
+      changes.add(e.revision() == Expectation.ABSENT ? new Part(insertWithNextRevision, 4, (ps, p) -> {
+        ps.setString(p, w.key().collection());
+        ps.setString(p + 1, w.key().id());
+        ps.setString(p + 2, w.hash());
+        ps.setString(p + 3, w.json());
+        return p + 4;
+      }, Result.REVISION) : new Part(updateWithNextRevision, 5, (ps, p) -> {
         ps.setString(p, w.hash());
         ps.setString(p + 1, w.json());
         ps.setString(p + 2, w.key().collection());
@@ -227,7 +245,12 @@ final class InlineCommit extends CommitProtocol {
         return p + 5;
       }, Result.REVISION));
     }
-    List<NewEvent> events = fixed.get();
+    Optional<List<NewEvent>> fixed = commit.fixedEvents();
+    Optional<EventTemplates> templates = fixed.isPresent() ? Optional.empty() : EventTemplates.of(commit);
+    if (fixed.isEmpty() && templates.isEmpty()) {
+      return Optional.empty();
+    }
+    List<NewEvent> events = fixed.orElseGet(() -> templates.get().events());
     Connection c = a.connection;
     Long[] locks = lockKeys(commit, List.copyOf(byKey.keySet()));
     List<Part> trip = new ArrayList<>();
@@ -242,7 +265,8 @@ final class InlineCommit extends CommitProtocol {
       }));
     }
     trip.add(check(expectations));
-    trip.addAll(parts(updates, IndexWrites.replacing(writes), events, Optional.empty()));
+    trip.addAll(parts(changes, IndexWrites.replacing(writes), events, Optional.empty()));
+    templates.ifPresent(t -> replaceEvents(trip, t, writes));
     if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
       return Optional.empty();
     }
@@ -262,9 +286,10 @@ final class InlineCommit extends CommitProtocol {
     }
     checkAscending("writes", "revisions", reads.revisions, writes.size());
     checkAscending("events", "ids", reads.eventIds, events.size());
-    List<StoredEvent> stored = new ArrayList<>(events.size());
-    for (int i = 0; i < events.size(); i++) {
-      stored.add(StoredEvent.of(events.get(i), reads.eventIds.get(i), now));
+    List<NewEvent> appended = templates.isPresent() ? templates.get().complete(commit, reads.revisions) : events;
+    List<StoredEvent> stored = new ArrayList<>(appended.size());
+    for (int i = 0; i < appended.size(); i++) {
+      stored.add(StoredEvent.of(appended.get(i), reads.eventIds.get(i), now));
     }
     return Optional.of(new CommitResult.Committed(List.copyOf(reads.revisions), stored, now));
   }
@@ -560,6 +585,53 @@ final class InlineCommit extends CommitProtocol {
       }, Result.EVENT_IDS));
     }
     return parts; // no NOTIFY: it would serialize the commits (CommitNotifier sends it after them)
+  }
+
+  /**
+   * Replaces a one-round-trip commit's event inserts (the trip's last parts, one per chunk of events) by inserts that
+   * complete the templates: each marker in an event's details becomes the decimal text of the revision its write
+   * took, read back from the record the trip changed before ({@link EventTemplates}). One insert carries every event,
+   * so that their ids ascend in their order; the trip is then left to the general path if it exceeds the driver's
+   * parameters (checked by the caller).
+   *
+   * @param trip the trip's parts, ending with the event inserts {@link #parts} made
+   * @param templates the events' templates, whose events the inserts being replaced carry
+   * @param writes the commit's writes, whose keys the markers name by position
+   */
+  private void replaceEvents(List<Part> trip, EventTemplates templates, List<Write> writes) {
+    List<NewEvent> events = templates.events();
+    if (events.isEmpty()) {
+      return;
+    }
+    while (trip.get(trip.size() - 1).result() == Result.EVENT_IDS) {
+      trip.remove(trip.size() - 1);
+    }
+    StringBuilder insert = new StringBuilder("INSERT INTO ").append(tables.events())
+        .append(" (id, ts_micros, event_type, actor, target, details) SELECT * FROM (VALUES ");
+    int parameters = 0;
+    for (int e = 0; e < events.size(); e++) {
+      List<Integer> markers = templates.markers().get(e);
+      String details = "CAST(? AS TEXT)";
+      for (int i : markers) {
+        details = "replace(" + details + ", chr(1) || '" + i + "' || chr(1), " + revisionText + ")";
+      }
+      insert.append(e > 0 ? ", " : "").append("(nextval('").append(tables.eventSequence())
+          .append("'), CAST(current_setting('").append(COMMIT_MICROS).append("') AS BIGINT), ?, ?, ?, ")
+          .append(details).append(')');
+      parameters += EVENT_PARAMETERS - 1 + 2 * markers.size();
+    }
+    insert.append(") AS v WHERE ").append(HELD).append(" RETURNING id");
+    trip.add(new Part(insert.toString(), parameters, (ps, first) -> {
+      int p = first;
+      for (int e = 0; e < events.size(); e++) {
+        p = bindEventAtCommitTime(ps, p, events.get(e));
+        for (int i : templates.markers().get(e)) {
+          ps.setString(p++, writes.get(i).key().collection());
+          ps.setString(p++, writes.get(i).key().id());
+        }
+      }
+      return p;
+    }, Result.EVENT_IDS));
   }
 
   /** @return the writes as statements, each conditional one checked on the server ({@link #checkedOnServer}) */

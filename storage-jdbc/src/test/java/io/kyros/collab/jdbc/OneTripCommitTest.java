@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * PostgreSQL's one-round-trip commits ({@link InlineCommit#tryOneTrip}): a commit whose events do not depend on the
- * revisions and whose writes all update records expected at a revision is sent at once, its expectations checked on
- * the server. Which path a commit took shows in the statements prepared on its connection (one per round trip,
+ * revisions, or name them only by their text ({@link EventTemplates}), and whose writes all update records expected
+ * at a revision or create records expected absent is sent at once, its expectations checked on the server. Which path a commit took shows in the statements prepared on its connection (one per round trip,
  * recorded by {@link FaultyDataSource}). These tests pin that the one round trip gives the results the general path
  * gives: the same conflict (the first expectation that fails, with the key's revision, reported from the check's row:
  * nothing is written and no id taken), the same time bounds, revisions from the sequence in the order commits
@@ -69,11 +69,12 @@ class OneTripCommitTest {
         int[] trips = new int[1];
         long x1 = revision(counted(recorded, trips, () -> storage.commit(Commit.of(
             List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")), List.of(EVENT)))));
-        assertThat(trips[0]).as("a create").isEqualTo(2);
+        assertThat(trips[0]).as("a create").isEqualTo(1);
         long x2 = revision(counted(recorded, trips, () -> storage.commit(new Commit(
             List.of(Expectation.revision(X, x1)), List.of(Write.put(X, "2", "h2")),
-            revisions -> List.of(new NewEvent("e", "a", "t", "{\"revision\":" + revisions.get(0) + "}"))))));
-        assertThat(trips[0]).as("events built from the revisions").isEqualTo(2);
+            revisions -> List.of(new NewEvent("e", "a", "t", "{\"digits\":" + Long.toString(revisions.get(0)).length()
+                + "}"))))));
+        assertThat(trips[0]).as("events depending on the revisions other than by their text").isEqualTo(2);
         counted(recorded, trips, () -> storage.commit(Commit.of(List.of(), List.of(Write.put(Y, "1", "h1")),
             List.of())));
         assertThat(trips[0]).as("a write without an expectation").isEqualTo(2);
@@ -84,7 +85,80 @@ class OneTripCommitTest {
         assertThat(trips[0]).as("events only").isEqualTo(1);
         assertThat(storage.read(X)).isEmpty();
         assertThat(storage.readEvents(0, 10)).hasSize(5).extracting(StoredEvent::id).isSorted();
+        assertThat(storage.readEvents(0, 10).get(1).detailsJson()).isEqualTo("{\"digits\":" + Long.toString(x2).length()
+            + "}");
       }
+    }
+  }
+
+  @Test
+  void createsAndEventsNamingTheRevisionsTakeOneRoundTripAndStoreTheEventsBuiltFromTheRealRevisions() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long y1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(Y, "1", "h1")), List.of())));
+        Commit.EventSource named = revisions -> List.of(
+            new NewEvent("created", "a", "tasks/x", "{\"etag\":\"\\\"" + revisions.get(0) + "-h\\\"\",\"y\":["
+                + revisions.get(1) + "," + revisions.get(1) + "],\"n\":7}"),
+            new NewEvent("plain", "a", "t", "{\"fence\":3}"),
+            new NewEvent("second", "a", "t", "{\"x\":" + revisions.get(0) + "}"));
+        Commit commit = new Commit(List.of(Expectation.absent(X), Expectation.revision(Y, y1)),
+            List.of(Write.put(X, "{\"v\":1}", "h"), Write.put(Y, "2", "h2")), named);
+
+        int[] trips = new int[1];
+        CommitResult.Committed result = (CommitResult.Committed) counted(recorded, trips, () -> storage.commit(commit));
+
+        assertThat(trips[0]).isEqualTo(1);
+        long x = result.revisions().get(0);
+        long y = result.revisions().get(1);
+        assertThat(y).isGreaterThan(x).isGreaterThan(y1);
+        assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(x);
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("{\"v\":1}");
+        assertThat(storage.read(Y).orElseThrow().revision()).isEqualTo(y);
+        List<NewEvent> expected = named.build(List.of(x, y));
+        List<StoredEvent> stored = storage.readEvents(0, 10);
+        assertThat(stored).hasSize(3).containsExactlyElementsOf(result.events());
+        for (int i = 0; i < 3; i++) {
+          assertThat(new NewEvent(stored.get(i).type(), stored.get(i).actor(), stored.get(i).target(),
+              stored.get(i).detailsJson())).isEqualTo(expected.get(i));
+        }
+        assertThat(stored.get(0).detailsJson()).contains("\\\"" + x + "-h\\\"").contains("[" + y + "," + y + "]");
+
+        // the record exists now: the same create conflicts, reported from the check, in one round trip
+        CommitResult again = counted(recorded, trips, () -> storage.commit(new Commit(
+            List.of(Expectation.absent(X)), List.of(Write.put(X, "{\"v\":2}", "h")), named)));
+        assertThat(trips[0]).isEqualTo(1);
+        assertThat(again).isEqualTo(new CommitResult.Conflict(Expectation.absent(X), x));
+        assertThat(storage.lastEventId()).isEqualTo(stored.get(2).id());
+      }
+    }
+  }
+
+  @Test
+  void aCreateThatInsertsNoRowInOneTripRollsBackAndIsReportedByTheGeneralPath() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
+        JdbcStorage storage = db.builder().build()) {
+      long events = storage.lastEventId();
+      // changed outside Collab: an insert of the value "skip" inserts no row
+      db.execute("CREATE OR REPLACE FUNCTION " + PREFIX + "skip() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
+              + " LANGUAGE plpgsql",
+          "CREATE TRIGGER " + PREFIX + "skip BEFORE INSERT ON " + PREFIX + "collab_records FOR EACH ROW WHEN"
+              + " (NEW.value_json = 'skip') EXECUTE FUNCTION " + PREFIX + "skip()");
+      try {
+        assertThatThrownBy(() -> storage.commit(new Commit(List.of(Expectation.absent(X)),
+            List.of(Write.put(X, "skip", "h1")), revisions -> List.of(new NewEvent("e", "a", "t",
+                "{\"r\":" + revisions.get(0) + "}")))))
+            .isInstanceOf(StorageException.class)
+            .hasMessageContaining("the tables were changed outside Collab")
+            .hasMessageContaining("nothing was committed");
+      } finally {
+        db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
+            "DROP FUNCTION " + PREFIX + "skip()");
+      }
+      assertThat(storage.read(X)).isEmpty();
+      assertThat(storage.lastEventId()).isEqualTo(events);
+      assertThat(revision(storage.commit(Commit.of(List.of(Expectation.absent(X)),
+          List.of(Write.put(X, "2", "h2")), List.of(EVENT))))).isPositive();
     }
   }
 
