@@ -140,21 +140,12 @@ class OneTripCommitTest {
         JdbcStorage storage = db.builder().build()) {
       long events = storage.lastEventId();
       // changed outside Collab: an insert of the value "skip" inserts no row
-      db.execute("CREATE OR REPLACE FUNCTION " + PREFIX + "skip() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
-              + " LANGUAGE plpgsql",
-          "CREATE TRIGGER " + PREFIX + "skip BEFORE INSERT ON " + PREFIX + "collab_records FOR EACH ROW WHEN"
-              + " (NEW.value_json = 'skip') EXECUTE FUNCTION " + PREFIX + "skip()");
-      try {
-        assertThatThrownBy(() -> storage.commit(new Commit(List.of(Expectation.absent(X)),
-            List.of(Write.put(X, "skip", "h1")), revisions -> List.of(new NewEvent("e", "a", "t",
-                "{\"r\":" + revisions.get(0) + "}")))))
-            .isInstanceOf(StorageException.class)
-            .hasMessageContaining("the tables were changed outside Collab")
-            .hasMessageContaining("nothing was committed");
-      } finally {
-        db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
-            "DROP FUNCTION " + PREFIX + "skip()");
-      }
+      skipping(db, "INSERT", () -> assertThatThrownBy(() -> storage.commit(new Commit(
+          List.of(Expectation.absent(X)), List.of(Write.put(X, "skip", "h1")),
+          revisions -> List.of(new NewEvent("e", "a", "t", "{\"r\":" + revisions.get(0) + "}")))))
+          .isInstanceOf(StorageException.class)
+          .hasMessageContaining("the tables were changed outside Collab")
+          .hasMessageContaining("nothing was committed"));
       assertThat(storage.read(X)).isEmpty();
       assertThat(storage.lastEventId()).isEqualTo(events);
       assertThat(revision(storage.commit(Commit.of(List.of(Expectation.absent(X)),
@@ -207,20 +198,11 @@ class OneTripCommitTest {
       long r1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
       long events = storage.lastEventId();
       // changed outside Collab: an update of the record to the value "skip" changes no row
-      db.execute("CREATE OR REPLACE FUNCTION " + PREFIX + "skip() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
-              + " LANGUAGE plpgsql",
-          "CREATE TRIGGER " + PREFIX + "skip BEFORE UPDATE ON " + PREFIX + "collab_records FOR EACH ROW WHEN"
-              + " (NEW.value_json = 'skip') EXECUTE FUNCTION " + PREFIX + "skip()");
-      try {
-        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r1)),
-            List.of(Write.put(X, "skip", "h2")), List.of(EVENT))))
-            .isInstanceOf(StorageException.class)
-            .hasMessageContaining("the tables were changed outside Collab")
-            .hasMessageContaining("nothing was committed");
-      } finally {
-        db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
-            "DROP FUNCTION " + PREFIX + "skip()");
-      }
+      skipping(db, "UPDATE", () -> assertThatThrownBy(() -> storage.commit(Commit.of(
+          List.of(Expectation.revision(X, r1)), List.of(Write.put(X, "skip", "h2")), List.of(EVENT))))
+          .isInstanceOf(StorageException.class)
+          .hasMessageContaining("the tables were changed outside Collab")
+          .hasMessageContaining("nothing was committed"));
       assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(r1);
       assertThat(storage.lastEventId()).isEqualTo(events);
       assertThat(revision(storage.commit(Commit.of(List.of(Expectation.revision(X, r1)),
@@ -291,6 +273,23 @@ class OneTripCommitTest {
     assertThat(InlineCommit.flooredMicros(Instant.MIN)).isEqualTo(Long.MIN_VALUE);
     assertThat(InlineCommit.flooredMicros(Instant.ofEpochSecond(1, 999_999_999))).isEqualTo(1_999_999L);
     assertThat(InlineCommit.flooredMicros(Instant.ofEpochSecond(-1, 1_500))).isEqualTo(-999_999L);
+  }
+
+  /**
+   * Runs {@code body} while a trigger skips every {@code operation} ({@code UPDATE} or {@code INSERT}) of the value
+   * "skip" on the records table: a change made outside Collab, which makes such a write change no row.
+   */
+  private static void skipping(TestDatabase db, String operation, Runnable body) {
+    db.execute("CREATE OR REPLACE FUNCTION " + PREFIX + "skip() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
+            + " LANGUAGE plpgsql",
+        "CREATE TRIGGER " + PREFIX + "skip BEFORE " + operation + " ON " + PREFIX + "collab_records FOR EACH ROW"
+            + " WHEN (NEW.value_json = 'skip') EXECUTE FUNCTION " + PREFIX + "skip()");
+    try {
+      body.run();
+    } finally {
+      db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records", "DROP FUNCTION " + PREFIX
+          + "skip()");
+    }
   }
 
   /** A storage on the recorded data source, without a listener (whose connection would be recorded too). */
