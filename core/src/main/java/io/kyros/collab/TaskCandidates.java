@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -279,6 +280,8 @@ final class TaskCandidates {
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = round.candidates().iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
+    // the candidates whose lease record was not read but guessed absent (TaskRecord.neverMoved)
+    Set<String> guessed = new HashSet<>();
     try {
       while (out.size() < want) {
         // fill the batch; lease records not read yet are read together
@@ -292,8 +295,14 @@ final class TaskCandidates {
         Map<String, StoredRecord> leaseRecords = new HashMap<>(round.leaseRecords());
         List<RecordKey> unread = new ArrayList<>();
         for (StoredRecord t : picked) {
-          if (!round.leaseIds().contains(t.key().id())) {
-            unread.add(RecordKeys.claimLease(t.key().id()));
+          String id = t.key().id();
+          if (round.leaseIds().contains(id) || guessed.contains(id)) {
+            continue;
+          }
+          if (TaskRecord.neverMoved(core.parse(t))) {
+            guessed.add(id); // never claimed, so no lease record: the commit expects it absent, which checks that
+          } else {
+            unread.add(RecordKeys.claimLease(id));
           }
         }
         if (!unread.isEmpty()) {
@@ -316,6 +325,15 @@ final class TaskCandidates {
         if (!outcome.claims().isEmpty()) {
           out.addAll(outcome.claims());
           batch.clear();
+        } else if (outcome.conflicting() >= 0 && outcome.failed() == TaskClaims.Outcome.Failed.LEASE
+            && guessed.remove(batch.get(outcome.conflicting()).id())) {
+          // the lease record guessed absent exists after all: read it and prepare that claim again
+          TaskClaims.Prepared lost = batch.remove(outcome.conflicting());
+          TaskClaims.Prepared again = claims.prepare(lost.task(), worker, ttl,
+              core.storage().read(RecordKeys.claimLease(lost.id())), now);
+          if (again != null) {
+            batch.add(outcome.conflicting(), again);
+          }
         } else if (outcome.conflicting() >= 0) {
           batch.remove(outcome.conflicting()); // lost to someone else: the others go on, with a replacement
         } else {

@@ -80,8 +80,22 @@ final class TaskClaims {
   /**
    * What {@link #commitClaims} did: the claims, in the order given, or the position of the claim whose task or lease
    * changed since it was prepared (-1 if the conflict names neither), when nothing was committed.
+   *
+   * @param claims the claims committed; empty on a conflict
+   * @param conflicting the position of the claim the conflict names, or -1
+   * @param failed which of that claim's records the conflict names
    */
-  record Outcome(List<TaskClaim> claims, int conflicting) {}
+  record Outcome(List<TaskClaim> claims, int conflicting, Failed failed) {
+    /** Which record of a claim a conflict names. */
+    enum Failed {
+      /** None: the claims committed, or the conflict names no claim's record. */
+      NONE,
+      /** The task record. */
+      TASK,
+      /** The claim's lease record. */
+      LEASE
+    }
+  }
 
   /**
    * Commits several prepared claims in one commit: each task and its lease, with their expectations, and per claim
@@ -126,18 +140,19 @@ final class TaskClaims {
         out.add(new TaskClaim(TaskRecord.toTask(p.encoded().value(), revision, p.encoded().hash()),
             p.acquisition().lease()));
       }
-      return new Outcome(out, -1);
+      return new Outcome(out, -1, Outcome.Failed.NONE);
     }
     RecordKey key = ((CommitResult.Conflict) result).failed().key();
     for (int i = 0; i < batch.size(); i++) {
       Prepared p = batch.get(i);
-      if (p.task().key().equals(key) || p.acquisition().write().key().equals(key)) {
+      boolean task = p.task().key().equals(key);
+      if (task || p.acquisition().write().key().equals(key)) {
         commits.forget(p.id());
-        return new Outcome(List.of(), i);
+        return new Outcome(List.of(), i, task ? Outcome.Failed.TASK : Outcome.Failed.LEASE);
       }
     }
     batch.forEach(p -> commits.forget(p.id()));
-    return new Outcome(List.of(), -1);
+    return new Outcome(List.of(), -1, Outcome.Failed.NONE);
   }
 
   /**

@@ -140,6 +140,21 @@ final class TaskRecord {
   }
 
   /**
+   * Whether a task was never moved since it was created: its {@code updatedAt} is still its {@code createdAt}. Every
+   * status change sets {@code updatedAt} to the storage's time, and a claim is one, so such a task was never claimed
+   * and has no claim lease record (tasks are never deleted, so an id is never reused). A claim relying on this
+   * expects the lease record absent, so a record that exists after all (say, with two changes in one microsecond)
+   * only costs a conflict.
+   *
+   * @param json the task record
+   * @return true if it was never moved
+   */
+  static boolean neverMoved(ObjectNode json) {
+    JsonNode created = json.get(CREATED_AT);
+    return created != null && created.isTextual() && created.equals(json.get(UPDATED_AT));
+  }
+
+  /**
    * What candidate selection needs of a task record, parsed once per revision.
    *
    * @param status the task's status

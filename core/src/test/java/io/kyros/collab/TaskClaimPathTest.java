@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.IndexHit;
 import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
@@ -14,6 +15,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -241,6 +243,49 @@ class TaskClaimPathTest {
     assertThat(storage.count("now")).isEqualTo(1);
     assertThat(storage.count("commit")).isEqualTo(1);
     assertThat(collab.leases().list()).isEmpty();
+  }
+
+  @Test
+  void aTaskNeverMovedIsClaimedWithoutReadingItsLeaseRecord() {
+    collab.tasks().create(NewTask.of("a").withId("a"));
+    storage.reset();
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(claim.lease().fence()).isEqualTo(1);
+    assertThat(storage.count("readAll")).as("lease records read").isZero();
+    assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
+    assertThat(storage.count("commit")).isEqualTo(1);
+
+    // released, it has moved: its next claim reads the lease record, and the fence goes on from it
+    collab.tasks().release(claim);
+    storage.reset();
+    TaskClaim again = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(again.lease().fence()).isEqualTo(2);
+    assertThat(storage.count("readAll")).isEqualTo(1);
+    assertThat(storage.count("commit")).isEqualTo(1);
+  }
+
+  @Test
+  void aLeaseRecordGuessedAbsentThatExistsIsReadAndTheClaimGoesOnFromItsFence() {
+    collab.tasks().create(NewTask.of("a").withId("a"));
+    collab.tasks().create(NewTask.of("b").withId("b"));
+    // a lease record the task's own record does not show (as if a claim and its release fell in the task's creation
+    // microsecond): a free one with fence 7
+    RecordKey key = RecordKeys.claimLease("a");
+    LeaseCommits leases = new LeaseCommits(collab.core());
+    assertThat(storage.delegate.commit(Commit.of(List.of(Expectation.absent(key)),
+        List.of(leases.freeWrite(key, RecordKeys.claimResource("a"), 7)), List.of())))
+        .isInstanceOf(CommitResult.Committed.class);
+    storage.reset();
+
+    List<TaskClaim> claims = collab.tasks().claimUpTo(2, "alice", TTL, Set.of());
+
+    assertThat(claims).extracting(c -> c.task().id()).containsExactly("a", "b");
+    assertThat(claims.get(0).lease().fence()).as("the fence goes on from the record's").isEqualTo(8);
+    assertThat(claims.get(1).lease().fence()).isEqualTo(1);
+    assertThat(storage.count("commit")).as("the conflict on a's lease record, then both claims").isEqualTo(2);
+    assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).as("a's lease record, read after the conflict")
+        .isEqualTo(1);
+    assertThat(storage.count("readAll")).isZero();
   }
 
   @Test
