@@ -329,7 +329,7 @@ final class BatchCommits {
     BatchState to = BatchRecord.state(b);
     BatchProgress p = BatchRecord.progress(b);
     String target = Batches.target(id);
-    CommitResult result = core.commit(new Commit(expectations, writes, revisions -> {
+    CommitResult result = core.commit(Commit.namingRevisions(expectations, writes, revisions -> {
       String etag = Core.etag(revisions.get(0), encoded.hash()).toString();
       List<NewEvent> events = new ArrayList<>();
       for (int i = 0; i < plan.leadTypes.size(); i++) {

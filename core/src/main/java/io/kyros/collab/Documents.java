@@ -360,7 +360,7 @@ public final class Documents {
     EventType type = encoded == null ? EventType.DOCUMENT_DELETED
         : current.isPresent() ? EventType.DOCUMENT_REPLACED : EventType.DOCUMENT_CREATED;
     Write write = encoded == null ? Write.delete(key) : Write.put(key, encoded.json(), encoded.hash());
-    CommitResult result = core.commit(new Commit(expectations, List.of(write), revisions -> {
+    CommitResult result = core.commit(Commit.namingRevisions(expectations, List.of(write), revisions -> {
       ObjectNode details = core.object().put("collection", key.collection()).put("id", key.id());
       current.ifPresent(r -> details.put("previousEtag", Core.etag(r).toString()));
       if (encoded != null) {

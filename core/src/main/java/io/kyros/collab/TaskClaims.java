@@ -113,7 +113,7 @@ final class TaskClaims {
       writes.add(p.acquisition().write());
     }
     writes.addAll(guards);
-    CommitResult result = core.commit(new Commit(expectations, writes, revisions -> {
+    CommitResult result = core.commit(Commit.namingRevisions(expectations, writes, revisions -> {
       List<NewEvent> events = new ArrayList<>(batch.size() * 3);
       for (int i = 0; i < batch.size(); i++) {
         Prepared p = batch.get(i);
@@ -354,7 +354,7 @@ final class TaskClaims {
         commits.readiness().entries(encoded.value(), now, expectations, guards)));
     writes.add(free);
     writes.addAll(guards);
-    CommitResult result = core.commit(new Commit(expectations, writes, revisions -> List.of(
+    CommitResult result = core.commit(Commit.namingRevisions(expectations, writes, revisions -> List.of(
             core.event(EventType.LEASE_RECLAIMED, actor, target, reclaimDetails),
             core.event(EventType.TASK_RECLAIMED, actor, target, core.object().put("id", id).put("oldStatus", old)
                 .put("newStatus", to).put("attempts", attempts).put("previousHolder", held.holder())

@@ -74,7 +74,7 @@ final class TaskCommits {
       writes.add(Write.put(key, encoded.json(), encoded.hash(), readiness.entries(encoded.value(), now, expectations,
           guards)));
       writes.addAll(guards);
-      CommitResult result = core.commit(new Commit(expectations, writes,
+      CommitResult result = core.commit(Commit.namingRevisions(expectations, writes,
           revisions -> {
             ObjectNode d = core.object().put("id", id).put("title", spec.title()).put("status", workflow.initial())
                 .put("priority", spec.priority()).put("etag", Core.etag(revisions.get(0), encoded.hash()).toString());
@@ -248,7 +248,7 @@ final class TaskCommits {
     writes.addAll(extraWrites);
     writes.addAll(guards);
     String prev = Core.etag(current).toString();
-    CommitResult result = core.commit(new Commit(expectations, writes,
+    CommitResult result = core.commit(Commit.namingRevisions(expectations, writes,
         revisions -> events.build(Core.etag(revisions.get(0), encoded.hash()).toString(), prev)));
     if (result instanceof CommitResult.Committed c) {
       remember(new StoredRecord(current.key(), encoded.json(), c.revisions().get(0), encoded.hash()));

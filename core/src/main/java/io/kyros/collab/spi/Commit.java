@@ -64,6 +64,42 @@ public record Commit(List<Expectation> expectations, List<Write> writes, EventSo
     return new Commit(expectations, writes, new FixedEvents(List.copyOf(events)));
   }
 
+  /**
+   * A commit whose events name the revisions only as their decimal text ({@link Long#toString(long)}) within the
+   * events' details: the events built from other revisions are the same with each revision's text in place of the
+   * other's, and nothing else about them (their number, types, actors, targets, any other text) depends on the
+   * revisions. A backend may then build them from stand-in revisions before it knows the real ones and have the
+   * database put the real revisions' text in place of the stand-ins' (PostgreSQL's one-round-trip commit does).
+   * Core's task and document commits, whose events carry the new ETag ({@code "<revision>-<hash>"}) or revision, are
+   * made this way.
+   *
+   * @param expectations conditions checked atomically with the writes
+   * @param writes record changes, applied in order; a key appears at most once
+   * @param events builds the events, using each revision only as its decimal text in the details
+   * @return the commit
+   * @throws NullPointerException if a list, an element or the event source is null
+   * @throws IllegalArgumentException if a key is written twice
+   */
+  public static Commit namingRevisions(List<Expectation> expectations, List<Write> writes, EventSource events) {
+    return new Commit(expectations, writes, new RevisionText(Objects.requireNonNull(events, "events")));
+  }
+
+  /**
+   * @return true if the commit was made by {@link #namingRevisions}: its events name the revisions only as their
+   *     decimal text in the details
+   */
+  public boolean namesRevisionsAsText() {
+    return events instanceof RevisionText;
+  }
+
+  /** The events of a commit made by {@link #namingRevisions}. */
+  private record RevisionText(EventSource source) implements EventSource {
+    @Override
+    public List<NewEvent> build(List<Long> revisions) {
+      return source.build(revisions);
+    }
+  }
+
   /** The events of a commit made by {@link #of}: the same whatever the revisions. */
   private record FixedEvents(List<NewEvent> events) implements EventSource {
     @Override

@@ -5,30 +5,33 @@ import io.kyros.collab.spi.NewEvent;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The events of a commit whose events name its revisions (such as a task's new ETag), as templates the database
  * completes once it has taken the revisions: what lets such a commit run in one round trip on PostgreSQL
  * ({@link InlineCommit}).
  *
- * <p>A commit's events are a pure function of its revisions ({@link Commit.EventSource}), which may be called more
- * than once. They are built twice, with two sets of stand-in revisions of different lengths and spacings: write
- * {@code i} gets {@code 9100000000000000000 + 1009 i} (19 digits), then {@code 7100000 + 13 i} (7 digits). In each
- * build every occurrence of a stand-in's decimal text in an event's details is replaced by the marker of its write:
+ * <p>Only a commit made by {@link Commit#namingRevisions} qualifies: its event source promises to use each revision
+ * only as its decimal text in the details. Its events are built twice, with two sets of stand-in revisions of
+ * different lengths and spacings: write {@code i} gets {@code 8100000000000000 + 1009 i} (16 digits, below 2<sup>53</sup>
+ * so that canonical JSON writes it as a number), then {@code 7100000 + 13 i} (7 digits). In each build every
+ * occurrence of a stand-in's decimal text in an event's details is replaced by the marker of its write:
  *
  * <pre>
- *   \u0001 i \u0001          (U+0001, the write's position in decimal, U+0001)
+ *   U+0001 i U+0002          (the write's position in decimal between two different control characters, so that
+ *                             no marker can be read across the end of one and the start of the next)
  * </pre>
  *
  * The events are templates only if both builds give the same events after that replacement: the same number, each
- * with the same type, actor and target (which must not name a revision), and the same details text, which holds no
- * U+0001 of its own (canonical JSON escapes control characters, so it never does). The details then depend on the
- * revisions only through their decimal text at the markers: a value of the event's own that happened to contain a
- * stand-in would be replaced in one build and not in the other, and text depending on a revision's length (or any
- * other property, such as a revision plus one, which cannot be another write's stand-in in both builds as the
- * spacings differ) would differ between the two builds; either makes the templates unavailable, and the commit takes
- * the general path. After the commit, the caller builds the events once more from the real revisions and checks that
- * they are the templates completed ({@link #complete}).
+ * with the same type, actor and target, and the same details text, which holds no U+0001 or U+0002 of its own
+ * (canonical JSON escapes control characters, so it never does). This checks the promise as far as two samples can:
+ * a value of the event's own that happened to contain a stand-in would be replaced in one build and not in the other,
+ * and text depending on a revision's length or value in another way (a revision plus one, which cannot be another
+ * write's stand-in in both builds as the spacings differ) would differ between the builds; the commit then takes the
+ * general path. After the commit, the caller builds the events once more from the real revisions and compares them
+ * with the templates completed, which is what was stored ({@link #complete}).
  *
  * <p>Immutable and thread-safe.
  *
@@ -36,10 +39,13 @@ import java.util.Optional;
  * @param markers per event, the positions of the writes whose revisions its details name, each once, ascending
  */
 record EventTemplates(List<NewEvent> events, List<List<Integer>> markers) {
-  /** The marker character: a control character, which canonical JSON text never holds unescaped. */
+  private static final Logger LOG = LoggerFactory.getLogger(EventTemplates.class);
+  /** Opens a marker: a control character, which canonical JSON text never holds unescaped. */
   static final char MARK = '\u0001';
-  /** The first build's stand-in for the revision of write {@code i}: this plus {@link #LONG_SPACING} i, 19 digits. */
-  static final long LONG_STAND_IN = 9_100_000_000_000_000_000L;
+  /** Closes a marker: another control character, so that no marker can be read across two others. */
+  static final char MARK_END = '\u0002';
+  /** The first build's stand-in for the revision of write {@code i}: this plus {@link #LONG_SPACING} i, 16 digits. */
+  static final long LONG_STAND_IN = 8_100_000_000_000_000L;
   /** The difference of two consecutive writes' stand-ins in the first build. */
   static final long LONG_SPACING = 1_009L;
   /** The second build's stand-in for the revision of write {@code i}: this plus {@link #SHORT_SPACING} i, 7 digits. */
@@ -56,12 +62,13 @@ record EventTemplates(List<NewEvent> events, List<List<Integer>> markers) {
 
   /**
    * @param commit a commit
-   * @return its events as templates, or empty if they cannot be templated (see the class comment) or building them
-   *     fails (the general path then builds them from the real revisions, and reports a failure there)
+   * @return its events as templates, or empty if it was not made by {@link Commit#namingRevisions}, they cannot be
+   *     templated (see the class comment) or building them fails (the general path then builds them from the real
+   *     revisions, and reports a failure there)
    */
   static Optional<EventTemplates> of(Commit commit) {
     int writes = commit.writes().size();
-    if (writes > MAX_WRITES) {
+    if (!commit.namesRevisionsAsText() || writes > MAX_WRITES) {
       return Optional.empty();
     }
     List<NewEvent> first;
@@ -81,7 +88,7 @@ record EventTemplates(List<NewEvent> events, List<List<Integer>> markers) {
       NewEvent a = first.get(e);
       NewEvent b = second.get(e);
       if (!a.type().equals(b.type()) || !a.actor().equals(b.actor()) || !a.target().equals(b.target())
-          || a.detailsJson().indexOf(MARK) >= 0 || b.detailsJson().indexOf(MARK) >= 0) {
+          || hasMarkCharacter(a.detailsJson()) || hasMarkCharacter(b.detailsJson())) {
         return Optional.empty();
       }
       List<Integer> named = new ArrayList<>();
@@ -109,35 +116,47 @@ record EventTemplates(List<NewEvent> events, List<List<Integer>> markers) {
    * @return the marker standing for its revision
    */
   static String marker(int i) {
-    return MARK + Integer.toString(i) + MARK;
+    return MARK + Integer.toString(i) + MARK_END;
+  }
+
+  private static boolean hasMarkCharacter(String text) {
+    return text.indexOf(MARK) >= 0 || text.indexOf(MARK_END) >= 0;
   }
 
   /**
-   * Completes the templates with the real revisions and checks that they are the events the commit builds from them:
-   * run after the commit, on the events it reports.
+   * Completes the templates with the real revisions: the events the database stored. They are compared with the
+   * events the commit builds from those revisions; a difference means the commit's event source broke the promise of
+   * {@link Commit#namingRevisions} (a bug of its maker), and is logged as an error, with the events stored, which are
+   * what the commit reports: they are committed.
    *
    * @param commit the commit
    * @param revisions the revisions its writes took, in order
-   * @return the events the commit built from them
-   * @throws IllegalStateException if they differ from the completed templates (the events stored are the completed
-   *     templates; the message says so)
+   * @return the events stored
    */
   List<NewEvent> complete(Commit commit, List<Long> revisions) {
-    List<NewEvent> built = commit.eventsFor(revisions);
-    boolean same = built.size() == events.size();
-    for (int e = 0; same && e < events.size(); e++) {
+    List<NewEvent> stored = new ArrayList<>(events.size());
+    for (int e = 0; e < events.size(); e++) {
       NewEvent t = events.get(e);
       String details = t.detailsJson();
       for (int i : markers.get(e)) {
         details = details.replace(marker(i), Long.toString(revisions.get(i)));
       }
-      same = new NewEvent(t.type(), t.actor(), t.target(), details).equals(built.get(e));
+      stored.add(new NewEvent(t.type(), t.actor(), t.target(), details));
     }
-    if (!same) {
-      throw new IllegalStateException("committed, but the events stored (templates completed with the revisions "
-          + revisions + ") differ from the events the commit builds from them: " + events + " vs " + built);
+    List<NewEvent> built;
+    try {
+      built = commit.eventsFor(revisions);
+    } catch (RuntimeException e) {
+      LOG.error("Committed events completed from templates with the revisions {}, but their source fails when built"
+          + " from them: {}", revisions, stored, e);
+      return stored;
     }
-    return built;
+    if (!built.equals(stored)) {
+      LOG.error("Committed events completed from templates with the revisions {} differ from the events their"
+          + " source builds from them (it uses a revision otherwise than as its decimal text, which"
+          + " Commit.namingRevisions forbids): stored {}, built {}", revisions, stored, built);
+    }
+    return stored;
   }
 
   private static List<Long> standIns(long base, long spacing, int writes) {

@@ -613,7 +613,7 @@ final class InlineCommit extends CommitProtocol {
       List<Integer> markers = templates.markers().get(e);
       String details = "CAST(? AS TEXT)";
       for (int i : markers) {
-        details = "replace(" + details + ", chr(1) || '" + i + "' || chr(1), " + revisionText + ")";
+        details = "replace(" + details + ", chr(1) || '" + i + "' || chr(2), " + revisionText + ")";
       }
       insert.append(e > 0 ? ", " : "").append("(nextval('").append(tables.eventSequence())
           .append("'), CAST(current_setting('").append(COMMIT_MICROS).append("') AS BIGINT), ?, ?, ?, ")

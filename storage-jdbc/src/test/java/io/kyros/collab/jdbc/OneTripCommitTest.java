@@ -3,7 +3,12 @@ package io.kyros.collab.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.kyros.collab.Collab;
+import io.kyros.collab.Document;
+import io.kyros.collab.Event;
+import io.kyros.collab.NewTask;
 import io.kyros.collab.StorageException;
+import io.kyros.collab.Task;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -16,6 +21,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
@@ -70,8 +76,13 @@ class OneTripCommitTest {
         long x1 = revision(counted(recorded, trips, () -> storage.commit(Commit.of(
             List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")), List.of(EVENT)))));
         assertThat(trips[0]).as("a create").isEqualTo(1);
-        long x2 = revision(counted(recorded, trips, () -> storage.commit(new Commit(
-            List.of(Expectation.revision(X, x1)), List.of(Write.put(X, "2", "h2")),
+        counted(recorded, trips, () -> storage.commit(new Commit(List.of(Expectation.revision(X, x1)),
+            List.of(Write.put(X, "1", "h1")), revisions -> List.of(new NewEvent("e", "a", "t", "{\"r\":"
+                + revisions.get(0) + "}")))));
+        assertThat(trips[0]).as("events built from the revisions without the promise of namingRevisions").isEqualTo(2);
+        long x1b = storage.read(X).orElseThrow().revision();
+        long x2 = revision(counted(recorded, trips, () -> storage.commit(Commit.namingRevisions(
+            List.of(Expectation.revision(X, x1b)), List.of(Write.put(X, "2", "h2")),
             revisions -> List.of(new NewEvent("e", "a", "t", "{\"digits\":" + Long.toString(revisions.get(0)).length()
                 + "}"))))));
         assertThat(trips[0]).as("events depending on the revisions other than by their text").isEqualTo(2);
@@ -84,8 +95,8 @@ class OneTripCommitTest {
         counted(recorded, trips, () -> storage.commit(Commit.of(List.of(), List.of(), List.of(EVENT, EVENT))));
         assertThat(trips[0]).as("events only").isEqualTo(1);
         assertThat(storage.read(X)).isEmpty();
-        assertThat(storage.readEvents(0, 10)).hasSize(5).extracting(StoredEvent::id).isSorted();
-        assertThat(storage.readEvents(0, 10).get(1).detailsJson()).isEqualTo("{\"digits\":" + Long.toString(x2).length()
+        assertThat(storage.readEvents(0, 10)).hasSize(6).extracting(StoredEvent::id).isSorted();
+        assertThat(storage.readEvents(0, 10).get(2).detailsJson()).isEqualTo("{\"digits\":" + Long.toString(x2).length()
             + "}");
       }
     }
@@ -102,7 +113,7 @@ class OneTripCommitTest {
                 + revisions.get(1) + "," + revisions.get(1) + "],\"n\":7}"),
             new NewEvent("plain", "a", "t", "{\"fence\":3}"),
             new NewEvent("second", "a", "t", "{\"x\":" + revisions.get(0) + "}"));
-        Commit commit = new Commit(List.of(Expectation.absent(X), Expectation.revision(Y, y1)),
+        Commit commit = Commit.namingRevisions(List.of(Expectation.absent(X), Expectation.revision(Y, y1)),
             List.of(Write.put(X, "{\"v\":1}", "h"), Write.put(Y, "2", "h2")), named);
 
         int[] trips = new int[1];
@@ -125,11 +136,46 @@ class OneTripCommitTest {
         assertThat(stored.get(0).detailsJson()).contains("\\\"" + x + "-h\\\"").contains("[" + y + "," + y + "]");
 
         // the record exists now: the same create conflicts, reported from the check, in one round trip
-        CommitResult again = counted(recorded, trips, () -> storage.commit(new Commit(
+        CommitResult again = counted(recorded, trips, () -> storage.commit(Commit.namingRevisions(
             List.of(Expectation.absent(X)), List.of(Write.put(X, "{\"v\":2}", "h")), named)));
         assertThat(trips[0]).isEqualTo(1);
         assertThat(again).isEqualTo(new CommitResult.Conflict(Expectation.absent(X), x));
         assertThat(storage.lastEventId()).isEqualTo(stored.get(2).id());
+      }
+    }
+  }
+
+  @Test
+  void documentAndTaskWritesOfCoreTakeOneRoundTripAndTheirEventsNameTheirRevisions() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded);
+          Collab collab = Collab.builder().storage(storage).holder("h").build()) {
+        int[] trips = new int[1];
+        Document[] doc = new Document[1];
+        counted(recorded, trips, () -> {
+          doc[0] = collab.documents().create("c", "d", Map.of("n", 1));
+          return null;
+        });
+        assertThat(trips[0]).as("a document create").isEqualTo(1);
+        counted(recorded, trips, () -> {
+          doc[0] = collab.documents().replace("c", "d", Map.of("n", 2), doc[0].etag());
+          return null;
+        });
+        assertThat(trips[0]).as("a document replace").isEqualTo(1);
+        Task[] task = new Task[1];
+        counted(recorded, trips, () -> {
+          task[0] = collab.tasks().create(NewTask.of("t").withId("t"));
+          return null;
+        });
+        assertThat(trips[0]).as("a task create").isEqualTo(1);
+
+        List<Event> events = collab.events().read(0, 10);
+        assertThat(events).extracting(Event::type).containsExactly("document_created", "document_replaced",
+            "task_created");
+        assertThat(events.get(1).details().get("revision").asLong()).isEqualTo(doc[0].revision());
+        assertThat(events.get(1).details().get("etag").asText()).isEqualTo(doc[0].etag().toString());
+        assertThat(events.get(2).details().get("etag").asText()).isEqualTo(task[0].etag().toString());
       }
     }
   }
@@ -140,7 +186,7 @@ class OneTripCommitTest {
         JdbcStorage storage = db.builder().build()) {
       long events = storage.lastEventId();
       // changed outside Collab: an insert of the value "skip" inserts no row
-      skipping(db, "INSERT", () -> assertThatThrownBy(() -> storage.commit(new Commit(
+      skipping(db, "INSERT", () -> assertThatThrownBy(() -> storage.commit(Commit.namingRevisions(
           List.of(Expectation.absent(X)), List.of(Write.put(X, "skip", "h1")),
           revisions -> List.of(new NewEvent("e", "a", "t", "{\"r\":" + revisions.get(0) + "}")))))
           .isInstanceOf(StorageException.class)
