@@ -185,6 +185,13 @@ final class TaskCommits {
 
   private Optional<TransitionResult> move(StoredRecord current, TaskMove move, Optional<Lease> guardLease,
       RecordSource source) {
+    // from remembered records, a completion first assumes nobody waits on the task (its guard absent, unscanned)
+    return move(current, move, guardLease, source,
+        source == RecordSource.REMEMBERED ? TaskReadiness.Waiters.NONE_ASSUMED : TaskReadiness.Waiters.SCAN);
+  }
+
+  private Optional<TransitionResult> move(StoredRecord current, TaskMove move, Optional<Lease> guardLease,
+      RecordSource source, TaskReadiness.Waiters waiters) {
     String id = current.key().id();
     String to = move.to();
     ObjectNode json = core.parse(current).deepCopy();
@@ -217,8 +224,8 @@ final class TaskCommits {
     }
     TaskRecord.moved(json, to, now);
     move.changes().apply(json);
-    boolean sweep = to.equals(workflow.done()) && readiness.unblock(id, to, now, source, expectations, writes);
-    Optional<Task> task = commitTask(current, json, now, expectations, writes, (etag, prev) -> {
+    boolean sweep = to.equals(workflow.done()) && readiness.unblock(id, to, now, waiters, expectations, writes);
+    TaskWrite written = writeTask(current, json, now, expectations, writes, (etag, prev) -> {
       ObjectNode d = core.object().put("id", id).put("oldStatus", from).put("newStatus", to)
           .put("previousEtag", prev).put("etag", etag);
       guard.ifPresent(g -> d.put("fence", g.held().fence()).put("leaseId", g.held().leaseId()));
@@ -229,6 +236,12 @@ final class TaskCommits {
       events.addAll(move.trailing().build(json, guard.map(LeaseCommits.Current::held).orElse(null)));
       return events;
     });
+    Optional<Task> task = written.task();
+    if (task.isEmpty() && waiters == TaskReadiness.Waiters.NONE_ASSUMED
+        && written.failed().filter(e -> e.key().equals(RecordKeys.waiters(id, to))).isPresent()) {
+      // the task's guard exists: someone waits or waited on it; again from the same records, scanning the waiters
+      return move(current, move, guardLease, source, TaskReadiness.Waiters.SCAN_GUARDED);
+    }
     if (task.isPresent() && sweep) {
       readiness.sweepOrLeave(id, to); // tasks placed on this one after the scan above, before its commit
     }
@@ -239,6 +252,20 @@ final class TaskCommits {
    * Commits a task write (first, with its index entries as of {@code now}) with extra writes; empty on conflict.
    */
   Optional<Task> commitTask(StoredRecord current, ObjectNode json, Instant now, List<Expectation> expectations,
+      List<Write> extraWrites, EventsFor events) {
+    return writeTask(current, json, now, expectations, extraWrites, events).task();
+  }
+
+  /**
+   * What a task commit did.
+   *
+   * @param task the task as written; empty on conflict
+   * @param failed on conflict, the expectation that failed
+   */
+  record TaskWrite(Optional<Task> task, Optional<Expectation> failed) {}
+
+  /** {@link #commitTask}, telling which expectation failed on conflict. */
+  private TaskWrite writeTask(StoredRecord current, ObjectNode json, Instant now, List<Expectation> expectations,
       List<Write> extraWrites, EventsFor events) {
     Core.Encoded encoded = core.encode(json, "task " + current.key().id());
     List<Write> writes = new ArrayList<>();
@@ -257,9 +284,10 @@ final class TaskCommits {
           leases.remember(writes.get(i), c.revisions().get(i));
         }
       }
-      return Optional.of(TaskRecord.toTask(encoded.value(), c.revisions().get(0), encoded.hash()));
+      return new TaskWrite(Optional.of(TaskRecord.toTask(encoded.value(), c.revisions().get(0), encoded.hash())),
+          Optional.empty());
     }
-    return Optional.empty();
+    return new TaskWrite(Optional.empty(), Optional.of(((CommitResult.Conflict) result).failed()));
   }
 
   /** @return the record this instance last committed for task {@code id}, if it remembers one */

@@ -52,11 +52,13 @@ import org.slf4j.LoggerFactory;
  * marker, and the next claim of any instance runs the sweep ({@link #pendingSweeps}). Guard and marker are one
  * record per task and done status waited for ({@link RecordKeys#waiters}): a task of a workflow with another done
  * status may still be placed on D after D is done in its own workflow, and must not overwrite D's marker. The guard
- * is written only by commits that make a task wait, so a task nobody ever waited on has none: a completion whose scan
- * finds no waiter and no guard (on a first attempt from records this instance remembers,
- * {@link RecordSource#REMEMBERED}, the guard is not read) expects the guard absent instead of writing the marker (a
- * guard written meanwhile makes it conflict, and the retry writes the marker); so a completion of a task nobody
- * waits on writes nothing more than the task and its lease.
+ * is written by every commit that makes a task wait, so a task nobody ever waited on has none: a completion whose scan
+ * finds no waiter and no guard expects the guard absent instead of writing the marker (a guard written meanwhile
+ * makes it conflict, and the retry writes the marker); so a completion of a task nobody waits on writes nothing more
+ * than the task and its lease. On a first attempt from records this instance remembers
+ * ({@link RecordSource#REMEMBERED}) a completion does not even scan ({@link Waiters#NONE_ASSUMED}): it expects the
+ * guard absent, which holds exactly when nobody ever waited; if the guard exists, the commit conflicts on it and the
+ * completion is built again from the same records with a scan ({@link Waiters#SCAN_GUARDED}).
  * A dependency seen done is not pinned: the done status is terminal and tasks are never deleted, so it stays done.
  * Thread-safe (stateless apart from the shared {@link Core}).
  */
@@ -129,25 +131,43 @@ final class TaskReadiness {
     return TaskRecord.claimableAt(json, now) ? TaskIndexes.Placement.READY : TaskIndexes.Placement.DELAYED;
   }
 
+  /** How a completion learns about the tasks waiting on the completed one. */
+  enum Waiters {
+    /**
+     * Assumed none, without a scan: the guard is expected absent. Every commit that places a task to wait writes its
+     * dependency's guard, so a task with a waiter has one, and the commit then conflicts on it (then
+     * {@link #SCAN_GUARDED}). What a first attempt from remembered records does: a completion of a task nobody
+     * waits on costs no read at all.
+     */
+    NONE_ASSUMED,
+    /** Scanned through {@code waits}; with none found, the guard is read to decide. */
+    SCAN,
+    /** Scanned, the guard known to exist (a commit that assumed none conflicted on it): the marker is written. */
+    SCAN_GUARDED
+  }
+
   /**
    * Adds to a commit that moves task {@code id} into the status {@code done} the rewrites of the tasks waiting on it
    * (whatever their workflow, as long as {@code done} is its done status) and the expectations they need; and either
    * the expectation that {@code id} has no guard or the sweep marker (see the class comment).
    *
-   * @param source {@link RecordSource#REMEMBERED} on a first attempt from remembered records: then a task found with
-   *     no waiters is expected to have no guard, unread
+   * @param waiters whether to assume none, without a scan, or scan them
    * @return whether the commit carries the sweep marker: once it has committed, the caller runs {@link #sweep}
    */
-  boolean unblock(String id, String done, Instant now, RecordSource source, List<Expectation> expectations,
+  boolean unblock(String id, String done, Instant now, Waiters waiters, List<Expectation> expectations,
       List<Write> writes) {
     if (!core.indexed()) {
       return false;
     }
-    List<IndexHit> waiting = waitingOn(id, done);
     RecordKey guard = RecordKeys.waiters(id, done);
+    if (waiters == Waiters.NONE_ASSUMED) {
+      expectations.add(Expectation.absent(guard));
+      return false;
+    }
+    List<IndexHit> waiting = waitingOn(id, done);
     // no waiter found and no guard: nobody ever waited (a placement after the scan writes the guard, so this
-    // commit then conflicts); a first attempt from remembered records assumes so without reading
-    if (waiting.isEmpty() && (source == RecordSource.REMEMBERED || core.storage().read(guard).isEmpty())) {
+    // commit then conflicts)
+    if (waiting.isEmpty() && waiters == Waiters.SCAN && core.storage().read(guard).isEmpty()) {
       expectations.add(Expectation.absent(guard));
       return false;
     }

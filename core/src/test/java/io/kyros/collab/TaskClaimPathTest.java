@@ -242,7 +242,28 @@ class TaskClaimPathTest {
     assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
     assertThat(storage.count("now")).isEqualTo(1);
     assertThat(storage.count("commit")).isEqualTo(1);
+    assertThat(storage.calls.keySet()).as("nobody waits on it: no scan of waiters").noneMatch(k -> k.startsWith("scan "));
     assertThat(collab.leases().list()).isEmpty();
+  }
+
+  @Test
+  void completingATaskOthersWaitOnConflictsOnItsGuardAndScansWithoutReading() {
+    collab.tasks().create(NewTask.of("a").withId("a"));
+    collab.tasks().create(NewTask.of("b").withId("b").withDependsOn("a"));
+    TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(claim.task().id()).isEqualTo("a");
+    storage.reset();
+
+    assertThat(collab.tasks().complete(claim).status()).isEqualTo("done");
+
+    assertThat(storage.count("commit")).as("the one assuming no waiter conflicts on a's guard, then the one moving b"
+        + " with the sweep marker, then the sweep's deleting the marker").isEqualTo(3);
+    assertThat(storage.count("scan " + RecordKeys.TASKS + " waits")).as("the completion's and the sweep's")
+        .isEqualTo(2);
+    assertThat(storage.count("read " + RecordKeys.TASKS)).isZero();
+    assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
+    TaskClaim next = collab.tasks().claimNext(TTL).orElseThrow();
+    assertThat(next.task().id()).as("b is ready now").isEqualTo("b");
   }
 
   @Test
