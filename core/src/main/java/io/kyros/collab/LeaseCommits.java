@@ -373,6 +373,11 @@ final class LeaseCommits {
     committed.put(write.key(), new StoredRecord(write.key(), write.json(), revision, write.hash()));
   }
 
+  /** @return the lease record this instance last committed at {@code key}, if it remembers one */
+  Optional<StoredRecord> remembered(RecordKey key) {
+    return Optional.ofNullable(committed.getIfPresent(key));
+  }
+
   /** Forgets the remembered record of {@code key}, after a commit that expected it conflicted. */
   void forget(RecordKey key) {
     committed.invalidate(key);

@@ -11,8 +11,8 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
-import java.util.Iterator;
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -280,8 +280,10 @@ final class TaskCandidates {
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = round.candidates().iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
-    // the candidates whose lease record was not read but guessed absent (TaskRecord.neverMoved)
+    // the candidates whose lease record was not read but guessed: the one this instance last committed (in
+    // guessedRecords), else absent for a task that never moved (TaskRecord.neverMoved); a conflict on one reads them
     Set<String> guessed = new HashSet<>();
+    Map<String, StoredRecord> guessedRecords = new HashMap<>();
     try {
       while (out.size() < want) {
         // fill the batch; lease records not read yet are read together
@@ -296,11 +298,21 @@ final class TaskCandidates {
         List<RecordKey> unread = new ArrayList<>();
         for (StoredRecord t : picked) {
           String id = t.key().id();
-          if (round.leaseIds().contains(id) || guessed.contains(id)) {
+          if (round.leaseIds().contains(id)) {
             continue;
           }
-          if (TaskRecord.neverMoved(core.parse(t))) {
-            guessed.add(id); // never claimed, so no lease record: the commit expects it absent, which checks that
+          // a remembered record only stands in when it lets the claim commit (free, or its lease stale), which
+          // checks it: one that shows a live lease may be out of date (a release whose answer was lost), so it is read
+          Optional<StoredRecord> known = leases.remembered(RecordKeys.claimLease(id)).filter(r -> {
+            Lease l = leases.held(r);
+            return l == null || l.isStaleAt(now);
+          });
+          if (known.isPresent()) {
+            leaseRecords.put(id, known.get()); // what this instance committed last: pinned by its revision
+            guessedRecords.put(id, known.get());
+            guessed.add(id);
+          } else if (TaskRecord.neverMoved(core.parse(t))) {
+            guessed.add(id); // no claim since its creation's clock tick: the commit expects no lease record, checking it
           } else {
             unread.add(RecordKeys.claimLease(id));
           }
@@ -310,7 +322,7 @@ final class TaskCandidates {
         }
         for (StoredRecord t : picked) {
           TaskClaims.Prepared p = claims.prepare(t, worker, ttl,
-              Optional.ofNullable(leaseRecords.get(t.key().id())), now);
+              Optional.ofNullable(leaseRecords.getOrDefault(t.key().id(), guessedRecords.get(t.key().id()))), now);
           if (p != null) {
             batch.add(p);
           }
@@ -327,13 +339,31 @@ final class TaskCandidates {
           batch.clear();
         } else if (outcome.conflicting() >= 0 && outcome.failed() == TaskClaims.Outcome.Failed.LEASE
             && guessed.remove(batch.get(outcome.conflicting()).id())) {
-          // the lease record guessed absent exists after all: read it and prepare that claim again
-          TaskClaims.Prepared lost = batch.remove(outcome.conflicting());
-          TaskClaims.Prepared again = claims.prepare(lost.task(), worker, ttl,
-              core.storage().read(RecordKeys.claimLease(lost.id())), now);
-          if (again != null) {
-            batch.add(outcome.conflicting(), again);
+          // a lease record not read was guessed wrong: read every guessed one of the batch at once and prepare again
+          List<RecordKey> keys = new ArrayList<>();
+          List<Integer> positions = new ArrayList<>();
+          for (int i = 0; i < batch.size(); i++) {
+            String id = batch.get(i).id();
+            if (i == outcome.conflicting() || guessed.remove(id)) {
+              keys.add(RecordKeys.claimLease(id));
+              positions.add(i);
+            }
           }
+          Map<String, StoredRecord> read = new HashMap<>();
+          core.storage().readAll(keys).forEach(r -> read.put(r.key().id(), r));
+          List<TaskClaims.Prepared> rebuilt = new ArrayList<>(batch.size());
+          for (int i = 0; i < batch.size(); i++) {
+            TaskClaims.Prepared p = batch.get(i);
+            if (positions.contains(i)) {
+              leases.forget(RecordKeys.claimLease(p.id()));
+              p = claims.prepare(p.task(), worker, ttl, Optional.ofNullable(read.get(p.id())), now);
+            }
+            if (p != null) {
+              rebuilt.add(p);
+            }
+          }
+          batch.clear();
+          batch.addAll(rebuilt);
         } else if (outcome.conflicting() >= 0) {
           batch.remove(outcome.conflicting()); // lost to someone else: the others go on, with a replacement
         } else {

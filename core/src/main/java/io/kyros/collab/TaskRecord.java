@@ -140,14 +140,15 @@ final class TaskRecord {
   }
 
   /**
-   * Whether a task was never moved since it was created: its {@code updatedAt} is still its {@code createdAt}. Every
-   * status change sets {@code updatedAt} to the storage's time, and a claim is one, so such a task was never claimed
-   * and has no claim lease record (tasks are never deleted, so an id is never reused). A claim relying on this
-   * expects the lease record absent, so a record that exists after all (say, with two changes in one microsecond)
-   * only costs a conflict.
+   * Whether a task was not moved in any clock tick after the one it was created in: its {@code updatedAt} is still
+   * its {@code createdAt}. Every status change sets {@code updatedAt} to the storage's time, and a claim is one, so
+   * such a task was claimed in no later tick and, unless it was claimed within its creation's tick (likely only with
+   * a coarse or frozen clock: SQLite's milliseconds, a test's), has no claim lease record. A claim relying on this
+   * expects the lease record absent, so a record that exists after all only costs a conflict, after which the claim
+   * reads it.
    *
    * @param json the task record
-   * @return true if it was never moved
+   * @return true if its {@code updatedAt} is its {@code createdAt}
    */
   static boolean neverMoved(ObjectNode json) {
     JsonNode created = json.get(CREATED_AT);
