@@ -52,8 +52,13 @@ import java.util.regex.Pattern;
  * ({@link TaskReindex}).
  */
 final class TaskIndexes {
-  /** The version of the index format above; {@link TaskReindex} brings older stores to it. */
-  static final int VERSION = 1;
+  /**
+   * The version of the index format above; {@link TaskReindex} brings older stores to it. Version 2: every task in
+   * {@code waits} has its dependency's waiter guard ({@link RecordKeys#waiters}), which a completion from remembered
+   * records relies on instead of scanning {@code waits} ({@link TaskReadiness.Waiters#NONE_ASSUMED}); stores indexed by
+   * builds before guards existed, or before their key became one per task and done status, have version 1.
+   */
+  static final int VERSION = 2;
   /** The index of held leases by expiry, in {@code _leases} and {@code _task-leases}. */
   static final String EXPIRES = "expires";
   /** The index of tasks waiting for a dependency. */

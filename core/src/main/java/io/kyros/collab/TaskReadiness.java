@@ -57,8 +57,10 @@ import org.slf4j.LoggerFactory;
  * makes it conflict, and the retry writes the marker); so a completion of a task nobody waits on writes nothing more
  * than the task and its lease. On a first attempt from records this instance remembers
  * ({@link RecordSource#REMEMBERED}) a completion does not even scan ({@link Waiters#NONE_ASSUMED}): it expects the
- * guard absent, which holds exactly when nobody ever waited; if the guard exists, the commit conflicts on it and the
- * completion is built again from the same records with a scan ({@link Waiters#SCAN_GUARDED}).
+ * guard absent, which for a task not yet done holds exactly when no task was placed to wait on it (in a store of
+ * index version 2, {@link TaskIndexes#VERSION}: older ones are re-indexed, which writes the guards); if the guard
+ * exists, the commit conflicts on it and the completion is built again from the same records with a scan
+ * ({@link Waiters#SCAN_GUARDED}).
  * A dependency seen done is not pinned: the done status is terminal and tasks are never deleted, so it stays done.
  * Thread-safe (stateless apart from the shared {@link Core}).
  */

@@ -11,6 +11,8 @@ import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredRecord;
 import io.kyros.collab.spi.Write;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.conformance.MutableClock;
 import io.kyros.collab.memory.MemoryStorage;
 import java.time.Duration;
@@ -261,6 +263,30 @@ class TaskClaimPathTest {
     assertThat(storage.count("commit")).isEqualTo(1);
     assertThat(storage.calls.keySet()).as("nobody waits on it: no scan of waiters").noneMatch(k -> k.startsWith("scan "));
     assertThat(collab.leases().list()).isEmpty();
+  }
+
+  @Test
+  void aStoreIndexedBeforeEveryWaiterHadItsGuardIsReindexedSoACompletionFromRememberedRecordsUnblocksTheWaiter() {
+    collab.tasks().create(NewTask.of("d").withId("d"));
+    collab.tasks().create(NewTask.of("w").withId("w").withDependsOn("d"));
+    // what an index of version 1 may hold: w in waits on d, but no guard of d, and the version-1 marker
+    assertThat(storage.delegate.commit(Commit.of(List.of(), List.of(Write.delete(RecordKeys.waiters("d", "done"))),
+        List.of()))).isInstanceOf(CommitResult.Committed.class);
+    RecordKey marker = new RecordKey(RecordKeys.META, "indexes." + TaskIndexes.workflowPart("kanban"));
+    ObjectNode v1 = new ObjectMapper().createObjectNode().put("indexVersion", 1).put("workflow", "kanban");
+    assertThat(storage.delegate.commit(Commit.of(List.of(), List.of(Write.put(marker, CanonicalJson.canonicalize(v1),
+        CanonicalJson.hash(v1))), List.of()))).isInstanceOf(CommitResult.Committed.class);
+
+    try (Collab reopened = Collab.builder().storage(storage).holder("carol").build()) { // re-indexes to version 2
+      assertThat(storage.delegate.read(RecordKeys.waiters("d", "done"))).as("the guard, written by the re-index")
+          .isPresent();
+      TaskClaim d = reopened.tasks().claimNext(TTL).orElseThrow();
+      assertThat(d.task().id()).isEqualTo("d");
+      reopened.tasks().complete(d); // from remembered records: assumes no waiter, conflicts on the guard, scans
+
+      assertThat(reopened.tasks().claimNext(TTL)).as("w, whose only dependency is done").map(c -> c.task().id())
+          .contains("w");
+    }
   }
 
   @Test

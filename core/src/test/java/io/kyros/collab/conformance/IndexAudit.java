@@ -6,13 +6,18 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kyros.collab.spi.IndexHit;
 import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredRecord;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
@@ -82,6 +87,13 @@ public final class IndexAudit {
       waitsIndex.put(h.record().key().id(), h.key());
     }
     assertThat(waitsIndex).as("waits").isEqualTo(waits);
+    // every waiting task has its dependency's guard (or sweep marker): what a completion from remembered records
+    // relies on instead of scanning waits (TaskReadiness.Waiters.NONE_ASSUMED)
+    for (IndexHit h : scan(storage, "_tasks", "waits")) {
+      RecordKey guard = new RecordKey("_task-waiters", "_sha256-" + HexFormat.of().formatHex(sha256(h.key())));
+      assertThat(storage.read(guard)).as("the guard of %s, which task %s waits on", h.key(), h.record().key().id())
+          .isPresent();
+    }
     List<String> ready = ids(storage, "_tasks", "ready:kanban");
     List<String> delayed = ids(storage, "_tasks", "delayed:kanban");
     assertThat(new TreeSet<>(concat(ready, delayed))).as("ready and delayed hold the queued tasks not waiting")
@@ -154,6 +166,14 @@ public final class IndexAudit {
         return out;
       }
       after = page.get(page.size() - 1).key().id();
+    }
+  }
+
+  private static byte[] sha256(String text) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+    } catch (NoSuchAlgorithmException e) {
+      throw new AssertionError("SHA-256 is missing", e);
     }
   }
 
