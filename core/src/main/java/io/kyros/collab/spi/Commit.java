@@ -14,7 +14,9 @@ import java.util.Optional;
  * section, after assigning revisions and before appending; it is a pure function of its argument and
  * may be called more than once if the backend retries the commit. Events known not to depend on the
  * revisions (a commit made by {@link #of}) are also given as {@link #fixedEvents()}, which a backend may
- * append without calling it.
+ * append without calling it; events that name the revisions only as their decimal text (a commit made by
+ * {@link #namingRevisions}, {@link #namesRevisionsAsText()}) a backend may build from stand-ins and have the
+ * database complete.
  *
  * <p>Immutable and thread-safe.
  *

@@ -29,5 +29,20 @@ class CommitTest {
         .isEqualTo("{\"revision\":7}");
     assertThatThrownBy(() -> commit.eventsFor(List.of())).isInstanceOf(IllegalArgumentException.class)
         .hasMessage("expected 1 revisions, got 0");
+    assertThat(commit.namesRevisionsAsText()).as("no promise made").isFalse();
+  }
+
+  @Test
+  void eventsNamingTheRevisionsAsTextSaySoAndAreBuiltFromThem() {
+    Commit commit = Commit.namingRevisions(List.of(), List.of(Write.put(A, "{}", "h")),
+        revisions -> List.of(new NewEvent("e", "actor", "c/a", "{\"revision\":" + revisions.get(0) + "}")));
+
+    assertThat(commit.namesRevisionsAsText()).isTrue();
+    assertThat(commit.fixedEvents()).isEmpty();
+    assertThat(commit.eventsFor(List.of(9L))).singleElement().extracting(NewEvent::detailsJson)
+        .isEqualTo("{\"revision\":9}");
+    assertThat(Commit.of(List.of(), List.of(), List.of(EVENT)).namesRevisionsAsText()).isFalse();
+    assertThatThrownBy(() -> Commit.namingRevisions(List.of(), List.of(), null))
+        .isInstanceOf(NullPointerException.class).hasMessage("events");
   }
 }
