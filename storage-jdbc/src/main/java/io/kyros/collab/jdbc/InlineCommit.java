@@ -70,9 +70,14 @@ final class InlineCommit extends CommitProtocol {
 
   private final String lockKeys;
   private final String nextRevisions;
-  private final String insertEvent;
-  private final String insertEventAtCommitTime;
-  private final String eventRowAtCommitTime;
+  /** The start of a multi-row event insert; the rows follow ({@link #eventRow} or {@link #eventRowAtCommitTime}). */
+  private final String insertEvents;
+  /** The start of a one-round-trip commit's event insert, made only if its check held; rows and the filter follow. */
+  private final String insertEventsAtCommitTime;
+  /** An event row with its time bound: ts_micros, event_type, actor, target, details. */
+  private final String eventRow;
+  /** An event row at the commit's time, up to its details: event_type, actor, target; the details' expression next. */
+  private final String eventRowAtCommitTimeStart;
   private final String currentRevision;
   private final String updateWithNextRevision;
   private final String insertWithNextRevision;
@@ -84,13 +89,13 @@ final class InlineCommit extends CommitProtocol {
     // the subquery's volatile output is never pruned; unnest yields the array's order, so locks are taken ascending
     lockKeys = "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k) AS locked";
     nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
-    insertEvent = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) VALUES "
-        + "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
-    eventRowAtCommitTime = "(nextval('" + tables.eventSequence() + "'), CAST(current_setting('" + COMMIT_MICROS
-        + "') AS BIGINT), ?, ?, ?, ?)";
+    String eventColumns = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) ";
+    insertEvents = eventColumns + "VALUES ";
+    eventRow = "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
     // the VALUES run only if HELD (a one-time filter), so nothing, not even an id, is taken after a failed check
-    insertEventAtCommitTime = "INSERT INTO " + tables.events()
-        + " (id, ts_micros, event_type, actor, target, details) SELECT * FROM (VALUES " + eventRowAtCommitTime;
+    insertEventsAtCommitTime = eventColumns + "SELECT * FROM (VALUES ";
+    eventRowAtCommitTimeStart = "(nextval('" + tables.eventSequence() + "'), CAST(current_setting('" + COMMIT_MICROS
+        + "') AS BIGINT), ?, ?, ?, ";
     currentRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
         + " r WHERE r.collection = ? AND r.id = ?), 0)";
     String takenRevision = " RETURNING revision) SELECT CASE WHEN count(*) = 1 THEN max(revision) WHEN NOT (" + HELD
@@ -265,8 +270,7 @@ final class InlineCommit extends CommitProtocol {
       }));
     }
     trip.add(check(expectations));
-    trip.addAll(parts(changes, IndexWrites.replacing(writes), events, Optional.empty()));
-    templates.ifPresent(t -> replaceEvents(trip, t, writes));
+    trip.addAll(parts(changes, IndexWrites.replacing(writes), events, Optional.empty(), templates, writes));
     if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
       return Optional.empty();
     }
@@ -428,7 +432,7 @@ final class InlineCommit extends CommitProtocol {
     Reads reads = new Reads();
     try {
       run(a, roundTrips(parts(writeParts(changes.writes()), changes.index(), changes.events(),
-          Optional.of(changes.locked().now())), dialect.maxParameters()), reads);
+          Optional.of(changes.locked().now()), Optional.empty(), List.of()), dialect.maxParameters()), reads);
     } catch (SQLException e) {
       if (!rowCountFailed(e)) {
         throw e;
@@ -550,8 +554,12 @@ final class InlineCommit extends CommitProtocol {
    * @param ts the commit's time, bound into the events; empty for a one-round-trip commit: then the time comes from
    *     the setting its check left, and the xid, the index changes and the events are made only if that check held
    *     ({@link #HELD}; the writes given carry that condition themselves)
+   * @param templates for a one-round-trip commit, the templates {@code events} are: each marker in an event's details
+   *     becomes the decimal text of the revision its write took, read back from the record the trip changed before
+   * @param written the commit's writes, whose keys the templates' markers name by position
    */
-  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events, Optional<Instant> ts) {
+  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events, Optional<Instant> ts,
+      Optional<EventTemplates> templates, List<Write> written) {
     boolean guarded = ts.isEmpty();
     List<Part> parts = new ArrayList<>();
     if (!events.isEmpty()) {
@@ -569,17 +577,36 @@ final class InlineCommit extends CommitProtocol {
       parts.add(new Part(guarded ? sql.insertIndexEntriesIf(rows.size(), HELD) : sql.insertIndexEntries(rows.size()),
           rows.size() * IndexWrites.ROW_PARAMETERS, (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
     }
-    int perRow = guarded ? EVENT_PARAMETERS - 1 : EVENT_PARAMETERS;
-    int rows = Math.max(1, dialect.maxParameters() / perRow);
-    for (int from = 0; from < events.size(); from += rows) {
-      List<NewEvent> chunk = events.subList(from, Math.min(events.size(), from + rows));
-      String insert = guarded
-          ? insertEventAtCommitTime + (", " + eventRowAtCommitTime).repeat(chunk.size() - 1) + ") AS v WHERE " + HELD
-          : insertEvent + (", (nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)").repeat(chunk.size() - 1);
-      parts.add(new Part(insert + " RETURNING id", chunk.size() * perRow, (ps, first) -> {
-        int p = first;
-        for (NewEvent e : chunk) {
-          p = guarded ? bindEventAtCommitTime(ps, p, e) : bindEvent(ps, p, e, ts.get());
+    List<List<Integer>> markers = templates.map(EventTemplates::markers)
+        .orElseGet(() -> Collections.nCopies(events.size(), List.of()));
+    for (int from = 0, to; from < events.size(); from = to) {
+      // as many events per insert as the driver's parameters allow; their ids ascend in the rows' order
+      StringBuilder insert = new StringBuilder(guarded ? insertEventsAtCommitTime : insertEvents);
+      int parameters = 0;
+      for (to = from; to < events.size(); to++) {
+        List<Integer> named = markers.get(to);
+        int row = (guarded ? EVENT_PARAMETERS - 1 : EVENT_PARAMETERS) + 2 * named.size();
+        if (to > from && parameters + row > dialect.maxParameters()) {
+          break;
+        }
+        insert.append(to > from ? ", " : "")
+            .append(guarded ? eventRowAtCommitTimeStart + details(named) + ")" : eventRow);
+        parameters += row;
+      }
+      insert.append(guarded ? ") AS v WHERE " + HELD : "").append(" RETURNING id");
+      List<NewEvent> chunk = events.subList(from, to);
+      int first = from;
+      parts.add(new Part(insert.toString(), parameters, (ps, p) -> {
+        for (int e = 0; e < chunk.size(); e++) {
+          if (!guarded) {
+            p = bindEvent(ps, p, chunk.get(e), ts.get());
+            continue;
+          }
+          p = bindEventAtCommitTime(ps, p, chunk.get(e));
+          for (int i : markers.get(first + e)) {
+            ps.setString(p++, written.get(i).key().collection());
+            ps.setString(p++, written.get(i).key().id());
+          }
         }
         return p;
       }, Result.EVENT_IDS));
@@ -588,50 +615,19 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * Replaces a one-round-trip commit's event inserts (the trip's last parts, one per chunk of events) by inserts that
-   * complete the templates: each marker in an event's details becomes the decimal text of the revision its write
-   * took, read back from the record the trip changed before ({@link EventTemplates}). One insert carries every event,
-   * so that their ids ascend in their order; the trip is then left to the general path if it exceeds the driver's
-   * parameters (checked by the caller).
-   *
-   * @param trip the trip's parts, ending with the event inserts {@link #parts} made
-   * @param templates the events' templates, whose events the inserts being replaced carry
-   * @param writes the commit's writes, whose keys the markers name by position
+   * @param markers the writes whose revisions an event's details name ({@link EventTemplates}), or none
+   * @return the expression of the details: the bound text, each marker replaced by the decimal text of the revision its
+   *     write took, read back from the record the trip changed before
    */
-  private void replaceEvents(List<Part> trip, EventTemplates templates, List<Write> writes) {
-    List<NewEvent> events = templates.events();
-    if (events.isEmpty()) {
-      return;
+  private String details(List<Integer> markers) {
+    if (markers.isEmpty()) {
+      return "?";
     }
-    while (trip.get(trip.size() - 1).result() == Result.EVENT_IDS) {
-      trip.remove(trip.size() - 1);
+    String details = "CAST(? AS TEXT)";
+    for (int i : markers) {
+      details = "replace(" + details + ", chr(1) || '" + i + "' || chr(2), " + revisionText + ")";
     }
-    StringBuilder insert = new StringBuilder("INSERT INTO ").append(tables.events())
-        .append(" (id, ts_micros, event_type, actor, target, details) SELECT * FROM (VALUES ");
-    int parameters = 0;
-    for (int e = 0; e < events.size(); e++) {
-      List<Integer> markers = templates.markers().get(e);
-      String details = "CAST(? AS TEXT)";
-      for (int i : markers) {
-        details = "replace(" + details + ", chr(1) || '" + i + "' || chr(2), " + revisionText + ")";
-      }
-      insert.append(e > 0 ? ", " : "").append("(nextval('").append(tables.eventSequence())
-          .append("'), CAST(current_setting('").append(COMMIT_MICROS).append("') AS BIGINT), ?, ?, ?, ")
-          .append(details).append(')');
-      parameters += EVENT_PARAMETERS - 1 + 2 * markers.size();
-    }
-    insert.append(") AS v WHERE ").append(HELD).append(" RETURNING id");
-    trip.add(new Part(insert.toString(), parameters, (ps, first) -> {
-      int p = first;
-      for (int e = 0; e < events.size(); e++) {
-        p = bindEventAtCommitTime(ps, p, events.get(e));
-        for (int i : templates.markers().get(e)) {
-          ps.setString(p++, writes.get(i).key().collection());
-          ps.setString(p++, writes.get(i).key().id());
-        }
-      }
-      return p;
-    }, Result.EVENT_IDS));
+    return details;
   }
 
   /** @return the writes as statements, each conditional one checked on the server ({@link #checkedOnServer}) */
