@@ -280,10 +280,9 @@ final class TaskCandidates {
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = round.candidates().iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
-    // the candidates whose lease record was not read but guessed: the one this instance last committed (in
-    // guessedRecords), else absent for a task that never moved (TaskRecord.neverMoved); a conflict on one reads them
+    // the candidates whose lease record was not read but guessed: the one this instance last committed, else absent
+    // for a task that never moved (TaskRecord.neverMoved); a conflict on one reads them
     Set<String> guessed = new HashSet<>();
-    Map<String, StoredRecord> guessedRecords = new HashMap<>();
     try {
       while (out.size() < want) {
         // fill the batch; lease records not read yet are read together
@@ -309,7 +308,6 @@ final class TaskCandidates {
           });
           if (known.isPresent()) {
             leaseRecords.put(id, known.get()); // what this instance committed last: pinned by its revision
-            guessedRecords.put(id, known.get());
             guessed.add(id);
           } else if (TaskRecord.neverMoved(core.parse(t))) {
             guessed.add(id); // no claim since its creation's clock tick: the commit expects no lease record, checking it
@@ -322,7 +320,7 @@ final class TaskCandidates {
         }
         for (StoredRecord t : picked) {
           TaskClaims.Prepared p = claims.prepare(t, worker, ttl,
-              Optional.ofNullable(leaseRecords.getOrDefault(t.key().id(), guessedRecords.get(t.key().id()))), now);
+              Optional.ofNullable(leaseRecords.get(t.key().id())), now);
           if (p != null) {
             batch.add(p);
           }
