@@ -83,25 +83,35 @@ final class TaskCandidates {
   /** See {@link Tasks#claimUpTo}; the arguments are checked. {@code claimNext} is {@code claimUpTo(1)}. */
   List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
     List<TaskClaim> out = new ArrayList<>(Math.min(max, 64));
-    for (int round = 0; round < MAX_ROUNDS && out.size() < max; round++) {
-      Instant now = core.storage().now();
-      Round r;
-      if (core.indexed()) {
-        r = round == 0 ? firstIndexedRound(labels, max - out.size(), worker, now) : null;
-        if (r == null) {
-          commits.readiness().promoteDue(now);
-          r = indexedRound(labels, max - out.size());
+    try {
+      for (int round = 0; round < MAX_ROUNDS && out.size() < max; round++) {
+        Instant now = core.storage().now();
+        Round r;
+        if (core.indexed()) {
+          r = round == 0 ? firstIndexedRound(labels, max - out.size(), worker, now) : null;
+          if (r == null) {
+            commits.readiness().promoteDue(now);
+            r = indexedRound(labels, max - out.size());
+          }
+        } else {
+          r = scannedRound(labels, worker, now, round);
+          if (r == null) {
+            continue; // stale claims were reclaimed: decide again
+          }
         }
-      } else {
-        r = scannedRound(labels, worker, now, round);
-        if (r == null) {
-          continue; // stale claims were reclaimed: decide again
+        claimBest(r, out, max, worker, ttl, now, trailing);
+        if (!r.more()) {
+          break; // every candidate there is was tried
         }
       }
-      out.addAll(claimBest(r, max - out.size(), worker, ttl, now, trailing));
-      if (!r.more()) {
-        break; // every candidate there is was tried
+    } catch (RuntimeException e) {
+      if (out.isEmpty()) {
+        throw e;
       }
+      // the claims committed before the failure are the caller's: returned, rather than held by nobody until
+      // their ttl runs out
+      LOG.warn("{} claimed {} of up to {} tasks, then failed looking for more; returning the {} it holds: {}",
+          worker, out.size(), max, out.size(), e.toString());
     }
     return List.copyOf(out);
   }
@@ -268,15 +278,19 @@ final class TaskCandidates {
   }
 
   /**
-   * Claims up to {@code want} candidates in one commit, best first; on losing one (a conflict on its task or lease),
-   * drops it and commits the others with the next candidate in its place, without reading the tasks again.
+   * Claims candidates, best first, in one commit until {@code out} holds {@code max}; on losing one (a conflict on
+   * its task or lease), drops it and commits the others with the next candidate in its place, without reading the
+   * tasks again.
    * Candidates another thread of this instance is trying right now are skipped, so the threads of one process
    * spread over the best candidates instead of all committing for the same one; a candidate this instance changed
-   * after the scan read it is judged by what it committed.
+   * after the scan read it is judged by what it committed. Each commit's claims are added to {@code out} as soon as
+   * it has committed, so a failure after it leaves them there.
+   *
+   * @param out the claims of the call so far; receives those committed here
+   * @param max how many the call claims at most (with those in {@code out})
    */
-  private List<TaskClaim> claimBest(Round round, int want, String worker, Duration ttl, Instant now,
+  private void claimBest(Round round, List<TaskClaim> out, int max, String worker, Duration ttl, Instant now,
       TrailingEvents trailing) {
-    List<TaskClaim> out = new ArrayList<>();
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = round.candidates().iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
@@ -284,10 +298,10 @@ final class TaskCandidates {
     // for a task that never moved (TaskRecord.neverMoved); a conflict on one reads them
     Set<String> guessed = new HashSet<>();
     try {
-      while (out.size() < want) {
+      while (out.size() < max) {
         // fill the batch; lease records not read yet are read together
         List<StoredRecord> picked = new ArrayList<>();
-        while (batch.size() + picked.size() < want - out.size() && next.hasNext()) {
+        while (batch.size() + picked.size() < max - out.size() && next.hasNext()) {
           StoredRecord task = pick(next.next(), mine, now);
           if (task != null) {
             picked.add(task);
@@ -374,7 +388,6 @@ final class TaskCandidates {
     } finally {
       mine.forEach(trying::remove);
     }
-    return out;
   }
 
   /**

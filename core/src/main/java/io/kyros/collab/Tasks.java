@@ -204,7 +204,9 @@ public final class Tasks {
    * #claimNext(String, Duration, Set)} would (its lease taken, moved to the claimed state, {@code lease_acquired}
    * and {@code task_claimed} recorded, stale claims reclaimed first), so that a worker pool with free slots fills
    * them in one round trip. A candidate lost to a concurrent claimer is skipped and the next one takes its place;
-   * the call does not fail for it. {@code claimNext} is {@code claimUpTo(1, ...)}.
+   * the call does not fail for it. If the storage fails after some of the claims have committed (while looking for
+   * more), the call returns those, logging the failure, rather than leaving them held by nobody until their ttl;
+   * it throws only when it holds none. {@code claimNext} is {@code claimUpTo(1, ...)}.
    *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity

@@ -56,6 +56,15 @@ class TaskClaimPathTest {
     volatile Consumer<Commit> hook;
     /** Makes the next commit apply and then fail, as a commit whose answer is lost. */
     volatile boolean failAfterCommit;
+    /** Once a commit writing this task has committed, every later call fails, as on a dropped connection. */
+    volatile String dropAfterCommitOf;
+    volatile boolean dropped;
+
+    private void failIfDropped() {
+      if (dropped) {
+        throw new StorageException("connection dropped (simulated)");
+      }
+    }
 
     int count(String what) {
       return calls.getOrDefault(what, new AtomicInteger()).get();
@@ -71,24 +80,28 @@ class TaskClaimPathTest {
 
     @Override
     public java.time.Instant now() {
+      failIfDropped();
       count("now", null);
       return delegate.now();
     }
 
     @Override
     public Optional<StoredRecord> read(RecordKey key) {
+      failIfDropped();
       count("read " + key.collection(), null);
       return delegate.read(key);
     }
 
     @Override
     public List<StoredRecord> readAll(Collection<RecordKey> keys) {
+      failIfDropped();
       count("readAll", null);
       return delegate.readAll(keys);
     }
 
     @Override
     public List<StoredRecord> list(String collection, String afterId, int limit) {
+      failIfDropped();
       count("list " + collection, null);
       return delegate.list(collection, afterId, limit);
     }
@@ -100,12 +113,14 @@ class TaskClaimPathTest {
 
     @Override
     public List<IndexHit> scanIndex(IndexQuery query) {
+      failIfDropped();
       count("scan " + query.collection() + " " + query.index(), null);
       return delegate.scanIndex(query);
     }
 
     @Override
     public CommitResult commit(Commit commit) {
+      failIfDropped();
       for (Write w : commit.writes()) {
         if (w.key().equals(RecordKeys.task(String.valueOf(hookTask)))) {
           count("commit for " + hookTask, null);
@@ -117,6 +132,10 @@ class TaskClaimPathTest {
       }
       count("commit", null);
       CommitResult result = delegate.commit(commit);
+      if (result instanceof CommitResult.Committed && commit.writes().stream()
+          .anyMatch(w -> w.key().equals(RecordKeys.task(String.valueOf(dropAfterCommitOf))))) {
+        dropped = true;
+      }
       if (failAfterCommit) {
         failAfterCommit = false;
         throw new StorageException("the answer was lost (the commit was applied)");
@@ -205,6 +224,41 @@ class TaskClaimPathTest {
         "lease_acquired tasks/a", "task_claimed tasks/a",
         "lease_acquired tasks/b", "task_claimed tasks/b", "lease_acquired tasks/c", "task_claimed tasks/c",
         "lease_acquired tasks/d", "task_claimed tasks/d");
+    assertThat(claims).allSatisfy(c -> assertThat(collab.tasks().complete(c).status()).isEqualTo("done"));
+  }
+
+  @Test
+  void claimsCommittedBeforeTheStorageFailsAreReturnedNotLost() {
+    List<String> ids = List.of("a", "b", "c", "d", "e", "f", "g", "h", "i");
+    for (int i = 0; i < ids.size(); i++) {
+      collab.tasks().create(NewTask.of(ids.get(i)).withId(ids.get(i)).withPriority(ids.size() - i));
+    }
+    // alice's first round reads the best 7 (3 asked + 4 ahead), a to g, and may find more; bob takes a to e while
+    // she commits a, b, c: she loses them one commit at a time, then commits f and g, and looks for a third in a
+    // second round, when the connection drops
+    storage.hookTask = "a";
+    storage.hook = commit -> {
+      storage.hook = null;
+      for (String id : ids.subList(0, 5)) {
+        assertThat(rival.tasks().claim(id, "bob", TTL)).isPresent();
+      }
+    };
+    storage.dropAfterCommitOf = "f";
+    storage.reset();
+    List<TaskClaim> claims = collab.tasks().claimUpTo(3, "alice", TTL, Set.of());
+    assertThat(claims).extracting(c -> c.task().id()).containsExactly("f", "g");
+    assertThat(storage.dropped).as("the second round failed").isTrue();
+    assertThat(storage.count("now")).as("one round, then the failed start of the second").isEqualTo(1);
+    for (String id : List.of("f", "g")) {
+      Task t = rival.tasks().get(id).orElseThrow();
+      assertThat(t.status()).isEqualTo("claimed");
+      assertThat(t.assignee()).isEqualTo("alice");
+    }
+    // with nothing claimed before it, a failure is thrown as before
+    assertThatThrownBy(() -> collab.tasks().claimUpTo(3, "alice", TTL, Set.of()))
+        .isInstanceOf(StorageException.class).hasMessageContaining("connection dropped");
+    storage.dropAfterCommitOf = null;
+    storage.dropped = false;
     assertThat(claims).allSatisfy(c -> assertThat(collab.tasks().complete(c).status()).isEqualTo("done"));
   }
 
