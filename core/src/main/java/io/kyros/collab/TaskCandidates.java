@@ -104,16 +104,37 @@ final class TaskCandidates {
           break; // every candidate there is was tried
         }
       }
-    } catch (RuntimeException e) {
+    } catch (StorageException e) {
       if (out.isEmpty()) {
         throw e;
       }
-      // the claims committed before the failure are the caller's: returned, rather than held by nobody until
+      // the claims committed before the storage failed are the caller's: returned, rather than held by nobody until
       // their ttl runs out
-      LOG.warn("{} claimed {} of up to {} tasks, then failed looking for more; returning the {} it holds: {}",
-          worker, out.size(), max, out.size(), e.toString());
+      keepInterrupt(e);
+      LOG.warn("{} claimed {} of up to {} tasks, then the storage failed while it looked for more; returning those",
+          worker, out.size(), max, e);
+    } catch (RuntimeException e) {
+      // not the storage's failure (a bug, a value that cannot be stored): the caller sees it, the claims go back
+      for (TaskClaim c : out) {
+        try {
+          claims.release(c, TrailingEvents.NONE);
+        } catch (RuntimeException r) {
+          e.addSuppressed(r);
+        }
+      }
+      throw e;
     }
     return List.copyOf(out);
+  }
+
+  /** Sets the thread's interrupt status again if {@code e} was caused by an interrupt a storage did not keep. */
+  private static void keepInterrupt(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof InterruptedException) {
+        Thread.currentThread().interrupt();
+        return;
+      }
+    }
   }
 
   /**
@@ -223,12 +244,12 @@ final class TaskCandidates {
   }
 
   private Board board(List<StoredRecord> all, Set<String> labels, Instant now) {
-    Map<String, String> status = new HashMap<>();
+    Map<String, Boolean> done = new HashMap<>(); // whether each task is done for its dependents
     List<Candidate> candidates = new ArrayList<>();
     List<String> working = new ArrayList<>();
     for (StoredRecord r : all) {
       TaskRecord.View v = views.get(Core.Version.of(r), version -> TaskRecord.View.of(core.parse(r)));
-      status.put(r.key().id(), v.status());
+      done.put(r.key().id(), v.isDone(workflow.done()));
       if (!workflow.name().equals(v.workflow())) {
         continue;
       }
@@ -244,7 +265,7 @@ final class TaskCandidates {
         working.add(r.key().id());
       }
     }
-    candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> workflow.done().equals(status.get(d))));
+    candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> done.getOrDefault(d, false)));
     candidates.sort(Comparator.comparingInt((Candidate c) -> -c.view().priority())
         .thenComparing(c -> c.view().createdAt())
         .thenComparing(c -> c.record().key().id()));
@@ -345,7 +366,17 @@ final class TaskCandidates {
           }
           continue;
         }
-        TaskClaims.Outcome outcome = claims.commitClaims(batch, worker, trailing);
+        TaskClaims.Outcome outcome;
+        try {
+          outcome = claims.commitClaims(batch, worker, trailing);
+        } catch (RuntimeException e) {
+          if (!out.isEmpty()) { // the caller gets the claims in out, not this failure: say what may be left behind
+            List<String> ids = batch.stream().map(TaskClaims.Prepared::id).toList();
+            LOG.warn("the claim commit of {} for {} failed; any of them it applied stays claimed until its ttl: {}",
+                ids, worker, e.toString());
+          }
+          throw e;
+        }
         if (!outcome.claims().isEmpty()) {
           out.addAll(outcome.claims());
           batch.clear();

@@ -204,9 +204,11 @@ public final class Tasks {
    * #claimNext(String, Duration, Set)} would (its lease taken, moved to the claimed state, {@code lease_acquired}
    * and {@code task_claimed} recorded, stale claims reclaimed first), so that a worker pool with free slots fills
    * them in one round trip. A candidate lost to a concurrent claimer is skipped and the next one takes its place;
-   * the call does not fail for it. If the storage fails after some of the claims have committed (while looking for
-   * more), the call returns those, logging the failure, rather than leaving them held by nobody until their ttl;
-   * it throws only when it holds none. {@code claimNext} is {@code claimUpTo(1, ...)}.
+   * the call does not fail for it. If the storage fails ({@link StorageException}) after some of the claims have
+   * committed, while the call looks for more, it returns those, logging the failure, rather than leaving them held
+   * by nobody until their ttl (a claim commit whose outcome the failure leaves unknown is logged with its tasks);
+   * it throws only when it holds none. Any other failure is thrown after the claims it holds are released.
+   * {@code claimNext} is {@code claimUpTo(1, ...)}.
    *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity
@@ -214,6 +216,7 @@ public final class Tasks {
    * @param labels labels of which a task must carry one, empty for any
    * @return the claims, best task first; empty if no task is claimable
    * @throws IllegalArgumentException if max is not positive, or a name or ttl is invalid
+   * @throws StorageException if the storage fails before any claim of the call committed
    */
   public List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels) {
     if (max <= 0) {

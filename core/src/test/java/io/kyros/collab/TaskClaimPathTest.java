@@ -262,6 +262,90 @@ class TaskClaimPathTest {
     assertThat(claims).allSatisfy(c -> assertThat(collab.tasks().complete(c).status()).isEqualTo("done"));
   }
 
+  /**
+   * Five tasks a to e, best first, on the path without indexes, with a live claim lease on b that b's record does
+   * not show: claimUpTo(3) commits a and c, then commits again in the same round for d.
+   */
+  private CountingStorage storeWhereClaimUpToCommitsTwiceInOneRound() {
+    CountingStorage s = new CountingStorage(false);
+    List<String> ids = List.of("a", "b", "c", "d", "e");
+    try (Collab setup = Collab.builder().storage(s.delegate).holder("setup").build()) {
+      for (int i = 0; i < ids.size(); i++) {
+        setup.tasks().create(NewTask.of(ids.get(i)).withId(ids.get(i)).withPriority(ids.size() - i));
+      }
+      RecordKey key = RecordKeys.claimLease("b");
+      LeaseCommits.Acquisition held = new LeaseCommits(setup.core()).prepareAcquire(key,
+          RecordKeys.claimResource("b"), "zed", TTL, Optional.empty(), s.now());
+      assertThat(s.delegate.commit(Commit.of(List.of(Expectation.absent(key)), List.of(held.write()), List.of())))
+          .isInstanceOf(CommitResult.Committed.class);
+    }
+    return s;
+  }
+
+  @Test
+  void claimsOfARoundCommittedBeforeItsNextCommitFailsAreReturned() {
+    CountingStorage s = storeWhereClaimUpToCommitsTwiceInOneRound();
+    try (Collab alice = Collab.builder().storage(s).holder("alice").build()) {
+      s.dropAfterCommitOf = "a";
+      s.reset();
+      assertThat(alice.tasks().claimUpTo(3, "alice", TTL, Set.of())).extracting(c -> c.task().id())
+          .containsExactly("a", "c");
+      assertThat(s.dropped).isTrue();
+      assertThat(s.count("now")).as("one round only").isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aFailureThatIsNotTheStoragesIsThrownAndTheClaimsHeldAreReleased() {
+    CountingStorage s = storeWhereClaimUpToCommitsTwiceInOneRound();
+    try (Collab alice = Collab.builder().storage(s).holder("alice").build()) {
+      s.hookTask = "d";
+      s.hook = c -> {
+        throw new IllegalStateException("invariant broken (simulated bug)");
+      };
+      assertThatThrownBy(() -> alice.tasks().claimUpTo(3, "alice", TTL, Set.of()))
+          .isInstanceOf(IllegalStateException.class).hasMessageContaining("simulated bug");
+      s.hook = null;
+      for (String id : List.of("a", "c")) {
+        Task t = alice.tasks().get(id).orElseThrow();
+        assertThat(t.status()).as(id).isEqualTo("queued");
+        assertThat(t.assignee()).as(id).isNull();
+      }
+    }
+  }
+
+  @Test
+  void anInterruptAStorageTurnedIntoAFailureIsKeptWhenTheClaimsAreReturned() {
+    CountingStorage s = storeWhereClaimUpToCommitsTwiceInOneRound();
+    try (Collab alice = Collab.builder().storage(s).holder("alice").build()) {
+      s.hookTask = "d";
+      s.hook = c -> {
+        throw new StorageException("interrupted (simulated)", new InterruptedException());
+      };
+      assertThat(alice.tasks().claimUpTo(3, "alice", TTL, Set.of())).extracting(c -> c.task().id())
+          .containsExactly("a", "c");
+      assertThat(Thread.interrupted()).as("the interrupt is set again (and cleared here)").isTrue();
+    }
+  }
+
+  @Test
+  void aDependencyRecordWrittenBeforeItsDoneStatusWasRecordedIsDoneInTheDependentsDoneStatus() throws Exception {
+    collab.tasks().create(NewTask.of("dep").withId("dep"));
+    // as an older version wrote it: without doneStatus
+    RecordKey key = RecordKeys.task("dep");
+    StoredRecord r = storage.delegate.read(key).orElseThrow();
+    ObjectNode old = (ObjectNode) new ObjectMapper().readTree(r.json());
+    assertThat(old.remove("doneStatus")).isNotNull();
+    assertThat(storage.delegate.commit(Commit.of(List.of(Expectation.revision(key, r.revision())),
+        List.of(Write.put(key, CanonicalJson.canonicalize(old), CanonicalJson.hash(old))), List.of())))
+        .isInstanceOf(CommitResult.Committed.class);
+    collab.tasks().create(NewTask.of("w").withId("w").withDependsOn("dep"));
+    TaskClaim dep = collab.tasks().claim("dep", "alice", TTL).orElseThrow();
+    assertThat(collab.tasks().claimNext(TTL)).isEmpty();
+    collab.tasks().complete(dep);
+    assertThat(collab.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("w");
+  }
+
   @Test
   void threadsOfOneInstanceSkipTheCandidateAnotherIsCommittingFor() throws Exception {
     collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
