@@ -244,12 +244,12 @@ final class TaskCandidates {
   }
 
   private Board board(List<StoredRecord> all, Set<String> labels, Instant now) {
-    Map<String, Boolean> done = new HashMap<>(); // whether each task is done for its dependents
+    Map<String, String> status = new HashMap<>();
     List<Candidate> candidates = new ArrayList<>();
     List<String> working = new ArrayList<>();
     for (StoredRecord r : all) {
       TaskRecord.View v = views.get(Core.Version.of(r), version -> TaskRecord.View.of(core.parse(r)));
-      done.put(r.key().id(), v.isDone(workflow.done()));
+      status.put(r.key().id(), v.status());
       if (!workflow.name().equals(v.workflow())) {
         continue;
       }
@@ -265,7 +265,7 @@ final class TaskCandidates {
         working.add(r.key().id());
       }
     }
-    candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> done.getOrDefault(d, false)));
+    candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> workflow.done().equals(status.get(d))));
     candidates.sort(Comparator.comparingInt((Candidate c) -> -c.view().priority())
         .thenComparing(c -> c.view().createdAt())
         .thenComparing(c -> c.record().key().id()));

@@ -178,7 +178,7 @@ final class TaskClaims {
     }
     for (String dep : TaskRecord.dependsOn(json)) {
       Optional<StoredRecord> d = core.storage().read(RecordKeys.task(dep));
-      if (d.isEmpty() || !TaskRecord.isDone(core.parse(d.get()), workflow.done())) {
+      if (d.isEmpty() || !workflow.done().equals(TaskRecord.status(core.parse(d.get())))) {
         return Optional.empty();
       }
     }

@@ -49,11 +49,9 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * Once D's commit has landed, no commit can place a task on D (its pin on D fails, and a retry sees D done), so the
  * sweep, which scans after that commit, finds every straggler and ends. A crash before the sweep ends leaves the
- * marker, and the next claim of any instance runs the sweep ({@link #pendingSweeps}). A task waits for a dependency
- * to reach the dependency's own workflow's done status, which its record tells ({@link TaskRecord#DONE_STATUS}; for
- * a record written before it was recorded, the done status of the waiting task's workflow is assumed). Guard and
- * marker are one record per task and done status waited for ({@link RecordKeys#waiters}): a task may be placed on an
- * older D for a status other than D's own done one after D is done, and must not overwrite D's marker. The guard
+ * marker, and the next claim of any instance runs the sweep ({@link #pendingSweeps}). Guard and marker are one
+ * record per task and done status waited for ({@link RecordKeys#waiters}): a task of a workflow with another done
+ * status may still be placed on D after D is done in its own workflow, and must not overwrite D's marker. The guard
  * is written by every commit that makes a task wait, so a task nobody ever waited on has none: a completion whose scan
  * finds no waiter and no guard expects the guard absent instead of writing the marker (a guard written meanwhile
  * makes it conflict, and the retry writes the marker); so a completion of a task nobody waits on writes nothing more
@@ -100,14 +98,10 @@ final class TaskReadiness {
   }
 
   /**
-   * Where a task in its initial status stands: waiting on its first dependency not done (pinned, its guard written),
-   * else delayed or ready by its backoff. A dependency is done in its own workflow's done status, as its record tells
-   * ({@link TaskRecord#isDone}); it is waited on for that status, so the commit of its own workflow that moves it
-   * there finds the waiter.
+   * Where a task in its initial status stands: waiting on its first dependency not in {@code done} (pinned, its
+   * guard written), else delayed or ready by its backoff.
    *
    * @param doneAlready a dependency known to be done in the commit being built, not read; or null
-   * @param done the done status to assume where neither a dependency's record nor this task's tells (records
-   *     written before {@link TaskRecord#DONE_STATUS} was recorded)
    * @param guards receives the guard write of the dependency waited on, unless it holds one for that key already
    * @param reader reads the dependencies' records (the storage, or a snapshot of it)
    */
@@ -123,19 +117,16 @@ final class TaskReadiness {
       }
       Map<String, StoredRecord> read = new HashMap<>();
       reader.apply(keys).forEach(r -> read.put(r.key().id(), r));
-      String orElse = TaskRecord.doneStatus(json, done);
       for (String d : deps) {
         if (d.equals(doneAlready)) {
           continue;
         }
         StoredRecord r = read.get(d);
-        ObjectNode dep = r == null ? null : core.parse(r);
-        String depDone = dep == null ? orElse : TaskRecord.doneStatus(dep, orElse);
-        if (dep == null || !depDone.equals(TaskRecord.status(dep))) {
+        if (r == null || !done.equals(TaskRecord.status(core.parse(r)))) {
           expectations.add(r == null ? Expectation.absent(RecordKeys.task(d))
               : Expectation.revision(r.key(), r.revision()));
-          addGuard(d, depDone, guards);
-          return TaskIndexes.Placement.waiting(d, depDone);
+          addGuard(d, done, guards);
+          return TaskIndexes.Placement.waiting(d, done);
         }
       }
     }
@@ -158,9 +149,8 @@ final class TaskReadiness {
   }
 
   /**
-   * Adds to a commit that moves task {@code id} into the status {@code done}, its workflow's done status, the
-   * rewrites of the tasks waiting on it for that status (whatever their workflow) and the expectations they need; and
-   * either
+   * Adds to a commit that moves task {@code id} into the status {@code done} the rewrites of the tasks waiting on it
+   * (whatever their workflow, as long as {@code done} is its done status) and the expectations they need; and either
    * the expectation that {@code id} has no guard or the sweep marker (see the class comment).
    *
    * @param waiters whether to assume none, without a scan, or scan them

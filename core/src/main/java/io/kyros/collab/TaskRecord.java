@@ -20,11 +20,6 @@ final class TaskRecord {
   static final String DESCRIPTION = "description";
   static final String WORKFLOW = "workflow";
   static final String STATUS = "status";
-  /**
-   * The done status of the task's workflow, recorded at creation: the status in which the tasks depending on it
-   * count it as done, whatever their own workflow. Absent in records written before it was recorded.
-   */
-  static final String DONE_STATUS = "doneStatus";
   static final String PRIORITY = "priority";
   static final String DEPENDS_ON = "dependsOn";
   static final String CHECKLIST = "checklist";
@@ -45,8 +40,7 @@ final class TaskRecord {
   static ObjectNode create(ObjectNode into, String id, NewTask spec, Workflow workflow, int maxAttempts,
       Instant now) {
     into.put(ID, id).put(TITLE, spec.title()).put(DESCRIPTION, spec.description())
-        .put(WORKFLOW, workflow.name()).put(DONE_STATUS, workflow.done()).put(STATUS, workflow.initial())
-        .put(PRIORITY, spec.priority());
+        .put(WORKFLOW, workflow.name()).put(STATUS, workflow.initial()).put(PRIORITY, spec.priority());
     setDependsOn(into, new ArrayList<>(new LinkedHashSet<>(spec.dependsOn())));
     setChecklist(into, spec.checklist());
     setLabels(into, spec.labels());
@@ -82,27 +76,6 @@ final class TaskRecord {
 
   static String workflowName(ObjectNode o) {
     return o.path(WORKFLOW).asText();
-  }
-
-  /**
-   * The status in which a task counts as done for the tasks depending on it: its workflow's done status as recorded
-   * ({@link #DONE_STATUS}), or {@code orElse} for a record written before that was recorded.
-   *
-   * @param orElse what to assume for an older record: the done status of the dependent task's workflow
-   */
-  static String doneStatus(ObjectNode o, String orElse) {
-    JsonNode d = o.get(DONE_STATUS);
-    return d != null && d.isTextual() ? d.asText() : orElse;
-  }
-
-  /**
-   * Whether a dependency is done for the tasks depending on it: in its own workflow's done status.
-   *
-   * @param dependency the dependency's record
-   * @param orElse the done status to assume if its record does not tell (see {@link #doneStatus})
-   */
-  static boolean isDone(ObjectNode dependency, String orElse) {
-    return doneStatus(dependency, orElse).equals(status(dependency));
   }
 
   static int attempts(ObjectNode o) {
@@ -193,15 +166,9 @@ final class TaskRecord {
    * @param labels its labels
    * @param dependsOn its dependencies
    * @param damage why its times cannot be read (then they are null), or null; matters only for a candidate
-   * @param doneStatus its workflow's done status as recorded ({@link #DONE_STATUS}), or null in an older record
    */
   record View(String status, String workflow, int priority, Instant createdAt, Instant notBefore,
-      List<String> labels, List<String> dependsOn, String damage, String doneStatus) {
-
-    /** {@link TaskRecord#isDone} of the record viewed. */
-    boolean isDone(String orElse) {
-      return (doneStatus == null ? orElse : doneStatus).equals(status);
-    }
+      List<String> labels, List<String> dependsOn, String damage) {
 
     static View of(ObjectNode json) {
       Instant createdAt = null;
@@ -215,8 +182,7 @@ final class TaskRecord {
         damage = e.getMessage();
       }
       return new View(TaskRecord.status(json), workflowName(json), json.path(PRIORITY).asInt(), createdAt, notBefore,
-          List.copyOf(strings(json.path(LABELS))), List.copyOf(TaskRecord.dependsOn(json)), damage,
-          TaskRecord.doneStatus(json, null));
+          List.copyOf(strings(json.path(LABELS))), List.copyOf(TaskRecord.dependsOn(json)), damage);
     }
   }
 

@@ -260,8 +260,8 @@ public final class Workflow {
 
     /**
      * @return the workflow
-     * @throws IllegalStateException if a role is unset, the initial state cannot be claimed, or the
-     *     claimed state cannot reach done, initial and failed
+     * @throws IllegalStateException if a role is unset, the initial state cannot be claimed, the
+     *     claimed state cannot reach done, initial and failed, done is not terminal, or failed is done
      */
     public Workflow build() {
       if (initial == null || claimed == null || done == null || failed == null) {
@@ -272,6 +272,12 @@ public final class Workflow {
       require(claimed, failed);
       if (!transitions.get(done).isEmpty()) {
         throw new IllegalStateException("done state " + done + " must be terminal in workflow " + name);
+      }
+      if (failed.equals(done)) {
+        // a reclaim or a cancelled batch moves a task to failed without the completion's unblocking of its
+        // dependents, which would then wait for ever on a task in the done state
+        throw new IllegalStateException("workflow " + name + " needs a failed state other than its done state "
+            + done);
       }
       return new Workflow(this);
     }

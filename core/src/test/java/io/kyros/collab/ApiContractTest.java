@@ -57,6 +57,10 @@ class ApiContractTest {
     assertThatThrownBy(() -> Workflow.builder("w").initial("q").claimed("c").done("d").failed("f")
         .transition("q", "c").transition("c", "q", "f", "d").transition("d", "q").build())
         .isInstanceOf(IllegalStateException.class).hasMessage("done state d must be terminal in workflow w");
+    assertThatThrownBy(() -> Workflow.builder("w").initial("q").claimed("c").done("d").failed("d")
+        .transition("q", "c").transition("c", "q", "d").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("workflow w needs a failed state other than its done state d");
     assertThatThrownBy(() -> Workflow.builder("w").initial("q").build())
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("needs initial, claimed, done and failed");
     Workflow kanban = Workflow.kanban();

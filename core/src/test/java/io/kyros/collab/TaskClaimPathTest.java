@@ -329,24 +329,6 @@ class TaskClaimPathTest {
   }
 
   @Test
-  void aDependencyRecordWrittenBeforeItsDoneStatusWasRecordedIsDoneInTheDependentsDoneStatus() throws Exception {
-    collab.tasks().create(NewTask.of("dep").withId("dep"));
-    // as an older version wrote it: without doneStatus
-    RecordKey key = RecordKeys.task("dep");
-    StoredRecord r = storage.delegate.read(key).orElseThrow();
-    ObjectNode old = (ObjectNode) new ObjectMapper().readTree(r.json());
-    assertThat(old.remove("doneStatus")).isNotNull();
-    assertThat(storage.delegate.commit(Commit.of(List.of(Expectation.revision(key, r.revision())),
-        List.of(Write.put(key, CanonicalJson.canonicalize(old), CanonicalJson.hash(old))), List.of())))
-        .isInstanceOf(CommitResult.Committed.class);
-    collab.tasks().create(NewTask.of("w").withId("w").withDependsOn("dep"));
-    TaskClaim dep = collab.tasks().claim("dep", "alice", TTL).orElseThrow();
-    assertThat(collab.tasks().claimNext(TTL)).isEmpty();
-    collab.tasks().complete(dep);
-    assertThat(collab.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("w");
-  }
-
-  @Test
   void threadsOfOneInstanceSkipTheCandidateAnotherIsCommittingFor() throws Exception {
     collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
     collab.tasks().create(NewTask.of("b").withId("b").withPriority(1));

@@ -37,13 +37,7 @@ public final class IndexAudit {
   private IndexAudit() {}
 
   private record TaskRow(String id, String status, int priority, Instant createdAt, Instant notBefore,
-      List<String> labels, List<String> dependsOn, String workflow, String doneStatus) {
-
-    /** The status in which it is done for the tasks depending on it (Kanban's for a record that does not tell). */
-    String done() {
-      return doneStatus == null ? "done" : doneStatus;
-    }
-  }
+      List<String> labels, List<String> dependsOn, String workflow) {}
 
   /**
    * Asserts that every index agrees with a full scan.
@@ -65,7 +59,7 @@ public final class IndexAudit {
       JsonNode nb = j.get("notBefore");
       tasks.put(r.key().id(), new TaskRow(r.key().id(), j.path("status").asText(), j.path("priority").asInt(),
           Instant.parse(j.path("createdAt").asText()), nb == null || nb.isNull() ? null : Instant.parse(nb.asText()),
-          labels, deps, j.path("workflow").asText(), j.hasNonNull("doneStatus") ? j.get("doneStatus").asText() : null));
+          labels, deps, j.path("workflow").asText()));
     }
     Comparator<TaskRow> listOrder = Comparator.comparing(TaskRow::createdAt).thenComparing(TaskRow::id);
     for (String status : KANBAN) {
@@ -73,19 +67,17 @@ public final class IndexAudit {
           .isEqualTo(tasks.values().stream().filter(t -> t.status().equals(status)).sorted(listOrder)
               .map(TaskRow::id).toList());
     }
-    // queued Kanban tasks: waiting on their first dependency not done (in its own workflow's done status), else
-    // ready or delayed
+    // queued Kanban tasks: waiting on their first dependency not done, else ready or delayed
     List<TaskRow> claimable = new ArrayList<>();
     Map<String, String> waits = new HashMap<>();
     for (TaskRow t : tasks.values()) {
       if (!t.workflow().equals("kanban") || !t.status().equals("queued")) {
         continue;
       }
-      String first = t.dependsOn().stream()
-          .filter(d -> tasks.get(d) == null || !tasks.get(d).status().equals(tasks.get(d).done()))
+      String first = t.dependsOn().stream().filter(d -> tasks.get(d) == null || !tasks.get(d).status().equals("done"))
           .findFirst().orElse(null);
       if (first != null) {
-        waits.put(t.id(), first + "!" + (tasks.get(first) == null ? "done" : tasks.get(first).done()));
+        waits.put(t.id(), first + "!done");
       } else {
         claimable.add(t);
       }

@@ -538,49 +538,18 @@ public abstract class TaskIndexConformance extends TaskConformance {
 
   @Test
   void taskIndex_aTaskOfAnotherWorkflowPlacedOnADoneDependencyDoesNotEraseItsPendingSweep() {
-    // found by review: a placement blind-writes the guard _task-waiters/D. A task placed on D for a status other
-    // than the one D's completion moved it to (before dependencies counted in their own workflow's done status: for
-    // a task of a workflow whose done status is not D's) keeps its pin on D after D's completion, and its guard must
-    // not overwrite the sweep marker, whose 'sweep' index entry goes with it: the straggler w would wait for ever.
+    // found by review: a placement blind-writes the guard _task-waiters/D. For a task of a workflow whose done status
+    // is not D's, D done is still "not done", so its pin on D holds after D's completion and its guard overwrites the
+    // sweep marker, whose 'sweep' index entry goes with it: the straggler w then waits on the done d for ever.
     create("d", 0);
     completeAndCrashBeforeTheSweep(claim("d"));
     Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
         .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
     try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
-      other.tasks().create(NewTask.of("x").withId("x").withDependsOn("d")); // d is done in its own workflow
-      assertThat(other.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("x");
+      other.tasks().create(NewTask.of("x").withId("x").withDependsOn("d")); // waits for d to be 'shipped'
     }
     assertThat(collab.tasks().claimUpTo(10, "all", TTL, Set.of())).extracting(c -> c.task().id())
         .as("v and w: their only dependency d is done").containsExactlyInAnyOrder("v", "w");
-  }
-
-  @Test
-  void taskIndex_aDependencyOfAnotherWorkflowIsDoneInItsOwnWorkflowsDoneStatus() {
-    // found by review: a dependency counted as done when its status had the name of the dependent task's done
-    // status. Through the indexes the dependent then waited for ever (only a move into the dependency's own done
-    // status unblocks), while the generic path and claim by id saw it claimable; and a dependency truly done in
-    // its own workflow never counted. Now both paths judge a dependency by its own workflow's done status.
-    Workflow flow = Workflow.builder("ship").initial("todo").claimed("doing").done("shipped").failed("dropped")
-        .transition("todo", "doing").transition("doing", "todo", "done", "shipped", "dropped")
-        .transition("done", "shipped").build();
-    dependencyOfAnotherWorkflow(storage, flow);
-    audit();
-    dependencyOfAnotherWorkflow(new UnindexedStorage(MemoryStorage.create(clock)), flow);
-  }
-
-  private void dependencyOfAnotherWorkflow(io.kyros.collab.spi.Storage on, Workflow flow) {
-    Collab kanban = newCollab("alice", on, b -> { });
-    Collab other = newCollab("carol", on, b -> b.workflow(flow));
-    other.tasks().create(NewTask.of("dep").withId("dep"));
-    kanban.tasks().create(NewTask.of("w").withId("w").withDependsOn("dep"));
-    assertThat(kanban.tasks().claimNext(TTL)).isEmpty();
-    TaskClaim dep = other.tasks().claimNext(TTL).orElseThrow();
-    other.tasks().transition(dep, "done"); // an ordinary status of its workflow, named like kanban's done status
-    assertThat(kanban.tasks().claimNext(TTL)).as("dep is 'done', not done: its workflow's done is 'shipped'").isEmpty();
-    assertThat(kanban.tasks().claim("w", "alice", TTL)).isEmpty();
-    other.tasks().transition("dep", "shipped", null);
-    assertThat(kanban.tasks().claimNext(TTL)).map(c -> c.task().id()).as("dep is done in its own workflow")
-        .contains("w");
   }
 
   @Test
