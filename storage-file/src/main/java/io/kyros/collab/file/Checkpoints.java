@@ -44,8 +44,8 @@ import org.slf4j.LoggerFactory;
  * journal (replayed, idempotent) or forced files and an empty journal.
  *
  * <p>What the journal touched is remembered from this engine's own commits since its last
- * checkpoint; after an open, a replay, a failed checkpoint or another process's commit
- * ({@link #forget()}), the next checkpoint reads the journal instead.
+ * checkpoint, and from the journal as the store opens ({@link #adopt}); after a failed checkpoint or
+ * another process's commit ({@link #forget()}), the next checkpoint reads the journal instead.
  *
  * <p>Early forces: while it remembers, the journal is cut into {@link #EARLY_STAGES} stages of
  * equal size. When a stage ends ({@link #forceEarly}), the files written in the stage before it but
@@ -181,6 +181,19 @@ final class Checkpoints implements AutoCloseable {
     reuse.clear();
     previous = current;
     current = reuse;
+  }
+
+  /**
+   * Learns everything the journal holds, read while opening the store with the OS lock held, so that
+   * early forces start with the first commit instead of after the first checkpoint (which would
+   * otherwise read the journal and force every file it touched at once, holding up the commits).
+   *
+   * @param entries every entry of the journal, from its start
+   */
+  void adopt(List<JournalEntry> entries) {
+    clearTouched();
+    record(entries);
+    touchedComplete = true;
   }
 
   /** Another process committed, or a replay happened: the next checkpoint reads the journal. */

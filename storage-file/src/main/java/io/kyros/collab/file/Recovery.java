@@ -145,6 +145,8 @@ final class Recovery {
     if (!trusted) {
       checkpoints.checkpoint();
     } else if (occasion == Occasion.OPEN) {
+      // what earlier engines journaled since the last checkpoint: this engine's checkpoints force it too
+      checkpoints.adopt(from == 0 ? entries : journal.readFrom(0));
       journal.preallocate();
     }
   }

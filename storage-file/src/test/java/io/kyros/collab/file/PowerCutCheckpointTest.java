@@ -41,7 +41,7 @@ import org.junit.jupiter.api.io.TempDir;
 class PowerCutCheckpointTest {
   private static final int TRIES = 8;
   private static final int DOCUMENTS = 30;
-  /** Early forces run once a checkpoint of this engine emptied the journal: several checkpoints run with them. */
+  /** Checkpoints per try: several run after early forces. */
   private static final int CHECKPOINTS = 3;
 
   @TempDir
@@ -82,7 +82,7 @@ class PowerCutCheckpointTest {
           Collab collab = Collab.builder().storage(storage).holder("power-cut").build()) {
         written.put("victim", collab.documents().put("c", "victim", Map.of("v", 0), Preconditions.none()).etag());
         int[] writes = {0};
-        writeUntil(collab, store, random, written, writes, CHECKPOINTS - 1); // early forces run from now on
+        writeUntil(collab, store, random, written, writes, CHECKPOINTS - 1);
         // documents are written in place: the file stays the one armed here
         disk.failForces(store.resolve("state").resolve("c").resolve("victim.json"), 1);
         written.put("victim", collab.documents().put("c", "victim", Map.of("v", 1), Preconditions.none()).etag());
@@ -96,6 +96,41 @@ class PowerCutCheckpointTest {
       disk.materialize(random);
 
       assertLastValues(store, written, "after a failed early force and a power cut, seed " + seed);
+    }
+  }
+
+  /**
+   * An engine that opens a store whose journal still holds entries (an earlier engine closed between checkpoints)
+   * adopts them: its early forces and checkpoints force the files those entries touched, before its first checkpoint
+   * empties the journal. A reopen that took the journal as empty would lose the earlier engine's last documents.
+   */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void documentsAnEarlierEngineJournaledSurviveAPowerCutAfterTheNextEnginesCheckpoint() throws Exception {
+    for (int seed = 0; seed < TRIES; seed++) {
+      Path store = Files.createDirectories(tmp.resolve("reopened-" + seed)).toRealPath();
+      VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
+      Random random = new Random(seed);
+      Map<String, ETag> written = new HashMap<>();
+      Path path = PowerCutFileSystem.on(disk).getPath(store.toString());
+      try (FileStorage storage = FileStorage.builder(path).checkpointBytes(8192).open();
+          Collab collab = Collab.builder().storage(storage).holder("first").build()) {
+        for (int i = 0; i < 6; i++) { // about 2.5 KiB of journal: early forces for some, no checkpoint
+          written.put("first-" + i, collab.documents().put("c", "first-" + i, Map.of("v", i, "pad", "x".repeat(200)),
+              Preconditions.none()).etag());
+        }
+      }
+      assertThat(journalEmpty(store)).as("journal after the first engine closed, seed %d", seed).isFalse();
+      int[] writes = {0};
+      try (FileStorage storage = FileStorage.builder(path).checkpointBytes(8192).open();
+          Collab collab = Collab.builder().storage(storage).holder("second").build()) {
+        writeUntil(collab, store, random, written, writes, 1);
+        disk.cutNow();
+      }
+      disk.materialize(random);
+
+      assertLastValues(store, written, "after a reopen, " + writes[0] + " writes, a checkpoint and a power cut, seed "
+          + seed);
     }
   }
 
