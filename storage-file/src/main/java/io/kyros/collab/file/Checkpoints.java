@@ -44,8 +44,9 @@ import org.slf4j.LoggerFactory;
  * journal (replayed, idempotent) or forced files and an empty journal.
  *
  * <p>What the journal touched is remembered from this engine's own commits since its last
- * checkpoint, and from the journal as the store opens ({@link #adopt}); after a failed checkpoint or
- * another process's commit ({@link #forget()}), the next checkpoint reads the journal instead.
+ * checkpoint, and from the journal as the store opens ({@link #adopt}); after a replay of other
+ * processes' entries, a failed checkpoint or another process's commit ({@link #forget()}), the next
+ * checkpoint reads the journal instead.
  *
  * <p>Early forces: while it remembers, the journal is cut into {@link #EARLY_STAGES} stages of
  * equal size. When a stage ends ({@link #forceEarly}), the files written in the stage before it but
@@ -233,7 +234,9 @@ final class Checkpoints implements AutoCloseable {
     current.addAll(previous);
     if (!touchedComplete) {
       clearTouched();
-      record(journal.readFrom(0)); // the journal's end stays where it is: reading it moves nothing
+      // the journal's end stays where it is: reading it moves nothing, and it was applied, so damage before it is
+      // reported (the checkpoint fails and keeps the journal), never cut as a torn tail
+      record(journal.readFrom(0, journal.end()));
     }
     Set<Path> dirs = touchedDirectories;
     dirs.add(root.resolve("state"));

@@ -145,8 +145,9 @@ final class Recovery {
     if (!trusted) {
       checkpoints.checkpoint();
     } else if (occasion == Occasion.OPEN) {
-      // what earlier engines journaled since the last checkpoint: this engine's checkpoints force it too
-      checkpoints.adopt(from == 0 ? entries : journal.readFrom(0));
+      // what earlier engines journaled since the last checkpoint: this engine's checkpoints force it too. The bytes
+      // before the header's offset were applied: a damaged line there is reported, never cut as a torn tail
+      checkpoints.adopt(from == 0 ? entries : journal.readFrom(0, from));
       journal.preallocate();
     }
   }

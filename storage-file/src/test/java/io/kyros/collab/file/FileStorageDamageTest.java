@@ -194,6 +194,37 @@ class FileStorageDamageTest {
         e -> assertThat(e.file().getFileName().toString()).isEqualTo("journal.jsonl"));
   }
 
+  /**
+   * The journal's last line, applied and acknowledged (before the header's offset), fails its checksum: the open,
+   * which reads the whole journal to learn what its checkpoints must force, reports it and cuts nothing, instead of
+   * taking it for a torn tail that was never acknowledged.
+   */
+  @Test
+  void aDamagedAppliedLastJournalLineIsReportedAtOpenNotCutAsATornTail() throws IOException {
+    try (FileStorage s = open()) {
+      for (int i = 0; i < 3; i++) {
+        put(s, "d" + i, "{\"v\":" + i + "}");
+      }
+    }
+    Path journal = dir.resolve("journal.jsonl");
+    byte[] bytes = Files.readAllBytes(journal);
+    int end = 0;
+    while (end < bytes.length && bytes[end] != 0) {
+      end++;
+    }
+    int lastStart = end - 1;
+    while (lastStart > 0 && bytes[lastStart - 1] != '\n') {
+      lastStart--;
+    }
+    int at = lastStart + 10; // inside the last line's JSON: its checksum no longer matches
+    bytes[at] = (byte) (bytes[at] == 'x' ? 'y' : 'x');
+    Files.write(journal, bytes);
+
+    assertThatThrownBy(this::open).isInstanceOfSatisfying(CorruptFileException.class,
+        e -> assertThat(e.file().getFileName().toString()).isEqualTo("journal.jsonl"));
+    assertThat(Files.readAllBytes(journal)).as("the journal after the open reported the damage").isEqualTo(bytes);
+  }
+
   @Test
   void aLostHeaderAndAnEmptyJournalNeverHandOutARevisionAgain() throws IOException {
     storeWithCheckpointAt40();
