@@ -105,14 +105,7 @@ class PowerCutTwoEnginesCheckpointTest {
     ca.close();
     sa.close();
     disk.materialize(random);
-    try (FileStorage storage = FileStorage.open(store);
-        Collab collab = Collab.builder().storage(storage).holder("after").build()) {
-      for (Map.Entry<String, ETag> e : written.entrySet()) {
-        assertThat(collab.documents().get("c", e.getKey()))
-            .as("document %s, %s, seed %d", e.getKey(), other, seed)
-            .hasValueSatisfying(d -> assertThat(d.etag()).isEqualTo(e.getValue()));
-      }
-    }
+    assertLastValues(store, written, other + ", seed " + seed);
   }
 
   /** Both engines open on a journal with entries, then commit in random alternation until 1 to 3 checkpoints; cut. */
@@ -155,13 +148,18 @@ class PowerCutTwoEnginesCheckpointTest {
       ca.close();
       sa.close();
       disk.materialize(random);
-      try (FileStorage storage = FileStorage.open(store);
-          Collab collab = Collab.builder().storage(storage).holder("after").build()) {
-        for (Map.Entry<String, ETag> e : written.entrySet()) {
-          assertThat(collab.documents().get("c", e.getKey()))
-              .as("document %s, interleaved, seed %d", e.getKey(), seed)
-              .hasValueSatisfying(d -> assertThat(d.etag()).isEqualTo(e.getValue()));
-        }
+      assertLastValues(store, written, "interleaved, seed " + seed);
+    }
+  }
+
+  /** Reopens the store (recovering it) and checks that each document holds its last acknowledged value. */
+  private static void assertLastValues(Path store, Map<String, ETag> written, String when) {
+    try (FileStorage storage = FileStorage.open(store);
+        Collab collab = Collab.builder().storage(storage).holder("after").build()) {
+      for (Map.Entry<String, ETag> e : written.entrySet()) {
+        assertThat(collab.documents().get("c", e.getKey()))
+            .as("document %s, %s", e.getKey(), when)
+            .hasValueSatisfying(d -> assertThat(d.etag()).isEqualTo(e.getValue()));
       }
     }
   }
