@@ -193,7 +193,7 @@ class PowerCutCheckpointTest {
   }
 
   /** Reopens the store (recovering it) and checks that each document holds its last acknowledged value. */
-  private static void assertLastValues(Path store, Map<String, ETag> written, String when) {
+  static void assertLastValues(Path store, Map<String, ETag> written, String when) {
     try (FileStorage storage = FileStorage.open(store);
         Collab collab = Collab.builder().storage(storage).holder("after").build()) {
       for (Map.Entry<String, ETag> e : written.entrySet()) {
@@ -220,7 +220,7 @@ class PowerCutCheckpointTest {
   }
 
   /** @return whether the journal holds no entry: its first byte is a preallocated zero */
-  private static boolean journalEmpty(Path store) throws Exception {
+  static boolean journalEmpty(Path store) throws Exception {
     try (FileChannel ch = FileChannel.open(store.resolve(Journal.NAME), StandardOpenOption.READ)) {
       ByteBuffer first = ByteBuffer.allocate(1);
       return ch.read(first, 0) <= 0 || first.get(0) == 0;

@@ -1,6 +1,5 @@
 package io.kyros.collab.file;
 
-import static org.assertj.core.api.Assertions.assertThat;
 
 import io.kyros.collab.Collab;
 import io.kyros.collab.Document;
@@ -8,11 +7,8 @@ import io.kyros.collab.ETag;
 import io.kyros.collab.Preconditions;
 import io.kyros.collab.file.harness.PowerCutFileSystem;
 import io.kyros.collab.file.harness.VolatileDisk;
-import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Random;
@@ -53,19 +49,16 @@ class PowerCutTwoEnginesCheckpointTest {
     VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
     Random random = new Random(seed);
     Map<String, ETag> written = new HashMap<>();
-    try (FileStorage s0 = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
-            .checkpointBytes(8192).open();
+    try (FileStorage s0 = open(disk, store);
         Collab c0 = Collab.builder().storage(s0).holder("zero").build()) {
       for (int i = 0; i < 6; i++) {
         written.put("z" + i, c0.documents().put("c", "z" + i, Map.of("v", i, "pad", "x".repeat(200)),
             Preconditions.none()).etag());
       }
     }
-    FileStorage sa = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
-        .checkpointBytes(8192).open(); // adopts the journal holding the z documents
+    FileStorage sa = open(disk, store); // adopts the journal holding the z documents
     Collab ca = Collab.builder().storage(sa).holder("a").build();
-    try (FileStorage sb = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
-            .checkpointBytes(8192).open();
+    try (FileStorage sb = open(disk, store);
         Collab cb = Collab.builder().storage(sb).holder("b").build()) {
       int n = 0;
       switch (other) {
@@ -77,12 +70,12 @@ class PowerCutTwoEnginesCheckpointTest {
         case CHECKPOINTS -> {
           do {
             put(cb, "b" + (n++ % 20), written);
-          } while (!journalEmpty(store));
+          } while (!PowerCutCheckpointTest.journalEmpty(store));
         }
         case CHECKPOINTS_THEN_COMMITS -> {
           do {
             put(cb, "b" + (n++ % 20), written);
-          } while (!journalEmpty(store));
+          } while (!PowerCutCheckpointTest.journalEmpty(store));
           for (int i = 0; i < 4; i++) {
             put(cb, "bb" + i, written);
           }
@@ -97,7 +90,7 @@ class PowerCutTwoEnginesCheckpointTest {
       Document d = ca.documents().put("c", id, Map.of("write", ++writes[0], "pad", "x".repeat(200)),
           Preconditions.none());
       written.put(id, d.etag());
-      if (journalEmpty(store)) {
+      if (PowerCutCheckpointTest.journalEmpty(store)) {
         seen++;
       }
     }
@@ -105,7 +98,7 @@ class PowerCutTwoEnginesCheckpointTest {
     ca.close();
     sa.close();
     disk.materialize(random);
-    assertLastValues(store, written, other + ", seed " + seed);
+    PowerCutCheckpointTest.assertLastValues(store, written, other + ", seed " + seed);
   }
 
   /** Both engines open on a journal with entries, then commit in random alternation until 1 to 3 checkpoints; cut. */
@@ -117,18 +110,15 @@ class PowerCutTwoEnginesCheckpointTest {
       VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
       Random random = new Random(seed);
       Map<String, ETag> written = new HashMap<>();
-      try (FileStorage s0 = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
-              .checkpointBytes(8192).open();
+      try (FileStorage s0 = open(disk, store);
           Collab c0 = Collab.builder().storage(s0).holder("zero").build()) {
         for (int i = 0; i < 3 + random.nextInt(12); i++) {
           put(c0, "z" + i, written);
         }
       }
-      FileStorage sa = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
-          .checkpointBytes(8192).open();
+      FileStorage sa = open(disk, store);
       Collab ca = Collab.builder().storage(sa).holder("a").build();
-      FileStorage sb = FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString()))
-          .checkpointBytes(8192).open();
+      FileStorage sb = open(disk, store);
       Collab cb = Collab.builder().storage(sb).holder("b").build();
       int seen = 0;
       int stop = 1 + random.nextInt(3);
@@ -137,7 +127,7 @@ class PowerCutTwoEnginesCheckpointTest {
         int run = 1 + random.nextInt(a ? 12 : 3);
         for (int i = 0; i < run && seen < stop; i++) {
           put(a ? ca : cb, "d" + random.nextInt(40), written);
-          if (journalEmpty(store)) {
+          if (PowerCutCheckpointTest.journalEmpty(store)) {
             seen++;
           }
         }
@@ -148,30 +138,17 @@ class PowerCutTwoEnginesCheckpointTest {
       ca.close();
       sa.close();
       disk.materialize(random);
-      assertLastValues(store, written, "interleaved, seed " + seed);
+      PowerCutCheckpointTest.assertLastValues(store, written, "interleaved, seed " + seed);
     }
   }
 
-  /** Reopens the store (recovering it) and checks that each document holds its last acknowledged value. */
-  private static void assertLastValues(Path store, Map<String, ETag> written, String when) {
-    try (FileStorage storage = FileStorage.open(store);
-        Collab collab = Collab.builder().storage(storage).holder("after").build()) {
-      for (Map.Entry<String, ETag> e : written.entrySet()) {
-        assertThat(collab.documents().get("c", e.getKey()))
-            .as("document %s, %s", e.getKey(), when)
-            .hasValueSatisfying(d -> assertThat(d.etag()).isEqualTo(e.getValue()));
-      }
-    }
+  /** Opens an engine of its own on the store, over the shared disk, with checkpoints every 8 KiB of journal. */
+  private static FileStorage open(VolatileDisk disk, Path store) {
+    return FileStorage.builder(PowerCutFileSystem.on(disk).getPath(store.toString())).checkpointBytes(8192).open();
   }
 
   private static void put(Collab c, String id, Map<String, ETag> written) {
     written.put(id, c.documents().put("c", id, Map.of("v", id, "pad", "y".repeat(200)), Preconditions.none()).etag());
   }
 
-  private static boolean journalEmpty(Path store) throws Exception {
-    try (FileChannel ch = FileChannel.open(store.resolve(Journal.NAME), StandardOpenOption.READ)) {
-      ByteBuffer first = ByteBuffer.allocate(1);
-      return ch.read(first, 0) <= 0 || first.get(0) == 0;
-    }
-  }
 }
