@@ -1,6 +1,5 @@
 package io.kyros.collab.file;
 
-
 import io.kyros.collab.Collab;
 import io.kyros.collab.Document;
 import io.kyros.collab.ETag;
