@@ -8,6 +8,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * A commit's changes to the index table ({@code collab_index}, one row per entry:
@@ -65,14 +66,17 @@ final class IndexWrites {
   }
 
   /**
-   * @param writes a commit's writes, each key once, none of them a create-only insert
+   * @param writes a commit's writes, each key once
+   * @param created whether a write is a create-only insert (its record expected absent): it has no entries to clear
    * @return the index changes they make: every written record's entries replaced by the write's
    */
-  static IndexWrites replacing(List<Write> writes) {
+  static IndexWrites replacing(List<Write> writes, Predicate<Write> created) {
     List<RecordKey> cleared = new ArrayList<>(writes.size());
     List<Row> rows = new ArrayList<>();
     for (Write w : writes) {
-      cleared.add(w.key());
+      if (!created.test(w)) {
+        cleared.add(w.key());
+      }
       for (IndexEntry e : w.index()) {
         rows.add(new Row(w.key(), e));
       }

@@ -27,11 +27,12 @@ import java.util.TreeSet;
  * expects at a revision or create records it expects absent takes one round trip ({@link #tryOneTrip}); the others
  * take two:
  * <ol>
- *   <li>the lock wait's bound; an exclusive transaction-scoped advisory lock on every key the commit expects or
- *       writes ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them); the clock; the
- *       first expected revisions; and the writes' revisions from the revision sequence. The statements run one after
- *       the other, each with a fresh snapshot (READ COMMITTED), so the expectations are read after the locks and see
- *       every commit that held them before; no other commit can change these keys until this one ends;</li>
+ *   <li>the lock wait's bound and an exclusive transaction-scoped advisory lock on every key the commit expects or
+ *       writes, in one statement ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them);
+ *       the clock; the first expected revisions; and the writes' revisions from the revision sequence. The
+ *       statements run one after the other, each with a fresh snapshot (READ COMMITTED), so the expectations are read
+ *       after the locks and see every commit that held them before; no other commit can change these keys until this
+ *       one ends;</li>
  *   <li>{@code pg_current_xact_id()} (the transaction has its xid before it takes an event id, which the readers'
  *       horizon relies on: {@link EventHorizon}), the writes, their index entries ({@link IndexWrites}), the events
  *       (multi-row inserts taking their ids from the event sequence, {@code RETURNING id}) and COMMIT; split
@@ -68,7 +69,8 @@ final class InlineCommit extends CommitProtocol {
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
 
-  private final String lockKeys;
+  /** Bounds the lock wait by its first parameter, then locks the keys of its second (an array, ascending). */
+  private final String boundAndLockKeys;
   private final String nextRevisions;
   /** The start of a multi-row event insert; the rows follow ({@link #eventRow} or {@link #eventRowAtCommitTime}). */
   private final String insertEvents;
@@ -87,7 +89,12 @@ final class InlineCommit extends CommitProtocol {
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
     // the subquery's volatile output is never pruned; unnest yields the array's order, so locks are taken ascending
-    lockKeys = "SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k) AS locked";
+    // the lock wait's bound and the locks in one statement: the lateral join evaluates the bound (set_config(...,
+    // true) is SET LOCAL) before the first lock; the locks' subquery yields its volatile output in unnest's order, so
+    // they are taken ascending
+    boundAndLockKeys = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
+        + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
+        + " WHERE b.bound IS NOT NULL) AS locked";
     nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
     String eventColumns = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) ";
     insertEvents = eventColumns + "VALUES ";
@@ -144,10 +151,7 @@ final class InlineCommit extends CommitProtocol {
     Long[] locks = lockKeys(commit, expected);
     int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
-    parts.add(dialect.boundLockWaitParameterized());
-    if (locks.length > 0) {
-      parts.add(lockKeys);
-    }
+    parts.add(locks.length > 0 ? boundAndLockKeys : dialect.boundLockWaitParameterized());
     if (clock.isDatabase()) {
       parts.add(clock.query());
     }
@@ -169,10 +173,7 @@ final class InlineCommit extends CommitProtocol {
       if (writes > 0) {
         ps.setInt(p, writes);
       }
-      boolean isQuery = ps.execute(); // the bound
-      if (locks.length > 0) {
-        isQuery = ps.getMoreResults();
-      }
+      boolean isQuery = ps.execute(); // the bound, with the locks if there are any
       Instant now;
       if (clock.isDatabase()) {
         try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
@@ -198,8 +199,8 @@ final class InlineCommit extends CommitProtocol {
         }
         Collections.sort(revisions); // ascending in the writes' order, whatever order the rows came in
       }
-      if (!isQuery && locks.length > 0) {
-        throw new SQLException("expected a result set from the commit's key locks", "XX000");
+      if (!isQuery) {
+        throw new SQLException("expected a result set from the commit's lock wait bound and key locks", "XX000");
       }
       return new Locked(revisions, -1, -1, now, first.size());
     }
@@ -212,8 +213,10 @@ final class InlineCommit extends CommitProtocol {
    * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The round trip carries the
    * lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock, finds the first
    * expectation that does not hold, and leaves the time in {@link #COMMIT_MICROS} only if none), then, each made only
-   * if the check left the time ({@link #HELD}): the xid, the updates and creates taking their revisions from the
-   * sequence ({@code nextval}, under the locks, as the general path does), their index entries, the events (templates
+   * if the check left the time ({@link #HELD}): the xid (only for events without writes: a write's changed row gives
+   * it), the updates and creates taking their revisions from the sequence ({@code nextval}, under the locks, as the
+   * general path does), their index entries (the updated records' cleared first; a create's record has none), the
+   * events (templates
    * completed with the revisions just taken); and COMMIT. A failed expectation thus commits an empty transaction (no
    * xid, no WAL flush) and is reported from the check's row, not as a server error.
    *
@@ -259,18 +262,22 @@ final class InlineCommit extends CommitProtocol {
     Connection c = a.connection;
     Long[] locks = lockKeys(commit, List.copyOf(byKey.keySet()));
     List<Part> trip = new ArrayList<>();
-    trip.add(new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
-      ps.setLong(p, a.lockWaitMillis());
-      return p + 1;
-    }));
     if (locks.length > 0) {
-      trip.add(new Part(lockKeys, 1, (ps, p) -> {
-        ps.setArray(p, c.createArrayOf("bigint", locks));
+      trip.add(new Part(boundAndLockKeys, 2, (ps, p) -> {
+        ps.setLong(p, a.lockWaitMillis());
+        ps.setArray(p + 1, c.createArrayOf("bigint", locks));
+        return p + 2;
+      }));
+    } else {
+      trip.add(new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
+        ps.setLong(p, a.lockWaitMillis());
         return p + 1;
       }));
     }
     trip.add(check(expectations));
-    trip.addAll(parts(changes, IndexWrites.replacing(writes), events, Optional.empty(), templates, writes));
+    // a create under its key's lock, of a record checked absent, has no entries to clear (a delete removes them)
+    IndexWrites index = IndexWrites.replacing(writes, w -> byKey.get(w.key()).revision() == Expectation.ABSENT);
+    trip.addAll(parts(changes, index, events, Optional.empty(), templates, writes));
     if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
       return Optional.empty();
     }
@@ -562,17 +569,18 @@ final class InlineCommit extends CommitProtocol {
       Optional<EventTemplates> templates, List<Write> written) {
     boolean guarded = ts.isEmpty();
     List<Part> parts = new ArrayList<>();
-    if (!events.isEmpty()) {
-      // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written
+    if (!events.isEmpty() && !(guarded && !writes.isEmpty())) {
+      // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written; a
+      // one-round-trip commit's writes each change one row before its events (or it fails), which assigns the xid
       parts.add(new Part(guarded ? "SELECT CASE WHEN " + HELD + " THEN pg_current_xact_id() END"
           : "SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
     parts.addAll(writes);
+    int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
       parts.add(new Part(guarded ? sql.deleteIndexEntriesIf(keys.size(), HELD) : sql.deleteIndexEntries(keys.size()),
           keys.size() * IndexWrites.KEY_PARAMETERS, (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
     }
-    int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
       parts.add(new Part(guarded ? sql.insertIndexEntriesIf(rows.size(), HELD) : sql.insertIndexEntries(rows.size()),
           rows.size() * IndexWrites.ROW_PARAMETERS, (ps, first) -> IndexWrites.bindRows(ps, first, rows)));

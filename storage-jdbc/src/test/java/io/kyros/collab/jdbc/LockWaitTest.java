@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Write;
@@ -33,9 +34,30 @@ class LockWaitTest {
 
   private static final RecordKey KEY = new RecordKey("c", "locked");
 
-  /** A commit writing {@link #KEY} with one event. */
+  /** A commit writing {@link #KEY} with one event (no expectation: the general path, two round trips). */
   private static Commit oneEvent() {
     return Commit.of(List.of(), List.of(Write.put(KEY, "{}", "h")), List.of(new NewEvent("e", "actor", "target", "{}")));
+  }
+
+  /**
+   * A commit creating {@link #KEY}, expected absent, with one event: on PostgreSQL one round trip, whose first
+   * statement bounds the lock wait and takes the key's lock together.
+   */
+  private static Commit oneEventCreating() {
+    return Commit.of(List.of(Expectation.absent(KEY)), List.of(Write.put(KEY, "{}", "h")),
+        List.of(new NewEvent("e", "actor", "target", "{}")));
+  }
+
+  /** Which commit a test sends. */
+  enum Path {
+    /** {@link #oneEvent()}. */
+    GENERAL,
+    /** {@link #oneEventCreating()}. */
+    ONE_TRIP;
+
+    Commit commit() {
+      return this == GENERAL ? oneEvent() : oneEventCreating();
+    }
   }
 
   /** Takes, in an open transaction, the lock {@link #oneEvent()} needs first. */
@@ -62,13 +84,22 @@ class LockWaitTest {
   @ParameterizedTest
   @EnumSource(value = TestDatabase.Kind.class, names = {"POSTGRESQL", "MARIADB", "H2"})
   void aCommitBehindAStalledLockHolderFailsAfterTheRetryTimeout(TestDatabase.Kind kind) throws Exception {
+    failsBehindAStalledLockHolder(kind, Path.GENERAL);
+  }
+
+  @Test
+  void aOneTripCommitBehindAStalledLockHolderFailsAfterTheRetryTimeout() throws Exception {
+    failsBehindAStalledLockHolder(TestDatabase.Kind.POSTGRESQL, Path.ONE_TRIP);
+  }
+
+  private static void failsBehindAStalledLockHolder(TestDatabase.Kind kind, Path path) throws Exception {
     try (TestDatabase db = TestDatabase.open(kind, PREFIX, 4, c -> {});
         JdbcStorage storage = db.builder().retryTimeout(Duration.ofMillis(300)).build();
         Connection holder = db.connect()) {
       lockWhatTheCommitNeeds(holder, kind);
       CompletableFuture<Throwable> commit = CompletableFuture.supplyAsync(() -> {
         try {
-          return new AssertionError("committed behind a held lock: " + storage.commit(oneEvent()));
+          return new AssertionError("committed behind a held lock: " + storage.commit(path.commit()));
         } catch (RuntimeException e) {
           return e;
         }
@@ -82,20 +113,21 @@ class LockWaitTest {
       } finally {
         holder.rollback();
       }
-      assertThat(storage.commit(oneEvent())).isInstanceOf(CommitResult.Committed.class);
+      assertThat(storage.commit(path.commit())).isInstanceOf(CommitResult.Committed.class);
       assertThat(storage.lastEventId()).isEqualTo(1);
     }
   }
 
-  @Test
-  void aPostgresCommitWaitingForTheLockCommitsOnceTheHolderEnds() throws Exception {
+  @ParameterizedTest
+  @EnumSource(Path.class)
+  void aPostgresCommitWaitingForTheLockCommitsOnceTheHolderEnds(Path path) throws Exception {
     // the session's own lock_timeout is short: the commit sets its own bound from the retry timeout
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 4,
             c -> c.setConnectionInitSql("SET lock_timeout = '50ms'"));
         JdbcStorage storage = db.builder().retryTimeout(Duration.ofSeconds(60)).build();
         Connection holder = db.connect()) {
       lockWhatTheCommitNeeds(holder, TestDatabase.Kind.POSTGRESQL);
-      CompletableFuture<CommitResult> commit = CompletableFuture.supplyAsync(() -> storage.commit(oneEvent()));
+      CompletableFuture<CommitResult> commit = CompletableFuture.supplyAsync(() -> storage.commit(path.commit()));
       Await.until("the commit to wait for the key's lock", () -> waitingForALock(db) || commit.isDone());
       holder.rollback();
       assertThat(commit.get(60, TimeUnit.SECONDS)).isInstanceOf(CommitResult.Committed.class);
