@@ -19,8 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>Why it is correct (docs/jdbc.md, "Tailing while commits run in parallel", has the long form):
  * <ol>
  *   <li>Writers: a commit has its transaction id (xid) before it takes an event id ({@code pg_current_xact_id()}
- *       ahead of the insert), and the event sequence has {@code CACHE 1}, so its {@code last_value} is the largest
- *       id handed out to anyone.</li>
+ *       ahead of the insert, or a write that changed a row), and the event sequence has {@code CACHE 1}, so its
+ *       {@code last_value} is the largest id handed out to anyone.</li>
  *   <li>A visible run without holes is safe: if every id in {@code after+1 .. k} is visible, they are all committed,
  *       and no id below {@code k} can appear later. That is the fast path, and needs nothing else.</li>
  *   <li>To settle ids, a reader <em>marks</em>: it reads {@code last_value} = {@code L}, and then, in a later
