@@ -88,10 +88,9 @@ final class InlineCommit extends CommitProtocol {
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
-    // the subquery's volatile output is never pruned; unnest yields the array's order, so locks are taken ascending
     // the lock wait's bound and the locks in one statement: the lateral join evaluates the bound (set_config(...,
-    // true) is SET LOCAL) before the first lock; the locks' subquery yields its volatile output in unnest's order, so
-    // they are taken ascending
+    // true) is SET LOCAL) before the first lock; the subquery's volatile output is never pruned, and unnest yields the
+    // array's order, so the locks are taken ascending
     boundAndLockKeys = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
         + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
         + " WHERE b.bound IS NOT NULL) AS locked";
@@ -216,8 +215,7 @@ final class InlineCommit extends CommitProtocol {
    * if the check left the time ({@link #HELD}): the xid (only for events without writes: a write's changed row gives
    * it), the updates and creates taking their revisions from the sequence ({@code nextval}, under the locks, as the
    * general path does), their index entries (the updated records' cleared first; a create's record has none), the
-   * events (templates
-   * completed with the revisions just taken); and COMMIT. A failed expectation thus commits an empty transaction (no
+   * events (templates completed with the revisions just taken); and COMMIT. A failed expectation thus commits an empty transaction (no
    * xid, no WAL flush) and is reported from the check's row, not as a server error.
    *
    * @return the result, or empty if the commit does not qualify (then nothing was sent) or a row count did not hold
@@ -569,18 +567,18 @@ final class InlineCommit extends CommitProtocol {
       Optional<EventTemplates> templates, List<Write> written) {
     boolean guarded = ts.isEmpty();
     List<Part> parts = new ArrayList<>();
-    if (!events.isEmpty() && !(guarded && !writes.isEmpty())) {
+    if (!events.isEmpty() && (!guarded || writes.isEmpty())) {
       // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written; a
       // one-round-trip commit's writes each change one row before its events (or it fails), which assigns the xid
       parts.add(new Part(guarded ? "SELECT CASE WHEN " + HELD + " THEN pg_current_xact_id() END"
           : "SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
     parts.addAll(writes);
-    int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<RecordKey> keys : IndexWrites.chunks(index.cleared, Queries.KEY_CHUNK)) {
       parts.add(new Part(guarded ? sql.deleteIndexEntriesIf(keys.size(), HELD) : sql.deleteIndexEntries(keys.size()),
           keys.size() * IndexWrites.KEY_PARAMETERS, (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
     }
+    int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
       parts.add(new Part(guarded ? sql.insertIndexEntriesIf(rows.size(), HELD) : sql.insertIndexEntries(rows.size()),
           rows.size() * IndexWrites.ROW_PARAMETERS, (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
