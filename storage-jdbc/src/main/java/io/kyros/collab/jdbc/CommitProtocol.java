@@ -157,6 +157,14 @@ abstract class CommitProtocol {
   }
 
   /**
+   * @return how the commit's transaction is run: {@link Transactions.Mode#WRITE}, unless the protocol sends BEGIN
+   *     with its own first round trip
+   */
+  Transactions.Mode transactionMode() {
+    return Transactions.Mode.WRITE;
+  }
+
+  /**
    * Bounds the lock wait, takes the protocol's locks, learns the writes' revisions, reads the clock, and possibly the
    * revisions of a first part of the expected keys.
    *

@@ -45,7 +45,9 @@ import java.util.TreeSet;
  * rollback consumes the values it took). Since COMMIT travels with the writes, the row counts that must be 1 are
  * checked on the server ({@link #checkedOnServer}); under the key locks they fail only when the tables are changed
  * outside Collab. An error in that round trip means COMMIT did not run, unless the connection failed (then the
- * outcome is unknown). See docs/jdbc.md, "Parallel: PostgreSQL".
+ * outcome is unknown). The transaction's BEGIN travels as the first statement of the first round trip
+ * ({@link Transactions.Mode#INLINE_WRITE}), so each round trip gets one response. See docs/jdbc.md, "Parallel:
+ * PostgreSQL".
  *
  * <p>Thread-safe (stateless between commits).
  */
@@ -150,6 +152,10 @@ final class InlineCommit extends CommitProtocol {
     Long[] locks = lockKeys(commit, expected);
     int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
+    boolean begin = a.beginInline();
+    if (begin) {
+      parts.add("BEGIN");
+    }
     parts.add(locks.length > 0 ? boundAndLockKeys : dialect.boundLockWaitParameterized());
     if (clock.isDatabase()) {
       parts.add(clock.query());
@@ -172,7 +178,11 @@ final class InlineCommit extends CommitProtocol {
       if (writes > 0) {
         ps.setInt(p, writes);
       }
-      boolean isQuery = ps.execute(); // the bound, with the locks if there are any
+      boolean isQuery = ps.execute();
+      if (begin) {
+        isQuery = ps.getMoreResults();
+      }
+      // isQuery: the bound's result, with the locks if there are any
       Instant now;
       if (clock.isDatabase()) {
         try (ResultSet rs = resultSet(ps, ps.getMoreResults())) {
@@ -203,6 +213,12 @@ final class InlineCommit extends CommitProtocol {
       }
       return new Locked(revisions, -1, -1, now, first.size());
     }
+  }
+
+  /** @return {@link Transactions.Mode#INLINE_WRITE}: BEGIN is the first statement of the first round trip */
+  @Override
+  Transactions.Mode transactionMode() {
+    return Transactions.Mode.INLINE_WRITE;
   }
 
   /**
@@ -286,7 +302,7 @@ final class InlineCommit extends CommitProtocol {
       if (!rowCountFailed(e)) {
         throw e;
       }
-      c.rollback(); // a row count under the locks: the tables were changed outside Collab; the general path reports
+      a.rollback(); // a row count under the locks: the tables were changed outside Collab; the general path reports
       return Optional.empty();
     }
     Instant now = clock.remember(reads.commitMicros);
@@ -442,7 +458,7 @@ final class InlineCommit extends CommitProtocol {
       if (!rowCountFailed(e)) {
         throw e;
       }
-      c.rollback();
+      a.rollback();
       for (WriteStatement w : changes.writes()) {
         if (w.conditional() && !w.expectation().isMetBy(queries.currentRevision(c, w.write.key()), Instant.MIN)) {
           return Applied.conflict(w);
@@ -470,6 +486,10 @@ final class InlineCommit extends CommitProtocol {
         boolean last = i == roundTrips.size() - 1;
         List<Part> trip = roundTrips.get(i);
         List<String> statements = new ArrayList<>();
+        boolean begin = a.beginInline();
+        if (begin) {
+          statements.add("BEGIN");
+        }
         trip.forEach(part -> statements.add(part.sql()));
         if (last) {
           statements.add("COMMIT");
@@ -484,6 +504,12 @@ final class InlineCommit extends CommitProtocol {
           }
           boolean isQuery = ps.execute();
           committed = last;
+          if (last) {
+            a.endedInline();
+          }
+          if (begin) {
+            isQuery = ps.getMoreResults();
+          }
           for (int j = 0; j < trip.size(); j++) {
             if (j > 0) {
               isQuery = ps.getMoreResults();

@@ -115,7 +115,8 @@ public final class JdbcStorage implements Storage {
     this.queries = new Queries(transactions, sql,
         dialect.parallelCommits() ? Optional.of(new EventHorizon(tables)) : Optional.empty());
     CommitProtocol protocol = CommitProtocol.of(dialect, tables, sql, queries, clock);
-    Function<Commit, CommitResult> single = c -> transactions.write("commit", a -> protocol.apply(a, c));
+    Transactions.Mode mode = protocol.transactionMode();
+    Function<Commit, CommitResult> single = c -> transactions.run("commit", mode, a -> protocol.apply(a, c));
     // where commits are serialized on the database, this process's commits wait for each other there anyway: let
     // them share one transaction; on PostgreSQL commits on different keys run in parallel instead
     this.commits = dialect.parallelCommits() ? single : new CommitGroups(single, 1, transactions.retryNanos())::commit;

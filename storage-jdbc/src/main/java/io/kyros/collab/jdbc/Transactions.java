@@ -4,6 +4,7 @@ import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Backoff;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
@@ -21,6 +22,13 @@ import org.slf4j.LoggerFactory;
  * connection whose rollback or auto-commit reset failed is aborted before it is closed, so that no pool hands out
  * a connection still inside a transaction.
  *
+ * <p>{@link Mode#INLINE_WRITE} leaves an auto-commit connection in auto-commit: the work sends {@code BEGIN} as the
+ * first statement of its first round trip ({@link Attempt#beginInline}) and {@code COMMIT} with its last, and the end
+ * of the attempt sends {@code COMMIT} or {@code ROLLBACK} as a statement if the transaction is still open. pgjdbc
+ * sends the {@code BEGIN} of a connection not in auto-commit as a simple query ahead of the first statement, which
+ * the server answers at once and separately: two responses, and two wake-ups of the waiting thread, per round trip
+ * instead of one.
+ *
  * <p>Thread-safe.
  */
 final class Transactions {
@@ -35,7 +43,14 @@ final class Transactions {
     /** Reads: auto-commit as the pool hands it out; a transaction already open is committed at the end. */
     READ,
     /** Writes: auto-commit off, COMMIT at the end unless the work asked for a rollback. */
-    WRITE
+    WRITE,
+    /**
+     * Writes whose BEGIN travels with the work's first statements ({@link Attempt#beginInline}): auto-commit stays
+     * on, and COMMIT (unless the work asked for a rollback) or ROLLBACK are statements, sent at the end only if the
+     * work's own COMMIT has not ended the transaction. On a connection the pool hands out with auto-commit off, the
+     * same as {@link #WRITE}.
+     */
+    INLINE_WRITE
   }
 
   /** Why a failure ends the operation instead of being retried; it decides what the message says about retries. */
@@ -62,6 +77,10 @@ final class Transactions {
     private boolean committing;
     /** Set when the connection may still be inside a transaction: it must not go back to the pool. */
     private boolean discard;
+    /** Whether the work sends BEGIN itself: {@link Mode#INLINE_WRITE} on an auto-commit connection. */
+    private boolean beginsInline;
+    /** With {@link #beginsInline}: from the round trip carrying BEGIN until a COMMIT or ROLLBACK ended it. */
+    private boolean open;
     private final long deadlineNanos;
 
     Attempt(Connection connection, long deadlineNanos) {
@@ -97,6 +116,60 @@ final class Transactions {
     /** Takes back {@link #committingInline()}: the server refused the work before its COMMIT ran. */
     void notCommitted() {
       committing = false;
+    }
+
+    /**
+     * Whether the round trip about to be sent must start with {@code BEGIN}: true once per transaction when the work
+     * sends BEGIN itself ({@link Mode#INLINE_WRITE} on an auto-commit connection), false otherwise (the driver
+     * begins). From a true answer on the transaction counts as open, so the attempt ends it even if that round trip
+     * never reached the server (a ROLLBACK outside a transaction only draws a warning).
+     *
+     * @return true if the caller must put {@code BEGIN} first in its next round trip
+     */
+    boolean beginInline() {
+      if (!beginsInline || open) {
+        return false;
+      }
+      open = true;
+      return true;
+    }
+
+    /** The round trip carrying COMMIT returned: the transaction is over, nothing is left to end. */
+    void endedInline() {
+      open = false;
+    }
+
+    /**
+     * Rolls the transaction back now: a {@code ROLLBACK} statement if the work began it (and it is open), else the
+     * connection's rollback. The work may go on in a new transaction afterwards.
+     *
+     * @throws SQLException if the rollback fails
+     */
+    void rollback() throws SQLException {
+      if (beginsInline) {
+        endInline("ROLLBACK");
+      } else {
+        connection.rollback();
+      }
+    }
+
+    /** Commits at the end of the work: a {@code COMMIT} statement if the work began it and it is open, else JDBC's. */
+    private void commit() throws SQLException {
+      if (beginsInline) {
+        endInline("COMMIT");
+      } else {
+        connection.commit();
+      }
+    }
+
+    /** Ends the transaction the work began, if it is open, with {@code COMMIT} or {@code ROLLBACK}. */
+    private void endInline(String statement) throws SQLException {
+      if (open) {
+        try (Statement s = connection.createStatement()) {
+          s.execute(statement);
+        }
+        open = false;
+      }
     }
   }
 
@@ -137,7 +210,15 @@ final class Transactions {
     return run(operation, Mode.WRITE, work);
   }
 
-  private <T> T run(String operation, Mode mode, Work<T> work) {
+  /**
+   * Runs an operation in its own attempt(s) on a borrowed connection.
+   *
+   * @param operation names the operation in failure messages
+   * @param mode how the transaction is run
+   * @param work the work of one attempt
+   * @return the work's result
+   */
+  <T> T run(String operation, Mode mode, Work<T> work) {
     long start = System.nanoTime();
     for (int attempt = 1; ; attempt++) {
       Connection c = connect(operation);
@@ -166,7 +247,7 @@ final class Transactions {
         continue;
       } catch (RuntimeException | Error e) {
         release(a, e);
-        if (mode == Mode.WRITE && a.committing && e instanceof RuntimeException) {
+        if (mode != Mode.READ && a.committing && e instanceof RuntimeException) {
           // failed after COMMIT was sent: it may have taken effect
           throw new OutcomeUnknownException("JDBC " + operation + " failed: " + e + UNKNOWN, e);
         }
@@ -185,38 +266,41 @@ final class Transactions {
    */
   private <T> T once(Attempt a, Mode mode, Work<T> work) throws SQLException {
     Connection c = a.connection;
-    boolean write = mode == Mode.WRITE;
+    boolean write = mode != Mode.READ;
     boolean autoCommit = c.getAutoCommit();
     boolean transaction = write || !autoCommit;
+    a.beginsInline = mode == Mode.INLINE_WRITE && autoCommit;
+    // whether auto-commit is turned off for the attempt, and so must be restored
+    boolean driverBegins = write && autoCommit && !a.beginsInline;
     T result;
     try {
-      if (write && autoCommit) {
+      if (driverBegins) {
         c.setAutoCommit(false);
       }
       result = work.run(a);
       if (transaction) {
         if (a.rollbackOnly) {
-          c.rollback();
+          a.rollback();
         } else {
           a.committing = true;
-          c.commit();
+          a.commit();
         }
       }
     } catch (SQLException | RuntimeException | Error e) {
       // also after a failed COMMIT: PostgreSQL and MariaDB ended the transaction already (the rollback is a
       // no-op), but SQLite's COMMIT refused with BUSY leaves it open, holding the write lock
-      boolean clean = !transaction || rollback(c, e);
+      boolean clean = !transaction || rollback(a, e);
       if (a.committing && e instanceof SQLException s && dialect.commitRefused(s)) {
         a.committing = false; // COMMIT did not take effect, and the transaction is rolled back: nothing committed
       }
       if (!clean) {
         a.discard = true; // and no setAutoCommit(true): it would commit what the rollback could not undo
-      } else if (write && autoCommit && !restoreAutoCommit(c, e)) {
+      } else if (driverBegins && !restoreAutoCommit(c, e)) {
         a.discard = true;
       }
       throw e;
     }
-    if (write && autoCommit && !restoreAutoCommit(c, null)) {
+    if (driverBegins && !restoreAutoCommit(c, null)) {
       a.discard = true;
     }
     return result;
@@ -263,18 +347,18 @@ final class Transactions {
     };
     String message = "JDBC " + operation + " failed" + retries + " (SQLState " + e.getSQLState() + ", error "
         + e.getErrorCode() + "): " + e.getMessage() + outcome;
-    if (mode == Mode.WRITE && a.committing) {
+    if (mode != Mode.READ && a.committing) {
       return new OutcomeUnknownException(message, e);
     }
-    return mode == Mode.WRITE && verdict == Verdict.FINAL ? new RolledBackException(message, e)
+    return mode != Mode.READ && verdict == Verdict.FINAL ? new RolledBackException(message, e)
         : new StorageException(message, e);
   }
 
   /** @return true if the transaction is over: rolled back, or the connection is closed; a failure is added to primary */
-  private static boolean rollback(Connection c, Throwable primary) {
+  private static boolean rollback(Attempt a, Throwable primary) {
     try {
-      if (!c.isClosed()) {
-        c.rollback();
+      if (!a.connection.isClosed()) {
+        a.rollback();
       }
       return true;
     } catch (SQLException e) {

@@ -34,6 +34,7 @@ final class FaultyDataSource {
     final int number;
     final Connection real;
     private final List<String> log = new ArrayList<>();
+    private final List<String> prepared = new ArrayList<>();
 
     Calls(int number, Connection real) {
       this.number = number;
@@ -46,6 +47,15 @@ final class FaultyDataSource {
 
     synchronized List<String> log() {
       return List.copyOf(log);
+    }
+
+    private synchronized void addPrepared(String sql) {
+      prepared.add(sql);
+    }
+
+    /** @return the SQL text of every {@code prepareStatement} call, in order */
+    synchronized List<String> prepared() {
+      return List.copyOf(prepared);
     }
 
     /** @return the calls made after the first call named {@code call}, or empty if it was never made */
@@ -105,6 +115,9 @@ final class FaultyDataSource {
         new Class<?>[] {Connection.class}, (proxy, method, args) -> {
           calls.add(args != null && args.length == 1 && args[0] instanceof Boolean b
               ? method.getName() + "(" + b + ")" : method.getName());
+          if (method.getName().equals("prepareStatement") && args[0] instanceof String sql) {
+            calls.addPrepared(sql);
+          }
           Throwable injected = fault.before(calls, method, args);
           if (injected != null) {
             throw injected;

@@ -346,14 +346,19 @@ class OneTripCommitTest {
 
   /**
    * Runs one commit, and puts into {@code trips[0]} the statements prepared on the connection it borrowed: the one
-   * that left auto-commit (the notifier's, borrowed after a commit with events, stays in auto-commit).
+   * whose first round trip began with BEGIN (the notifier's, borrowed after a commit with events, sends only its
+   * NOTIFY). Checks that the commit left auto-commit on and began its transaction in its first round trip.
    */
   private static CommitResult counted(FaultyDataSource recorded, int[] trips, Supplier<CommitResult> commit) {
     int before = recorded.connections().size();
     CommitResult result = commit.get();
     List<FaultyDataSource.Calls> all = List.copyOf(recorded.connections()); // the notifier may add one meanwhile
-    List<FaultyDataSource.Calls> commits = all.subList(before, all.size()).stream().filter(c -> c.log().contains("setAutoCommit(false)")).toList();
+    List<FaultyDataSource.Calls> commits = all.subList(before, all.size()).stream()
+        .filter(c -> c.prepared().stream().anyMatch(sql -> sql.startsWith("BEGIN; "))).toList();
     assertThat(commits).as("one transaction per commit").hasSize(1);
+    // BEGIN travels with the first round trip: auto-commit stays on, so the driver sends no BEGIN of its own
+    assertThat(commits.get(0).log()).doesNotContain("setAutoCommit(false)");
+    assertThat(commits.get(0).prepared().get(0)).startsWith("BEGIN; ");
     trips[0] = (int) commits.get(0).log().stream().filter(c -> c.equals("prepareStatement")).count();
     return result;
   }

@@ -1,0 +1,194 @@
+package io.kyros.collab.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kyros.collab.StorageException;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.Write;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.postgresql.core.BaseConnection;
+import org.postgresql.core.TransactionState;
+
+/**
+ * On PostgreSQL a commit's transaction begins with a {@code BEGIN} statement in its first round trip, on a connection
+ * left in auto-commit ({@link Transactions.Mode#INLINE_WRITE}), and ends with a COMMIT or ROLLBACK statement. These
+ * tests run every way a commit can end on a pool of one connection and check, after each, that the connection went
+ * back to the pool in auto-commit, outside any transaction (the state the server reported last) and holding no key
+ * lock (no advisory lock of its backend), that it is the same connection (not discarded), and that the records hold
+ * what the result says. A pool handing out connections with auto-commit off
+ * gets the driver's transactions instead, with the same results.
+ */
+@Timeout(value = 2, unit = TimeUnit.MINUTES)
+class InlineBeginTest {
+  private static final String PREFIX = "inline_begin_";
+  private static final RecordKey X = new RecordKey("c", "x");
+  private static final NewEvent EVENT = new NewEvent("e", "a", "t", "{}");
+
+  @Test
+  void oneTripCommitsAndConflictsLeaveTheConnectionIdle() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {});
+        JdbcStorage storage = db.builder().listenNotify(false).build()) {
+      long pid = idleBackend(db);
+      long created = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)),
+          List.of(Write.put(X, "1", "h1")), List.of(EVENT))));
+      assertThat(idleBackend(db)).isEqualTo(pid);
+      long updated = revision(storage.commit(Commit.of(List.of(Expectation.revision(X, created)),
+          List.of(Write.put(X, "2", "h2")), List.of(EVENT))));
+      assertThat(idleBackend(db)).isEqualTo(pid);
+
+      // the check finds the stale expectation: an empty transaction commits in the same round trip
+      assertThat(storage.commit(Commit.of(List.of(Expectation.revision(X, created)),
+          List.of(Write.put(X, "3", "h3")), List.of(EVENT))))
+          .isEqualTo(new CommitResult.Conflict(Expectation.revision(X, created), updated));
+      assertThat(idleBackend(db)).isEqualTo(pid);
+      assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
+      assertThat(storage.lastEventId()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void generalPathCommitsConflictsAndCommitsWithoutChangesLeaveTheConnectionIdle() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {});
+        JdbcStorage storage = db.builder().listenNotify(false).build()) {
+      long pid = idleBackend(db);
+      long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+      assertThat(idleBackend(db)).isEqualTo(pid);
+
+      // a delete takes the general path (two round trips); a stale one is rolled back by a ROLLBACK statement
+      assertThat(storage.commit(Commit.of(List.of(Expectation.revision(X, r + 100)), List.of(Write.delete(X)),
+          List.of(EVENT)))).isEqualTo(new CommitResult.Conflict(Expectation.revision(X, r + 100), r));
+      assertThat(idleBackend(db)).isEqualTo(pid);
+      assertThat(storage.read(X)).isPresent();
+      assertThat(storage.commit(Commit.of(List.of(Expectation.revision(X, r)), List.of(Write.delete(X)),
+          List.of(EVENT)))).isInstanceOf(CommitResult.Committed.class);
+      assertThat(idleBackend(db)).isEqualTo(pid);
+      assertThat(storage.read(X)).isEmpty();
+
+      // more expectations than one round trip checks, nothing to write: the general path with no changes, whose
+      // transaction only the attempt's own COMMIT ends
+      List<Expectation> absent = new ArrayList<>();
+      for (int i = 0; i < 40; i++) {
+        absent.add(Expectation.absent(new RecordKey("c", "absent-" + i)));
+      }
+      assertThat(storage.commit(Commit.of(absent, List.of(), List.of()))).isInstanceOf(CommitResult.Committed.class);
+      assertThat(idleBackend(db)).isEqualTo(pid);
+      assertThat(storage.lastEventId()).isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aServerErrorInTheRoundTripRollsBackAndLeavesTheConnectionIdle() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {});
+        JdbcStorage storage = db.builder().listenNotify(false).build()) {
+      long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+      long pid = idleBackend(db);
+      db.execute("CREATE FUNCTION " + PREFIX + "refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+          + " RAISE EXCEPTION 'refused by a trigger' USING ERRCODE = '23514'; END $$",
+          "CREATE TRIGGER " + PREFIX + "refuse BEFORE UPDATE ON " + PREFIX + "collab_records FOR EACH ROW"
+              + " EXECUTE FUNCTION " + PREFIX + "refuse()");
+      try {
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+            List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
+            .isInstanceOf(StorageException.class).hasMessageContaining("23514")
+            .hasMessageContaining("nothing was committed");
+        assertThat(idleBackend(db)).isEqualTo(pid);
+      } finally {
+        db.execute("DROP TRIGGER " + PREFIX + "refuse ON " + PREFIX + "collab_records",
+            "DROP FUNCTION " + PREFIX + "refuse()");
+      }
+      assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
+      assertThat(storage.lastEventId()).isZero();
+      assertThat(revision(storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+          List.of(Write.put(X, "2", "h2")), List.of(EVENT))))).isGreaterThan(r);
+      assertThat(idleBackend(db)).isEqualTo(pid);
+    }
+  }
+
+  @Test
+  void aRowCountThatDoesNotHoldRollsBackTwiceAndLeavesTheConnectionIdle() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {});
+        JdbcStorage storage = db.builder().listenNotify(false).build()) {
+      long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+      long pid = idleBackend(db);
+      // an update the tables' owner skips: the one round trip's row count fails (rolled back), the general path
+      // begins again and fails the same way (rolled back), and reports the conflict
+      db.execute("CREATE FUNCTION " + PREFIX + "skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL;"
+          + " END $$", "CREATE TRIGGER " + PREFIX + "skip BEFORE UPDATE ON " + PREFIX + "collab_records"
+          + " FOR EACH ROW EXECUTE FUNCTION " + PREFIX + "skip()");
+      try {
+        CommitResult result = storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+            List.of(Write.put(X, "2", "h2")), List.of(EVENT)));
+        assertThat(result).isNotInstanceOf(CommitResult.Committed.class);
+        assertThat(idleBackend(db)).isEqualTo(pid);
+      } catch (StorageException e) {
+        assertThat(e).hasMessageContaining("nothing was committed");
+        assertThat(idleBackend(db)).isEqualTo(pid);
+      } finally {
+        db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
+            "DROP FUNCTION " + PREFIX + "skip()");
+      }
+      assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
+      assertThat(storage.lastEventId()).isZero();
+    }
+  }
+
+  @Test
+  void aPoolWithAutoCommitOffGetsTheDriversTransactionsWithTheSameResults() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> c.setAutoCommit(false));
+        JdbcStorage storage = db.builder().listenNotify(false).build();
+        Connection other = db.connect()) {
+      long r = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")),
+          List.of(EVENT))));
+      assertThat(storage.commit(Commit.of(List.of(Expectation.revision(X, r + 100)), List.of(Write.delete(X)),
+          List.of(EVENT)))).isEqualTo(new CommitResult.Conflict(Expectation.revision(X, r + 100), r));
+      long r2 = revision(storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+          List.of(Write.put(X, "2", "h2")), List.of(EVENT))));
+      // committed for everyone else too
+      try (Statement s = other.createStatement(); ResultSet rs = s.executeQuery("SELECT revision, value_json FROM "
+          + PREFIX + "collab_records WHERE collection = 'c' AND id = 'x'")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getLong(1)).isEqualTo(r2);
+        assertThat(rs.getString(2)).isEqualTo("2");
+      }
+      assertThat(storage.lastEventId()).isEqualTo(2);
+    }
+  }
+
+  private static long revision(CommitResult result) {
+    assertThat(result).isInstanceOf(CommitResult.Committed.class);
+    return ((CommitResult.Committed) result).revisions().get(0);
+  }
+
+  /**
+   * Borrows the pool's one connection and checks that it is in auto-commit, outside any transaction (as the server
+   * reported in its last ReadyForQuery) and holds no advisory lock.
+   *
+   * @return its backend's process id, which tells whether the pool still has the same connection
+   */
+  private static long idleBackend(TestDatabase db) throws SQLException {
+    try (Connection c = db.dataSource().getConnection()) {
+      assertThat(c.getAutoCommit()).as("auto-commit").isTrue();
+      assertThat(c.unwrap(BaseConnection.class).getTransactionState()).as("transaction state")
+          .isEqualTo(TransactionState.IDLE);
+      try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid(), (SELECT"
+          + " count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid())")) {
+        assertThat(rs.next()).isTrue();
+        assertThat(rs.getLong(2)).as("advisory locks held").isZero();
+        return rs.getLong(1);
+      }
+    }
+  }
+}
