@@ -25,10 +25,11 @@ import org.openjdk.jmh.runner.options.VerboseMode;
 import org.openjdk.jmh.runner.format.OutputFormatFactory;
 
 /**
- * Runs one side with JMH: the benchmark method alone, with the side's parameters, one fork, the round's iterations
- * (overriding the benchmark's annotations; its other annotations, such as a fork's {@code jvmArgsAppend}, stay) and
- * JMH's GC profiler. JMH's own output is kept back and printed only when the side gives no result, so a failure
- * shows JMH's error; a side whose benchmark is not in the jar gives no result either. Forks inherit the runner JVM's options ({@code -Dcollab.bench.dir}).
+ * Runs one side with JMH: the benchmark method alone, with the side's parameters, one fork, the iterations it is given
+ * (the round's for that side, {@link RoundSettings#forSide}, overriding the benchmark's annotations; its other
+ * annotations, such as a fork's {@code jvmArgsAppend}, stay) and JMH's GC profiler. JMH's own output is kept back
+ * and printed only when the side gives no result, so a failure shows JMH's error; a side whose benchmark is not in
+ * the jar gives no result either. Forks inherit the runner JVM's options ({@code -Dcollab.bench.dir}).
  *
  * <p>Not thread-safe; JMH itself allows one run per machine at a time ({@code /tmp/jmh.lock}).
  */

@@ -20,12 +20,14 @@ import java.util.Optional;
  * The results of a paired run as its JSON file holds them: the settings, then each round's JMH results (JMH's own
  * JSON entries, unchanged) with when it ran and the load average before and after it, then the unpaired results. The
  * report is computed from this file alone, so {@code --report} on it regenerates the same report. A plain JMH result
- * file (an array) reads as a single round of an unpaired run, without settings.
+ * file (an array) reads as a single round of an unpaired run, without settings. A file without {@code jdbcSides}
+ * (written before those sides had their own iterations) reads as every side having the same.
  *
  * <pre>{@code
  * {"format": "collab-benchmark-rounds/1", "command": "java -jar ...", "cores": 2,
- *  "settings": {"rounds": 5, "warmupIterations": 2, "warmupSeconds": 2, "measurementIterations": 2,
- *               "measurementSeconds": 2, "quick": false},
+ *  "settings": {"rounds": 5, "warmupIterations": 2, "warmupSeconds": 2, "measurementIterations": 3,
+ *               "measurementSeconds": 1, "quick": false, "jdbcSides": {"warmupIterations": 8, "warmupSeconds": 3,
+ *               "measurementIterations": 3, "measurementSeconds": 2}},
  *  "rounds": [{"round": 1, "started": "2026-...Z", "finished": "2026-...Z", "loadBefore": [1.2, 0.9, 0.7],
  *              "loadAfter": [1.4, 1.0, 0.7], "results": [ ...JMH entries... ]}, ...],
  *  "unpaired": [ ...JMH entries... ]}
@@ -158,6 +160,11 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
       node.put("measurementIterations", s.measurementIterations());
       node.put("measurementSeconds", s.measurementSeconds());
       node.put("quick", s.quick());
+      ObjectNode jdbc = node.putObject("jdbcSides");
+      jdbc.put("warmupIterations", s.jdbcSides().warmupIterations());
+      jdbc.put("warmupSeconds", s.jdbcSides().warmupSeconds());
+      jdbc.put("measurementIterations", s.jdbcSides().measurementIterations());
+      jdbc.put("measurementSeconds", s.jdbcSides().measurementSeconds());
     });
     ArrayNode rounds = root.putArray("rounds");
     for (Round round : this.rounds) {
@@ -212,9 +219,12 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
     }
     try {
       JsonNode s = root.path("settings");
+      JsonNode j = s.path("jdbcSides").isObject() ? s.path("jdbcSides") : s;
       Optional<RoundSettings> settings = Optional.of(new RoundSettings(s.path("rounds").asInt(),
           s.path("warmupIterations").asInt(), s.path("warmupSeconds").asInt(), s.path("measurementIterations").asInt(),
-          s.path("measurementSeconds").asInt(), s.path("quick").asBoolean()));
+          s.path("measurementSeconds").asInt(), s.path("quick").asBoolean(),
+          new Iterations(j.path("warmupIterations").asInt(), j.path("warmupSeconds").asInt(),
+              j.path("measurementIterations").asInt(), j.path("measurementSeconds").asInt())));
       List<Round> rounds = new ArrayList<>();
       for (JsonNode node : root.path("rounds")) {
         int number = node.path("round").asInt();

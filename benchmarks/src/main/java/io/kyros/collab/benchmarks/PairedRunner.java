@@ -25,7 +25,8 @@ import java.util.function.Supplier;
  * the load average read before and after it; the results file is rewritten after every round, so an interrupted run
  * still has its complete rounds. A side that gives no result in the first round (a database that is not there) is not
  * retried. With a time budget, extra rounds of only the groups whose comparisons are still inconclusive run while the
- * next one fits. The unpaired results run once at the end.
+ * next one fits. The unpaired results run once at the end. Each side runs with the round's settings for it
+ * ({@link RoundSettings#forSide}: longer iterations for the JDBC benchmark classes).
  *
  * <p>Not thread-safe: one run at a time.
  */
@@ -118,7 +119,7 @@ final class PairedRunner {
   private List<JsonNode> measure(Selector side, RoundSettings settings, String where, Map<Selector, Duration> took)
       throws IOException {
     Instant started = clock.instant();
-    List<JsonNode> measured = sides.run(side, settings);
+    List<JsonNode> measured = sides.run(side, settings.forSide(side));
     Duration duration = Duration.between(started, clock.instant());
     took.put(side, duration);
     String outcome = measured.isEmpty() ? "no result"
@@ -131,16 +132,26 @@ final class PairedRunner {
   }
 
   /**
-   * The time a plan should take with these settings on an idle machine: every side's iterations plus
-   * {@link #ASSUMED_OVERHEAD}, for every planned round and the unpaired results (no budget rounds).
+   * The time a plan should take with these settings on an idle machine: every side's iterations (its own, with
+   * {@link RoundSettings#forSide}) plus {@link #ASSUMED_OVERHEAD}, for every planned round and the unpaired results
+   * (no budget rounds).
    *
    * @param plan the plan
    * @param settings its settings
    * @return the expected duration
    */
   static Duration expected(Plan plan, RoundSettings settings) {
-    long forks = (long) plan.sidesPerRound() * settings.rounds() + plan.unpaired().size();
-    return Duration.ofSeconds(settings.secondsPerSide()).plus(ASSUMED_OVERHEAD).multipliedBy(forks);
+    return assumed(plan.order(0, plan.allGroups()), settings).multipliedBy(settings.rounds())
+        .plus(assumed(plan.unpaired(), settings));
+  }
+
+  /** The time the sides should take: their iterations plus {@link #ASSUMED_OVERHEAD} each. */
+  private static Duration assumed(List<Selector> sides, RoundSettings settings) {
+    return sides.stream().map(s -> assumed(s, settings)).reduce(Duration.ZERO, Duration::plus);
+  }
+
+  private static Duration assumed(Selector side, RoundSettings settings) {
+    return Duration.ofSeconds(settings.forSide(side).secondsPerSide()).plus(ASSUMED_OVERHEAD);
   }
 
   /** The groups holding a comparison that is inconclusive yet decidable by more rounds. */
@@ -158,10 +169,9 @@ final class PairedRunner {
     return open;
   }
 
-  /** The time the sides should take: as last measured, else the iterations plus {@link #ASSUMED_OVERHEAD}. */
+  /** The time the sides should take: as last measured, else their iterations plus {@link #ASSUMED_OVERHEAD}. */
   private static Duration expected(List<Selector> sides, RoundSettings settings, Map<Selector, Duration> took) {
-    Duration assumed = Duration.ofSeconds(settings.secondsPerSide()).plus(ASSUMED_OVERHEAD);
-    return sides.stream().map(s -> took.getOrDefault(s, assumed)).reduce(Duration.ZERO, Duration::plus);
+    return sides.stream().map(s -> took.getOrDefault(s, assumed(s, settings))).reduce(Duration.ZERO, Duration::plus);
   }
 
   private static PairedResults write(RoundSettings settings, String command, int cores, List<Round> rounds,

@@ -52,20 +52,24 @@ record Report(PairedResults results, Run run, Machine machine) {
 
       ```
       ./mvnw -B -q verify -pl benchmarks -am -DskipTests                # builds benchmarks/target/benchmarks.jar
-      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 17 minutes), then this report
-      java -jar benchmarks/target/benchmarks.jar --budget 25            # the same, then extra rounds for inconclusive targets, 25 minutes in all
-      java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 5 minutes): indicative only, never judged
+      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 45 to 55 minutes), then this report
+      java -jar benchmarks/target/benchmarks.jar --budget 75            # the same, then extra rounds for inconclusive targets, 75 minutes in all
+      java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 7 minutes): indicative only, never judged
       java -jar benchmarks/target/benchmarks.jar --rounds 8 doc-write   # a subset: regexes on comparison names or benchmark names
-      java -jar benchmarks/target/benchmarks.jar --warmup 3x2 --measurement 3x2 LeaseBenchmark  # iterations x seconds per side per round
+      java -jar benchmarks/target/benchmarks.jar --warmup 10x3 --measurement 5x3 LeaseBenchmark  # iterations x seconds, every side alike
       java -jar benchmarks/target/benchmarks.jar --report benchmarks/target/benchmark-rounds.json  # this report only, from saved results
       java -jar benchmarks/target/benchmarks.jar -l                     # any single-dash option: plain JMH (-l, -prof, -f, -h...)
       java -Dcollab.bench.dir=/mnt/disk/bench -jar benchmarks/target/benchmarks.jar   # file data on another disk
       ```
 
       - **Paired rounds.** Each round measures every side of every comparison once, each side in a fresh JMH fork with
-        its own warm-up (by default 2 × 2 s warm-up, then 3 × 1 s measured). Sides compared with each other run next
-        to each other, in alternating order (A B in one round, B A in the next), so a drift of the disk or a
-        neighbour's load hits both sides alike. Results no comparison uses run once, after the rounds.
+        its own warm-up (by default 2 × 2 s warm-up, then 3 × 1 s measured). The sides of `LeaseBenchmark`,
+        `TaskClaimBenchmark` and `WorkerPoolBenchmark` (the JDBC comparisons, both sides of each, all parameters) get
+        8 × 3 s warm-up, then 3 × 2 s measured: the JIT is still compiling Collab's JDBC path after 4 s, which cost
+        those ratios half their value. `--warmup` and `--measurement` set every side's iterations alike; `--quick`
+        is quick for every side. Sides compared with each other run next to each other, in alternating order (A B in
+        one round, B A in the next), so a drift of the disk or a neighbour's load hits both sides alike. Results no
+        comparison uses run once, after the rounds.
       - **Intervals.** A comparison's ratio is computed per round, from that round's two sides. The report gives the
         median of the rounds' ratios and a 95 % confidence interval: a percentile bootstrap over the rounds (10,000
         resamples, seeded by the comparison's name, so the same results file always gives the same report). Ratio

@@ -1,12 +1,15 @@
 package io.kyros.collab.benchmarks;
 
+import io.kyros.collab.benchmarks.Comparison.Selector;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * How a paired run measures: how many rounds, and the JMH iterations every side gets in each round (one fresh fork
- * per side per round, so each side is warmed up in its own JVM every time). {@link #FULL} is the default and the only
- * kind of run whose ratios are judged against targets together with longer ones; {@link #QUICK} and shorter warm-ups
- * are labelled not valid for targets.
+ * per side per round, so each side is warmed up in its own JVM every time). The sides of {@link #JDBC_CLASSES} get
+ * their own iterations, {@code jdbcSides}: by default a longer, steady-state warm-up ({@link #forSide}). {@link #FULL}
+ * is the default and the only kind of run whose ratios are judged against targets together with longer ones;
+ * {@link #QUICK} and shorter warm-ups are labelled not valid for targets.
  *
  * <p>Immutable and thread-safe.
  *
@@ -16,25 +19,52 @@ import java.util.Optional;
  * @param measurementIterations measurement iterations per side per round, at least 1
  * @param measurementSeconds seconds per measurement iteration, at least 1
  * @param quick whether {@code --quick} asked for these settings
+ * @param jdbcSides the iterations of the sides of {@link #JDBC_CLASSES} instead of the four above
  */
 record RoundSettings(
     int rounds, int warmupIterations, int warmupSeconds, int measurementIterations, int measurementSeconds,
-    boolean quick) {
+    boolean quick, Iterations jdbcSides) {
 
   /**
-   * The default: 5 rounds, 2 × 2 s warm-up and 3 × 1 s measurement per side per round. The 22 sides of the
-   * comparisons take 8.5 to 9 s each (7 s of iterations and 1.5 to 2 s of JVM start, setup and teardown: the
-   * sequential full run of 2026-11-21 took 615 s for 577 s of iterations in 27 forks), so a round takes about
-   * 3.2 minutes and the suite, with the 5 unpaired results, 16.5 to 17.5 minutes on an otherwise idle machine
-   * ({@link PairedRunner#expected}).
+   * The benchmark classes whose sides get {@code jdbcSides}, all their parameters alike: their Collab sides run
+   * Collab's large JDBC hot path, which the JIT is still compiling after the default 4 s of warm-up (a single
+   * {@code TaskClaimBenchmark} PostgreSQL fork rose from 423 to about 850 ops/s over its first 30 s and to 1,074 to
+   * 1,251 after; with 2 × 2 s warm-up the JIT's threads took a third of the fork's CPU while it was measured). Every
+   * comparison in {@link Comparison#ALL} with a side in these classes has its other side in them too (the lease-*
+   * and claim-complete-* ones within one class, workers-postgresql-vs-db-scheduler against
+   * {@code TaskClaimBenchmark}'s db-scheduler), so both sides of a pair always get the same iterations
+   * ({@code RoundSettingsTest} checks it).
    */
-  static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false);
+  static final List<String> JDBC_CLASSES = List.of("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark");
 
   /**
-   * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement, about 5 minutes; indicative only, never
-   * judged (one second leaves Collab's JIT-heavy paths cold).
+   * The iterations of {@link #JDBC_CLASSES}' sides in a full run: 8 × 3 s warm-up, 3 × 2 s measurement, 30 s in all.
+   * With 10 × 3 s and 5 × 3 s, lease-postgresql-vs-shedlock measured 0.88 and
+   * claim-complete-postgresql-vs-db-scheduler 0.45, against 0.47 and 0.22 with the default 2 × 2 s and 3 × 1 s.
    */
-  static final RoundSettings QUICK = new RoundSettings(3, 1, 1, 1, 1, true);
+  static final Iterations JDBC_STEADY_STATE = new Iterations(8, 3, 3, 2);
+
+  /**
+   * The default: 5 rounds, 2 × 2 s warm-up and 3 × 1 s measurement per side per round, and
+   * {@link #JDBC_STEADY_STATE} (8 × 3 s warm-up, 3 × 2 s measurement) for the sides of {@link #JDBC_CLASSES}. Of
+   * the 33 sides of a round ({@link Comparison#ALL}), 24 take about 9 s each (7 s of iterations and about 2 s of JVM
+   * start, setup and teardown, {@link PairedRunner#ASSUMED_OVERHEAD}) and 9 about 32 s (30 s of iterations):
+   * LeaseBenchmark's 3 PostgreSQL sides, TaskClaimBenchmark's 3 PostgreSQL and 2 MariaDB sides, and
+   * WorkerPoolBenchmark's PostgreSQL side. A round takes about 8.4 minutes (216 s + 288 s, 5 minutes before the
+   * steady-state warm-up) and the suite, with the 6 unpaired results (3 of them LeaseBenchmark's and
+   * WorkerPoolBenchmark's memory and file sides, so 32 s too), about 44 minutes on an otherwise idle machine
+   * ({@link PairedRunner#expected}: 2,643 s; 26 minutes before). That estimate is low: the last full run with 2 × 2 s
+   * for every side (2026-12-03, 2 cores) took 34 minutes where it estimated 26 (its first round 704 s, the others
+   * 315 to 326 s where it estimated 297), so expect 50 to 55 minutes.
+   */
+  static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false, JDBC_STEADY_STATE);
+
+  /**
+   * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement for every side, the sides of
+   * {@link #JDBC_CLASSES} too, about 7 minutes (105 forks of about 4 s); indicative only, never judged (one second
+   * leaves Collab's JIT-heavy paths cold).
+   */
+  static final RoundSettings QUICK = new RoundSettings(3, 1, 1, 1, 1, true, new Iterations(1, 1, 1, 1));
 
   /**
    * @param rounds at least 1
@@ -43,7 +73,9 @@ record RoundSettings(
    * @param measurementIterations at least 1
    * @param measurementSeconds at least 1
    * @param quick whether it is the quick mode
+   * @param jdbcSides the iterations of the sides of {@link #JDBC_CLASSES}
    * @throws IllegalArgumentException if a count is below 1
+   * @throws NullPointerException if {@code jdbcSides} is null
    */
   RoundSettings {
     positive("rounds", rounds);
@@ -51,6 +83,9 @@ record RoundSettings(
     positive("warmupSeconds", warmupSeconds);
     positive("measurementIterations", measurementIterations);
     positive("measurementSeconds", measurementSeconds);
+    if (jdbcSides == null) {
+      throw new NullPointerException("jdbcSides must not be null");
+    }
   }
 
   private static void positive(String name, int value) {
@@ -61,33 +96,72 @@ record RoundSettings(
 
   /**
    * @param rounds the new round count
-   * @return these settings with another round count
+   * @return these settings with another round count, every side's iterations unchanged
    */
   RoundSettings withRounds(int rounds) {
-    return new RoundSettings(rounds, warmupIterations, warmupSeconds, measurementIterations, measurementSeconds, quick);
+    return new RoundSettings(rounds, warmupIterations, warmupSeconds, measurementIterations, measurementSeconds, quick,
+        jdbcSides);
   }
 
   /**
+   * An explicit warm-up ({@code --warmup}) sets every side's, the sides of {@link #JDBC_CLASSES} included: a run
+   * asked for with its own iterations runs them as asked.
+   *
    * @param iterations warmup iterations
    * @param seconds seconds each
-   * @return these settings with another warm-up
+   * @return these settings with another warm-up for every side
    */
   RoundSettings withWarmup(int iterations, int seconds) {
-    return new RoundSettings(rounds, iterations, seconds, measurementIterations, measurementSeconds, quick);
+    return new RoundSettings(rounds, iterations, seconds, measurementIterations, measurementSeconds, quick,
+        new Iterations(iterations, seconds, jdbcSides.measurementIterations(), jdbcSides.measurementSeconds()));
   }
 
   /**
+   * An explicit measurement ({@code --measurement}) sets every side's, the sides of {@link #JDBC_CLASSES} included.
+   *
    * @param iterations measurement iterations
    * @param seconds seconds each
-   * @return these settings with another measurement
+   * @return these settings with another measurement for every side
    */
   RoundSettings withMeasurement(int iterations, int seconds) {
-    return new RoundSettings(rounds, warmupIterations, warmupSeconds, iterations, seconds, quick);
+    return new RoundSettings(rounds, warmupIterations, warmupSeconds, iterations, seconds, quick,
+        new Iterations(jdbcSides.warmupIterations(), jdbcSides.warmupSeconds(), iterations, seconds));
+  }
+
+  /**
+   * @param side a side of a comparison, or an unpaired result
+   * @return whether its benchmark class is one of {@link #JDBC_CLASSES}
+   */
+  static boolean isJdbc(Selector side) {
+    int dot = side.method().indexOf('.');
+    return JDBC_CLASSES.contains(dot < 0 ? side.method() : side.method().substring(0, dot));
+  }
+
+  /**
+   * The settings one side runs with: these, with {@code jdbcSides} as the iterations of a side of
+   * {@link #JDBC_CLASSES}.
+   *
+   * @param side the side about to run
+   * @return the settings for that side (these for a side of another class)
+   */
+  RoundSettings forSide(Selector side) {
+    if (!isJdbc(side)) {
+      return this;
+    }
+    return new RoundSettings(rounds, jdbcSides.warmupIterations(), jdbcSides.warmupSeconds(),
+        jdbcSides.measurementIterations(), jdbcSides.measurementSeconds(), quick, jdbcSides);
+  }
+
+  /**
+   * @return the iterations of a side outside {@link #JDBC_CLASSES}
+   */
+  Iterations iterations() {
+    return new Iterations(warmupIterations, warmupSeconds, measurementIterations, measurementSeconds);
   }
 
   /**
    * @return why ratios of a run with these settings must not be judged against targets, empty when they may be:
-   *     quick mode, or less warm-up time per side than {@link #FULL}'s (Collab's JIT-heavy paths stay cold)
+   *     quick mode, or less warm-up time per side than {@link #FULL}'s 4 s (Collab's JIT-heavy paths stay cold)
    */
   Optional<String> notValidForTargets() {
     if (quick) {
@@ -100,19 +174,23 @@ record RoundSettings(
   }
 
   /**
-   * @return the seconds of warm-up and measurement one side takes in one round, without JVM start and setup
+   * @return the seconds of warm-up and measurement a side outside {@link #JDBC_CLASSES} takes in one round, without
+   *     JVM start and setup ({@code forSide(side).secondsPerSide()} for any side)
    */
   int secondsPerSide() {
-    return warmupIterations * warmupSeconds + measurementIterations * measurementSeconds;
+    return iterations().seconds();
   }
 
   /**
    * @return the settings as the report writes them: {@code 5 rounds; per side per round: 1 fork, warmup 2 × 2 s,
-   *     measurement 3 × 1 s}
+   *     measurement 3 × 1 s; LeaseBenchmark, TaskClaimBenchmark and WorkerPoolBenchmark sides: warmup 8 × 3 s,
+   *     measurement 3 × 2 s} (the last part only when those sides' iterations differ)
    */
   String text() {
-    return rounds + (rounds == 1 ? " round" : " rounds") + "; per side per round: 1 fork, warmup " + warmupIterations
-        + " × " + warmupSeconds + " s, measurement " + measurementIterations + " × " + measurementSeconds + " s"
-        + (quick ? " (--quick)" : "");
+    String jdbc = jdbcSides.equals(iterations()) ? ""
+        : "; " + String.join(", ", JDBC_CLASSES.subList(0, JDBC_CLASSES.size() - 1)) + " and "
+            + JDBC_CLASSES.get(JDBC_CLASSES.size() - 1) + " sides: " + jdbcSides.text();
+    return rounds + (rounds == 1 ? " round" : " rounds") + "; per side per round: 1 fork, " + iterations().text()
+        + jdbc + (quick ? " (--quick)" : "");
   }
 }

@@ -14,7 +14,7 @@ interface SideRunner {
 
   /**
    * @param side the benchmark method and parameters
-   * @param settings the iterations to run
+   * @param settings the iterations to run: the round's settings for this side ({@link RoundSettings#forSide})
    * @return JMH's JSON entries of the side (normally one), empty if it failed (the implementation reports why)
    * @throws java.io.IOException if the runner itself cannot run or cannot read its results
    */

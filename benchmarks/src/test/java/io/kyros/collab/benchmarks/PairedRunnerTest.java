@@ -22,10 +22,15 @@ import java.util.function.BiFunction;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The paired runner on canned sides: round order, per-round pairing, load samples, failures, the file, the budget. */
+/**
+ * The paired runner on canned sides: round order, per-round pairing, each side's iterations, load samples, failures,
+ * the file, the budget, the expected duration.
+ */
 class PairedRunnerTest {
   private static final Comparison DOC = comparison("doc-write-1-writer-vs-floor");
   private static final Comparison TAIL = comparison("tail-p99-memory-vs-1ms");
+  private static final Comparison LEASE = comparison("lease-postgresql-vs-shedlock");
+  private static final Comparison WORKERS = comparison("workers-postgresql-vs-db-scheduler");
   private static final Duration PER_SIDE = Duration.ofSeconds(10);
 
   @TempDir
@@ -33,6 +38,7 @@ class PairedRunnerTest {
 
   private final SteppingClock clock = new SteppingClock(Instant.parse("2026-12-02T03:00:00Z"));
   private final List<Selector> calls = new ArrayList<>();
+  private final Map<Selector, List<RoundSettings>> given = new HashMap<>();
   private final Map<Selector, Integer> seen = new HashMap<>();
   private final ByteArrayOutputStream progress = new ByteArrayOutputStream();
   private double load = 0.5;
@@ -45,6 +51,7 @@ class PairedRunnerTest {
   private SideRunner sides(BiFunction<Selector, Integer, Optional<JsonNode>> score) {
     return (side, settings) -> {
       calls.add(side);
+      given.computeIfAbsent(side, s -> new ArrayList<>()).add(settings);
       int nth = seen.merge(side, 1, Integer::sum) - 1;
       clock.advance(PER_SIDE);
       return score.apply(side, nth).map(List::of).orElse(List.of());
@@ -150,13 +157,63 @@ class PairedRunnerTest {
   }
 
   @Test
-  void theFullSuiteIsExpectedToTakeAbout26Minutes() {
-    Plan all = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, List.of());
+  void theJdbcClassesSidesRunWithTheLongerIterationsAndTheOthersWithTheRounds() throws IOException {
+    RoundSettings settings = RoundSettings.FULL.withRounds(2);
+    RoundSettings longer = new RoundSettings(2, 8, 3, 3, 2, false, RoundSettings.JDBC_STEADY_STATE);
 
-    // (33 sides x 5 rounds + 6 unpaired) x (4 s warm-up + 3 s measured + 2 s JVM start and setup)
-    assertThat(PairedRunner.expected(all, RoundSettings.FULL)).isEqualTo(Duration.ofSeconds(171 * 9));
-    // (33 x 3 + 6) x (1 + 1 + 2)
+    run(sides((side, nth) -> Optional.of(JmhEntries.throughput(side, 1000))),
+        List.of("^doc-write-1-writer", "^lease-postgresql-vs-shedlock", "^workers-postgresql"), 2, Optional.empty());
+
+    assertThat(given).containsOnlyKeys(DOC.ours(), DOC.baseline(), LEASE.ours(), LEASE.baseline(), WORKERS.ours(),
+        WORKERS.baseline());
+    assertThat(given.get(DOC.ours())).containsExactly(settings, settings);
+    assertThat(given.get(DOC.baseline())).containsExactly(settings, settings);
+    assertThat(List.of(LEASE.ours(), LEASE.baseline(), WORKERS.ours(), WORKERS.baseline()))
+        .allSatisfy(side -> assertThat(given.get(side)).containsExactly(longer, longer));
+  }
+
+  @Test
+  void aQuickRunIsQuickForEverySide() throws IOException {
+    Plan plan = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, List.of("^lease-postgresql-vs-shedlock",
+        "^doc-write-1-writer", "LeaseBenchmark.acquireRelease backend=MEMORY"));
+
+    runner(sides((side, nth) -> Optional.of(JmhEntries.throughput(side, 1000))))
+        .run(plan, RoundSettings.QUICK, "quick", 2, dir.resolve("quick.json"), Optional.empty());
+
+    assertThat(given).hasSize(5).allSatisfy((side, settings) ->
+        assertThat(settings).hasSize(side.params().containsValue("MEMORY") ? 1 : 3).containsOnly(RoundSettings.QUICK));
+  }
+
+  @Test
+  void theFullSuiteIsExpectedToTakeAbout44Minutes() {
+    Plan all = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, List.of());
+    long jdbc = all.order(0, all.allGroups()).stream().filter(RoundSettings::isJdbc).count();
+    long jdbcUnpaired = all.unpaired().stream().filter(RoundSettings::isJdbc).count();
+
+    // a round: 24 sides of 4 s warm-up + 3 s measured + 2 s JVM start and setup, 9 JDBC sides of 24 + 6 + 2 s
+    assertThat(all.sidesPerRound()).isEqualTo(33);
+    assertThat(jdbc).isEqualTo(9);
+    assertThat(jdbcUnpaired).isEqualTo(3);
+    // 5 rounds of 24 x 9 s + 9 x 32 s, then 6 unpaired: 3 x 9 s + 3 x 32 s (LeaseBenchmark MEMORY and FILE,
+    // WorkerPoolBenchmark COLLAB_FILE): 2,643 s, printed as 44 min (26 min, 1,539 s, with 2 x 2 s for every side)
+    assertThat(PairedRunner.expected(all, RoundSettings.FULL))
+        .isEqualTo(Duration.ofSeconds(5 * (24 * 9 + 9 * 32) + 3 * 9 + 3 * 32)).isEqualTo(Duration.ofSeconds(2643));
+    assertThat(PairedRunner.expected(all, RoundSettings.FULL).toMinutes()).isEqualTo(44);
+    // (33 x 3 + 6) x (1 + 1 + 2): quick runs are quick for every side
     assertThat(PairedRunner.expected(all, RoundSettings.QUICK)).isEqualTo(Duration.ofSeconds(105 * 4));
+  }
+
+  @Test
+  void theExpectedDurationCountsEachSideWithItsOwnIterations() {
+    Plan lease = Plan.of(Comparison.ALL, List.of(), List.of("^lease-postgresql-vs-shedlock"));
+    Plan doc = Plan.of(Comparison.ALL, List.of(), List.of("^doc-write-1-writer"));
+
+    // 2 sides x 5 rounds x (30 s + 2 s) against 2 x 5 x (7 s + 2 s)
+    assertThat(PairedRunner.expected(lease, RoundSettings.FULL)).isEqualTo(Duration.ofSeconds(320));
+    assertThat(PairedRunner.expected(doc, RoundSettings.FULL)).isEqualTo(Duration.ofSeconds(90));
+    // explicit iterations are every side's: 2 x 5 x (10 x 3 s + 5 x 3 s + 2 s)
+    assertThat(PairedRunner.expected(lease, RoundSettings.FULL.withWarmup(10, 3).withMeasurement(5, 3)))
+        .isEqualTo(Duration.ofSeconds(470));
   }
 
   @Test

@@ -126,7 +126,8 @@ class ReportTest {
         .contains("| Round | Started | Took | Load before (1 / 5 / 15 min) | Load after | DocumentWriteBenchmark.oneWriter "
             + "target=RAW_FLOOR (ops/s) |\n")
         .contains("| 2 | 2026-11-21 16:03:20 UTC | 190 s | 2.50 / 1.00 / 1.00 | 2.75 / 1.00 / 1.00 | 1000 |\n")
-        .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s\n")
+        .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s; "
+            + "LeaseBenchmark, TaskClaimBenchmark and WorkerPoolBenchmark sides: warmup 8 × 3 s, measurement 3 × 2 s\n")
         .contains("- Targets: judged on the intervals (at least 5 rounds)")
         .contains("- Took: 0 min 0 s"); // the hand-made file was "written" when the first round started
   }
@@ -213,9 +214,9 @@ class ReportTest {
 
     assertThat(md)
         .startsWith("# Collab benchmarks\n")
-        .contains("## How to run", "java -jar benchmarks/target/benchmarks.jar --quick", "--budget 25",
+        .contains("## How to run", "java -jar benchmarks/target/benchmarks.jar --quick", "--budget 75",
             "--report benchmarks/target/benchmark-rounds.json", "-Dcollab.bench.dir=", "--rounds 8 doc-write",
-            "--warmup 3x2 --measurement 3x2")
+            "--warmup 10x3 --measurement 5x3")
         .contains("- Command: `unknown (a plain JMH result file)`")
         .contains("- Iterations as JMH recorded them: warmup 3 × 2 s, measurement 5 × 3 s, 1 fork")
         .contains("- Results: `rounds.json` (12 results), written 2026-11-21 16:00:00 UTC")
@@ -265,7 +266,8 @@ class ReportTest {
     Path noScore = Files.writeString(dir.resolve("noscore.json"),
         "[{\"benchmark\": \"a.B.c\", \"mode\": \"thrpt\", \"primaryMetric\": {\"scoreUnit\": \"ops/s\"}}]");
     Path badRound = Files.writeString(dir.resolve("badround.json"), "{\"format\": \"" + PairedResults.FORMAT
-        + "\", \"settings\": {\"rounds\": 0}, \"rounds\": [], \"unpaired\": []}");
+        + "\", \"settings\": {\"rounds\": 0, \"warmupIterations\": 2, \"warmupSeconds\": 2, "
+        + "\"measurementIterations\": 3, \"measurementSeconds\": 1}, \"rounds\": [], \"unpaired\": []}");
 
     assertThatThrownBy(() -> PairedResults.read(missing)).hasMessageContaining("no result file at " + missing);
     assertThatThrownBy(() -> PairedResults.read(notJson)).hasMessageContaining("not JSON: " + notJson);
@@ -275,6 +277,21 @@ class ReportTest {
         .hasMessageContaining("entry 0 of " + noScore + " is not a JMH result: no \"score\"");
     assertThatThrownBy(() -> PairedResults.read(badRound))
         .hasMessage("bad paired run results in " + badRound + ": rounds must be at least 1: 0");
+  }
+
+  @Test
+  void aFileFromBeforeTheJdbcSidesHadTheirOwnIterationsReadsAsEverySideAlike() throws IOException {
+    Path old = Files.writeString(dir.resolve("old.json"), "{\"format\": \"" + PairedResults.FORMAT
+        + "\", \"command\": \"java\", \"cores\": 2, \"settings\": {\"rounds\": 5, \"warmupIterations\": 2, "
+        + "\"warmupSeconds\": 2, \"measurementIterations\": 3, \"measurementSeconds\": 1, \"quick\": false}, "
+        + "\"rounds\": [], \"unpaired\": []}");
+
+    RoundSettings settings = PairedResults.read(old).settings().orElseThrow();
+
+    assertThat(settings.jdbcSides()).isEqualTo(new Iterations(2, 2, 3, 1));
+    assertThat(settings.forSide(comparison("lease-postgresql-vs-shedlock").ours())).isEqualTo(settings);
+    assertThat(report(PairedResults.read(old)).markdown())
+        .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s\n");
   }
 
   @Test
