@@ -47,8 +47,8 @@ final class Transactions {
     /**
      * Writes whose BEGIN travels with the work's first statements ({@link Attempt#beginInline}): auto-commit stays
      * on, and COMMIT (unless the work asked for a rollback) or ROLLBACK are statements, sent at the end only if the
-     * work's own COMMIT has not ended the transaction. On a connection the pool hands out with auto-commit off, the
-     * same as {@link #WRITE}.
+     * work's own COMMIT has not ended the transaction. On a connection the pool hands out with auto-commit off, or
+     * read-only, the same as {@link #WRITE}.
      */
     INLINE_WRITE
   }
@@ -269,7 +269,8 @@ final class Transactions {
     boolean write = mode != Mode.READ;
     boolean autoCommit = c.getAutoCommit();
     boolean transaction = write || !autoCommit;
-    a.beginsInline = mode == Mode.INLINE_WRITE && autoCommit;
+    // a read-only connection gets the driver's BEGIN, which pgjdbc makes BEGIN READ ONLY (readOnlyMode=transaction)
+    a.beginsInline = mode == Mode.INLINE_WRITE && autoCommit && !c.isReadOnly();
     // whether auto-commit is turned off for the attempt, and so must be restored
     boolean driverBegins = write && autoCommit && !a.beginsInline;
     T result;

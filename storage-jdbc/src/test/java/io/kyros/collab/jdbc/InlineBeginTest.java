@@ -124,17 +124,16 @@ class InlineBeginTest {
       long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
       long pid = idleBackend(db);
       // an update the tables' owner skips: the one round trip's row count fails (rolled back), the general path
-      // begins again and fails the same way (rolled back), and reports the conflict
+      // begins again, fails the same way (rolled back), finds the revision unchanged and reports the failure
       db.execute("CREATE FUNCTION " + PREFIX + "skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL;"
           + " END $$", "CREATE TRIGGER " + PREFIX + "skip BEFORE UPDATE ON " + PREFIX + "collab_records"
           + " FOR EACH ROW EXECUTE FUNCTION " + PREFIX + "skip()");
       try {
-        CommitResult result = storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
-            List.of(Write.put(X, "2", "h2")), List.of(EVENT)));
-        assertThat(result).isNotInstanceOf(CommitResult.Committed.class);
-        assertThat(idleBackend(db)).isEqualTo(pid);
-      } catch (StorageException e) {
-        assertThat(e).hasMessageContaining("nothing was committed");
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+            List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
+            .isInstanceOf(RolledBackException.class).hasMessageContaining("SQLState 55000")
+            .hasMessageContaining("the tables were changed outside Collab")
+            .hasMessageContaining("nothing was committed");
         assertThat(idleBackend(db)).isEqualTo(pid);
       } finally {
         db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
@@ -146,10 +145,49 @@ class InlineBeginTest {
   }
 
   @Test
+  void aFailedRollbackStatementDiscardsTheConnection() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {})) {
+      FaultyDataSource faulty = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).tablePrefix(PREFIX)
+          .dialect(JdbcDialect.POSTGRESQL).listenNotify(false).build()) {
+        long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+        long pid = idleBackend(db);
+        // a server error in the round trip (the events' primary key taken), then the ROLLBACK statement fails
+        db.execute("INSERT INTO " + PREFIX + "collab_events (id, ts_micros, event_type, actor, target, details)"
+            + " SELECT nextval('" + PREFIX + "collab_event_seq') + 1, 0, 'x', 'x', 'x', '{}'");
+        SQLException rollbackFailure = new SQLException("injected: the ROLLBACK statement failed", "08006");
+        faulty.inject((c, m, args) -> m.getName().equals("createStatement") ? rollbackFailure : null);
+        int before = faulty.connections().size();
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+            List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
+            .isInstanceOf(StorageException.class).hasMessageContaining("23505")
+            .hasMessageContaining("nothing was committed")
+            .cause().satisfies(cause -> assertThat(cause.getSuppressed()).contains(rollbackFailure));
+        FaultyDataSource.Calls failed = faulty.connections().get(before);
+        assertThat(failed.log()).containsSubsequence("prepareStatement", "createStatement", "abort", "close");
+        faulty.heal();
+
+        // the pool replaced the aborted connection, which was still inside the failed transaction
+        assertThat(idleBackend(db)).isNotEqualTo(pid);
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
+      }
+    }
+  }
+
+  @Test
   void aPoolWithAutoCommitOffGetsTheDriversTransactionsWithTheSameResults() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> c.setAutoCommit(false));
-        JdbcStorage storage = db.builder().listenNotify(false).build();
         Connection other = db.connect()) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      List<TransactionState> atClose = new ArrayList<>();
+      recorded.inject((c, m, args) -> {
+        if (m.getName().equals("close")) {
+          atClose.add(c.real.unwrap(BaseConnection.class).getTransactionState());
+        }
+        return null;
+      });
+      JdbcStorage storage = JdbcStorage.builder(recorded.dataSource()).tablePrefix(PREFIX)
+          .dialect(JdbcDialect.POSTGRESQL).listenNotify(false).build();
       long r = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")),
           List.of(EVENT))));
       assertThat(storage.commit(Commit.of(List.of(Expectation.revision(X, r + 100)), List.of(Write.delete(X)),
@@ -164,6 +202,12 @@ class InlineBeginTest {
         assertThat(rs.getString(2)).isEqualTo("2");
       }
       assertThat(storage.lastEventId()).isEqualTo(2);
+      storage.close();
+      // the driver began every transaction (no BEGIN among the statements), and each ended before the connection
+      // went back to the pool (whose own rollback of a connection with auto-commit off would hide one left open)
+      assertThat(recorded.connections()).isNotEmpty().allSatisfy(calls -> assertThat(calls.prepared())
+          .noneMatch(sql -> sql.startsWith("BEGIN")));
+      assertThat(atClose).hasSize(recorded.connections().size()).containsOnly(TransactionState.IDLE);
     }
   }
 
