@@ -95,20 +95,14 @@ class InlineBeginTest {
         JdbcStorage storage = db.builder().listenNotify(false).build()) {
       long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
       long pid = idleBackend(db);
-      db.execute("CREATE FUNCTION " + PREFIX + "refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
-          + " RAISE EXCEPTION 'refused by a trigger' USING ERRCODE = '23514'; END $$",
-          "CREATE TRIGGER " + PREFIX + "refuse BEFORE UPDATE ON " + PREFIX + "collab_records FOR EACH ROW"
-              + " EXECUTE FUNCTION " + PREFIX + "refuse()");
-      try {
-        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
-            List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
-            .isInstanceOf(StorageException.class).hasMessageContaining("23514")
-            .hasMessageContaining("nothing was committed");
-        assertThat(idleBackend(db)).isEqualTo(pid);
-      } finally {
-        db.execute("DROP TRIGGER " + PREFIX + "refuse ON " + PREFIX + "collab_records",
-            "DROP FUNCTION " + PREFIX + "refuse()");
-      }
+      db.whileRecordsTrigger("refuse", "UPDATE", "TRUE",
+          "RAISE EXCEPTION 'refused by a trigger' USING ERRCODE = '23514';", () -> {
+            assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+                List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
+                .isInstanceOf(StorageException.class).hasMessageContaining("23514")
+                .hasMessageContaining("nothing was committed");
+            assertThat(idleBackend(db)).isEqualTo(pid);
+          });
       assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
       assertThat(storage.lastEventId()).isZero();
       assertThat(revision(storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
@@ -125,20 +119,14 @@ class InlineBeginTest {
       long pid = idleBackend(db);
       // an update the tables' owner skips: the one round trip's row count fails (rolled back), the general path
       // begins again, fails the same way (rolled back), finds the revision unchanged and reports the failure
-      db.execute("CREATE FUNCTION " + PREFIX + "skip() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL;"
-          + " END $$", "CREATE TRIGGER " + PREFIX + "skip BEFORE UPDATE ON " + PREFIX + "collab_records"
-          + " FOR EACH ROW EXECUTE FUNCTION " + PREFIX + "skip()");
-      try {
+      db.whileRecordsTrigger("skip", "UPDATE", "TRUE", "RETURN NULL;", () -> {
         assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
             List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
             .isInstanceOf(RolledBackException.class).hasMessageContaining("SQLState 55000")
             .hasMessageContaining("the tables were changed outside Collab")
             .hasMessageContaining("nothing was committed");
         assertThat(idleBackend(db)).isEqualTo(pid);
-      } finally {
-        db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records",
-            "DROP FUNCTION " + PREFIX + "skip()");
-      }
+      });
       assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
       assertThat(storage.lastEventId()).isZero();
     }
@@ -222,7 +210,7 @@ class InlineBeginTest {
    *
    * @return its backend's process id, which tells whether the pool still has the same connection
    */
-  private static long idleBackend(TestDatabase db) throws SQLException {
+  private static long idleBackend(TestDatabase db) {
     try (Connection c = db.dataSource().getConnection()) {
       assertThat(c.getAutoCommit()).as("auto-commit").isTrue();
       assertThat(c.unwrap(BaseConnection.class).getTransactionState()).as("transaction state")
@@ -233,6 +221,8 @@ class InlineBeginTest {
         assertThat(rs.getLong(2)).as("advisory locks held").isZero();
         return rs.getLong(1);
       }
+    } catch (SQLException e) {
+      throw new IllegalStateException("checking the pooled connection failed", e);
     }
   }
 }

@@ -332,16 +332,7 @@ class OneTripCommitTest {
    * "skip" on the records table: a change made outside Collab, which makes such a write change no row.
    */
   private static void skipping(TestDatabase db, String operation, Runnable body) {
-    db.execute("CREATE OR REPLACE FUNCTION " + PREFIX + "skip() RETURNS trigger AS $$ BEGIN RETURN NULL; END $$"
-            + " LANGUAGE plpgsql",
-        "CREATE TRIGGER " + PREFIX + "skip BEFORE " + operation + " ON " + PREFIX + "collab_records FOR EACH ROW"
-            + " WHEN (NEW.value_json = 'skip') EXECUTE FUNCTION " + PREFIX + "skip()");
-    try {
-      body.run();
-    } finally {
-      db.execute("DROP TRIGGER " + PREFIX + "skip ON " + PREFIX + "collab_records", "DROP FUNCTION " + PREFIX
-          + "skip()");
-    }
+    db.whileRecordsTrigger("skip", operation, "NEW.value_json = 'skip'", "RETURN NULL;", body);
   }
 
   /** A storage on the recorded data source, without a listener (whose connection would be recorded too). */

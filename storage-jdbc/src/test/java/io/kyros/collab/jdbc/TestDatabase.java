@@ -223,6 +223,30 @@ final class TestDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * PostgreSQL: runs {@code body} while a row trigger on the records table runs {@code plpgsql} before each
+   * {@code event} ({@code UPDATE} or {@code INSERT}) of a row meeting {@code condition}, then drops the trigger and
+   * its function: a change made outside Collab.
+   *
+   * @param name the trigger's and function's name, after the table prefix
+   * @param event the operation it fires on
+   * @param condition the trigger's {@code WHEN} condition, such as {@code TRUE}
+   * @param plpgsql the function's statements between {@code BEGIN} and {@code END}
+   * @param body what runs while the trigger exists
+   */
+  void whileRecordsTrigger(String name, String event, String condition, String plpgsql, Runnable body) {
+    String function = prefix + name + "()";
+    execute("CREATE OR REPLACE FUNCTION " + function + " RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " + plpgsql
+            + " END $$",
+        "CREATE TRIGGER " + prefix + name + " BEFORE " + event + " ON " + prefix + "collab_records FOR EACH ROW WHEN ("
+            + condition + ") EXECUTE FUNCTION " + function);
+    try {
+      body.run();
+    } finally {
+      execute("DROP TRIGGER " + prefix + name + " ON " + prefix + "collab_records", "DROP FUNCTION " + function);
+    }
+  }
+
   /** Runs statements on a connection of its own, outside the pool. */
   void execute(String... statements) {
     try (Connection c = connect(); Statement s = c.createStatement()) {
