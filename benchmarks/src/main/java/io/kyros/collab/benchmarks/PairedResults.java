@@ -155,16 +155,9 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
     settings.ifPresent(s -> {
       ObjectNode node = root.putObject("settings");
       node.put("rounds", s.rounds());
-      node.put("warmupIterations", s.warmupIterations());
-      node.put("warmupSeconds", s.warmupSeconds());
-      node.put("measurementIterations", s.measurementIterations());
-      node.put("measurementSeconds", s.measurementSeconds());
+      putIterations(node, s.iterations());
       node.put("quick", s.quick());
-      ObjectNode jdbc = node.putObject("jdbcSides");
-      jdbc.put("warmupIterations", s.jdbcSides().warmupIterations());
-      jdbc.put("warmupSeconds", s.jdbcSides().warmupSeconds());
-      jdbc.put("measurementIterations", s.jdbcSides().measurementIterations());
-      jdbc.put("measurementSeconds", s.jdbcSides().measurementSeconds());
+      putIterations(node.putObject("jdbcSides"), s.jdbcSides());
     });
     ArrayNode rounds = root.putArray("rounds");
     for (Round round : this.rounds) {
@@ -219,12 +212,11 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
     }
     try {
       JsonNode s = root.path("settings");
-      JsonNode j = s.path("jdbcSides").isObject() ? s.path("jdbcSides") : s;
+      Iterations every = iterations(s);
+      Iterations jdbc = s.path("jdbcSides").isObject() ? iterations(s.path("jdbcSides")) : every;
       Optional<RoundSettings> settings = Optional.of(new RoundSettings(s.path("rounds").asInt(),
-          s.path("warmupIterations").asInt(), s.path("warmupSeconds").asInt(), s.path("measurementIterations").asInt(),
-          s.path("measurementSeconds").asInt(), s.path("quick").asBoolean(),
-          new Iterations(j.path("warmupIterations").asInt(), j.path("warmupSeconds").asInt(),
-              j.path("measurementIterations").asInt(), j.path("measurementSeconds").asInt())));
+          every.warmupIterations(), every.warmupSeconds(), every.measurementIterations(), every.measurementSeconds(),
+          s.path("quick").asBoolean(), jdbc));
       List<Round> rounds = new ArrayList<>();
       for (JsonNode node : root.path("rounds")) {
         int number = node.path("round").asInt();
@@ -247,5 +239,23 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
     return node.isArray() && node.size() == 3
         ? Optional.of(new LoadAverage(node.get(0).asDouble(), node.get(1).asDouble(), node.get(2).asDouble()))
         : Optional.empty();
+  }
+
+  /** Writes iterations as the four fields the settings and {@code jdbcSides} both hold. */
+  private static void putIterations(ObjectNode node, Iterations it) {
+    node.put("warmupIterations", it.warmupIterations());
+    node.put("warmupSeconds", it.warmupSeconds());
+    node.put("measurementIterations", it.measurementIterations());
+    node.put("measurementSeconds", it.measurementSeconds());
+  }
+
+  /**
+   * @param node the settings or {@code jdbcSides}
+   * @return the iterations its four fields hold
+   * @throws IllegalArgumentException if a count is below 1
+   */
+  private static Iterations iterations(JsonNode node) {
+    return new Iterations(node.path("warmupIterations").asInt(), node.path("warmupSeconds").asInt(),
+        node.path("measurementIterations").asInt(), node.path("measurementSeconds").asInt());
   }
 }
