@@ -53,6 +53,8 @@ final class TaskCandidates {
   private final Set<String> trying = ConcurrentHashMap.newKeySet();
   /** What claimNext needs of each task, by revision and hash (which identify a value, so entries never go stale). */
   private final Cache<Core.Version, TaskRecord.View> views = Core.cache(50_000);
+  /** Combines the concurrent calls of one kind into one search and one commit. */
+  private final ClaimGroups groups = new ClaimGroups();
 
   TaskCandidates(Core core, LeaseCommits leases, TaskCommits commits, TaskClaims claims) {
     this.core = core;
@@ -80,8 +82,23 @@ final class TaskCandidates {
   private record Round(List<StoredRecord> candidates, Set<String> leaseIds, Map<String, StoredRecord> leaseRecords,
       boolean more) {}
 
-  /** See {@link Tasks#claimUpTo}; the arguments are checked. {@code claimNext} is {@code claimUpTo(1)}. */
+  /**
+   * See {@link Tasks#claimUpTo}; the arguments are checked. {@code claimNext} is {@code claimUpTo(1)}. Concurrent
+   * calls of this instance for the same worker, ttl, labels and trailing events are combined ({@link ClaimGroups}).
+   */
   List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
+    return groups.claim(new ClaimGroups.Kind(worker, ttl, labels, trailing), max,
+        n -> claimNow(n, worker, ttl, labels, trailing));
+  }
+
+  /** @return the combined claims (for tests) */
+  ClaimGroups groups() {
+    return groups;
+  }
+
+  /** One call of {@link #claimUpTo}, run by the thread that leads its group. */
+  private List<TaskClaim> claimNow(int max, String worker, Duration ttl, Set<String> labels,
+      TrailingEvents trailing) {
     List<TaskClaim> out = new ArrayList<>(Math.min(max, 64));
     try {
       for (int round = 0; round < MAX_ROUNDS && out.size() < max; round++) {

@@ -182,9 +182,11 @@ public final class Tasks {
    * tasks), so a crashed worker's task returns to the queue without anyone else having to notice.
    *
    * <p>A worker alone always gets the best claimable task. When the best one is lost to a concurrent claimer, the
-   * next is tried without reading the tasks again; and threads of one {@link Collab} calling concurrently skip a
-   * candidate another of them is committing for at that moment, so they spread over the best candidates (each
-   * skipped one is being claimed by a concurrent call) instead of all committing for the same one.
+   * next is tried without reading the tasks again. Threads of one {@link Collab} calling concurrently for the same
+   * worker, ttl and labels are combined into one search and one commit, in the order they came (see
+   * {@link #claimUpTo(int, String, Duration, Set)}); those calling for different ones skip a candidate another of
+   * them is committing for at that moment, so they spread over the best candidates (each skipped one is being
+   * claimed by a concurrent call) instead of all committing for the same one.
    *
    * @param worker the claiming worker's identity
    * @param ttl the claim lease's time to live, positive
@@ -210,6 +212,12 @@ public final class Tasks {
    * it throws only when it holds none. Any other failure is thrown after the claims it holds are released.
    * {@code claimNext} is {@code claimUpTo(1, ...)}.
    *
+   * <p>Calls that threads of this instance make while another for the same worker, ttl and labels runs are combined
+   * once it ends: one search and one commit claim for all of them (at most 16 tasks together), and the claims are
+   * dealt out in the order the calls came, best task first, each getting at most what it asked for. So threads
+   * polling for work at the same time cost one index read and one commit, not one each. If that combined claim
+   * fails, each of its calls throws (a {@link StorageException} with the failure as its cause, when it is one).
+   *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity
    * @param ttl each claim lease's time to live, positive
@@ -232,6 +240,11 @@ public final class Tasks {
   /** {@link #claimUpTo(int, String, Duration, Set)} recording {@code trailing} after each claim's events. */
   List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
     return candidates.claimUpTo(max, worker, ttl, labels, trailing);
+  }
+
+  /** @return how many claim calls wait for a concurrent one of this instance to end ({@link ClaimGroups}; tests) */
+  int claimsWaiting() {
+    return candidates.groups().waiting();
   }
 
   /**

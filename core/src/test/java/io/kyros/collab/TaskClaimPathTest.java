@@ -66,6 +66,24 @@ class TaskClaimPathTest {
       }
     }
 
+    /**
+     * Holds the next commit writing {@code task} in the storage: counts {@code committing} down, then waits for
+     * {@code proceed} (at most 30 s) before it applies.
+     */
+    void holdNextCommitOf(String task, CountDownLatch committing, CountDownLatch proceed) {
+      hookTask = task;
+      hook = commit -> {
+        hook = null;
+        committing.countDown();
+        try {
+          assertThat(proceed.await(30, TimeUnit.SECONDS)).isTrue();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new StorageException("interrupted", e);
+        }
+      };
+    }
+
     int count(String what) {
       return calls.getOrDefault(what, new AtomicInteger()).get();
     }
@@ -328,28 +346,23 @@ class TaskClaimPathTest {
     }
   }
 
+  /**
+   * Calls for different workers are not combined ({@link ClaimGroupsTest} covers those for one worker): they run at
+   * the same time, and spread over the candidates.
+   */
   @Test
   void threadsOfOneInstanceSkipTheCandidateAnotherIsCommittingFor() throws Exception {
     collab.tasks().create(NewTask.of("a").withId("a").withPriority(2));
     collab.tasks().create(NewTask.of("b").withId("b").withPriority(1));
     CountDownLatch committing = new CountDownLatch(1);
     CountDownLatch proceed = new CountDownLatch(1);
-    storage.hookTask = "a";
-    storage.hook = commit -> {
-      storage.hook = null;
-      committing.countDown();
-      try {
-        assertThat(proceed.await(30, TimeUnit.SECONDS)).isTrue();
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new StorageException("interrupted", e);
-      }
-    };
+    storage.holdNextCommitOf("a", committing, proceed);
     CompletableFuture<Optional<TaskClaim>> first = CompletableFuture.supplyAsync(() -> collab.tasks().claimNext(TTL));
     assertThat(committing.await(30, TimeUnit.SECONDS)).isTrue();
-    // a is being committed by the first thread: this one goes straight to b
-    TaskClaim second = collab.tasks().claimNext(TTL).orElseThrow();
+    // a is being committed by the first thread: this one, for another worker, goes straight to b
+    TaskClaim second = collab.tasks().claimNext("alice-2", TTL, Set.of()).orElseThrow();
     assertThat(second.task().id()).isEqualTo("b");
+    assertThat(second.lease().holder()).isEqualTo("alice-2");
     proceed.countDown();
     assertThat(first.get(30, TimeUnit.SECONDS).orElseThrow().task().id()).isEqualTo("a");
     assertThat(storage.count("commit for a")).isEqualTo(1);

@@ -1,0 +1,271 @@
+package io.kyros.collab;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Combined claims: the {@link Tasks#claimUpTo} (and {@code claimNext}) calls one Collab instance makes at the same time
+ * for the same worker, ttl, labels and trailing events share one search for candidates and one claim commit, so
+ * threads polling for work together cost one index read and one commit, not one of each per thread.
+ *
+ * <p>A call that finds no call of its kind running runs at once, alone, exactly as without combining (so one thread
+ * alone sees no change). Otherwise it waits in its kind's queue. When the running call ends, its thread takes from
+ * the queue, oldest first, the calls whose wants add up to at most {@value #MAX_CLAIMS} (the oldest always, whatever
+ * it wants), and hands them to the oldest taken, which claims their total in one call and deals the claims out in
+ * queue order, best first: each call gets at most what it asked for. A call left with fewer, or none, gets what is
+ * left, as it would have if it had run alone right after the calls before it: the combined call found no more
+ * claimable tasks.
+ *
+ * <p>Failures: if the combined call throws, every call of the group throws: the thread that ran it the exception
+ * itself, the others a new exception of the same kind (a {@link StorageException}, otherwise a
+ * {@link CollabException}) with it as the cause. Each would have met the same failure alone, since they asked for
+ * the same thing at the same time.
+ *
+ * <p>Waiting: a call still in the queue leaves it when its thread is interrupted, and throws a
+ * {@link StorageException} with the interrupt status kept; nothing was claimed for it. Once taken into a group it
+ * waits for the group (which the storage's own timeouts bound, as any claim) and keeps an interrupt for later; the
+ * thread that runs a group clears its own interrupt while it does, so that it does not stop the others' claims.
+ *
+ * <p>Thread-safe.
+ */
+final class ClaimGroups {
+  /**
+   * The most claims one combined call asks for: a claim commit of this many tasks still checks few enough
+   * expectations to commit in one round trip on PostgreSQL.
+   */
+  static final int MAX_CLAIMS = 16;
+
+  /**
+   * What a call asks for, beyond how many: calls of one kind can be combined.
+   *
+   * @param worker the claiming worker
+   * @param ttl the claims' time to live
+   * @param labels the labels of which a task must carry one
+   * @param trailing the events added after each claim's own (compared by identity)
+   */
+  record Kind(String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
+    Kind {
+      Objects.requireNonNull(worker, "worker");
+      Objects.requireNonNull(ttl, "ttl");
+      labels = Set.copyOf(labels);
+      Objects.requireNonNull(trailing, "trailing");
+    }
+  }
+
+  /** Claims up to {@code max} tasks of the kind, as one call. */
+  @FunctionalInterface
+  interface Claimer {
+    /**
+     * @param max the most tasks to claim
+     * @return the claims, best task first
+     */
+    List<TaskClaim> claim(int max);
+  }
+
+  private final ReentrantLock lock = new ReentrantLock();
+  /** The queues of the kinds with a call running (and only those). */
+  private final Map<Kind, ArrayDeque<Pending>> running = new HashMap<>();
+
+  /**
+   * Claims, alone or combined with the concurrent calls of the same kind.
+   *
+   * @param kind what is claimed
+   * @param max the most tasks to claim, positive
+   * @param claimer claims for one call of the kind: the combined call runs the claimer of the call that leads it
+   * @return the claims, best task first, at most {@code max}
+   */
+  List<TaskClaim> claim(Kind kind, int max, Claimer claimer) {
+    Pending me = new Pending(max);
+    boolean alone;
+    lock.lock();
+    try {
+      ArrayDeque<Pending> queue = running.get(kind);
+      alone = queue == null;
+      if (alone) {
+        running.put(kind, new ArrayDeque<>());
+      } else {
+        queue.add(me);
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (alone) {
+      try {
+        return claimer.claim(max);
+      } finally {
+        handOn(kind);
+      }
+    }
+    Signal s = await(kind, me);
+    if (s instanceof Lead lead) {
+      // the group's claims are for all its calls: an interrupt of this thread, which was waiting, must not stop them
+      boolean interrupted = Thread.interrupted();
+      try {
+        run(lead.group(), claimer);
+      } finally {
+        handOn(kind);
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      s = me.outcome;
+      if (s instanceof Failed f) {
+        throw f.failure(); // this thread ran the call: its own exception
+      }
+    }
+    if (s instanceof Dealt d) {
+      return d.claims();
+    }
+    RuntimeException failure = ((Failed) s).failure();
+    String message = "the claim call this one was combined with failed: " + failure.getMessage();
+    throw failure instanceof StorageException ? new StorageException(message, failure)
+        : new CollabException(message, failure);
+  }
+
+  /** @return how many calls wait in the queues (for tests) */
+  int waiting() {
+    lock.lock();
+    try {
+      return running.values().stream().mapToInt(ArrayDeque::size).sum();
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  /**
+   * Waits until the call is told to lead a group or gets its claims. While it is still in the queue an interrupt
+   * makes it leave (nothing was claimed for it); once taken into a group it waits for the group and keeps the
+   * interrupt for later.
+   */
+  private Signal await(Kind kind, Pending me) {
+    try {
+      return me.signal.get();
+    } catch (InterruptedException e) {
+      boolean left;
+      lock.lock();
+      try {
+        ArrayDeque<Pending> queue = running.get(kind);
+        left = queue != null && queue.remove(me);
+      } finally {
+        lock.unlock();
+      }
+      Thread.currentThread().interrupt();
+      if (left) {
+        throw new StorageException("claim interrupted while it waited for a concurrent claim of this instance; it"
+            + " never started, nothing was claimed for it");
+      }
+      return joinUninterruptibly(me);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("a claim group's signal failed", e); // never completed exceptionally
+    }
+  }
+
+  /** Waits for a call already taken into a group; the caller keeps the interrupt status. */
+  private static Signal joinUninterruptibly(Pending me) {
+    boolean interrupted = Thread.interrupted();
+    try {
+      while (true) {
+        try {
+          return me.signal.get();
+        } catch (InterruptedException again) {
+          interrupted = true;
+        } catch (ExecutionException e) {
+          throw new IllegalStateException("a claim group's signal failed", e);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  /** After a call of the kind ended: hands the next group to its oldest call, or marks the kind idle. */
+  private void handOn(Kind kind) {
+    List<Pending> next = null;
+    lock.lock();
+    try {
+      ArrayDeque<Pending> queue = running.get(kind);
+      if (queue.isEmpty()) {
+        running.remove(kind);
+      } else {
+        next = new ArrayList<>();
+        int wanted = 0;
+        do {
+          Pending p = queue.poll();
+          next.add(p);
+          wanted += p.want;
+        } while (!queue.isEmpty() && wanted + queue.peek().want <= MAX_CLAIMS);
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (next != null) {
+      next.get(0).signal.complete(new Lead(next));
+    }
+  }
+
+  /** Runs a group's combined call (in its leader's thread) and gives each call of the group its outcome. */
+  private static void run(List<Pending> group, Claimer claimer) {
+    int total = 0;
+    for (Pending p : group) {
+      total += p.want;
+    }
+    List<TaskClaim> claims;
+    try {
+      claims = claimer.claim(total);
+    } catch (RuntimeException e) {
+      Failed failed = new Failed(e);
+      group.forEach(p -> p.finish(failed));
+      return;
+    } catch (Error e) {
+      Failed failed = new Failed(new CollabException("claim failed: " + e, e));
+      group.forEach(p -> p.finish(failed));
+      throw e;
+    }
+    int from = 0;
+    for (Pending p : group) {
+      int to = Math.min(claims.size(), from + p.want);
+      p.finish(new Dealt(List.copyOf(claims.subList(from, to))));
+      from = to;
+    }
+  }
+
+  /** What a waiting call is told: lead a group, or its outcome. */
+  private sealed interface Signal permits Lead, Dealt, Failed {}
+
+  /** Run this group's combined call (it starts with the told call) and hand on. */
+  private record Lead(List<Pending> group) implements Signal {}
+
+  /** The call's claims. */
+  private record Dealt(List<TaskClaim> claims) implements Signal {}
+
+  /** The combined call failed. */
+  private record Failed(RuntimeException failure) implements Signal {}
+
+  /** A call in the queue or in a group. */
+  private static final class Pending {
+    final int want;
+    final CompletableFuture<Signal> signal = new CompletableFuture<>();
+    /** The outcome, once the group ran; read by the leader itself, whose signal was {@link Lead}. */
+    Signal outcome;
+
+    Pending(int want) {
+      this.want = want;
+    }
+
+    void finish(Signal s) {
+      outcome = s;
+      signal.complete(s); // no effect on the leader, already told to lead
+    }
+  }
+}
