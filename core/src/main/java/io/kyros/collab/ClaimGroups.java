@@ -7,33 +7,38 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
- * Combined claims: the {@link Tasks#claimUpTo} (and {@code claimNext}) calls one Collab instance makes at the same time
- * for the same worker, ttl, labels and trailing events share one search for candidates and one claim commit, so
- * threads polling for work together cost one index read and one commit, not one of each per thread.
+ * Combined claims: the {@link Tasks#claimUpTo} (and {@code claimNext}) calls that threads of one Collab instance make
+ * for the same worker, ttl, labels and trailing events while such a call runs wait for it, then share one call: one
+ * search for candidates and, unless candidates are lost to other claimers, one claim commit. So threads polling for
+ * work together cost one index read and one commit, not one of each per thread.
  *
  * <p>A call that finds no call of its kind running runs at once, alone, exactly as without combining (so one thread
- * alone sees no change). Otherwise it waits in its kind's queue. When the running call ends, its thread takes from
- * the queue, oldest first, the calls whose wants add up to at most {@value #MAX_CLAIMS} (the oldest always, whatever
- * it wants), and hands them to the oldest taken, which claims their total in one call and deals the claims out in
- * queue order, best first: each call gets at most what it asked for. A call left with fewer, or none, gets what is
- * left, as it would have if it had run alone right after the calls before it: the combined call found no more
- * claimable tasks.
+ * alone sees no change). Otherwise it waits in its kind's queue: calls of one kind run one at a time. When the running
+ * call ends, its thread takes from the queue, oldest first, the calls whose wants add up to at most
+ * {@value #MAX_CLAIMS}, and hands them to the oldest taken, which claims their total in one call and deals the claims
+ * out in queue order, best first: each call gets at most what it asked for. A call left with fewer, or none, gets what
+ * is left, as it would have if it had run alone right after the calls before it: the combined call found no more
+ * claimable tasks. A call asking for more than {@value #MAX_CLAIMS} is never combined: it runs at once, beside any
+ * other, and no call waits for it.
  *
- * <p>Failures: if the combined call throws, every call of the group throws: the thread that ran it the exception
- * itself, the others a new exception of the same kind (a {@link StorageException}, otherwise a
- * {@link CollabException}) with it as the cause. Each would have met the same failure alone, since they asked for
- * the same thing at the same time.
+ * <p>Failures: if the combined call throws, the thread that ran it throws the exception itself and each other call
+ * a new {@link StorageException} (or, for a failure that is not one, a {@link CollabException}) with it as the cause;
+ * each would have met the same failure alone, asking for the same thing at the same time. If the storage failed after
+ * some claims had committed (the combined call returns those, as a call alone does), the calls that get claims return
+ * them, and a call that gets none throws such an exception, as it would have alone.
  *
- * <p>Waiting: a call still in the queue leaves it when its thread is interrupted, and throws a
- * {@link StorageException} with the interrupt status kept; nothing was claimed for it. Once taken into a group it
- * waits for the group (which the storage's own timeouts bound, as any claim) and keeps an interrupt for later; the
- * thread that runs a group clears its own interrupt while it does, so that it does not stop the others' claims.
+ * <p>Waiting: a call still in the queue leaves it when its thread is interrupted (also one interrupted before it
+ * came) and throws a {@link StorageException} with the interrupt status kept; nothing was claimed for it. Once taken
+ * into a group it waits for the group (which the storage's own timeouts bound, as any claim) and keeps an interrupt
+ * for later. The thread that runs a group clears the interrupt status it had when it was told to, so that a wait it
+ * gave up does not stop the others' claims, and sets it again afterwards.
  *
  * <p>Thread-safe.
  */
@@ -61,14 +66,28 @@ final class ClaimGroups {
     }
   }
 
+  /**
+   * What one call claimed.
+   *
+   * @param claims the claims, best task first
+   * @param stoppedBy the storage failure that stopped the call after these claims had committed, if one did
+   */
+  record Claimed(List<TaskClaim> claims, Optional<StorageException> stoppedBy) {
+    Claimed {
+      claims = List.copyOf(claims);
+      Objects.requireNonNull(stoppedBy, "stoppedBy");
+    }
+  }
+
   /** Claims up to {@code max} tasks of the kind, as one call. */
   @FunctionalInterface
   interface Claimer {
     /**
      * @param max the most tasks to claim
-     * @return the claims, best task first
+     * @return what it claimed
+     * @throws RuntimeException if it claimed nothing and failed, or failed otherwise (it then holds no claim)
      */
-    List<TaskClaim> claim(int max);
+    Claimed claim(int max);
   }
 
   private final ReentrantLock lock = new ReentrantLock();
@@ -84,6 +103,9 @@ final class ClaimGroups {
    * @return the claims, best task first, at most {@code max}
    */
   List<TaskClaim> claim(Kind kind, int max, Claimer claimer) {
+    if (max > MAX_CLAIMS) {
+      return claimer.claim(max).claims(); // never combined
+    }
     Pending me = new Pending(max);
     boolean alone;
     lock.lock();
@@ -100,7 +122,7 @@ final class ClaimGroups {
     }
     if (alone) {
       try {
-        return claimer.claim(max);
+        return claimer.claim(max).claims();
       } finally {
         handOn(kind);
       }
@@ -203,8 +225,8 @@ final class ClaimGroups {
         do {
           Pending p = queue.poll();
           next.add(p);
-          wanted += p.want;
-        } while (!queue.isEmpty() && wanted + queue.peek().want <= MAX_CLAIMS);
+          wanted += p.want; // each want is at most MAX_CLAIMS, and so is the sum: no overflow
+        } while (!queue.isEmpty() && queue.peek().want <= MAX_CLAIMS - wanted);
       }
     } finally {
       lock.unlock();
@@ -214,29 +236,33 @@ final class ClaimGroups {
     }
   }
 
-  /** Runs a group's combined call (in its leader's thread) and gives each call of the group its outcome. */
+  /**
+   * Runs a group's combined call (in its leader's thread) and gives each call of the group its outcome, whatever
+   * fails.
+   */
   private static void run(List<Pending> group, Claimer claimer) {
-    int total = 0;
-    for (Pending p : group) {
-      total += p.want;
-    }
-    List<TaskClaim> claims;
     try {
-      claims = claimer.claim(total);
+      int total = 0;
+      for (Pending p : group) {
+        total += p.want;
+      }
+      Claimed claimed = claimer.claim(total);
+      List<TaskClaim> claims = claimed.claims();
+      int from = 0;
+      for (Pending p : group) {
+        int to = Math.min(claims.size(), from + p.want);
+        Optional<StorageException> stoppedBy = claimed.stoppedBy();
+        p.finish(to == from && stoppedBy.isPresent() ? new Failed(stoppedBy.get())
+            : new Dealt(List.copyOf(claims.subList(from, to))));
+        from = to;
+      }
     } catch (RuntimeException e) {
       Failed failed = new Failed(e);
-      group.forEach(p -> p.finish(failed));
-      return;
+      group.stream().filter(p -> p.outcome == null).forEach(p -> p.finish(failed));
     } catch (Error e) {
       Failed failed = new Failed(new CollabException("claim failed: " + e, e));
-      group.forEach(p -> p.finish(failed));
+      group.stream().filter(p -> p.outcome == null).forEach(p -> p.finish(failed));
       throw e;
-    }
-    int from = 0;
-    for (Pending p : group) {
-      int to = Math.min(claims.size(), from + p.want);
-      p.finish(new Dealt(List.copyOf(claims.subList(from, to))));
-      from = to;
     }
   }
 

@@ -87,8 +87,8 @@ final class TaskCandidates {
    * calls of this instance for the same worker, ttl, labels and trailing events are combined ({@link ClaimGroups}).
    */
   List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels, TrailingEvents trailing) {
-    return groups.claim(new ClaimGroups.Kind(worker, ttl, labels, trailing), max,
-        n -> claimNow(n, worker, ttl, labels, trailing));
+    ClaimGroups.Kind kind = new ClaimGroups.Kind(worker, ttl, labels, trailing);
+    return groups.claim(kind, max, n -> claimNow(n, kind.worker(), kind.ttl(), kind.labels(), kind.trailing()));
   }
 
   /** @return the combined claims (for tests) */
@@ -96,8 +96,11 @@ final class TaskCandidates {
     return groups;
   }
 
-  /** One call of {@link #claimUpTo}, run by the thread that leads its group. */
-  private List<TaskClaim> claimNow(int max, String worker, Duration ttl, Set<String> labels,
+  /**
+   * One call of {@link #claimUpTo}, run by the thread that leads its group: the claims, and the storage failure that
+   * stopped it after some had committed, if one did (logged here).
+   */
+  private ClaimGroups.Claimed claimNow(int max, String worker, Duration ttl, Set<String> labels,
       TrailingEvents trailing) {
     List<TaskClaim> out = new ArrayList<>(Math.min(max, 64));
     try {
@@ -130,6 +133,7 @@ final class TaskCandidates {
       keepInterrupt(e);
       LOG.warn("{} claimed {} of up to {} tasks, then the storage failed while it looked for more; returning those",
           worker, out.size(), max, e);
+      return new ClaimGroups.Claimed(List.copyOf(out), Optional.of(e));
     } catch (RuntimeException e) {
       // not the storage's failure (a bug, a value that cannot be stored): the caller sees it, the claims go back
       for (TaskClaim c : out) {
@@ -141,7 +145,7 @@ final class TaskCandidates {
       }
       throw e;
     }
-    return List.copyOf(out);
+    return new ClaimGroups.Claimed(List.copyOf(out), Optional.empty());
   }
 
   /** Sets the thread's interrupt status again if {@code e} was caused by an interrupt a storage did not keep. */

@@ -182,11 +182,11 @@ public final class Tasks {
    * tasks), so a crashed worker's task returns to the queue without anyone else having to notice.
    *
    * <p>A worker alone always gets the best claimable task. When the best one is lost to a concurrent claimer, the
-   * next is tried without reading the tasks again. Threads of one {@link Collab} calling concurrently for the same
-   * worker, ttl and labels are combined into one search and one commit, in the order they came (see
-   * {@link #claimUpTo(int, String, Duration, Set)}); those calling for different ones skip a candidate another of
-   * them is committing for at that moment, so they spread over the best candidates (each skipped one is being
-   * claimed by a concurrent call) instead of all committing for the same one.
+   * next is tried without reading the tasks again. Threads of one {@link Collab} that call while a claim for the
+   * same worker, ttl and labels runs wait for it and are then combined into one search and one commit, in the order
+   * they came (see {@link #claimUpTo(int, String, Duration, Set)}); those calling for different ones skip a candidate
+   * another of them is committing for at that moment, so they spread over the best candidates (each skipped one is
+   * being claimed by a concurrent call) instead of all committing for the same one.
    *
    * @param worker the claiming worker's identity
    * @param ttl the claim lease's time to live, positive
@@ -212,11 +212,15 @@ public final class Tasks {
    * it throws only when it holds none. Any other failure is thrown after the claims it holds are released.
    * {@code claimNext} is {@code claimUpTo(1, ...)}.
    *
-   * <p>Calls that threads of this instance make while another for the same worker, ttl and labels runs are combined
-   * once it ends: one search and one commit claim for all of them (at most 16 tasks together), and the claims are
-   * dealt out in the order the calls came, best task first, each getting at most what it asked for. So threads
-   * polling for work at the same time cost one index read and one commit, not one each. If that combined claim
-   * fails, each of its calls throws (a {@link StorageException} with the failure as its cause, when it is one).
+   * <p>Calls of at most 16 tasks that threads of this instance make for the same worker, ttl and labels run one at a
+   * time: those that come while one runs wait for it, then are combined: one search and (unless candidates are lost
+   * to other claimers) one commit claim for all of them, at most 16 tasks together, dealt out in the order the calls
+   * came, best task first, each getting at most what it asked for. So threads polling for work at the same time cost
+   * one index read and one commit, not one each. If the combined call fails, the thread that ran it throws the
+   * failure and each other call a {@link StorageException} (or a {@link CollabException}, for a failure that is not
+   * one) with it as the cause; if the storage failed after some claims committed, a call that gets none of them
+   * throws so too. A waiting call whose thread is interrupted leaves with a {@link StorageException}, having claimed
+   * nothing.
    *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity

@@ -14,6 +14,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
+import java.util.function.IntSupplier;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,18 +79,26 @@ class ClaimGroupsTest {
     return f;
   }
 
-  /** Starts a call and returns once it waits in the queue, behind {@code before} others. */
+  /** Starts a call and returns once it waits in the instance's queue, behind {@code before} others. */
   private CompletableFuture<List<TaskClaim>> queued(int before, Call c) {
+    return queued(() -> collab.tasks().claimsWaiting(), before, c);
+  }
+
+  /** Starts a call and returns once it waits in a queue whose length {@code waiting} gives, behind {@code before}. */
+  private CompletableFuture<List<TaskClaim>> queued(IntSupplier waiting, int before, Call c) {
     CompletableFuture<List<TaskClaim>> f = call(c);
-    await(() -> collab.tasks().claimsWaiting() == before + 1 || f.isDone());
+    await(() -> waiting.getAsInt() == before + 1 || f.isDone());
     assertThat(f).as("the call waits for the running one").isNotDone();
     return f;
   }
 
-  /** Waits, without sleeping, until the condition holds (the class timeout bounds it). */
+  /** Waits until the condition holds, yielding the processor meanwhile; fails after 30 s. */
   private static void await(BooleanSupplier condition) {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
     while (!condition.getAsBoolean()) {
-      Thread.onSpinWait();
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError("the condition did not hold within 30 s");
+      }
       Thread.yield();
     }
   }
@@ -147,6 +156,7 @@ class ClaimGroupsTest {
     assertThat(collab.tasks().claimNext("bob", TTL, Set.of()).map(c -> c.task().id())).contains("t2");
     assertThat(collab.tasks().claimNext("alice", TTL.plusSeconds(1), Set.of()).map(c -> c.task().id()))
         .contains("t3");
+    assertThat(collab.tasks().claimUpTo(1, "alice", TTL, Set.of("gpu"))).as("no task carries the label").isEmpty();
     assertThat(collab.tasks().claimsWaiting()).isZero();
     proceed.countDown();
     assertThat(ids(first.get(30, TimeUnit.SECONDS))).containsExactly("t1");
@@ -211,9 +221,98 @@ class ClaimGroupsTest {
   }
 
   @Test
-  void aLoneCallRunsAtOnce() {
-    storage.hook = null;
-    assertThat(collab.tasks().claimNext(TTL).map(c -> c.task().id())).isEqualTo(Optional.of("t1"));
+  void aCallForMoreThanSixteenIsNeverCombined() throws Exception {
+    CompletableFuture<List<TaskClaim>> first = heldFirstCall();
+    // runs at once, beside the held call, and skips the task it is committing for
+    assertThat(ids(collab.tasks().claimUpTo(ClaimGroups.MAX_CLAIMS + 1, "alice", TTL, Set.of())))
+        .containsExactly("t2", "t3", "t4", "t5");
     assertThat(collab.tasks().claimsWaiting()).isZero();
+    proceed.countDown();
+    assertThat(ids(first.get(30, TimeUnit.SECONDS))).containsExactly("t1");
+  }
+
+  // The groups alone, with claimers that stand in for the claim calls.
+
+  private final ClaimGroups groups = new ClaimGroups();
+  private final ClaimGroups.Kind kind = new ClaimGroups.Kind("w", TTL, Set.of(), TrailingEvents.NONE);
+
+  /** Claims of tasks t1 to t{n} in a store of their own, to deal out. */
+  private static List<TaskClaim> claims(int n) {
+    try (Collab other = Collab.builder().storage(io.kyros.collab.memory.MemoryStorage.create()).holder("w").build()) {
+      for (int i = 1; i <= n; i++) {
+        other.tasks().create(NewTask.of("task " + i).withId("t" + i).withPriority(10 - i));
+      }
+      return other.tasks().claimUpTo(n, "w", TTL, Set.of());
+    }
+  }
+
+  /** Starts a lone call of {@link #groups} whose claimer holds until {@link #proceed}; returns once it runs. */
+  private CompletableFuture<List<TaskClaim>> heldGroupCall() throws InterruptedException {
+    CompletableFuture<List<TaskClaim>> first = call(() -> groups.claim(kind, 1, n -> {
+      committing.countDown();
+      try {
+        assertThat(proceed.await(30, TimeUnit.SECONDS)).isTrue();
+      } catch (InterruptedException e) {
+        throw new AssertionError(e);
+      }
+      return new ClaimGroups.Claimed(List.of(), Optional.empty());
+    }));
+    assertThat(committing.await(30, TimeUnit.SECONDS)).isTrue();
+    return first;
+  }
+
+  private static ClaimGroups.Claimer notRun() {
+    return n -> {
+      throw new AssertionError("only the claimer of the call that leads a group runs");
+    };
+  }
+
+  @Test
+  void whenTheStorageFailedAfterSomeClaimsTheCallsWithoutOneThrow() throws Exception {
+    List<TaskClaim> two = claims(2);
+    StorageException dropped = new StorageException("connection dropped (simulated)");
+    CompletableFuture<List<TaskClaim>> first = heldGroupCall();
+    List<Integer> asked = new ArrayList<>();
+    CompletableFuture<List<TaskClaim>> a = queued(groups::waiting, 0, () -> groups.claim(kind, 1, n -> {
+      asked.add(n);
+      return new ClaimGroups.Claimed(two, Optional.of(dropped));
+    }));
+    CompletableFuture<List<TaskClaim>> b = queued(groups::waiting, 1, () -> groups.claim(kind, 1, notRun()));
+    CompletableFuture<List<TaskClaim>> c = queued(groups::waiting, 2, () -> groups.claim(kind, 3, notRun()));
+    proceed.countDown();
+
+    assertThat(first.get(30, TimeUnit.SECONDS)).isEmpty();
+    assertThat(ids(a.get(30, TimeUnit.SECONDS))).containsExactly("t1");
+    assertThat(ids(b.get(30, TimeUnit.SECONDS))).containsExactly("t2");
+    assertThat(catchCause(c)).as("no claim for it: it throws, as it would have alone")
+        .isInstanceOf(StorageException.class).hasCause(dropped);
+    assertThat(asked).containsExactly(5);
+  }
+
+  @Test
+  void wantsBeyondSixteenTogetherWaitForTheNextGroup() throws Exception {
+    List<TaskClaim> claims = claims(3);
+    CompletableFuture<List<TaskClaim>> first = heldGroupCall();
+    List<Integer> asked = java.util.Collections.synchronizedList(new ArrayList<>());
+    ClaimGroups.Claimer one = n -> {
+      asked.add(n);
+      return new ClaimGroups.Claimed(claims.subList(asked.size() - 1, asked.size()), Optional.empty());
+    };
+    CompletableFuture<List<TaskClaim>> a = queued(groups::waiting, 0, () -> groups.claim(kind, 10, one));
+    CompletableFuture<List<TaskClaim>> b = queued(groups::waiting, 1, () -> groups.claim(kind, 10, one));
+    CompletableFuture<List<TaskClaim>> c = queued(groups::waiting, 2, () -> groups.claim(kind, 6, notRun()));
+    // runs at once: asking for more than 16, it is never combined (and its want cannot overflow a group's sum)
+    assertThat(groups.claim(kind, Integer.MAX_VALUE, n -> {
+      asked.add(n);
+      return new ClaimGroups.Claimed(List.of(), Optional.empty());
+    })).isEmpty();
+    proceed.countDown();
+
+    assertThat(first.get(30, TimeUnit.SECONDS)).isEmpty();
+    assertThat(ids(a.get(30, TimeUnit.SECONDS))).containsExactly("t2");
+    assertThat(b.get(30, TimeUnit.SECONDS)).hasSize(1);
+    assertThat(c.get(30, TimeUnit.SECONDS)).as("its group found one claim, dealt to the call before it").isEmpty();
+    // a alone (10 + 10 > 16), then b with c
+    assertThat(asked).containsExactly(Integer.MAX_VALUE, 10, 16);
   }
 }
