@@ -16,8 +16,9 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * Combined claims: the {@link Tasks#claimUpTo} (and {@code claimNext}) calls that threads of one Collab instance make
  * for the same worker, ttl, labels and trailing events while such a call runs wait for it, then share one call: one
- * search for candidates and, unless candidates are lost to other claimers, one claim commit. So threads polling for
- * work together cost one index read and one commit, not one of each per thread.
+ * search for candidates and, unless candidates are lost to other claimers or stale claims and due backoffs are
+ * handled first, one claim commit. So threads polling for work together usually cost one index read and one commit,
+ * not one of each per thread.
  *
  * <p>A call that finds no call of its kind running runs at once, alone, exactly as without combining (so one thread
  * alone sees no change). Otherwise it waits in its kind's queue: calls of one kind run one at a time. When the running
@@ -30,7 +31,9 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Failures: if the combined call throws, the thread that ran it throws the exception itself and each other call
  * a new {@link StorageException} (or, for a failure that is not one, a {@link CollabException}) with it as the cause;
- * each would have met the same failure alone, asking for the same thing at the same time. If the storage failed after
+ * each would have met the same failure alone, asking for the same thing at the same time, except for an interrupt of
+ * the thread that runs it, which may make the storage fail the combined call (as it fails a group commit on JDBC).
+ * If the storage failed after
  * some claims had committed (the combined call returns those, as a call alone does), the calls that get claims return
  * them, and a call that gets none throws such an exception, as it would have alone.
  *
@@ -127,7 +130,13 @@ final class ClaimGroups {
         handOn(kind);
       }
     }
-    Signal s = await(kind, me);
+    Signal s;
+    try {
+      s = await(kind, me);
+    } catch (Error e) {
+      abandon(kind, me, e);
+      throw e;
+    }
     if (s instanceof Lead lead) {
       // the group's claims are for all its calls: an interrupt of this thread, which was waiting, must not stop them
       boolean interrupted = Thread.interrupted();
@@ -140,17 +149,40 @@ final class ClaimGroups {
         }
       }
       s = me.outcome;
-      if (s instanceof Failed f) {
-        throw f.failure(); // this thread ran the call: its own exception
+      if (s instanceof Failed f && f.failure() instanceof RuntimeException e) {
+        throw e; // this thread ran the call: its own exception (an Error was thrown by run itself)
       }
     }
     if (s instanceof Dealt d) {
       return d.claims();
     }
-    RuntimeException failure = ((Failed) s).failure();
+    Throwable failure = ((Failed) s).failure();
     String message = "the claim call this one was combined with failed: " + failure.getMessage();
     throw failure instanceof StorageException ? new StorageException(message, failure)
         : new CollabException(message, failure);
+  }
+
+  /**
+   * A waiting call whose thread fails with an Error leaves the queue; if it was told to lead a group already, the
+   * group's calls fail with the Error and the kind is handed on, so that no call waits for a thread that is gone.
+   */
+  private void abandon(Kind kind, Pending me, Error e) {
+    if (!leave(kind, me) && joinUninterruptibly(me) instanceof Lead lead) {
+      Failed failed = new Failed(e);
+      lead.group().forEach(p -> p.finish(failed));
+      handOn(kind);
+    }
+  }
+
+  /** @return true if the call was still in its kind's queue and has left it */
+  private boolean leave(Kind kind, Pending me) {
+    lock.lock();
+    try {
+      ArrayDeque<Pending> queue = running.get(kind);
+      return queue != null && queue.remove(me);
+    } finally {
+      lock.unlock();
+    }
   }
 
   /** @return how many calls wait in the queues (for tests) */
@@ -172,14 +204,7 @@ final class ClaimGroups {
     try {
       return me.signal.get();
     } catch (InterruptedException e) {
-      boolean left;
-      lock.lock();
-      try {
-        ArrayDeque<Pending> queue = running.get(kind);
-        left = queue != null && queue.remove(me);
-      } finally {
-        lock.unlock();
-      }
+      boolean left = leave(kind, me);
       Thread.currentThread().interrupt();
       if (left) {
         throw new StorageException("claim interrupted while it waited for a concurrent claim of this instance; it"
@@ -256,13 +281,12 @@ final class ClaimGroups {
             : new Dealt(List.copyOf(claims.subList(from, to))));
         from = to;
       }
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
       Failed failed = new Failed(e);
       group.stream().filter(p -> p.outcome == null).forEach(p -> p.finish(failed));
-    } catch (Error e) {
-      Failed failed = new Failed(new CollabException("claim failed: " + e, e));
-      group.stream().filter(p -> p.outcome == null).forEach(p -> p.finish(failed));
-      throw e;
+      if (e instanceof Error error) {
+        throw error;
+      }
     }
   }
 
@@ -276,7 +300,7 @@ final class ClaimGroups {
   private record Dealt(List<TaskClaim> claims) implements Signal {}
 
   /** The combined call failed. */
-  private record Failed(RuntimeException failure) implements Signal {}
+  private record Failed(Throwable failure) implements Signal {}
 
   /** A call in the queue or in a group. */
   private static final class Pending {

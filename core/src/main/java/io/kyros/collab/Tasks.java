@@ -183,10 +183,10 @@ public final class Tasks {
    *
    * <p>A worker alone always gets the best claimable task. When the best one is lost to a concurrent claimer, the
    * next is tried without reading the tasks again. Threads of one {@link Collab} that call while a claim for the
-   * same worker, ttl and labels runs wait for it and are then combined into one search and one commit, in the order
-   * they came (see {@link #claimUpTo(int, String, Duration, Set)}); those calling for different ones skip a candidate
-   * another of them is committing for at that moment, so they spread over the best candidates (each skipped one is
-   * being claimed by a concurrent call) instead of all committing for the same one.
+   * same worker, ttl and labels runs wait for it and are then combined into one search and usually one commit, in
+   * the order they came (see {@link #claimUpTo(int, String, Duration, Set)}); those calling for different ones skip a
+   * candidate another of them is committing for at that moment, so they spread over the best candidates (each skipped
+   * one is being claimed by a concurrent call) instead of all committing for the same one.
    *
    * @param worker the claiming worker's identity
    * @param ttl the claim lease's time to live, positive
@@ -219,8 +219,9 @@ public final class Tasks {
    * one index read and one commit, not one each. If the combined call fails, the thread that ran it throws the
    * failure and each other call a {@link StorageException} (or a {@link CollabException}, for a failure that is not
    * one) with it as the cause; if the storage failed after some claims committed, a call that gets none of them
-   * throws so too. A waiting call whose thread is interrupted leaves with a {@link StorageException}, having claimed
-   * nothing.
+   * throws so too. A call still waiting when its thread is interrupted leaves with a {@link StorageException},
+   * having claimed nothing; once its combined call has started, it waits for it and keeps the interrupt.
+   * ({@link WorkerPool}s claim with calls of their own kind, not combined with these.)
    *
    * @param max the most tasks to claim, &gt; 0
    * @param worker the claiming worker's identity
@@ -228,7 +229,8 @@ public final class Tasks {
    * @param labels labels of which a task must carry one, empty for any
    * @return the claims, best task first; empty if no task is claimable
    * @throws IllegalArgumentException if max is not positive, or a name or ttl is invalid
-   * @throws StorageException if the storage fails before any claim of the call committed
+   * @throws StorageException if the storage fails before any claim of the call committed (or, combined, before any
+   *     claim for this call), or the call is interrupted while it waits for a concurrent one
    */
   public List<TaskClaim> claimUpTo(int max, String worker, Duration ttl, Set<String> labels) {
     if (max <= 0) {

@@ -248,7 +248,12 @@ class ClaimGroupsTest {
 
   /** Starts a lone call of {@link #groups} whose claimer holds until {@link #proceed}; returns once it runs. */
   private CompletableFuture<List<TaskClaim>> heldGroupCall() throws InterruptedException {
-    CompletableFuture<List<TaskClaim>> first = call(() -> groups.claim(kind, 1, n -> {
+    return heldGroupCall(1);
+  }
+
+  /** {@link #heldGroupCall()} for {@code max} tasks; its claimer claims nothing. */
+  private CompletableFuture<List<TaskClaim>> heldGroupCall(int max) throws InterruptedException {
+    CompletableFuture<List<TaskClaim>> first = call(() -> groups.claim(kind, max, n -> {
       committing.countDown();
       try {
         assertThat(proceed.await(30, TimeUnit.SECONDS)).isTrue();
@@ -277,16 +282,44 @@ class ClaimGroupsTest {
       asked.add(n);
       return new ClaimGroups.Claimed(two, Optional.of(dropped));
     }));
-    CompletableFuture<List<TaskClaim>> b = queued(groups::waiting, 1, () -> groups.claim(kind, 1, notRun()));
+    CompletableFuture<List<TaskClaim>> b = queued(groups::waiting, 1, () -> groups.claim(kind, 2, notRun()));
     CompletableFuture<List<TaskClaim>> c = queued(groups::waiting, 2, () -> groups.claim(kind, 3, notRun()));
     proceed.countDown();
 
     assertThat(first.get(30, TimeUnit.SECONDS)).isEmpty();
     assertThat(ids(a.get(30, TimeUnit.SECONDS))).containsExactly("t1");
-    assertThat(ids(b.get(30, TimeUnit.SECONDS))).containsExactly("t2");
+    assertThat(ids(b.get(30, TimeUnit.SECONDS))).as("fewer than it asked for, but some: returned").containsExactly("t2");
     assertThat(catchCause(c)).as("no claim for it: it throws, as it would have alone")
         .isInstanceOf(StorageException.class).hasCause(dropped);
-    assertThat(asked).containsExactly(5);
+    assertThat(asked).containsExactly(6);
+  }
+
+  @Test
+  void aFailureThatIsNotTheStoragesReachesTheOtherCallsAsTheirCause() throws Exception {
+    IllegalStateException bug = new IllegalStateException("a bug (simulated)");
+    CompletableFuture<List<TaskClaim>> first = heldGroupCall();
+    CompletableFuture<List<TaskClaim>> a = queued(groups::waiting, 0, () -> groups.claim(kind, 1, n -> {
+      throw bug;
+    }));
+    CompletableFuture<List<TaskClaim>> b = queued(groups::waiting, 1, () -> groups.claim(kind, 1, notRun()));
+    proceed.countDown();
+
+    assertThat(first.get(30, TimeUnit.SECONDS)).isEmpty();
+    assertThat(catchCause(a)).isSameAs(bug);
+    assertThat(catchCause(b)).isExactlyInstanceOf(CollabException.class).hasMessageContaining("a bug (simulated)")
+        .hasCause(bug);
+    assertThat(groups.waiting()).isZero();
+    assertThat(groups.claim(kind, 1, n -> new ClaimGroups.Claimed(List.of(), Optional.empty())))
+        .as("the kind is idle again").isEmpty();
+  }
+
+  @Test
+  void aCallOfSixteenOrFewerDoesNotWaitForOneOfMore() throws Exception {
+    CompletableFuture<List<TaskClaim>> big = heldGroupCall(ClaimGroups.MAX_CLAIMS + 1);
+    List<TaskClaim> one = claims(1);
+    assertThat(groups.claim(kind, 1, n -> new ClaimGroups.Claimed(one, Optional.empty()))).isEqualTo(one);
+    proceed.countDown();
+    assertThat(big.get(30, TimeUnit.SECONDS)).isEmpty();
   }
 
   @Test

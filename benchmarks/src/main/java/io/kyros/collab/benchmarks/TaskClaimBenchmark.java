@@ -53,7 +53,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@link Backend#COLLAB_POSTGRESQL}: the tasks are created with {@code Tasks.create} before the workers start;
  *       the invocation starts {@value #WORKERS} workers that loop {@code claimNext(ttl)} then {@code complete(claim)}
  *       until {@code claimNext} finds nothing. Each claim takes a lease with a fencing token and moves the task,
- *       each completion ends it, each recording events in the same commit.
+ *       each completion ends it, each recording events in the same commit. The workers share one {@code Collab},
+ *       so the {@code claimNext} calls made while another runs are combined into one search and one commit
+ *       ({@code ClaimGroups}); each completion commits on its own.
  *   <li>{@link Backend#DB_SCHEDULER_POSTGRESQL}, the baseline: db-scheduler 16.12.0 with {@value #WORKERS} executor
  *       threads polling with lock-and-fetch ({@code FOR UPDATE SKIP LOCKED}); the tasks are one-time instances
  *       inserted in one batch an hour in the future; the invocation runs one
