@@ -33,9 +33,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * a new {@link StorageException} (or, for a failure that is not one, a {@link CollabException}) with it as the cause;
  * each would have met the same failure alone, asking for the same thing at the same time, except for an interrupt of
  * the thread that runs it, which may make the storage fail the combined call (as it fails a group commit on JDBC).
- * If the storage failed after
- * some claims had committed (the combined call returns those, as a call alone does), the calls that get claims return
- * them, and a call that gets none throws such an exception, as it would have alone.
+ * If the storage failed after some claims had committed (the combined call returns those, as a call alone does), the
+ * calls that get claims return them, and a call that gets none throws such an exception, as it would have alone.
  *
  * <p>Waiting: a call still in the queue leaves it when its thread is interrupted (also one interrupted before it
  * came) and throws a {@link StorageException} with the interrupt status kept; nothing was claimed for it. Once taken
@@ -109,21 +108,20 @@ final class ClaimGroups {
     if (max > MAX_CLAIMS) {
       return claimer.claim(max).claims(); // never combined
     }
-    Pending me = new Pending(max);
-    boolean alone;
+    Pending me = null; // only a call that waits needs one
     lock.lock();
     try {
       ArrayDeque<Pending> queue = running.get(kind);
-      alone = queue == null;
-      if (alone) {
+      if (queue == null) {
         running.put(kind, new ArrayDeque<>());
       } else {
+        me = new Pending(max);
         queue.add(me);
       }
     } finally {
       lock.unlock();
     }
-    if (alone) {
+    if (me == null) {
       try {
         return claimer.claim(max).claims();
       } finally {
@@ -273,10 +271,10 @@ final class ClaimGroups {
       }
       Claimed claimed = claimer.claim(total);
       List<TaskClaim> claims = claimed.claims();
+      Optional<StorageException> stoppedBy = claimed.stoppedBy();
       int from = 0;
       for (Pending p : group) {
         int to = Math.min(claims.size(), from + p.want);
-        Optional<StorageException> stoppedBy = claimed.stoppedBy();
         p.finish(to == from && stoppedBy.isPresent() ? new Failed(stoppedBy.get())
             : new Dealt(List.copyOf(claims.subList(from, to))));
         from = to;

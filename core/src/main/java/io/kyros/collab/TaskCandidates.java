@@ -133,7 +133,7 @@ final class TaskCandidates {
       keepInterrupt(e);
       LOG.warn("{} claimed {} of up to {} tasks, then the storage failed while it looked for more; returning those",
           worker, out.size(), max, e);
-      return new ClaimGroups.Claimed(List.copyOf(out), Optional.of(e));
+      return new ClaimGroups.Claimed(out, Optional.of(e)); // the record copies the list
     } catch (RuntimeException e) {
       // not the storage's failure (a bug, a value that cannot be stored): the caller sees it, the claims go back
       for (TaskClaim c : out) {
@@ -145,7 +145,7 @@ final class TaskCandidates {
       }
       throw e;
     }
-    return new ClaimGroups.Claimed(List.copyOf(out), Optional.empty());
+    return new ClaimGroups.Claimed(out, Optional.empty());
   }
 
   /** Sets the thread's interrupt status again if {@code e} was caused by an interrupt a storage did not keep. */
