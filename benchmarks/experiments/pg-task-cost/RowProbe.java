@@ -22,17 +22,19 @@ import java.util.concurrent.Future;
  * Rows and WAL per task for Collab's create, claim and complete on PostgreSQL: a stand-alone probe (not built by
  * Maven; see README.md). Creates {@code args[0]} tasks with 8 threads, claims them all with 8 threads
  * ({@code claimNext}, combined by ClaimGroups), completes them with 8 threads, and prints per task, for each phase,
- * the rows inserted, updated and deleted in Collab's tables ({@code pg_stat_user_tables}), the WAL written
- * ({@code pg_current_wal_lsn}) and the transactions committed in the database (reads and the notifier's included).
- * A backend reports its statistics at most every 10 s while it idles, hence the 11 s pauses between phases. Uses
- * the database {@code test} on 127.0.0.1:5432 as {@code postgres}, tables prefixed {@code probe_} (dropped after).
+ * the rows inserted, updated and deleted in Collab's tables ({@code pg_stat_user_tables}) and the WAL written
+ * ({@code pg_current_wal_lsn}: the whole cluster's, so run it on an otherwise idle server; it includes the commit
+ * notifier's transactions and any checkpoint's full-page images). A backend reports its statistics at most every
+ * 10 s while it idles, hence the 11 s pauses between phases. Uses the database {@code test} on 127.0.0.1:5432 as
+ * {@code postgres}; its tables and sequences are prefixed {@code probe_} and dropped before and after.
  */
 public class RowProbe {
   private static final int THREADS = 8;
   private static final String[] COLUMNS = {"records ins", "records upd", "records del", "events ins", "index ins",
-      "index del", "WAL bytes", "xacts"};
-  private static final String DROP =
-      "DROP TABLE IF EXISTS probe_collab_index, probe_collab_events, probe_collab_records, probe_collab_meta";
+      "index del", "WAL bytes"};
+  private static final String[] DROP = {
+      "DROP TABLE IF EXISTS probe_collab_index, probe_collab_events, probe_collab_records, probe_collab_meta",
+      "DROP SEQUENCE IF EXISTS probe_collab_revision_seq, probe_collab_event_seq"};
 
   private static HikariDataSource pool;
 
@@ -43,43 +45,51 @@ public class RowProbe {
     config.setUsername("postgres");
     config.setMaximumPoolSize(10);
     pool = new HikariDataSource(config);
-    execute(DROP);
+    try {
+      execute(DROP);
+      probe(tasks);
+    } finally {
+      execute(DROP);
+      pool.close();
+    }
+  }
+
+  private static void probe(int tasks) throws Exception {
     JdbcStorage storage = JdbcStorage.builder(pool).tablePrefix("probe_").build();
     storage.createSchema();
     Collab collab = Collab.builder().storage(storage).holder("probe").build();
     ExecutorService threads = Executors.newFixedThreadPool(THREADS);
-    List<TaskClaim> claims = Collections.synchronizedList(new ArrayList<>());
-
-    long[] before = snapshot();
-    all(threads, w -> {
-      for (int i = w; i < tasks; i += THREADS) {
-        collab.tasks().create(NewTask.of("no-op " + i).withId("t" + i));
-      }
-    });
-    long[] created = snapshot();
-    all(threads, w -> {
-      Optional<TaskClaim> claim;
-      while ((claim = collab.tasks().claimNext(Duration.ofMinutes(5))).isPresent()) {
-        claims.add(claim.get());
-      }
-    });
-    long[] claimed = snapshot();
-    all(threads, w -> {
-      for (int i = w; i < claims.size(); i += THREADS) {
-        collab.tasks().complete(claims.get(i));
-      }
-    });
-    long[] completed = snapshot();
-
-    System.out.println("tasks " + tasks + ", claims " + claims.size());
-    print("create", before, created, tasks);
-    print("claim", created, claimed, tasks);
-    print("complete", claimed, completed, tasks);
-    threads.shutdown();
-    collab.close();
-    storage.close();
-    execute(DROP);
-    pool.close();
+    try {
+      List<TaskClaim> claims = Collections.synchronizedList(new ArrayList<>());
+      long[] before = snapshot();
+      all(threads, w -> {
+        for (int i = w; i < tasks; i += THREADS) {
+          collab.tasks().create(NewTask.of("no-op " + i).withId("t" + i));
+        }
+      });
+      long[] created = snapshot();
+      all(threads, w -> {
+        Optional<TaskClaim> claim;
+        while ((claim = collab.tasks().claimNext(Duration.ofMinutes(5))).isPresent()) {
+          claims.add(claim.get());
+        }
+      });
+      long[] claimed = snapshot();
+      all(threads, w -> {
+        for (int i = w; i < claims.size(); i += THREADS) {
+          collab.tasks().complete(claims.get(i));
+        }
+      });
+      long[] completed = snapshot();
+      System.out.println("tasks " + tasks + ", claims " + claims.size());
+      print("create", before, created, tasks);
+      print("claim", created, claimed, tasks);
+      print("complete", claimed, completed, tasks);
+    } finally {
+      threads.shutdownNow();
+      collab.close();
+      storage.close();
+    }
   }
 
   private interface Worker {
@@ -128,19 +138,19 @@ public class RowProbe {
           }
         }
       }
-      try (ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint, xact_commit"
-          + " FROM pg_stat_database WHERE datname = current_database()")) {
+      try (ResultSet rs = s.executeQuery("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint")) {
         rs.next();
         out[6] = rs.getLong(1);
-        out[7] = rs.getLong(2);
       }
     }
     return out;
   }
 
-  private static void execute(String sql) throws SQLException {
+  private static void execute(String... sql) throws SQLException {
     try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
-      s.execute(sql);
+      for (String statement : sql) {
+        s.execute(statement);
+      }
     }
   }
 }
