@@ -47,15 +47,13 @@ record RoundSettings(
   /**
    * The default: 5 rounds, 2 × 2 s warm-up and 3 × 1 s measurement per side per round, and
    * {@link #JDBC_STEADY_STATE} (8 × 3 s warm-up, 3 × 2 s measurement) for the sides of {@link #JDBC_CLASSES}. Of
-   * the 33 sides of a round ({@link Comparison#ALL}), 24 take about 9 s each (7 s of iterations and about 2 s of JVM
-   * start, setup and teardown, {@link PairedRunner#ASSUMED_OVERHEAD}) and 9 about 32 s (30 s of iterations):
-   * LeaseBenchmark's 3 PostgreSQL sides, TaskClaimBenchmark's 3 PostgreSQL and 2 MariaDB sides, and
-   * WorkerPoolBenchmark's PostgreSQL side. A round takes about 8.4 minutes (216 s + 288 s, 5 minutes before the
-   * steady-state warm-up) and the suite, with the 6 unpaired results (3 of them LeaseBenchmark's and
-   * WorkerPoolBenchmark's memory and file sides, so 32 s too), about 44 minutes on an otherwise idle machine
-   * ({@link PairedRunner#expected}: 2,643 s; 26 minutes before). That estimate is low: the last full run with 2 × 2 s
-   * for every side (2026-12-03, 2 cores) took 34 minutes where it estimated 26 (its first round 704 s, the others
-   * 315 to 326 s where it estimated 297), so expect 50 to 55 minutes.
+   * the 35 sides of a round ({@link Comparison#ALL}), 24 take about 9 s each (7 s of iterations and about 2 s of JVM
+   * start, setup and teardown, {@link PairedRunner#ASSUMED_OVERHEAD}) and 11 about 32 s (30 s of iterations):
+   * LeaseBenchmark's 3 PostgreSQL sides, TaskClaimBenchmark's 5 PostgreSQL and 2 MariaDB sides, and
+   * WorkerPoolBenchmark's PostgreSQL side. A round takes about 9.5 minutes (216 s + 352 s) and the suite, with the 6
+   * unpaired results (3 of them LeaseBenchmark's and WorkerPoolBenchmark's memory and file sides, so 32 s too),
+   * about 49 minutes on an otherwise idle machine ({@link PairedRunner#expected}: 2,963 s). That estimate is low:
+   * with 33 sides it said 44 minutes and full runs took 50 to 55, so expect about 60.
    */
   static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false, JDBC_STEADY_STATE);
 

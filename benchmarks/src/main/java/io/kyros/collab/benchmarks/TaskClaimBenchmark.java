@@ -71,6 +71,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *       statement; the invocation starts {@value #WORKERS} workers that loop one claim statement ({@code SKIP LOCKED})
  *       then one completion statement until nothing is claimable, each statement changing the task row and inserting
  *       its event in one auto-commit transaction.
+ *   <li>{@link Backend#SQL_FLOOR_BATCHED_POSTGRESQL} and {@link Backend#SQL_FLOOR_GROUPED_POSTGRESQL}: the same
+ *       floor with each worker claiming up to {@value #FLOOR_BATCH} tasks per statement, then completing them one
+ *       statement each (batched) or all in one transaction (grouped).
  * </ul>
  *
  * <p>A finished db-scheduler one-time execution is deleted; a finished Collab task stays on the board, done. So that
@@ -89,6 +92,11 @@ public class TaskClaimBenchmark {
   static final int TASKS = 500;
   /** Workers on both sides. */
   static final int WORKERS = 8;
+  /**
+   * Tasks a worker of the batched and grouped floors claims per statement: what db-scheduler's lock-and-fetch picks
+   * per statement here, about (its upper limit 1.0 - its lower limit 0.5) x {@value #WORKERS} threads.
+   */
+  static final int FLOOR_BATCH = 4;
   /** Connections in each pool. */
   static final int POOL_SIZE = 10;
   private static final String PREFIX = "bench_task_";
@@ -110,7 +118,20 @@ public class TaskClaimBenchmark {
      * statement per claim and per completion, each with its event; not Collab, but the best an implementation of its
      * guarantees could do without combining operations into one commit.
      */
-    SQL_FLOOR_POSTGRESQL(BenchDatabase.POSTGRESQL);
+    SQL_FLOOR_POSTGRESQL(BenchDatabase.POSTGRESQL),
+    /**
+     * The floor with claims combined ({@link TaskFloor#claimBatch}): each worker claims up to {@value #FLOOR_BATCH}
+     * tasks in one statement, then completes them one statement each; db-scheduler's commit shape (many picked per
+     * statement, each finished one deleted in a commit of its own) with Collab's guarantees.
+     */
+    SQL_FLOOR_BATCHED_POSTGRESQL(BenchDatabase.POSTGRESQL),
+    /**
+     * The floor with claims and completions combined: each worker claims up to {@value #FLOOR_BATCH} tasks in one
+     * statement and completes them in one transaction ({@link TaskFloor#completeAll}: their statements in one round
+     * trip, then COMMIT), so about 2 / {@value #FLOOR_BATCH} commits per task; what a design committing several
+     * operations together while keeping a result per operation could reach.
+     */
+    SQL_FLOOR_GROUPED_POSTGRESQL(BenchDatabase.POSTGRESQL);
 
     final BenchDatabase database;
 
@@ -120,6 +141,10 @@ public class TaskClaimBenchmark {
 
     boolean collab() {
       return name().startsWith("COLLAB_");
+    }
+
+    boolean floor() {
+      return name().startsWith("SQL_FLOOR_");
     }
   }
 
@@ -150,7 +175,7 @@ public class TaskClaimBenchmark {
       workers = Executors.newFixedThreadPool(WORKERS);
       return;
     }
-    if (backend == Backend.SQL_FLOOR_POSTGRESQL) {
+    if (backend.floor()) {
       floor = new TaskFloor(pool, "bench", TTL);
       workers = Executors.newFixedThreadPool(WORKERS);
       return;
@@ -260,7 +285,12 @@ public class TaskClaimBenchmark {
     if (collab != null || floor != null) {
       List<Callable<Integer>> drainers = new ArrayList<>();
       for (int w = 0; w < WORKERS; w++) {
-        drainers.add(collab != null ? this::drain : this::drainFloor);
+        drainers.add(switch (backend) {
+          case SQL_FLOOR_POSTGRESQL -> this::drainFloor;
+          case SQL_FLOOR_BATCHED_POSTGRESQL -> this::drainFloorBatched;
+          case SQL_FLOOR_GROUPED_POSTGRESQL -> this::drainFloorGrouped;
+          default -> this::drain;
+        });
       }
       int total = all(workers.invokeAll(drainers));
       if (total != TASKS) {
@@ -299,6 +329,33 @@ public class TaskClaimBenchmark {
     while ((claim = floor.claimNext()).isPresent()) {
       floor.complete(claim.get());
       n++;
+    }
+    return n;
+  }
+
+  /** One worker of the batched floor: claims up to {@value #FLOOR_BATCH} at once, completes each on its own. */
+  private int drainFloorBatched() throws SQLException {
+    int n = 0;
+    List<TaskFloor.Claim> claims;
+    while (!(claims = floor.claimBatch(FLOOR_BATCH)).isEmpty()) {
+      for (TaskFloor.Claim claim : claims) {
+        floor.complete(claim);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  /** One worker of the grouped floor: claims up to {@value #FLOOR_BATCH} at once and completes them at once. */
+  private int drainFloorGrouped() throws SQLException {
+    int n = 0;
+    List<TaskFloor.Claim> claims;
+    while (!(claims = floor.claimBatch(FLOOR_BATCH)).isEmpty()) {
+      int completed = floor.completeAll(claims).size();
+      if (completed != claims.size()) {
+        throw new IllegalStateException("the grouped floor completed " + completed + " of " + claims);
+      }
+      n += completed;
     }
     return n;
   }

@@ -6,7 +6,11 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The floor of a task claim + complete on PostgreSQL when each operation commits on its own: the least SQL that keeps
@@ -25,24 +29,48 @@ import java.util.Optional;
  * </pre>
  * The lease is a column of the task row (Collab keeps it as a record of its own), and dependencies, labels and
  * {@code notBefore} are left out. So it bounds any design that commits each claim and each completion separately;
- * only combining the operations of several threads into one commit could go below it.
+ * only combining operations into one commit could go below it.
+ *
+ * <p>Two more floors combine them, as far as each operation keeps a result of its own:
+ * <ul>
+ *   <li>{@link #claimBatch}: the claim statement above with {@code LIMIT ?}, so one commit claims up to that many
+ *       tasks, each with its event (the commit shape of db-scheduler's lock-and-fetch, which picks many executions
+ *       per statement and deletes each finished one in a commit of its own);</li>
+ *   <li>{@link #completeAll}: the completion statement above once per claim, sent together (a JDBC batch, one round
+ *       trip) in one transaction, then COMMIT: one commit completes them all, each with its event; a claim whose fence
+ *       is stale changes nothing and is reported, the others still complete (what a group commit keeping a result per
+ *       operation does).</li>
+ * </ul>
  *
  * <p>Thread-safe: each call borrows a connection of its own.
  */
 final class TaskFloor {
   private static final String TASKS = "bench_floor_tasks";
   private static final String EVENTS = "bench_floor_task_events";
-  private static final String CLAIM = "WITH t AS (SELECT id FROM " + TASKS + " WHERE status = 'queued' ORDER BY"
-      + " priority DESC, created_at, id LIMIT 1 FOR UPDATE SKIP LOCKED), c AS (UPDATE " + TASKS + " k SET status ="
-      + " 'claimed', holder = ?, fence = k.fence + 1, expires_at = clock_timestamp() + make_interval(secs => ?) FROM t"
-      + " WHERE k.id = t.id RETURNING k.id, k.holder, k.fence, k.expires_at), e AS (INSERT INTO " + EVENTS
-      + " (ts, event_type, actor, target, details) SELECT clock_timestamp(), 'task_claimed', holder, 'tasks/' || id,"
-      + " json_build_object('expiresAt', expires_at, 'fence', fence, 'holder', holder)::text FROM c)"
-      + " SELECT id, fence FROM c";
-  private static final String COMPLETE = "WITH c AS (UPDATE " + TASKS + " SET status = 'done', expires_at = NULL"
-      + " WHERE id = ? AND status = 'claimed' AND fence = ? RETURNING id, holder, fence), e AS (INSERT INTO " + EVENTS
-      + " (ts, event_type, actor, target, details) SELECT clock_timestamp(), 'task_completed', holder, 'tasks/' || id,"
-      + " json_build_object('fence', fence, 'holder', holder, 'status', 'done')::text FROM c) SELECT count(*) FROM c";
+  /** The claim of the best queued task; its parameters: holder, ttl in seconds. */
+  private static final String CLAIM = claim("1");
+  /** The claim of up to as many of the best queued tasks as its first parameter says; then holder, ttl. */
+  private static final String CLAIM_BATCH = claim("?");
+  /** A completion's change of the task row; its parameters: id, fence. */
+  private static final String COMPLETE_CHANGE = "UPDATE " + TASKS + " SET status = 'done', expires_at = NULL WHERE"
+      + " id = ? AND status = 'claimed' AND fence = ? RETURNING id, holder, fence";
+  /** A completion's event, for the row {@code c} returns. */
+  private static final String COMPLETE_EVENT = "INSERT INTO " + EVENTS + " (ts, event_type, actor, target, details)"
+      + " SELECT clock_timestamp(), 'task_completed', holder, 'tasks/' || id, json_build_object('fence', fence,"
+      + " 'holder', holder, 'status', 'done')::text FROM c";
+  private static final String COMPLETE = "WITH c AS (" + COMPLETE_CHANGE + "), e AS (" + COMPLETE_EVENT
+      + ") SELECT count(*) FROM c";
+  /** The completion of one claim of several in one transaction: the number of rows it changes is 1 if it completed. */
+  private static final String COMPLETE_IN_GROUP = "WITH c AS (" + COMPLETE_CHANGE + ") " + COMPLETE_EVENT;
+
+  private static String claim(String limit) {
+    return "WITH t AS (SELECT id FROM " + TASKS + " WHERE status = 'queued' ORDER BY priority DESC, created_at, id"
+        + " LIMIT " + limit + " FOR UPDATE SKIP LOCKED), c AS (UPDATE " + TASKS + " k SET status = 'claimed', holder ="
+        + " ?, fence = k.fence + 1, expires_at = clock_timestamp() + make_interval(secs => ?) FROM t WHERE k.id = t.id"
+        + " RETURNING k.id, k.holder, k.fence, k.expires_at), e AS (INSERT INTO " + EVENTS + " (ts, event_type, actor,"
+        + " target, details) SELECT clock_timestamp(), 'task_claimed', holder, 'tasks/' || id, json_build_object("
+        + "'expiresAt', expires_at, 'fence', fence, 'holder', holder)::text FROM c) SELECT id, fence FROM c";
+  }
 
   /** A claimed task: its id and fencing token. */
   record Claim(String id, long fence) {}
@@ -100,6 +128,64 @@ final class TaskFloor {
         return rs.next() ? Optional.of(new Claim(rs.getString(1), rs.getLong(2))) : Optional.empty();
       }
     }
+  }
+
+  /**
+   * Claims up to {@code max} of the best queued tasks in one statement (one commit), each with its event.
+   *
+   * @param max the most tasks to claim, positive
+   * @return the claims, in no particular order; empty if no queued task is left that another claim does not hold
+   *     locked
+   * @throws SQLException if the database fails
+   */
+  List<Claim> claimBatch(int max) throws SQLException {
+    List<Claim> out = new ArrayList<>(max);
+    try (Connection c = pool.getConnection(); PreparedStatement ps = c.prepareStatement(CLAIM_BATCH)) {
+      ps.setInt(1, max);
+      ps.setString(2, holder);
+      ps.setLong(3, ttl.toSeconds());
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          out.add(new Claim(rs.getString(1), rs.getLong(2)));
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Completes claimed tasks in one transaction (one round trip for the statements, one for COMMIT), each with its
+   * event; a claim whose task is no longer claimed with its fence is left out, the others complete.
+   *
+   * @param claims the claims
+   * @return the ids of the tasks completed
+   * @throws SQLException if the database fails
+   */
+  Set<String> completeAll(List<Claim> claims) throws SQLException {
+    Set<String> done = new HashSet<>();
+    try (Connection c = pool.getConnection()) {
+      c.setAutoCommit(false);
+      try (PreparedStatement ps = c.prepareStatement(COMPLETE_IN_GROUP)) {
+        for (Claim claim : claims) {
+          ps.setString(1, claim.id());
+          ps.setLong(2, claim.fence());
+          ps.addBatch();
+        }
+        int[] counts = ps.executeBatch();
+        c.commit();
+        for (int i = 0; i < counts.length; i++) {
+          if (counts[i] == 1) {
+            done.add(claims.get(i).id());
+          }
+        }
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(true);
+      }
+    }
+    return done;
   }
 
   /**

@@ -28,7 +28,7 @@ class PlanTest {
     assertThat(plan.groups().get(0)).containsExactly(DOC_COLLAB, DOC_FLOOR, DOC_16, DOC_16_FLOOR);
     assertThat(plan.groups().get(1)).hasSize(8); // the appenders: Collab, the floor, SQLite and H2, 1 and 16 threads
     List<Selector> round = plan.order(0, plan.allGroups());
-    assertThat(round).doesNotHaveDuplicates().hasSize(plan.sidesPerRound()).hasSize(33);
+    assertThat(round).doesNotHaveDuplicates().hasSize(plan.sidesPerRound()).hasSize(35);
     assertThat(plan.unpaired()).containsExactlyElementsOf(Comparison.ALSO_EXPECTED);
   }
 

@@ -190,6 +190,8 @@ class ReportTest {
         "ratio claim-complete-postgresql-vs-db-scheduler n/a",
         "ratio claim-complete-postgresql-vs-floor n/a",
         "ratio claim-complete-floor-vs-db-scheduler n/a",
+        "ratio claim-complete-batched-floor-vs-db-scheduler n/a",
+        "ratio claim-complete-grouped-floor-vs-db-scheduler n/a",
         "ratio workers-postgresql-vs-db-scheduler n/a",
         "ratio claim-complete-mariadb-vs-db-scheduler n/a",
         "ratio doc-write-100000-vs-10-documents 0.90 [no interval: 1 round]", // 0.9 ops/ms vs 1,000 ops/s

@@ -40,8 +40,8 @@ class RoundSettingsTest {
   void aFullRunGivesEverySideOfTheJdbcClassesAtLeastASteadyStateWarmUp() {
     List<Selector> jdbc = allSides().stream().filter(RoundSettings::isJdbc).toList();
 
-    // LeaseBenchmark 3 PostgreSQL + MEMORY + FILE, TaskClaimBenchmark 3 PostgreSQL + 2 MariaDB, WorkerPoolBenchmark 2
-    assertThat(jdbc).hasSize(12).extracting(s -> s.method().substring(0, s.method().indexOf('.')))
+    // LeaseBenchmark 3 PostgreSQL + MEMORY + FILE, TaskClaimBenchmark 5 PostgreSQL + 2 MariaDB, WorkerPoolBenchmark 2
+    assertThat(jdbc).hasSize(14).extracting(s -> s.method().substring(0, s.method().indexOf('.')))
         .containsOnly("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark");
     assertThat(jdbc).allSatisfy(side -> {
       RoundSettings settings = RoundSettings.FULL.forSide(side);
@@ -81,7 +81,8 @@ class RoundSettingsTest {
 
     assertThat(jdbcComparisons).containsExactly("lease-postgresql-vs-shedlock", "lease-postgresql-vs-floor",
         "lease-floor-vs-shedlock", "claim-complete-postgresql-vs-db-scheduler", "claim-complete-postgresql-vs-floor",
-        "claim-complete-floor-vs-db-scheduler", "workers-postgresql-vs-db-scheduler",
+        "claim-complete-floor-vs-db-scheduler", "claim-complete-batched-floor-vs-db-scheduler",
+        "claim-complete-grouped-floor-vs-db-scheduler", "workers-postgresql-vs-db-scheduler",
         "claim-complete-mariadb-vs-db-scheduler");
   }
 
