@@ -47,7 +47,7 @@ public final class BenchmarkMain {
         (none)               every comparison in paired rounds: 5 rounds, each side in its own fork each round with
                              2 x 2 s warm-up and 3 x 1 s measurement (the sides of LeaseBenchmark, TaskClaimBenchmark
                              and WorkerPoolBenchmark, on JDBC: 8 x 3 s and 3 x 2 s, so the JIT is done), sides of a
-                             comparison next to each other in alternating order (about 45 to 55 minutes); ratios with
+                             comparison next to each other in alternating order (about 55 to 60 minutes); ratios with
                              95 % bootstrap intervals
         --quick              3 rounds of 1 x 1 s warm-up, 1 x 1 s measurement for every side (about 7 minutes): not
                              valid for targets, no ratio is judged met or missed

@@ -52,7 +52,7 @@ record Report(PairedResults results, Run run, Machine machine) {
 
       ```
       ./mvnw -B -q verify -pl benchmarks -am -DskipTests                # builds benchmarks/target/benchmarks.jar
-      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 45 to 55 minutes), then this report
+      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 55 to 60 minutes), then this report
       java -jar benchmarks/target/benchmarks.jar --budget 75            # the same, then extra rounds for inconclusive targets, 75 minutes in all
       java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 7 minutes): indicative only, never judged
       java -jar benchmarks/target/benchmarks.jar --rounds 8 doc-write   # a subset: regexes on comparison names or benchmark names

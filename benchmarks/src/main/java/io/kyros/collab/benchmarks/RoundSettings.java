@@ -53,13 +53,13 @@ record RoundSettings(
    * WorkerPoolBenchmark's PostgreSQL side. A round takes about 9.5 minutes (216 s + 352 s) and the suite, with the 6
    * unpaired results (3 of them LeaseBenchmark's and WorkerPoolBenchmark's memory and file sides, so 32 s too),
    * about 49 minutes on an otherwise idle machine ({@link PairedRunner#expected}: 2,963 s). That estimate is low:
-   * with 33 sides it said 44 minutes and full runs took 50 to 55, so expect about 60.
+   * with 33 sides it said 44 minutes and the last two full runs took 53 and 56, so expect about 60.
    */
   static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false, JDBC_STEADY_STATE);
 
   /**
    * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement for every side, the sides of
-   * {@link #JDBC_CLASSES} too, about 7 minutes (105 forks of about 4 s); indicative only, never judged (one second
+   * {@link #JDBC_CLASSES} too, about 7.4 minutes (111 forks of about 4 s); indicative only, never judged (one second
    * leaves Collab's JIT-heavy paths cold).
    */
   static final RoundSettings QUICK = new RoundSettings(3, 1, 1, 1, 1, true, new Iterations(1, 1, 1, 1));

@@ -164,7 +164,7 @@ final class TaskFloor {
   Set<String> completeAll(List<Claim> claims) throws SQLException {
     Set<String> done = new HashSet<>();
     try (Connection c = pool.getConnection()) {
-      c.setAutoCommit(false);
+      c.setAutoCommit(false); // Hikari restores auto-commit when the connection goes back to the pool
       try (PreparedStatement ps = c.prepareStatement(COMPLETE_IN_GROUP)) {
         for (Claim claim : claims) {
           ps.setString(1, claim.id());
@@ -174,15 +174,17 @@ final class TaskFloor {
         int[] counts = ps.executeBatch();
         c.commit();
         for (int i = 0; i < counts.length; i++) {
-          if (counts[i] == 1) {
+          if (counts[i] > 0) { // the event's insert: 1 if the fenced update changed the task, else 0
             done.add(claims.get(i).id());
           }
         }
       } catch (SQLException | RuntimeException e) {
-        c.rollback();
+        try {
+          c.rollback();
+        } catch (SQLException rollbackFailed) {
+          e.addSuppressed(rollbackFailed);
+        }
         throw e;
-      } finally {
-        c.setAutoCommit(true);
       }
     }
     return done;
