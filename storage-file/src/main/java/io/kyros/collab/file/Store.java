@@ -139,7 +139,7 @@ final class Store {
           () -> FormatFile.readOrCreate(root, options.segmentBytes(), options.durability(), permissions));
       Path journal = root.resolve(Journal.NAME);
       if (!Files.exists(journal, LinkOption.NOFOLLOW_LINKS) && holdsData(root, lockFile)) {
-        throw new CorruptFileException(journal, 0, "missing: the store holds commits (a checkpoint, events,"
+        throw new CorruptFileException(journal, 0, "missing: the store holds commits (a checkpoint of commits, events,"
             + " documents or a header with counters) but no journal; its entries since the last checkpoint are lost",
             null);
       }
@@ -168,12 +168,22 @@ final class Store {
   }
 
   /**
-   * @return whether the directory holds anything a store writes once it has committed: a checkpoint,
+   * @return whether the directory holds anything a store writes once it has committed: a checkpoint recording a commit,
    *     an event segment, a collection, or a lock header with counters
    */
   private static boolean holdsData(Path root, LockFile lockFile) throws IOException {
     if (Files.exists(root.resolve(Checkpoints.NAME), LinkOption.NOFOLLOW_LINKS)) {
-      return true;
+      // the first open writes a checkpoint with both counters at zero; a power cut can keep its directory entry and
+      // lose the journal's, and such a checkpoint records no commit, so nothing can be lost with the journal; a
+      // checkpoint that cannot be read counts as data
+      try {
+        Counters checkpoint = Checkpoints.read(root);
+        if (checkpoint.revision() > 0 || checkpoint.eventId() > 0) {
+          return true;
+        }
+      } catch (CorruptFileException e) {
+        return true;
+      }
     }
     for (String sub : List.of("events", "state")) {
       try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(sub))) {

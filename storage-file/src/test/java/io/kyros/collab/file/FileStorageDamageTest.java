@@ -173,6 +173,23 @@ class FileStorageDamageTest {
   }
 
   @Test
+  void aNeverCommittedStoreWhoseJournalAPowerCutLostOpensEmpty() throws IOException {
+    // the first open's checkpoint (counters at zero) kept by a power cut that lost the journal's directory entry
+    // (PowerCutTest, seed 8467729871176): it records no commit, so the store opens, empty, instead of being refused
+    open().close();
+    Files.delete(dir.resolve("journal.jsonl"));
+    assertThat(Files.exists(dir.resolve("checkpoint.json"))).isTrue();
+    assertThat(checkpointRevision()).isZero();
+    try (FileStorage s = open()) {
+      assertThat(s.list("c", "", 10)).isEmpty();
+      assertThat(put(s, "first", "{\"v\":1}").revisions()).containsExactly(1L);
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "first"))).isPresent();
+    }
+  }
+
+  @Test
   void anEmptiedJournalBehindTheHeaderIsReportedNotForgotten() throws IOException {
     storeWithCheckpointAt40();
     Files.write(dir.resolve("journal.jsonl"), new byte[0]);
