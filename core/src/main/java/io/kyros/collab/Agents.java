@@ -94,12 +94,12 @@ public final class Agents {
   public Lease join(String id, Duration ttl) {
     Names.requireName("agent id", id);
     Names.requireBounded("ttl", ttl);
-    StoredRecord record = require(id);
+    require(id);
     Lease lease = leases.tryAcquire(resource(id), ttl).orElseThrow(() -> new IllegalStateException("agent " + id
         + " is already online: another holder has its presence lease " + resource(id)));
     String now = lease.heartbeatAt().toString();
-    changeRecord(id, json -> json.put(AgentRecord.LAST_SEEN, now), AgentStatus.OFFLINE,
-        AgentRecord.enabled(core.parse(record)) ? AgentStatus.AVAILABLE : AgentStatus.DISABLED, "joined");
+    changeRecord(id, json -> json.put(AgentRecord.LAST_SEEN, now),
+        current -> new StatusChange(AgentStatus.OFFLINE, enabledStatus(current)), "joined");
     return lease;
   }
 
@@ -114,12 +114,11 @@ public final class Agents {
   public void leave(String id, Lease presence) {
     Names.requireName("agent id", id);
     Objects.requireNonNull(presence, "presence");
-    StoredRecord record = require(id);
+    require(id);
     leases.release(presence);
     String now = core.storage().now().toString();
     changeRecord(id, json -> json.put(AgentRecord.LAST_SEEN, now),
-        AgentRecord.enabled(core.parse(record)) ? AgentStatus.AVAILABLE : AgentStatus.DISABLED, AgentStatus.OFFLINE,
-        "left");
+        current -> new StatusChange(enabledStatus(current), AgentStatus.OFFLINE), "left");
   }
 
   /**
@@ -134,12 +133,14 @@ public final class Agents {
    */
   public Agent setEnabled(String id, boolean enabled) {
     Names.requireName("agent id", id);
-    StoredRecord record = require(id);
-    if (AgentRecord.enabled(core.parse(record)) != enabled) {
+    require(id);
+    changeRecord(id, json -> json.put(AgentRecord.ENABLED, enabled), current -> {
+      if (AgentRecord.enabled(current) == enabled) {
+        return null; // already so: nothing to record
+      }
       AgentStatus online = presence(id).isPresent() ? AgentStatus.AVAILABLE : AgentStatus.OFFLINE;
-      changeRecord(id, json -> json.put(AgentRecord.ENABLED, enabled), enabled ? AgentStatus.DISABLED : online,
-          enabled ? online : AgentStatus.DISABLED, enabled ? "enabled" : "disabled");
-    }
+      return enabled ? new StatusChange(AgentStatus.DISABLED, online) : new StatusChange(online, AgentStatus.DISABLED);
+    }, enabled ? "enabled" : "disabled");
     return get(id).orElseThrow(() -> unknown(id));
   }
 
@@ -191,15 +192,33 @@ public final class Agents {
     return core.storage().read(RecordKeys.lease(resource(id))).map(leaseCommits::held);
   }
 
-  private void changeRecord(String id, java.util.function.UnaryOperator<ObjectNode> change, AgentStatus from,
-      AgentStatus to, String reason) {
+  /** A status change an {@code agent_status_changed} event records. */
+  private record StatusChange(AgentStatus from, AgentStatus to) {}
+
+  /** @return the status a present agent has with this record: available, or disabled */
+  private static AgentStatus enabledStatus(ObjectNode agent) {
+    return AgentRecord.enabled(agent) ? AgentStatus.AVAILABLE : AgentStatus.DISABLED;
+  }
+
+  /**
+   * Changes the agent's record and records the status change, both judged from the record the commit expects (read
+   * again on every attempt), so a concurrent change (such as a disable between a join's first read and its commit)
+   * is never recorded over; {@code status} returning null means there is nothing to change.
+   */
+  private void changeRecord(String id, java.util.function.UnaryOperator<ObjectNode> change,
+      java.util.function.Function<ObjectNode, StatusChange> status, String reason) {
     Retry backoff = core.retry("agent " + id);
     for (;; backoff.pause()) {
       StoredRecord current = require(id);
-      ObjectNode json = change.apply(core.parse(current).deepCopy());
+      ObjectNode before = core.parse(current);
+      StatusChange st = status.apply(before);
+      if (st == null) {
+        return;
+      }
+      ObjectNode json = change.apply(before.deepCopy());
       if (write(Optional.of(current), json, core.event(EventType.AGENT_STATUS_CHANGED, target(id), core.object()
-          .put("id", id).put("oldStatus", from.wireName()).put("newStatus", to.wireName()).put("reason", reason)))
-          .isPresent()) {
+          .put("id", id).put("oldStatus", st.from().wireName()).put("newStatus", st.to().wireName())
+          .put("reason", reason))).isPresent()) {
         return;
       }
     }
