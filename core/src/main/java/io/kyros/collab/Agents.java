@@ -133,7 +133,6 @@ public final class Agents {
    */
   public Agent setEnabled(String id, boolean enabled) {
     Names.requireName("agent id", id);
-    require(id);
     changeRecord(id, json -> json.put(AgentRecord.ENABLED, enabled), current -> {
       if (AgentRecord.enabled(current) == enabled) {
         return null; // already so: nothing to record

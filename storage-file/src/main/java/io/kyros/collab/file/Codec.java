@@ -254,7 +254,12 @@ final class Codec {
   }
 
   /** Counters from a checkpoint or header. */
-  record Counters(long revision, long eventId, long journal, String boot) {}
+  record Counters(long revision, long eventId, long journal, String boot) {
+    /** @return whether a commit has been counted: a revision or an event id handed out */
+    boolean countedACommit() {
+      return revision > 0 || eventId > 0;
+    }
+  }
 
   // ------------------------------------------------------------------------------------ helpers
 

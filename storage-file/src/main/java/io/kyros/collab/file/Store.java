@@ -172,18 +172,15 @@ final class Store {
    *     an event segment, a collection, or a lock header with counters
    */
   private static boolean holdsData(Path root, LockFile lockFile) throws IOException {
-    if (Files.exists(root.resolve(Checkpoints.NAME), LinkOption.NOFOLLOW_LINKS)) {
-      // the first open writes a checkpoint with both counters at zero; a power cut can keep its directory entry and
-      // lose the journal's, and such a checkpoint records no commit, so nothing can be lost with the journal; a
-      // checkpoint that cannot be read counts as data
-      try {
-        Counters checkpoint = Checkpoints.read(root);
-        if (checkpoint.revision() > 0 || checkpoint.eventId() > 0) {
-          return true;
-        }
-      } catch (CorruptFileException e) {
+    // the first open writes a checkpoint with both counters at zero; a power cut can keep its directory entry and
+    // lose the journal's, and such a checkpoint records no commit, so nothing can be lost with the journal; a
+    // checkpoint that cannot be read counts as data (a missing one reads as zeros)
+    try {
+      if (Checkpoints.read(root).countedACommit()) {
         return true;
       }
+    } catch (CorruptFileException e) {
+      return true;
     }
     for (String sub : List.of("events", "state")) {
       try (DirectoryStream<Path> entries = Files.newDirectoryStream(root.resolve(sub))) {
@@ -193,7 +190,7 @@ final class Store {
       }
     }
     Counters header = lockFile.readHeader();
-    return header != null && (header.revision() > 0 || header.eventId() > 0);
+    return header != null && header.countedACommit();
   }
 
   /** Recovers what a crashed process left and starts the writer thread. */
