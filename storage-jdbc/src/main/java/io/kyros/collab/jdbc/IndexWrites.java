@@ -26,7 +26,7 @@ import java.util.function.Predicate;
  * <p>Immutable; not for sharing between commits.
  */
 final class IndexWrites {
-  /** The parameters of one record's key in {@link SqlText#deleteIndexEntries}. */
+  /** The parameters of {@link SqlText#deleteIndexEntries}: one record's key. */
   static final int KEY_PARAMETERS = 2;
   /** The parameters of one entry in {@link SqlText#insertIndexEntries}. */
   static final int ROW_PARAMETERS = 4;
@@ -85,13 +85,14 @@ final class IndexWrites {
   }
 
   /**
-   * Binds records' keys as {@code collection, record_id} pairs.
+   * Binds a record's key as {@code collection, record_id}.
    *
    * @return the next parameter's index
    */
-  static int bindKeys(PreparedStatement ps, int first, List<RecordKey> keys) throws SQLException {
-    Queries.bindKeys(ps, first, keys);
-    return first + keys.size() * KEY_PARAMETERS;
+  static int bindKey(PreparedStatement ps, int first, RecordKey key) throws SQLException {
+    ps.setString(first, key.collection());
+    ps.setString(first + 1, key.id());
+    return first + KEY_PARAMETERS;
   }
 
   /**
@@ -111,18 +112,21 @@ final class IndexWrites {
   }
 
   /**
-   * Runs the deletes and inserts one statement at a time: a delete per {@value Queries#KEY_CHUNK} records, an insert
-   * per {@value #ROWS_PER_INSERT} entries.
+   * Runs the deletes, one per record in one JDBC batch, then the inserts one statement at a time, one per
+   * {@value #ROWS_PER_INSERT} entries.
    *
    * @param c the commit's connection
    * @param sql the storage's statements
    * @throws SQLException if a statement fails
    */
   void apply(Connection c, SqlText sql) throws SQLException {
-    for (List<RecordKey> chunk : chunks(cleared, Queries.KEY_CHUNK)) {
-      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(chunk.size()))) {
-        bindKeys(ps, 1, chunk);
-        ps.executeUpdate();
+    if (!cleared.isEmpty()) {
+      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries())) {
+        for (RecordKey key : cleared) {
+          bindKey(ps, 1, key);
+          ps.addBatch();
+        }
+        ps.executeBatch();
       }
     }
     for (List<Row> chunk : chunks(rows, ROWS_PER_INSERT)) {
