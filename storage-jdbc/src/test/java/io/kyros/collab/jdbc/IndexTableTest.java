@@ -230,7 +230,7 @@ class IndexTableTest {
    * Reading several records by key, and deleting their index entries, look at those records' rows only, however many
    * records the collection holds, also on tables PostgreSQL has no statistics for. Written as one condition {@code
    * (collection = ? AND id = ?) OR ...}, PostgreSQL pulled the collection common to every arm out of the OR and scanned
-   * the collection's whole range of the key, filtering the ids (here 1,996 records and 3,992 entries removed by the
+   * the collection's whole range of the key, filtering the ids (here 1,992 of the 2,000 records removed by the
    * filter): a claim commit's delete of the entries of 4 tasks read about 290 buffers among 500 tasks, a cost growing
    * with the collection. Checked with EXPLAIN ANALYZE (no row removed by a filter, and a few buffers a record), with
    * custom and with generic plans, for 8 of 2,000 records with 2 entries each.
