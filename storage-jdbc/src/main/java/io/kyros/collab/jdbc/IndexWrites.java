@@ -7,7 +7,9 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -26,7 +28,7 @@ import java.util.function.Predicate;
  * <p>Immutable; not for sharing between commits.
  */
 final class IndexWrites {
-  /** The parameters of {@link SqlText#deleteIndexEntries}: one record's key. */
+  /** The parameters of one record's key in {@link SqlText#deleteIndexEntries}. */
   static final int KEY_PARAMETERS = 2;
   /** The parameters of one entry in {@link SqlText#insertIndexEntries}. */
   static final int ROW_PARAMETERS = 4;
@@ -85,14 +87,39 @@ final class IndexWrites {
   }
 
   /**
-   * Binds a record's key as {@code collection, record_id}.
+   * The records whose entries are deleted, as PostgreSQL's deletes take them ({@link InlineCommit}): each delete's
+   * records are of distinct collections (see {@link SqlText#deleteIndexEntries}), so a commit makes as many deletes as
+   * it clears records of its most cleared collection (a completion, task and claim lease: one; a claim of 4 tasks: 4).
+   * The other databases do not pull a common clause out of an OR that way: {@link #apply} deletes up to {@value
+   * Queries#KEY_CHUNK} records of any collections per statement.
+   *
+   * @return the records of each delete, at most {@value Queries#KEY_CHUNK} each, in the order given within each
+   */
+  List<List<RecordKey>> deletes() {
+    List<List<RecordKey>> out = new ArrayList<>();
+    Map<String, Integer> seen = new HashMap<>();
+    for (RecordKey key : cleared) {
+      int delete = seen.merge(key.collection(), 1, Integer::sum) - 1; // the delete holding no record of its collection
+      while (out.size() <= delete) {
+        out.add(new ArrayList<>());
+      }
+      out.get(delete).add(key);
+    }
+    List<List<RecordKey>> chunked = new ArrayList<>(out.size());
+    for (List<RecordKey> keys : out) {
+      chunked.addAll(chunks(keys, Queries.KEY_CHUNK));
+    }
+    return chunked;
+  }
+
+  /**
+   * Binds records' keys as {@code collection, record_id} pairs.
    *
    * @return the next parameter's index
    */
-  static int bindKey(PreparedStatement ps, int first, RecordKey key) throws SQLException {
-    ps.setString(first, key.collection());
-    ps.setString(first + 1, key.id());
-    return first + KEY_PARAMETERS;
+  static int bindKeys(PreparedStatement ps, int first, List<RecordKey> keys) throws SQLException {
+    Queries.bindKeys(ps, first, keys);
+    return first + keys.size() * KEY_PARAMETERS;
   }
 
   /**
@@ -112,21 +139,18 @@ final class IndexWrites {
   }
 
   /**
-   * Runs the deletes, one per record in one JDBC batch, then the inserts one statement at a time, one per
-   * {@value #ROWS_PER_INSERT} entries.
+   * Runs the deletes, one statement per {@value Queries#KEY_CHUNK} records, then the inserts, one per {@value
+   * #ROWS_PER_INSERT} entries, one statement at a time (MariaDB, H2, SQLite).
    *
    * @param c the commit's connection
    * @param sql the storage's statements
    * @throws SQLException if a statement fails
    */
   void apply(Connection c, SqlText sql) throws SQLException {
-    if (!cleared.isEmpty()) {
-      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries())) {
-        for (RecordKey key : cleared) {
-          bindKey(ps, 1, key);
-          ps.addBatch();
-        }
-        ps.executeBatch();
+    for (List<RecordKey> keys : chunks(cleared, Queries.KEY_CHUNK)) {
+      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(keys.size()))) {
+        bindKeys(ps, 1, keys);
+        ps.executeUpdate();
       }
     }
     for (List<Row> chunk : chunks(rows, ROWS_PER_INSERT)) {

@@ -600,9 +600,9 @@ final class InlineCommit extends CommitProtocol {
           : "SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
     parts.addAll(writes);
-    String deleteEntries = guarded ? sql.deleteIndexEntriesIf(HELD) : sql.deleteIndexEntries();
-    for (RecordKey key : index.cleared) {
-      parts.add(new Part(deleteEntries, IndexWrites.KEY_PARAMETERS, (ps, first) -> IndexWrites.bindKey(ps, first, key)));
+    for (List<RecordKey> keys : index.deletes()) {
+      parts.add(new Part(guarded ? sql.deleteIndexEntriesIf(keys.size(), HELD) : sql.deleteIndexEntries(keys.size()),
+          keys.size() * IndexWrites.KEY_PARAMETERS, (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
     }
     int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
