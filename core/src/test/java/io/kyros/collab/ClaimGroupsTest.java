@@ -103,6 +103,17 @@ class ClaimGroupsTest {
     }
   }
 
+  /** A call claiming one task that records, as it ends, whether its thread's interrupt status is set. */
+  private Call claimRecordingInterrupt(AtomicReference<Boolean> interruptKept) {
+    return () -> {
+      try {
+        return collab.tasks().claimUpTo(1, "alice", TTL, Set.of());
+      } finally {
+        interruptKept.set(Thread.currentThread().isInterrupted());
+      }
+    };
+  }
+
   private static List<String> ids(List<TaskClaim> claims) {
     return claims.stream().map(c -> c.task().id()).toList();
   }
@@ -189,13 +200,7 @@ class ClaimGroupsTest {
   void anInterruptedWaitingCallLeavesTheQueueAndClaimsNothing() throws Exception {
     CompletableFuture<List<TaskClaim>> first = heldFirstCall();
     AtomicReference<Boolean> interruptKept = new AtomicReference<>();
-    CompletableFuture<List<TaskClaim>> waiting = queued(0, () -> {
-      try {
-        return collab.tasks().claimUpTo(1, "alice", TTL, Set.of());
-      } finally {
-        interruptKept.set(Thread.currentThread().isInterrupted());
-      }
-    });
+    CompletableFuture<List<TaskClaim>> waiting = queued(0, claimRecordingInterrupt(interruptKept));
     threads.get(threads.size() - 1).interrupt();
 
     assertThat(catchCause(waiting)).isInstanceOf(StorageException.class)
@@ -207,6 +212,30 @@ class ClaimGroupsTest {
     assertThat(collab.tasks().get("t2").orElseThrow().status()).isEqualTo("queued");
     // the kind is idle again: the next call runs at once
     assertThat(collab.tasks().claimNext(TTL).map(c -> c.task().id())).contains("t2");
+  }
+
+  @Test
+  void aCallInterruptedAfterItWasTakenIntoAGroupGetsItsClaimAndKeepsTheInterrupt() throws Exception {
+    CompletableFuture<List<TaskClaim>> first = heldFirstCall();
+    CountDownLatch groupCommitting = new CountDownLatch(1);
+    CountDownLatch groupProceed = new CountDownLatch(1);
+    storage.holdNextCommitOf("t2", groupCommitting, groupProceed); // the combined call's commit (t2 and t3)
+    CompletableFuture<List<TaskClaim>> leader = queued(0, () -> collab.tasks().claimUpTo(1, "alice", TTL, Set.of()));
+    AtomicReference<Boolean> interruptKept = new AtomicReference<>();
+    CompletableFuture<List<TaskClaim>> member = queued(1, claimRecordingInterrupt(interruptKept));
+    Thread memberThread = threads.get(threads.size() - 1);
+    proceed.countDown();
+    assertThat(groupCommitting.await(30, TimeUnit.SECONDS)).isTrue();
+    // both calls left the queue for the group whose commit is now held: the member waits for it, interrupted or not
+    assertThat(collab.tasks().claimsWaiting()).isZero();
+    memberThread.interrupt();
+    groupProceed.countDown();
+
+    assertThat(ids(first.get(30, TimeUnit.SECONDS))).containsExactly("t1");
+    assertThat(ids(leader.get(30, TimeUnit.SECONDS))).containsExactly("t2");
+    assertThat(ids(member.get(30, TimeUnit.SECONDS))).containsExactly("t3");
+    assertThat(interruptKept.get()).as("the member's interrupt is kept for after its claim").isTrue();
+    assertThat(collab.tasks().get("t3").orElseThrow().status()).isEqualTo("claimed");
   }
 
   private static Throwable catchCause(CompletableFuture<?> f) throws InterruptedException {

@@ -161,7 +161,17 @@ class PowerCutTest {
     }
     String failure = null;
     try {
-      List<Thread> threads = CrashWriter.start(storage, cycle, 0, THREADS, seed, acks::add, disk::isCut, () -> {});
+      List<Thread> threads;
+      try {
+        threads = CrashWriter.start(storage, cycle, 0, THREADS, seed, acks::add, disk::isCut, () -> {});
+      } catch (RuntimeException e) {
+        if (disk.isCut()) {
+          // the cut fell in a commit the Collab makes as it is built (its index format's marker, TaskReindex), before
+          // any writer ran: a cut while opening, which the next cycle's check judges like any other
+          return new Run(true, null);
+        }
+        throw e;
+      }
       if (!disk.awaitCut(TimeUnit.SECONDS.toMillis(60))) {
         failure = "no cut within 60 s (" + disk.ticks() + " changes made)";
         disk.cutNow();
