@@ -167,7 +167,7 @@ class PowerCutTest {
       } catch (RuntimeException e) {
         if (disk.isCut()) {
           // the cut fell in a commit the Collab makes as it is built (its index format's marker, TaskReindex), before
-          // any writer ran: a cut while opening, which the next cycle's check judges like any other
+          // any writer ran: a cut while opening, which the cycle's check judges like any other
           return new Run(true, null);
         }
         throw e;
