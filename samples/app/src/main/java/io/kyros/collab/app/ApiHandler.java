@@ -13,7 +13,8 @@ import org.eclipse.jetty.util.Callback;
  * a request refused 401 spends its address's bucket, so keys cannot be guessed faster than the limit),
  * then the body ({@link RequestBody}, read without holding a thread), then the route ({@link Router};
  * 404/405 otherwise, or the console's static files for other GETs),
- * with every failure answered as problem+json by {@link Problems}. {@code /healthz}, {@code /readyz}
+ * with every failure answered as problem+json by {@link Problems} (a request refused before its body was read is
+ * answered once the body has arrived, so its connection is kept: {@link #refuse}). {@code /healthz}, {@code /readyz}
  * and the console's files need no key; the API and {@code /openapi.json} do when keys are configured.
  *
  * <p>Thread-safe: it holds only immutable configuration and thread-safe parts.
@@ -86,9 +87,33 @@ final class ApiHandler extends Handler.Abstract {
         }, x::problem);
       }
     } catch (Throwable t) {
-      plain.problem(Problems.of(t));
+      refuse(request, plain, Problems.of(t));
     }
     return true;
+  }
+
+  /**
+   * Answers a request refused before its body was read (no route, no or a read-only key, the rate limit), once the
+   * body has arrived and been dropped (up to the body limit; past it, or when it cannot be read, at once). Answered
+   * while the client still sends its body, the request leaves content unread, so Jetty closes the connection after
+   * the response; body bytes arriving after the close make the server's TCP reset it, and a reset can discard the
+   * response before the client reads it: {@code SecurityTest} saw a POST refused 403 fail with "HTTP/1.1 header parser
+   * received no bytes" in CI.
+   */
+  private void refuse(Request request, Exchange plain, ApiException refused) {
+    String method = request.getMethod();
+    if ("GET".equals(method) || "HEAD".equals(method) || "OPTIONS".equals(method)) {
+      plain.problem(refused);
+      return;
+    }
+    try {
+      RequestBody.read(request, config.maxBodyBytes(), dropped -> plain.problem(refused),
+          unread -> plain.problem(refused));
+    } catch (RuntimeException e) {
+      if (!plain.answered()) {
+        plain.problem(refused);
+      }
+    }
   }
 
   /** Takes a token for a caller. @throws ApiException 429 with Retry-After when its bucket is empty */
