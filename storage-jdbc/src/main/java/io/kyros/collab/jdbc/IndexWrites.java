@@ -147,9 +147,9 @@ final class IndexWrites {
    * @throws SQLException if a statement fails
    */
   void apply(Connection c, SqlText sql) throws SQLException {
-    for (List<RecordKey> keys : chunks(cleared, Queries.KEY_CHUNK)) {
-      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(keys.size()))) {
-        bindKeys(ps, 1, keys);
+    for (List<RecordKey> chunk : chunks(cleared, Queries.KEY_CHUNK)) {
+      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(chunk.size()))) {
+        bindKeys(ps, 1, chunk);
         ps.executeUpdate();
       }
     }

@@ -127,8 +127,7 @@ final class SqlText {
    * @return the delete of every index entry of {@code n} records, bound as {@code collection, id} pairs
    */
   String deleteIndexEntries(int n) {
-    return "DELETE FROM " + tables.index() + " WHERE " + String.join(" OR ",
-        Collections.nCopies(n, "(collection = ? AND record_id = ?)"));
+    return "DELETE FROM " + tables.index() + " WHERE " + entriesOf(n);
   }
 
   /**
@@ -148,8 +147,12 @@ final class SqlText {
    * @return the statement
    */
   String deleteIndexEntriesIf(int n, String guard) {
-    return "DELETE FROM " + tables.index() + " WHERE (" + String.join(" OR ",
-        Collections.nCopies(n, "(collection = ? AND record_id = ?)")) + ") AND " + guard;
+    return "DELETE FROM " + tables.index() + " WHERE (" + entriesOf(n) + ") AND " + guard;
+  }
+
+  /** {@code (collection = ? AND record_id = ?) OR ...}, {@code n} times: the index entries of {@code n} records. */
+  private static String entriesOf(int n) {
+    return String.join(" OR ", Collections.nCopies(n, "(collection = ? AND record_id = ?)"));
   }
 
   /**

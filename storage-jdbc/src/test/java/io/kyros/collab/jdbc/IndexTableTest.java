@@ -209,19 +209,12 @@ class IndexTableTest {
       String scan = new SqlText(Tables.of(db.prefix), JdbcDialect.POSTGRESQL.sql()).scanIndex;
       try (Connection c = db.connect(); Statement s = c.createStatement()) {
         s.execute("SET plan_cache_mode = " + planCacheMode);
-        s.execute("PREPARE page(text, text, text, text, text, int) AS " + scan.replace("?", "$%d")
-            .formatted(1, 2, 3, 4, 5, 6));
+        s.execute("PREPARE page(text, text, text, text, text, int) AS " + numbered(scan));
         ObjectMapper json = new ObjectMapper();
         for (int run = 0; run < 6; run++) { // under "auto", custom plans, then (from the sixth) maybe a generic one
-          JsonNode plan;
-          try (ResultSet rs = s.executeQuery("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE page('" + TASKS
-              + "', 'ready', '~', '', '', 8)")) {
-            rs.next();
-            plan = json.readTree(rs.getString(1)).get(0).get("Plan");
-          }
+          JsonNode plan = explain(s, json, "EXECUTE page('" + TASKS + "', 'ready', '~', '', '', 8)");
           assertThat(plan.get("Actual Rows").asLong()).isEqualTo(8);
-          long buffers = plan.get("Shared Hit Blocks").asLong() + plan.get("Shared Read Blocks").asLong();
-          assertThat(buffers).as("buffers read for a page of 8 (run %d), plan: %s", run, plan).isLessThan(100);
+          assertThat(buffers(plan)).as("buffers read for a page of 8 (run %d), plan: %s", run, plan).isLessThan(100);
         }
       }
     }
