@@ -46,12 +46,22 @@ import java.util.TreeSet;
  * checked on the server ({@link #checkedOnServer}); under the key locks they fail only when the tables are changed
  * outside Collab. An error in that round trip means COMMIT did not run, unless the connection failed (then the
  * outcome is unknown). The transaction's BEGIN travels as the first statement of the first round trip
- * ({@link Transactions.Mode#INLINE_WRITE}), so each round trip gets one response. See docs/jdbc.md, "Parallel:
- * PostgreSQL".
+ * ({@link Transactions.Mode#INLINE_WRITE}), so each round trip gets one response. It sets READ COMMITTED, as does
+ * the first statement of a transaction the driver began ({@link #BEGIN}, {@link #SET_READ_COMMITTED}): the steps
+ * above rely on each statement's fresh snapshot, whatever level the pool's connections default to
+ * ({@code IsolationTest}). See docs/jdbc.md, "Parallel: PostgreSQL".
  *
  * <p>Thread-safe (stateless between commits).
  */
 final class InlineCommit extends CommitProtocol {
+  /**
+   * Begins a commit's transaction: at READ COMMITTED whatever the connection's default level, since the protocol
+   * relies on each statement taking a fresh snapshot (the expectations are read after the key locks; at REPEATABLE
+   * READ or SERIALIZABLE the first statement's snapshot, taken before the locks are granted, would serve them all).
+   */
+  static final String BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED";
+  /** The same level for a transaction the driver began (a pool handing out connections with auto-commit off). */
+  static final String SET_READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
   /** Marks the server-side check of a write's row count; see {@link #checkedOnServer}. */
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
   /** The SQLState of the failed cast that reports it. */
@@ -152,10 +162,9 @@ final class InlineCommit extends CommitProtocol {
     Long[] locks = lockKeys(commit, expected);
     int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
-    boolean begin = a.beginInline();
-    if (begin) {
-      parts.add("BEGIN");
-    }
+    Optional<String> opening = a.opening(BEGIN, SET_READ_COMMITTED);
+    boolean begin = opening.isPresent();
+    opening.ifPresent(parts::add);
     parts.add(locks.length > 0 ? boundAndLockKeys : dialect.boundLockWaitParameterized());
     if (clock.isDatabase()) {
       parts.add(clock.query());
@@ -486,10 +495,9 @@ final class InlineCommit extends CommitProtocol {
         boolean last = i == roundTrips.size() - 1;
         List<Part> trip = roundTrips.get(i);
         List<String> statements = new ArrayList<>();
-        boolean begin = a.beginInline();
-        if (begin) {
-          statements.add("BEGIN");
-        }
+        Optional<String> opening = a.opening(BEGIN, SET_READ_COMMITTED);
+        boolean begin = opening.isPresent();
+        opening.ifPresent(statements::add);
         trip.forEach(part -> statements.add(part.sql()));
         if (last) {
           statements.add("COMMIT");

@@ -6,6 +6,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -23,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * a connection still inside a transaction.
  *
  * <p>{@link Mode#INLINE_WRITE} leaves an auto-commit connection in auto-commit: the work sends {@code BEGIN} as the
- * first statement of its first round trip ({@link Attempt#beginInline}) and {@code COMMIT} with its last, and the end
+ * first statement of its first round trip ({@link Attempt#opening}) and {@code COMMIT} with its last, and the end
  * of the attempt sends {@code COMMIT} or {@code ROLLBACK} as a statement if the transaction is still open. pgjdbc
  * sends the {@code BEGIN} of a connection not in auto-commit as a simple query ahead of the first statement, which
  * the server answers at once and separately: two responses, and two wake-ups of the waiting thread, per round trip
@@ -45,7 +46,7 @@ final class Transactions {
     /** Writes: auto-commit off, COMMIT at the end unless the work asked for a rollback. */
     WRITE,
     /**
-     * Writes whose BEGIN travels with the work's first statements ({@link Attempt#beginInline}): auto-commit stays
+     * Writes whose BEGIN travels with the work's first statements ({@link Attempt#opening}): auto-commit stays
      * on, and COMMIT (unless the work asked for a rollback) or ROLLBACK are statements, sent at the end only if the
      * work's own COMMIT has not ended the transaction. On a connection the pool hands out with auto-commit off, or
      * read-only, the same as {@link #WRITE}.
@@ -81,6 +82,11 @@ final class Transactions {
     private boolean beginsInline;
     /** With {@link #beginsInline}: from the round trip carrying BEGIN until a COMMIT or ROLLBACK ended it. */
     private boolean open;
+    /**
+     * Without {@link #beginsInline}: no statement has been sent yet in the transaction the driver began (see
+     * {@link #opening}).
+     */
+    private boolean driverTransactionFresh = true;
     private final long deadlineNanos;
 
     Attempt(Connection connection, long deadlineNanos) {
@@ -119,19 +125,30 @@ final class Transactions {
     }
 
     /**
-     * Whether the round trip about to be sent must start with {@code BEGIN}: true once per transaction when the work
-     * sends BEGIN itself ({@link Mode#INLINE_WRITE} on an auto-commit connection), false otherwise (the driver
-     * begins). From a true answer on the transaction counts as open, so the attempt ends it even if that round trip
-     * never reached the server (a ROLLBACK outside a transaction only draws a warning).
+     * The statement the round trip about to be sent must start with, if any: {@code begin} once per transaction when
+     * the work begins it itself ({@link Mode#INLINE_WRITE} on an auto-commit connection; from then on the transaction
+     * counts as open, so the attempt ends it even if that round trip never reached the server: a ROLLBACK outside a
+     * transaction only draws a warning); {@code setUp} before the first statement of a transaction the driver began
+     * (again after a {@link #rollback}); otherwise none.
      *
-     * @return true if the caller must put {@code BEGIN} first in its next round trip
+     * @param begin the statement that begins a transaction, such as {@code BEGIN ISOLATION LEVEL READ COMMITTED}
+     * @param setUp what must come first in a transaction the driver began, such as {@code SET TRANSACTION ISOLATION
+     *     LEVEL READ COMMITTED}
+     * @return the statement to put first in the next round trip, or empty
      */
-    boolean beginInline() {
-      if (!beginsInline || open) {
-        return false;
+    Optional<String> opening(String begin, String setUp) {
+      if (beginsInline) {
+        if (open) {
+          return Optional.empty();
+        }
+        open = true;
+        return Optional.of(begin);
       }
-      open = true;
-      return true;
+      if (!driverTransactionFresh) {
+        return Optional.empty();
+      }
+      driverTransactionFresh = false;
+      return Optional.of(setUp);
     }
 
     /** The round trip carrying COMMIT returned: the transaction is over, nothing is left to end. */
@@ -150,6 +167,7 @@ final class Transactions {
         endInline("ROLLBACK");
       } else {
         connection.rollback();
+        driverTransactionFresh = true;
       }
     }
 

@@ -195,6 +195,9 @@ class InlineBeginTest {
       // went back to the pool (whose own rollback of a connection with auto-commit off would hide one left open)
       assertThat(recorded.connections()).isNotEmpty().allSatisfy(calls -> assertThat(calls.prepared())
           .noneMatch(sql -> sql.startsWith("BEGIN")));
+      // and each commit's first round trip set READ COMMITTED before its first statement (IsolationTest)
+      assertThat(recorded.connections()).anySatisfy(calls -> assertThat(calls.prepared())
+          .anyMatch(sql -> sql.startsWith(InlineCommit.SET_READ_COMMITTED + "; ")));
       assertThat(atClose).hasSize(recorded.connections().size()).containsOnly(TransactionState.IDLE);
     }
   }

@@ -144,7 +144,7 @@ class OneTripCommitTest {
         assertThat(trips[0]).isEqualTo(1);
         assertThat(again).isEqualTo(new CommitResult.Conflict(Expectation.absent(X), x));
         List<FaultyDataSource.Calls> began = recorded.connections().stream()
-            .filter(c -> c.prepared().stream().anyMatch(sql -> sql.startsWith("BEGIN; "))).toList();
+            .filter(c -> c.prepared().stream().anyMatch(sql -> sql.startsWith(InlineCommit.BEGIN + "; "))).toList();
         assertThat(began.get(began.size() - 1).log()).doesNotContain("createStatement");
         assertThat(storage.lastEventId()).isEqualTo(stored.get(2).id());
       }
@@ -351,11 +351,11 @@ class OneTripCommitTest {
     CommitResult result = commit.get();
     List<FaultyDataSource.Calls> all = List.copyOf(recorded.connections()); // the notifier may add one meanwhile
     List<FaultyDataSource.Calls> commits = all.subList(before, all.size()).stream()
-        .filter(c -> c.prepared().stream().anyMatch(sql -> sql.startsWith("BEGIN; "))).toList();
+        .filter(c -> c.prepared().stream().anyMatch(sql -> sql.startsWith(InlineCommit.BEGIN + "; "))).toList();
     assertThat(commits).as("one transaction per commit").hasSize(1);
     // BEGIN travels with the first round trip: auto-commit stays on, so the driver sends no BEGIN of its own
     assertThat(commits.get(0).log()).doesNotContain("setAutoCommit(false)");
-    assertThat(commits.get(0).prepared().get(0)).startsWith("BEGIN; ");
+    assertThat(commits.get(0).prepared().get(0)).startsWith(InlineCommit.BEGIN + "; ");
     if (result instanceof CommitResult.Committed) {
       // the COMMIT in its last round trip ended it: the attempt sent no COMMIT of its own after it
       assertThat(commits.get(0).log()).doesNotContain("createStatement");
