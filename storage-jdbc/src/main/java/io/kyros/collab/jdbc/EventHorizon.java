@@ -33,7 +33,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *       completed one is running, yet neither in {@code xip} nor below {@code xmax}.)</li>
  *   <li>The settled bound only grows, and a read uses the bound known before its own snapshot was taken (the
  *       horizon is read in the statement before the events, each statement with a fresh snapshot at READ
- *       COMMITTED, or the same one in a transaction of a stricter level: either way not older).</li>
+ *       COMMITTED, or the same one at a stricter level, the two statements being one round trip and so one
+ *       transaction: either way not older). A later round trip of the same read must be a transaction of its own (a
+ *       newer snapshot), which {@link Transactions} ensures by running PostgreSQL's reads in auto-commit: in one
+ *       transaction at a stricter level, a second look would pair the first look's snapshot with a bound another
+ *       reader had advanced meanwhile, and skip an event.</li>
  * </ol>
  * A read blocked at a missing id that is not settled returns what comes before it; when no mark is pending it marks
  * (one round trip and one xid) and looks once more, so in a quiet database a permanent gap costs one extra look. The

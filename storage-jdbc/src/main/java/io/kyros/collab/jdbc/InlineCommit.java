@@ -60,7 +60,10 @@ final class InlineCommit extends CommitProtocol {
    * READ or SERIALIZABLE the first statement's snapshot, taken before the locks are granted, would serve them all).
    */
   static final String BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED";
-  /** The same level for a transaction the driver began (a pool handing out connections with auto-commit off). */
+  /**
+   * The same level for a transaction the driver began: on a read-only connection handed out with auto-commit off
+   * (pgjdbc's {@code BEGIN READ ONLY}); other connections are in auto-commit for the operation ({@link Transactions}).
+   */
   static final String SET_READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
   /** Marks the server-side check of a write's row count; see {@link #checkedOnServer}. */
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";

@@ -28,7 +28,9 @@ import org.slf4j.LoggerFactory;
  * of the attempt sends {@code COMMIT} or {@code ROLLBACK} as a statement if the transaction is still open. pgjdbc
  * sends the {@code BEGIN} of a connection not in auto-commit as a simple query ahead of the first statement, which
  * the server answers at once and separately: two responses, and two wake-ups of the waiting thread, per round trip
- * instead of one.
+ * instead of one. Where commits run in parallel (PostgreSQL) every operation runs in auto-commit, whatever the pool's
+ * default: a connection handed out with auto-commit off has it turned on for the attempt and back off after it (see
+ * {@link #once}); only a read-only one that writes keeps the driver's transaction.
  *
  * <p>Thread-safe.
  */
@@ -41,15 +43,19 @@ final class Transactions {
 
   /** Whether an operation only reads, or writes in a transaction of its own. */
   enum Mode {
-    /** Reads: auto-commit as the pool hands it out; a transaction already open is committed at the end. */
+    /**
+     * Reads: auto-commit as the pool hands it out, a transaction already open committed at the end; always auto-commit
+     * where commits run in parallel (PostgreSQL, see {@link #once}).
+     */
     READ,
     /** Writes: auto-commit off, COMMIT at the end unless the work asked for a rollback. */
     WRITE,
     /**
      * Writes whose BEGIN travels with the work's first statements ({@link Attempt#opening}): auto-commit stays
      * on, and COMMIT (unless the work asked for a rollback) or ROLLBACK are statements, sent at the end only if the
-     * work's own COMMIT has not ended the transaction. On a connection the pool hands out with auto-commit off, or
-     * read-only, the same as {@link #WRITE}.
+     * work's own COMMIT has not ended the transaction. On a read-only connection with auto-commit off, the same as
+     * {@link #WRITE} (a connection with auto-commit off is otherwise switched to auto-commit for the attempt, where
+     * commits run in parallel: see {@link #once}).
      */
     INLINE_WRITE
   }
@@ -154,6 +160,7 @@ final class Transactions {
     /** The round trip carrying COMMIT returned: the transaction is over, nothing is left to end. */
     void endedInline() {
       open = false;
+      driverTransactionFresh = true;
     }
 
     /**
@@ -285,6 +292,20 @@ final class Transactions {
   private <T> T once(Attempt a, Mode mode, Work<T> work) throws SQLException {
     Connection c = a.connection;
     boolean write = mode != Mode.READ;
+    // where commits run in parallel (PostgreSQL), an operation runs in auto-commit whatever the pool's default: its
+    // writes then begin their own transaction at READ COMMITTED (InlineCommit), and each round trip of a read is a
+    // transaction of its own, so a read's later statements never reuse an older snapshot at a stricter level
+    // (EventHorizon); turning it on ends (commits) what the pool left open, such as its init query. A read-only
+    // connection that writes keeps the driver's BEGIN READ ONLY.
+    boolean autoCommitForAttempt = dialect.parallelCommits() && !c.getAutoCommit() && (!write || !c.isReadOnly());
+    if (autoCommitForAttempt) {
+      try {
+        c.setAutoCommit(true);
+      } catch (SQLException e) {
+        a.discard = true; // whatever the pool left open may still be
+        throw e;
+      }
+    }
     boolean autoCommit = c.getAutoCommit();
     boolean transaction = write || !autoCommit;
     // a read-only connection gets the driver's BEGIN, which pgjdbc makes BEGIN READ ONLY (readOnlyMode=transaction)
@@ -314,12 +335,15 @@ final class Transactions {
       }
       if (!clean) {
         a.discard = true; // and no setAutoCommit(true): it would commit what the rollback could not undo
-      } else if (driverBegins && !restoreAutoCommit(c, e)) {
+      } else if (driverBegins && !restoreAutoCommit(c, true, e)) {
+        a.discard = true;
+      } else if (autoCommitForAttempt && !restoreAutoCommit(c, false, e)) {
         a.discard = true;
       }
       throw e;
     }
-    if (driverBegins && !restoreAutoCommit(c, null)) {
+    if ((driverBegins && !restoreAutoCommit(c, true, null))
+        || (autoCommitForAttempt && !restoreAutoCommit(c, false, null))) {
       a.discard = true;
     }
     return result;
@@ -387,14 +411,16 @@ final class Transactions {
   }
 
   /**
-   * Restores auto-commit; a failure is added to {@code primary}, or logged after success.
+   * Restores auto-commit as the pool handed the connection out; a failure is added to {@code primary}, or logged
+   * after success.
    *
+   * @param on the pool's setting
    * @return false if it failed
    */
-  private static boolean restoreAutoCommit(Connection c, Throwable primary) {
+  private static boolean restoreAutoCommit(Connection c, boolean on, Throwable primary) {
     try {
       if (!c.isClosed()) {
-        c.setAutoCommit(true);
+        c.setAutoCommit(on);
       }
       return true;
     } catch (SQLException e) {

@@ -3,6 +3,7 @@ package io.kyros.collab.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.kyros.collab.StorageException;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
@@ -28,8 +29,9 @@ import org.postgresql.core.TransactionState;
  * tests run every way a commit can end on a pool of one connection and check, after each, that the connection went
  * back to the pool in auto-commit, outside any transaction (the state the server reported last) and holding no key
  * lock (no advisory lock of its backend), that it is the same connection (not discarded), and that the records hold
- * what the result says. A pool handing out connections with auto-commit off
- * gets the driver's transactions instead, with the same results.
+ * what the result says. A pool handing out connections with auto-commit off gets the same transactions (auto-commit
+ * is turned on for each operation and off again); a read-only one gets the driver's, at READ COMMITTED, where writes
+ * fail.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class InlineBeginTest {
@@ -163,14 +165,15 @@ class InlineBeginTest {
   }
 
   @Test
-  void aPoolWithAutoCommitOffGetsTheDriversTransactionsWithTheSameResults() throws Exception {
+  void aPoolWithAutoCommitOffGetsTheSameTransactionsAndItsConnectionsBackWithAutoCommitOff() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> c.setAutoCommit(false));
         Connection other = db.connect()) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      List<TransactionState> atClose = new ArrayList<>();
+      List<String> atClose = new ArrayList<>();
       recorded.inject((c, m, args) -> {
         if (m.getName().equals("close")) {
-          atClose.add(c.real.unwrap(BaseConnection.class).getTransactionState());
+          atClose.add("auto-commit " + c.real.getAutoCommit() + ", "
+              + c.real.unwrap(BaseConnection.class).getTransactionState());
         }
         return null;
       });
@@ -191,14 +194,45 @@ class InlineBeginTest {
       }
       assertThat(storage.lastEventId()).isEqualTo(2);
       storage.close();
-      // the driver began every transaction (no BEGIN among the statements), and each ended before the connection
-      // went back to the pool (whose own rollback of a connection with auto-commit off would hide one left open)
-      assertThat(recorded.connections()).isNotEmpty().allSatisfy(calls -> assertThat(calls.prepared())
-          .noneMatch(sql -> sql.startsWith("BEGIN")));
-      // and each commit's first round trip set READ COMMITTED before its first statement (IsolationTest)
-      assertThat(recorded.connections()).anySatisfy(calls -> assertThat(calls.prepared())
-          .anyMatch(sql -> sql.startsWith(InlineCommit.SET_READ_COMMITTED + "; ")));
-      assertThat(atClose).hasSize(recorded.connections().size()).containsOnly(TransactionState.IDLE);
+      // every operation turned auto-commit on for itself and off again, and each commit began its own transaction
+      // at READ COMMITTED in its first round trip (the one bounding its lock wait), as on a pool in auto-commit
+      assertThat(recorded.connections()).isNotEmpty().allSatisfy(calls -> {
+        assertThat(calls.log()).containsSubsequence("setAutoCommit(true)", "setAutoCommit(false)", "close");
+        assertThat(calls.prepared().stream().filter(sql -> sql.contains("lock_timeout")))
+            .allMatch(sql -> sql.startsWith(InlineCommit.BEGIN + "; "));
+      });
+      assertThat(recorded.connections().stream().flatMap(calls -> calls.prepared().stream())
+          .filter(sql -> sql.startsWith(InlineCommit.BEGIN + "; "))).hasSizeGreaterThanOrEqualTo(3);
+      // and went back to the pool as it came: auto-commit off, outside any transaction
+      assertThat(atClose).hasSize(recorded.connections().size()).containsOnly("auto-commit false, IDLE");
+    }
+  }
+
+  @Test
+  void aReadOnlyPoolGetsTheDriversTransactionsAtReadCommittedAndItsWritesFail() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
+        HikariDataSource readOnly = db.newPool("inline-read-only", 1, c -> {
+          c.setAutoCommit(false);
+          c.setReadOnly(true);
+          c.setTransactionIsolation("TRANSACTION_REPEATABLE_READ");
+        })) {
+      FaultyDataSource recorded = new FaultyDataSource(readOnly);
+      try (JdbcStorage storage = JdbcStorage.builder(recorded.dataSource()).tablePrefix(PREFIX)
+          .dialect(JdbcDialect.POSTGRESQL).listenNotify(false).build()) {
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.absent(X)),
+            List.of(Write.put(X, "1", "h1")), List.of(EVENT))))
+            .isInstanceOf(StorageException.class).hasMessageContaining("read-only transaction")
+            .hasMessageContaining("nothing was committed");
+        // a commit that only checks runs in the driver's BEGIN READ ONLY, its first statement setting READ COMMITTED
+        assertThat(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(), List.of())))
+            .isInstanceOf(CommitResult.Committed.class);
+        assertThat(storage.read(X)).isEmpty();
+      }
+      assertThat(recorded.connections()).allSatisfy(calls -> assertThat(calls.prepared()
+          .stream().filter(sql -> sql.contains("lock_timeout")))
+          .allMatch(sql -> sql.startsWith(InlineCommit.SET_READ_COMMITTED + "; ")));
+      assertThat(recorded.connections().stream().flatMap(calls -> calls.prepared().stream())
+          .filter(sql -> sql.contains("lock_timeout"))).hasSizeGreaterThanOrEqualTo(2);
     }
   }
 

@@ -2,19 +2,30 @@ package io.kyros.collab.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.zaxxer.hikari.HikariDataSource;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.Write;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -28,8 +39,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * did, before {@code InlineCommit} began its transactions at READ COMMITTED). Here the holder (plain SQL doing what a
  * commit on the watched key does: its key lock, then a new revision) commits while the commit under test waits for
  * that lock; the commit expects the watched key at its old revision without writing it, and must report the conflict
- * instead of committing. Every combination of level, auto-commit (the commit's own BEGIN, or the driver's) and path
- * (one round trip, or the general two) is run.
+ * instead of committing. Every combination of level, the pool's auto-commit (on; or off, which Collab turns on for the
+ * operation) and path (one round trip, or the general two) is run; the 4 cases with auto-commit off also failed with
+ * only the commit's own BEGIN fixed, before operations ran in auto-commit. The other tests: a pool that leaves a
+ * transaction open on the connections it hands out, and a tailing read on a pool with auto-commit off.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
 class IsolationTest {
@@ -74,7 +87,7 @@ class IsolationTest {
       changeTheWatchedRecordHoldingItsLock(holder, Tables.of(PREFIX));
       CompletableFuture<CommitResult> commit =
           CompletableFuture.supplyAsync(() -> storage.commit(watchingCommit(before, oneTrip)));
-      Await.until("the commit to wait for the watched key's lock", () -> db.lockWaits() > 0 || commit.isDone());
+      Await.until("the commit to wait for the watched key's lock", () -> waitingForAKeysLock(db) || commit.isDone());
       holder.commit();
       long after = storage.read(WATCHED).orElseThrow().revision();
       assertThat(after).isGreaterThan(before);
@@ -93,6 +106,127 @@ class IsolationTest {
   }
 
   /**
+   * A pool that leaves a transaction open on the connections it hands out (auto-commit off, an init query that ran
+   * in it) at REPEATABLE READ: commits still commit, at READ COMMITTED. Collab runs its PostgreSQL operations in
+   * auto-commit, so the pool's open transaction is ended first (committed: it only read); setting the level inside it
+   * would fail ("SET TRANSACTION ISOLATION LEVEL must be called before any query").
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"TRANSACTION_REPEATABLE_READ", "TRANSACTION_SERIALIZABLE"})
+  void aPoolWhoseInitQueryLeftItsTransactionOpenStillCommits(String isolation) {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
+        HikariDataSource fresh = db.newPool("isolation-init", 1, c -> {
+          c.setTransactionIsolation(isolation);
+          c.setAutoCommit(false);
+          c.setConnectionInitSql("SELECT 1");
+        });
+        // the dialect given, so that the first commit is the first use of the pool's one connection
+        JdbcStorage storage = JdbcStorage.builder(fresh).tablePrefix(db.prefix).dialect(JdbcDialect.POSTGRESQL)
+            .listenNotify(false).build()) {
+      for (int i = 0; i < 4; i++) {
+        assertThat(storage.commit(Commit.of(List.of(Expectation.absent(new RecordKey("c", "k" + i))),
+            List.of(Write.put(new RecordKey("c", "k" + i), "{}", "h")), List.of(EVENT))))
+            .isInstanceOf(CommitResult.Committed.class);
+      }
+      assertThat(storage.readEvents(0, 10)).hasSize(4);
+    }
+  }
+
+  /**
+   * A tailing read on a pool at REPEATABLE READ with auto-commit off never skips an event. Ids 1 and 2 are taken,
+   * 2 commits, 1 stays open; reader B finds the gap, marks it and returns nothing. Reader A finds the same gap; just
+   * before A marks in turn, 1 commits and B reads again, which settles B's mark (everything up to 2). A's second look
+   * must then see 1: a statement of its own, with a fresh snapshot. In one REPEATABLE READ transaction for the whole
+   * read (as the pool would have it), its second look reused the first one's snapshot, in which 1 is missing, with
+   * the newer settled bound, and returned only 2: event 1 skipped for good (it did before reads ran in auto-commit).
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"TRANSACTION_REPEATABLE_READ", "TRANSACTION_SERIALIZABLE"})
+  void aReadThatWaitedForAGapNeverSkipsTheEventThatFillsIt(String isolation) throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 3, c -> {
+          c.setTransactionIsolation(isolation);
+          c.setAutoCommit(false);
+        });
+        Connection first = db.connect(); Connection second = db.connect()) {
+      Tables t = Tables.of(PREFIX);
+      AtomicBoolean armed = new AtomicBoolean();
+      List<Long> secondReadOfB = new ArrayList<>();
+      AtomicReference<JdbcStorage> storage = new AtomicReference<>();
+      // when armed, the close of the first statement reading events (a read's first look) lets 1 commit and B read
+      DataSource hooked = hookAfterFirstLook(db.dataSource(), t, () -> {
+        if (armed.getAndSet(false)) {
+          first.commit(); // 1 is visible from now on
+          storage.get().readEvents(0, 10).forEach(e -> secondReadOfB.add(e.id())); // settles B's mark
+        }
+      });
+      storage.set(JdbcStorage.builder(hooked).tablePrefix(db.prefix).dialect(JdbcDialect.POSTGRESQL)
+          .listenNotify(false).build());
+      try (JdbcStorage closing = storage.get()) {
+        String insert = "INSERT INTO " + t.events() + " (id, ts_micros, event_type, actor, target, details) VALUES"
+            + " (nextval('" + t.eventSequence() + "'), 0, 'e', 'a', 't', '{}')";
+        first.setAutoCommit(false);
+        try (Statement s = first.createStatement()) {
+          s.execute("SELECT pg_current_xact_id()");
+          s.execute(insert); // id 1, open
+        }
+        try (Statement s = second.createStatement()) {
+          s.execute(insert); // id 2, committed
+        }
+        assertThat(closing.readEvents(0, 10)).as("B, blocked at 1: it marks").isEmpty();
+        armed.set(true);
+        List<Long> read = closing.readEvents(0, 10).stream().map(StoredEvent::id).toList();
+        assertThat(armed).as("the hook ran").isFalse();
+        assertThat(secondReadOfB).containsExactly(1L, 2L);
+        assertThat(read).as("A: the event that filled the gap, then the rest").containsExactly(1L, 2L);
+      }
+    }
+  }
+
+  /** What a hook runs; it may throw. */
+  @FunctionalInterface
+  private interface Hook {
+    void run() throws Exception;
+  }
+
+  /**
+   * @return {@code target}, with {@code hook} run when a statement reading the events table (its SQL names it) is
+   *     closed, before the close
+   */
+  private static DataSource hookAfterFirstLook(DataSource target, Tables t, Hook hook) {
+    return (DataSource) Proxy.newProxyInstance(IsolationTest.class.getClassLoader(), new Class<?>[] {DataSource.class},
+        (proxy, method, args) -> {
+          Object result = invoke(target, method, args);
+          if (!method.getName().equals("getConnection")) {
+            return result;
+          }
+          Connection c = (Connection) result;
+          return Proxy.newProxyInstance(IsolationTest.class.getClassLoader(), new Class<?>[] {Connection.class},
+              (cp, cm, ca) -> {
+                Object r = invoke(c, cm, ca);
+                if (!cm.getName().equals("prepareStatement") || !((String) ca[0]).contains("FROM " + t.events())) {
+                  return r;
+                }
+                PreparedStatement ps = (PreparedStatement) r;
+                return Proxy.newProxyInstance(IsolationTest.class.getClassLoader(),
+                    new Class<?>[] {PreparedStatement.class}, (pp, pm, pa) -> {
+                      if (pm.getName().equals("close")) {
+                        hook.run();
+                      }
+                      return invoke(ps, pm, pa);
+                    });
+              });
+        });
+  }
+
+  private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
+    try {
+      return method.invoke(target, args);
+    } catch (InvocationTargetException e) {
+      throw e.getCause();
+    }
+  }
+
+  /**
    * Does, in a transaction left open, what a commit changing the watched record does: takes the key's lock, then gives
    * the record a new revision from the sequence.
    */
@@ -103,6 +237,17 @@ class IsolationTest {
       assertThat(s.executeUpdate("UPDATE " + tables.records() + " SET revision = nextval('"
           + tables.revisionSequence() + "'), value_json = '{\"v\":2}' WHERE collection = 'c' AND id = 'watched'"))
           .isEqualTo(1);
+    }
+  }
+
+  private static boolean waitingForAKeysLock(TestDatabase db) {
+    try (Connection c = db.connect(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            + " AND wait_event = 'advisory' AND datname = current_database()")) {
+      rs.next();
+      return rs.getInt(1) > 0;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
     }
   }
 }
