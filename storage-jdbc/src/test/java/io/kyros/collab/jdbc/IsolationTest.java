@@ -15,7 +15,6 @@ import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
@@ -87,7 +86,7 @@ class IsolationTest {
       changeTheWatchedRecordHoldingItsLock(holder, Tables.of(PREFIX));
       CompletableFuture<CommitResult> commit =
           CompletableFuture.supplyAsync(() -> storage.commit(watchingCommit(before, oneTrip)));
-      Await.until("the commit to wait for the watched key's lock", () -> waitingForAKeysLock(db) || commit.isDone());
+      Await.until("the commit to wait for the watched key's lock", () -> db.advisoryLockWaits() > 0 || commit.isDone());
       holder.commit();
       long after = storage.read(WATCHED).orElseThrow().revision();
       assertThat(after).isGreaterThan(before);
@@ -237,17 +236,6 @@ class IsolationTest {
       assertThat(s.executeUpdate("UPDATE " + tables.records() + " SET revision = nextval('"
           + tables.revisionSequence() + "'), value_json = '{\"v\":2}' WHERE collection = 'c' AND id = 'watched'"))
           .isEqualTo(1);
-    }
-  }
-
-  private static boolean waitingForAKeysLock(TestDatabase db) {
-    try (Connection c = db.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            + " AND wait_event = 'advisory' AND datname = current_database()")) {
-      rs.next();
-      return rs.getInt(1) > 0;
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -10,7 +10,6 @@ import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Write;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -128,20 +127,9 @@ class LockWaitTest {
         Connection holder = db.connect()) {
       lockWhatTheCommitNeeds(holder, TestDatabase.Kind.POSTGRESQL);
       CompletableFuture<CommitResult> commit = CompletableFuture.supplyAsync(() -> storage.commit(path.commit()));
-      Await.until("the commit to wait for the key's lock", () -> waitingForALock(db) || commit.isDone());
+      Await.until("the commit to wait for the key's lock", () -> db.advisoryLockWaits() > 0 || commit.isDone());
       holder.rollback();
       assertThat(commit.get(60, TimeUnit.SECONDS)).isInstanceOf(CommitResult.Committed.class);
-    }
-  }
-
-  private static boolean waitingForALock(TestDatabase db) {
-    try (Connection c = db.connect(); Statement s = c.createStatement();
-        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
-            + " AND query LIKE '%pg_advisory_xact_lock%' AND datname = current_database()")) {
-      rs.next();
-      return rs.getInt(1) > 0;
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
     }
   }
 }

@@ -290,6 +290,21 @@ final class TestDatabase implements AutoCloseable {
     }
   }
 
+  /**
+   * @return how many sessions on this PostgreSQL database wait for an advisory lock (a key's lock of a commit) held
+   *     by another transaction
+   */
+  int advisoryLockWaits() {
+    try (Connection c = connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            + " AND datname = current_database()")) {
+      rs.next();
+      return rs.getInt(1);
+    } catch (SQLException e) {
+      throw new IllegalStateException("cannot read the advisory lock waits: " + e.getMessage(), e);
+    }
+  }
+
   Connection connect() throws SQLException {
     return kind == Kind.SQLITE || kind == Kind.H2 ? pool.getConnection() : DriverManager.getConnection(url, user, password);
   }
