@@ -33,8 +33,8 @@ import java.util.concurrent.atomic.AtomicReference;
  *       completed one is running, yet neither in {@code xip} nor below {@code xmax}.)</li>
  *   <li>The settled bound only grows, and a read uses the bound known before its own snapshot was taken (the
  *       horizon is read in the statement before the events, each statement with a fresh snapshot at READ
- *       COMMITTED, or the same one at a stricter level, the two statements being one round trip and so one
- *       transaction: either way not older). A later round trip of the same read must be a transaction of its own (a
+ *       COMMITTED, or at a stricter level the same one, the two statements being one round trip and so one
+ *       transaction (with pgjdbc's {@code preferQueryMode=simple}, two: then a newer one): either way not older). A later round trip of the same read must be a transaction of its own (a
  *       newer snapshot), which {@link Transactions} ensures by running PostgreSQL's reads in auto-commit: in one
  *       transaction at a stricter level, a second look would pair the first look's snapshot with a bound another
  *       reader had advanced meanwhile, and skip an event.</li>
@@ -78,7 +78,8 @@ final class EventHorizon {
   /**
    * Reads events after a position, in id order, stopping before the first missing id that is not settled.
    *
-   * @param c a connection (auto-commit as pools hand it out, or inside a read transaction)
+   * @param c a connection in auto-commit (as {@link Transactions} runs PostgreSQL's reads): each round trip must be a
+   *     transaction of its own, see the class description
    * @param after the exclusive position
    * @param limit the most events
    * @return the events
@@ -192,7 +193,7 @@ final class EventHorizon {
 
   /**
    * Marks, unless a mark is pending: reads the sequence's last value, then takes an xid (committed with the round
-   * trip's implicit transaction, or with the caller's read transaction).
+   * trip's implicit transaction).
    *
    * @return true if this call made the pending mark
    */

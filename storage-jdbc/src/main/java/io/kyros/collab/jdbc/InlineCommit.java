@@ -61,8 +61,8 @@ final class InlineCommit extends CommitProtocol {
    */
   static final String BEGIN = "BEGIN ISOLATION LEVEL READ COMMITTED";
   /**
-   * The same level for a transaction the driver began: on a read-only connection handed out with auto-commit off
-   * (pgjdbc's {@code BEGIN READ ONLY}); other connections are in auto-commit for the operation ({@link Transactions}).
+   * The same level for a transaction the driver began: on a read-only connection (pgjdbc's {@code BEGIN READ ONLY});
+   * other connections are in auto-commit for the operation ({@link Transactions}).
    */
   static final String SET_READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
   /** Marks the server-side check of a write's row count; see {@link #checkedOnServer}. */

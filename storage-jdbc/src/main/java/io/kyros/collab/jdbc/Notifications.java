@@ -164,6 +164,7 @@ final class Notifications implements AutoCloseable {
       return false;
     }
     boolean listening = false;
+    boolean autoCommitTurnedOn = false;
     Throwable failure = null;
     try {
       Method receive = receiver(c);
@@ -173,6 +174,7 @@ final class Notifications implements AutoCloseable {
       Object pg = c.unwrap(receive.getDeclaringClass());
       if (!c.getAutoCommit()) {
         c.setAutoCommit(true);
+        autoCommitTurnedOn = true; // turned off again when the connection goes back
       }
       listening = true; // from here on, the connection may be listening until UNLISTEN succeeds
       try (Statement s = c.createStatement()) {
@@ -204,23 +206,31 @@ final class Notifications implements AutoCloseable {
       LOG.warn("LISTEN {} failed unexpectedly; waiters poll until it reconnects", channel, e);
       return false;
     } finally {
-      release(c, listening, failure);
+      release(c, listening, autoCommitTurnedOn, failure);
     }
   }
 
-  /** Runs UNLISTEN if needed and returns the connection; aborts it first if it may still be listening. */
-  private void release(Connection c, boolean listening, Throwable failure) {
-    if (listening) {
-      try (Statement s = c.createStatement()) {
-        s.execute("UNLISTEN " + channel);
-      } catch (SQLException | RuntimeException e) {
-        LOG.debug("UNLISTEN {} failed (after {}); aborting the connection so the pool discards it", channel,
-            failure == null ? "stopping" : failure.toString(), e);
-        try {
-          c.abort(Runnable::run);
-        } catch (SQLException | RuntimeException abortFailure) {
-          LOG.warn("Aborting the LISTEN connection of {} failed", channel, abortFailure);
+  /**
+   * Runs UNLISTEN if needed, turns auto-commit off again if it was turned on, and returns the connection; aborts it
+   * first if it may still be listening or could not be given back as it came.
+   */
+  private void release(Connection c, boolean listening, boolean autoCommitTurnedOn, Throwable failure) {
+    try {
+      if (listening) {
+        try (Statement s = c.createStatement()) {
+          s.execute("UNLISTEN " + channel);
         }
+      }
+      if (autoCommitTurnedOn) {
+        c.setAutoCommit(false);
+      }
+    } catch (SQLException | RuntimeException e) {
+      LOG.debug("Releasing the LISTEN connection of {} failed (after {}); aborting it so the pool discards it",
+          channel, failure == null ? "stopping" : failure.toString(), e);
+      try {
+        c.abort(Runnable::run);
+      } catch (SQLException | RuntimeException abortFailure) {
+        LOG.warn("Aborting the LISTEN connection of {} failed", channel, abortFailure);
       }
     }
     try {

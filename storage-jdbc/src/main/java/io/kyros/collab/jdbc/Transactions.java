@@ -28,9 +28,9 @@ import org.slf4j.LoggerFactory;
  * of the attempt sends {@code COMMIT} or {@code ROLLBACK} as a statement if the transaction is still open. pgjdbc
  * sends the {@code BEGIN} of a connection not in auto-commit as a simple query ahead of the first statement, which
  * the server answers at once and separately: two responses, and two wake-ups of the waiting thread, per round trip
- * instead of one. Where commits run in parallel (PostgreSQL) every operation runs in auto-commit, whatever the pool's
- * default: a connection handed out with auto-commit off has it turned on for the attempt and back off after it (see
- * {@link #once}); only a read-only one that writes keeps the driver's transaction.
+ * instead of one. Where commits run in parallel (PostgreSQL) every read and {@link Mode#INLINE_WRITE} runs in
+ * auto-commit, whatever the pool's default: a connection handed out with auto-commit off has it turned on for the
+ * attempt and back off after it (see {@link #once}); only a read-only one that writes keeps the driver's transaction.
  *
  * <p>Thread-safe.
  */
@@ -53,9 +53,9 @@ final class Transactions {
     /**
      * Writes whose BEGIN travels with the work's first statements ({@link Attempt#opening}): auto-commit stays
      * on, and COMMIT (unless the work asked for a rollback) or ROLLBACK are statements, sent at the end only if the
-     * work's own COMMIT has not ended the transaction. On a read-only connection with auto-commit off, the same as
-     * {@link #WRITE} (a connection with auto-commit off is otherwise switched to auto-commit for the attempt, where
-     * commits run in parallel: see {@link #once}).
+     * work's own COMMIT has not ended the transaction. On a read-only connection, the same as {@link #WRITE} (pgjdbc's
+     * {@code BEGIN READ ONLY}); a connection with auto-commit off is otherwise switched to auto-commit for the
+     * attempt, where commits run in parallel (see {@link #once}).
      */
     INLINE_WRITE
   }
@@ -223,8 +223,9 @@ final class Transactions {
   }
 
   /**
-   * Runs a read. With an auto-commit connection each statement reads the latest committed state; otherwise the
-   * transaction is committed at the end so no snapshot outlives the call.
+   * Runs a read. With an auto-commit connection each round trip is a transaction of its own; otherwise the
+   * transaction is committed at the end so no snapshot outlives the call. Where commits run in parallel (PostgreSQL)
+   * reads always run in auto-commit ({@link #once}).
    */
   <T> T read(String operation, Work<T> work) {
     return run(operation, Mode.READ, work);
@@ -292,24 +293,33 @@ final class Transactions {
   private <T> T once(Attempt a, Mode mode, Work<T> work) throws SQLException {
     Connection c = a.connection;
     boolean write = mode != Mode.READ;
-    // where commits run in parallel (PostgreSQL), an operation runs in auto-commit whatever the pool's default: its
-    // writes then begin their own transaction at READ COMMITTED (InlineCommit), and each round trip of a read is a
-    // transaction of its own, so a read's later statements never reuse an older snapshot at a stricter level
-    // (EventHorizon); turning it on ends (commits) what the pool left open, such as its init query. A read-only
-    // connection that writes keeps the driver's BEGIN READ ONLY.
-    boolean autoCommitForAttempt = dialect.parallelCommits() && !c.getAutoCommit() && (!write || !c.isReadOnly());
-    if (autoCommitForAttempt) {
-      try {
+    // where commits run in parallel (PostgreSQL), reads and inline writes run in auto-commit whatever the pool's
+    // default: the writes then begin their own transaction at READ COMMITTED (InlineCommit), and each round trip of a
+    // read is a transaction of its own, so a read's later statements never reuse an older snapshot at a stricter
+    // level (EventHorizon); turning it on ends (commits) what the pool left open, such as its init query. A
+    // read-only connection that writes keeps the driver's BEGIN READ ONLY; plain writes (createSchema) the driver's
+    // transaction.
+    boolean pooledAutoCommit = c.getAutoCommit();
+    boolean readOnly = c.isReadOnly();
+    boolean autoCommitForAttempt = dialect.parallelCommits() && !pooledAutoCommit
+        && (mode == Mode.READ || (mode == Mode.INLINE_WRITE && !readOnly));
+    try {
+      if (autoCommitForAttempt) {
         c.setAutoCommit(true);
-      } catch (SQLException e) {
-        a.discard = true; // whatever the pool left open may still be
-        throw e;
+      } else if (dialect.parallelCommits() && !pooledAutoCommit && mode == Mode.INLINE_WRITE) {
+        // a read-only connection that writes: the driver's transaction, which must not be one the pool left open
+        // (InlineCommit's first statement sets its level, which must come before any query); nothing is sent if
+        // none is open
+        c.commit();
       }
+    } catch (SQLException e) {
+      a.discard = true; // whatever the pool left open may still be
+      throw e;
     }
-    boolean autoCommit = c.getAutoCommit();
+    boolean autoCommit = pooledAutoCommit || autoCommitForAttempt;
     boolean transaction = write || !autoCommit;
     // a read-only connection gets the driver's BEGIN, which pgjdbc makes BEGIN READ ONLY (readOnlyMode=transaction)
-    a.beginsInline = mode == Mode.INLINE_WRITE && autoCommit && !c.isReadOnly();
+    a.beginsInline = mode == Mode.INLINE_WRITE && autoCommit && !readOnly;
     // whether auto-commit is turned off for the attempt, and so must be restored
     boolean driverBegins = write && autoCommit && !a.beginsInline;
     T result;

@@ -208,6 +208,10 @@ class InlineBeginTest {
     }
   }
 
+  /**
+   * The first commit is the first use of the pool's connection, whose init query left a transaction open: without
+   * ending it first, setting the level would fail ("must be called before any query") instead of the write.
+   */
   @Test
   void aReadOnlyPoolGetsTheDriversTransactionsAtReadCommittedAndItsWritesFail() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
@@ -215,6 +219,7 @@ class InlineBeginTest {
           c.setAutoCommit(false);
           c.setReadOnly(true);
           c.setTransactionIsolation("TRANSACTION_REPEATABLE_READ");
+          c.setConnectionInitSql("SELECT 1"); // leaves a transaction open, which the commit must end first
         })) {
       FaultyDataSource recorded = new FaultyDataSource(readOnly);
       try (JdbcStorage storage = JdbcStorage.builder(recorded.dataSource()).tablePrefix(PREFIX)
