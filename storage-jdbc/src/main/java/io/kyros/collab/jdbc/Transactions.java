@@ -300,7 +300,7 @@ final class Transactions {
     // read-only connection that writes keeps the driver's BEGIN READ ONLY; plain writes (createSchema) the driver's
     // transaction.
     boolean pooledAutoCommit = c.getAutoCommit();
-    boolean readOnly = c.isReadOnly();
+    boolean readOnly = mode == Mode.INLINE_WRITE && c.isReadOnly(); // asked only where it matters (some drivers query)
     boolean autoCommitForAttempt = dialect.parallelCommits() && !pooledAutoCommit
         && (mode == Mode.READ || (mode == Mode.INLINE_WRITE && !readOnly));
     try {
