@@ -34,10 +34,11 @@ import java.util.concurrent.atomic.AtomicReference;
  *   <li>The settled bound only grows, and a read uses the bound known before its own snapshot was taken (the
  *       horizon is read in the statement before the events, each statement with a fresh snapshot at READ
  *       COMMITTED, or at a stricter level the same one, the two statements being one round trip and so one
- *       transaction (with pgjdbc's {@code preferQueryMode=simple}, two: then a newer one): either way not older). A later round trip of the same read must be a transaction of its own (a
- *       newer snapshot), which {@link Transactions} ensures by running PostgreSQL's reads in auto-commit: in one
- *       transaction at a stricter level, a second look would pair the first look's snapshot with a bound another
- *       reader had advanced meanwhile, and skip an event.</li>
+ *       transaction (with pgjdbc's {@code preferQueryMode=simple}, two: then a newer one): either way not older).
+ *       A later round trip of the same read must be a transaction of its own (a newer snapshot), which
+ *       {@link Transactions} ensures by running PostgreSQL's reads in auto-commit: in one transaction at a stricter
+ *       level, a second look would pair the first look's snapshot with a bound another reader had advanced
+ *       meanwhile, and skip an event.</li>
  * </ol>
  * A read blocked at a missing id that is not settled returns what comes before it; when no mark is pending it marks
  * (one round trip and one xid) and looks once more, so in a quiet database a permanent gap costs one extra look. The

@@ -165,9 +165,7 @@ final class InlineCommit extends CommitProtocol {
     Long[] locks = lockKeys(commit, expected);
     int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
-    Optional<String> opening = a.opening(BEGIN, SET_READ_COMMITTED);
-    boolean begin = opening.isPresent();
-    opening.ifPresent(parts::add);
+    boolean begin = opens(a, parts);
     parts.add(locks.length > 0 ? boundAndLockKeys : dialect.boundLockWaitParameterized());
     if (clock.isDatabase()) {
       parts.add(clock.query());
@@ -395,6 +393,18 @@ final class InlineCommit extends CommitProtocol {
     }
   }
 
+  /**
+   * Puts the statement the attempt's next round trip must start with ({@link Transactions.Attempt#opening}: this
+   * protocol's {@link #BEGIN} or {@link #SET_READ_COMMITTED}) first in {@code statements}, if there is one.
+   *
+   * @return whether it did: the round trip's first result is then that statement's, to be skipped
+   */
+  private static boolean opens(Transactions.Attempt a, List<String> statements) {
+    Optional<String> opening = a.opening(BEGIN, SET_READ_COMMITTED);
+    opening.ifPresent(statements::add);
+    return opening.isPresent();
+  }
+
   /** @return the advisory locks of every key the commit expects or writes, distinct, ascending */
   private Long[] lockKeys(Commit commit, List<RecordKey> expected) {
     TreeSet<Long> locks = new TreeSet<>();
@@ -498,9 +508,7 @@ final class InlineCommit extends CommitProtocol {
         boolean last = i == roundTrips.size() - 1;
         List<Part> trip = roundTrips.get(i);
         List<String> statements = new ArrayList<>();
-        Optional<String> opening = a.opening(BEGIN, SET_READ_COMMITTED);
-        boolean begin = opening.isPresent();
-        opening.ifPresent(statements::add);
+        boolean begin = opens(a, statements);
         trip.forEach(part -> statements.add(part.sql()));
         if (last) {
           statements.add("COMMIT");

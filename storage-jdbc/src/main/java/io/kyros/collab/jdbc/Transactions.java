@@ -301,12 +301,13 @@ final class Transactions {
     // transaction.
     boolean pooledAutoCommit = c.getAutoCommit();
     boolean readOnly = mode == Mode.INLINE_WRITE && c.isReadOnly(); // asked only where it matters (some drivers query)
-    boolean autoCommitForAttempt = dialect.parallelCommits() && !pooledAutoCommit
+    boolean parallelWithoutAutoCommit = dialect.parallelCommits() && !pooledAutoCommit;
+    boolean autoCommitForAttempt = parallelWithoutAutoCommit
         && (mode == Mode.READ || (mode == Mode.INLINE_WRITE && !readOnly));
     try {
       if (autoCommitForAttempt) {
         c.setAutoCommit(true);
-      } else if (dialect.parallelCommits() && !pooledAutoCommit && mode == Mode.INLINE_WRITE) {
+      } else if (parallelWithoutAutoCommit && mode == Mode.INLINE_WRITE) {
         // a read-only connection that writes: the driver's transaction, which must not be one the pool left open
         // (InlineCommit's first statement sets its level, which must come before any query); nothing is sent if
         // none is open

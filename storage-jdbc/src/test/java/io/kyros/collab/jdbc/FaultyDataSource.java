@@ -126,7 +126,8 @@ final class FaultyDataSource {
         });
   }
 
-  private static Object call(Object target, Method method, Object[] args) throws Throwable {
+  /** Calls {@code method} on {@code target}, throwing what it throws (not its reflective wrapper). */
+  static Object call(Object target, Method method, Object[] args) throws Throwable {
     try {
       return method.invoke(target, args);
     } catch (InvocationTargetException e) {

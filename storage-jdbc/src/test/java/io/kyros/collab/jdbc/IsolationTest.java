@@ -10,8 +10,6 @@ import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.Write;
-import java.lang.reflect.InvocationTargetException;
-import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -194,14 +192,14 @@ class IsolationTest {
   private static DataSource hookAfterFirstLook(DataSource target, Tables t, Hook hook) {
     return (DataSource) Proxy.newProxyInstance(IsolationTest.class.getClassLoader(), new Class<?>[] {DataSource.class},
         (proxy, method, args) -> {
-          Object result = invoke(target, method, args);
+          Object result = FaultyDataSource.call(target, method, args);
           if (!method.getName().equals("getConnection")) {
             return result;
           }
           Connection c = (Connection) result;
           return Proxy.newProxyInstance(IsolationTest.class.getClassLoader(), new Class<?>[] {Connection.class},
               (cp, cm, ca) -> {
-                Object r = invoke(c, cm, ca);
+                Object r = FaultyDataSource.call(c, cm, ca);
                 if (!cm.getName().equals("prepareStatement") || !((String) ca[0]).contains("FROM " + t.events())) {
                   return r;
                 }
@@ -211,18 +209,10 @@ class IsolationTest {
                       if (pm.getName().equals("close")) {
                         hook.run();
                       }
-                      return invoke(ps, pm, pa);
+                      return FaultyDataSource.call(ps, pm, pa);
                     });
               });
         });
-  }
-
-  private static Object invoke(Object target, Method method, Object[] args) throws Throwable {
-    try {
-      return method.invoke(target, args);
-    } catch (InvocationTargetException e) {
-      throw e.getCause();
-    }
   }
 
   /**
