@@ -119,8 +119,8 @@ final class TaskCandidates {
             continue; // stale claims were reclaimed: decide again
           }
         }
-        claimBest(r, out, max, worker, ttl, now, trailing);
-        if (!r.more()) {
+        boolean dropped = claimBest(r, out, max, worker, ttl, labels, now, trailing);
+        if (!r.more() && !dropped) {
           break; // every candidate there is was tried
         }
       }
@@ -269,7 +269,7 @@ final class TaskCandidates {
     List<Candidate> candidates = new ArrayList<>();
     List<String> working = new ArrayList<>();
     for (StoredRecord r : all) {
-      TaskRecord.View v = views.get(Core.Version.of(r), version -> TaskRecord.View.of(core.parse(r)));
+      TaskRecord.View v = view(r);
       status.put(r.key().id(), v.status());
       if (!workflow.name().equals(v.workflow())) {
         continue;
@@ -287,7 +287,8 @@ final class TaskCandidates {
       }
     }
     candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> workflow.done().equals(status.get(d))));
-    candidates.sort(Comparator.comparingInt((Candidate c) -> -c.view().priority())
+    // descending priority (negating it would put Integer.MIN_VALUE first)
+    candidates.sort(Comparator.comparing((Candidate c) -> c.view().priority(), Comparator.reverseOrder())
         .thenComparing(c -> c.view().createdAt())
         .thenComparing(c -> c.record().key().id()));
     return new Board(candidates, working);
@@ -325,14 +326,19 @@ final class TaskCandidates {
    * tasks again.
    * Candidates another thread of this instance is trying right now are skipped, so the threads of one process
    * spread over the best candidates instead of all committing for the same one; a candidate this instance changed
-   * after the scan read it is judged by what it committed. Each commit's claims are added to {@code out} as soon as
-   * it has committed, so a failure after it leaves them there.
+   * after the scan read it is judged by what it committed ({@link #pick}). Each commit's claims are added to
+   * {@code out} as soon as it has committed, so a failure after it leaves them there.
    *
    * @param out the claims of the call so far; receives those committed here
    * @param max how many the call claims at most (with those in {@code out})
+   * @param labels the call's labels (none: any task)
+   * @return whether a candidate was dropped (skipped, changed since the round read it, or lost on a conflict): a
+   *     conflict need not be a claim (a title changed by another instance is one too), so the task may still be
+   *     claimable, and a round that read every candidate there was is not the last word
    */
-  private void claimBest(Round round, List<TaskClaim> out, int max, String worker, Duration ttl, Instant now,
-      TrailingEvents trailing) {
+  private boolean claimBest(Round round, List<TaskClaim> out, int max, String worker, Duration ttl,
+      Set<String> labels, Instant now, TrailingEvents trailing) {
+    boolean dropped = false;
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = round.candidates().iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
@@ -344,9 +350,11 @@ final class TaskCandidates {
         // fill the batch; lease records not read yet are read together
         List<StoredRecord> picked = new ArrayList<>();
         while (batch.size() + picked.size() < max - out.size() && next.hasNext()) {
-          StoredRecord task = pick(next.next(), mine, now);
+          StoredRecord task = pick(next.next(), mine, labels, now);
           if (task != null) {
             picked.add(task);
+          } else {
+            dropped = true;
           }
         }
         Map<String, StoredRecord> leaseRecords = new HashMap<>(round.leaseRecords());
@@ -379,6 +387,8 @@ final class TaskCandidates {
               Optional.ofNullable(leaseRecords.get(t.key().id())), now);
           if (p != null) {
             batch.add(p);
+          } else {
+            dropped = true;
           }
         }
         if (batch.isEmpty()) {
@@ -424,12 +434,15 @@ final class TaskCandidates {
             }
             if (p != null) {
               rebuilt.add(p);
+            } else {
+              dropped = true;
             }
           }
           batch.clear();
           batch.addAll(rebuilt);
         } else if (outcome.conflicting() >= 0) {
           batch.remove(outcome.conflicting()); // lost to someone else: the others go on, with a replacement
+          dropped = true;
         } else {
           batch.clear();
         }
@@ -440,13 +453,17 @@ final class TaskCandidates {
     } finally {
       mine.forEach(trying::remove);
     }
+    return dropped;
   }
 
   /**
    * Takes a candidate for this call if no other thread of this instance is trying it; returns the record to decide
-   * on (the one this instance last committed if newer than the one read), or null to skip it.
+   * on, or null to skip it. If this instance committed a newer record of the task than the round read, that record
+   * is decided on, and only if it is still claimable by this call: in the initial status, of this workflow, its
+   * backoff passed, carrying one of the call's labels (if any), and depending on no task the read one did not (those
+   * were done when the round read it, and done is terminal; a new dependency may not be).
    */
-  private StoredRecord pick(StoredRecord task, List<String> mine, Instant now) {
+  private StoredRecord pick(StoredRecord task, List<String> mine, Set<String> labels, Instant now) {
     String id = task.key().id();
     if (!trying.add(id)) {
       return null;
@@ -456,11 +473,20 @@ final class TaskCandidates {
     StoredRecord remembered = commits.remembered(id).orElse(null);
     if (remembered != null && remembered.revision() > task.revision()) {
       ObjectNode json = core.parse(remembered);
-      if (!workflow.initial().equals(TaskRecord.status(json)) || !TaskRecord.claimableAt(json, now)) {
+      TaskRecord.View was = view(task);
+      TaskRecord.View is = view(remembered);
+      if (!workflow.initial().equals(is.status()) || !commits.ownWorkflow(json) || !TaskRecord.claimableAt(json, now)
+          || is.damage() != null || !was.dependsOn().containsAll(is.dependsOn())
+          || !labels.isEmpty() && is.labels().stream().noneMatch(labels::contains)) {
         return null;
       }
       return remembered;
     }
     return task;
+  }
+
+  /** @return what candidate selection needs of a task record, parsed once per revision */
+  private TaskRecord.View view(StoredRecord r) {
+    return views.get(Core.Version.of(r), version -> TaskRecord.View.of(core.parse(r)));
   }
 }

@@ -68,6 +68,8 @@ final class TaskReadiness {
   private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
   /** How many due tasks one promotion commit moves to {@code ready}. */
   private static final int PROMOTE_BATCH = 64;
+  /** How many conflicting promotion commits one {@link #promoteDue} call tolerates before it leaves the rest. */
+  private static final int PROMOTE_CONFLICTS = 4;
 
   private final Core core;
   private final Workflow workflow;
@@ -284,15 +286,24 @@ final class TaskReadiness {
   }
 
   /**
-   * Moves this workflow's tasks whose backoff has passed at {@code now} from {@code delayed} to {@code ready}, up
-   * to one batch, in one commit that records no event. A conflict (someone changed one of them meanwhile) leaves
-   * them for the next claim.
+   * Moves this workflow's tasks whose backoff has passed at {@code now} from {@code delayed} to {@code ready}, a
+   * batch per commit (which records no event), until none is left: a claim must see every due task in {@code ready},
+   * since the best of them (by priority) may be the last to become due. A conflict (someone changed one of a batch
+   * meanwhile, likely another process promoting it) reads the batch again; after {@value #PROMOTE_CONFLICTS} of
+   * them the rest is left for the next claim.
    */
   void promoteDue(Instant now) {
     if (!core.indexed()) {
       return;
     }
-    promote(core.storage().scanIndex(dueBy(now)));
+    for (int conflicts = 0; conflicts < PROMOTE_CONFLICTS; ) {
+      List<IndexHit> due = core.storage().scanIndex(dueBy(now));
+      if (!promote(due)) {
+        conflicts++;
+      } else if (due.size() < PROMOTE_BATCH) {
+        return;
+      }
+    }
   }
 
   /** @return the query for one batch of this workflow's tasks whose backoff has passed at {@code now} */
@@ -302,12 +313,13 @@ final class TaskReadiness {
   }
 
   /**
-   * Moves tasks found by {@link #dueBy} from {@code delayed} to {@code ready}, in one commit without events; a
-   * conflict leaves them for the next claim.
+   * Moves tasks found by {@link #dueBy} from {@code delayed} to {@code ready}, in one commit without events.
+   *
+   * @return false if the commit met a conflict (someone changed one of them meanwhile), so none moved
    */
-  void promote(List<IndexHit> due) {
+  boolean promote(List<IndexHit> due) {
     if (due.isEmpty()) {
-      return;
+      return true;
     }
     List<Expectation> expectations = new ArrayList<>(due.size());
     List<Write> writes = new ArrayList<>(due.size());
@@ -318,6 +330,6 @@ final class TaskReadiness {
       // delayed implies its dependencies were done, and done is terminal
       writes.add(Write.put(r.key(), r.json(), r.hash(), TaskIndexes.task(json, TaskIndexes.Placement.READY)));
     }
-    core.commit(Commit.of(expectations, writes, List.of()));
+    return core.commit(Commit.of(expectations, writes, List.of())) instanceof CommitResult.Committed;
   }
 }

@@ -1,5 +1,6 @@
 package io.kyros.collab;
 
+import java.util.ArrayDeque;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -270,6 +271,11 @@ public final class Workflow {
       require(initial, claimed);
       require(claimed, initial);
       require(claimed, failed);
+      if (!reachable(claimed).contains(done)) {
+        // every completion would be refused: complete moves a claimed task to done through allowed transitions
+        throw new IllegalStateException("workflow " + name + " must let claimed state " + claimed
+            + " reach done state " + done + "; reachable from it: " + reachable(claimed));
+      }
       if (!transitions.get(done).isEmpty()) {
         throw new IllegalStateException("done state " + done + " must be terminal in workflow " + name);
       }
@@ -280,6 +286,19 @@ public final class Workflow {
             + done);
       }
       return new Workflow(this);
+    }
+
+    /** @return the states reachable from {@code from} in one or more transitions, in the order first found */
+    private Set<String> reachable(String from) {
+      Set<String> seen = new LinkedHashSet<>();
+      ArrayDeque<String> next = new ArrayDeque<>(transitions.get(from));
+      while (!next.isEmpty()) {
+        String s = next.poll();
+        if (seen.add(s)) {
+          next.addAll(transitions.get(s));
+        }
+      }
+      return seen;
     }
 
     private void require(String from, String to) {

@@ -61,6 +61,14 @@ class ApiContractTest {
         .transition("q", "c").transition("c", "q", "d").build())
         .isInstanceOf(IllegalStateException.class)
         .hasMessage("workflow w needs a failed state other than its done state d");
+    // found by review: every completion would be refused with InvalidTransitionException
+    assertThatThrownBy(() -> Workflow.builder("w").initial("q").claimed("c").done("d").failed("f")
+        .transition("q", "c").transition("c", "q", "f").build())
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("workflow w must let claimed state c reach done state d; reachable from it: [q, f, c]");
+    assertThat(Workflow.builder("w").initial("q").claimed("c").done("d").failed("f").transition("q", "c")
+        .transition("c", "q", "f", "work").transition("work", "d").build().allowedFrom("c"))
+        .as("done reached through another state").containsExactly("q", "f", "work");
     assertThatThrownBy(() -> Workflow.builder("w").initial("q").build())
         .isInstanceOf(IllegalStateException.class).hasMessageContaining("needs initial, claimed, done and failed");
     Workflow kanban = Workflow.kanban();

@@ -570,4 +570,121 @@ public abstract class TaskIndexConformance extends TaskConformance {
     newCollab("second", counting, o -> { }).tasks().complete(x);
     assertThat(touched).as("writes of _task-waiters for a task nobody waited on").isEmpty();
   }
+
+  /**
+   * A storage that runs {@code meanwhile} once, on the calling thread, right after the next read of candidates
+   * ({@code scanIndexes} on a storage with indexes, {@code list} on one without) once armed: a claim then goes on with
+   * what it read before the change.
+   */
+  private static final class AfterCandidatesRead extends InterceptingStorage {
+    private final java.util.concurrent.atomic.AtomicReference<Runnable> meanwhile =
+        new java.util.concurrent.atomic.AtomicReference<>();
+
+    AfterCandidatesRead(io.kyros.collab.spi.Storage delegate) {
+      super(delegate);
+    }
+
+    void arm(Runnable r) {
+      meanwhile.set(r);
+    }
+
+    private void fire() {
+      Runnable r = meanwhile.getAndSet(null);
+      if (r != null) {
+        r.run();
+      }
+    }
+
+    @Override
+    public List<List<io.kyros.collab.spi.IndexHit>> scanIndexes(List<IndexQuery> queries) {
+      List<List<io.kyros.collab.spi.IndexHit>> out = delegate().scanIndexes(queries);
+      fire();
+      return out;
+    }
+
+    @Override
+    public List<StoredRecord> list(String collection, String afterId, int limit) {
+      List<StoredRecord> out = delegate().list(collection, afterId, limit);
+      fire();
+      return out;
+    }
+  }
+
+  @Test
+  void taskIndex_aTaskThisInstanceMadeWaitWhileAClaimReadItIsNotClaimed() {
+    // found by review: a claim judged a candidate by the newer record this instance had committed, but checked only
+    // its status and backoff, not its dependencies or labels
+    AfterCandidatesRead racing = new AfterCandidatesRead(storage);
+    Collab mine = newCollab("mine", racing, o -> { });
+    mine.tasks().create(NewTask.of("d").withId("d").withLabels("other"));
+    mine.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+    racing.arm(() -> mine.tasks().update("t", null, TaskPatch.none().dependsOn("d")));
+    assertThat(mine.tasks().claimNext("w", TTL, Set.of("x"))).as("t waits for d, which is queued").isEmpty();
+    audit();
+    mine.tasks().update("t", null, TaskPatch.none().dependsOn(new String[0]));
+    assertThat(mine.tasks().claimNext("w", TTL, Set.of("x"))).as("t is ready again").map(c -> c.task().id())
+        .contains("t");
+    audit();
+  }
+
+  @Test
+  void taskIndex_aTaskThisInstanceRelabelledWhileAClaimReadItIsNotClaimedForItsOldLabel() {
+    AfterCandidatesRead racing = new AfterCandidatesRead(storage);
+    Collab mine = newCollab("mine", racing, o -> { });
+    mine.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+    racing.arm(() -> mine.tasks().update("t", null, TaskPatch.none().labels("y")));
+    assertThat(mine.tasks().claimNext("w", TTL, Set.of("x"))).as("t no longer carries x").isEmpty();
+    assertThat(mine.tasks().claimNext("w", TTL, Set.of("y"))).map(c -> c.task().id()).contains("t");
+    audit();
+  }
+
+  @Test
+  void taskIndex_aClaimWhoseOnlyCandidateWasEditedMeanwhileStillClaimsIt() {
+    // found by review: any conflict counted as a claim lost to someone else, and a round that had read every
+    // candidate ended the call, so a title changed by another instance made claimNext return nothing
+    AfterCandidatesRead racing = new AfterCandidatesRead(storage);
+    Collab mine = newCollab("mine", racing, o -> { });
+    Collab other = newCollab("other");
+    mine.tasks().create(NewTask.of("t").withId("t"));
+    racing.arm(() -> other.tasks().update("t", null, TaskPatch.none().title("t, renamed")));
+    assertThat(mine.tasks().claimNext(TTL)).as("t stayed claimable throughout").map(c -> c.task().title())
+        .contains("t, renamed");
+    audit();
+  }
+
+  @Test
+  void taskIndex_aClaimAfterManyBackoffsEndTakesTheBestDueTask() {
+    // found by review: due tasks moved to ready 64 per commit, at most two commits per claim, in the order they
+    // became due, so with more than 128 due a later, higher priority one was passed over
+    for (int i = 0; i < 150; i++) {
+      collab.tasks().create(NewTask.of("low").withId(String.format("low-%03d", i)));
+    }
+    collab.tasks().create(NewTask.of("vip").withId("vip").withPriority(100));
+    List<TaskClaim> all = new ArrayList<>();
+    for (List<TaskClaim> got; !(got = collab.tasks().claimUpTo(50, "w", TTL, Set.of())).isEmpty(); ) {
+      all.addAll(got);
+    }
+    assertThat(all).hasSize(151);
+    for (TaskClaim c : all) {
+      collab.tasks().fail(c, "again", c.task().id().equals("vip") ? Duration.ofSeconds(10) : Duration.ofSeconds(1));
+    }
+    clock.advance(Duration.ofSeconds(20)); // every backoff has passed
+    assertThat(collab.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("vip");
+    audit();
+    assertThat(collab.tasks().claimUpTo(200, "w", TTL, Set.of())).hasSize(150);
+  }
+
+  @Test
+  void taskIndex_theLowestPriorityComesLastOnEveryPath() {
+    // found by review: the generic path sorted by the negated priority, and -Integer.MIN_VALUE is Integer.MIN_VALUE
+    Collab reference = newCollab("alice", new UnindexedStorage(MemoryStorage.create(clock)), b -> { });
+    for (Collab c : List.of(collab, reference)) {
+      c.tasks().create(NewTask.of("lowest").withId("lowest").withPriority(Integer.MIN_VALUE));
+      c.tasks().create(NewTask.of("highest").withId("highest").withPriority(Integer.MAX_VALUE));
+      c.tasks().create(NewTask.of("normal").withId("normal"));
+      assertThat(c.tasks().claimUpTo(3, "w", TTL, Set.of())).extracting(x -> x.task().id())
+          .containsExactly("highest", "normal", "lowest");
+    }
+    audit();
+  }
 }
