@@ -257,7 +257,8 @@ final class Checker {
 
   private Counters readHeader(boolean report) throws IOException {
     Path lock = root.resolve(LockFile.NAME);
-    HeaderReading reading = readHeader(() -> readIfExists(lock));
+    // never a channel of its own on the lock file: closing it would drop this JVM's OS lock (StoreRegistry)
+    HeaderReading reading = readHeader(() -> StoreRegistry.readLockHeader(root));
     if (reading.damaged() && report) {
       problem(lock, 0, "the header cannot be read or fails its checksum (the next open replays the whole journal)");
     }
@@ -448,7 +449,8 @@ final class Checker {
     return out;
   }
 
-  private static byte[] readIfExists(Path file) throws IOException {
+  /** Reads a file's bytes; null if it does not exist or is a symbolic link. */
+  static byte[] readIfExists(Path file) throws IOException {
     if (Files.isSymbolicLink(file)) {
       return null;
     }

@@ -157,7 +157,7 @@ final class EventSegments {
     long lastSeen = start != null ? afterId : -1;
     while (out.size() < limit) {
       Path file = segments.get(segment);
-      Scan scan = scan(file, segment, offset, afterId, limit - out.size(), out);
+      Scan scan = scan(file, segment, offset, lastSeen, afterId, limit - out.size(), out);
       offset = scan.end();
       lastSeen = scan.lastId() >= 0 ? scan.lastId() : lastSeen;
       if (out.size() >= limit) {
@@ -165,7 +165,7 @@ final class EventSegments {
       }
       if (scan.partial() && segments.higherKey(segment) != null) {
         // another process may have completed that line and started the next segment since: look again
-        Scan again = scan(file, segment, offset, afterId, limit - out.size(), out);
+        Scan again = scan(file, segment, offset, lastSeen, afterId, limit - out.size(), out);
         offset = again.end();
         lastSeen = again.lastId() >= 0 ? again.lastId() : lastSeen;
         if (again.partial()) {
@@ -216,21 +216,26 @@ final class EventSegments {
 
   /**
    * Reads complete lines of one segment from {@code offset}, adding events with ids above
-   * {@code afterId} until {@code limit} were added.
+   * {@code afterId} until {@code limit} were added. Every line's id must follow the one before it, the first line's
+   * too when the id before {@code offset} is known ({@code before}: a read continuing where an earlier one stopped),
+   * so a damaged id is reported even where it would look like an event already read.
+   *
+   * @param before the id of the line before {@code offset}, or -1 if unknown (then the first line is checked only
+   *     at the segment's start, against {@code firstId})
    */
-  private Scan scan(Path file, long firstId, long offset, long afterId, int limit, List<StoredEvent> out)
-      throws IOException {
+  private Scan scan(Path file, long firstId, long offset, long before, long afterId, int limit,
+      List<StoredEvent> out) throws IOException {
     try (FileChannel ch = SegmentFiles.open(file)) {
-      return scan(ch, file, firstId, offset, afterId, limit, out);
+      return scan(ch, file, firstId, offset, before, afterId, limit, out);
     }
   }
 
-  private Scan scan(FileChannel ch, Path file, long firstId, long offset, long afterId, int limit,
+  private Scan scan(FileChannel ch, Path file, long firstId, long offset, long before, long afterId, int limit,
       List<StoredEvent> out) throws IOException {
     byte[] buf = new byte[BLOCK];
     long bufStart = offset;
     int len = 0;
-    long previous = -1;
+    long previous = before;
     int added = 0;
     while (added < limit) {
       int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);

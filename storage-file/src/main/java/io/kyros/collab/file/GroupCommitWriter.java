@@ -252,6 +252,9 @@ final class GroupCommitWriter {
    *
    * @return whether any event was appended
    */
+  /** The writes of the batch being prepared, by key; empty otherwise. Writer thread only. */
+  private Map<RecordKey, Long> batchOverlay = Map.of();
+
   private boolean runBatch(List<Pending> batch) {
     List<Pending> committed = new ArrayList<>();
     List<JournalEntry> entries = new ArrayList<>();
@@ -264,6 +267,7 @@ final class GroupCommitWriter {
       parts.index().catchUp(); // other processes' commits since this engine last held the lock
       long logLast = counters.eventId();
       Map<RecordKey, Long> overlay = new HashMap<>();
+      batchOverlay = overlay;
       for (Pending p : batch) {
         if (p.commit == CATCH_UP) {
           p.result = new CommitResult.Committed(List.of(), List.of(), p.clock.instant());
@@ -276,6 +280,7 @@ final class GroupCommitWriter {
           anyEvents |= !entry.events().isEmpty();
         }
       }
+      batchOverlay = Map.of();
       if (entries.isEmpty()) {
         return anyEvents;
       }
@@ -383,6 +388,18 @@ final class GroupCommitWriter {
         p.failure = new StorageException(message + ": " + cause, cause);
       }
     }
+  }
+
+  /**
+   * Whether a commit earlier in the batch being prepared writes {@code key}: its files do not show that yet, only the
+   * batch's overlay does. Called on the writer thread only, from a commit's event source ({@link DamageRepair}: a
+   * document a commit before it deleted or re-created is no longer the damaged one).
+   *
+   * @param key the record
+   * @return true if the batch being prepared already writes it
+   */
+  boolean writtenEarlierInBatch(RecordKey key) {
+    return batchOverlay.containsKey(key);
   }
 
   /**

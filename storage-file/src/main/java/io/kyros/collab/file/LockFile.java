@@ -37,10 +37,11 @@ import java.util.Set;
  * (the journal is then replayed from its start). The OS lock ({@link FileChannel#lock()}, POSIX
  * {@code fcntl} on Linux) belongs to the process and closing <em>any</em> channel on the file drops
  * it, so each JVM keeps exactly one {@code LockFile} per directory (see {@link StoreRegistry}) and
- * only the thread holding the store's writer lock touches it.
+ * only the thread holding the store's writer lock writes it; the checker of this JVM reads the header
+ * through the same channel ({@link #headerBytes}, a positional read), never through a channel of its own.
  *
- * <p>Locks: none of its own; every method is called with the store's writer lock held. Not
- * thread-safe on its own.
+ * <p>Locks: none of its own; every method but {@link #headerBytes} is called with the store's writer
+ * lock held. Not thread-safe on its own.
  */
 final class LockFile implements AutoCloseable {
   static final String NAME = "collab.lock";
@@ -84,11 +85,22 @@ final class LockFile implements AutoCloseable {
    *     checksum (a header without one, from an earlier version, is read as is)
    */
   Counters readHeader() throws IOException {
+    byte[] bytes = headerBytes();
+    return decodeHeader(bytes, bytes.length);
+  }
+
+  /**
+   * Reads the header's bytes with positional reads on this channel (safe without the writer lock; a reading that
+   * overlaps a rewrite may mix both, which its checksum shows).
+   *
+   * @return the bytes, up to {@value #HEADER_BYTES}
+   */
+  byte[] headerBytes() throws IOException {
     ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
     while (buf.hasRemaining() && channel.read(buf, buf.position()) > 0) {
       // fill
     }
-    return decodeHeader(buf.array(), buf.position());
+    return Arrays.copyOf(buf.array(), buf.position());
   }
 
   /** @return the counters of a header's bytes, or null as for {@link #readHeader()} */

@@ -252,16 +252,29 @@ final class Store {
     writer.stop();
     writerLock.lock();
     try {
-      waiter.close();
-      checkpoints.close();
-      journal.close();
-      events.close();
-      lockFile.close();
-    } catch (IOException e) {
-      LOG.warn("Closing {} failed", root, e);
+      // each part closed whatever the one before did: a failure must not leave the lock file's channel open, which
+      // a later open of the directory in this JVM would then share the lock with (and closing it late would drop it)
+      closePart("the event waiter", waiter::close);
+      closePart("the checkpoints", checkpoints::close);
+      closePart("the journal", journal::close);
+      closePart("the event segments", events::close);
+      closePart("the lock file", lockFile::close);
     } finally {
       writerLock.unlock();
     }
+  }
+
+  private void closePart(String what, AutoCloseable part) {
+    try {
+      part.close();
+    } catch (Exception e) {
+      LOG.warn("Closing {} of {} failed", what, root, e);
+    }
+  }
+
+  /** @return the lock header's bytes, read through this engine's channel on the lock file ({@link StoreRegistry}) */
+  byte[] lockHeaderBytes() throws IOException {
+    return lockFile.headerBytes();
   }
 
   Path root() {
@@ -365,6 +378,9 @@ final class Store {
    *     commit's atomic section), so it neither catches up nor waits for the writer
    */
   boolean damaged(RecordKey key) {
+    if (writer.writtenEarlierInBatch(key)) {
+      return false; // deleted or re-created by a commit before this one in the batch: not the damaged document
+    }
     try {
       docs.read(key);
       return false;

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
@@ -76,6 +77,33 @@ final class StoreRegistry {
       }
       entry.references++;
       return entry.store;
+    }
+  }
+
+  /**
+   * Reads the lock header of a directory without dropping this JVM's OS lock on it: through the open engine's
+   * channel if this JVM has the directory open, else from the file, under the registry's monitor so that no engine
+   * opens (and takes the lock) meanwhile. Opening and closing a channel of its own on {@code collab.lock} would
+   * release every lock this process holds on it (POSIX {@code fcntl} semantics), letting another process write
+   * while this one's writer is inside a batch.
+   *
+   * @param directory the store's directory, absolute
+   * @return the file's first bytes (at most the header), or null if there is no lock file or it is a link
+   * @throws IOException if it cannot be read
+   */
+  static byte[] readLockHeader(Path directory) throws IOException {
+    synchronized (OPEN) {
+      Path real;
+      try {
+        real = directory.toRealPath();
+      } catch (NoSuchFileException e) {
+        return null;
+      }
+      Entry entry = OPEN.get(real);
+      if (entry != null) {
+        return entry.store.lockHeaderBytes();
+      }
+      return Checker.readIfExists(real.resolve(LockFile.NAME));
     }
   }
 

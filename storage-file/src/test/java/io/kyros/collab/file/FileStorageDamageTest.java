@@ -137,6 +137,29 @@ class FileStorageDamageTest {
     }
   }
 
+  @Test
+  void aTailingReadReportsANewestEventWhoseIdWasDamagedToLookAlreadyRead() throws IOException {
+    // found by review: a read continuing from the position an earlier read cached checked the id sequence only from
+    // its second line, and skipped the first line unread (its checksum unchecked) when its damaged id looked like one
+    // already read: it returned [] instead of reporting the damage
+    try (FileStorage s = open()) {
+      append(s, 6);
+      assertThat(s.readEvents(0, 5)).extracting(StoredEvent::id).containsExactly(1L, 2L, 3L, 4L, 5L);
+      Path seg = segments().get(0);
+      byte[] b = Files.readAllBytes(seg);
+      int last = b.length - 1;
+      while (last > 0 && b[last - 1] != '\n') {
+        last--;
+      }
+      int digit = last + "{\"id\":".length();
+      assertThat(b[digit]).as("the newest line's id").isEqualTo((byte) '6');
+      b[digit] = '1';
+      Files.write(seg, b);
+      assertThatThrownBy(() -> s.readEvents(5, 10)).isInstanceOfSatisfying(CorruptFileException.class,
+          e -> assertThat(e).hasMessageContaining("event id 1 breaks the sequence (expected 6)"));
+    }
+  }
+
   // ------------------------------------------------------------------ item 3: the journal
 
   /** Checkpoint at revision 40, a document at 41, the lock header at 42 (the store). */
