@@ -22,8 +22,8 @@ import org.slf4j.LoggerFactory;
  * {@code executor_succeeded} or {@code executor_failed} in the commit that ends the claim ({@link TrailingEvents});
  * only when the claim was lost (nothing left to commit) is {@code executor_failed} a commit of its own.
  * Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason once and interrupts the
- * handler's thread while the handler runs. Whoever first ends the claim (the run, or a
- * shutdown past its deadline) is the only one to end it. Thread-safe.
+ * handler's thread while the handler runs; a run cancelled before its handler started never starts it. Whoever first
+ * ends the claim (the run, or a shutdown past its deadline) is the only one to end it. Thread-safe.
  */
 final class WorkerRun implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
@@ -110,23 +110,29 @@ final class WorkerRun implements Runnable {
         timer = pool.timer().schedule(() -> cancel(Cancel.TIMEOUT, "timeout after " + timeout),
             timeout.toNanos(), TimeUnit.NANOSECONDS);
       }
+      boolean starts;
       synchronized (interruptLock) {
-        thread = Thread.currentThread();
-        if (cancelKind.get() != null) {
-          thread.interrupt();
+        // a run cancelled before its handler started (a shutdown past its deadline while the run waited in the
+        // executor's queue, whose claim that shutdown released; a lost claim; a cancelled batch) never starts it:
+        // the task may already be another worker's
+        starts = cancelKind.get() == null && !ended.get();
+        if (starts) {
+          thread = Thread.currentThread();
         }
       }
-      try {
-        outcome = handler.handle(new WorkerContext(this));
-        if (outcome == null) {
-          error = new MissingOutcomeException(label, taskId());
-        }
-      } catch (Throwable t) { // a handler's failure of any kind is recorded, never lost
-        error = t;
-      } finally {
-        synchronized (interruptLock) {
-          thread = null;
-          Thread.interrupted(); // an interrupt meant for the handler must not reach the commits below
+      if (starts) {
+        try {
+          outcome = handler.handle(new WorkerContext(this));
+          if (outcome == null) {
+            error = new MissingOutcomeException(label, taskId());
+          }
+        } catch (Throwable t) { // a handler's failure of any kind is recorded, never lost
+          error = t;
+        } finally {
+          synchronized (interruptLock) {
+            thread = null;
+            Thread.interrupted(); // an interrupt meant for the handler must not reach the commits below
+          }
         }
       }
     } catch (RuntimeException e) { // starting failed (storage): the claim goes back to the queue below
