@@ -46,6 +46,40 @@ final class Codec {
 
   private Codec() {}
 
+  /**
+   * Checks that a value or an event's details, which documents, event lines and journal entries embed raw, is text
+   * this codec reads back in its line: one JSON value (no duplicate member names, nothing after it) without a line
+   * break (JSON allows one as whitespace, but it would split the line its frame covers, and the store would not open
+   * again). Core always hands over canonical JSON, which passes; a direct caller of the SPI may not.
+   *
+   * @param json the text
+   * @param what what it is, for the message, such as "the value of c/x"
+   * @throws IllegalArgumentException naming the broken condition
+   */
+  static void requireEmbeddable(String json, String what) {
+    for (int i = 0; i < json.length(); i++) {
+      char c = json.charAt(i);
+      if (c == '\n' || c == '\r') {
+        throw new IllegalArgumentException(what + " must be JSON on one line: a line break at index " + i);
+      }
+    }
+    try (JsonParser p = JSON.createParser(json)) {
+      if (p.nextToken() == null) {
+        throw new IllegalArgumentException(what + " is not JSON: it is empty");
+      }
+      p.skipChildren();
+      JsonToken after = p.nextToken();
+      if (after != null) {
+        throw new IllegalArgumentException(what + " is not one JSON value: more follows at index "
+            + p.currentTokenLocation().getCharOffset());
+      }
+    } catch (JacksonException e) {
+      throw new IllegalArgumentException(what + " is not valid JSON: " + e.getOriginalMessage(), e);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // reading a String does no I/O
+    }
+  }
+
   // -------------------------------------------------------------------------------- event lines
 
   /** @return the framed line of one event */

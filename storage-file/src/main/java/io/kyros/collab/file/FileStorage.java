@@ -271,7 +271,9 @@ public final class FileStorage implements Storage {
   /**
    * {@inheritDoc}
    *
-   * @throws IllegalArgumentException if a written name could not be a safe file name
+   * @throws IllegalArgumentException if a written name could not be a safe file name, or a written value or an
+   *     event's details is not one JSON value on one line (documents, event lines and the journal embed it raw);
+   *     nothing of the commit is written
    * @throws StorageException if the storage is closed or the files cannot be written; the message
    *     says whether the commit may still apply
    */

@@ -431,6 +431,12 @@ final class GroupCommitWriter {
       newEvents = commit.eventsFor(revisions);
       for (Write w : commit.writes()) {
         parts.docs().file(w.key()); // validates the names before anything is journaled
+        if (!w.isDelete()) {
+          Codec.requireEmbeddable(w.json(), "the value of " + w.key());
+        }
+      }
+      for (NewEvent e : newEvents) {
+        Codec.requireEmbeddable(e.detailsJson(), "the details of event " + e.type());
       }
     } catch (RuntimeException | Error e) {
       p.failure = e;

@@ -160,6 +160,34 @@ class FileStorageDamageTest {
     }
   }
 
+  @Test
+  void aValueOrDetailsTheStoreCouldNotReadBackIsRefusedAndTheStoreStillOpens() {
+    // found by review: the SPI took any text, embedded it raw in the journal, and the next open failed on it for good
+    RecordKey key = new RecordKey("c", "x");
+    try (FileStorage s = open()) {
+      for (String[] bad : new String[][] {
+          {"{not json", "the value of c/x is not valid JSON"},
+          {"{\n\"a\":1}", "the value of c/x must be JSON on one line: a line break at index 1"},
+          {"{\"a\":1,\"a\":2}", "the value of c/x is not valid JSON: Duplicate field 'a'"},
+          {"{} {}", "the value of c/x is not one JSON value: more follows at index 3"},
+          {"", "the value of c/x is not JSON: it is empty"}}) {
+        assertThatThrownBy(() -> s.commit(Commit.of(List.of(), List.of(Write.put(key, bad[0], "h")), List.of())))
+            .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(bad[1]);
+      }
+      assertThatThrownBy(() -> s.commit(Commit.of(List.of(), List.of(),
+          List.of(new NewEvent("note", "tester", "t", "{\"b\":\r2}")))))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessage("the details of event note must be JSON on one line: a line break at index 5");
+      put(s, "x", "{\"v\":1}");
+      append(s, 1);
+      assertThat(s.lastEventId()).isEqualTo(2);
+    }
+    try (FileStorage s = open()) {
+      assertThat(s.read(key)).map(StoredRecord::json).contains("{\"v\":1}");
+      assertThat(s.readEvents(0, 10)).hasSize(2);
+    }
+  }
+
   // ------------------------------------------------------------------ item 3: the journal
 
   /** Checkpoint at revision 40, a document at 41, the lock header at 42 (the store). */
