@@ -107,15 +107,25 @@ public final class Agents {
    * Takes an agent offline on purpose: releases its presence lease and records {@code agent_status_changed} to
    * {@code offline}.
    *
+   * <p>If the presence was lost meanwhile and another holder has taken the agent online since, nothing is released
+   * and nothing is recorded: the agent is not offline.
+   *
    * @param id the agent's id
    * @param presence the presence lease {@link #join} returned (or its renewal)
    * @throws NotFoundException if the agent is not registered
+   * @throws IllegalArgumentException if {@code presence} is not a presence lease of this agent
    */
   public void leave(String id, Lease presence) {
     Names.requireName("agent id", id);
     Objects.requireNonNull(presence, "presence");
+    if (!presence.resource().equals(resource(id))) {
+      throw new IllegalArgumentException("presence must be agent " + id + "'s presence lease " + resource(id)
+          + ", not a lease of " + presence.resource());
+    }
     require(id);
-    leases.release(presence);
+    if (!leases.release(presence) && online(id)) {
+      return; // lost, and another holder has the agent online now
+    }
     String now = core.storage().now().toString();
     changeRecord(id, json -> json.put(AgentRecord.LAST_SEEN, now),
         current -> new StatusChange(enabledStatus(current), AgentStatus.OFFLINE), "left");
@@ -137,7 +147,7 @@ public final class Agents {
       if (AgentRecord.enabled(current) == enabled) {
         return null; // already so: nothing to record
       }
-      AgentStatus online = presence(id).isPresent() ? AgentStatus.AVAILABLE : AgentStatus.OFFLINE;
+      AgentStatus online = online(id) ? AgentStatus.AVAILABLE : AgentStatus.OFFLINE;
       return enabled ? new StatusChange(AgentStatus.DISABLED, online) : new StatusChange(online, AgentStatus.DISABLED);
     }, enabled ? "enabled" : "disabled");
     return get(id).orElseThrow(() -> unknown(id));
@@ -184,6 +194,12 @@ public final class Agents {
 
   private static NotFoundException unknown(String id) {
     return new NotFoundException("agent " + id + " (not registered)");
+  }
+
+  /** @return whether the agent's presence lease is held and not stale now */
+  private boolean online(String id) {
+    Instant now = core.storage().now();
+    return presence(id).filter(l -> !l.isStaleAt(now)).isPresent();
   }
 
   /** The presence lease, stale or not. */

@@ -65,6 +65,7 @@ final class BatchCommits {
   /** See {@link Batches#create} and {@link Batches#submit}; the spec is checked. */
   Batch create(String id, BatchSpec spec, boolean start) {
     BatchSpec.checkItems(id, spec.items());
+    requireItemTasksAbsent(id, spec.items());
     Retry backoff = core.retry("batch " + id);
     for (;; backoff.pause()) {
       Optional<StoredRecord> existing = core.storage().read(BatchRecord.key(id));
@@ -92,6 +93,25 @@ final class BatchCommits {
     }
   }
 
+  /**
+   * Refuses items whose task ids a task already has (a task created by hand with such an id, or a batch item released
+   * before): the item could never be released (its task is created expecting none).
+   *
+   * @return the items' task keys
+   * @throws IllegalArgumentException naming the first such task
+   */
+  private List<RecordKey> requireItemTasksAbsent(String id, List<BatchItem> items) {
+    List<RecordKey> keys = new ArrayList<>(items.size());
+    for (BatchItem item : items) {
+      keys.add(RecordKeys.task(Batches.itemTaskId(id, item.id())));
+    }
+    for (StoredRecord r : core.storage().readAll(keys)) {
+      throw new IllegalArgumentException("duplicate item id: task " + r.key().id() + " of batch " + id
+          + " already exists");
+    }
+    return keys;
+  }
+
   /** See {@link Batches#add}; the items are checked. */
   Batch add(String id, List<BatchItem> items) {
     BatchSpec.checkItems(id, items);
@@ -105,17 +125,12 @@ final class BatchCommits {
       }
       Set<String> known = new java.util.HashSet<>();
       json.path(BatchRecord.PENDING).forEach(i -> known.add(i.path(BatchRecord.ITEM_ID).asText()));
-      List<RecordKey> keys = new ArrayList<>();
       for (BatchItem item : items) {
         if (known.contains(item.id())) {
           throw new IllegalArgumentException("duplicate item id: " + item.id() + " is already in batch " + id);
         }
-        keys.add(RecordKeys.task(Batches.itemTaskId(id, item.id())));
       }
-      for (StoredRecord r : core.storage().readAll(keys)) {
-        throw new IllegalArgumentException("duplicate item id: task " + r.key().id() + " of batch " + id
-            + " already exists");
-      }
+      List<RecordKey> keys = requireItemTasksAbsent(id, items);
       BatchRecord.addItems(json, items);
       Plan plan = new Plan(json);
       plan.from = state;

@@ -57,6 +57,7 @@ public final class CanonicalJson {
 
   private static final long MAX_EXACT_INTEGER = 1L << 53;
   private static final BigInteger MAX_EXACT_BIG_INTEGER = BigInteger.valueOf(MAX_EXACT_INTEGER);
+  private static final BigDecimal MAX_EXACT_DECIMAL = BigDecimal.valueOf(MAX_EXACT_INTEGER);
   private static final String HEX = "0123456789abcdef";
   private static final int HASH_BYTES = 16;
 
@@ -328,6 +329,12 @@ public final class CanonicalJson {
         double d = v.doubleValue();
         if (!Double.isFinite(d)) {
           throw invalid("number out of the range of a double: " + v + " at", path);
+        }
+        // an integer beyond ±2^53 only as parsing takes one (integer): if the double loses nothing, being it exactly
+        // or being how it is written; 9007199254740993 would be stored as 9007199254740992
+        if (v.abs().compareTo(MAX_EXACT_DECIMAL) > 0 && v.stripTrailingZeros().scale() <= 0
+            && new BigDecimal(d).compareTo(v) != 0 && new BigDecimal(EcmaNumbers.format(d)).compareTo(v) != 0) {
+          throw beyondExact(v.toString(), path);
         }
         writeDouble(d, out, path);
       }

@@ -1,5 +1,7 @@
 package io.kyros.collab;
 
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -29,6 +31,14 @@ final class Core {
   /** Whether the storage keeps index entries ({@link Storage#indexes()}), asked once. */
   private final boolean indexed;
   private final ObjectMapper mapper;
+  /**
+   * Reads stored values: the mapper's copy without the parser's size limits on names, strings and numbers and on
+   * nesting. Those limits guard the parsing of input ({@link #encode}: a hostile String value); a stored value was
+   * checked when it was written (canonical, at most {@link CanonicalJson#MAX_DEPTH} levels, at most the value size
+   * limit), and whatever was accepted must read back: with Jackson's default 50,000-character limit on names, a
+   * value with a longer key was stored and then reported damaged, and one such event stopped every reader of the log.
+   */
+  private final ObjectMapper storedReader;
   private final CoreSettings settings;
   /**
    * Parsed values by revision and hash; entries are never mutated. The revision alone does not identify a value: a
@@ -41,8 +51,23 @@ final class Core {
     this.storage = storage;
     this.indexed = storage.indexes();
     this.mapper = mapper;
+    this.storedReader = storedReader(mapper);
     this.settings = settings;
     this.parsed = cache(settings.valueCacheSize());
+  }
+
+  /**
+   * @return a mapper for {@link CanonicalJson#parse} (which takes only the parser and the node factory of it) whose
+   *     parser limits do not refuse what core stored, with {@code mapper}'s node factory; see {@link #storedReader}
+   */
+  private static ObjectMapper storedReader(ObjectMapper mapper) {
+    JsonFactory unlimited = JsonFactory.builder().streamReadConstraints(StreamReadConstraints.builder()
+        .maxNameLength(Integer.MAX_VALUE)
+        .maxStringLength(Integer.MAX_VALUE)
+        .maxNumberLength(Integer.MAX_VALUE)
+        .maxNestingDepth(Integer.MAX_VALUE) // CanonicalJson's own check keeps MAX_DEPTH
+        .build()).build();
+    return new ObjectMapper(unlimited).setNodeFactory(mapper.getNodeFactory());
   }
 
   /**
@@ -157,7 +182,7 @@ final class Core {
 
   ObjectNode parseJson(String json, String where) {
     try {
-      return CanonicalJson.parseObject(mapper, json);
+      return CanonicalJson.parseObject(storedReader, json);
     } catch (InvalidValueException e) {
       throw new StorageException("stored value of " + where + " is damaged: " + e.getMessage(), e);
     }

@@ -477,4 +477,23 @@ class CanonicalJsonTest {
     assertThat(CanonicalJson.canonicalize(values))
         .isEqualTo("[0.1,1.1,9007199000000000,3.4028235e+38,1e-45,-2.5,16777216,10000000000]");
   }
+
+  @Test
+  void aBigDecimalIntegerBeyond2pow53IsRejectedUnlessTheDoubleLosesNothing() {
+    // found by review: BigDecimals went through doubleValue() without the check longs and BigIntegers get, so
+    // 9007199254740993 was stored and hashed as 9007199254740992 while the caller saw its own value
+    assertThatThrownBy(() -> CanonicalJson.canonicalize(DecimalNode.valueOf(new BigDecimal("9007199254740993"))))
+        .isInstanceOf(InvalidValueException.class)
+        .hasMessage("integer beyond ±2^53 cannot be represented exactly: 9007199254740993 at $");
+    assertThatThrownBy(() -> CanonicalJson.canonicalize(DecimalNode.valueOf(new BigDecimal("-9007199254740993.0"))))
+        .isInstanceOf(InvalidValueException.class);
+    // as parsing takes integer literals: exactly a double, or how that double is written
+    assertThat(CanonicalJson.canonicalize(NODES.arrayNode()
+        .add(DecimalNode.valueOf(new BigDecimal("9007199254740992")))
+        .add(DecimalNode.valueOf(new BigDecimal("1E+20")))
+        .add(DecimalNode.valueOf(new BigDecimal("295147905179352830000")))
+        .add(DecimalNode.valueOf(new BigDecimal("1E+300")))
+        .add(DecimalNode.valueOf(new BigDecimal("9007199254740993.5")))))
+        .isEqualTo("[9007199254740992,100000000000000000000,295147905179352830000,1e+300,9007199254740994]");
+  }
 }

@@ -129,4 +129,22 @@ class ValueHardeningTest {
     assertThat(copy.labels()).containsExactly("a", "b", "c");
     assertThatThrownBy(() -> copy.labels().add("d")).isInstanceOf(UnsupportedOperationException.class);
   }
+
+  @Test
+  void aValueWithAKeyBeyondTheParsersNameLimitReadsBack() {
+    // found by review: writes took it (no parser on that path), reads hit Jackson's 50,000-character name limit and
+    // reported the stored value damaged
+    String key = "k".repeat(60_000);
+    collab.documents().create("c", "long-key", Map.of(key, 1));
+    assertThat(collab.documents().get("c", "long-key").orElseThrow().value().get(key).asInt()).isEqualTo(1);
+  }
+
+  @Test
+  void anEventWithAKeyBeyondTheParsersNameLimitLeavesTheLogReadable() {
+    // found by review: the append committed, then failed reading its event back, and every later read and
+    // subscription from before it failed on that event
+    Event e = collab.events().append("note", "x", Map.of("k".repeat(60_000), 1));
+    collab.documents().create("c", "after", Map.of("v", 1));
+    assertThat(collab.events().read(0, 100)).extracting(Event::id).contains(e.id(), e.id() + 1);
+  }
 }

@@ -132,4 +132,52 @@ public abstract class AgentConformance extends BatchConformance {
     assertThat(collab.events().lastId()).isEqualTo(before);
     assertThat(collab.leases().get("agents/nobody")).isEmpty();
   }
+
+  /** @return the details of the agent_status_changed events after {@code before} */
+  private List<String> statusChanges(long before) {
+    return collab.events().read(before, 100).stream().filter(e -> e.type().equals("agent_status_changed"))
+        .map(e -> e.target() + " " + e.details().path("oldStatus").asText() + "->" + e.details().path("newStatus")
+            .asText()).toList();
+  }
+
+  @Test
+  void agents_leaveWithAnotherAgentsPresenceIsRefused() {
+    // found by review: leave released whatever lease it was given and recorded this agent offline
+    collab.agents().register(AgentSpec.of("w1", "worker"));
+    collab.agents().register(AgentSpec.of("w2", "worker"));
+    collab.agents().join("w1", Duration.ofSeconds(30));
+    Lease w2 = collab.agents().join("w2", Duration.ofSeconds(30));
+    long before = collab.events().lastId();
+    assertThatThrownBy(() -> collab.agents().leave("w1", w2)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("presence must be agent w1's presence lease agents/w1, not a lease of agents/w2");
+    assertThat(collab.events().lastId()).isEqualTo(before);
+    assertThat(collab.agents().get("w1").orElseThrow().status()).isEqualTo(AgentStatus.AVAILABLE);
+    assertThat(collab.agents().get("w2").orElseThrow().status()).isEqualTo(AgentStatus.AVAILABLE);
+  }
+
+  @Test
+  void agents_leaveWithALostPresenceRecordsNothingWhileAnotherHolderHasTheAgentOnline() {
+    collab.agents().register(AgentSpec.of("w1", "worker"));
+    Lease old = collab.agents().join("w1", Duration.ofSeconds(10));
+    clock.advance(Duration.ofMinutes(1));
+    newCollab("bob").agents().join("w1", Duration.ofSeconds(60)); // takes the stale presence over
+    long before = collab.events().lastId();
+    collab.agents().leave("w1", old); // the old process says goodbye late
+    assertThat(statusChanges(before)).isEmpty();
+    assertThat(collab.agents().get("w1").orElseThrow().status()).isEqualTo(AgentStatus.AVAILABLE);
+    clock.advance(Duration.ofMinutes(2)); // bob's presence goes stale too: a late goodbye now records the leave
+    collab.agents().leave("w1", old);
+    assertThat(statusChanges(before)).containsExactly("agents/w1 available->offline");
+  }
+
+  @Test
+  void agents_disablingAnAgentWhosePresenceWentStaleRecordsItOfflineNotAvailable() {
+    collab.agents().register(AgentSpec.of("w1", "worker"));
+    collab.agents().join("w1", Duration.ofSeconds(10));
+    clock.advance(Duration.ofMinutes(5));
+    assertThat(collab.agents().get("w1").orElseThrow().status()).isEqualTo(AgentStatus.OFFLINE);
+    long before = collab.events().lastId();
+    collab.agents().setEnabled("w1", false);
+    assertThat(statusChanges(before)).containsExactly("agents/w1 offline->disabled");
+  }
 }

@@ -278,4 +278,24 @@ public abstract class BatchConformance extends WorkerConformance {
         .toList();
     assertThat(progress.get(progress.size() - 1).details().path("etag").asText()).isEqualTo(end.etag().toString());
   }
+
+  @Test
+  void batch_itemTaskIdsNameOneItemOfOneBatch() {
+    // found by review: batch a's item b.c and batch a.b's item c both had task a.b.c; the second batch's item could
+    // never be released, and its batch retried until the update timeout with "concurrent writers kept changing it"
+    assertThatThrownBy(() -> BatchItem.of("b.c", "p")).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("item id must not contain '.': b.c (its task id, <batch id>.<item id>, must name one item of one"
+            + " batch)");
+    collab.batches().submit(BatchSpec.builder("item").id("a.b").items(List.of(BatchItem.of("c", "p1"))).build());
+    assertThat(collab.tasks().get("a.b.c")).isPresent();
+    // a task made by hand with an item's task id
+    collab.tasks().create(io.kyros.collab.NewTask.of("by hand").withId("x.one"));
+    long before = collab.events().lastId();
+    assertThatThrownBy(() -> collab.batches().submit(BatchSpec.builder("item").id("x")
+        .items(List.of(BatchItem.of("zero", "p"), BatchItem.of("one", "p"))).build()))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("duplicate item id: task x.one of batch x already exists");
+    assertThat(collab.batches().get("x")).isEmpty();
+    assertThat(collab.events().lastId()).as("nothing written").isEqualTo(before);
+  }
 }
