@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.Agent;
 import io.kyros.collab.AgentSpec;
 import io.kyros.collab.Collab;
+import io.kyros.collab.ETagList;
 import io.kyros.collab.Lease;
 import java.time.Duration;
 import java.util.List;
@@ -22,7 +23,8 @@ import java.util.Set;
  * POST /collab/agents/{id}/heartbeat       {ttl_seconds? (60)} → {agent, lock_id, fence, expires_at}: takes the
  *                                          agent's presence lease agents/{id} (it comes online) or renews it;
  *                                          409 while another holder has it
- * POST /collab/agents/{id}/availability    {available} → the agent (enabled or disabled)
+ * POST /collab/agents/{id}/availability    {available} → the agent (enabled or disabled); If-Match, when sent,
+ *                                          must hold: 412 with the current agent otherwise
  * </pre>
  *
  * An agent is {@code {id, role, skills, status, available, last_seen, current_tasks, metadata, etag}};
@@ -54,7 +56,8 @@ final class AgentsRoutes {
             Map.of(200, "{agent, lock_id, fence, expires_at}", 404, "not registered",
                 409, "another holder has its presence lease"), a::heartbeat),
         new Route("POST", "/collab/agents/{id}/availability", "Enable or disable an agent", true, List.of(),
-            "{\"available\": false}", Map.of(200, "the agent", 404, "not registered"), a::availability));
+            "{\"available\": false}", Map.of(200, "the agent", 400, "invalid body or malformed If-Match",
+                404, "not registered", 412, "stale If-Match (current agent in body)"), a::availability));
   }
 
   private void list(Exchange x) {
@@ -105,12 +108,26 @@ final class AgentsRoutes {
     x.json(200, out);
   }
 
+  /**
+   * Enables or disables an agent. An If-Match is checked against the agent as read just before the change (core's
+   * {@code setEnabled} takes no expected ETag, so a change committed between that read and the write is not seen).
+   */
   private void availability(Exchange x) {
+    String id = x.param("id");
+    ETagList ifMatch = Conditions.optionalIfMatch(x);
     Body b = new Body(x.jsonBody()).only("available");
     if (!b.has("available") || !b.node().get("available").isBoolean()) {
       throw ApiException.badRequest("'available' (a boolean) is required");
     }
-    Agent ag = actor(x).agents().setEnabled(x.param("id"), b.node().get("available").asBoolean());
+    if (ifMatch != null) {
+      Agent now = existing(id);
+      if (!Conditions.holds(ifMatch, now.etag())) {
+        throw new ApiException(412, "Precondition Failed", "precondition failed for agent " + id + ": If-Match "
+            + ifMatch + " does not match, current ETag " + now.etag().headerValue())
+            .with("current", Json.agent(now)).header("ETag", now.etag().headerValue());
+      }
+    }
+    Agent ag = actor(x).agents().setEnabled(id, b.node().get("available").asBoolean());
     x.json(200, Json.agent(ag), ag.etag());
   }
 

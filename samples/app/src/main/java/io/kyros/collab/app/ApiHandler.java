@@ -8,10 +8,13 @@ import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /**
- * The server's one handler: CORS (off unless an origin is configured), then API keys (401 without a
- * known key, 403 for a write with a read-only one), the rate limit per key (429 with Retry-After;
- * a request refused 401 spends its address's bucket, so keys cannot be guessed faster than the limit),
- * then the body ({@link RequestBody}, read without holding a thread), then the route ({@link Router};
+ * The server's one handler: the {@code Host} check against DNS rebinding ({@link HostCheck}: 421), the
+ * cross-origin write check against CSRF ({@link OriginCheck}: 403), CORS (off unless an origin is configured),
+ * then API keys (401 without a known key, 403 for a write with a read-only one), the rate limit per key (429
+ * with Retry-After; a request refused 401 spends its address's bucket, so keys cannot be guessed faster than the
+ * limit),
+ * then the body ({@link RequestBody}, read without holding a thread; a {@code Content-Encoding} other than
+ * identity is 415), then the route ({@link Router}; HEAD is answered by the GET route without a body;
  * 404/405 otherwise, or the console's static files for other GETs),
  * with every failure answered as problem+json by {@link Problems} (a request refused before its body was read is
  * answered once the body has arrived, so its connection is kept: {@link #refuse}). {@code /healthz}, {@code /readyz}
@@ -25,12 +28,16 @@ final class ApiHandler extends Handler.Abstract {
   private final ServerConfig config;
   private final RateLimiter limiter;
   private final StaticFiles console;
+  private final HostCheck hosts;
+  private final OriginCheck origins;
 
   ApiHandler(Router router, ServerConfig config, RateLimiter limiter, StaticFiles console) {
     this.router = router;
     this.config = config;
     this.limiter = limiter;
     this.console = console;
+    this.hosts = new HostCheck(config);
+    this.origins = new OriginCheck(config);
   }
 
   @Override
@@ -39,6 +46,8 @@ final class ApiHandler extends Handler.Abstract {
     String path = request.getHttpURI().getPath();
     Exchange plain = new Exchange(request, response, callback, java.util.Map.of(), config, null);
     try {
+      hosts.check(request);
+      origins.check(request);
       if (config.corsOrigin() != null) {
         String origin = request.getHeaders().get(HttpHeader.ORIGIN);
         if (config.corsOrigin().equals(origin)) {
@@ -80,6 +89,7 @@ final class ApiHandler extends Handler.Abstract {
       if ("GET".equals(method) || "HEAD".equals(method)) {
         dispatch(route, x);
       } else {
+        checkContentEncoding(request);
         // the body first, without holding a thread while it arrives; then the route, on the thread that read its end
         RequestBody.read(request, config.maxBodyBytes(), body -> {
           x.body(body);
@@ -112,6 +122,23 @@ final class ApiHandler extends Handler.Abstract {
     } catch (RuntimeException e) {
       if (!plain.answered()) {
         plain.problem(refused);
+      }
+    }
+  }
+
+  /**
+   * The body is taken as sent: a compressed one would be read as garbage (a gzip body failed as "not valid UTF-8"),
+   * and one labelled compressed but sent plain would be accepted against its label.
+   *
+   * @throws ApiException 415 with {@code Accept-Encoding: identity} for a {@code Content-Encoding} other than identity
+   */
+  private static void checkContentEncoding(Request request) {
+    for (String coding : request.getHeaders().getCSV(HttpHeader.CONTENT_ENCODING, false)) {
+      if (!coding.equalsIgnoreCase("identity")) {
+        String shown = coding.length() > 40 ? coding.substring(0, 40) + "…" : coding;
+        throw new ApiException(415, "Unsupported Media Type", "Content-Encoding '" + shown
+            + "' is not supported: send the request body uncompressed (identity)")
+            .header("Accept-Encoding", "identity");
       }
     }
   }

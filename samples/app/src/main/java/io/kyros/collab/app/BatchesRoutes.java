@@ -7,6 +7,7 @@ import io.kyros.collab.Batch;
 import io.kyros.collab.BatchItem;
 import io.kyros.collab.BatchPolicy;
 import io.kyros.collab.BatchSpec;
+import io.kyros.collab.ETagList;
 import io.kyros.collab.Event;
 import io.kyros.collab.EventFilter;
 import io.kyros.collab.EventType;
@@ -24,7 +25,8 @@ import java.util.function.Predicate;
  *                                        policy? (continue-on-failure | abort-all | retry-failed), retries?,
  *                                        final_step?, priority?} → 201 the running batch + ETag, Location
  * GET  /collab/batches/{id}              the batch + ETag and last_event_id (resume its progress after it); 304; 404
- * POST /collab/batches/{id}/cancel       {reason?} → the batch; 409 if it has ended
+ * POST /collab/batches/{id}/cancel       {reason?} → the batch; 409 if it has ended; If-Match, when sent, must
+ *                                        hold: 412 with the current batch otherwise
  * GET  /collab/batches/{id}/progress     text/event-stream of the batch's batch_progress and batch_state_changed
  *                                        events; resumes after Last-Event-ID, else after=, else from now
  * </pre>
@@ -59,10 +61,12 @@ final class BatchesRoutes {
             Map.of(200, "the batch + ETag, last_event_id", 304, "If-None-Match matched", 404, "no such batch"),
             b::get),
         new Route("POST", "/collab/batches/{id}/cancel", "Cancel a batch", true, List.of(),
-            "{\"reason\": \"not needed\"}", Map.of(200, "the batch", 404, "no such batch", 409, "it has ended"),
+            "{\"reason\": \"not needed\"}", Map.of(200, "the batch", 400, "invalid body or malformed If-Match",
+                404, "no such batch", 409, "it has ended", 412, "stale If-Match (current batch in body)"),
             b::cancel),
         new Route("GET", "/collab/batches/{id}/progress", "A batch's progress as server-sent events", false,
-            List.of("after"), null, Map.of(200, "text/event-stream", 404, "no such batch"), b::progress));
+            List.of("after"), null, Map.of(200, "text/event-stream", 404, "no such batch",
+                409, "Last-Event-ID or after is past the last event id (last_id in body)"), b::progress));
   }
 
   private void list(Exchange x) {
@@ -132,11 +136,21 @@ final class BatchesRoutes {
     x.json(200, Json.batch(batch).put("last_event_id", position), batch.etag());
   }
 
+  /**
+   * Cancels a batch. An If-Match is checked against the batch as read just before the change (core's {@code cancel}
+   * takes no expected ETag, so a change committed between that read and the write is not seen).
+   */
   private void cancel(Exchange x) {
+    ETagList ifMatch = Conditions.optionalIfMatch(x);
     Body b = new Body(x.optionalJsonBody()).only("reason");
     String reason = b.optString("reason");
     String id = x.param("id");
-    existing(id);
+    Batch now = existing(id);
+    if (!Conditions.holds(ifMatch, now.etag())) {
+      throw new ApiException(412, "Precondition Failed", "precondition failed for batch " + id + ": If-Match "
+          + ifMatch + " does not match, current ETag " + now.etag().headerValue())
+          .with("current", Json.batch(now)).header("ETag", now.etag().headerValue());
+    }
     Batch batch = actor(x).batches().cancel(id, reason == null ? "cancelled over the HTTP API" : reason);
     x.json(200, Json.batch(batch), batch.etag());
   }
@@ -144,8 +158,12 @@ final class BatchesRoutes {
   private void progress(Exchange x) {
     String id = x.param("id");
     existing(id);
-    long named = EventsRoutes.resumePosition(x);
+    long named = EventsRoutes.resumePosition(x, store);
     long after = named >= 0 ? named : store.collab().events().lastId();
+    if (x.head()) {
+      SseStream.head(x);
+      return;
+    }
     String target = "batches/" + id;
     EventFilter types = EventFilter.all().types(EventType.BATCH_PROGRESS.wireName(),
         EventType.BATCH_STATE_CHANGED.wireName());

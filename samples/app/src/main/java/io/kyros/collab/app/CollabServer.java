@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
  * The HTTP server of {@code collab serve}: Jetty 12 (core handlers, no servlets) with a bounded
  * thread pool, one {@link ApiHandler} for the API, the console's files and health checks, and one
  * {@link EventHub} that feeds every SSE stream and long poll from a single subscription to the
- * event log, so an open stream holds no thread.
+ * event log, so an open stream holds no thread. The answers Jetty writes itself (a URI or header it refuses) come
+ * from {@link ProblemErrorHandler}, problem+json like the API's.
  *
  * <p>Thread-safe. {@link #close()} stops the server and the hub; the store stays open (its owner
  * closes it).
@@ -47,6 +48,7 @@ final class CollabServer implements AutoCloseable {
     this.router = new Router(ApiRoutes.all(store, config, hub));
     RateLimiter limiter = new RateLimiter(config.ratePerSecond(), config.rateBurst(), System::nanoTime);
     server.setHandler(new ApiHandler(router, config, limiter, console));
+    server.setErrorHandler(new ProblemErrorHandler()); // what Jetty answers itself (400, 414, 431) is problem+json too
     server.setStopTimeout(2_000);
   }
 

@@ -7,7 +7,10 @@ import io.kyros.collab.Preconditions;
 /**
  * The request preconditions of writes (RFC 9110 §13; RFC 6585 §3): a write must say what it
  * expects with {@code If-Match} (or, to create, {@code If-None-Match: *}), else 428 Precondition
- * Required, unless the server runs with {@code --allow-unconditional}. Malformed headers are 400.
+ * Required, unless the server runs with {@code --allow-unconditional}. {@code If-None-Match} with
+ * entity tags alone does not count: any made-up tag would satisfy it, so it would make every write
+ * unconditional. Malformed headers are 400. Writes that do not require a precondition (an agent's
+ * availability, a batch's cancel) honour an If-Match they are sent ({@link #optionalIfMatch}).
  *
  * <p>Stateless and thread-safe.
  */
@@ -16,20 +19,46 @@ final class Conditions {
 
   /**
    * @param x the request
-   * @return its If-Match / If-None-Match preconditions (none only when the server allows it)
-   * @throws ApiException 428 without one, 400 if malformed
+   * @return its If-Match / If-None-Match preconditions (neither If-Match nor {@code If-None-Match: *} only
+   *     when the server allows it)
+   * @throws ApiException 428 without If-Match or {@code If-None-Match: *}, 400 if malformed
    */
   static Preconditions forWrite(Exchange x) {
-    Preconditions p;
-    try {
-      p = Preconditions.fromHeaders(x.header("If-Match"), x.header("If-None-Match"));
-    } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
-    }
-    if (p.isEmpty() && !x.config().allowUnconditional()) {
-      throw required();
+    String ifMatch = x.header("If-Match");
+    String ifNoneMatch = x.header("If-None-Match");
+    Preconditions p = new Preconditions(ifMatch == null ? null : parse(ifMatch, "If-Match"),
+        ifNoneMatch == null ? null : parse(ifNoneMatch, "If-None-Match"));
+    boolean guarded = p.ifMatch() != null || p.ifNoneMatch() != null && p.ifNoneMatch().isAny();
+    if (!guarded && !x.config().allowUnconditional()) {
+      throw p.ifNoneMatch() == null ? required() : new ApiException(428, "Precondition Required",
+          "If-None-Match: " + p.ifNoneMatch() + " does not make this write conditional (any tag the resource does "
+              + "not have satisfies it): send If-Match with the ETag you last read, or If-None-Match: * to create; "
+              + "the server was not started with --allow-unconditional");
     }
     return p;
+  }
+
+  /**
+   * The If-Match of a write that does not require a precondition: absent is fine, present it must hold
+   * ({@link #holds}).
+   *
+   * @param x the request
+   * @return its If-Match list, {@link ETagList#ANY} for {@code *}, or null when absent
+   * @throws ApiException 400 if malformed
+   */
+  static ETagList optionalIfMatch(Exchange x) {
+    String h = x.header("If-Match");
+    return h == null ? null : parse(h, "If-Match");
+  }
+
+  /**
+   * @param ifMatch an If-Match list, or null when the request has none
+   * @param current the resource's current ETag
+   * @return whether the If-Match holds (RFC 9110 §13.1.1): absent, {@code *}, or a listed tag strongly
+   *     matching {@code current}
+   */
+  static boolean holds(ETagList ifMatch, ETag current) {
+    return ifMatch == null || ifMatch.isAny() || matching(ifMatch, current) != null;
   }
 
   /**
@@ -79,7 +108,8 @@ final class Conditions {
     try {
       return ETagList.parse(header, name);
     } catch (IllegalArgumentException e) {
-      throw ApiException.badRequest(e.getMessage());
+      String m = e.getMessage();
+      throw ApiException.badRequest(m != null && m.contains(name) ? m : "malformed " + name + ": " + m);
     }
   }
 

@@ -2,7 +2,10 @@ package io.kyros.collab.app;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.Document;
+import io.kyros.collab.Documents;
+import io.kyros.collab.ETagList;
 import io.kyros.collab.GetResult;
+import io.kyros.collab.PreconditionFailedException;
 import io.kyros.collab.Preconditions;
 import java.util.List;
 import java.util.Map;
@@ -17,11 +20,15 @@ import java.util.Map;
  * DELETE /collab/docs/{collection}/{id}   If-Match → 204; 412 with the current state; 404 if absent
  * </pre>
  *
- * A write without a precondition is 428 unless the server runs with {@code --allow-unconditional}.
+ * A write without If-Match or {@code If-None-Match: *} is 428 unless the server runs with {@code
+ * --allow-unconditional} ({@link Conditions#forWrite}). A PUT that creates the document answers 201 whatever
+ * precondition allowed it, one that replaces it 200.
  *
  * <p>Stateless and thread-safe.
  */
 final class DocsRoutes {
+  /** How often a PUT pinned to the state it read is tried when that state keeps changing under it. */
+  private static final int PINNED_ATTEMPTS = 10;
   private final OpenStore store;
 
   private DocsRoutes(OpenStore store) {
@@ -37,10 +44,12 @@ final class DocsRoutes {
                 412, "If-Match failed"), d::get),
         new Route("PUT", path, "Create (If-None-Match: *) or replace (If-Match) a document", true, List.of(),
             "{\"state\": \"paid\"}",
-            Map.of(200, "replaced", 201, "created", 412, "precondition failed (current state in body)",
-                428, "no precondition"), d::put),
+            Map.of(200, "replaced", 201, "created (whatever precondition allowed it)",
+                412, "precondition failed (current state in body)",
+                428, "neither If-Match nor If-None-Match: *"), d::put),
         new Route("DELETE", path, "Delete a document (If-Match)", true, List.of(), null,
-            Map.of(204, "deleted", 404, "absent", 412, "precondition failed", 428, "no precondition"), d::delete));
+            Map.of(204, "deleted", 404, "absent", 412, "precondition failed",
+                428, "neither If-Match nor If-None-Match: *"), d::delete));
   }
 
   private void get(Exchange x) {
@@ -71,11 +80,39 @@ final class DocsRoutes {
   }
 
   private void put(Exchange x) {
-    Preconditions p = Conditions.forWrite(x);
+    Preconditions asked = Conditions.forWrite(x);
     ObjectNode value = x.jsonBody();
-    Document d = actor(x).documents().put(x.param("collection"), x.param("id"), value, p);
-    boolean created = p.ifNoneMatch() != null && p.ifNoneMatch().isAny();
-    x.json(created ? 201 : 200, Json.document(d), d.etag());
+    String c = x.param("collection");
+    String id = x.param("id");
+    Documents docs = actor(x).documents();
+    if (asked.ifMatch() != null || asked.ifNoneMatch() != null && asked.ifNoneMatch().isAny()) {
+      // If-Match holds only for a document that exists, If-None-Match: * only for one that does not
+      Document d = docs.put(c, id, value, asked);
+      x.json(asked.ifMatch() == null ? 201 : 200, Json.document(d), d.etag());
+      return;
+    }
+    // If-None-Match with entity tags (or no precondition, when allowed) holds for a create and for a replace: the
+    // write is pinned to the state read just before it, which tells which of the two it is
+    for (int attempt = 1; ; attempt++) {
+      GetResult now = docs.get(c, id, Preconditions.none());
+      Document current = now.status() == GetResult.Status.OK ? now.document() : null;
+      if (current != null && asked.evaluate(current.etag(), false) != Preconditions.Outcome.PROCEED) {
+        throw new PreconditionFailedException(c, id, "If-None-Match " + asked.ifNoneMatch(), current);
+      }
+      Preconditions pinned = current == null ? Preconditions.ifAbsent()
+          : new Preconditions(ETagList.of(current.etag()), asked.ifNoneMatch());
+      try {
+        Document d = docs.put(c, id, value, pinned);
+        x.json(current == null ? 201 : 200, Json.document(d), d.etag());
+        return;
+      } catch (PreconditionFailedException changed) {
+        // written by someone else between the read and the write: read again, unless that keeps happening
+        if (attempt == PINNED_ATTEMPTS) {
+          throw ApiException.conflict("document " + c + "/" + id + " changed " + attempt + " times while this PUT "
+              + "was writing it; try again");
+        }
+      }
+    }
   }
 
   private void delete(Exchange x) {

@@ -25,7 +25,11 @@ import java.util.Map;
  * GET  /collab/log.md?after=&amp;limit=    the human log (Markdown)
  * </pre>
  *
- * {@code type} and {@code actor} take comma-separated lists (or repeat); {@code target} is a prefix.
+ * {@code type} and {@code actor} take comma-separated lists (or repeat); {@code target} is a prefix. A
+ * position ({@code after}, {@code Last-Event-ID}) past the log's last event id, read from the store
+ * when the request comes, is 409: no such event was committed, so waiting for it would skip the
+ * events that do get those ids. A HEAD of the tail answers its headers without opening a stream; a
+ * HEAD of a long poll does not wait.
  *
  * <p>Stateless and thread-safe.
  */
@@ -53,9 +57,11 @@ final class EventsRoutes {
             "{\"event\": \"build_finished\", \"target\": \"builds/42\", \"details\": {\"ok\": true}}",
             Map.of(201, "the event", 400, "invalid or reserved type"), e::append),
         new Route("GET", "/collab/events", "Read events after an id (wait= long-polls)", false, read, null,
-            Map.of(200, "{data: [event], last_id}"), e::read),
+            Map.of(200, "{data: [event], last_id}", 409, "after is past the last event id (last_id in body)"),
+            e::read),
         new Route("GET", "/collab/events/tail", "Live tail as server-sent events, resumable with Last-Event-ID",
-            false, tail, null, Map.of(200, "text/event-stream"), e::tail),
+            false, tail, null, Map.of(200, "text/event-stream", 409,
+                "Last-Event-ID or after is past the last event id (last_id in body)"), e::tail),
         new Route("GET", "/collab/log.md", "The human log (Markdown)", false, List.of("after", "limit"), null,
             Map.of(200, "text/markdown"), e::log));
   }
@@ -98,7 +104,10 @@ final class EventsRoutes {
     long waitSeconds = x.queryLong("wait", 0, x.config().maxWait().toSeconds(), 0);
     EventFilter filter = filter(x);
     List<Event> events = store.collab().events().read(after, filter, limit);
-    if (events.isEmpty() && waitSeconds > 0) {
+    if (events.isEmpty()) {
+      requireInLog(store, after, "after=");
+    }
+    if (events.isEmpty() && waitSeconds > 0 && !x.head()) {
       new LongPoll(hub, filter::matches, after, limit, x).start(Duration.ofSeconds(waitSeconds));
       return;
     }
@@ -111,10 +120,14 @@ final class EventsRoutes {
 
   private void tail(Exchange x) {
     EventFilter filter = filter(x);
-    long after = resumePosition(x);
+    long after = resumePosition(x, store);
     if (after < 0) {
       after = x.query("since") != null ? positionBefore(parseInstant(x.query("since")))
           : store.collab().events().lastId();
+    }
+    if (x.head()) {
+      SseStream.head(x);
+      return;
     }
     x.detach();
     new SseStream(hub, filter::matches, after, x.response(), x.callback()).open();
@@ -125,10 +138,11 @@ final class EventsRoutes {
    * request names neither.
    *
    * @param x the request
+   * @param store the store whose log the stream reads
    * @return the exclusive position, or -1
-   * @throws ApiException 400 if Last-Event-ID or after is not an event id
+   * @throws ApiException 400 if Last-Event-ID or after is not an event id; 409 if it is past the log's end
    */
-  static long resumePosition(Exchange x) {
+  static long resumePosition(Exchange x, OpenStore store) {
     String lastEventId = x.header("Last-Event-ID");
     if (lastEventId != null && !lastEventId.isBlank()) {
       long after;
@@ -140,12 +154,33 @@ final class EventsRoutes {
       if (after < 0) {
         throw ApiException.badRequest("Last-Event-ID must not be negative: " + lastEventId);
       }
-      return after;
+      return requireInLog(store, after, "Last-Event-ID: ");
     }
     if (x.query("after") != null) {
-      return x.queryLong("after", 0, Long.MAX_VALUE, 0);
+      return requireInLog(store, x.queryLong("after", 0, Long.MAX_VALUE, 0), "after=");
     }
     return -1;
+  }
+
+  /**
+   * A position to read after must not be past the log's end: no event with that id was committed, so a
+   * stream would wait silently and then skip the events that get the ids up to it. The end is read from
+   * the store now, not from {@link EventHub#head()}, which may lag behind a commit the client has seen.
+   *
+   * @param store the store
+   * @param position an exclusive position a request named
+   * @param name what named it, as the detail shows it before the number ({@code "after="}, {@code "Last-Event-ID: "})
+   * @return the position
+   * @throws ApiException 409 naming both ids, with {@code last_id}, if the position is past the last event id
+   */
+  static long requireInLog(OpenStore store, long position, String name) {
+    long last = store.collab().events().lastId();
+    if (position > last) {
+      throw ApiException.conflict(name + position + " is past the end of the event log: the last event id is "
+          + last + ", so event " + position + " was never committed here (was the store replaced or restored?); "
+          + "resume after " + last + " or earlier").with("last_id", Json.NODES.numberNode(last));
+    }
+    return position;
   }
 
   private static Instant parseInstant(String s) {

@@ -20,7 +20,8 @@ import org.eclipse.jetty.util.Fields;
  * One HTTP request being answered: its path parameters, query, headers and body (read before the
  * route runs by {@link RequestBody}, at most {@link ServerConfig#maxBodyBytes()} bytes, else 413), and the ways to answer it. A route
  * either answers before it returns ({@link #json}, {@link #text}, {@link #notModified}...) or
- * {@linkplain #detach() detaches} and completes the response later itself (SSE, long polls).
+ * {@linkplain #detach() detaches} and completes the response later itself (SSE, long polls). A HEAD
+ * request is answered the same way without the body ({@link #head()}).
  *
  * <p>Not thread-safe: one thread handles a request until it answers or detaches; after detaching,
  * the route's own code owns {@link #response()} and {@link #callback()}.
@@ -69,6 +70,14 @@ final class Exchange {
 
   String path() {
     return request.getHttpURI().getPath();
+  }
+
+  /**
+   * @return whether this is a HEAD request, answered by its GET route with the same status and headers (ETag,
+   *     Content-Type, Content-Length) and no body; routes that would stream (SSE) or wait (long polls) answer at once
+   */
+  boolean head() {
+    return "HEAD".equals(request.getMethod());
   }
 
   /**
@@ -221,7 +230,7 @@ final class Exchange {
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, contentType + "; charset=utf-8");
     response.getHeaders().put(HttpHeader.CONTENT_LENGTH, bytes.length);
-    response.write(true, ByteBuffer.wrap(bytes), callback);
+    response.write(true, head() ? null : ByteBuffer.wrap(bytes), callback);
   }
 
   /** Tells the dispatcher the route completes the response later, itself. */

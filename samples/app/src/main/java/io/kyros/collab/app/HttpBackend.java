@@ -2,6 +2,7 @@ package io.kyros.collab.app;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +26,8 @@ import java.util.List;
  */
 final class HttpBackend implements CliBackend {
   private static final Duration TIMEOUT = Duration.ofSeconds(30);
+  /** Tasks asked for per page of {@code GET /collab/tasks} (the most the server gives). */
+  static final int PAGE = 1000;
 
   private final URI base;
   private final String apiKey;
@@ -36,9 +39,26 @@ final class HttpBackend implements CliBackend {
     this.apiKey = apiKey;
   }
 
+  /** Follows {@code next_after} through every page, so the list is whole, as on a store. */
   @Override
   public JsonNode listTasks(String status, String label) {
-    return get("/collab/tasks?limit=1000" + query("status", status) + query("label", label));
+    ObjectNode out = Json.object();
+    ArrayNode data = out.putArray("data");
+    String after = null;
+    do {
+      JsonNode page = get("/collab/tasks?limit=" + PAGE + query("status", status) + query("label", label)
+          + query("after", after));
+      page.path("data").forEach(data::add);
+      JsonNode next = page.path("next_after");
+      String previous = after;
+      after = next.isTextual() ? next.asText() : null;
+      if (after != null && (after.equals(previous) || page.path("data").isEmpty())) {
+        throw new UncheckedIOException(new IOException("the server's task list does not advance: next_after "
+            + after + " after a page of " + page.path("data").size() + " tasks"));
+      }
+    } while (after != null);
+    out.putNull("next_after");
+    return out;
   }
 
   @Override

@@ -9,7 +9,9 @@ import java.util.TreeMap;
 /**
  * The OpenAPI 3.1 document of the HTTP API, generated from the route table ({@link ApiRoutes}), so
  * it cannot list a route the server does not answer nor miss one it does. Each operation has its
- * summary, path and query parameters, an example request body, and its responses.
+ * summary, path and query parameters, an example request body, and its responses. What holds for
+ * every route (HEAD for every GET route, the Host and Origin checks, Content-Encoding) is said once,
+ * in the document's description.
  *
  * <p>Stateless and thread-safe.
  */
@@ -21,7 +23,12 @@ final class OpenApi {
     doc.put("openapi", "3.1.0");
     doc.putObject("info").put("title", "Collab HTTP API").put("version", "1")
         .put("description", "Tasks, leases, an event log with a resumable SSE tail, and ETag documents. "
-            + "Errors are RFC 9457 application/problem+json.");
+            + "Errors are RFC 9457 application/problem+json, those the HTTP server writes itself (400 for a path it "
+            + "refuses, 414, 431) included. Every GET route also answers HEAD: the same status and headers, no "
+            + "body (the event streams answer their headers without opening a stream). Any route answers 421 to a "
+            + "Host that is not allowed (on a loopback bind: anything but an IP address, localhost or "
+            + "--allowed-hosts; DNS rebinding protection), 403 to a write a browser sends from another origin "
+            + "(CSRF protection), and 415 to a request body with a Content-Encoding other than identity.");
     ObjectNode security = doc.putObject("components").putObject("securitySchemes");
     security.putObject("bearer").put("type", "http").put("scheme", "bearer");
     security.putObject("apiKey").put("type", "apiKey").put("in", "header").put("name", "X-API-Key");

@@ -13,8 +13,9 @@ import java.util.Set;
 /**
  * Finds the route for a method and path. A template segment {@code {name}} matches any one
  * non-empty segment (percent-decoded into the parameter); literal segments win over parameters
- * when two templates could match. A path some route matches with another method answers 405 with
- * the allowed methods.
+ * when two templates could match. HEAD finds the GET route of its path (the route answers it without a
+ * body: {@link Exchange#head()}). A path some route matches with another method answers 405 with the
+ * allowed methods (HEAD among them wherever GET is).
  *
  * <p>Immutable and thread-safe.
  */
@@ -41,23 +42,27 @@ final class Router {
   }
 
   /**
-   * @param method the request's method
+   * @param method the request's method (HEAD finds the GET route)
    * @param path the request's raw (still percent-encoded) path
    * @return the matching route, empty if no route has this path
    * @throws ApiException 405 if the path has routes but none for this method
    */
   Optional<Match> find(String method, String path) {
     List<String> parts = split(path);
+    String wanted = "HEAD".equals(method) ? "GET" : method;
     Set<String> allowed = new LinkedHashSet<>();
     for (Route r : routes) {
       Map<String, String> params = match(r.segments(), parts);
       if (params == null) {
         continue;
       }
-      if (r.method().equals(method)) {
+      if (r.method().equals(wanted)) {
         return Optional.of(new Match(r, params));
       }
       allowed.add(r.method());
+      if ("GET".equals(r.method())) {
+        allowed.add("HEAD");
+      }
     }
     if (allowed.isEmpty()) {
       return Optional.empty();

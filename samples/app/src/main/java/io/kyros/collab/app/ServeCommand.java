@@ -2,6 +2,7 @@ package io.kyros.collab.app;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -46,6 +47,11 @@ final class ServeCommand implements Callable<Integer> {
   @Option(names = "--cors-origin", paramLabel = "ORIGIN", description = "Allow cross-origin requests from this origin (default: none).")
   String corsOrigin;
 
+  @Option(names = "--allowed-hosts", split = ",", paramLabel = "HOST[,HOST...]",
+      description = "Host names requests may name in Host besides IP addresses and localhost (DNS rebinding "
+          + "protection: checked on a loopback bind, and on any bind once this is given).")
+  List<String> allowedHosts;
+
   @Option(names = "--keep-alive", defaultValue = "PT15S", description = "SSE keep-alive comment interval, ISO-8601 (default: ${DEFAULT-VALUE}).")
   Duration keepAlive;
 
@@ -59,6 +65,7 @@ final class ServeCommand implements Callable<Integer> {
         .maxBodyBytes(maxBodyBytes)
         .rateLimit(rateLimit, rateBurst)
         .corsOrigin(corsOrigin)
+        .allowedHosts(allowedHosts == null ? List.of() : allowedHosts)
         .keepAlive(keepAlive)
         .build();
     OpenStore open = store.open();

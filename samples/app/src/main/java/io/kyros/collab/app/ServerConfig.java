@@ -1,7 +1,12 @@
 package io.kyros.collab.app;
 
 import java.time.Duration;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.Locale;
 import java.util.Objects;
+import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * How {@link CollabServer} runs: where it listens, who may call it, and its limits.
@@ -17,12 +22,24 @@ import java.util.Objects;
  * @param keepAlive how often an idle SSE stream gets a keep-alive comment
  * @param retry the reconnection delay an SSE stream advises ({@code retry:})
  * @param maxWait the longest long poll ({@code wait=}) a request may ask for
+ * @param allowedHosts host names (lower case, without port) that requests may name in {@code Host} besides IP
+ *     literals and {@code localhost} ({@link HostCheck}); empty for none. When not empty, {@code Host} is checked
+ *     whatever the bind address; when empty, only on a loopback bind
  */
 record ServerConfig(String bind, int port, ApiKeys apiKeys, boolean allowUnconditional, long maxBodyBytes,
-    double ratePerSecond, int rateBurst, String corsOrigin, Duration keepAlive, Duration retry, Duration maxWait) {
+    double ratePerSecond, int rateBurst, String corsOrigin, Duration keepAlive, Duration retry, Duration maxWait,
+    Set<String> allowedHosts) {
+  private static final Pattern HOST_NAME =
+      Pattern.compile("[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?(\\.[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?)*");
 
   ServerConfig {
     Objects.requireNonNull(bind, "bind");
+    allowedHosts = Set.copyOf(Objects.requireNonNull(allowedHosts, "allowedHosts"));
+    for (String host : allowedHosts) {
+      if (!HOST_NAME.matcher(host).matches()) {
+        throw new IllegalArgumentException("allowed host must be a lower-case host name without port: " + host);
+      }
+    }
     Objects.requireNonNull(apiKeys, "apiKeys");
     Objects.requireNonNull(keepAlive, "keepAlive");
     Objects.requireNonNull(retry, "retry");
@@ -62,6 +79,7 @@ record ServerConfig(String bind, int port, ApiKeys apiKeys, boolean allowUncondi
     private Duration keepAlive = Duration.ofSeconds(15);
     private Duration retry = Duration.ofSeconds(2);
     private Duration maxWait = Duration.ofSeconds(60);
+    private Set<String> allowedHosts = Set.of();
 
     Builder bind(String bind) {
       this.bind = Objects.requireNonNull(bind, "bind");
@@ -114,9 +132,33 @@ record ServerConfig(String bind, int port, ApiKeys apiKeys, boolean allowUncondi
       return this;
     }
 
+    /**
+     * @param hosts host names requests may name in {@code Host} (compared case-insensitively; a trailing dot is
+     *     ignored); blank entries are skipped
+     * @throws IllegalArgumentException if one is not a host name (a port, a path, a space...)
+     */
+    Builder allowedHosts(Collection<String> hosts) {
+      Set<String> names = new LinkedHashSet<>();
+      for (String h : Objects.requireNonNull(hosts, "hosts")) {
+        String name = h.strip().toLowerCase(Locale.ROOT);
+        if (name.endsWith(".")) {
+          name = name.substring(0, name.length() - 1);
+        }
+        if (!name.isEmpty()) {
+          if (!HOST_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("--allowed-hosts takes host names without port, comma-separated: '"
+                + h.strip() + "' is not one");
+          }
+          names.add(name);
+        }
+      }
+      this.allowedHosts = Set.copyOf(names);
+      return this;
+    }
+
     ServerConfig build() {
       return new ServerConfig(bind, port, apiKeys, allowUnconditional, maxBodyBytes, ratePerSecond, rateBurst,
-          corsOrigin, keepAlive, retry, maxWait);
+          corsOrigin, keepAlive, retry, maxWait, allowedHosts);
     }
   }
 }

@@ -44,12 +44,30 @@ final class SseStream extends EventClient {
   /** Sends the headers and the retry hint, then registers with the hub. */
   void open() {
     response.setStatus(200);
-    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
-    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-    response.getHeaders().put("X-Accel-Buffering", "no");
+    headers(response);
     String hello = "retry: " + hub.config().retry().toMillis() + "\n\n";
     response.write(false, ByteBuffer.wrap(hello.getBytes(StandardCharsets.UTF_8)), Callback.from(
         () -> hub.register(this), this::failed));
+  }
+
+  /**
+   * Answers a HEAD of a stream's route: the stream's status and headers, without opening a stream.
+   *
+   * @param x the HEAD request, already checked as its GET would be
+   */
+  static void head(Exchange x) {
+    x.detach();
+    Response response = x.response();
+    response.setStatus(200);
+    headers(response);
+    // the headers go out before the end, so Jetty does not add a Content-Length: 0 a stream's GET never has
+    response.write(false, null, Callback.from(() -> response.write(true, null, x.callback()), x.callback()::failed));
+  }
+
+  private static void headers(Response response) {
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+    response.getHeaders().put("X-Accel-Buffering", "no");
   }
 
   @Override

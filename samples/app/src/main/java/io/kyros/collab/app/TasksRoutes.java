@@ -20,6 +20,7 @@ import io.kyros.collab.TransitionResult;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -30,7 +31,8 @@ import java.util.function.Function;
  *
  * <pre>
  * POST  /collab/tasks                      create: {title, id?, description?, priority?, depends_on?, checklist?,
- *                                          labels?, max_attempts?} → 201 {id, etag} + ETag, Location
+ *                                          labels?, max_attempts?} → 201 {id, etag} + ETag, Location; 409 with
+ *                                          the existing task when the id is taken
  * GET   /collab/tasks?status=&amp;label=&amp;after=&amp;limit=   {data: [task], next_after} (creation order; after = a task id)
  * GET   /collab/tasks/{id}                 the task + ETag; If-None-Match → 304
  * PATCH /collab/tasks/{id}                 JSON merge patch of title, description, priority, depends_on, checklist,
@@ -107,7 +109,21 @@ final class TasksRoutes {
     NewTask spec = new NewTask(b.optString("id"), b.string("title"), description == null ? "" : description,
         priority == null ? 0 : priority, deps == null ? List.of() : deps, checklist(b.node().get("checklist")),
         labels == null ? Set.of() : labels, b.optInt("max_attempts"));
-    Task task = actor(x).tasks().create(spec);
+    Task task;
+    try {
+      task = actor(x).tasks().create(spec);
+    } catch (PreconditionFailedException e) { // core's way of saying the id exists
+      if (spec.id() == null) {
+        throw e;
+      }
+      Optional<Task> taken = store.collab().tasks().get(spec.id());
+      ApiException api = ApiException.conflict("task id taken: a task with id " + spec.id() + " exists"
+          + taken.map(t -> " (status " + t.status() + ", ETag " + t.etag().headerValue() + ")").orElse("")
+          + "; choose another id, or leave it out to have one generated")
+          .with("current", taken.<JsonNode>map(Json::task).orElse(Json.NODES.nullNode()));
+      taken.ifPresent(t -> api.header("ETag", t.etag().headerValue()));
+      throw api;
+    }
     x.response().getHeaders().put("Location", "/collab/tasks/" + task.id());
     x.json(201, Json.object().put("id", task.id()).put("etag", task.etag().headerValue()), task.etag());
   }
@@ -163,8 +179,13 @@ final class TasksRoutes {
 
   private void patch(Exchange x) {
     String ct = x.header("Content-Type");
-    if (ct != null && !ct.startsWith("application/merge-patch+json") && !ct.startsWith("application/json")) {
-      throw new ApiException(415, "Unsupported Media Type", "PATCH takes application/merge-patch+json: " + ct);
+    if (ct != null) {
+      String media = ct.split(";", 2)[0].strip().toLowerCase(Locale.ROOT); // media types are case-insensitive
+      if (!media.equals("application/merge-patch+json") && !media.equals("application/json")) {
+        throw new ApiException(415, "Unsupported Media Type",
+            "PATCH takes application/merge-patch+json (or application/json), not " + ct)
+            .header("Accept-Patch", "application/merge-patch+json");
+      }
     }
     String id = x.param("id");
     ETagList ifMatch = Conditions.ifMatch(x);
@@ -320,6 +341,12 @@ final class TasksRoutes {
       if (item.isTextual()) {
         out.add(ChecklistItem.of(item.asText()));
       } else if (item.isObject() && item.path("text").isTextual()) {
+        item.fieldNames().forEachRemaining(f -> {
+          if (!f.equals("text") && !f.equals("done")) {
+            throw ApiException.badRequest("unknown member '" + f + "' in checklist item " + out.size()
+                + "; expected some of text, done");
+          }
+        });
         JsonNode done = item.path("done");
         if (!done.isMissingNode() && !done.isBoolean()) {
           throw ApiException.badRequest("'checklist[].done' must be a boolean");

@@ -60,6 +60,43 @@ class AgentsAndBatchesApiTest extends ApiTestBase {
     assertThat(seen).hasSize(4); // registered, joined, disabled, enabled
   }
 
+  /**
+   * Bug: availability and batch cancel ignored If-Match, so the console's toggle, sent with the ETag it showed,
+   * overwrote a change made meanwhile instead of answering 412; a malformed If-Match was not refused either.
+   */
+  @Test
+  void availabilityAndCancelHonourIfMatch() {
+    String shown = Http.etag(http.post("/collab/agents", "{\"id\": \"agent-9\", \"role\": \"r\"}"));
+    HttpResponse<String> off = http.post("/collab/agents/agent-9/availability", "{\"available\": false}",
+        "If-Match", shown);
+    assertThat(off.statusCode()).as(off.body()).isEqualTo(200);
+    JsonNode stale = problem(http.post("/collab/agents/agent-9/availability", "{\"available\": true}", "If-Match",
+        shown), 412, "If-Match " + shown + " does not match");
+    assertThat(stale.get("current").get("status").asText()).as("the API's agent").isEqualTo("disabled");
+    assertThat(stale.get("current").get("etag").asText()).isEqualTo(Http.etag(off));
+    assertThat(Http.json(http.get("/collab/agents/agent-9")).get("available").asBoolean()).isFalse();
+    problem(http.post("/collab/agents/agent-9/availability", "{\"available\": true}", "If-Match", "not-quoted"), 400,
+        "quoted");
+    assertThat(http.post("/collab/agents/agent-9/availability", "{\"available\": true}", "If-Match",
+        "\"0-old\", " + Http.etag(off)).statusCode()).as("one listed tag matches").isEqualTo(200);
+    assertThat(http.post("/collab/agents/agent-9/availability", "{\"available\": false}", "If-Match", "*")
+        .statusCode()).isEqualTo(200);
+
+    String batch = Http.etag(http.post("/collab/batches", "{\"id\": \"b9\", \"label\": \"l\", \"items\": "
+        + "[{\"id\": \"a\"}]}"));
+    JsonNode refused = problem(http.post("/collab/batches/b9/cancel", "{}", "If-Match", "\"0-stale\""), 412,
+        "If-Match \"0-stale\" does not match");
+    assertThat(refused.get("current").get("state").asText()).isEqualTo("running");
+    problem(http.post("/collab/batches/b9/cancel", "{}", "If-Match", "W/"), 400, "If-Match");
+    assertThat(Http.json(http.get("/collab/batches/b9")).get("state").asText()).isEqualTo("running");
+    String current = Http.etag(http.get("/collab/batches/b9"));
+    HttpResponse<String> cancelled = http.post("/collab/batches/b9/cancel", "{}", "If-Match", current);
+    assertThat(cancelled.statusCode()).as(cancelled.body()).isEqualTo(200);
+    assertThat(batch).isNotBlank();
+    // a progress stream resuming past the log's end is refused like the tail (no stream waits for events never made)
+    problem(http.get("/collab/batches/b9/progress", "Last-Event-ID", "999999"), 409, "Last-Event-ID: 999999 is past");
+  }
+
   @Test
   void aHeartbeatIs409WhileAnotherHolderHasThePresenceLease() {
     http.post("/collab/agents", "{\"id\": \"agent-2\", \"role\": \"r\"}");

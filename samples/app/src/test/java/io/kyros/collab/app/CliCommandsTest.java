@@ -119,6 +119,31 @@ class CliCommandsTest {
         .isEqualTo(ExitCodes.CONFLICT);
   }
 
+  /**
+   * Bug: {@code tasks ls --server} read one page of 1000 tasks and exited 0, while {@code --store} listed every task.
+   * Both list all of them now, the same, in creation order.
+   */
+  @Test
+  void tasksLsListsEveryTaskThroughTheServerAsOnTheStore() throws Exception {
+    use("server");
+    int n = HttpBackend.PAGE + 5;
+    for (int i = 0; i < n; i++) {
+      server.store.collab().tasks().create(io.kyros.collab.NewTask.of("task " + i).withId(String.format("t%05d", i)));
+    }
+    Run served = run("tasks", "ls", "--json");
+    assertThat(served.code()).as(served.err()).isZero();
+    List<JsonNode> tasks = served.jsonLines();
+    assertThat(tasks).hasSize(n);
+    assertThat(tasks.get(n - 1).get("id").asText()).isEqualTo(String.format("t%05d", n - 1));
+    assertThat(tasks).extracting(t -> t.get("id").asText()).doesNotHaveDuplicates().isSorted();
+    Run text = run("tasks", "ls");
+    where = new String[] {"--store", "file:" + dir.resolve("served")};
+    Run direct = run("tasks", "ls");
+    assertThat(direct.code()).as(direct.err()).isZero();
+    assertThat(text.out()).isEqualTo(direct.out());
+    assertThat(text.out().lines()).hasSize(n);
+  }
+
   @ParameterizedTest
   @ValueSource(strings = {"store", "server"})
   void tasksFailMoveAndTheirExitCodes(String mode) throws Exception {

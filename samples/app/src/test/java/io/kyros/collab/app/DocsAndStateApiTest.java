@@ -40,6 +40,42 @@ class DocsAndStateApiTest extends ApiTestBase {
     problem(http.send("PUT", "/collab/docs/bad!name/1", "{}", "If-None-Match", "*"), 400, "collection");
   }
 
+  /**
+   * Bug: a PUT creating a document under If-None-Match with entity tags answered 200, not 201; and any made-up
+   * If-None-Match tag satisfied "a write needs a precondition", so writes were unconditional without
+   * --allow-unconditional. Only If-Match or If-None-Match: * satisfies it now; a create is 201 whatever allowed it.
+   */
+  @Test
+  void ifNoneMatchWithTagsIsNotAPreconditionAloneAndACreateIs201() throws Exception {
+    String path = "/collab/docs/orders/7";
+    problem(http.send("PUT", path, "{\"state\": \"new\"}", "If-None-Match", "\"sometag\""), 428,
+        "If-None-Match: \"sometag\" does not make this write conditional");
+    problem(http.send("DELETE", path, null, "If-None-Match", "\"sometag\""), 428, "If-None-Match");
+    problem(http.get(path), 404, "no document");
+    HttpResponse<String> created = http.send("PUT", path, "{\"state\": \"new\"}", "If-None-Match", "*");
+    assertThat(created.statusCode()).isEqualTo(201);
+    // If-Match with If-None-Match tags: both must hold
+    problem(http.send("PUT", path, "{\"state\": \"x\"}", "If-Match", Http.etag(created), "If-None-Match",
+        Http.etag(created)), 412, "precondition failed");
+    HttpResponse<String> replaced = http.send("PUT", path, "{\"state\": \"paid\"}", "If-Match", Http.etag(created),
+        "If-None-Match", "\"sometag\"");
+    assertThat(replaced.statusCode()).as(replaced.body()).isEqualTo(200);
+
+    // where the server allows unconditional writes, a tag that allowed a create still makes it a create
+    server.close();
+    server = TestServer.start(dir, b -> b.allowUnconditional(true));
+    http = new Http(server.uri());
+    HttpResponse<String> tagged = http.send("PUT", "/collab/docs/orders/8", "{\"a\": 1}", "If-None-Match",
+        "\"sometag\"");
+    assertThat(tagged.statusCode()).as(tagged.body()).isEqualTo(201);
+    HttpResponse<String> again = http.send("PUT", "/collab/docs/orders/8", "{\"a\": 2}", "If-None-Match",
+        "\"sometag\"");
+    assertThat(again.statusCode()).as("a replace").isEqualTo(200);
+    JsonNode refused = problem(http.send("PUT", "/collab/docs/orders/8", "{\"a\": 3}", "If-None-Match",
+        Http.etag(again)), 412, "If-None-Match");
+    assertThat(refused.get("current").get("data").get("a").asInt()).isEqualTo(2);
+  }
+
   @Test
   void stateOfEachKindHasAnEtagAnd304() {
     http.post("/collab/tasks", "{\"title\": \"a\"}");
@@ -67,8 +103,8 @@ class DocsAndStateApiTest extends ApiTestBase {
     server.close();
     server = TestServer.start(dir, b -> b.allowUnconditional(true));
     http = new Http(server.uri());
-    assertThat(http.send("PUT", "/collab/docs/orders/1", "{\"a\": 1}").statusCode()).isEqualTo(200);
-    assertThat(http.send("PUT", "/collab/docs/orders/1", "{\"a\": 2}").statusCode()).isEqualTo(200);
+    assertThat(http.send("PUT", "/collab/docs/orders/1", "{\"a\": 1}").statusCode()).as("created").isEqualTo(201);
+    assertThat(http.send("PUT", "/collab/docs/orders/1", "{\"a\": 2}").statusCode()).as("replaced").isEqualTo(200);
     assertThat(http.send("DELETE", "/collab/docs/orders/1", null).statusCode()).isEqualTo(204);
     String id = Http.json(http.post("/collab/tasks", "{\"title\": \"a\"}")).get("id").asText();
     assertThat(http.send("PATCH", "/collab/tasks/" + id, "{\"title\": \"b\"}").statusCode()).isEqualTo(200);

@@ -3,6 +3,7 @@ package io.kyros.collab.app;
 import static io.kyros.collab.app.ProblemAssert.problem;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -38,7 +39,7 @@ class HostileClientsTest extends ApiTestBase {
         Socket s = new Socket(server.uri().getHost(), server.uri().getPort());
         stalled.add(s);
         String body = "{\"event\": \"stalled\", \"target\": \"uploads/" + i + "\"}";
-        String head = "POST /collab/events HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+        String head = "POST /collab/events HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             + "Content-Length: " + body.length() + "\r\n\r\n";
         OutputStream out = s.getOutputStream();
         out.write((head + body.substring(0, 1)).getBytes(StandardCharsets.US_ASCII));
@@ -82,6 +83,59 @@ class HostileClientsTest extends ApiTestBase {
     assertThat(http.send("PUT", "/collab/docs/notes/1", "{\"s\": \"caf\u00e9 \u2713\"}", "If-None-Match", "*")
         .statusCode()).isEqualTo(201);
     assertThat(Http.json(http.get("/collab/docs/notes/1")).get("data").get("s").asText()).isEqualTo("caf\u00e9 \u2713");
+  }
+
+  /**
+   * Bug: the answers Jetty writes itself, before or instead of the API's handler, were not problem+json: an
+   * ambiguous path separator was a text/html page, a PUT with a dot-dot segment an empty 400, a request line or header
+   * fields over the server's limit an empty 414 or 431.
+   */
+  @Test
+  void answersJettyWritesItselfAreProblemJson() {
+    JsonNode ambiguous = RawHttp.send(server.uri(), "GET /collab/docs/orders/a%2Fb HTTP/1.1", null)
+        .problem(400, "Ambiguous URI path separator");
+    assertThat(ambiguous.path("instance").asText()).isEqualTo("/collab/docs/orders/a%2Fb");
+    RawHttp.send(server.uri(), "PUT /collab/docs/orders/%2e%2e HTTP/1.1", "{\"a\": 1}", "If-None-Match: *",
+        "Content-Type: application/json").problem(400, "the server cannot read this request");
+    RawHttp.Answer longUri = RawHttp.send(server.uri(), "GET /collab/tasks?label=" + "a".repeat(9 * 1024)
+        + " HTTP/1.1", null);
+    JsonNode tooLong = longUri.problem(414, "request line");
+    assertThat(longUri.body()).doesNotContain("aaaaaaaaaa");
+    assertThat(tooLong.has("instance")).as("not Jetty's placeholder /badMessage").isFalse();
+    RawHttp.Answer bigHeader = RawHttp.send(server.uri(), "GET /collab/tasks HTTP/1.1", null,
+        "X-Big: " + "b".repeat(9 * 1024));
+    bigHeader.problem(431, "header fields");
+    assertThat(bigHeader.body()).doesNotContain("bbbbbbbbbb");
+    // what a refused request holds comes back as JSON text only, never as markup
+    RawHttp.Answer markup = RawHttp.send(server.uri(), "GET /collab/docs/%3Cscript%3E/a%2Fb HTTP/1.1", null);
+    markup.problem(400, "Ambiguous");
+    assertThat(markup.body()).doesNotContain("<");
+    assertThat(markup.header("X-Content-Type-Options")).isEqualTo("nosniff");
+    // and nothing was written
+    assertThat(http.get("/collab/state/orders").body()).contains("\"data\":[]");
+  }
+
+  /**
+   * Bug: a request body's Content-Encoding was ignored: a gzip body was refused 400 "not valid UTF-8", and a plain
+   * body labelled gzip was accepted against its label. Both are 415 now, and nothing is written.
+   */
+  @Test
+  void aContentEncodingOtherThanIdentityIs415() throws Exception {
+    java.io.ByteArrayOutputStream zipped = new java.io.ByteArrayOutputStream();
+    try (java.util.zip.GZIPOutputStream gz = new java.util.zip.GZIPOutputStream(zipped)) {
+      gz.write("{\"title\": \"zipped\"}".getBytes(StandardCharsets.UTF_8));
+    }
+    java.net.http.HttpResponse<String> gzip = http.client.send(java.net.http.HttpRequest.newBuilder(
+        server.uri("/collab/tasks")).header("Content-Type", "application/json").header("Content-Encoding", "gzip")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofByteArray(zipped.toByteArray())).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    problem(gzip, 415, "Content-Encoding 'gzip' is not supported");
+    assertThat(gzip.headers().firstValue("Accept-Encoding")).hasValue("identity");
+    problem(http.post("/collab/tasks", "{\"title\": \"labelled\"}", "Content-Encoding", "gzip"), 415, "gzip");
+    problem(http.post("/collab/tasks", "{\"title\": \"labelled\"}", "Content-Encoding", "identity, br"), 415, "'br'");
+    assertThat(Http.json(http.get("/collab/tasks")).get("data")).isEmpty();
+    assertThat(http.post("/collab/tasks", "{\"title\": \"plain\"}", "Content-Encoding", "identity").statusCode())
+        .isEqualTo(201);
   }
 
   private static String statusLine(InputStream in) throws IOException {

@@ -31,7 +31,7 @@ final class Http {
       b.header("Content-Type", "application/json");
     }
     for (int i = 0; i < headers.length; i += 2) {
-      b.header(headers[i], headers[i + 1]);
+      b.setHeader(headers[i], headers[i + 1]);
     }
     try {
       return client.send(b.build(), HttpResponse.BodyHandlers.ofString());

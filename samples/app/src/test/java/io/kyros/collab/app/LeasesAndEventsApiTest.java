@@ -93,6 +93,29 @@ class LeasesAndEventsApiTest extends ApiTestBase {
     assertThat(log.body()).contains("builds/1").contains("envs/prod").contains("# Event log");
   }
 
+  /**
+   * Bug: a position past the log's end was accepted: a poll answered it (after=Long.MAX_VALUE even came back as
+   * last_id), so a client kept a position no event reaches and skipped the events that got the ids up to it.
+   */
+  @Test
+  void aPositionPastTheLogsEndIs409() {
+    http.post("/collab/events", "{\"event\": \"one\", \"target\": \"x\"}");
+    long last = Http.json(http.post("/collab/events", "{\"event\": \"two\", \"target\": \"x\"}")).get("id")
+        .asLong();
+    JsonNode past = problem(http.get("/collab/events?after=" + (last + 2)), 409,
+        "after=" + (last + 2) + " is past the end of the event log: the last event id is " + last);
+    assertThat(past.get("last_id").asLong()).isEqualTo(last);
+    problem(http.get("/collab/events?after=9223372036854775807&wait=1"), 409,
+        "after=9223372036854775807 is past the end of the event log: the last event id is " + last);
+    // the end itself is a position: nothing yet (a long poll would wait for the next event)
+    JsonNode atEnd = Http.json(http.get("/collab/events?after=" + last));
+    assertThat(atEnd.get("data")).isEmpty();
+    assertThat(atEnd.get("last_id").asLong()).isEqualTo(last);
+    // the end is read from the store, so an event committed there a moment ago is a position already
+    long committed = server.store.collab().events().append("direct", "x", Json.object()).id();
+    assertThat(http.get("/collab/events?after=" + committed).statusCode()).isEqualTo(200);
+  }
+
   @Test
   void aLongPollReturnsWhenAMatchingEventCommits() throws Exception {
     long last = Http.json(http.get("/collab/events")).get("last_id").asLong();

@@ -77,4 +77,57 @@ class OpenApiTest extends ApiTestBase {
     assertThat(answered).hasSize(routed.size());
     System.out.println("OpenAPI routes called: " + answered);
   }
+
+  /**
+   * Bug: HEAD was 405 on every API route. It is answered by the GET route: the same status and headers (ETag,
+   * Content-Type, Content-Length), no body; the streams (SSE) answer their headers without opening a stream.
+   */
+  @Test
+  void headIsAnsweredForEveryGetRouteLikeGetWithoutABody() throws Exception {
+    http.post("/collab/tasks", "{\"id\": \"fx\", \"title\": \"fixture\"}");
+    http.post("/collab/agents", "{\"id\": \"fx\", \"role\": \"r\"}");
+    http.post("/collab/batches", "{\"id\": \"fx\", \"label\": \"l\", \"items\": [{\"id\": \"a\"}]}");
+    http.send("PUT", "/collab/docs/notes/fx", "{\"a\": 1}");
+    String lock = Http.json(http.post("/collab/leases/acquire",
+        "{\"resource\": \"fixture\", \"holder\": \"h\", \"ttl_seconds\": 60}")).get("lock_id").asText();
+    Map<String, String> params = Map.of("{id}", "fx", "{lock_id}", lock, "{collection}", "notes", "{kind}", "tasks");
+    // answers that hold the time of the request may differ in length from one request to the next
+    Set<String> timed = Set.of("/readyz", "/collab/leases");
+    List<String> checked = new ArrayList<>();
+    for (Route r : server.server.router().routes()) {
+      if (!r.method().equals("GET")) {
+        continue;
+      }
+      String path = r.path();
+      for (Map.Entry<String, String> e : params.entrySet()) {
+        path = path.replace(e.getKey(), e.getValue());
+      }
+      HttpResponse<String> head = http.send("HEAD", path, null);
+      assertThat(head.statusCode()).as("HEAD " + path + ": " + head.body()).isEqualTo(200);
+      assertThat(head.body()).as("HEAD " + path).isEmpty();
+      if (path.endsWith("/tail") || path.endsWith("/progress")) {
+        assertThat(head.headers().firstValue("Content-Type")).as(path).hasValueSatisfying(
+            ct -> assertThat(ct).startsWith("text/event-stream"));
+        assertThat(server.server.hub().clientCount()).as("no stream opened for HEAD " + path).isZero();
+        assertThat(head.headers().firstValue("Content-Length")).as("a stream's length is not known").isEmpty();
+      } else {
+        HttpResponse<String> get = http.get(path);
+        for (String h : new String[] {"ETag", "Content-Type", "Content-Length"}) {
+          if (!h.equals("Content-Length") || !timed.contains(path)) {
+            assertThat(head.headers().firstValue(h)).as(h + " of HEAD " + path).isEqualTo(get.headers().firstValue(h));
+          }
+        }
+        assertThat(head.headers().firstValue("Content-Length")).as("HEAD " + path).isPresent();
+      }
+      checked.add(path);
+    }
+    assertThat(checked).contains("/collab/tasks/fx", "/collab/events/tail", "/openapi.json", "/healthz");
+    // a HEAD of an unknown document answers the GET's status, and HEAD is allowed wherever GET is
+    assertThat(http.send("HEAD", "/collab/docs/notes/none", null).statusCode()).isEqualTo(404);
+    HttpResponse<String> put = http.send("PUT", "/collab/tasks", "{}");
+    assertThat(put.headers().firstValue("Allow")).hasValue("POST, GET, HEAD");
+    // an If-None-Match that matches is a 304 for HEAD as for GET
+    String etag = Http.etag(http.get("/collab/tasks/fx"));
+    assertThat(http.send("HEAD", "/collab/tasks/fx", null, "If-None-Match", etag).statusCode()).isEqualTo(304);
+  }
 }

@@ -153,6 +153,88 @@ class SecurityTest {
         .isEqualTo(204);
   }
 
+  /**
+   * Bug (CSRF): CORS only added headers and refused nothing, and bodies are parsed as JSON whatever their
+   * Content-Type, so a page of any site could write with a "simple" request (text/plain, no preflight). Writes a
+   * browser sends from another origin are 403 now; reads, non-browser clients and same-origin pages are unaffected.
+   */
+  @Test
+  void crossOriginWritesAreRefusedAndSameOriginAndNonBrowserOnesAreNot() throws Exception {
+    server = TestServer.start(dir);
+    Http http = new Http(server.uri());
+    String own = "http://127.0.0.1:" + server.uri().getPort();
+    problem(http.post("/collab/tasks", "{\"title\": \"pwned\"}", "Origin", "https://evil.example", "Content-Type",
+        "text/plain"), 403, "Origin 'https://evil.example' is neither this server's own origin");
+    problem(http.post("/collab/tasks", "{\"title\": \"pwned\"}", "Origin", "null"), 403, "Origin 'null'");
+    problem(http.post("/collab/tasks", "{\"title\": \"pwned\"}", "Origin", "http://127.0.0.1:1"), 403, "Origin");
+    problem(http.post("/collab/tasks", "{\"title\": \"pwned\"}", "Origin", own + "/path"), 403, "Origin");
+    problem(http.post("/collab/tasks", "{\"title\": \"pwned\"}", "Sec-Fetch-Site", "cross-site"), 403,
+        "Sec-Fetch-Site: cross-site");
+    problem(http.send("PUT", "/collab/docs/notes/1", "{}", "If-None-Match", "*", "Origin", "https://evil.example"),
+        403, "CSRF");
+    assertThat(Http.json(http.get("/collab/tasks")).get("data")).as("nothing was written").isEmpty();
+    // reads are not refused (CORS decides whether a page may read the answer)
+    assertThat(http.get("/collab/tasks", "Origin", "https://evil.example").statusCode()).isEqualTo(200);
+    // the console (same origin), and clients that send no Origin (curl, scripts, the CLI)
+    assertThat(http.post("/collab/tasks", "{\"title\": \"console\"}", "Origin", own, "Sec-Fetch-Site",
+        "same-origin").statusCode()).isEqualTo(201);
+    assertThat(http.post("/collab/tasks", "{\"title\": \"curl\"}", "Content-Type", "text/plain").statusCode())
+        .isEqualTo(201);
+    RawHttp.send(server.uri(), "POST /collab/events HTTP/1.1", "{\"event\": \"x\", \"target\": \"y\"}",
+        "Host: localhost:" + server.uri().getPort(), "Origin: http://localhost:" + server.uri().getPort());
+    assertThat(Http.json(http.get("/collab/events?type=x")).get("data")).as("localhost's own origin").hasSize(1);
+
+    // the configured CORS origin may write, even marked cross-site; others still may not
+    server.close();
+    server = TestServer.start(dir, b -> b.corsOrigin("https://console.example"));
+    http = new Http(server.uri());
+    HttpResponse<String> cors = http.post("/collab/tasks", "{\"title\": \"cors\"}", "Origin",
+        "https://console.example", "Sec-Fetch-Site", "cross-site");
+    assertThat(cors.statusCode()).as(cors.body()).isEqualTo(201);
+    assertThat(cors.headers().firstValue("Access-Control-Allow-Origin")).hasValue("https://console.example");
+    problem(http.post("/collab/tasks", "{\"title\": \"pwned\"}", "Origin", "https://evil.example"), 403,
+        "nor the --cors-origin https://console.example");
+  }
+
+  /**
+   * Bug (DNS rebinding): Host was never checked, so a page whose host name an attacker points at 127.0.0.1 could read
+   * and write everything as its own origin. On a loopback bind a Host that is not an IP address or localhost (or
+   * listed in --allowed-hosts) is 421 now.
+   */
+  @Test
+  void hostsOtherThanIpAddressesAndLocalhostAreRefusedOnLoopback() throws Exception {
+    server = TestServer.start(dir);
+    int port = server.uri().getPort();
+    RawHttp.Answer rebound = RawHttp.send(server.uri(), "GET /collab/state/leases HTTP/1.1", null,
+        "Host: attacker.example:" + port);
+    rebound.problem(421, "Host 'attacker.example' is not allowed");
+    RawHttp.send(server.uri(), "GET / HTTP/1.1", null, "Host: attacker.example:" + port).problem(421, "DNS rebinding");
+    RawHttp.send(server.uri(), "POST /collab/tasks HTTP/1.1", "{\"title\": \"pwned\"}",
+        "Host: attacker.example:" + port).problem(421, "--allowed-hosts");
+    for (String host : List.of("localhost:" + port, "LocalHost", "127.0.0.1:" + port, "[::1]:" + port, "10.1.2.3")) {
+      assertThat(RawHttp.send(server.uri(), "GET /healthz HTTP/1.1", null, "Host: " + host).status()).as(host)
+          .isEqualTo(200);
+    }
+    assertThat(RawHttp.send(server.uri(), "GET /collab/state/tasks HTTP/1.1", null, "Host: localhost:" + port)
+        .body()).as("nothing was written").contains("\"data\":[]");
+
+    server.close();
+    server = TestServer.start(dir, b -> b.allowedHosts(List.of("collab.example", "Other.Example.")));
+    assertThat(RawHttp.send(server.uri(), "GET /collab/state/leases HTTP/1.1", null, "Host: collab.example:" + port)
+        .status()).isEqualTo(200);
+    assertThat(RawHttp.send(server.uri(), "GET /healthz HTTP/1.1", null, "Host: other.example").status())
+        .isEqualTo(200);
+    RawHttp.send(server.uri(), "GET /healthz HTTP/1.1", null, "Host: attacker.example")
+        .problem(421, "one of --allowed-hosts collab.example,other.example");
+    // a bind on another address checks Host only when --allowed-hosts is given
+    assertThat(new HostCheck(ServerConfig.builder().bind("0.0.0.0").build()).enforced()).isFalse();
+    assertThat(new HostCheck(ServerConfig.builder().bind("0.0.0.0").allowedHosts(List.of("collab.example")).build())
+        .enforced()).isTrue();
+    assertThat(new HostCheck(ServerConfig.builder().bind("::1").build()).enforced()).isTrue();
+    assertThatThrownBy(() -> ServerConfig.builder().allowedHosts(List.of("collab.example:8080")))
+        .hasMessageContaining("'collab.example:8080' is not one");
+  }
+
   @Test
   void theServerListensOnLoopbackByDefault() throws Exception {
     server = TestServer.start(dir);

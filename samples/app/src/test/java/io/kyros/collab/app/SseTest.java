@@ -227,6 +227,35 @@ class SseTest {
     });
   }
 
+  /**
+   * Bug: a resume position past the log's end was accepted: with Last-Event-ID 8 while the last id was 6 the tail
+   * waited silently, then skipped events 7 and 8. It is 409 naming both ids; the end itself still resumes.
+   */
+  @Test
+  void aResumePositionPastTheLogsEndIs409() {
+    assertTimeoutPreemptively(Duration.ofSeconds(120), () -> {
+      server = TestServer.start(dir);
+      Http http = new Http(server.uri());
+      long last = append(http, 6, "step").get(5);
+      try (Stream refused = new Stream(http.client, server.uri("/collab/events/tail"), "Last-Event-ID",
+          Long.toString(last + 2))) {
+        assertThat(refused.response.statusCode()).as("refused, not a stream that waits").isEqualTo(409);
+      }
+      ProblemAssert.problem(http.get("/collab/events/tail", "Last-Event-ID", Long.toString(last + 2)), 409,
+          "Last-Event-ID: " + (last + 2) + " is past the end of the event log: the last event id is " + last);
+      ProblemAssert.problem(http.get("/collab/events/tail?after=" + (last + 1)), 409,
+          "after=" + (last + 1) + " is past the end of the event log: the last event id is " + last);
+      assertThat(server.server.hub().clientCount()).as("no stream was opened").isZero();
+      try (Stream s = new Stream(http.client, server.uri("/collab/events/tail"), "Last-Event-ID",
+          Long.toString(last))) {
+        assertThat(s.response.statusCode()).isEqualTo(200);
+        List<Long> next = append(http, 2, "step");
+        assertThat(s.next().get("id").asLong()).isEqualTo(next.get(0));
+        assertThat(s.next().get("id").asLong()).isEqualTo(next.get(1));
+      }
+    });
+  }
+
   @Test
   void anIdleStreamGetsKeepAliveComments() {
     assertTimeoutPreemptively(Duration.ofSeconds(60), () -> {

@@ -37,6 +37,25 @@ class TasksApiTest extends ApiTestBase {
     assertThat(task.has("depends_on")).isTrue();
   }
 
+  /**
+   * Bug: creating a task with an id that is taken answered 412 (documented: 409 "id taken"), and its current was the
+   * stored record (camelCase createdAt...) instead of the API's task.
+   */
+  @Test
+  void anIdThatIsTakenIs409WithTheExistingTask() {
+    String etag = Http.etag(http.post("/collab/tasks", "{\"id\": \"t1\", \"title\": \"first\"}"));
+    HttpResponse<String> taken = http.post("/collab/tasks", "{\"id\": \"t1\", \"title\": \"second\"}");
+    JsonNode p = problem(taken, 409, "task id taken: a task with id t1 exists");
+    JsonNode current = p.get("current");
+    assertThat(current.get("title").asText()).isEqualTo("first");
+    assertThat(current.get("etag").asText()).isEqualTo(etag);
+    assertThat(current.has("created_at")).as(current.toString()).isTrue();
+    assertThat(current.has("createdAt")).as(current.toString()).isFalse();
+    assertThat(current.toString()).isEqualTo(Http.json(http.get("/collab/tasks/t1")).toString());
+    assertThat(taken.headers().firstValue("ETag")).hasValue(etag);
+    assertThat(Http.json(http.get("/collab/tasks")).get("data")).hasSize(1);
+  }
+
   @Test
   void malformedOrInvalidBodiesAre400() {
     problem(http.post("/collab/tasks", "{\"title\": "), 400, "malformed JSON");
@@ -44,6 +63,10 @@ class TasksApiTest extends ApiTestBase {
     problem(http.post("/collab/tasks", "{\"title\": \"x\", \"titel\": \"y\"}"), 400, "unknown member 'titel'");
     problem(http.post("/collab/tasks", "{\"title\": 5}"), 400, "'title' must be a string");
     problem(http.post("/collab/tasks", "{}"), 400, "'title' is required");
+    // checklist objects are {text, done}: another member is a typo, not something to drop silently
+    problem(http.post("/collab/tasks", "{\"title\": \"x\", \"checklist\": [\"a\", {\"text\": \"b\", \"extra\": 1}]}"),
+        400, "unknown member 'extra' in checklist item 1");
+    assertThat(Http.json(http.get("/collab/tasks")).get("data")).as("nothing was created").isEmpty();
     problem(http.post("/collab/tasks", "{\"title\": \"x\", \"depends_on\": [\"nope\"]}"), 409, "nope");
   }
 
@@ -84,6 +107,22 @@ class TasksApiTest extends ApiTestBase {
     assertThat(Http.json(http.get("/collab/tasks?status=done")).get("data")).isEmpty();
     problem(http.get("/collab/tasks?status=nonsense"), 400, "nonsense");
     problem(http.get("/collab/tasks?limit=0"), 400, "limit must be in 1..1000");
+  }
+
+  /** Bug: the PATCH media type was compared case-sensitively; media types are case-insensitive (RFC 9110 §8.3.1). */
+  @Test
+  void patchMediaTypesAreCaseInsensitive() {
+    String id = create("{\"title\": \"a\"}");
+    String etag = Http.etag(http.get("/collab/tasks/" + id));
+    HttpResponse<String> upper = http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 2}", "If-Match", etag,
+        "Content-Type", "Application/Merge-Patch+JSON; charset=UTF-8");
+    assertThat(upper.statusCode()).as(upper.body()).isEqualTo(200);
+    HttpResponse<String> text = http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 3}", "If-Match",
+        Http.etag(upper), "Content-Type", "text/plain");
+    problem(text, 415, "PATCH takes application/merge-patch+json");
+    problem(http.send("PATCH", "/collab/tasks/" + id, "{\"priority\": 3}", "If-Match", Http.etag(upper),
+        "Content-Type", "application/jsonp"), 415, "application/jsonp");
+    assertThat(Http.json(http.get("/collab/tasks/" + id)).get("priority").asInt()).isEqualTo(2);
   }
 
   @Test
