@@ -142,8 +142,26 @@ public final class Agents {
    * @throws IllegalArgumentException if the id is not a name
    */
   public Agent setEnabled(String id, boolean enabled) {
+    return setEnabled(id, enabled, Preconditions.none());
+  }
+
+  /**
+   * Enables or disables an agent as {@link #setEnabled(String, boolean)} does, only if the preconditions hold for the
+   * agent's record as the commit finds it (If-Match against the agent's ETag, checked in the same commit; also when
+   * the agent is already so).
+   *
+   * @param id the agent's id
+   * @param enabled whether it may take work
+   * @param preconditions what must hold of the agent's ETag
+   * @return the agent after the change
+   * @throws NotFoundException if no agent has this id
+   * @throws PreconditionFailedException if the preconditions do not hold, with the agent's record as it is
+   * @throws IllegalArgumentException if the id is not a name
+   */
+  public Agent setEnabled(String id, boolean enabled, Preconditions preconditions) {
     Names.requireName("agent id", id);
-    changeRecord(id, json -> json.put(AgentRecord.ENABLED, enabled), current -> {
+    Objects.requireNonNull(preconditions, "preconditions");
+    changeRecord(id, preconditions, json -> json.put(AgentRecord.ENABLED, enabled), current -> {
       if (AgentRecord.enabled(current) == enabled) {
         return null; // already so: nothing to record
       }
@@ -222,10 +240,20 @@ public final class Agents {
    */
   private void changeRecord(String id, java.util.function.UnaryOperator<ObjectNode> change,
       java.util.function.Function<ObjectNode, StatusChange> status, String reason) {
+    changeRecord(id, Preconditions.none(), change, status, reason);
+  }
+
+  /** Changes an agent's record if the preconditions hold for it (its commit expects the revision checked). */
+  private void changeRecord(String id, Preconditions preconditions, java.util.function.UnaryOperator<ObjectNode> change,
+      java.util.function.Function<ObjectNode, StatusChange> status, String reason) {
     Retry backoff = core.retry("agent " + id);
     for (;; backoff.pause()) {
       StoredRecord current = require(id);
       ObjectNode before = core.parse(current);
+      if (preconditions.evaluate(Core.etag(current), false) != Preconditions.Outcome.PROCEED) {
+        throw new PreconditionFailedException(AgentRecord.COLLECTION, id, preconditions.toString(),
+            new Document(AgentRecord.COLLECTION, id, before, Core.etag(current), current.revision()));
+      }
       StatusChange st = status.apply(before);
       if (st == null) {
         return;

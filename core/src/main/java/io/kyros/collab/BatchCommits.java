@@ -156,9 +156,23 @@ final class BatchCommits {
    * @throws InvalidTransitionException if the action's move is not allowed from its state
    */
   Batch step(String id, Action action, String reason) {
+    return step(id, action, reason, Preconditions.none());
+  }
+
+  /**
+   * {@link #step(String, Action, String)} only if the preconditions hold for the batch each attempt reads (its
+   * commit expects that revision, so they hold when it commits).
+   *
+   * @throws PreconditionFailedException if they do not, with the batch as read
+   */
+  Batch step(String id, Action action, String reason, Preconditions preconditions) {
     Retry backoff = core.retry("batch " + id);
     for (;; backoff.pause()) {
       StoredRecord current = read(id);
+      if (preconditions.evaluate(Core.etag(current), false) != Preconditions.Outcome.PROCEED) {
+        throw new PreconditionFailedException(BatchRecord.COLLECTION, id, preconditions.toString(),
+            new Document(BatchRecord.COLLECTION, id, core.parse(current), Core.etag(current), current.revision()));
+      }
       ObjectNode json = core.parse(current).deepCopy();
       Plan plan = new Plan(json);
       plan.from = BatchRecord.state(json);

@@ -117,9 +117,27 @@ public final class Batches {
    * @throws InvalidTransitionException if it has already ended
    */
   public Batch cancel(String id, String reason) {
+    return cancel(id, reason, Preconditions.none());
+  }
+
+  /**
+   * Cancels a batch as {@link #cancel(String, String)} does, only if the preconditions hold for the batch as the
+   * cancelling commit finds it (If-Match against its ETag, checked in the same commit: a change committed between
+   * the caller's read and the cancel fails it).
+   *
+   * @param id the batch id
+   * @param reason why, kept in the batch and the event (1 to 300 characters)
+   * @param preconditions what must hold of the batch's ETag
+   * @return the batch
+   * @throws NotFoundException if there is no such batch
+   * @throws PreconditionFailedException if the preconditions do not hold, with the batch as it is
+   * @throws InvalidTransitionException if it has already ended
+   */
+  public Batch cancel(String id, String reason, Preconditions preconditions) {
     Names.requireName("batch id", id);
     Names.requireLabel("reason", reason);
-    return commits.step(id, BatchCommits.Action.CANCEL, reason);
+    Objects.requireNonNull(preconditions, "preconditions");
+    return commits.step(id, BatchCommits.Action.CANCEL, reason, preconditions);
   }
 
   /**

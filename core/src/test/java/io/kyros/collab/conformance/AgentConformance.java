@@ -180,4 +180,19 @@ public abstract class AgentConformance extends BatchConformance {
     collab.agents().setEnabled("w1", false);
     assertThat(statusChanges(before)).containsExactly("agents/w1 offline->disabled");
   }
+
+  @Test
+  void agents_setEnabledWithPreconditionsChecksThemInItsCommit() {
+    Agent a = collab.agents().register(AgentSpec.of("w1", "worker"));
+    collab.agents().setEnabled("w1", false); // a change after the caller's read
+    long before = collab.events().lastId();
+    assertThatThrownBy(() -> collab.agents().setEnabled("w1", true, io.kyros.collab.Preconditions.ifMatch(a.etag())))
+        .isInstanceOfSatisfying(io.kyros.collab.PreconditionFailedException.class,
+            e -> assertThat(e.currentETag()).contains(collab.agents().get("w1").orElseThrow().etag()));
+    assertThat(collab.events().lastId()).as("nothing written").isEqualTo(before);
+    Agent current = collab.agents().get("w1").orElseThrow();
+    assertThat(current.status()).isEqualTo(AgentStatus.DISABLED);
+    Agent enabled = collab.agents().setEnabled("w1", true, io.kyros.collab.Preconditions.ifMatch(current.etag()));
+    assertThat(enabled.status()).isEqualTo(AgentStatus.OFFLINE);
+  }
 }

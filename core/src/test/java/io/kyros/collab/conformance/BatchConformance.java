@@ -298,4 +298,18 @@ public abstract class BatchConformance extends WorkerConformance {
     assertThat(collab.batches().get("x")).isEmpty();
     assertThat(collab.events().lastId()).as("nothing written").isEqualTo(before);
   }
+
+  @Test
+  void batch_cancelWithPreconditionsChecksThemInItsCommit() {
+    Batch b = collab.batches().create(BatchSpec.builder("item").id("p1").items(items(3)).build());
+    collab.batches().start("p1"); // a change after the caller's read
+    long before = collab.events().lastId();
+    assertThatThrownBy(() -> collab.batches().cancel("p1", "stop", io.kyros.collab.Preconditions.ifMatch(b.etag())))
+        .isInstanceOf(PreconditionFailedException.class);
+    assertThat(collab.events().lastId()).as("nothing written").isEqualTo(before);
+    Batch current = collab.batches().get("p1").orElseThrow();
+    assertThat(current.state()).isEqualTo(BatchState.RUNNING);
+    assertThat(collab.batches().cancel("p1", "stop", io.kyros.collab.Preconditions.ifMatch(current.etag())).state())
+        .isEqualTo(BatchState.CANCELLED);
+  }
 }

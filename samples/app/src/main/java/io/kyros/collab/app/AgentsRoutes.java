@@ -7,6 +7,8 @@ import io.kyros.collab.AgentSpec;
 import io.kyros.collab.Collab;
 import io.kyros.collab.ETagList;
 import io.kyros.collab.Lease;
+import io.kyros.collab.PreconditionFailedException;
+import io.kyros.collab.Preconditions;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -119,15 +121,17 @@ final class AgentsRoutes {
     if (!b.has("available") || !b.node().get("available").isBoolean()) {
       throw ApiException.badRequest("'available' (a boolean) is required");
     }
-    if (ifMatch != null) {
+    Agent ag;
+    try {
+      // the If-Match is checked in the commit that changes the agent (core's preconditions), not by a read before it
+      ag = actor(x).agents().setEnabled(id, b.node().get("available").asBoolean(),
+          ifMatch == null ? Preconditions.none() : Preconditions.ifMatch(ifMatch));
+    } catch (PreconditionFailedException e) {
       Agent now = existing(id);
-      if (!Conditions.holds(ifMatch, now.etag())) {
-        throw new ApiException(412, "Precondition Failed", "precondition failed for agent " + id + ": If-Match "
-            + ifMatch + " does not match, current ETag " + now.etag().headerValue())
-            .with("current", Json.agent(now)).header("ETag", now.etag().headerValue());
-      }
+      throw new ApiException(412, "Precondition Failed", "precondition failed for agent " + id + ": If-Match "
+          + ifMatch + " does not match, current ETag " + now.etag().headerValue())
+          .with("current", Json.agent(now)).header("ETag", now.etag().headerValue());
     }
-    Agent ag = actor(x).agents().setEnabled(id, b.node().get("available").asBoolean());
     x.json(200, Json.agent(ag), ag.etag());
   }
 

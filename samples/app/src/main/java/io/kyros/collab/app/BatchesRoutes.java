@@ -11,6 +11,8 @@ import io.kyros.collab.ETagList;
 import io.kyros.collab.Event;
 import io.kyros.collab.EventFilter;
 import io.kyros.collab.EventType;
+import io.kyros.collab.PreconditionFailedException;
+import io.kyros.collab.Preconditions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -145,13 +147,17 @@ final class BatchesRoutes {
     Body b = new Body(x.optionalJsonBody()).only("reason");
     String reason = b.optString("reason");
     String id = x.param("id");
-    Batch now = existing(id);
-    if (!Conditions.holds(ifMatch, now.etag())) {
+    Batch batch;
+    try {
+      // the If-Match is checked in the commit that cancels (core's preconditions), not by a read before it
+      batch = actor(x).batches().cancel(id, reason == null ? "cancelled over the HTTP API" : reason,
+          ifMatch == null ? Preconditions.none() : Preconditions.ifMatch(ifMatch));
+    } catch (PreconditionFailedException e) {
+      Batch now = existing(id);
       throw new ApiException(412, "Precondition Failed", "precondition failed for batch " + id + ": If-Match "
           + ifMatch + " does not match, current ETag " + now.etag().headerValue())
           .with("current", Json.batch(now)).header("ETag", now.etag().headerValue());
     }
-    Batch batch = actor(x).batches().cancel(id, reason == null ? "cancelled over the HTTP API" : reason);
     x.json(200, Json.batch(batch), batch.etag());
   }
 

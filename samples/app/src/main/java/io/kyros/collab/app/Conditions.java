@@ -39,8 +39,8 @@ final class Conditions {
   }
 
   /**
-   * The If-Match of a write that does not require a precondition: absent is fine, present it must hold
-   * ({@link #holds}).
+   * The If-Match of a write that does not require a precondition: absent is fine, present it must hold (the write
+   * passes it to core, which checks it in its commit).
    *
    * @param x the request
    * @return its If-Match list, {@link ETagList#ANY} for {@code *}, or null when absent
@@ -49,16 +49,6 @@ final class Conditions {
   static ETagList optionalIfMatch(Exchange x) {
     String h = x.header("If-Match");
     return h == null ? null : parse(h, "If-Match");
-  }
-
-  /**
-   * @param ifMatch an If-Match list, or null when the request has none
-   * @param current the resource's current ETag
-   * @return whether the If-Match holds (RFC 9110 §13.1.1): absent, {@code *}, or a listed tag strongly
-   *     matching {@code current}
-   */
-  static boolean holds(ETagList ifMatch, ETag current) {
-    return ifMatch == null || ifMatch.isAny() || matching(ifMatch, current) != null;
   }
 
   /**
