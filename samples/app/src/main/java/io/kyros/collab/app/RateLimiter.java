@@ -1,6 +1,7 @@
 package io.kyros.collab.app;
 
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongSupplier;
 
 /**
@@ -8,18 +9,26 @@ import java.util.function.LongSupplier;
  * requests at once, refilled at {@code perSecond}. A refused request learns how many whole seconds
  * to wait (Retry-After). Time is {@link System#nanoTime()} unless a test gives its own.
  *
- * <p>Thread-safe: each bucket is updated under its own lock. The map of buckets grows with the
- * number of distinct callers; with API keys that is bounded by the keys file.
+ * <p>A bucket refilled to {@code burst} is the same as none, so every {@value #SWEEP_EVERY} requests the full ones
+ * are dropped: the map holds only callers seen within about {@code burst / perSecond} seconds, however many distinct
+ * addresses a server facing a network sees over its life.
+ *
+ * <p>Thread-safe: each bucket is updated under its own lock, and dropped under it.
  */
 final class RateLimiter {
   private final double perSecond;
   private final int burst;
   private final LongSupplier nanoTime;
   private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
+  /** Requests between two sweeps of the full buckets. */
+  static final int SWEEP_EVERY = 1024;
+  private final AtomicLong requests = new AtomicLong();
 
   private static final class Bucket {
     double tokens;
     long updated;
+    /** Set when a sweep removed it from the map; guarded by the bucket. */
+    boolean dropped;
 
     Bucket(double tokens, long updated) {
       this.tokens = tokens;
@@ -49,16 +58,46 @@ final class RateLimiter {
       return 0;
     }
     long now = nanoTime.getAsLong();
-    Bucket b = buckets.computeIfAbsent(caller, c -> new Bucket(burst, now));
-    synchronized (b) {
-      double elapsed = (now - b.updated) / 1e9;
-      b.tokens = Math.min(burst, b.tokens + elapsed * perSecond);
-      b.updated = now;
-      if (b.tokens >= 1) {
-        b.tokens -= 1;
-        return 0;
-      }
-      return Math.max(1, (long) Math.ceil((1 - b.tokens) / perSecond));
+    if (requests.incrementAndGet() % SWEEP_EVERY == 0) {
+      sweep(now);
     }
+    for (;;) {
+      Bucket b = buckets.computeIfAbsent(caller, c -> new Bucket(burst, now));
+      synchronized (b) {
+        if (b.dropped) {
+          continue; // a sweep dropped it meanwhile: it was full, so a new one is the same
+        }
+        refill(b, now);
+        if (b.tokens >= 1) {
+          b.tokens -= 1;
+          return 0;
+        }
+        return Math.max(1, (long) Math.ceil((1 - b.tokens) / perSecond));
+      }
+    }
+  }
+
+  private void refill(Bucket b, long now) {
+    double elapsed = Math.max(0, now - b.updated) / 1e9;
+    b.tokens = Math.min(burst, b.tokens + elapsed * perSecond);
+    b.updated = now;
+  }
+
+  /** Drops the buckets that have refilled to {@code burst}. */
+  private void sweep(long now) {
+    buckets.forEach((caller, b) -> {
+      synchronized (b) {
+        refill(b, now);
+        if (b.tokens >= burst) {
+          b.dropped = true;
+          buckets.remove(caller, b);
+        }
+      }
+    });
+  }
+
+  /** @return how many callers have a bucket now */
+  int callers() {
+    return buckets.size();
   }
 }
