@@ -27,8 +27,8 @@ import java.util.Map;
  *
  * {@code type} and {@code actor} take comma-separated lists (or repeat); {@code target} is a prefix. A
  * position ({@code after}, {@code Last-Event-ID}) past the log's last event id, read from the store
- * when the request comes, is 409: no such event was committed, so waiting for it would skip the
- * events that do get those ids. A HEAD of the tail answers its headers without opening a stream; a
+ * when the request comes, is 409 on a directory store: no such event was committed, so waiting for it
+ * would skip the events that do get those ids (on a database it is taken: {@link #requireInLog}). A HEAD of the tail answers its headers without opening a stream; a
  * HEAD of a long poll does not wait.
  *
  * <p>Stateless and thread-safe.
@@ -57,11 +57,11 @@ final class EventsRoutes {
             "{\"event\": \"build_finished\", \"target\": \"builds/42\", \"details\": {\"ok\": true}}",
             Map.of(201, "the event", 400, "invalid or reserved type"), e::append),
         new Route("GET", "/collab/events", "Read events after an id (wait= long-polls)", false, read, null,
-            Map.of(200, "{data: [event], last_id}", 409, "after is past the last event id (last_id in body)"),
+            Map.of(200, "{data: [event], last_id}", 409, "after is past the last event id, on a directory store (last_id in body)"),
             e::read),
         new Route("GET", "/collab/events/tail", "Live tail as server-sent events, resumable with Last-Event-ID",
             false, tail, null, Map.of(200, "text/event-stream", 409,
-                "Last-Event-ID or after is past the last event id (last_id in body)"), e::tail),
+                "Last-Event-ID or after is past the last event id, on a directory store (last_id in body)"), e::tail),
         new Route("GET", "/collab/log.md", "The human log (Markdown)", false, List.of("after", "limit"), null,
             Map.of(200, "text/markdown"), e::log));
   }
@@ -166,14 +166,21 @@ final class EventsRoutes {
    * A position to read after must not be past the log's end: no event with that id was committed, so a
    * stream would wait silently and then skip the events that get the ids up to it. The end is read from
    * the store now, not from {@link EventHub#head()}, which may lag behind a commit the client has seen.
+   * Only where that end covers every id a client can have seen ({@link OpenStore#lastIdCoversEverySeenId}: a
+   * directory); on a database a position past it waits, as it may be an id just answered that readers do not count
+   * yet.
    *
    * @param store the store
    * @param position an exclusive position a request named
    * @param name what named it, as the detail shows it before the number ({@code "after="}, {@code "Last-Event-ID: "})
    * @return the position
-   * @throws ApiException 409 naming both ids, with {@code last_id}, if the position is past the last event id
+   * @throws ApiException 409 naming both ids, with {@code last_id}, if the position is past the last event id of a
+   *     store whose last id covers every id a client can have seen
    */
   static long requireInLog(OpenStore store, long position, String name) {
+    if (!store.lastIdCoversEverySeenId()) {
+      return position;
+    }
     long last = store.collab().events().lastId();
     if (position > last) {
       throw ApiException.conflict(name + position + " is past the end of the event log: the last event id is "

@@ -109,6 +109,18 @@ final class OpenStore implements AutoCloseable {
     return spec;
   }
 
+  /**
+   * Whether the log's last id, as read now, is at least every event id a client can have seen: on a directory, yes
+   * (commits take their ids one at a time); on a database, not always: PostgreSQL commits in parallel, and a reader
+   * counts an event only once every transaction that took an earlier id has ended, so an id the server just answered
+   * can be past the last id for a while (docs/jdbc.md, "Parallel: PostgreSQL").
+   *
+   * @return true if a position past the last id cannot be one this store handed out
+   */
+  boolean lastIdCoversEverySeenId() {
+    return spec.kind() == StoreSpec.Kind.FILE;
+  }
+
   /** @return the storage, shared by every Collab of this store */
   Storage storage() {
     return storage;
