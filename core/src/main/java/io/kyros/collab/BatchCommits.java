@@ -65,7 +65,6 @@ final class BatchCommits {
   /** See {@link Batches#create} and {@link Batches#submit}; the spec is checked. */
   Batch create(String id, BatchSpec spec, boolean start) {
     BatchSpec.checkItems(id, spec.items());
-    requireItemTasksAbsent(id, spec.items());
     Retry backoff = core.retry("batch " + id);
     for (;; backoff.pause()) {
       Optional<StoredRecord> existing = core.storage().read(BatchRecord.key(id));
@@ -74,6 +73,7 @@ final class BatchCommits {
         throw new PreconditionFailedException(BatchRecord.COLLECTION, id, "the batch already exists",
             new Document(BatchRecord.COLLECTION, id, core.parse(r), Core.etag(r), r.revision()));
       }
+      requireItemTasksAbsent(id, spec.items()); // after: a batch that exists is that, whatever its items made
       Instant now = core.storage().now();
       Plan plan = new Plan(BatchRecord.create(core.object(), id, spec, now));
       plan.leadTypes.add(EventType.BATCH_CREATED);

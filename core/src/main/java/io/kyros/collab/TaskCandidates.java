@@ -460,8 +460,8 @@ final class TaskCandidates {
    * Takes a candidate for this call if no other thread of this instance is trying it; returns the record to decide
    * on, or null to skip it. If this instance committed a newer record of the task than the round read, that record
    * is decided on, and only if it is still claimable by this call: in the initial status, of this workflow, its
-   * backoff passed, carrying one of the call's labels (if any), and depending on no task the read one did not (those
-   * were done when the round read it, and done is terminal; a new dependency may not be).
+   * backoff passed, carrying one of the call's labels (if any), and every dependency done (those of the record the
+   * round read were, and done is terminal; one it did not name is read).
    */
   private StoredRecord pick(StoredRecord task, List<String> mine, Set<String> labels, Instant now) {
     String id = task.key().id();
@@ -476,13 +476,29 @@ final class TaskCandidates {
       TaskRecord.View was = view(task);
       TaskRecord.View is = view(remembered);
       if (!workflow.initial().equals(is.status()) || !commits.ownWorkflow(json) || !TaskRecord.claimableAt(json, now)
-          || is.damage() != null || !was.dependsOn().containsAll(is.dependsOn())
-          || !labels.isEmpty() && is.labels().stream().noneMatch(labels::contains)) {
+          || is.damage() != null || !labels.isEmpty() && is.labels().stream().noneMatch(labels::contains)
+          || !allDone(is.dependsOn().stream().filter(d -> !was.dependsOn().contains(d)).toList())) {
         return null;
       }
       return remembered;
     }
     return task;
+  }
+
+  /** @return whether every one of these tasks is done (read now; done is terminal, so it stays so) */
+  private boolean allDone(List<String> ids) {
+    if (ids.isEmpty()) {
+      return true;
+    }
+    List<RecordKey> keys = new ArrayList<>(ids.size());
+    ids.forEach(id -> keys.add(RecordKeys.task(id)));
+    int done = 0;
+    for (StoredRecord r : core.storage().readAll(keys)) {
+      if (workflow.done().equals(view(r).status())) {
+        done++;
+      }
+    }
+    return done == new HashSet<>(ids).size();
   }
 
   /** @return what candidate selection needs of a task record, parsed once per revision */

@@ -312,4 +312,15 @@ public abstract class BatchConformance extends WorkerConformance {
     assertThat(collab.batches().cancel("p1", "stop", io.kyros.collab.Preconditions.ifMatch(current.etag())).state())
         .isEqualTo(BatchState.CANCELLED);
   }
+
+  @Test
+  void batch_submittingAnExistingBatchAgainIsPreconditionFailedHoweverFarItGot() {
+    // found by review: the check of the items' task ids ran before the batch's own, so once an item was released a
+    // second submit was an IllegalArgumentException instead of the documented PreconditionFailedException
+    BatchSpec spec = BatchSpec.builder("item").id("album").items(List.of(BatchItem.of("a", "p"),
+        BatchItem.of("b", "p"))).build();
+    collab.batches().submit(spec);
+    assertThat(collab.tasks().get("album.a")).isPresent();
+    assertThatThrownBy(() -> collab.batches().submit(spec)).isInstanceOf(PreconditionFailedException.class);
+  }
 }

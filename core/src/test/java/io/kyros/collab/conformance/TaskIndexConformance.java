@@ -687,4 +687,20 @@ public abstract class TaskIndexConformance extends TaskConformance {
     }
     audit();
   }
+
+  @Test
+  void taskIndex_theBestCandidateNowDependingOnAnotherDoneTaskIsStillClaimedFirst() {
+    // found by review of the recheck above, which first refused any dependency the read record did not name
+    AfterCandidatesRead racing = new AfterCandidatesRead(storage);
+    Collab mine = newCollab("mine", racing, o -> { });
+    mine.tasks().create(NewTask.of("d1").withId("d1"));
+    mine.tasks().create(NewTask.of("d2").withId("d2"));
+    mine.tasks().complete(mine.tasks().claimNext(TTL).orElseThrow());
+    mine.tasks().complete(mine.tasks().claimNext(TTL).orElseThrow());
+    mine.tasks().create(NewTask.of("best").withId("best").withPriority(10).withDependsOn("d1"));
+    mine.tasks().create(NewTask.of("worse").withId("worse"));
+    racing.arm(() -> mine.tasks().update("best", null, TaskPatch.none().dependsOn("d2")));
+    assertThat(mine.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("best");
+    audit();
+  }
 }

@@ -38,6 +38,7 @@ final class Codec {
       .streamReadConstraints(StreamReadConstraints.builder()
           .maxNestingDepth(Integer.MAX_VALUE)
           .maxStringLength(Integer.MAX_VALUE)
+          .maxNameLength(Integer.MAX_VALUE)
           .build())
       .build();
 

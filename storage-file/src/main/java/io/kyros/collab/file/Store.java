@@ -22,6 +22,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.BooleanSupplier;
@@ -272,9 +274,34 @@ final class Store {
     }
   }
 
-  /** @return the lock header's bytes, read through this engine's channel on the lock file ({@link StoreRegistry}) */
+  /**
+   * Reads the lock header through this engine's channel on the lock file ({@link StoreRegistry#readLockHeader}), on
+   * a thread of its own that nobody interrupts: an interrupt during a read closes a {@code FileChannel}
+   * ({@code ClosedByInterruptException}), which would close the engine's lock file and drop this process's lock (a
+   * cancelled health check, found by review). The caller waits without being interruptible; the read is 256 bytes.
+   *
+   * @return the header's bytes
+   * @throws IOException if the read fails
+   */
   byte[] lockHeaderBytes() throws IOException {
-    return lockFile.headerBytes();
+    CompletableFuture<byte[]> read = new CompletableFuture<>();
+    Thread reader = new Thread(() -> {
+      try {
+        read.complete(lockFile.headerBytes());
+      } catch (Throwable e) {
+        read.completeExceptionally(e);
+      }
+    }, "collab-file-lock-header-" + root.getFileName());
+    reader.setDaemon(true);
+    reader.start();
+    try {
+      return read.join();
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof IOException io) {
+        throw io;
+      }
+      throw e;
+    }
   }
 
   Path root() {

@@ -9,12 +9,14 @@ import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Write;
+import java.lang.reflect.Field;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -70,5 +72,42 @@ class CheckKeepsTheLockTest {
       assertThat(held.get(60, TimeUnit.SECONDS)).isInstanceOf(CommitResult.Committed.class);
     }
     assertThat(FileStorage.check(root).problems()).isEmpty();
+  }
+
+  /**
+   * Read on the caller's thread, an interrupt of a check (a cancelled health check) closed the store's own lock-file
+   * channel: its OS lock was gone and its writer could no longer commit (found by review of the fix above). The test
+   * holds the registry's monitor (by reflection) so that the interrupt lands just before the read.
+   */
+  @Test
+  void anInterruptedCheckLeavesTheStoreWorking() throws Exception {
+    Path root = tmp.resolve("store");
+    try (FileStorage s = FileStorage.builder(root).durability(FileStorage.Durability.NONE).open()) {
+      assertThat(s.commit(new Commit(List.of(), List.of(Write.put(new RecordKey("c", "a"), "{}", EMPTY_HASH)),
+          r -> List.of()))).isInstanceOf(CommitResult.Committed.class);
+      Field f = StoreRegistry.class.getDeclaredField("OPEN");
+      f.setAccessible(true);
+      Object monitor = f.get(null);
+      AtomicReference<Throwable> checkFailure = new AtomicReference<>();
+      Thread checker = new Thread(() -> {
+        try {
+          FileStorage.check(root);
+        } catch (Throwable t) {
+          checkFailure.set(t);
+        }
+      });
+      synchronized (monitor) {
+        checker.start();
+        // wait until the checker waits for the registry's monitor in readLockHeader (after its journal reads)
+        while (checker.getState() != Thread.State.BLOCKED) {
+          Thread.onSpinWait();
+        }
+        checker.interrupt(); // e.g. Future.cancel(true) of a health check with a timeout
+      }
+      checker.join();
+      // the cancelled check may end either way (its other reads are on its own channels); the store must not care
+      assertThat(s.commit(new Commit(List.of(), List.of(Write.put(new RecordKey("c", "b"), "{}", EMPTY_HASH)),
+          r -> List.of()))).isInstanceOf(CommitResult.Committed.class);
+    }
   }
 }
