@@ -51,7 +51,8 @@ final class Codec {
    * Checks that a value or an event's details, which documents, event lines and journal entries embed raw, is text
    * this codec reads back in its line: one JSON value (no duplicate member names, nothing after it) without a line
    * break (JSON allows one as whitespace, but it would split the line its frame covers, and the store would not open
-   * again). Core always hands over canonical JSON, which passes; a direct caller of the SPI may not.
+   * again) or a lone surrogate (UTF-8 cannot encode one: the file would hold '?'). Core always hands over canonical
+   * JSON, which passes; a direct caller of the SPI may not.
    *
    * @param json the text
    * @param what what it is, for the message, such as "the value of c/x"
@@ -62,6 +63,14 @@ final class Codec {
       char c = json.charAt(i);
       if (c == '\n' || c == '\r') {
         throw new IllegalArgumentException(what + " must be JSON on one line: a line break at index " + i);
+      }
+      if (Character.isSurrogate(c)) {
+        if (Character.isHighSurrogate(c) && i + 1 < json.length() && Character.isLowSurrogate(json.charAt(i + 1))) {
+          i++;
+        } else {
+          // UTF-8 cannot encode it: the file would hold '?' instead
+          throw new IllegalArgumentException(what + " holds a lone surrogate at index " + i);
+        }
       }
     }
     try (JsonParser p = JSON.createParser(json)) {

@@ -170,7 +170,8 @@ class FileStorageDamageTest {
           {"{\n\"a\":1}", "the value of c/x must be JSON on one line: a line break at index 1"},
           {"{\"a\":1,\"a\":2}", "the value of c/x is not valid JSON: Duplicate field 'a'"},
           {"{} {}", "the value of c/x is not one JSON value: more follows at index 3"},
-          {"", "the value of c/x is not JSON: it is empty"}}) {
+          {"", "the value of c/x is not JSON: it is empty"},
+          {"{\"a\":\"\ud800\"}", "the value of c/x holds a lone surrogate at index 6"}}) {
         assertThatThrownBy(() -> s.commit(Commit.of(List.of(), List.of(Write.put(key, bad[0], "h")), List.of())))
             .isInstanceOf(IllegalArgumentException.class).hasMessageStartingWith(bad[1]);
       }
