@@ -73,7 +73,8 @@ final class BatchCommits {
         throw new PreconditionFailedException(BatchRecord.COLLECTION, id, "the batch already exists",
             new Document(BatchRecord.COLLECTION, id, core.parse(r), Core.etag(r), r.revision()));
       }
-      requireItemTasksAbsent(id, spec.items()); // after: a batch that exists is that, whatever its items made
+      // after: a batch that exists is that, whatever its items made; and checked again in the commit, as add does
+      List<RecordKey> itemTasks = requireItemTasksAbsent(id, spec.items());
       Instant now = core.storage().now();
       Plan plan = new Plan(BatchRecord.create(core.object(), id, spec, now));
       plan.leadTypes.add(EventType.BATCH_CREATED);
@@ -86,6 +87,7 @@ final class BatchCommits {
         decide(plan, Map.of(), Action.START, null, now);
       }
       List<Expectation> expect = new ArrayList<>(List.of(Expectation.absent(BatchRecord.key(id))));
+      itemTasks.forEach(k -> expect.add(Expectation.absent(k))); // a task made with an item's id meanwhile: retried
       Optional<Batch> b = commit(plan, expect, true);
       if (b.isPresent()) {
         return b.get();

@@ -111,8 +111,8 @@ final class AgentsRoutes {
   }
 
   /**
-   * Enables or disables an agent. An If-Match is checked against the agent as read just before the change (core's
-   * {@code setEnabled} takes no expected ETag, so a change committed between that read and the write is not seen).
+   * Enables or disables an agent. An If-Match is handed to core's {@code setEnabled}, which checks it in the commit
+   * that makes the change.
    */
   private void availability(Exchange x) {
     String id = x.param("id");

@@ -139,8 +139,7 @@ final class BatchesRoutes {
   }
 
   /**
-   * Cancels a batch. An If-Match is checked against the batch as read just before the change (core's {@code cancel}
-   * takes no expected ETag, so a change committed between that read and the write is not seen).
+   * Cancels a batch. An If-Match is handed to core's {@code cancel}, which checks it in the commit that cancels.
    */
   private void cancel(Exchange x) {
     ETagList ifMatch = Conditions.optionalIfMatch(x);

@@ -77,10 +77,16 @@ final class RateLimiter {
     }
   }
 
+  /**
+   * Adds the tokens of the time since the bucket was last updated. A clock reading older than that (a request that read
+   * the clock before another one but took the bucket's lock after it, or a sweep) adds nothing and leaves the time as
+   * it is: moving it back would credit the same interval twice (found by review).
+   */
   private void refill(Bucket b, long now) {
-    double elapsed = Math.max(0, now - b.updated) / 1e9;
-    b.tokens = Math.min(burst, b.tokens + elapsed * perSecond);
-    b.updated = now;
+    if (now - b.updated > 0) {
+      b.tokens = Math.min(burst, b.tokens + (now - b.updated) / 1e9 * perSecond);
+      b.updated = now;
+    }
   }
 
   /** Drops the buckets that have refilled to {@code burst}. */

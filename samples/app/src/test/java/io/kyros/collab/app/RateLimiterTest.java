@@ -2,7 +2,10 @@ package io.kyros.collab.app;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 import org.junit.jupiter.api.Test;
 
 /** The per-caller token buckets: limits as configured, and a map that does not keep every caller ever seen. */
@@ -39,5 +42,39 @@ class RateLimiterTest {
     }
     assertThat(limiter.callers()).isEqualTo(1);
     assertThat(limiter.acquire("busy")).as("busy is still limited").isPositive();
+  }
+
+  @Test
+  void aRequestThatReadTheClockEarlierButLockedLaterDoesNotMintTokens() throws Exception {
+    // found by review: refilling with an older clock reading moved the bucket's time back, so the next request was
+    // credited the same interval again
+    AtomicLong mainClock = new AtomicLong();
+    CountDownLatch aReadClock = new CountDownLatch(1);
+    CountDownLatch aMayGoOn = new CountDownLatch(1);
+    LongSupplier clock = () -> {
+      if (Thread.currentThread().getName().equals("A")) {
+        aReadClock.countDown();
+        try {
+          aMayGoOn.await(10, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          throw new IllegalStateException(e);
+        }
+        return 0L; // A read the clock at t = 0, then lost the race for the bucket's lock
+      }
+      return mainClock.get();
+    };
+    RateLimiter limiter = new RateLimiter(1, 1, clock); // 1 per second, burst 1
+    int granted = limiter.acquire("c") == 0 ? 1 : 0; // t = 0
+    long[] aResult = new long[1];
+    Thread a = new Thread(() -> aResult[0] = limiter.acquire("c"), "A");
+    a.start();
+    assertThat(aReadClock.await(10, TimeUnit.SECONDS)).isTrue();
+    mainClock.set(1_000_000_000L); // t = 1 s
+    granted += limiter.acquire("c") == 0 ? 1 : 0;
+    aMayGoOn.countDown();
+    a.join();
+    granted += aResult[0] == 0 ? 1 : 0;
+    granted += limiter.acquire("c") == 0 ? 1 : 0; // still t = 1 s
+    assertThat(granted).as("the burst and one second's refill").isEqualTo(2);
   }
 }
