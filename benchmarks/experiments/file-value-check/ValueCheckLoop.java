@@ -1,7 +1,7 @@
 package io.kyros.collab.file;
 
 /**
- * Times {@code Codec.requireEmbeddable}, the check the file store's writer thread makes of every value and event's
+ * Times {@code Codec.requireEmbeddable}, the check the file store makes of every value and event's
  * details since session 39, on a canonical JSON object of about 1 KB: 5 rounds of 200,000 calls, printing the
  * microseconds per call. A plain loop, not JMH: an order of magnitude, to compare with a durable write's time.
  * Compiled apart from the build, into the package of the (package-private) codec; see README.md.

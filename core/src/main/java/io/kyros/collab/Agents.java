@@ -251,8 +251,7 @@ public final class Agents {
       StoredRecord current = require(id);
       ObjectNode before = core.parse(current);
       if (preconditions.evaluate(Core.etag(current), false) != Preconditions.Outcome.PROCEED) {
-        throw new PreconditionFailedException(AgentRecord.COLLECTION, id, preconditions.toString(),
-            new Document(AgentRecord.COLLECTION, id, before, Core.etag(current), current.revision()));
+        throw core.preconditionFailed(current, preconditions.toString());
       }
       StatusChange st = status.apply(before);
       if (st == null) {

@@ -69,9 +69,7 @@ final class BatchCommits {
     for (;; backoff.pause()) {
       Optional<StoredRecord> existing = core.storage().read(BatchRecord.key(id));
       if (existing.isPresent()) {
-        StoredRecord r = existing.get();
-        throw new PreconditionFailedException(BatchRecord.COLLECTION, id, "the batch already exists",
-            new Document(BatchRecord.COLLECTION, id, core.parse(r), Core.etag(r), r.revision()));
+        throw core.preconditionFailed(existing.get(), "the batch already exists");
       }
       // after: a batch that exists is that, whatever its items made; and checked again in the commit, as add does
       List<RecordKey> itemTasks = requireItemTasksAbsent(id, spec.items());
@@ -172,8 +170,7 @@ final class BatchCommits {
     for (;; backoff.pause()) {
       StoredRecord current = read(id);
       if (preconditions.evaluate(Core.etag(current), false) != Preconditions.Outcome.PROCEED) {
-        throw new PreconditionFailedException(BatchRecord.COLLECTION, id, preconditions.toString(),
-            new Document(BatchRecord.COLLECTION, id, core.parse(current), Core.etag(current), current.revision()));
+        throw core.preconditionFailed(current, preconditions.toString());
       }
       ObjectNode json = core.parse(current).deepCopy();
       Plan plan = new Plan(json);

@@ -12,6 +12,7 @@ import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.IndexHit;
 import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Storage;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.StoredRecord;
@@ -186,6 +187,17 @@ final class Core {
     } catch (InvalidValueException e) {
       throw new StorageException("stored value of " + where + " is damaged: " + e.getMessage(), e);
     }
+  }
+
+  /**
+   * @param current the record as it is
+   * @param condition the precondition that did not hold, for the message
+   * @return the exception reporting it, carrying the record as a document
+   */
+  PreconditionFailedException preconditionFailed(StoredRecord current, String condition) {
+    RecordKey k = current.key();
+    return new PreconditionFailedException(k.collection(), k.id(), condition,
+        new Document(k.collection(), k.id(), parse(current), etag(current), current.revision()));
   }
 
   static ETag etag(StoredRecord record) {

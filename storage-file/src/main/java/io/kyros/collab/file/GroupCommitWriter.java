@@ -127,6 +127,13 @@ final class GroupCommitWriter {
    * @throws StorageException if the store is closed or the commit failed
    */
   CommitResult commit(Commit commit, Clock clock) {
+    // the values are checked here, on the caller's thread, not on the writer's, which every commit waits for; the
+    // events' details only exist once the writer has given the commit its revisions (prepare)
+    for (Write w : commit.writes()) {
+      if (!w.isDelete()) {
+        Codec.requireEmbeddable(w.json(), "the value of " + w.key());
+      }
+    }
     Pending p = new Pending(commit, clock);
     synchronized (lifecycle) {
       if (stopped) {
@@ -247,14 +254,14 @@ final class GroupCommitWriter {
     }
   }
 
+  /** The writes of the batch being prepared, by key; empty otherwise. Writer thread only. */
+  private Map<RecordKey, Long> batchOverlay = Map.of();
+
   /**
    * Runs one group commit. Called on the writer thread with the writer lock held.
    *
    * @return whether any event was appended
    */
-  /** The writes of the batch being prepared, by key; empty otherwise. Writer thread only. */
-  private Map<RecordKey, Long> batchOverlay = Map.of();
-
   private boolean runBatch(List<Pending> batch) {
     List<Pending> committed = new ArrayList<>();
     List<JournalEntry> entries = new ArrayList<>();
@@ -431,9 +438,6 @@ final class GroupCommitWriter {
       newEvents = commit.eventsFor(revisions);
       for (Write w : commit.writes()) {
         parts.docs().file(w.key()); // validates the names before anything is journaled
-        if (!w.isDelete()) {
-          Codec.requireEmbeddable(w.json(), "the value of " + w.key());
-        }
       }
       for (NewEvent e : newEvents) {
         Codec.requireEmbeddable(e.detailsJson(), "the details of event " + e.type());

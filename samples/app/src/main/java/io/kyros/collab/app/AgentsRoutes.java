@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.Agent;
 import io.kyros.collab.AgentSpec;
 import io.kyros.collab.Collab;
-import io.kyros.collab.ETagList;
 import io.kyros.collab.Lease;
 import io.kyros.collab.PreconditionFailedException;
 import io.kyros.collab.Preconditions;
@@ -116,7 +115,7 @@ final class AgentsRoutes {
    */
   private void availability(Exchange x) {
     String id = x.param("id");
-    ETagList ifMatch = Conditions.optionalIfMatch(x);
+    Preconditions ifMatch = Conditions.optionalIfMatch(x);
     Body b = new Body(x.jsonBody()).only("available");
     if (!b.has("available") || !b.node().get("available").isBoolean()) {
       throw ApiException.badRequest("'available' (a boolean) is required");
@@ -124,13 +123,10 @@ final class AgentsRoutes {
     Agent ag;
     try {
       // the If-Match is checked in the commit that changes the agent (core's preconditions), not by a read before it
-      ag = actor(x).agents().setEnabled(id, b.node().get("available").asBoolean(),
-          ifMatch == null ? Preconditions.none() : Preconditions.ifMatch(ifMatch));
+      ag = actor(x).agents().setEnabled(id, b.node().get("available").asBoolean(), ifMatch);
     } catch (PreconditionFailedException e) {
       Agent now = existing(id);
-      throw new ApiException(412, "Precondition Failed", "precondition failed for agent " + id + ": If-Match "
-          + ifMatch + " does not match, current ETag " + now.etag().headerValue())
-          .with("current", Json.agent(now)).header("ETag", now.etag().headerValue());
+      throw Conditions.ifMatchFailed("agent " + id, ifMatch, now.etag(), Json.agent(now));
     }
     x.json(200, Json.agent(ag), ag.etag());
   }

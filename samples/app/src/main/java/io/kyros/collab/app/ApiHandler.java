@@ -135,8 +135,7 @@ final class ApiHandler extends Handler.Abstract {
   private static void checkContentEncoding(Request request) {
     for (String coding : request.getHeaders().getCSV(HttpHeader.CONTENT_ENCODING, false)) {
       if (!coding.equalsIgnoreCase("identity")) {
-        String shown = coding.length() > 40 ? coding.substring(0, 40) + "…" : coding;
-        throw new ApiException(415, "Unsupported Media Type", "Content-Encoding '" + shown
+        throw new ApiException(415, "Unsupported Media Type", "Content-Encoding '" + Problems.clip(coding, 40)
             + "' is not supported: send the request body uncompressed (identity)")
             .header("Accept-Encoding", "identity");
       }

@@ -7,7 +7,6 @@ import io.kyros.collab.Batch;
 import io.kyros.collab.BatchItem;
 import io.kyros.collab.BatchPolicy;
 import io.kyros.collab.BatchSpec;
-import io.kyros.collab.ETagList;
 import io.kyros.collab.Event;
 import io.kyros.collab.EventFilter;
 import io.kyros.collab.EventType;
@@ -142,20 +141,17 @@ final class BatchesRoutes {
    * Cancels a batch. An If-Match is handed to core's {@code cancel}, which checks it in the commit that cancels.
    */
   private void cancel(Exchange x) {
-    ETagList ifMatch = Conditions.optionalIfMatch(x);
+    Preconditions ifMatch = Conditions.optionalIfMatch(x);
     Body b = new Body(x.optionalJsonBody()).only("reason");
     String reason = b.optString("reason");
     String id = x.param("id");
     Batch batch;
     try {
       // the If-Match is checked in the commit that cancels (core's preconditions), not by a read before it
-      batch = actor(x).batches().cancel(id, reason == null ? "cancelled over the HTTP API" : reason,
-          ifMatch == null ? Preconditions.none() : Preconditions.ifMatch(ifMatch));
+      batch = actor(x).batches().cancel(id, reason == null ? "cancelled over the HTTP API" : reason, ifMatch);
     } catch (PreconditionFailedException e) {
       Batch now = existing(id);
-      throw new ApiException(412, "Precondition Failed", "precondition failed for batch " + id + ": If-Match "
-          + ifMatch + " does not match, current ETag " + now.etag().headerValue())
-          .with("current", Json.batch(now)).header("ETag", now.etag().headerValue());
+      throw Conditions.ifMatchFailed("batch " + id, ifMatch, now.etag(), Json.batch(now));
     }
     x.json(200, Json.batch(batch), batch.etag());
   }

@@ -1,5 +1,6 @@
 package io.kyros.collab.app;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.ETag;
 import io.kyros.collab.ETagList;
 import io.kyros.collab.Preconditions;
@@ -43,12 +44,27 @@ final class Conditions {
    * passes it to core, which checks it in its commit).
    *
    * @param x the request
-   * @return its If-Match list, {@link ETagList#ANY} for {@code *}, or null when absent
+   * @return its If-Match as preconditions, or none when absent
    * @throws ApiException 400 if malformed
    */
-  static ETagList optionalIfMatch(Exchange x) {
+  static Preconditions optionalIfMatch(Exchange x) {
     String h = x.header("If-Match");
-    return h == null ? null : parse(h, "If-Match");
+    return h == null ? Preconditions.none() : Preconditions.ifMatch(parse(h, "If-Match"));
+  }
+
+  /**
+   * The 412 of such a write whose If-Match did not hold, with the resource as it is now.
+   *
+   * @param what the resource, such as "agent w1"
+   * @param asked the request's preconditions ({@link #optionalIfMatch})
+   * @param current the resource's current ETag
+   * @param representation the resource as the API shows it
+   * @return the exception to throw
+   */
+  static ApiException ifMatchFailed(String what, Preconditions asked, ETag current, ObjectNode representation) {
+    return new ApiException(412, "Precondition Failed", "precondition failed for " + what + ": If-Match "
+        + asked.ifMatch() + " does not match, current ETag " + current.headerValue())
+        .with("current", representation).header("ETag", current.headerValue());
   }
 
   /**

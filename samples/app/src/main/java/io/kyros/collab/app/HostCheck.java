@@ -52,7 +52,7 @@ final class HostCheck {
     if (allows(host)) {
       return;
     }
-    String shown = host.length() > SHOWN ? host.substring(0, SHOWN) + "…" : host;
+    String shown = Problems.clip(host, SHOWN);
     throw new ApiException(421, "Misdirected Request", "Host '" + shown + "' is not allowed: "
         + (allowed.isEmpty()
             ? "this server listens on a loopback address and answers only a Host that is an IP address or localhost"
@@ -66,12 +66,18 @@ final class HostCheck {
    * @return whether requests may name it
    */
   boolean allows(String host) {
-    String name = host.toLowerCase(Locale.ROOT);
-    if (name.endsWith(".")) {
-      name = name.substring(0, name.length() - 1);
-    }
+    String name = name(host);
     return name.equals("localhost") || allowed.contains(name) || IPV4.matcher(name).matches()
         || IPV6.matcher(name).matches();
+  }
+
+  /**
+   * @param host a host name or address as a request or {@code --allowed-hosts} names it
+   * @return it as hosts are compared: in lower case, without a trailing dot
+   */
+  static String name(String host) {
+    String name = host.toLowerCase(Locale.ROOT);
+    return name.endsWith(".") ? name.substring(0, name.length() - 1) : name;
   }
 
   /** @return whether the address to listen on is a loopback one (a name is resolved once, here) */

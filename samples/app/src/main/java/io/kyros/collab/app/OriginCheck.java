@@ -94,13 +94,10 @@ final class OriginCheck {
     return originPort == requestPort && bare(u.getHost()).equals(bare(host));
   }
 
-  /** @return a host without IPv6 brackets and a trailing dot, in lower case */
+  /** @return a host without IPv6 brackets, as hosts are compared ({@link HostCheck#name}) */
   private static String bare(String host) {
-    String h = host.toLowerCase(Locale.ROOT);
-    if (h.startsWith("[") && h.endsWith("]")) {
-      h = h.substring(1, h.length() - 1);
-    }
-    return h.endsWith(".") ? h.substring(0, h.length() - 1) : h;
+    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
+    return HostCheck.name(h);
   }
 
   private static String authority(HttpURI uri) {
@@ -108,6 +105,6 @@ final class OriginCheck {
   }
 
   private static String shown(String s) {
-    return s.length() > SHOWN ? s.substring(0, SHOWN) + "…" : s;
+    return Problems.clip(s, SHOWN);
   }
 }

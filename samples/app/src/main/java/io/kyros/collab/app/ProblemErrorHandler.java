@@ -80,7 +80,7 @@ final class ProblemErrorHandler implements Request.Handler {
 
   private static String detail(int status, String message, Request request) {
     String reason = message == null || message.isBlank() || message.equals(HttpStatus.getMessage(status))
-        ? null : clip(message);
+        ? null : Problems.clip(message, DETAIL_MAX);
     int limit = request.getConnectionMetaData().getHttpConfiguration().getRequestHeaderSize();
     return switch (status) {
       case 414 -> "the request line (method, path and query) is longer than the server accepts (" + limit
@@ -105,9 +105,5 @@ final class ProblemErrorHandler implements Request.Handler {
     } catch (RuntimeException e) {
       return null;
     }
-  }
-
-  private static String clip(String s) {
-    return s.length() > DETAIL_MAX ? s.substring(0, DETAIL_MAX) + "…" : s;
   }
 }

@@ -83,6 +83,17 @@ final class Problems {
   }
 
   /**
+   * Cuts a text a client sent to what a problem's detail shows of it.
+   *
+   * @param s the text
+   * @param max the most characters kept
+   * @return {@code s}, or its first {@code max} characters and "…"
+   */
+  static String clip(String s, int max) {
+    return s.length() > max ? s.substring(0, max) + "…" : s;
+  }
+
+  /**
    * @param e the refusal
    * @param instance the request's path
    * @return its problem+json body

@@ -3,7 +3,6 @@ package io.kyros.collab.app;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.LinkedHashSet;
-import java.util.Locale;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -140,10 +139,7 @@ record ServerConfig(String bind, int port, ApiKeys apiKeys, boolean allowUncondi
     Builder allowedHosts(Collection<String> hosts) {
       Set<String> names = new LinkedHashSet<>();
       for (String h : Objects.requireNonNull(hosts, "hosts")) {
-        String name = h.strip().toLowerCase(Locale.ROOT);
-        if (name.endsWith(".")) {
-          name = name.substring(0, name.length() - 1);
-        }
+        String name = HostCheck.name(h.strip());
         if (!name.isEmpty()) {
           if (!HOST_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("--allowed-hosts takes host names without port, comma-separated: '"
