@@ -34,23 +34,37 @@ public record BatchSpec(String id, String label, List<BatchItem> items, int conc
    * @param finalStepLabel the final step's label, or null
    * @param priority the item tasks' priority
    * @throws IllegalArgumentException if the concurrency is not positive, there is no item, two items share an id, a
-   *     name is invalid, or an item's task id ({@code <batch id>.<item id>}) would exceed 128 characters
+   *     name is invalid, a label starts with {@link Batches#LABEL_PREFIX} (reserved: it names an item's batch), or an
+   *     item's task id ({@code <batch id>.<item id>}) would exceed 128 characters
    * @throws NullPointerException if a required reference is null
    */
   public BatchSpec {
     if (id != null) {
       Names.requireName("batch id", id);
     }
-    Names.requireName("label", label);
+    requireUnreserved("label", label);
     items = List.copyOf(items);
     if (concurrency <= 0) {
       throw new IllegalArgumentException("concurrency must be positive: " + concurrency);
     }
     Objects.requireNonNull(policy, "policy");
     if (finalStepLabel != null) {
-      Names.requireName("finalStepLabel", finalStepLabel);
+      requireUnreserved("finalStepLabel", finalStepLabel);
     }
     checkItems(id, items);
+  }
+
+  /**
+   * A label given to a batch's tasks must be a name outside {@link Batches#LABEL_PREFIX}: the batch adds
+   * {@code batch.<batch id>} itself, and {@link Batches#batchOf} takes a task's first such label for its batch, so
+   * {@code batch.a} on the tasks of batch {@code z1} would make them items of batch {@code a}.
+   */
+  private static void requireUnreserved(String what, String label) {
+    Names.requireName(what, label);
+    if (label.startsWith(Batches.LABEL_PREFIX)) {
+      throw new IllegalArgumentException(what + " must not start with " + Batches.LABEL_PREFIX
+          + " (reserved: it names the batch of an item): " + label);
+    }
   }
 
   /**

@@ -45,7 +45,7 @@ public final class Collab implements AutoCloseable {
   private final Batches batches;
   private final Agents agents;
   private final Object schedulerLock = new Object();
-  private ScheduledExecutorService scheduler;
+  private KeepAlive.Schedulers schedulers;
   private volatile boolean closed;
 
   private Collab(Builder b) {
@@ -59,7 +59,7 @@ public final class Collab implements AutoCloseable {
         b.workflow == null ? Workflow.kanban() : b.workflow, b.maxAttempts, b.retryBackoff, b.maxRetryBackoff,
         b.cacheSize, b.acquireRecheck));
     LeaseCommits leaseCommits = new LeaseCommits(core);
-    this.leases = new Leases(core, leaseCommits, this::scheduler);
+    this.leases = new Leases(core, leaseCommits, this::schedulers);
     this.documents = new Documents(core, leaseCommits, null);
     this.events = new EventLog(core);
     this.tasks = new Tasks(core, leaseCommits);
@@ -140,8 +140,9 @@ public final class Collab implements AutoCloseable {
     events.close();
     leases.shutdown();
     synchronized (schedulerLock) {
-      if (scheduler != null) {
-        scheduler.shutdownNow();
+      if (schedulers != null) {
+        schedulers.renewals().shutdownNow();
+        schedulers.watchdogs().shutdownNow();
       }
     }
     if (ownedStorage != null) {
@@ -149,24 +150,31 @@ public final class Collab implements AutoCloseable {
     }
   }
 
-  private ScheduledExecutorService scheduler() {
+  private KeepAlive.Schedulers schedulers() {
     synchronized (schedulerLock) {
       if (closed) {
         throw new IllegalStateException("Collab is closed");
       }
-      if (scheduler == null) {
-        // two threads: a renewal hanging in the storage does not stop the deadline checks
-        ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(2, r -> {
-          Thread t = new Thread(r, "collab-keepalive-" + SCHEDULER_THREADS.incrementAndGet());
-          t.setDaemon(true);
-          return t;
-        });
-        s.setRemoveOnCancelPolicy(true);
-        scheduler = s;
+      if (schedulers == null) {
+        // renewals may hang in the storage (a dead connection), on as many threads as they like: the deadline
+        // checks run on a thread of their own, which never touches the storage, so no hung renewal delays them
+        schedulers = new KeepAlive.Schedulers(scheduler("collab-keepalive-", 2),
+            scheduler("collab-keepalive-watch-", 1));
       }
-      return scheduler;
+      return schedulers;
     }
   }
+
+  private static ScheduledExecutorService scheduler(String name, int threads) {
+    ScheduledThreadPoolExecutor s = new ScheduledThreadPoolExecutor(threads, r -> {
+      Thread t = new Thread(r, name + SCHEDULER_THREADS.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    });
+    s.setRemoveOnCancelPolicy(true);
+    return s;
+  }
+
 
   /**
    * A holder identity unique per process: {@code host:pid:random}.

@@ -36,11 +36,12 @@ public record EventFilter(Set<String> types, Set<String> actors, String targetPr
   }
 
   /**
-   * @param types the event types to keep
+   * @param types the event types to keep (a type given twice counts once)
    * @return a copy of this filter keeping only those types
+   * @throws NullPointerException if a type is null
    */
   public EventFilter types(String... types) {
-    return new EventFilter(Set.of(types), actors, targetPrefix);
+    return new EventFilter(distinct(types), actors, targetPrefix);
   }
 
   /**
@@ -57,11 +58,20 @@ public record EventFilter(Set<String> types, Set<String> actors, String targetPr
   }
 
   /**
-   * @param actors the actors to keep
+   * @param actors the actors to keep (an actor given twice counts once)
    * @return a copy of this filter keeping only those actors
+   * @throws NullPointerException if an actor is null
    */
   public EventFilter actors(String... actors) {
-    return new EventFilter(types, Set.of(actors), targetPrefix);
+    return new EventFilter(types, distinct(actors), targetPrefix);
+  }
+
+  private static Set<String> distinct(String... values) {
+    Set<String> set = new LinkedHashSet<>();
+    for (String v : values) {
+      set.add(Objects.requireNonNull(v, "a filter value is null"));
+    }
+    return set;
   }
 
   /**

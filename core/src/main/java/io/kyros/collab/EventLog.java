@@ -159,7 +159,8 @@ public final class EventLog {
    * Pushes matching events after a position to a listener, on a dedicated daemon thread, in id order,
    * each exactly once, until closed. Storage read failures are retried (logged at WARN); the
    * subscription stops, after calling {@link EventListener#onError}, when the listener throws or the
-   * log holds an event that cannot be read.
+   * log holds an event that cannot be read (one the storage reports damaged, a
+   * {@link DamagedStorageException}, or one it returns but core cannot decode).
    *
    * @param afterId exclusive position to resume from, 0 for the beginning
    * @param filter which events to deliver
@@ -268,6 +269,9 @@ public final class EventLog {
 
   // ---------------------------------------------------------------------------------------------
 
+  /** The most stored events a read asks the storage for at once. */
+  static final int SCAN_PAGE = 1024;
+
   private record Page(List<Event> events, long scannedTo) {}
 
   private Page scan(long afterId, EventFilter filter, int limit) {
@@ -277,7 +281,9 @@ public final class EventLog {
     List<Event> out = new ArrayList<>(Math.min(limit, 1024));
     long position = afterId;
     while (out.size() < limit) {
-      List<StoredEvent> batch = core.storage().readEvents(position, Math.max(limit - out.size(), 64));
+      // at most SCAN_PAGE stored events at once: a filtered read of a large limit holds no more in memory
+      List<StoredEvent> batch = core.storage().readEvents(position,
+          Math.min(Math.max(limit - out.size(), 64), SCAN_PAGE));
       for (StoredEvent e : batch) {
         if (out.size() == limit) {
           return new Page(out, position);

@@ -83,10 +83,20 @@ public final class KeepAlive implements AutoCloseable {
     return new KeepAlive(leases, lease, interval, remaining, onEnd, log);
   }
 
-  void start(ScheduledExecutorService scheduler) {
-    renewals = scheduler.scheduleWithFixedDelay(this::renewOnce, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+  /**
+   * Where keep-alives run: renewals, which call the storage and may hang in it, and the deadline checks, which never
+   * do, on threads of their own, so that however many renewals hang the checks still report the losses in time.
+   *
+   * @param renewals runs the renewals
+   * @param watchdogs runs the deadline checks
+   */
+  record Schedulers(ScheduledExecutorService renewals, ScheduledExecutorService watchdogs) {}
+
+  void start(Schedulers schedulers) {
+    renewals = schedulers.renewals().scheduleWithFixedDelay(this::renewOnce, intervalNanos, intervalNanos,
+        TimeUnit.NANOSECONDS);
     long half = Math.max(1_000_000L, intervalNanos / 2);
-    watchdog = scheduler.scheduleWithFixedDelay(this::watch, half, half, TimeUnit.NANOSECONDS);
+    watchdog = schedulers.watchdogs().scheduleWithFixedDelay(this::watch, half, half, TimeUnit.NANOSECONDS);
     if (end.get() != null) {
       cancelSchedules();
     }

@@ -105,7 +105,10 @@ final class LeaseCommits {
       core.storage().awaitEvents(seen, Duration.ofNanos(left));
       boolean relevant = false;
       List<StoredEvent> batch;
-      while (!(batch = core.storage().readEvents(seen, Core.PAGE)).isEmpty()) {
+      // a page at a time, and no further once the lease's event was seen or the deadline passed: under a steady
+      // stream of other appends reading to the end could keep the caller past its deadline
+      while (!relevant && deadline - System.nanoTime() > 0
+          && !(batch = core.storage().readEvents(seen, Core.PAGE)).isEmpty()) {
         for (StoredEvent e : batch) {
           relevant |= e.target().equals(target);
           seen = e.id();

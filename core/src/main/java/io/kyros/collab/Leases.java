@@ -8,7 +8,6 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 
@@ -38,13 +37,13 @@ import java.util.function.UnaryOperator;
 public final class Leases {
   private final Core core;
   private final LeaseCommits commits;
-  private final Supplier<ScheduledExecutorService> scheduler;
+  private final Supplier<KeepAlive.Schedulers> schedulers;
   private final Set<KeepAlive> keepAlives = ConcurrentHashMap.newKeySet();
 
-  Leases(Core core, LeaseCommits commits, Supplier<ScheduledExecutorService> scheduler) {
+  Leases(Core core, LeaseCommits commits, Supplier<KeepAlive.Schedulers> schedulers) {
     this.core = core;
     this.commits = commits;
-    this.scheduler = scheduler;
+    this.schedulers = schedulers;
   }
 
   /**
@@ -274,7 +273,7 @@ public final class Leases {
     }
     KeepAlive k = KeepAlive.create(this, lease, interval, commits.remaining(lease), keepAlives::remove);
     keepAlives.add(k); // before scheduling, so a concurrent Collab.close() sees it
-    k.start(scheduler.get());
+    k.start(schedulers.get());
     return k;
   }
 

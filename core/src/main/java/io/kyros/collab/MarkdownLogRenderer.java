@@ -195,17 +195,21 @@ public final class MarkdownLogRenderer {
 
   /**
    * A code span holding {@code s} as it is: fenced by one backtick more than the longest run inside it,
-   * padded with a space when it starts or ends with a backtick (CommonMark), newlines flattened.
+   * newlines flattened, padded with a space on each side when it starts or ends with a backtick, or starts and
+   * ends with a space without being all spaces (CommonMark strips one space from each end of such a span, so
+   * {@code " job "} would show as {@code job}).
    */
   static String code(String s) {
+    String flat = s.replace('\n', ' ').replace('\r', ' ');
     int longest = 0;
-    for (int i = 0, run = 0; i < s.length(); i++) {
-      run = s.charAt(i) == '`' ? run + 1 : 0;
+    for (int i = 0, run = 0; i < flat.length(); i++) {
+      run = flat.charAt(i) == '`' ? run + 1 : 0;
       longest = Math.max(longest, run);
     }
     String fence = "`".repeat(longest + 1);
-    String pad = longest > 0 && (s.startsWith("`") || s.endsWith("`")) ? " " : "";
-    return fence + pad + s.replace('\n', ' ').replace('\r', ' ') + pad + fence;
+    boolean spaced = flat.startsWith(" ") && flat.endsWith(" ") && flat.chars().anyMatch(c -> c != ' ');
+    String pad = spaced || flat.startsWith("`") || flat.endsWith("`") ? " " : "";
+    return fence + pad + flat + pad + fence;
   }
 
   /** Escapes Markdown emphasis and code characters and flattens newlines. */

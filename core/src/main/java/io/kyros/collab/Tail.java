@@ -34,6 +34,8 @@ final class Tail implements Subscription, Runnable {
   private static final Duration WAIT = Duration.ofSeconds(1);
   /** Pacing of re-reads of a failing log: 100 ms, doubling, at most 5 s. */
   private static final Backoff RETRY = new Backoff(Duration.ofMillis(50), Duration.ofSeconds(5), Backoff.Jitter.NONE);
+  /** Reads in a row that found the log damaged before the stream ends: a torn line being written reads whole soon. */
+  private static final int DAMAGED_READS = 3;
   private static final AtomicLong THREADS = new AtomicLong();
 
   /**
@@ -161,6 +163,7 @@ final class Tail implements Subscription, Runnable {
    */
   private Throwable follow() throws InterruptedException {
     long failures = 0;
+    int damagedReads = 0;
     while (!closed) {
       List<StoredEvent> batch;
       try {
@@ -169,14 +172,24 @@ final class Tail implements Subscription, Runnable {
           long seen = position.get();
           park(() -> core.storage().awaitEvents(seen, WAIT));
           failures = 0;
+          damagedReads = 0;
           continue;
         }
         failures = 0;
+        damagedReads = 0;
       } catch (RuntimeException e) {
         if (closed) {
           return null; // the storage may have been closed under us; that is the expected end
         }
         failures++;
+        // damage fails the same read until repaired, so the stream ends with it; only after a few attempts, so that
+        // a line another process was still writing when it was read (seen torn) is not taken for damage
+        damagedReads = e instanceof DamagedStorageException ? damagedReads + 1 : 0;
+        if (damagedReads >= DAMAGED_READS) {
+          closed = true;
+          LOG.warn("event subscription at position {} stopped: the log after it is damaged", position.get(), e);
+          return e;
+        }
         long pauseMillis = TimeUnit.NANOSECONDS.toMillis(RETRY.delayNanos((int) Math.min(failures, 64)));
         LOG.warn("event subscription at position {} cannot read the log, retrying in {} ms: {}", position.get(),
             pauseMillis, e.toString());

@@ -91,6 +91,17 @@ final class TaskCommits {
 
   /** See {@link Tasks#update}; the arguments are checked. */
   Task update(String id, ETag ifMatch, TaskPatch patch) {
+    return update(id, ifMatch, patch, Optional.empty());
+  }
+
+  /**
+   * See {@link Tasks#update}; the arguments are checked. With a guard, the change commits only while that claim
+   * lease is current (checked after each read of the task, its record's revision expected in the commit), so a
+   * handler whose claim was lost changes nothing on a task that may be another worker's now.
+   *
+   * @throws LeaseLostException if the guard is no longer current
+   */
+  Task update(String id, ETag ifMatch, TaskPatch patch, Optional<Lease> guard) {
     RecordKey key = RecordKeys.task(id);
     Retry backoff = core.retry("task " + id);
     for (;; backoff.pause()) {
@@ -100,6 +111,7 @@ final class TaskCommits {
       requireOwnWorkflow(json);
       List<Expectation> expectations = new ArrayList<>();
       expectations.add(Expectation.revision(key, current.revision()));
+      guard.ifPresent(lease -> expectations.add(leases.guard(lease, RecordSource.READ).expectation()));
       List<String> changed = new ArrayList<>();
       if (patch.title() != null) {
         json.put(TaskRecord.TITLE, patch.title());

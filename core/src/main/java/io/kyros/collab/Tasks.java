@@ -125,6 +125,15 @@ public final class Tasks {
   }
 
   /**
+   * As {@link #update}, guarded by a claim: commits only while the claim is current (a worker's checklist ticks).
+   *
+   * @throws LeaseLostException if the claim is no longer current
+   */
+  Task updateClaimed(TaskClaim claim, ETag ifMatch, TaskPatch patch) {
+    return commits.update(claim.task().id(), ifMatch, patch, Optional.of(claim.lease()));
+  }
+
+  /**
    * Moves a task to another status if the workflow allows it, recording {@code task_transitioned}.
    * Moving to the initial or a terminal status frees the task's claim lease, if any, recording
    * {@code lease_released}. Claims are taken with {@link #claimNext} or {@link #claim}, not here.

@@ -105,12 +105,15 @@ public final class WorkerContext {
   }
 
   /**
-   * Marks checklist item {@code index} of the task done or not done (a {@code task_updated}).
+   * Marks checklist item {@code index} of the task done or not done (a {@code task_updated}), only while this run's
+   * claim is current: the claim's lease is expected in the same commit.
    *
    * @param index the item's position, from 0
    * @param done whether it is done
    * @return the task after the change
    * @throws IndexOutOfBoundsException if the task has no such item
+   * @throws LeaseLostException if the claim is no longer current (the task may be another worker's; nothing was
+   *     written)
    * @throws StorageException if the storage fails
    */
   public Task check(int index, boolean done) {

@@ -79,6 +79,8 @@ public final class WorkerPool implements AutoCloseable {
   private boolean signalled; // guarded by lock
   private volatile boolean stopping;
   private volatile boolean enabled = true;
+  /** Set when the dispatcher thread died of an unexpected throwable: the pool no longer claims. */
+  private volatile boolean dispatcherFailed;
   private volatile Subscription subscription;
   private volatile KeepAlive presence;
 
@@ -110,7 +112,7 @@ public final class WorkerPool implements AutoCloseable {
     });
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
-    this.dispatcher = new Thread(this::dispatch, "collab-worker-" + n + "-dispatcher");
+    this.dispatcher = new Thread(this::dispatchUntilStopped, "collab-worker-" + n + "-dispatcher");
   }
 
   /**
@@ -152,19 +154,23 @@ public final class WorkerPool implements AutoCloseable {
     return runs.size();
   }
 
-  /** @return whether it claims work: not shutting down and its agent not disabled */
+  /**
+   * @return whether it claims work: not shutting down, its agent not disabled, and its dispatcher thread alive (it
+   *     dies only of an unexpected throwable, an {@link Error} such as {@link OutOfMemoryError}, logged as an error)
+   */
   public boolean isClaiming() {
-    return !stopping && enabled;
+    return !stopping && enabled && !dispatcherFailed;
   }
 
   /**
    * Shuts down gracefully: stops claiming, waits up to {@code deadline} for the running handlers, then cancels the
    * rest (flag and interrupt) and releases their claims back to the queue; finally takes the agent offline.
-   * Idempotent.
+   * Idempotent. An interrupt cuts the wait short: the running handlers are then cancelled and their claims
+   * released at once, the agent is taken offline, and only then is the interrupt thrown.
    *
    * @param deadline how long to wait for running handlers, zero or positive
    * @return true if every handler finished before the deadline, false if some claims were released unfinished
-   * @throws InterruptedException if interrupted while waiting (the pool keeps shutting down in the background)
+   * @throws InterruptedException if interrupted while waiting (after the shutdown's other steps, as above)
    * @throws IllegalArgumentException if deadline is negative
    */
   public boolean shutdown(Duration deadline) throws InterruptedException {
@@ -176,17 +182,34 @@ public final class WorkerPool implements AutoCloseable {
       s.close();
     }
     executor.shutdown();
-    if (Thread.currentThread() != dispatcher) {
-      dispatcher.join(Math.max(1, deadline.toMillis()));
+    boolean interrupted = false;
+    boolean clean = false;
+    try {
+      if (Thread.currentThread() != dispatcher) {
+        dispatcher.join(Math.max(1, deadline.toMillis()));
+      }
+      clean = executor.awaitTermination(deadline.toNanos(), TimeUnit.NANOSECONDS);
+    } catch (InterruptedException e) {
+      interrupted = true;
     }
-    boolean clean = executor.awaitTermination(deadline.toNanos(), TimeUnit.NANOSECONDS);
     if (!clean) {
       for (WorkerRun run : new ArrayList<>(runs)) {
         run.cancel(WorkerRun.Cancel.SHUTDOWN, "pool " + agentId + " shut down");
-        run.releaseForShutdown();
+        try {
+          run.releaseForShutdown();
+        } catch (RuntimeException e) { // the others' claims still go back
+          LOG.warn("cannot release task {} at shutdown (it will be reclaimed when its lease expires): {}",
+              run.taskId(), e.toString());
+        }
       }
-      executor.awaitTermination(Math.min(shutdownTimeout.toNanos(), TimeUnit.SECONDS.toNanos(10)),
-          TimeUnit.NANOSECONDS);
+      if (!interrupted) {
+        try {
+          executor.awaitTermination(Math.min(shutdownTimeout.toNanos(), TimeUnit.SECONDS.toNanos(10)),
+              TimeUnit.NANOSECONDS);
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
     }
     timer.shutdownNow();
     KeepAlive p = presence;
@@ -197,6 +220,10 @@ public final class WorkerPool implements AutoCloseable {
       } catch (RuntimeException e) {
         LOG.warn("cannot take agent {} offline: {}", agentId, e.toString());
       }
+    }
+    if (interrupted) {
+      throw new InterruptedException("interrupted while worker pool " + agentId + " waited for its handlers; they"
+          + " were cancelled and their claims released");
     }
     return clean;
   }
@@ -244,7 +271,21 @@ public final class WorkerPool implements AutoCloseable {
     }
   }
 
+  /**
+   * Reacts to an event of the pool's subscription. Never throws: a listener that throws ends its subscription
+   * ({@link EventListener}), and the pool would then no longer see a batch cancelled or its agent disabled.
+   */
   private void onEvent(Event e) {
+    try {
+      react(e);
+    } catch (RuntimeException failure) {
+      LOG.warn("worker pool {} cannot act on event {} ({}): {}", agentId, e.id(), e.type(), failure.toString());
+    } finally {
+      signal();
+    }
+  }
+
+  private void react(Event e) {
     String type = e.type();
     if (type.equals(EventType.BATCH_STATE_CHANGED.wireName())) {
       String state = e.details().path("newState").asText();
@@ -264,7 +305,25 @@ public final class WorkerPool implements AutoCloseable {
       // a batch item that failed for good by reclaim: no worker ends it, so its batch is told here
       collab.tasks().get(e.details().path("id").asText()).flatMap(Batches::batchOf).ifPresent(this::advanceBatch);
     }
-    signal();
+  }
+
+  /**
+   * Cancels a run whose batch was aborted or cancelled before the run was added to the pool's runs (its claim
+   * committed before that batch's state change, whose event {@link #react} handled before the run was there to
+   * cancel). Called by the run once it is among the runs, so either that event sees it or this read sees the state.
+   * The final step of an aborted batch is not cancelled: it runs because the batch ended.
+   */
+  void cancelIfBatchStopped(WorkerRun run, String batchId) {
+    if (run.taskId().equals(batchId + "." + Batches.FINAL_STEP_ID)) {
+      return;
+    }
+    try {
+      collab.batches().get(batchId).map(Batch::state)
+          .filter(state -> state == BatchState.ABORTED || state == BatchState.CANCELLED)
+          .ifPresent(state -> run.cancel(WorkerRun.Cancel.BATCH, "batch " + batchId + " " + state.wireName()));
+    } catch (RuntimeException e) {
+      LOG.warn("cannot read batch {} of task {}: {}", batchId, run.taskId(), e.toString());
+    }
   }
 
   private void joinPresence() {
@@ -273,6 +332,25 @@ public final class WorkerPool implements AutoCloseable {
       presence = collab.leases().keepAlive(lease, claimTtl.dividedBy(3));
     } catch (RuntimeException e) {
       LOG.warn("agent {} cannot take its presence lease (it shows offline): {}", agentId, e.toString());
+    }
+  }
+
+  /**
+   * The dispatcher thread: claims until the pool stops. Should it die of an unexpected throwable, the pool says so
+   * ({@link #isClaiming()} false, an error logged) and stops renewing its presence, so its agent shows offline once
+   * that lease expires instead of looking alive while claiming nothing.
+   */
+  private void dispatchUntilStopped() {
+    try {
+      dispatch();
+    } catch (RuntimeException | Error e) {
+      dispatcherFailed = true;
+      LOG.error("worker pool {} stopped claiming: its dispatcher failed", agentId, e);
+      KeepAlive p = presence;
+      if (p != null) {
+        p.close();
+      }
+      throw e;
     }
   }
 

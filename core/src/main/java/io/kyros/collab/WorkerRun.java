@@ -104,7 +104,10 @@ final class WorkerRun implements Runnable {
       KeepAlive k = collab.leases().keepAlive(claimed.lease(), claimed.lease().ttl().dividedBy(3));
       keepAlive = k;
       k.lost().thenAccept(lost -> cancel(Cancel.LOST, "claim lost: " + lost.getMessage()));
-      Batches.batchOf(claimed.task()).ifPresent(pool::advanceBatch);
+      Batches.batchOf(claimed.task()).ifPresent(batch -> {
+        pool.advanceBatch(batch);
+        pool.cancelIfBatchStopped(this, batch);
+      });
       if (pool.handlerTimeout() != null) {
         Duration timeout = pool.handlerTimeout();
         timer = pool.timer().schedule(() -> cancel(Cancel.TIMEOUT, "timeout after " + timeout),
@@ -281,9 +284,11 @@ final class WorkerRun implements Runnable {
     record(EventType.EXECUTOR_PROGRESS, details().put("percent", percent).put("message", message));
   }
 
+  /** Changes the task's checklist while the claim is current (a stale handler's tick changes nothing). */
   Task updateChecklist(UnaryOperator<List<ChecklistItem>> change) {
     Task now = collab.tasks().get(taskId()).orElseThrow(() -> new NotFoundException("task " + taskId()));
-    return collab.tasks().update(taskId(), now.etag(), TaskPatch.none().checklist(change.apply(now.checklist())));
+    return collab.tasks().updateClaimed(claim(), now.etag(),
+        TaskPatch.none().checklist(change.apply(now.checklist())));
   }
 
   private ObjectNode details() {

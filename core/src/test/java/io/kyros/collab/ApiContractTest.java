@@ -90,4 +90,26 @@ class ApiContractTest {
         .contains("`custom` on `x|y`: note=\\_hi\\_").contains("· #7");
     assertThat(MarkdownLogRenderer.create().render(List.of())).isEqualTo("_No events._\n");
   }
+
+  @Test
+  void codeSpansKeepNamesThatStartAndEndWithASpace() {
+    // CommonMark strips one space from each end of a span that starts and ends with one (unless all spaces)
+    assertThat(MarkdownLogRenderer.code(" job ")).isEqualTo("`  job  `");
+    assertThat(MarkdownLogRenderer.code("job")).isEqualTo("`job`");
+    assertThat(MarkdownLogRenderer.code(" job")).isEqualTo("` job`");
+    assertThat(MarkdownLogRenderer.code("   ")).isEqualTo("`   `");
+    assertThat(MarkdownLogRenderer.code(" \t ")).isEqualTo("`  \t  `");
+    assertThat(MarkdownLogRenderer.code(" a\nb ")).isEqualTo("`  a b  `");
+    assertThat(MarkdownLogRenderer.code("`x`")).isEqualTo("`` `x` ``");
+  }
+
+  @Test
+  void eventFiltersCountATypeOrActorGivenTwiceOnce() {
+    EventFilter filter = EventFilter.all().types("a", "a", "b").actors("bob", "bob");
+    assertThat(filter.types()).containsExactlyInAnyOrder("a", "b");
+    assertThat(filter.actors()).containsExactly("bob");
+    assertThat(filter.matches("a", "bob", "t")).isTrue();
+    assertThat(filter.matches("c", "bob", "t")).isFalse();
+    assertThatThrownBy(() -> EventFilter.all().types("a", null)).isInstanceOf(NullPointerException.class);
+  }
 }

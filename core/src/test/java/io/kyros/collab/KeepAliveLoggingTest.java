@@ -81,7 +81,7 @@ class KeepAliveLoggingTest {
     storage.block = true;
     KeepAlive keepAlive = KeepAlive.create(collab.leases(), lease, Duration.ofMillis(5), Duration.ofSeconds(30),
         k -> {}, recorder);
-    keepAlive.start(scheduler);
+    keepAlive.start(new KeepAlive.Schedulers(scheduler, scheduler));
     assertThat(storage.entered.await(60, TimeUnit.SECONDS)).as("a renewal reached the storage").isTrue();
     return keepAlive;
   }

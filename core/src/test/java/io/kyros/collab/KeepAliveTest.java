@@ -6,6 +6,8 @@ import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -88,6 +90,24 @@ class KeepAliveTest {
     LeaseLostException lost = keepAlive.lost().get(60, TimeUnit.SECONDS);
     assertThat(lost.getMessage()).contains("no renewal succeeded before the lease expires");
     assertThat(work.isCancelled()).isTrue();
+  }
+
+  /**
+   * Renewals of claims taken together fire together: with every renewal thread hung in the storage, the deadline
+   * checks must still run (they shared the renewals' two threads, so two hung renewals hid every loss; review).
+   */
+  @Test
+  void hangingRenewalsOnEveryRenewalThreadStillHaveTheirLossesReported() throws Exception {
+    List<KeepAlive> keepAlives = new ArrayList<>();
+    for (String name : List.of("a", "b", "c")) {
+      Lease lease = collab.leases().tryAcquire(name, Duration.ofSeconds(2)).orElseThrow();
+      keepAlives.add(collab.leases().keepAlive(lease, Duration.ofMillis(200)));
+    }
+    storage.hang = new CountDownLatch(1);
+    for (KeepAlive keepAlive : keepAlives) {
+      assertThat(keepAlive.lost().get(60, TimeUnit.SECONDS).getMessage())
+          .contains("no renewal succeeded before the lease expires");
+    }
   }
 
   @Test

@@ -233,6 +233,13 @@ public abstract class BatchConformance extends WorkerConformance {
         .hasMessage("retries must be between 1 and 100 for retry-failed: 0");
     assertThatThrownBy(() -> BatchItem.of("final", "x")).isInstanceOf(IllegalArgumentException.class)
         .hasMessage("item id final is reserved for the batch's final step");
+    // a label naming another batch would make the items that batch's (Batches.batchOf reads the first batch. label)
+    assertThatThrownBy(() -> BatchSpec.builder("batch.a").id("z1").items(items(1)).build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("label must not start with batch. (reserved: it names the batch of an item): batch.a");
+    assertThatThrownBy(() -> BatchSpec.builder("item").id("z1").items(items(1)).finalStep("batch.z1").build())
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("finalStepLabel must not start with batch. (reserved: it names the batch of an item): batch.z1");
     assertThatThrownBy(() -> collab.batches().start("missing")).isInstanceOf(NotFoundException.class);
     assertThatThrownBy(() -> collab.batches().add("missing", items(1))).isInstanceOf(NotFoundException.class);
     assertThat(collab.events().lastId()).isEqualTo(before);

@@ -1,6 +1,6 @@
 package io.kyros.collab.file;
 
-import io.kyros.collab.StorageException;
+import io.kyros.collab.DamagedStorageException;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -9,11 +9,12 @@ import java.util.Objects;
  * the middle of a segment, a document that is not valid JSON, a journal entry that cannot be read.
  * The message and the accessors name the file and the byte offset of the damage. Nothing is skipped
  * or dropped silently: the operation that met the damage fails, and every record not touched by it
- * stays readable.
+ * stays readable. A {@link DamagedStorageException}: reading it again fails the same way, so a subscription ends
+ * with it.
  *
  * <p>Immutable and thread-safe.
  */
-public final class CorruptFileException extends StorageException {
+public final class CorruptFileException extends DamagedStorageException {
   private static final long serialVersionUID = 1L;
 
   /** The damaged file. */

@@ -6,7 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.kyros.collab.Collab;
+import io.kyros.collab.DamagedStorageException;
+import io.kyros.collab.Event;
+import io.kyros.collab.EventFilter;
+import io.kyros.collab.EventListener;
 import io.kyros.collab.InvalidValueException;
+import io.kyros.collab.Subscription;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -20,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -435,6 +441,36 @@ class FileStorageDamageTest {
       assertThat(s.readEvents(55, 10)).extracting(StoredEvent::id).startsWith(56L);
       assertThatThrownBy(() -> s.readEvents(54, 10)).isInstanceOf(CorruptFileException.class);
       assertThatThrownBy(() -> c.events().read(0, 60)).isInstanceOf(CorruptFileException.class);
+    }
+  }
+
+  @Test
+  void aSubscriptionThatMeetsADamagedEventEndsWithOnErrorInsteadOfRetryingForever() throws Exception {
+    try (FileStorage s = open()) {
+      append(s, 3);
+    }
+    damageEvent(2);
+    try (FileStorage s = open(); Collab c = collab(s)) {
+      List<Long> seen = new CopyOnWriteArrayList<>();
+      CompletableFuture<Throwable> error = new CompletableFuture<>();
+      Subscription sub = c.events().subscribe(0, EventFilter.all(),
+          new EventListener() {
+            @Override
+            public void onEvent(Event event) {
+              seen.add(event.id());
+            }
+
+            @Override
+            public void onError(Throwable t) {
+              error.complete(t);
+            }
+          });
+      // reported after the damaged read was tried again twice (a line being written may read torn once)
+      assertThat(error.get(30, TimeUnit.SECONDS)).isInstanceOf(CorruptFileException.class)
+          .isInstanceOf(DamagedStorageException.class).hasMessageContaining("checksum mismatch");
+      assertThat(sub.isClosed()).isTrue();
+      assertThat(sub.position()).isEqualTo(1);
+      assertThat(seen).containsExactly(1L);
     }
   }
 
