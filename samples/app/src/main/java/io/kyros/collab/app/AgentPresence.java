@@ -7,11 +7,13 @@ import io.kyros.collab.Collab;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import java.time.Duration;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicReference;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The {@code agent} tool: the calling agent registers itself in core's agent registry
@@ -26,13 +28,15 @@ import java.util.concurrent.atomic.AtomicReference;
  * heartbeat  renews the presence lease (records nothing); if it expired, joins again with a new fence
  * </pre>
  *
- * The role may be left out once the agent is registered (its registered role is kept). A second
- * live session under the same agent name is refused before anything is written (the presence lease
- * is held).
+ * The role and the skills may be left out once the agent is registered (its registered role, or
+ * skills, are kept). A second live session under the same agent name is refused before anything is
+ * written (the presence lease is held). When the session ends ({@link #leave()}) the presence lease
+ * is given back, so the agent shows offline at once and a new session may register under its name.
  *
  * <p>Thread-safe: the presence lease is kept in an atomic reference.
  */
 final class AgentPresence {
+  private static final Logger LOG = LoggerFactory.getLogger(AgentPresence.class);
   private final Collab collab;
   private final String agent;
   private final AtomicReference<Lease> presence = new AtomicReference<>();
@@ -50,21 +54,25 @@ final class AgentPresence {
     String action = args.choice("action", List.of("register", "heartbeat"));
     Duration ttl = args.has("ttl_seconds") ? args.seconds("ttl_seconds", null, TaskTools.MAX_TTL) : null;
     if (action.equals("register")) {
-      return register(args.optString("role"), args.strings("skills"), ttl == null ? TaskTools.DEFAULT_TTL : ttl);
+      return register(args.optString("role"), args.has("skills") ? args.stringSet("skills") : null,
+          ttl == null ? TaskTools.DEFAULT_TTL : ttl);
     }
     return heartbeat(ttl);
   }
 
-  private ObjectNode register(String role, List<String> skills, Duration ttl) {
-    String registeredRole = role != null ? role : collab.agents().get(agent).map(Agent::role).orElseThrow(
+  /** @param skills the skills, or null to keep the registered ones (none for a new agent) */
+  private ObjectNode register(String role, Set<String> skills, Duration ttl) {
+    Optional<Agent> registered = collab.agents().get(agent);
+    String registeredRole = role != null ? role : registered.map(Agent::role).orElseThrow(
         () -> new ToolError("agent " + agent + " is not registered yet, so a role is required. Nothing was written; "
             + "call agent {action: \"register\", role, skills}."));
+    Set<String> registeredSkills = skills != null ? skills : registered.map(Agent::skills).orElse(Set.of());
     Lease mine = presence.get();
     Optional<Lease> held = collab.leases().get(resource());
     if (held.isPresent() && (mine == null || !held.get().leaseId().equals(mine.leaseId()))) {
       throw inUse(held);
     }
-    collab.agents().register(new AgentSpec(agent, registeredRole, new LinkedHashSet<>(skills), Map.of()));
+    collab.agents().register(new AgentSpec(agent, registeredRole, registeredSkills, Map.of()));
     Lease live = join(ttl);
     Agent now = collab.agents().get(agent).orElseThrow();
     ObjectNode out = Json.object().put("agent", agent).put("role", now.role());
@@ -113,6 +121,24 @@ final class AgentPresence {
     }
     out.put("fence", live.fence()).put("expires_at", Json.instant(live.expiresAt()));
     return out;
+  }
+
+  /**
+   * Gives back the presence lease if this session holds it ({@link io.kyros.collab.Agents#leave}: the agent goes
+   * offline, recorded as {@code agent_status_changed}), when the session ends, before its store closes. A failure is
+   * logged, not thrown: the lease then expires at its ttl.
+   */
+  void leave() {
+    Lease mine = presence.getAndSet(null);
+    if (mine == null) {
+      return;
+    }
+    try {
+      collab.agents().leave(agent, mine);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot give back the presence of agent {} (it stays online until {}): {}", agent, mine.expiresAt(),
+          e.toString());
+    }
   }
 
   private ToolError inUse(Optional<Lease> other) {

@@ -23,7 +23,8 @@ import java.util.List;
  * threads, so a long poll ({@code events} with {@code wait_seconds}) does not hold up other calls.
  * The SDK checks arguments against each tool's schema first; the tools check the rest.
  *
- * <p>Thread-safe. {@link #close()} stops the server; the caller closes the store.
+ * <p>Thread-safe. {@link #close()} stops the server and gives back the agent's presence, if this
+ * session holds it; the caller closes the store after that.
  */
 final class CollabMcpServer implements AutoCloseable {
   static final String INSTRUCTIONS = "Collab coordinates agents sharing one task list. Claim work with task_claim and "
@@ -31,21 +32,25 @@ final class CollabMcpServer implements AutoCloseable {
       + "changes with events {wait_seconds} instead of polling.";
 
   private final McpSyncServer server;
+  private final CoordinationTools coordination;
 
   /**
-   * Starts serving on the given streams (stdin and stdout of the process in production).
+   * Starts serving on the given streams ({@link McpStdio}'s, on the process's stdin and stdout, in production).
    *
    * @param collab the agent's Collab
+   * @param lastIdCoversEverySeenId {@link OpenStore#lastIdCoversEverySeenId()} of the store: whether an
+   *     {@code events} position past the log's last id is refused
    * @param version the server version reported to clients
-   * @param in where requests arrive
+   * @param in where requests arrive, one per line, no line longer than {@link McpStdio#MAX_LINE_CHARS}
    * @param out where responses go, and nothing else
    */
-  CollabMcpServer(Collab collab, String version, InputStream in, OutputStream out) {
+  CollabMcpServer(Collab collab, boolean lastIdCoversEverySeenId, String version, InputStream in, OutputStream out) {
     ObjectMapper objectMapper = new ObjectMapper();
     McpJsonMapper mapper = new JacksonMcpJsonMapper(objectMapper);
+    this.coordination = new CoordinationTools(collab, lastIdCoversEverySeenId);
     List<SyncToolSpecification> tools = new ArrayList<>();
-    tools(collab).forEach(t -> tools.add(t.specification(mapper)));
-    this.server = McpServer.sync(new StdioServerTransportProvider(mapper, in, out))
+    tools(collab, coordination).forEach(t -> tools.add(t.specification(mapper)));
+    this.server = McpServer.sync(new StdioServerTransportProvider(mapper, in, out, McpStdio.MAX_LINE_CHARS))
         .serverInfo("collab", version)
         .instructions(INSTRUCTIONS)
         .jsonMapper(mapper)
@@ -58,16 +63,22 @@ final class CollabMcpServer implements AutoCloseable {
 
   /**
    * @param collab the agent's Collab
+   * @param coordination the coordination tools on it
    * @return every tool, in the order tools/list shows them
    */
-  static List<McpTool> tools(Collab collab) {
+  static List<McpTool> tools(Collab collab, CoordinationTools coordination) {
     List<McpTool> all = new ArrayList<>(new TaskTools(collab).tools());
-    all.addAll(new CoordinationTools(collab).tools());
+    all.addAll(coordination.tools());
     return all;
   }
 
+  /** Stops the server, then gives back the agent's presence lease if this session holds it (the agent goes offline). */
   @Override
   public void close() {
-    server.close();
+    try {
+      server.close();
+    } finally {
+      coordination.close();
+    }
   }
 }

@@ -25,7 +25,9 @@ import java.util.Optional;
  *
  * {@code events} with {@code wait_seconds} is a long poll: it returns as soon as a matching event is
  * appended (by any process on the store), or empty when the wait is over, so agents do not poll in
- * loops.
+ * loops. An {@code after} past the log's last id is refused on a store where that id covers every id
+ * a client can have seen (a directory, as the HTTP API's 409): no such event was committed, and its
+ * {@code next_after} would skip the events that do get those ids.
  *
  * <p>Thread-safe (state lives in the store and in {@link AgentPresence}).
  */
@@ -36,14 +38,22 @@ final class CoordinationTools {
   private final Collab collab;
   private final String agent;
   private final AgentPresence presence;
+  private final boolean lastIdCoversEverySeenId;
 
   /**
    * @param collab the agent's Collab (its holder is the agent)
+   * @param lastIdCoversEverySeenId {@link OpenStore#lastIdCoversEverySeenId()} of its store
    */
-  CoordinationTools(Collab collab) {
+  CoordinationTools(Collab collab, boolean lastIdCoversEverySeenId) {
     this.collab = collab;
     this.agent = collab.holder();
     this.presence = new AgentPresence(collab);
+    this.lastIdCoversEverySeenId = lastIdCoversEverySeenId;
+  }
+
+  /** Gives back the agent's presence lease if this session holds it (see {@link AgentPresence#leave()}). */
+  void close() {
+    presence.leave();
   }
 
   List<McpTool> tools() {
@@ -166,6 +176,13 @@ final class CoordinationTools {
     long after;
     if (args.has("after")) {
       after = args.integer("after", 0, 0, Long.MAX_VALUE);
+      if (lastIdCoversEverySeenId) {
+        long last = collab.events().lastId();
+        if (after > last) {
+          throw new ToolError(OpenStore.pastTheEnd("after ", after, last) + ". Call events with after " + last
+              + " or less, or leave after out.");
+        }
+      }
     } else {
       long last = collab.events().lastId();
       after = wait.isZero() ? Math.max(0, last - limit) : last;

@@ -183,9 +183,8 @@ final class EventsRoutes {
     }
     long last = store.collab().events().lastId();
     if (position > last) {
-      throw ApiException.conflict(name + position + " is past the end of the event log: the last event id is "
-          + last + ", so event " + position + " was never committed here (was the store replaced or restored?); "
-          + "resume after " + last + " or earlier").with("last_id", Json.NODES.numberNode(last));
+      throw ApiException.conflict(OpenStore.pastTheEnd(name, position, last) + "; resume after " + last
+          + " or earlier").with("last_id", Json.NODES.numberNode(last));
     }
     return position;
   }

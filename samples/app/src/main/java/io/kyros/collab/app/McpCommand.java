@@ -5,11 +5,7 @@ import java.io.BufferedOutputStream;
 import java.io.FileDescriptor;
 import java.io.FileInputStream;
 import java.io.FileOutputStream;
-import java.io.FilterInputStream;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
@@ -18,7 +14,8 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code collab mcp}: an MCP server over stdio for one AI coding agent ({@link CollabMcpServer}),
- * until the client closes stdin (or the process is stopped). Several agents on one machine each
+ * until the client closes stdin (or the process is stopped); a line on stdin that is not a JSON-RPC message is
+ * answered with a JSON-RPC error and the server goes on ({@link McpStdio}). Several agents on one machine each
  * start their own process on the same {@code --store file:DIR} and coordinate through it, with no
  * server in between.
  *
@@ -46,23 +43,30 @@ final class McpCommand implements java.util.concurrent.Callable<Integer> {
     String name = agentName(agent);
     OutputStream protocolOut = new BufferedOutputStream(new FileOutputStream(FileDescriptor.out), 1 << 16);
     System.setOut(System.err);
-    CountDownLatch ended = new CountDownLatch(1);
-    InputStream protocolIn = new EndAware(new FileInputStream(FileDescriptor.in), ended);
+    McpStdio stdio = new McpStdio(new FileInputStream(FileDescriptor.in), protocolOut, McpStdio.MAX_LINE_CHARS);
     OpenStore open = store.open();
     Collab collab = open.as(name);
-    CollabMcpServer server = new CollabMcpServer(collab, new CollabCommand.Version().getVersion()[0], protocolIn,
-        protocolOut);
+    CollabMcpServer server = new CollabMcpServer(collab, open.lastIdCoversEverySeenId(),
+        new CollabCommand.Version().getVersion()[0], stdio.sdkIn(), stdio.sdkOut());
     AtomicBoolean closed = new AtomicBoolean();
+    // one close, and whoever comes second (the shutdown hook on SIGTERM while stdin's end is being handled, or the
+    // other way round) waits for it to finish: the JVM must not exit before the presence is given back
     Runnable close = () -> {
-      if (closed.compareAndSet(false, true)) {
-        server.close();
-        open.close();
+      synchronized (closed) {
+        if (closed.compareAndSet(false, true)) {
+          try {
+            server.close(); // gives the agent's presence back while the store is open
+          } finally {
+            open.close();
+          }
+        }
       }
     };
     Thread hook = new Thread(close, "collab-mcp-shutdown");
     Runtime.getRuntime().addShutdownHook(hook);
     System.err.println("collab: MCP server for agent " + name + " on " + open.spec() + " (stdio)");
-    ended.await();
+    stdio.start();
+    stdio.awaitEnd();
     close.run();
     try {
       Runtime.getRuntime().removeShutdownHook(hook);
@@ -83,46 +87,5 @@ final class McpCommand implements java.util.concurrent.Callable<Integer> {
       throw new IllegalArgumentException("--agent must match " + AGENT_NAME.pattern() + ": \"" + name + "\"");
     }
     return name;
-  }
-
-  /** stdin that counts a latch down when it ends (the client closed it) or fails. */
-  private static final class EndAware extends FilterInputStream {
-    private final CountDownLatch ended;
-
-    EndAware(InputStream in, CountDownLatch ended) {
-      super(in);
-      this.ended = ended;
-    }
-
-    @Override
-    public int read() throws IOException {
-      return ended(watch(super::read));
-    }
-
-    @Override
-    public int read(byte[] b, int off, int len) throws IOException {
-      return ended(watch(() -> super.read(b, off, len)));
-    }
-
-    private int ended(int n) {
-      if (n < 0) {
-        ended.countDown();
-      }
-      return n;
-    }
-
-    private int watch(IoRead read) throws IOException {
-      try {
-        return read.read();
-      } catch (IOException e) {
-        ended.countDown();
-        throw e;
-      }
-    }
-
-    @FunctionalInterface
-    private interface IoRead {
-      int read() throws IOException;
-    }
   }
 }

@@ -121,6 +121,21 @@ final class OpenStore implements AutoCloseable {
     return spec.kind() == StoreSpec.Kind.FILE;
   }
 
+  /**
+   * What a reader is told when a position it gave is past the log's last id on a store whose last id covers every
+   * id a client can have seen ({@link #lastIdCoversEverySeenId()}), the same from the HTTP API, the MCP tools and the
+   * commands; each adds what to do.
+   *
+   * @param name what named the position, as shown before the number ({@code "after="}, {@code "--after "})
+   * @param position the position given
+   * @param last the log's last event id, read now
+   * @return the message
+   */
+  static String pastTheEnd(String name, long position, long last) {
+    return name + position + " is past the end of the event log: the last event id is " + last + ", so event "
+        + position + " was never committed here (was the store replaced or restored?)";
+  }
+
   /** @return the storage, shared by every Collab of this store */
   Storage storage() {
     return storage;

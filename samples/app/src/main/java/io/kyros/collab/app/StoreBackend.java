@@ -16,6 +16,7 @@ import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskFilter;
 import io.kyros.collab.TransitionResult;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
@@ -62,7 +63,9 @@ final class StoreBackend implements CliBackend {
     if (spec.hasNonNull("description")) {
       t = t.withDescription(spec.get("description").asText());
     }
-    t = t.withLabels(strings(spec, "labels")).withDependsOn(strings(spec, "depends_on"))
+    // a label given twice counts once, as POST /collab/tasks takes it
+    t = t.withLabels(Arrays.stream(strings(spec, "labels")).distinct().toArray(String[]::new))
+        .withDependsOn(strings(spec, "depends_on"))
         .withChecklist(strings(spec, "checklist"));
     Task task = collab.tasks().create(t);
     return Json.object().put("id", task.id()).put("etag", task.etag().headerValue());
@@ -178,6 +181,13 @@ final class StoreBackend implements CliBackend {
 
   @Override
   public JsonNode events(long after, List<String> types, int limit, long waitSeconds) throws InterruptedException {
+    if (store.lastIdCoversEverySeenId()) { // as GET /collab/events answers 409: waiting there would skip events
+      long last = collab.events().lastId();
+      if (after > last) {
+        throw new ConflictException(OpenStore.pastTheEnd("after=", after, last) + "; resume after " + last
+            + " or earlier");
+      }
+    }
     EventFilter filter = types.isEmpty() ? EventFilter.all() : EventFilter.all().types(types.toArray(String[]::new));
     List<Event> events = waitSeconds > 0 ? collab.events().awaitAfter(after, filter, limit, Duration.ofSeconds(waitSeconds))
         : collab.events().read(after, filter, limit);

@@ -8,6 +8,7 @@ import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.NewTask;
 import io.kyros.collab.NotFoundException;
+import io.kyros.collab.PreconditionFailedException;
 import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskPatch;
@@ -37,7 +38,8 @@ import java.util.function.Function;
  * A claim is named by its task id and fence. A fence that is not the task's current claim's is
  * refused before anything is written, naming the current holder; so is a transition the workflow
  * does not allow, or a checklist item that does not exist. {@code task_update} with only id and
- * fence is the claim's heartbeat.
+ * fence is the claim's heartbeat. Labels given twice count once (as the HTTP API takes them). An
+ * {@code id} that is taken is refused, naming the task that has it: a retry cannot succeed.
  *
  * <p>Thread-safe (state lives in the store).
  */
@@ -118,10 +120,18 @@ final class TaskTools {
       spec = spec.withDescription(args.string("description"));
     }
     spec = spec.withPriority((int) args.integer("priority", 0, Integer.MIN_VALUE, Integer.MAX_VALUE))
-        .withLabels(args.strings("labels").toArray(String[]::new))
+        .withLabels(args.stringSet("labels").toArray(String[]::new))
         .withDependsOn(args.strings("depends_on").toArray(String[]::new))
         .withChecklist(args.strings("checklist").toArray(String[]::new));
-    return brief(collab.tasks().create(spec));
+    try {
+      return brief(collab.tasks().create(spec));
+    } catch (PreconditionFailedException e) { // core's way of saying the id exists: a retry cannot succeed
+      if (spec.id() == null) {
+        throw e;
+      }
+      throw new ToolError(TasksRoutes.idTaken(spec.id(), collab.tasks().get(spec.id()))
+          + ". Nothing was written.");
+    }
   }
 
   private Object claim(McpArgs args) {
@@ -288,7 +298,7 @@ final class TaskTools {
       any = true;
     }
     if (args.has("labels")) {
-      patch = patch.labels(args.strings("labels").toArray(String[]::new));
+      patch = patch.labels(args.stringSet("labels").toArray(String[]::new));
       any = true;
     }
     if (args.has("depends_on")) {

@@ -117,15 +117,26 @@ final class TasksRoutes {
         throw e;
       }
       Optional<Task> taken = store.collab().tasks().get(spec.id());
-      ApiException api = ApiException.conflict("task id taken: a task with id " + spec.id() + " exists"
-          + taken.map(t -> " (status " + t.status() + ", ETag " + t.etag().headerValue() + ")").orElse("")
-          + "; choose another id, or leave it out to have one generated")
+      ApiException api = ApiException.conflict(idTaken(spec.id(), taken))
           .with("current", taken.<JsonNode>map(Json::task).orElse(Json.NODES.nullNode()));
       taken.ifPresent(t -> api.header("ETag", t.etag().headerValue()));
       throw api;
     }
     x.response().getHeaders().put("Location", "/collab/tasks/" + task.id());
     x.json(201, Json.object().put("id", task.id()).put("etag", task.etag().headerValue()), task.etag());
+  }
+
+  /**
+   * Why a create with a taken id is refused, the same from the HTTP API (409) and the MCP tools: retrying cannot help.
+   *
+   * @param id the id asked for
+   * @param taken the task that has it, as read now (empty if it was deleted meanwhile)
+   * @return the message
+   */
+  static String idTaken(String id, Optional<Task> taken) {
+    return "task id taken: a task with id " + id + " exists"
+        + taken.map(t -> " (status " + t.status() + ", ETag " + t.etag().headerValue() + ")").orElse("")
+        + "; choose another id, or leave it out to have one generated";
   }
 
   private void list(Exchange x) {

@@ -222,6 +222,42 @@ class CliCommandsTest {
     assertThat(run("log", "--json").json().get("markdown").asText()).contains(next);
   }
 
+  /** Bug: a label given twice failed {@code tasks add} on a store ("duplicate element") but not through the server. */
+  @ParameterizedTest
+  @ValueSource(strings = {"store", "server"})
+  void aLabelGivenTwiceCountsOnce(String mode) throws Exception {
+    use(mode);
+    Run add = run("tasks", "add", "Twice", "--label", "a", "--label", "b", "--label", "a");
+    assertThat(add.code()).as(add.err()).isZero();
+    assertThat(run("tasks", "show", add.out(), "--json").json().get("labels"))
+        .extracting(JsonNode::asText).containsExactlyInAnyOrder("a", "b");
+  }
+
+  /**
+   * Bug: {@code events tail -f --after N} past the log's end on a store waited for event N and then skipped the events
+   * up to it (the server answers 409 there). Now both refuse it, naming the last id, exit 1.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"store", "server"})
+  void eventsTailAfterThePastTheEndOfTheLogIsAConflict(String mode) throws Exception {
+    use(mode);
+    run("tasks", "add", "Logged");
+    List<JsonNode> events = run("events", "tail", "--json").jsonLines();
+    long last = events.get(events.size() - 1).get("id").asLong();
+    String past = Long.toString(last + 3);
+    Run read = run("events", "tail", "--after", past);
+    assertThat(read.code()).as(read.out()).isEqualTo(ExitCodes.CONFLICT);
+    assertThat(read.err()).contains("after=" + past + " is past the end of the event log",
+        "the last event id is " + last);
+    Run follow = CompletableFuture.supplyAsync(() -> run("events", "tail", "-f", "--after", past, "--count", "1"))
+        .get(1, TimeUnit.MINUTES);
+    assertThat(follow.code()).as(follow.out()).isEqualTo(ExitCodes.CONFLICT);
+    assertThat(follow.err()).contains("is past the end of the event log");
+    Run atEnd = run("events", "tail", "--after", Long.toString(last));
+    assertThat(atEnd.code()).as(atEnd.err()).isZero();
+    assertThat(atEnd.out()).isEmpty();
+  }
+
   /** Registers agent builder-1 and submits batch b1 of two items, on the store or through the server. */
   private void seedAgentAndBatch(String mode) {
     if (mode.equals("server")) {

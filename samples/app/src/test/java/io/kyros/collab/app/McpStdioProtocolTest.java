@@ -10,6 +10,7 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -53,8 +54,8 @@ class McpStdioProtocolTest {
     assertThat(p.waitFor(2, TimeUnit.MINUTES)).as("the server exits when stdin closes").isTrue();
     assertThat(p.exitValue()).isZero();
     String rest = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(rest.isBlank() ? List.<String>of() : rest.lines().toList()).allSatisfy(this::assertJsonRpc);
-    lines.forEach(this::assertJsonRpc);
+    assertThat(rest.isBlank() ? List.<String>of() : rest.lines().toList()).allSatisfy(McpWire::message);
+    lines.forEach(McpWire::message);
     assertThat(Files.readString(stderr)).contains("MCP server for agent wire");
 
     JsonNode tools = JSON.readTree(answers.get(2)).get("result").get("tools");
@@ -72,14 +73,61 @@ class McpStdioProtocolTest {
     assertThat(lineBytes).isLessThan(MAX_TOOLS_LIST_BYTES);
   }
 
-  private void assertJsonRpc(String line) {
-    JsonNode node;
-    try {
-      node = JSON.readTree(line);
-    } catch (java.io.IOException e) {
-      throw new AssertionError("not JSON on stdout: " + line, e);
+  /**
+   * Bug: the SDK's stdio transport ended the session on the first line it could not read and never read stdin again,
+   * so one bad line left the process running for good after the client closed stdin. Now each bad line is answered
+   * with a JSON-RPC error, blank lines are skipped, and the server goes on, and exits 0 when stdin closes.
+   */
+  @Test
+  void badLinesAreAnsweredWithErrorsAndTheServerGoesOnAndExitsWhenStdinCloses(@TempDir Path tmp) throws Exception {
+    Path stderr = tmp.resolve("stderr.txt");
+    Duration wait = Duration.ofMinutes(1);
+    try (McpWire wire = McpWire.start(tmp.resolve("store"), "garbled", stderr)) {
+      wire.initialize(1);
+      wire.send("this is not JSON");
+      JsonNode parse = wire.next(wait, "the answer to a line that is not JSON");
+      assertThat(parse.get("id").isNull()).as(parse.toString()).isTrue();
+      assertThat(parse.get("error").get("code").asInt()).isEqualTo(-32700);
+      assertThat(parse.get("error").get("message").asText()).contains("not JSON");
+
+      wire.send("");
+      wire.send("   ");
+      wire.send("\r");
+      wire.send("[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}]");
+      assertInvalid(wire.next(wait, "the answer to a batch"), null, "batch");
+      wire.send("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":42}");
+      assertInvalid(wire.next(wait, "the answer to a number as method"), 3, "\"method\" must be a string");
+      wire.send("{\"id\":4,\"method\":\"tools/list\"}");
+      assertInvalid(wire.next(wait, "the answer to a request without jsonrpc"), 4, "\"jsonrpc\" must be \"2.0\"");
+      wire.send("{\"jsonrpc\":\"2.0\",\"hello\":\"world\"}");
+      assertInvalid(wire.next(wait, "the answer to an object that is no message"), null, "no \"method\"");
+      byte[] huge = new byte[16 * 1024 * 1024 + 2]; // one character over the limit (McpStdio.MAX_LINE_CHARS), and \n
+      java.util.Arrays.fill(huge, (byte) 'x');
+      huge[huge.length - 1] = '\n';
+      wire.sendRaw(huge);
+      assertInvalid(wire.next(wait, "the answer to a line over the size limit"), null, "longer than");
+
+      JsonNode created = wire.callTool(5, "task_create", "{\"title\":\"after the garbage\"}", wait);
+      assertThat(created.get("result").get("isError").asBoolean()).as(created.toString()).isFalse();
+      JsonNode listed = wire.callTool(6, "tasks_ready", "{}", wait);
+      assertThat(listed.get("result").get("content").get(0).get("text").asText()).contains("after the garbage");
+
+      assertThat(wire.closeStdinAndWait(Duration.ofMinutes(2))).as("the server exits when stdin closes").isTrue();
+      assertThat(wire.process.exitValue()).isZero();
+      // nothing but the protocol on stdout (McpWire parses every line as it reads it)
+      wire.stdout.forEach(McpWire::message);
     }
-    assertThat(node.path("jsonrpc").asText()).as("a JSON-RPC 2.0 message: %s", line).isEqualTo("2.0");
+    assertThat(Files.readString(stderr)).contains("refused a line");
+  }
+
+  private static void assertInvalid(JsonNode answer, Integer id, String because) {
+    if (id == null) {
+      assertThat(answer.get("id").isNull()).as(answer.toString()).isTrue();
+    } else {
+      assertThat(answer.get("id").asInt()).as(answer.toString()).isEqualTo(id);
+    }
+    assertThat(answer.get("error").get("code").asInt()).as(answer.toString()).isEqualTo(-32600);
+    assertThat(answer.get("error").get("message").asText()).contains(because);
   }
 
   private static void send(OutputStream in, String line) throws java.io.IOException {

@@ -253,6 +253,49 @@ class McpTwoAgentsTest {
         .containsExactlyInAnyOrder("collab://board", "collab://log");
   }
 
+  /**
+   * Bug: events {after} past the log's end answered an empty page whose next_after skipped the events that then took
+   * those ids; the HTTP API answers 409 there. On this directory store it is a tool error naming both ids, at once
+   * even with wait_seconds, and writes nothing.
+   */
+  @Test
+  void eventsAfterThePastTheEndOfTheLogIsAToolErrorNamingTheLastId() {
+    long last = observer.events().lastId();
+    String error = alice.error("events", Map.of("after", last + 5, "wait_seconds", 60));
+    assertThat(error).contains("after " + (last + 5) + " is past the end of the event log",
+        "the last event id is " + last);
+    assertThat(observer.events().lastId()).isEqualTo(last);
+    // the last id itself is a position in the log: an empty page that stays there
+    JsonNode atEnd = alice.call("events", Map.of("after", last));
+    assertThat(atEnd.get("events")).isEmpty();
+    assertThat(atEnd.get("next_after").asLong()).isEqualTo(last);
+  }
+
+  /** Bug: a label given twice failed the call ("duplicate element"); the HTTP API takes it once, and so do the tools now. */
+  @Test
+  void aLabelGivenTwiceCountsOnceInCreateAndUpdate() {
+    JsonNode created = alice.call("task_create", Map.of("title", "twice", "labels", List.of("dup", "dup")));
+    String id = created.get("id").asText();
+    assertThat(created.get("labels")).extracting(JsonNode::asText).containsExactly("dup");
+    long fence = alice.call("task_claim", Map.of("id", id)).get("fence").asLong();
+    alice.call("task_update", Map.of("id", id, "fence", fence, "labels", List.of("dup", "more", "dup", "more")));
+    assertThat(observer.tasks().get(id).orElseThrow().labels()).containsExactlyInAnyOrder("dup", "more");
+    alice.call("task_finish", Map.of("id", id, "fence", fence, "outcome", "done"));
+  }
+
+  /** Bug: a taken id was "precondition failed ... read it again and retry", which can never succeed. */
+  @Test
+  void aTakenIdIsAToolErrorSayingToChooseAnother() {
+    String id = alice.call("task_create", Map.of("title", "first", "id", "taken-id", "labels", List.of("taken")))
+        .get("id").asText();
+    long before = observer.events().lastId();
+    String error = bob.error("task_create", Map.of("title", "second", "id", id));
+    assertThat(error).contains("task id taken", id, "status queued", "choose another id", "leave it out",
+        "Nothing was written").doesNotContainIgnoringCase("retry");
+    assertThat(observer.events().lastId()).isEqualTo(before);
+    assertThat(observer.tasks().get(id).orElseThrow().title()).isEqualTo("first");
+  }
+
   private static List<String> ids(JsonNode ready) {
     List<String> out = new ArrayList<>();
     ready.get("tasks").forEach(t -> out.add(t.get("id").asText()));
