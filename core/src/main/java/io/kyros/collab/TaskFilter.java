@@ -1,5 +1,6 @@
 package io.kyros.collab;
 
+import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
 
@@ -58,19 +59,29 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
   }
 
   /**
-   * @param statuses statuses to keep
+   * @param statuses statuses to keep (a status given twice counts once)
    * @return a copy keeping only these statuses
+   * @throws NullPointerException if a status is null
    */
   public TaskFilter statuses(String... statuses) {
-    return new TaskFilter(Set.of(statuses), labels, assignee, after, limit);
+    return new TaskFilter(distinct(statuses), labels, assignee, after, limit);
   }
 
   /**
-   * @param labels labels, any of which a task must have
+   * @param labels labels, any of which a task must have (a label given twice counts once)
    * @return a copy keeping only tasks with one of these labels
+   * @throws NullPointerException if a label is null
    */
   public TaskFilter labels(String... labels) {
-    return new TaskFilter(statuses, Set.of(labels), assignee, after, limit);
+    return new TaskFilter(statuses, distinct(labels), assignee, after, limit);
+  }
+
+  private static Set<String> distinct(String... values) {
+    Set<String> set = new LinkedHashSet<>();
+    for (String v : values) {
+      set.add(Objects.requireNonNull(v, "a filter value is null"));
+    }
+    return set;
   }
 
   /**

@@ -292,7 +292,7 @@ public final class WorkerPool implements AutoCloseable {
       if (BatchState.ABORTED.wireName().equals(state) || BatchState.CANCELLED.wireName().equals(state)) {
         String batch = e.details().path("id").asText();
         for (WorkerRun run : runs) {
-          if (Batches.batchOf(run.claim().task()).filter(batch::equals).isPresent()) {
+          if (Batches.batchOf(run.claim().task()).filter(batch::equals).isPresent() && !isFinalStep(run, batch)) {
             run.cancel(WorkerRun.Cancel.BATCH, "batch " + batch + " " + state);
           }
         }
@@ -308,13 +308,21 @@ public final class WorkerPool implements AutoCloseable {
   }
 
   /**
+   * @return whether the run is the batch's final step, which the commit that aborts the batch creates: it runs
+   *     because the batch ended, so the batch's abort never cancels it (the pool may claim it before it sees the
+   *     abort's event)
+   */
+  private static boolean isFinalStep(WorkerRun run, String batchId) {
+    return run.taskId().equals(batchId + "." + Batches.FINAL_STEP_ID);
+  }
+
+  /**
    * Cancels a run whose batch was aborted or cancelled before the run was added to the pool's runs (its claim
    * committed before that batch's state change, whose event {@link #react} handled before the run was there to
    * cancel). Called by the run once it is among the runs, so either that event sees it or this read sees the state.
-   * The final step of an aborted batch is not cancelled: it runs because the batch ended.
    */
   void cancelIfBatchStopped(WorkerRun run, String batchId) {
-    if (run.taskId().equals(batchId + "." + Batches.FINAL_STEP_ID)) {
+    if (isFinalStep(run, batchId)) {
       return;
     }
     try {

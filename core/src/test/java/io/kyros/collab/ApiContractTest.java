@@ -104,12 +104,16 @@ class ApiContractTest {
   }
 
   @Test
-  void eventFiltersCountATypeOrActorGivenTwiceOnce() {
+  void filtersCountAValueGivenTwiceOnce() {
     EventFilter filter = EventFilter.all().types("a", "a", "b").actors("bob", "bob");
     assertThat(filter.types()).containsExactlyInAnyOrder("a", "b");
     assertThat(filter.actors()).containsExactly("bob");
     assertThat(filter.matches("a", "bob", "t")).isTrue();
     assertThat(filter.matches("c", "bob", "t")).isFalse();
     assertThatThrownBy(() -> EventFilter.all().types("a", null)).isInstanceOf(NullPointerException.class);
+    TaskFilter tasks = TaskFilter.all().statuses("queued", "queued").labels("x", "x", "y");
+    assertThat(tasks.statuses()).containsExactly("queued");
+    assertThat(tasks.labels()).containsExactlyInAnyOrder("x", "y");
+    assertThatThrownBy(() -> TaskFilter.all().labels("x", null)).isInstanceOf(NullPointerException.class);
   }
 }

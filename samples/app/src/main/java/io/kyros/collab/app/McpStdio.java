@@ -180,7 +180,7 @@ final class McpStdio {
     }
     JsonNode id = node.get("id");
     if (id != null && !validId(id)) {
-      return "\"id\" must be a string or an integer";
+      return "\"id\" must be a string or a number";
     }
     JsonNode method = node.get("method");
     if (method != null) {
@@ -199,9 +199,15 @@ final class McpStdio {
     return id != null && validId(id) ? id : null;
   }
 
+  /**
+   * A JSON-RPC id is a string or a number, never null: one of another kind is refused and answered with id null. (The
+   * SDK takes only string and integer ids: a fractional one is refused by its check in {@link #take}, and answered
+   * with that id, so the client can match the error to its request.)
+   */
   private static boolean validId(JsonNode id) {
-    return id.isTextual() || (id.isIntegralNumber() && id.canConvertToLong());
+    return id.isTextual() || id.isNumber();
   }
+
 
   private void refuse(JsonNode id, int code, String message) {
     LOG.warn("refused a line on stdin ({}): {}", code, message);
