@@ -156,8 +156,8 @@ public final class Collab implements AutoCloseable {
         throw new IllegalStateException("Collab is closed");
       }
       if (schedulers == null) {
-        // renewals may hang in the storage (a dead connection), on as many threads as they like: the deadline
-        // checks run on a thread of their own, which never touches the storage, so no hung renewal delays them
+        // renewals may hang in the storage (a dead connection), on both their threads at once: the deadline checks
+        // run on a thread of their own, which never touches the storage, so no hung renewal delays them
         schedulers = new KeepAlive.Schedulers(scheduler("collab-keepalive-", 2),
             scheduler("collab-keepalive-watch-", 1));
       }
@@ -174,7 +174,6 @@ public final class Collab implements AutoCloseable {
     s.setRemoveOnCancelPolicy(true);
     return s;
   }
-
 
   /**
    * A holder identity unique per process: {@code host:pid:random}.
