@@ -41,7 +41,7 @@ public record EventFilter(Set<String> types, Set<String> actors, String targetPr
    * @throws NullPointerException if a type is null
    */
   public EventFilter types(String... types) {
-    return new EventFilter(distinct(types), actors, targetPrefix);
+    return new EventFilter(Names.filterValues(types), actors, targetPrefix);
   }
 
   /**
@@ -63,15 +63,7 @@ public record EventFilter(Set<String> types, Set<String> actors, String targetPr
    * @throws NullPointerException if an actor is null
    */
   public EventFilter actors(String... actors) {
-    return new EventFilter(types, distinct(actors), targetPrefix);
-  }
-
-  private static Set<String> distinct(String... values) {
-    Set<String> set = new LinkedHashSet<>();
-    for (String v : values) {
-      set.add(Objects.requireNonNull(v, "a filter value is null"));
-    }
-    return set;
+    return new EventFilter(types, Names.filterValues(actors), targetPrefix);
   }
 
   /**

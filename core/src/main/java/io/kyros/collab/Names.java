@@ -1,6 +1,8 @@
 package io.kyros.collab;
 
+import java.util.LinkedHashSet;
 import java.util.Objects;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /** Argument checks shared by the API. Stateless, thread-safe. */
@@ -106,6 +108,18 @@ final class Names {
       throw new IllegalArgumentException(what + " must be positive: " + n);
     }
     return n;
+  }
+
+  /**
+   * @return the values of a filter argument in their order, a value given twice once
+   * @throws NullPointerException if a value is null
+   */
+  static Set<String> filterValues(String... values) {
+    Set<String> set = new LinkedHashSet<>();
+    for (String v : values) {
+      set.add(Objects.requireNonNull(v, "a filter value is null"));
+    }
+    return set;
   }
 
   static String printable(String s) {

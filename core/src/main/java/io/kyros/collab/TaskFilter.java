@@ -1,6 +1,5 @@
 package io.kyros.collab;
 
-import java.util.LinkedHashSet;
 import java.util.Objects;
 import java.util.Set;
 
@@ -64,7 +63,7 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
    * @throws NullPointerException if a status is null
    */
   public TaskFilter statuses(String... statuses) {
-    return new TaskFilter(distinct(statuses), labels, assignee, after, limit);
+    return new TaskFilter(Names.filterValues(statuses), labels, assignee, after, limit);
   }
 
   /**
@@ -73,15 +72,7 @@ public record TaskFilter(Set<String> statuses, Set<String> labels, String assign
    * @throws NullPointerException if a label is null
    */
   public TaskFilter labels(String... labels) {
-    return new TaskFilter(statuses, distinct(labels), assignee, after, limit);
-  }
-
-  private static Set<String> distinct(String... values) {
-    Set<String> set = new LinkedHashSet<>();
-    for (String v : values) {
-      set.add(Objects.requireNonNull(v, "a filter value is null"));
-    }
-    return set;
+    return new TaskFilter(statuses, Names.filterValues(labels), assignee, after, limit);
   }
 
   /**
