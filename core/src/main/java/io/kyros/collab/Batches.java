@@ -188,9 +188,11 @@ public final class Batches {
   /**
    * Brings a batch up to date (counts finished items, applies its policy, releases items, ends it); commits only if
    * something changed. Worker pools call it after each item they claim or finish.
+   *
+   * @return the batch after the step
    */
-  void advance(String id) {
-    commits.step(id, BatchCommits.Action.ADVANCE, null);
+  Batch advance(String id) {
+    return commits.step(id, BatchCommits.Action.ADVANCE, null);
   }
 
   /**

@@ -246,11 +246,13 @@ public final class WorkerPool implements AutoCloseable {
     return timer;
   }
 
-  void advanceBatch(String batchId) {
+  /** @return the batch after bringing it up to date, or empty if that failed (logged) */
+  java.util.Optional<Batch> advanceBatch(String batchId) {
     try {
-      collab.batches().advance(batchId);
+      return java.util.Optional.of(collab.batches().advance(batchId));
     } catch (RuntimeException e) {
       LOG.warn("cannot update batch {}: {}", batchId, e.toString());
+      return java.util.Optional.empty();
     }
   }
 
@@ -319,18 +321,13 @@ public final class WorkerPool implements AutoCloseable {
   /**
    * Cancels a run whose batch was aborted or cancelled before the run was added to the pool's runs (its claim
    * committed before that batch's state change, whose event {@link #react} handled before the run was there to
-   * cancel). Called by the run once it is among the runs, so either that event sees it or this read sees the state.
+   * cancel). Called by the run once it is among the runs, with the batch as {@link #advanceBatch} read it then, so
+   * either that event sees the run or this batch shows the state.
    */
-  void cancelIfBatchStopped(WorkerRun run, String batchId) {
-    if (isFinalStep(run, batchId)) {
-      return;
-    }
-    try {
-      collab.batches().get(batchId).map(Batch::state)
-          .filter(state -> state == BatchState.ABORTED || state == BatchState.CANCELLED)
-          .ifPresent(state -> run.cancel(WorkerRun.Cancel.BATCH, "batch " + batchId + " " + state.wireName()));
-    } catch (RuntimeException e) {
-      LOG.warn("cannot read batch {} of task {}: {}", batchId, run.taskId(), e.toString());
+  void cancelIfBatchStopped(WorkerRun run, Batch batch) {
+    BatchState state = batch.state();
+    if ((state == BatchState.ABORTED || state == BatchState.CANCELLED) && !isFinalStep(run, batch.id())) {
+      run.cancel(WorkerRun.Cancel.BATCH, "batch " + batch.id() + " " + state.wireName());
     }
   }
 

@@ -104,10 +104,7 @@ final class WorkerRun implements Runnable {
       KeepAlive k = collab.leases().keepAlive(claimed.lease(), claimed.lease().ttl().dividedBy(3));
       keepAlive = k;
       k.lost().thenAccept(lost -> cancel(Cancel.LOST, "claim lost: " + lost.getMessage()));
-      Batches.batchOf(claimed.task()).ifPresent(batch -> {
-        pool.advanceBatch(batch);
-        pool.cancelIfBatchStopped(this, batch);
-      });
+      Batches.batchOf(claimed.task()).flatMap(pool::advanceBatch).ifPresent(b -> pool.cancelIfBatchStopped(this, b));
       if (pool.handlerTimeout() != null) {
         Duration timeout = pool.handlerTimeout();
         timer = pool.timer().schedule(() -> cancel(Cancel.TIMEOUT, "timeout after " + timeout),
