@@ -7,6 +7,7 @@ import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.Write;
+import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,6 +15,7 @@ import java.sql.SQLException;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -100,6 +102,8 @@ final class InlineCommit extends CommitProtocol {
   private final String insertWithNextRevision;
   /** The decimal text of a record's revision as this transaction sees it: what an event template's marker becomes. */
   private final String revisionText;
+  /** The database clock in epoch microseconds, as an expression. */
+  private final String clockMicros;
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -131,6 +135,7 @@ final class InlineCommit extends CommitProtocol {
         + "'), ?, ? WHERE " + HELD + " ON CONFLICT (collection, id) DO NOTHING" + takenRevision;
     revisionText = "CAST((SELECT r.revision FROM " + tables.records()
         + " r WHERE r.collection = ? AND r.id = ?) AS TEXT)";
+    clockMicros = "(" + dialect.currentTimeMicros() + ")";
   }
 
   /**
@@ -285,6 +290,30 @@ final class InlineCommit extends CommitProtocol {
     List<NewEvent> events = fixed.orElseGet(() -> templates.get().events());
     Connection c = a.connection;
     Long[] locks = lockKeys(commit, List.copyOf(byKey.keySet()));
+    // a create under its key's lock, of a record checked absent, has no entries to clear (a delete removes them)
+    IndexWrites index = IndexWrites.replacing(writes, w -> byKey.get(w.key()).revision() == Expectation.ABSENT);
+    Optional<SingleStatement> single = SingleStatement.of(tables, sql, boundAndLockKeys, clockMicros, expectations,
+        writes, index, events, templates.map(EventTemplates::markers)
+            .orElseGet(() -> Collections.nCopies(events.size(), List.of())), a.lockWaitMillis(), locks, c);
+    if (single.isPresent() && single.get().parameters() <= dialect.maxParameters()) {
+      SingleStatement s = single.get();
+      Reads reads = new Reads();
+      try {
+        run(a, List.of(List.of(new Part(s.sql(), s.parameters(), s.binder()::bind, Result.STATEMENT))), reads);
+        if (reads.failed >= 0) {
+          clock.remember(reads.commitMicros);
+          return Optional.of(new CommitResult.Conflict(expectations.get(reads.failed), reads.actual));
+        }
+        return Optional.of(committed(commit, reads, events, templates));
+      } catch (SQLException e) {
+        if (!SingleStatement.notHeld(e)) {
+          throw e;
+        }
+        // a write did not change its row, so nothing was committed: the statement-per-step form below reports which
+        // expectation failed (or, if the tables were changed outside Collab, hands the commit to the general path)
+        a.rollback();
+      }
+    }
     List<Part> trip = new ArrayList<>();
     if (locks.length > 0) {
       trip.add(new Part(boundAndLockKeys, 2, (ps, p) -> {
@@ -299,8 +328,6 @@ final class InlineCommit extends CommitProtocol {
       }));
     }
     trip.add(check(expectations));
-    // a create under its key's lock, of a record checked absent, has no entries to clear (a delete removes them)
-    IndexWrites index = IndexWrites.replacing(writes, w -> byKey.get(w.key()).revision() == Expectation.ABSENT);
     trip.addAll(parts(changes, index, events, Optional.empty(), templates, writes));
     if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
       return Optional.empty();
@@ -315,18 +342,25 @@ final class InlineCommit extends CommitProtocol {
       a.rollback(); // a row count under the locks: the tables were changed outside Collab; the general path reports
       return Optional.empty();
     }
-    Instant now = clock.remember(reads.commitMicros);
     if (reads.failed >= 0) {
+      clock.remember(reads.commitMicros);
       return Optional.of(new CommitResult.Conflict(expectations.get(reads.failed), reads.actual));
     }
-    checkAscending("writes", "revisions", reads.revisions, writes.size());
+    return Optional.of(committed(commit, reads, events, templates));
+  }
+
+  /** @return the result of a one-round-trip commit that committed, from what its round trip read */
+  private CommitResult.Committed committed(Commit commit, Reads reads, List<NewEvent> events,
+      Optional<EventTemplates> templates) {
+    Instant now = clock.remember(reads.commitMicros);
+    checkAscending("writes", "revisions", reads.revisions, commit.writes().size());
     checkAscending("events", "ids", reads.eventIds, events.size());
     List<NewEvent> appended = templates.isPresent() ? templates.get().complete(commit, reads.revisions) : events;
     List<StoredEvent> stored = new ArrayList<>(appended.size());
     for (int i = 0; i < appended.size(); i++) {
       stored.add(StoredEvent.of(appended.get(i), reads.eventIds.get(i), now));
     }
-    return Optional.of(new CommitResult.Committed(List.copyOf(reads.revisions), stored, now));
+    return new CommitResult.Committed(List.copyOf(reads.revisions), stored, now);
   }
 
   /**
@@ -433,7 +467,9 @@ final class InlineCommit extends CommitProtocol {
     /** The revision a write took. */
     REVISION,
     /** The row of a one-round-trip commit's expectation check ({@link #check}). */
-    CHECK
+    CHECK,
+    /** The row of a commit made as one statement ({@link SingleStatement}): time, 0, revisions, event ids. */
+    STATEMENT
   }
 
   /** One statement of a round trip, how many parameters it has, how to bind them, and what its result holds. */
@@ -547,6 +583,19 @@ final class InlineCommit extends CommitProtocol {
                 }
                 reads.revisions.add(rs.getLong(1));
               }
+            } else if (result == Result.STATEMENT) {
+              try (ResultSet rs = resultSet(ps, isQuery)) {
+                if (!rs.next()) {
+                  throw new SQLException("expected the row of the commit's statement", "XX000");
+                }
+                reads.commitMicros = rs.getLong(1);
+                reads.failed = rs.getInt(2);
+                reads.actual = rs.getLong(3);
+                if (reads.failed < 0) { // a conflict took no revision and no event id
+                  reads.revisions.addAll(longs(rs.getArray(4)));
+                  reads.eventIds.addAll(longs(rs.getArray(5)));
+                }
+              }
             } else if (result == Result.CHECK) {
               try (ResultSet rs = resultSet(ps, isQuery)) {
                 if (!rs.next()) {
@@ -567,6 +616,23 @@ final class InlineCommit extends CommitProtocol {
         a.notCommitted();
       }
       throw e; // else the connection failed: whether COMMIT ran is unknown (if it was sent)
+    }
+  }
+
+  /** @return the elements of a {@code BIGINT[]} result, in order */
+  private static List<Long> longs(Array array) throws SQLException {
+    try {
+      Object[] values = (Object[]) array.getArray();
+      List<Long> out = new ArrayList<>(values.length);
+      for (Object v : values) {
+        if (!(v instanceof Long l)) {
+          throw new SQLException("expected BIGINT values, got " + Arrays.toString(values), "XX000");
+        }
+        out.add(l);
+      }
+      return out;
+    } finally {
+      array.free();
     }
   }
 

@@ -1,0 +1,254 @@
+package io.kyros.collab.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexEntry;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.StoredEvent;
+import io.kyros.collab.spi.Write;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * PostgreSQL's one-round-trip commit as one statement ({@link SingleStatement}), for commits that write every record
+ * they expect. Which form a commit took shows in the statements prepared on its connection ({@link FaultyDataSource}).
+ * These tests pin what the form must keep of the statement-per-step form: the clock read after the key locks, index
+ * entries replaced, all or nothing across writes, and a conflict reported with a revision the record really had when
+ * the commit could have taken effect, never an older one the statement's snapshot still shows.
+ */
+class SingleStatementTest {
+  private static final String PREFIX = "single_";
+  private static final RecordKey X = new RecordKey("c", "x");
+  private static final RecordKey Y = new RecordKey("c", "y");
+  private static final String STATEMENT = InlineCommit.BEGIN + "; WITH l AS MATERIALIZED (";
+
+  @Test
+  void aCreateAndAnUpdateEachTakeOneStatementAndReplaceTheRecordsIndexEntries() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        CommitResult.Committed created = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)),
+            List.of(Write.put(X, "{\"v\":1}", "h1", List.of(new IndexEntry("expires", "001")))),
+            List.of(new NewEvent("acquired", "a", "t", "{\"n\":1}")))));
+        assertThat(lastPrepared(recorded)).startsWith(STATEMENT).endsWith("; COMMIT")
+            .containsOnlyOnce("; WITH ");
+        CommitResult.Committed updated = committed(storage.commit(Commit.of(
+            List.of(Expectation.revision(X, created.revisions().get(0))),
+            List.of(Write.put(X, "{\"v\":2}", "h2", List.of(new IndexEntry("expires", "002")))),
+            List.of(new NewEvent("renewed", "a", "t", "{\"n\":2}")))));
+        assertThat(lastPrepared(recorded)).startsWith(STATEMENT);
+
+        assertThat(updated.revisions().get(0)).isGreaterThan(created.revisions().get(0));
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("{\"v\":2}");
+        assertThat(storage.scanIndex(IndexQuery.first("c", "expires", 10))).singleElement()
+            .satisfies(hit -> assertThat(hit.key()).isEqualTo("002"));
+        List<StoredEvent> events = storage.readEvents(0, 10);
+        assertThat(events).extracting(StoredEvent::type).containsExactly("acquired", "renewed");
+        assertThat(events).containsExactlyElementsOf(List.of(created.events().get(0), updated.events().get(0)));
+        assertThat(events.get(1).ts()).isEqualTo(updated.committedAt());
+
+        // a free record keeps no entry: the statement deletes the held one and inserts none
+        committed(storage.commit(Commit.of(List.of(Expectation.revision(X, updated.revisions().get(0))),
+            List.of(Write.put(X, "{\"v\":3}", "h3")), List.of())));
+        assertThat(lastPrepared(recorded)).startsWith(STATEMENT);
+        assertThat(storage.scanIndex(IndexQuery.first("c", "expires", 10))).isEmpty();
+      }
+    }
+  }
+
+  @Test
+  void theCommitsTimeIsReadAfterTheKeyLocksAreGranted() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded); Connection holder = db.dataSource().getConnection()) {
+        long x = createdHoldingItsLock(storage, db, holder);
+        CompletableFuture<CommitResult> waiting = CompletableFuture.supplyAsync(() -> storage.commit(Commit.of(
+            List.of(Expectation.revision(X, x)), List.of(Write.put(X, "2", "h")),
+            List.of(new NewEvent("e", "a", "t", "{}")))));
+        Await.until("the commit to wait for the key's lock", () -> waitsForAnAdvisoryLock(db));
+        Instant released = databaseNow(holder);
+        holder.commit();
+
+        CommitResult.Committed result = committed(waiting.get(60, TimeUnit.SECONDS));
+        assertThat(result.committedAt()).isAfterOrEqualTo(released);
+        assertThat(storage.readEvents(0, 10)).singleElement()
+            .satisfies(e -> assertThat(e.ts()).isAfterOrEqualTo(released));
+        assertThat(lastPrepared(recorded)).startsWith(STATEMENT);
+      }
+    }
+  }
+
+  @Test
+  void aFailedLaterWriteUndoesTheEarlierOnesAndTheConflictIsReportedAsTheStatementPerStepFormReportsIt() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)),
+            List.of(Write.put(X, "1", "h", List.of(new IndexEntry("i", "k1")))), List.of()))).revisions().get(0);
+        long y = committed(storage.commit(Commit.of(List.of(Expectation.absent(Y)), List.of(Write.put(Y, "1", "h")),
+            List.of()))).revisions().get(0);
+        long events = storage.lastEventId();
+        int before = recorded.connections().size();
+
+        // X's write changes its row inside the statement, Y's expects a revision Y does not have
+        Expectation stale = Expectation.revision(Y, y + 1000);
+        CommitResult result = storage.commit(Commit.of(List.of(Expectation.revision(X, x), stale),
+            List.of(Write.put(X, "2", "h2", List.of(new IndexEntry("i", "k2"))), Write.put(Y, "2", "h2")),
+            List.of(new NewEvent("e", "a", "t", "{}"))));
+        List<String> prepared = recorded.connections().subList(before, recorded.connections().size()).stream()
+            .flatMap(c -> c.prepared().stream()).toList();
+
+        assertThat(result).isEqualTo(new CommitResult.Conflict(stale, y));
+        assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(x);
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
+        assertThat(storage.read(Y).orElseThrow().revision()).isEqualTo(y);
+        assertThat(storage.scanIndex(IndexQuery.first("c", "i", 10))).singleElement()
+            .satisfies(hit -> assertThat(hit.key()).isEqualTo("k1"));
+        assertThat(storage.lastEventId()).isEqualTo(events);
+        // the statement, then the statement-per-step form whose check found the conflict
+        assertThat(prepared).hasSize(2);
+        assertThat(prepared).first().asString().startsWith(STATEMENT);
+        assertThat(prepared).last().asString().startsWith(InlineCommit.BEGIN + "; SELECT count(*) FROM");
+      }
+    }
+  }
+
+  @Test
+  void aConflictOfTheFirstWriteIsReportedByTheStatementItself() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h")),
+            List.of()))).revisions().get(0);
+        long events = storage.lastEventId();
+        int before = recorded.connections().size();
+
+        Expectation absent = Expectation.absent(X);
+        assertThat(storage.commit(Commit.of(List.of(absent), List.of(Write.put(X, "2", "h")),
+            List.of(new NewEvent("e", "a", "t", "{}"))))).isEqualTo(new CommitResult.Conflict(absent, x));
+        Expectation expired = Expectation.revisionUntil(X, x, Instant.parse("2020-01-01T00:00:00Z"));
+        assertThat(storage.commit(Commit.of(List.of(expired), List.of(Write.put(X, "2", "h")), List.of())))
+            .isEqualTo(new CommitResult.Conflict(expired, x));
+
+        List<String> prepared = recorded.connections().subList(before, recorded.connections().size()).stream()
+            .flatMap(c -> c.prepared().stream()).toList();
+        assertThat(prepared).hasSize(2).allSatisfy(sql -> assertThat(sql).startsWith(STATEMENT));
+        assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(x);
+        assertThat(storage.lastEventId()).isEqualTo(events);
+      }
+    }
+  }
+
+  /**
+   * The record changes after the statement's snapshot is taken and before its key lock is granted: the snapshot
+   * still shows the revision the commit expects, but the update finds the newer one. The conflict must name the
+   * newer revision (the statement hands the commit to the statement-per-step form, whose check reads after the lock),
+   * not the snapshot's, which would claim the expected revision did not hold while reporting it as the record's.
+   */
+  @Test
+  void aRecordChangedWhileTheCommitWaitedForItsLockIsReportedWithItsNewRevision() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded); Connection holder = db.dataSource().getConnection()) {
+        long x = createdHoldingItsLock(storage, db, holder);
+        Expectation expected = Expectation.revision(X, x);
+        CompletableFuture<CommitResult> waiting = CompletableFuture.supplyAsync(() -> storage.commit(Commit.of(
+            List.of(expected), List.of(Write.put(X, "2", "h")), List.of(new NewEvent("e", "a", "t", "{}")))));
+        Await.until("the commit to wait for the key's lock", () -> waitsForAnAdvisoryLock(db));
+        long changed = x + 500;
+        try (PreparedStatement ps = holder.prepareStatement("UPDATE " + db.prefix + "collab_records SET revision = ?,"
+            + " value_json = 'outside' WHERE collection = ? AND id = ?")) {
+          ps.setLong(1, changed);
+          ps.setString(2, X.collection());
+          ps.setString(3, X.id());
+          assertThat(ps.executeUpdate()).isEqualTo(1);
+        }
+        holder.commit();
+
+        assertThat(waiting.get(60, TimeUnit.SECONDS)).isEqualTo(new CommitResult.Conflict(expected, changed));
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("outside");
+        assertThat(storage.lastEventId()).isZero();
+      }
+    }
+  }
+
+  @Test
+  void anAppendWithoutWritesIsOneStatement() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        CommitResult.Committed result = committed(storage.commit(Commit.of(List.of(), List.of(),
+            List.of(new NewEvent("a", "x", "t", "{}"), new NewEvent("b", "x", "t", "{}")))));
+        assertThat(lastPrepared(recorded)).startsWith(STATEMENT).contains("pg_current_xact_id()");
+        assertThat(result.events()).extracting(StoredEvent::id).isSorted().doesNotHaveDuplicates();
+        assertThat(storage.readEvents(0, 10)).containsExactlyElementsOf(result.events());
+      }
+    }
+  }
+
+  /**
+   * Creates record X, then takes its key's lock on {@code holder} in a transaction left open.
+   *
+   * @return X's revision
+   */
+  private static long createdHoldingItsLock(JdbcStorage storage, TestDatabase db, Connection holder)
+      throws SQLException {
+    long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h")),
+        List.of()))).revisions().get(0);
+    holder.setAutoCommit(false);
+    try (Statement s = holder.createStatement()) {
+      s.execute("SELECT pg_advisory_xact_lock(" + InlineCommit.lockKey(db.prefix, X) + ")");
+    }
+    return x;
+  }
+
+  private static boolean waitsForAnAdvisoryLock(TestDatabase db) {
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+            + " AND wait_event = 'advisory' AND datname = current_database()")) {
+      rs.next();
+      return rs.getLong(1) > 0;
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private static Instant databaseNow(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT")) {
+      rs.next();
+      return Instant.EPOCH.plusNanos(rs.getLong(1) * 1000L);
+    }
+  }
+
+  /** @return the statement last prepared on a connection whose round trip began a transaction */
+  private static String lastPrepared(FaultyDataSource recorded) {
+    List<String> commits = recorded.connections().stream().flatMap(c -> c.prepared().stream())
+        .filter(sql -> sql.startsWith(InlineCommit.BEGIN + "; ")).toList();
+    return commits.get(commits.size() - 1);
+  }
+
+  private static CommitResult.Committed committed(CommitResult result) {
+    assertThat(result).isInstanceOf(CommitResult.Committed.class);
+    return (CommitResult.Committed) result;
+  }
+
+  /** A storage on the recorded data source, without a listener (whose connection would be recorded too). */
+  private static JdbcStorage storage(TestDatabase db, FaultyDataSource recorded) {
+    return JdbcStorage.builder(recorded.dataSource()).tablePrefix(db.prefix).dialect(JdbcDialect.POSTGRESQL)
+        .listenNotify(false).build();
+  }
+}
