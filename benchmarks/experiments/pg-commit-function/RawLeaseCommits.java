@@ -8,6 +8,8 @@
  *   B  BEGIN; bound + key lock; one statement: check, update, index entries, event (data-modifying CTEs); COMMIT
  *   F  one auto-commit statement: bound + key lock, clock, update, index entries, event
  *   H  F without the key lock        I  F without the index entries        G  F without both
+ *   J  BEGIN; F; COMMIT (session 41: the shape SingleStatement sends)
+ *   -Durl=... replaces the JDBC URL (e.g. with "?options=-c%20plan_cache_mode%3Dforce_generic_plan")
  *
  * Not equivalent to a commit in every case (see README.md): a measurement, not a design.
  *
@@ -46,6 +48,7 @@ public class RawLeaseCommits {
     + " i AS (INSERT INTO "+P+"index (collection, index_name, index_key, record_id) SELECT * FROM (VALUES (?, ?, ?, ?)) AS v WHERE EXISTS (SELECT 1 FROM u) ON CONFLICT DO NOTHING),"
     + " e AS (INSERT INTO "+P+"events (id, ts_micros, event_type, actor, target, details) SELECT nextval('"+P+"event_seq'), (SELECT n FROM t), ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM u) RETURNING id)"
     + " SELECT (SELECT n FROM t), 0, (SELECT max(revision) FROM u), (SELECT max(id) FROM e)";
+  static final String J = "BEGIN ISOLATION LEVEL READ COMMITTED;" + F + ";COMMIT";
   static final String H = "WITH l AS MATERIALIZED (SELECT CAST(? AS BIGINT) AS a, CAST(? AS BIGINT[]) AS b),"
     + " t AS MATERIALIZED (SELECT (EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT AS n, pg_current_xact_id() AS x FROM l),"
     + " u AS (UPDATE "+P+"records SET revision = nextval('"+P+"revision_seq'), hash = ?, value_json = ? WHERE collection = ? AND id = ? AND revision = ? AND EXISTS (SELECT 1 FROM t) RETURNING revision),"
@@ -80,12 +83,12 @@ public class RawLeaseCommits {
     res.forEach((m, l) -> { Collections.sort(l); System.out.println(m + " median " + l.get(l.size()/2) + " commits/s " + l); });
   }
   static void work(String mode, int n, int base) throws Exception {
-    try (Connection c = DriverManager.getConnection("jdbc:postgresql://127.0.0.1:5432/test", "postgres", "")) {
+    try (Connection c = DriverManager.getConnection(System.getProperty("url", "jdbc:postgresql://127.0.0.1:5432/test"), "postgres", "")) {
       Map<String, Long> rev = new HashMap<>();
       try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id, revision FROM "+P+"records WHERE collection='_leases'")) {
         while (rs.next()) rev.put(rs.getString(1), rs.getLong(2));
       }
-      String sql = mode.equals("A") ? A : mode.equals("B") ? B : mode.equals("G") ? G : mode.equals("H") ? H : mode.equals("I") ? I : F;
+      String sql = mode.equals("A") ? A : mode.equals("B") ? B : mode.equals("G") ? G : mode.equals("J") ? J : mode.equals("H") ? H : mode.equals("I") ? I : F;
         for (int i = 0; i < n; i++) {
           String id = "r" + (base + i % 8);
           try (PreparedStatement ps = c.prepareStatement(sql)) {

@@ -12,7 +12,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -26,8 +25,8 @@ import java.util.TreeSet;
 /**
  * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
  * not depend on its revisions, or name them only as text ({@link EventTemplates}), and whose writes update records it
- * expects at a revision or create records it expects absent takes one round trip ({@link #tryOneTrip}); the others
- * take two:
+ * expects at a revision or create records it expects absent takes one round trip of one statement
+ * ({@link #tryOneTrip}, {@link SingleStatement}); the others take two:
  * <ol>
  *   <li>the lock wait's bound and an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes, in one statement ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them);
@@ -71,13 +70,6 @@ final class InlineCommit extends CommitProtocol {
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
   /** The SQLState of the failed cast that reports it. */
   private static final String INVALID_TEXT_REPRESENTATION = "22P02";
-  /**
-   * The transaction-local setting a one-round-trip commit's check ({@link #check}) leaves: the commit's time in epoch
-   * microseconds if every expectation held, else empty.
-   */
-  private static final String COMMIT_MICROS = "collab.commit_micros";
-  /** The condition every change of a one-round-trip commit is made under: its expectations held. */
-  private static final String HELD = "current_setting('" + COMMIT_MICROS + "') <> ''";
   /** The most expectations a one-round-trip commit checks (its check statement grows with them). */
   static final int ONE_TRIP_EXPECTATIONS = 32;
   /** The parameters of one event row without its id: ts_micros, event_type, actor, target, details. */
@@ -89,19 +81,10 @@ final class InlineCommit extends CommitProtocol {
   /** Bounds the lock wait by its first parameter, then locks the keys of its second (an array, ascending). */
   private final String boundAndLockKeys;
   private final String nextRevisions;
-  /** The start of a multi-row event insert; the rows follow ({@link #eventRow} or {@link #eventRowAtCommitTime}). */
+  /** The start of a multi-row event insert; the rows ({@link #eventRow}) follow. */
   private final String insertEvents;
-  /** The start of a one-round-trip commit's event insert, made only if its check held; rows and the filter follow. */
-  private final String insertEventsAtCommitTime;
   /** An event row with its time bound: ts_micros, event_type, actor, target, details. */
   private final String eventRow;
-  /** An event row at the commit's time, up to its details: event_type, actor, target; the details' expression next. */
-  private final String eventRowAtCommitTimeStart;
-  private final String currentRevision;
-  private final String updateWithNextRevision;
-  private final String insertWithNextRevision;
-  /** The decimal text of a record's revision as this transaction sees it: what an event template's marker becomes. */
-  private final String revisionText;
   /** The database clock in epoch microseconds, as an expression. */
   private final String clockMicros;
 
@@ -114,27 +97,8 @@ final class InlineCommit extends CommitProtocol {
         + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
         + " WHERE b.bound IS NOT NULL) AS locked";
     nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
-    String eventColumns = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) ";
-    insertEvents = eventColumns + "VALUES ";
+    insertEvents = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) VALUES ";
     eventRow = "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
-    // the VALUES run only if HELD (a one-time filter), so nothing, not even an id, is taken after a failed check
-    insertEventsAtCommitTime = eventColumns + "SELECT * FROM (VALUES ";
-    eventRowAtCommitTimeStart = "(nextval('" + tables.eventSequence() + "'), CAST(current_setting('" + COMMIT_MICROS
-        + "') AS BIGINT), ?, ?, ?, ";
-    currentRevision = "COALESCE((SELECT r.revision FROM " + tables.records()
-        + " r WHERE r.collection = ? AND r.id = ?), 0)";
-    String takenRevision = " RETURNING revision) SELECT CASE WHEN count(*) = 1 THEN max(revision) WHEN NOT (" + HELD
-        + ") THEN 0 ELSE CAST('" + ROW_COUNT_FAILED + ":' || count(*) AS BIGINT) END FROM changed";
-    updateWithNextRevision = "WITH changed AS (UPDATE " + tables.records() + " SET revision = nextval('"
-        + tables.revisionSequence() + "'), hash = ?, value_json = ? WHERE collection = ? AND id = ? AND revision = ?"
-        + " AND " + HELD + takenRevision;
-    // a one-time filter, as for the events: no revision is taken unless the check held; an existing row (only
-    // possible if the tables were changed outside Collab, under the key's lock) inserts nothing: a failed row count
-    insertWithNextRevision = "WITH changed AS (INSERT INTO " + tables.records()
-        + " (collection, id, revision, hash, value_json) SELECT ?, ?, nextval('" + tables.revisionSequence()
-        + "'), ?, ? WHERE " + HELD + " ON CONFLICT (collection, id) DO NOTHING" + takenRevision;
-    revisionText = "CAST((SELECT r.revision FROM " + tables.records()
-        + " r WHERE r.collection = ? AND r.id = ?) AS TEXT)";
     clockMicros = "(" + dialect.currentTimeMicros() + ")";
   }
 
@@ -240,17 +204,18 @@ final class InlineCommit extends CommitProtocol {
    * Runs the commit in one round trip when it allows: the database clock is the commit's clock, its events do not
    * depend on the revisions ({@link Commit#fixedEvents}) or are templates ({@link EventTemplates}), each write is an
    * update of a record expected at a revision or a create of one expected absent, and it has at most
-   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The round trip carries the
-   * lock wait's bound, the key locks, the expectation check ({@link #check}: it reads the clock, finds the first
-   * expectation that does not hold, and leaves the time in {@link #COMMIT_MICROS} only if none), then, each made only
-   * if the check left the time ({@link #HELD}): the xid (only for events without writes: a write's changed row gives
-   * it), the updates and creates taking their revisions from the sequence ({@code nextval}, under the locks, as the
-   * general path does), their index entries (the updated records' cleared first; a create's record has none), the
-   * events (templates completed with the revisions just taken); and COMMIT. A failed expectation thus commits an empty transaction (no
-   * xid, no WAL flush) and is reported from the check's row, not as a server error.
+   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. Between BEGIN and COMMIT
+   * the round trip carries one statement of data-modifying common table expressions ({@link SingleStatement}): if
+   * the commit writes every record it expects, the self-checked form, which takes the key locks itself and makes each
+   * expectation a condition of its record's write; otherwise, or when that form cannot tell which expectation failed,
+   * the checked form, sent after the statement taking the key locks, which reads the clock and every expectation
+   * after the locks, and writes, changes the index entries and inserts the events only if all held. A failed
+   * expectation thus commits an empty transaction (no xid, no WAL flush) and is reported from the statement's row,
+   * not as a server error.
    *
-   * @return the result, or empty if the commit does not qualify (then nothing was sent) or a row count did not hold
-   *     (the tables were changed outside Collab; rolled back, for the general path to report)
+   * @return the result, or empty if the commit does not qualify (then nothing was sent) or a write changed no row
+   *     although every expectation held (the tables were changed outside Collab; rolled back, for the general path
+   *     to report)
    */
   @Override
   Optional<CommitResult> tryOneTrip(Transactions.Attempt a, Commit commit) throws SQLException {
@@ -261,26 +226,13 @@ final class InlineCommit extends CommitProtocol {
     }
     Map<RecordKey, Expectation> byKey = new HashMap<>();
     expectations.forEach(e -> byKey.putIfAbsent(e.key(), e));
-    List<Part> changes = new ArrayList<>(writes.size());
+    List<Long> expected = new ArrayList<>(writes.size());
     for (Write w : writes) {
       Expectation e = byKey.get(w.key());
       if (w.isDelete() || e == null) {
         return Optional.empty(); // only updates of records expected at a revision, and creates of ones expected absent
       }
-      changes.add(e.revision() == Expectation.ABSENT ? new Part(insertWithNextRevision, 4, (ps, p) -> {
-        ps.setString(p, w.key().collection());
-        ps.setString(p + 1, w.key().id());
-        ps.setString(p + 2, w.hash());
-        ps.setString(p + 3, w.json());
-        return p + 4;
-      }, Result.REVISION) : new Part(updateWithNextRevision, 5, (ps, p) -> {
-        ps.setString(p, w.hash());
-        ps.setString(p + 1, w.json());
-        ps.setString(p + 2, w.key().collection());
-        ps.setString(p + 3, w.key().id());
-        ps.setLong(p + 4, e.revision());
-        return p + 5;
-      }, Result.REVISION));
+      expected.add(e.revision());
     }
     Optional<List<NewEvent>> fixed = commit.fixedEvents();
     Optional<EventTemplates> templates = fixed.isPresent() ? Optional.empty() : EventTemplates.of(commit);
@@ -288,63 +240,67 @@ final class InlineCommit extends CommitProtocol {
       return Optional.empty();
     }
     List<NewEvent> events = fixed.orElseGet(() -> templates.get().events());
+    List<List<Integer>> markers = templates.map(EventTemplates::markers)
+        .orElseGet(() -> Collections.nCopies(events.size(), List.of()));
     Connection c = a.connection;
     Long[] locks = lockKeys(commit, List.copyOf(byKey.keySet()));
     // a create under its key's lock, of a record checked absent, has no entries to clear (a delete removes them)
     IndexWrites index = IndexWrites.replacing(writes, w -> byKey.get(w.key()).revision() == Expectation.ABSENT);
-    Optional<SingleStatement> single = SingleStatement.of(tables, sql, boundAndLockKeys, clockMicros, expectations,
-        writes, index, events, templates.map(EventTemplates::markers)
-            .orElseGet(() -> Collections.nCopies(events.size(), List.of())), a.lockWaitMillis(), locks, c);
+    Optional<SingleStatement> single = SingleStatement.selfChecked(tables, sql, boundAndLockKeys, clockMicros,
+        expectations, writes, index, events, markers, a.lockWaitMillis(), locks, c);
     if (single.isPresent() && single.get().parameters() <= dialect.maxParameters()) {
-      SingleStatement s = single.get();
-      Reads reads = new Reads();
-      try {
-        run(a, List.of(List.of(new Part(s.sql(), s.parameters(), s.binder()::bind, Result.STATEMENT))), reads);
-        if (reads.failed >= 0) {
-          clock.remember(reads.commitMicros);
-          return Optional.of(new CommitResult.Conflict(expectations.get(reads.failed), reads.actual));
-        }
-        return Optional.of(committed(commit, reads, events, templates));
-      } catch (SQLException e) {
-        if (!SingleStatement.notHeld(e)) {
-          throw e;
-        }
-        // a write did not change its row, so nothing was committed: the statement-per-step form below reports which
-        // expectation failed (or, if the tables were changed outside Collab, hands the commit to the general path)
-        a.rollback();
+      Optional<CommitResult> result = runStatement(a, commit, List.of(statement(single.get())), events, templates);
+      if (result.isPresent()) {
+        return result;
       }
+      // a write did not change its row, so nothing was committed, and the statement could not tell why: the
+      // checked form below reads every expectation after the locks and reports the conflict
     }
-    List<Part> trip = new ArrayList<>();
-    if (locks.length > 0) {
-      trip.add(new Part(boundAndLockKeys, 2, (ps, p) -> {
-        ps.setLong(p, a.lockWaitMillis());
-        ps.setArray(p + 1, c.createArrayOf("bigint", locks));
-        return p + 2;
-      }));
-    } else {
-      trip.add(new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
-        ps.setLong(p, a.lockWaitMillis());
-        return p + 1;
-      }));
-    }
-    trip.add(check(expectations));
-    trip.addAll(parts(changes, index, events, Optional.empty(), templates, writes));
-    if (trip.stream().mapToInt(Part::parameters).sum() > dialect.maxParameters()) {
+    Part lock = locks.length > 0 ? new Part(boundAndLockKeys, 2, (ps, p) -> {
+      ps.setLong(p, a.lockWaitMillis());
+      ps.setArray(p + 1, c.createArrayOf("bigint", locks));
+      return p + 2;
+    }) : new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
+      ps.setLong(p, a.lockWaitMillis());
+      return p + 1;
+    });
+    SingleStatement checked = SingleStatement.checked(tables, sql, clockMicros, expectations, writes, expected, index,
+        events, markers);
+    if (lock.parameters() + checked.parameters() > dialect.maxParameters()) {
       return Optional.empty();
     }
+    // empty: every expectation held but a write changed no row (the tables were changed outside Collab, under the
+    // locks); rolled back, for the general path to report
+    return runStatement(a, commit, List.of(lock, statement(checked)), events, templates);
+  }
+
+  /** @return the part that sends a one-round-trip commit's statement */
+  private static Part statement(SingleStatement s) {
+    return new Part(s.sql(), s.parameters(), s.binder()::bind, Result.STATEMENT);
+  }
+
+  /**
+   * Sends a one-round-trip commit's statement (after the key locks' statement, if it is the checked form) and
+   * COMMIT in one round trip.
+   *
+   * @return the result, or empty if the statement reported that a write changed no row without telling which
+   *     expectation failed: then nothing was committed, and the transaction is rolled back
+   */
+  private Optional<CommitResult> runStatement(Transactions.Attempt a, Commit commit, List<Part> trip,
+      List<NewEvent> events, Optional<EventTemplates> templates) throws SQLException {
     Reads reads = new Reads();
     try {
       run(a, List.of(trip), reads);
     } catch (SQLException e) {
-      if (!rowCountFailed(e)) {
+      if (!SingleStatement.notHeld(e)) {
         throw e;
       }
-      a.rollback(); // a row count under the locks: the tables were changed outside Collab; the general path reports
+      a.rollback();
       return Optional.empty();
     }
     if (reads.failed >= 0) {
       clock.remember(reads.commitMicros);
-      return Optional.of(new CommitResult.Conflict(expectations.get(reads.failed), reads.actual));
+      return Optional.of(new CommitResult.Conflict(commit.expectations().get(reads.failed), reads.actual));
     }
     return Optional.of(committed(commit, reads, events, templates));
   }
@@ -361,58 +317,6 @@ final class InlineCommit extends CommitProtocol {
       stored.add(StoredEvent.of(appended.get(i), reads.eventIds.get(i), now));
     }
     return new CommitResult.Committed(List.copyOf(reads.revisions), stored, now);
-  }
-
-  /**
-   * The expectation check of a one-round-trip commit, a statement of its own after the key locks (so its snapshot
-   * sees every commit that held them before). It reads the database clock once and each expected key's revision (0
-   * if absent), and returns the time, the position of the first expectation in the commit's order that does not
-   * hold (-1 if none) and that key's revision (0 if none); it leaves the time in the transaction-local setting
-   * {@link #COMMIT_MICROS} if every expectation held, else an empty text. Every column is of fixed width (pgjdbc may
-   * split a round trip before a statement with a text result when parameters are sent untyped).
-   */
-  private Part check(List<Expectation> expectations) {
-    int n = expectations.size();
-    StringBuilder text = new StringBuilder("WITH t(n) AS MATERIALIZED (").append(dialect.currentTimeMicros())
-        .append("), c AS MATERIALIZED (SELECT t.n");
-    for (int i = 0; i < n; i++) {
-      text.append(", ").append(currentRevision).append(" AS r").append(i);
-    }
-    text.append(" FROM t), f AS MATERIALIZED (SELECT c.n, ");
-    if (n == 0) {
-      text.append("-1 AS failed, 0 AS actual");
-    } else {
-      // a bound bound as NULL (none) makes "c.n > ?" NULL, which never fails the expectation
-      text.append("CASE");
-      for (int i = 0; i < n; i++) {
-        text.append(" WHEN c.r").append(i).append(" <> ? OR c.n > ? THEN ").append(i);
-      }
-      text.append(" ELSE -1 END AS failed, ARRAY[");
-      for (int i = 0; i < n; i++) {
-        text.append(i > 0 ? ", " : "").append("c.r").append(i);
-      }
-      text.append("] AS r");
-    }
-    text.append(" FROM c) SELECT f.n, f.failed, ")
-        .append(n == 0 ? "f.actual" : "CASE WHEN f.failed >= 0 THEN f.r[f.failed + 1] ELSE 0 END")
-        .append(", set_config('").append(COMMIT_MICROS)
-        .append("', CASE WHEN f.failed < 0 THEN CAST(f.n AS TEXT) ELSE '' END, true) IS NOT NULL FROM f");
-    return new Part(text.toString(), 4 * n, (ps, first) -> {
-      int p = first;
-      for (Expectation e : expectations) {
-        ps.setString(p++, e.key().collection());
-        ps.setString(p++, e.key().id());
-      }
-      for (Expectation e : expectations) {
-        ps.setLong(p++, e.revision());
-        if (e.notAfter() == null) {
-          ps.setNull(p++, Types.BIGINT);
-        } else {
-          ps.setLong(p++, flooredMicros(e.notAfter())); // now > notAfter, in whole microseconds
-        }
-      }
-      return p;
-    }, Result.CHECK);
   }
 
   /**
@@ -464,11 +368,10 @@ final class InlineCommit extends CommitProtocol {
     NONE,
     /** The ids of the events it inserted. */
     EVENT_IDS,
-    /** The revision a write took. */
-    REVISION,
-    /** The row of a one-round-trip commit's expectation check ({@link #check}). */
-    CHECK,
-    /** The row of a commit made as one statement ({@link SingleStatement}): time, 0, revisions, event ids. */
+    /**
+     * The row of a one-round-trip commit's statement ({@link SingleStatement}): its time, the failed expectation's
+     * position (-1 if none) and that record's revision, the writes' revisions, the events' ids.
+     */
     STATEMENT
   }
 
@@ -511,7 +414,7 @@ final class InlineCommit extends CommitProtocol {
     Reads reads = new Reads();
     try {
       run(a, roundTrips(parts(writeParts(changes.writes()), changes.index(), changes.events(),
-          Optional.of(changes.locked().now()), Optional.empty(), List.of()), dialect.maxParameters()), reads);
+          changes.locked().now()), dialect.maxParameters()), reads);
     } catch (SQLException e) {
       if (!rowCountFailed(e)) {
         throw e;
@@ -576,13 +479,6 @@ final class InlineCommit extends CommitProtocol {
                   reads.eventIds.add(rs.getLong(1));
                 }
               }
-            } else if (result == Result.REVISION) {
-              try (ResultSet rs = resultSet(ps, isQuery)) {
-                if (!rs.next()) {
-                  throw new SQLException("expected the revision a write took", "XX000");
-                }
-                reads.revisions.add(rs.getLong(1));
-              }
             } else if (result == Result.STATEMENT) {
               try (ResultSet rs = resultSet(ps, isQuery)) {
                 if (!rs.next()) {
@@ -595,15 +491,6 @@ final class InlineCommit extends CommitProtocol {
                   reads.revisions.addAll(longs(rs.getArray(4)));
                   reads.eventIds.addAll(longs(rs.getArray(5)));
                 }
-              }
-            } else if (result == Result.CHECK) {
-              try (ResultSet rs = resultSet(ps, isQuery)) {
-                if (!rs.next()) {
-                  throw new SQLException("expected the row of the commit's expectation check", "XX000");
-                }
-                reads.commitMicros = rs.getLong(1);
-                reads.failed = rs.getInt(2);
-                reads.actual = rs.getLong(3);
               }
             }
           }
@@ -665,86 +552,47 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * The statements applying a commit's changes, in order, without COMMIT.
+   * The statements applying a commit's changes on the general path, in order, without COMMIT.
    *
-   * @param ts the commit's time, bound into the events; empty for a one-round-trip commit: then the time comes from
-   *     the setting its check left, and the xid, the index changes and the events are made only if that check held
-   *     ({@link #HELD}; the writes given carry that condition themselves)
-   * @param templates for a one-round-trip commit, the templates {@code events} are: each marker in an event's details
-   *     becomes the decimal text of the revision its write took, read back from the record the trip changed before
-   * @param written the commit's writes, whose keys the templates' markers name by position
+   * @param ts the commit's time, bound into the events
    */
-  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events, Optional<Instant> ts,
-      Optional<EventTemplates> templates, List<Write> written) {
-    boolean guarded = ts.isEmpty();
+  private List<Part> parts(List<Part> writes, IndexWrites index, List<NewEvent> events, Instant ts) {
     List<Part> parts = new ArrayList<>();
-    if (!events.isEmpty() && (!guarded || writes.isEmpty())) {
-      // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written; a
-      // one-round-trip commit's writes each change one row before its events (or it fails), which assigns the xid
-      parts.add(new Part(guarded ? "SELECT CASE WHEN " + HELD + " THEN pg_current_xact_id() END"
-          : "SELECT pg_current_xact_id()", 0, (ps, p) -> p));
+    if (!events.isEmpty()) {
+      // the xid exists before the first event id is taken (EventHorizon relies on it), even with no row written
+      parts.add(new Part("SELECT pg_current_xact_id()", 0, (ps, p) -> p));
     }
     parts.addAll(writes);
     for (List<RecordKey> keys : index.deletes()) {
-      parts.add(new Part(guarded ? sql.deleteIndexEntriesIf(keys.size(), HELD) : sql.deleteIndexEntries(keys.size()),
-          keys.size() * IndexWrites.KEY_PARAMETERS, (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
+      parts.add(new Part(sql.deleteIndexEntries(keys.size()), keys.size() * IndexWrites.KEY_PARAMETERS,
+          (ps, first) -> IndexWrites.bindKeys(ps, first, keys)));
     }
     int entriesPerInsert = Math.max(1, dialect.maxParameters() / IndexWrites.ROW_PARAMETERS);
     for (List<IndexWrites.Row> rows : IndexWrites.chunks(index.rows, entriesPerInsert)) {
-      parts.add(new Part(guarded ? sql.insertIndexEntriesIf(rows.size(), HELD) : sql.insertIndexEntries(rows.size()),
-          rows.size() * IndexWrites.ROW_PARAMETERS, (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
+      parts.add(new Part(sql.insertIndexEntries(rows.size()), rows.size() * IndexWrites.ROW_PARAMETERS,
+          (ps, first) -> IndexWrites.bindRows(ps, first, rows)));
     }
-    List<List<Integer>> markers = templates.map(EventTemplates::markers)
-        .orElseGet(() -> Collections.nCopies(events.size(), List.of()));
     for (int from = 0, to; from < events.size(); from = to) {
       // as many events per insert as the driver's parameters allow; their ids ascend in the rows' order
-      StringBuilder insert = new StringBuilder(guarded ? insertEventsAtCommitTime : insertEvents);
+      StringBuilder insert = new StringBuilder(insertEvents);
       int parameters = 0;
       for (to = from; to < events.size(); to++) {
-        List<Integer> named = markers.get(to);
-        int row = (guarded ? EVENT_PARAMETERS - 1 : EVENT_PARAMETERS) + 2 * named.size();
-        if (to > from && parameters + row > dialect.maxParameters()) {
+        if (to > from && parameters + EVENT_PARAMETERS > dialect.maxParameters()) {
           break;
         }
-        insert.append(to > from ? ", " : "")
-            .append(guarded ? eventRowAtCommitTimeStart + details(named) + ")" : eventRow);
-        parameters += row;
+        insert.append(to > from ? ", " : "").append(eventRow);
+        parameters += EVENT_PARAMETERS;
       }
-      insert.append(guarded ? ") AS v WHERE " + HELD : "").append(" RETURNING id");
+      insert.append(" RETURNING id");
       List<NewEvent> chunk = events.subList(from, to);
-      int first = from;
       parts.add(new Part(insert.toString(), parameters, (ps, p) -> {
-        for (int e = 0; e < chunk.size(); e++) {
-          if (!guarded) {
-            p = bindEvent(ps, p, chunk.get(e), ts.get());
-            continue;
-          }
-          p = bindEventAtCommitTime(ps, p, chunk.get(e));
-          for (int i : markers.get(first + e)) {
-            ps.setString(p++, written.get(i).key().collection());
-            ps.setString(p++, written.get(i).key().id());
-          }
+        for (NewEvent e : chunk) {
+          p = bindEvent(ps, p, e, ts);
         }
         return p;
       }, Result.EVENT_IDS));
     }
     return parts; // no NOTIFY: it would serialize the commits (CommitNotifier sends it after them)
-  }
-
-  /**
-   * @param markers the writes whose revisions an event's details name ({@link EventTemplates}), or none
-   * @return the expression of the details: the bound text, each marker replaced by the decimal text of the revision its
-   *     write took, read back from the record the trip changed before
-   */
-  private String details(List<Integer> markers) {
-    if (markers.isEmpty()) {
-      return "?";
-    }
-    String details = "CAST(? AS TEXT)";
-    for (int i : markers) {
-      details = "replace(" + details + ", chr(1) || '" + i + "' || chr(2), " + revisionText + ")";
-    }
-    return details;
   }
 
   /** @return the writes as statements, each conditional one checked on the server ({@link #checkedOnServer}) */
@@ -756,18 +604,6 @@ final class InlineCommit extends CommitProtocol {
     return parts;
   }
 
-  /**
-   * Binds one event's columns after its id and time: event_type, actor, target, details.
-   *
-   * @return the next parameter's index
-   */
-  private static int bindEventAtCommitTime(PreparedStatement ps, int p, NewEvent e) throws SQLException {
-    ps.setString(p, e.type());
-    ps.setString(p + 1, e.actor());
-    ps.setString(p + 2, e.target());
-    ps.setString(p + 3, e.detailsJson());
-    return p + 4;
-  }
 
   /** Packs parts into round trips of at most {@code maxParameters} parameters each, in order. */
   private static List<List<Part>> roundTrips(List<Part> parts, int maxParameters) {

@@ -7,6 +7,7 @@ import io.kyros.collab.spi.Write;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
+import java.sql.Types;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -17,17 +18,33 @@ import java.util.Set;
 
 /**
  * A one-round-trip commit on PostgreSQL ({@link InlineCommit#tryOneTrip}) as one statement of data-modifying common
- * table expressions instead of one statement per step, for a commit whose every expectation is on a record it writes
- * (a lease's acquire, renew and release, a claim or completion of a task without dependencies, a document's update,
- * an append). Each statement of a round trip costs the server a parse, bind and execute of its own; measured with one
- * client and with eight, a lease acquire as one statement commits 12 to 23 % more often than as the seven of the
- * general one-round-trip form (benchmarks/experiments/pg-commit-function, "Follow-up (session 41)").
+ * table expressions, instead of a statement per step (the key locks, the expectation check, each write, the index
+ * changes, the event insert). Each statement of a round trip costs the server a parse, bind and execute of its own;
+ * replaying a lease acquire, one statement committed 12 to 23 % more often than seven
+ * (benchmarks/experiments/pg-commit-function, "Follow-up (session 41)"). Two forms:
+ * <ul>
+ *   <li><b>Self-checked</b> ({@link #selfChecked}), for a commit whose every expectation is on a record it writes (a
+ *       lease's acquire, renew and release, a claim of a task without dependencies, a document's update, an
+ *       append): the statement takes the key locks itself, and each expectation is a condition of its record's
+ *       write. Shown below; its correctness argument follows.</li>
+ *   <li><b>Checked</b> ({@link #checked}), for any other one-round-trip commit (a completion, which expects its
+ *       task's waiter record absent without writing it), and for a self-checked commit whose statement could not
+ *       tell which expectation failed: the statement comes after the statement taking the key locks, so its
+ *       snapshot is taken after they are granted; it reads the clock and every expected record ({@code c}), finds the
+ *       first expectation in the commit's order that does not hold ({@code f}), and makes the writes (each also on
+ *       its expected revision), index changes and events only if none; as the self-checked form but with {@code
+ *       (SELECT failed FROM f) < 0} where that has its expectations, and {@code pg_current_xact_id()} taken only if
+ *       the check held and nothing is written. It reports the failed expectation and that record's revision, read
+ *       after the locks, exactly; a write that changes no row although every expectation held (the tables were
+ *       changed outside Collab) raises the error below, and the general path reports it.</li>
+ * </ul>
  *
  * <p>The round trip, between {@code BEGIN ISOLATION LEVEL READ COMMITTED} and {@code COMMIT}:
  *
  * <pre>
  * WITH l AS MATERIALIZED (&lt;the lock wait's bound and the key locks, as InlineCommit takes them&gt;),
- *   t AS MATERIALIZED (SELECT &lt;clock&gt; AS n, pg_current_xact_id() AS x FROM l),
+ *   t AS MATERIALIZED (SELECT &lt;clock&gt; AS n FROM l),          -- and pg_current_xact_id() when nothing is written
+ *   s AS MATERIALIZED (SELECT COALESCE((SELECT revision FROM records WHERE collection = ? AND id = ?), 0) AS r),
  *   w0 AS (UPDATE records SET revision = nextval(revision_seq), hash = ?, value_json = ?
  *          WHERE collection = ? AND id = ? AND revision = ? AND (SELECT n FROM t) &lt;= ? RETURNING revision),
  *   w1 AS (INSERT INTO records (collection, id, revision, hash, value_json)
@@ -40,36 +57,49 @@ import java.util.Set;
  *   e AS (INSERT INTO events (id, ts_micros, event_type, actor, target, details) SELECT * FROM
  *         (VALUES (nextval(event_seq), (SELECT n FROM t), ?, ?, ?, &lt;details&gt;), ...) AS v
  *         WHERE (SELECT held FROM ok) RETURNING id)
- * SELECT (SELECT n FROM t), CASE WHEN (SELECT held FROM ok) THEN 0 ELSE CAST('collab_statement_not_held:' || ...
- *        AS BIGINT) END, ARRAY[(SELECT revision FROM w0), (SELECT revision FROM w1)], ARRAY(SELECT id FROM e ORDER BY id)
+ * SELECT (SELECT n FROM t),
+ *   CASE WHEN (SELECT held FROM ok) THEN -1
+ *        WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) &lt;&gt; ? OR &lt;now()&gt; &gt; ?) THEN 0
+ *        ELSE CAST('collab_statement_not_held:' || (SELECT n FROM t) AS BIGINT) END,
+ *   CASE WHEN (SELECT held FROM ok) THEN 0 ELSE (SELECT r FROM s) END,
+ *   ARRAY[(SELECT revision FROM w0), (SELECT revision FROM w1)], ARRAY(SELECT id FROM e ORDER BY id)
  * </pre>
  *
- * <p>Why it commits exactly what the statement-per-step form commits:
+ * <p>Why the self-checked form commits exactly what the checked form commits:
  * <ul>
  *   <li><b>One snapshot, taken before the key locks.</b> The statement's snapshot predates the locks it waits for, so
- *       unlike the statement-per-step form it cannot read an expectation; instead each expectation is a condition of
+ *       unlike the checked form it cannot read an expectation; instead each expectation is a condition of
  *       the write of its own record (which is why only commits that write every record they expect qualify), and
  *       those conditions are checked on the newest committed version, not the snapshot's: an update whose row
  *       another transaction changed after the snapshot re-checks its {@code WHERE} on the newest version (READ
  *       COMMITTED's re-check of a concurrently updated row), and a create finds a row inserted after the snapshot
  *       through the primary key's uniqueness check, which looks at every committed row. Under the key locks no other
  *       Collab commit changes these records while the statement runs, so what the writes find is what the
- *       statement-per-step form's check would have read after the locks.</li>
+ *       checked form's check would have read after the locks.</li>
  *   <li><b>All or nothing.</b> Each write runs only if the one before it changed its row (the chain of {@code
  *       count(*) = 1}), in the writes' order, so revisions ascend as the writes go; {@code ok} holds if the last
  *       one did. The index entries and the events are made only if {@code ok} holds. If it does not (an
- *       expectation failed, its time bound passed, or the tables were changed outside Collab), the final
- *       {@code SELECT} raises an error (a failed cast of a text that depends on the clock, so the planner cannot
+ *       expectation failed, its time bound passed, or the tables were changed outside Collab) and the statement
+ *       cannot report the conflict itself (next item), the final {@code SELECT} raises an error (a failed cast of a text that depends on the clock, so the planner cannot
  *       fold it early): the transaction aborts, the server skips the {@code COMMIT}, nothing is committed, and the
- *       caller rolls back and sends the commit again in the statement-per-step form, whose check reports which
+ *       caller rolls back and sends the commit again in the checked form, whose check reports which
  *       expectation failed and the revision found.</li>
+ *   <li><b>Conflicts it reports.</b> If the first write changed nothing (so nothing was written) and the commit's
+ *       first expectation is on its record, the statement reports that expectation's conflict itself, with the
+ *       revision its snapshot shows ({@code s}, read only then), when that revision differs from the expected one or
+ *       the transaction began ({@code now()}) after that expectation's time bound. The snapshot is taken after the
+ *       commit began, so at an instant within the call the record had that revision, or the time was past the
+ *       bound: the conflict is one the commit could have met. If the snapshot still shows the expected revision
+ *       within the bound, the record changed after the snapshot, and only the checked form can tell its revision.</li>
+ *   <li><b>The xid.</b> A failed self-checked commit wrote nothing and took no xid ({@code t} takes one only when the
+ *       commit has no writes, and then it has no expectations either), so its COMMIT flushes no WAL.</li>
  *   <li><b>Order inside the statement.</b> Data-modifying expressions run in an order PostgreSQL does not promise
  *       except where one reads another's result; every needed order is such a read: {@code t} after {@code l} (the
  *       clock after the locks are granted), the writes after {@code t} and each after the one before, {@code ok}
  *       after the last write and after {@code t}, the index deletes after {@code ok}, the index insert after the
  *       deletes (a record's new entry may have an old entry's name, which its own transaction's delete frees), and
- *       the events after {@code ok}. So the transaction has its xid ({@code pg_current_xact_id()} in {@code t})
- *       before its first event id is taken, as {@link EventHorizon} requires, and event ids ascend in the events'
+ *       the events after {@code ok}. So the transaction has its xid (from its first changed row, or {@code
+ *       pg_current_xact_id()} in {@code t} when nothing is written) before its first event id is taken, as {@link EventHorizon} requires, and event ids ascend in the events'
  *       order (one multi-row insert, {@code nextval} row by row).</li>
  *   <li><b>Revisions in events.</b> An event template's marker ({@link EventTemplates}) becomes the revision its
  *       write returned ({@code (SELECT CAST(revision AS TEXT) FROM w<i>)}), not a read of the record, which would
@@ -83,10 +113,10 @@ final class SingleStatement {
   static final String NOT_HELD = "collab_statement_not_held";
   /** The SQLState of that failed cast. */
   private static final String INVALID_TEXT_REPRESENTATION = "22P02";
-  /** The parameters of an update: hash, value_json, collection, id, revision, time bound. */
-  private static final int UPDATE_PARAMETERS = 6;
-  /** The parameters of a create: collection, id, hash, value_json, time bound. */
-  private static final int CREATE_PARAMETERS = 5;
+  /** The parameters of an update, without a time bound: hash, value_json, collection, id, revision. */
+  private static final int UPDATE_PARAMETERS = 5;
+  /** The parameters of a create, without a time bound: collection, id, hash, value_json. */
+  private static final int CREATE_PARAMETERS = 4;
   /** The parameters of an event row: event_type, actor, target, details. */
   private static final int EVENT_PARAMETERS = 4;
   /** The parameters of reporting the first write's failure: its key, then its expected revision and time bound. */
@@ -111,8 +141,9 @@ final class SingleStatement {
   }
 
   /**
-   * The statement of a commit, if it qualifies: it writes (updates or creates, no deletes) every record it expects,
-   * each record once, and expects each at one revision; it has writes or events.
+   * The statement of a commit that writes every record it expects, each record once and at one revision however
+   * many expectations name it, with no deletes, and has writes or events: the whole round trip besides BEGIN and
+   * COMMIT, the key locks included; each expectation is a condition of its record's write.
    *
    * @param tables the tables
    * @param sql the statements shared with the other forms (the index entries' deletes)
@@ -129,19 +160,20 @@ final class SingleStatement {
    * @param connection the connection, for the locks' array
    * @return the statement, or empty if the commit does not qualify
    */
-  static Optional<SingleStatement> of(Tables tables, SqlText sql, String boundAndLockKeys, String clockMicros,
-      List<Expectation> expectations, List<Write> writes, IndexWrites index, List<NewEvent> events,
-      List<List<Integer>> markers, long lockWaitMillis, Long[] locks, Connection connection) {
+  static Optional<SingleStatement> selfChecked(Tables tables, SqlText sql, String boundAndLockKeys,
+      String clockMicros, List<Expectation> expectations, List<Write> writes, IndexWrites index,
+      List<NewEvent> events, List<List<Integer>> markers, long lockWaitMillis, Long[] locks, Connection connection) {
     if (writes.isEmpty() && events.isEmpty()) {
       return Optional.empty();
     }
     Map<RecordKey, Long> revision = new HashMap<>();
     Map<RecordKey, Long> bound = new HashMap<>();
     for (Expectation e : expectations) {
-      if (revision.putIfAbsent(e.key(), e.revision()) != null) {
-        return Optional.empty(); // two on one record: the statement-per-step form reports the first that fails
+      Long before = revision.putIfAbsent(e.key(), e.revision());
+      if (before != null && before != e.revision()) {
+        return Optional.empty(); // one of the two fails: the checked form reports which comes first
       }
-      bound.put(e.key(), e.notAfter() == null ? Long.MAX_VALUE : InlineCommit.flooredMicros(e.notAfter()));
+      bound.merge(e.key(), micros(e), Math::min); // a lease guard and the lease's own revision: the earlier bound
     }
     Set<RecordKey> written = new HashSet<>();
     for (Write w : writes) {
@@ -162,34 +194,169 @@ final class SingleStatement {
       text.append(", s AS MATERIALIZED (SELECT COALESCE((SELECT revision FROM ").append(tables.records())
           .append(" WHERE collection = ? AND id = ?), 0) AS r)");
     }
+    writes(text, tables, writes, revision, "t.n <= ?", "(SELECT n FROM t) <= ?", "t");
+    text.append(", ok AS MATERIALIZED (SELECT ")
+        .append(writes.isEmpty() ? "true" : "(SELECT count(*) FROM w" + (writes.size() - 1) + ") = 1")
+        .append(" AS held FROM t)");
+    indexAndEvents(text, tables, sql, index, events, markers);
+    text.append(" SELECT (SELECT n FROM t), CASE WHEN (SELECT held FROM ok) THEN -1");
+    if (reports) {
+      text.append(" WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) <> ? OR ").append(TRANSACTION_START)
+          .append(" > ?) THEN 0");
+    }
+    text.append(" ELSE CAST('").append(NOT_HELD).append(":' || (SELECT n FROM t) AS BIGINT) END, ")
+        .append(reports ? "CASE WHEN (SELECT held FROM ok) THEN 0 ELSE (SELECT r FROM s) END, " : "0, ");
+    results(text, writes.size(), events.size());
+    int parameters = 2 + (reports ? REPORT_PARAMETERS : 0) + changeParameters(writes, revision, index, events);
+    parameters += writes.size(); // their time bounds
+    return Optional.of(new SingleStatement(text.toString(), parameters, (ps, first) -> {
+      int p = first;
+      ps.setLong(p++, lockWaitMillis);
+      ps.setArray(p++, connection.createArrayOf("bigint", locks));
+      if (reports) {
+        ps.setString(p++, writes.get(0).key().collection());
+        ps.setString(p++, writes.get(0).key().id());
+      }
+      for (Write w : writes) {
+        p = bindWrite(ps, p, w, revision.get(w.key()));
+        ps.setLong(p++, bound.get(w.key())); // the clock read after the locks must not be after it
+      }
+      p = bindIndexAndEvents(ps, p, index, events);
+      if (reports) {
+        ps.setLong(p++, expectations.get(0).revision());
+        ps.setLong(p++, micros(expectations.get(0))); // its own bound: another one's on its record may fail first
+      }
+      return p;
+    }));
+  }
+
+  /**
+   * The statement of any commit that may take one round trip ({@link InlineCommit#tryOneTrip}), sent after the
+   * statement taking the key locks, so that its own snapshot is taken after they are granted: it reads the clock and
+   * every expected record's revision, finds the first expectation in the commit's order that does not hold, and
+   * makes the writes, index changes and events only if none, each write also on the revision it expects. It returns
+   * the time, the failed expectation's position (-1 if none) and that record's revision; if every expectation held
+   * but a write changed no row (the tables were changed outside Collab), it raises {@link #NOT_HELD}'s error.
+   *
+   * @param tables the tables
+   * @param sql the statements shared with the other forms (the index entries' deletes)
+   * @param clockMicros an expression of the database clock in epoch microseconds
+   * @param expectations the commit's expectations, at most {@link InlineCommit#ONE_TRIP_EXPECTATIONS}
+   * @param writes the commit's writes: updates of records expected at a revision, creates of ones expected absent
+   * @param expected per write, the revision expected of its record ({@link Expectation#ABSENT} for a create)
+   * @param index the writes' index changes (a create's record has no entries to clear)
+   * @param events the events, templates where {@code markers} name writes
+   * @param markers per event, the positions of the writes whose revisions its details name
+   * @return the statement
+   */
+  static SingleStatement checked(Tables tables, SqlText sql, String clockMicros, List<Expectation> expectations,
+      List<Write> writes, List<Long> expected, IndexWrites index, List<NewEvent> events,
+      List<List<Integer>> markers) {
+    Map<RecordKey, Long> revision = new HashMap<>();
+    for (int i = 0; i < writes.size(); i++) {
+      revision.put(writes.get(i).key(), expected.get(i));
+    }
+    int n = expectations.size();
+    StringBuilder text = new StringBuilder("WITH t AS MATERIALIZED (SELECT ").append(clockMicros)
+        .append(" AS n), c AS MATERIALIZED (SELECT t.n");
+    for (int k = 0; k < n; k++) {
+      text.append(", COALESCE((SELECT r.revision FROM ").append(tables.records())
+          .append(" r WHERE r.collection = ? AND r.id = ?), 0) AS r").append(k);
+    }
+    text.append(" FROM t), f AS MATERIALIZED (SELECT c.n, ");
+    if (n == 0) {
+      text.append("-1 AS failed, CAST(ARRAY[0] AS BIGINT[]) AS r");
+    } else {
+      // a bound bound as NULL (none) makes "c.n > ?" NULL, which never fails the expectation
+      text.append("CASE");
+      for (int k = 0; k < n; k++) {
+        text.append(" WHEN c.r").append(k).append(" <> ? OR c.n > ? THEN ").append(k);
+      }
+      text.append(" ELSE -1 END AS failed, ARRAY[");
+      for (int k = 0; k < n; k++) {
+        text.append(k > 0 ? ", " : "").append("c.r").append(k);
+      }
+      text.append("] AS r");
+    }
+    text.append(" FROM c)");
+    if (writes.isEmpty() && !events.isEmpty()) {
+      // without writes, nothing else gives the transaction its xid before the first event id is taken; only if
+      // the check held, so that a conflict commits a transaction without one (no WAL to flush)
+      text.append(", x AS MATERIALIZED (SELECT pg_current_xact_id() AS x FROM f WHERE f.failed < 0)");
+    }
+    writes(text, tables, writes, revision, "f.failed < 0", "(SELECT failed FROM f) < 0", "f");
+    text.append(", ok AS MATERIALIZED (SELECT ")
+        .append(writes.isEmpty() ? (events.isEmpty() ? "f.failed < 0" : "(SELECT count(*) FROM x) = 1")
+            : "(SELECT count(*) FROM w" + (writes.size() - 1) + ") = 1")
+        .append(" AS held FROM f)");
+    indexAndEvents(text, tables, sql, index, events, markers);
+    text.append(" SELECT f.n, CASE WHEN f.failed >= 0 THEN f.failed WHEN (SELECT held FROM ok) THEN -1 ELSE CAST('")
+        .append(NOT_HELD).append(":' || f.n AS BIGINT) END, CASE WHEN f.failed >= 0 THEN f.r[f.failed + 1] ELSE 0"
+            + " END, ");
+    results(text, writes.size(), events.size());
+    text.append(" FROM f");
+    int parameters = 4 * n + changeParameters(writes, revision, index, events);
+    return new SingleStatement(text.toString(), parameters, (ps, first) -> {
+      int p = first;
+      for (Expectation e : expectations) {
+        ps.setString(p++, e.key().collection());
+        ps.setString(p++, e.key().id());
+      }
+      for (Expectation e : expectations) {
+        ps.setLong(p++, e.revision());
+        if (e.notAfter() == null) {
+          ps.setNull(p++, Types.BIGINT);
+        } else {
+          ps.setLong(p++, InlineCommit.flooredMicros(e.notAfter())); // now > notAfter, in whole microseconds
+        }
+      }
+      for (Write w : writes) {
+        p = bindWrite(ps, p, w, revision.get(w.key()));
+      }
+      return bindIndexAndEvents(ps, p, index, events);
+    });
+  }
+
+  /**
+   * Appends the writes, each run only if the one before it changed its row: an update on its expected revision, a
+   * create that inserts nothing if the record exists.
+   *
+   * @param createCondition the condition of a create, over {@code from}'s row
+   * @param updateCondition the condition of an update
+   * @param from the expression a create selects from
+   */
+  private static void writes(StringBuilder text, Tables tables, List<Write> writes, Map<RecordKey, Long> revision,
+      String createCondition, String updateCondition, String from) {
     for (int i = 0; i < writes.size(); i++) {
       String previous = i == 0 ? "" : " AND (SELECT count(*) FROM w" + (i - 1) + ") = 1";
       text.append(", w").append(i).append(" AS (");
       if (revision.get(writes.get(i).key()) == Expectation.ABSENT) {
         text.append("INSERT INTO ").append(tables.records()).append(" (collection, id, revision, hash, value_json)")
-            .append(" SELECT ?, ?, nextval('").append(tables.revisionSequence()).append("'), ?, ? FROM t WHERE t.n <= ?")
-            .append(previous).append(" ON CONFLICT (collection, id) DO NOTHING RETURNING revision)");
+            .append(" SELECT ?, ?, nextval('").append(tables.revisionSequence()).append("'), ?, ? FROM ").append(from)
+            .append(" WHERE ").append(createCondition).append(previous)
+            .append(" ON CONFLICT (collection, id) DO NOTHING RETURNING revision)");
       } else {
         text.append("UPDATE ").append(tables.records()).append(" SET revision = nextval('")
             .append(tables.revisionSequence()).append("'), hash = ?, value_json = ? WHERE collection = ? AND id = ?")
-            .append(" AND revision = ? AND (SELECT n FROM t) <= ?").append(previous).append(" RETURNING revision)");
+            .append(" AND revision = ? AND ").append(updateCondition).append(previous).append(" RETURNING revision)");
       }
     }
-    text.append(", ok AS MATERIALIZED (SELECT ")
-        .append(writes.isEmpty() ? "true" : "(SELECT count(*) FROM w" + (writes.size() - 1) + ") = 1")
-        .append(" AS held FROM t)");
+  }
+
+  /** Appends the index deletes, the index insert after them, and the event insert, each only if {@code ok} holds. */
+  private static void indexAndEvents(StringBuilder text, Tables tables, SqlText sql, IndexWrites index,
+      List<NewEvent> events, List<List<Integer>> markers) {
     List<List<RecordKey>> deletes = index.deletes();
     for (int j = 0; j < deletes.size(); j++) {
       text.append(", d").append(j).append(" AS (").append(sql.deleteIndexEntriesIf(deletes.get(j).size(),
           "(SELECT held FROM ok)")).append(" RETURNING 1)");
     }
-    List<IndexWrites.Row> rows = index.rows;
-    if (!rows.isEmpty()) {
+    if (!index.rows.isEmpty()) {
       StringBuilder after = new StringBuilder("(SELECT held FROM ok)");
       for (int j = 0; j < deletes.size(); j++) {
         after.append(" AND (SELECT count(*) FROM d").append(j).append(") >= 0");
       }
-      text.append(", i AS (").append(sql.insertIndexEntriesIf(rows.size(), after.toString())).append(")");
+      text.append(", i AS (").append(sql.insertIndexEntriesIf(index.rows.size(), after.toString())).append(")");
     }
     if (!events.isEmpty()) {
       text.append(", e AS (INSERT INTO ").append(tables.events())
@@ -200,73 +367,73 @@ final class SingleStatement {
       }
       text.append(") AS v WHERE (SELECT held FROM ok) RETURNING id)");
     }
-    text.append(" SELECT (SELECT n FROM t), CASE WHEN (SELECT held FROM ok) THEN -1");
-    if (reports) {
-      text.append(" WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) <> ? OR ").append(TRANSACTION_START)
-          .append(" > ?) THEN 0");
-    }
-    text.append(" ELSE CAST('").append(NOT_HELD).append(":' || (SELECT n FROM t) AS BIGINT) END, ")
-        .append(reports ? "CASE WHEN (SELECT held FROM ok) THEN 0 ELSE (SELECT r FROM s) END, " : "0, ");
-    if (writes.isEmpty()) {
+  }
+
+  /** Appends the result's last two columns: the writes' revisions in order, the events' ids ascending. */
+  private static void results(StringBuilder text, int writes, int events) {
+    if (writes == 0) {
       text.append("CAST(ARRAY[] AS BIGINT[])");
     } else {
       text.append("ARRAY[");
-      for (int i = 0; i < writes.size(); i++) {
+      for (int i = 0; i < writes; i++) {
         text.append(i > 0 ? ", " : "").append("(SELECT revision FROM w").append(i).append(")");
       }
       text.append("]");
     }
-    text.append(", ").append(events.isEmpty() ? "CAST(ARRAY[] AS BIGINT[])" : "ARRAY(SELECT id FROM e ORDER BY id)");
-    int parameters = 2 + (reports ? REPORT_PARAMETERS : 0) + events.size() * EVENT_PARAMETERS
-        + rows.size() * IndexWrites.ROW_PARAMETERS;
+    text.append(", ").append(events == 0 ? "CAST(ARRAY[] AS BIGINT[])" : "ARRAY(SELECT id FROM e ORDER BY id)");
+  }
+
+  /** @return the parameters of the writes (without time bounds), index changes and events */
+  private static int changeParameters(List<Write> writes, Map<RecordKey, Long> revision, IndexWrites index,
+      List<NewEvent> events) {
+    int parameters = events.size() * EVENT_PARAMETERS + index.rows.size() * IndexWrites.ROW_PARAMETERS;
     for (Write w : writes) {
       parameters += revision.get(w.key()) == Expectation.ABSENT ? CREATE_PARAMETERS : UPDATE_PARAMETERS;
     }
-    for (List<RecordKey> keys : deletes) {
+    for (List<RecordKey> keys : index.deletes()) {
       parameters += keys.size() * IndexWrites.KEY_PARAMETERS;
     }
-    return Optional.of(new SingleStatement(text.toString(), parameters, (ps, first) -> {
-      int p = first;
-      ps.setLong(p++, lockWaitMillis);
-      ps.setArray(p++, connection.createArrayOf("bigint", locks));
-      if (reports) {
-        ps.setString(p++, writes.get(0).key().collection());
-        ps.setString(p++, writes.get(0).key().id());
-      }
-      for (Write w : writes) {
-        long expected = revision.get(w.key());
-        if (expected == Expectation.ABSENT) {
-          ps.setString(p++, w.key().collection());
-          ps.setString(p++, w.key().id());
-          ps.setString(p++, w.hash());
-          ps.setString(p++, w.json());
-        } else {
-          ps.setString(p++, w.hash());
-          ps.setString(p++, w.json());
-          ps.setString(p++, w.key().collection());
-          ps.setString(p++, w.key().id());
-          ps.setLong(p++, expected);
-        }
-        ps.setLong(p++, bound.get(w.key())); // the clock read after the locks must not be after it
-      }
-      for (List<RecordKey> keys : deletes) {
-        p = IndexWrites.bindKeys(ps, p, keys);
-      }
-      if (!rows.isEmpty()) {
-        p = IndexWrites.bindRows(ps, p, rows);
-      }
-      for (NewEvent e : events) {
-        ps.setString(p++, e.type());
-        ps.setString(p++, e.actor());
-        ps.setString(p++, e.target());
-        ps.setString(p++, e.detailsJson());
-      }
-      if (reports) {
-        ps.setLong(p++, revision.get(writes.get(0).key()));
-        ps.setLong(p++, bound.get(writes.get(0).key()));
-      }
-      return p;
-    }));
+    return parameters;
+  }
+
+  /** Binds a write's parameters but its time bound: a create's key and value, an update's value, key and revision. */
+  private static int bindWrite(PreparedStatement ps, int p, Write w, long expected) throws SQLException {
+    if (expected == Expectation.ABSENT) {
+      ps.setString(p++, w.key().collection());
+      ps.setString(p++, w.key().id());
+      ps.setString(p++, w.hash());
+      ps.setString(p++, w.json());
+    } else {
+      ps.setString(p++, w.hash());
+      ps.setString(p++, w.json());
+      ps.setString(p++, w.key().collection());
+      ps.setString(p++, w.key().id());
+      ps.setLong(p++, expected);
+    }
+    return p;
+  }
+
+  /** Binds the index changes' and the events' parameters. */
+  private static int bindIndexAndEvents(PreparedStatement ps, int p, IndexWrites index, List<NewEvent> events)
+      throws SQLException {
+    for (List<RecordKey> keys : index.deletes()) {
+      p = IndexWrites.bindKeys(ps, p, keys);
+    }
+    if (!index.rows.isEmpty()) {
+      p = IndexWrites.bindRows(ps, p, index.rows);
+    }
+    for (NewEvent e : events) {
+      ps.setString(p++, e.type());
+      ps.setString(p++, e.actor());
+      ps.setString(p++, e.target());
+      ps.setString(p++, e.detailsJson());
+    }
+    return p;
+  }
+
+  /** @return an expectation's time bound in whole epoch microseconds; none is the largest */
+  private static long micros(Expectation e) {
+    return e.notAfter() == null ? Long.MAX_VALUE : InlineCommit.flooredMicros(e.notAfter());
   }
 
   /**

@@ -186,6 +186,45 @@ class SingleStatementTest {
   }
 
   @Test
+  void aCommitExpectingARecordItDoesNotWriteTakesTheCheckedFormInOneRoundTrip() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)),
+            List.of(Write.put(X, "1", "h", List.of(new IndexEntry("i", "k1")))), List.of()))).revisions().get(0);
+        int before = recorded.connections().size();
+
+        // Y is expected absent and not written (as a completion expects its task's waiter record)
+        CommitResult.Committed result = committed(storage.commit(Commit.of(
+            List.of(Expectation.revision(X, x), Expectation.absent(Y)),
+            List.of(Write.put(X, "2", "h2", List.of(new IndexEntry("i", "k2")))),
+            List.of(new NewEvent("e", "a", "t", "{}")))));
+        long y = committed(storage.commit(Commit.of(List.of(Expectation.absent(Y)), List.of(Write.put(Y, "1", "h")),
+            List.of()))).revisions().get(0);
+        long events = storage.lastEventId();
+        Expectation absent = Expectation.absent(Y);
+        CommitResult conflict = storage.commit(Commit.of(List.of(Expectation.revision(X, result.revisions().get(0)),
+            absent), List.of(Write.put(X, "3", "h3")), List.of(new NewEvent("e", "a", "t", "{}"))));
+        List<String> prepared = recorded.connections().subList(before, recorded.connections().size()).stream()
+            .flatMap(c -> c.prepared().stream()).filter(sql -> sql.startsWith(InlineCommit.BEGIN + "; ")).toList();
+
+        assertThat(prepared).hasSize(3);
+        for (int i : new int[] {0, 2}) {
+          assertThat(prepared.get(i)).startsWith(InlineCommit.BEGIN + "; SELECT count(*) FROM")
+              .containsOnlyOnce("; WITH t AS MATERIALIZED (").endsWith("; COMMIT");
+        }
+        assertThat(prepared.get(1)).startsWith(STATEMENT);
+        assertThat(conflict).isEqualTo(new CommitResult.Conflict(absent, y));
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("2");
+        assertThat(storage.scanIndex(IndexQuery.first("c", "i", 10))).singleElement()
+            .satisfies(hit -> assertThat(hit.key()).isEqualTo("k2"));
+        assertThat(storage.lastEventId()).isEqualTo(events);
+        assertThat(storage.readEvents(0, 10)).containsExactlyElementsOf(result.events());
+      }
+    }
+  }
+
+  @Test
   void anAppendWithoutWritesIsOneStatement() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
