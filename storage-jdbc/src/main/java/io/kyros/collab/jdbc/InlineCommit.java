@@ -7,14 +7,12 @@ import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.Write;
-import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -369,8 +367,8 @@ final class InlineCommit extends CommitProtocol {
     /** The ids of the events it inserted. */
     EVENT_IDS,
     /**
-     * The row of a one-round-trip commit's statement ({@link SingleStatement}): its time, the failed expectation's
-     * position (-1 if none) and that record's revision, the writes' revisions, the events' ids.
+     * The rows of a one-round-trip commit's statement ({@link SingleStatement}): its time, the failed expectation's
+     * position (-1 if none) and that record's revision; then the writes' revisions in order; then the events' ids.
      */
     STATEMENT
   }
@@ -481,15 +479,18 @@ final class InlineCommit extends CommitProtocol {
               }
             } else if (result == Result.STATEMENT) {
               try (ResultSet rs = resultSet(ps, isQuery)) {
-                if (!rs.next()) {
-                  throw new SQLException("expected the row of the commit's statement", "XX000");
+                if (!rs.next() || rs.getLong(1) != 0) {
+                  throw new SQLException("expected the first row of the commit's statement", "XX000");
                 }
-                reads.commitMicros = rs.getLong(1);
-                reads.failed = rs.getInt(2);
-                reads.actual = rs.getLong(3);
-                if (reads.failed < 0) { // a conflict took no revision and no event id
-                  reads.revisions.addAll(longs(rs.getArray(4)));
-                  reads.eventIds.addAll(longs(rs.getArray(5)));
+                reads.commitMicros = rs.getLong(2);
+                reads.failed = rs.getInt(3);
+                reads.actual = rs.getLong(4);
+                while (rs.next()) { // a conflict took no revision and no event id: no more rows
+                  if (rs.getLong(1) == 1) {
+                    reads.revisions.add(rs.getLong(3)); // in the writes' order
+                  } else {
+                    reads.eventIds.add(rs.getLong(2)); // ascending
+                  }
                 }
               }
             }
@@ -503,23 +504,6 @@ final class InlineCommit extends CommitProtocol {
         a.notCommitted();
       }
       throw e; // else the connection failed: whether COMMIT ran is unknown (if it was sent)
-    }
-  }
-
-  /** @return the elements of a {@code BIGINT[]} result, in order */
-  private static List<Long> longs(Array array) throws SQLException {
-    try {
-      Object[] values = (Object[]) array.getArray();
-      List<Long> out = new ArrayList<>(values.length);
-      for (Object v : values) {
-        if (!(v instanceof Long l)) {
-          throw new SQLException("expected BIGINT values, got " + Arrays.toString(values), "XX000");
-        }
-        out.add(l);
-      }
-      return out;
-    } finally {
-      array.free();
     }
   }
 

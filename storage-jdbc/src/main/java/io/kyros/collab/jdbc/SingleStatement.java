@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * A one-round-trip commit on PostgreSQL ({@link InlineCommit#tryOneTrip}) as one statement of data-modifying common
@@ -45,6 +46,8 @@ import java.util.Set;
  * WITH l AS MATERIALIZED (&lt;the lock wait's bound and the key locks, as InlineCommit takes them&gt;),
  *   t AS MATERIALIZED (SELECT &lt;clock&gt; AS n FROM l),          -- and pg_current_xact_id() when nothing is written
  *   s AS MATERIALIZED (SELECT COALESCE((SELECT revision FROM records WHERE collection = ? AND id = ?), 0) AS r),
+ *   s2 AS MATERIALIZED (SELECT COALESCE((SELECT revision FROM records WHERE collection = ? AND id = ?
+ *                                        FOR SHARE), 0) AS r),
  *   w0 AS (UPDATE records SET revision = nextval(revision_seq), hash = ?, value_json = ?
  *          WHERE collection = ? AND id = ? AND revision = ? AND (SELECT n FROM t) &lt;= ? RETURNING revision),
  *   w1 AS (INSERT INTO records (collection, id, revision, hash, value_json)
@@ -54,15 +57,20 @@ import java.util.Set;
  *   d0 AS (DELETE FROM index WHERE ((collection = ? AND record_id = ?) OR ...) AND (SELECT held FROM ok) RETURNING 1),
  *   i AS (INSERT INTO index (collection, index_name, index_key, record_id) SELECT * FROM (VALUES (?, ?, ?, ?), ...)
  *         AS v WHERE (SELECT held FROM ok) AND (SELECT count(*) FROM d0) &gt;= 0),
- *   e AS (INSERT INTO events (id, ts_micros, event_type, actor, target, details) SELECT * FROM
- *         (VALUES (nextval(event_seq), (SELECT n FROM t), ?, ?, ?, &lt;details&gt;), ...) AS v
+ *   rv AS MATERIALIZED (SELECT CAST((SELECT revision FROM w0) AS TEXT) AS r0, ...),  -- revisions templates name
+ *   e AS (INSERT INTO events (id, ts_micros, event_type, actor, target, details)
+ *         SELECT v.i, (SELECT n FROM t), v.ty, v.a, v.tg, replace(v.d, chr(1) || '0' || chr(2), rv.r0) ...
+ *         FROM (VALUES (nextval(event_seq), ?, ?, ?, ?), ...) AS v(i, ty, a, tg, d) CROSS JOIN rv
  *         WHERE (SELECT held FROM ok) RETURNING id)
- * SELECT (SELECT n FROM t),
+ * SELECT 0, (SELECT n FROM t),
  *   CASE WHEN (SELECT held FROM ok) THEN -1
- *        WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) &lt;&gt; ? OR &lt;now()&gt; &gt; ?) THEN 0
+ *        WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) &lt;&gt; ? OR (SELECT r FROM s2) &lt;&gt; ?
+ *                                              OR (SELECT n FROM t) &gt; ?) THEN 0
  *        ELSE CAST('collab_statement_not_held:' || (SELECT n FROM t) AS BIGINT) END,
- *   CASE WHEN (SELECT held FROM ok) THEN 0 ELSE (SELECT r FROM s) END,
- *   ARRAY[(SELECT revision FROM w0), (SELECT revision FROM w1)], ARRAY(SELECT id FROM e ORDER BY id)
+ *   CASE WHEN (SELECT held FROM ok) THEN 0 WHEN (SELECT r FROM s) &lt;&gt; ? THEN (SELECT r FROM s)
+ *        ELSE (SELECT r FROM s2) END
+ * UNION ALL SELECT 1, 0, revision, 0 FROM w0 UNION ALL SELECT 1, 1, revision, 0 FROM w1
+ * UNION ALL SELECT 2, id, 0, 0 FROM e ORDER BY 1, 2
  * </pre>
  *
  * <p>Why the self-checked form commits exactly what the checked form commits:
@@ -86,24 +94,35 @@ import java.util.Set;
  *       expectation failed and the revision found.</li>
  *   <li><b>Conflicts it reports.</b> If the first write changed nothing (so nothing was written) and the commit's
  *       first expectation is on its record, the statement reports that expectation's conflict itself, with the
- *       revision its snapshot shows ({@code s}, read only then), when that revision differs from the expected one or
- *       the transaction began ({@code now()}) after that expectation's time bound. The snapshot is taken after the
- *       commit began, so at an instant within the call the record had that revision, or the time was past the
- *       bound: the conflict is one the commit could have met. If the snapshot still shows the expected revision
- *       within the bound, the record changed after the snapshot, and only the checked form can tell its revision.</li>
- *   <li><b>The xid.</b> A failed self-checked commit wrote nothing and took no xid ({@code t} takes one only when the
- *       commit has no writes, and then it has no expectations either), so its COMMIT flushes no WAL.</li>
+ *       record's revision: the one its snapshot shows ({@code s}) if that differs from the expected one (the
+ *       snapshot is taken within the call, so the record had that revision at an instant of it); else the newest
+ *       committed one ({@code s2}, a locking read, which at READ COMMITTED follows the record's updates made after the
+ *       snapshot: the record changed while the commit waited for its key's lock), if that differs or the clock read
+ *       after the locks is past that expectation's time bound. {@code s} and {@code s2} are read only in these
+ *       cases. Otherwise (a later write failed; a record created after the snapshot, which a locking read does not
+ *       see; the tables changed outside Collab) the statement raises the error above.</li>
+ *   <li><b>The xid.</b> A failed self-checked commit wrote nothing; it took no xid ({@code t} takes one only when the
+ *       commit has no writes, and then it has no expectations either) unless it reports a conflict from {@code s2},
+ *       whose row lock takes one (that transaction's COMMIT then flushes WAL).</li>
  *   <li><b>Order inside the statement.</b> Data-modifying expressions run in an order PostgreSQL does not promise
  *       except where one reads another's result; every needed order is such a read: {@code t} after {@code l} (the
  *       clock after the locks are granted), the writes after {@code t} and each after the one before, {@code ok}
  *       after the last write and after {@code t}, the index deletes after {@code ok}, the index insert after the
  *       deletes (a record's new entry may have an old entry's name, which its own transaction's delete frees), and
  *       the events after {@code ok}. So the transaction has its xid (from its first changed row, or {@code
- *       pg_current_xact_id()} in {@code t} when nothing is written) before its first event id is taken, as {@link EventHorizon} requires, and event ids ascend in the events'
- *       order (one multi-row insert, {@code nextval} row by row).</li>
+ *       pg_current_xact_id()} in {@code t} when nothing is written) before its first event id is taken, as {@link
+ *       EventHorizon} requires, and event ids ascend in the events' order (one multi-row insert, {@code nextval} row
+ *       by row).</li>
  *   <li><b>Revisions in events.</b> An event template's marker ({@link EventTemplates}) becomes the revision its
- *       write returned ({@code (SELECT CAST(revision AS TEXT) FROM w<i>)}), not a read of the record, which would
- *       see the snapshot's revision.</li>
+ *       write returned ({@code rv}, from {@code w<i>}), not a read of the record, which would see the snapshot's
+ *       revision. A marker's text never occurs elsewhere in canonical JSON, so every event row is given every
+ *       replacement.</li>
+ *   <li><b>Rows of fixed width.</b> The result is rows of {@code BIGINT} columns, not arrays: pgjdbc may split a
+ *       round trip before a statement it has described whose result has a column of unbounded width (it describes
+ *       statements when parameters are sent untyped, {@code stringtype=unspecified}).</li>
+ *   <li><b>Planning.</b> The time and the revisions that templates name are selected once, outside the rows of the
+ *       event insert: a subquery in each row is planned once per row, and planning grew with the square of the rows
+ *       (about 10 s for an append of 16,000 events, found in review).</li>
  * </ul>
  *
  * <p>Immutable; one per commit.
@@ -119,10 +138,11 @@ final class SingleStatement {
   private static final int CREATE_PARAMETERS = 4;
   /** The parameters of an event row: event_type, actor, target, details. */
   private static final int EVENT_PARAMETERS = 4;
-  /** The parameters of reporting the first write's failure: its key, then its expected revision and time bound. */
-  private static final int REPORT_PARAMETERS = 4;
-  /** When the transaction began (its BEGIN, before the statement's snapshot), in epoch microseconds. */
-  private static final String TRANSACTION_START = "(EXTRACT(EPOCH FROM now()) * 1000000)::BIGINT";
+  /**
+   * The parameters of reporting the first write's failure: its key twice (two reads), then its expected revision
+   * twice, its time bound and its expected revision again.
+   */
+  private static final int REPORT_PARAMETERS = 8;
 
   private final String sql;
   private final int parameters;
@@ -191,21 +211,27 @@ final class SingleStatement {
         // without writes, nothing else gives the transaction its xid before the first event id is taken
         .append(writes.isEmpty() ? " AS n, pg_current_xact_id() AS x FROM l)" : " AS n FROM l)");
     if (reports) {
+      // read only if the first write changed nothing: s from the statement's snapshot; s2, only if s still shows
+      // the expected revision, the newest committed version (a locking read at READ COMMITTED follows the record's
+      // updates made after the snapshot; FOR SHARE, since FOR KEY SHARE may lock and return the snapshot's version
+      // when the update changed no key)
       text.append(", s AS MATERIALIZED (SELECT COALESCE((SELECT revision FROM ").append(tables.records())
-          .append(" WHERE collection = ? AND id = ?), 0) AS r)");
+          .append(" WHERE collection = ? AND id = ?), 0) AS r), s2 AS MATERIALIZED (SELECT COALESCE((SELECT revision")
+          .append(" FROM ").append(tables.records()).append(" WHERE collection = ? AND id = ? FOR SHARE), 0) AS r)");
     }
     writes(text, tables, writes, revision, "t.n <= ?", "(SELECT n FROM t) <= ?", "t");
     text.append(", ok AS MATERIALIZED (SELECT ")
         .append(writes.isEmpty() ? "true" : "(SELECT count(*) FROM w" + (writes.size() - 1) + ") = 1")
         .append(" AS held FROM t)");
     indexAndEvents(text, tables, sql, index, events, markers);
-    text.append(" SELECT (SELECT n FROM t), CASE WHEN (SELECT held FROM ok) THEN -1");
+    text.append(" SELECT 0, (SELECT n FROM t), CASE WHEN (SELECT held FROM ok) THEN -1");
     if (reports) {
-      text.append(" WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) <> ? OR ").append(TRANSACTION_START)
-          .append(" > ?) THEN 0");
+      text.append(" WHEN (SELECT count(*) FROM w0) = 0 AND ((SELECT r FROM s) <> ?")
+          .append(" OR (SELECT r FROM s2) <> ? OR (SELECT n FROM t) > ?) THEN 0");
     }
     text.append(" ELSE CAST('").append(NOT_HELD).append(":' || (SELECT n FROM t) AS BIGINT) END, ")
-        .append(reports ? "CASE WHEN (SELECT held FROM ok) THEN 0 ELSE (SELECT r FROM s) END, " : "0, ");
+        .append(reports ? "CASE WHEN (SELECT held FROM ok) THEN 0 WHEN (SELECT r FROM s) <> ? THEN (SELECT r FROM s)"
+            + " ELSE (SELECT r FROM s2) END" : "0");
     results(text, writes.size(), events.size());
     int parameters = 2 + (reports ? REPORT_PARAMETERS : 0) + changeParameters(writes, revision, index, events);
     parameters += writes.size(); // their time bounds
@@ -214,8 +240,10 @@ final class SingleStatement {
       ps.setLong(p++, lockWaitMillis);
       ps.setArray(p++, connection.createArrayOf("bigint", locks));
       if (reports) {
-        ps.setString(p++, writes.get(0).key().collection());
-        ps.setString(p++, writes.get(0).key().id());
+        for (int k = 0; k < 2; k++) {
+          ps.setString(p++, writes.get(0).key().collection());
+          ps.setString(p++, writes.get(0).key().id());
+        }
       }
       for (Write w : writes) {
         p = bindWrite(ps, p, w, revision.get(w.key()));
@@ -224,7 +252,9 @@ final class SingleStatement {
       p = bindIndexAndEvents(ps, p, index, events);
       if (reports) {
         ps.setLong(p++, expectations.get(0).revision());
+        ps.setLong(p++, expectations.get(0).revision());
         ps.setLong(p++, micros(expectations.get(0))); // its own bound: another one's on its record may fail first
+        ps.setLong(p++, expectations.get(0).revision());
       }
       return p;
     }));
@@ -290,11 +320,10 @@ final class SingleStatement {
             : "(SELECT count(*) FROM w" + (writes.size() - 1) + ") = 1")
         .append(" AS held FROM f)");
     indexAndEvents(text, tables, sql, index, events, markers);
-    text.append(" SELECT f.n, CASE WHEN f.failed >= 0 THEN f.failed WHEN (SELECT held FROM ok) THEN -1 ELSE CAST('")
+    text.append(" SELECT 0, f.n, CASE WHEN f.failed >= 0 THEN f.failed WHEN (SELECT held FROM ok) THEN -1 ELSE CAST('")
         .append(NOT_HELD).append(":' || f.n AS BIGINT) END, CASE WHEN f.failed >= 0 THEN f.r[f.failed + 1] ELSE 0"
-            + " END, ");
+            + " END FROM f");
     results(text, writes.size(), events.size());
-    text.append(" FROM f");
     int parameters = 4 * n + changeParameters(writes, revision, index, events);
     return new SingleStatement(text.toString(), parameters, (ps, first) -> {
       int p = first;
@@ -359,28 +388,50 @@ final class SingleStatement {
       text.append(", i AS (").append(sql.insertIndexEntriesIf(index.rows.size(), after.toString())).append(")");
     }
     if (!events.isEmpty()) {
-      text.append(", e AS (INSERT INTO ").append(tables.events())
-          .append(" (id, ts_micros, event_type, actor, target, details) SELECT * FROM (VALUES ");
-      for (int k = 0; k < events.size(); k++) {
-        text.append(k > 0 ? ", " : "").append("(nextval('").append(tables.eventSequence())
-            .append("'), (SELECT n FROM t), ?, ?, ?, ").append(details(markers.get(k))).append(")");
+      // the time and the revisions the templates name are selected once, outside the rows: a subquery in each row
+      // would be planned once per row, and planning would grow with the square of the rows (seconds for thousands)
+      TreeSet<Integer> named = new TreeSet<>();
+      markers.forEach(named::addAll);
+      if (!named.isEmpty()) {
+        text.append(", rv AS MATERIALIZED (SELECT ");
+        for (int i : named) {
+          text.append(i == named.first() ? "" : ", ").append("CAST((SELECT revision FROM w").append(i)
+              .append(") AS TEXT) AS r").append(i);
+        }
+        text.append(")");
       }
-      text.append(") AS v WHERE (SELECT held FROM ok) RETURNING id)");
+      // a marker's text never occurs elsewhere in canonical JSON (EventTemplates), so every row may be given every
+      // replacement
+      String details = "v.d";
+      for (int i : named) {
+        details = "replace(" + details + ", chr(1) || '" + i + "' || chr(2), rv.r" + i + ")";
+      }
+      text.append(", e AS (INSERT INTO ").append(tables.events())
+          .append(" (id, ts_micros, event_type, actor, target, details) SELECT v.i, (SELECT n FROM t), v.ty, v.a,")
+          .append(" v.tg, ").append(details).append(" FROM (VALUES ");
+      for (int k = 0; k < events.size(); k++) {
+        text.append(k > 0 ? ", " : "").append("(nextval('").append(tables.eventSequence()).append("'), ?, ?, ?, ")
+            .append(markers.get(k).isEmpty() ? "?" : "CAST(? AS TEXT)").append(")");
+      }
+      text.append(") AS v(i, ty, a, tg, d)").append(named.isEmpty() ? "" : " CROSS JOIN rv")
+          .append(" WHERE (SELECT held FROM ok) RETURNING id)");
     }
   }
 
-  /** Appends the result's last two columns: the writes' revisions in order, the events' ids ascending. */
+  /**
+   * Appends the rest of the result, after its first row (0, time, failed position, that record's revision): a row
+   * (1, i, revision) per write in order, a row (2, id, 0) per event, ascending. Every column is a {@code BIGINT}, of
+   * fixed width: pgjdbc may split a round trip before a statement it has described whose result has a column of
+   * unbounded width (it describes statements when parameters are sent untyped, {@code stringtype=unspecified}).
+   */
   private static void results(StringBuilder text, int writes, int events) {
-    if (writes == 0) {
-      text.append("CAST(ARRAY[] AS BIGINT[])");
-    } else {
-      text.append("ARRAY[");
-      for (int i = 0; i < writes; i++) {
-        text.append(i > 0 ? ", " : "").append("(SELECT revision FROM w").append(i).append(")");
-      }
-      text.append("]");
+    for (int i = 0; i < writes; i++) {
+      text.append(" UNION ALL SELECT 1, ").append(i).append(", revision, 0 FROM w").append(i);
     }
-    text.append(", ").append(events == 0 ? "CAST(ARRAY[] AS BIGINT[])" : "ARRAY(SELECT id FROM e ORDER BY id)");
+    if (events > 0) {
+      text.append(" UNION ALL SELECT 2, id, 0, 0 FROM e");
+    }
+    text.append(" ORDER BY 1, 2");
   }
 
   /** @return the parameters of the writes (without time bounds), index changes and events */
@@ -434,20 +485,6 @@ final class SingleStatement {
   /** @return an expectation's time bound in whole epoch microseconds; none is the largest */
   private static long micros(Expectation e) {
     return e.notAfter() == null ? Long.MAX_VALUE : InlineCommit.flooredMicros(e.notAfter());
-  }
-
-  /**
-   * @param markers the writes whose revisions an event's details name, or none
-   * @return the details' expression: the bound text, each marker replaced by the decimal text of the revision its
-   *     write returned
-   */
-  private static String details(List<Integer> markers) {
-    String details = markers.isEmpty() ? "?" : "CAST(? AS TEXT)";
-    for (int i : markers) {
-      details = "replace(" + details + ", chr(1) || '" + i + "' || chr(2), (SELECT CAST(revision AS TEXT) FROM w" + i
-          + "))";
-    }
-    return details;
   }
 
   /** @return the statement's text */
