@@ -23,8 +23,9 @@ import java.util.TreeSet;
 /**
  * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
  * not depend on its revisions, or name them only as text ({@link EventTemplates}), and whose writes update records it
- * expects at a revision or create records it expects absent takes one round trip of one statement
- * ({@link #tryOneTrip}, {@link SingleStatement}); the others take two:
+ * expects at a revision or create records it expects absent takes one round trip, one statement besides BEGIN and
+ * COMMIT, or two with the key locks' own ({@link #tryOneTrip}, {@link SingleStatement}); the others take two round
+ * trips:
  * <ol>
  *   <li>the lock wait's bound and an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes, in one statement ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them);
@@ -208,8 +209,9 @@ final class InlineCommit extends CommitProtocol {
    * expectation a condition of its record's write; otherwise, or when that form cannot tell which expectation failed,
    * the checked form, sent after the statement taking the key locks, which reads the clock and every expectation
    * after the locks, and writes, changes the index entries and inserts the events only if all held. A failed
-   * expectation thus commits an empty transaction (no xid, no WAL flush) and is reported from the statement's row,
-   * not as a server error.
+   * expectation thus commits an empty transaction (no WAL flush, unless the self-checked form read the record with a
+   * row lock to report it) and is reported from the statement's row, not as a server error (except where the
+   * self-checked form falls back to the checked one).
    *
    * @return the result, or empty if the commit does not qualify (then nothing was sent) or a write changed no row
    *     although every expectation held (the tables were changed outside Collab; rolled back, for the general path
@@ -368,7 +370,8 @@ final class InlineCommit extends CommitProtocol {
     EVENT_IDS,
     /**
      * The rows of a one-round-trip commit's statement ({@link SingleStatement}): its time, the failed expectation's
-     * position (-1 if none) and that record's revision; then the writes' revisions in order; then the events' ids.
+     * position (-1 if none) and that record's revision; then the writes' revisions in order; then the events' ids in
+     * the order the insert returned them.
      */
     STATEMENT
   }
@@ -489,7 +492,7 @@ final class InlineCommit extends CommitProtocol {
                   if (rs.getLong(1) == 1) {
                     reads.revisions.add(rs.getLong(3)); // in the writes' order
                   } else {
-                    reads.eventIds.add(rs.getLong(2)); // ascending
+                    reads.eventIds.add(rs.getLong(3)); // in the events' order, checked to ascend
                   }
                 }
               }

@@ -22,7 +22,8 @@ import java.util.TreeSet;
  * table expressions, instead of a statement per step (the key locks, the expectation check, each write, the index
  * changes, the event insert). Each statement of a round trip costs the server a parse, bind and execute of its own;
  * replaying a lease acquire, one statement committed 12 to 23 % more often than seven
- * (benchmarks/experiments/pg-commit-function, "Follow-up (session 41)"). Two forms:
+ * (benchmarks/experiments/pg-commit-function, "Follow-up (session 41)"), though Collab's own lease and claim
+ * benchmarks showed no difference beyond their noise on the machine of that session. Two forms:
  * <ul>
  *   <li><b>Self-checked</b> ({@link #selfChecked}), for a commit whose every expectation is on a record it writes (a
  *       lease's acquire, renew and release, a claim of a task without dependencies, a document's update, an
@@ -70,7 +71,7 @@ import java.util.TreeSet;
  *   CASE WHEN (SELECT held FROM ok) THEN 0 WHEN (SELECT r FROM s) &lt;&gt; ? THEN (SELECT r FROM s)
  *        ELSE (SELECT r FROM s2) END
  * UNION ALL SELECT 1, 0, revision, 0 FROM w0 UNION ALL SELECT 1, 1, revision, 0 FROM w1
- * UNION ALL SELECT 2, id, 0, 0 FROM e ORDER BY 1, 2
+ * UNION ALL SELECT 2, row_number() OVER (), id, 0 FROM e ORDER BY 1, 2
  * </pre>
  *
  * <p>Why the self-checked form commits exactly what the checked form commits:
@@ -117,8 +118,8 @@ import java.util.TreeSet;
  *       write returned ({@code rv}, from {@code w<i>}), not a read of the record, which would see the snapshot's
  *       revision. A marker's text never occurs elsewhere in canonical JSON, so every event row is given every
  *       replacement.</li>
- *   <li><b>Rows of fixed width.</b> The result is rows of {@code BIGINT} columns, not arrays: pgjdbc may split a
- *       round trip before a statement it has described whose result has a column of unbounded width (it describes
+ *   <li><b>Rows of fixed width.</b> The result is rows of integer columns, not arrays: pgjdbc may split a round
+ *       trip before a statement it has described whose result has a column of unbounded width (it describes
  *       statements when parameters are sent untyped, {@code stringtype=unspecified}).</li>
  *   <li><b>Planning.</b> The time and the revisions that templates name are selected once, outside the rows of the
  *       event insert: a subquery in each row is planned once per row, and planning grew with the square of the rows
@@ -420,16 +421,18 @@ final class SingleStatement {
 
   /**
    * Appends the rest of the result, after its first row (0, time, failed position, that record's revision): a row
-   * (1, i, revision) per write in order, a row (2, id, 0) per event, ascending. Every column is a {@code BIGINT}, of
-   * fixed width: pgjdbc may split a round trip before a statement it has described whose result has a column of
-   * unbounded width (it describes statements when parameters are sent untyped, {@code stringtype=unspecified}).
+   * (1, i, revision, 0) per write in the writes' order, then a row (2, k, id, 0) per event, k numbering them in the
+   * order the insert returned them (its rows' order, in which {@code nextval} ran), so that the caller can check the
+   * ids ascend in the events' order. Every column is an integer, of fixed width: pgjdbc may split a round trip before
+   * a statement it has described whose result has a column of unbounded width (it describes statements when
+   * parameters are sent untyped, {@code stringtype=unspecified}).
    */
   private static void results(StringBuilder text, int writes, int events) {
     for (int i = 0; i < writes; i++) {
       text.append(" UNION ALL SELECT 1, ").append(i).append(", revision, 0 FROM w").append(i);
     }
     if (events > 0) {
-      text.append(" UNION ALL SELECT 2, id, 0, 0 FROM e");
+      text.append(" UNION ALL SELECT 2, row_number() OVER (), id, 0 FROM e");
     }
     text.append(" ORDER BY 1, 2");
   }

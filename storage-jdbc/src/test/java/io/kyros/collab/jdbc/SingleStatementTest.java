@@ -25,9 +25,9 @@ import org.junit.jupiter.api.Test;
 /**
  * PostgreSQL's one-round-trip commit as one statement ({@link SingleStatement}), for commits that write every record
  * they expect. Which form a commit took shows in the statements prepared on its connection ({@link FaultyDataSource}).
- * These tests pin what the form must keep of the statement-per-step form: the clock read after the key locks, index
- * entries replaced, all or nothing across writes, and a conflict reported with a revision the record really had when
- * the commit could have taken effect, never an older one the statement's snapshot still shows.
+ * These tests pin what the form must keep of the checked form: the clock read after the key locks, index entries
+ * replaced, all or nothing across writes, and a conflict reported with a revision the record really had during the
+ * call, never the expected one its snapshot still shows after the record changed.
  */
 class SingleStatementTest {
   private static final String PREFIX = "single_";
@@ -118,7 +118,7 @@ class SingleStatementTest {
         assertThat(storage.scanIndex(IndexQuery.first("c", "i", 10))).singleElement()
             .satisfies(hit -> assertThat(hit.key()).isEqualTo("k1"));
         assertThat(storage.lastEventId()).isEqualTo(events);
-        // the statement, then the statement-per-step form whose check found the conflict
+        // the statement, then the checked form, whose check found the conflict
         assertThat(prepared).hasSize(2);
         assertThat(prepared).first().asString().startsWith(STATEMENT);
         assertThat(prepared).last().asString().startsWith(InlineCommit.BEGIN + "; SELECT count(*) FROM");
