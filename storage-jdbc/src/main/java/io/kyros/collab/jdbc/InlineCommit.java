@@ -226,13 +226,10 @@ final class InlineCommit extends CommitProtocol {
     }
     Map<RecordKey, Expectation> byKey = new HashMap<>();
     expectations.forEach(e -> byKey.putIfAbsent(e.key(), e));
-    List<Long> expected = new ArrayList<>(writes.size());
     for (Write w : writes) {
-      Expectation e = byKey.get(w.key());
-      if (w.isDelete() || e == null) {
+      if (w.isDelete() || !byKey.containsKey(w.key())) {
         return Optional.empty(); // only updates of records expected at a revision, and creates of ones expected absent
       }
-      expected.add(e.revision());
     }
     Optional<List<NewEvent>> fixed = commit.fixedEvents();
     Optional<EventTemplates> templates = fixed.isPresent() ? Optional.empty() : EventTemplates.of(commit);
@@ -264,8 +261,8 @@ final class InlineCommit extends CommitProtocol {
       ps.setLong(p, a.lockWaitMillis());
       return p + 1;
     });
-    SingleStatement checked = SingleStatement.checked(tables, sql, clockMicros, expectations, writes, expected, index,
-        events, markers);
+    SingleStatement checked = SingleStatement.checked(tables, sql, clockMicros, expectations, writes, index, events,
+        markers);
     if (lock.parameters() + checked.parameters() > dialect.maxParameters()) {
       return Optional.empty();
     }
@@ -534,8 +531,17 @@ final class InlineCommit extends CommitProtocol {
 
   /** @return whether the failure is a server-side row count check's ({@link #checkedOnServer}) failed cast */
   private static boolean rowCountFailed(SQLException e) {
+    return failedCast(e, ROW_COUNT_FAILED);
+  }
+
+  /**
+   * @param e a failure of a round trip
+   * @param marker the text a statement casts to a number to raise an error on purpose
+   * @return whether the failure is that cast's: the statement's own report, not a fault
+   */
+  static boolean failedCast(SQLException e, String marker) {
     return INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) && e.getMessage() != null
-        && e.getMessage().contains(ROW_COUNT_FAILED);
+        && e.getMessage().contains(marker);
   }
 
   /**
@@ -590,7 +596,6 @@ final class InlineCommit extends CommitProtocol {
     }
     return parts;
   }
-
 
   /** Packs parts into round trips of at most {@code maxParameters} parameters each, in order. */
   private static List<List<Part>> roundTrips(List<Part> parts, int maxParameters) {

@@ -131,8 +131,6 @@ import java.util.TreeSet;
 final class SingleStatement {
   /** Marks the failed cast the statement raises when a write did not change its row. */
   static final String NOT_HELD = "collab_statement_not_held";
-  /** The SQLState of that failed cast. */
-  private static final String INVALID_TEXT_REPRESENTATION = "22P02";
   /** The parameters of an update, without a time bound: hash, value_json, collection, id, revision. */
   private static final int UPDATE_PARAMETERS = 5;
   /** The parameters of a create, without a time bound: collection, id, hash, value_json. */
@@ -274,19 +272,16 @@ final class SingleStatement {
    * @param clockMicros an expression of the database clock in epoch microseconds
    * @param expectations the commit's expectations, at most {@link InlineCommit#ONE_TRIP_EXPECTATIONS}
    * @param writes the commit's writes: updates of records expected at a revision, creates of ones expected absent
-   * @param expected per write, the revision expected of its record ({@link Expectation#ABSENT} for a create)
+   *     (the revision of a record's first expectation)
    * @param index the writes' index changes (a create's record has no entries to clear)
    * @param events the events, templates where {@code markers} name writes
    * @param markers per event, the positions of the writes whose revisions its details name
    * @return the statement
    */
   static SingleStatement checked(Tables tables, SqlText sql, String clockMicros, List<Expectation> expectations,
-      List<Write> writes, List<Long> expected, IndexWrites index, List<NewEvent> events,
-      List<List<Integer>> markers) {
+      List<Write> writes, IndexWrites index, List<NewEvent> events, List<List<Integer>> markers) {
     Map<RecordKey, Long> revision = new HashMap<>();
-    for (int i = 0; i < writes.size(); i++) {
-      revision.put(writes.get(i).key(), expected.get(i));
-    }
+    expectations.forEach(e -> revision.putIfAbsent(e.key(), e.revision()));
     int n = expectations.size();
     StringBuilder text = new StringBuilder("WITH t AS MATERIALIZED (SELECT ").append(clockMicros)
         .append(" AS n), c AS MATERIALIZED (SELECT t.n");
@@ -510,7 +505,6 @@ final class SingleStatement {
    * @return whether it is the statement's own report that a write did not change its row: nothing was committed
    */
   static boolean notHeld(SQLException e) {
-    return INVALID_TEXT_REPRESENTATION.equals(e.getSQLState()) && e.getMessage() != null
-        && e.getMessage().contains(NOT_HELD);
+    return InlineCommit.failedCast(e, NOT_HELD);
   }
 }
