@@ -12,8 +12,11 @@ import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
 import io.modelcontextprotocol.spec.McpSchema;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The MCP server of {@code collab mcp} on the official MCP Java SDK: a sync server on the SDK's
@@ -23,16 +26,25 @@ import java.util.List;
  * threads, so a long poll ({@code events} with {@code wait_seconds}) does not hold up other calls.
  * The SDK checks arguments against each tool's schema first; the tools check the rest.
  *
- * <p>Thread-safe. {@link #close()} stops the server and gives back the agent's presence, if this
- * session holds it; the caller closes the store after that.
+ * <p>Thread-safe. {@link #close()} stops the server, waits up to {@link #CLOSE_GRACE} for the tool calls
+ * running to end (a call that starts later is refused as a tool error), and gives back the agent's presence, if
+ * this session holds it; the caller closes the store after that.
  */
 final class CollabMcpServer implements AutoCloseable {
   static final String INSTRUCTIONS = "Collab coordinates agents sharing one task list. Claim work with task_claim and "
       + "keep its fence; heartbeat with task_update; end with task_finish. Reserve files with lease. Wait for "
       + "changes with events {wait_seconds} instead of polling.";
 
+  /** How long {@link #close()} waits for the tool calls running to end before it goes on. */
+  static final Duration CLOSE_GRACE = Duration.ofSeconds(5);
+  private static final Logger LOG = LoggerFactory.getLogger(CollabMcpServer.class);
+
   private final McpSyncServer server;
   private final CoordinationTools coordination;
+  /** Guards {@link #running} and {@link #closing}. */
+  private final Object calls = new Object();
+  private int running;
+  private boolean closing;
 
   /**
    * Starts serving on the given streams ({@link McpStdio}'s, on the process's stdin and stdout, in production).
@@ -49,7 +61,7 @@ final class CollabMcpServer implements AutoCloseable {
     McpJsonMapper mapper = new JacksonMcpJsonMapper(objectMapper);
     this.coordination = new CoordinationTools(collab, lastIdCoversEverySeenId);
     List<SyncToolSpecification> tools = new ArrayList<>();
-    tools(collab, coordination).forEach(t -> tools.add(t.specification(mapper)));
+    tools(collab, coordination).forEach(t -> tools.add(counted(t).specification(mapper)));
     this.server = McpServer.sync(new StdioServerTransportProvider(mapper, in, out, McpStdio.MAX_LINE_CHARS))
         .serverInfo("collab", version)
         .instructions(INSTRUCTIONS)
@@ -72,13 +84,71 @@ final class CollabMcpServer implements AutoCloseable {
     return all;
   }
 
-  /** Stops the server, then gives back the agent's presence lease if this session holds it (the agent goes offline). */
+  /** @return the tool calls running now */
+  int runningCalls() {
+    synchronized (calls) {
+      return running;
+    }
+  }
+
+  /** @return the tool, its calls counted in {@link #running}, and refused once {@link #close()} has begun */
+  private McpTool counted(McpTool tool) {
+    return new McpTool(tool.name(), tool.description(), tool.schema(), args -> {
+      synchronized (calls) {
+        if (closing) {
+          throw new ToolError("the server is shutting down; nothing was done");
+        }
+        running++;
+      }
+      try {
+        return tool.handler().call(args);
+      } finally {
+        synchronized (calls) {
+          running--;
+          calls.notifyAll();
+        }
+      }
+    });
+  }
+
+  /**
+   * Stops the server, waits up to {@link #CLOSE_GRACE} for the tool calls running to end, then gives back the agent's
+   * presence lease if this session holds it (the agent goes offline). A call still running then goes on against a
+   * store the caller is about to close, and fails.
+   */
   @Override
   public void close() {
     try {
+      synchronized (calls) {
+        closing = true;
+      }
       server.close();
+      awaitCalls();
     } finally {
       coordination.close();
+    }
+  }
+
+  private void awaitCalls() {
+    long deadline = System.nanoTime() + CLOSE_GRACE.toNanos();
+    boolean interrupted = false;
+    synchronized (calls) {
+      while (running > 0) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          LOG.warn("closing with {} tool call(s) still running after {} s", running, CLOSE_GRACE.toSeconds());
+          break;
+        }
+        try {
+          calls.wait(Math.max(1, left / 1_000_000));
+        } catch (InterruptedException e) {
+          interrupted = true; // finish closing; the caller learns of the interrupt from the flag
+          break;
+        }
+      }
+    }
+    if (interrupted) {
+      Thread.currentThread().interrupt();
     }
   }
 }

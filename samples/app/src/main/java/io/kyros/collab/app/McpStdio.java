@@ -1,6 +1,8 @@
 package io.kyros.collab.app;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -15,9 +17,10 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.Reader;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.LinkedBlockingQueue;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.HashMap;
+import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,8 +35,21 @@ import org.slf4j.LoggerFactory;
  * A blank line is skipped. A line that is not JSON is answered with a JSON-RPC error -32700 (parse
  * error), one that is JSON but not a JSON-RPC 2.0 message, or longer than {@link #MAX_LINE_CHARS}
  * characters, with -32600 (invalid request); the error's id is the request's when the line is a
- * request with a valid id, else null. The server goes on serving. When stdin ends (or fails) the
- * SDK's input ends too and {@link #awaitEnd()} returns.
+ * request with a valid id, else null. The server goes on serving.
+ *
+ * <p><b>Flow.</b> The lines taken wait in a queue of at most {@code maxQueuedBytes} (a longer line
+ * alone), so a client writing faster than the server reads is held back by the pipe, not by this
+ * process's memory. The SDK buffers whatever it reads without bound and runs the requests at once, so
+ * the SDK's input hands on the next line only while fewer than {@code maxInFlight} of the requests it
+ * was given are unanswered (a request is a line with a method and an id; it is answered when the SDK
+ * writes a response with that id). A client's response to a request of the server's queues behind the
+ * same bound: the tools of {@code collab mcp} send the client no requests.
+ *
+ * <p><b>End.</b> The SDK's transport stops writing for good once its input ends, so a request
+ * answered after that would never be answered. When stdin ends (or fails), the SDK's input therefore
+ * ends only once every request it was given has been answered and every line queued passed on, or
+ * once {@code endGrace} has passed since stdin ended, whichever is first: what is left then, unanswered
+ * or not passed on, is logged and never answered. {@link #awaitEnd()} returns at the same moment.
  *
  * <p>Those errors and the SDK's messages share stdout: the SDK writes through {@link #sdkOut()},
  * which passes on only whole lines, and every line, the SDK's or an error, goes to stdout under one
@@ -46,32 +62,74 @@ final class McpStdio {
   static final int MAX_LINE_CHARS = 16 * 1024 * 1024;
   static final int PARSE_ERROR = -32700;
   static final int INVALID_REQUEST = -32600;
+  /** How many requests the SDK may have unanswered before it is given the next line (see the class comment). */
+  static final int MAX_IN_FLIGHT = 64;
+  /** The most bytes of lines waiting for the SDK, a longer line alone. */
+  static final int MAX_QUEUED_BYTES = 64 * 1024 * 1024;
+  /** How long the requests in flight when stdin ends may take to be answered. */
+  static final Duration END_GRACE = Duration.ofSeconds(5);
   private static final Logger LOG = LoggerFactory.getLogger(McpStdio.class);
-  private static final byte[] END = new byte[0];
   private static final int MAX_DETAIL = 200;
 
   private final McpJsonMapper sdkMapper = new JacksonMcpJsonMapper(new ObjectMapper());
   private final InputStream stdin;
   private final OutputStream stdout;
   private final int maxLineChars;
-  private final Object writeLock = new Object();
-  private final BlockingQueue<byte[]> toSdk = new LinkedBlockingQueue<>();
-  private final CountDownLatch ended = new CountDownLatch(1);
+  private final int maxInFlight;
+  private final long maxQueuedBytes;
+  private final long endGraceNanos;
   private final InputStream sdkIn = new Feed();
   private final OutputStream sdkOut = new WholeLines();
+  private final Object writeLock = new Object();
+  /** Guards everything below; waited on by the reader (queue full), the SDK's input and {@link #awaitEnd()}. */
+  private final Object flow = new Object();
+  private final ArrayDeque<Line> queue = new ArrayDeque<>();
+  private long queuedBytes;
+  /** Unanswered requests given to the SDK, by id ({@link #idKey}), with how many share the id. */
+  private final Map<String, Integer> inFlight = new HashMap<>();
+  private int inFlightCount;
+  private boolean stdinEnded;
+  private long endDeadline;
 
   /**
    * @param stdin the process's stdin
    * @param stdout the process's stdout (for the protocol only)
    * @param maxLineChars the longest line passed to the SDK, at most what the SDK's transport takes
+   * @throws IllegalArgumentException if {@code maxLineChars} is not positive
    */
   McpStdio(InputStream stdin, OutputStream stdout, int maxLineChars) {
+    this(stdin, stdout, maxLineChars, MAX_IN_FLIGHT, MAX_QUEUED_BYTES, END_GRACE);
+  }
+
+  /**
+   * @param stdin the process's stdin
+   * @param stdout the process's stdout (for the protocol only)
+   * @param maxLineChars the longest line passed to the SDK, at most what the SDK's transport takes
+   * @param maxInFlight how many requests the SDK may have unanswered before it is given the next line
+   * @param maxQueuedBytes the most bytes of lines waiting for the SDK (a longer line waits alone)
+   * @param endGrace how long the requests in flight when stdin ends may take to be answered
+   * @throws IllegalArgumentException if a bound is not positive, or {@code endGrace} is negative
+   */
+  McpStdio(InputStream stdin, OutputStream stdout, int maxLineChars, int maxInFlight, long maxQueuedBytes,
+      Duration endGrace) {
     if (maxLineChars < 1) {
       throw new IllegalArgumentException("maxLineChars must be positive: " + maxLineChars);
+    }
+    if (maxInFlight < 1) {
+      throw new IllegalArgumentException("maxInFlight must be positive: " + maxInFlight);
+    }
+    if (maxQueuedBytes < 1) {
+      throw new IllegalArgumentException("maxQueuedBytes must be positive: " + maxQueuedBytes);
+    }
+    if (endGrace.isNegative()) {
+      throw new IllegalArgumentException("endGrace must not be negative: " + endGrace);
     }
     this.stdin = stdin;
     this.stdout = stdout;
     this.maxLineChars = maxLineChars;
+    this.maxInFlight = maxInFlight;
+    this.maxQueuedBytes = maxQueuedBytes;
+    this.endGraceNanos = endGrace.toNanos();
   }
 
   /** @return what the SDK's transport reads: the lines it takes, each ended by {@code \n} */
@@ -91,9 +149,45 @@ final class McpStdio {
     reader.start();
   }
 
-  /** Waits until stdin has ended (the client closed it) or failed. */
+  /**
+   * Waits until stdin has ended (the client closed it) or failed, and then until the requests given to the SDK
+   * are answered and the lines queued passed on, or the end's grace is over (the class comment's "End").
+   *
+   * @throws InterruptedException if interrupted while waiting
+   */
   void awaitEnd() throws InterruptedException {
-    ended.await();
+    synchronized (flow) {
+      while (!stdinEnded) {
+        flow.wait();
+      }
+      awaitDrained();
+    }
+  }
+
+  /** @return the lines waiting to be passed to the SDK */
+  int queuedLines() {
+    synchronized (flow) {
+      return queue.size();
+    }
+  }
+
+  /** @return the requests given to the SDK and not answered yet */
+  int inFlight() {
+    synchronized (flow) {
+      return inFlightCount;
+    }
+  }
+
+  /** With {@link #flow} held, after stdin ended: waits until nothing is left to pass on or answer, or the grace is over. */
+  private boolean awaitDrained() throws InterruptedException {
+    while (!queue.isEmpty() || inFlightCount > 0) {
+      long left = endDeadline - System.nanoTime();
+      if (left <= 0) {
+        return false;
+      }
+      flow.wait(Math.max(1, left / 1_000_000));
+    }
+    return true;
   }
 
   private void readStdin() {
@@ -131,8 +225,11 @@ final class McpStdio {
     } catch (RuntimeException e) {
       LOG.error("reading stdin failed, stopping", e);
     } finally {
-      toSdk.add(END);
-      ended.countDown();
+      synchronized (flow) {
+        stdinEnded = true;
+        endDeadline = System.nanoTime() + endGraceNanos;
+        flow.notifyAll();
+      }
     }
   }
 
@@ -166,7 +263,82 @@ final class McpStdio {
       refuse(id, INVALID_REQUEST, "Invalid Request: " + problem);
       return;
     }
-    toSdk.add((text + "\n").getBytes(StandardCharsets.UTF_8));
+    byte[] bytes = (text + "\n").getBytes(StandardCharsets.UTF_8);
+    String request = id == null ? null : idKey(id); // requestId: only a request's id
+    synchronized (flow) {
+      while (queuedBytes > 0 && queuedBytes + bytes.length > maxQueuedBytes) {
+        try {
+          flow.wait();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted while the SDK's queue was full", e);
+        }
+      }
+      queue.add(new Line(bytes, request));
+      queuedBytes += bytes.length;
+      flow.notifyAll();
+    }
+  }
+
+  /** A line taken, and the key of its id if it is a request. */
+  private record Line(byte[] bytes, String request) {}
+
+  /**
+   * @param id a valid JSON-RPC id (a string or a number)
+   * @return the key a request's id and its response's id share, however the SDK writes the number
+   */
+  private static String idKey(JsonNode id) {
+    return id.isTextual() ? "s" + id.textValue() : "n" + id.decimalValue().stripTrailingZeros().toPlainString();
+  }
+
+  /** Called with each whole line the SDK wrote, after it went to stdout: counts a response as answered. */
+  private void written(byte[] b, int from, int to) {
+    String answered = responseKey(b, from, to);
+    if (answered == null) {
+      return;
+    }
+    synchronized (flow) {
+      Integer n = inFlight.get(answered);
+      if (n == null) {
+        return; // a response to a request this class did not count (none is expected)
+      }
+      if (n == 1) {
+        inFlight.remove(answered);
+      } else {
+        inFlight.put(answered, n - 1);
+      }
+      inFlightCount--;
+      flow.notifyAll();
+    }
+  }
+
+  /** @return the id key of the JSON-RPC response in these bytes, or null if they are no response */
+  private static String responseKey(byte[] b, int from, int to) {
+    String key = null;
+    boolean outcome = false;
+    try (JsonParser p = Json.MAPPER.getFactory().createParser(b, from, to - from)) {
+      if (p.nextToken() != JsonToken.START_OBJECT) {
+        return null;
+      }
+      for (JsonToken t = p.nextToken(); t == JsonToken.FIELD_NAME; t = p.nextToken()) {
+        String field = p.currentName();
+        JsonToken value = p.nextToken();
+        if (field.equals("method")) {
+          return null; // a request or notification of the server's
+        } else if (field.equals("id") && value == JsonToken.VALUE_STRING) {
+          key = "s" + p.getText();
+        } else if (field.equals("id") && value.isNumeric()) {
+          key = "n" + p.getDecimalValue().stripTrailingZeros().toPlainString();
+        } else if (field.equals("result") || field.equals("error")) {
+          outcome = true;
+        }
+        p.skipChildren();
+      }
+    } catch (IOException e) {
+      LOG.debug("a line the SDK wrote is not JSON: {}", e.toString());
+      return null;
+    }
+    return outcome ? key : null;
   }
 
   /** @return why this JSON is not a JSON-RPC 2.0 message, or null if it is one */
@@ -238,10 +410,15 @@ final class McpStdio {
     return one.length() > MAX_DETAIL ? one.substring(0, MAX_DETAIL) + "..." : one;
   }
 
-  /** The SDK's input: the lines {@link #take} passed on, then the end. Read by the SDK's one reading thread. */
+  /**
+   * The SDK's input: the lines {@link #take} queued, each once fewer than {@code maxInFlight} requests are
+   * unanswered, then the end (see the class comment). Read by the SDK's one reading thread.
+   */
   private final class Feed extends InputStream {
-    private byte[] current = new byte[0];
+    private static final byte[] NONE = new byte[0];
+    private byte[] current = NONE;
     private int pos;
+    private boolean ended;
 
     @Override
     public int read() throws IOException {
@@ -254,18 +431,20 @@ final class McpStdio {
       if (len == 0) {
         return 0;
       }
-      if (current == END) {
+      if (ended) {
         return -1;
       }
       if (pos == current.length) {
         try {
-          current = toSdk.take();
+          current = next();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
           throw new InterruptedIOException("interrupted while waiting for stdin");
         }
         pos = 0;
-        if (current == END) {
+        if (current == null) {
+          ended = true;
+          current = NONE;
           return -1;
         }
       }
@@ -275,9 +454,40 @@ final class McpStdio {
       return n;
     }
 
+    /** @return the next line to pass on, or null at the end */
+    private byte[] next() throws InterruptedException {
+      synchronized (flow) {
+        while (true) {
+          boolean over = stdinEnded && System.nanoTime() - endDeadline >= 0;
+          if (!queue.isEmpty() && inFlightCount < maxInFlight && !over) {
+            Line line = queue.remove();
+            queuedBytes -= line.bytes().length;
+            if (line.request() != null) {
+              inFlight.merge(line.request(), 1, Integer::sum);
+              inFlightCount++;
+            }
+            flow.notifyAll();
+            return line.bytes();
+          }
+          if (stdinEnded && (over || queue.isEmpty())) {
+            if (!awaitDrained()) {
+              LOG.warn("stdin ended; after {} ms, {} request(s) are still unanswered and {} line(s) not passed on: "
+                  + "they will not be answered", endGraceNanos / 1_000_000, inFlightCount, queue.size());
+            }
+            return null;
+          }
+          if (stdinEnded) {
+            flow.wait(Math.max(1, (endDeadline - System.nanoTime()) / 1_000_000));
+          } else {
+            flow.wait();
+          }
+        }
+      }
+    }
+
     @Override
     public int available() {
-      return current == END ? 0 : current.length - pos;
+      return current.length - pos;
     }
   }
 
@@ -300,12 +510,14 @@ final class McpStdio {
         if (b[i] == '\n') {
           if (pending.size() == 0) {
             writeLine(b, start, i + 1);
+            written(b, start, i + 1);
           } else {
             pending.write(b, start, i + 1 - start);
             byte[] whole = pending.toByteArray();
             pending = whole.length > 1 << 20 ? new ByteArrayOutputStream() : pending; // let a large buffer go
             pending.reset();
             writeLine(whole, 0, -1);
+            written(whole, 0, whole.length);
           }
           start = i + 1;
         }

@@ -120,6 +120,37 @@ class McpStdioProtocolTest {
     assertThat(Files.readString(stderr)).contains("refused a line");
   }
 
+  /**
+   * Bug: the SDK's stdio transport stops writing once its input ends, so requests a client sent just before closing
+   * stdin were run but never answered (here a long poll and a task created just before the close). Now the process
+   * answers them first, then exits.
+   */
+  @Test
+  void requestsSentJustBeforeStdinClosesAreAnsweredBeforeTheProcessExits(@TempDir Path tmp) throws Exception {
+    Path stderr = tmp.resolve("stderr.txt");
+    Duration wait = Duration.ofMinutes(1);
+    try (McpWire wire = McpWire.start(tmp.resolve("store"), "last-words", stderr)) {
+      wire.initialize(1);
+      wire.send("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{\"name\":\"events\","
+          + "\"arguments\":{\"types\":[\"no_such_event\"],\"wait_seconds\":1}}}");
+      wire.send("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\"task_create\","
+          + "\"arguments\":{\"title\":\"the last one\"}}}");
+      assertThat(wire.closeStdinAndWait(Duration.ofMinutes(2))).as("the server exits when stdin closes").isTrue();
+      assertThat(wire.process.exitValue()).isZero();
+      Map<Integer, JsonNode> answers = new HashMap<>();
+      while (!answers.containsKey(2) || !answers.containsKey(3)) {
+        JsonNode m = wire.next(wait, "the answers to 2 and 3 (have " + answers.keySet() + ")");
+        if (m.path("id").isInt()) {
+          answers.put(m.get("id").asInt(), m);
+        }
+      }
+      assertThat(answers.get(2).get("result").get("isError").asBoolean()).as(answers.get(2).toString()).isFalse();
+      assertThat(answers.get(2).get("result").get("content").get(0).get("text").asText()).contains("\"events\":[]");
+      assertThat(answers.get(3).get("result").get("isError").asBoolean()).as(answers.get(3).toString()).isFalse();
+      assertThat(answers.get(3).get("result").get("content").get(0).get("text").asText()).contains("the last one");
+    }
+  }
+
   private static void assertInvalid(JsonNode answer, Integer id, String because) {
     if (id == null) {
       assertThat(answer.get("id").isNull()).as(answer.toString()).isTrue();
