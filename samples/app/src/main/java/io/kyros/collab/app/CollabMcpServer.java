@@ -6,6 +6,7 @@ import io.modelcontextprotocol.json.McpJsonMapper;
 import io.modelcontextprotocol.json.jackson2.JacksonMcpJsonMapper;
 import io.modelcontextprotocol.json.schema.jackson2.DefaultJsonSchemaValidator;
 import io.modelcontextprotocol.server.McpServer;
+import io.modelcontextprotocol.server.McpServerFeatures.SyncResourceSpecification;
 import io.modelcontextprotocol.server.McpServerFeatures.SyncToolSpecification;
 import io.modelcontextprotocol.server.McpSyncServer;
 import io.modelcontextprotocol.server.transport.StdioServerTransportProvider;
@@ -26,9 +27,9 @@ import org.slf4j.LoggerFactory;
  * threads, so a long poll ({@code events} with {@code wait_seconds}) does not hold up other calls.
  * The SDK checks arguments against each tool's schema first; the tools check the rest.
  *
- * <p>Thread-safe. {@link #close()} stops the server, waits up to {@link #CLOSE_GRACE} for the tool calls
- * running to end (a call that starts later is refused as a tool error), and gives back the agent's presence, if
- * this session holds it; the caller closes the store after that.
+ * <p>Thread-safe. {@link #close()} ends the tools' waits ({@link #stopWaiting()}), stops the server, waits up to
+ * {@link #CLOSE_GRACE} for the tool calls and resource reads running to end (one that starts later is refused), and
+ * gives back the agent's presence, if this session holds it; the caller closes the store after that.
  */
 final class CollabMcpServer implements AutoCloseable {
   static final String INSTRUCTIONS = "Collab coordinates agents sharing one task list. Claim work with task_claim and "
@@ -69,7 +70,7 @@ final class CollabMcpServer implements AutoCloseable {
         .jsonSchemaValidator(new DefaultJsonSchemaValidator(objectMapper))
         .capabilities(McpSchema.ServerCapabilities.builder().tools(false).resources(false, false).build())
         .tools(tools)
-        .resources(new McpResources(collab).specifications())
+        .resources(new McpResources(collab).specifications().stream().map(this::counted).toList())
         .build();
   }
 
@@ -91,24 +92,52 @@ final class CollabMcpServer implements AutoCloseable {
     }
   }
 
+  /**
+   * Ends the waits of the tools: long polls running return now, later calls do not wait
+   * ({@link CoordinationTools#stopWaiting()}). Called when stdin ends, so that the answers can still be written.
+   */
+  void stopWaiting() {
+    coordination.stopWaiting();
+  }
+
   /** @return the tool, its calls counted in {@link #running}, and refused once {@link #close()} has begun */
   private McpTool counted(McpTool tool) {
     return new McpTool(tool.name(), tool.description(), tool.schema(), args -> {
-      synchronized (calls) {
-        if (closing) {
-          throw new ToolError("the server is shutting down; nothing was done");
-        }
-        running++;
-      }
+      enter(() -> new ToolError("the server is shutting down; nothing was done"));
       try {
         return tool.handler().call(args);
       } finally {
-        synchronized (calls) {
-          running--;
-          calls.notifyAll();
-        }
+        exit();
       }
     });
+  }
+
+  /** @return the resource, its reads counted in {@link #running}, and refused once {@link #close()} has begun */
+  private SyncResourceSpecification counted(SyncResourceSpecification resource) {
+    return new SyncResourceSpecification(resource.resource(), (exchange, request) -> {
+      enter(() -> new IllegalStateException("the server is shutting down"));
+      try {
+        return resource.readHandler().apply(exchange, request);
+      } finally {
+        exit();
+      }
+    });
+  }
+
+  private void enter(java.util.function.Supplier<RuntimeException> refusal) {
+    synchronized (calls) {
+      if (closing) {
+        throw refusal.get();
+      }
+      running++;
+    }
+  }
+
+  private void exit() {
+    synchronized (calls) {
+      running--;
+      calls.notifyAll();
+    }
   }
 
   /**
@@ -122,6 +151,7 @@ final class CollabMcpServer implements AutoCloseable {
       synchronized (calls) {
         closing = true;
       }
+      coordination.stopWaiting();
       server.close();
       awaitCalls();
     } finally {

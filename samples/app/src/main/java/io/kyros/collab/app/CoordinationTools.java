@@ -11,6 +11,12 @@ import io.kyros.collab.LeaseStatus;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 
 /**
  * The coordination tools of {@code collab mcp} besides tasks, acting as one agent:
@@ -29,16 +35,33 @@ import java.util.Optional;
  * a client can have seen (a directory, as the HTTP API's 409): no such event was committed, and its
  * {@code next_after} would skip the events that do get those ids.
  *
+ * <p>Once the session ends ({@link #stopWaiting()}: stdin closed, or the server closing) no call waits any more:
+ * an {@code events} long poll running then returns at once, empty, as if its wait were over (the read it started
+ * goes on on a daemon thread until its own timeout, its result unused; it writes nothing), and a {@code lease}
+ * acquire that waits gives up within {@link #WAIT_SLICE}, before another attempt, with a tool error (it waits in
+ * slices, each one attempt, so that it never acquires the lease after it has answered). So the process answers
+ * them and exits in well under the grace it gives the calls running.
+ *
  * <p>Thread-safe (state lives in the store and in {@link AgentPresence}).
  */
 final class CoordinationTools {
   static final Duration MAX_WAIT = Duration.ofSeconds(60);
+  /** The longest a waiting lease acquire goes without looking whether the session has ended. */
+  static final Duration WAIT_SLICE = Duration.ofMillis(250);
   private static final String STRINGS = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
 
   private final Collab collab;
   private final String agent;
   private final AgentPresence presence;
   private final boolean lastIdCoversEverySeenId;
+  /** Completed when the session ends ({@link #stopWaiting()}). */
+  private final CompletableFuture<Void> ending = new CompletableFuture<>();
+  /** Runs the long polls' reads, so that the calls can return when the session ends; daemon threads. */
+  private final ExecutorService polls = Executors.newCachedThreadPool(r -> {
+    Thread t = new Thread(r, "collab-mcp-events-wait");
+    t.setDaemon(true);
+    return t;
+  });
 
   /**
    * @param collab the agent's Collab (its holder is the agent)
@@ -51,8 +74,18 @@ final class CoordinationTools {
     this.lastIdCoversEverySeenId = lastIdCoversEverySeenId;
   }
 
-  /** Gives back the agent's presence lease if this session holds it (see {@link AgentPresence#leave()}). */
+  /**
+   * Ends the waits: the long polls running return now and later ones do not wait (see the class comment).
+   * Idempotent.
+   */
+  void stopWaiting() {
+    ending.complete(null);
+  }
+
+  /** Ends the waits, then gives back the agent's presence lease if this session holds it ({@link AgentPresence#leave()}). */
   void close() {
+    stopWaiting();
+    polls.shutdown();
     presence.leave();
   }
 
@@ -90,8 +123,7 @@ final class CoordinationTools {
     if (action.equals("acquire")) {
       Duration ttl = args.seconds("ttl_seconds", TaskTools.DEFAULT_TTL, TaskTools.MAX_TTL);
       Duration wait = args.waitSeconds("wait_seconds", MAX_WAIT);
-      Optional<Lease> got = wait.isZero() ? collab.leases().tryAcquire(resource, ttl)
-          : collab.leases().acquire(resource, ttl, wait);
+      Optional<Lease> got = wait.isZero() ? collab.leases().tryAcquire(resource, ttl) : acquire(resource, ttl, wait);
       if (got.isEmpty()) {
         throw held(resource, wait);
       }
@@ -113,6 +145,63 @@ final class CoordinationTools {
       out.put("note", "it was no longer held by you (released or replaced meanwhile)");
     }
     return out;
+  }
+
+  /** {@code Leases.acquire} in slices of at most {@link #WAIT_SLICE}, giving up once the session ends. */
+  private Optional<Lease> acquire(String resource, Duration ttl, Duration wait) throws InterruptedException {
+    long deadline = System.nanoTime() + wait.toNanos();
+    while (true) {
+      if (ending.isDone()) {
+        throw new ToolError("cannot acquire " + resource + ": the session is ending (stdin closed or the server "
+            + "stopping), so the wait was given up. Nothing was written.");
+      }
+      long left = deadline - System.nanoTime();
+      Duration slice = Duration.ofNanos(Math.max(0, Math.min(left, WAIT_SLICE.toNanos())));
+      Optional<Lease> got = collab.leases().acquire(resource, ttl, slice);
+      if (got.isPresent() || left <= WAIT_SLICE.toNanos()) {
+        return got;
+      }
+    }
+  }
+
+  /**
+   * {@code EventLog.awaitAfter} on a thread of {@link #polls}, returning empty at once when the session ends.
+   */
+  private List<Event> awaitAfter(long after, EventFilter filter, int limit, Duration wait)
+      throws InterruptedException {
+    if (ending.isDone()) {
+      return List.of();
+    }
+    CompletableFuture<List<Event>> read;
+    try {
+      read = CompletableFuture.supplyAsync(() -> {
+        try {
+          return collab.events().awaitAfter(after, filter, limit, wait);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new CompletionException(e);
+        }
+      }, polls);
+    } catch (RejectedExecutionException closed) {
+      return List.of(); // closed meanwhile: the session has ended
+    }
+    try {
+      CompletableFuture.anyOf(read, ending).get();
+    } catch (ExecutionException e) {
+      // the read failed: reported below
+    }
+    if (!read.isDone()) {
+      return List.of(); // the session ended first
+    }
+    try {
+      return read.get();
+    } catch (ExecutionException e) {
+      Throwable cause = e.getCause();
+      if (cause instanceof RuntimeException r) {
+        throw r;
+      }
+      throw new CompletionException(cause);
+    }
   }
 
   /** The lease with this fence on the resource, held by this agent (a stale one too, for release); else a tool error. */
@@ -188,7 +277,7 @@ final class CoordinationTools {
       after = wait.isZero() ? Math.max(0, last - limit) : last;
     }
     List<Event> events = wait.isZero() ? collab.events().read(after, filter, limit)
-        : collab.events().awaitAfter(after, filter, limit, wait);
+        : awaitAfter(after, filter, limit, wait);
     ObjectNode out = Json.object();
     ArrayNode list = out.putArray("events");
     events.forEach(e -> list.add(Json.event(e)));

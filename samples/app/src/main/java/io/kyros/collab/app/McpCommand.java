@@ -66,7 +66,9 @@ final class McpCommand implements java.util.concurrent.Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
     System.err.println("collab: MCP server for agent " + name + " on " + open.spec() + " (stdio)");
     stdio.start();
-    stdio.awaitEnd();
+    stdio.awaitStdinEnd();
+    server.stopWaiting(); // long polls answer now, while the SDK still writes
+    stdio.awaitEnd(); // the requests read are answered (or the grace is over)
     close.run();
     try {
       Runtime.getRuntime().removeShutdownHook(hook);

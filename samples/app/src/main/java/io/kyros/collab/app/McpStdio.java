@@ -90,6 +90,10 @@ final class McpStdio {
   private int inFlightCount;
   private boolean stdinEnded;
   private long endDeadline;
+  /** Whether the SDK was given {@code notifications/initialized}: it holds every other request until then. */
+  private boolean initialized;
+  /** Whether writing to stdout failed: nothing can be answered any more, so nothing is held back. */
+  private boolean broken;
 
   /**
    * @param stdin the process's stdin
@@ -142,11 +146,29 @@ final class McpStdio {
     return sdkOut;
   }
 
-  /** Starts reading stdin (on a daemon thread). */
-  void start() {
+  /**
+   * Starts reading stdin (on a daemon thread).
+   *
+   * @return the thread reading stdin
+   */
+  Thread start() {
     Thread reader = new Thread(this::readStdin, "collab-mcp-stdin");
     reader.setDaemon(true);
     reader.start();
+    return reader;
+  }
+
+  /**
+   * Waits until stdin has ended (the client closed it) or failed; the SDK may still be answering.
+   *
+   * @throws InterruptedException if interrupted while waiting
+   */
+  void awaitStdinEnd() throws InterruptedException {
+    synchronized (flow) {
+      while (!stdinEnded) {
+        flow.wait();
+      }
+    }
   }
 
   /**
@@ -180,7 +202,7 @@ final class McpStdio {
 
   /** With {@link #flow} held, after stdin ended: waits until nothing is left to pass on or answer, or the grace is over. */
   private boolean awaitDrained() throws InterruptedException {
-    while (!queue.isEmpty() || inFlightCount > 0) {
+    while (!broken && (!queue.isEmpty() || inFlightCount > 0)) {
       long left = endDeadline - System.nanoTime();
       if (left <= 0) {
         return false;
@@ -266,7 +288,10 @@ final class McpStdio {
     byte[] bytes = (text + "\n").getBytes(StandardCharsets.UTF_8);
     String request = id == null ? null : idKey(id); // requestId: only a request's id
     synchronized (flow) {
-      while (queuedBytes > 0 && queuedBytes + bytes.length > maxQueuedBytes) {
+      if (broken) {
+        return; // stdout failed: the line could never be answered
+      }
+      while (queuedBytes > 0 && queuedBytes + bytes.length > maxQueuedBytes && !broken) {
         try {
           flow.wait();
         } catch (InterruptedException e) {
@@ -274,14 +299,17 @@ final class McpStdio {
           throw new IllegalStateException("interrupted while the SDK's queue was full", e);
         }
       }
-      queue.add(new Line(bytes, request));
+      if (broken) {
+        return;
+      }
+      queue.add(new Line(bytes, request, node.path("method").asText().equals("notifications/initialized")));
       queuedBytes += bytes.length;
       flow.notifyAll();
     }
   }
 
-  /** A line taken, and the key of its id if it is a request. */
-  private record Line(byte[] bytes, String request) {}
+  /** A line taken, the key of its id if it is a request, and whether it is {@code notifications/initialized}. */
+  private record Line(byte[] bytes, String request, boolean initializes) {}
 
   /**
    * @param id a valid JSON-RPC id (a string or a number)
@@ -458,25 +486,27 @@ final class McpStdio {
     private byte[] next() throws InterruptedException {
       synchronized (flow) {
         while (true) {
-          boolean over = stdinEnded && System.nanoTime() - endDeadline >= 0;
-          if (!queue.isEmpty() && inFlightCount < maxInFlight && !over) {
+          boolean over = broken || stdinEnded && System.nanoTime() - endDeadline >= 0;
+          // until initialized the SDK answers nothing but initialize, so a bound then could hold back initialized
+          if (!queue.isEmpty() && (inFlightCount < maxInFlight || !initialized) && !over) {
             Line line = queue.remove();
             queuedBytes -= line.bytes().length;
             if (line.request() != null) {
               inFlight.merge(line.request(), 1, Integer::sum);
               inFlightCount++;
             }
+            initialized |= line.initializes();
             flow.notifyAll();
             return line.bytes();
           }
-          if (stdinEnded && (over || queue.isEmpty())) {
+          if (broken || stdinEnded && (over || queue.isEmpty())) {
             if (!awaitDrained()) {
               LOG.warn("stdin ended; after {} ms, {} request(s) are still unanswered and {} line(s) not passed on: "
                   + "they will not be answered", endGraceNanos / 1_000_000, inFlightCount, queue.size());
             }
             return null;
           }
-          if (stdinEnded) {
+          if (stdinEnded && !broken) {
             flow.wait(Math.max(1, (endDeadline - System.nanoTime()) / 1_000_000));
           } else {
             flow.wait();
@@ -509,20 +539,37 @@ final class McpStdio {
       for (int i = off; i < off + len; i++) {
         if (b[i] == '\n') {
           if (pending.size() == 0) {
-            writeLine(b, start, i + 1);
-            written(b, start, i + 1);
+            writeOrBreak(b, start, i + 1);
           } else {
             pending.write(b, start, i + 1 - start);
             byte[] whole = pending.toByteArray();
             pending = whole.length > 1 << 20 ? new ByteArrayOutputStream() : pending; // let a large buffer go
             pending.reset();
-            writeLine(whole, 0, -1);
-            written(whole, 0, whole.length);
+            writeOrBreak(whole, 0, whole.length);
           }
           start = i + 1;
         }
       }
       pending.write(b, start, off + len - start);
+    }
+
+    /** Writes one of the SDK's lines and counts its answer; if stdout fails, nothing is held back any more. */
+    private void writeOrBreak(byte[] b, int from, int to) throws IOException {
+      try {
+        writeLine(b, from, to);
+      } catch (IOException | RuntimeException e) {
+        synchronized (flow) {
+          if (!broken) {
+            LOG.warn("writing to stdout failed; no request can be answered any more: {}", e.toString());
+          }
+          broken = true;
+          queue.clear();
+          queuedBytes = 0;
+          flow.notifyAll();
+        }
+        throw e;
+      }
+      written(b, from, to);
     }
 
     @Override

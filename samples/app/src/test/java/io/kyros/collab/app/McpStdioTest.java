@@ -104,15 +104,6 @@ class McpStdioTest {
     return t.getState() == Thread.State.WAITING || t.getState() == Thread.State.TIMED_WAITING;
   }
 
-  /** Starts McpStdio; returns its thread reading stdin. */
-  private static Thread start(McpStdio stdio) {
-    java.util.Set<Thread> before = Thread.getAllStackTraces().keySet();
-    stdio.start();
-    return Thread.getAllStackTraces().keySet().stream()
-        .filter(t -> t.getName().equals("collab-mcp-stdin") && !before.contains(t)).findFirst()
-        .orElseThrow(() -> new AssertionError("no new collab-mcp-stdin thread"));
-  }
-
   /**
    * A fractional id is refused (the SDK takes only string and integer ids), but answered with that id, so the client
    * can match the error to its request; it was answered with id null, which left the client waiting (review). Lines
@@ -180,7 +171,7 @@ class McpStdioTest {
     PipedInputStream stdin = new PipedInputStream(client, 1 << 16);
     String line = ping("\"" + "x".repeat(60) + "\""); // about 100 bytes
     McpStdio stdio = new McpStdio(stdin, new ByteArrayOutputStream(), 1000, 64, 250, Duration.ofMinutes(1));
-    Thread stdinReader = start(stdio);
+    Thread stdinReader = stdio.start();
     client.write(line.repeat(5).getBytes(StandardCharsets.UTF_8));
     client.flush();
     until(() -> stdio.queuedLines() == 2 && blocked(stdinReader));
@@ -202,7 +193,7 @@ class McpStdioTest {
     ByteArrayOutputStream out = new ByteArrayOutputStream();
     McpStdio stdio = new McpStdio(new ByteArrayInputStream(ping(5).getBytes(StandardCharsets.UTF_8)), out, 1000, 64,
         1 << 20, Duration.ofMinutes(1));
-    Thread stdinReader = start(stdio);
+    Thread stdinReader = stdio.start();
     BlockingQueue<String> lines = new LinkedBlockingQueue<>();
     Thread reader = sdkReader(stdio, lines);
     CompletableFuture<Void> ended = CompletableFuture.runAsync(() -> {
@@ -238,6 +229,67 @@ class McpStdioTest {
       assertThat(first).contains("\"id\":5");
       assertThat(lines.poll(30, TimeUnit.SECONDS)).isEqualTo(END);
     }
+  }
+
+  /**
+   * The SDK answers nothing but initialize until notifications/initialized, so the bound applies only once that has
+   * been passed on: with the bound from the start, maxInFlight requests sent before it held it back for good (review:
+   * 64 pings between initialize and initialized hung the session).
+   */
+  @Test
+  void requestsBeforeInitializedAreNotHeldToTheBound() throws Exception {
+    PipedOutputStream client = new PipedOutputStream();
+    PipedInputStream stdin = new PipedInputStream(client, 1 << 16);
+    McpStdio stdio = new McpStdio(stdin, new ByteArrayOutputStream(), 1000, 2, 1 << 20, Duration.ofMinutes(1));
+    stdio.start();
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    Thread reader = sdkReader(stdio, lines);
+    String initialized = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n";
+    client.write((ping(1) + ping(2) + ping(3) + initialized + ping(4)).getBytes(StandardCharsets.UTF_8));
+    client.flush();
+    until(() -> stdio.queuedLines() == 1 && blocked(reader) && lines.size() == 4);
+    assertThat(List.copyOf(lines).get(3)).contains("notifications/initialized");
+    assertThat(stdio.inFlight()).isEqualTo(3);
+
+    respond(stdio, "1");
+    assertThat(stdio.inFlight()).isEqualTo(2); // still at the bound: ping 4 waits
+    respond(stdio, "2");
+    until(() -> lines.size() == 5);
+    assertThat(List.copyOf(lines).get(4)).contains("\"id\":4");
+    client.close();
+  }
+
+  /**
+   * Once writing to stdout fails nothing can be answered, so nothing is held back: the reader drops the lines instead
+   * of waiting for room in the queue, and the end comes at once when stdin ends (review: with the queue full the
+   * reader waited for good and never saw the end of stdin).
+   */
+  @Test
+  void aFailedStdoutHoldsNothingBack() throws Exception {
+    PipedOutputStream client = new PipedOutputStream();
+    PipedInputStream stdin = new PipedInputStream(client, 1 << 16);
+    OutputStream failing = new OutputStream() {
+      @Override
+      public void write(int b) throws IOException {
+        throw new IOException("stdout is gone");
+      }
+    };
+    String line = ping("\"" + "y".repeat(60) + "\"");
+    McpStdio stdio = new McpStdio(stdin, failing, 1000, 1, 250, Duration.ofMinutes(1));
+    Thread stdinReader = stdio.start();
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    sdkReader(stdio, lines);
+    client.write(line.getBytes(StandardCharsets.UTF_8));
+    client.flush();
+    assertThat(lines.poll(30, TimeUnit.SECONDS)).contains("yyy");
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> respond(stdio, "\"" + "y".repeat(60) + "\""))
+        .isInstanceOf(IOException.class).hasMessage("stdout is gone");
+    client.write(line.repeat(10).getBytes(StandardCharsets.UTF_8)); // more than the queue holds
+    client.close();
+    until(() -> !stdinReader.isAlive());
+    stdio.awaitEnd(); // at once, not after the minute of grace
+    until(() -> lines.contains(END));
+    assertThat(lines).containsExactly(END);
   }
 
   @Test
