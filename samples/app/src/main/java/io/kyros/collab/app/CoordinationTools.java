@@ -38,16 +38,20 @@ import java.util.concurrent.RejectedExecutionException;
  * <p>Once the session ends ({@link #stopWaiting()}: stdin closed, or the server closing) no call waits any more:
  * an {@code events} long poll running then returns at once, empty, as if its wait were over (the read it started
  * goes on on a daemon thread until its own timeout, its result unused; it writes nothing), and a {@code lease}
- * acquire that waits gives up within {@link #WAIT_SLICE}, before another attempt, with a tool error (it waits in
- * slices, each one attempt, so that it never acquires the lease after it has answered). So the process answers
- * them and exits in well under the grace it gives the calls running.
+ * acquire that waits gives up within about {@link #WAIT_SLICE}, before another attempt, with a tool error (it waits
+ * in slices, each one attempt, and gives back at once a lease the slice under way took after the end, whose answer
+ * might no longer reach the client, so the agent never keeps a lease it was not told of). So the process answers
+ * them and exits well within the grace it gives the calls running.
  *
  * <p>Thread-safe (state lives in the store and in {@link AgentPresence}).
  */
 final class CoordinationTools {
   static final Duration MAX_WAIT = Duration.ofSeconds(60);
-  /** The longest a waiting lease acquire goes without looking whether the session has ended. */
-  static final Duration WAIT_SLICE = Duration.ofMillis(250);
+  /**
+   * The longest a waiting lease acquire goes without looking whether the session has ended: the interval at which
+   * {@code Leases.acquire} re-checks a lease anyway, so the slices cost about the queries of one long wait.
+   */
+  static final Duration WAIT_SLICE = Duration.ofSeconds(1);
   private static final String STRINGS = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
 
   private final Collab collab;
@@ -147,7 +151,11 @@ final class CoordinationTools {
     return out;
   }
 
-  /** {@code Leases.acquire} in slices of at most {@link #WAIT_SLICE}, giving up once the session ends. */
+  /**
+   * {@code Leases.acquire} in slices of at most {@link #WAIT_SLICE}, giving up once the session ends: a lease a slice
+   * took after the end is given back at once, since its answer may no longer reach the client (after the server
+   * closed, the SDK writes nothing).
+   */
   private Optional<Lease> acquire(String resource, Duration ttl, Duration wait) throws InterruptedException {
     long deadline = System.nanoTime() + wait.toNanos();
     while (true) {
@@ -158,6 +166,11 @@ final class CoordinationTools {
       long left = deadline - System.nanoTime();
       Duration slice = Duration.ofNanos(Math.max(0, Math.min(left, WAIT_SLICE.toNanos())));
       Optional<Lease> got = collab.leases().acquire(resource, ttl, slice);
+      if (got.isPresent() && ending.isDone()) {
+        collab.leases().release(got.get());
+        throw new ToolError("cannot acquire " + resource + ": the session is ending (stdin closed or the server "
+            + "stopping); the lease taken as it ended (fence " + got.get().fence() + ") was released at once.");
+      }
       if (got.isPresent() || left <= WAIT_SLICE.toNanos()) {
         return got;
       }

@@ -302,7 +302,9 @@ final class McpStdio {
       if (broken) {
         return;
       }
-      queue.add(new Line(bytes, request, node.path("method").asText().equals("notifications/initialized")));
+      // with an id it is a request the SDK refuses (-32601), which initializes nothing
+      boolean initializes = node.path("method").asText().equals("notifications/initialized") && !node.has("id");
+      queue.add(new Line(bytes, request, initializes));
       queuedBytes += bytes.length;
       flow.notifyAll();
     }

@@ -143,6 +143,36 @@ class CollabMcpServerCloseTest {
     }
   }
 
+  /**
+   * Bug (second review): a lease freed while a waiting acquire's slice was under way at the session's end was taken,
+   * and on the close path (the SDK writing nothing any more) the agent kept a lease nobody was told of. Now a lease
+   * taken after the end is given back at once and the call is a tool error.
+   */
+  @Test
+  void aLeaseFreedAsTheSessionEndsIsNotKept() throws Exception {
+    PipedOutputStream client = new PipedOutputStream();
+    PipedInputStream in = new PipedInputStream(client, 1 << 16);
+    Lines out = new Lines();
+    MemoryStorage storage = MemoryStorage.create();
+    try (Collab collab = Collab.builder().storage(storage).holder("waiter").build();
+        Collab other = Collab.builder().storage(storage).holder("other").build()) {
+      Lease held = other.leases().tryAcquire("src/b.txt", Duration.ofMinutes(10)).orElseThrow();
+      CollabMcpServer server = new CollabMcpServer(collab, false, "test", in, out);
+      initialize(client, out);
+      call(client, 2, "lease", "{\"action\":\"acquire\",\"resource\":\"src/b.txt\",\"wait_seconds\":60}");
+      untilRunning(server, 1);
+      server.stopWaiting();
+      other.leases().release(held); // within the slice under way, most likely: it takes the lease
+      JsonNode lease = out.answer(2);
+      assertThat(lease.get("result").get("isError").asBoolean()).as(lease.toString()).isTrue();
+      assertThat(lease.get("result").get("content").get(0).get("text").asText()).contains("the session is ending");
+      untilRunning(server, 0);
+      assertThat(collab.leases().get("src/b.txt")).as("nobody holds the lease").isEmpty();
+      server.close();
+      client.close();
+    }
+  }
+
   private static void send(PipedOutputStream client, String line) throws IOException {
     client.write((line + "\n").getBytes(StandardCharsets.UTF_8));
     client.flush();

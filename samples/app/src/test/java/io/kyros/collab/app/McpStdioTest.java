@@ -260,6 +260,26 @@ class McpStdioTest {
   }
 
   /**
+   * A notifications/initialized with an id is a request the SDK refuses (-32601); it initializes nothing, so the
+   * bound stays off (second review: it turned the bound on while the SDK still held every request).
+   */
+  @Test
+  void initializedWithAnIdDoesNotTurnTheBoundOn() throws Exception {
+    PipedOutputStream client = new PipedOutputStream();
+    PipedInputStream stdin = new PipedInputStream(client, 1 << 16);
+    McpStdio stdio = new McpStdio(stdin, new ByteArrayOutputStream(), 1000, 1, 1 << 20, Duration.ofMinutes(1));
+    stdio.start();
+    BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+    sdkReader(stdio, lines);
+    client.write(("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"notifications/initialized\"}\n" + ping(1) + ping(2))
+        .getBytes(StandardCharsets.UTF_8));
+    client.flush();
+    until(() -> lines.size() == 3);
+    assertThat(stdio.inFlight()).isEqualTo(3);
+    client.close();
+  }
+
+  /**
    * Once writing to stdout fails nothing can be answered, so nothing is held back: the reader drops the lines instead
    * of waiting for room in the queue, and the end comes at once when stdin ends (review: with the queue full the
    * reader waited for good and never saw the end of stdin).
