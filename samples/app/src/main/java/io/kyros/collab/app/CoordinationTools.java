@@ -160,21 +160,25 @@ final class CoordinationTools {
     long deadline = System.nanoTime() + wait.toNanos();
     while (true) {
       if (ending.isDone()) {
-        throw new ToolError("cannot acquire " + resource + ": the session is ending (stdin closed or the server "
-            + "stopping), so the wait was given up. Nothing was written.");
+        throw sessionEnding(resource, "the wait was given up. Nothing was written.");
       }
       long left = deadline - System.nanoTime();
       Duration slice = Duration.ofNanos(Math.max(0, Math.min(left, WAIT_SLICE.toNanos())));
       Optional<Lease> got = collab.leases().acquire(resource, ttl, slice);
       if (got.isPresent() && ending.isDone()) {
         collab.leases().release(got.get());
-        throw new ToolError("cannot acquire " + resource + ": the session is ending (stdin closed or the server "
-            + "stopping); the lease taken as it ended (fence " + got.get().fence() + ") was released at once.");
+        throw sessionEnding(resource, "the lease taken as it ended (fence " + got.get().fence()
+            + ") was released at once.");
       }
       if (got.isPresent() || left <= WAIT_SLICE.toNanos()) {
         return got;
       }
     }
+  }
+
+  private static ToolError sessionEnding(String resource, String outcome) {
+    return new ToolError("cannot acquire " + resource + ": the session is ending (stdin closed or the server "
+        + "stopping); " + outcome);
   }
 
   /**

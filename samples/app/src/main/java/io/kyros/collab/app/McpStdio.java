@@ -16,6 +16,7 @@ import java.io.InputStreamReader;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.Reader;
+import java.math.BigDecimal;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -178,10 +179,8 @@ final class McpStdio {
    * @throws InterruptedException if interrupted while waiting
    */
   void awaitEnd() throws InterruptedException {
+    awaitStdinEnd();
     synchronized (flow) {
-      while (!stdinEnded) {
-        flow.wait();
-      }
       awaitDrained();
     }
   }
@@ -200,7 +199,11 @@ final class McpStdio {
     }
   }
 
-  /** With {@link #flow} held, after stdin ended: waits until nothing is left to pass on or answer, or the grace is over. */
+  /**
+   * With {@link #flow} held, after stdin ended: waits until nothing is left to pass on or answer, or the grace is over.
+   *
+   * @return whether nothing is left
+   */
   private boolean awaitDrained() throws InterruptedException {
     while (!broken && (!queue.isEmpty() || inFlightCount > 0)) {
       long left = endDeadline - System.nanoTime();
@@ -318,7 +321,17 @@ final class McpStdio {
    * @return the key a request's id and its response's id share, however the SDK writes the number
    */
   private static String idKey(JsonNode id) {
-    return id.isTextual() ? "s" + id.textValue() : "n" + id.decimalValue().stripTrailingZeros().toPlainString();
+    return id.isTextual() ? textKey(id.textValue()) : numberKey(id.decimalValue());
+  }
+
+  /** The key of a string id: requests' and responses' ids are matched by these two only. */
+  private static String textKey(String id) {
+    return "s" + id;
+  }
+
+  /** The key of a number id, however it is written ({@code 10}, {@code 10.0}, {@code 1e1}). */
+  private static String numberKey(BigDecimal id) {
+    return "n" + id.stripTrailingZeros().toPlainString();
   }
 
   /** Called with each whole line the SDK wrote, after it went to stdout: counts a response as answered. */
@@ -356,9 +369,9 @@ final class McpStdio {
         if (field.equals("method")) {
           return null; // a request or notification of the server's
         } else if (field.equals("id") && value == JsonToken.VALUE_STRING) {
-          key = "s" + p.getText();
+          key = textKey(p.getText());
         } else if (field.equals("id") && value.isNumeric()) {
-          key = "n" + p.getDecimalValue().stripTrailingZeros().toPlainString();
+          key = numberKey(p.getDecimalValue());
         } else if (field.equals("result") || field.equals("error")) {
           outcome = true;
         }

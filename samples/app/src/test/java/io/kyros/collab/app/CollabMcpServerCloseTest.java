@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@link CollabMcpServer}'s end: {@link CollabMcpServer#stopWaiting()} and {@link CollabMcpServer#close()}, the server on in-process streams. */
+/**
+ * {@link CollabMcpServer}'s end: {@link CollabMcpServer#stopWaiting()} and {@link CollabMcpServer#close()}, the
+ * server on in-process streams.
+ */
 @Timeout(60)
 class CollabMcpServerCloseTest {
 
@@ -110,15 +113,10 @@ class CollabMcpServerCloseTest {
    */
   @Test
   void stopWaitingEndsTheLongPollsWithAnswers() throws Exception {
-    PipedOutputStream client = new PipedOutputStream();
-    PipedInputStream in = new PipedInputStream(client, 1 << 16);
-    Lines out = new Lines();
-    MemoryStorage storage = MemoryStorage.create();
-    try (Collab collab = Collab.builder().storage(storage).holder("waiter").build();
-        Collab other = Collab.builder().storage(storage).holder("other").build()) {
-      Lease held = other.leases().tryAcquire("src/a.txt", Duration.ofMinutes(10)).orElseThrow();
-      CollabMcpServer server = new CollabMcpServer(collab, false, "test", in, out);
-      initialize(client, out);
+    try (Contested session = new Contested("src/a.txt")) {
+      CollabMcpServer server = session.server;
+      PipedOutputStream client = session.client;
+      Lines out = session.out;
       call(client, 2, "events", "{\"types\":[\"no_such_event\"],\"wait_seconds\":60}");
       call(client, 3, "lease", "{\"action\":\"acquire\",\"resource\":\"src/a.txt\",\"wait_seconds\":60}");
       untilRunning(server, 2);
@@ -133,13 +131,12 @@ class CollabMcpServerCloseTest {
           .contains("the session is ending", "Nothing was written");
       untilRunning(server, 0);
 
-      other.leases().release(held);
+      session.other.leases().release(session.held);
       call(client, 4, "events", "{\"types\":[\"no_such_event\"],\"wait_seconds\":60}");
       assertThat(out.answer(4).get("result").get("content").get(0).get("text").asText())
           .as("a long poll after the end does not wait").contains("\"events\":[]");
-      assertThat(collab.leases().get("src/a.txt")).as("the acquire given up never took the lease").isEmpty();
-      server.close();
-      client.close();
+      assertThat(session.collab.leases().get("src/a.txt")).as("the acquire given up never took the lease")
+          .isEmpty();
     }
   }
 
@@ -150,26 +147,47 @@ class CollabMcpServerCloseTest {
    */
   @Test
   void aLeaseFreedAsTheSessionEndsIsNotKept() throws Exception {
-    PipedOutputStream client = new PipedOutputStream();
-    PipedInputStream in = new PipedInputStream(client, 1 << 16);
-    Lines out = new Lines();
-    MemoryStorage storage = MemoryStorage.create();
-    try (Collab collab = Collab.builder().storage(storage).holder("waiter").build();
-        Collab other = Collab.builder().storage(storage).holder("other").build()) {
-      Lease held = other.leases().tryAcquire("src/b.txt", Duration.ofMinutes(10)).orElseThrow();
-      CollabMcpServer server = new CollabMcpServer(collab, false, "test", in, out);
-      initialize(client, out);
-      call(client, 2, "lease", "{\"action\":\"acquire\",\"resource\":\"src/b.txt\",\"wait_seconds\":60}");
-      untilRunning(server, 1);
-      server.stopWaiting();
-      other.leases().release(held); // within the slice under way, most likely: it takes the lease
-      JsonNode lease = out.answer(2);
+    try (Contested session = new Contested("src/b.txt")) {
+      call(session.client, 2, "lease", "{\"action\":\"acquire\",\"resource\":\"src/b.txt\",\"wait_seconds\":60}");
+      untilRunning(session.server, 1);
+      session.server.stopWaiting();
+      session.other.leases().release(session.held); // within the slice under way, most likely: it takes the lease
+      JsonNode lease = session.out.answer(2);
       assertThat(lease.get("result").get("isError").asBoolean()).as(lease.toString()).isTrue();
       assertThat(lease.get("result").get("content").get(0).get("text").asText()).contains("the session is ending");
-      untilRunning(server, 0);
-      assertThat(collab.leases().get("src/b.txt")).as("nobody holds the lease").isEmpty();
-      server.close();
-      client.close();
+      untilRunning(session.server, 0);
+      assertThat(session.collab.leases().get("src/b.txt")).as("nobody holds the lease").isEmpty();
+    }
+  }
+
+  /**
+   * An initialized session of agent "waiter" on a memory store where agent "other" holds a lease on a resource:
+   * closing it closes the server, the client's stream and both Collabs.
+   */
+  private static final class Contested implements AutoCloseable {
+    final PipedOutputStream client = new PipedOutputStream();
+    final Lines out = new Lines();
+    final MemoryStorage storage = MemoryStorage.create();
+    final Collab collab = Collab.builder().storage(storage).holder("waiter").build();
+    final Collab other = Collab.builder().storage(storage).holder("other").build();
+    final Lease held;
+    final CollabMcpServer server;
+
+    Contested(String resource) throws Exception {
+      held = other.leases().tryAcquire(resource, Duration.ofMinutes(10)).orElseThrow();
+      server = new CollabMcpServer(collab, false, "test", new PipedInputStream(client, 1 << 16), out);
+      initialize(client, out);
+    }
+
+    @Override
+    public void close() throws IOException {
+      try {
+        server.close();
+        client.close();
+      } finally {
+        other.close();
+        collab.close();
+      }
     }
   }
 
