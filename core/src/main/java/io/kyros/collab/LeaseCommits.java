@@ -1,7 +1,6 @@
 package io.kyros.collab;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.github.benmanes.caffeine.cache.Cache;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -33,7 +32,7 @@ final class LeaseCommits {
    * revision, which identifies the value, so if anyone changed the record since, the commit conflicts and the
    * operation reads the record instead. It saves the read before a release, and before acquiring a free resource.
    */
-  private final Cache<RecordKey, StoredRecord> committed = Core.cache(10_000);
+  private final RecentRecords<RecordKey, StoredRecord> committed = new RecentRecords<>(10_000);
 
   LeaseCommits(Core core) {
     this.core = core;

@@ -1,7 +1,6 @@
 package io.kyros.collab;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.github.benmanes.caffeine.cache.Cache;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -31,7 +30,7 @@ final class TaskCommits {
    * The task records this instance last committed, by id. Only a guess: a commit that relies on one expects its
    * revision, so if anyone changed the task since, the commit conflicts and the operation reads the task instead.
    */
-  private final Cache<String, StoredRecord> committed = Core.cache(10_000);
+  private final RecentRecords<String, StoredRecord> committed = new RecentRecords<>(10_000);
 
   TaskCommits(Core core, LeaseCommits leases) {
     this.core = core;
