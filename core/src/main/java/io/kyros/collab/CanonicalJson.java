@@ -278,7 +278,9 @@ public final class CanonicalJson {
 
   private static void writeString(String s, StringBuilder out, List<Object> path, String what) {
     out.append('"');
-    for (int i = 0; i < s.length(); i++) {
+    int plain = plainPrefix(s);
+    out.append(s, 0, plain); // most strings are all plain: copied at once, not a character at a time
+    for (int i = plain; i < s.length(); i++) {
       char c = s.charAt(i);
       switch (c) {
         case '"' -> out.append("\\\"");
@@ -300,6 +302,20 @@ public final class CanonicalJson {
       }
     }
     out.append('"');
+  }
+
+  /**
+   * @return the length of the longest prefix of {@code s} written as it is: no character that needs an escape
+   *     (a quote, a backslash, a control character) and no surrogate (which must be checked for a partner)
+   */
+  private static int plainPrefix(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == '"' || c == '\\' || Character.isSurrogate(c)) {
+        return i;
+      }
+    }
+    return s.length();
   }
 
   private static void writeNumber(JsonNode node, StringBuilder out, List<Object> path) {

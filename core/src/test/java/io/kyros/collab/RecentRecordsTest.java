@@ -81,6 +81,24 @@ class RecentRecordsTest {
     assertThat(misses).isZero();
   }
 
+  /**
+   * Each stripe is a {@link java.util.HashMap}, which picks a bucket by the low bits of the key's spread hash. Had the
+   * stripe been chosen by those bits too, the keys of a stripe would all share them, and so a sixteenth of the
+   * buckets: long chains (a profile showed them turned into trees).
+   */
+  @Test
+  void theKeysOfOneStripeSpreadOverItsMapsBuckets() {
+    java.util.Set<Integer> lowBits = new java.util.HashSet<>();
+    for (int i = 0; i < 10_000; i++) {
+      String key = "r" + (i / 500) + "-" + (i % 500);
+      if (RecentRecords.stripeOf(key) == 3) {
+        int h = key.hashCode();
+        lowBits.add((h ^ (h >>> 16)) & (RecentRecords.STRIPES - 1));
+      }
+    }
+    assertThat(lowBits).hasSize(RecentRecords.STRIPES);
+  }
+
   @Test
   void invalidateDropsTheEntry() {
     RecentRecords<String, String> recent = new RecentRecords<>(100);
