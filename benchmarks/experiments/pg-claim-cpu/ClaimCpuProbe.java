@@ -22,7 +22,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * What TaskClaimBenchmark's Collab side does (8 threads of one Collab drain a backlog of 500 tasks, or as many as given, with claimNext then
  * complete, the tables emptied with DELETE before each backlog, no VACUUM), round after round on PostgreSQL, reporting
  * for the drains of rounds 10 and later (or from the round given) (not their setup) the tasks per second, the whole machine's busy CPU per task
- * from /proc/stat (server and client together; jiffies of 10 ms) and the time a worker spends per task in claimNext
+ * from /proc/stat (server and client together; jiffies of 10 ms), this JVM's CPU per task and the time a worker spends per task in claimNext
  * (mostly waiting for the combined claim of its Collab) and in complete. Not a benchmark: a probe for comparing builds
  * on one machine, run alternately. Tables prefixed probe_ in database test, dropped first.
  *
@@ -40,6 +40,12 @@ public class ClaimCpuProbe {
     }
     long idle = Long.parseLong(f[4]) + Long.parseLong(f[5]); // idle, iowait
     return new long[] {total - idle, total};
+  }
+
+  /** @return this JVM's CPU time so far, nanoseconds */
+  private static long jvmCpu() {
+    return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory
+        .getOperatingSystemMXBean()).getProcessCpuTime();
   }
 
   public static void main(String[] args) throws Exception {
@@ -64,6 +70,7 @@ public class ClaimCpuProbe {
       long total = 0;
       long drained = 0;
       long wallNanos = 0;
+      long jvmNanos = 0;
       AtomicLong claimNanos = new AtomicLong();
       AtomicLong completeNanos = new AtomicLong();
       for (int r = 0; r < rounds; r++) {
@@ -108,6 +115,7 @@ public class ClaimCpuProbe {
           });
         }
         long[] c0 = cpu();
+        long j0 = jvmCpu();
         long t0 = System.nanoTime();
         int n = 0;
         for (Future<Integer> f : threads.invokeAll(drainers)) {
@@ -115,6 +123,7 @@ public class ClaimCpuProbe {
         }
         long t1 = System.nanoTime();
         long[] c1 = cpu();
+        long j1 = jvmCpu();
         if (n != tasks) {
           throw new IllegalStateException("drained " + n + " tasks, not " + tasks);
         }
@@ -123,11 +132,12 @@ public class ClaimCpuProbe {
           total += c1[1] - c0[1];
           drained += n;
           wallNanos += t1 - t0;
+          jvmNanos += j1 - j0;
         }
       }
-      System.out.printf("rounds %d..%d: %.0f tasks/s, busy CPU %.3f ms per task, idle %.0f %%,"
-              + " per task in a worker: claimNext %.2f ms, complete %.2f ms%n", skipped, rounds - 1,
-          drained / (wallNanos / 1e9), busy * 10.0 / drained, 100.0 * (total - busy) / total,
+      System.out.printf("rounds %d..%d: %.0f tasks/s, busy CPU %.3f ms per task, idle %.0f %%, jvm CPU %.3f ms per"
+              + " task, per task in a worker: claimNext %.2f ms, complete %.2f ms%n", skipped, rounds - 1,
+          drained / (wallNanos / 1e9), busy * 10.0 / drained, 100.0 * (total - busy) / total, jvmNanos / 1e6 / drained,
           claimNanos.get() / 1e6 / drained, completeNanos.get() / 1e6 / drained);
       threads.shutdown();
       collab.close();
