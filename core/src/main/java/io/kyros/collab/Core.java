@@ -72,7 +72,8 @@ final class Core {
   }
 
   /**
-   * A bounded cache for core's own bookkeeping (parsed values, records this instance committed, task views). Its
+   * A bounded cache for core's own bookkeeping (parsed values, task views; not the records this instance committed,
+   * which {@link RecentRecords} keeps by recency). Its
    * maintenance (eviction, reordering) runs on the calling thread, amortized over the calls, instead of being handed
    * to {@code ForkJoinPool.commonPool()} after writes: a handoff wakes a pool thread for every few writes, and on a
    * busy or virtualized machine that wake-up (a futex system call and a context switch) cost more than the work

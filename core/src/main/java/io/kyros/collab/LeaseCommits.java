@@ -32,7 +32,7 @@ final class LeaseCommits {
    * revision, which identifies the value, so if anyone changed the record since, the commit conflicts and the
    * operation reads the record instead. It saves the read before a release, and before acquiring a free resource.
    */
-  private final RecentRecords<RecordKey, StoredRecord> committed = new RecentRecords<>(10_000);
+  private final RecentRecords<RecordKey> committed = new RecentRecords<>(10_000);
 
   LeaseCommits(Core core) {
     this.core = core;

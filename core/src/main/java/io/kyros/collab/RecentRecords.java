@@ -1,5 +1,6 @@
 package io.kyros.collab;
 
+import io.kyros.collab.spi.StoredRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -11,7 +12,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * A bounded map of the records one instance last committed, kept by recency: a put or a hit makes an entry the
  * newest, and a full stripe drops its least recently used one. Core remembers its own commits here as guesses (a
  * commit relying on one expects its revision, so a wrong guess only costs a conflict and a read); the guess most
- * likely to be needed is the newest, such as a task claimed a moment ago and about to be completed.
+ * likely to be needed is the newest, such as a task claimed a moment ago and about to be completed. Of two records of
+ * one key, the one with the higher revision is kept (a record's revisions grow with its versions), so a thread that
+ * remembers its commit after another thread of the instance committed a newer version of the record does not put the
+ * older one back.
  *
  * <p>Why not a Caffeine cache, as for parsed values: its admission policy (W-TinyLFU) keeps the entries used most
  * often and turns away new ones that were used less. Remembered records are the opposite case: each is written, read
@@ -22,22 +26,22 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>The map is cut into {@value #STRIPES} stripes by the key's hash, each an access-ordered {@link LinkedHashMap}
  * holding at most {@code maximumSize / STRIPES} entries (at least one) under its own lock: recency is kept per stripe,
- * which on keys spread by their hash is recency overall, give or take a stripe's share.
+ * which on keys spread by their hash is about recency overall.
  *
  * <p>Thread-safe; no call blocks longer than another thread's map operation on the same stripe.
  *
  * @param <K> the key type
- * @param <V> the value type
  */
-final class RecentRecords<K, V> {
+final class RecentRecords<K> {
   private static final int STRIPE_BITS = 4;
   /** Stripes. */
   static final int STRIPES = 1 << STRIPE_BITS;
 
-  private final List<Stripe<K, V>> stripes;
+  private final List<Stripe<K>> stripes;
 
   /**
-   * @param maximumSize the most entries kept in all
+   * @param maximumSize the most entries kept in all, rounded down to a multiple of {@value #STRIPES}, and at least
+   *     {@value #STRIPES} (one per stripe)
    * @throws IllegalArgumentException if {@code maximumSize} is not positive
    */
   RecentRecords(int maximumSize) {
@@ -45,7 +49,7 @@ final class RecentRecords<K, V> {
       throw new IllegalArgumentException("maximumSize must be positive: " + maximumSize);
     }
     int perStripe = Math.max(1, maximumSize / STRIPES);
-    List<Stripe<K, V>> all = new ArrayList<>(STRIPES);
+    List<Stripe<K>> all = new ArrayList<>(STRIPES);
     for (int i = 0; i < STRIPES; i++) {
       all.add(new Stripe<>(perStripe));
     }
@@ -54,10 +58,11 @@ final class RecentRecords<K, V> {
 
   /**
    * @param key the key
-   * @return the value kept for {@code key}, or null; a hit makes it the newest entry
+   * @return the record kept for {@code key}, or null; a hit makes it the newest entry
+   * @throws NullPointerException if {@code key} is null
    */
-  V getIfPresent(K key) {
-    Stripe<K, V> s = stripe(key);
+  StoredRecord getIfPresent(K key) {
+    Stripe<K> s = stripe(key);
     s.lock.lock();
     try {
       return s.map.get(key);
@@ -67,18 +72,20 @@ final class RecentRecords<K, V> {
   }
 
   /**
-   * Keeps {@code value} for {@code key} as the newest entry, dropping its stripe's least recently used one if the
-   * stripe is full.
+   * Keeps {@code record} for {@code key} as the newest entry, unless a record of a higher revision is kept for it
+   * (that one stays, and becomes the newest entry), dropping the stripe's least recently used entry if the stripe is
+   * full.
    *
    * @param key the key
-   * @param value the value
+   * @param record the record
+   * @throws NullPointerException if {@code key} or {@code record} is null
    */
-  void put(K key, V value) {
-    Objects.requireNonNull(value, "value");
-    Stripe<K, V> s = stripe(key);
+  void put(K key, StoredRecord record) {
+    Objects.requireNonNull(record, "record");
+    Stripe<K> s = stripe(key);
     s.lock.lock();
     try {
-      s.map.put(key, value);
+      s.map.merge(key, record, (kept, offered) -> offered.revision() >= kept.revision() ? offered : kept);
     } finally {
       s.lock.unlock();
     }
@@ -88,29 +95,16 @@ final class RecentRecords<K, V> {
    * Drops the entry of {@code key}, if any.
    *
    * @param key the key
+   * @throws NullPointerException if {@code key} is null
    */
   void invalidate(K key) {
-    Stripe<K, V> s = stripe(key);
+    Stripe<K> s = stripe(key);
     s.lock.lock();
     try {
       s.map.remove(key);
     } finally {
       s.lock.unlock();
     }
-  }
-
-  /** @return how many entries are kept now (the stripes' sizes, each read under its lock) */
-  int size() {
-    int n = 0;
-    for (Stripe<K, V> s : stripes) {
-      s.lock.lock();
-      try {
-        n += s.map.size();
-      } finally {
-        s.lock.unlock();
-      }
-    }
-    return n;
   }
 
   /**
@@ -120,24 +114,25 @@ final class RecentRecords<K, V> {
    *
    * @param key the key
    * @return 0 to {@value #STRIPES} - 1
+   * @throws NullPointerException if {@code key} is null
    */
   static int stripeOf(Object key) {
-    return (key.hashCode() * 0x9E3779B9) >>> (Integer.SIZE - STRIPE_BITS);
+    return (Objects.requireNonNull(key, "key").hashCode() * 0x9E3779B9) >>> (Integer.SIZE - STRIPE_BITS);
   }
 
-  private Stripe<K, V> stripe(K key) {
+  private Stripe<K> stripe(K key) {
     return stripes.get(stripeOf(key));
   }
 
   /** One stripe: an access-ordered map bounded to {@code capacity}, and the lock guarding it. */
-  private static final class Stripe<K, V> {
+  private static final class Stripe<K> {
     final ReentrantLock lock = new ReentrantLock();
-    final LinkedHashMap<K, V> map;
+    final LinkedHashMap<K, StoredRecord> map;
 
     Stripe(int capacity) {
       map = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<K, StoredRecord> eldest) {
           return size() > capacity;
         }
       };

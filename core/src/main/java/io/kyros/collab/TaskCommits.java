@@ -30,7 +30,7 @@ final class TaskCommits {
    * The task records this instance last committed, by id. Only a guess: a commit that relies on one expects its
    * revision, so if anyone changed the task since, the commit conflicts and the operation reads the task instead.
    */
-  private final RecentRecords<String, StoredRecord> committed = new RecentRecords<>(10_000);
+  private final RecentRecords<String> committed = new RecentRecords<>(10_000);
 
   TaskCommits(Core core, LeaseCommits leases) {
     this.core = core;
