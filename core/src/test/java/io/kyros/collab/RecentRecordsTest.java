@@ -218,6 +218,43 @@ class RecentRecordsTest {
     }
   }
 
+  /**
+   * Threads of one instance remembering commits of the same records out of order (revisions from a shared counter, as
+   * a store hands them out; each thread puts a newer revision, then an older one, as a thread that remembers its commit
+   * late would): each record ends with the highest revision any thread put for it.
+   */
+  @Test
+  @Timeout(60)
+  void threadsRememberingOneRecordInAnyOrderLeaveItsHighestRevision() throws Exception {
+    RecentRecords<String> recent = new RecentRecords<>(1_000 * RecentRecords.STRIPES);
+    java.util.concurrent.atomic.AtomicLong revisions = new java.util.concurrent.atomic.AtomicLong();
+    Map<String, Long> highest = new java.util.concurrent.ConcurrentHashMap<>();
+    ExecutorService threads = Executors.newFixedThreadPool(8);
+    try {
+      List<Callable<Void>> work = new ArrayList<>();
+      for (int t = 0; t < 8; t++) {
+        work.add(() -> {
+          for (int i = 0; i < 20_000; i++) {
+            String key = "task-" + (i % 16);
+            long older = revisions.incrementAndGet();
+            long newer = revisions.incrementAndGet();
+            highest.merge(key, newer, Math::max);
+            recent.put(key, record(key, newer));
+            recent.put(key, record(key, older)); // the late one: never replaces a newer record
+          }
+          return null;
+        });
+      }
+      for (Future<Void> f : threads.invokeAll(work)) {
+        f.get();
+      }
+    } finally {
+      threads.shutdownNow();
+    }
+    assertThat(highest).hasSize(16);
+    highest.forEach((key, revision) -> assertThat(recent.getIfPresent(key)).as(key).isEqualTo(record(key, revision)));
+  }
+
   private static int countPresent(RecentRecords<String> recent, String prefix, int n) {
     int present = 0;
     for (int i = 0; i < n; i++) {
