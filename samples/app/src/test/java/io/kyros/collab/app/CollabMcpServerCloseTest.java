@@ -14,6 +14,8 @@ import java.io.PipedOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -51,13 +53,24 @@ class CollabMcpServerCloseTest {
       }
     }
 
+    /** Answers read while waiting for another id, by id: calls running together may answer in any order. */
+    private final Map<Integer, JsonNode> early = new HashMap<>();
+
+    /** Called from the test's thread only. */
     JsonNode answer(int id) throws Exception {
+      JsonNode kept = early.remove(id);
+      if (kept != null) {
+        return kept;
+      }
       while (true) {
         String l = lines.poll(30, TimeUnit.SECONDS);
-        assertThat(l).as("the answer to %d", id).isNotNull();
+        assertThat(l).as("the answer to %d (answers kept for later: %s)", id, early.keySet()).isNotNull();
         JsonNode m = Json.MAPPER.readTree(l);
         if (m.path("id").asInt(-1) == id) {
           return m;
+        }
+        if (m.path("id").isInt()) {
+          early.put(m.get("id").asInt(), m);
         }
       }
     }
