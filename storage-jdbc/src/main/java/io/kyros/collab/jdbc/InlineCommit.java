@@ -368,7 +368,8 @@ final class InlineCommit extends CommitProtocol {
     /**
      * The rows of a one-round-trip commit's statement ({@link SingleStatement}): its time, the failed expectation's
      * position (-1 if none) and that record's revision; then the writes' revisions in order; then the events' ids in
-     * the order the insert returned them.
+     * the order the insert returned them. A small commit's statement ({@link SingleStatement#oneRow}) has them all in
+     * its first row, after the number of writes.
      */
     STATEMENT
   }
@@ -485,6 +486,17 @@ final class InlineCommit extends CommitProtocol {
                 reads.commitMicros = rs.getLong(2);
                 reads.failed = rs.getInt(3);
                 reads.actual = rs.getLong(4);
+                int columns = rs.getMetaData().getColumnCount();
+                if (columns > 4 && reads.failed < 0) { // one row (SingleStatement.oneRow): all in it
+                  int writes = rs.getInt(5);
+                  for (int col = 6; col <= columns; col++) {
+                    if (col < 6 + writes) {
+                      reads.revisions.add(rs.getLong(col)); // in the writes' order
+                    } else {
+                      reads.eventIds.add(rs.getLong(col)); // in the events' order, checked to ascend
+                    }
+                  }
+                }
                 while (rs.next()) { // a conflict took no revision and no event id: no more rows
                   if (rs.getLong(1) == 1) {
                     reads.revisions.add(rs.getLong(3)); // in the writes' order

@@ -241,7 +241,7 @@ class SingleStatementTest {
       try (JdbcStorage storage = storage(db, recorded)) {
         String[] appends = new String[2];
         String[] templated = new String[2];
-        int[] sizes = {2, 500};
+        int[] sizes = {SingleStatement.ONE_ROW_MAX + 1, 500}; // both in the rows' form, a row per event
         for (int k = 0; k < 2; k++) {
           int n = sizes[k];
           CommitResult.Committed appended = committed(storage.commit(Commit.of(List.of(), List.of(),
@@ -262,6 +262,52 @@ class SingleStatementTest {
         assertThat(templated[1]).startsWith(STATEMENT);
         assertThat(subqueries(appends[1])).isEqualTo(subqueries(appends[0]));
         assertThat(subqueries(templated[1])).isEqualTo(subqueries(templated[0]));
+      }
+    }
+  }
+
+  /**
+   * A commit of at most {@link SingleStatement#ONE_ROW_MAX} writes and events gets its revisions and event ids from
+   * the statement's one row, a larger one from a row per write and event; in both statement forms (self-checked: it
+   * writes every record it expects; checked: it also expects a record absent that it does not write), every
+   * revision and id is the one stored, revisions ascend in the writes' order and ids in the events' order.
+   */
+  @Test
+  void smallCommitsReadTheirRevisionsAndIdsFromOneRowLargerOnesFromARowEach() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        int max = SingleStatement.ONE_ROW_MAX;
+        for (boolean checked : new boolean[] {false, true}) {
+          for (int n : new int[] {1, max, max + 1}) {
+            String name = (checked ? "checked" : "self") + n + "-";
+            List<RecordKey> keys = java.util.stream.IntStream.range(0, n)
+                .mapToObj(i -> new RecordKey("c", name + i)).toList();
+            List<Expectation> expectations = new java.util.ArrayList<>();
+            if (checked) {
+              expectations.add(Expectation.absent(new RecordKey("c", name + "never")));
+            }
+            keys.forEach(k -> expectations.add(Expectation.absent(k)));
+            CommitResult.Committed created = committed(storage.commit(Commit.of(expectations,
+                keys.stream().map(k -> Write.put(k, "{\"k\":\"" + k.id() + "\"}", "h")).toList(),
+                java.util.stream.IntStream.range(0, n)
+                    .mapToObj(i -> new NewEvent("made", "a", name + i, "{}")).toList())));
+            String statement = lastPrepared(recorded);
+            assertThat(statement.contains("UNION ALL")).as("%s: a row per write and event", name).isEqualTo(n > max);
+            assertThat(statement.contains(", f AS MATERIALIZED")).as("%s: the checked form", name).isEqualTo(checked);
+
+            assertThat(created.revisions()).as(name).hasSize(n).isSorted().doesNotHaveDuplicates();
+            for (int i = 0; i < n; i++) {
+              assertThat(storage.read(keys.get(i)).orElseThrow().revision()).as(name)
+                  .isEqualTo(created.revisions().get(i));
+            }
+            assertThat(created.events()).as(name).hasSize(n);
+            List<StoredEvent> stored = storage.readEvents(created.events().get(0).id() - 1, 100);
+            assertThat(stored.subList(0, n)).as(name).containsExactlyElementsOf(created.events());
+            assertThat(stored.subList(0, n)).extracting(StoredEvent::target).as(name)
+                .containsExactlyElementsOf(java.util.stream.IntStream.range(0, n).mapToObj(i -> name + i).toList());
+          }
+        }
       }
     }
   }
