@@ -20,7 +20,8 @@ import org.springframework.jdbc.core.JdbcTemplate;
  * Collab, ShedLock with database time and the SQL floor, each in turn, round after round, reporting per pair: the
  * wall time, this JVM's CPU, the CPU of PostgreSQL's processes (from /proc/<pid>/stat) and the rest of the machine's busy CPU (PostgreSQL, the kernel's work for it, anything
  * else running), from /proc/stat. Not a benchmark: a probe for finding where a pair's time goes, run with nothing
- * else on the machine. Tables prefixed probe_lease_, shedlock_probe and the floor's, in database test.
+ * else on the machine; it assumes clock ticks of 10 ms (USER_HZ 100) and counts iowait as idle. Compiled into the
+ * benchmarks' package, for its package-private Postgres and LeaseFloor. Tables prefixed probe_lease_, shedlock_probe and the floor's, in database test.
  *
  * <p>Usage: {@code java -cp benchmarks.jar:<dir of this class> io.kyros.collab.benchmarks.LeaseCostProbe <rounds>
  * <seconds per side> [sides, default collab,shedlock,floor]}

@@ -490,10 +490,14 @@ final class InlineCommit extends CommitProtocol {
                 if (columns > 4 && reads.failed < 0) { // one row (SingleStatement.oneRow): all in it
                   int writes = rs.getInt(5);
                   for (int col = 6; col <= columns; col++) {
+                    long value = rs.getLong(col);
+                    if (rs.wasNull()) {
+                      continue; // a write or event row missing (the tables changed outside Collab): the count check fails
+                    }
                     if (col < 6 + writes) {
-                      reads.revisions.add(rs.getLong(col)); // in the writes' order
+                      reads.revisions.add(value); // in the writes' order
                     } else {
-                      reads.eventIds.add(rs.getLong(col)); // in the events' order, checked to ascend
+                      reads.eventIds.add(value); // in the events' order, checked to ascend
                     }
                   }
                 }

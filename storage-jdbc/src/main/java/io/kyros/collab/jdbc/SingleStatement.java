@@ -129,7 +129,8 @@ import java.util.TreeSet;
  *       trip before a statement it has described whose result has a column of unbounded width (it describes
  *       statements when parameters are sent untyped, {@code stringtype=unspecified}). A small commit's is one row,
  *       a scalar subquery per revision and per event id, sparing the server the rows' union, sort and window
- *       (a lease's statements ran 4 to 8 µs shorter of about 40; docs/jdbc.md, "One statement").</li>
+ *       (a lease's two statements ran 32 to 42 µs on average against 38 to 46 before; docs/jdbc.md, "One
+ *       statement").</li>
  *   <li><b>Planning.</b> The time and the revisions that templates name are selected once, outside the rows of the
  *       event insert: a subquery in each row is planned once per row, and planning grew with the square of the rows
  *       (about 10 s for an append of 16,000 events, found in review).</li>

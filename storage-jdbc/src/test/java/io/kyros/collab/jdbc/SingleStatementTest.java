@@ -1,6 +1,7 @@
 package io.kyros.collab.jdbc;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
@@ -268,9 +269,10 @@ class SingleStatementTest {
 
   /**
    * A commit of at most {@link SingleStatement#ONE_ROW_MAX} writes and events gets its revisions and event ids from
-   * the statement's one row, a larger one from a row per write and event; in both statement forms (self-checked: it
-   * writes every record it expects; checked: it also expects a record absent that it does not write), every
-   * revision and id is the one stored, revisions ascend in the writes' order and ids in the events' order.
+   * the statement's one row, a larger one (in writes, events or both) from a row per write and event; in both
+   * statement forms (self-checked: it writes every record it expects; checked: it also expects a record absent that
+   * it does not write), every revision and id is the one stored, revisions ascend in the writes' order and ids in the
+   * events' order.
    */
   @Test
   void smallCommitsReadTheirRevisionsAndIdsFromOneRowLargerOnesFromARowEach() {
@@ -279,8 +281,11 @@ class SingleStatementTest {
       try (JdbcStorage storage = storage(db, recorded)) {
         int max = SingleStatement.ONE_ROW_MAX;
         for (boolean checked : new boolean[] {false, true}) {
-          for (int n : new int[] {1, max, max + 1}) {
-            String name = (checked ? "checked" : "self") + n + "-";
+          // writes and events: 1 and 1, 8 and 8 (one row), 9 and 9, 8 and 9 (a row each)
+          for (int[] size : new int[][] {{1, 1}, {max, max}, {max + 1, max + 1}, {max, max + 1}}) {
+            int n = size[0];
+            int events = size[1];
+            String name = (checked ? "checked" : "self") + n + "-" + events + "-";
             List<RecordKey> keys = java.util.stream.IntStream.range(0, n)
                 .mapToObj(i -> new RecordKey("c", name + i)).toList();
             List<Expectation> expectations = new java.util.ArrayList<>();
@@ -290,23 +295,55 @@ class SingleStatementTest {
             keys.forEach(k -> expectations.add(Expectation.absent(k)));
             CommitResult.Committed created = committed(storage.commit(Commit.of(expectations,
                 keys.stream().map(k -> Write.put(k, "{\"k\":\"" + k.id() + "\"}", "h")).toList(),
-                java.util.stream.IntStream.range(0, n)
+                java.util.stream.IntStream.range(0, events)
                     .mapToObj(i -> new NewEvent("made", "a", name + i, "{}")).toList())));
             String statement = lastPrepared(recorded);
-            assertThat(statement.contains("UNION ALL")).as("%s: a row per write and event", name).isEqualTo(n > max);
+            boolean oneRow = n <= max && events <= max;
+            assertThat(statement).as(name).startsWith(checked ? InlineCommit.BEGIN + "; " : STATEMENT)
+                .contains(checked ? ", f AS MATERIALIZED" : ", s AS MATERIALIZED");
             assertThat(statement.contains(", f AS MATERIALIZED")).as("%s: the checked form", name).isEqualTo(checked);
+            assertThat(statement.contains("UNION ALL")).as("%s: a row per write and event", name).isEqualTo(!oneRow);
+            assertThat(statement.contains("(SELECT id FROM e LIMIT 1 OFFSET " + (events - 1) + ")"))
+                .as("%s: one row", name).isEqualTo(oneRow);
 
             assertThat(created.revisions()).as(name).hasSize(n).isSorted().doesNotHaveDuplicates();
             for (int i = 0; i < n; i++) {
               assertThat(storage.read(keys.get(i)).orElseThrow().revision()).as(name)
                   .isEqualTo(created.revisions().get(i));
             }
-            assertThat(created.events()).as(name).hasSize(n);
+            assertThat(created.events()).as(name).hasSize(events);
             List<StoredEvent> stored = storage.readEvents(created.events().get(0).id() - 1, 100);
-            assertThat(stored.subList(0, n)).as(name).containsExactlyElementsOf(created.events());
-            assertThat(stored.subList(0, n)).extracting(StoredEvent::target).as(name)
-                .containsExactlyElementsOf(java.util.stream.IntStream.range(0, n).mapToObj(i -> name + i).toList());
+            assertThat(stored.subList(0, events)).as(name).containsExactlyElementsOf(created.events());
+            assertThat(stored.subList(0, events)).extracting(StoredEvent::target).as(name).containsExactlyElementsOf(
+                java.util.stream.IntStream.range(0, events).mapToObj(i -> name + i).toList());
           }
+        }
+      }
+    }
+  }
+
+  /**
+   * An event row a trigger made outside Collab suppresses leaves its column of the one row NULL: the commit, which
+   * did commit, is reported as broken by the check of its event ids, not returned with an event id of 0.
+   */
+  @Test
+  void anEventRowSuppressedOutsideCollabIsReportedNotReturnedWithIdZero() {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
+      FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(db, recorded)) {
+        String function = db.prefix + "hide_event()";
+        db.execute("CREATE OR REPLACE FUNCTION " + function + " RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                + " RETURN NULL; END $$",
+            "CREATE TRIGGER " + db.prefix + "hide_event BEFORE INSERT ON " + db.prefix + "collab_events FOR EACH ROW"
+                + " WHEN (NEW.target = 'hidden') EXECUTE FUNCTION " + function);
+        try {
+          assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.absent(X)),
+              List.of(Write.put(X, "1", "h")), List.of(new NewEvent("made", "a", "hidden", "{}")))))
+              .hasStackTraceContaining("committed, but the 1 events got ids [], not one each in ascending order");
+          assertThat(lastPrepared(recorded)).startsWith(STATEMENT).contains("(SELECT id FROM e LIMIT 1 OFFSET 0)");
+        } finally {
+          db.execute("DROP TRIGGER " + db.prefix + "hide_event ON " + db.prefix + "collab_events",
+              "DROP FUNCTION " + function);
         }
       }
     }
