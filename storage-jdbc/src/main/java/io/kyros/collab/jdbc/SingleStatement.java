@@ -4,7 +4,6 @@ import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
 import io.kyros.collab.spi.Write;
-import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Types;
@@ -179,7 +178,7 @@ final class SingleStatement {
    * @param tables the tables
    * @param sql the statements shared with the other forms (the index entries' deletes)
    * @param boundAndLockKeys the statement bounding the lock wait by its first parameter and locking the keys of its
-   *     second, as {@link InlineCommit} takes them
+   *     second, as {@link InlineCommit#boundAndLock} takes them ({@link InlineCommit#bindLocks} binds them)
    * @param clockMicros an expression of the database clock in epoch microseconds
    * @param expectations the commit's expectations
    * @param writes the commit's writes
@@ -188,12 +187,11 @@ final class SingleStatement {
    * @param markers per event, the positions of the writes whose revisions its details name
    * @param lockWaitMillis the lock wait's bound
    * @param locks the key locks, ascending
-   * @param connection the connection, for the locks' array
    * @return the statement, or empty if the commit does not qualify
    */
   static Optional<SingleStatement> selfChecked(Tables tables, SqlText sql, String boundAndLockKeys,
       String clockMicros, List<Expectation> expectations, List<Write> writes, IndexWrites index,
-      List<NewEvent> events, List<List<Integer>> markers, long lockWaitMillis, Long[] locks, Connection connection) {
+      List<NewEvent> events, List<List<Integer>> markers, long lockWaitMillis, Long[] locks) {
     if (writes.isEmpty() && events.isEmpty()) {
       return Optional.empty();
     }
@@ -254,7 +252,7 @@ final class SingleStatement {
     return Optional.of(new SingleStatement(text.toString(), parameters, (ps, first) -> {
       int p = first;
       ps.setLong(p++, lockWaitMillis);
-      ps.setArray(p++, connection.createArrayOf("bigint", locks));
+      p = InlineCommit.bindLocks(ps, p, locks);
       if (reports) {
         for (int k = 0; k < 2; k++) {
           ps.setString(p++, writes.get(0).key().collection());

@@ -302,6 +302,8 @@ class SingleStatementTest {
             assertThat(statement).as(name).startsWith(checked ? InlineCommit.BEGIN + "; " : STATEMENT)
                 .contains(checked ? ", f AS MATERIALIZED" : ", s AS MATERIALIZED");
             assertThat(statement.contains(", f AS MATERIALIZED")).as("%s: the checked form", name).isEqualTo(checked);
+            assertThat(statement.contains("unnest(")).as("%s: the keys' locks from an array", name)
+                .isEqualTo(expectations.size() > 1); // one key's lock is taken without one
             assertThat(statement.contains("UNION ALL")).as("%s: a row per write and event", name).isEqualTo(!oneRow);
             assertThat(statement.contains("(SELECT id FROM e LIMIT 1 OFFSET " + (events - 1) + ")"))
                 .as("%s: one row", name).isEqualTo(oneRow);
