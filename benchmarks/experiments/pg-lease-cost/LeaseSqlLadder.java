@@ -1,8 +1,6 @@
 package io.kyros.collab.benchmarks;
 
 import com.zaxxer.hikari.HikariDataSource;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -29,8 +27,8 @@ import java.util.List;
  *       round trip, as Collab sends it.</li>
  * </ol>
  * Collab's own commit adds to the last rung the conflict report's reads (planned, not run) and its result columns.
- * Not a benchmark: a probe, run with nothing else on the machine; clock ticks of 10 ms assumed. Tables prefixed
- * ladder_ in database test.
+ * Not a benchmark: a probe, run with nothing else on the machine; PostgreSQL's CPU as {@link LeaseCostProbe} reads
+ * it. Tables prefixed ladder_ in database test.
  *
  * <p>Usage: {@code java -cp benchmarks.jar:<dir of this class> io.kyros.collab.benchmarks.LeaseSqlLadder <rounds>
  * <seconds per rung>}
@@ -78,30 +76,6 @@ public final class LeaseSqlLadder {
         + P + "event_seq'), ").append(locked ? "(SELECT n FROM t)" : CLOCK)
         .append(", ?, 'bench', ?, ? WHERE " + held + " RETURNING id) SELECT (SELECT revision FROM w), (SELECT id FROM e)");
     return s.toString();
-  }
-
-  /** Busy clock ticks of all processes named postgres. */
-  private static long postgresCpu() throws Exception {
-    long ticks = 0;
-    try (var dirs = Files.list(Path.of("/proc"))) {
-      for (Path d : (Iterable<Path>) dirs::iterator) {
-        if (!d.getFileName().toString().chars().allMatch(Character::isDigit)) {
-          continue;
-        }
-        String stat;
-        try {
-          stat = Files.readString(d.resolve("stat"));
-        } catch (java.io.IOException gone) {
-          continue;
-        }
-        int close = stat.lastIndexOf(')');
-        if (stat.substring(stat.indexOf('(') + 1, close).equals("postgres")) {
-          String[] f = stat.substring(close + 2).split(" ");
-          ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]);
-        }
-      }
-    }
-    return ticks;
   }
 
   public static void main(String[] args) throws Exception {
@@ -153,7 +127,7 @@ public final class LeaseSqlLadder {
             long now = System.nanoTime();
             if (!measuring && now >= warmEnd) {
               measuring = true;
-              p0 = postgresCpu();
+              p0 = LeaseCostProbe.postgresCpu();
               t0 = now;
             }
             if (now >= end0) {
@@ -179,7 +153,7 @@ public final class LeaseSqlLadder {
             }
           }
           long wall = System.nanoTime() - t0;
-          long pg = postgresCpu() - p0;
+          long pg = LeaseCostProbe.postgresCpu() - p0;
           for (PreparedStatement ps : statements) {
             ps.close();
           }
