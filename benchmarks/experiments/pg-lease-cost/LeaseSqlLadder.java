@@ -21,8 +21,11 @@ import java.util.List;
  *       clock), one statement;</li>
  *   <li>{@code index}: and the record's {@code expires} index entry replaced (acquire: delete and insert; release:
  *       delete);</li>
- *   <li>{@code locked}: and the lock wait's bound and the key's advisory lock, the clock read once after it and the
- *       write conditional on it (a time bound), as Collab's statement takes them;</li>
+ *   <li>{@code clock}, {@code bound}, {@code scalar}, {@code array}: and the clock read once and the write
+ *       conditional on it (a time bound), with nothing before it, with the lock wait's bound, with the key's advisory
+ *       lock on a {@code BIGINT} parameter, or with the lock from an unnested array;</li>
+ *   <li>{@code locked}: and both the bound and the array lock, as Collab took one key's lock until session 44 (now it
+ *       takes it on a parameter);</li>
  *   <li>{@code txn}: that statement between {@code BEGIN ISOLATION LEVEL READ COMMITTED} and {@code COMMIT} in one
  *       round trip, as Collab sends it.</li>
  * </ol>
@@ -31,7 +34,7 @@ import java.util.List;
  * it. Tables prefixed ladder_ in database test.
  *
  * <p>Usage: {@code java -cp benchmarks.jar:<dir of this class> io.kyros.collab.benchmarks.LeaseSqlLadder <rounds>
- * <seconds per rung>}
+ * <seconds per rung> [rungs, comma-separated; default all]}
  */
 public final class LeaseSqlLadder {
   private static final int NAMES = 8;
@@ -50,13 +53,15 @@ public final class LeaseSqlLadder {
     StringBuilder s = new StringBuilder("WITH ");
     if (locked) {
       s.append(switch (lockForm) {
-        case "full" -> "l AS MATERIALIZED (SELECT count(*) FROM (SELECT set_config('lock_timeout', ? || 'ms', true)"
+        case "full" -> "l AS MATERIALIZED (SELECT count(*) FROM (SELECT set_config('lock_timeout',"
+            + " CAST(? AS BIGINT) || 'ms', true)"
             + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[]))"
             + " AS k WHERE b.bound IS NOT NULL) AS locked), ";
         case "array" -> "l AS MATERIALIZED (SELECT count(*) FROM (SELECT pg_advisory_xact_lock(k) FROM"
             + " unnest(CAST(? AS BIGINT[])) AS k) AS locked), ";
         case "scalar" -> "l AS MATERIALIZED (SELECT pg_advisory_xact_lock(CAST(? AS BIGINT)) AS locked), ";
-        case "bound" -> "l AS MATERIALIZED (SELECT set_config('lock_timeout', ? || 'ms', true) AS bound), ";
+        case "bound" -> "l AS MATERIALIZED (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
+            + " AS bound), ";
         default -> "l AS MATERIALIZED (SELECT 1 AS none), ";
       }).append("t AS MATERIALIZED (SELECT " + CLOCK + " AS n FROM l), ");
     }

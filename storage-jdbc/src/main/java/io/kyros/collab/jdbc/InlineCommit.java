@@ -93,12 +93,12 @@ final class InlineCommit extends CommitProtocol {
     super(dialect, tables, sql, queries, clock);
     // the lock wait's bound and the locks in one statement: the lateral join evaluates the bound (set_config(...,
     // true) is SET LOCAL) before the first lock; the subquery's volatile output is never pruned, and unnest yields the
-    // array's order, so the locks are taken ascending
+    // array's order, so the locks are taken ascending (boundAndLockKey below: the same for one key, without unnest)
     boundAndLockKeys = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
         + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
         + " WHERE b.bound IS NOT NULL) AS locked";
-    // one key (a lease's acquire or release, a document's write): the same, without the array and its unnest (a
-    // lease's acquire + release took about 14 µs less of PostgreSQL's CPU: benchmarks/experiments/pg-lease-cost)
+    // one key (a lease's acquire or release, a document's write): the same, without the array and its unnest (one
+    // plan node and the array's parsing fewer; measured within the noise: benchmarks/experiments/pg-lease-cost)
     boundAndLockKey = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
         + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))"
         + " WHERE b.bound IS NOT NULL) AS locked";
@@ -346,7 +346,7 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * @param locks the advisory locks to take, at least one
+   * @param locks the advisory locks to take (none: the array form, with an empty array)
    * @return the statement bounding the lock wait by its first parameter and taking {@code locks} in ascending order,
    *     bound by its second ({@link #bindLocks})
    */

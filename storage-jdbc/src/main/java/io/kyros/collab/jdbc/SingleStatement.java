@@ -177,7 +177,7 @@ final class SingleStatement {
    *
    * @param tables the tables
    * @param sql the statements shared with the other forms (the index entries' deletes)
-   * @param boundAndLockKeys the statement bounding the lock wait by its first parameter and locking the keys of its
+   * @param boundAndLock the statement bounding the lock wait by its first parameter and locking the keys of its
    *     second, as {@link InlineCommit#boundAndLock} takes them ({@link InlineCommit#bindLocks} binds them)
    * @param clockMicros an expression of the database clock in epoch microseconds
    * @param expectations the commit's expectations
@@ -189,7 +189,7 @@ final class SingleStatement {
    * @param locks the key locks, ascending
    * @return the statement, or empty if the commit does not qualify
    */
-  static Optional<SingleStatement> selfChecked(Tables tables, SqlText sql, String boundAndLockKeys,
+  static Optional<SingleStatement> selfChecked(Tables tables, SqlText sql, String boundAndLock,
       String clockMicros, List<Expectation> expectations, List<Write> writes, IndexWrites index,
       List<NewEvent> events, List<List<Integer>> markers, long lockWaitMillis, Long[] locks) {
     if (writes.isEmpty() && events.isEmpty()) {
@@ -215,7 +215,7 @@ final class SingleStatement {
     }
     // the first write's failure is reported as the conflict of the first expectation if that is the one on its record
     boolean reports = !writes.isEmpty() && expectations.get(0).key().equals(writes.get(0).key());
-    StringBuilder text = new StringBuilder("WITH l AS MATERIALIZED (").append(boundAndLockKeys)
+    StringBuilder text = new StringBuilder("WITH l AS MATERIALIZED (").append(boundAndLock)
         .append("), t AS MATERIALIZED (SELECT ").append(clockMicros)
         // without writes, nothing else gives the transaction its xid before the first event id is taken
         .append(writes.isEmpty() ? " AS n, pg_current_xact_id() AS x FROM l)" : " AS n FROM l)");

@@ -47,15 +47,30 @@ class LockWaitTest {
         List.of(new NewEvent("e", "actor", "target", "{}")));
   }
 
+  /** A second key, so that a commit locks two keys: on PostgreSQL from an array, where one key's lock is not. */
+  private static final RecordKey OTHER = new RecordKey("c", "other");
+
   /** Which commit a test sends. */
   enum Path {
     /** {@link #oneEvent()}. */
     GENERAL,
     /** {@link #oneEventCreating()}. */
-    ONE_TRIP;
+    ONE_TRIP,
+    /** {@link #oneEvent()} writing {@link #OTHER} too. */
+    GENERAL_TWO_KEYS,
+    /** {@link #oneEventCreating()} creating {@link #OTHER} too, expected absent. */
+    ONE_TRIP_TWO_KEYS;
 
     Commit commit() {
-      return this == GENERAL ? oneEvent() : oneEventCreating();
+      return switch (this) {
+        case GENERAL -> oneEvent();
+        case ONE_TRIP -> oneEventCreating();
+        case GENERAL_TWO_KEYS -> Commit.of(List.of(), List.of(Write.put(KEY, "{}", "h"), Write.put(OTHER, "{}", "h")),
+            List.of(new NewEvent("e", "actor", "target", "{}")));
+        case ONE_TRIP_TWO_KEYS -> Commit.of(List.of(Expectation.absent(KEY), Expectation.absent(OTHER)),
+            List.of(Write.put(KEY, "{}", "h"), Write.put(OTHER, "{}", "h")),
+            List.of(new NewEvent("e", "actor", "target", "{}")));
+      };
     }
   }
 
@@ -89,6 +104,13 @@ class LockWaitTest {
   @Test
   void aOneTripCommitBehindAStalledLockHolderFailsAfterTheRetryTimeout() throws Exception {
     failsBehindAStalledLockHolder(TestDatabase.Kind.POSTGRESQL, Path.ONE_TRIP);
+  }
+
+  /** The same on PostgreSQL for commits locking two keys, whose locks are taken from an array, on both paths. */
+  @ParameterizedTest
+  @EnumSource(value = Path.class, names = {"GENERAL_TWO_KEYS", "ONE_TRIP_TWO_KEYS"})
+  void aPostgresCommitOfTwoKeysBehindAStalledLockHolderFailsAfterTheRetryTimeout(Path path) throws Exception {
+    failsBehindAStalledLockHolder(TestDatabase.Kind.POSTGRESQL, path);
   }
 
   private static void failsBehindAStalledLockHolder(TestDatabase.Kind kind, Path path) throws Exception {
