@@ -21,6 +21,9 @@ import java.util.List;
  *       clock), one statement;</li>
  *   <li>{@code index}: and the record's {@code expires} index entry replaced (acquire: delete and insert; release:
  *       delete);</li>
+ *   <li>{@code column} (beside {@code index}, not above it): {@code record} on a table of Collab's columns plus the
+ *       expiry as a column, {@code expires_key}, with a partial index {@code (collection, expires_key, id) WHERE
+ *       expires_key IS NOT NULL}: the acquire sets it, the release sets it NULL;</li>
  *   <li>{@code clock}, {@code bound}, {@code scalar}, {@code array}: and the clock read once and the write
  *       conditional on it (a time bound), with nothing before it, with the lock wait's bound, with the key's advisory
  *       lock on a {@code BIGINT} parameter, or with the lock from an unnested array;</li>
@@ -42,12 +45,17 @@ public final class LeaseSqlLadder {
   private static final String HELD = "{\"expiresAt\":\"2026-12-05T13:38:10.631086Z\",\"fence\":%d,\"holder\":\"bench\","
       + "\"leaseId\":\"8b0a0e5e-a4ce-41bf-b321-e58f81679752\",\"resource\":\"%s\",\"ttl\":\"PT30S\"}";
   private static final String FREE = "{\"fence\":%d,\"resource\":\"%s\"}";
+  /** The records of the {@code column} rung: Collab's columns and the expiry, with a partial index of its own. */
+  private static final String COLUMN_TABLE = "ladder_col_records";
   private static final String CLOCK = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000)::BIGINT";
 
   private LeaseSqlLadder() {}
 
   /** How the lock rungs take the lock: full (Collab's), array, scalar, bound (the bound alone), clock (none). */
   private static String lockForm = "full";
+
+  /** Whether the rung writes the lease's expiry to a column of its record ({@code column}) instead of an entry. */
+  private static boolean column;
 
   private static String record(boolean index, boolean acquire, boolean locked) {
     StringBuilder s = new StringBuilder("WITH ");
@@ -65,7 +73,8 @@ public final class LeaseSqlLadder {
         default -> "l AS MATERIALIZED (SELECT 1 AS none), ";
       }).append("t AS MATERIALIZED (SELECT " + CLOCK + " AS n FROM l), ");
     }
-    s.append("w AS (UPDATE " + P + "records SET revision = nextval('" + P + "revision_seq'), hash = ?, value_json = ?"
+    s.append("w AS (UPDATE " + (column ? COLUMN_TABLE : P + "records") + " SET revision = nextval('" + P
+        + "revision_seq'), hash = ?, value_json = ?" + (column ? ", expires_key = ?" : "")
         + " WHERE collection = '_leases' AND id = ? AND revision = ?")
         .append(locked ? " AND (SELECT n FROM t) <= ?" : "").append(" RETURNING revision)");
     String held = "(SELECT count(*) FROM w) = 1";
@@ -90,6 +99,7 @@ public final class LeaseSqlLadder {
     Postgres.freshStorage(pool, "ladder_").close();
     LeaseFloor floor = new LeaseFloor(pool, "bench", Duration.ofSeconds(30));
     long[] revision = new long[NAMES];
+    long[] columnRevision = new long[NAMES];
     long[] fence = new long[NAMES];
     try (Connection c = pool.getConnection()) {
       c.setAutoCommit(true);
@@ -103,13 +113,29 @@ public final class LeaseSqlLadder {
             revision[Integer.parseInt(rs.getString(1).substring("bench-lease-".length()))] = rs.getLong(2);
           }
         }
+        s.execute("DROP TABLE IF EXISTS " + COLUMN_TABLE);
+        s.execute("CREATE TABLE " + COLUMN_TABLE + " (collection VARCHAR(128) COLLATE \"C\" NOT NULL, id VARCHAR(128)"
+            + " COLLATE \"C\" NOT NULL, revision BIGINT NOT NULL, hash VARCHAR(100) NOT NULL, value_json TEXT NOT NULL,"
+            + " expires_key VARCHAR(200) COLLATE \"C\", PRIMARY KEY (collection, id))");
+        s.execute("CREATE INDEX " + COLUMN_TABLE + "_expires ON " + COLUMN_TABLE + " (collection, expires_key, id)"
+            + " WHERE expires_key IS NOT NULL");
+        for (int i = 0; i < NAMES; i++) {
+          s.execute("INSERT INTO " + COLUMN_TABLE + " VALUES ('_leases', 'bench-lease-" + i + "', nextval('" + P
+              + "revision_seq'), 'h', '" + String.format(FREE, 0, "bench-lease-" + i) + "', NULL)");
+        }
+        try (ResultSet rs = s.executeQuery("SELECT id, revision FROM " + COLUMN_TABLE)) {
+          while (rs.next()) {
+            columnRevision[Integer.parseInt(rs.getString(1).substring("bench-lease-".length()))] = rs.getLong(2);
+          }
+        }
       }
       List<String> rungs = List.of(args.length > 2 ? args[2].split(",") : new String[] {"floor", "record", "index",
           "clock", "bound", "scalar", "array", "locked", "txn"});
       for (int round = 0; round < rounds; round++) {
         for (String rung : rungs) {
-          boolean index = !rung.equals("record");
-          boolean locked = !List.of("floor", "record", "index").contains(rung);
+          column = rung.equals("column");
+          boolean index = !rung.equals("record") && !column;
+          boolean locked = !List.of("floor", "record", "index", "column").contains(rung);
           lockForm = switch (rung) {
             case "clock", "bound", "scalar", "array" -> rung;
             default -> "full";
@@ -144,11 +170,12 @@ public final class LeaseSqlLadder {
               floor.acquireRelease(name);
             } else {
               fence[n]++;
-              revision[n] = run(acquire, rung, List.of(String.format(HELD, fence[n], name), name, revision[n],
+              long[] revisions = column ? columnRevision : revision;
+              revisions[n] = run(acquire, rung, List.of(String.format(HELD, fence[n], name), name, revisions[n],
                   "2026-12-05T13:38:10.631086Z", "lease_acquired", "leases/" + name,
                   "{\"fence\":" + fence[n] + ",\"holder\":\"bench\",\"resource\":\"" + name + "\"}"), locked, index,
                   true);
-              revision[n] = run(release, rung, List.of(String.format(FREE, fence[n], name), name, revision[n], "",
+              revisions[n] = run(release, rung, List.of(String.format(FREE, fence[n], name), name, revisions[n], "",
                   "lease_released", "leases/" + name,
                   "{\"fence\":" + fence[n] + ",\"holder\":\"bench\",\"resource\":\"" + name + "\"}"), locked, index,
                   false);
@@ -189,6 +216,13 @@ public final class LeaseSqlLadder {
     }
     ps.setString(p++, "h" + expected);
     ps.setString(p++, value);
+    if (column) {
+      if (acquire) {
+        ps.setString(p++, (String) v.get(3) + expected);
+      } else {
+        ps.setNull(p++, java.sql.Types.VARCHAR);
+      }
+    }
     ps.setString(p++, name);
     ps.setLong(p++, expected);
     if (locked) {
