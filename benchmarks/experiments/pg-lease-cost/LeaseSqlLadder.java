@@ -7,7 +7,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -51,16 +50,30 @@ public final class LeaseSqlLadder {
 
   private LeaseSqlLadder() {}
 
-  /** How the lock rungs take the lock: full (Collab's), array, scalar, bound (the bound alone), clock (none). */
-  private static String lockForm = "full";
+  /**
+   * What a rung's statement does, from its name.
+   *
+   * @param index whether it replaces the lease's {@code expires} entry in {@code collab_index}
+   * @param locked whether it reads the clock into a CTE first, with the lock as {@code lockForm} says
+   * @param lockForm full (the bound and the array lock), array, scalar, bound (the bound alone), clock (nothing)
+   * @param column whether it keeps the expiry in a column of the record instead ({@link #COLUMN_TABLE})
+   * @param txn whether the statement goes between {@code BEGIN} and {@code COMMIT} in the same round trip
+   */
+  private record Rung(String name, boolean index, boolean locked, String lockForm, boolean column, boolean txn) {
+    static Rung of(String name) {
+      boolean column = name.equals("column");
+      return new Rung(name, !name.equals("record") && !column,
+          !List.of("floor", "record", "index", "column").contains(name), switch (name) {
+            case "clock", "bound", "scalar", "array" -> name;
+            default -> "full";
+          }, column, name.equals("txn"));
+    }
+  }
 
-  /** Whether the rung writes the lease's expiry to a column of its record ({@code column}) instead of an entry. */
-  private static boolean column;
-
-  private static String record(boolean index, boolean acquire, boolean locked) {
-    StringBuilder s = new StringBuilder("WITH ");
-    if (locked) {
-      s.append(switch (lockForm) {
+  private static String record(Rung r, boolean acquire) {
+    StringBuilder s = new StringBuilder(r.txn() ? "BEGIN ISOLATION LEVEL READ COMMITTED; WITH " : "WITH ");
+    if (r.locked()) {
+      s.append(switch (r.lockForm()) {
         case "full" -> "l AS MATERIALIZED (SELECT count(*) FROM (SELECT set_config('lock_timeout',"
             + " CAST(? AS BIGINT) || 'ms', true)"
             + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[]))"
@@ -73,12 +86,12 @@ public final class LeaseSqlLadder {
         default -> "l AS MATERIALIZED (SELECT 1 AS none), ";
       }).append("t AS MATERIALIZED (SELECT " + CLOCK + " AS n FROM l), ");
     }
-    s.append("w AS (UPDATE " + (column ? COLUMN_TABLE : P + "records") + " SET revision = nextval('" + P
-        + "revision_seq'), hash = ?, value_json = ?" + (column ? ", expires_key = ?" : "")
+    s.append("w AS (UPDATE " + (r.column() ? COLUMN_TABLE : P + "records") + " SET revision = nextval('" + P
+        + "revision_seq'), hash = ?, value_json = ?" + (r.column() ? ", expires_key = ?" : "")
         + " WHERE collection = '_leases' AND id = ? AND revision = ?")
-        .append(locked ? " AND (SELECT n FROM t) <= ?" : "").append(" RETURNING revision)");
+        .append(r.locked() ? " AND (SELECT n FROM t) <= ?" : "").append(" RETURNING revision)");
     String held = "(SELECT count(*) FROM w) = 1";
-    if (index) {
+    if (r.index()) {
       s.append(", d AS (DELETE FROM " + P + "index WHERE collection = '_leases' AND record_id = ? AND " + held
           + " RETURNING 1)");
       if (acquire) {
@@ -87,8 +100,11 @@ public final class LeaseSqlLadder {
       }
     }
     s.append(", e AS (INSERT INTO " + P + "events (id, ts_micros, event_type, actor, target, details) SELECT nextval('"
-        + P + "event_seq'), ").append(locked ? "(SELECT n FROM t)" : CLOCK)
+        + P + "event_seq'), ").append(r.locked() ? "(SELECT n FROM t)" : CLOCK)
         .append(", ?, 'bench', ?, ? WHERE " + held + " RETURNING id) SELECT (SELECT revision FROM w), (SELECT id FROM e)");
+    if (r.txn()) {
+      s.append("; COMMIT");
+    }
     return s.toString();
   }
 
@@ -132,124 +148,117 @@ public final class LeaseSqlLadder {
       List<String> rungs = List.of(args.length > 2 ? args[2].split(",") : new String[] {"floor", "record", "index",
           "clock", "bound", "scalar", "array", "locked", "txn"});
       for (int round = 0; round < rounds; round++) {
-        for (String rung : rungs) {
-          column = rung.equals("column");
-          boolean index = !rung.equals("record") && !column;
-          boolean locked = !List.of("floor", "record", "index", "column").contains(rung);
-          lockForm = switch (rung) {
-            case "clock", "bound", "scalar", "array" -> rung;
-            default -> "full";
-          };
-          String begin = rung.equals("txn") ? "BEGIN ISOLATION LEVEL READ COMMITTED; " : "";
-          String end = rung.equals("txn") ? "; COMMIT" : "";
-          List<PreparedStatement> statements = new ArrayList<>();
-          PreparedStatement acquire = c.prepareStatement(begin + record(index, true, locked) + end);
-          PreparedStatement release = c.prepareStatement(begin + record(index, false, locked) + end);
-          statements.add(acquire);
-          statements.add(release);
-          int next = 0;
-          long p0 = 0;
-          long t0 = 0;
-          long pairs = 0;
-          long warmEnd = System.nanoTime() + 2_000_000_000L;
-          long end0 = warmEnd + seconds * 1_000_000_000L;
-          boolean measuring = false;
-          while (true) {
-            long now = System.nanoTime();
-            if (!measuring && now >= warmEnd) {
-              measuring = true;
-              p0 = LeaseCostProbe.postgresCpu();
-              t0 = now;
+        for (String rungName : rungs) {
+          Rung rung = Rung.of(rungName);
+          try (PreparedStatement acquire = c.prepareStatement(record(rung, true));
+              PreparedStatement release = c.prepareStatement(record(rung, false))) {
+            int next = 0;
+            long p0 = 0;
+            long t0 = 0;
+            long pairs = 0;
+            long warmEnd = System.nanoTime() + 2_000_000_000L;
+            long end0 = warmEnd + seconds * 1_000_000_000L;
+            boolean measuring = false;
+            while (true) {
+              long now = System.nanoTime();
+              if (!measuring && now >= warmEnd) {
+                measuring = true;
+                p0 = LeaseCostProbe.postgresCpu();
+                t0 = now;
+              }
+              if (now >= end0) {
+                break;
+              }
+              int n = next++ % NAMES;
+              String name = "bench-lease-" + n;
+              if (rung.name().equals("floor")) {
+                floor.acquireRelease(name);
+              } else {
+                fence[n]++;
+                long[] revisions = rung.column() ? columnRevision : revision;
+                String details = "{\"fence\":" + fence[n] + ",\"holder\":\"bench\",\"resource\":\"" + name + "\"}";
+                revisions[n] = run(acquire, rung, true, name, String.format(HELD, fence[n], name), revisions[n],
+                    "lease_acquired", details);
+                revisions[n] = run(release, rung, false, name, String.format(FREE, fence[n], name), revisions[n],
+                    "lease_released", details);
+              }
+              if (measuring) {
+                pairs++;
+              }
             }
-            if (now >= end0) {
-              break;
-            }
-            int n = next++ % NAMES;
-            String name = "bench-lease-" + n;
-            if (rung.equals("floor")) {
-              floor.acquireRelease(name);
-            } else {
-              fence[n]++;
-              long[] revisions = column ? columnRevision : revision;
-              revisions[n] = run(acquire, rung, List.of(String.format(HELD, fence[n], name), name, revisions[n],
-                  "2026-12-05T13:38:10.631086Z", "lease_acquired", "leases/" + name,
-                  "{\"fence\":" + fence[n] + ",\"holder\":\"bench\",\"resource\":\"" + name + "\"}"), locked, index,
-                  true);
-              revisions[n] = run(release, rung, List.of(String.format(FREE, fence[n], name), name, revisions[n], "",
-                  "lease_released", "leases/" + name,
-                  "{\"fence\":" + fence[n] + ",\"holder\":\"bench\",\"resource\":\"" + name + "\"}"), locked, index,
-                  false);
-            }
-            if (measuring) {
-              pairs++;
-            }
+            long wall = System.nanoTime() - t0;
+            long pg = LeaseCostProbe.postgresCpu() - p0;
+            System.out.printf("round %d %-7s %6.0f pairs/s  wall %5.0f us/pair  postgres %5.0f us/pair%n", round,
+                rung.name(), pairs * 1e9 / wall, wall / 1e3 / pairs, pg * 1e4 / pairs);
           }
-          long wall = System.nanoTime() - t0;
-          long pg = LeaseCostProbe.postgresCpu() - p0;
-          for (PreparedStatement ps : statements) {
-            ps.close();
-          }
-          System.out.printf("round %d %-7s %6.0f pairs/s  wall %5.0f us/pair  postgres %5.0f us/pair%n", round, rung,
-              pairs * 1e9 / wall, wall / 1e3 / pairs, pg * 1e4 / pairs);
         }
       }
     }
     pool.close();
   }
 
-  /** Binds and runs one rung's statement; returns the record's new revision. */
-  private static long run(PreparedStatement ps, String rung, List<Object> v, boolean locked, boolean index,
-      boolean acquire) throws SQLException {
-    String value = (String) v.get(0);
-    String name = (String) v.get(1);
-    long expected = (Long) v.get(2);
+  /**
+   * Binds and runs one rung's statement.
+   *
+   * @param acquire whether it is the acquire (else the release)
+   * @param name the resource's name, its record's id
+   * @param value the record's new value
+   * @param expected the revision the record is expected at
+   * @param type the event's type
+   * @param details the event's details
+   * @return the record's new revision
+   */
+  private static long run(PreparedStatement ps, Rung rung, boolean acquire, String name, String value, long expected,
+      String type, String details) throws SQLException {
+    String expiresKey = "2026-12-05T13:38:10.631086Z" + expected;
     int p = 1;
-    if (locked) {
-      if (lockForm.equals("full") || lockForm.equals("bound")) {
+    if (rung.locked()) {
+      String form = rung.lockForm();
+      if (form.equals("full") || form.equals("bound")) {
         ps.setLong(p++, 5000);
       }
-      if (lockForm.equals("full") || lockForm.equals("array")) {
+      if (form.equals("full") || form.equals("array")) {
         ps.setArray(p++, ps.getConnection().createArrayOf("bigint", new Long[] {(long) name.hashCode()}));
-      } else if (lockForm.equals("scalar")) {
+      } else if (form.equals("scalar")) {
         ps.setLong(p++, name.hashCode());
       }
     }
     ps.setString(p++, "h" + expected);
     ps.setString(p++, value);
-    if (column) {
+    if (rung.column()) {
       if (acquire) {
-        ps.setString(p++, (String) v.get(3) + expected);
+        ps.setString(p++, expiresKey);
       } else {
         ps.setNull(p++, java.sql.Types.VARCHAR);
       }
     }
     ps.setString(p++, name);
     ps.setLong(p++, expected);
-    if (locked) {
+    if (rung.locked()) {
       ps.setLong(p++, Long.MAX_VALUE);
     }
-    if (index) {
+    if (rung.index()) {
       ps.setString(p++, name);
       if (acquire) {
-        ps.setString(p++, (String) v.get(3) + expected);
+        ps.setString(p++, expiresKey);
         ps.setString(p++, name);
       }
     }
-    ps.setString(p++, (String) v.get(4));
-    ps.setString(p++, (String) v.get(5));
-    ps.setString(p++, (String) v.get(6));
+    ps.setString(p++, type);
+    ps.setString(p++, "leases/" + name);
+    ps.setString(p++, details);
     boolean query = ps.execute();
-    if (rung.equals("txn")) {
+    if (rung.txn()) {
       query = ps.getMoreResults();
     }
     long got;
     try (ResultSet rs = ps.getResultSet()) {
       if (!query || !rs.next() || rs.getLong(1) == 0 || rs.getLong(2) == 0) {
-        throw new IllegalStateException(rung + ": not committed");
+        throw new IllegalStateException(rung.name() + ": not committed");
       }
       got = rs.getLong(1);
     }
-    if (rung.equals("txn")) {
+    if (rung.txn()) {
       ps.getMoreResults(); // COMMIT
     }
     return got;

@@ -94,14 +94,13 @@ final class InlineCommit extends CommitProtocol {
     // the lock wait's bound and the locks in one statement: the lateral join evaluates the bound (set_config(...,
     // true) is SET LOCAL) before the first lock; the subquery's volatile output is never pruned, and unnest yields the
     // array's order, so the locks are taken ascending (boundAndLockKey below: the same for one key, without unnest)
-    boundAndLockKeys = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
-        + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
+    String bound = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
+        + " AS bound) AS b CROSS JOIN LATERAL (SELECT ";
+    boundAndLockKeys = bound + "pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
         + " WHERE b.bound IS NOT NULL) AS locked";
     // one key (a lease's acquire or release, a document's write): the same, without the array and its unnest (one
     // plan node and the array's parsing fewer; measured within the noise: benchmarks/experiments/pg-lease-cost)
-    boundAndLockKey = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
-        + " AS bound) AS b CROSS JOIN LATERAL (SELECT pg_advisory_xact_lock(CAST(? AS BIGINT))"
-        + " WHERE b.bound IS NOT NULL) AS locked";
+    boundAndLockKey = bound + "pg_advisory_xact_lock(CAST(? AS BIGINT)) WHERE b.bound IS NOT NULL) AS locked";
     nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
     insertEvents = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) VALUES ";
     eventRow = "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";

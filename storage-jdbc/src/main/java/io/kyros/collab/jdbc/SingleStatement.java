@@ -241,12 +241,7 @@ final class SingleStatement {
     text.append(" ELSE CAST('").append(NOT_HELD).append(":' || (SELECT n FROM t) AS BIGINT) END, ")
         .append(reports ? "CASE WHEN (SELECT held FROM ok) THEN 0 WHEN (SELECT r FROM s) <> ? THEN (SELECT r FROM s)"
             + " ELSE (SELECT r FROM s2) END" : "0");
-    boolean oneRow = oneRow(writes.size(), events.size());
-    if (oneRow) {
-      firstRowResults(text, writes.size(), events.size());
-    } else {
-      results(text, writes.size(), events.size());
-    }
+    results(text, writes.size(), events.size(), "");
     int parameters = 2 + (reports ? REPORT_PARAMETERS : 0) + changeParameters(writes, revision, index, events);
     parameters += writes.size(); // their time bounds
     return Optional.of(new SingleStatement(text.toString(), parameters, (ps, first) -> {
@@ -334,13 +329,7 @@ final class SingleStatement {
     text.append(" SELECT 0, f.n, CASE WHEN f.failed >= 0 THEN f.failed WHEN (SELECT held FROM ok) THEN -1 ELSE CAST('")
         .append(NOT_HELD).append(":' || f.n AS BIGINT) END, CASE WHEN f.failed >= 0 THEN f.r[f.failed + 1] ELSE 0"
             + " END");
-    if (oneRow(writes.size(), events.size())) {
-      firstRowResults(text, writes.size(), events.size());
-      text.append(" FROM f");
-    } else {
-      text.append(" FROM f");
-      results(text, writes.size(), events.size());
-    }
+    results(text, writes.size(), events.size(), " FROM f");
     int parameters = 4 * n + changeParameters(writes, revision, index, events);
     return new SingleStatement(text.toString(), parameters, (ps, first) -> {
       int p = first;
@@ -436,41 +425,47 @@ final class SingleStatement {
   }
 
   /**
-   * @return whether a commit of this many writes and events has its statement return one row ({@link
-   *     #firstRowResults}), not a row per write and event ({@link #results})
+   * @return whether a commit of this many writes and events has its statement return one row, not a row per write
+   *     and event ({@link #results})
    */
   static boolean oneRow(int writes, int events) {
     return writes <= ONE_ROW_MAX && events <= ONE_ROW_MAX;
   }
 
   /**
-   * Appends the rest of the first row's columns, for a commit of at most {@link #ONE_ROW_MAX} writes and events: the
-   * number of writes, their revisions in the writes' order ({@code (SELECT revision FROM w<i>)}), then the events'
-   * ids in the order the insert returned them ({@code (SELECT id FROM e LIMIT 1 OFFSET k)}: the k-th row of {@code
-   * e}, the order in which {@code nextval} ran, which the caller checks ascends in the events' order). NULL when the
-   * commit did not hold (nothing written): the caller reads them only when it did. One row spares the server the
-   * union, sort and window of {@link #results} (measured: docs/jdbc.md, section "One statement").
+   * Ends the first row (0, time, failed position, that record's revision) and appends the rest of the result.
+   * Every column is an integer, of fixed width: pgjdbc may split a round trip before a statement it has described
+   * whose result has a column of unbounded width (it describes statements when parameters are sent untyped, {@code
+   * stringtype=unspecified}).
+   * <ul>
+   *   <li>A commit of at most {@link #ONE_ROW_MAX} writes and events ({@link #oneRow}): more columns of the first
+   *       row, the number of writes, their revisions in the writes' order ({@code (SELECT revision FROM w<i>)}), then
+   *       the events' ids in the order the insert returned them ({@code (SELECT id FROM e LIMIT 1 OFFSET k)}: the
+   *       k-th row of {@code e}, the order in which {@code nextval} ran, which the caller checks ascends in the
+   *       events' order). NULL when the commit did not hold (nothing written): the caller reads them only when it
+   *       did. One row spares the server the rows' union, sort and window (measured: docs/jdbc.md, section "One
+   *       statement").</li>
+   *   <li>A larger one: a row (1, i, revision, 0) per write in the writes' order, then a row (2, k, id, 0) per
+   *       event, k numbering them in the order the insert returned them, so that the caller can check the ids
+   *       ascend in the events' order.</li>
+   * </ul>
+   *
+   * @param from what ends the first row's select list ({@code " FROM f"} in the checked form, nothing in the
+   *     self-checked)
    */
-  private static void firstRowResults(StringBuilder text, int writes, int events) {
-    text.append(", ").append(writes);
-    for (int i = 0; i < writes; i++) {
-      text.append(", (SELECT revision FROM w").append(i).append(")");
+  private static void results(StringBuilder text, int writes, int events, String from) {
+    if (oneRow(writes, events)) {
+      text.append(", ").append(writes);
+      for (int i = 0; i < writes; i++) {
+        text.append(", (SELECT revision FROM w").append(i).append(")");
+      }
+      for (int k = 0; k < events; k++) {
+        text.append(", (SELECT id FROM e LIMIT 1 OFFSET ").append(k).append(")");
+      }
+      text.append(from);
+      return;
     }
-    for (int k = 0; k < events; k++) {
-      text.append(", (SELECT id FROM e LIMIT 1 OFFSET ").append(k).append(")");
-    }
-  }
-
-  /**
-   * Appends the rest of the result, after its first row (0, time, failed position, that record's revision): a row
-   * (1, i, revision, 0) per write in the writes' order, then a row (2, k, id, 0) per event, k numbering them in the
-   * order the insert returned them (its rows' order, in which {@code nextval} ran), so that the caller can check the
-   * ids ascend in the events' order. Every column is an integer, of fixed width: pgjdbc may split a round trip before
-   * a statement it has described whose result has a column of unbounded width (it describes statements when
-   * parameters are sent untyped, {@code stringtype=unspecified}).
-   */
-  private static void results(StringBuilder text, int writes, int events) {
-    // the rows' form: for a commit too large for one row (oneRow)
+    text.append(from);
     for (int i = 0; i < writes; i++) {
       text.append(" UNION ALL SELECT 1, ").append(i).append(", revision, 0 FROM w").append(i);
     }
