@@ -120,7 +120,7 @@ interface Dialect {
    * Whether the driver sends several statements joined by {@code ;}, with {@code ?} parameters numbered across them,
    * in one round trip and reports each one's result in order (the PostgreSQL driver does). Commits then take the
    * lock, read the clock and the expectations in one round trip, and apply the writes, events and counters in a
-   * second one. Requires {@link #boundLockWaitParameterized()} and a {@link #insertIfAbsent} that does not raise.
+   * second one. Requires a {@link #insertIfAbsent} that does not raise.
    *
    * @return true to send a commit's statements together
    */
@@ -150,17 +150,6 @@ interface Dialect {
    * @throws UnsupportedOperationException if statements are not sent together
    */
   default int maxParameters() {
-    throw new UnsupportedOperationException(kind() + " sends a commit's statements one at a time");
-  }
-
-  /**
-   * The query form of {@link #boundLockWait}, with one BIGINT parameter, the bound in milliseconds, so its text
-   * stays the same from commit to commit. Used where {@link #sendsStatementsTogether()}.
-   *
-   * @return the query
-   * @throws UnsupportedOperationException if statements are not sent together
-   */
-  default String boundLockWaitParameterized() {
     throw new UnsupportedOperationException(kind() + " sends a commit's statements one at a time");
   }
 

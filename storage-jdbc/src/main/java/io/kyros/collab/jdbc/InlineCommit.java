@@ -19,13 +19,16 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
  * not depend on its revisions, or name them only as text ({@link EventTemplates}), and whose writes update records it
- * expects at a revision or create records it expects absent takes one round trip, one statement besides BEGIN and
- * COMMIT, or two with the key locks' own ({@link #tryOneTrip}, {@link SingleStatement}); the others take two round
- * trips:
+ * expects at a revision or create records it expects absent takes one round trip, one statement, or two with the
+ * key locks' own ({@link #tryOneTrip}, {@link SingleStatement}), sent without BEGIN and COMMIT as PostgreSQL's
+ * implicit transaction ({@link Framing#IMPLICIT}); the others take two round trips:
  * <ol>
  *   <li>the lock wait's bound and an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes, in one statement ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them);
@@ -49,9 +52,13 @@ import java.util.TreeSet;
  * ({@link Transactions.Mode#INLINE_WRITE}), so each round trip gets one response. It sets READ COMMITTED, as does
  * the first statement of a transaction the driver began ({@link #BEGIN}, {@link #SET_READ_COMMITTED}): the steps
  * above rely on each statement's fresh snapshot, whatever level the pool's connections default to
- * ({@code IsolationTest}). See docs/jdbc.md, "Parallel: PostgreSQL".
+ * ({@code IsolationTest}). A one-round-trip commit's implicit transaction runs at the connection's default level
+ * instead; the lock wait's bound that starts it refuses any other than READ COMMITTED ({@link #NOT_READ_COMMITTED}),
+ * and the storage's one-round-trip commits then begin their transactions as the others do. See docs/jdbc.md,
+ * "Parallel: PostgreSQL".
  *
- * <p>Thread-safe (stateless between commits).
+ * <p>Thread-safe (between commits it keeps only whether its connections were found not to default to READ
+ * COMMITTED).
  */
 final class InlineCommit extends CommitProtocol {
   /**
@@ -65,6 +72,20 @@ final class InlineCommit extends CommitProtocol {
    * other connections are in auto-commit for the operation ({@link Transactions}).
    */
   static final String SET_READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
+  /**
+   * Marks the failed cast by which the lock wait's bound refuses a transaction not at READ COMMITTED ({@link #GUARDED_WAIT}):
+   * a one-round-trip commit sent without BEGIN runs at the connection's default level.
+   */
+  static final String NOT_READ_COMMITTED = "collab_not_read_committed";
+  /**
+   * The lock wait's bound in milliseconds (one BIGINT parameter) as {@code set_config}'s value, if the transaction
+   * runs at READ COMMITTED; otherwise a failed cast naming the level the transaction runs at. The input of the cast is
+   * not a constant, so the planner never evaluates that branch ahead of time.
+   */
+  private static final String GUARDED_WAIT = "CASE WHEN current_setting('transaction_isolation') = 'read committed'"
+      + " THEN CAST(? AS BIGINT) || 'ms' ELSE CAST('" + NOT_READ_COMMITTED + ":' || current_setting("
+      + "'transaction_isolation') AS BIGINT) || 'ms' END";
+  private static final Logger LOG = LoggerFactory.getLogger(InlineCommit.class);
   /** Marks the server-side check of a write's row count; see {@link #checkedOnServer}. */
   private static final String ROW_COUNT_FAILED = "collab_row_count_failed";
   /** The SQLState of the failed cast that reports it. */
@@ -77,6 +98,8 @@ final class InlineCommit extends CommitProtocol {
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
 
+  /** Bounds the lock wait by its one parameter, at READ COMMITTED only ({@link #GUARDED_WAIT}); takes no lock. */
+  private final String bound;
   /** Bounds the lock wait by its first parameter, then locks the keys of its second (an array, ascending). */
   private final String boundAndLockKeys;
   /** {@link #boundAndLockKeys} for one key: the key a parameter, not an array to unnest. */
@@ -88,19 +111,29 @@ final class InlineCommit extends CommitProtocol {
   private final String eventRow;
   /** The database clock in epoch microseconds, as an expression. */
   private final String clockMicros;
+  /**
+   * Whether one-round-trip commits go without BEGIN and COMMIT, each its own implicit transaction
+   * ({@link Transactions.Attempt#implicitTransaction}): until a connection is found not to default to READ COMMITTED,
+   * then never again for this storage (logged once), since the pool's connections likely all share its setting.
+   */
+  private final AtomicBoolean implicitCommits = new AtomicBoolean(true);
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
     // the lock wait's bound and the locks in one statement: the lateral join evaluates the bound (set_config(...,
     // true) is SET LOCAL) before the first lock; the subquery's volatile output is never pruned, and unnest yields the
     // array's order, so the locks are taken ascending (boundAndLockKey below: the same for one key, without unnest)
-    String bound = "SELECT count(*) FROM (SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true)"
+    // the bound refuses a transaction not at READ COMMITTED (GUARDED_WAIT), before any lock, read or write
+    // IS NOT NULL: a fixed-width result, which pgjdbc never flushes a round trip for (a text result it may, to avoid
+    // a deadlock on full buffers, when parameters are sent untyped: stringtype=unspecified)
+    bound = "SELECT set_config('lock_timeout', " + GUARDED_WAIT + ", true) IS NOT NULL";
+    String boundFirst = "SELECT count(*) FROM (SELECT set_config('lock_timeout', " + GUARDED_WAIT + ", true)"
         + " AS bound) AS b CROSS JOIN LATERAL (SELECT ";
-    boundAndLockKeys = bound + "pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
+    boundAndLockKeys = boundFirst + "pg_advisory_xact_lock(k) FROM unnest(CAST(? AS BIGINT[])) AS k"
         + " WHERE b.bound IS NOT NULL) AS locked";
     // one key (a lease's acquire or release, a document's write): the same, without the array and its unnest (one
     // plan node and the array's parsing fewer; measured within the noise: benchmarks/experiments/pg-lease-cost)
-    boundAndLockKey = bound + "pg_advisory_xact_lock(CAST(? AS BIGINT)) WHERE b.bound IS NOT NULL) AS locked";
+    boundAndLockKey = boundFirst + "pg_advisory_xact_lock(CAST(? AS BIGINT)) WHERE b.bound IS NOT NULL) AS locked";
     nextRevisions = "SELECT nextval('" + tables.revisionSequence() + "') FROM generate_series(1, ?)";
     insertEvents = "INSERT INTO " + tables.events() + " (id, ts_micros, event_type, actor, target, details) VALUES ";
     eventRow = "(nextval('" + tables.eventSequence() + "'), ?, ?, ?, ?, ?)";
@@ -140,7 +173,7 @@ final class InlineCommit extends CommitProtocol {
     int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
     boolean begin = opens(a, parts);
-    parts.add(locks.length > 0 ? boundAndLock(locks) : dialect.boundLockWaitParameterized());
+    parts.add(locks.length > 0 ? boundAndLock(locks) : bound);
     if (clock.isDatabase()) {
       parts.add(clock.query());
     }
@@ -209,8 +242,8 @@ final class InlineCommit extends CommitProtocol {
    * Runs the commit in one round trip when it allows: the database clock is the commit's clock, its events do not
    * depend on the revisions ({@link Commit#fixedEvents}) or are templates ({@link EventTemplates}), each write is an
    * update of a record expected at a revision or a create of one expected absent, and it has at most
-   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. Between BEGIN and COMMIT
-   * the round trip carries one statement of data-modifying common table expressions ({@link SingleStatement}): if
+   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The round trip, an
+   * implicit transaction where it can be ({@link Framing}), carries one statement of data-modifying common table expressions ({@link SingleStatement}): if
    * the commit writes every record it expects, the self-checked form, which takes the key locks itself and makes each
    * expectation a condition of its record's write; otherwise, or when that form cannot tell which expectation failed,
    * the checked form, sent after the statement taking the key locks, which reads the clock and every expectation
@@ -261,7 +294,7 @@ final class InlineCommit extends CommitProtocol {
     Part lock = locks.length > 0 ? new Part(boundAndLock(locks), 2, (ps, p) -> {
       ps.setLong(p, a.lockWaitMillis());
       return bindLocks(ps, p + 1, locks);
-    }) : new Part(dialect.boundLockWaitParameterized(), 1, (ps, p) -> {
+    }) : new Part(bound, 1, (ps, p) -> {
       ps.setLong(p, a.lockWaitMillis());
       return p + 1;
     });
@@ -281,8 +314,10 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * Sends a one-round-trip commit's statement (after the key locks' statement, if it is the checked form) and
-   * COMMIT in one round trip.
+   * Sends a one-round-trip commit's statement (after the key locks' statement, if it is the checked form) in one
+   * round trip: as an implicit transaction while this storage's connections are not known to default to another
+   * level than READ COMMITTED ({@link Framing#IMPLICIT}; if one refuses, again at once with BEGIN and COMMIT, and so
+   * every later commit), else between BEGIN and COMMIT.
    *
    * @return the result, or empty if the statement reported that a write changed no row without telling which
    *     expectation failed: then nothing was committed, and the transaction is rolled back
@@ -290,9 +325,19 @@ final class InlineCommit extends CommitProtocol {
   private Optional<CommitResult> runStatement(Transactions.Attempt a, Commit commit, List<Part> trip,
       List<NewEvent> events, Optional<EventTemplates> templates) throws SQLException {
     Reads reads = new Reads();
+    Framing framing = implicitCommits.get() && a.implicitTransaction() ? Framing.IMPLICIT : Framing.EXPLICIT;
     try {
-      run(a, List.of(trip), reads);
+      run(a, List.of(trip), reads, framing);
     } catch (SQLException e) {
+      if (framing == Framing.IMPLICIT && failedCast(e, NOT_READ_COMMITTED)) {
+        // rolled back (nothing was locked, read or written before the bound); from now on with BEGIN, which sets
+        // the level for the transaction
+        if (implicitCommits.getAndSet(false)) {
+          LOG.info("PostgreSQL connections of this storage do not default to READ COMMITTED ({}): its one-round-trip"
+              + " commits now begin their transactions with {}", e.getMessage(), BEGIN);
+        }
+        return runStatement(a, commit, trip, events, templates);
+      }
       if (!SingleStatement.notHeld(e)) {
         throw e;
       }
@@ -386,6 +431,17 @@ final class InlineCommit extends CommitProtocol {
     return ps.getResultSet();
   }
 
+  /** How a commit's round trips delimit its transaction. */
+  private enum Framing {
+    /** BEGIN first, unless the attempt's transaction is open already ({@link #opens}); COMMIT at the end. */
+    EXPLICIT,
+    /**
+     * Neither: one round trip, which PostgreSQL runs as a transaction of its own at the connection's default level
+     * ({@link Transactions.Attempt#implicitTransaction}); its statements check that level ({@link #NOT_READ_COMMITTED}).
+     */
+    IMPLICIT
+  }
+
   /** What a part's result holds that the commit reads. */
   private enum Result {
     /** Nothing read. */
@@ -440,7 +496,7 @@ final class InlineCommit extends CommitProtocol {
     Reads reads = new Reads();
     try {
       run(a, roundTrips(parts(writeParts(changes.writes()), changes.index(), changes.events(),
-          changes.locked().now()), dialect.maxParameters()), reads);
+          changes.locked().now()), dialect.maxParameters()), reads, Framing.EXPLICIT);
     } catch (SQLException e) {
       if (!rowCountFailed(e)) {
         throw e;
@@ -459,13 +515,20 @@ final class InlineCommit extends CommitProtocol {
   }
 
   /**
-   * Sends round trips in order, COMMIT at the end of the last, and collects what their results hold. A server error
-   * means COMMIT did not run: the attempt is told so ({@link Transactions.Attempt#notCommitted}), and the error is
-   * thrown; a failed connection leaves the outcome unknown once COMMIT was sent. The driver reports a failure of any
-   * statement of a round trip from {@code execute()}, so once the last one returned, COMMIT has run: a failure
+   * Sends round trips in order, COMMIT at the end of the last (or, {@link Framing#IMPLICIT}, one round trip that is
+   * its own transaction), and collects what their results hold. A server error means COMMIT did not run: the attempt
+   * is told so ({@link Transactions.Attempt#notCommitted}), and the error is thrown; a failed connection leaves the
+   * outcome unknown once COMMIT was sent (or the implicit transaction's round trip). The driver reports a failure of
+   * any statement of a round trip from {@code execute()}, so once the last one returned, COMMIT has run: a failure
    * reading its results leaves the outcome unknown too.
+   *
+   * @throws IllegalArgumentException if an implicit transaction is asked for more than one round trip
    */
-  private void run(Transactions.Attempt a, List<List<Part>> roundTrips, Reads reads) throws SQLException {
+  private void run(Transactions.Attempt a, List<List<Part>> roundTrips, Reads reads, Framing framing)
+      throws SQLException {
+    if (framing == Framing.IMPLICIT && roundTrips.size() != 1) {
+      throw new IllegalArgumentException("an implicit transaction is one round trip, not " + roundTrips.size());
+    }
     Connection c = a.connection;
     boolean committed = false;
     try {
@@ -473,9 +536,9 @@ final class InlineCommit extends CommitProtocol {
         boolean last = i == roundTrips.size() - 1;
         List<Part> trip = roundTrips.get(i);
         List<String> statements = new ArrayList<>();
-        boolean begin = opens(a, statements);
+        boolean begin = framing == Framing.EXPLICIT && opens(a, statements);
         trip.forEach(part -> statements.add(part.sql()));
-        if (last) {
+        if (last && framing == Framing.EXPLICIT) {
           statements.add("COMMIT");
         }
         try (PreparedStatement ps = c.prepareStatement(String.join("; ", statements))) {

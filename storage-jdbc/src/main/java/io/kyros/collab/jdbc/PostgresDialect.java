@@ -51,14 +51,6 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
-  public String boundLockWaitParameterized() {
-    // set_config(..., true) is SET LOCAL
-    // IS NOT NULL: a fixed-width result, which pgjdbc never flushes a round trip for (a text result it may, to avoid
-    // a deadlock on full buffers, when parameters are sent untyped: stringtype=unspecified)
-    return "SELECT set_config('lock_timeout', CAST(? AS BIGINT) || 'ms', true) IS NOT NULL";
-  }
-
-  @Override
   public boolean rowValuesBoundIndexScans() {
     return true;
   }

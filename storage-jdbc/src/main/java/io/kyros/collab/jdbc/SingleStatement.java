@@ -96,7 +96,8 @@ import java.util.TreeSet;
  *       one did. The index entries and the events are made only if {@code ok} holds. If it does not (an
  *       expectation failed, its time bound passed, or the tables were changed outside Collab) and the statement
  *       cannot report the conflict itself (next item), the final {@code SELECT} raises an error (a failed cast of a text that depends on the clock, so the planner cannot
- *       fold it early): the transaction aborts, the server skips the {@code COMMIT}, nothing is committed, and the
+ *       fold it early): the transaction aborts (the server skips the {@code COMMIT}, or rolls back the implicit
+ *       transaction), nothing is committed, and the
  *       caller rolls back and sends the commit again in the checked form, whose check reports which
  *       expectation failed and the revision found.</li>
  *   <li><b>Conflicts it reports.</b> If the first write changed nothing (so nothing was written) and the commit's
@@ -172,8 +173,8 @@ final class SingleStatement {
 
   /**
    * The statement of a commit that writes every record it expects, each record once and at one revision however
-   * many expectations name it, with no deletes, and has writes or events: the whole round trip besides BEGIN and
-   * COMMIT, the key locks included; each expectation is a condition of its record's write.
+   * many expectations name it, with no deletes, and has writes or events: the whole round trip (besides BEGIN and
+   * COMMIT, where it has them), the key locks included; each expectation is a condition of its record's write.
    *
    * @param tables the tables
    * @param sql the statements shared with the other forms (the index entries' deletes)

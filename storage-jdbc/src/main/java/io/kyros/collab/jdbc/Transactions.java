@@ -157,6 +157,19 @@ final class Transactions {
       return Optional.of(setUp);
     }
 
+    /**
+     * Whether a round trip sent now, without BEGIN, runs as a transaction of its own: the work begins its
+     * transactions itself ({@link Mode#INLINE_WRITE} on an auto-commit connection, not read-only) and none is open.
+     * PostgreSQL runs the statements of one round trip of the extended protocol (up to its Sync) as one implicit
+     * transaction, at the connection's default isolation level, which commits when they all succeeded and rolls back
+     * at the first error; the transaction is not {@link #opening open} for the attempt, so its end sends nothing.
+     *
+     * @return whether the work may send its round trip without BEGIN and COMMIT
+     */
+    boolean implicitTransaction() {
+      return beginsInline && !open;
+    }
+
     /** The round trip carrying COMMIT returned: the transaction is over, nothing is left to end. */
     void endedInline() {
       open = false;

@@ -25,7 +25,8 @@ import org.postgresql.core.TransactionState;
 
 /**
  * On PostgreSQL a commit's transaction begins with a {@code BEGIN} statement in its first round trip, on a connection
- * left in auto-commit ({@link Transactions.Mode#INLINE_WRITE}), and ends with a COMMIT or ROLLBACK statement. These
+ * left in auto-commit ({@link Transactions.Mode#INLINE_WRITE}), and ends with a COMMIT or ROLLBACK statement; or, for
+ * a commit of one round trip, is that round trip, an implicit transaction without either. These
  * tests run every way a commit can end on a pool of one connection and check, after each, that the connection went
  * back to the pool in auto-commit, outside any transaction (the state the server reported last) and holding no key
  * lock (no advisory lock of its backend), that it is the same connection (not discarded), and that the records hold
@@ -138,18 +139,17 @@ class InlineBeginTest {
   void aFailedRollbackStatementDiscardsTheConnection() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {})) {
       FaultyDataSource faulty = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = JdbcStorage.builder(faulty.dataSource()).tablePrefix(PREFIX)
-          .dialect(JdbcDialect.POSTGRESQL).listenNotify(false).build()) {
-        long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+      try (JdbcStorage storage = storage(faulty)) {
+        // a server error in the round trip, then the ROLLBACK statement fails
+        long r = xWhoseNextEventFails(db, storage);
         long pid = idleBackend(db);
-        // a server error in the round trip (the events' primary key taken), then the ROLLBACK statement fails
-        db.execute("INSERT INTO " + PREFIX + "collab_events (id, ts_micros, event_type, actor, target, details)"
-            + " SELECT nextval('" + PREFIX + "collab_event_seq') + 1, 0, 'x', 'x', 'x', '{}'");
         SQLException rollbackFailure = new SQLException("injected: the ROLLBACK statement failed", "08006");
         faulty.inject((c, m, args) -> m.getName().equals("createStatement") ? rollbackFailure : null);
         int before = faulty.connections().size();
-        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
-            List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
+        // events built from the revisions: the general path, whose transaction BEGIN opened (a one-round-trip commit
+        // is an implicit transaction, which the server's error ended: see the next test)
+        assertThatThrownBy(() -> storage.commit(new Commit(List.of(Expectation.revision(X, r)),
+            List.of(Write.put(X, "2", "h2")), revisions -> List.of(EVENT))))
             .isInstanceOf(StorageException.class).hasMessageContaining("23505")
             .hasMessageContaining("nothing was committed")
             .cause().satisfies(cause -> assertThat(cause.getSuppressed()).contains(rollbackFailure));
@@ -160,6 +160,31 @@ class InlineBeginTest {
         // the pool replaced the aborted connection, which was still inside the failed transaction
         assertThat(idleBackend(db)).isNotEqualTo(pid);
         assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
+      }
+    }
+  }
+
+  @Test
+  void aServerErrorInAOneTripCommitEndsItsImplicitTransactionWithoutARollbackStatement() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {})) {
+      FaultyDataSource faulty = new FaultyDataSource(db.dataSource());
+      try (JdbcStorage storage = storage(faulty)) {
+        // a server error in the one round trip
+        long r = xWhoseNextEventFails(db, storage);
+        long pid = idleBackend(db);
+        int before = faulty.connections().size();
+        assertThatThrownBy(() -> storage.commit(Commit.of(List.of(Expectation.revision(X, r)),
+            List.of(Write.put(X, "2", "h2")), List.of(EVENT))))
+            .isInstanceOf(StorageException.class).hasMessageContaining("23505")
+            .hasMessageContaining("nothing was committed");
+        FaultyDataSource.Calls failed = faulty.connections().get(before);
+        assertThat(failed.prepared()).singleElement().matches(CommitTrips::implicit, "an implicit transaction");
+        // the server rolled it back at the end of the round trip: nothing to end, the connection goes back as it is
+        assertThat(failed.log()).doesNotContain("createStatement", "abort", "rollback");
+
+        assertThat(idleBackend(db)).isEqualTo(pid);
+        assertThat(storage.read(X).orElseThrow().json()).isEqualTo("1");
+        assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(r);
       }
     }
   }
@@ -194,15 +219,16 @@ class InlineBeginTest {
       }
       assertThat(storage.lastEventId()).isEqualTo(2);
       storage.close();
-      // every operation turned auto-commit on for itself and off again, and each commit began its own transaction
-      // at READ COMMITTED in its first round trip (the one bounding its lock wait), as on a pool in auto-commit
+      // every operation turned auto-commit on for itself and off again, and each commit ran in auto-commit as on a
+      // pool in auto-commit: one round trip as an implicit transaction, or BEGIN at READ COMMITTED in its first round
+      // trip (the one bounding its lock wait)
       assertThat(recorded.connections()).isNotEmpty().allSatisfy(calls -> {
         assertThat(calls.log()).containsSubsequence("setAutoCommit(true)", "setAutoCommit(false)", "close");
         assertThat(calls.prepared().stream().filter(sql -> sql.contains("lock_timeout")))
-            .allMatch(sql -> sql.startsWith(InlineCommit.BEGIN + "; "));
+            .allMatch(CommitTrips::beginsCommit);
       });
       assertThat(recorded.connections().stream().flatMap(calls -> calls.prepared().stream())
-          .filter(sql -> sql.startsWith(InlineCommit.BEGIN + "; "))).hasSizeGreaterThanOrEqualTo(3);
+          .filter(CommitTrips::beginsCommit)).hasSizeGreaterThanOrEqualTo(3);
       // and went back to the pool as it came: auto-commit off, outside any transaction
       assertThat(atClose).hasSize(recorded.connections().size()).containsOnly("auto-commit false, IDLE");
     }
@@ -239,6 +265,25 @@ class InlineBeginTest {
       assertThat(recorded.connections().stream().flatMap(calls -> calls.prepared().stream())
           .filter(sql -> sql.contains("lock_timeout"))).hasSizeGreaterThanOrEqualTo(2);
     }
+  }
+
+  /** @return a storage on {@code faulty}'s connections, without a listener (whose connection it would record) */
+  private static JdbcStorage storage(FaultyDataSource faulty) {
+    return JdbcStorage.builder(faulty.dataSource()).tablePrefix(PREFIX).dialect(JdbcDialect.POSTGRESQL)
+        .listenNotify(false).build();
+  }
+
+  /**
+   * Writes X, then inserts an event outside Collab with the id the next commit's event takes, so that its insert
+   * fails (23505).
+   *
+   * @return X's revision
+   */
+  private static long xWhoseNextEventFails(TestDatabase db, JdbcStorage storage) {
+    long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
+    db.execute("INSERT INTO " + PREFIX + "collab_events (id, ts_micros, event_type, actor, target, details)"
+        + " SELECT nextval('" + PREFIX + "collab_event_seq') + 1, 0, 'x', 'x', 'x', '{}'");
+    return r;
   }
 
   private static long revision(CommitResult result) {

@@ -103,6 +103,38 @@ class IsolationTest {
   }
 
   /**
+   * A one-round-trip commit goes without BEGIN, as PostgreSQL's implicit transaction at the connection's default
+   * level; its lock wait's bound refuses any level but READ COMMITTED before the statement locks, reads or writes
+   * anything. On a pool at REPEATABLE READ or SERIALIZABLE the first such commit is refused so and runs again at once
+   * with {@code BEGIN ISOLATION LEVEL READ COMMITTED}, and from then on every commit of the storage begins so; the
+   * refused round trip leaves nothing behind.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"TRANSACTION_REPEATABLE_READ", "TRANSACTION_SERIALIZABLE"})
+  void oneTripCommitsOnAPoolNotAtReadCommittedBeginTheirTransactionsOnceTheFirstIsRefused(String isolation) {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
+        HikariDataSource pool = db.newPool("isolation-implicit", 2, c -> c.setTransactionIsolation(isolation))) {
+      FaultyDataSource recorded = new FaultyDataSource(pool);
+      try (JdbcStorage storage = JdbcStorage.builder(recorded.dataSource()).tablePrefix(db.prefix)
+          .dialect(JdbcDialect.POSTGRESQL).listenNotify(false).build()) {
+        for (int i = 0; i < 3; i++) {
+          RecordKey key = new RecordKey("c", "k" + i);
+          assertThat(storage.commit(Commit.of(List.of(Expectation.absent(key)), List.of(Write.put(key, "{}", "h")),
+              List.of(EVENT)))).isInstanceOf(CommitResult.Committed.class);
+        }
+
+        List<String> commits = recorded.connections().stream().flatMap(c -> c.prepared().stream())
+            .filter(CommitTrips::beginsCommit).toList();
+        assertThat(commits).hasSize(4);
+        assertThat(commits.get(0)).as("the first, refused").matches(CommitTrips::implicit, "an implicit transaction");
+        assertThat(commits.subList(1, 4)).allMatch(CommitTrips::explicit, "BEGIN ... READ COMMITTED");
+        assertThat(storage.readEvents(0, 10)).extracting(StoredEvent::target).containsOnly("t").hasSize(3);
+        assertThat(storage.read(new RecordKey("c", "k0"))).isPresent();
+      }
+    }
+  }
+
+  /**
    * A pool that leaves a transaction open on the connections it hands out (auto-commit off, an init query that ran
    * in it) at REPEATABLE READ: commits still commit, at READ COMMITTED. Collab runs its PostgreSQL operations in
    * auto-commit, so the pool's open transaction is ended first (committed: it only read); setting the level inside it
