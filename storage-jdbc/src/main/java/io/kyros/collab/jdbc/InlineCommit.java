@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  * PostgreSQL's commit protocol: commits run in parallel, and COMMIT travels with the writes. A commit whose events do
  * not depend on its revisions, or name them only as text ({@link EventTemplates}), and whose writes update records it
  * expects at a revision or create records it expects absent takes one round trip, one statement, or two with the
- * key locks' own ({@link #tryOneTrip}, {@link SingleStatement}), sent without BEGIN and COMMIT as PostgreSQL's
- * implicit transaction ({@link Framing#IMPLICIT}); the others take two round trips:
+ * key locks' own ({@link #tryOneTrip}, {@link SingleStatement}); the one statement goes without BEGIN and COMMIT, as
+ * PostgreSQL's implicit transaction ({@link Framing#IMPLICIT}); the others take two round trips:
  * <ol>
  *   <li>the lock wait's bound and an exclusive transaction-scoped advisory lock on every key the commit expects or
  *       writes, in one statement ({@link #lockKey}, taken in ascending order, so two commits never deadlock on them);
@@ -52,10 +52,9 @@ import org.slf4j.LoggerFactory;
  * ({@link Transactions.Mode#INLINE_WRITE}), so each round trip gets one response. It sets READ COMMITTED, as does
  * the first statement of a transaction the driver began ({@link #BEGIN}, {@link #SET_READ_COMMITTED}): the steps
  * above rely on each statement's fresh snapshot, whatever level the pool's connections default to
- * ({@code IsolationTest}). A one-round-trip commit's implicit transaction runs at the connection's default level
+ * ({@code IsolationTest}). A one-statement commit's implicit transaction runs at the connection's default level
  * instead; the lock wait's bound that starts it refuses any other than READ COMMITTED ({@link #NOT_READ_COMMITTED}),
- * and the storage's one-round-trip commits then begin their transactions as the others do. See docs/jdbc.md,
- * "Parallel: PostgreSQL".
+ * and the storage's commits then all begin their transactions. See docs/jdbc.md, "Parallel: PostgreSQL".
  *
  * <p>Thread-safe (between commits it keeps only whether its connections were found not to default to READ
  * COMMITTED).
@@ -79,10 +78,12 @@ final class InlineCommit extends CommitProtocol {
   static final String NOT_READ_COMMITTED = "collab_not_read_committed";
   /**
    * The lock wait's bound in milliseconds (one BIGINT parameter) as {@code set_config}'s value, if the transaction
-   * runs at READ COMMITTED; otherwise a failed cast naming the level the transaction runs at. The input of the cast is
-   * not a constant, so the planner never evaluates that branch ahead of time.
+   * runs at READ COMMITTED (or READ UNCOMMITTED, which PostgreSQL runs as READ COMMITTED); otherwise a failed cast
+   * naming the level the transaction runs at. The input of the cast is not a constant, so the planner never evaluates
+   * that branch ahead of time.
    */
-  private static final String GUARDED_WAIT = "CASE WHEN current_setting('transaction_isolation') = 'read committed'"
+  private static final String GUARDED_WAIT = "CASE WHEN current_setting('transaction_isolation')"
+      + " IN ('read committed', 'read uncommitted')"
       + " THEN CAST(? AS BIGINT) || 'ms' ELSE CAST('" + NOT_READ_COMMITTED + ":' || current_setting("
       + "'transaction_isolation') AS BIGINT) || 'ms' END";
   private static final Logger LOG = LoggerFactory.getLogger(InlineCommit.class);
@@ -117,6 +118,8 @@ final class InlineCommit extends CommitProtocol {
    * then never again for this storage (logged once), since the pool's connections likely all share its setting.
    */
   private final AtomicBoolean implicitCommits = new AtomicBoolean(true);
+  /** Whether the driver reports a connection outside any transaction. */
+  private final DriverIdle driverIdle = new DriverIdle();
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -315,9 +318,10 @@ final class InlineCommit extends CommitProtocol {
 
   /**
    * Sends a one-round-trip commit's statement (after the key locks' statement, if it is the checked form) in one
-   * round trip: as an implicit transaction while this storage's connections are not known to default to another
-   * level than READ COMMITTED ({@link Framing#IMPLICIT}; if one refuses, again at once with BEGIN and COMMIT, and so
-   * every later commit), else between BEGIN and COMMIT.
+   * round trip: the self-checked statement alone as an implicit transaction ({@link Framing#IMPLICIT}) on a
+   * connection the driver reports idle, while this storage's connections are not known to default to another level
+   * than READ COMMITTED (if one refuses, again at once with BEGIN and COMMIT, and so every later commit); otherwise
+   * between BEGIN and COMMIT.
    *
    * @return the result, or empty if the statement reported that a write changed no row without telling which
    *     expectation failed: then nothing was committed, and the transaction is rolled back
@@ -325,7 +329,8 @@ final class InlineCommit extends CommitProtocol {
   private Optional<CommitResult> runStatement(Transactions.Attempt a, Commit commit, List<Part> trip,
       List<NewEvent> events, Optional<EventTemplates> templates) throws SQLException {
     Reads reads = new Reads();
-    Framing framing = implicitCommits.get() && a.implicitTransaction() ? Framing.IMPLICIT : Framing.EXPLICIT;
+    Framing framing = trip.size() == 1 && implicitCommits.get() && a.implicitTransaction()
+        && driverIdle.test(a.connection) ? Framing.IMPLICIT : Framing.EXPLICIT;
     try {
       run(a, List.of(trip), reads, framing);
     } catch (SQLException e) {
@@ -436,8 +441,13 @@ final class InlineCommit extends CommitProtocol {
     /** BEGIN first, unless the attempt's transaction is open already ({@link #opens}); COMMIT at the end. */
     EXPLICIT,
     /**
-     * Neither: one round trip, which PostgreSQL runs as a transaction of its own at the connection's default level
-     * ({@link Transactions.Attempt#implicitTransaction}); its statements check that level ({@link #NOT_READ_COMMITTED}).
+     * Neither: one round trip of one statement, which PostgreSQL runs as a transaction of its own at the connection's
+     * default level ({@link Transactions.Attempt#implicitTransaction}); the statement checks that level first
+     * ({@link #NOT_READ_COMMITTED}). Only for one statement: pgjdbc may end a round trip of several with more than one
+     * Sync (it does so when it fears both sides' buffers filling up), and a Sync ends an implicit transaction, so the
+     * checked form's key locks would be released before its check ran. Only on a connection the driver reports idle
+     * ({@link DriverIdle}): on one left inside a transaction, the statement would join that transaction and commit
+     * nothing.
      */
     IMPLICIT
   }

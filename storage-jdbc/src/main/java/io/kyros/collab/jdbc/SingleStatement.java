@@ -40,7 +40,8 @@ import java.util.TreeSet;
  *       changed outside Collab) raises the error below, and the general path reports it.</li>
  * </ul>
  *
- * <p>The round trip, between {@code BEGIN ISOLATION LEVEL READ COMMITTED} and {@code COMMIT}:
+ * <p>The round trip, sent alone as PostgreSQL's implicit transaction (or between {@code BEGIN ISOLATION LEVEL READ
+ * COMMITTED} and {@code COMMIT}: see {@code InlineCommit.Framing}):
  *
  * <pre>
  * WITH l AS MATERIALIZED (&lt;the lock wait's bound and the key locks, as InlineCommit takes them&gt;),

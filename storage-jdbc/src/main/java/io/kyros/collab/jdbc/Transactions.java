@@ -25,7 +25,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link Mode#INLINE_WRITE} leaves an auto-commit connection in auto-commit: the work sends {@code BEGIN} as the
  * first statement of its first round trip ({@link Attempt#opening}) and {@code COMMIT} with its last, and the end
- * of the attempt sends {@code COMMIT} or {@code ROLLBACK} as a statement if the transaction is still open. pgjdbc
+ * of the attempt sends {@code COMMIT} or {@code ROLLBACK} as a statement if the transaction is still open; or the
+ * work sends one round trip without either, which the server runs as an implicit transaction
+ * ({@link Attempt#implicitTransaction}). pgjdbc
  * sends the {@code BEGIN} of a connection not in auto-commit as a simple query ahead of the first statement, which
  * the server answers at once and separately: two responses, and two wake-ups of the waiting thread, per round trip
  * instead of one. Where commits run in parallel (PostgreSQL) every read and {@link Mode#INLINE_WRITE} runs in

@@ -2,9 +2,9 @@ package io.kyros.collab.jdbc;
 
 /**
  * Tells PostgreSQL commits' round trips apart among the statements a {@link FaultyDataSource} recorded: every commit
- * begins by bounding its lock wait, after {@code BEGIN} if its transaction is explicit (two round trips or more), or
- * first of all in a one-round-trip commit, which goes without {@code BEGIN} and {@code COMMIT} as PostgreSQL's
- * implicit transaction ({@code InlineCommit.Framing}).
+ * begins by bounding its lock wait: after {@code BEGIN} if its transaction is explicit, or first of all in the one
+ * statement of a self-checked commit, which goes without {@code BEGIN} and {@code COMMIT} as PostgreSQL's implicit
+ * transaction ({@code InlineCommit.Framing}).
  */
 final class CommitTrips {
   private static final String BOUND = "set_config('lock_timeout', ";
@@ -29,13 +29,10 @@ final class CommitTrips {
 
   /**
    * @param sql a prepared statement's text
-   * @return whether it is a one-round-trip commit sent as an implicit transaction: the self-checked statement, or the
-   *     key locks' statement of the checked form (with the checked statement after it), or the bound alone (a commit
-   *     of no key); without {@code BEGIN} and {@code COMMIT}
+   * @return whether it is a one-round-trip commit sent as an implicit transaction: the self-checked statement alone,
+   *     without {@code BEGIN} and {@code COMMIT}
    */
   static boolean implicit(String sql) {
-    return (sql.startsWith("WITH l AS MATERIALIZED (SELECT count(*) FROM (SELECT " + BOUND)
-        || sql.startsWith("SELECT count(*) FROM (SELECT " + BOUND) || sql.startsWith("SELECT " + BOUND))
-        && !sql.contains("COMMIT");
+    return sql.startsWith("WITH l AS MATERIALIZED (SELECT count(*) FROM (SELECT " + BOUND) && !sql.contains("; ");
   }
 }

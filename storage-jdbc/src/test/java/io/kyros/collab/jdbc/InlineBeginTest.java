@@ -189,6 +189,35 @@ class InlineBeginTest {
     }
   }
 
+  /**
+   * A connection handed out in auto-commit but inside a transaction (someone sent BEGIN as a statement and gave it
+   * back): not supported (docs/jdbc.md), but a one-round-trip commit must not vanish into that transaction. The driver
+   * does not report it idle, so the commit begins and commits a transaction as before this commit went without
+   * BEGIN: it commits (with whatever that transaction held; PostgreSQL warns of the BEGIN inside it), and the
+   * connection goes back idle. Sent as an implicit transaction it would have committed nothing, its key lock held.
+   */
+  @Test
+  void aConnectionLeftInsideATransactionStillGetsTheCommitCommitted() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {});
+        JdbcStorage storage = db.builder().listenNotify(false).build()) {
+      long pid = idleBackend(db);
+      try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+        s.execute("BEGIN");
+        assertThat(c.getAutoCommit()).isTrue();
+      }
+
+      long created = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)),
+          List.of(Write.put(X, "1", "h1")), List.of(EVENT))));
+
+      try (Connection other = db.connect(); Statement s = other.createStatement();
+          ResultSet rs = s.executeQuery("SELECT revision FROM " + PREFIX + "collab_records WHERE id = 'x'")) {
+        assertThat(rs.next()).as("committed for everyone").isTrue();
+        assertThat(rs.getLong(1)).isEqualTo(created);
+      }
+      assertThat(idleBackend(db)).isEqualTo(pid);
+    }
+  }
+
   @Test
   void aPoolWithAutoCommitOffGetsTheSameTransactionsAndItsConnectionsBackWithAutoCommitOff() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> c.setAutoCommit(false));

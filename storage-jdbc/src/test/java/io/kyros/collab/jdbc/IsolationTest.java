@@ -37,8 +37,10 @@ import org.junit.jupiter.params.provider.CsvSource;
  * commit on the watched key does: its key lock, then a new revision) commits while the commit under test waits for
  * that lock; the commit expects the watched key at its old revision without writing it, and must report the conflict
  * instead of committing. Every combination of level, the pool's auto-commit (on; or off, which Collab turns on for the
- * operation) and path (one round trip, or the general two) is run; the 4 cases with auto-commit off also failed with
- * only the commit's own BEGIN fixed, before operations ran in auto-commit. The other tests: a pool that leaves a
+ * operation) and path (one round trip, or the general two) is run, and READ COMMITTED too, where a one-round-trip
+ * commit is an implicit transaction (without BEGIN), whose key locks must hold from its first statement to its last;
+ * the 4 cases at the stricter levels with auto-commit off also failed with only the commit's own BEGIN fixed, before
+ * operations ran in auto-commit. The other tests: a pool that leaves a
  * transaction open on the connections it hands out, and a tailing read on a pool with auto-commit off.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
@@ -62,6 +64,10 @@ class IsolationTest {
 
   @ParameterizedTest(name = "{0}, auto-commit {1}, one trip {2}")
   @CsvSource({
+      "TRANSACTION_READ_COMMITTED, true, true",
+      "TRANSACTION_READ_COMMITTED, true, false",
+      "TRANSACTION_READ_COMMITTED, false, true",
+      "TRANSACTION_READ_COMMITTED, false, false",
       "TRANSACTION_REPEATABLE_READ, true, true",
       "TRANSACTION_REPEATABLE_READ, true, false",
       "TRANSACTION_REPEATABLE_READ, false, true",

@@ -36,8 +36,8 @@ class SingleStatementTest {
   private static final RecordKey Y = new RecordKey("c", "y");
   /** The self-checked statement, sent as PostgreSQL's implicit transaction (without BEGIN and COMMIT). */
   private static final String STATEMENT = "WITH l AS MATERIALIZED (";
-  /** The checked form's first statement, the key locks', sent as the same implicit transaction. */
-  private static final String LOCKS = "SELECT count(*) FROM";
+  /** The checked form's round trip, its key locks' statement first, between BEGIN and COMMIT. */
+  private static final String LOCKS = InlineCommit.BEGIN + "; SELECT count(*) FROM";
 
   @Test
   void aCreateAndAnUpdateEachTakeOneStatementAndReplaceTheRecordsIndexEntries() {
@@ -220,7 +220,7 @@ class SingleStatementTest {
         assertThat(prepared).hasSize(3);
         for (int i : new int[] {0, 2}) {
           assertThat(prepared.get(i)).startsWith(LOCKS).containsOnlyOnce("; WITH t AS MATERIALIZED (")
-              .doesNotContain("COMMIT");
+              .endsWith("; COMMIT");
         }
         assertThat(prepared.get(1)).startsWith(STATEMENT);
         assertThat(conflict).isEqualTo(new CommitResult.Conflict(absent, y));
