@@ -72,8 +72,8 @@ final class InlineCommit extends CommitProtocol {
    */
   static final String SET_READ_COMMITTED = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED";
   /**
-   * Marks the failed cast by which the lock wait's bound refuses a transaction not at READ COMMITTED ({@link #GUARDED_WAIT}):
-   * a one-round-trip commit sent without BEGIN runs at the connection's default level.
+   * Marks the failed cast by which the lock wait's bound refuses a transaction not at READ COMMITTED
+   * ({@link #GUARDED_WAIT}): a one-round-trip commit sent without BEGIN runs at the connection's default level.
    */
   static final String NOT_READ_COMMITTED = "collab_not_read_committed";
   /**
@@ -245,15 +245,15 @@ final class InlineCommit extends CommitProtocol {
    * Runs the commit in one round trip when it allows: the database clock is the commit's clock, its events do not
    * depend on the revisions ({@link Commit#fixedEvents}) or are templates ({@link EventTemplates}), each write is an
    * update of a record expected at a revision or a create of one expected absent, and it has at most
-   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The round trip, an
-   * implicit transaction where it can be ({@link Framing}), carries one statement of data-modifying common table expressions ({@link SingleStatement}): if
-   * the commit writes every record it expects, the self-checked form, which takes the key locks itself and makes each
-   * expectation a condition of its record's write; otherwise, or when that form cannot tell which expectation failed,
-   * the checked form, sent after the statement taking the key locks, which reads the clock and every expectation
-   * after the locks, and writes, changes the index entries and inserts the events only if all held. A failed
-   * expectation thus commits an empty transaction (no WAL flush, unless the self-checked form read the record with a
-   * row lock to report it) and is reported from the statement's row, not as a server error (except where the
-   * self-checked form falls back to the checked one).
+   * {@value #ONE_TRIP_EXPECTATIONS} expectations and fits in one round trip's parameters. The round trip (an
+   * implicit transaction where it can be: {@link Framing}) carries one statement of data-modifying common table
+   * expressions ({@link SingleStatement}): if the commit writes every record it expects, the self-checked form,
+   * which takes the key locks itself and makes each expectation a condition of its record's write; otherwise, or
+   * when that form cannot tell which expectation failed, the checked form, sent after the statement taking the key
+   * locks, which reads the clock and every expectation after the locks, and writes, changes the index entries and
+   * inserts the events only if all held. A failed expectation thus commits an empty transaction (no WAL flush, unless
+   * the self-checked form read the record with a row lock to report it) and is reported from the statement's row,
+   * not as a server error (except where the self-checked form falls back to the checked one).
    *
    * @return the result, or empty if the commit does not qualify (then nothing was sent) or a write changed no row
    *     although every expectation held (the tables were changed outside Collab; rolled back, for the general path

@@ -139,7 +139,7 @@ class InlineBeginTest {
   void aFailedRollbackStatementDiscardsTheConnection() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {})) {
       FaultyDataSource faulty = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(faulty)) {
+      try (JdbcStorage storage = db.recordedStorage(faulty)) {
         // a server error in the round trip, then the ROLLBACK statement fails
         long r = xWhoseNextEventFails(db, storage);
         long pid = idleBackend(db);
@@ -168,7 +168,7 @@ class InlineBeginTest {
   void aServerErrorInAOneTripCommitEndsItsImplicitTransactionWithoutARollbackStatement() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 1, c -> {})) {
       FaultyDataSource faulty = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(faulty)) {
+      try (JdbcStorage storage = db.recordedStorage(faulty)) {
         // a server error in the one round trip
         long r = xWhoseNextEventFails(db, storage);
         long pid = idleBackend(db);
@@ -294,12 +294,6 @@ class InlineBeginTest {
       assertThat(recorded.connections().stream().flatMap(calls -> calls.prepared().stream())
           .filter(sql -> sql.contains("lock_timeout"))).hasSizeGreaterThanOrEqualTo(2);
     }
-  }
-
-  /** @return a storage on {@code faulty}'s connections, without a listener (whose connection it would record) */
-  private static JdbcStorage storage(FaultyDataSource faulty) {
-    return JdbcStorage.builder(faulty.dataSource()).tablePrefix(PREFIX).dialect(JdbcDialect.POSTGRESQL)
-        .listenNotify(false).build();
   }
 
   /**

@@ -121,8 +121,7 @@ class IsolationTest {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX);
         HikariDataSource pool = db.newPool("isolation-implicit", 2, c -> c.setTransactionIsolation(isolation))) {
       FaultyDataSource recorded = new FaultyDataSource(pool);
-      try (JdbcStorage storage = JdbcStorage.builder(recorded.dataSource()).tablePrefix(db.prefix)
-          .dialect(JdbcDialect.POSTGRESQL).listenNotify(false).build()) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         for (int i = 0; i < 3; i++) {
           RecordKey key = new RecordKey("c", "k" + i);
           assertThat(storage.commit(Commit.of(List.of(Expectation.absent(key)), List.of(Write.put(key, "{}", "h")),

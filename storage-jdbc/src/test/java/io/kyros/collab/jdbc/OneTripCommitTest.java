@@ -44,7 +44,7 @@ class OneTripCommitTest {
   void anUpdateWithFixedEventsTakesOneRoundTripAndRevisionsFollowTheOrderOfCommits() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long x1 = revision(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")),
             List.of(EVENT))));
         long y1 = revision(storage.commit(Commit.of(List.of(Expectation.absent(Y)), List.of(Write.put(Y, "1", "h1")),
@@ -71,7 +71,7 @@ class OneTripCommitTest {
   void commitsThatDoNotQualifyTakeTwoRoundTripsAndEventOnlyCommitsOne() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         int[] trips = new int[1];
         long x1 = revision(counted(recorded, trips, () -> storage.commit(Commit.of(
             List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h1")), List.of(EVENT)))));
@@ -106,7 +106,7 @@ class OneTripCommitTest {
   void createsAndEventsNamingTheRevisionsTakeOneRoundTripAndStoreTheEventsBuiltFromTheRealRevisions() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long y1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(Y, "1", "h1")), List.of())));
         Commit.EventSource named = revisions -> List.of(
             new NewEvent("created", "a", "tasks/x", "{\"etag\":\"\\\"" + revisions.get(0) + "-h\\\"\",\"y\":["
@@ -155,7 +155,7 @@ class OneTripCommitTest {
   void documentAndTaskWritesOfCoreTakeOneRoundTripAndTheirEventsNameTheirRevisions() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded);
+      try (JdbcStorage storage = db.recordedStorage(recorded);
           Collab collab = Collab.builder().storage(storage).holder("h").build()) {
         int[] trips = new int[1];
         Document[] doc = new Document[1];
@@ -209,7 +209,7 @@ class OneTripCommitTest {
   void aFailedExpectationIsTheConflictTheGeneralPathReportsAndCommitsNothing() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long x1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
         long y1 = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(Y, "1", "h1")), List.of())));
         long x2 = revision(storage.commit(Commit.of(List.of(Expectation.revision(X, x1)),
@@ -266,7 +266,7 @@ class OneTripCommitTest {
   void timeBoundsAreJudgedByTheClockTheCheckReads() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long r = revision(storage.commit(Commit.of(List.of(), List.of(Write.put(X, "1", "h1")), List.of())));
         Instant now = storage.now();
         List<Integer> trips = new ArrayList<>();
@@ -333,12 +333,6 @@ class OneTripCommitTest {
    */
   private static void skipping(TestDatabase db, String operation, Runnable body) {
     db.whileRecordsTrigger("skip", operation, "NEW.value_json = 'skip'", "RETURN NULL;", body);
-  }
-
-  /** A storage on the recorded data source, without a listener (whose connection would be recorded too). */
-  private static JdbcStorage storage(TestDatabase db, FaultyDataSource recorded) {
-    return JdbcStorage.builder(recorded.dataSource()).tablePrefix(db.prefix).dialect(JdbcDialect.POSTGRESQL)
-        .listenNotify(false).build();
   }
 
   /**

@@ -43,7 +43,7 @@ class SingleStatementTest {
   void aCreateAndAnUpdateEachTakeOneStatementAndReplaceTheRecordsIndexEntries() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         CommitResult.Committed created = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)),
             List.of(Write.put(X, "{\"v\":1}", "h1", List.of(new IndexEntry("expires", "001")))),
             List.of(new NewEvent("acquired", "a", "t", "{\"n\":1}")))));
@@ -77,7 +77,7 @@ class SingleStatementTest {
   void theCommitsTimeIsReadAfterTheKeyLocksAreGranted() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded); Connection holder = db.dataSource().getConnection()) {
+      try (JdbcStorage storage = db.recordedStorage(recorded); Connection holder = db.dataSource().getConnection()) {
         long x = createdHoldingItsLock(storage, db, holder);
         CompletableFuture<CommitResult> waiting = CompletableFuture.supplyAsync(() -> storage.commit(Commit.of(
             List.of(Expectation.revision(X, x)), List.of(Write.put(X, "2", "h")),
@@ -99,7 +99,7 @@ class SingleStatementTest {
   void aFailedLaterWriteUndoesTheEarlierOnesAndTheConflictIsReportedAsTheStatementPerStepFormReportsIt() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)),
             List.of(Write.put(X, "1", "h", List.of(new IndexEntry("i", "k1")))), List.of()))).revisions().get(0);
         long y = committed(storage.commit(Commit.of(List.of(Expectation.absent(Y)), List.of(Write.put(Y, "1", "h")),
@@ -134,7 +134,7 @@ class SingleStatementTest {
   void aConflictOfTheFirstWriteIsReportedByTheStatementItself() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)), List.of(Write.put(X, "1", "h")),
             List.of()))).revisions().get(0);
         long events = storage.lastEventId();
@@ -167,7 +167,7 @@ class SingleStatementTest {
   void aRecordChangedWhileTheCommitWaitedForItsLockIsReportedWithItsNewRevision() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded); Connection holder = db.dataSource().getConnection()) {
+      try (JdbcStorage storage = db.recordedStorage(recorded); Connection holder = db.dataSource().getConnection()) {
         long x = createdHoldingItsLock(storage, db, holder);
         Expectation expected = Expectation.revision(X, x);
         CompletableFuture<CommitResult> waiting = CompletableFuture.supplyAsync(() -> storage.commit(Commit.of(
@@ -198,7 +198,7 @@ class SingleStatementTest {
   void aCommitExpectingARecordItDoesNotWriteTakesTheCheckedFormInOneRoundTrip() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         long x = committed(storage.commit(Commit.of(List.of(Expectation.absent(X)),
             List.of(Write.put(X, "1", "h", List.of(new IndexEntry("i", "k1")))), List.of()))).revisions().get(0);
         int before = recorded.connections().size();
@@ -242,7 +242,7 @@ class SingleStatementTest {
   void theEventRowsOfALargeCommitCarryNoSubqueriesOfTheirOwn() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         String[] appends = new String[2];
         String[] templated = new String[2];
         int[] sizes = {SingleStatement.ONE_ROW_MAX + 1, 500}; // both in the rows' form, a row per event
@@ -281,7 +281,7 @@ class SingleStatementTest {
   void smallCommitsReadTheirRevisionsAndIdsFromOneRowLargerOnesFromARowEach() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         int max = SingleStatement.ONE_ROW_MAX;
         for (boolean checked : new boolean[] {false, true}) {
           // writes and events: 1 and 1, 8 and 8 (one row), 9 and 9, 8 and 9 (a row each)
@@ -335,7 +335,7 @@ class SingleStatementTest {
   void anEventRowSuppressedOutsideCollabIsReportedNotReturnedWithIdZero() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         String function = db.prefix + "hide_event()";
         db.execute("CREATE OR REPLACE FUNCTION " + function + " RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
                 + " RETURN NULL; END $$",
@@ -410,7 +410,7 @@ class SingleStatementTest {
   void anAppendWithoutWritesIsOneStatement() {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX)) {
       FaultyDataSource recorded = new FaultyDataSource(db.dataSource());
-      try (JdbcStorage storage = storage(db, recorded)) {
+      try (JdbcStorage storage = db.recordedStorage(recorded)) {
         CommitResult.Committed result = committed(storage.commit(Commit.of(List.of(), List.of(),
             List.of(new NewEvent("a", "x", "t", "{}"), new NewEvent("b", "x", "t", "{}")))));
         assertThat(lastPrepared(recorded)).startsWith(STATEMENT).contains("pg_current_xact_id()");
@@ -465,11 +465,5 @@ class SingleStatementTest {
   private static CommitResult.Committed committed(CommitResult result) {
     assertThat(result).isInstanceOf(CommitResult.Committed.class);
     return (CommitResult.Committed) result;
-  }
-
-  /** A storage on the recorded data source, without a listener (whose connection would be recorded too). */
-  private static JdbcStorage storage(TestDatabase db, FaultyDataSource recorded) {
-    return JdbcStorage.builder(recorded.dataSource()).tablePrefix(db.prefix).dialect(JdbcDialect.POSTGRESQL)
-        .listenNotify(false).build();
   }
 }

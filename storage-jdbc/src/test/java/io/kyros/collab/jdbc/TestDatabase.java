@@ -194,6 +194,15 @@ final class TestDatabase implements AutoCloseable {
     return JdbcStorage.builder(pool).tablePrefix(prefix).dialect(kind.dialect);
   }
 
+  /**
+   * @param recorded a wrapper of this database's pool, or of another pool on it
+   * @return a storage on its connections, without a listener (whose connection it would record too)
+   */
+  JdbcStorage recordedStorage(FaultyDataSource recorded) {
+    return JdbcStorage.builder(recorded.dataSource()).tablePrefix(prefix).dialect(kind.dialect).listenNotify(false)
+        .build();
+  }
+
   /** @return a storage on the given clock */
   JdbcStorage storage(Clock clock) {
     return builder().clock(clock).build();
