@@ -57,7 +57,7 @@ import org.slf4j.LoggerFactory;
  * and the storage's commits then all begin their transactions. See docs/jdbc.md, "Parallel: PostgreSQL".
  *
  * <p>Thread-safe (between commits it keeps only whether its connections were found not to default to READ
- * COMMITTED).
+ * COMMITTED, and the driver's method {@link DriverIdle} reads).
  */
 final class InlineCommit extends CommitProtocol {
   /**

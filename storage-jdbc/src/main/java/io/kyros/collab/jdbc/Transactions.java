@@ -160,8 +160,10 @@ final class Transactions {
     }
 
     /**
-     * Whether a round trip sent now, without BEGIN, runs as a transaction of its own: the work begins its
-     * transactions itself ({@link Mode#INLINE_WRITE} on an auto-commit connection, not read-only) and none is open.
+     * Whether a round trip sent now, without BEGIN, may run as a transaction of its own: the work begins its
+     * transactions itself ({@link Mode#INLINE_WRITE} on an auto-commit connection, not read-only) and none it began is
+     * open. Necessary, not sufficient: the connection must also be outside any transaction on the server (one the pool
+     * left open would take the round trip in), which the caller asks the driver ({@link DriverIdle}).
      * PostgreSQL runs the statements of one round trip of the extended protocol (up to its Sync) as one implicit
      * transaction, at the connection's default isolation level, which commits when they all succeeded and rolls back
      * at the first error; the transaction is not {@link #opening open} for the attempt, so its end sends nothing.

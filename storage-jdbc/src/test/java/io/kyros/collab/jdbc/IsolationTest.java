@@ -22,10 +22,13 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * PostgreSQL commits read their expectations after their key locks, seeing every commit that held those locks before,
@@ -35,12 +38,12 @@ import org.junit.jupiter.params.provider.CsvSource;
  * expectation on that key against the version before the lock holder's commit, and commit on it (every case below
  * did, before {@code InlineCommit} began its transactions at READ COMMITTED). Here the holder (plain SQL doing what a
  * commit on the watched key does: its key lock, then a new revision) commits while the commit under test waits for
- * that lock; the commit expects the watched key at its old revision without writing it, and must report the conflict
- * instead of committing. Every combination of level, the pool's auto-commit (on; or off, which Collab turns on for the
- * operation) and path (one round trip, or the general two) is run, and READ COMMITTED too, where a one-round-trip
- * commit is an implicit transaction (without BEGIN), whose key locks must hold from its first statement to its last;
- * the 4 cases at the stricter levels with auto-commit off also failed with only the commit's own BEGIN fixed, before
- * operations ran in auto-commit. The other tests: a pool that leaves a
+ * that lock; the commit expects the watched key at its old revision, and must report the conflict instead of
+ * committing. Every combination of level (READ COMMITTED too), the pool's auto-commit (on; or off, which Collab turns
+ * on for the operation) and {@link Path} is run: the self-checked statement, which on a pool at READ COMMITTED is
+ * PostgreSQL's implicit transaction (without BEGIN); the checked form, which expects the watched key without writing
+ * it; and the general path. The checked and general cases at the stricter levels all committed before the fix, and
+ * the 4 with auto-commit off also did with only the commit's own BEGIN fixed, before operations ran in auto-commit. The other tests: a pool that leaves a
  * transaction open on the connections it hands out, and a tailing read on a pool with auto-commit off.
  */
 @Timeout(value = 2, unit = TimeUnit.MINUTES)
@@ -50,34 +53,45 @@ class IsolationTest {
   private static final RecordKey WRITTEN = new RecordKey("c", "written");
   private static final NewEvent EVENT = new NewEvent("e", "a", "t", "{}");
 
-  /**
-   * @param watchedAt the revision the commit expects the watched key at
-   * @param oneTrip whether the commit qualifies for one round trip (its write expected absent) or takes the general
-   *     path (a write without an expectation)
-   */
-  private static Commit watchingCommit(long watchedAt, boolean oneTrip) {
-    List<Expectation> expectations = oneTrip
-        ? List.of(Expectation.revision(WATCHED, watchedAt), Expectation.absent(WRITTEN))
-        : List.of(Expectation.revision(WATCHED, watchedAt));
-    return Commit.of(expectations, List.of(Write.put(WRITTEN, "{\"v\":1}", "h1")), List.of(EVENT));
+  /** Which way the commit under test goes. */
+  enum Path {
+    /**
+     * It writes the watched record at the revision it expects: one statement, PostgreSQL's implicit transaction on a
+     * pool at READ COMMITTED (on the others, refused once and then begun at READ COMMITTED).
+     */
+    SELF_CHECKED,
+    /** It expects the watched record without writing it, and creates another expected absent: the checked form. */
+    CHECKED,
+    /** It expects the watched record and writes another without an expectation: the general path, two round trips. */
+    GENERAL
   }
 
-  @ParameterizedTest(name = "{0}, auto-commit {1}, one trip {2}")
-  @CsvSource({
-      "TRANSACTION_READ_COMMITTED, true, true",
-      "TRANSACTION_READ_COMMITTED, true, false",
-      "TRANSACTION_READ_COMMITTED, false, true",
-      "TRANSACTION_READ_COMMITTED, false, false",
-      "TRANSACTION_REPEATABLE_READ, true, true",
-      "TRANSACTION_REPEATABLE_READ, true, false",
-      "TRANSACTION_REPEATABLE_READ, false, true",
-      "TRANSACTION_REPEATABLE_READ, false, false",
-      "TRANSACTION_SERIALIZABLE, true, true",
-      "TRANSACTION_SERIALIZABLE, true, false",
-      "TRANSACTION_SERIALIZABLE, false, true",
-      "TRANSACTION_SERIALIZABLE, false, false"})
+  /**
+   * @param watchedAt the revision the commit expects the watched key at
+   * @param path which way it goes
+   */
+  private static Commit watchingCommit(long watchedAt, Path path) {
+    return switch (path) {
+      case SELF_CHECKED -> Commit.of(List.of(Expectation.revision(WATCHED, watchedAt)),
+          List.of(Write.put(WATCHED, "{\"v\":2}", "h2")), List.of(EVENT));
+      case CHECKED -> Commit.of(List.of(Expectation.revision(WATCHED, watchedAt), Expectation.absent(WRITTEN)),
+          List.of(Write.put(WRITTEN, "{\"v\":1}", "h1")), List.of(EVENT));
+      case GENERAL -> Commit.of(List.of(Expectation.revision(WATCHED, watchedAt)),
+          List.of(Write.put(WRITTEN, "{\"v\":1}", "h1")), List.of(EVENT));
+    };
+  }
+
+  /** @return every isolation level a pool may default to, with auto-commit on and off, and every path */
+  static Stream<Arguments> levelsAutoCommitAndPaths() {
+    return Stream.of("TRANSACTION_READ_COMMITTED", "TRANSACTION_REPEATABLE_READ", "TRANSACTION_SERIALIZABLE")
+        .flatMap(level -> Stream.of(true, false)
+            .flatMap(autoCommit -> Stream.of(Path.values()).map(path -> Arguments.of(level, autoCommit, path))));
+  }
+
+  @ParameterizedTest(name = "{0}, auto-commit {1}, {2}")
+  @MethodSource("levelsAutoCommitAndPaths")
   void aCommitWaitingForAKeysLockChecksItsExpectationAgainstTheHoldersCommit(String isolation, boolean autoCommit,
-      boolean oneTrip) throws Exception {
+      Path path) throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, PREFIX, 2, c -> {
           c.setTransactionIsolation(isolation);
           c.setAutoCommit(autoCommit);
@@ -89,7 +103,7 @@ class IsolationTest {
       long before = ((CommitResult.Committed) created).revisions().get(0);
       changeTheWatchedRecordHoldingItsLock(holder, Tables.of(PREFIX));
       CompletableFuture<CommitResult> commit =
-          CompletableFuture.supplyAsync(() -> storage.commit(watchingCommit(before, oneTrip)));
+          CompletableFuture.supplyAsync(() -> storage.commit(watchingCommit(before, path)));
       Await.until("the commit to wait for the watched key's lock", () -> db.advisoryLockWaits() > 0 || commit.isDone());
       holder.commit();
       long after = storage.read(WATCHED).orElseThrow().revision();
@@ -102,9 +116,10 @@ class IsolationTest {
       assertThat(conflict.failed().key()).isEqualTo(WATCHED);
       assertThat(conflict.actualRevision()).isEqualTo(after);
       assertThat(storage.read(WRITTEN)).isEqualTo(Optional.empty());
+      assertThat(storage.read(WATCHED).orElseThrow().revision()).isEqualTo(after);
       assertThat(storage.lastEventId()).isEqualTo(1);
       // and with the expectation brought up to date it commits, on the same pool
-      assertThat(storage.commit(watchingCommit(after, oneTrip))).isInstanceOf(CommitResult.Committed.class);
+      assertThat(storage.commit(watchingCommit(after, path))).isInstanceOf(CommitResult.Committed.class);
     }
   }
 

@@ -56,6 +56,10 @@ class OneTripCommitTest {
             List.of(Write.put(X, "2", "h2"), Write.put(Y, "2", "h2")), List.of(EVENT)))));
 
         assertThat(trips[0]).isEqualTo(1);
+        List<FaultyDataSource.Calls> commits = recorded.connections().stream()
+            .filter(c -> c.prepared().stream().anyMatch(CommitTrips::beginsCommit)).toList();
+        assertThat(commits.get(commits.size() - 1).prepared()).as("one statement, an implicit transaction")
+            .singleElement().matches(CommitTrips::implicit, "implicit");
         assertThat(List.of(x1, y1, x2)).isSorted().doesNotHaveDuplicates();
         assertThat(storage.read(X).orElseThrow().revision()).isEqualTo(x2);
         assertThat(storage.read(Y).orElseThrow().revision()).isEqualTo(x2 + 1); // the writes' order
@@ -360,6 +364,9 @@ class OneTripCommitTest {
       }
     } else {
       assertThat(prepared.get(0)).as("an implicit transaction").matches(CommitTrips::implicit, "one statement");
+      // a self-checked statement that could not tell its conflict: the checked form, in a transaction of its own
+      prepared.subList(1, prepared.size()).forEach(sql -> assertThat(sql).startsWith(InlineCommit.BEGIN + "; ")
+          .endsWith("; COMMIT"));
     }
     if (result instanceof CommitResult.Committed) {
       // its round trip ended the transaction: the attempt sent no COMMIT of its own after it
