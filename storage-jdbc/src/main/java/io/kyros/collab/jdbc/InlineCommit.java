@@ -176,7 +176,8 @@ final class InlineCommit extends CommitProtocol {
     int writes = commit.writes().size();
     List<String> parts = new ArrayList<>();
     boolean begin = opens(a, parts);
-    parts.add(locks.length > 0 ? boundAndLock(locks) : bound);
+    Part lock = lockPart(a, locks);
+    parts.add(lock.sql());
     if (clock.isDatabase()) {
       parts.add(clock.query());
     }
@@ -188,11 +189,7 @@ final class InlineCommit extends CommitProtocol {
     }
     Connection c = a.connection;
     try (PreparedStatement ps = c.prepareStatement(String.join("; ", parts))) {
-      int p = 1;
-      ps.setLong(p++, a.lockWaitMillis());
-      if (locks.length > 0) {
-        p = bindLocks(ps, p, locks);
-      }
+      int p = lock.binder().bind(ps, 1);
       Queries.bindKeys(ps, p, first);
       p += 2 * first.size();
       if (writes > 0) {
@@ -294,13 +291,7 @@ final class InlineCommit extends CommitProtocol {
       // a write did not change its row, so nothing was committed, and the statement could not tell why: the
       // checked form below reads every expectation after the locks and reports the conflict
     }
-    Part lock = locks.length > 0 ? new Part(boundAndLock(locks), 2, (ps, p) -> {
-      ps.setLong(p, a.lockWaitMillis());
-      return bindLocks(ps, p + 1, locks);
-    }) : new Part(bound, 1, (ps, p) -> {
-      ps.setLong(p, a.lockWaitMillis());
-      return p + 1;
-    });
+    Part lock = lockPart(a, locks);
     SingleStatement checked = SingleStatement.checked(tables, sql, clockMicros, expectations, writes, index, events,
         markers);
     if (lock.parameters() + checked.parameters() > dialect.maxParameters()) {
@@ -415,6 +406,24 @@ final class InlineCommit extends CommitProtocol {
       ps.setArray(p, ps.getConnection().createArrayOf("bigint", locks));
     }
     return p + 1;
+  }
+
+  /**
+   * @param locks the advisory locks to take, ascending (none: the bound alone)
+   * @return the statement bounding the lock wait by what is left of the attempt's time and taking {@code locks}, as
+   *     the first of a round trip that reads after them (the general path's lock trip, the checked form)
+   */
+  private Part lockPart(Transactions.Attempt a, Long[] locks) {
+    if (locks.length == 0) {
+      return new Part(bound, 1, (ps, p) -> {
+        ps.setLong(p, a.lockWaitMillis());
+        return p + 1;
+      });
+    }
+    return new Part(boundAndLock(locks), 2, (ps, p) -> {
+      ps.setLong(p, a.lockWaitMillis());
+      return bindLocks(ps, p + 1, locks);
+    });
   }
 
   /** @return the advisory locks of every key the commit expects or writes, distinct, ascending */
