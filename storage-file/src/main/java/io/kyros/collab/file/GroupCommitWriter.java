@@ -233,6 +233,43 @@ final class GroupCommitWriter {
       p.failure = new StorageException("FileStorage is closed: " + root);
       p.done.countDown();
     }
+    saveIndex();
+  }
+
+  /**
+   * Saves the secondary index as the engine stops ({@link IndexFollower#save}), under the writer lock and the OS lock,
+   * after catching up with other processes' commits as a batch does. A failure is logged: it only means the next
+   * engine builds the index from the documents.
+   */
+  private void saveIndex() {
+    if (!parts.index().built()) {
+      return; // never scanned, or dropped: nothing to save, and no reason to take the OS lock
+    }
+    parts.writerLock().lock();
+    FileLock lock = null;
+    try {
+      lock = parts.lockFile().lock();
+      parts.recovery().catchUp(Recovery.Occasion.BATCH);
+      parts.index().catchUp();
+      parts.index().save();
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("Cannot save the secondary index of {} as the store closes (the next engine builds it from the"
+          + " documents): {}", root, e.toString());
+    } finally {
+      release(lock);
+      parts.writerLock().unlock();
+    }
+  }
+
+  /** Releases the OS lock if it was taken; a failure is logged (closing the lock file's channel drops it anyway). */
+  private void release(FileLock lock) {
+    if (lock != null) {
+      try {
+        lock.release();
+      } catch (IOException e) {
+        LOG.warn("Releasing the lock of {} failed", root, e);
+      }
+    }
   }
 
   /**
@@ -344,13 +381,7 @@ final class GroupCommitWriter {
           + " replays the journal)", e);
       return anyEvents;
     } finally {
-      if (lock != null) {
-        try {
-          lock.release();
-        } catch (IOException e) {
-          LOG.warn("Releasing the lock of {} failed", root, e);
-        }
-      }
+      release(lock);
     }
   }
 

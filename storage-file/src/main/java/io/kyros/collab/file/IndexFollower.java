@@ -11,6 +11,7 @@ import io.kyros.collab.spi.RecordKey;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -25,14 +26,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the store's {@link RecordIndex} current, and answers index scans from it. Nothing of the
- * index is on disk beyond the entries stored with each record, so:
+ * Keeps the store's {@link RecordIndex} current, and answers index scans from it. The index's
+ * truth on disk is the entries stored with each record; {@link SavedIndex} is a copy as of a
+ * revision, kept as a cache. So:
  *
  * <ul>
  *   <li><b>Built on first use</b>: the first {@code scanIndex} in this JVM makes the writer thread,
- *       holding the OS lock (no process writes meanwhile), read every document's entries (a listing
- *       of each collection: the only listing, once per engine). A store that is never scanned never
- *       pays for it.</li>
+ *       holding the OS lock (no process writes meanwhile), take the saved index if the journal can
+ *       bring it up to date (no checkpoint past its revision, and the journal holds every write
+ *       after it: the same test as for other processes' commits, below), and otherwise read every
+ *       document's entries (a listing of each collection: the only listing, once per engine). A
+ *       store that is never scanned never pays for it. A saved index is published only once it
+ *       reflects the counters.</li>
+ *   <li><b>Saved when the engine stops</b> ({@link #save}), if it is built and current and the
+ *       saved one could not be brought up to date; only by an engine that forces its journal.
+ *       A checkpoint past the saved revision (another engine's, while this one runs) makes the next
+ *       engine build from the documents, until an engine stops and saves again.</li>
  *   <li><b>This JVM's commits</b> change it in the apply step, under the visibility lock, together
  *       with the document files ({@link #applyOwn}).</li>
  *   <li><b>Other processes' commits</b> are read from the journal at the start of the next batch
@@ -84,6 +93,8 @@ final class IndexFollower {
   private final DocumentFiles docs;
   private final StoreCounters counters;
   private final ReadWriteLock visibility;
+  private final FilePermissions permissions;
+  private final FileStorage.Durability durability;
   /** The index; null until built and after a failure (guarded by the visibility lock). */
   private RecordIndex index;
   /** Writer thread only. */
@@ -92,13 +103,17 @@ final class IndexFollower {
   /** Set by the first scan: from then on the writer builds and follows the index. */
   private volatile boolean wanted;
   private volatile long builds;
+  private volatile long loads;
 
-  IndexFollower(Path root, Journal journal, DocumentFiles docs, StoreCounters counters, ReadWriteLock visibility) {
+  IndexFollower(Path root, Journal journal, DocumentFiles docs, StoreCounters counters, ReadWriteLock visibility,
+      FilePermissions permissions, FileStorage.Durability durability) {
     this.root = root;
     this.journal = journal;
     this.docs = docs;
     this.counters = counters;
     this.visibility = visibility;
+    this.permissions = permissions;
+    this.durability = durability;
   }
 
   /** Asks for the index: the next batch builds it if it is not built. */
@@ -111,6 +126,11 @@ final class IndexFollower {
     return builds;
   }
 
+  /** @return how many times the index was taken from the saved index ({@link SavedIndex}) */
+  long loads() {
+    return loads;
+  }
+
   // ------------------------------------------------------------------------------ writer thread
 
   /**
@@ -121,7 +141,7 @@ final class IndexFollower {
     try {
       if (index == null) {
         if (wanted) {
-          build(builds == 0 ? "first use" : "the previous index was dropped after a failure");
+          build(builds + loads == 0 ? "first use" : "the previous index was dropped after a failure");
         }
         return;
       }
@@ -129,51 +149,71 @@ final class IndexFollower {
           && journal.end() == position.journal()) {
         return; // nobody else committed
       }
-      Counters checkpoint = Checkpoints.read(root);
-      long from;
-      if (checkpoint.revision() == position.checkpointRevision()
-          && checkpoint.eventId() == position.checkpointEventId()) {
-        from = position.journal();
-      } else if (checkpoint.revision() <= position.revision()) {
-        from = 0;
+      Followed f = follow(index);
+      if (f.stale() != null) {
+        build(f.stale());
       } else {
-        build("another process took a checkpoint past this index (revision " + checkpoint.revision() + " > "
-            + position.revision() + ")");
-        return;
+        record(f.checkpoint());
       }
-      if (journal.probe(from) < 0) {
-        build("the journal has no line boundary at this index's position " + from);
-        return;
-      }
-      List<JournalEntry> entries = journal.readFrom(from);
-      Map<RecordKey, JournalWrite> last = new LinkedHashMap<>();
-      long count = 0;
-      long highest = position.revision();
-      for (JournalEntry e : entries) {
-        for (JournalWrite w : e.writes()) {
-          if (w.revision() > position.revision()) {
-            count++;
-            highest = Math.max(highest, w.revision());
-            last.remove(w.key());
-            last.put(w.key(), w);
-          }
-        }
-      }
-      if (highest != counters.revision() || count != counters.revision() - position.revision()) {
-        build("the journal holds " + count + " writes up to revision " + highest + " after this index's revision "
-            + position.revision() + ", the store is at " + counters.revision());
-        return;
-      }
-      visibility.writeLock().lock();
-      try {
-        put(index, last.values());
-      } finally {
-        visibility.writeLock().unlock();
-      }
-      record(checkpoint);
     } catch (IOException | RuntimeException e) {
       drop(e);
     }
+  }
+
+  /** What {@link #follow} did: brought the index up to date as of this checkpoint, or found it stale for a reason. */
+  private record Followed(Counters checkpoint, String stale) {
+    static Followed stale(String why) {
+      return new Followed(null, why);
+    }
+  }
+
+  /**
+   * Applies the journaled writes after {@link #position} to {@code target}, if the journal holds every one of them
+   * (the position is for the caller to record).
+   *
+   * @param target the index as of the position: the live one (changed under the write lock) or one not yet published
+   * @return the checkpoint the target now reflects the counters with, or why it must be built from the documents
+   */
+  private Followed follow(RecordIndex target) throws IOException {
+    Counters checkpoint = Checkpoints.read(root);
+    long from;
+    if (checkpoint.revision() == position.checkpointRevision()
+        && checkpoint.eventId() == position.checkpointEventId()) {
+      from = position.journal();
+    } else if (checkpoint.revision() <= position.revision()) {
+      from = 0;
+    } else {
+      return Followed.stale("another process took a checkpoint past this index (revision " + checkpoint.revision()
+          + " > " + position.revision() + ")");
+    }
+    if (journal.probe(from) < 0) {
+      return Followed.stale("the journal has no line boundary at this index's position " + from);
+    }
+    List<JournalEntry> entries = journal.readFrom(from);
+    Map<RecordKey, JournalWrite> last = new LinkedHashMap<>();
+    long count = 0;
+    long highest = position.revision();
+    for (JournalEntry e : entries) {
+      for (JournalWrite w : e.writes()) {
+        if (w.revision() > position.revision()) {
+          count++;
+          highest = Math.max(highest, w.revision());
+          last.remove(w.key());
+          last.put(w.key(), w);
+        }
+      }
+    }
+    if (highest != counters.revision() || count != counters.revision() - position.revision()) {
+      return Followed.stale("the journal holds " + count + " writes up to revision " + highest + " after this"
+          + " index's revision " + position.revision() + ", the store is at " + counters.revision());
+    }
+    visibility.writeLock().lock();
+    try {
+      put(target, last.values());
+    } finally {
+      visibility.writeLock().unlock();
+    }
+    return new Followed(checkpoint, null);
   }
 
   /** Applies this JVM's own writes (the last per record of a batch), with the documents, under the write lock. */
@@ -212,6 +252,9 @@ final class IndexFollower {
   }
 
   private void build(String why) throws IOException {
+    if (loadSaved(why)) {
+      return;
+    }
     long started = System.nanoTime();
     RecordIndex fresh = new RecordIndex();
     long damaged = 0;
@@ -240,6 +283,109 @@ final class IndexFollower {
     builds++;
     LOG.info("Built the secondary index of {} from its documents ({}): {} entries, {} damaged documents passed"
         + " over, {} ms", root, why, fresh.size(), damaged, (System.nanoTime() - started) / 1_000_000);
+  }
+
+  /**
+   * Takes the saved index ({@link SavedIndex}) instead of reading every document, if there is one the journal can
+   * bring up to date: no checkpoint was taken past its revision, and the journal holds every write after it. A damaged
+   * one is deleted (the next close saves a new one), after a warning.
+   *
+   * @param why why the index is needed, for the log
+   * @return whether the index was taken from it and now reflects the counters
+   */
+  private boolean loadSaved(String why) {
+    long started = System.nanoTime();
+    SavedIndex.Loaded saved;
+    try {
+      saved = SavedIndex.read(root);
+    } catch (CorruptFileException e) {
+      LOG.warn("Ignoring the saved secondary index of {} and deleting it ({}); building it from the documents", root,
+          e.getMessage());
+      deleteSaved();
+      return false;
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("Cannot read the saved secondary index of {} ({}); building it from the documents", root, e.toString());
+      return false;
+    }
+    if (saved == null) {
+      return false;
+    }
+    if (saved.revision() > counters.revision() || saved.eventId() > counters.eventId()) {
+      LOG.warn("Ignoring the saved secondary index of {}: it is ahead of the store (revision {}, event {}; the store is"
+          + " at {}, {}); building it from the documents", root, saved.revision(), saved.eventId(), counters.revision(),
+          counters.eventId());
+      deleteSaved();
+      return false;
+    }
+    // no checkpoint matches: follow() reads the journal from its start, if no checkpoint was taken past the revision;
+    // the index is published only once it reflects the counters, so no scan ever reads it behind an acknowledged commit
+    position = new Position(saved.revision(), saved.eventId(), 0, -1, -1);
+    Followed f;
+    try {
+      f = follow(saved.index());
+    } catch (IOException | RuntimeException e) {
+      f = Followed.stale(e.toString());
+    }
+    if (f.stale() != null) {
+      position = null;
+      LOG.info("The saved secondary index of {} (revision {}) is out of date: {}; building it from the documents", root,
+          saved.revision(), f.stale());
+      return false;
+    }
+    visibility.writeLock().lock();
+    try {
+      index = saved.index();
+    } finally {
+      visibility.writeLock().unlock();
+    }
+    record(f.checkpoint());
+    loads++;
+    LOG.info("Loaded the secondary index of {} ({}) from {} at revision {} and the journal up to revision {}: {}"
+        + " entries, {} ms", root, why, SavedIndex.NAME, saved.revision(), counters.revision(), index.size(),
+        (System.nanoTime() - started) / 1_000_000);
+    return true;
+  }
+
+  private void deleteSaved() {
+    try {
+      Files.deleteIfExists(root.resolve(SavedIndex.NAME));
+    } catch (IOException e) {
+      LOG.warn("Cannot delete the saved secondary index of {}: {}", root, e.toString());
+    }
+  }
+
+  /**
+   * Saves the index ({@link SavedIndex}) if it is built, reflects the counters, and the saved one (if any) could not
+   * bring a later engine up to date: missing, unreadable, or passed by a checkpoint. Run on the writer thread with the
+   * OS lock held, after {@link #catchUp}, when the engine stops. Never throws: a failure is logged (a later engine
+   * builds the index from the documents). Only an engine that forces its journal saves: with
+   * {@link FileStorage.Durability#NONE} a power loss may take commits the saved index reflects.
+   */
+  void save() {
+    if (index == null || durability != FileStorage.Durability.FSYNC || position.revision() != counters.revision()
+        || position.eventId() != counters.eventId()) {
+      return;
+    }
+    try {
+      SavedIndex.Header old = SavedIndex.header(root);
+      Counters checkpoint = Checkpoints.read(root);
+      if (old != null && old.revision() >= checkpoint.revision() && old.revision() <= counters.revision()
+          && old.eventId() <= counters.eventId()) {
+        return; // the journal brings it up to date; a damaged one is deleted by the engine that finds it
+      }
+      long started = System.nanoTime();
+      long bytes = SavedIndex.write(root, index, counters.revision(), counters.eventId(), permissions);
+      LOG.info("Saved the secondary index of {} at revision {}: {} records, {} bytes, {} ms", root, counters.revision(),
+          index.records(), bytes, (System.nanoTime() - started) / 1_000_000);
+    } catch (IOException | RuntimeException e) {
+      LOG.warn("Cannot save the secondary index of {} (the next engine builds it from the documents): {}", root,
+          e.toString());
+    }
+  }
+
+  /** @return whether the index is built, so {@link #save} may have something to save (writer thread) */
+  boolean built() {
+    return index != null;
   }
 
   private static void put(RecordIndex index, Collection<JournalWrite> writes) {

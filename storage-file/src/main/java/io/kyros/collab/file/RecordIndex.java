@@ -13,9 +13,9 @@ import java.util.TreeMap;
 /**
  * The secondary indexes of one store in memory: for each (collection, index name) a sorted map from
  * (key, record id) to the revision of the record's value that carries the entry, and for each
- * indexed record its entries now, so a put replaces them and a delete removes them. Nothing here is
- * on disk: the entries are stored with the records (documents and journal writes) and
- * {@link IndexFollower} builds and follows this from them.
+ * indexed record its entries now, so a put replaces them and a delete removes them. The truth is on
+ * disk with the records (documents and journal writes): {@link IndexFollower} builds and follows this
+ * from them, and {@link SavedIndex} keeps a copy of it as a cache.
  *
  * <p>Positions are one string, {@code key + '\0' + id}: keys and ids are printable ASCII and
  * {@code '\0'} sorts below every printable character, so {@link String#compareTo} on it orders by key,
@@ -45,6 +45,17 @@ final class RecordIndex {
 
   /** A scanned entry: the record's key in the index, its id and the revision that carries the entry. */
   record Candidate(String key, String id, long revision) {}
+
+  /** What {@link #forEachRecord} hands over for each indexed record. */
+  @FunctionalInterface
+  interface RecordVisitor {
+    /**
+     * @param key the record
+     * @param revision the revision of its value that carries the entries
+     * @param entries its entries, in the order they were put
+     */
+    void visit(RecordKey key, long revision, List<IndexEntry> entries);
+  }
 
   /** Sets a record's entries (a put), replacing those it had. */
   void put(RecordKey key, long revision, List<IndexEntry> index) {
@@ -119,6 +130,29 @@ final class RecordIndex {
   /** @return the number of entries */
   long size() {
     return size;
+  }
+
+  /** @return the number of records with entries */
+  int records() {
+    return byRecord.size();
+  }
+
+  /**
+   * Visits every record that has entries, in no particular order ({@link SavedIndex} writes them).
+   *
+   * @param visitor what to call for each
+   */
+  void forEachRecord(RecordVisitor visitor) {
+    byRecord.forEach((key, mine) -> {
+      Map<String, TreeMap<String, Long>> indexes = entries.get(key.collection());
+      List<IndexEntry> list = new ArrayList<>(mine.length / 2);
+      long revision = indexes.get(mine[0]).get(mine[1]);
+      for (int i = 0; i < mine.length; i += 2) {
+        String position = mine[i + 1];
+        list.add(new IndexEntry(mine[i], position.substring(0, position.indexOf(SEPARATOR))));
+      }
+      visitor.visit(key, revision, list);
+    });
   }
 
   /**

@@ -46,6 +46,7 @@ import org.slf4j.LoggerFactory;
  * Checkpoints         forcing files, checkpoint.json, emptying the journal
  * EventWaiter         waiting for events: wake-ups, change notifications, polling
  * IndexFollower       the in-memory secondary index (RecordIndex): built on first use, following the journal
+ * SavedIndex          index.saved: the index's cache on disk, saved when the engine stops
  * Journal, DocumentFiles, EventSegments   the files themselves
  * </pre>
  *
@@ -96,7 +97,7 @@ final class Store {
         journalWrites);
     this.docs = new DocumentFiles(root.resolve("state"), permissions);
     this.events = new EventSegments(root.resolve("events"), segmentBytes, permissions);
-    this.index = new IndexFollower(root, journal, docs, counters, visibility);
+    this.index = new IndexFollower(root, journal, docs, counters, visibility, permissions, options.durability());
     Applier applier = new Applier(docs, events, visibility, index);
     this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters,
         options.checkpointBytes());
@@ -454,6 +455,11 @@ final class Store {
   /** @return how many times the index was built from the documents */
   long indexBuilds() {
     return index.builds();
+  }
+
+  /** @return how many times the index was taken from {@link SavedIndex} */
+  long indexLoads() {
+    return index.loads();
   }
 
   List<StoredEvent> readEvents(long afterId, int limit) throws IOException {

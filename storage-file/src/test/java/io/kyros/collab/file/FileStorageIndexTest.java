@@ -118,6 +118,8 @@ class FileStorageIndexTest {
       assertThat(s.store().indexBuilds()).as("own commits and checkpoints never rebuild the index").isEqualTo(1);
       assertThat(IndexAudit.audit(s)).isEmpty();
     }
+    assertThat(dir.resolve(SavedIndex.NAME)).as("saved as the engine stopped").exists();
+    Files.delete(dir.resolve(SavedIndex.NAME)); // SavedIndexTest covers taking it
     try (FileStorage s = FileStorage.open(dir)) {
       assertThat(s.store().indexSnapshot()).as("not built before the first scan").isNull();
       assertThat(scan(s, "k")).containsExactlyElementsOf(expected(model));

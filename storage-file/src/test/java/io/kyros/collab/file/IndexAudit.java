@@ -58,7 +58,8 @@ final class IndexAudit {
 
   /**
    * Audits a reopened (recovered) store, then changes it and audits the index it kept meanwhile: the
-   * first audit builds the index from the documents; {@code changes} random puts (with, without or with
+   * first audit builds the index (from the documents, or from {@code index.saved} and the journal when
+   * an earlier engine saved one the journal can bring up to date); {@code changes} random puts (with, without or with
    * other entries) and deletes of {@code ix/audit-<n>} records follow, and the second audit compares the
    * index this JVM kept current through them (never built again) with the documents.
    *

@@ -1,0 +1,258 @@
+package io.kyros.collab.file;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+import static java.nio.charset.StandardCharsets.UTF_8;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.kyros.collab.CanonicalJson;
+import io.kyros.collab.spi.Commit;
+import io.kyros.collab.spi.CommitResult;
+import io.kyros.collab.spi.IndexEntry;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.NewEvent;
+import io.kyros.collab.spi.RecordKey;
+import io.kyros.collab.spi.Write;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code index.saved} ({@link SavedIndex}): an engine that stops with its index built saves it, and the next engine's
+ * first scan takes it and the journal instead of reading every document, whenever the journal holds every write after
+ * the saved revision; otherwise (a checkpoint past it, damage, a file ahead of the store) the index is built from the
+ * documents as before. Every phase ends with {@link IndexAudit}: the index equals a full scan of the documents. The
+ * engines follow one another in this JVM (one engine per directory per JVM); the file is all they share besides the
+ * store's own files, as processes would.
+ */
+class SavedIndexTest {
+  @TempDir
+  Path dir;
+
+  private static final String C = "ix";
+
+  private final Random random = new Random(11);
+  /** id to key in index "k", what the documents hold. */
+  private final Map<String, String> model = new TreeMap<>();
+
+  /** Commits so far: each is one write and one event, so this is both counters of the store. */
+  private long commits;
+
+  private void commit(FileStorage s, Write w) {
+    CommitResult r = s.commit(Commit.of(List.of(), List.of(w), List.of(new NewEvent("ix", "t", "ix", "{}"))));
+    assertThat(r).isInstanceOf(CommitResult.Committed.class);
+    commits++;
+  }
+
+  private static Write put(String id, IndexEntry... entries) {
+    String json = "{\"id\":\"" + id + "\"}";
+    return Write.put(new RecordKey(C, id), json, CanonicalJson.hashCanonical(json.getBytes(UTF_8)), List.of(entries));
+  }
+
+  /** Random puts (with entries, or without), and deletes over 60 ids, kept in {@link #model}. */
+  private void change(FileStorage s, int commits) {
+    for (int i = 0; i < commits; i++) {
+      String id = "r" + random.nextInt(60);
+      int what = random.nextInt(8);
+      if (what == 0) {
+        commit(s, Write.delete(new RecordKey(C, id)));
+        model.remove(id);
+      } else if (what == 1) {
+        commit(s, put(id));
+        model.remove(id);
+      } else {
+        String key = "k" + random.nextInt(12);
+        commit(s, put(id, new IndexEntry("k", key), new IndexEntry("other", "o" + random.nextInt(3))));
+        model.put(id, key);
+      }
+    }
+  }
+
+  private static List<String> scan(FileStorage s) {
+    List<String> out = new ArrayList<>();
+    IndexQuery q = IndexQuery.first(C, "k", 7);
+    for (List<IndexHit> page = s.scanIndex(q); !page.isEmpty(); page = s.scanIndex(q)) {
+      page.forEach(h -> out.add(h.key() + " " + h.record().key().id()));
+      q = q.after(page.get(page.size() - 1));
+    }
+    return out;
+  }
+
+  private List<String> expected() {
+    return model.entrySet().stream().map(e -> e.getValue() + " " + e.getKey()).sorted().toList();
+  }
+
+  private SavedIndex.Header saved() throws IOException {
+    return SavedIndex.header(dir);
+  }
+
+  /** An engine changes the store, scans and stops: it saves its index. */
+  private void savedAfter(int changes) {
+    try (FileStorage s = FileStorage.open(dir)) {
+      change(s, changes);
+      scan(s);
+    }
+  }
+
+  /** Opens an engine, scans (building or taking the index), checks it against the model and the documents. */
+  private void scanAndAudit(long builds, long loads) throws IOException {
+    try (FileStorage s = FileStorage.open(dir)) {
+      assertThat(scan(s)).containsExactlyElementsOf(expected());
+      assertThat(s.store().indexBuilds()).as("built from the documents").isEqualTo(builds);
+      assertThat(s.store().indexLoads()).as("taken from index.saved").isEqualTo(loads);
+      assertThat(IndexAudit.audit(s)).isEmpty();
+    }
+  }
+
+  @Test
+  void anEngineThatStopsWithItsIndexSavesItAndTheNextTakesItWithTheJournalsLaterWrites() throws Exception {
+    long revision;
+    try (FileStorage s = FileStorage.open(dir)) {
+      change(s, 150);
+      assertThat(scan(s)).containsExactlyElementsOf(expected());
+      change(s, 40);
+      revision = commits;
+    }
+    assertThat(saved()).as("saved at the counters the engine stopped at").isEqualTo(
+        new SavedIndex.Header(revision, revision));
+    scanAndAudit(0, 1);
+
+    // an engine that never scans changes the store without saving; the next takes the old file and the journal
+    try (FileStorage s = FileStorage.open(dir)) {
+      change(s, 80);
+    }
+    assertThat(saved().revision()).as("an engine without an index saves nothing").isEqualTo(revision);
+    scanAndAudit(0, 1);
+    assertThat(saved().revision()).as("still brought up to date by the journal: not written again")
+        .isEqualTo(revision);
+  }
+
+  @Test
+  void aCheckpointPastTheSavedRevisionMakesTheNextEngineBuildAndSaveAgain() throws Exception {
+    savedAfter(50);
+    long first = saved().revision();
+    // another engine, which never scans, fills the journal past a checkpoint: the writes after the saved revision are
+    // then only in the documents
+    try (FileStorage s = FileStorage.builder(dir).checkpointBytes(4096).open()) {
+      change(s, 120);
+    }
+    assertThat(Checkpoints.read(dir).revision()).isGreaterThan(first);
+    long last;
+    try (FileStorage s = FileStorage.open(dir)) {
+      assertThat(scan(s)).containsExactlyElementsOf(expected());
+      assertThat(s.store().indexBuilds()).isEqualTo(1);
+      assertThat(s.store().indexLoads()).isZero();
+      assertThat(IndexAudit.audit(s)).isEmpty();
+      last = commits;
+    }
+    assertThat(saved().revision()).as("saved again: the old one could not be brought up to date").isEqualTo(last);
+    scanAndAudit(0, 1);
+  }
+
+  @Test
+  void anEngineThatTookACheckpointItselfSavesAnIndexTheNextCanTake() throws Exception {
+    try (FileStorage s = FileStorage.builder(dir).checkpointBytes(4096).open()) {
+      change(s, 30);
+      scan(s);
+      change(s, 200); // checkpoints on the way, followed by this engine's index
+      assertThat(Checkpoints.read(dir).revision()).isPositive();
+    }
+    scanAndAudit(0, 1);
+  }
+
+  @Test
+  void aDamagedSavedIndexIsDeletedTheIndexBuiltFromTheDocumentsAndSavedAgain() throws Exception {
+    savedAfter(100);
+    Path file = dir.resolve(SavedIndex.NAME);
+    byte[] bytes = Files.readAllBytes(file);
+    int at = new String(bytes, US_ASCII).indexOf(" k ") + 2; // a key of index k, in a record line
+    bytes[at] = (byte) (bytes[at] == 'k' ? 'j' : 'k');
+    Files.write(file, bytes);
+    assertThatThrownBy(() -> SavedIndex.read(dir)).isInstanceOf(CorruptFileException.class)
+        .hasMessageContaining("checksum mismatch");
+    try (FileStorage s = FileStorage.open(dir)) {
+      assertThat(scan(s)).containsExactlyElementsOf(expected());
+      assertThat(s.store().indexBuilds()).isEqualTo(1);
+      assertThat(s.store().indexLoads()).isZero();
+      assertThat(file).as("deleted when found damaged").doesNotExist();
+      assertThat(IndexAudit.audit(s)).isEmpty();
+    }
+    assertThat(file).as("saved again as the engine stopped").exists();
+    scanAndAudit(0, 1);
+  }
+
+  @Test
+  void aTruncatedSavedIndexOrOneWithoutItsChecksumLineIsNotTaken() throws Exception {
+    savedAfter(100);
+    Path file = dir.resolve(SavedIndex.NAME);
+    byte[] bytes = Files.readAllBytes(file);
+    String text = new String(bytes, US_ASCII);
+    // cut after a whole record line, as a write the disk kept only partly could leave it
+    Files.write(file, text.substring(0, text.indexOf('\n', text.length() / 2) + 1).getBytes(US_ASCII));
+    assertThatThrownBy(() -> SavedIndex.read(dir)).isInstanceOf(CorruptFileException.class)
+        .hasMessageContaining("checksum line");
+    scanAndAudit(1, 0);
+  }
+
+  @Test
+  void aSavedIndexAheadOfTheStoreIsNotTaken() throws Exception {
+    savedAfter(60);
+    long revision = commits;
+    // a well-formed file claiming a later revision (a store put back from an older copy next to a newer file)
+    RecordIndex other = new RecordIndex();
+    other.put(new RecordKey(C, "ghost"), revision + 5, List.of(new IndexEntry("k", "k0")));
+    SavedIndex.write(dir, other, revision + 5, revision + 5, FilePermissions.ownerOnly(dir.getFileSystem()));
+    scanAndAudit(1, 0);
+    assertThat(saved().revision()).as("replaced as the engine stopped").isEqualTo(revision);
+  }
+
+  @Test
+  void anEngineWithoutForcesOrWithoutAnIndexSavesNothing() throws Exception {
+    try (FileStorage s = FileStorage.builder(dir).durability(FileStorage.Durability.NONE).open()) {
+      change(s, 40);
+      assertThat(scan(s)).containsExactlyElementsOf(expected());
+    }
+    assertThat(dir.resolve(SavedIndex.NAME)).as("a power loss may take what a NONE engine journaled").doesNotExist();
+    try (FileStorage s = FileStorage.open(dir)) {
+      change(s, 10);
+    }
+    assertThat(dir.resolve(SavedIndex.NAME)).as("never scanned: nothing built, nothing saved").doesNotExist();
+    scanAndAudit(1, 0);
+    assertThat(dir.resolve(SavedIndex.NAME)).exists();
+  }
+
+  @Test
+  void theFileRoundTripsEveryEntryAndRejectsDuplicateOrMalformedLines() throws Exception {
+    RecordIndex index = new RecordIndex();
+    index.put(new RecordKey("_tasks", "t-1"), 7, List.of(new IndexEntry("ready:w", "0000000001.x"),
+        new IndexEntry("status:queued", "a\"b\\c{}")));
+    index.put(new RecordKey("_task-leases", "t-1"), 9, List.of(new IndexEntry("expires", "000000000123")));
+    FilePermissions permissions = FilePermissions.ownerOnly(dir.getFileSystem());
+    SavedIndex.write(dir, index, 9, 4, permissions);
+    SavedIndex.Loaded loaded = SavedIndex.read(dir);
+    assertThat(loaded.revision()).isEqualTo(9);
+    assertThat(loaded.eventId()).isEqualTo(4);
+    assertThat(loaded.index().snapshot()).isEqualTo(index.snapshot());
+
+    String text = Files.readString(dir.resolve(SavedIndex.NAME), US_ASCII);
+    String[] lines = text.split("\n");
+    for (String bad : List.of(lines[1] + "\n" + lines[1], "_tasks t-1 0 k v", "_tasks t-1 10 k v", "_tasks t-1 7 k",
+        "_tasks ../x 7 k v", "_tasks t-1 7 k v  x y")) {
+      String header = "collab-index 1 9 4 " + (bad.contains("\n") ? 2 : 1) + "\n";
+      String body = header + bad + "\n";
+      java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+      crc.update(body.getBytes(US_ASCII));
+      Files.writeString(dir.resolve(SavedIndex.NAME), body + "crc32c "
+          + java.util.HexFormat.of().toHexDigits((int) crc.getValue()) + "\n", US_ASCII);
+      assertThatThrownBy(() -> SavedIndex.read(dir)).as(bad).isInstanceOf(CorruptFileException.class);
+    }
+  }
+}
