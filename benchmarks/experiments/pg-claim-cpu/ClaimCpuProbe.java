@@ -11,7 +11,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -30,6 +30,14 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public class ClaimCpuProbe {
   private static final int WORKERS = 8;
+  /** {@code -Dpool=n}: the connection pool's size (10). */
+  private static final int POOL = Integer.getInteger("pool", 10);
+  /**
+   * {@code -Dk=n}: each worker claims up to n tasks per call ({@code claimUpTo}) and completes them one by one, as a
+   * worker claiming ahead would; 0 (the default) calls {@code claimNext}, as TaskClaimBenchmark does. With k above 0
+   * the per-task times are per call divided by the tasks of the call.
+   */
+  private static final int CLAIM_AHEAD = Integer.getInteger("k", 0);
 
   /** @return busy and total jiffies of the whole machine */
   private static long[] cpu() throws Exception {
@@ -55,7 +63,7 @@ public class ClaimCpuProbe {
     HikariConfig config = new HikariConfig();
     config.setJdbcUrl("jdbc:postgresql://127.0.0.1:5432/test");
     config.setUsername("postgres");
-    config.setMaximumPoolSize(10);
+    config.setMaximumPoolSize(POOL);
     try (HikariDataSource pool = new HikariDataSource(config)) {
       try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
         s.execute("DROP TABLE IF EXISTS probe_collab_index, probe_collab_events, probe_collab_records,"
@@ -100,17 +108,21 @@ public class ClaimCpuProbe {
             int n = 0;
             while (true) {
               long t0 = System.nanoTime();
-              Optional<TaskClaim> claim = collab.tasks().claimNext(Duration.ofMinutes(5));
+              List<TaskClaim> claims = CLAIM_AHEAD == 0
+                  ? collab.tasks().claimNext(Duration.ofMinutes(5)).map(List::of).orElse(List.of())
+                  : collab.tasks().claimUpTo(CLAIM_AHEAD, "probe", Duration.ofMinutes(5), Set.of());
               long t1 = System.nanoTime();
-              if (claim.isEmpty()) {
+              if (claims.isEmpty()) {
                 return n;
               }
-              collab.tasks().complete(claim.get());
+              for (TaskClaim claim : claims) {
+                collab.tasks().complete(claim);
+                n++;
+              }
               if (counted) {
                 claimNanos.addAndGet(t1 - t0);
                 completeNanos.addAndGet(System.nanoTime() - t1);
               }
-              n++;
             }
           });
         }

@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -58,6 +60,8 @@ import org.slf4j.LoggerFactory;
 final class GroupCommitWriter {
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
   private static final int MAX_BATCH = 4096;
+  /** How long a stopping engine waits for another process's OS lock to save its index before giving up. */
+  static final long SAVE_LOCK_WAIT_MILLIS = 200;
   private static final Pending[] NONE = new Pending[0];
   /** Queued to stop the writer thread. */
   private static final Pending STOP = new Pending(null, null);
@@ -237,9 +241,11 @@ final class GroupCommitWriter {
   }
 
   /**
-   * Saves the secondary index as the engine stops ({@link IndexFollower#save}), under the writer lock and the OS lock,
-   * after catching up with other processes' commits as a batch does. A failure is logged: it only means the next
-   * engine builds the index from the documents.
+   * Saves the secondary index as the engine stops ({@link IndexFollower#saveAtStop}), under the writer lock and the OS
+   * lock, after catching up with a crashed process's journal tail as a batch does. The stop never waits long for
+   * another process: if the OS lock is not free within {@value #SAVE_LOCK_WAIT_MILLIS} ms, nothing is saved. A failure
+   * (an {@link Error} included: the thread is ending anyway) is logged; it only means the next engine builds the index
+   * from the documents.
    */
   private void saveIndex() {
     if (!parts.index().built()) {
@@ -248,11 +254,17 @@ final class GroupCommitWriter {
     parts.writerLock().lock();
     FileLock lock = null;
     try {
-      lock = parts.lockFile().lock();
+      long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SAVE_LOCK_WAIT_MILLIS);
+      while ((lock = parts.lockFile().tryLock()) == null && System.nanoTime() < deadline) {
+        LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
+      }
+      if (lock == null) {
+        LOG.info("Not saving the secondary index of {} as the store closes: another process holds the lock", root);
+        return;
+      }
       parts.recovery().catchUp(Recovery.Occasion.BATCH);
-      parts.index().catchUp();
-      parts.index().save();
-    } catch (IOException | RuntimeException e) {
+      parts.index().saveAtStop();
+    } catch (IOException | RuntimeException | Error e) {
       LOG.warn("Cannot save the secondary index of {} as the store closes (the next engine builds it from the"
           + " documents): {}", root, e.toString());
     } finally {

@@ -38,10 +38,11 @@ import org.slf4j.LoggerFactory;
  *       document's entries (a listing of each collection: the only listing, once per engine). A
  *       store that is never scanned never pays for it. A saved index is published only once it
  *       reflects the counters.</li>
- *   <li><b>Saved when the engine stops</b> ({@link #save}), if it is built and current and the
- *       saved one could not be brought up to date; only by an engine that forces its journal.
- *       A checkpoint past the saved revision (another engine's, while this one runs) makes the next
- *       engine build from the documents, until an engine stops and saves again.</li>
+ *   <li><b>Saved when the engine stops</b> ({@link #saveAtStop}), if it is built and the journal
+ *       brings it up to date (a stopping engine never reads every document), unless the saved one is
+ *       the one this engine took and still usable; the journal is forced first. A checkpoint past
+ *       the saved revision (another engine's, while this one runs) makes the next engine build from
+ *       the documents, until an engine stops and saves again.</li>
  *   <li><b>This JVM's commits</b> change it in the apply step, under the visibility lock, together
  *       with the document files ({@link #applyOwn}).</li>
  *   <li><b>Other processes' commits</b> are read from the journal at the start of the next batch
@@ -94,7 +95,6 @@ final class IndexFollower {
   private final StoreCounters counters;
   private final ReadWriteLock visibility;
   private final FilePermissions permissions;
-  private final FileStorage.Durability durability;
   /** The index; null until built and after a failure (guarded by the visibility lock). */
   private RecordIndex index;
   /** Writer thread only. */
@@ -104,16 +104,17 @@ final class IndexFollower {
   private volatile boolean wanted;
   private volatile long builds;
   private volatile long loads;
+  /** The revision of the saved index this engine's index was taken from; -1 if it was built (writer thread only). */
+  private long loadedRevision = -1;
 
   IndexFollower(Path root, Journal journal, DocumentFiles docs, StoreCounters counters, ReadWriteLock visibility,
-      FilePermissions permissions, FileStorage.Durability durability) {
+      FilePermissions permissions) {
     this.root = root;
     this.journal = journal;
     this.docs = docs;
     this.counters = counters;
     this.visibility = visibility;
     this.permissions = permissions;
-    this.durability = durability;
   }
 
   /** Asks for the index: the next batch builds it if it is not built. */
@@ -207,11 +208,15 @@ final class IndexFollower {
       return Followed.stale("the journal holds " + count + " writes up to revision " + highest + " after this"
           + " index's revision " + position.revision() + ", the store is at " + counters.revision());
     }
-    visibility.writeLock().lock();
-    try {
-      put(target, last.values());
-    } finally {
-      visibility.writeLock().unlock();
+    if (target == index) {
+      visibility.writeLock().lock();
+      try {
+        put(target, last.values());
+      } finally {
+        visibility.writeLock().unlock();
+      }
+    } else {
+      put(target, last.values()); // not published yet: no reader can see it
     }
     return new Followed(checkpoint, null);
   }
@@ -280,6 +285,7 @@ final class IndexFollower {
       visibility.writeLock().unlock();
     }
     record(checkpoint);
+    loadedRevision = -1;
     builds++;
     LOG.info("Built the secondary index of {} from its documents ({}): {} entries, {} damaged documents passed"
         + " over, {} ms", root, why, fresh.size(), damaged, (System.nanoTime() - started) / 1_000_000);
@@ -303,7 +309,7 @@ final class IndexFollower {
           e.getMessage());
       deleteSaved();
       return false;
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
       LOG.warn("Cannot read the saved secondary index of {} ({}); building it from the documents", root, e.toString());
       return false;
     }
@@ -323,7 +329,7 @@ final class IndexFollower {
     Followed f;
     try {
       f = follow(saved.index());
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | OutOfMemoryError e) {
       f = Followed.stale(e.toString());
     }
     if (f.stale() != null) {
@@ -339,6 +345,7 @@ final class IndexFollower {
       visibility.writeLock().unlock();
     }
     record(f.checkpoint());
+    loadedRevision = saved.revision();
     loads++;
     LOG.info("Loaded the secondary index of {} ({}) from {} at revision {} and the journal up to revision {}: {}"
         + " entries, {} ms", root, why, SavedIndex.NAME, saved.revision(), counters.revision(), index.size(),
@@ -355,35 +362,41 @@ final class IndexFollower {
   }
 
   /**
-   * Saves the index ({@link SavedIndex}) if it is built, reflects the counters, and the saved one (if any) could not
-   * bring a later engine up to date: missing, unreadable, or passed by a checkpoint. Run on the writer thread with the
-   * OS lock held, after {@link #catchUp}, when the engine stops. Never throws: a failure is logged (a later engine
-   * builds the index from the documents). Only an engine that forces its journal saves: with
-   * {@link FileStorage.Durability#NONE} a power loss may take commits the saved index reflects.
+   * Saves the index ({@link SavedIndex}) as the engine stops. Run on the writer thread with the OS lock held. It first
+   * follows the journal if another process committed since (never builds: a stopping engine does not read every
+   * document; if the journal cannot bring the index up to date, nothing is saved), then writes the copy unless the
+   * saved one is the one this engine took and no checkpoint has passed it. The journal is forced first, so that every
+   * write the copy reflects survives a power loss, whatever the durability of the engines that journaled it: a
+   * revision the copy holds is never handed out again.
+   *
+   * @throws IOException if the journal cannot be read or forced, or the copy written
    */
-  void save() {
-    if (index == null || durability != FileStorage.Durability.FSYNC || position.revision() != counters.revision()
-        || position.eventId() != counters.eventId()) {
+  void saveAtStop() throws IOException {
+    if (index == null) {
       return;
     }
-    try {
-      SavedIndex.Header old = SavedIndex.header(root);
-      Counters checkpoint = Checkpoints.read(root);
-      if (old != null && old.revision() >= checkpoint.revision() && old.revision() <= counters.revision()
-          && old.eventId() <= counters.eventId()) {
-        return; // the journal brings it up to date; a damaged one is deleted by the engine that finds it
+    if (!(counters.revision() == position.revision() && counters.eventId() == position.eventId()
+        && journal.end() == position.journal())) {
+      Followed f = follow(index);
+      if (f.stale() != null) {
+        LOG.info("Not saving the secondary index of {} as the store closes: {}", root, f.stale());
+        return;
       }
-      long started = System.nanoTime();
-      long bytes = SavedIndex.write(root, index, counters.revision(), counters.eventId(), permissions);
-      LOG.info("Saved the secondary index of {} at revision {}: {} records, {} bytes, {} ms", root, counters.revision(),
-          index.records(), bytes, (System.nanoTime() - started) / 1_000_000);
-    } catch (IOException | RuntimeException e) {
-      LOG.warn("Cannot save the secondary index of {} (the next engine builds it from the documents): {}", root,
-          e.toString());
+      record(f.checkpoint());
     }
+    SavedIndex.Header old = SavedIndex.header(root);
+    Counters checkpoint = Checkpoints.read(root);
+    if (old != null && old.revision() == loadedRevision && old.revision() >= checkpoint.revision()) {
+      return; // the copy this engine took: the journal still brings it up to date
+    }
+    journal.force();
+    long started = System.nanoTime();
+    long bytes = SavedIndex.write(root, index, counters.revision(), counters.eventId(), permissions);
+    LOG.info("Saved the secondary index of {} at revision {}: {} records, {} bytes, {} ms", root, counters.revision(),
+        index.records(), bytes, (System.nanoTime() - started) / 1_000_000);
   }
 
-  /** @return whether the index is built, so {@link #save} may have something to save (writer thread) */
+  /** @return whether the index is built, so {@link #saveAtStop} may have something to save (writer thread) */
   boolean built() {
     return index != null;
   }

@@ -81,6 +81,15 @@ final class LockFile implements AutoCloseable {
   }
 
   /**
+   * Takes the process's exclusive OS lock if no other process holds it now.
+   *
+   * @return the lock, or null if another process holds it
+   */
+  FileLock tryLock() throws IOException {
+    return channel.tryLock();
+  }
+
+  /**
    * @return the header's counters, or null if the header is empty, cannot be parsed or fails its
    *     checksum (a header without one, from an earlier version, is read as is)
    */

@@ -141,6 +141,11 @@ final class Recovery {
     }
     counters.set(revision, eventId);
     recovered = true;
+    if (!entries.isEmpty()) {
+      // a dead process's lines may never have been forced: the header must not record as applied what a power loss
+      // can take from the journal (the next open would refuse the store: "journaled commits were lost")
+      journal.force();
+    }
     lockFile.writeHeader(counters.revision(), counters.eventId(), journal.end());
     if (!trusted) {
       checkpoints.checkpoint();

@@ -68,8 +68,7 @@ final class SavedIndex {
    */
   static long write(Path root, RecordIndex index, long revision, long eventId, FilePermissions permissions)
       throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(Math.toIntExact(Math.min(64 + 96 * index.records(),
-        Integer.MAX_VALUE - 64)));
+    ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(64L + 96L * index.records(), 1 << 30));
     ascii(out, MAGIC + " " + VERSION + " " + revision + " " + eventId + " " + index.records() + "\n");
     StringBuilder line = new StringBuilder(128);
     index.forEachRecord((key, rev, entries) -> {

@@ -97,7 +97,7 @@ final class Store {
         journalWrites);
     this.docs = new DocumentFiles(root.resolve("state"), permissions);
     this.events = new EventSegments(root.resolve("events"), segmentBytes, permissions);
-    this.index = new IndexFollower(root, journal, docs, counters, visibility, permissions, options.durability());
+    this.index = new IndexFollower(root, journal, docs, counters, visibility, permissions);
     Applier applier = new Applier(docs, events, visibility, index);
     this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters,
         options.checkpointBytes());
@@ -137,6 +137,9 @@ final class Store {
       boolean newStore = !Files.exists(format, LinkOption.NOFOLLOW_LINKS);
       if (newStore && holdsData(root, lockFile)) {
         throw new CorruptFileException(format, 0, "missing, but the directory holds a store's files", null);
+      }
+      if (newStore) {
+        Files.deleteIfExists(root.resolve(SavedIndex.NAME)); // left by an earlier store: not this one's index
       }
       long segmentBytes = created.track(format,
           () -> FormatFile.readOrCreate(root, options.segmentBytes(), options.durability(), permissions));
