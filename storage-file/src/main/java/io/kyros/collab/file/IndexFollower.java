@@ -67,8 +67,8 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <p>Locks: {@link #catchUp}, {@link #applyOwn}, {@link #beforeAppend}, {@link #appended},
- * {@link #appendFailed} and {@link #checkpointed} run on the writer thread with the writer lock and
- * the OS lock held; the index changes under the write side of the visibility lock; {@link #scan}
+ * {@link #appendFailed}, {@link #checkpointed} and {@link #saveAtStop} run on the writer thread with
+ * the writer lock and the OS lock held; the index changes under the write side of the visibility lock; {@link #scan}
  * runs under its read side; {@link #fresh()} needs no lock (it reads the volatile {@link #mark}).
  * Thread-safe on those terms.
  */

@@ -119,6 +119,10 @@ final class Recovery {
     }
     if (!entries.isEmpty()) {
       checkpoints.forget();
+      // a dead process's lines may never have been forced: force them before the replay writes their documents and
+      // the header records them as applied, or a power loss could keep part of a commit and lose the line that
+      // completes it (or have the next open refuse the store: "journaled commits were lost")
+      journal.force();
     }
     applier.replay(entries, logLast);
     long revision = counters.revision();
@@ -141,11 +145,6 @@ final class Recovery {
     }
     counters.set(revision, eventId);
     recovered = true;
-    if (!entries.isEmpty()) {
-      // a dead process's lines may never have been forced: the header must not record as applied what a power loss
-      // can take from the journal (the next open would refuse the store: "journaled commits were lost")
-      journal.force();
-    }
     lockFile.writeHeader(counters.revision(), counters.eventId(), journal.end());
     if (!trusted) {
       checkpoints.checkpoint();

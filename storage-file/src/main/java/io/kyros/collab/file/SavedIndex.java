@@ -6,6 +6,7 @@ import io.kyros.collab.spi.IndexEntry;
 import io.kyros.collab.spi.RecordKey;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -17,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.zip.CRC32C;
+import java.util.zip.CheckedOutputStream;
 
 /**
  * {@code index.saved}: a copy of the store's secondary index ({@link RecordIndex}) as of a revision, so that an engine
@@ -68,7 +70,9 @@ final class SavedIndex {
    */
   static long write(Path root, RecordIndex index, long revision, long eventId, FilePermissions permissions)
       throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream((int) Math.min(64L + 96L * index.records(), 1 << 30));
+    ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(64L + 96L * index.records(), 1 << 30));
+    CRC32C crc = new CRC32C();
+    CheckedOutputStream out = new CheckedOutputStream(bytes, crc); // the checksum as the lines are written
     ascii(out, MAGIC + " " + VERSION + " " + revision + " " + eventId + " " + index.records() + "\n");
     StringBuilder line = new StringBuilder(128);
     index.forEachRecord((key, rev, entries) -> {
@@ -79,11 +83,8 @@ final class SavedIndex {
       }
       ascii(out, line.append('\n').toString());
     });
-    CRC32C crc = new CRC32C();
-    byte[] body = out.toByteArray();
-    crc.update(body);
-    ascii(out, TRAILER + HexFormat.of().toHexDigits((int) crc.getValue()) + "\n");
-    byte[] content = out.toByteArray();
+    bytes.writeBytes((TRAILER + HexFormat.of().toHexDigits((int) crc.getValue()) + "\n").getBytes(US_ASCII));
+    byte[] content = bytes.toByteArray();
     DocumentFiles.replace(root.resolve(NAME), content, Sync.NO_FORCE, permissions);
     return content.length;
   }
@@ -208,7 +209,11 @@ final class SavedIndex {
     return i;
   }
 
-  private static void ascii(ByteArrayOutputStream out, String s) {
-    out.writeBytes(s.getBytes(US_ASCII));
+  private static void ascii(CheckedOutputStream out, String s) {
+    try {
+      out.write(s.getBytes(US_ASCII));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e); // a ByteArrayOutputStream does not throw
+    }
   }
 }

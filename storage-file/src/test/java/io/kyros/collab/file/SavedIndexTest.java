@@ -241,10 +241,11 @@ class SavedIndexTest {
 
   /**
    * The copy never reflects a write a power cut can take (review of the first version): a process journals a line and
-   * is killed before forcing it; the next engine to stop replays that line as it catches up, then saves. Were the
-   * journal not forced before the save, a power cut could keep the copy and drop the line, the revision would be handed
-   * out again to another record, and the next engine would take the copy and miss that record. Each seed drops a
-   * different random part of what was not forced.
+   * is killed before forcing it; the next engine to stop replays that line as it catches up, then saves. Were the line
+   * not forced before the save, a power cut could keep the copy and drop the line, the revision would be handed out
+   * again to another record, and the next engine would take the copy and miss that record. Two forces prevent it, each
+   * enough alone here: the replay's ({@link PowerCutReplayTest}) and the save's (the next test). Without both, 3 of these
+   * 24 seeds missed the acknowledged record and 6 others failed on a torn replayed document.
    */
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
@@ -281,6 +282,48 @@ class SavedIndexTest {
   }
 
   /**
+   * An engine that does not force its commits ({@code Durability.NONE}) still saves a copy no power cut can outlive:
+   * the save forces the journal first (second review: without that force, 2 of these 48 seeds took a copy that held
+   * records the cut had taken, and missed records committed after it).
+   */
+  @Test
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
+  void aCopySavedByAnEngineWithoutForcesSurvivesAPowerCut() throws Exception {
+    for (int seed = 0; seed < 48; seed++) {
+      Path store = Files.createDirectories(dir.resolve("none-" + seed)).toRealPath();
+      FileStorage.open(store).close(); // the store's files exist before the disk is loaded
+      VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
+      Path onDisk = PowerCutFileSystem.on(disk).getPath(store.toString());
+      try (FileStorage s = FileStorage.builder(onDisk).durability(FileStorage.Durability.NONE).open()) {
+        for (int i = 1; i <= 5; i++) {
+          s.commit(Commit.of(List.of(), List.of(put("r" + i, new IndexEntry("k", "k" + i))), List.of()));
+        }
+        s.scanIndex(IndexQuery.first(C, "k", 10));
+      } // saves
+      disk.cutNow();
+      disk.materialize(new Random(seed));
+
+      FileStorage producer;
+      try {
+        producer = FileStorage.open(store);
+      } catch (CorruptFileException e) {
+        // Durability.NONE survives process crashes only: a store whose unforced commits a power cut took may be
+        // refused (file-format.md); the copy matters only for a store that opens
+        continue;
+      }
+      try (FileStorage s = producer) { // a process that never scans
+        for (int i = 1; i <= 5; i++) {
+          s.commit(Commit.of(List.of(), List.of(put("y" + i, new IndexEntry("k", "k9"))), List.of()));
+        }
+      }
+      try (FileStorage s = FileStorage.open(store)) {
+        s.scanIndex(IndexQuery.first(C, "k", 100));
+        assertThat(IndexAudit.audit(s)).as("seed %d", seed).isEmpty();
+      }
+    }
+  }
+
+  /**
    * A stopping engine whose index another process's checkpoint passed does not read every document to save it: it
    * saves nothing (review of the first version, which built the index again under the OS lock as it closed).
    */
@@ -288,6 +331,17 @@ class SavedIndexTest {
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void aStoppingEngineNeverBuildsTheIndexFromTheDocuments() throws Exception {
     FileStorage s = FileStorage.open(dir);
+    try {
+      aStoppingEngineNeverBuilds(s);
+    } finally {
+      s.close(); // idempotent
+    }
+    assertThat(s.store().indexBuilds()).as("not built again while closing").isEqualTo(1);
+    assertThat(dir.resolve(SavedIndex.NAME)).as("nothing to save: the journal cannot bring the index up to date")
+        .doesNotExist();
+  }
+
+  private void aStoppingEngineNeverBuilds(FileStorage s) throws Exception {
     change(s, 20);
     scan(s);
     assertThat(s.store().indexBuilds()).isEqualTo(1);
@@ -300,20 +354,16 @@ class SavedIndexTest {
       assertThat(child.waitFor(Duration.ofSeconds(60))).isTrue();
     }
     assertThat(Checkpoints.read(dir).revision()).isGreaterThan(commits);
-    s.close();
-    assertThat(s.store().indexBuilds()).as("not built again while closing").isEqualTo(1);
-    assertThat(dir.resolve(SavedIndex.NAME)).as("nothing to save: the journal cannot bring the index up to date")
-        .doesNotExist();
   }
 
   /**
    * Closing does not wait for another process that holds the OS lock (review of the first version, whose close waited
    * as long as the holder kept it, holding the JVM's registry of stores meanwhile): it gives up saving. Without the
-   * bound, the close would wait for the holder's release, which comes only after the close returned: the test would
-   * time out.
+   * bound, the close waits for the holder's release, which comes only after 30 s of waiting for the close: the test
+   * fails.
    */
   @Test
-  @Timeout(value = 60, unit = TimeUnit.SECONDS)
+  @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void closingGivesUpSavingRatherThanWaitForAnotherProcesssLock() throws Exception {
     FileStorage s = FileStorage.open(dir);
     change(s, 20);
@@ -321,11 +371,15 @@ class SavedIndexTest {
     try (ChildJvm holder = ChildJvm.start("lock-holder", LockHolder.class, dir.resolveSibling(dir.getFileName()
         + "-holder.err"), List.of(dir.resolve(LockFile.NAME).toString()))) {
       assertThat(holder.awaitLine("locked"::equals, Duration.ofSeconds(60))).isTrue();
-      s.close();
-      assertThat(holder.isAlive()).as("still holding the lock when the close returned").isTrue();
-      assertThat(dir.resolve(SavedIndex.NAME)).doesNotExist();
+      Thread closer = new Thread(s::close, "closer");
+      closer.start();
+      closer.join(Duration.ofSeconds(30).toMillis()); // a liveness bound: the holder only lets go below
+      boolean closedWhileHeld = !closer.isAlive();
       holder.send("release");
       assertThat(holder.awaitLine("released"::equals, Duration.ofSeconds(60))).isTrue();
+      closer.join();
+      assertThat(closedWhileHeld).as("the close returned while the other process held the lock").isTrue();
+      assertThat(dir.resolve(SavedIndex.NAME)).doesNotExist();
     }
     scanAndAudit(1, 0);
   }
