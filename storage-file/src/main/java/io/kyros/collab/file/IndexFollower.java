@@ -146,8 +146,7 @@ final class IndexFollower {
         }
         return;
       }
-      if (counters.revision() == position.revision() && counters.eventId() == position.eventId()
-          && journal.end() == position.journal()) {
+      if (atCounters()) {
         return; // nobody else committed
       }
       Followed f = follow(index);
@@ -159,6 +158,12 @@ final class IndexFollower {
     } catch (IOException | RuntimeException e) {
       drop(e);
     }
+  }
+
+  /** @return whether the index's position is the store's counters and the journal's end: nobody committed since */
+  private boolean atCounters() {
+    return counters.revision() == position.revision() && counters.eventId() == position.eventId()
+        && journal.end() == position.journal();
   }
 
   /** What {@link #follow} did: brought the index up to date as of this checkpoint, or found it stale for a reason. */
@@ -375,8 +380,7 @@ final class IndexFollower {
     if (index == null) {
       return;
     }
-    if (!(counters.revision() == position.revision() && counters.eventId() == position.eventId()
-        && journal.end() == position.journal())) {
+    if (!atCounters()) {
       Followed f = follow(index);
       if (f.stale() != null) {
         LOG.info("Not saving the secondary index of {} as the store closes: {}", root, f.stale());

@@ -39,17 +39,29 @@ class PowerCutReplayTest {
     return Write.put(new RecordKey("c", id), json, CanonicalJson.hashCanonical(json.getBytes(UTF_8)));
   }
 
+  /** An engine on a power-cut disk of its own, on the store's real path, after five forced commits r1..r5. */
+  private record Engine(Path store, VolatileDisk disk, Path onDisk, FileStorage storage) {}
+
+  private Engine fiveCommits(String name) throws Exception {
+    Path store = Files.createDirectories(tmp.resolve(name)).toRealPath();
+    VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
+    Path onDisk = PowerCutFileSystem.on(disk).getPath(store.toString());
+    FileStorage engine = FileStorage.open(onDisk);
+    for (int i = 1; i <= 5; i++) {
+      engine.commit(Commit.of(List.of(), List.of(put("r" + i)), List.of()));
+    }
+    return new Engine(store, disk, onDisk, engine);
+  }
+
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void aReplayedTailSurvivesAPowerCutAfterTheReplay() throws Exception {
     for (int seed = 0; seed < 24; seed++) {
-      Path store = Files.createDirectories(tmp.resolve("store-" + seed)).toRealPath();
-      VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
-      Path onDisk = PowerCutFileSystem.on(disk).getPath(store.toString());
-      FileStorage engine = FileStorage.open(onDisk);
-      for (int i = 1; i <= 5; i++) {
-        engine.commit(Commit.of(List.of(), List.of(put("r" + i)), List.of()));
-      }
+      Engine e = fiveCommits("store-" + seed);
+      Path store = e.store();
+      VolatileDisk disk = e.disk();
+      Path onDisk = e.onDisk();
+      FileStorage engine = e.storage();
       // another process journals revision 6 after these lines and dies before forcing it
       DeadWritersLine.append(onDisk.resolve(Journal.NAME), 6, new RecordKey("c", "x"), "{\"id\":\"x\"}", List.of());
       // a scan sees the journal moved and makes the writer catch up: the replay writes the header, commits nothing
@@ -64,17 +76,16 @@ class PowerCutReplayTest {
       }
     }
   }
+
   @Test
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
   void aCutAtTheReplaysFirstForceLeavesAllOrNothingOfTheDeadWritersCommit() throws Exception {
     for (int seed = 0; seed < 48; seed++) {
-      Path store = Files.createDirectories(tmp.resolve("window-" + seed)).toRealPath();
-      VolatileDisk disk = VolatileDisk.load(store, Long.MAX_VALUE);
-      Path onDisk = PowerCutFileSystem.on(disk).getPath(store.toString());
-      FileStorage engine = FileStorage.open(onDisk);
-      for (int i = 1; i <= 5; i++) {
-        engine.commit(Commit.of(List.of(), List.of(put("r" + i)), List.of()));
-      }
+      Engine e = fiveCommits("window-" + seed);
+      Path store = e.store();
+      VolatileDisk disk = e.disk();
+      Path onDisk = e.onDisk();
+      FileStorage engine = e.storage();
       DeadWritersLine.append(onDisk.resolve(Journal.NAME), List.of(
           new DeadWritersLine.Put(new RecordKey("c", "x1"), 6, "{\"id\":\"x1\"}", List.of()),
           new DeadWritersLine.Put(new RecordKey("c", "x2"), 7, "{\"id\":\"x2\"}", List.of())));
