@@ -13,7 +13,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadPoolExecutor;
@@ -104,6 +103,22 @@ final class Checkpoints implements AutoCloseable {
   /** The threads of the early forces, started on first use, shut down (and awaited) on close. */
   private ExecutorService earlyPool;
 
+  private final Threads threads;
+
+  /** How the forcing threads are made: the seam through which tests make starting one fail. */
+  @FunctionalInterface
+  interface Threads {
+    /** New platform threads. */
+    Threads PLATFORM = Thread::new;
+
+    /**
+     * @param task what the thread runs
+     * @param name its name
+     * @return a new thread, not started
+     */
+    Thread newThread(Runnable task, String name);
+  }
+
   /** Early forces start at each of this many equal parts of the checkpoint threshold. */
   static final int EARLY_STAGES = 16;
 
@@ -112,7 +127,8 @@ final class Checkpoints implements AutoCloseable {
    *     start at each {@link #EARLY_STAGES}th of it
    */
   Checkpoints(Path root, FilePermissions permissions, Journal journal, DocumentFiles docs, EventSegments events,
-      LockFile lockFile, StoreCounters counters, long checkpointBytes) {
+      LockFile lockFile, StoreCounters counters, long checkpointBytes, Threads threads) {
+    this.threads = threads;
     this.stageBytes = Math.max(1, checkpointBytes / EARLY_STAGES);
     this.nextEarly = stageBytes;
     this.root = root;
@@ -323,38 +339,38 @@ final class Checkpoints implements AutoCloseable {
     touchedFirstEvent = Long.MAX_VALUE;
   }
 
-  /**
-   * @return the threads that run early forces, each part's files one after another, started on first use; idle
-   *     ones end after {@value #EARLY_IDLE_SECONDS} s
-   */
+  /** @return the threads that run early forces, each part's files one after another, started on first use */
   private ExecutorService earlyPool() {
     if (earlyPool == null) {
-      AtomicInteger n = new AtomicInteger();
-      ThreadPoolExecutor pool = new ThreadPoolExecutor(FilePermissions.FORCE_THREADS, FilePermissions.FORCE_THREADS,
-          EARLY_IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
-            Thread t = new Thread(r, "collab-file-early-force-" + root.getFileName() + "-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-          });
-      pool.allowCoreThreadTimeOut(true);
-      earlyPool = pool;
+      earlyPool = forcingThreads("collab-file-early-force-");
     }
     return earlyPool;
   }
 
-  /** How long an idle early-force thread lives: a store that stops writing does not keep them. */
-  static final long EARLY_IDLE_SECONDS = 10;
-
   /** @return the threads that force files during checkpoints, started on first use */
   private ExecutorService forcePool() {
     if (forcePool == null) {
-      AtomicInteger n = new AtomicInteger();
-      forcePool = Executors.newFixedThreadPool(FilePermissions.FORCE_THREADS, r -> {
-        Thread t = new Thread(r, "collab-file-force-" + root.getFileName() + "-" + n.incrementAndGet());
-        t.setDaemon(true);
-        return t;
-      });
+      forcePool = forcingThreads("collab-file-force-");
     }
     return forcePool;
   }
+
+  /**
+   * @return up to {@link FilePermissions#FORCE_THREADS} daemon threads named {@code prefix}, the store's directory and
+   *     a number; idle ones end after {@value #IDLE_SECONDS} s, so that a store that stops writing keeps none
+   */
+  private ExecutorService forcingThreads(String prefix) {
+    AtomicInteger n = new AtomicInteger();
+    ThreadPoolExecutor pool = new ThreadPoolExecutor(FilePermissions.FORCE_THREADS, FilePermissions.FORCE_THREADS,
+        IDLE_SECONDS, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> {
+          Thread t = threads.newThread(r, prefix + root.getFileName() + "-" + n.incrementAndGet());
+          t.setDaemon(true);
+          return t;
+        });
+    pool.allowCoreThreadTimeOut(true);
+    return pool;
+  }
+
+  /** How long an idle forcing thread lives. */
+  static final long IDLE_SECONDS = 10;
 }

@@ -386,6 +386,7 @@ public final class FileStorage implements Storage {
     private long segmentBytes;
     private long checkpointBytes;
     private Journal.Writes journalWrites = Journal.CHANNEL;
+    private Checkpoints.Threads forcingThreads = Checkpoints.Threads.PLATFORM;
 
     private Builder(Path root) {
       this.root = root;
@@ -473,6 +474,12 @@ public final class FileStorage implements Storage {
       return this;
     }
 
+    /** How the threads that force files are made: the seam through which tests make starting one fail. */
+    Builder forcingThreads(Checkpoints.Threads threads) {
+      this.forcingThreads = Objects.requireNonNull(threads, "threads");
+      return this;
+    }
+
     /**
      * Opens the directory: creates it if needed, takes the writer lock briefly to recover whatever
      * a crashed process left (replaying the journal, cutting torn tails, removing temporary files).
@@ -489,8 +496,8 @@ public final class FileStorage implements Storage {
           segmentBytes == 0 ? DEFAULT_SEGMENT_BYTES : segmentBytes,
           checkpointBytes == 0 ? DEFAULT_CHECKPOINT_BYTES : checkpointBytes);
       try {
-        return new FileStorage(StoreRegistry.acquire(root, options, journalWrites), clock == null ? Clock.systemUTC() : clock,
-            pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval);
+        return new FileStorage(StoreRegistry.acquire(root, options, journalWrites, forcingThreads),
+            clock == null ? Clock.systemUTC() : clock, pollInterval == null ? DEFAULT_POLL_INTERVAL : pollInterval);
       } catch (CorruptFileException e) {
         throw e;
       } catch (IOException | UncheckedIOException e) {

@@ -381,8 +381,8 @@ final class GroupCommitWriter {
       } else {
         try {
           parts.checkpoints().forceEarly(journal.end());
-        } catch (RuntimeException e) {
-          // the batch is durable and applied; what was not submitted stays for the checkpoint to force
+        } catch (RuntimeException | OutOfMemoryError e) { // the error: no native thread for another forcing thread
+          // the batch is durable and applied; what was not submitted stays for a later stage or the checkpoint
           LOG.warn("Starting early forces of {} failed; the checkpoint forces those files", root, e);
         }
       }
@@ -402,7 +402,7 @@ final class GroupCommitWriter {
     try {
       parts.checkpoints().checkpoint();
       parts.index().checkpointed();
-    } catch (IOException | RuntimeException e) {
+    } catch (IOException | RuntimeException | OutOfMemoryError e) { // the error: no native thread to force with
       LOG.error("Checkpoint of {} failed; the journal is kept and the files are rewritten from it", root, e);
       try {
         parts.lockFile().writeHeader(counters.revision(), counters.eventId(), 0);

@@ -89,7 +89,7 @@ final class Store {
   private final GroupCommitWriter writer;
 
   private Store(Path root, Options options, FilePermissions permissions, LockFile lockFile, long segmentBytes,
-      Journal.Writes journalWrites) throws IOException {
+      Journal.Writes journalWrites, Checkpoints.Threads threads) throws IOException {
     this.root = root;
     this.options = options;
     this.lockFile = lockFile;
@@ -100,7 +100,7 @@ final class Store {
     this.index = new IndexFollower(root, journal, docs, counters, visibility, permissions);
     Applier applier = new Applier(docs, events, visibility, index);
     this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters,
-        options.checkpointBytes());
+        options.checkpointBytes(), threads);
     this.recovery = new Recovery(root, lockFile, journal, docs, events, checkpoints, applier, counters);
     this.waiter = new EventWaiter(root, this::lastEventId);
     this.writer = new GroupCommitWriter(new GroupCommitWriter.Parts(root, options.durability(),
@@ -114,7 +114,8 @@ final class Store {
    * @param root the directory, a real path
    * @throws IOException if it cannot be opened or recovered
    */
-  static Store open(Path root, Options options, Journal.Writes journalWrites) throws IOException {
+  static Store open(Path root, Options options, Journal.Writes journalWrites, Checkpoints.Threads threads)
+      throws IOException {
     FilePermissions permissions = FilePermissions.ownerOnly(root.getFileSystem());
     Created created = new Created();
     for (Path d : List.of(root.resolve("state"), root.resolve("events"))) {
@@ -151,7 +152,7 @@ final class Store {
       }
       created.track(journal, () -> null);
       created.track(root.resolve(Checkpoints.NAME), () -> null);
-      store = new Store(root, options, permissions, lockFile, segmentBytes, journalWrites);
+      store = new Store(root, options, permissions, lockFile, segmentBytes, journalWrites, threads);
       store.recover();
       ok = true;
       return store;

@@ -45,7 +45,8 @@ final class StoreRegistry {
    * @throws IOException if the directory cannot be opened or recovered
    * @throws IllegalStateException if it is open in this JVM with other options
    */
-  static Store acquire(Path directory, Store.Options options, Journal.Writes journalWrites) throws IOException {
+  static Store acquire(Path directory, Store.Options options, Journal.Writes journalWrites,
+      Checkpoints.Threads threads) throws IOException {
     synchronized (OPEN) {
       Path dir = directory.toAbsolutePath().normalize();
       if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dir)) {
@@ -69,7 +70,7 @@ final class StoreRegistry {
       }
       Entry entry = OPEN.get(real);
       if (entry == null) {
-        entry = new Entry(Store.open(real, options, journalWrites));
+        entry = new Entry(Store.open(real, options, journalWrites, threads));
         OPEN.put(real, entry);
       } else if (!entry.store.options().equals(options)) {
         throw new IllegalStateException("directory " + real + " is already open in this JVM with other options: "

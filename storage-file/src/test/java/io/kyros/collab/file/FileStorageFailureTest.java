@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -36,7 +37,7 @@ import org.junit.jupiter.api.io.TempDir;
  * close, a crash inside a checkpoint followed by another process's commit, a power loss across a
  * segment roll, and two races with another process (simulated by a thread doing exactly that
  * process's file operations): listing while a document is replaced, and reading while a segment
- * rolls.
+ * rolls; and a forcing thread that cannot start.
  */
 @Timeout(120)
 class FileStorageFailureTest {
@@ -269,6 +270,43 @@ class FileStorageFailureTest {
       assertThat(outcomes).as("spurious corruption reports").isEmpty();
       otherDone.get(60, TimeUnit.SECONDS); // the other process's own failure, if any, fails the test
       assertThat(seen).as("the reader saw every event").isEqualTo(last);
+    }
+  }
+
+  // ---------------------------------------------------------------- 6. no thread to force with
+  @Test
+  void aForcingThreadThatCannotStartFailsNoCommitAndALaterCheckpointForcesEverything() throws Exception {
+    AtomicBoolean failing = new AtomicBoolean(true);
+    AtomicInteger refused = new AtomicInteger();
+    Checkpoints.Threads threads = (task, name) -> {
+      if (failing.get()) {
+        refused.incrementAndGet();
+        throw new OutOfMemoryError("unable to create native thread: possibly out of memory or process/resource limits"
+            + " reached");
+      }
+      return new Thread(task, name);
+    };
+    String padding = "x".repeat(200);
+    // 4 KiB: every commit ends an early-force stage (256 bytes), checkpoints every dozen commits
+    try (FileStorage s = FileStorage.builder(dir).checkpointBytes(4096).forcingThreads(threads).open()) {
+      for (int i = 0; i < 60; i++) {
+        assertThat(s.commit(putCommit("d" + i, "{\"v\":" + i + ",\"p\":\"" + padding + "\"}")))
+            .as("commit %d, while no forcing thread can start", i).isInstanceOf(CommitResult.Committed.class);
+      }
+      assertThat(refused.get()).as("early forces and checkpoints that could not start a thread").isPositive();
+      assertThat(Checkpoints.read(dir).revision()).as("no checkpoint could force its files").isZero();
+      failing.set(false);
+      for (int i = 0; i < 20; i++) {
+        assertThat(s.commit(putCommit("d" + i, "{\"v\":" + (100 + i) + "}")))
+            .isInstanceOf(CommitResult.Committed.class);
+      }
+      assertThat(Checkpoints.read(dir).revision()).as("a checkpoint once threads start again").isPositive();
+    }
+    try (FileStorage s = FileStorage.open(dir)) {
+      for (int i = 0; i < 60; i++) {
+        String expected = i < 20 ? "{\"v\":" + (100 + i) + "}" : "{\"v\":" + i + ",\"p\":\"" + padding + "\"}";
+        assertThat(s.read(new RecordKey("c", "d" + i)).map(StoredRecord::json)).as("d%d", i).contains(expected);
+      }
     }
   }
 }
