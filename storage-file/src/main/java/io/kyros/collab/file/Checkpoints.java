@@ -125,6 +125,7 @@ final class Checkpoints implements AutoCloseable {
   /**
    * @param checkpointBytes the journal size at which {@link #checkpoint()} is taken: early forces
    *     start at each {@link #EARLY_STAGES}th of it
+   * @param threads how the forcing threads are made ({@link Threads#PLATFORM} but in tests)
    */
   Checkpoints(Path root, FilePermissions permissions, Journal journal, DocumentFiles docs, EventSegments events,
       LockFile lockFile, StoreCounters counters, long checkpointBytes, Threads threads) {

@@ -383,7 +383,7 @@ final class GroupCommitWriter {
           parts.checkpoints().forceEarly(journal.end());
         } catch (RuntimeException | OutOfMemoryError e) { // the error: no native thread for another forcing thread
           // the batch is durable and applied; what was not submitted stays for a later stage or the checkpoint
-          LOG.warn("Starting early forces of {} failed; the checkpoint forces those files", root, e);
+          LOG.warn("Starting early forces of {} failed; a later stage or the checkpoint forces those files", root, e);
         }
       }
       return anyEvents;
