@@ -190,10 +190,7 @@ final class Checkpoints implements AutoCloseable {
     nextEarly = (journalEnd / stageBytes + 1) * stageBytes;
     previous.removeAll(current); // written again: it stays for a later stage or the checkpoint
     if (!previous.isEmpty()) {
-      List<Path> files = List.copyOf(previous);
-      int parts = Math.max(1, Math.min(FilePermissions.FORCE_THREADS, files.size() / 2));
-      for (int p = 0; p < parts; p++) {
-        List<Path> part = files.subList(files.size() * p / parts, files.size() * (p + 1) / parts);
+      for (List<Path> part : FilePermissions.parts(previous, FilePermissions.FORCE_THREADS)) {
         AtomicBoolean claimed = new AtomicBoolean();
         earlyForces.add(new EarlyForce(part, claimed, earlyPool().submit(() -> {
           if (claimed.compareAndSet(false, true)) { // else the checkpoint took these files back

@@ -76,17 +76,32 @@ final class FilePermissions {
    * @return the forces under way, for {@link #awaitForces}
    */
   static List<Future<?>> submitForces(Collection<Path> files, ExecutorService pool) {
-    List<Path> list = new ArrayList<>(files);
-    int parts = Math.max(1, Math.min(FORCE_THREADS, list.size() / 2));
-    List<Future<?>> futures = new ArrayList<>(parts);
-    for (int p = 0; p < parts; p++) {
-      List<Path> part = list.subList(list.size() * p / parts, list.size() * (p + 1) / parts);
+    List<List<Path>> parts = parts(files, FORCE_THREADS);
+    List<Future<?>> futures = new ArrayList<>(parts.size());
+    for (List<Path> part : parts) {
       futures.add(pool.submit(() -> {
         forceEach(part);
         return null;
       }));
     }
     return futures;
+  }
+
+  /**
+   * Cuts files into parts to force at once, one part per thread.
+   *
+   * @param files the files (copied: the caller may change the collection afterwards)
+   * @param most the most parts
+   * @return up to {@code most} parts of nearly equal size, of two files or more when there are two or more
+   */
+  static List<List<Path>> parts(Collection<Path> files, int most) {
+    List<Path> list = List.copyOf(files);
+    int count = Math.max(1, Math.min(most, list.size() / 2));
+    List<List<Path>> parts = new ArrayList<>(count);
+    for (int p = 0; p < count; p++) {
+      parts.add(list.subList(list.size() * p / count, list.size() * (p + 1) / count));
+    }
+    return parts;
   }
 
   /**
