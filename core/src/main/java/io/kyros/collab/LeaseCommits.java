@@ -32,7 +32,7 @@ final class LeaseCommits {
    * revision, which identifies the value, so if anyone changed the record since, the commit conflicts and the
    * operation reads the record instead. It saves the read before a release, and before acquiring a free resource.
    */
-  private final RecentRecords<RecordKey> committed = new RecentRecords<>(10_000);
+  private final RecentRecords<RecordKey, Known> committed = new RecentRecords<>(10_000, k -> k.record.revision());
 
   LeaseCommits(Core core) {
     this.core = core;
@@ -41,11 +41,12 @@ final class LeaseCommits {
   /** Acquires a lease for {@code holder} if the resource is free or its lease stale; empty if it is held. */
   Optional<Lease> tryAcquire(String resource, String holder, Duration ttl) {
     RecordKey key = RecordKeys.lease(resource);
-    StoredRecord known = committed.getIfPresent(key);
-    if (known != null && held(known) == null) {
+    Known known = committed.getIfPresent(key);
+    if (known != null && known.state(this).held().isEmpty()) {
       // we freed it last: if nobody changed it since, the commit below sees the same record a read would
-      Acquisition a = prepareAcquire(key, resource, holder, ttl, Optional.of(known), core.storage().now());
-      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write())) {
+      Acquisition a = prepareAcquire(key, resource, holder, ttl, Optional.of(known.record), core.storage().now());
+      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write(),
+          Optional.of(a.lease()), a.lease().fence())) {
         return Optional.of(a.lease());
       }
     }
@@ -56,7 +57,8 @@ final class LeaseCommits {
       if (a == null) {
         return Optional.empty();
       }
-      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write())) {
+      if (remember(core.commit(Commit.of(List.of(a.expectation()), List.of(a.write()), a.events())), a.write(),
+          Optional.of(a.lease()), a.lease().fence())) {
         return Optional.of(a.lease());
       }
       // Someone else changed the record between our read and commit; re-read and decide again.
@@ -147,7 +149,7 @@ final class LeaseCommits {
               LeaseRecord.renewDetails(core.object(), held, renewed)));
       CommitResult result = core.commit(Commit.of(
           List.of(Expectation.revisionUntil(key, record.revision(), held.expiresAt())), List.of(write), events));
-      if (remember(result, write)) {
+      if (remember(result, write, Optional.of(renewed), renewed.fence())) {
         return renewed;
       }
     }
@@ -182,7 +184,7 @@ final class LeaseCommits {
           List.of(Expectation.revisionUntil(key, record.get().revision(), held.expiresAt())), List.of(write),
           List.of(core.event(EventType.LEASE_RELEASE_SCHEDULED, held.holder(), RecordKeys.leaseTarget(held.resource()),
               LeaseRecord.scheduleDetails(core.object(), held, scheduled)))));
-      if (remember(result, write)) {
+      if (remember(result, write, Optional.of(scheduled), scheduled.fence())) {
         return true;
       }
     }
@@ -190,8 +192,8 @@ final class LeaseCommits {
 
   /** See {@link Leases#release}; {@code key} is the lease's record, not a task claim's. */
   boolean release(RecordKey key, Lease lease) {
-    StoredRecord known = committed.getIfPresent(key);
-    if (known != null && tryRelease(key, known, lease) == Boolean.TRUE) {
+    Known known = committed.getIfPresent(key);
+    if (known != null && tryRelease(key, known.record, lease) == Boolean.TRUE) {
       return true; // else the guess was stale: read and decide
     }
     Retry backoff = core.retry("lease on " + lease.resource());
@@ -217,13 +219,20 @@ final class LeaseCommits {
     CommitResult result = core.commit(Commit.of(List.of(Expectation.revision(key, record.revision())), List.of(free),
         List.of(core.event(EventType.LEASE_RELEASED, held.holder(), RecordKeys.leaseTarget(held.resource()),
             LeaseRecord.details(core.object(), held)))));
-    return remember(result, free) ? Boolean.TRUE : null;
+    return remember(result, free, Optional.empty(), held.fence()) ? Boolean.TRUE : null;
   }
 
-  /** Remembers the record a committed single-write commit stored; returns whether it committed. */
-  private boolean remember(CommitResult result, Write write) {
+  /**
+   * Remembers the record a committed single-write commit stored, with the lease it holds; returns whether it
+   * committed.
+   *
+   * @param held the lease the record holds, empty if it is free
+   * @param lastFence the last fence it keeps
+   */
+  private boolean remember(CommitResult result, Write write, Optional<Lease> held, long lastFence) {
     if (result instanceof CommitResult.Committed c) {
-      committed.put(write.key(), new StoredRecord(write.key(), write.json(), c.revisions().get(0), write.hash()));
+      committed.put(write.key(), new Known(
+          new StoredRecord(write.key(), write.json(), c.revisions().get(0), write.hash()), new State(held, lastFence)));
       return true;
     }
     committed.invalidate(write.key());
@@ -315,7 +324,7 @@ final class LeaseCommits {
     if (previous != null && !previous.isStaleAt(now)) {
       return null;
     }
-    long lastFence = current.map(r -> LeaseRecord.lastFence(core.parse(r))).orElse(0L);
+    long lastFence = current.map(this::lastFence).orElse(0L);
     Lease lease = new Lease(UUID.randomUUID().toString(), resource, holder, now, ttl, now, lastFence + 1);
     Core.Encoded encoded = core.encode(LeaseRecord.held(core.object(), lease), "lease " + resource);
     List<NewEvent> events = new ArrayList<>(2);
@@ -353,12 +362,12 @@ final class LeaseCommits {
    */
   Current guard(Lease lease, RecordSource source) {
     if (source == RecordSource.REMEMBERED) {
-      StoredRecord known = committed.getIfPresent(RecordKeys.lease(lease.resource()));
-      Lease held = known == null ? null : held(known);
+      Known known = committed.getIfPresent(RecordKeys.lease(lease.resource()));
+      Lease held = known == null ? null : known.state(this).held().orElse(null);
       if (held != null && held.leaseId().equals(lease.leaseId()) && held.fence() == lease.fence()) {
         Instant now = core.storage().now();
         if (!held.isStaleAt(now)) {
-          return new Current(known, held, now);
+          return new Current(known.record, held, now);
         }
       }
     }
@@ -366,18 +375,31 @@ final class LeaseCommits {
   }
 
   /**
-   * Remembers a lease record a task commit wrote, as {@link #guard} and releases may use it.
+   * Remembers a lease record a task commit wrote, as {@link #guard} and releases may use it; the lease it holds is
+   * decoded if it is needed.
    *
    * @param write the write of the lease record
    * @param revision the revision the commit gave it
    */
   void remember(Write write, long revision) {
-    committed.put(write.key(), new StoredRecord(write.key(), write.json(), revision, write.hash()));
+    committed.put(write.key(), new Known(new StoredRecord(write.key(), write.json(), revision, write.hash()), null));
+  }
+
+  /**
+   * Remembers the lease record a committed acquisition wrote, with its lease.
+   *
+   * @param a the acquisition
+   * @param revision the revision the commit gave its record
+   */
+  void remember(Acquisition a, long revision) {
+    Write write = a.write();
+    committed.put(write.key(), new Known(new StoredRecord(write.key(), write.json(), revision, write.hash()),
+        new State(Optional.of(a.lease()), a.lease().fence())));
   }
 
   /** @return the lease record this instance last committed at {@code key}, if it remembers one */
   Optional<StoredRecord> remembered(RecordKey key) {
-    return Optional.ofNullable(committed.getIfPresent(key));
+    return Optional.ofNullable(committed.getIfPresent(key)).map(k -> k.record);
   }
 
   /** Forgets the remembered record of {@code key}, after a commit that expected it conflicted. */
@@ -431,10 +453,61 @@ final class LeaseCommits {
     return Write.put(key, encoded.json(), encoded.hash());
   }
 
-  /** The held lease stored in a record, or null if the record is free. */
+  /**
+   * The held lease stored in a record, or null if the record is free: without parsing it if it is the version this
+   * instance remembers committing (its revision and hash identify the value).
+   *
+   * @throws StorageException if the record is damaged
+   */
   Lease held(StoredRecord r) {
-    return LeaseRecord.decode(core.parse(r), r);
+    Known k = known(r);
+    return k != null ? k.state(this).held().orElse(null) : LeaseRecord.decode(core.parse(r), r);
   }
+
+  /** The last fence a record keeps, 0 if none; as {@link #held}, without parsing a remembered version. */
+  private long lastFence(StoredRecord r) {
+    Known k = known(r);
+    return k != null ? k.state(this).lastFence() : LeaseRecord.lastFence(core.parse(r));
+  }
+
+  /** @return what this instance remembers of exactly this version of the record, or null */
+  private Known known(StoredRecord r) {
+    Known k = committed.getIfPresent(r.key());
+    return k != null && k.record.revision() == r.revision() && k.record.hash().equals(r.hash()) ? k : null;
+  }
+
+  /**
+   * A lease record this instance committed, and what it holds once known: given with the commit that wrote it
+   * when that knew the lease, else decoded on first use (at most a few times, when threads race; each finds the
+   * same). Thread-safe.
+   */
+  private static final class Known {
+    final StoredRecord record;
+    private volatile State state;
+
+    Known(StoredRecord record, State state) {
+      this.record = record;
+      this.state = state;
+    }
+
+    State state(LeaseCommits leases) {
+      State s = state;
+      if (s == null) {
+        ObjectNode o = leases.core.parse(record);
+        s = new State(Optional.ofNullable(LeaseRecord.decode(o, record)), LeaseRecord.lastFence(o));
+        state = s;
+      }
+      return s;
+    }
+  }
+
+  /**
+   * What a lease record holds.
+   *
+   * @param held its lease, empty if it is free
+   * @param lastFence the last fence it keeps
+   */
+  private record State(Optional<Lease> held, long lastFence) {}
 
   /** The details of {@link EventType#LEASE_ACQUIRED} and {@link EventType#LEASE_RELEASED}. */
   ObjectNode leaseDetails(Lease l) {

@@ -1,15 +1,16 @@
 package io.kyros.collab;
 
-import io.kyros.collab.spi.StoredRecord;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.ToLongFunction;
 
 /**
- * A bounded map of the records one instance last committed, kept by recency: a put or a hit makes an entry the
+ * A bounded map of the records one instance last committed, kept by recency (each with what the instance knows of
+ * it without parsing it, such as the value it encoded: {@code V}): a put or a hit makes an entry the
  * newest, and a full stripe drops its least recently used one. Core remembers its own commits here as guesses (a
  * commit relying on one expects its revision, so a wrong guess only costs a conflict and a read); the guess most
  * likely to be needed is the newest, such as a task claimed a moment ago and about to be completed. Of two records of
@@ -31,25 +32,30 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Thread-safe; no call blocks longer than another thread's map operation on the same stripe.
  *
  * @param <K> the key type
+ * @param <V> what is kept of a record
  */
-final class RecentRecords<K> {
+final class RecentRecords<K, V> {
   private static final int STRIPE_BITS = 4;
   /** Stripes. */
   static final int STRIPES = 1 << STRIPE_BITS;
 
-  private final List<Stripe<K>> stripes;
+  private final List<Stripe<K, V>> stripes;
+  private final ToLongFunction<V> revision;
 
   /**
    * @param maximumSize the most entries kept in all, rounded down to a multiple of {@value #STRIPES}, and at least
    *     {@value #STRIPES} (one per stripe)
+   * @param revision the revision of the record a value is kept for
    * @throws IllegalArgumentException if {@code maximumSize} is not positive
+   * @throws NullPointerException if {@code revision} is null
    */
-  RecentRecords(int maximumSize) {
+  RecentRecords(int maximumSize, ToLongFunction<V> revision) {
     if (maximumSize <= 0) {
       throw new IllegalArgumentException("maximumSize must be positive: " + maximumSize);
     }
+    this.revision = Objects.requireNonNull(revision, "revision");
     int perStripe = Math.max(1, maximumSize / STRIPES);
-    List<Stripe<K>> all = new ArrayList<>(STRIPES);
+    List<Stripe<K, V>> all = new ArrayList<>(STRIPES);
     for (int i = 0; i < STRIPES; i++) {
       all.add(new Stripe<>(perStripe));
     }
@@ -58,11 +64,11 @@ final class RecentRecords<K> {
 
   /**
    * @param key the key
-   * @return the record kept for {@code key}, or null; a hit makes it the newest entry
+   * @return the value kept for {@code key}, or null; a hit makes it the newest entry
    * @throws NullPointerException if {@code key} is null
    */
-  StoredRecord getIfPresent(K key) {
-    Stripe<K> s = stripe(key);
+  V getIfPresent(K key) {
+    Stripe<K, V> s = stripe(key);
     s.lock.lock();
     try {
       return s.map.get(key);
@@ -72,20 +78,21 @@ final class RecentRecords<K> {
   }
 
   /**
-   * Keeps {@code record} for {@code key} as the newest entry, unless a record of a higher revision is kept for it
-   * (that one stays, and becomes the newest entry), dropping the stripe's least recently used entry if the stripe is
-   * full.
+   * Keeps {@code value} for {@code key} as the newest entry, unless a value of a record of a higher revision is kept
+   * for it (that one stays, and becomes the newest entry), dropping the stripe's least recently used entry if the
+   * stripe is full.
    *
    * @param key the key
-   * @param record the record
-   * @throws NullPointerException if {@code key} or {@code record} is null
+   * @param value what is kept of the record
+   * @throws NullPointerException if {@code key} or {@code value} is null
    */
-  void put(K key, StoredRecord record) {
-    Objects.requireNonNull(record, "record");
-    Stripe<K> s = stripe(key);
+  void put(K key, V value) {
+    Objects.requireNonNull(value, "value");
+    Stripe<K, V> s = stripe(key);
     s.lock.lock();
     try {
-      s.map.merge(key, record, (kept, offered) -> offered.revision() >= kept.revision() ? offered : kept);
+      s.map.merge(key, value,
+          (kept, offered) -> revision.applyAsLong(offered) >= revision.applyAsLong(kept) ? offered : kept);
     } finally {
       s.lock.unlock();
     }
@@ -98,7 +105,7 @@ final class RecentRecords<K> {
    * @throws NullPointerException if {@code key} is null
    */
   void invalidate(K key) {
-    Stripe<K> s = stripe(key);
+    Stripe<K, V> s = stripe(key);
     s.lock.lock();
     try {
       s.map.remove(key);
@@ -120,19 +127,19 @@ final class RecentRecords<K> {
     return (Objects.requireNonNull(key, "key").hashCode() * 0x9E3779B9) >>> (Integer.SIZE - STRIPE_BITS);
   }
 
-  private Stripe<K> stripe(K key) {
+  private Stripe<K, V> stripe(K key) {
     return stripes.get(stripeOf(key));
   }
 
   /** One stripe: an access-ordered map bounded to {@code capacity}, and the lock guarding it. */
-  private static final class Stripe<K> {
+  private static final class Stripe<K, V> {
     final ReentrantLock lock = new ReentrantLock();
-    final LinkedHashMap<K, StoredRecord> map;
+    final LinkedHashMap<K, V> map;
 
     Stripe(int capacity) {
       map = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
-        protected boolean removeEldestEntry(Map.Entry<K, StoredRecord> eldest) {
+        protected boolean removeEldestEntry(Map.Entry<K, V> eldest) {
           return size() > capacity;
         }
       };

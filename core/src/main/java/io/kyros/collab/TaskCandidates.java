@@ -472,7 +472,7 @@ final class TaskCandidates {
     // checked once this thread is the only one of the instance on the task, so no claim of ours can slip by
     StoredRecord remembered = commits.remembered(id).orElse(null);
     if (remembered != null && remembered.revision() > task.revision()) {
-      ObjectNode json = core.parse(remembered);
+      ObjectNode json = commits.value(remembered);
       TaskRecord.View was = view(task);
       TaskRecord.View is = view(remembered);
       if (!workflow.initial().equals(is.status()) || !commits.ownWorkflow(json) || !TaskRecord.claimableAt(json, now)
@@ -503,6 +503,6 @@ final class TaskCandidates {
 
   /** @return what candidate selection needs of a task record, parsed once per revision */
   private TaskRecord.View view(StoredRecord r) {
-    return views.get(Core.Version.of(r), version -> TaskRecord.View.of(core.parse(r)));
+    return views.get(Core.Version.of(r), version -> TaskRecord.View.of(commits.value(r)));
   }
 }

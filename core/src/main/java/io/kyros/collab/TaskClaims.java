@@ -71,7 +71,7 @@ final class TaskClaims {
     if (a == null) {
       return null;
     }
-    ObjectNode json = core.parse(task).deepCopy();
+    ObjectNode json = commits.value(task).deepCopy();
     String old = TaskRecord.status(json);
     TaskRecord.moved(json, workflow.claimed(), now).put(TaskRecord.ASSIGNEE, worker);
     return new Prepared(task, core.encode(json, "task " + id), a, old);
@@ -135,8 +135,9 @@ final class TaskClaims {
       for (int i = 0; i < batch.size(); i++) {
         Prepared p = batch.get(i);
         long revision = c.revisions().get(2 * i);
-        commits.remember(new StoredRecord(p.task().key(), p.encoded().json(), revision, p.encoded().hash()));
-        leases.remember(p.acquisition().write(), c.revisions().get(2 * i + 1));
+        commits.remember(new StoredRecord(p.task().key(), p.encoded().json(), revision, p.encoded().hash()),
+            p.encoded().value());
+        leases.remember(p.acquisition(), c.revisions().get(2 * i + 1));
         out.add(new TaskClaim(TaskRecord.toTask(p.encoded().value(), revision, p.encoded().hash()),
             p.acquisition().lease()));
       }
@@ -230,7 +231,7 @@ final class TaskClaims {
   Task fail(TaskClaim claim, String reason, java.util.function.IntFunction<Duration> retryDelay,
       TrailingEvents trailing) {
     return guarded(claim, (current, source) -> {
-      ObjectNode json = core.parse(current);
+      ObjectNode json = commits.value(current);
       int attempts = TaskRecord.attempts(json) + 1;
       int maxAttempts = TaskRecord.maxAttempts(json);
       Duration delay = attempts < maxAttempts ? retryDelay.apply(attempts) : null;

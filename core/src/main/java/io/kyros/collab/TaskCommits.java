@@ -30,7 +30,7 @@ final class TaskCommits {
    * The task records this instance last committed, by id. Only a guess: a commit that relies on one expects its
    * revision, so if anyone changed the task since, the commit conflicts and the operation reads the task instead.
    */
-  private final RecentRecords<String> committed = new RecentRecords<>(10_000);
+  private final RecentRecords<String, Known> committed = new RecentRecords<>(10_000, k -> k.record().revision());
 
   TaskCommits(Core core, LeaseCommits leases) {
     this.core = core;
@@ -205,7 +205,7 @@ final class TaskCommits {
       RecordSource source, TaskReadiness.Waiters waiters) {
     String id = current.key().id();
     String to = move.to();
-    ObjectNode json = core.parse(current).deepCopy();
+    ObjectNode json = value(current).deepCopy();
     requireOwnWorkflow(json);
     List<Expectation> expectations = new ArrayList<>();
     expectations.add(Expectation.revision(current.key(), current.revision()));
@@ -289,7 +289,7 @@ final class TaskCommits {
     CommitResult result = core.commit(Commit.namingRevisions(expectations, writes,
         revisions -> events.build(Core.etag(revisions.get(0), encoded.hash()).toString(), prev)));
     if (result instanceof CommitResult.Committed c) {
-      remember(new StoredRecord(current.key(), encoded.json(), c.revisions().get(0), encoded.hash()));
+      remember(new StoredRecord(current.key(), encoded.json(), c.revisions().get(0), encoded.hash()), encoded.value());
       for (int i = 1; i < writes.size(); i++) {
         if (!writes.get(i).isDelete() && writes.get(i).key().collection().equals(RecordKeys.TASK_LEASES)) {
           leases.remember(writes.get(i), c.revisions().get(i));
@@ -303,12 +303,41 @@ final class TaskCommits {
 
   /** @return the record this instance last committed for task {@code id}, if it remembers one */
   Optional<StoredRecord> remembered(String id) {
-    return Optional.ofNullable(committed.getIfPresent(id));
+    return Optional.ofNullable(committed.getIfPresent(id)).map(Known::record);
   }
 
-  void remember(StoredRecord task) {
-    committed.put(task.key().id(), task);
+  /**
+   * Remembers a task record this instance committed.
+   *
+   * @param task the record
+   * @param value the value it encoded for it; never changed afterwards
+   */
+  void remember(StoredRecord task, ObjectNode value) {
+    committed.put(task.key().id(), new Known(task, value));
   }
+
+  /**
+   * A task record's value: the one this instance encoded, if it remembers committing exactly this version (its
+   * revision and hash identify the value), else parsed. Not canonical in its keys' order or its numbers' node types
+   * (what reads the fields and what encodes a copy of it do not tell), so not for a document shown to a caller.
+   *
+   * @param r the task record
+   * @return its value, which must not be changed: copy it
+   * @throws StorageException if a record that must be parsed is damaged
+   */
+  ObjectNode value(StoredRecord r) {
+    Known k = committed.getIfPresent(r.key().id());
+    return k != null && k.record().revision() == r.revision() && k.record().hash().equals(r.hash())
+        && k.record().key().equals(r.key()) ? k.value() : core.parse(r);
+  }
+
+  /**
+   * A task record this instance committed, with the value it encoded for it.
+   *
+   * @param record the record
+   * @param value the value, never changed
+   */
+  private record Known(StoredRecord record, ObjectNode value) {}
 
   void forget(String id) {
     committed.invalidate(id);

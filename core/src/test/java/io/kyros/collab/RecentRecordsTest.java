@@ -28,7 +28,8 @@ class RecentRecordsTest {
 
   @Test
   void aFullStripeDropsItsLeastRecentlyUsedEntry() {
-    RecentRecords<String> recent = new RecentRecords<>(2 * RecentRecords.STRIPES); // 2 per stripe
+    RecentRecords<String, StoredRecord> recent = // 2 per stripe
+        new RecentRecords<>(2 * RecentRecords.STRIPES, StoredRecord::revision);
     List<String> same = keysOfStripe(0, 3);
     String a = same.get(0);
     String b = same.get(1);
@@ -45,7 +46,8 @@ class RecentRecordsTest {
   @Test
   void keepsExactlyTheNewestEntriesOfEachStripe() {
     int perStripe = 10;
-    RecentRecords<String> recent = new RecentRecords<>(perStripe * RecentRecords.STRIPES);
+    RecentRecords<String, StoredRecord> recent =
+        new RecentRecords<>(perStripe * RecentRecords.STRIPES, StoredRecord::revision);
     Map<Integer, Deque<String>> newest = new HashMap<>();
     int n = 20_000;
     for (int i = 0; i < n; i++) {
@@ -68,7 +70,7 @@ class RecentRecordsTest {
 
   @Test
   void ofTwoRecordsOfOneKeyTheHigherRevisionIsKept() {
-    RecentRecords<String> recent = new RecentRecords<>(100);
+    RecentRecords<String, StoredRecord> recent = new RecentRecords<>(100, StoredRecord::revision);
     recent.put("t", record("t", 7));
     recent.put("t", record("t", 5)); // a thread remembering its commit after another's newer one
     assertThat(recent.getIfPresent("t")).isEqualTo(record("t", 7));
@@ -81,7 +83,7 @@ class RecentRecordsTest {
 
   @Test
   void keepingTheOlderRecordStillCountsAsAUse() {
-    RecentRecords<String> recent = new RecentRecords<>(2 * RecentRecords.STRIPES);
+    RecentRecords<String, StoredRecord> recent = new RecentRecords<>(2 * RecentRecords.STRIPES, StoredRecord::revision);
     List<String> same = keysOfStripe(5, 3);
     recent.put(same.get(0), record(same.get(0), 7));
     recent.put(same.get(1), record(same.get(1), 1));
@@ -99,7 +101,7 @@ class RecentRecordsTest {
    */
   @Test
   void recordsClaimedAMomentAgoAreFoundBacklogAfterBacklog() {
-    RecentRecords<String> recent = new RecentRecords<>(10_000);
+    RecentRecords<String, StoredRecord> recent = new RecentRecords<>(10_000, StoredRecord::revision);
     int misses = 0;
     for (int round = 0; round < 200; round++) {
       for (int i = 0; i < 500; i++) {
@@ -147,7 +149,7 @@ class RecentRecordsTest {
 
   @Test
   void invalidateDropsTheEntry() {
-    RecentRecords<String> recent = new RecentRecords<>(100);
+    RecentRecords<String, StoredRecord> recent = new RecentRecords<>(100, StoredRecord::revision);
     recent.put("k", record("k", 1));
     recent.invalidate("k");
     recent.invalidate("never-there");
@@ -156,7 +158,7 @@ class RecentRecordsTest {
 
   @Test
   void aSizeBelowTheStripesKeepsOnePerStripe() {
-    RecentRecords<String> recent = new RecentRecords<>(1);
+    RecentRecords<String, StoredRecord> recent = new RecentRecords<>(1, StoredRecord::revision);
     for (int i = 0; i < 1_000; i++) {
       recent.put("k" + i, record("k" + i, 1));
     }
@@ -166,10 +168,12 @@ class RecentRecordsTest {
 
   @Test
   void badArgumentsAreRefused() {
-    assertThatThrownBy(() -> new RecentRecords<String>(0)).isInstanceOf(IllegalArgumentException.class)
-        .hasMessage("maximumSize must be positive: 0");
-    RecentRecords<String> recent = new RecentRecords<>(10);
-    assertThatThrownBy(() -> recent.put("k", null)).isInstanceOf(NullPointerException.class).hasMessage("record");
+    assertThatThrownBy(() -> new RecentRecords<String, StoredRecord>(0, StoredRecord::revision))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("maximumSize must be positive: 0");
+    assertThatThrownBy(() -> new RecentRecords<String, StoredRecord>(10, null))
+        .isInstanceOf(NullPointerException.class).hasMessage("revision");
+    RecentRecords<String, StoredRecord> recent = new RecentRecords<>(10, StoredRecord::revision);
+    assertThatThrownBy(() -> recent.put("k", null)).isInstanceOf(NullPointerException.class).hasMessage("value");
     assertThatThrownBy(() -> recent.put(null, record("k", 1))).isInstanceOf(NullPointerException.class)
         .hasMessage("key");
     assertThatThrownBy(() -> recent.getIfPresent(null)).isInstanceOf(NullPointerException.class).hasMessage("key");
@@ -179,7 +183,8 @@ class RecentRecordsTest {
   @Test
   @Timeout(60)
   void threadsPuttingReadingAndDroppingKeepTheBoundAndTheirOwnNewestRecords() throws Exception {
-    RecentRecords<String> recent = new RecentRecords<>(64 * RecentRecords.STRIPES);
+    RecentRecords<String, StoredRecord> recent =
+        new RecentRecords<>(64 * RecentRecords.STRIPES, StoredRecord::revision);
     ExecutorService threads = Executors.newFixedThreadPool(8);
     try {
       List<Callable<Integer>> work = new ArrayList<>();
@@ -226,7 +231,8 @@ class RecentRecordsTest {
   @Test
   @Timeout(60)
   void threadsRememberingOneRecordInAnyOrderLeaveItsHighestRevision() throws Exception {
-    RecentRecords<String> recent = new RecentRecords<>(1_000 * RecentRecords.STRIPES);
+    RecentRecords<String, StoredRecord> recent =
+        new RecentRecords<>(1_000 * RecentRecords.STRIPES, StoredRecord::revision);
     java.util.concurrent.atomic.AtomicLong revisions = new java.util.concurrent.atomic.AtomicLong();
     Map<String, Long> highest = new java.util.concurrent.ConcurrentHashMap<>();
     ExecutorService threads = Executors.newFixedThreadPool(8);
@@ -255,7 +261,7 @@ class RecentRecordsTest {
     highest.forEach((key, revision) -> assertThat(recent.getIfPresent(key)).as(key).isEqualTo(record(key, revision)));
   }
 
-  private static int countPresent(RecentRecords<String> recent, String prefix, int n) {
+  private static int countPresent(RecentRecords<String, StoredRecord> recent, String prefix, int n) {
     int present = 0;
     for (int i = 0; i < n; i++) {
       if (recent.getIfPresent(prefix + i) != null) {
