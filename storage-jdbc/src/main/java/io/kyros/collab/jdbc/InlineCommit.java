@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -98,6 +99,10 @@ final class InlineCommit extends CommitProtocol {
   /** FNV-1a, 64 bits. */
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
+  /** The most round-trip texts kept ({@link #text}). */
+  static final int MAX_TRIPS = 1_000;
+  /** The longest round-trip text kept. */
+  static final int MAX_TRIP_CHARS = 65_536;
 
   /** Bounds the lock wait by its one parameter, at READ COMMITTED only ({@link #GUARDED_WAIT}); takes no lock. */
   private final String bound;
@@ -120,6 +125,10 @@ final class InlineCommit extends CommitProtocol {
   private final AtomicBoolean implicitCommits = new AtomicBoolean(true);
   /** Whether the driver reports a connection outside any transaction. */
   private final DriverIdle driverIdle = new DriverIdle();
+  /** The one-round-trip commits' statement texts, by shape. */
+  private final SingleStatement.Texts texts = new SingleStatement.Texts();
+  /** The texts of round trips of several statements, by their statements (at most {@link #MAX_TRIPS}). */
+  private final ConcurrentHashMap<List<String>, String> trips = new ConcurrentHashMap<>();
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -281,7 +290,7 @@ final class InlineCommit extends CommitProtocol {
     Long[] locks = lockKeys(commit, List.copyOf(byKey.keySet()));
     // a create under its key's lock, of a record checked absent, has no entries to clear (a delete removes them)
     IndexWrites index = IndexWrites.replacing(writes, w -> byKey.get(w.key()).revision() == Expectation.ABSENT);
-    Optional<SingleStatement> single = SingleStatement.selfChecked(tables, sql, boundAndLock(locks), clockMicros,
+    Optional<SingleStatement> single = SingleStatement.selfChecked(texts, tables, sql, boundAndLock(locks), clockMicros,
         expectations, writes, index, events, markers, a.lockWaitMillis(), locks);
     if (single.isPresent() && single.get().parameters() <= dialect.maxParameters()) {
       Optional<CommitResult> result = runStatement(a, commit, List.of(statement(single.get())), events, templates);
@@ -292,14 +301,36 @@ final class InlineCommit extends CommitProtocol {
       // checked form below reads every expectation after the locks and reports the conflict
     }
     Part lock = lockPart(a, locks);
-    SingleStatement checked = SingleStatement.checked(tables, sql, clockMicros, expectations, writes, index, events,
-        markers);
+    SingleStatement checked = SingleStatement.checked(texts, tables, sql, clockMicros, expectations, writes, index,
+        events, markers);
     if (lock.parameters() + checked.parameters() > dialect.maxParameters()) {
       return Optional.empty();
     }
     // empty: every expectation held but a write changed no row (the tables were changed outside Collab, under the
     // locks); rolled back, for the general path to report
     return runStatement(a, commit, List.of(lock, statement(checked)), events, templates);
+  }
+
+  /**
+   * @param statements a round trip's statements
+   * @return its text: the one statement's own, or the statements joined; a join of at most {@link #MAX_TRIP_CHARS}
+   *     characters is kept, while fewer than {@link #MAX_TRIPS} are, so that a round trip of one shape (with the same
+   *     statement texts, {@link SingleStatement.Texts}) sends the same string each time, and the driver finds its
+   *     prepared statement without hashing a new one
+   */
+  private String text(List<String> statements) {
+    if (statements.size() == 1) {
+      return statements.get(0);
+    }
+    String text = trips.get(statements);
+    if (text == null) {
+      text = String.join("; ", statements);
+      if (text.length() <= MAX_TRIP_CHARS && trips.size() < MAX_TRIPS) {
+        String raced = trips.putIfAbsent(List.copyOf(statements), text);
+        text = raced == null ? text : raced;
+      }
+    }
+    return text;
   }
 
   /** @return the part that sends a one-round-trip commit's statement */
@@ -560,7 +591,7 @@ final class InlineCommit extends CommitProtocol {
         if (last && framing == Framing.EXPLICIT) {
           statements.add("COMMIT");
         }
-        try (PreparedStatement ps = c.prepareStatement(String.join("; ", statements))) {
+        try (PreparedStatement ps = c.prepareStatement(text(statements))) {
           int p = 1;
           for (Part part : trip) {
             p = part.binder().bind(ps, p);

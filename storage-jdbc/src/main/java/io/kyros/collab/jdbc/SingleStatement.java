@@ -15,6 +15,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
 
 /**
  * A one-round-trip commit on PostgreSQL ({@link InlineCommit#tryOneTrip}) as one statement of data-modifying common
@@ -137,6 +139,11 @@ import java.util.TreeSet;
  *       (about 10 s for an append of 16,000 events, found in review).</li>
  * </ul>
  *
+ * <p>The text of a statement depends only on the commit's shape (which form, whether it locks one key or several,
+ * whether it reports, each write a create or an update, the index changes' counts, the events' markers), not on its
+ * values, which are parameters; commits of one shape share one text ({@link Texts}), which spares building it and
+ * lets the driver find its prepared statement without hashing a new string.
+ *
  * <p>Immutable; one per commit.
  */
 final class SingleStatement {
@@ -166,6 +173,39 @@ final class SingleStatement {
     this.binder = binder;
   }
 
+  /**
+   * The statement texts of one storage's commits, by shape: what decides a text besides the storage's tables and
+   * clock, which are fixed. At most {@link #MAX_SHAPES} shapes are kept (the first ones seen: a steady load has few);
+   * a commit of another shape builds its text. Thread-safe.
+   */
+  static final class Texts {
+    /** The most shapes kept. */
+    static final int MAX_SHAPES = 1_000;
+    private final ConcurrentHashMap<String, String> byShape = new ConcurrentHashMap<>();
+
+    /**
+     * @param shape the shape
+     * @param build builds the text of a statement of that shape
+     * @return the text kept for the shape, else the one built (kept if there is room)
+     */
+    String text(String shape, Supplier<String> build) {
+      String text = byShape.get(shape);
+      if (text == null) {
+        text = build.get();
+        if (byShape.size() < MAX_SHAPES) {
+          String raced = byShape.putIfAbsent(shape, text);
+          text = raced == null ? text : raced;
+        }
+      }
+      return text;
+    }
+
+    /** @return how many shapes are kept */
+    int size() {
+      return byShape.size();
+    }
+  }
+
   /** Binds a statement's parameters from an index on; returns the next index. */
   @FunctionalInterface
   interface Binder {
@@ -177,10 +217,12 @@ final class SingleStatement {
    * many expectations name it, with no deletes, and has writes or events: the whole round trip (besides BEGIN and
    * COMMIT, where it has them), the key locks included; each expectation is a condition of its record's write.
    *
+   * @param texts the storage's statement texts by shape
    * @param tables the tables
    * @param sql the statements shared with the other forms (the index entries' deletes)
    * @param boundAndLock the statement bounding the lock wait by its first parameter and locking the keys of its
-   *     second, as {@link InlineCommit#boundAndLock} takes them ({@link InlineCommit#bindLocks} binds them)
+   *     second, as {@link InlineCommit#boundAndLock} takes them ({@link InlineCommit#bindLocks} binds them): one of
+   *     two texts, for one key and for several
    * @param clockMicros an expression of the database clock in epoch microseconds
    * @param expectations the commit's expectations
    * @param writes the commit's writes
@@ -191,7 +233,7 @@ final class SingleStatement {
    * @param locks the key locks, ascending
    * @return the statement, or empty if the commit does not qualify
    */
-  static Optional<SingleStatement> selfChecked(Tables tables, SqlText sql, String boundAndLock,
+  static Optional<SingleStatement> selfChecked(Texts texts, Tables tables, SqlText sql, String boundAndLock,
       String clockMicros, List<Expectation> expectations, List<Write> writes, IndexWrites index,
       List<NewEvent> events, List<List<Integer>> markers, long lockWaitMillis, Long[] locks) {
     if (writes.isEmpty() && events.isEmpty()) {
@@ -217,6 +259,66 @@ final class SingleStatement {
     }
     // the first write's failure is reported as the conflict of the first expectation if that is the one on its record
     boolean reports = !writes.isEmpty() && expectations.get(0).key().equals(writes.get(0).key());
+    StringBuilder shape = new StringBuilder(32).append('s').append(locks.length == 1 ? '1' : 'n')
+        .append(reports ? 'r' : '-');
+    String text = texts.text(shape(shape, writes, revision, index, markers), () -> selfCheckedText(tables, sql,
+        boundAndLock, clockMicros, writes, revision, reports, index, events, markers));
+    int parameters = 2 + (reports ? REPORT_PARAMETERS : 0) + changeParameters(writes, revision, index, events);
+    parameters += writes.size(); // their time bounds
+    return Optional.of(new SingleStatement(text, parameters, (ps, first) -> {
+      int p = first;
+      ps.setLong(p++, lockWaitMillis);
+      p = InlineCommit.bindLocks(ps, p, locks);
+      if (reports) {
+        for (int k = 0; k < 2; k++) {
+          ps.setString(p++, writes.get(0).key().collection());
+          ps.setString(p++, writes.get(0).key().id());
+        }
+      }
+      for (Write w : writes) {
+        p = bindWrite(ps, p, w, revision.get(w.key()));
+        ps.setLong(p++, bound.get(w.key())); // the clock read after the locks must not be after it
+      }
+      p = bindIndexAndEvents(ps, p, index, events);
+      if (reports) {
+        ps.setLong(p++, expectations.get(0).revision());
+        ps.setLong(p++, expectations.get(0).revision());
+        ps.setLong(p++, micros(expectations.get(0))); // its own bound: another one's on its record may fail first
+        ps.setLong(p++, expectations.get(0).revision());
+      }
+      return p;
+    }));
+  }
+
+  /**
+   * Ends a commit's shape: after what the caller appended (the form and what else decides its text), each write a
+   * create or an update, the index deletes' group sizes and the index rows' count, and each event's markers.
+   *
+   * @return the shape
+   */
+  private static String shape(StringBuilder shape, List<Write> writes, Map<RecordKey, Long> revision,
+      IndexWrites index, List<List<Integer>> markers) {
+    for (Write w : writes) {
+      shape.append(revision.get(w.key()) == Expectation.ABSENT ? 'c' : 'u');
+    }
+    shape.append('|');
+    for (List<RecordKey> keys : index.deletes()) {
+      shape.append(keys.size()).append(',');
+    }
+    shape.append('|').append(index.rows.size()).append('|');
+    for (List<Integer> m : markers) {
+      for (int i : m) {
+        shape.append(i).append(',');
+      }
+      shape.append(';');
+    }
+    return shape.toString();
+  }
+
+  /** The text of {@link #selfChecked}'s statement. */
+  private static String selfCheckedText(Tables tables, SqlText sql, String boundAndLock, String clockMicros,
+      List<Write> writes, Map<RecordKey, Long> revision, boolean reports, IndexWrites index, List<NewEvent> events,
+      List<List<Integer>> markers) {
     StringBuilder text = new StringBuilder("WITH l AS MATERIALIZED (").append(boundAndLock)
         .append("), t AS MATERIALIZED (SELECT ").append(clockMicros)
         // without writes, nothing else gives the transaction its xid before the first event id is taken
@@ -244,31 +346,7 @@ final class SingleStatement {
         .append(reports ? "CASE WHEN (SELECT held FROM ok) THEN 0 WHEN (SELECT r FROM s) <> ? THEN (SELECT r FROM s)"
             + " ELSE (SELECT r FROM s2) END" : "0");
     results(text, writes.size(), events.size(), "");
-    int parameters = 2 + (reports ? REPORT_PARAMETERS : 0) + changeParameters(writes, revision, index, events);
-    parameters += writes.size(); // their time bounds
-    return Optional.of(new SingleStatement(text.toString(), parameters, (ps, first) -> {
-      int p = first;
-      ps.setLong(p++, lockWaitMillis);
-      p = InlineCommit.bindLocks(ps, p, locks);
-      if (reports) {
-        for (int k = 0; k < 2; k++) {
-          ps.setString(p++, writes.get(0).key().collection());
-          ps.setString(p++, writes.get(0).key().id());
-        }
-      }
-      for (Write w : writes) {
-        p = bindWrite(ps, p, w, revision.get(w.key()));
-        ps.setLong(p++, bound.get(w.key())); // the clock read after the locks must not be after it
-      }
-      p = bindIndexAndEvents(ps, p, index, events);
-      if (reports) {
-        ps.setLong(p++, expectations.get(0).revision());
-        ps.setLong(p++, expectations.get(0).revision());
-        ps.setLong(p++, micros(expectations.get(0))); // its own bound: another one's on its record may fail first
-        ps.setLong(p++, expectations.get(0).revision());
-      }
-      return p;
-    }));
+    return text.toString();
   }
 
   /**
@@ -279,6 +357,7 @@ final class SingleStatement {
    * the time, the failed expectation's position (-1 if none) and that record's revision; if every expectation held
    * but a write changed no row (the tables were changed outside Collab), it raises {@link #NOT_HELD}'s error.
    *
+   * @param texts the storage's statement texts by shape
    * @param tables the tables
    * @param sql the statements shared with the other forms (the index entries' deletes)
    * @param clockMicros an expression of the database clock in epoch microseconds
@@ -290,11 +369,40 @@ final class SingleStatement {
    * @param markers per event, the positions of the writes whose revisions its details name
    * @return the statement
    */
-  static SingleStatement checked(Tables tables, SqlText sql, String clockMicros, List<Expectation> expectations,
-      List<Write> writes, IndexWrites index, List<NewEvent> events, List<List<Integer>> markers) {
+  static SingleStatement checked(Texts texts, Tables tables, SqlText sql, String clockMicros,
+      List<Expectation> expectations, List<Write> writes, IndexWrites index, List<NewEvent> events,
+      List<List<Integer>> markers) {
     Map<RecordKey, Long> revision = new HashMap<>();
     expectations.forEach(e -> revision.putIfAbsent(e.key(), e.revision()));
     int n = expectations.size();
+    StringBuilder shape = new StringBuilder(32).append('k').append(n).append('-');
+    String text = texts.text(shape(shape, writes, revision, index, markers),
+        () -> checkedText(tables, sql, clockMicros, n, writes, revision, index, events, markers));
+    int parameters = 4 * n + changeParameters(writes, revision, index, events);
+    return new SingleStatement(text, parameters, (ps, first) -> {
+      int p = first;
+      for (Expectation e : expectations) {
+        ps.setString(p++, e.key().collection());
+        ps.setString(p++, e.key().id());
+      }
+      for (Expectation e : expectations) {
+        ps.setLong(p++, e.revision());
+        if (e.notAfter() == null) {
+          ps.setNull(p++, Types.BIGINT);
+        } else {
+          ps.setLong(p++, InlineCommit.flooredMicros(e.notAfter())); // now > notAfter, in whole microseconds
+        }
+      }
+      for (Write w : writes) {
+        p = bindWrite(ps, p, w, revision.get(w.key()));
+      }
+      return bindIndexAndEvents(ps, p, index, events);
+    });
+  }
+
+  /** The text of {@link #checked}'s statement, of a commit of {@code n} expectations. */
+  private static String checkedText(Tables tables, SqlText sql, String clockMicros, int n, List<Write> writes,
+      Map<RecordKey, Long> revision, IndexWrites index, List<NewEvent> events, List<List<Integer>> markers) {
     StringBuilder text = new StringBuilder("WITH t AS MATERIALIZED (SELECT ").append(clockMicros)
         .append(" AS n), c AS MATERIALIZED (SELECT t.n");
     for (int k = 0; k < n; k++) {
@@ -332,26 +440,7 @@ final class SingleStatement {
         .append(NOT_HELD).append(":' || f.n AS BIGINT) END, CASE WHEN f.failed >= 0 THEN f.r[f.failed + 1] ELSE 0"
             + " END");
     results(text, writes.size(), events.size(), " FROM f");
-    int parameters = 4 * n + changeParameters(writes, revision, index, events);
-    return new SingleStatement(text.toString(), parameters, (ps, first) -> {
-      int p = first;
-      for (Expectation e : expectations) {
-        ps.setString(p++, e.key().collection());
-        ps.setString(p++, e.key().id());
-      }
-      for (Expectation e : expectations) {
-        ps.setLong(p++, e.revision());
-        if (e.notAfter() == null) {
-          ps.setNull(p++, Types.BIGINT);
-        } else {
-          ps.setLong(p++, InlineCommit.flooredMicros(e.notAfter())); // now > notAfter, in whole microseconds
-        }
-      }
-      for (Write w : writes) {
-        p = bindWrite(ps, p, w, revision.get(w.key()));
-      }
-      return bindIndexAndEvents(ps, p, index, events);
-    });
+    return text.toString();
   }
 
   /**
