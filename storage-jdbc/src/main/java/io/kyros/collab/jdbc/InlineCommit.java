@@ -1,5 +1,7 @@
 package io.kyros.collab.jdbc;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -19,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -99,9 +100,7 @@ final class InlineCommit extends CommitProtocol {
   /** FNV-1a, 64 bits. */
   private static final long FNV_OFFSET = 0xcbf29ce484222325L;
   private static final long FNV_PRIME = 0x100000001b3L;
-  /** The most round-trip texts kept ({@link #text}). */
-  static final int MAX_TRIPS = 1_000;
-  /** The longest round-trip text kept. */
+  /** The longest round-trip text kept ({@link #text}). */
   static final int MAX_TRIP_CHARS = 65_536;
 
   /** Bounds the lock wait by its one parameter, at READ COMMITTED only ({@link #GUARDED_WAIT}); takes no lock. */
@@ -127,8 +126,12 @@ final class InlineCommit extends CommitProtocol {
   private final DriverIdle driverIdle = new DriverIdle();
   /** The one-round-trip commits' statement texts, by shape. */
   private final SingleStatement.Texts texts = new SingleStatement.Texts();
-  /** The texts of round trips of several statements, by their statements (at most {@link #MAX_TRIPS}). */
-  private final ConcurrentHashMap<List<String>, String> trips = new ConcurrentHashMap<>();
+  /**
+   * The texts of round trips of several statements, by their statements: at most {@link #MAX_TRIP_CHARS} each, and
+   * {@link SingleStatement.Texts#MAX_CHARS} characters of texts and statements in all.
+   */
+  private final Cache<List<String>, String> trips = Caffeine.newBuilder().maximumWeight(SingleStatement.Texts.MAX_CHARS)
+      .weigher((List<String> statements, String text) -> 2 * text.length()).executor(Runnable::run).build();
 
   InlineCommit(Dialect dialect, Tables tables, SqlText sql, Queries queries, DatabaseClock clock) {
     super(dialect, tables, sql, queries, clock);
@@ -314,19 +317,19 @@ final class InlineCommit extends CommitProtocol {
   /**
    * @param statements a round trip's statements
    * @return its text: the one statement's own, or the statements joined; a join of at most {@link #MAX_TRIP_CHARS}
-   *     characters is kept, while fewer than {@link #MAX_TRIPS} are, so that a round trip of one shape (with the same
-   *     statement texts, {@link SingleStatement.Texts}) sends the same string each time, and the driver finds its
-   *     prepared statement without hashing a new one
+   *     characters is kept ({@link #trips}), so that a round trip of one shape (with the same statement texts,
+   *     {@link SingleStatement.Texts}) sends the same string each time, and the driver finds its prepared statement
+   *     without hashing a new one
    */
   private String text(List<String> statements) {
     if (statements.size() == 1) {
       return statements.get(0);
     }
-    String text = trips.get(statements);
+    String text = trips.getIfPresent(statements);
     if (text == null) {
       text = String.join("; ", statements);
-      if (text.length() <= MAX_TRIP_CHARS && trips.size() < MAX_TRIPS) {
-        String raced = trips.putIfAbsent(List.copyOf(statements), text);
+      if (text.length() <= MAX_TRIP_CHARS) {
+        String raced = trips.asMap().putIfAbsent(List.copyOf(statements), text);
         text = raced == null ? text : raced;
       }
     }

@@ -1,5 +1,7 @@
 package io.kyros.collab.jdbc;
 
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
 import io.kyros.collab.spi.Expectation;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
@@ -15,7 +17,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -142,7 +143,10 @@ import java.util.function.Supplier;
  * <p>The text of a statement depends only on the commit's shape (which form, whether it locks one key or several,
  * whether it reports, each write a create or an update, the index changes' counts, the events' markers), not on its
  * values, which are parameters; commits of one shape share one text ({@link Texts}), which spares building it and
- * lets the driver find its prepared statement without hashing a new string.
+ * lets the driver find its prepared statement without hashing a new string. The shape is everything the text is built
+ * from: the form (and the checked form's number of expectations), whether the statement locks one key or several,
+ * whether it reports its first write's conflict, each write a create or an update, the index deletes' group sizes and
+ * rows' count, and each event's markers ({@code StatementTextsProperties} checks that nothing is left out).
  *
  * <p>Immutable; one per commit.
  */
@@ -175,34 +179,40 @@ final class SingleStatement {
 
   /**
    * The statement texts of one storage's commits, by shape: what decides a text besides the storage's tables and
-   * clock, which are fixed. At most {@link #MAX_SHAPES} shapes are kept (the first ones seen: a steady load has few);
-   * a commit of another shape builds its text. Thread-safe.
+   * clock, which are fixed. A text longer than {@link #MAX_TEXT_CHARS} (a commit of hundreds of writes or events, or
+   * one refused for its parameters) is built each time and not kept; the others are kept in a Caffeine cache bounded
+   * to {@link #MAX_CHARS} characters of shapes and texts, which keeps the shapes used most (a steady load's
+   * lease commits, claims and completions) when others come and go. Thread-safe.
    */
   static final class Texts {
-    /** The most shapes kept. */
-    static final int MAX_SHAPES = 1_000;
-    private final ConcurrentHashMap<String, String> byShape = new ConcurrentHashMap<>();
+    /** The longest text kept. */
+    static final int MAX_TEXT_CHARS = 65_536;
+    /** The most characters of shapes and texts kept, about 4 MB. */
+    static final long MAX_CHARS = 4L << 20;
+    private final Cache<String, String> byShape = Caffeine.newBuilder().maximumWeight(MAX_CHARS)
+        .weigher((String shape, String text) -> shape.length() + text.length()).executor(Runnable::run).build();
 
     /**
      * @param shape the shape
      * @param build builds the text of a statement of that shape
-     * @return the text kept for the shape, else the one built (kept if there is room)
+     * @return the text kept for the shape, else the one built (kept if it is short enough)
      */
     String text(String shape, Supplier<String> build) {
-      String text = byShape.get(shape);
+      String text = byShape.getIfPresent(shape);
       if (text == null) {
         text = build.get();
-        if (byShape.size() < MAX_SHAPES) {
-          String raced = byShape.putIfAbsent(shape, text);
+        if (text.length() <= MAX_TEXT_CHARS) {
+          String raced = byShape.asMap().putIfAbsent(shape, text);
           text = raced == null ? text : raced;
         }
       }
       return text;
     }
 
-    /** @return how many shapes are kept */
-    int size() {
-      return byShape.size();
+    /** @return about how many shapes are kept */
+    long size() {
+      byShape.cleanUp();
+      return byShape.estimatedSize();
     }
   }
 

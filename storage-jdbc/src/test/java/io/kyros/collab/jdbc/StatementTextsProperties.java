@@ -78,6 +78,22 @@ class StatementTextsProperties {
         new Drawn(updates, none, false, List.of(), 4, List.of(0, 1, 1, 0), false)));
   }
 
+  /** A statement of thousands of events is built each time, not kept: no large text stays in memory. */
+  @Example
+  void aLongTextIsNotKept() {
+    List<List<Integer>> markers = Collections.nCopies(2_000, List.of());
+    Commit c = commit(new Drawn(List.of(), List.of(), false, markers, 0, List.of(), false));
+    SingleStatement.Texts texts = new SingleStatement.Texts();
+    String text = SingleStatement.selfChecked(texts, TABLES, SQL, c.lock, CLOCK, c.expectations, c.writes, c.index,
+        c.events, markers, 1_000, c.locks).orElseThrow().sql();
+    assertThat(text.length()).isGreaterThan(SingleStatement.Texts.MAX_TEXT_CHARS);
+    assertThat(texts.size()).isZero();
+    Commit small = commit(new Drawn(List.of(), List.of(), false, List.of(List.of()), 0, List.of(), false));
+    SingleStatement.selfChecked(texts, TABLES, SQL, small.lock, CLOCK, small.expectations, small.writes, small.index,
+        small.events, List.of(List.of()), 1_000, small.locks);
+    assertThat(texts.size()).isOne();
+  }
+
   @Provide
   Arbitrary<List<Drawn>> commitLists() {
     Arbitrary<Drawn> drawn = Arbitraries.integers().between(0, 4).flatMap(writes -> {
