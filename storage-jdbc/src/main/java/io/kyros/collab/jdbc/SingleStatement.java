@@ -140,11 +140,9 @@ import java.util.function.Supplier;
  *       (about 10 s for an append of 16,000 events, found in review).</li>
  * </ul>
  *
- * <p>The text of a statement depends only on the commit's shape (which form, whether it locks one key or several,
- * whether it reports, each write a create or an update, the index changes' counts, the events' markers), not on its
- * values, which are parameters; commits of one shape share one text ({@link Texts}), which spares building it and
- * lets the driver find its prepared statement without hashing a new string. The shape is everything the text is built
- * from: the form (and the checked form's number of expectations), whether the statement locks one key or several,
+ * <p>The text of a statement depends only on the commit's shape, not on its values, which are parameters; commits of
+ * one shape share one text ({@link Texts}), which spares building it and lets the driver find its prepared statement
+ * without hashing a new string. The shape is everything the text is built from: the form (and the checked form's number of expectations), whether the statement locks one key or several,
  * whether it reports its first write's conflict, each write a create or an update, the index deletes' group sizes and
  * rows' count, and each event's markers ({@code StatementTextsProperties} checks that nothing is left out).
  *
