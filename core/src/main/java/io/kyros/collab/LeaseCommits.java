@@ -320,11 +320,12 @@ final class LeaseCommits {
    */
   Acquisition prepareAcquire(RecordKey key, String resource, String holder, Duration ttl,
       Optional<StoredRecord> current, Instant now) {
-    Lease previous = current.map(this::held).orElse(null);
+    Optional<State> state = current.map(this::state);
+    Lease previous = state.flatMap(State::held).orElse(null);
     if (previous != null && !previous.isStaleAt(now)) {
       return null;
     }
-    long lastFence = current.map(this::lastFence).orElse(0L);
+    long lastFence = state.map(State::lastFence).orElse(0L);
     Lease lease = new Lease(UUID.randomUUID().toString(), resource, holder, now, ttl, now, lastFence + 1);
     Core.Encoded encoded = core.encode(LeaseRecord.held(core.object(), lease), "lease " + resource);
     List<NewEvent> events = new ArrayList<>(2);
@@ -460,14 +461,17 @@ final class LeaseCommits {
    * @throws StorageException if the record is damaged
    */
   Lease held(StoredRecord r) {
-    Known k = known(r);
-    return k != null ? k.state(this).held().orElse(null) : LeaseRecord.decode(core.parse(r), r);
+    return state(r).held().orElse(null);
   }
 
-  /** The last fence a record keeps, 0 if none; as {@link #held}, without parsing a remembered version. */
-  private long lastFence(StoredRecord r) {
+  /**
+   * What a record holds: without parsing it if it is the version this instance remembers committing.
+   *
+   * @throws StorageException if the record is damaged
+   */
+  private State state(StoredRecord r) {
     Known k = known(r);
-    return k != null ? k.state(this).lastFence() : LeaseRecord.lastFence(core.parse(r));
+    return k != null ? k.state(this) : State.of(core.parse(r), r);
   }
 
   /** @return what this instance remembers of exactly this version of the record, or null */
@@ -493,8 +497,7 @@ final class LeaseCommits {
     State state(LeaseCommits leases) {
       State s = state;
       if (s == null) {
-        ObjectNode o = leases.core.parse(record);
-        s = new State(Optional.ofNullable(LeaseRecord.decode(o, record)), LeaseRecord.lastFence(o));
+        s = State.of(leases.core.parse(record), record);
         state = s;
       }
       return s;
@@ -507,7 +510,16 @@ final class LeaseCommits {
    * @param held its lease, empty if it is free
    * @param lastFence the last fence it keeps
    */
-  private record State(Optional<Lease> held, long lastFence) {}
+  private record State(Optional<Lease> held, long lastFence) {
+    /**
+     * @param o the parsed record
+     * @param r the record, for the error message
+     * @throws StorageException if the record is damaged
+     */
+    static State of(ObjectNode o, StoredRecord r) {
+      return new State(Optional.ofNullable(LeaseRecord.decode(o, r)), LeaseRecord.lastFence(o));
+    }
+  }
 
   /** The details of {@link EventType#LEASE_ACQUIRED} and {@link EventType#LEASE_RELEASED}. */
   ObjectNode leaseDetails(Lease l) {
