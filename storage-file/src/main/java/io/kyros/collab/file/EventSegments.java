@@ -189,6 +189,11 @@ final class EventSegments {
         throw new CorruptFileException(file, offset, "segment holds no complete event after byte " + offset
             + " but segment " + segmentName(next) + " follows it (an emptied or truncated segment)", null);
       }
+      if (next == null && scan.size() < segmentBytes) {
+        // the newest segment is not full, so no process has started the next one (format.json fixes segmentBytes
+        // for every process): a tail's usual case, answered without looking for a file that is not there
+        break;
+      }
       if (next == null || next != expected) {
         Path successor = dir.resolve(segmentName(expected));
         if (Files.exists(successor, LinkOption.NOFOLLOW_LINKS)) {
@@ -211,8 +216,11 @@ final class EventSegments {
     }
   }
 
-  /** Where a scan stopped, whether an incomplete line follows, and the last id it saw (-1 if none). */
-  private record Scan(long end, boolean partial, long lastId) {}
+  /**
+   * Where a scan stopped, whether an incomplete line follows, the last id it saw (-1 if none), and how large it found
+   * the file (at least as large as what it read).
+   */
+  private record Scan(long end, boolean partial, long lastId, long size) {}
 
   /**
    * Reads complete lines of one segment from {@code offset}, adding events with ids above
@@ -232,15 +240,23 @@ final class EventSegments {
 
   private Scan scan(FileChannel ch, Path file, long firstId, long offset, long before, long afterId, int limit,
       List<StoredEvent> out) throws IOException {
-    byte[] buf = new byte[BLOCK];
+    long size = ch.size();
+    if (size <= offset) {
+      return new Scan(offset, false, before, size); // nothing new: a tail's usual look, without a buffer or a read
+    }
+    // as large as what is there (a tail reads a line or two), at most a block; it grows for a longer line
+    byte[] buf = new byte[(int) Math.min(size - offset, BLOCK)];
     long bufStart = offset;
     int len = 0;
     long previous = before;
     int added = 0;
     while (added < limit) {
+      if (len == buf.length) {
+        buf = Arrays.copyOf(buf, buf.length < BLOCK ? BLOCK : buf.length * 2); // grown since, or a line longer
+      }
       int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
       if (n <= 0) {
-        return new Scan(bufStart, len > 0, previous);
+        return new Scan(bufStart, len > 0, previous, Math.max(size, bufStart + len));
       }
       len += n;
       int s = 0;
@@ -270,11 +286,8 @@ final class EventSegments {
       System.arraycopy(buf, s, buf, 0, len - s);
       bufStart += s;
       len -= s;
-      if (len == buf.length) {
-        buf = Arrays.copyOf(buf, buf.length * 2); // a line longer than the buffer
-      }
     }
-    return new Scan(bufStart, false, previous);
+    return new Scan(bufStart, false, previous, Math.max(size, bufStart + len));
   }
 
   /**

@@ -16,7 +16,8 @@ import org.slf4j.LoggerFactory;
  * Waiting for events: a subscriber waits until the log holds an event after a given id. Woken by
  * commits in this JVM ({@link #notifyAppended()}), by the file system's change notifications on
  * {@code events/} for other processes' appends (a watch thread started on the first wait), and by
- * polling as the fallback where there are no notifications.
+ * polling as the fallback where there are no notifications. Whether the log holds an event after
+ * the id is asked of {@link EventsAfter}, which answers a commit of this JVM without touching a file.
  *
  * <p>Guarantees: a waiter returns once an event after its id is visible, or when its timeout
  * passes, or fails once the storage is closed; it never misses a wake-up (it re-checks the log
@@ -28,23 +29,23 @@ import org.slf4j.LoggerFactory;
 final class EventWaiter {
   private static final Logger LOG = LoggerFactory.getLogger(EventWaiter.class);
 
-  /** Reads the newest event id of the log. */
+  /** Whether the log holds an event after an id. */
   @FunctionalInterface
-  interface LastEventId {
-    long get() throws IOException;
+  interface EventsAfter {
+    boolean any(long afterId) throws IOException;
   }
 
   private final Path root;
-  private final LastEventId lastEventId;
+  private final EventsAfter eventsAfter;
   private final Object monitor = new Object();
   /** Guarded by {@link #monitor}. */
   private WatchService watcher;
   /** Guarded by {@link #monitor}. */
   private boolean closed;
 
-  EventWaiter(Path root, LastEventId lastEventId) {
+  EventWaiter(Path root, EventsAfter eventsAfter) {
     this.root = root;
-    this.lastEventId = lastEventId;
+    this.eventsAfter = eventsAfter;
   }
 
   /** Wakes every waiter to look at the log again. */
@@ -71,7 +72,7 @@ final class EventWaiter {
         if (handleClosed.getAsBoolean()) {
           throw new StorageException("FileStorage is closed: " + root);
         }
-        if (lastEventId.get() > afterId) {
+        if (eventsAfter.any(afterId)) {
           return true;
         }
         long left = timeoutNanos - (System.nanoTime() - start);

@@ -102,7 +102,7 @@ final class Store {
     this.checkpoints = new Checkpoints(root, permissions, journal, docs, events, lockFile, counters,
         options.checkpointBytes(), threads);
     this.recovery = new Recovery(root, lockFile, journal, docs, events, checkpoints, applier, counters);
-    this.waiter = new EventWaiter(root, this::lastEventId);
+    this.waiter = new EventWaiter(root, this::anyEventAfter);
     this.writer = new GroupCommitWriter(new GroupCommitWriter.Parts(root, options.durability(),
         options.checkpointBytes(), writerLock, lockFile, journal, docs, recovery, checkpoints, applier, counters,
         waiter, index));
@@ -477,6 +477,14 @@ final class Store {
 
   long lastEventId() throws IOException {
     return Math.max(counters.published(), events.lastId());
+  }
+
+  /**
+   * Whether the log holds an event after {@code afterId}: this JVM's own published commits answer without touching a
+   * file (a waiter woken by a commit here); only otherwise are the segment files looked at, for other processes'.
+   */
+  private boolean anyEventAfter(long afterId) throws IOException {
+    return counters.published() > afterId || events.lastId() > afterId;
   }
 
   // ------------------------------------------------------------------------------------- waiting

@@ -27,6 +27,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
+import java.util.stream.LongStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -221,6 +222,34 @@ class FileStorageTest {
       assertThat(files.count()).isGreaterThan(20);
     } catch (IOException e) {
       throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void aTailReadingOneEventAtATimeGetsEveryEventWholeWhateverItsSize() {
+    // sizes around the reader's buffer: a read sizes it to the bytes there are (a line or two for a tail), at most
+    // 64 KiB, and grows it for a longer line; segments of 4 KiB, so most events start a new segment
+    int[] sizes = {10, 4_000, 70_000, 1, 65_400, 65_600, 200_000, 3, 131_000, 5_000, 20};
+    try (FileStorage s = FileStorage.builder(dir).clock(clock).segmentBytes(4096).open()) {
+      long seen = 0;
+      assertThat(s.readEvents(seen, 1)).isEmpty();
+      for (int i = 0; i < sizes.length; i++) {
+        String details = "{\"text\":\"" + "x".repeat(sizes[i]) + "\"}";
+        s.commit(Commit.of(List.of(), List.of(), List.of(new NewEvent("note", "tester", "t/" + i, details))));
+        List<StoredEvent> got = s.readEvents(seen, 1);
+        assertThat(got).as("event %d", i + 1).hasSize(1);
+        assertThat(got.get(0).id()).isEqualTo(i + 1);
+        assertThat(got.get(0).detailsJson()).isEqualTo(details);
+        seen = got.get(0).id();
+        assertThat(s.readEvents(seen, 1)).as("after event %d", seen).isEmpty();
+      }
+      // and in one read from the start, whose first buffer is a full block
+      List<StoredEvent> all = s.readEvents(0, 100);
+      assertThat(all).extracting(StoredEvent::id).containsExactly(LongStream.rangeClosed(1, sizes.length).boxed()
+          .toArray(Long[]::new));
+      for (int i = 0; i < sizes.length; i++) {
+        assertThat(all.get(i).detailsJson()).hasSize(sizes[i] + 11);
+      }
     }
   }
 
