@@ -46,14 +46,14 @@ public final class BenchmarkMain {
 
         (none)               every comparison in paired rounds: 5 rounds, each side in its own fork each round with
                              2 x 2 s warm-up and 3 x 1 s measurement (the sides of LeaseBenchmark, TaskClaimBenchmark
-                             and WorkerPoolBenchmark, on JDBC: 8 x 3 s and 3 x 2 s, so the JIT is done), sides of a
-                             comparison next to each other in alternating order (about 55 to 60 minutes); ratios with
-                             95 % bootstrap intervals
+                             and WorkerPoolBenchmark, on JDBC, and of TailLatencyBenchmark: 8 x 3 s and 3 x 2 s, so the
+                             JIT is done), sides of a comparison next to each other in alternating order (about 65 to
+                             70 minutes); ratios with 95 % bootstrap intervals
         --quick              3 rounds of 1 x 1 s warm-up, 1 x 1 s measurement for every side (about 7 minutes): not
                              valid for targets, no ratio is judged met or missed
         --rounds <n>         rounds to run (a verdict needs at least 5)
-        --warmup <i>x<s>     warmup iterations x seconds per side per round, every side alike, the JDBC benchmarks'
-                             too (under 4 s in all: not judged)
+        --warmup <i>x<s>     warmup iterations x seconds per side per round, every side alike, the JDBC and tail
+                             benchmarks' too (under 4 s in all: not judged)
         --measurement <i>x<s>  measurement iterations x seconds per side per round, every side alike
         --budget <minutes>   after the rounds, extra rounds of the comparisons still inconclusive, while the whole
                              run fits in this many minutes

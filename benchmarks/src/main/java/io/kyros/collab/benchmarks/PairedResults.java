@@ -20,13 +20,14 @@ import java.util.Optional;
  * The results of a paired run as its JSON file holds them: the settings, then each round's JMH results (JMH's own
  * JSON entries, unchanged) with when it ran and the load average before and after it, then the unpaired results. The
  * report is computed from this file alone, so {@code --report} on it regenerates the same report. A plain JMH result
- * file (an array) reads as a single round of an unpaired run, without settings. A file without {@code jdbcSides}
- * (written before those sides had their own iterations) reads as every side having the same.
+ * file (an array) reads as a single round of an unpaired run, without settings. A file without {@code steadySides}
+ * reads its {@code jdbcSides} instead (written before {@code TailLatencyBenchmark}'s sides had those iterations too),
+ * and a file with neither (written before those sides had their own iterations) as every side having the same.
  *
  * <pre>{@code
  * {"format": "collab-benchmark-rounds/1", "command": "java -jar ...", "cores": 2,
  *  "settings": {"rounds": 5, "warmupIterations": 2, "warmupSeconds": 2, "measurementIterations": 3,
- *               "measurementSeconds": 1, "quick": false, "jdbcSides": {"warmupIterations": 8, "warmupSeconds": 3,
+ *               "measurementSeconds": 1, "quick": false, "steadySides": {"warmupIterations": 8, "warmupSeconds": 3,
  *               "measurementIterations": 3, "measurementSeconds": 2}},
  *  "rounds": [{"round": 1, "started": "2026-...Z", "finished": "2026-...Z", "loadBefore": [1.2, 0.9, 0.7],
  *              "loadAfter": [1.4, 1.0, 0.7], "results": [ ...JMH entries... ]}, ...],
@@ -157,7 +158,7 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
       node.put("rounds", s.rounds());
       putIterations(node, s.iterations());
       node.put("quick", s.quick());
-      putIterations(node.putObject("jdbcSides"), s.jdbcSides());
+      putIterations(node.putObject("steadySides"), s.steadySides());
     });
     ArrayNode rounds = root.putArray("rounds");
     for (Round round : this.rounds) {
@@ -213,10 +214,13 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
     try {
       JsonNode s = root.path("settings");
       Iterations every = iterations(s);
-      Iterations jdbc = s.path("jdbcSides").isObject() ? iterations(s.path("jdbcSides")) : every;
+      // "jdbcSides": the name in files written before TailLatencyBenchmark's sides joined them (their results' own
+      // iteration settings, which the report lists, say what each side ran)
+      JsonNode steady = s.path("steadySides").isObject() ? s.path("steadySides") : s.path("jdbcSides");
+      Iterations steadyIterations = steady.isObject() ? iterations(steady) : every;
       Optional<RoundSettings> settings = Optional.of(new RoundSettings(s.path("rounds").asInt(),
           every.warmupIterations(), every.warmupSeconds(), every.measurementIterations(), every.measurementSeconds(),
-          s.path("quick").asBoolean(), jdbc));
+          s.path("quick").asBoolean(), steadyIterations));
       List<Round> rounds = new ArrayList<>();
       for (JsonNode node : root.path("rounds")) {
         int number = node.path("round").asInt();
@@ -241,7 +245,7 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
         : Optional.empty();
   }
 
-  /** Writes iterations as the four fields the settings and {@code jdbcSides} both hold. */
+  /** Writes iterations as the four fields the settings and {@code steadySides} both hold. */
   private static void putIterations(ObjectNode node, Iterations it) {
     node.put("warmupIterations", it.warmupIterations());
     node.put("warmupSeconds", it.warmupSeconds());
@@ -250,7 +254,7 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
   }
 
   /**
-   * @param node the settings or {@code jdbcSides}
+   * @param node the settings or {@code steadySides}
    * @return the iterations its four fields hold
    * @throws IllegalArgumentException if a count is below 1
    */

@@ -64,9 +64,10 @@ record Report(PairedResults results, Run run, Machine machine) {
 
       - **Paired rounds.** Each round measures every side of every comparison once, each side in a fresh JMH fork with
         its own warm-up (by default 2 × 2 s warm-up, then 3 × 1 s measured). The sides of `LeaseBenchmark`,
-        `TaskClaimBenchmark` and `WorkerPoolBenchmark` (the JDBC comparisons, both sides of each, all parameters) get
-        8 × 3 s warm-up, then 3 × 2 s measured: the JIT is still compiling Collab's JDBC path after 4 s, which cost
-        those ratios half their value. `--warmup` and `--measurement` set every side's iterations alike; `--quick`
+        `TaskClaimBenchmark` and `WorkerPoolBenchmark` (the JDBC comparisons, both sides of each, all parameters) and
+        of `TailLatencyBenchmark` (the tail-p99-* ones) get 8 × 3 s warm-up, then 3 × 2 s measured: the JIT is still
+        compiling Collab's JDBC path after 4 s, which cost those ratios half their value, and a 99th percentile
+        measured while it compiles is the compiler's. `--warmup` and `--measurement` set every side's iterations alike; `--quick`
         is quick for every side. Sides compared with each other run next to each other, in alternating order (A B in
         one round, B A in the next), so a drift of the disk or a neighbour's load hits both sides alike. Results no
         comparison uses run once, after the rounds.

@@ -6,10 +6,10 @@ import java.util.Optional;
 
 /**
  * How a paired run measures: how many rounds, and the JMH iterations every side gets in each round (one fresh fork
- * per side per round, so each side is warmed up in its own JVM every time). The sides of {@link #JDBC_CLASSES} get
- * their own iterations, {@code jdbcSides}: by default a longer, steady-state warm-up ({@link #forSide}). {@link #FULL}
- * is the default and the only kind of run whose ratios are judged against targets together with longer ones;
- * {@link #QUICK} and shorter warm-ups are labelled not valid for targets.
+ * per side per round, so each side is warmed up in its own JVM every time). The sides of
+ * {@link #STEADY_STATE_CLASSES} get their own iterations, {@code steadySides}: by default a longer, steady-state
+ * warm-up ({@link #forSide}). {@link #FULL} is the default and the only kind of run whose ratios are judged against
+ * targets together with longer ones; {@link #QUICK} and shorter warm-ups are labelled not valid for targets.
  *
  * <p>Immutable and thread-safe.
  *
@@ -19,48 +19,57 @@ import java.util.Optional;
  * @param measurementIterations measurement iterations per side per round, at least 1
  * @param measurementSeconds seconds per measurement iteration, at least 1
  * @param quick whether {@code --quick} asked for these settings
- * @param jdbcSides the iterations of the sides of {@link #JDBC_CLASSES} instead of the four above
+ * @param steadySides the iterations of the sides of {@link #STEADY_STATE_CLASSES} instead of the four above
  */
 record RoundSettings(
     int rounds, int warmupIterations, int warmupSeconds, int measurementIterations, int measurementSeconds,
-    boolean quick, Iterations jdbcSides) {
+    boolean quick, Iterations steadySides) {
 
   /**
-   * The benchmark classes whose sides get {@code jdbcSides}, all their parameters alike: their Collab sides run
-   * Collab's large JDBC hot path, which the JIT is still compiling after the default 4 s of warm-up (a single
-   * {@code TaskClaimBenchmark} PostgreSQL fork rose from 423 to about 850 ops/s over its first 30 s and to 1,074 to
-   * 1,251 after; with 2 × 2 s warm-up the JIT's threads took a third of the fork's CPU while it was measured). Every
-   * comparison in {@link Comparison#ALL} with a side in these classes has its other side in them too (the lease-*
-   * and claim-complete-* ones within one class, workers-postgresql-vs-db-scheduler against
-   * {@code TaskClaimBenchmark}'s db-scheduler), so both sides of a pair always get the same iterations
-   * ({@code RoundSettingsTest} checks it).
+   * The benchmark classes whose sides get {@code steadySides}, all their parameters alike, because the JIT is still
+   * compiling what they measure after the default 4 s of warm-up:
+   * <ul>
+   *   <li>{@code LeaseBenchmark}, {@code TaskClaimBenchmark} and {@code WorkerPoolBenchmark}: their Collab sides run
+   *       Collab's large JDBC hot path (a single {@code TaskClaimBenchmark} PostgreSQL fork rose from 423 to about 850
+   *       ops/s over its first 30 s and to 1,074 to 1,251 after; with 2 × 2 s warm-up the JIT's threads took a third
+   *       of the fork's CPU while it was measured);
+   *   <li>{@code TailLatencyBenchmark}: its results are 99th percentiles, which the compiler's pauses and its share of
+   *       2 cores decide while it is busy (a {@code FILE} fork measured in 2 s iterations from its start: a p99 of 6.2,
+   *       4.3, 2.2, 1.0 and 1.5 ms in its first five, then 0.49 to 0.81 ms; 2,588 compilations in the first 2 s, 12
+   *       to 37 in each of the last three 2 s of a 16 s warm-up).
+   * </ul>
+   * Every comparison in {@link Comparison#ALL} with a side in these classes has its other side in them too (the
+   * lease-* and claim-complete-* ones within one class, workers-postgresql-vs-db-scheduler against
+   * {@code TaskClaimBenchmark}'s db-scheduler; the tail-p99-* ones compare with a constant), so both sides of a pair
+   * always get the same iterations ({@code RoundSettingsTest} checks it).
    */
-  static final List<String> JDBC_CLASSES = List.of("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark");
+  static final List<String> STEADY_STATE_CLASSES =
+      List.of("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark", "TailLatencyBenchmark");
 
   /**
-   * The iterations of {@link #JDBC_CLASSES}' sides in a full run: 8 × 3 s warm-up, 3 × 2 s measurement, 30 s in all.
-   * With 10 × 3 s and 5 × 3 s, lease-postgresql-vs-shedlock measured 0.88 and
+   * The iterations of {@link #STEADY_STATE_CLASSES}' sides in a full run: 8 × 3 s warm-up, 3 × 2 s measurement, 30 s
+   * in all. With 10 × 3 s and 5 × 3 s, lease-postgresql-vs-shedlock measured 0.88 and
    * claim-complete-postgresql-vs-db-scheduler 0.45, against 0.47 and 0.22 with the default 2 × 2 s and 3 × 1 s.
    */
-  static final Iterations JDBC_STEADY_STATE = new Iterations(8, 3, 3, 2);
+  static final Iterations STEADY_STATE = new Iterations(8, 3, 3, 2);
 
   /**
    * The default: 5 rounds, 2 × 2 s warm-up and 3 × 1 s measurement per side per round, and
-   * {@link #JDBC_STEADY_STATE} (8 × 3 s warm-up, 3 × 2 s measurement) for the sides of {@link #JDBC_CLASSES}. Of
-   * the 35 sides of a round ({@link Comparison#ALL}), 24 take about 9 s each (7 s of iterations and about 2 s of JVM
-   * start, setup and teardown, {@link PairedRunner#ASSUMED_OVERHEAD}) and 11 about 32 s (30 s of iterations):
-   * LeaseBenchmark's 3 PostgreSQL sides, TaskClaimBenchmark's 5 PostgreSQL and 2 MariaDB sides, and
-   * WorkerPoolBenchmark's PostgreSQL side. A round takes about 9.5 minutes (216 s + 352 s) and the suite, with the 6
-   * unpaired results (3 of them LeaseBenchmark's and WorkerPoolBenchmark's memory and file sides, so 32 s too),
-   * about 49 minutes on an otherwise idle machine ({@link PairedRunner#expected}: 2,963 s). That estimate is low:
-   * with 33 sides it said 44 minutes and the last two full runs took 53 and 56, so expect about 60.
+   * {@link #STEADY_STATE} (8 × 3 s warm-up, 3 × 2 s measurement) for the sides of {@link #STEADY_STATE_CLASSES}. Of
+   * the 35 sides of a round ({@link Comparison#ALL}), 20 take about 9 s each (7 s of iterations and about 2 s of JVM
+   * start, setup and teardown, {@link PairedRunner#ASSUMED_OVERHEAD}) and 15 about 32 s (30 s of iterations):
+   * LeaseBenchmark's 3 PostgreSQL sides, TaskClaimBenchmark's 5 PostgreSQL and 2 MariaDB sides, WorkerPoolBenchmark's
+   * PostgreSQL side and TailLatencyBenchmark's 4 sides. A round takes about 11 minutes (180 s + 480 s) and the suite,
+   * with the 6 unpaired results (3 of them LeaseBenchmark's and WorkerPoolBenchmark's memory and file sides, so 32 s
+   * too), about 57 minutes on an otherwise idle machine ({@link PairedRunner#expected}: 3,423 s). That estimate is
+   * low: with 11 sides of 32 s it said 49 minutes and the last three full runs took 56 to 66, so expect about 70.
    */
-  static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false, JDBC_STEADY_STATE);
+  static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false, STEADY_STATE);
 
   /**
    * {@code --quick}: 3 rounds of 1 × 1 s warm-up and 1 × 1 s measurement for every side, the sides of
-   * {@link #JDBC_CLASSES} too, about 7.4 minutes (111 forks of about 4 s); indicative only, never judged (one second
-   * leaves Collab's JIT-heavy paths cold).
+   * {@link #STEADY_STATE_CLASSES} too, about 7.4 minutes (111 forks of about 4 s); indicative only, never judged (one
+   * second leaves Collab's JIT-heavy paths cold).
    */
   static final RoundSettings QUICK = new RoundSettings(3, 1, 1, 1, 1, true, new Iterations(1, 1, 1, 1));
 
@@ -71,9 +80,9 @@ record RoundSettings(
    * @param measurementIterations at least 1
    * @param measurementSeconds at least 1
    * @param quick whether it is the quick mode
-   * @param jdbcSides the iterations of the sides of {@link #JDBC_CLASSES}
+   * @param steadySides the iterations of the sides of {@link #STEADY_STATE_CLASSES}
    * @throws IllegalArgumentException if a count is below 1
-   * @throws NullPointerException if {@code jdbcSides} is null
+   * @throws NullPointerException if {@code steadySides} is null
    */
   RoundSettings {
     positive("rounds", rounds);
@@ -81,8 +90,8 @@ record RoundSettings(
     positive("warmupSeconds", warmupSeconds);
     positive("measurementIterations", measurementIterations);
     positive("measurementSeconds", measurementSeconds);
-    if (jdbcSides == null) {
-      throw new NullPointerException("jdbcSides must not be null");
+    if (steadySides == null) {
+      throw new NullPointerException("steadySides must not be null");
     }
   }
 
@@ -98,12 +107,12 @@ record RoundSettings(
    */
   RoundSettings withRounds(int rounds) {
     return new RoundSettings(rounds, warmupIterations, warmupSeconds, measurementIterations, measurementSeconds, quick,
-        jdbcSides);
+        steadySides);
   }
 
   /**
-   * An explicit warm-up ({@code --warmup}) sets every side's, the sides of {@link #JDBC_CLASSES} included: a run
-   * asked for with its own iterations runs them as asked.
+   * An explicit warm-up ({@code --warmup}) sets every side's, the sides of {@link #STEADY_STATE_CLASSES} included: a
+   * run asked for with its own iterations runs them as asked.
    *
    * @param iterations warmup iterations
    * @param seconds seconds each
@@ -111,11 +120,12 @@ record RoundSettings(
    */
   RoundSettings withWarmup(int iterations, int seconds) {
     return new RoundSettings(rounds, iterations, seconds, measurementIterations, measurementSeconds, quick,
-        new Iterations(iterations, seconds, jdbcSides.measurementIterations(), jdbcSides.measurementSeconds()));
+        new Iterations(iterations, seconds, steadySides.measurementIterations(), steadySides.measurementSeconds()));
   }
 
   /**
-   * An explicit measurement ({@code --measurement}) sets every side's, the sides of {@link #JDBC_CLASSES} included.
+   * An explicit measurement ({@code --measurement}) sets every side's, the sides of {@link #STEADY_STATE_CLASSES}
+   * included.
    *
    * @param iterations measurement iterations
    * @param seconds seconds each
@@ -123,35 +133,35 @@ record RoundSettings(
    */
   RoundSettings withMeasurement(int iterations, int seconds) {
     return new RoundSettings(rounds, warmupIterations, warmupSeconds, iterations, seconds, quick,
-        new Iterations(jdbcSides.warmupIterations(), jdbcSides.warmupSeconds(), iterations, seconds));
+        new Iterations(steadySides.warmupIterations(), steadySides.warmupSeconds(), iterations, seconds));
   }
 
   /**
    * @param side a side of a comparison, or an unpaired result
-   * @return whether its benchmark class is one of {@link #JDBC_CLASSES}
+   * @return whether its benchmark class is one of {@link #STEADY_STATE_CLASSES}
    */
-  static boolean isJdbc(Selector side) {
+  static boolean isSteadyState(Selector side) {
     int dot = side.method().indexOf('.');
-    return JDBC_CLASSES.contains(dot < 0 ? side.method() : side.method().substring(0, dot));
+    return STEADY_STATE_CLASSES.contains(dot < 0 ? side.method() : side.method().substring(0, dot));
   }
 
   /**
-   * The settings one side runs with: these, with {@code jdbcSides} as the iterations of a side of
-   * {@link #JDBC_CLASSES}.
+   * The settings one side runs with: these, with {@code steadySides} as the iterations of a side of
+   * {@link #STEADY_STATE_CLASSES}.
    *
    * @param side the side about to run
    * @return the settings for that side (these for a side of another class)
    */
   RoundSettings forSide(Selector side) {
-    if (!isJdbc(side)) {
+    if (!isSteadyState(side)) {
       return this;
     }
-    return new RoundSettings(rounds, jdbcSides.warmupIterations(), jdbcSides.warmupSeconds(),
-        jdbcSides.measurementIterations(), jdbcSides.measurementSeconds(), quick, jdbcSides);
+    return new RoundSettings(rounds, steadySides.warmupIterations(), steadySides.warmupSeconds(),
+        steadySides.measurementIterations(), steadySides.measurementSeconds(), quick, steadySides);
   }
 
   /**
-   * @return the iterations of a side outside {@link #JDBC_CLASSES}
+   * @return the iterations of a side outside {@link #STEADY_STATE_CLASSES}
    */
   Iterations iterations() {
     return new Iterations(warmupIterations, warmupSeconds, measurementIterations, measurementSeconds);
@@ -172,8 +182,8 @@ record RoundSettings(
   }
 
   /**
-   * @return the seconds of warm-up and measurement a side outside {@link #JDBC_CLASSES} takes in one round, without
-   *     JVM start and setup ({@code forSide(side).secondsPerSide()} for any side)
+   * @return the seconds of warm-up and measurement a side outside {@link #STEADY_STATE_CLASSES} takes in one round,
+   *     without JVM start and setup ({@code forSide(side).secondsPerSide()} for any side)
    */
   int secondsPerSide() {
     return iterations().seconds();
@@ -181,14 +191,14 @@ record RoundSettings(
 
   /**
    * @return the settings as the report writes them: {@code 5 rounds; per side per round: 1 fork, warmup 2 × 2 s,
-   *     measurement 3 × 1 s; LeaseBenchmark, TaskClaimBenchmark and WorkerPoolBenchmark sides: warmup 8 × 3 s,
-   *     measurement 3 × 2 s} (the last part only when those sides' iterations differ)
+   *     measurement 3 × 1 s; LeaseBenchmark, TaskClaimBenchmark, WorkerPoolBenchmark and TailLatencyBenchmark sides:
+   *     warmup 8 × 3 s, measurement 3 × 2 s} (the last part only when those sides' iterations differ)
    */
   String text() {
-    String jdbc = jdbcSides.equals(iterations()) ? ""
-        : "; " + String.join(", ", JDBC_CLASSES.subList(0, JDBC_CLASSES.size() - 1)) + " and "
-            + JDBC_CLASSES.get(JDBC_CLASSES.size() - 1) + " sides: " + jdbcSides.text();
+    String steady = steadySides.equals(iterations()) ? ""
+        : "; " + String.join(", ", STEADY_STATE_CLASSES.subList(0, STEADY_STATE_CLASSES.size() - 1)) + " and "
+            + STEADY_STATE_CLASSES.get(STEADY_STATE_CLASSES.size() - 1) + " sides: " + steadySides.text();
     return rounds + (rounds == 1 ? " round" : " rounds") + "; per side per round: 1 fork, " + iterations().text()
-        + jdbc + (quick ? " (--quick)" : "");
+        + steady + (quick ? " (--quick)" : "");
   }
 }

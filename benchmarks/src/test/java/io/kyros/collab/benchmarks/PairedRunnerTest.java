@@ -157,18 +157,20 @@ class PairedRunnerTest {
   }
 
   @Test
-  void theJdbcClassesSidesRunWithTheLongerIterationsAndTheOthersWithTheRounds() throws IOException {
+  void theSteadyStateClassesSidesRunWithTheLongerIterationsAndTheOthersWithTheRounds() throws IOException {
     RoundSettings settings = RoundSettings.FULL.withRounds(2);
-    RoundSettings longer = new RoundSettings(2, 8, 3, 3, 2, false, RoundSettings.JDBC_STEADY_STATE);
+    RoundSettings longer = new RoundSettings(2, 8, 3, 3, 2, false, RoundSettings.STEADY_STATE);
 
-    run(sides((side, nth) -> Optional.of(JmhEntries.throughput(side, 1000))),
-        List.of("^doc-write-1-writer", "^lease-postgresql-vs-shedlock", "^workers-postgresql"), 2, Optional.empty());
+    run(sides((side, nth) -> Optional.of(side.equals(TAIL.ours()) ? JmhEntries.sample(side, 100)
+            : JmhEntries.throughput(side, 1000))),
+        List.of("^doc-write-1-writer", "^lease-postgresql-vs-shedlock", "^workers-postgresql", "^tail-p99-memory"), 2,
+        Optional.empty());
 
     assertThat(given).containsOnlyKeys(DOC.ours(), DOC.baseline(), LEASE.ours(), LEASE.baseline(), WORKERS.ours(),
-        WORKERS.baseline());
+        WORKERS.baseline(), TAIL.ours());
     assertThat(given.get(DOC.ours())).containsExactly(settings, settings);
     assertThat(given.get(DOC.baseline())).containsExactly(settings, settings);
-    assertThat(List.of(LEASE.ours(), LEASE.baseline(), WORKERS.ours(), WORKERS.baseline()))
+    assertThat(List.of(LEASE.ours(), LEASE.baseline(), WORKERS.ours(), WORKERS.baseline(), TAIL.ours()))
         .allSatisfy(side -> assertThat(given.get(side)).containsExactly(longer, longer));
   }
 
@@ -185,20 +187,21 @@ class PairedRunnerTest {
   }
 
   @Test
-  void theFullSuiteIsExpectedToTakeAbout49Minutes() {
+  void theFullSuiteIsExpectedToTakeAbout57Minutes() {
     Plan all = Plan.of(Comparison.ALL, Comparison.ALSO_EXPECTED, List.of());
-    long jdbc = all.order(0, all.allGroups()).stream().filter(RoundSettings::isJdbc).count();
-    long jdbcUnpaired = all.unpaired().stream().filter(RoundSettings::isJdbc).count();
+    long steady = all.order(0, all.allGroups()).stream().filter(RoundSettings::isSteadyState).count();
+    long steadyUnpaired = all.unpaired().stream().filter(RoundSettings::isSteadyState).count();
 
-    // a round: 24 sides of 4 s warm-up + 3 s measured + 2 s JVM start and setup, 11 JDBC sides of 24 + 6 + 2 s
+    // a round: 20 sides of 4 s warm-up + 3 s measured + 2 s JVM start and setup, 15 sides (11 JDBC, 4 tail) of
+    // 24 + 6 + 2 s
     assertThat(all.sidesPerRound()).isEqualTo(35);
-    assertThat(jdbc).isEqualTo(11);
-    assertThat(jdbcUnpaired).isEqualTo(3);
-    // 5 rounds of 24 x 9 s + 11 x 32 s, then 6 unpaired: 3 x 9 s + 3 x 32 s (LeaseBenchmark MEMORY and FILE,
-    // WorkerPoolBenchmark COLLAB_FILE): 2,963 s, printed as 49 min
+    assertThat(steady).isEqualTo(15);
+    assertThat(steadyUnpaired).isEqualTo(3);
+    // 5 rounds of 20 x 9 s + 15 x 32 s, then 6 unpaired: 3 x 9 s + 3 x 32 s (LeaseBenchmark MEMORY and FILE,
+    // WorkerPoolBenchmark COLLAB_FILE): 3,423 s, printed as 57 min
     assertThat(PairedRunner.expected(all, RoundSettings.FULL))
-        .isEqualTo(Duration.ofSeconds(5 * (24 * 9 + 11 * 32) + 3 * 9 + 3 * 32)).isEqualTo(Duration.ofSeconds(2963));
-    assertThat(PairedRunner.expected(all, RoundSettings.FULL).toMinutes()).isEqualTo(49);
+        .isEqualTo(Duration.ofSeconds(5 * (20 * 9 + 15 * 32) + 3 * 9 + 3 * 32)).isEqualTo(Duration.ofSeconds(3423));
+    assertThat(PairedRunner.expected(all, RoundSettings.FULL).toMinutes()).isEqualTo(57);
     // (35 x 3 + 6) x (1 + 1 + 2): quick runs are quick for every side
     assertThat(PairedRunner.expected(all, RoundSettings.QUICK)).isEqualTo(Duration.ofSeconds(111 * 4));
   }

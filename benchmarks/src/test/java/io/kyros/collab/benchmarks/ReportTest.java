@@ -127,7 +127,8 @@ class ReportTest {
             + "target=RAW_FLOOR (ops/s) |\n")
         .contains("| 2 | 2026-11-21 16:03:20 UTC | 190 s | 2.50 / 1.00 / 1.00 | 2.75 / 1.00 / 1.00 | 1000 |\n")
         .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s; "
-            + "LeaseBenchmark, TaskClaimBenchmark and WorkerPoolBenchmark sides: warmup 8 × 3 s, measurement 3 × 2 s\n")
+            + "LeaseBenchmark, TaskClaimBenchmark, WorkerPoolBenchmark and TailLatencyBenchmark sides: warmup 8 × 3 s, "
+            + "measurement 3 × 2 s\n")
         .contains("- Targets: judged on the intervals (at least 5 rounds)")
         .contains("- Took: 0 min 0 s"); // the hand-made file was "written" when the first round started
   }
@@ -290,10 +291,27 @@ class ReportTest {
 
     RoundSettings settings = PairedResults.read(old).settings().orElseThrow();
 
-    assertThat(settings.jdbcSides()).isEqualTo(new Iterations(2, 2, 3, 1));
+    assertThat(settings.steadySides()).isEqualTo(new Iterations(2, 2, 3, 1));
     assertThat(settings.forSide(comparison("lease-postgresql-vs-shedlock").ours())).isEqualTo(settings);
     assertThat(report(PairedResults.read(old)).markdown())
         .contains("- Kind: paired rounds, 5 rounds; per side per round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s\n");
+  }
+
+  @Test
+  void aFileThatNamesTheLongerIterationsJdbcSidesReadsThemAsTheSteadyStateSides() throws IOException {
+    Path old = Files.writeString(dir.resolve("jdbc-sides.json"), "{\"format\": \"" + PairedResults.FORMAT
+        + "\", \"command\": \"java\", \"cores\": 2, \"settings\": {\"rounds\": 5, \"warmupIterations\": 2, "
+        + "\"warmupSeconds\": 2, \"measurementIterations\": 3, \"measurementSeconds\": 1, \"quick\": false, "
+        + "\"jdbcSides\": {\"warmupIterations\": 8, \"warmupSeconds\": 3, \"measurementIterations\": 3, "
+        + "\"measurementSeconds\": 2}}, \"rounds\": [], \"unpaired\": []}");
+
+    RoundSettings settings = PairedResults.read(old).settings().orElseThrow();
+
+    assertThat(settings).isEqualTo(RoundSettings.FULL);
+    Path again = dir.resolve("again.json");
+    PairedResults.read(old).write(again);
+    assertThat(Files.readString(again)).contains("\"steadySides\"").doesNotContain("jdbcSides");
+    assertThat(PairedResults.read(again).settings()).contains(RoundSettings.FULL);
   }
 
   @Test

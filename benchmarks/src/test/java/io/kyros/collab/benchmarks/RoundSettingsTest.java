@@ -37,13 +37,15 @@ class RoundSettingsTest {
   }
 
   @Test
-  void aFullRunGivesEverySideOfTheJdbcClassesAtLeastASteadyStateWarmUp() {
-    List<Selector> jdbc = allSides().stream().filter(RoundSettings::isJdbc).toList();
+  void aFullRunGivesEverySideOfTheSteadyStateClassesAtLeastASteadyStateWarmUp() {
+    List<Selector> steady = allSides().stream().filter(RoundSettings::isSteadyState).toList();
 
-    // LeaseBenchmark 3 PostgreSQL + MEMORY + FILE, TaskClaimBenchmark 5 PostgreSQL + 2 MariaDB, WorkerPoolBenchmark 2
-    assertThat(jdbc).hasSize(14).extracting(s -> s.method().substring(0, s.method().indexOf('.')))
-        .containsOnly("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark");
-    assertThat(jdbc).allSatisfy(side -> {
+    // LeaseBenchmark 3 PostgreSQL + MEMORY + FILE, TaskClaimBenchmark 5 PostgreSQL + 2 MariaDB, WorkerPoolBenchmark 2,
+    // TailLatencyBenchmark MEMORY, FILE, FILE_OTHER_PROCESS, POSTGRESQL
+    assertThat(steady).hasSize(18).extracting(s -> s.method().substring(0, s.method().indexOf('.')))
+        .containsOnly("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark", "TailLatencyBenchmark");
+    assertThat(steady).contains(side("TailLatencyBenchmark.appendToDelivery", "FILE"));
+    assertThat(steady).allSatisfy(side -> {
       RoundSettings settings = RoundSettings.FULL.forSide(side);
       assertThat(settings.warmupIterations()).isGreaterThanOrEqualTo(8);
       assertThat(settings.warmupSeconds()).isGreaterThanOrEqualTo(3);
@@ -57,29 +59,29 @@ class RoundSettingsTest {
 
   @Test
   void everyOtherSideKeepsTheRoundsSettings() {
-    List<Selector> others = allSides().stream().filter(s -> !RoundSettings.isJdbc(s)).toList();
+    List<Selector> others = allSides().stream().filter(s -> !RoundSettings.isSteadyState(s)).toList();
 
-    assertThat(others).hasSize(27).contains(DOC_WRITE, side("TailLatencyBenchmark.appendToDelivery", "POSTGRESQL"));
+    assertThat(others).hasSize(23).contains(DOC_WRITE).noneMatch(s -> s.method().startsWith("TailLatencyBenchmark."));
     assertThat(others).allSatisfy(side -> assertThat(RoundSettings.FULL.forSide(side)).isSameAs(RoundSettings.FULL));
     assertThat(RoundSettings.FULL.secondsPerSide()).isEqualTo(7);
   }
 
   @Test
   void bothSidesOfEveryComparisonGetTheSameSettings() {
-    List<String> jdbcComparisons = new ArrayList<>();
+    List<String> steadyComparisons = new ArrayList<>();
     for (Comparison c : Comparison.ALL) {
       if (c.baseline() == null) {
         continue;
       }
-      assertThat(RoundSettings.isJdbc(c.baseline())).as(c.name()).isEqualTo(RoundSettings.isJdbc(c.ours()));
+      assertThat(RoundSettings.isSteadyState(c.baseline())).as(c.name()).isEqualTo(RoundSettings.isSteadyState(c.ours()));
       assertThat(RoundSettings.FULL.forSide(c.baseline())).as(c.name())
           .isEqualTo(RoundSettings.FULL.forSide(c.ours()));
-      if (RoundSettings.isJdbc(c.ours())) {
-        jdbcComparisons.add(c.name());
+      if (RoundSettings.isSteadyState(c.ours())) {
+        steadyComparisons.add(c.name());
       }
     }
 
-    assertThat(jdbcComparisons).containsExactly("lease-postgresql-vs-shedlock", "lease-postgresql-vs-floor",
+    assertThat(steadyComparisons).containsExactly("lease-postgresql-vs-shedlock", "lease-postgresql-vs-floor",
         "lease-floor-vs-shedlock", "claim-complete-postgresql-vs-db-scheduler", "claim-complete-postgresql-vs-floor",
         "claim-complete-floor-vs-db-scheduler", "claim-complete-batched-floor-vs-db-scheduler",
         "claim-complete-grouped-floor-vs-db-scheduler", "workers-postgresql-vs-db-scheduler",
@@ -115,26 +117,26 @@ class RoundSettingsTest {
   }
 
   @Test
-  void theReportsAndTheStartLinesTextStatesTheJdbcSidesIterations() {
+  void theReportsAndTheStartLinesTextStatesTheSteadyStateSidesIterations() {
     assertThat(RoundSettings.FULL.text()).isEqualTo("5 rounds; per side per round: 1 fork, warmup 2 × 2 s, "
-        + "measurement 3 × 1 s; LeaseBenchmark, TaskClaimBenchmark and WorkerPoolBenchmark sides: warmup 8 × 3 s, "
-        + "measurement 3 × 2 s");
+        + "measurement 3 × 1 s; LeaseBenchmark, TaskClaimBenchmark, WorkerPoolBenchmark and TailLatencyBenchmark "
+        + "sides: warmup 8 × 3 s, measurement 3 × 2 s");
     assertThat(RoundSettings.FULL.withRounds(1).text()).startsWith("1 round; ");
   }
 
   @Test
   void theUsageAndTheReportsHowToStateTheDefaultIterations() {
-    Iterations jdbc = RoundSettings.JDBC_STEADY_STATE;
+    Iterations steady = RoundSettings.STEADY_STATE;
     Iterations others = RoundSettings.FULL.iterations();
 
     assertThat(BenchmarkMain.USAGE).contains(others.warmupIterations() + " x " + others.warmupSeconds() + " s warm-up",
-        jdbc.warmupIterations() + " x " + jdbc.warmupSeconds() + " s and " + jdbc.measurementIterations() + " x "
-            + jdbc.measurementSeconds() + " s");
+        steady.warmupIterations() + " x " + steady.warmupSeconds() + " s and " + steady.measurementIterations() + " x "
+            + steady.measurementSeconds() + " s");
     assertThat(Report.HOW_TO.replace('\n', ' ').replaceAll(" +", " ")).contains(
         others.warmupIterations() + " × " + others.warmupSeconds() + " s warm-up, then "
             + others.measurementIterations() + " × " + others.measurementSeconds() + " s measured",
-        jdbc.warmupIterations() + " × " + jdbc.warmupSeconds() + " s warm-up, then " + jdbc.measurementIterations()
-            + " × " + jdbc.measurementSeconds() + " s measured");
+        steady.warmupIterations() + " × " + steady.warmupSeconds() + " s warm-up, then " + steady.measurementIterations()
+            + " × " + steady.measurementSeconds() + " s measured");
   }
 
   @Test
@@ -142,7 +144,7 @@ class RoundSettingsTest {
     assertThatThrownBy(() -> new Iterations(8, 0, 3, 2)).isInstanceOf(IllegalArgumentException.class)
         .hasMessage("warmupSeconds must be at least 1: 0");
     assertThatThrownBy(() -> new RoundSettings(5, 2, 2, 3, 1, false, null)).isInstanceOf(NullPointerException.class)
-        .hasMessage("jdbcSides must not be null");
+        .hasMessage("steadySides must not be null");
     assertThatThrownBy(() -> RoundSettings.FULL.withMeasurement(0, 1)).isInstanceOf(IllegalArgumentException.class)
         .hasMessage("measurementIterations must be at least 1: 0");
   }
