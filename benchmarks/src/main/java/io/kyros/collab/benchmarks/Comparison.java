@@ -89,8 +89,9 @@ record Comparison(
           on(APPEND + "sixteenAppenders", "target", "COLLAB_FILE"), on(APPEND + "sixteenAppenders", "target", "SQLITE"), 5.0),
       throughput("append-16-appenders-vs-h2", "event append, 16 appenders: Collab file vs embedded H2",
           on(APPEND + "sixteenAppenders", "target", "COLLAB_FILE"), on(APPEND + "sixteenAppenders", "target", "H2"), null),
-      // Sides of LeaseBenchmark, TaskClaimBenchmark and WorkerPoolBenchmark get longer iterations than the others
-      // (RoundSettings.STEADY_STATE_CLASSES): a comparison has both sides in those classes or neither (RoundSettingsTest).
+      // Sides of LeaseBenchmark, TaskClaimBenchmark, WorkerPoolBenchmark and TailLatencyBenchmark get longer
+      // iterations than the others (RoundSettings.STEADY_STATE_CLASSES): a comparison has both sides in those classes
+      // or neither (RoundSettingsTest).
       throughput("lease-postgresql-vs-shedlock", "lease acquire + release on PostgreSQL: Collab vs ShedLock",
           on("LeaseBenchmark.acquireRelease", "backend", "POSTGRESQL"),
           on("LeaseBenchmark.acquireRelease", "backend", "SHEDLOCK_POSTGRESQL"), 1.0),

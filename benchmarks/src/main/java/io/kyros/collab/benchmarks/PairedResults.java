@@ -21,14 +21,15 @@ import java.util.Optional;
  * JSON entries, unchanged) with when it ran and the load average before and after it, then the unpaired results. The
  * report is computed from this file alone, so {@code --report} on it regenerates the same report. A plain JMH result
  * file (an array) reads as a single round of an unpaired run, without settings. A file without {@code steadySides}
- * reads its {@code jdbcSides} instead (written before {@code TailLatencyBenchmark}'s sides had those iterations too),
- * and a file with neither (written before those sides had their own iterations) as every side having the same.
+ * reads its {@code jdbcSides} instead, as the iterations of {@link RoundSettings#STEADY_STATE_CLASSES_BEFORE_TAIL}
+ * (written before {@code TailLatencyBenchmark}'s sides had them too), and a file with neither (written before those
+ * sides had their own iterations) as every side having the same.
  *
  * <pre>{@code
  * {"format": "collab-benchmark-rounds/1", "command": "java -jar ...", "cores": 2,
  *  "settings": {"rounds": 5, "warmupIterations": 2, "warmupSeconds": 2, "measurementIterations": 3,
  *               "measurementSeconds": 1, "quick": false, "steadySides": {"warmupIterations": 8, "warmupSeconds": 3,
- *               "measurementIterations": 3, "measurementSeconds": 2}},
+ *               "measurementIterations": 3, "measurementSeconds": 2}, "steadyClasses": ["LeaseBenchmark", ...]},
  *  "rounds": [{"round": 1, "started": "2026-...Z", "finished": "2026-...Z", "loadBefore": [1.2, 0.9, 0.7],
  *              "loadAfter": [1.4, 1.0, 0.7], "results": [ ...JMH entries... ]}, ...],
  *  "unpaired": [ ...JMH entries... ]}
@@ -159,6 +160,8 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
       putIterations(node, s.iterations());
       node.put("quick", s.quick());
       putIterations(node.putObject("steadySides"), s.steadySides());
+      ArrayNode classes = node.putArray("steadyClasses");
+      s.steadyClasses().forEach(classes::add);
     });
     ArrayNode rounds = root.putArray("rounds");
     for (Round round : this.rounds) {
@@ -214,13 +217,19 @@ record PairedResults(Optional<RoundSettings> settings, String command, int cores
     try {
       JsonNode s = root.path("settings");
       Iterations every = iterations(s);
-      // "jdbcSides": the name in files written before TailLatencyBenchmark's sides joined them (their results' own
-      // iteration settings, which the report lists, say what each side ran)
-      JsonNode steady = s.path("steadySides").isObject() ? s.path("steadySides") : s.path("jdbcSides");
+      // "jdbcSides": the name in files written before TailLatencyBenchmark's sides joined the steady ones
+      boolean legacy = !s.path("steadySides").isObject() && s.path("jdbcSides").isObject();
+      JsonNode steady = legacy ? s.path("jdbcSides") : s.path("steadySides");
       Iterations steadyIterations = steady.isObject() ? iterations(steady) : every;
+      List<String> steadyClasses = new ArrayList<>();
+      s.path("steadyClasses").forEach(c -> steadyClasses.add(c.asText()));
+      if (steadyClasses.isEmpty()) {
+        steadyClasses.addAll(
+            legacy ? RoundSettings.STEADY_STATE_CLASSES_BEFORE_TAIL : RoundSettings.STEADY_STATE_CLASSES);
+      }
       Optional<RoundSettings> settings = Optional.of(new RoundSettings(s.path("rounds").asInt(),
           every.warmupIterations(), every.warmupSeconds(), every.measurementIterations(), every.measurementSeconds(),
-          s.path("quick").asBoolean(), steadyIterations));
+          s.path("quick").asBoolean(), steadyIterations, steadyClasses));
       List<Round> rounds = new ArrayList<>();
       for (JsonNode node : root.path("rounds")) {
         int number = node.path("round").asInt();

@@ -26,7 +26,7 @@ import java.util.function.Supplier;
  * still has its complete rounds. A side that gives no result in the first round (a database that is not there) is not
  * retried. With a time budget, extra rounds of only the groups whose comparisons are still inconclusive run while the
  * next one fits. The unpaired results run once at the end. Each side runs with the round's settings for it
- * ({@link RoundSettings#forSide}: longer iterations for the JDBC benchmark classes).
+ * ({@link RoundSettings#forSide}: longer iterations for the JDBC and tail benchmark classes).
  *
  * <p>Not thread-safe: one run at a time.
  */

@@ -52,8 +52,8 @@ record Report(PairedResults results, Run run, Machine machine) {
 
       ```
       ./mvnw -B -q verify -pl benchmarks -am -DskipTests                # builds benchmarks/target/benchmarks.jar
-      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 55 to 60 minutes), then this report
-      java -jar benchmarks/target/benchmarks.jar --budget 75            # the same, then extra rounds for inconclusive targets, 75 minutes in all
+      java -jar benchmarks/target/benchmarks.jar                        # full paired run: 5 rounds (about 65 to 70 minutes), then this report
+      java -jar benchmarks/target/benchmarks.jar --budget 90            # the same, then extra rounds for inconclusive targets, 90 minutes in all
       java -jar benchmarks/target/benchmarks.jar --quick                # 3 short rounds (about 7 minutes): indicative only, never judged
       java -jar benchmarks/target/benchmarks.jar --rounds 8 doc-write   # a subset: regexes on comparison names or benchmark names
       java -jar benchmarks/target/benchmarks.jar --warmup 10x3 --measurement 5x3 LeaseBenchmark  # iterations x seconds, every side alike
@@ -67,10 +67,10 @@ record Report(PairedResults results, Run run, Machine machine) {
         `TaskClaimBenchmark` and `WorkerPoolBenchmark` (the JDBC comparisons, both sides of each, all parameters) and
         of `TailLatencyBenchmark` (the tail-p99-* ones) get 8 × 3 s warm-up, then 3 × 2 s measured: the JIT is still
         compiling Collab's JDBC path after 4 s, which cost those ratios half their value, and a 99th percentile
-        measured while it compiles is the compiler's. `--warmup` and `--measurement` set every side's iterations alike; `--quick`
-        is quick for every side. Sides compared with each other run next to each other, in alternating order (A B in
-        one round, B A in the next), so a drift of the disk or a neighbour's load hits both sides alike. Results no
-        comparison uses run once, after the rounds.
+        measured while it compiles is the compiler's. `--warmup` and `--measurement` set every side's iterations
+        alike; `--quick` is quick for every side. Sides compared with each other run next to each other, in
+        alternating order (A B in one round, B A in the next), so a drift of the disk or a neighbour's load hits both
+        sides alike. Results no comparison uses run once, after the rounds.
       - **Intervals.** A comparison's ratio is computed per round, from that round's two sides. The report gives the
         median of the rounds' ratios and a 95 % confidence interval: a percentile bootstrap over the rounds (10,000
         resamples, seeded by the comparison's name, so the same results file always gives the same report). Ratio

@@ -19,11 +19,14 @@ import java.util.Optional;
  * @param measurementIterations measurement iterations per side per round, at least 1
  * @param measurementSeconds seconds per measurement iteration, at least 1
  * @param quick whether {@code --quick} asked for these settings
- * @param steadySides the iterations of the sides of {@link #STEADY_STATE_CLASSES} instead of the four above
+ * @param steadySides the iterations of the sides of {@code steadyClasses} instead of the four above
+ * @param steadyClasses the benchmark classes whose sides run {@code steadySides}: {@link #STEADY_STATE_CLASSES}, or
+ *     {@link #STEADY_STATE_CLASSES_BEFORE_TAIL} for the results of a run made before {@code TailLatencyBenchmark}
+ *     joined them
  */
 record RoundSettings(
     int rounds, int warmupIterations, int warmupSeconds, int measurementIterations, int measurementSeconds,
-    boolean quick, Iterations steadySides) {
+    boolean quick, Iterations steadySides, List<String> steadyClasses) {
 
   /**
    * The benchmark classes whose sides get {@code steadySides}, all their parameters alike, because the JIT is still
@@ -45,6 +48,13 @@ record RoundSettings(
    */
   static final List<String> STEADY_STATE_CLASSES =
       List.of("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark", "TailLatencyBenchmark");
+
+  /**
+   * The classes that had the steady-state iterations until session 49, when their results files named them
+   * {@code jdbcSides}: a report of such a file states what its sides ran.
+   */
+  static final List<String> STEADY_STATE_CLASSES_BEFORE_TAIL =
+      List.of("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark");
 
   /**
    * The iterations of {@link #STEADY_STATE_CLASSES}' sides in a full run: 8 × 3 s warm-up, 3 × 2 s measurement, 30 s
@@ -80,9 +90,10 @@ record RoundSettings(
    * @param measurementIterations at least 1
    * @param measurementSeconds at least 1
    * @param quick whether it is the quick mode
-   * @param steadySides the iterations of the sides of {@link #STEADY_STATE_CLASSES}
-   * @throws IllegalArgumentException if a count is below 1
-   * @throws NullPointerException if {@code steadySides} is null
+   * @param steadySides the iterations of the sides of {@code steadyClasses}
+   * @param steadyClasses the classes whose sides run {@code steadySides}, at least one
+   * @throws IllegalArgumentException if a count is below 1 or {@code steadyClasses} is empty
+   * @throws NullPointerException if {@code steadySides} or {@code steadyClasses} is null
    */
   RoundSettings {
     positive("rounds", rounds);
@@ -93,6 +104,32 @@ record RoundSettings(
     if (steadySides == null) {
       throw new NullPointerException("steadySides must not be null");
     }
+    if (steadyClasses == null) {
+      throw new NullPointerException("steadyClasses must not be null");
+    }
+    steadyClasses = List.copyOf(steadyClasses);
+    if (steadyClasses.isEmpty()) {
+      throw new IllegalArgumentException("steadyClasses must not be empty");
+    }
+  }
+
+  /**
+   * Settings whose {@code steadySides} are those of {@link #STEADY_STATE_CLASSES}.
+   *
+   * @param rounds at least 1
+   * @param warmupIterations at least 1
+   * @param warmupSeconds at least 1
+   * @param measurementIterations at least 1
+   * @param measurementSeconds at least 1
+   * @param quick whether it is the quick mode
+   * @param steadySides the iterations of the sides of {@link #STEADY_STATE_CLASSES}
+   * @throws IllegalArgumentException if a count is below 1
+   * @throws NullPointerException if {@code steadySides} is null
+   */
+  RoundSettings(int rounds, int warmupIterations, int warmupSeconds, int measurementIterations,
+      int measurementSeconds, boolean quick, Iterations steadySides) {
+    this(rounds, warmupIterations, warmupSeconds, measurementIterations, measurementSeconds, quick, steadySides,
+        STEADY_STATE_CLASSES);
   }
 
   private static void positive(String name, int value) {
@@ -107,7 +144,7 @@ record RoundSettings(
    */
   RoundSettings withRounds(int rounds) {
     return new RoundSettings(rounds, warmupIterations, warmupSeconds, measurementIterations, measurementSeconds, quick,
-        steadySides);
+        steadySides, steadyClasses);
   }
 
   /**
@@ -120,7 +157,8 @@ record RoundSettings(
    */
   RoundSettings withWarmup(int iterations, int seconds) {
     return new RoundSettings(rounds, iterations, seconds, measurementIterations, measurementSeconds, quick,
-        new Iterations(iterations, seconds, steadySides.measurementIterations(), steadySides.measurementSeconds()));
+        new Iterations(iterations, seconds, steadySides.measurementIterations(), steadySides.measurementSeconds()),
+        steadyClasses);
   }
 
   /**
@@ -133,7 +171,8 @@ record RoundSettings(
    */
   RoundSettings withMeasurement(int iterations, int seconds) {
     return new RoundSettings(rounds, warmupIterations, warmupSeconds, iterations, seconds, quick,
-        new Iterations(steadySides.warmupIterations(), steadySides.warmupSeconds(), iterations, seconds));
+        new Iterations(steadySides.warmupIterations(), steadySides.warmupSeconds(), iterations, seconds),
+        steadyClasses);
   }
 
   /**
@@ -141,23 +180,27 @@ record RoundSettings(
    * @return whether its benchmark class is one of {@link #STEADY_STATE_CLASSES}
    */
   static boolean isSteadyState(Selector side) {
+    return STEADY_STATE_CLASSES.contains(className(side));
+  }
+
+  private static String className(Selector side) {
     int dot = side.method().indexOf('.');
-    return STEADY_STATE_CLASSES.contains(dot < 0 ? side.method() : side.method().substring(0, dot));
+    return dot < 0 ? side.method() : side.method().substring(0, dot);
   }
 
   /**
    * The settings one side runs with: these, with {@code steadySides} as the iterations of a side of
-   * {@link #STEADY_STATE_CLASSES}.
+   * {@code steadyClasses}.
    *
    * @param side the side about to run
    * @return the settings for that side (these for a side of another class)
    */
   RoundSettings forSide(Selector side) {
-    if (!isSteadyState(side)) {
+    if (!steadyClasses.contains(className(side))) {
       return this;
     }
     return new RoundSettings(rounds, steadySides.warmupIterations(), steadySides.warmupSeconds(),
-        steadySides.measurementIterations(), steadySides.measurementSeconds(), quick, steadySides);
+        steadySides.measurementIterations(), steadySides.measurementSeconds(), quick, steadySides, steadyClasses);
   }
 
   /**
@@ -196,8 +239,9 @@ record RoundSettings(
    */
   String text() {
     String steady = steadySides.equals(iterations()) ? ""
-        : "; " + String.join(", ", STEADY_STATE_CLASSES.subList(0, STEADY_STATE_CLASSES.size() - 1)) + " and "
-            + STEADY_STATE_CLASSES.get(STEADY_STATE_CLASSES.size() - 1) + " sides: " + steadySides.text();
+        : "; " + (steadyClasses.size() == 1 ? steadyClasses.get(0)
+            : String.join(", ", steadyClasses.subList(0, steadyClasses.size() - 1)) + " and "
+                + steadyClasses.get(steadyClasses.size() - 1)) + " sides: " + steadySides.text();
     return rounds + (rounds == 1 ? " round" : " rounds") + "; per side per round: 1 fork, " + iterations().text()
         + steady + (quick ? " (--quick)" : "");
   }

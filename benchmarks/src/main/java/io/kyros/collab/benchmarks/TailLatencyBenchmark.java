@@ -45,11 +45,16 @@ import org.openjdk.jmh.annotations.Warmup;
  * subscription's thread, its read of the new event, the listener call, and the hand-back to the benchmark thread
  * ({@link LockSupport#unpark}, a few microseconds). A lost wake-up cannot hang the run: the benchmark thread waits at
  * most {@link #DELIVERY_TIMEOUT_SECONDS} seconds for each event and then fails with a message naming the event.
+ *
+ * <p>Its iterations, here and in the paired runner ({@code RoundSettings.STEADY_STATE_CLASSES}), are the steady
+ * state's, 8 × 3 s of warm-up: a 99th percentile measured while the JIT still compiles is the compiler's (a
+ * {@code FILE} fork's p99 fell from 6.2 ms in its first 2 s to under 1 ms after 10 to 12 s;
+ * {@code benchmarks/experiments/file-tail-latency}).
  */
 @BenchmarkMode(Mode.SampleTime)
 @OutputTimeUnit(TimeUnit.MICROSECONDS)
-@Warmup(iterations = 3, time = 2)
-@Measurement(iterations = 8, time = 3)
+@Warmup(iterations = 8, time = 3)
+@Measurement(iterations = 3, time = 2)
 @Fork(1)
 @Threads(1)
 @State(Scope.Benchmark)

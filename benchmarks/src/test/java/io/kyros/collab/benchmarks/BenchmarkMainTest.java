@@ -51,7 +51,7 @@ class BenchmarkMainTest {
     BenchmarkMain.Command command = BenchmarkMain.parse(
         new String[] {"--rounds", "8", "--warmup", "3x2", "--measurement", "4x1", "--budget", "25"});
 
-    // explicit iterations are every side's, the JDBC benchmark classes' included
+    // explicit iterations are every side's, the steady-state classes' included
     assertThat(command.settings()).isEqualTo(new RoundSettings(8, 3, 2, 4, 1, false, new Iterations(3, 2, 4, 1)));
     assertThat(command.budget()).contains(java.time.Duration.ofMinutes(25));
   }

@@ -217,7 +217,7 @@ class ReportTest {
 
     assertThat(md)
         .startsWith("# Collab benchmarks\n")
-        .contains("## How to run", "java -jar benchmarks/target/benchmarks.jar --quick", "--budget 75",
+        .contains("## How to run", "java -jar benchmarks/target/benchmarks.jar --quick", "--budget 90",
             "--report benchmarks/target/benchmark-rounds.json", "-Dcollab.bench.dir=", "--rounds 8 doc-write",
             "--warmup 10x3 --measurement 5x3")
         .contains("- Command: `unknown (a plain JMH result file)`")
@@ -307,11 +307,31 @@ class ReportTest {
 
     RoundSettings settings = PairedResults.read(old).settings().orElseThrow();
 
-    assertThat(settings).isEqualTo(RoundSettings.FULL);
+    // the tail's sides ran the round's iterations in such a run, and its report says so
+    RoundSettings asRun = new RoundSettings(5, 2, 2, 3, 1, false, RoundSettings.STEADY_STATE,
+        List.of("LeaseBenchmark", "TaskClaimBenchmark", "WorkerPoolBenchmark"));
+    assertThat(settings).isEqualTo(asRun);
+    assertThat(settings.forSide(comparison("tail-p99-file-vs-1ms").ours())).isSameAs(settings);
+    assertThat(settings.forSide(comparison("lease-postgresql-vs-shedlock").ours()).iterations())
+        .isEqualTo(RoundSettings.STEADY_STATE);
+    assertThat(report(PairedResults.read(old)).markdown()).contains("- Kind: paired rounds, 5 rounds; per side per "
+        + "round: 1 fork, warmup 2 × 2 s, measurement 3 × 1 s; LeaseBenchmark, TaskClaimBenchmark and "
+        + "WorkerPoolBenchmark sides: warmup 8 × 3 s, measurement 3 × 2 s\n");
+    // written again, it names the new key and its classes, and reads back the same
     Path again = dir.resolve("again.json");
     PairedResults.read(old).write(again);
-    assertThat(Files.readString(again)).contains("\"steadySides\"").doesNotContain("jdbcSides");
-    assertThat(PairedResults.read(again).settings()).contains(RoundSettings.FULL);
+    assertThat(Files.readString(again)).contains("\"steadySides\"", "\"steadyClasses\"").doesNotContain("jdbcSides");
+    assertThat(PairedResults.read(again).settings()).contains(asRun);
+  }
+
+  @Test
+  void aCurrentFileNamesItsSteadyClassesAndReadsBackTheSame() throws IOException {
+    Path file = dir.resolve("current.json");
+    new PairedResults(Optional.of(RoundSettings.FULL), "java", 2, List.of(), List.of()).write(file);
+
+    assertThat(Files.readString(file)).contains("\"steadyClasses\" : [ \"LeaseBenchmark\", \"TaskClaimBenchmark\", "
+        + "\"WorkerPoolBenchmark\", \"TailLatencyBenchmark\" ]");
+    assertThat(PairedResults.read(file).settings()).contains(RoundSettings.FULL);
   }
 
   @Test

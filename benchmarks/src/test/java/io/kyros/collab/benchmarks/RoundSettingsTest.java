@@ -12,8 +12,8 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 /**
- * Each side's iterations: the JDBC benchmark classes' sides get a steady-state warm-up in a full run, every other side
- * the round's; both sides of every comparison alike; quick runs and explicit iterations the same for every side.
+ * Each side's iterations: the sides of the steady-state classes (the JDBC and tail benchmarks) get a steady-state
+ * warm-up in a full run, every other side the round's; both sides of every comparison alike; quick runs and explicit iterations the same for every side.
  */
 class RoundSettingsTest {
   private static final Selector LEASE_POSTGRESQL = side("LeaseBenchmark.acquireRelease", "POSTGRESQL");
@@ -145,6 +145,10 @@ class RoundSettingsTest {
         .hasMessage("warmupSeconds must be at least 1: 0");
     assertThatThrownBy(() -> new RoundSettings(5, 2, 2, 3, 1, false, null)).isInstanceOf(NullPointerException.class)
         .hasMessage("steadySides must not be null");
+    assertThatThrownBy(() -> new RoundSettings(5, 2, 2, 3, 1, false, RoundSettings.STEADY_STATE, null))
+        .isInstanceOf(NullPointerException.class).hasMessage("steadyClasses must not be null");
+    assertThatThrownBy(() -> new RoundSettings(5, 2, 2, 3, 1, false, RoundSettings.STEADY_STATE, List.of()))
+        .isInstanceOf(IllegalArgumentException.class).hasMessage("steadyClasses must not be empty");
     assertThatThrownBy(() -> RoundSettings.FULL.withMeasurement(0, 1)).isInstanceOf(IllegalArgumentException.class)
         .hasMessage("measurementIterations must be at least 1: 0");
   }

@@ -244,21 +244,26 @@ final class EventSegments {
     if (size <= offset) {
       return new Scan(offset, false, before, size); // nothing new: a tail's usual look, without a buffer or a read
     }
-    // as large as what is there (a tail reads a line or two), at most a block; it grows for a longer line
+    // as large as what is there (a tail reads a line or two), at most a block; a full block if the file grew since,
+    // and larger for a line longer than the buffer
     byte[] buf = new byte[(int) Math.min(size - offset, BLOCK)];
     long bufStart = offset;
     int len = 0;
     long previous = before;
     int added = 0;
+    boolean grown = false; // the last read filled the buffer with bytes beyond the size first seen
     while (added < limit) {
       if (len == buf.length) {
-        buf = Arrays.copyOf(buf, buf.length < BLOCK ? BLOCK : buf.length * 2); // grown since, or a line longer
+        buf = Arrays.copyOf(buf, buf.length < BLOCK ? BLOCK : buf.length * 2); // a line longer than the buffer
+      } else if (grown && buf.length < BLOCK) {
+        buf = Arrays.copyOf(buf, BLOCK); // the file grew since its size was read: read on in blocks
       }
       int n = ch.read(ByteBuffer.wrap(buf, len, buf.length - len), bufStart + len);
       if (n <= 0) {
         return new Scan(bufStart, len > 0, previous, Math.max(size, bufStart + len));
       }
       len += n;
+      grown = len == buf.length && bufStart + len > size;
       int s = 0;
       for (int i = 0; i < len && added < limit; i++) {
         if (buf[i] != '\n') {

@@ -253,6 +253,39 @@ class FileStorageTest {
     }
   }
 
+  @Test
+  void aTailGetsAnotherProcesssEventsAsTheyComeInSegmentsFullAndNot() throws IOException {
+    // another process's writer, done by hand: lines appended to the newest segment until it holds segmentBytes, then
+    // the next segment, named by its first id, which this JVM's segment list does not know yet
+    try (FileStorage s = FileStorage.builder(dir).clock(clock).segmentBytes(4096)
+        .durability(FileStorage.Durability.NONE).open()) {
+      append(s, 1);
+      long seen = s.readEvents(0, 10).get(0).id();
+      long segmentStart = 1;
+      for (long id = 2; id <= 40; id++) {
+        Path segment = dir.resolve("events/" + EventSegments.segmentName(segmentStart));
+        if (Files.size(segment) >= 4096) {
+          segmentStart = id;
+          segment = dir.resolve("events/" + EventSegments.segmentName(segmentStart));
+        }
+        byte[] line = Codec.encodeEvent(new StoredEvent(id, Instant.parse("2026-12-06T00:00:00Z"), "n", "other",
+            "t/" + id, "{\"p\":\"" + "y".repeat(700) + "\"}"));
+        Files.write(segment, line, StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+
+        List<StoredEvent> got = s.readEvents(seen, 10);
+        assertThat(got).as("after %d", seen).extracting(StoredEvent::id).containsExactly(id);
+        assertThat(got.get(0).target()).isEqualTo("t/" + id);
+        seen = id;
+        assertThat(s.readEvents(seen, 10)).as("after %d", seen).isEmpty();
+      }
+      try (Stream<Path> segments = Files.list(dir.resolve("events"))) {
+        assertThat(segments.count()).as("segments").isGreaterThanOrEqualTo(5);
+      }
+      assertThat(s.readEvents(0, 100)).extracting(StoredEvent::id)
+          .containsExactly(LongStream.rangeClosed(1, 40).boxed().toArray(Long[]::new));
+    }
+  }
+
   // ------------------------------------------------------------------------------- recovery
 
   @Test
