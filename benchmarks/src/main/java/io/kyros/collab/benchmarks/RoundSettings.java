@@ -38,8 +38,8 @@ record RoundSettings(
    *       of the fork's CPU while it was measured);
    *   <li>{@code TailLatencyBenchmark}: its results are 99th percentiles, which the compiler's pauses and its share of
    *       2 cores decide while it is busy (a {@code FILE} fork measured in 2 s iterations from its start: a p99 of 6.2,
-   *       4.3, 2.2, 1.0 and 1.5 ms in its first five, then 0.49 to 0.81 ms; 2,588 compilations in the first 2 s, 12
-   *       to 37 in each of the last three 2 s of a 16 s warm-up).
+   *       4.3, 2.2, 1.0 and 1.5 ms in its first five, then 0.49 to 0.81 ms; about 2,600 compilations in the first
+   *       2 s, 12 to 37 in each of the last three 2 s of a 16 s warm-up).
    * </ul>
    * Every comparison in {@link Comparison#ALL} with a side in these classes has its other side in them too (the
    * lease-* and claim-complete-* ones within one class, workers-postgresql-vs-db-scheduler against
@@ -71,8 +71,9 @@ record RoundSettings(
    * LeaseBenchmark's 3 PostgreSQL sides, TaskClaimBenchmark's 5 PostgreSQL and 2 MariaDB sides, WorkerPoolBenchmark's
    * PostgreSQL side and TailLatencyBenchmark's 4 sides. A round takes about 11 minutes (180 s + 480 s) and the suite,
    * with the 6 unpaired results (3 of them LeaseBenchmark's and WorkerPoolBenchmark's memory and file sides, so 32 s
-   * too), about 57 minutes on an otherwise idle machine ({@link PairedRunner#expected}: 3,423 s). That estimate is
-   * low: with 11 sides of 32 s it said 49 minutes and the last three full runs took 56 to 66, so expect about 70.
+   * too), about 57 minutes on an otherwise idle machine ({@link PairedRunner#expected}: 3,423 s). In session 49's
+   * full run the 5 rounds took 59 minutes (the first 16, as it built the cached large stores, the others 11 each)
+   * and the unpaired results 3 more, so expect about 65 without budget rounds.
    */
   static final RoundSettings FULL = new RoundSettings(5, 2, 2, 3, 1, false, STEADY_STATE);
 
