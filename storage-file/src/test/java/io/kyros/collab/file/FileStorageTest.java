@@ -256,7 +256,8 @@ class FileStorageTest {
   @Test
   void aTailGetsAnotherProcesssEventsAsTheyComeInSegmentsFullAndNot() throws IOException {
     // another process's writer, done by hand: lines appended to the newest segment until it holds segmentBytes, then
-    // the next segment, named by its first id, which this JVM's segment list does not know yet
+    // the next segment, named by its first id, which this JVM's writer never created (a read finds it once the segment
+    // before it is full); every read in between ends at a segment that is not full
     try (FileStorage s = FileStorage.builder(dir).clock(clock).segmentBytes(4096)
         .durability(FileStorage.Durability.NONE).open()) {
       append(s, 1);
