@@ -178,15 +178,11 @@ record RoundSettings(
 
   /**
    * @param side a side of a comparison, or an unpaired result
-   * @return whether its benchmark class is one of {@link #STEADY_STATE_CLASSES}
+   * @return whether its benchmark class is one of {@code steadyClasses}, so that it runs {@code steadySides}
    */
-  static boolean isSteadyState(Selector side) {
-    return STEADY_STATE_CLASSES.contains(className(side));
-  }
-
-  private static String className(Selector side) {
+  boolean isSteadyState(Selector side) {
     int dot = side.method().indexOf('.');
-    return dot < 0 ? side.method() : side.method().substring(0, dot);
+    return steadyClasses.contains(dot < 0 ? side.method() : side.method().substring(0, dot));
   }
 
   /**
@@ -197,7 +193,7 @@ record RoundSettings(
    * @return the settings for that side (these for a side of another class)
    */
   RoundSettings forSide(Selector side) {
-    if (!steadyClasses.contains(className(side))) {
+    if (!isSteadyState(side)) {
       return this;
     }
     return new RoundSettings(rounds, steadySides.warmupIterations(), steadySides.warmupSeconds(),

@@ -38,7 +38,7 @@ class RoundSettingsTest {
 
   @Test
   void aFullRunGivesEverySideOfTheSteadyStateClassesAtLeastASteadyStateWarmUp() {
-    List<Selector> steady = allSides().stream().filter(RoundSettings::isSteadyState).toList();
+    List<Selector> steady = allSides().stream().filter(RoundSettings.FULL::isSteadyState).toList();
 
     // LeaseBenchmark 3 PostgreSQL + MEMORY + FILE, TaskClaimBenchmark 5 PostgreSQL + 2 MariaDB, WorkerPoolBenchmark 2,
     // TailLatencyBenchmark MEMORY, FILE, FILE_OTHER_PROCESS, POSTGRESQL
@@ -59,7 +59,7 @@ class RoundSettingsTest {
 
   @Test
   void everyOtherSideKeepsTheRoundsSettings() {
-    List<Selector> others = allSides().stream().filter(s -> !RoundSettings.isSteadyState(s)).toList();
+    List<Selector> others = allSides().stream().filter(s -> !RoundSettings.FULL.isSteadyState(s)).toList();
 
     assertThat(others).hasSize(23).contains(DOC_WRITE).noneMatch(s -> s.method().startsWith("TailLatencyBenchmark."));
     assertThat(others).allSatisfy(side -> assertThat(RoundSettings.FULL.forSide(side)).isSameAs(RoundSettings.FULL));
@@ -73,10 +73,10 @@ class RoundSettingsTest {
       if (c.baseline() == null) {
         continue;
       }
-      assertThat(RoundSettings.isSteadyState(c.baseline())).as(c.name()).isEqualTo(RoundSettings.isSteadyState(c.ours()));
+      assertThat(RoundSettings.FULL.isSteadyState(c.baseline())).as(c.name()).isEqualTo(RoundSettings.FULL.isSteadyState(c.ours()));
       assertThat(RoundSettings.FULL.forSide(c.baseline())).as(c.name())
           .isEqualTo(RoundSettings.FULL.forSide(c.ours()));
-      if (RoundSettings.isSteadyState(c.ours())) {
+      if (RoundSettings.FULL.isSteadyState(c.ours())) {
         steadyComparisons.add(c.name());
       }
     }

@@ -142,9 +142,10 @@ import java.util.function.Supplier;
  *
  * <p>The text of a statement depends only on the commit's shape, not on its values, which are parameters; commits of
  * one shape share one text ({@link Texts}), which spares building it and lets the driver find its prepared statement
- * without hashing a new string. The shape is everything the text is built from: the form (and the checked form's number of expectations), whether the statement locks one key or several,
- * whether it reports its first write's conflict, each write a create or an update, the index deletes' group sizes and
- * rows' count, and each event's markers ({@code StatementTextsProperties} checks that nothing is left out).
+ * without hashing a new string. The shape is everything the text is built from: the form (and the checked form's
+ * number of expectations), whether the statement locks one key or several, whether it reports its first write's
+ * conflict, each write a create or an update, the index deletes' group sizes and rows' count, and each event's
+ * markers ({@code StatementTextsProperties} checks that nothing is left out).
  *
  * <p>Immutable; one per commit.
  */
