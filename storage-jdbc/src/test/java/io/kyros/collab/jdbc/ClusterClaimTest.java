@@ -36,8 +36,8 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * Claims on PostgreSQL from a cluster: {@value #NODES} nodes (each its own pool and {@link JdbcStorage}) with
- * {@value #THREADS_PER_NODE} worker threads each drain {@value #TASKS} tasks while {@value #READERS} readers on a
- * pool of their own tail the log. Every so often a worker moves the shared test clock past the claims' ttl, so the
+ * {@value #THREADS_PER_NODE} worker threads each drain {@value #TASKS} tasks while {@value #READERS} readers, each
+ * a storage on a pool of its own (so each keeps its own settled bound and pending mark), tail the log. Every so often a worker moves the shared test clock past the claims' ttl, so the
  * claims held at that moment go stale and are reclaimed and claimed again with a higher fence; their holders' guarded
  * writes and completions must then fail.
  *
@@ -60,7 +60,8 @@ class ClusterClaimTest {
   private final List<HikariDataSource> pools = new ArrayList<>();
   private final List<JdbcStorage> storages = new ArrayList<>();
   private final List<Collab> nodes = new ArrayList<>();
-  private JdbcStorage readerStorage;
+  /** The readers' storages, one each. */
+  private final List<JdbcStorage> readerStorages = new ArrayList<>();
 
   @BeforeEach
   void openNodes() {
@@ -73,19 +74,19 @@ class ClusterClaimTest {
       nodes.add(Collab.builder().storage(storage).holder("node-" + n).taskMaxAttempts(1_000)
           .taskRetryBackoff(Duration.ofMillis(1), Duration.ofMillis(1)).build());
     }
-    HikariDataSource readerPool = db.newPool("cluster-readers", READERS + 1, c -> {});
-    pools.add(readerPool);
-    readerStorage = JdbcStorage.builder(readerPool).tablePrefix(db.prefix).clock(clock)
-        .pollInterval(Duration.ofMillis(20)).build();
+    for (int r = 0; r < READERS; r++) {
+      HikariDataSource readerPool = db.newPool("cluster-reader-" + r, 2, c -> {});
+      pools.add(readerPool);
+      readerStorages.add(JdbcStorage.builder(readerPool).tablePrefix(db.prefix).clock(clock)
+          .pollInterval(Duration.ofMillis(20)).build());
+    }
   }
 
   @AfterEach
   void closeNodes() {
     nodes.forEach(Collab::close);
     storages.forEach(JdbcStorage::close);
-    if (readerStorage != null) {
-      readerStorage.close();
-    }
+    readerStorages.forEach(JdbcStorage::close);
     pools.forEach(HikariDataSource::close);
     if (db != null) {
       db.close();
@@ -112,7 +113,8 @@ class ClusterClaimTest {
     try {
       List<Future<List<Long>>> readers = new ArrayList<>();
       for (int r = 0; r < READERS; r++) {
-        readers.add(threads.submit(() -> tail(finalEventId)));
+        JdbcStorage reader = readerStorages.get(r);
+        readers.add(threads.submit(() -> tail(reader, finalEventId)));
       }
       List<Future<?>> workers = new ArrayList<>();
       for (int t = 0; t < NODES * THREADS_PER_NODE; t++) {
@@ -197,7 +199,7 @@ class ClusterClaimTest {
   }
 
   /** Tails the log from the start in small pages until it has passed the final id, once that is known. */
-  private List<Long> tail(AtomicLong finalEventId) throws InterruptedException {
+  private static List<Long> tail(JdbcStorage readerStorage, AtomicLong finalEventId) throws InterruptedException {
     List<Long> seen = new ArrayList<>();
     long after = 0;
     while (true) {

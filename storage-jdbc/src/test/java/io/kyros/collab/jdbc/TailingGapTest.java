@@ -12,6 +12,7 @@ import io.kyros.collab.spi.StoredEvent;
 import io.kyros.collab.spi.Write;
 import java.sql.Connection;
 import java.sql.ResultSet;
+import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -25,6 +26,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -37,16 +39,25 @@ import org.junit.jupiter.params.provider.EnumSource;
  * an id below one it already passed.
  *
  * <p>On PostgreSQL the appenders' commits run in parallel (ids from a sequence, so they become visible out of order),
- * and a ninth writer, on raw JDBC, inserts events the way a commit does (its xid first, then ids from the sequence)
- * and holds them while three more commits are acknowledged, then commits or rolls back: ids in flight while later
- * ones are visible, that appear later or are missing for good. Readers must wait for the first and pass the second. With the horizon check
- * disabled ({@code EventHorizon.read} returning every visible row), this test fails: docs/jdbc.md has the output.
+ * and two things make that certain rather than likely. A gate (a trigger on the events table that waits for an
+ * advisory lock the test holds) stops six of Collab's own commits, one form after another, after they took an event
+ * id; each is let through only once a commit that took a later id has been acknowledged, which the test asserts:
+ * commits on other keys do not wait for one in flight, and its ids become visible after later ones. And a writer on
+ * raw JDBC inserts events the way a commit does (its xid first, then ids from the sequence) and holds them while
+ * three more commits are acknowledged, then commits or rolls back: ids in flight that appear later or are missing
+ * for good. Readers must wait for the first and pass the second. With the horizon check disabled
+ * ({@code EventHorizon.read} returning every visible row) this test fails, also with the raw writer left out (the
+ * gated commits alone): docs/jdbc.md has the output.
  */
 @Timeout(value = 3, unit = TimeUnit.MINUTES)
 class TailingGapTest {
   private static final int APPENDERS = 8;
   private static final int COMMITS = 60;
   private static final int READERS = 3;
+  /** PostgreSQL: how many of Collab's own commits are held at the gate with their event ids taken. */
+  private static final int GATED = 6;
+  /** The advisory lock the gate's trigger waits for while the test holds it. */
+  private static final long GATE = 7_391_004L;
 
   @ParameterizedTest
   @EnumSource(TestDatabase.Kind.class)
@@ -56,68 +67,154 @@ class TailingGapTest {
         HikariDataSource readerNode = db.newPool("gap_readers", READERS * 2, c -> {});
         JdbcStorage one = db.builder().build();
         JdbcStorage two = JdbcStorage.builder(otherNode).tablePrefix(db.prefix).build()) {
-      AtomicInteger total = new AtomicInteger(Integer.MAX_VALUE); // known once every writer is done
-      Set<Long> acked = ConcurrentHashMap.newKeySet();
-      Semaphore acks = new Semaphore(0);
-      AtomicBoolean appending = new AtomicBoolean(true);
-      AtomicInteger abandoned = new AtomicInteger();
-      List<JdbcStorage> readers = new ArrayList<>();
-      ExecutorService pool = Executors.newFixedThreadPool(APPENDERS + READERS + 1);
-      try {
-        List<Future<List<Long>>> tails = new ArrayList<>();
-        for (int r = 0; r < READERS; r++) {
-          JdbcStorage reader = JdbcStorage.builder(readerNode).tablePrefix(db.prefix)
-              .pollInterval(Duration.ofMillis(5)).build();
-          readers.add(reader);
-          tails.add(pool.submit(() -> tail(reader, total)));
-        }
-        Future<?> abandoner = kind == TestDatabase.Kind.POSTGRESQL
-            ? pool.submit(() -> holdIds(db, acks, appending, acked, abandoned)) : null;
-        List<Future<?>> appenders = new ArrayList<>();
-        for (int a = 0; a < APPENDERS; a++) {
-          JdbcStorage node = a % 2 == 0 ? one : two;
-          int appender = a;
-          appenders.add(pool.submit(() -> {
-            for (int i = 0; i < COMMITS; i++) {
-              NewEvent e = new NewEvent("load", "appender-" + appender, "t/" + i, "{}");
-              RecordKey key = new RecordKey("gap", "a" + appender + "-" + i);
-              // on PostgreSQL, the three forms of a commit: two round trips (a write without an expectation),
-              // one statement writing a record (SingleStatement), one statement with events only
-              Commit commit = switch (i % 3) {
-                case 0 -> Commit.of(List.of(), List.of(Write.put(key, "{}", "h")), List.of(e, e));
-                case 1 -> Commit.of(List.of(Expectation.absent(key)), List.of(Write.put(key, "{}", "h")),
-                    List.of(e, e));
-                default -> Commit.of(List.of(), List.of(), List.of(e, e));
-              };
-              CommitResult.Committed c = (CommitResult.Committed) node.commit(commit);
-              c.events().forEach(s -> assertThat(acked.add(s.id())).isTrue());
-              acks.release();
-            }
-            return null;
-          }));
-        }
-        for (Future<?> f : appenders) {
-          f.get(2, TimeUnit.MINUTES);
-        }
-        appending.set(false);
-        acks.release(Integer.MAX_VALUE / 2); // the abandoner's last wait ends
-        if (abandoner != null) {
-          abandoner.get(1, TimeUnit.MINUTES);
-          assertThat(abandoned.get()).as("ids taken and rolled back").isPositive();
-          assertThat(acked).as("commits of held ids").hasSizeGreaterThan(APPENDERS * COMMITS * 2);
-        } else {
-          assertThat(acked).hasSize(APPENDERS * COMMITS * 2);
-        }
-        total.set(acked.size());
-        for (Future<List<Long>> tail : tails) {
-          List<Long> seen = tail.get(2, TimeUnit.MINUTES);
-          assertThat(seen).hasSize(total.get()).doesNotHaveDuplicates().isSorted();
-          assertThat(seen).containsExactlyInAnyOrderElementsOf(acked);
-        }
-      } finally {
-        pool.shutdownNow();
-        readers.forEach(JdbcStorage::close);
+      if (kind == TestDatabase.Kind.POSTGRESQL) {
+        // the gate: an insert of a 'gated' event, its id taken, waits while the test holds GATE
+        db.whileTrigger("collab_events", "gate", "INSERT", "NEW.event_type = 'gated'",
+            "PERFORM pg_advisory_lock_shared(" + GATE + "); PERFORM pg_advisory_unlock_shared(" + GATE + ");"
+                + " RETURN NEW;",
+            () -> run(kind, db, one, two, readerNode));
+      } else {
+        run(kind, db, one, two, readerNode);
       }
+    }
+  }
+
+  private static void run(TestDatabase.Kind kind, TestDatabase db, JdbcStorage one, JdbcStorage two,
+      HikariDataSource readerNode) {
+    boolean postgres = kind == TestDatabase.Kind.POSTGRESQL;
+    AtomicInteger total = new AtomicInteger(Integer.MAX_VALUE); // known once every writer is done
+    Set<Long> acked = ConcurrentHashMap.newKeySet();
+    AtomicLong maxAcked = new AtomicLong();
+    Semaphore acks = new Semaphore(0);
+    AtomicBoolean appending = new AtomicBoolean(true);
+    AtomicBoolean gating = new AtomicBoolean(postgres);
+    AtomicInteger abandoned = new AtomicInteger();
+    List<JdbcStorage> readers = new ArrayList<>();
+    ExecutorService pool = Executors.newFixedThreadPool(APPENDERS + READERS + 3);
+    try {
+      List<Future<List<Long>>> tails = new ArrayList<>();
+      for (int r = 0; r < READERS; r++) {
+        JdbcStorage reader = JdbcStorage.builder(readerNode).tablePrefix(db.prefix)
+            .pollInterval(Duration.ofMillis(5)).build();
+        readers.add(reader);
+        tails.add(pool.submit(() -> tail(reader, total)));
+      }
+      Future<?> abandoner = postgres ? pool.submit(() -> holdIds(db, acks, appending, acked, abandoned)) : null;
+      Future<Integer> gated = postgres
+          ? pool.submit(() -> gateCommits(db, pool, one, two, acked, maxAcked, gating)) : null;
+      List<Future<?>> appenders = new ArrayList<>();
+      for (int a = 0; a < APPENDERS; a++) {
+        JdbcStorage node = a % 2 == 0 ? one : two;
+        int appender = a;
+        appenders.add(pool.submit(() -> {
+          // on PostgreSQL the appenders go on until the gated commits are done, so that others commit meanwhile
+          for (int i = 0; i < COMMITS || gating.get(); i++) {
+            NewEvent e = new NewEvent("load", "appender-" + appender, "t/" + i, "{}");
+            CommitResult.Committed c = (CommitResult.Committed) node.commit(
+                commit(i % 3, new RecordKey("gap", "a" + appender + "-" + i), e));
+            c.events().forEach(s -> assertThat(acked.add(s.id())).isTrue());
+            c.events().forEach(s -> maxAcked.accumulateAndGet(s.id(), Math::max));
+            acks.release();
+          }
+          return null;
+        }));
+      }
+      if (gated != null) {
+        assertThat(gated.get(2, TimeUnit.MINUTES)).as("commits overtaken at the gate").isEqualTo(GATED);
+      }
+      for (Future<?> f : appenders) {
+        f.get(2, TimeUnit.MINUTES);
+      }
+      appending.set(false);
+      acks.release(Integer.MAX_VALUE / 2); // the abandoner's last wait ends
+      if (abandoner != null) {
+        abandoner.get(1, TimeUnit.MINUTES);
+        assertThat(abandoned.get()).as("ids taken and rolled back").isPositive();
+        assertThat(acked).as("commits of held ids").hasSizeGreaterThan(APPENDERS * COMMITS * 2);
+      } else {
+        assertThat(acked).hasSize(APPENDERS * COMMITS * 2);
+      }
+      total.set(acked.size());
+      for (Future<List<Long>> tail : tails) {
+        List<Long> seen = tail.get(2, TimeUnit.MINUTES);
+        assertThat(seen).hasSize(total.get()).doesNotHaveDuplicates().isSorted();
+        assertThat(seen).containsExactlyInAnyOrderElementsOf(acked);
+      }
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    } finally {
+      pool.shutdownNow();
+      readers.forEach(JdbcStorage::close);
+    }
+  }
+
+  /**
+   * On PostgreSQL, the three forms of a commit: two round trips (a write without an expectation), one statement
+   * writing a record ({@link SingleStatement}), one statement with events only; each with two events.
+   */
+  private static Commit commit(int form, RecordKey key, NewEvent e) {
+    return switch (form) {
+      case 0 -> Commit.of(List.of(), List.of(Write.put(key, "{}", "h")), List.of(e, e));
+      case 1 -> Commit.of(List.of(Expectation.absent(key)), List.of(Write.put(key, "{}", "h")), List.of(e, e));
+      default -> Commit.of(List.of(), List.of(), List.of(e, e));
+    };
+  }
+
+  /**
+   * PostgreSQL: {@link #GATED} times, one of Collab's own commits (each form in turn, on either storage) stops at the
+   * gate with its event ids taken; once a commit that took a later id is acknowledged, the gate opens. So the log
+   * has ids in flight behind visible ones from Collab's parallel commits themselves, not only from the raw writer
+   * of {@link #holdIds}. Ends the appenders' extra commits when done.
+   *
+   * @return how many gated commits were overtaken (each asserted)
+   */
+  private static int gateCommits(TestDatabase db, ExecutorService pool, JdbcStorage one, JdbcStorage two,
+      Set<Long> acked, AtomicLong maxAcked, AtomicBoolean gating) throws Exception {
+    int overtaken = 0;
+    try (Connection gate = db.connect(); Statement s = gate.createStatement()) {
+      for (int g = 0; g < GATED; g++) {
+        s.execute("SELECT pg_advisory_lock(" + GATE + ")");
+        JdbcStorage node = g % 2 == 0 ? one : two;
+        Commit commit = commit(g % 3, new RecordKey("gap", "gated-" + g),
+            new NewEvent("gated", "gated", "t/" + g, "{}"));
+        Future<CommitResult> held = pool.submit(() -> node.commit(commit));
+        Await.until("gated commit " + g + " waiting at the gate", () -> waitingAtGate(db) == 1);
+        long taken = lastEventId(db, s); // at least the first id the gated commit took
+        Await.until("a commit with an id above " + taken + " acknowledged", () -> maxAcked.get() > taken);
+        long passed = maxAcked.get();
+        s.execute("SELECT pg_advisory_unlock(" + GATE + ")");
+        CommitResult.Committed c = (CommitResult.Committed) held.get(1, TimeUnit.MINUTES);
+        // its first event's id was taken before the gate and passed by an acknowledged commit's (the second's may
+        // be taken after the gate opens)
+        assertThat(c.events()).hasSize(2);
+        assertThat(c.events().get(0).id()).as("gated commit %d's first id", g).isLessThan(passed);
+        c.events().forEach(e -> assertThat(acked.add(e.id())).isTrue());
+        c.events().forEach(e -> maxAcked.accumulateAndGet(e.id(), Math::max));
+        overtaken++;
+      }
+    } finally {
+      gating.set(false);
+    }
+    return overtaken;
+  }
+
+  /** @return how many sessions wait for the gate's lock */
+  private static int waitingAtGate(TestDatabase db) {
+    try (Connection c = db.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = 0 AND objid = "
+            + GATE + " AND objsubid = 1")) {
+      rs.next();
+      return rs.getInt(1);
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** @return the event sequence's last value: every id handed out so far, committed or not */
+  private static long lastEventId(TestDatabase db, Statement s) throws SQLException {
+    try (ResultSet rs = s.executeQuery("SELECT last_value FROM " + db.prefix + "collab_event_seq")) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 

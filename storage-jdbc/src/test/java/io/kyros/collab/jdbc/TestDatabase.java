@@ -244,15 +244,29 @@ final class TestDatabase implements AutoCloseable {
    * @param body what runs while the trigger exists
    */
   void whileRecordsTrigger(String name, String event, String condition, String plpgsql, Runnable body) {
+    whileTrigger("collab_records", name, event, condition, plpgsql, body);
+  }
+
+  /**
+   * PostgreSQL: as {@link #whileRecordsTrigger}, on another of the storage's tables.
+   *
+   * @param table the table's name after the prefix, such as {@code collab_events}
+   * @param name the trigger's and function's name, after the table prefix
+   * @param event the operation it fires on
+   * @param condition the trigger's {@code WHEN} condition
+   * @param plpgsql the function's statements between {@code BEGIN} and {@code END}
+   * @param body what runs while the trigger exists
+   */
+  void whileTrigger(String table, String name, String event, String condition, String plpgsql, Runnable body) {
     String function = prefix + name + "()";
     execute("CREATE OR REPLACE FUNCTION " + function + " RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN " + plpgsql
             + " END $$",
-        "CREATE TRIGGER " + prefix + name + " BEFORE " + event + " ON " + prefix + "collab_records FOR EACH ROW WHEN ("
+        "CREATE TRIGGER " + prefix + name + " BEFORE " + event + " ON " + prefix + table + " FOR EACH ROW WHEN ("
             + condition + ") EXECUTE FUNCTION " + function);
     try {
       body.run();
     } finally {
-      execute("DROP TRIGGER " + prefix + name + " ON " + prefix + "collab_records", "DROP FUNCTION " + function);
+      execute("DROP TRIGGER " + prefix + name + " ON " + prefix + table, "DROP FUNCTION " + function);
     }
   }
 
