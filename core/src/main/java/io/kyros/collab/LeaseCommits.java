@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexEntry;
 import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.RecordKey;
@@ -15,8 +16,10 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.function.UnaryOperator;
 
@@ -288,17 +291,44 @@ final class LeaseCommits {
   }
 
   /**
+   * @return the query for the first page of this instance's workflow's claims that a Collab of another workflow
+   *     parked ({@link TaskIndexes#parkedExpiry}): all stale
+   */
+  IndexQuery parkedClaims() {
+    return IndexQuery.first(RecordKeys.TASK_LEASES, TaskIndexes.parkedExpiry(core.workflow().name()), Core.PAGE);
+  }
+
+  /**
    * The lease records of {@code collection} that may hold a lease stale at {@code now}: through the {@code expires}
-   * index those expiring at or before it, else every record; in id order either way. Callers check each.
+   * index those expiring at or before it (for task claims, with this workflow's parked ones), else every record; in
+   * id order either way. Callers check each.
    */
   List<StoredRecord> mayBeStale(String collection, Instant now) {
     if (!core.indexed()) {
       return core.scan(collection);
     }
-    List<StoredRecord> out = new ArrayList<>();
-    core.scanAll(expiringBy(collection, now)).forEach(h -> out.add(h.record()));
-    out.sort(Comparator.comparing(r -> r.key().id()));
-    return out;
+    Map<String, StoredRecord> byId = new TreeMap<>();
+    core.scanAll(expiringBy(collection, now)).forEach(h -> byId.put(h.record().key().id(), h.record()));
+    if (collection.equals(RecordKeys.TASK_LEASES)) {
+      core.scanAll(parkedClaims()).forEach(h -> byId.putIfAbsent(h.record().key().id(), h.record()));
+    }
+    return new ArrayList<>(byId.values());
+  }
+
+  /**
+   * Moves a stale claim of a task of another workflow out of {@code expires} into that workflow's parked index
+   * ({@link TaskIndexes#parkedExpiry}): the lease record rewritten unchanged but for its entry, no event, if it is
+   * still the version read. Claims of this workflow then no longer read it; a Collab of its own reclaims it.
+   *
+   * @param leaseRecord the claim's lease record, found in {@code expires}
+   * @param held the stale lease it holds
+   * @param workflow the name of the task's workflow
+   */
+  void park(StoredRecord leaseRecord, Lease held, String workflow) {
+    core.commit(Commit.of(List.of(Expectation.revision(leaseRecord.key(), leaseRecord.revision())),
+        List.of(Write.put(leaseRecord.key(), leaseRecord.json(), leaseRecord.hash(),
+            List.of(new IndexEntry(TaskIndexes.parkedExpiry(workflow), TaskIndexes.timeKey(held.expiresAt()))))),
+        List.of()));
   }
 
   /** Time the lease has left by the storage's clock; zero if the storage cannot say (assume the worst). */

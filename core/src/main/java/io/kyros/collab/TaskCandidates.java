@@ -160,8 +160,9 @@ final class TaskCandidates {
 
   /**
    * The first round through the indexes: the claims expiring by {@code now}, the backoffs due by then, the
-   * unfinished sweeps of completed dependencies ({@link TaskReadiness#sweep}) and the best ready tasks, read together
-   * ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database). Usually none of the first three
+   * unfinished sweeps of completed dependencies ({@link TaskReadiness#sweep}), this workflow's stale claims that a
+   * Collab of another workflow parked ({@link LeaseCommits#park}) and the best ready tasks, read together
+   * ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database). Usually none of the first four
    * has anything, and the ready tasks are the round's candidates; otherwise the stale claims are reclaimed, the due
    * backoffs promoted and the sweeps finished, and the result is null: the caller reads the ready tasks again.
    */
@@ -171,6 +172,7 @@ final class TaskCandidates {
     queries.add(leases.expiringBy(RecordKeys.TASK_LEASES, now));
     queries.add(commits.readiness().dueBy(now));
     queries.add(TaskReadiness.pendingSweepsQuery());
+    queries.add(leases.parkedClaims());
     queries.addAll(readyQueries(labels, n));
     List<List<IndexHit>> results = core.storage().scanIndexes(queries);
     boolean changed = false;
@@ -178,15 +180,16 @@ final class TaskCandidates {
       commits.readiness().pendingSweeps(results.get(2)); // a completion's sweep that did not finish
       changed = true;
     }
-    if (!results.get(0).isEmpty()) {
-      claims.reclaimStale(worker, now); // reads every stale claim, not only the first page
+    if (!results.get(0).isEmpty() || !results.get(3).isEmpty()) {
+      // reads every stale claim, not only the first page; another workflow's it finds are parked, not read again
+      claims.reclaimStale(worker, now);
       changed = true;
     }
     if (!results.get(1).isEmpty()) {
       commits.readiness().promote(results.get(1));
       changed = true;
     }
-    return changed ? null : roundOf(results.subList(3, results.size()), n);
+    return changed ? null : roundOf(results.subList(4, results.size()), n);
   }
 
   /** The queries for the best {@code n} ready tasks: of the workflow, or of each label's index. */

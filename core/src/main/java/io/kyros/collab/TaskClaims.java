@@ -315,8 +315,8 @@ final class TaskClaims {
   }
 
   /**
-   * Reclaims one stale claim; empty if it is not stale, another workflow's, someone else acted first, or the task
-   * holds no claim (then only the lease is freed).
+   * Reclaims one stale claim; empty if it is not stale, another workflow's (then parked, see
+   * {@link LeaseCommits#park}), someone else acted first, or the task holds no claim (then only the lease is freed).
    */
   Optional<Task> reclaim(StoredRecord leaseRecord, String actor, Instant now) {
     Lease held = leases.held(leaseRecord);
@@ -328,7 +328,11 @@ final class TaskClaims {
     Optional<StoredRecord> task = core.storage().read(RecordKeys.task(id));
     ObjectNode json = task.map(t -> core.parse(t).deepCopy()).orElse(null);
     if (json != null && !commits.ownWorkflow(json)) {
-      return Optional.empty(); // a Collab on that task's workflow reclaims it
+      // a Collab on that task's workflow reclaims it; out of expires, so that this workflow's claims stop reading it
+      if (leaseRecord.key().collection().equals(RecordKeys.TASK_LEASES) && core.indexed()) {
+        leases.park(leaseRecord, held, TaskRecord.workflowName(json));
+      }
+      return Optional.empty();
     }
     List<Expectation> expectations = new ArrayList<>();
     expectations.add(Expectation.revision(leaseRecord.key(), leaseRecord.revision()));

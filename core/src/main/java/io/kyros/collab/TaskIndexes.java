@@ -32,8 +32,14 @@ import java.util.regex.Pattern;
  * </pre>
  * Indexes of {@code _leases} and {@code _task-leases}:
  * <pre>
- * expires                        &lt;time&gt; (heartbeatAt + ttl)  every held lease (a free record carries none)
+ * expires                        &lt;time&gt; (heartbeatAt + ttl)  every held lease (a free record carries none), but:
+ * expires:&lt;workflow&gt;             &lt;time&gt; (heartbeatAt + ttl)  in {@code _task-leases}: a stale claim of a task of
+ *                                                            &lt;workflow&gt;, parked there by a Collab of another
+ *                                                            workflow that found it in {@code expires}
  * </pre>
+ * A Collab reclaims only its own workflow's claims; one of another workflow that meets a stale claim in {@code expires}
+ * moves its entry to {@code expires:<the task's workflow>} (the record rewritten unchanged, no event), so claims of
+ * its own workflow no longer read it, while a Collab of that workflow finds it there.
  * <ul>
  *   <li>{@code <time>}: 12 digits of epoch seconds + 10<sup>11</sup> (clamped to 0 and 10<sup>12</sup>-1), then 9
  *       digits of nanoseconds: fixed width, so keys sort as instants do.</li>
@@ -61,6 +67,11 @@ final class TaskIndexes {
   static final int VERSION = 2;
   /** The index of held leases by expiry, in {@code _leases} and {@code _task-leases}. */
   static final String EXPIRES = "expires";
+  /** @return the index of {@code workflow}'s stale claims that a Collab of another workflow parked */
+  static String parkedExpiry(String workflow) {
+    return EXPIRES + ":" + workflowPart(workflow);
+  }
+
   /** The index of tasks waiting for a dependency. */
   static final String WAITS = "waits";
   /** The index of the sweep markers in {@code _task-waiters} (a done task whose late waiters are still to move). */

@@ -515,6 +515,40 @@ class TaskClaimPathTest {
     assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
   }
 
+  @Test
+  void aStaleClaimOfAnotherWorkflowIsReadOnceThenNoClaimOfThisWorkflowReadsIt() {
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);
+    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+    try (Collab kanban = Collab.builder().storage(storage).holder("alice").build();
+        Collab other = Collab.builder().storage(storage.delegate).holder("carol").workflow(flow).build()) {
+      for (int i = 0; i < 3; i++) {
+        other.tasks().create(NewTask.of("x" + i).withId("x" + i));
+        other.tasks().claimNext(TTL).orElseThrow(); // and its worker dies: the claim goes stale, nobody of other runs
+      }
+      for (int i = 0; i < 4; i++) {
+        kanban.tasks().create(NewTask.of("k" + i).withId("k" + i));
+      }
+      clock.advance(TTL.plusSeconds(1));
+      storage.reset();
+      assertThat(kanban.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("k0");
+      assertThat(storage.count("read _tasks")).as("the first claim reads the other workflow's tasks").isEqualTo(3);
+      assertThat(storage.count("commit")).as("three parked, one claim").isEqualTo(4);
+      for (int i = 1; i < 4; i++) {
+        storage.reset();
+        assertThat(kanban.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("k" + i);
+        assertThat(storage.count("read _tasks") + storage.count("read _task-leases") + storage.count("readAll"))
+            .as("claim %d: %s", i, storage.calls).isZero();
+        assertThat(storage.count("scan _task-leases expires")).as("the first round's query only").isEqualTo(1);
+        assertThat(storage.count("commit")).as("claim %d", i).isEqualTo(1);
+      }
+      // parked, not lost: the other workflow's Collab reclaims them
+      assertThat(other.tasks().reclaimStale()).extracting(Task::id).containsExactly("x0", "x1", "x2");
+      assertThat(other.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("x0");
+    }
+  }
+
   /** With a frozen clock a task claimed and released in its creation's tick still looks never moved. */
   private static CountingStorage frozen() {
     return new CountingStorage(MemoryStorage.create(new MutableClock(Instant.parse("2026-01-01T00:00:00Z"))), true);

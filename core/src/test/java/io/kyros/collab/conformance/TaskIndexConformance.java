@@ -537,6 +537,34 @@ public abstract class TaskIndexConformance extends TaskConformance {
   }
 
   @Test
+  void taskIndex_aStaleClaimOfAnotherWorkflowIsParkedWhereItsOwnWorkflowReclaimsIt() {
+    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
+      other.tasks().create(NewTask.of("x").withId("x"));
+      TaskClaim x = other.tasks().claimNext(TTL).orElseThrow();
+      create("k", 0);
+      create("m", 0);
+      clock.advance(TTL.plusSeconds(1)); // x's claim goes stale; no Collab of 'other' is running
+      assertThat(collab.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("k");
+      if (storage.indexes()) {
+        assertThat(storage.scanIndex(IndexQuery.first("_task-leases", "expires", 10)))
+            .extracting(h -> h.record().key().id()).as("k's claim only").containsExactly("k");
+        assertThat(storage.scanIndex(IndexQuery.first("_task-leases", "expires:other", 10)))
+            .extracting(h -> h.record().key().id()).containsExactly("x");
+      }
+      audit();
+      assertThat(collab.tasks().get("x")).as("left to its own workflow").contains(x.task());
+      assertThat(collab.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("m");
+      TaskClaim again = other.tasks().claimNext(TTL).orElseThrow(); // reclaims x from the parked index, claims it
+      assertThat(again.task().id()).isEqualTo("x");
+      assertThat(again.task().attempts()).isEqualTo(1);
+      assertThat(again.lease().fence()).isGreaterThan(x.lease().fence());
+      audit();
+    }
+  }
+
+  @Test
   void taskIndex_aTaskOfAnotherWorkflowPlacedOnADoneDependencyDoesNotEraseItsPendingSweep() {
     // found by review: a placement blind-writes the guard _task-waiters/D. For a task of a workflow whose done status
     // is not D's, D done is still "not done", so its pin on D holds after D's completion and its guard overwrites the
