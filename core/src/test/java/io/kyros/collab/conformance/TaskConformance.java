@@ -25,6 +25,15 @@ import org.junit.jupiter.api.Test;
 
 /** docs/design.md invariant 5: tasks, workflows, claiming through leases, retries and reclaim. */
 public abstract class TaskConformance extends EventConformance {
+  /**
+   * @return a workflow other than Kanban ({@code todo}, {@code doing}, {@code shipped}, {@code dropped}), for tests of
+   *     two workflows on one store
+   */
+  protected static Workflow otherWorkflow() {
+    return Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+  }
+
 
   private static final Duration TTL = Duration.ofSeconds(60);
 
@@ -396,9 +405,7 @@ public abstract class TaskConformance extends EventConformance {
 
   @Test
   void tasks_followTheWorkflowTheyWereCreatedIn() {
-    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
-        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
-    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(otherWorkflow()).build()) {
       other.tasks().create(NewTask.of("x").withId("x"));
       assertThat(collab.tasks().claimNext(TTL)).as("a kanban Collab does not claim it").isEmpty();
       assertThatThrownBy(() -> collab.tasks().transition("x", "done", null))

@@ -9,7 +9,6 @@ import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskFilter;
 import io.kyros.collab.TaskPatch;
-import io.kyros.collab.Workflow;
 import io.kyros.collab.memory.MemoryStorage;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
@@ -538,9 +537,7 @@ public abstract class TaskIndexConformance extends TaskConformance {
 
   @Test
   void taskIndex_aStaleClaimOfAnotherWorkflowIsParkedWhereItsOwnWorkflowReclaimsIt() {
-    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
-        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
-    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(otherWorkflow()).build()) {
       other.tasks().create(NewTask.of("x").withId("x"));
       TaskClaim x = other.tasks().claimNext(TTL).orElseThrow();
       create("k", 0);
@@ -571,9 +568,7 @@ public abstract class TaskIndexConformance extends TaskConformance {
     // sweep marker, whose 'sweep' index entry goes with it: the straggler w then waits on the done d for ever.
     create("d", 0);
     completeAndCrashBeforeTheSweep(claim("d"));
-    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
-        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
-    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(flow).build()) {
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(otherWorkflow()).build()) {
       other.tasks().create(NewTask.of("x").withId("x").withDependsOn("d")); // waits for d to be 'shipped'
     }
     assertThat(collab.tasks().claimUpTo(10, "all", TTL, Set.of())).extracting(c -> c.task().id())
