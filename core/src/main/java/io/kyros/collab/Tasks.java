@@ -104,6 +104,29 @@ public final class Tasks {
   }
 
   /**
+   * The tasks claimable now, best first: what {@link #claimNext(String, Duration, Set)} would take, in the order it
+   * takes them (in the initial state, dependencies all done, backoff passed, carrying one of {@code labels} if any
+   * are given; highest priority first, then oldest, then smallest id), without claiming anything. A snapshot: a
+   * concurrent claimer may take one the next moment, and stale claims are not reclaimed by it (their tasks appear once
+   * a claim or {@link #reclaimStale()} has returned them). On a storage that keeps indexes it reads the first
+   * {@code limit} entries of the ready index (of each label's) and the backoffs due by now, so its cost does not grow
+   * with the tasks done, claimed or blocked; otherwise it reads every task.
+   *
+   * @param labels labels of which a task must carry one, empty for any
+   * @param limit the most tasks to return, &gt; 0
+   * @return at most {@code limit} claimable tasks, best first
+   * @throws IllegalArgumentException if limit is not positive or a label is invalid
+   */
+  public List<Task> ready(Set<String> labels, int limit) {
+    Objects.requireNonNull(labels, "labels");
+    labels.forEach(l -> Names.requireName("label", l));
+    if (limit <= 0) {
+      throw new IllegalArgumentException("limit must be positive: " + limit);
+    }
+    return board.ready(labels, limit);
+  }
+
+  /**
    * Changes a task's fields (not its status) if its ETag matches, recording {@code task_updated}.
    * New dependencies are checked for existence and cycles in the same commit.
    *

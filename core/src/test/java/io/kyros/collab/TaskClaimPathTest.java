@@ -516,6 +516,27 @@ class TaskClaimPathTest {
   }
 
   @Test
+  void readyReadsTheReadyIndexOnlyWhateverTheTasksDoneOrBlocked() {
+    collab.tasks().create(NewTask.of("gate").withId("gate"));
+    for (int i = 0; i < 40; i++) {
+      collab.tasks().create(NewTask.of("d" + i).withId("d" + i).withPriority(1));
+    }
+    for (int i = 0; i < 40; i++) {
+      collab.tasks().complete(collab.tasks().claimNext(TTL).orElseThrow());
+    }
+    for (int i = 0; i < 20; i++) {
+      collab.tasks().create(NewTask.of("b" + i).withId("b" + i).withDependsOn("gate"));
+    }
+    collab.tasks().create(NewTask.of("r").withId("r"));
+    storage.reset();
+    assertThat(collab.tasks().ready(Set.of(), 10)).extracting(Task::id).containsExactly("gate", "r");
+    assertThat(storage.count("list _tasks") + storage.count("read _tasks") + storage.count("readAll"))
+        .as("%s", storage.calls).isZero();
+    assertThat(storage.calls.keySet()).as("two index queries and the clock")
+        .containsExactlyInAnyOrder("now", "scan _tasks ready:kanban", "scan _tasks delayed:kanban");
+  }
+
+  @Test
   void aStaleClaimOfAnotherWorkflowIsReadOnceThenNoClaimOfThisWorkflowReadsIt() {
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);

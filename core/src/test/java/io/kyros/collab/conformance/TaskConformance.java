@@ -19,7 +19,9 @@ import io.kyros.collab.TaskPatch;
 import io.kyros.collab.TransitionResult;
 import io.kyros.collab.Workflow;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -401,6 +403,45 @@ public abstract class TaskConformance extends EventConformance {
     assertThat(taken.task().attempts()).isEqualTo(1);
     assertThat(taken.lease().fence()).isGreaterThan(crashed.lease().fence());
     assertThat(eventTypes()).containsSubsequence("lease_reclaimed", "task_reclaimed", "lease_acquired", "task_claimed");
+  }
+
+  @Test
+  void tasks_readyListsWhatClaimsWouldTakeInTheirOrderWithoutClaiming() {
+    collab.tasks().create(NewTask.of("gate").withId("gate"));
+    collab.tasks().create(NewTask.of("low").withId("low").withPriority(1));
+    clock.advance(Duration.ofSeconds(1));
+    collab.tasks().create(NewTask.of("high").withId("high").withPriority(7).withLabels("gpu"));
+    collab.tasks().create(NewTask.of("blocked").withId("blocked").withPriority(9).withDependsOn("gate"));
+    collab.tasks().create(NewTask.of("newer").withId("newer").withPriority(1).withLabels("cpu"));
+    collab.tasks().create(NewTask.of("retried").withId("retried").withPriority(5));
+    collab.tasks().create(NewTask.of("done").withId("done").withPriority(8));
+    collab.tasks().complete(collab.tasks().claim("done", "w", TTL).orElseThrow());
+    collab.tasks().claim("gate", "w", TTL).orElseThrow(); // held
+    collab.tasks().fail(collab.tasks().claim("retried", "w", TTL).orElseThrow(), "flaky", Duration.ofSeconds(30));
+    try (Collab other = Collab.builder().storage(storage).holder("carol").workflow(otherWorkflow()).build()) {
+      other.tasks().create(NewTask.of("theirs").withId("theirs").withPriority(9));
+    }
+
+    assertThat(collab.tasks().ready(Set.of(), 10)).extracting(Task::id).containsExactly("high", "low", "newer");
+    assertThat(collab.tasks().ready(Set.of(), 2)).extracting(Task::id).containsExactly("high", "low");
+    assertThat(collab.tasks().ready(Set.of("cpu", "gpu"), 10)).extracting(Task::id).containsExactly("high", "newer");
+    assertThat(collab.tasks().ready(Set.of("cpu"), 10)).extracting(Task::id).containsExactly("newer");
+    clock.advance(Duration.ofSeconds(31)); // the backoff passes: ready at once, before any claim promotes it
+    assertThat(collab.tasks().ready(Set.of(), 10)).extracting(Task::id).containsExactly("high", "retried", "low",
+        "newer");
+    assertThat(collab.tasks().ready(Set.of(), 1)).extracting(Task::id).containsExactly("high");
+    assertThat(collab.tasks().get("high").orElseThrow().status()).as("nothing claimed").isEqualTo("queued");
+    List<String> claimed = new ArrayList<>();
+    for (Optional<TaskClaim> c = collab.tasks().claimNext(TTL); c.isPresent(); c = collab.tasks().claimNext(TTL)) {
+      claimed.add(c.get().task().id());
+    }
+    assertThat(claimed).as("the claims take them in that order").containsExactly("high", "retried", "low", "newer");
+    assertThat(collab.tasks().ready(Set.of(), 10)).isEmpty();
+
+    assertThatThrownBy(() -> collab.tasks().ready(Set.of(), 0)).isInstanceOf(IllegalArgumentException.class)
+        .hasMessage("limit must be positive: 0");
+    assertThatThrownBy(() -> collab.tasks().ready(Set.of("bad label"), 5))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("label must match");
   }
 
   @Test

@@ -95,12 +95,13 @@ final class TaskTools {
   private Object ready(McpArgs args) {
     Set<String> labels = args.stringSet("labels");
     int limit = (int) args.integer("limit", 20, 1, 500);
-    List<Task> ready = ReadyTasks.of(collab.tasks(), collab.now(), labels);
+    // one more than asked: whether there are more, without reading them all
+    List<Task> ready = collab.tasks().ready(labels, limit + 1);
     ObjectNode out = Json.object();
     ArrayNode list = out.putArray("tasks");
     ready.stream().limit(limit).forEach(t -> list.add(brief(t)));
     if (ready.size() > limit) {
-      out.put("more", ready.size() - limit);
+      out.put("more", true);
     }
     return out;
   }
@@ -146,7 +147,7 @@ final class TaskTools {
       claim = collab.tasks().claim(id, agent, ttl);
       if (claim.isEmpty()) {
         Task t = collab.tasks().get(id).orElseThrow(() -> new NotFoundException("task " + id));
-        throw new ToolError("cannot claim: " + ReadyTasks.whyNot(collab.tasks(), t, collab.now())
+        throw new ToolError("cannot claim: " + WhyNotClaimable.of(collab.tasks(), t, collab.now())
             + ". Nothing was written; tasks_ready lists what you can claim now.");
       }
     } else {

@@ -74,6 +74,10 @@ class McpTwoAgentsTest {
     JsonNode seenByBob = bob.call("tasks_ready", Map.of("labels", List.of("ready")));
     assertThat(ids(seenByAlice)).containsExactly(high, low).doesNotContain(blocked);
     assertThat(seenByBob).isEqualTo(seenByAlice);
+    assertThat(seenByAlice.has("more")).as("no more than the limit").isFalse();
+    JsonNode best = bob.call("tasks_ready", Map.of("labels", List.of("ready"), "limit", 1));
+    assertThat(ids(best)).containsExactly(high);
+    assertThat(best.get("more").asBoolean()).as("one more is claimable").isTrue();
   }
 
   @Test
