@@ -11,7 +11,7 @@ import java.util.stream.Stream;
 
 /**
  * The file backend against the model-based properties. Each try opens a fresh directory; the
- * journal is not forced ({@link FileStorage.Durability#NONE}) so that 1,000 tries stay quick: the
+ * journal is not forced ({@link FileStorage.Durability#NONE}) so that the tries stay quick: the
  * logic under test is the same, and durability is covered by the conformance and crash tests.
  */
 class FileStorageModelProperties extends StorageModelProperties {

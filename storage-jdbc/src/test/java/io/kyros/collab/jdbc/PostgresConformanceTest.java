@@ -15,7 +15,7 @@ class PostgresConformanceTest extends StorageConformanceTest {
     return DB.freshStorage(clock);
   }
 
-  /** A commit waiting for the counter row's lock waits on the server, in a thread that looks busy: ask the server. */
+  /** A commit waiting for another's key lock (an advisory lock) waits on the server, in a thread that looks busy: ask it. */
   @Override
   protected boolean isWaitingForAnotherCommit(Thread committer) {
     return DB.database().lockWaits() > 0;
