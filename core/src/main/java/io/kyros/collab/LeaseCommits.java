@@ -19,8 +19,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.UnaryOperator;
 
 /**
@@ -30,6 +32,8 @@ import java.util.function.UnaryOperator;
  */
 final class LeaseCommits {
   private final Core core;
+  /** The workflows whose Collabs said they read the claims parked for them (a marker, never taken back). */
+  private final Set<String> parkedClaimsRead = ConcurrentHashMap.newKeySet();
   /**
    * The lease records this instance last committed, by key. Only a guess: a commit that relies on one expects its
    * revision, which identifies the value, so if anyone changed the record since, the commit conflicts and the
@@ -318,13 +322,21 @@ final class LeaseCommits {
   /**
    * Moves a stale claim of a task of another workflow out of {@code expires} into that workflow's parked index
    * ({@link TaskIndexes#parkedExpiry}): the lease record rewritten unchanged but for its entry, no event, if it is
-   * still the version read. Claims of this workflow then no longer read it; a Collab of its own reclaims it.
+   * still the version read. Claims of this workflow then no longer read it; a Collab of its own reclaims it. Only if
+   * that workflow's index marker says its Collabs read parked claims ({@link TaskReindex#readsParkedClaims}): else
+   * nothing is done, and claims go on reading it.
    *
    * @param leaseRecord the claim's lease record, found in {@code expires}
    * @param held the stale lease it holds
    * @param workflow the name of the task's workflow
    */
   void park(StoredRecord leaseRecord, Lease held, String workflow) {
+    if (!parkedClaimsRead.contains(workflow)) {
+      if (!TaskReindex.readsParkedClaims(core, workflow)) {
+        return; // no Collab of that workflow said it reads them: leave the claim where an older version looks
+      }
+      parkedClaimsRead.add(workflow); // said once, it stays said
+    }
     core.commit(Commit.of(List.of(Expectation.revision(leaseRecord.key(), leaseRecord.revision())),
         List.of(Write.put(leaseRecord.key(), leaseRecord.json(), leaseRecord.hash(),
             List.of(new IndexEntry(TaskIndexes.parkedExpiry(workflow), TaskIndexes.timeKey(held.expiresAt()))))),

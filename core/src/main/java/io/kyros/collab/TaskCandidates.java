@@ -9,6 +9,7 @@ import io.kyros.collab.spi.StoredRecord;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -19,6 +20,9 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -26,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * Candidate selection for {@link Tasks#claimUpTo} (and {@code claimNext}, which is {@code claimUpTo(1)}): finds the
  * best claimable tasks (initial status, dependencies done, backoff passed, labels; priority, then age, then id) and
  * claims up to the number asked for in one commit, spreading concurrent callers of one instance over the best
- * candidates.
+ * candidates (each skips what another is trying), and, while claimers elsewhere take its candidates, this instance's
+ * claims over those of the best priority ({@link #spread}).
  * <ul>
  *   <li>On a storage that keeps indexes: stale claims are found through the claim leases' {@code expires} index and
  *       reclaimed, due backoffs promoted ({@link TaskReadiness#promoteDue}), then the best candidates read from
@@ -43,6 +48,14 @@ final class TaskCandidates {
   private static final int LEASE_READ_AHEAD = 4;
   /** How many times one call looks for candidates again after losing all it had to concurrent claimers. */
   private static final int MAX_ROUNDS = 4;
+  /**
+   * How many claim commits without a lost candidate end the spreading that a lost one starts (see {@link #spread}).
+   */
+  private static final int CONTENDED_COMMITS = 16;
+  /** How long, by the storage's clock, the spreading a lost candidate starts lasts at most. */
+  private static final Duration CONTENDED_FOR = Duration.ofSeconds(5);
+  /** Under contention a round reads this many times the candidates it otherwise reads, to spread over them. */
+  private static final int CONTENDED_PAGE = 3;
 
   private final Core core;
   private final LeaseCommits leases;
@@ -51,6 +64,14 @@ final class TaskCandidates {
   private final Workflow workflow;
   /** Ids of the tasks a claim of this instance is trying right now; the others skip them. */
   private final Set<String> trying = ConcurrentHashMap.newKeySet();
+  /**
+   * Claim commits left to spread over the best candidates: set to {@link #CONTENDED_COMMITS} when a claim commit loses
+   * a candidate's task record to another writer (usually another process's claimer: this instance's own claim calls
+   * skip what the others try), less one per claim commit that loses none.
+   */
+  private final AtomicInteger contended = new AtomicInteger();
+  /** Until when, by the storage's clock, spreading may last (epoch milliseconds); see {@link #CONTENDED_FOR}. */
+  private final AtomicLong contendedUntil = new AtomicLong();
   /** What claimNext needs of each task, by revision and hash (which identify a value, so entries never go stale). */
   private final Cache<Core.Version, TaskRecord.View> views = Core.cache(50_000);
   /** Combines the concurrent calls of one kind into one search and one commit. */
@@ -111,7 +132,7 @@ final class TaskCandidates {
           r = round == 0 ? firstIndexedRound(labels, max - out.size(), worker, now) : null;
           if (r == null) {
             commits.readiness().promoteDue(now);
-            r = indexedRound(labels, max - out.size());
+            r = indexedRound(labels, max - out.size(), now);
           }
         } else {
           r = scannedRound(labels, worker, now, round);
@@ -167,7 +188,7 @@ final class TaskCandidates {
    * backoffs promoted and the sweeps finished, and the result is null: the caller reads the ready tasks again.
    */
   private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
-    int n = want + trying.size() + LEASE_READ_AHEAD;
+    int n = pageFor(want, now);
     List<IndexQuery> queries = new ArrayList<>();
     queries.add(leases.expiringBy(RecordKeys.TASK_LEASES, now));
     queries.add(commits.readiness().dueBy(now));
@@ -205,8 +226,8 @@ final class TaskCandidates {
   }
 
   /** The best ready tasks through the indexes: enough for {@code want} claims, skipping what this instance tries. */
-  private Round indexedRound(Set<String> labels, int want) {
-    int n = want + trying.size() + LEASE_READ_AHEAD;
+  private Round indexedRound(Set<String> labels, int want, Instant now) {
+    int n = pageFor(want, now);
     return roundOf(core.storage().scanIndexes(readyQueries(labels, n)), n);
   }
 
@@ -343,7 +364,7 @@ final class TaskCandidates {
       Set<String> labels, Instant now, TrailingEvents trailing) {
     boolean dropped = false;
     List<String> mine = new ArrayList<>();
-    Iterator<StoredRecord> next = round.candidates().iterator();
+    Iterator<StoredRecord> next = spread(round.candidates(), max - out.size(), now).iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
     // the candidates whose lease record was not read but guessed: the one this instance last committed, else absent
     // for a task that never moved (TaskRecord.neverMoved); a conflict on one reads them
@@ -414,6 +435,7 @@ final class TaskCandidates {
         if (!outcome.claims().isEmpty()) {
           out.addAll(outcome.claims());
           batch.clear();
+          contended.updateAndGet(c -> Math.max(0, c - 1));
         } else if (outcome.conflicting() >= 0 && outcome.failed() == TaskClaims.Outcome.Failed.LEASE
             && guessed.remove(batch.get(outcome.conflicting()).id())) {
           // a lease record not read was guessed wrong: read every guessed one of the batch at once and prepare again
@@ -446,6 +468,10 @@ final class TaskCandidates {
         } else if (outcome.conflicting() >= 0) {
           batch.remove(outcome.conflicting()); // lost to someone else: the others go on, with a replacement
           dropped = true;
+          if (outcome.failed() == TaskClaims.Outcome.Failed.TASK) {
+            contendedUntil.set(now.plus(CONTENDED_FOR).toEpochMilli());
+            contended.set(CONTENDED_COMMITS);
+          }
         } else {
           batch.clear();
         }
@@ -457,6 +483,49 @@ final class TaskCandidates {
       mine.forEach(trying::remove);
     }
     return dropped;
+  }
+
+  /**
+   * The candidates in the order a call tries them: best first; but while another writer recently took this
+   * instance's candidates ({@link #contending}: usually claimers in other processes), those of the best candidate's
+   * priority in the page in random order, so that processes polling at once spread over them instead of all
+   * committing for the same task and losing all commits but one. Priority order holds either way (a task is never
+   * taken while one of higher priority in the page is left untried); under contention age order does not, within
+   * the page (read {@link #CONTENDED_PAGE} times larger then). A claimer no other writer races never loses a
+   * candidate, so it always takes the best. Only on a storage that keeps indexes (the generic path decides on every
+   * task, and reads ahead the lease records of the best ones).
+   */
+  private List<StoredRecord> spread(List<StoredRecord> candidates, int want, Instant now) {
+    if (!core.indexed() || candidates.size() < 2 || !contending(now)) {
+      return candidates;
+    }
+    int window = Math.min(candidates.size(), pageFor(want, now));
+    int top = view(candidates.get(0)).priority();
+    int same = 1;
+    while (same < window && view(candidates.get(same)).priority() == top) {
+      same++;
+    }
+    if (same < 2) {
+      return candidates;
+    }
+    List<StoredRecord> out = new ArrayList<>(candidates);
+    Collections.shuffle(out.subList(0, same), ThreadLocalRandom.current());
+    return out;
+  }
+
+  /**
+   * @return whether this instance's claims spread: a claim commit lost a task to another writer less than
+   *     {@link #CONTENDED_FOR} ago by the storage's clock, and {@link #CONTENDED_COMMITS} claim commits have not lost
+   *     one since
+   */
+  private boolean contending(Instant now) {
+    return contended.get() > 0 && now.toEpochMilli() < contendedUntil.get();
+  }
+
+  /** @return how many candidates a round reads for {@code want} claims: a page a bit larger, wider under contention */
+  private int pageFor(int want, Instant now) {
+    int n = want + trying.size() + LEASE_READ_AHEAD;
+    return core.indexed() && contending(now) ? n * CONTENDED_PAGE : n;
   }
 
   /**

@@ -20,10 +20,17 @@ import org.slf4j.LoggerFactory;
 /**
  * Gives the records of a store written before its index format ({@link TaskIndexes#VERSION}) their index entries,
  * once, when a {@link Collab} opens on a storage that keeps indexes. A marker record per workflow,
- * {@code _collab/indexes.<workflow>} ({@code {"indexVersion": <n>, "workflow": <name>}}, the workflow part spelled
- * as in {@link TaskIndexes}), says which format that workflow's tasks were indexed to; if it is absent or older,
- * every task of the workflow and every held lease is rewritten unchanged with its entries, in batches committed
- * with expectations on every record rewritten (and on the dependency a waiting task is pinned to), then the marker.
+ * {@code _collab/indexes.<workflow>} ({@code {"indexVersion": <n>, "readsParkedClaims": true, "workflow": <name>}},
+ * the workflow part spelled as in {@link TaskIndexes}), says which format that workflow's tasks were indexed to; if
+ * it is absent or older, every task of the workflow and every held lease is rewritten unchanged with its entries, in
+ * batches committed with expectations on every record rewritten (and on the dependency a waiting task is pinned to),
+ * then the marker. (Held leases are rewritten with {@code expires}: a stale claim of another workflow parked in
+ * {@code expires:<workflow>} goes back there, and the next claim that meets it parks it again.)
+ *
+ * <p>{@code readsParkedClaims} says that the workflow's Collabs read its stale claims parked by Collabs of other
+ * workflows ({@link LeaseCommits#park}); those park a claim only if its workflow's marker says so, so that a store
+ * whose nodes of that workflow all run a version without it keeps those claims where they look. A marker of the
+ * current format without it (written by such a version) is rewritten with it when a Collab of this version opens.
  *
  * <p>Idempotent and safe with concurrent openers and writers: a batch that conflicts is redone record by record from
  * fresh reads, a record that changed since the scan was rewritten by a writer that already writes entries, and the
@@ -34,6 +41,7 @@ final class TaskReindex {
   private static final Logger LOG = LoggerFactory.getLogger(TaskReindex.class);
   private static final String INDEX_VERSION = "indexVersion";
   private static final String WORKFLOW = "workflow";
+  private static final String READS_PARKED_CLAIMS = "readsParkedClaims";
   /** Records per rewrite commit. */
   private static final int BATCH = 256;
 
@@ -48,7 +56,21 @@ final class TaskReindex {
     this.leases = leases;
     this.readiness = readiness;
     this.workflow = core.workflow();
-    this.marker = new RecordKey(RecordKeys.META, "indexes." + TaskIndexes.workflowPart(workflow.name()));
+    this.marker = marker(workflow.name());
+  }
+
+  private static RecordKey marker(String workflow) {
+    return new RecordKey(RecordKeys.META, "indexes." + TaskIndexes.workflowPart(workflow));
+  }
+
+  /**
+   * @param core the core
+   * @param workflow a workflow's name
+   * @return whether that workflow's marker says its Collabs read the stale claims others park for it
+   */
+  static boolean readsParkedClaims(Core core, String workflow) {
+    return core.storage().read(marker(workflow)).map(r -> core.parse(r).path(READS_PARKED_CLAIMS).asBoolean())
+        .orElse(false);
   }
 
   /** Re-indexes if the marker is absent or older than {@link TaskIndexes#VERSION}; a no-op without indexes. */
@@ -59,12 +81,22 @@ final class TaskReindex {
     while (true) {
       Optional<StoredRecord> current = core.storage().read(marker);
       if (current.isPresent() && core.parse(current.get()).path(INDEX_VERSION).asInt() >= TaskIndexes.VERSION) {
-        return;
+        if (core.parse(current.get()).path(READS_PARKED_CLAIMS).asBoolean()) {
+          return;
+        }
+        // written by a version that does not read parked claims: say that this one does
+        ObjectNode said = core.parse(current.get()).deepCopy().put(READS_PARKED_CLAIMS, true);
+        Core.Encoded encoded = core.encode(said, "index marker");
+        if (core.commit(Commit.of(List.of(Expectation.revision(marker, current.get().revision())),
+            List.of(Write.put(marker, encoded.json(), encoded.hash())), List.of())) instanceof CommitResult.Committed) {
+          return;
+        }
+        continue; // another opener wrote it meanwhile: read it again
       }
       int tasks = reindexTasks();
       int held = reindexLeases(RecordKeys.TASK_LEASES) + reindexLeases(RecordKeys.LEASES);
       Core.Encoded encoded = core.encode(core.object().put(INDEX_VERSION, TaskIndexes.VERSION)
-          .put(WORKFLOW, workflow.name()), "index marker");
+          .put(READS_PARKED_CLAIMS, true).put(WORKFLOW, workflow.name()), "index marker");
       CommitResult r = core.commit(Commit.of(
           List.of(new Expectation(marker, current.map(StoredRecord::revision).orElse(Expectation.ABSENT))),
           List.of(Write.put(marker, encoded.json(), encoded.hash())), List.of()));

@@ -104,13 +104,15 @@ public final class Tasks {
   }
 
   /**
-   * The tasks claimable now, best first: what {@link #claimNext(String, Duration, Set)} would take, in the order it
-   * takes them (in the initial state, dependencies all done, backoff passed, carrying one of {@code labels} if any
-   * are given; highest priority first, then oldest, then smallest id), without claiming anything. A snapshot: a
-   * concurrent claimer may take one the next moment, and stale claims are not reclaimed by it (their tasks appear once
-   * a claim or {@link #reclaimStale()} has returned them). On a storage that keeps indexes it reads the first
-   * {@code limit} entries of the ready index (of each label's) and the backoffs due by now, so its cost does not grow
-   * with the tasks done, claimed or blocked; otherwise it reads every task.
+   * The tasks claimable now, best first: what {@link #claimNext(String, Duration, Set)} would take, in the order a
+   * worker that no other writer races takes them (in the initial state, dependencies all done, backoff passed,
+   * carrying one of {@code labels} if any are given; highest priority first, then oldest, then smallest id), without
+   * claiming anything. A snapshot: a concurrent claimer may take one the next moment. It writes nothing, so what a
+   * claim finishes first is not here yet: the tasks of stale claims (until a claim or {@link #reclaimStale()} returns
+   * them), and the waiters of a dependency whose completion crashed before it moved them all (until the next claim
+   * finishes that). On a storage that keeps indexes it reads the first {@code limit} entries of the ready index (of
+   * each label's) and the backoffs due by now, so its cost does not grow with the tasks done, claimed or blocked;
+   * otherwise it reads every task.
    *
    * @param labels labels of which a task must carry one, empty for any
    * @param limit the most tasks to return, &gt; 0
@@ -213,9 +215,13 @@ public final class Tasks {
    * atomically. Stale claims are reclaimed first (as {@link #reclaimStale()} does, for the claims of this workflow's
    * tasks), so a crashed worker's task returns to the queue without anyone else having to notice.
    *
-   * <p>A worker alone always gets the best claimable task. When the best one is lost to a concurrent claimer, the
-   * next is tried without reading the tasks again. Threads of one {@link Collab} that call while a claim for the
-   * same worker, ttl and labels runs wait for it and are then combined into one search and usually one commit, in
+   * <p>A worker that no other writer races always gets the best claimable task. When the best one is lost to a
+   * concurrent claimer, the next is tried without reading the tasks again. Once a claim commit of this instance loses
+   * a task to another writer (usually a claimer in another process), its next claims, for at most 16 claim commits
+   * and 5 seconds of the storage's time, try the candidates of the best priority in a page three times the usual
+   * size in random order (on a storage that keeps indexes), so that processes polling at once spread over them
+   * instead of committing for the same task: priority order holds, age order only within that page. Threads of one
+   * {@link Collab} that call while a claim for the same worker, ttl and labels runs wait for it and are then combined into one search and usually one commit, in
    * the order they came (see {@link #claimUpTo(int, String, Duration, Set)}); those calling for different ones skip a
    * candidate another of them is committing for at that moment, so they spread over the best candidates (each skipped
    * one is being claimed by a concurrent call) instead of all committing for the same one.
@@ -407,7 +413,10 @@ public final class Tasks {
    * Reclaims every task whose claim lease is stale: back to the initial status with {@code attempts}
    * incremented, or to the failed status once {@code maxAttempts} is reached. Records
    * {@code lease_reclaimed} and {@code task_reclaimed}. This is a system action: it does not need the
-   * workflow to allow the edge.
+   * workflow to allow the edge. Stale claims of another workflow's tasks are left to that workflow's Collabs (this
+   * one does not know its statuses); on a storage that keeps indexes their lease records are moved, unchanged but for
+   * their index entry, to where that workflow's Collabs look and this one's claims do not (see docs/architecture.md,
+   * "How a claim finds its task").
    *
    * @return the tasks after reclaim
    */

@@ -197,6 +197,74 @@ class TaskClaimPathTest {
     assertThat(rival.tasks().get("a").orElseThrow().assignee()).isEqualTo("bob");
   }
 
+  /**
+   * Two processes on a store with a test clock: alice (counted) and bob. The store holds h00..h19 of priority 5 and
+   * l0..l4 of priority 1; alice has claimed h00, the best, and then lost h01 to bob while her claim committed for it
+   * (and took h02, the next in that call's order): her claims are contended from then.
+   */
+  private record Contended(MutableClock clock, Collab alice, Collab bob) implements AutoCloseable {
+    static Contended afterALostCandidate() {
+      MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+      CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);
+      Contended c = new Contended(clock, Collab.builder().storage(storage).holder("alice").build(),
+          Collab.builder().storage(storage.delegate).holder("bob").build());
+      for (int i = 0; i < 20; i++) {
+        c.alice.tasks().create(NewTask.of("h" + i).withId(String.format("h%02d", i)).withPriority(5));
+      }
+      for (int i = 0; i < 5; i++) {
+        c.alice.tasks().create(NewTask.of("l" + i).withId("l" + i).withPriority(1));
+      }
+      assertThat(c.alice.tasks().claimNext(TTL)).as("alone: the best").map(t -> t.task().id()).contains("h00");
+      storage.hookTask = "h01";
+      storage.hook = commit -> {
+        storage.hook = null;
+        assertThat(c.bob.tasks().claim("h01", "bob", TTL)).isPresent(); // another process takes h01 meanwhile
+      };
+      assertThat(c.alice.tasks().claimNext(TTL)).as("the next in this call's order").map(t -> t.task().id())
+          .contains("h02");
+      return c;
+    }
+
+    List<String> claim(int n) {
+      List<String> out = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        out.add(alice.tasks().claimNext(TTL).orElseThrow().task().id());
+      }
+      return out;
+    }
+
+    @Override
+    public void close() {
+      alice.close();
+      bob.close();
+    }
+  }
+
+  @Test
+  void afterLosingACandidateToAnotherProcessClaimsSpreadOverTheBestPriorityAndNeverTakeALowerOne() {
+    try (Contended c = Contended.afterALostCandidate()) {
+      List<String> next = c.claim(17 + 5);
+      List<String> high = next.subList(0, 17);
+      assertThat(high).as("every task of priority 5 before any of priority 1").allMatch(id -> id.startsWith("h"))
+          .doesNotHaveDuplicates().doesNotContain("h00", "h01", "h02");
+      assertThat(next.subList(17, 22)).containsExactly("l0", "l1", "l2", "l3", "l4");
+      // the claims after a lost candidate try the tasks of the best priority in random order (16 commits long): the
+      // chance that 15 random picks each took the oldest is below 1e-13
+      assertThat(high).as("spread, not in age order").isNotEqualTo(high.stream().sorted().toList());
+      assertThat(high.subList(15, 17)).as("in order again once 16 claim commits lost nothing")
+          .isEqualTo(high.subList(15, 17).stream().sorted().toList());
+    }
+  }
+
+  @Test
+  void theSpreadingALostCandidateStartsEndsAfterFiveSecondsOfTheStoragesTime() {
+    try (Contended c = Contended.afterALostCandidate()) {
+      c.clock().advance(Duration.ofSeconds(5)); // contention long past, say the other processes stopped
+      assertThat(c.claim(10)).as("best first again").containsExactly("h03", "h04", "h05", "h06", "h07", "h08", "h09",
+          "h10", "h11", "h12");
+    }
+  }
+
   @Test
   void withoutIndexesAWorkerThatLosesItsCandidateClaimsTheNextWithoutReadingTheTasksAgain() {
     CountingStorage storage = new CountingStorage(false);
@@ -515,6 +583,44 @@ class TaskClaimPathTest {
     assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
   }
 
+  /** @return a workflow other than Kanban, for two workflows on one store */
+  private static Workflow otherWorkflow() {
+    return Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
+        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+  }
+
+  @Test
+  void aStaleClaimOfAWorkflowWhoseCollabsDoNotSayTheyReadParkedClaimsIsLeftWhereTheyLook() {
+    MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
+    CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);
+    Workflow flow = otherWorkflow();
+    RecordKey marker = new RecordKey("_collab", "indexes.other");
+    try (Collab kanban = Collab.builder().storage(storage).holder("alice").build()) {
+      try (Collab other = Collab.builder().storage(storage.delegate).holder("carol").workflow(flow).build()) {
+        other.tasks().create(NewTask.of("x").withId("x"));
+        other.tasks().claimNext(TTL).orElseThrow();
+      }
+      // the marker as a version without parked claims wrote it: its Collabs of 'other' read only expires
+      StoredRecord said = storage.delegate.read(marker).orElseThrow();
+      ObjectNode old = new ObjectMapper().createObjectNode().put("indexVersion", 2).put("workflow", "other");
+      assertThat(storage.delegate.commit(Commit.of(List.of(Expectation.revision(marker, said.revision())),
+          List.of(Write.put(marker, CanonicalJson.canonicalize(old), CanonicalJson.hash(old))), List.of())))
+          .isInstanceOf(CommitResult.Committed.class);
+      kanban.tasks().create(NewTask.of("k").withId("k"));
+      kanban.tasks().create(NewTask.of("m").withId("m"));
+      clock.advance(TTL.plusSeconds(1));
+      assertThat(kanban.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("k");
+      assertThat(storage.delegate.scanIndex(IndexQuery.first("_task-leases", "expires:other", 10))).isEmpty();
+      assertThat(storage.delegate.scanIndex(IndexQuery.first("_task-leases", "expires", 10)))
+          .extracting(h -> h.record().key().id()).as("left where the old version looks").contains("x");
+      // a Collab of 'other' of this version opens: it says so, and the next claim that meets x parks it
+      Collab.builder().storage(storage.delegate).holder("dave").workflow(flow).build().close();
+      assertThat(kanban.tasks().claimNext(TTL)).map(c -> c.task().id()).contains("m");
+      assertThat(storage.delegate.scanIndex(IndexQuery.first("_task-leases", "expires:other", 10)))
+          .extracting(h -> h.record().key().id()).containsExactly("x");
+    }
+  }
+
   @Test
   void readyReadsTheReadyIndexOnlyWhateverTheTasksDoneOrBlocked() {
     collab.tasks().create(NewTask.of("gate").withId("gate"));
@@ -540,8 +646,7 @@ class TaskClaimPathTest {
   void aStaleClaimOfAnotherWorkflowIsReadOnceThenNoClaimOfThisWorkflowReadsIt() {
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);
-    Workflow flow = Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
-        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
+    Workflow flow = otherWorkflow();
     try (Collab kanban = Collab.builder().storage(storage).holder("alice").build();
         Collab other = Collab.builder().storage(storage.delegate).holder("carol").workflow(flow).build()) {
       for (int i = 0; i < 3; i++) {

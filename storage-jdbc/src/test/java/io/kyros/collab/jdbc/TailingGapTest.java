@@ -65,8 +65,10 @@ class TailingGapTest {
     try (TestDatabase db = TestDatabase.open(kind, "gap_", 4, c -> {});
         HikariDataSource otherNode = db.newPool("gap_node2", 4, c -> {});
         HikariDataSource readerNode = db.newPool("gap_readers", READERS * 2, c -> {});
-        JdbcStorage one = db.builder().build();
-        JdbcStorage two = JdbcStorage.builder(otherNode).tablePrefix(db.prefix).build()) {
+        // a gated commit waits at the gate within its lock wait's bound, the retry timeout's rest: long enough here
+        JdbcStorage one = db.builder().retryTimeout(Duration.ofMinutes(1)).build();
+        JdbcStorage two = JdbcStorage.builder(otherNode).tablePrefix(db.prefix).retryTimeout(Duration.ofMinutes(1))
+            .build()) {
       if (kind == TestDatabase.Kind.POSTGRESQL) {
         // the gate: an insert of a 'gated' event, its id taken, waits while the test holds GATE
         db.whileTrigger("collab_events", "gate", "INSERT", "NEW.event_type = 'gated'",

@@ -25,7 +25,7 @@ import java.util.function.Function;
  * actor):
  *
  * <pre>
- * tasks_ready  {labels?, limit?}                         → {tasks: [{id, title, priority, labels?}]}
+ * tasks_ready  {labels?, limit?}                         → {tasks: [{id, title, priority, labels?}], more?}
  * task_get     {id}                                      → the task
  * task_create  {title, description?, priority?, labels?, depends_on?, checklist?, id?} → {id, status}
  * task_claim   {labels?, id?, ttl_seconds?}              → {id, title, fence, ttl_seconds, expires_at, ...}
