@@ -300,16 +300,27 @@ public abstract class TaskIndexConformance extends TaskConformance {
           .withLabels(i % 2 == 0 ? "even" : "odd"));
     }
     long before = collab.events().lastId();
-    List<TaskClaim> even = collab.tasks().claimUpTo(3, "w1", TTL, Set.of("even"));
+    InterceptingStorage counting = new InterceptingStorage(storage);
+    java.util.concurrent.atomic.AtomicInteger commits = new java.util.concurrent.atomic.AtomicInteger();
+    counting.intercept((commit, next) -> {
+      commits.incrementAndGet();
+      return next.commit(commit);
+    });
+    Collab claimer = newCollab("claimer", counting, o -> { });
+    List<TaskClaim> even = claimer.tasks().claimUpTo(3, "w1", TTL, Set.of("even"));
     assertThat(even).extracting(c -> c.task().id()).containsExactly("t02", "t06", "t10");
+    assertThat(commits.getAndSet(0)).as("one commit for the three").isEqualTo(1);
     audit();
-    List<TaskClaim> all = collab.tasks().claimUpTo(5, "w2", TTL, Set.of());
+    List<TaskClaim> all = claimer.tasks().claimUpTo(5, "w2", TTL, Set.of());
     assertThat(all).extracting(c -> c.task().id()).containsExactly("t03", "t07", "t11", "t01", "t05");
+    assertThat(commits.getAndSet(0)).as("one commit for the five").isEqualTo(1);
     assertThat(collab.events().read(before, Integer.MAX_VALUE)).hasSize(16);
     audit();
-    List<TaskClaim> rest = collab.tasks().claimUpTo(100, "w3", TTL, Set.of());
+    List<TaskClaim> rest = claimer.tasks().claimUpTo(100, "w3", TTL, Set.of());
     assertThat(rest).extracting(c -> c.task().id()).containsExactly("t09", "t00", "t04", "t08");
-    assertThat(collab.tasks().claimUpTo(1, "w3", TTL, Set.of())).isEmpty();
+    assertThat(commits.getAndSet(0)).as("one commit for the last four").isEqualTo(1);
+    assertThat(claimer.tasks().claimUpTo(1, "w3", TTL, Set.of())).isEmpty();
+    assertThat(commits.get()).as("none when nothing is claimable").isZero();
     audit();
     for (List<TaskClaim> claims : List.of(even, all, rest)) {
       claims.forEach(c -> collab.tasks().complete(c));
