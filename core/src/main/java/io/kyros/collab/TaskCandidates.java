@@ -46,6 +46,14 @@ final class TaskCandidates {
   private static final Logger LOG = LoggerFactory.getLogger(Tasks.class);
   /** How many candidates beyond those asked for a round reads (their lease records too, on the generic path). */
   private static final int LEASE_READ_AHEAD = 4;
+  /**
+   * Claim order: the highest priority first (compared descending: negating it would put Integer.MIN_VALUE first),
+   * then the oldest, then the smallest id.
+   */
+  private static final Comparator<Candidate> CLAIM_ORDER = Comparator
+      .comparing((Candidate c) -> c.view().priority(), Comparator.reverseOrder())
+      .thenComparing(c -> c.view().createdAt())
+      .thenComparing(c -> c.record().key().id());
   /** How many times one call looks for candidates again after losing all it had to concurrent claimers. */
   private static final int MAX_ROUNDS = 4;
   /**
@@ -299,23 +307,69 @@ final class TaskCandidates {
         continue;
       }
       if (workflow.initial().equals(v.status())) {
-        if (v.damage() != null) {
-          throw new StorageException("task record " + r.key().id() + " is damaged: " + v.damage());
-        }
-        if ((v.notBefore() == null || !v.notBefore().isAfter(now))
-            && (labels.isEmpty() || v.labels().stream().anyMatch(labels::contains))) {
-          candidates.add(new Candidate(r, v));
-        }
+        candidate(r, v, labels, now).ifPresent(candidates::add);
       } else if (workflow.holdsClaim(v.status())) {
         working.add(r.key().id());
       }
     }
     candidates.removeIf(c -> !c.view().dependsOn().stream().allMatch(d -> workflow.done().equals(status.get(d))));
-    // descending priority (negating it would put Integer.MIN_VALUE first)
-    candidates.sort(Comparator.comparing((Candidate c) -> c.view().priority(), Comparator.reverseOrder())
-        .thenComparing(c -> c.view().createdAt())
-        .thenComparing(c -> c.record().key().id()));
+    candidates.sort(CLAIM_ORDER);
     return new Board(candidates, working);
+  }
+
+  /**
+   * A task of this workflow in its initial status as a candidate, if its backoff has passed by {@code now} and it
+   * carries one of {@code labels} (any if none); its dependencies are the caller's to check.
+   *
+   * @throws StorageException if its record is damaged
+   */
+  private static Optional<Candidate> candidate(StoredRecord r, TaskRecord.View v, Set<String> labels, Instant now) {
+    if (v.damage() != null) {
+      throw new StorageException("task record " + r.key().id() + " is damaged: " + v.damage());
+    }
+    if ((v.notBefore() == null || !v.notBefore().isAfter(now))
+        && (labels.isEmpty() || v.labels().stream().anyMatch(labels::contains))) {
+      return Optional.of(new Candidate(r, v));
+    }
+    return Optional.empty();
+  }
+
+  /**
+   * See {@link Tasks#ready}; the arguments are checked. Through the indexes: the first {@code limit} entries of the
+   * ready index (of each label's: {@link #readyQueries}) and the backoffs due by now, which a claim promotes first (a
+   * ready or delayed entry means every dependency is done); otherwise the generic path's {@link #board}.
+   */
+  List<Task> ready(Set<String> labels, int limit) {
+    Instant now = core.storage().now();
+    List<Candidate> candidates;
+    if (core.indexed()) {
+      IndexQuery due = commits.readiness().dueBy(now);
+      List<IndexQuery> queries = new ArrayList<>();
+      queries.add(due);
+      queries.addAll(readyQueries(labels, limit));
+      List<List<IndexHit>> results = core.storage().scanIndexes(queries);
+      Map<String, StoredRecord> found = new HashMap<>();
+      // the due backoffs: usually none; all of them if there are more than a page
+      (results.get(0).size() < due.limit() ? results.get(0) : core.scanAll(due))
+          .forEach(h -> found.put(h.record().key().id(), h.record()));
+      results.subList(1, results.size()).forEach(page -> page.forEach(h -> found.put(h.record().key().id(),
+          h.record())));
+      candidates = new ArrayList<>();
+      for (StoredRecord r : found.values()) {
+        TaskRecord.View v = view(r);
+        if (workflow.name().equals(v.workflow()) && workflow.initial().equals(v.status())) {
+          candidate(r, v, labels, now).ifPresent(candidates::add);
+        }
+      }
+      candidates.sort(CLAIM_ORDER);
+    } else {
+      candidates = board(core.scan(RecordKeys.TASKS), labels, now).candidates();
+    }
+    List<Task> out = new ArrayList<>(Math.min(limit, candidates.size()));
+    for (int i = 0; i < candidates.size() && i < limit; i++) {
+      out.add(commits.toTask(candidates.get(i).record()));
+    }
+    return out;
   }
 
   /**
@@ -364,7 +418,7 @@ final class TaskCandidates {
       Set<String> labels, Instant now, TrailingEvents trailing) {
     boolean dropped = false;
     List<String> mine = new ArrayList<>();
-    Iterator<StoredRecord> next = spread(round.candidates(), max - out.size(), now).iterator();
+    Iterator<StoredRecord> next = spread(round.candidates(), now).iterator();
     List<TaskClaims.Prepared> batch = new ArrayList<>();
     // the candidates whose lease record was not read but guessed: the one this instance last committed, else absent
     // for a task that never moved (TaskRecord.neverMoved); a conflict on one reads them
@@ -495,14 +549,13 @@ final class TaskCandidates {
    * candidate, so it always takes the best. Only on a storage that keeps indexes (the generic path decides on every
    * task, and reads ahead the lease records of the best ones).
    */
-  private List<StoredRecord> spread(List<StoredRecord> candidates, int want, Instant now) {
+  private List<StoredRecord> spread(List<StoredRecord> candidates, Instant now) {
     if (!core.indexed() || candidates.size() < 2 || !contending(now)) {
       return candidates;
     }
-    int window = Math.min(candidates.size(), pageFor(want, now));
     int top = view(candidates.get(0)).priority();
     int same = 1;
-    while (same < window && view(candidates.get(same)).priority() == top) {
+    while (same < candidates.size() && view(candidates.get(same)).priority() == top) {
       same++;
     }
     if (same < 2) {

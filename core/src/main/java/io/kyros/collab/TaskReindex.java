@@ -80,12 +80,13 @@ final class TaskReindex {
     }
     while (true) {
       Optional<StoredRecord> current = core.storage().read(marker);
-      if (current.isPresent() && core.parse(current.get()).path(INDEX_VERSION).asInt() >= TaskIndexes.VERSION) {
-        if (core.parse(current.get()).path(READS_PARKED_CLAIMS).asBoolean()) {
+      ObjectNode read = current.map(core::parse).orElse(null);
+      if (read != null && read.path(INDEX_VERSION).asInt() >= TaskIndexes.VERSION) {
+        if (read.path(READS_PARKED_CLAIMS).asBoolean()) {
           return;
         }
         // written by a version that does not read parked claims: say that this one does
-        ObjectNode said = core.parse(current.get()).deepCopy().put(READS_PARKED_CLAIMS, true);
+        ObjectNode said = read.deepCopy().put(READS_PARKED_CLAIMS, true);
         Core.Encoded encoded = core.encode(said, "index marker");
         if (core.commit(Commit.of(List.of(Expectation.revision(marker, current.get().revision())),
             List.of(Write.put(marker, encoded.json(), encoded.hash())), List.of())) instanceof CommitResult.Committed) {

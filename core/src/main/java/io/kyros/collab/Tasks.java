@@ -125,7 +125,7 @@ public final class Tasks {
     if (limit <= 0) {
       throw new IllegalArgumentException("limit must be positive: " + limit);
     }
-    return board.ready(labels, limit);
+    return candidates.ready(labels, limit);
   }
 
   /**

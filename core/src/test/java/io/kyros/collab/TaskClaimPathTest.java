@@ -14,6 +14,7 @@ import io.kyros.collab.spi.Write;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.conformance.MutableClock;
+import io.kyros.collab.conformance.TaskConformance;
 import io.kyros.collab.memory.MemoryStorage;
 import java.time.Duration;
 import java.time.Instant;
@@ -583,17 +584,11 @@ class TaskClaimPathTest {
     assertThat(storage.count("read " + RecordKeys.TASK_LEASES)).isZero();
   }
 
-  /** @return a workflow other than Kanban, for two workflows on one store */
-  private static Workflow otherWorkflow() {
-    return Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
-        .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
-  }
-
   @Test
   void aStaleClaimOfAWorkflowWhoseCollabsDoNotSayTheyReadParkedClaimsIsLeftWhereTheyLook() {
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);
-    Workflow flow = otherWorkflow();
+    Workflow flow = TaskConformance.otherWorkflow();
     RecordKey marker = new RecordKey("_collab", "indexes.other");
     try (Collab kanban = Collab.builder().storage(storage).holder("alice").build()) {
       try (Collab other = Collab.builder().storage(storage.delegate).holder("carol").workflow(flow).build()) {
@@ -646,7 +641,7 @@ class TaskClaimPathTest {
   void aStaleClaimOfAnotherWorkflowIsReadOnceThenNoClaimOfThisWorkflowReadsIt() {
     MutableClock clock = new MutableClock(Instant.parse("2026-01-01T00:00:00Z"));
     CountingStorage storage = new CountingStorage(MemoryStorage.create(clock), true);
-    Workflow flow = otherWorkflow();
+    Workflow flow = TaskConformance.otherWorkflow();
     try (Collab kanban = Collab.builder().storage(storage).holder("alice").build();
         Collab other = Collab.builder().storage(storage.delegate).holder("carol").workflow(flow).build()) {
       for (int i = 0; i < 3; i++) {

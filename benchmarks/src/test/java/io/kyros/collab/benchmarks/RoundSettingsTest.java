@@ -13,7 +13,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Each side's iterations: the sides of the steady-state classes (the JDBC and tail benchmarks) get a steady-state
- * warm-up in a full run, every other side the round's; both sides of every comparison alike; quick runs and explicit iterations the same for every side.
+ * warm-up in a full run, every other side the round's; both sides of every comparison alike; quick runs and explicit
+ * iterations the same for every side.
  */
 class RoundSettingsTest {
   private static final Selector LEASE_POSTGRESQL = side("LeaseBenchmark.acquireRelease", "POSTGRESQL");

@@ -31,7 +31,7 @@ public abstract class TaskConformance extends EventConformance {
    * @return a workflow other than Kanban ({@code todo}, {@code doing}, {@code shipped}, {@code dropped}), for tests of
    *     two workflows on one store
    */
-  protected static Workflow otherWorkflow() {
+  public static Workflow otherWorkflow() {
     return Workflow.builder("other").initial("todo").claimed("doing").done("shipped").failed("dropped")
         .transition("todo", "doing").transition("doing", "todo", "shipped", "dropped").build();
   }
