@@ -27,8 +27,9 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link FileStorage#open} (recovery) and runs {@link StoreChecker} against every acknowledgement
  * printed so far: nothing acknowledged lost, no record torn, the log readable and consistent with
  * the records. Then the index: the acknowledged writes of index entries ({@code ix} lines) are in the
- * documents, and the reopened store's index equals a full scan of the documents' entries
- * ({@link IndexAudit}); while they ran, the writers checked their own index scans after each such
+ * documents, the reopened store's index equals a full scan of the documents' entries
+ * ({@link IndexAudit}), and the tasks' and leases' entries say what a full scan of those records
+ * says (core's {@code conformance.IndexAudit}); while they ran, the writers checked their own index scans after each such
  * write, following each other's commits when two run at once.
  *
  * <p>The random moment is 50..500 ms after the writer printed {@code ready}; in one cycle out of
@@ -145,12 +146,14 @@ class CrashTest {
   }
 
   /**
-   * Reopens the store and compares its index with the documents ({@link IndexAudit}), and the
-   * documents' entries with the acknowledged index writes.
+   * Reopens the store and compares its index with the documents ({@link IndexAudit}), the
+   * documents' entries with the acknowledged index writes, and the writers' tasks' and leases'
+   * entries with a full scan of them (core's {@code conformance.IndexAudit}).
    */
   static List<String> auditIndex(Path dir, List<String> lines) throws Exception {
     try (FileStorage s = FileStorage.open(dir)) {
       List<String> problems = new ArrayList<>(IndexAudit.checkAcks(s, lines));
+      problems.addAll(IndexAudit.tasksAndLeases(s));
       problems.addAll(IndexAudit.auditWithChanges(s, lines.size(), 40));
       return problems;
     }

@@ -115,6 +115,7 @@ class PowerCutTest {
         } else {
           try (FileStorage s = FileStorage.builder(opened).checkpointBytes(checkpointBytes).open()) {
             List<String> indexProblems = new ArrayList<>(IndexAudit.checkAcks(s, allAcks));
+            indexProblems.addAll(IndexAudit.tasksAndLeases(s));
             indexProblems.addAll(IndexAudit.auditWithChanges(s, cycle, 40));
             if (!indexProblems.isEmpty()) {
               failure = what + ": index after recovery: " + indexProblems;
