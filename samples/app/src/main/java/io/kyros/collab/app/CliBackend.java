@@ -18,6 +18,13 @@ interface CliBackend extends AutoCloseable {
   /** @return {@code {data: [task], next_after}}; status and label may be null */
   JsonNode listTasks(String status, String label);
 
+  /**
+   * @param labels labels of which a task must carry one, empty for any
+   * @param limit the most tasks, 1..1000
+   * @return {@code {data: [task], more}}: the claimable tasks, best first (as {@code GET /collab/claimable})
+   */
+  JsonNode claimable(List<String> labels, int limit);
+
   /** @return {@code {id, etag}} */
   JsonNode createTask(ObjectNode spec);
 

@@ -62,6 +62,11 @@ final class HttpBackend implements CliBackend {
   }
 
   @Override
+  public JsonNode claimable(List<String> labels, int limit) {
+    return get("/collab/claimable?limit=" + limit + (labels.isEmpty() ? "" : query("label", String.join(",", labels))));
+  }
+
+  @Override
   public JsonNode createTask(ObjectNode spec) {
     return send("POST", "/collab/tasks", spec, null);
   }

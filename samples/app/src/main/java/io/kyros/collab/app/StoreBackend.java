@@ -55,6 +55,11 @@ final class StoreBackend implements CliBackend {
   }
 
   @Override
+  public JsonNode claimable(List<String> labels, int limit) {
+    return TasksRoutes.claimablePage(collab.tasks().ready(new HashSet<>(labels), limit + 1), limit);
+  }
+
+  @Override
   public JsonNode createTask(ObjectNode spec) {
     NewTask t = NewTask.of(spec.get("title").asText()).withPriority(spec.path("priority").asInt(0));
     if (spec.hasNonNull("id")) {

@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code collab tasks ls|add|show|claim|done|fail|move}, on a store or through the HTTP API
+ * {@code collab tasks ls|ready|add|show|claim|done|fail|move}, on a store or through the HTTP API
  * ({@link CliOptions}). Exit codes as {@link ExitCodes}: {@code claim} exits 3 when nothing is
  * claimable; {@code done}/{@code fail} with a stale fence exit 1.
  *
@@ -40,6 +40,44 @@ final class TasksCommand {
       }
       return ExitCodes.OK;
     }
+  }
+
+  @Command(name = "ready", description = "List the tasks claims would take now, best first (nothing is claimed).")
+  int ready(@Mixin StoreOptions store, @Mixin CliOptions cli,
+      @Option(names = "--label", paramLabel = "L", description = "Only tasks with one of these labels (repeatable).")
+      List<String> labels,
+      @Option(names = "--limit", defaultValue = "20", description = "At most this many, 1..1000 (default: 20).")
+      int limit) {
+    if (limit < 1 || limit > 1000) {
+      throw new IllegalArgumentException("--limit must be between 1 and 1000: " + limit);
+    }
+    for (String l : orEmpty(labels)) { // the server takes a comma list: one label each, on a store as through it
+      if (l.isEmpty() || l.contains(",")) {
+        throw new IllegalArgumentException("--label takes one label, not empty, without commas: \"" + l + "\"");
+      }
+    }
+    try (CliBackend b = cli.backend(store)) {
+      JsonNode page = b.claimable(orEmpty(labels), limit);
+      if (cli.json) {
+        page.get("data").forEach(t -> cli.print(out(), t, null));
+      } else {
+        page.get("data").forEach(t -> out().printf("%-16s %4d  %-16s %s%n", t.get("id").asText(),
+            t.get("priority").asInt(), labels(t.get("labels")), t.get("title").asText()));
+        out().flush();
+      }
+      if (page.get("more").asBoolean()) { // on stderr, so that --json stays one task per line
+        spec.commandLine().getErr().println("(more are claimable: raise --limit)");
+        spec.commandLine().getErr().flush();
+      }
+      return ExitCodes.OK;
+    }
+  }
+
+  /** @return a task's labels as {@code a,b}, or {@code -} for none */
+  private static String labels(JsonNode labels) {
+    List<String> out = new ArrayList<>();
+    labels.forEach(l -> out.add(l.asText()));
+    return out.isEmpty() ? "-" : String.join(",", out);
   }
 
   @Command(name = "add", description = "Create a task; prints its id.")

@@ -19,6 +19,8 @@ import io.kyros.collab.TaskPatch;
 import io.kyros.collab.TransitionResult;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -34,6 +36,8 @@ import java.util.function.Function;
  *                                          labels?, max_attempts?} → 201 {id, etag} + ETag, Location; 409 with
  *                                          the existing task when the id is taken
  * GET   /collab/tasks?status=&amp;label=&amp;after=&amp;limit=   {data: [task], next_after} (creation order; after = a task id)
+ * GET   /collab/claimable?label=&amp;limit=   {data: [task], more}: what claims would take now, best first (a task
+ *                                          id may be any name, so this is not under /collab/tasks/)
  * GET   /collab/tasks/{id}                 the task + ETag; If-None-Match → 304
  * PATCH /collab/tasks/{id}                 JSON merge patch of title, description, priority, depends_on, checklist,
  *                                          labels, with If-Match → {ok, etag}
@@ -73,6 +77,8 @@ final class TasksRoutes {
             Map.of(201, "{id, etag}", 400, "invalid task", 409, "dependency missing or id taken"), t::create),
         new Route("GET", "/collab/tasks", "List tasks (creation order, paged)", false,
             List.of("status", "label", "after", "limit"), null, Map.of(200, "{data: [task], next_after}"), t::list),
+        new Route("GET", "/collab/claimable", "List the tasks claims would take now, best first", false,
+            List.of("label", "limit"), null, Map.of(200, "{data: [task], more}"), t::claimable),
         new Route("GET", "/collab/tasks/{id}", "Read a task", false, List.of(), null,
             Map.of(200, "the task, with ETag", 304, "If-None-Match matched", 404, "no such task"), t::get),
         new Route("PATCH", "/collab/tasks/{id}", "Change a task's fields (JSON merge patch, If-Match)", true,
@@ -173,6 +179,34 @@ final class TasksRoutes {
       out.putNull("next_after");
     }
     x.json(200, out);
+  }
+
+  /**
+   * The claimable tasks in claim order ({@code Tasks.ready}): from the ready index's first entries, so the cost does
+   * not grow with the tasks done or blocked. One more than asked tells whether there are more; there is no cursor,
+   * since claims reorder the queue between pages (ask for a larger {@code limit} instead).
+   */
+  private void claimable(Exchange x) {
+    Set<String> labels = new LinkedHashSet<>(); // a label given twice counts once, as claim-next takes them
+    String label = x.query("label");
+    if (label != null && !label.isEmpty()) {
+      labels.addAll(Arrays.asList(label.split(",")));
+    }
+    int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
+    x.json(200, claimablePage(store.collab().tasks().ready(labels, limit + 1), limit));
+  }
+
+  /**
+   * @param ready {@code Tasks.ready} asked for one more than {@code limit}
+   * @param limit the most tasks the page holds
+   * @return {@code {data: [task], more}}, {@code more} true when {@code ready} holds more than {@code limit}
+   */
+  static ObjectNode claimablePage(List<Task> ready, int limit) {
+    ObjectNode out = Json.object();
+    ArrayNode data = out.putArray("data");
+    ready.stream().limit(limit).forEach(t -> data.add(Json.task(t)));
+    out.put("more", ready.size() > limit);
+    return out;
   }
 
   private Task existing(String id) {

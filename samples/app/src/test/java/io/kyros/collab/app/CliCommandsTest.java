@@ -146,6 +146,36 @@ class CliCommandsTest {
 
   @ParameterizedTest
   @ValueSource(strings = {"store", "server"})
+  void tasksReadyListsWhatClaimsWouldTakeBestFirst(String mode) throws Exception {
+    use(mode);
+    String low = run("tasks", "add", "Low", "--priority", "1").out();
+    String high = run("tasks", "add", "High", "--priority", "5", "--label", "gpu").out();
+    run("tasks", "add", "Blocked", "--priority", "9", "--depends-on", low);
+    Run ready = run("tasks", "ready", "--json");
+    assertThat(ready.code()).as(ready.err()).isZero();
+    assertThat(ready.jsonLines()).extracting(t -> t.get("id").asText()).containsExactly(high, low);
+    assertThat(run("tasks", "ready", "--label", "gpu", "--json").jsonLines()).extracting(t -> t.get("id").asText())
+        .containsExactly(high);
+    Run text = run("tasks", "ready", "--limit", "1");
+    assertThat(text.code()).as(text.err()).isZero();
+    assertThat(text.out().lines()).singleElement().satisfies(l -> assertThat(l).startsWith(high).contains("gpu", "High"));
+    assertThat(text.err()).contains("more are claimable: raise --limit");
+    Run json = run("tasks", "ready", "--limit", "1", "--json");
+    assertThat(json.jsonLines()).extracting(t -> t.get("id").asText()).containsExactly(high);
+    assertThat(json.err()).contains("more are claimable");
+    assertThat(run("tasks", "ready", "--limit", "2").err()).doesNotContain("more");
+    assertThat(run("tasks", "ready", "--limit", "0").code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(run("tasks", "ready", "--label", "no spaces").code()).isEqualTo(ExitCodes.USAGE);
+    Run comma = run("tasks", "ready", "--label", "gpu,cpu");
+    assertThat(comma.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(comma.err()).contains("--label takes one label");
+    assertThat(run("tasks", "ready", "--label", "").code()).isEqualTo(ExitCodes.USAGE);
+    JsonNode c = run("tasks", "claim", "--worker", "w1", "--json").json();
+    assertThat(c.get("task").get("id").asText()).as("nothing was claimed by ready").isEqualTo(high);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"store", "server"})
   void tasksFailMoveAndTheirExitCodes(String mode) throws Exception {
     use(mode);
     String id = run("tasks", "add", "Flaky").out();

@@ -230,6 +230,38 @@ class TasksApiTest extends ApiTestBase {
   }
 
   @Test
+  void claimableListsWhatClaimsWouldTakeInTheirOrderWithoutClaiming() {
+    create("{\"id\": \"low\", \"title\": \"low\", \"priority\": 1}");
+    create("{\"id\": \"high\", \"title\": \"high\", \"priority\": 5, \"labels\": [\"gpu\"]}");
+    create("{\"id\": \"blocked\", \"title\": \"blocked\", \"priority\": 9, \"depends_on\": [\"low\"]}");
+    create("{\"id\": \"claimable\", \"title\": \"a task named like the route\", \"labels\": [\"cpu\"]}");
+
+    JsonNode all = Http.json(http.get("/collab/claimable"));
+    assertThat(all.get("data")).extracting(t -> t.get("id").asText()).containsExactly("high", "low", "claimable");
+    assertThat(all.get("data").get(0).get("status").asText()).isEqualTo("queued");
+    assertThat(all.get("more").asBoolean()).isFalse();
+    JsonNode two = Http.json(http.get("/collab/claimable?limit=2"));
+    assertThat(two.get("data")).extracting(t -> t.get("id").asText()).containsExactly("high", "low");
+    assertThat(two.get("more").asBoolean()).isTrue();
+    assertThat(Http.json(http.get("/collab/claimable?label=cpu,gpu,cpu")).get("data"))
+        .extracting(t -> t.get("id").asText()).containsExactly("high", "claimable");
+    assertThat(Http.json(http.get("/collab/claimable?label=cpu")).get("data"))
+        .extracting(t -> t.get("id").asText()).containsExactly("claimable");
+    assertThat(Http.json(http.get("/collab/tasks/claimable")).get("title").asText())
+        .as("a task may be called claimable: the route is not under /collab/tasks/")
+        .isEqualTo("a task named like the route");
+    problem(http.get("/collab/claimable?limit=0"), 400, "limit must be in 1..1000: 0");
+    problem(http.get("/collab/claimable?limit=1001"), 400, "limit must be in 1..1000");
+    problem(http.get("/collab/claimable?label=no%20spaces"), 400, "label");
+
+    assertThat(Http.json(http.get("/collab/tasks?status=queued")).get("data")).as("nothing was claimed").hasSize(4);
+    JsonNode claimed = Http.json(http.post("/collab/tasks/claim-next", "{\"worker\": \"w1\"}"));
+    assertThat(claimed.get("task").get("id").asText()).as("the claim takes the first listed").isEqualTo("high");
+    assertThat(Http.json(http.get("/collab/claimable")).get("data")).extracting(t -> t.get("id").asText())
+        .containsExactly("low", "claimable");
+  }
+
+  @Test
   void failAndReleaseEndTheClaim() {
     String a = create("{\"id\": \"a\", \"title\": \"a\", \"priority\": 9}");
     String b = create("{\"id\": \"b\", \"title\": \"b\", \"max_attempts\": 1, \"labels\": [\"bee\"]}");
