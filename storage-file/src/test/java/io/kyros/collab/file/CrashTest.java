@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * the records. Then the index: the acknowledged writes of index entries ({@code ix} lines) are in the
  * documents, the reopened store's index equals a full scan of the documents' entries
  * ({@link IndexAudit}), and the tasks' and leases' entries say what a full scan of those records
- * says (core's {@code conformance.IndexAudit}); while they ran, the writers checked their own index scans after each such
- * write, following each other's commits when two run at once.
+ * says (core's {@code conformance.IndexAudit}); while they ran, the writers checked their own index
+ * scans after each such write, following each other's commits when two run at once.
  *
  * <p>The random moment is 50..500 ms after the writer printed {@code ready}; in one cycle out of
  * five it is 0..1500 ms after the process started instead, which may be while the writer is still

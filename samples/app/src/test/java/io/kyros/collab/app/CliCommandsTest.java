@@ -158,7 +158,8 @@ class CliCommandsTest {
         .containsExactly(high);
     Run text = run("tasks", "ready", "--limit", "1");
     assertThat(text.code()).as(text.err()).isZero();
-    assertThat(text.out().lines()).singleElement().satisfies(l -> assertThat(l).startsWith(high).contains("gpu", "High"));
+    assertThat(text.out().lines()).singleElement()
+        .satisfies(l -> assertThat(l).startsWith(high).contains("gpu", "High"));
     assertThat(text.err()).contains("more are claimable: raise --limit");
     Run json = run("tasks", "ready", "--limit", "1", "--json");
     assertThat(json.jsonLines()).extracting(t -> t.get("id").asText()).containsExactly(high);
