@@ -123,7 +123,7 @@ public final class TaskCrashWorker {
 
   private void run() {
     try {
-      // every kind once: create, claim by id, the claim's moves, the other workflow, an update, a move, an advance
+      // every kind once: creates, claims and their four ends, the other workflow, an update, a move, an advance
       create();
       create();
       for (int how : new int[] {4, 5, 6, 0}) { // fail, release, move to in_progress, complete
