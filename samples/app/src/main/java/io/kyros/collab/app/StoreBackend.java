@@ -56,7 +56,7 @@ final class StoreBackend implements CliBackend {
 
   @Override
   public JsonNode claimable(List<String> labels, int limit) {
-    return TasksRoutes.claimablePage(collab.tasks().ready(new HashSet<>(labels), limit + 1), limit);
+    return TasksRoutes.claimablePage(collab.tasks(), new HashSet<>(labels), limit);
   }
 
   @Override

@@ -16,6 +16,7 @@ import io.kyros.collab.Task;
 import io.kyros.collab.TaskClaim;
 import io.kyros.collab.TaskFilter;
 import io.kyros.collab.TaskPatch;
+import io.kyros.collab.Tasks;
 import io.kyros.collab.TransitionResult;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -193,15 +194,19 @@ final class TasksRoutes {
       labels.addAll(Arrays.asList(label.split(",")));
     }
     int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
-    x.json(200, claimablePage(store.collab().tasks().ready(labels, limit + 1), limit));
+    x.json(200, claimablePage(store.collab().tasks(), labels, limit));
   }
 
   /**
-   * @param ready {@code Tasks.ready} asked for one more than {@code limit}
+   * @param tasks the tasks to ask
+   * @param labels labels of which a task must carry one, empty for any
    * @param limit the most tasks the page holds
-   * @return {@code {data: [task], more}}, {@code more} true when {@code ready} holds more than {@code limit}
+   * @return {@code {data: [task], more}}: {@code Tasks.ready} asked for one more than {@code limit}, {@code more}
+   *     true when it found that one
+   * @throws IllegalArgumentException if a label is invalid
    */
-  static ObjectNode claimablePage(List<Task> ready, int limit) {
+  static ObjectNode claimablePage(Tasks tasks, Set<String> labels, int limit) {
+    List<Task> ready = tasks.ready(labels, limit + 1);
     ObjectNode out = Json.object();
     ArrayNode data = out.putArray("data");
     ready.stream().limit(limit).forEach(t -> data.add(Json.task(t)));

@@ -129,7 +129,7 @@ public final class TaskCrashWorker {
       for (int how : new int[] {4, 5, 6, 0}) { // fail, release, move to in_progress, complete
         Optional<TaskClaim> c = kanban.tasks().claimNext(name, TTL, Set.of());
         if (c.isPresent()) {
-          AckOut.line("claimed " + c.get().task().id() + " " + c.get().lease().fence());
+          ackClaimed(c.get());
           finish(c.get(), how);
         }
       }
@@ -271,11 +271,16 @@ public final class TaskCrashWorker {
     }
   }
 
+  /** Acknowledges a claim and keeps it for a later operation. */
   private void claimed(TaskClaim c) {
-    AckOut.line("claimed " + c.task().id() + " " + c.lease().fence());
+    ackClaimed(c);
     synchronized (held) {
       held.add(c);
     }
+  }
+
+  private static void ackClaimed(TaskClaim c) {
+    AckOut.line("claimed " + c.task().id() + " " + c.lease().fence());
   }
 
   private TaskClaim takeHeld() {
