@@ -5,8 +5,10 @@
 // replaces or inserts its card (columns.js decides where). Dependency badges read the dependencies
 // the loaded cards name. Moves and checklist changes are sent with If-Match: the card's ETag; a 412
 // (someone changed the task since the board showed it) says so and shows the task as it is now.
+// Above the board, the "Claimable now" panel (claimable.js) lists what the next claims would take.
 
 import {ApiError, get, patch, post} from '../api.js';
+import {claimablePanel} from '../claimable.js';
 import {Column, PAGE_SIZE, place, readTasks} from '../columns.js';
 import {coalesce, h, replace, splitList} from '../dom.js';
 
@@ -38,12 +40,15 @@ export function mount(main, ctx) {
   const deps = new Map(); // dependency id → the task (null: missing), for the badges of loaded cards
   const pending = new Set(); // task ids named by events not yet read again
   let alive = true;
+  // the panel reads again when a queued task's retry backoff ends (its not_before), which no event marks
+  const claimable = claimablePanel(ctx, () => (workflow ? loaded().filter(t => t.status === workflow.initial) : []));
 
   const board = h('div', {class: 'board', 'data-testid': 'board', 'aria-busy': 'true'});
   main.append(
       h('div', {class: 'page-head'},
           h('h2', {text: 'Tasks'}),
           h('p', {class: 'muted', 'data-testid': 'workflow-name'})),
+      claimable.element,
       newTaskForm(),
       board);
 
@@ -93,6 +98,7 @@ export function mount(main, ctx) {
     const onBoard = new Set(loaded().map(t => t.id));
     const missing = [...new Set(loaded().flatMap(t => t.depends_on))].filter(d => !onBoard.has(d) && !deps.has(d));
     for (const [id, task] of await readTasks(missing)) deps.set(id, task);
+    claimable.due();
     if (alive) render();
   }
 
@@ -234,10 +240,13 @@ export function mount(main, ctx) {
     if (!e.event.startsWith('task_')) return;
     const id = e.details?.id || String(e.target || '').replace(/^tasks\//, '');
     if (id) update([id]);
+    claimable.refresh();
   });
   load();
+  claimable.refresh();
   return () => {
     alive = false;
+    claimable.stop();
     off();
   };
 }

@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.kyros.collab.NewTask;
 import io.kyros.collab.Tasks;
+import io.kyros.collab.conformance.MutableClock;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -18,7 +20,9 @@ import org.openqa.selenium.WebElement;
  * tasks created over the API appear live, moves made in the page are sent with If-Match and move
  * the card, a stale ETag shows the 412 message, dependency badges and the checklist follow the
  * store; each column loads page by page ("Load more") and a task's move reaches the board as that one
- * task, never as a read of the whole board. Writes {@code target/screenshots/tasks.png}.
+ * task, never as a read of the whole board; the "Claimable now" panel lists what claims would take, in their
+ * order, and follows claims, completions, labels and the end of a retry's backoff. Writes
+ * {@code target/screenshots/tasks.png}.
  */
 class ConsoleTasksTest extends BrowserTest {
   private static String create(Http http, String json) throws Exception {
@@ -219,6 +223,92 @@ class ConsoleTasksTest extends BrowserTest {
 
       claim(http, "worker-2");
       browser.screenshot("tasks");
+    }
+  }
+
+  /** The ids the "Claimable now" panel lists, top to bottom. */
+  @SuppressWarnings("unchecked")
+  private List<String> claimableList() {
+    return (List<String>) browser.script("return [...document.querySelectorAll("
+        + "'[data-testid=\"claimable-list\"] li[data-testid^=\"claimable-task-\"]')]"
+        + ".map(e => e.dataset.testid.slice('claimable-task-'.length))");
+  }
+
+  @Test
+  void theClaimablePanelListsWhatClaimsWouldTakeInTheirOrderAndFollowsTheStore(@TempDir Path dir)
+      throws Exception {
+    // the store's clock stands still unless the test moves it; it starts at the browser's now
+    MutableClock clock = new MutableClock(Instant.now());
+    try (TestServer server = TestServer.start(dir, clock, b -> b)) {
+      Http http = new Http(server.uri());
+      create(http, "{\"id\": \"write\", \"title\": \"Write the docs\", \"priority\": 5}");
+      create(http, "{\"id\": \"deploy\", \"title\": \"Deploy\", \"priority\": 9, \"labels\": [\"ops\"]}");
+      create(http, "{\"id\": \"announce\", \"title\": \"Announce\", \"priority\": 7, "
+          + "\"depends_on\": [\"deploy\"]}");
+      create(http, "{\"id\": \"tidy\", \"title\": \"Tidy up\", \"priority\": 3, \"labels\": [\"ops\"]}");
+      browser.open(server.uri(), "tasks");
+
+      // best first, the blocked task left out, and it is what claim-next then takes
+      browser.until(d -> claimableList().equals(List.of("deploy", "write", "tidy")));
+      assertThat(browser.find("claimable-task-deploy").getText()).contains("P9", "Deploy", "deploy", "ops");
+      assertThat(browser.all("claimable-more")).isEmpty();
+      JsonNode deploy = claim(http, "worker-1");
+      assertThat(deploy.at("/task/id").asText()).isEqualTo("deploy");
+      browser.until(d -> claimableList().equals(List.of("write", "tidy")));
+
+      // completing the dependency makes the blocked task claimable, at its place
+      complete(http, deploy);
+      browser.until(d -> claimableList().equals(List.of("announce", "write", "tidy")));
+
+      // only tasks with a label; a label no claimable task has; either of two labels
+      browser.find("claimable-labels").sendKeys("ops");
+      browser.find("claimable-apply").click();
+      browser.until(d -> claimableList().equals(List.of("tidy")));
+      browser.find("claimable-labels").clear();
+      browser.find("claimable-labels").sendKeys("nobody");
+      browser.find("claimable-apply").click();
+      browser.waitForText("claimable-empty", "No task is claimable now with the label nobody.");
+      browser.find("claimable-labels").clear();
+      browser.find("claimable-labels").sendKeys("nobody, ops");
+      browser.find("claimable-apply").click();
+      browser.until(d -> claimableList().equals(List.of("tidy")));
+      assertThat(requested()).anyMatch(u -> u.contains("/collab/claimable?label=nobody%2Cops&limit=10"));
+      browser.find("claimable-labels").clear();
+      browser.find("claimable-apply").click();
+      browser.until(d -> claimableList().equals(List.of("announce", "write", "tidy")));
+
+      // a failed claim waits out its retry backoff (1 s) and no event marks its end: the panel reads again at the
+      // task's not_before (+1 s). The store's clock is set 4 s ahead of the browser's, so the read the failure's
+      // event makes is over long before that one, and stands still until the test moves it past not_before
+      JsonNode announce = claim(http, "worker-1");
+      assertThat(announce.at("/task/id").asText()).isEqualTo("announce");
+      clock.set(Instant.now().plusSeconds(4));
+      HttpResponse<String> failed = http.post("/collab/tasks/announce/fail", "{\"lock_id\": \""
+          + announce.get("lock_id").asText() + "\", \"fence\": " + announce.get("fence").asLong()
+          + ", \"error\": \"the mail server is down\"}");
+      assertThat(failed.statusCode()).as(failed.body()).isEqualTo(200);
+      assertThat(Http.json(failed).get("status").asText()).isEqualTo("queued");
+      long lastEvent = server.store.collab().events().lastId();
+      // the page's listeners run in the task that shows the event's id; the read it started ends unbusy
+      browser.waitForText("last-event-id", "#" + lastEvent);
+      browser.until(d -> "false".equals(browser.find("claimable-list").getAttribute("aria-busy")));
+      assertThat(claimableList()).containsExactly("write", "tidy");
+      clock.advance(Duration.ofSeconds(2));
+      browser.until(d -> claimableList().equals(List.of("announce", "write", "tidy")));
+      assertThat(browser.find("claimable-task-announce").getText()).contains("attempt 2 next");
+      assertThat(server.store.collab().events().lastId()).as("no event announced the end of the backoff")
+          .isEqualTo(lastEvent);
+
+      // more than the panel lists: the first ten, and a note that there are more
+      Tasks tasks = server.store.collab().tasks();
+      for (int i = 0; i < 10; i++) {
+        tasks.create(NewTask.of("Batch job " + i).withId(String.format("job-%02d", i)).withPriority(1));
+      }
+      browser.until(d -> claimableList().size() == 10 && claimableList().get(9).equals("job-06"));
+      assertThat(claimableList()).startsWith("announce", "write", "tidy", "job-00");
+      browser.waitForText("claimable-more", "More tasks are claimable; these are the first 10.");
+      assertThat(requested()).anyMatch(u -> u.contains("/collab/claimable?label=ops&limit=10"))
+          .anyMatch(u -> u.endsWith("/collab/claimable?limit=10"));
     }
   }
 }
