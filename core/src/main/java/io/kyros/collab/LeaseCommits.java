@@ -472,7 +472,12 @@ final class LeaseCommits {
     if (held == null) {
       throw new LeaseLostException(lease.resource(), lease.fence(), "it was released or reclaimed");
     }
-    if (!held.leaseId().equals(lease.leaseId()) || held.fence() != lease.fence()) {
+    if (held.fence() == lease.fence() && !held.leaseId().equals(lease.leaseId())) {
+      // one fence is one acquisition: the fence is current, the lock id given is not its
+      throw new LeaseLostException(lease.resource(), lease.fence(), "the lock id " + lease.leaseId()
+          + " is not the one of its holder " + held.holder() + " (fence " + held.fence() + ")");
+    }
+    if (held.fence() != lease.fence()) {
       throw new LeaseLostException(lease.resource(), lease.fence(), "it is now held by " + held.holder()
           + " with fence " + held.fence());
     }

@@ -109,6 +109,22 @@ public record Preconditions(ETagList ifMatch, ETagList ifNoneMatch) {
   }
 
   /**
+   * The preconditions as the headers that state them, for messages: {@code If-Match: "3-ab"}, {@code If-None-Match: *},
+   * both joined by {@code ", "}, or {@code no precondition}.
+   *
+   * @return the header form
+   */
+  @Override
+  public String toString() {
+    if (isEmpty()) {
+      return "no precondition";
+    }
+    String match = ifMatch == null ? null : "If-Match: " + ifMatch;
+    String noneMatch = ifNoneMatch == null ? null : "If-None-Match: " + ifNoneMatch;
+    return match == null ? noneMatch : noneMatch == null ? match : match + ", " + noneMatch;
+  }
+
+  /**
    * Tells whether no precondition header is present.
    *
    * @return true if both If-Match and If-None-Match are absent

@@ -195,7 +195,23 @@ final class TaskCandidates {
    * has anything, and the ready tasks are the round's candidates; otherwise the stale claims are reclaimed, the due
    * backoffs promoted and the sweeps finished, and the result is null: the caller reads the ready tasks again.
    */
-  private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
+  /**
+   * {@link TaskClaims#prepare}, or null (the candidate is passed over, as one whose lease is held) when its claimed copy
+   * cannot be stored: a task near the size limit that this worker's name, added as its assignee, takes over it. One
+   * such task must not stop the claims of every task behind it; claiming it by id reports the size.
+   */
+  private TaskClaims.Prepared prepareOrSkip(StoredRecord task, String worker, Duration ttl,
+      Optional<StoredRecord> leaseRecord, Instant now) {
+    try {
+      return claims.prepare(task, worker, ttl, leaseRecord, now);
+    } catch (ValueTooLargeException e) {
+      LOG.warn("passing over task {} for {}: claimed, it would not fit the size limit ({})", task.key().id(), worker,
+          e.getMessage());
+      return null;
+    }
+  }
+
+    private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
     int n = pageFor(want, now);
     List<IndexQuery> queries = new ArrayList<>();
     queries.add(leases.expiringBy(RecordKeys.TASK_LEASES, now));
@@ -461,8 +477,8 @@ final class TaskCandidates {
           core.storage().readAll(unread).forEach(r -> leaseRecords.put(r.key().id(), r));
         }
         for (StoredRecord t : picked) {
-          TaskClaims.Prepared p = claims.prepare(t, worker, ttl,
-              Optional.ofNullable(leaseRecords.get(t.key().id())), now);
+          TaskClaims.Prepared p = prepareOrSkip(t, worker, ttl, Optional.ofNullable(leaseRecords.get(t.key().id())),
+              now);
           if (p != null) {
             batch.add(p);
           } else {
@@ -509,7 +525,7 @@ final class TaskCandidates {
             TaskClaims.Prepared p = batch.get(i);
             if (positions.contains(i)) {
               leases.forget(RecordKeys.claimLease(p.id()));
-              p = claims.prepare(p.task(), worker, ttl, Optional.ofNullable(read.get(p.id())), now);
+              p = prepareOrSkip(p.task(), worker, ttl, Optional.ofNullable(read.get(p.id())), now);
             }
             if (p != null) {
               rebuilt.add(p);

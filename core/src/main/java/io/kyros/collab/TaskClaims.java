@@ -60,6 +60,15 @@ final class TaskClaims {
     }
   }
 
+  /** Ends a {@code lastError} cut to keep a task within the size limit. */
+  static final String CUT_MARK = " … (cut to fit the size limit)";
+  private static final int CUT_MARK_BYTES = CUT_MARK.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+  /**
+   * The bytes a reclaim's reason leaves free below the size limit: what a claim adds back (an assignee of up to {@value
+   * Names#MAX_LABEL_LENGTH} characters, 3 bytes each at most in canonical JSON, its quotes, a longer status name).
+   */
+  static final int CLAIM_ROOM = 3 * Names.MAX_LABEL_LENGTH + 64;
+
   /**
    * Prepares the claim of {@code task} given its lease record, at storage time {@code now} (read before both); null
    * if the task's lease is held.
@@ -308,11 +317,53 @@ final class TaskClaims {
   Optional<Task> reclaimLogged(StoredRecord leaseRecord, String actor, Instant now) {
     try {
       return reclaim(leaseRecord, actor, now);
-    } catch (StorageException e) {
+    } catch (StorageException | InvalidValueException e) { // one claim that cannot be reclaimed stops no other
       LOG.warn("cannot reclaim the claim in {}: {}", leaseRecord.key(), e.getMessage());
       return Optional.empty();
     }
   }
+
+  /**
+   * Encodes a task with its {@code lastError} set to {@code error}, or to as much of it as leaves the value room for a
+   * later claim's assignee ({@link #CLAIM_ROOM} bytes below the size limit; cut, and marked as cut), or without it:
+   * ending a claim (a reclaim) must not fail because the reason it records is long or the task is near the limit, or
+   * the stale claim would stop every claim behind it; and the reason must not fill the task so that no worker can
+   * claim it again.
+   *
+   * @throws ValueTooLargeException if the task is too large even without the error
+   */
+  private Core.Encoded encodeWithError(ObjectNode json, String what, String error) {
+    long room = core.settings().maxValueBytes() - CLAIM_ROOM;
+    int n = error.length(); // the error's first n characters are kept
+    String kept = error;
+    while (true) {
+      if (kept == null) {
+        json.putNull(TaskRecord.LAST_ERROR);
+      } else {
+        json.put(TaskRecord.LAST_ERROR, kept);
+      }
+      long size;
+      try {
+        Core.Encoded encoded = core.encode(json, what);
+        size = encoded.json().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+        if (size <= room || kept == null) {
+          return encoded;
+        }
+      } catch (ValueTooLargeException e) {
+        if (kept == null) {
+          throw e;
+        }
+        size = e.size();
+      }
+      // a character is at least one byte of canonical JSON: cutting as many as the bytes over, and the mark's, fits
+      n = (int) Math.max(0, Math.min(n - 1L, n - (size - room) - CUT_MARK_BYTES));
+      if (n > 0 && Character.isHighSurrogate(error.charAt(n - 1))) {
+        n--;
+      }
+      kept = n > 0 ? error.substring(0, n) + CUT_MARK : null;
+    }
+  }
+
 
   /**
    * Reclaims one stale claim; empty if it is not stale, another workflow's (then parked, see
@@ -348,10 +399,10 @@ final class TaskClaims {
     }
     int attempts = TaskRecord.attempts(json) + 1;
     String to = attempts >= TaskRecord.maxAttempts(json) ? workflow.failed() : workflow.initial();
-    TaskRecord.moved(json, to, now).put(TaskRecord.ATTEMPTS, attempts).putNull(TaskRecord.ASSIGNEE)
-        .put(TaskRecord.LAST_ERROR, "lease expired at " + held.expiresAt() + " (holder " + held.holder() + ")");
+    TaskRecord.moved(json, to, now).put(TaskRecord.ATTEMPTS, attempts).putNull(TaskRecord.ASSIGNEE);
     expectations.add(0, Expectation.revision(task.get().key(), task.get().revision()));
-    Core.Encoded encoded = core.encode(json, "task " + id);
+    Core.Encoded encoded = encodeWithError(json, "task " + id,
+        "lease expired at " + held.expiresAt() + " (holder " + held.holder() + ")");
     String prevEtag = Core.etag(task.get()).toString();
     List<Write> writes = new ArrayList<>();
     List<Write> guards = new ArrayList<>();

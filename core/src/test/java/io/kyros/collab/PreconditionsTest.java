@@ -97,8 +97,10 @@ class PreconditionsTest {
 
     @Test
     void toStringShowsHeaderForms() {
-      assertThat(Preconditions.fromHeaders("\"x\"", "*").toString())
-          .isEqualTo("Preconditions[ifMatch=\"x\", ifNoneMatch=*]");
+      assertThat(Preconditions.fromHeaders("\"x\"", "*").toString()).isEqualTo("If-Match: \"x\", If-None-Match: *");
+      assertThat(Preconditions.fromHeaders("\"a\", W/\"b\"", null).toString()).isEqualTo("If-Match: \"a\", W/\"b\"");
+      assertThat(Preconditions.ifAbsent().toString()).isEqualTo("If-None-Match: *");
+      assertThat(Preconditions.none().toString()).isEqualTo("no precondition");
     }
   }
 

@@ -105,6 +105,19 @@ public abstract class LeaseConformance extends LeaseTimingConformance {
     assertThat(collab.leases().isCurrent(a)).isFalse();
   }
 
+  /** A copy of the current lease with another lock id: refused, and the message names the lock id, not the fence. */
+  @Test
+  void leases_theCurrentFenceWithAnotherLockIdIsRefusedNamingTheLockId() {
+    Lease a = collab.leases().tryAcquire("job", TTL).orElseThrow();
+    Lease forged = new Lease("not-" + a.leaseId(), a.resource(), a.holder(), a.acquiredAt(), a.ttl(), a.heartbeatAt(),
+        a.fence());
+    assertThatThrownBy(() -> collab.leases().renew(forged)).isInstanceOf(LeaseLostException.class)
+        .hasMessageContaining("the lock id not-" + a.leaseId() + " is not the one of its holder " + a.holder()
+            + " (fence " + a.fence() + ")");
+    assertThat(collab.leases().isCurrent(forged)).isFalse();
+    assertThat(collab.leases().isCurrent(a)).isTrue();
+  }
+
   @Test
   void leases_listShowsTimeRemainingAndStaleness() {
     collab.leases().tryAcquire("a", Duration.ofSeconds(10)).orElseThrow();

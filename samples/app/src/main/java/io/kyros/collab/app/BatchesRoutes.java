@@ -15,6 +15,7 @@ import io.kyros.collab.Preconditions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
@@ -57,7 +58,7 @@ final class BatchesRoutes {
         new Route("POST", "/collab/batches", "Submit a batch (it starts at once)", true, List.of(),
             "{\"label\": \"convert\", \"items\": [{\"id\": \"a\", \"payload\": \"a.doc\"}], \"concurrency\": 2, "
                 + "\"policy\": \"continue-on-failure\"}",
-            Map.of(201, "the running batch", 400, "invalid batch", 412, "a batch with this id exists"), b::submit),
+            Map.of(201, "the running batch", 400, "invalid batch", 409, "a batch with this id exists"), b::submit),
         new Route("GET", "/collab/batches/{id}", "Read a batch with its progress", false, List.of(), null,
             Map.of(200, "the batch + ETag, last_event_id", 304, "If-None-Match matched", 404, "no such batch"),
             b::get),
@@ -104,7 +105,19 @@ final class BatchesRoutes {
     if (b.has("priority")) {
       spec.priority(b.optInt("priority"));
     }
-    Batch batch = actor(x).batches().submit(spec.build());
+    BatchSpec built = spec.build();
+    Batch batch;
+    try {
+      batch = actor(x).batches().submit(built);
+    } catch (PreconditionFailedException e) { // core's way of saying the id is taken: answered as tasks' is
+      Optional<Batch> taken = store.collab().batches().get(built.id());
+      ApiException api = ApiException.conflict("batch id taken: a batch with id " + built.id() + " exists"
+          + taken.map(t -> " (state " + t.state().wireName() + ")").orElse("")
+          + "; choose another id, or leave it out to have one generated")
+          .with("current", taken.<JsonNode>map(Json::batch).orElse(Json.NODES.nullNode()));
+      taken.ifPresent(t -> api.header("ETag", t.etag().headerValue()));
+      throw api;
+    }
     x.response().getHeaders().put("Location", "/collab/batches/" + batch.id());
     x.json(201, Json.batch(batch), batch.etag());
   }

@@ -65,6 +65,20 @@ final class Body {
     return v.asText();
   }
 
+  /**
+   * @param name a field naming who acts (a holder, an actor)
+   * @return its value, or null if absent or null
+   * @throws ApiException 400 if it is not a string or is blank (a blank name never stands for the server's own)
+   */
+  String optActor(String name) {
+    String s = optString(name);
+    if (s != null && s.isBlank()) {
+      throw ApiException.badRequest("'" + name + "' must not be blank; leave it out to act as "
+          + "the API key's name or the server's holder");
+    }
+    return s;
+  }
+
   long longValue(String name) {
     JsonNode v = node.get(name);
     if (v == null || v.isNull()) {
@@ -98,6 +112,9 @@ final class Body {
     }
     if (!v.isNumber() || !(v.asDouble() > 0) || v.asDouble() > 365L * 24 * 3600) {
       throw ApiException.badRequest("'" + name + "' must be a positive number of seconds (at most a year): " + v);
+    }
+    if (v.asDouble() < 0.001) { // would round to a duration core refuses as zero, naming a value never sent
+      throw ApiException.badRequest("'" + name + "' must be at least 0.001 (one millisecond): " + v);
     }
     return Duration.ofNanos(Math.round(v.asDouble() * 1e9));
   }

@@ -64,6 +64,9 @@ interface CliBackend extends AutoCloseable {
   /** @return the batch with its progress and {@code last_event_id} */
   JsonNode getBatch(String id);
 
+  /** @return the id of the log's newest event, 0 if it is empty */
+  long lastEventId();
+
   /** @return {@code {data: [event], last_id}}; waits up to {@code waitSeconds} for a first matching event */
   JsonNode events(long after, List<String> types, int limit, long waitSeconds) throws InterruptedException;
 

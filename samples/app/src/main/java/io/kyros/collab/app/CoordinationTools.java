@@ -290,15 +290,28 @@ final class CoordinationTools {
         }
       }
     } else {
-      long last = collab.events().lastId();
-      after = wait.isZero() ? Math.max(0, last - limit) : last;
+      after = collab.events().lastId();
+      if (wait.isZero()) { // the latest that pass the filter, found by reading back from the end
+        EventFilter passes = filter;
+        List<Event> latest = LatestEvents.find(after, limit,
+            (from, n) -> collab.events().read(from, EventFilter.all(), n), Event::id, passes::matches);
+        return eventsAnswer(latest, after);
+      }
     }
     List<Event> events = wait.isZero() ? collab.events().read(after, filter, limit)
         : awaitAfter(after, filter, limit, wait);
+    return eventsAnswer(events, after);
+  }
+
+  /**
+   * {@code {events, next_after}}: next_after is the last event's id, or {@code read} when that is larger (the latest
+   * events of a filter: the log's end was read, and what follows the last match up to it did not pass).
+   */
+  private static ObjectNode eventsAnswer(List<Event> events, long read) {
     ObjectNode out = Json.object();
     ArrayNode list = out.putArray("events");
     events.forEach(e -> list.add(Json.event(e)));
-    out.put("next_after", events.isEmpty() ? after : events.get(events.size() - 1).id());
+    out.put("next_after", events.isEmpty() ? read : Math.max(read, events.get(events.size() - 1).id()));
     return out;
   }
 

@@ -37,7 +37,7 @@ final class EventsCommand {
     }
     List<String> only = TasksCommand.orEmpty(types);
     try (CliBackend b = cli.backend(store)) {
-      long position = after != null ? after : latest(b, limit);
+      long position = after != null ? after : latest(b, limit, only);
       long printed = 0;
       boolean first = true;
       while (count == null || printed < count) {
@@ -60,16 +60,18 @@ final class EventsCommand {
     }
   }
 
-  /** The position before the latest {@code limit} events. */
-  private static long latest(CliBackend b, int limit) throws InterruptedException {
-    long last = 0;
-    for (JsonNode page = b.events(0, List.of(), 1000, 0); ; page = b.events(last, List.of(), 1000, 0)) {
-      long next = page.get("last_id").asLong();
-      if (next == last) {
-        return Math.max(0, last - limit);
-      }
-      last = next;
-    }
+  /**
+   * The position before the latest {@code limit} events of the types asked for (all types if none): found by reading
+   * back from the log's end ({@link LatestEvents}), not by reading the log from its start.
+   */
+  private static long latest(CliBackend b, int limit, List<String> types) throws InterruptedException {
+    long last = b.lastEventId();
+    List<JsonNode> newest = LatestEvents.find(last, limit, (after, n) -> {
+      List<JsonNode> page = new java.util.ArrayList<>();
+      b.events(after, List.of(), n, 0).get("data").forEach(page::add);
+      return page;
+    }, e -> e.get("id").asLong(), e -> types.isEmpty() || types.contains(e.get("event").asText()));
+    return newest.isEmpty() ? last : newest.get(0).get("id").asLong() - 1;
   }
 
   private java.io.PrintWriter out() {

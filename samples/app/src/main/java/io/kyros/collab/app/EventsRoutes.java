@@ -67,12 +67,12 @@ final class EventsRoutes {
   }
 
   private void append(Exchange x) {
-    Body b = new Body(x.jsonBody()).only("event", "type", "target", "details", "actor");
-    String type = b.has("event") ? b.string("event") : b.optString("type");
+    Body b = new Body(x.jsonBody()).only("event", "target", "details", "actor");
+    String type = b.optString("event");
     if (type == null) {
       throw ApiException.badRequest("'event' (the event type) is required");
     }
-    String actor = b.optString("actor");
+    String actor = b.optActor("actor");
     if (actor == null && x.key() != null) {
       actor = x.key().name();
     }

@@ -89,14 +89,25 @@ final class Exchange {
   }
 
   /**
-   * @param name a query parameter
+   * @param name a query parameter that takes one value
    * @return its value, or null
+   * @throws ApiException 400 if the request gives it more than once ({@code ?limit=1&limit=5000} would otherwise
+   *     mean whichever the server happened to read)
    */
   String query(String name) {
+    java.util.List<String> values = queryValues(name);
+    if (values.size() > 1) {
+      throw ApiException.badRequest("query parameter " + name + " given " + values.size() + " times; give it once");
+    }
+    return values.isEmpty() ? null : values.get(0);
+  }
+
+  private java.util.List<String> queryValues(String name) {
     if (query == null) {
       query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
     }
-    return query.getValue(name);
+    java.util.List<String> values = query.getValues(name);
+    return values == null ? java.util.List.of() : values;
   }
 
   /**
@@ -104,10 +115,9 @@ final class Exchange {
    * @return its values, empty if absent
    */
   java.util.List<String> queryList(String name) {
-    query(name);
     java.util.List<String> out = new java.util.ArrayList<>();
-    java.util.List<String> values = query.getValues(name);
-    for (String v : values == null ? java.util.List.<String>of() : values) {
+    java.util.List<String> values = queryValues(name);
+    for (String v : values) {
       for (String part : v.split(",")) {
         if (!part.isBlank()) {
           out.add(part.strip());
@@ -123,12 +133,16 @@ final class Exchange {
    * @param max the largest value accepted
    * @param dflt its value when absent
    * @return the parameter as a long
-   * @throws ApiException 400 if it is not a whole number in range
+   * @throws ApiException 400 if it is not a whole number in range, is empty ({@code ?after=}, as a client's unset
+   *     variable sends it: neither the default nor 0 is what that client meant) or is given twice
    */
   long queryLong(String name, long min, long max, long dflt) {
     String v = query(name);
-    if (v == null || v.isEmpty()) {
+    if (v == null) {
       return dflt;
+    }
+    if (v.isEmpty()) {
+      throw ApiException.badRequest(name + " must be a whole number, not empty (leave " + name + " out for its default)");
     }
     long n;
     try {
@@ -142,8 +156,15 @@ final class Exchange {
     return n;
   }
 
+  /**
+   * @param name a request header
+   * @return its value, or null; a header sent on several lines is their values joined by {@code ", "}, which for the
+   *     list headers ({@code If-Match}, {@code If-None-Match}) is the list they make together (RFC 9110, section 5.3)
+   *     and for any other makes a value its parser refuses, instead of the first line read alone
+   */
   String header(String name) {
-    return request.getHeaders().get(name);
+    java.util.List<String> lines = request.getHeaders().getValuesList(name);
+    return lines.isEmpty() ? null : lines.size() == 1 ? lines.get(0) : String.join(", ", lines);
   }
 
   /** Hands the exchange the body {@link RequestBody} read before the route runs. */

@@ -139,6 +139,11 @@ final class HttpBackend implements CliBackend {
   }
 
   @Override
+  public long lastEventId() {
+    return get("/readyz").get("last_event_id").asLong(); // what the console starts its tail from
+  }
+
+  @Override
   public JsonNode events(long after, List<String> types, int limit, long waitSeconds) {
     StringBuilder q = new StringBuilder("/collab/events?after=").append(after).append("&limit=").append(limit);
     types.forEach(t -> q.append(query("type", t)));

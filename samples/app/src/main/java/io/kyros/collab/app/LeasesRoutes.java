@@ -69,7 +69,7 @@ final class LeasesRoutes {
   private void acquire(Exchange x) {
     Body b = new Body(x.jsonBody()).only("resource", "holder", "ttl_seconds");
     String resource = b.string("resource");
-    String holder = b.optString("holder");
+    String holder = b.optActor("holder");
     if (holder == null) {
       holder = x.key() != null ? x.key().name() : store.collab().holder();
     }

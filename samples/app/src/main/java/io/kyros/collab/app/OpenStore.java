@@ -147,12 +147,16 @@ final class OpenStore implements AutoCloseable {
   }
 
   /**
-   * @param actor an actor name (a holder, worker or agent); null or blank for this process's own
+   * @param actor an actor name (a holder, worker or agent); null for this process's own
    * @return a Collab whose holder, and so the actor of the events it records, is {@code actor}
+   * @throws IllegalArgumentException if the name is blank (it never stands for this process's own) or invalid
    */
   Collab as(String actor) {
-    if (actor == null || actor.isBlank()) {
+    if (actor == null) {
       return collab;
+    }
+    if (actor.isBlank()) {
+      throw new IllegalArgumentException("actor must not be blank: '" + actor + "'");
     }
     return actors.get(actor, a -> Collab.builder().storage(storage).holder(a).build());
   }

@@ -185,6 +185,11 @@ final class StoreBackend implements CliBackend {
   }
 
   @Override
+  public long lastEventId() {
+    return collab.events().lastId();
+  }
+
+  @Override
   public JsonNode events(long after, List<String> types, int limit, long waitSeconds) throws InterruptedException {
     if (store.lastIdCoversEverySeenId()) { // as GET /collab/events answers 409: waiting there would skip events
       long last = collab.events().lastId();

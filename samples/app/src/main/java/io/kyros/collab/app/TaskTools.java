@@ -195,12 +195,14 @@ final class TaskTools {
       workflow.checkTransition(claim.task().status(), to);
     }
     TaskPatch patch = patch(args, claim.task(), check);
+    // the renewal checks the fence in a commit before the fields are written: a claim lost after requireClaim read
+    // it fails here with nothing written, and once renewed it holds for its ttl while the patch commits
+    Lease lease = throughClaim(claim, c -> ttl == null ? collab.leases().renew(c.lease())
+        : collab.leases().renew(c.lease(), ttl));
     Task task = claim.task();
     if (patch != null) {
       task = collab.tasks().update(id, task.etag(), patch);
     }
-    Lease lease = throughClaim(claim, c -> ttl == null ? collab.leases().renew(c.lease())
-        : collab.leases().renew(c.lease(), ttl));
     if (to != null) {
       task = throughClaim(claim.withLease(lease), c -> collab.tasks().transition(c, to).task());
     }

@@ -150,11 +150,11 @@ final class TasksRoutes {
     TaskFilter filter = TaskFilter.all();
     String status = x.query("status");
     if (status != null && !status.isEmpty()) {
-      filter = filter.statuses(status.split(","));
+      filter = filter.statuses(status.split(",", -1)); // -1: an empty name in the list is refused, not dropped
     }
     String label = x.query("label");
     if (label != null && !label.isEmpty()) {
-      filter = filter.labels(label.split(","));
+      filter = filter.labels(label.split(",", -1));
     }
     String after = x.query("after");
     if (after != null && !after.isEmpty()) {
@@ -191,7 +191,7 @@ final class TasksRoutes {
     Set<String> labels = new LinkedHashSet<>(); // a label given twice counts once, as claim-next takes them
     String label = x.query("label");
     if (label != null && !label.isEmpty()) {
-      labels.addAll(Arrays.asList(label.split(",")));
+      labels.addAll(Arrays.asList(label.split(",", -1))); // -1: "a,," names an empty label, refused
     }
     int limit = (int) x.queryLong("limit", 1, MAX_LIMIT, DEFAULT_LIMIT);
     x.json(200, claimablePage(store.collab().tasks(), labels, limit));
@@ -338,9 +338,16 @@ final class TasksRoutes {
     } catch (LeaseLostException e) {
       Task now = store.collab().tasks().get(claim.task().id()).orElse(null);
       String holder = now == null ? null : now.assignee();
-      throw ApiException.conflict("stale fence " + claim.lease().fence() + " for task " + claim.task().id() + ": "
-          + e.getMessage() + (holder == null ? "; the task is not claimed now" : "; current holder: " + holder)
-          + "; claim it again (POST /collab/tasks/claim-next)")
+      // the fence is the claim's, the lock_id is not (a typo, another claim's): not a stale fence
+      boolean wrongLockId = store.collab().tasks().currentClaim(claim.task().id()).map(TaskClaim::lease)
+          .filter(l -> l.fence() == claim.lease().fence() && !l.leaseId().equals(claim.lease().leaseId()))
+          .isPresent();
+      String what = wrongLockId ? "lock_id " + claim.lease().leaseId() + " does not hold task " + claim.task().id()
+          + " (fence " + claim.lease().fence() + " is its claim's, with another lock_id)"
+          : "stale fence " + claim.lease().fence() + " for task " + claim.task().id() + ": " + e.getMessage();
+      throw ApiException.conflict(what
+          + (holder == null ? "; the task is not claimed now" : "; current holder: " + holder)
+          + (wrongLockId ? "; send the lock_id claim-next answered" : "; claim it again (POST /collab/tasks/claim-next)"))
           .with("current_holder", holder == null ? Json.NODES.nullNode() : Json.NODES.textNode(holder))
           .with("task_status", now == null ? Json.NODES.nullNode() : Json.NODES.textNode(now.status()));
     }

@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.kyros.collab.AgentSpec;
 import io.kyros.collab.BatchItem;
 import io.kyros.collab.BatchSpec;
+import io.kyros.collab.Collab;
+import io.kyros.collab.EventDraft;
+import io.kyros.collab.file.FileStorage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -251,6 +254,68 @@ class CliCommandsTest {
     assertThat(log.code()).isZero();
     assertThat(log.out()).contains("created task", id, "carol");
     assertThat(run("log", "--json").json().get("markdown").asText()).contains(next);
+  }
+
+  /**
+   * Appends {@code count} events to the store the commands use (the server's, or the directory), 500 per commit:
+   * {@code noise} ones, and a {@code rare} one at each position in {@code rareAt}.
+   */
+  private void appendEvents(int count, List<Integer> rareAt) throws Exception {
+    List<EventDraft> drafts = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      drafts.add(EventDraft.of(rareAt.contains(i) ? "rare" : "noise", "things/" + i, java.util.Map.of("i", i)));
+    }
+    if (server != null) {
+      for (int i = 0; i < count; i += 500) {
+        server.store.collab().events().appendAll(drafts.subList(i, Math.min(count, i + 500)));
+      }
+      return;
+    }
+    try (FileStorage storage = FileStorage.open(dir.resolve("store"));
+        Collab collab = Collab.builder().storage(storage).holder("seed").build()) {
+      for (int i = 0; i < count; i += 500) {
+        collab.events().appendAll(drafts.subList(i, Math.min(count, i + 500)));
+      }
+    }
+  }
+
+  /**
+   * Bug: {@code events tail --type T} (no {@code --after}) started {@code --limit} events before the log's end
+   * counted over every type, then filtered, so older events of the type were never shown: it printed one of the
+   * seven {@code task_created} events of a store, and nothing here.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"store", "server"})
+  void theLatestEventsOfATypeAreTheNewestOfThatTypeHoweverFarBack(String mode) throws Exception {
+    use(mode);
+    appendEvents(4_500, List.of(100, 1_500, 3_000, 4_400));
+    Run tail = run("events", "tail", "--json", "--type", "rare", "--limit", "3");
+    assertThat(tail.code()).as(tail.err()).isZero();
+    assertThat(tail.jsonLines()).extracting(e -> e.at("/details/i").asInt()).containsExactly(1_500, 3_000, 4_400);
+    assertThat(run("events", "tail", "--json", "--type", "rare", "--limit", "10").jsonLines()).hasSize(4);
+    assertThat(run("events", "tail", "--json", "--type", "none").out()).isEmpty();
+    assertThat(run("events", "tail", "--json", "--limit", "2").jsonLines())
+        .extracting(e -> e.at("/details/i").asInt()).containsExactly(4_498, 4_499);
+  }
+
+  /**
+   * Bug: {@code events tail} without {@code --after} found the log's end by reading the whole log from its start,
+   * 1,000 events a request: eight requests here, refused by a server allowing a burst of four (exit 4), and on any
+   * server a cost that grew with the log. It now asks for the last id, reads back one window, and reads the events
+   * from there to the end (a full page, then an empty one): four requests however long the log.
+   */
+  @Test
+  void theLatestEventsCostFourRequestsHoweverLongTheLog() throws Exception {
+    server = TestServer.start(dir.resolve("limited"), b -> b.rateLimit(0.01, 4));
+    where = new String[] {"--server", server.uri().toString()};
+    appendEvents(4_500, List.of());
+    Run tail = run("events", "tail", "--json", "--limit", "5");
+    assertThat(tail.code()).as(tail.err()).isZero();
+    assertThat(tail.jsonLines()).extracting(e -> e.at("/details/i").asInt())
+        .containsExactly(4_495, 4_496, 4_497, 4_498, 4_499);
+    Run refused = run("events", "tail", "--json", "--limit", "5");
+    assertThat(refused.code()).as("the burst is spent: the limit is real").isEqualTo(ExitCodes.STORAGE);
+    assertThat(refused.err()).contains("rate limit");
   }
 
   /** Bug: a label given twice failed {@code tasks add} on a store ("duplicate element") but not through the server. */

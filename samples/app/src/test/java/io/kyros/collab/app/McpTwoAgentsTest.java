@@ -275,6 +275,30 @@ class McpTwoAgentsTest {
     assertThat(atEnd.get("next_after").asLong()).isEqualTo(last);
   }
 
+  /**
+   * Bug: events without {@code after} started {@code limit} events before the log's end counted over every type, then
+   * filtered: {@code types: [task_created], limit: 2} answered nothing while the log held task_created events.
+   */
+  @Test
+  void theLatestEventsOfATypeAreTheNewestOfThatType() {
+    List<io.kyros.collab.EventDraft> noise = new java.util.ArrayList<>();
+    for (int i = 0; i < 1_500; i++) {
+      noise.add(io.kyros.collab.EventDraft.of("noise", "things/" + i, Map.of()));
+    }
+    String first = alice.call("task_create", Map.of("title", "first")).get("id").asText();
+    observer.events().appendAll(noise);
+    String second = alice.call("task_create", Map.of("title", "second")).get("id").asText();
+    observer.events().appendAll(noise);
+    JsonNode latest = alice.call("events", Map.of("types", List.of("task_created"), "limit", 2));
+    assertThat(latest.get("events")).extracting(e -> e.get("target").asText())
+        .containsExactly("tasks/" + first, "tasks/" + second);
+    assertThat(latest.get("next_after").asLong()).as("the log's end was read").isEqualTo(observer.events().lastId());
+    assertThat(alice.call("events", Map.of("types", List.of("task_created"), "limit", 1)).get("events"))
+        .extracting(e -> e.get("target").asText()).containsExactly("tasks/" + second);
+    assertThat(alice.call("events", Map.of("limit", 3)).get("events")).extracting(e -> e.get("event").asText())
+        .containsExactly("noise", "noise", "noise");
+  }
+
   /** Bug: a label given twice failed the call ("duplicate element"); the HTTP API takes it once, and so do the tools now. */
   @Test
   void aLabelGivenTwiceCountsOnceInCreateAndUpdate() {
