@@ -44,6 +44,8 @@ final class WorkerRun implements Runnable {
   private final Object interruptLock = new Object();
   private Thread thread; // guarded by interruptLock: set while the handler runs
   private volatile KeepAlive keepAlive;
+  /** {@link System#nanoTime()} when the run started, 0 before: a shutdown's release reports the run's duration. */
+  private volatile long startNanos;
 
   WorkerRun(WorkerPool pool, Core core, Collab collab, String label, TaskHandler handler, RetryPolicy policy,
       TaskClaim claim) {
@@ -97,6 +99,7 @@ final class WorkerRun implements Runnable {
   @Override
   public void run() {
     long start = System.nanoTime();
+    startNanos = start;
     Outcome outcome = null;
     Throwable error = null;
     ScheduledFuture<?> timer = null;
@@ -166,11 +169,13 @@ final class WorkerRun implements Runnable {
     if (k != null) {
       k.close();
     }
+    long started = startNanos;
+    Duration duration = started == 0 ? Duration.ZERO : Duration.ofNanos(System.nanoTime() - started);
     try {
-      collab.tasks().release(claim(), released(Duration.ZERO, "CancellationException",
+      collab.tasks().release(claim(), released(duration, "CancellationException",
           "pool shut down before the handler finished; task released"));
-    } catch (LeaseLostException e) {
-      LOG.debug("claim on {} already lost at shutdown: {}", taskId(), e.getMessage());
+    } catch (LeaseLostException e) { // nothing left to release: the run still ends with its executor_failed
+      recordLost(duration, "claim lost before the shutdown released it: " + e.getMessage(), null);
     }
     return true;
   }
@@ -183,7 +188,7 @@ final class WorkerRun implements Runnable {
     Cancel cancel = cancelKind.get();
     try {
       if (cancel == Cancel.LOST) {
-        recordFailure(duration, LeaseLostException.class.getSimpleName(), cancelReason, false, null);
+        recordLost(duration, cancelReason, error);
       } else if (cancel == Cancel.SHUTDOWN) {
         collab.tasks().release(current, released(duration, "CancellationException", cancelReason + "; task released"));
       } else if (cancel == Cancel.BATCH) {
@@ -192,30 +197,57 @@ final class WorkerRun implements Runnable {
         String kind = outcome.kind().name().toLowerCase(java.util.Locale.ROOT);
         TrailingEvents succeeded = (task, lease) -> List.of(event(EventType.EXECUTOR_SUCCEEDED,
             details().put("handler", label).put("duration", duration.toString()).put("outcome", kind)));
-        if (outcome.kind() == Outcome.Kind.DONE) {
-          collab.tasks().complete(current, succeeded);
-        } else {
-          collab.tasks().release(current, succeeded);
+        try {
+          if (outcome.kind() == Outcome.Kind.DONE) {
+            collab.tasks().complete(current, succeeded);
+          } else {
+            collab.tasks().release(current, succeeded);
+          }
+        } catch (InvalidTransitionException e) {
+          // done from a status with no edge to done (the handler moved the task on): the claim must still end, as a
+          // failed attempt, or it would stay held by a run that has left the pool
+          failAttempt(current, e, outcome, duration);
         }
       } else {
-        Throwable cause = cancel == Cancel.TIMEOUT ? new HandlerTimeoutException(taskId(), pool.handlerTimeout())
-            : error;
-        String errorClass = cause == null ? "Outcome.fail" : cause.getClass().getName();
-        String message = cause == null ? outcome.reason() : String.valueOf(cause.getMessage());
-        int limit = Math.min(policy.maxAttempts(), current.task().maxAttempts());
-        boolean retry = attempt() < limit && (cause == null || policy.retries(cause));
-        Duration delay = retry ? policy.delay(attempt(), ThreadLocalRandom.current()::nextDouble) : null;
-        collab.tasks().fail(current, errorClass + ": " + message, delay, failed(duration, errorClass, message));
-        if (cause != null && !(cause instanceof Exception)) {
-          LOG.error("handler for {} on task {} threw an error", label, taskId(), cause);
-        }
+        failAttempt(current, cancel == Cancel.TIMEOUT ? new HandlerTimeoutException(taskId(), pool.handlerTimeout())
+            : error, outcome, duration);
       }
     } catch (LeaseLostException e) {
-      recordFailure(duration, LeaseLostException.class.getSimpleName(), "claim lost: " + e.getMessage(), false, null);
+      recordLost(duration, "claim lost: " + e.getMessage(), error);
     } catch (RuntimeException e) {
       LOG.warn("cannot end the claim on task {} (it will be reclaimed when its lease expires): {}", taskId(),
           e.toString());
     }
+  }
+
+  /**
+   * Fails the attempt through the claim, with the retry policy's decision: for {@code cause}, or for the outcome's
+   * reason when the handler returned {@code Outcome.fail} ({@code cause} null).
+   */
+  private void failAttempt(TaskClaim current, Throwable cause, Outcome outcome, Duration duration) {
+    String errorClass = cause == null ? "Outcome.fail" : cause.getClass().getName();
+    String message = cause == null ? outcome.reason() : String.valueOf(cause.getMessage());
+    int limit = Math.min(policy.maxAttempts(), current.task().maxAttempts());
+    boolean retry = attempt() < limit && (cause == null || policy.retries(cause));
+    Duration delay = retry ? policy.delay(attempt(), ThreadLocalRandom.current()::nextDouble) : null;
+    collab.tasks().fail(current, errorClass + ": " + message, delay, failed(duration, errorClass, message));
+    if (cause != null && !(cause instanceof Exception)) {
+      LOG.error("handler for {} on task {} threw an error", label, taskId(), cause);
+    }
+  }
+
+  /**
+   * Records the {@code executor_failed} of a run whose claim was lost (nothing left to commit with it), with the
+   * handler's own failure, if it had one, in {@code handlerErrorClass} and {@code handlerError}: a handler's error is
+   * never lost, not even when its claim was.
+   */
+  private void recordLost(Duration duration, String reason, Throwable handlerError) {
+    ObjectNode d = failure(duration, LeaseLostException.class.getSimpleName(), reason, false, null);
+    if (handlerError != null) {
+      d.put("handlerErrorClass", handlerError.getClass().getName())
+          .put("handlerError", String.valueOf(handlerError.getMessage()));
+    }
+    record(EventType.EXECUTOR_FAILED, d);
   }
 
   /**
@@ -226,10 +258,6 @@ final class WorkerRun implements Runnable {
     ended.set(true);
     collab.tasks().release(claimed, released(Duration.ZERO, "CancellationException",
         "pool shut down before the handler started; task released"));
-  }
-
-  private void recordFailure(Duration duration, String errorClass, String message, boolean retry, Instant next) {
-    record(EventType.EXECUTOR_FAILED, failure(duration, errorClass, message, retry, next));
   }
 
   private ObjectNode failure(Duration duration, String errorClass, String message, boolean retry, Instant next) {

@@ -6,6 +6,7 @@ import io.kyros.collab.conformance.MutableClock;
 import io.kyros.collab.memory.MemoryStorage;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,9 @@ import org.junit.jupiter.api.Test;
 /**
  * A {@link WorkerRun} whose claim a shutdown released while the run still waited in the executor's queue (the
  * shutdown's deadline passed first) must not start its handler when it finally runs: the task is back in the queue
- * and may already be another worker's (found by review).
+ * and may already be another worker's (found by review). And every run ends with its {@code executor_failed} or
+ * {@code executor_succeeded}, the handler's error in it, and its claim ended (found by a later review). Runs are
+ * driven on the test's thread, on a {@link MutableClock}.
  */
 class WorkerRunTest {
   private static final Duration TTL = Duration.ofMinutes(5);
@@ -43,6 +46,92 @@ class WorkerRunTest {
         assertThat(collab.tasks().claimNext("other", TTL, Set.of("x"))).as("the task is free for another worker")
             .isPresent();
       }
+    }
+  }
+
+  /** The executor_failed events of task t, oldest first. */
+  private static List<Event> failures(Collab collab) {
+    return collab.events().read(0, EventFilter.all().types("executor_failed").targetPrefix("tasks/t"), 100);
+  }
+
+  /**
+   * Bug: a handler that failed after its claim was lost (it overran its ttl) had its error dropped: executor_failed
+   * said only "claim lost", and the task's lastError the lease's expiry.
+   */
+  @Test
+  void aHandlersErrorIsRecordedWhenItsClaimWasLostMeanwhile() {
+    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build()) {
+      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+      TaskHandler overruns = ctx -> {
+        clock.advance(TTL.plusSeconds(1)); // the claim expires while the handler works
+        throw new IllegalStateException("boom: disk full");
+      };
+      try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("y", overruns).start()) {
+        new WorkerRun(pool, collab.core(), collab, "x", overruns, RetryPolicy.defaults(), claim).run();
+      }
+      assertThat(failures(collab)).singleElement().satisfies(e -> {
+        assertThat(e.details().get("errorClass").asText()).isEqualTo("LeaseLostException");
+        assertThat(e.details().get("handlerErrorClass").asText()).isEqualTo("java.lang.IllegalStateException");
+        assertThat(e.details().get("handlerError").asText()).isEqualTo("boom: disk full");
+      });
+    }
+  }
+
+  /**
+   * Bug: a shutdown past its deadline that found the run's claim already lost logged it at debug and recorded nothing,
+   * and the run, ended by that shutdown, recorded nothing either: an executor_started without its end.
+   */
+  @Test
+  void aShutdownThatFindsTheClaimLostRecordsTheRunsEnd() {
+    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+    TaskHandler handler = ctx -> Outcome.done();
+    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build()) {
+      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+      try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("y", handler).start()) {
+        WorkerRun run = new WorkerRun(pool, collab.core(), collab, "x", handler, RetryPolicy.defaults(), claim);
+        run.cancel(WorkerRun.Cancel.SHUTDOWN, "pool w shut down");
+        clock.advance(TTL.plusSeconds(1));
+        assertThat(run.releaseForShutdown()).isTrue();
+        run.run(); // ended: starts nothing, records nothing more
+      }
+      assertThat(failures(collab)).singleElement().satisfies(e -> {
+        assertThat(e.details().get("errorClass").asText()).isEqualTo("LeaseLostException");
+        assertThat(e.details().get("error").asText()).startsWith("claim lost before the shutdown released it: ");
+        assertThat(e.details().has("handlerErrorClass")).isFalse();
+      });
+    }
+  }
+
+  /**
+   * Bug: a handler that moved its task to review and returned Outcome.done() (the workflow has no review → done edge)
+   * left the task in review with a claim nobody renewed, and no executor_succeeded or executor_failed: the run had
+   * left the pool, and after the ttl the task was reclaimed and its work done again. The attempt now fails through the
+   * claim, which ends it.
+   */
+  @Test
+  void doneFromAStatusWithoutAnEdgeToDoneFailsTheAttemptAndEndsTheClaim() {
+    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
+    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build()) {
+      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+      TaskHandler toReview = ctx -> {
+        collab.tasks().transition(ctx.claim(), "in_progress");
+        collab.tasks().transition(ctx.claim(), "review");
+        return Outcome.done();
+      };
+      try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("y", toReview).start()) {
+        new WorkerRun(pool, collab.core(), collab, "x", toReview, RetryPolicy.defaults(), claim).run();
+      }
+      Task task = collab.tasks().get("t").orElseThrow();
+      assertThat(task.status()).as("the attempt failed; the default policy retries it").isEqualTo("queued");
+      assertThat(task.assignee()).isNull();
+      assertThat(task.lastError()).startsWith("io.kyros.collab.InvalidTransitionException: ");
+      assertThat(collab.tasks().currentClaim("t")).isEmpty();
+      assertThat(failures(collab)).singleElement().satisfies(e -> assertThat(e.details().get("errorClass").asText())
+          .isEqualTo("io.kyros.collab.InvalidTransitionException"));
     }
   }
 }
