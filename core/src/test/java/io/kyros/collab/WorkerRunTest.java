@@ -20,10 +20,10 @@ import org.junit.jupiter.api.Test;
  */
 class WorkerRunTest {
   private static final Duration TTL = Duration.ofMinutes(5);
+  private final MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
 
   @Test
   void aRunReleasedByAShutdownBeforeItStartedNeverRunsItsHandler() {
-    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
     AtomicInteger handled = new AtomicInteger();
     TaskHandler handler = ctx -> {
       handled.incrementAndGet();
@@ -49,6 +49,17 @@ class WorkerRunTest {
     }
   }
 
+  /** Creates task t (label x) and claims it for worker w. */
+  private static TaskClaim claimedTask(Collab collab) {
+    collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+    return collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+  }
+
+  /** A Collab on a memory store on {@link #clock}. */
+  private Collab collab() {
+    return Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build();
+  }
+
   /** The executor_failed events of task t, oldest first. */
   private static List<Event> failures(Collab collab) {
     return collab.events().read(0, EventFilter.all().types("executor_failed").targetPrefix("tasks/t"), 100);
@@ -60,10 +71,8 @@ class WorkerRunTest {
    */
   @Test
   void aHandlersErrorIsRecordedWhenItsClaimWasLostMeanwhile() {
-    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
-    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build()) {
-      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
-      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+    try (Collab collab = collab()) {
+      TaskClaim claim = claimedTask(collab);
       TaskHandler overruns = ctx -> {
         clock.advance(TTL.plusSeconds(1)); // the claim expires while the handler works
         throw new IllegalStateException("boom: disk full");
@@ -85,11 +94,9 @@ class WorkerRunTest {
    */
   @Test
   void aShutdownThatFindsTheClaimLostRecordsTheRunsEnd() {
-    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
     TaskHandler handler = ctx -> Outcome.done();
-    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build()) {
-      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
-      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+    try (Collab collab = collab()) {
+      TaskClaim claim = claimedTask(collab);
       try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("y", handler).start()) {
         WorkerRun run = new WorkerRun(pool, collab.core(), collab, "x", handler, RetryPolicy.defaults(), claim);
         run.cancel(WorkerRun.Cancel.SHUTDOWN, "pool w shut down");
@@ -113,10 +120,8 @@ class WorkerRunTest {
    */
   @Test
   void doneFromAStatusWithoutAnEdgeToDoneFailsTheAttemptAndEndsTheClaim() {
-    MutableClock clock = new MutableClock(Instant.parse("2030-01-01T00:00:00Z"));
-    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").build()) {
-      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
-      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of("x")).orElseThrow();
+    try (Collab collab = collab()) {
+      TaskClaim claim = claimedTask(collab);
       TaskHandler toReview = ctx -> {
         collab.tasks().transition(ctx.claim(), "in_progress");
         collab.tasks().transition(ctx.claim(), "review");
