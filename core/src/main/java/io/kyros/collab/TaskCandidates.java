@@ -132,6 +132,9 @@ final class TaskCandidates {
   private ClaimGroups.Claimed claimNow(int max, String worker, Duration ttl, Set<String> labels,
       TrailingEvents trailing) {
     List<TaskClaim> out = new ArrayList<>(Math.min(max, 64));
+    // candidates passed over as too large once claimed by this worker: not tried again in this call, and each round
+    // reads that many more, so that however many lead the queue the call reaches the tasks behind them
+    Set<String> passedOver = new HashSet<>();
     try {
       for (int round = 0; round < MAX_ROUNDS && out.size() < max; round++) {
         Instant now = core.storage().now();
@@ -140,7 +143,7 @@ final class TaskCandidates {
           r = round == 0 ? firstIndexedRound(labels, max - out.size(), worker, now) : null;
           if (r == null) {
             commits.readiness().promoteDue(now);
-            r = indexedRound(labels, max - out.size(), now);
+            r = indexedRound(labels, max - out.size() + passedOver.size(), now);
           }
         } else {
           r = scannedRound(labels, worker, now, round);
@@ -148,7 +151,7 @@ final class TaskCandidates {
             continue; // stale claims were reclaimed: decide again
           }
         }
-        boolean dropped = claimBest(r, out, max, worker, ttl, labels, now, trailing);
+        boolean dropped = claimBest(r, out, max, worker, ttl, labels, now, trailing, passedOver);
         if (!r.more() && !dropped) {
           break; // every candidate there is was tried
         }
@@ -201,10 +204,11 @@ final class TaskCandidates {
    * such task must not stop the claims of every task behind it; claiming it by id reports the size.
    */
   private TaskClaims.Prepared prepareOrSkip(StoredRecord task, String worker, Duration ttl,
-      Optional<StoredRecord> leaseRecord, Instant now) {
+      Optional<StoredRecord> leaseRecord, Instant now, Set<String> passedOver) {
     try {
       return claims.prepare(task, worker, ttl, leaseRecord, now);
     } catch (ValueTooLargeException e) {
+      passedOver.add(task.key().id());
       LOG.warn("passing over task {} for {}: claimed, it would not fit the size limit ({})", task.key().id(), worker,
           e.getMessage());
       return null;
@@ -407,7 +411,7 @@ final class TaskCandidates {
           found = true;
           claims.reclaim(leaseRecord, actor, now);
         }
-      } catch (StorageException e) {
+      } catch (StorageException | InvalidValueException e) { // one claim that cannot be reclaimed stops no other
         LOG.warn("cannot reclaim the claim in {}: {}", leaseRecord.key(), e.getMessage());
       }
     }
@@ -431,7 +435,7 @@ final class TaskCandidates {
    *     claimable, and a round that read every candidate there was is not the last word
    */
   private boolean claimBest(Round round, List<TaskClaim> out, int max, String worker, Duration ttl,
-      Set<String> labels, Instant now, TrailingEvents trailing) {
+      Set<String> labels, Instant now, TrailingEvents trailing, Set<String> passedOver) {
     boolean dropped = false;
     List<String> mine = new ArrayList<>();
     Iterator<StoredRecord> next = spread(round.candidates(), now).iterator();
@@ -444,7 +448,11 @@ final class TaskCandidates {
         // fill the batch; lease records not read yet are read together
         List<StoredRecord> picked = new ArrayList<>();
         while (batch.size() + picked.size() < max - out.size() && next.hasNext()) {
-          StoredRecord task = pick(next.next(), mine, labels, now);
+          StoredRecord candidate = next.next();
+          if (passedOver.contains(candidate.key().id())) {
+            continue; // tried in an earlier round of this call: too large once claimed
+          }
+          StoredRecord task = pick(candidate, mine, labels, now);
           if (task != null) {
             picked.add(task);
           } else {
@@ -478,7 +486,7 @@ final class TaskCandidates {
         }
         for (StoredRecord t : picked) {
           TaskClaims.Prepared p = prepareOrSkip(t, worker, ttl, Optional.ofNullable(leaseRecords.get(t.key().id())),
-              now);
+              now, passedOver);
           if (p != null) {
             batch.add(p);
           } else {
@@ -525,7 +533,7 @@ final class TaskCandidates {
             TaskClaims.Prepared p = batch.get(i);
             if (positions.contains(i)) {
               leases.forget(RecordKeys.claimLease(p.id()));
-              p = prepareOrSkip(p.task(), worker, ttl, Optional.ofNullable(read.get(p.id())), now);
+              p = prepareOrSkip(p.task(), worker, ttl, Optional.ofNullable(read.get(p.id())), now, passedOver);
             }
             if (p != null) {
               rebuilt.add(p);

@@ -65,9 +65,10 @@ final class TaskClaims {
   private static final int CUT_MARK_BYTES = CUT_MARK.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
   /**
    * The bytes a reclaim's reason leaves free below the size limit: what a claim adds back (an assignee of up to {@value
-   * Names#MAX_LABEL_LENGTH} characters, 3 bytes each at most in canonical JSON, its quotes, a longer status name).
+   * Names#MAX_LABEL_LENGTH} characters, 3 bytes each at most in canonical JSON, and its quotes; a status name up to 64
+   * characters longer; times written to the nanosecond), rounded up.
    */
-  static final int CLAIM_ROOM = 3 * Names.MAX_LABEL_LENGTH + 64;
+  static final int CLAIM_ROOM = 1024;
 
   /**
    * Prepares the claim of {@code task} given its lease record, at storage time {@code now} (read before both); null

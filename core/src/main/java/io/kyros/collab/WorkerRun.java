@@ -175,7 +175,7 @@ final class WorkerRun implements Runnable {
       collab.tasks().release(claim(), released(duration, "CancellationException",
           "pool shut down before the handler finished; task released"));
     } catch (LeaseLostException e) { // nothing left to release: the run still ends with its executor_failed
-      recordLost(duration, "claim lost before the shutdown released it: " + e.getMessage(), null);
+      recordLost(duration, "claim lost before the shutdown released it: " + e.getMessage(), null, null);
     }
     return true;
   }
@@ -188,7 +188,7 @@ final class WorkerRun implements Runnable {
     Cancel cancel = cancelKind.get();
     try {
       if (cancel == Cancel.LOST) {
-        recordLost(duration, cancelReason, error);
+        recordLost(duration, cancelReason, error, outcome);
       } else if (cancel == Cancel.SHUTDOWN) {
         collab.tasks().release(current, released(duration, "CancellationException", cancelReason + "; task released"));
       } else if (cancel == Cancel.BATCH) {
@@ -213,7 +213,7 @@ final class WorkerRun implements Runnable {
             : error, outcome, duration);
       }
     } catch (LeaseLostException e) {
-      recordLost(duration, "claim lost: " + e.getMessage(), error);
+      recordLost(duration, "claim lost: " + e.getMessage(), error, outcome);
     } catch (RuntimeException e) {
       LOG.warn("cannot end the claim on task {} (it will be reclaimed when its lease expires): {}", taskId(),
           e.toString());
@@ -238,16 +238,39 @@ final class WorkerRun implements Runnable {
 
   /**
    * Records the {@code executor_failed} of a run whose claim was lost (nothing left to commit with it), with the
-   * handler's own failure, if it had one, in {@code handlerErrorClass} and {@code handlerError}: a handler's error is
-   * never lost, not even when its claim was.
+   * handler's own failure, if it had one, in {@code handlerErrorClass} and {@code handlerError}: what it threw, unless
+   * that was the interrupt of this run's cancellation, or the reason of the {@code Outcome.fail} it returned. A
+   * handler's error is never lost, not even when its claim was.
    */
-  private void recordLost(Duration duration, String reason, Throwable handlerError) {
+  private void recordLost(Duration duration, String reason, Throwable error, Outcome outcome) {
     ObjectNode d = failure(duration, LeaseLostException.class.getSimpleName(), reason, false, null);
-    if (handlerError != null) {
-      d.put("handlerErrorClass", handlerError.getClass().getName())
-          .put("handlerError", String.valueOf(handlerError.getMessage()));
+    if (error != null && !(cancelKind.get() != null && interruption(error))) {
+      d.put("handlerErrorClass", error.getClass().getName())
+          .put("handlerError", bounded(String.valueOf(error.getMessage())));
+    } else if (error == null && outcome != null && outcome.kind() == Outcome.Kind.FAIL) {
+      d.put("handlerErrorClass", "Outcome.fail").put("handlerError", bounded(outcome.reason()));
     }
     record(EventType.EXECUTOR_FAILED, d);
+  }
+
+  /** The most characters of a handler's message an event carries besides its own error: so that it always fits. */
+  static final int HANDLER_ERROR_CHARS = 4_000;
+
+  private static String bounded(String message) {
+    return message.length() <= HANDLER_ERROR_CHARS ? message
+        : message.substring(0, HANDLER_ERROR_CHARS) + " … (" + (message.length() - HANDLER_ERROR_CHARS) + " more)";
+  }
+
+  /** Whether a handler's failure is how an interrupt ended it (this run's cancellation interrupts its thread). */
+  private static boolean interruption(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof InterruptedException || c instanceof java.io.InterruptedIOException
+          || c instanceof java.nio.channels.ClosedByInterruptException
+          || c instanceof java.util.concurrent.CancellationException) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /**

@@ -93,4 +93,21 @@ class TaskNearTheSizeLimitTest {
     assertThat(collab.tasks().get("big").orElseThrow().status()).isEqualTo("queued");
     assertThat(collab.tasks().claimNext("w", TTL, Set.of()).orElseThrow().task().id()).isEqualTo("big");
   }
+
+  /**
+   * Bug (found in review of the fix above): a call passed over at most the first page's candidates, and a round read
+   * the same page again, so five such tasks at the head of the queue made claimNext answer empty while a smaller task
+   * was claimable behind them.
+   */
+  @Test
+  void manyTasksTooLargeForAWorkerAtTheHeadOfTheQueueDoNotHideTheTaskBehindThem() {
+    for (int i = 0; i < 12; i++) {
+      createNearTheLimit("big-" + i, 10, 10);
+    }
+    collab.tasks().create(NewTask.of("small").withId("small"));
+    String longName = "worker-" + "x".repeat(100);
+    assertThat(collab.tasks().claimNext(longName, TTL, Set.of()).orElseThrow().task().id()).isEqualTo("small");
+    assertThat(collab.tasks().claimNext(longName, TTL, Set.of())).isEmpty();
+    assertThat(collab.tasks().claimUpTo(20, "w", TTL, Set.of())).hasSize(12);
+  }
 }

@@ -139,4 +139,38 @@ class WorkerRunTest {
           .isEqualTo("io.kyros.collab.InvalidTransitionException"));
     }
   }
+
+  /**
+   * Bug (found in review of the fix above): the interrupt that a lost claim's cancellation sends the handler was
+   * recorded as the handler's own failure, and an Outcome.fail returned after the claim was lost was dropped.
+   */
+  @Test
+  void theHandlersOwnFailureIsWhatItReturnedNotTheCancellationsInterrupt() {
+    try (Collab collab = collab()) {
+      TaskClaim claim = claimedTask(collab);
+      try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("y", ctx -> Outcome.done()).start()) {
+        WorkerRun[] run = new WorkerRun[1];
+        TaskHandler interrupted = ctx -> {
+          run[0].cancel(WorkerRun.Cancel.LOST, "claim lost: it expired");
+          throw new InterruptedException("sleep interrupted"); // what a blocking call throws on the interrupt
+        };
+        run[0] = new WorkerRun(pool, collab.core(), collab, "x", interrupted, RetryPolicy.defaults(), claim);
+        run[0].run();
+        collab.tasks().release(claim); // the first run's cancel was made up: its claim is still current
+        TaskClaim second = collab.tasks().claim("t", "w", TTL).orElseThrow();
+        TaskHandler failsLate = ctx -> {
+          clock.advance(TTL.plusSeconds(1));
+          return Outcome.fail("the upstream answered 503");
+        };
+        new WorkerRun(pool, collab.core(), collab, "x", failsLate, RetryPolicy.defaults(), second).run();
+      }
+      assertThat(failures(collab)).hasSize(2);
+      assertThat(failures(collab).get(0).details().has("handlerErrorClass")).as("the interrupt is the cancel's")
+          .isFalse();
+      com.fasterxml.jackson.databind.node.ObjectNode late = failures(collab).get(1).details();
+      assertThat(late.get("errorClass").asText()).isEqualTo("LeaseLostException");
+      assertThat(late.get("handlerErrorClass").asText()).isEqualTo("Outcome.fail");
+      assertThat(late.get("handlerError").asText()).isEqualTo("the upstream answered 503");
+    }
+  }
 }

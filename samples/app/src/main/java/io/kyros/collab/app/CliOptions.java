@@ -35,7 +35,16 @@ final class CliOptions {
    * @return where the command's operations go; the caller closes it
    */
   CliBackend backend(StoreOptions store) {
-    return server != null ? new HttpBackend(server, apiKey) : new StoreBackend(store.open(), actor);
+    if (server != null) {
+      return new HttpBackend(server, apiKey);
+    }
+    OpenStore open = store.open();
+    try {
+      return new StoreBackend(open, actor);
+    } catch (RuntimeException e) { // an invalid --as: the store opened for it is closed, not left open
+      open.close();
+      throw e;
+    }
   }
 
   /** Prints {@code node} as one JSON line with --json, else {@code human}. */

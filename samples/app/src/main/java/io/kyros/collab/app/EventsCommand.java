@@ -35,7 +35,9 @@ final class EventsCommand {
     if (limit < 1 || limit > 1000) {
       throw new IllegalArgumentException("--limit must be between 1 and 1000: " + limit);
     }
-    List<String> only = TasksCommand.orEmpty(types);
+    // a --type value may hold a comma list, as the server reads its type parameter, on a store as through a server
+    List<String> only = TasksCommand.orEmpty(types).stream().flatMap(t -> java.util.Arrays.stream(t.split(",")))
+        .map(String::strip).filter(t -> !t.isEmpty()).distinct().toList();
     try (CliBackend b = cli.backend(store)) {
       long position = after != null ? after : latest(b, limit, only);
       long printed = 0;

@@ -160,7 +160,8 @@ final class Exchange {
    * @param name a request header
    * @return its value, or null; a header sent on several lines is their values joined by {@code ", "}, which for the
    *     list headers ({@code If-Match}, {@code If-None-Match}) is the list they make together (RFC 9110, section 5.3)
-   *     and for any other makes a value its parser refuses, instead of the first line read alone
+   *     and for {@code Last-Event-ID} a value its parser refuses, instead of the first line read alone (the routes
+   *     read these here; the security checks and static files read theirs from the request)
    */
   String header(String name) {
     java.util.List<String> lines = request.getHeaders().getValuesList(name);

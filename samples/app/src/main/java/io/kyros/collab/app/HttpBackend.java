@@ -140,7 +140,20 @@ final class HttpBackend implements CliBackend {
 
   @Override
   public long lastEventId() {
-    return get("/readyz").get("last_event_id").asLong(); // what the console starts its tail from
+    try {
+      return get("/readyz").get("last_event_id").asLong(); // what the console starts its tail from
+    } catch (ApiException e) {
+      if (e.status() != 503) {
+        throw e;
+      }
+      // not ready (its event subscription failed) while the log may still answer: find the end by reading forward
+      long last = 0;
+      for (long next = -1; next != last; ) {
+        next = last;
+        last = events(last, List.of(), 1000, 0).get("last_id").asLong();
+      }
+      return last;
+    }
   }
 
   @Override

@@ -42,10 +42,10 @@ final class StoreBackend implements CliBackend {
   public JsonNode listTasks(String status, String label) {
     TaskFilter filter = TaskFilter.all();
     if (status != null) {
-      filter = filter.statuses(status.split(","));
+      filter = filter.statuses(status.split(",", -1)); // as the server: an empty name is refused
     }
     if (label != null) {
-      filter = filter.labels(label.split(","));
+      filter = filter.labels(label.split(",", -1));
     }
     ObjectNode out = Json.object();
     ArrayNode data = out.putArray("data");

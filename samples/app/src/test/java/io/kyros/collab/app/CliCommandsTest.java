@@ -293,6 +293,9 @@ class CliCommandsTest {
     assertThat(tail.code()).as(tail.err()).isZero();
     assertThat(tail.jsonLines()).extracting(e -> e.at("/details/i").asInt()).containsExactly(1_500, 3_000, 4_400);
     assertThat(run("events", "tail", "--json", "--type", "rare", "--limit", "10").jsonLines()).hasSize(4);
+    assertThat(run("events", "tail", "--json", "--type", "none,rare", "--limit", "3").jsonLines())
+        .extracting(e -> e.at("/details/i").asInt()).as("a comma list, as the server reads it")
+        .containsExactly(1_500, 3_000, 4_400);
     assertThat(run("events", "tail", "--json", "--type", "none").out()).isEmpty();
     assertThat(run("events", "tail", "--json", "--limit", "2").jsonLines())
         .extracting(e -> e.at("/details/i").asInt()).containsExactly(4_498, 4_499);
