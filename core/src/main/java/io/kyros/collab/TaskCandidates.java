@@ -191,14 +191,6 @@ final class TaskCandidates {
   }
 
   /**
-   * The first round through the indexes: the claims expiring by {@code now}, the backoffs due by then, the
-   * unfinished sweeps of completed dependencies ({@link TaskReadiness#sweep}), this workflow's stale claims that a
-   * Collab of another workflow parked ({@link LeaseCommits#park}) and the best ready tasks, read together
-   * ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database). Usually none of the first four
-   * has anything, and the ready tasks are the round's candidates; otherwise the stale claims are reclaimed, the due
-   * backoffs promoted and the sweeps finished, and the result is null: the caller reads the ready tasks again.
-   */
-  /**
    * {@link TaskClaims#prepare}, or null (the candidate is passed over, as one whose lease is held) when its claimed copy
    * cannot be stored: a task near the size limit that this worker's name, added as its assignee, takes over it. One
    * such task must not stop the claims of every task behind it; claiming it by id reports the size.
@@ -215,7 +207,15 @@ final class TaskCandidates {
     }
   }
 
-    private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
+  /**
+   * The first round through the indexes: the claims expiring by {@code now}, the backoffs due by then, the
+   * unfinished sweeps of completed dependencies ({@link TaskReadiness#sweep}), this workflow's stale claims that a
+   * Collab of another workflow parked ({@link LeaseCommits#park}) and the best ready tasks, read together
+   * ({@link io.kyros.collab.spi.Storage#scanIndexes}: one round trip on a database). Usually none of the first four
+   * has anything, and the ready tasks are the round's candidates; otherwise the stale claims are reclaimed, the due
+   * backoffs promoted and the sweeps finished, and the result is null: the caller reads the ready tasks again.
+   */
+  private Round firstIndexedRound(Set<String> labels, int want, String worker, Instant now) {
     int n = pageFor(want, now);
     List<IndexQuery> queries = new ArrayList<>();
     queries.add(leases.expiringBy(RecordKeys.TASK_LEASES, now));

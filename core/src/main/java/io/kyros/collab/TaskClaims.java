@@ -365,7 +365,6 @@ final class TaskClaims {
     }
   }
 
-
   /**
    * Reclaims one stale claim; empty if it is not stale, another workflow's (then parked, see
    * {@link LeaseCommits#park}), someone else acted first, or the task holds no claim (then only the lease is freed).

@@ -263,7 +263,8 @@ final class WorkerRun implements Runnable {
 
   /** Whether a handler's failure is how an interrupt ended it (this run's cancellation interrupts its thread). */
   private static boolean interruption(Throwable t) {
-    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+    Throwable c = t;
+    for (int depth = 0; c != null && depth < 16; c = c.getCause(), depth++) { // bounded: causes may form a cycle
       if (c instanceof InterruptedException || c instanceof java.io.InterruptedIOException
           || c instanceof java.nio.channels.ClosedByInterruptException
           || c instanceof java.util.concurrent.CancellationException) {
