@@ -166,35 +166,39 @@ final class TaskClaims {
     return new Outcome(List.of(), -1, Outcome.Failed.NONE);
   }
 
-  /**
-   * One attempt to claim {@code task} given its lease record, at storage time {@code now} (read before both);
-   * empty if the task's lease is held or someone changed either record since.
-   */
-  Optional<TaskClaim> tryClaim(StoredRecord task, String worker, Duration ttl, Optional<StoredRecord> leaseRecord,
-      Instant now) {
-    Prepared p = prepare(task, worker, ttl, leaseRecord, now);
-    if (p == null) {
-      return Optional.empty();
-    }
-    return commitClaims(List.of(p), worker, TrailingEvents.NONE).claims().stream().findFirst();
-  }
-
   /** See {@link Tasks#claim}; the arguments are checked. */
   Optional<TaskClaim> claim(String id, String worker, Duration ttl) {
-    StoredRecord r = commits.readTask(id);
-    ObjectNode json = core.parse(r);
-    commits.requireOwnWorkflow(json);
-    if (!workflow.initial().equals(TaskRecord.status(json)) || !TaskRecord.claimableAt(json, core.storage().now())) {
-      return Optional.empty();
-    }
-    for (String dep : TaskRecord.dependsOn(json)) {
-      Optional<StoredRecord> d = core.storage().read(RecordKeys.task(dep));
-      if (d.isEmpty() || !workflow.done().equals(TaskRecord.status(core.parse(d.get())))) {
+    Retry backoff = null;
+    for (;;) {
+      StoredRecord r = commits.readTask(id);
+      ObjectNode json = core.parse(r);
+      commits.requireOwnWorkflow(json);
+      if (!workflow.initial().equals(TaskRecord.status(json)) || !TaskRecord.claimableAt(json, core.storage().now())) {
         return Optional.empty();
       }
+      for (String dep : TaskRecord.dependsOn(json)) {
+        Optional<StoredRecord> d = core.storage().read(RecordKeys.task(dep));
+        if (d.isEmpty() || !workflow.done().equals(TaskRecord.status(core.parse(d.get())))) {
+          return Optional.empty();
+        }
+      }
+      Optional<StoredRecord> leaseRecord = core.storage().read(RecordKeys.claimLease(id));
+      Prepared p = prepare(r, worker, ttl, leaseRecord, core.storage().now());
+      if (p == null) {
+        return Optional.empty(); // the claim lease is held
+      }
+      List<TaskClaim> claimed = commitClaims(List.of(p), worker, TrailingEvents.NONE).claims();
+      if (!claimed.isEmpty()) {
+        return Optional.of(claimed.get(0));
+      }
+      // The task or its lease changed since the reading: another worker's claim (the next reading shows it held), or
+      // a commit that left the task claimable (a promotion out of its backoff, a waiter's rewrite, a patch). Empty
+      // means the task is not claimable, so read and decide again instead of answering empty for the latter.
+      if (backoff == null) {
+        backoff = core.retry("claim of task " + id);
+      }
+      backoff.pause();
     }
-    Optional<StoredRecord> leaseRecord = core.storage().read(RecordKeys.claimLease(id));
-    return tryClaim(r, worker, ttl, leaseRecord, core.storage().now());
   }
 
   /** See {@link Tasks#currentClaim}; the id is checked. */

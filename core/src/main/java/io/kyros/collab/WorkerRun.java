@@ -226,7 +226,8 @@ final class WorkerRun implements Runnable {
    */
   private void failAttempt(TaskClaim current, Throwable cause, Outcome outcome, Duration duration) {
     String errorClass = cause == null ? "Outcome.fail" : cause.getClass().getName();
-    String message = cause == null ? outcome.reason() : String.valueOf(cause.getMessage());
+    // bounded: a handler's message of any length must not make the commit that ends the claim too large to store
+    String message = bounded(cause == null ? outcome.reason() : String.valueOf(cause.getMessage()));
     int limit = Math.min(policy.maxAttempts(), current.task().maxAttempts());
     boolean retry = attempt() < limit && (cause == null || policy.retries(cause));
     Duration delay = retry ? policy.delay(attempt(), ThreadLocalRandom.current()::nextDouble) : null;
@@ -253,7 +254,10 @@ final class WorkerRun implements Runnable {
     record(EventType.EXECUTOR_FAILED, d);
   }
 
-  /** The most characters of a handler's message an event carries besides its own error: so that it always fits. */
+  /**
+   * The most characters of a handler's message that a task's {@code lastError} and an event keep (the rest is counted,
+   * not kept): so that the commit ending the claim always fits the size limit.
+   */
   static final int HANDLER_ERROR_CHARS = 4_000;
 
   private static String bounded(String message) {

@@ -173,4 +173,40 @@ class WorkerRunTest {
       assertThat(late.get("handlerError").asText()).isEqualTo("the upstream answered 503");
     }
   }
+
+  /**
+   * Bug (found in review): a handler's message went whole into the task's lastError, task_failed and executor_failed,
+   * so a message near the size limit made the fail too large to store: the run logged a warning, the task stayed
+   * claimed until its lease expired, and the handler's error was lost. Both a thrown message and an Outcome.fail
+   * reason of 1.5 million characters (the limit is 1 MiB) now end the attempt, kept to their first 4,000 characters.
+   */
+  @Test
+  void aHandlersMessageLargerThanTheSizeLimitStillFailsTheAttempt() {
+    String huge = "x".repeat(1_500_000);
+    try (Collab collab = collab()) {
+      TaskClaim claim = claimedTask(collab);
+      TaskHandler throwsHuge = ctx -> {
+        throw new IllegalStateException(huge);
+      };
+      try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("y", throwsHuge).start()) {
+        new WorkerRun(pool, collab.core(), collab, "x", throwsHuge, RetryPolicy.defaults(), claim).run();
+        Task failed = collab.tasks().get("t").orElseThrow();
+        assertThat(failed.status()).as("the attempt failed; the default policy retries it").isEqualTo("queued");
+        assertThat(collab.tasks().currentClaim("t")).isEmpty();
+        String kept = "java.lang.IllegalStateException: " + "x".repeat(WorkerRun.HANDLER_ERROR_CHARS)
+            + " … (" + (huge.length() - WorkerRun.HANDLER_ERROR_CHARS) + " more)";
+        assertThat(failed.lastError()).isEqualTo(kept);
+        assertThat(failures(collab)).singleElement().satisfies(e -> assertThat(e.details().get("error").asText())
+            .isEqualTo(kept.substring("java.lang.IllegalStateException: ".length())));
+
+        clock.advance(Duration.ofHours(1)); // past the retry's backoff
+        TaskClaim second = collab.tasks().claim("t", "w", TTL).orElseThrow();
+        TaskHandler returnsHuge = ctx -> Outcome.fail(huge);
+        new WorkerRun(pool, collab.core(), collab, "x", returnsHuge, RetryPolicy.defaults(), second).run();
+      }
+      assertThat(collab.tasks().get("t").orElseThrow().lastError())
+          .startsWith("Outcome.fail: xxx").endsWith(" more)").hasSizeLessThan(WorkerRun.HANDLER_ERROR_CHARS + 100);
+      assertThat(failures(collab)).hasSize(2);
+    }
+  }
 }

@@ -8,6 +8,7 @@ import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.NewTask;
 import io.kyros.collab.TaskClaim;
+import io.kyros.collab.TaskPatch;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
@@ -110,6 +111,35 @@ public abstract class InterleavingConformance extends LostClaimConformance {
 
   private static NewEvent event(String type) {
     return new NewEvent(type, "tester", "t", "{}");
+  }
+
+  /**
+   * Bug: a claim by id answered empty, "not claimable", when another commit changed the task without claiming it
+   * between the claim's reading and its commit (a patch; another instance's claim promoting it out of its backoff, as
+   * a pool serving other labels does): seen as a flaky test in core. Now it reads and decides again; a claim that
+   * another worker won is still empty.
+   */
+  @Test
+  void interleavings_aClaimByIdOfATaskChangedMeanwhileWithoutBeingClaimedClaimsIt() {
+    InterceptingStorage hooked = new InterceptingStorage(storage);
+    Collab bob = newCollab("bob", hooked, b -> {});
+    Collab carol = newCollab("carol");
+    bob.tasks().create(NewTask.of("a").withId("a"));
+    bob.tasks().create(NewTask.of("b").withId("b"));
+    hooked.interceptNext((claimCommit, next) -> {
+      carol.tasks().update("a", null, TaskPatch.none().title("renamed meanwhile"));
+      return next.commit(claimCommit);
+    });
+    TaskClaim claim = bob.tasks().claim("a", "w1", TTL).orElseThrow();
+    assertThat(claim.task().title()).isEqualTo("renamed meanwhile");
+    assertThat(bob.tasks().get("a").orElseThrow().assignee()).isEqualTo("w1");
+
+    hooked.interceptNext((claimCommit, next) -> {
+      assertThat(carol.tasks().claim("b", "w2", TTL)).isPresent();
+      return next.commit(claimCommit);
+    });
+    assertThat(bob.tasks().claim("b", "w1", TTL)).as("another worker won").isEmpty();
+    assertThat(bob.tasks().get("b").orElseThrow().assignee()).isEqualTo("w2");
   }
 
   @Test
