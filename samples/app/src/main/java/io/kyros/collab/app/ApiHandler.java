@@ -189,11 +189,11 @@ final class ApiHandler extends Handler.Abstract {
   }
 
   private static String presentedKey(Request request, Route route) {
-    String auth = request.getHeaders().get(HttpHeader.AUTHORIZATION);
+    String auth = single(request, HttpHeader.AUTHORIZATION.asString());
     if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return auth.substring(7).strip();
     }
-    String header = request.getHeaders().get("X-API-Key");
+    String header = single(request, "X-API-Key");
     if (header != null) {
       return header.strip();
     }
@@ -201,5 +201,17 @@ final class ApiHandler extends Handler.Abstract {
       return Request.extractQueryParameters(request).getValue("api_key");
     }
     return null;
+  }
+
+  /**
+   * @return the header's one line, or null if absent
+   * @throws ApiException 400 if it was sent on several lines: which credential is meant would be a guess
+   */
+  private static String single(Request request, String name) {
+    java.util.List<String> lines = request.getHeaders().getValuesList(name);
+    if (lines.size() > 1) {
+      throw ApiException.badRequest(name + " given " + lines.size() + " times; send one");
+    }
+    return lines.isEmpty() ? null : lines.get(0);
   }
 }

@@ -8,6 +8,7 @@ import io.kyros.collab.EventFilter;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.LeaseStatus;
+import io.kyros.collab.MarkdownLogRenderer;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
@@ -317,8 +318,11 @@ final class CoordinationTools {
 
   private Object log(McpArgs args) {
     int limit = (int) args.integer("limit", 50, 1, 500);
-    long after = args.has("after") ? args.integer("after", 0, 0, Long.MAX_VALUE)
-        : Math.max(0, collab.events().lastId() - limit);
+    if (!args.has("after")) { // the latest, read back from the end (ids may have gaps)
+      String md = MarkdownLogRenderer.create().render(LatestEvents.of(collab, limit));
+      return md.isBlank() ? "(no events yet)" : md;
+    }
+    long after = args.integer("after", 0, 0, Long.MAX_VALUE);
     String md = collab.events().renderMarkdown(after, limit);
     return md.isBlank() ? "(no events after " + after + ")" : md;
   }

@@ -20,6 +20,7 @@ import picocli.CommandLine;
  * 2  usage (bad option or argument, invalid value)
  * 3  not found
  * 4  storage error (the store cannot be opened or read, the server cannot be reached)
+ * 5  rate limited (429: the server's limit for this caller is spent; its message says when to retry)
  * </pre>
  *
  * A command prints its outcome and returns 0, or throws; the handler here prints the exception's
@@ -34,6 +35,7 @@ final class ExitCodes {
   static final int USAGE = 2;
   static final int NOT_FOUND = 3;
   static final int STORAGE = 4;
+  static final int RATE_LIMITED = 5;
 
   private ExitCodes() {}
 
@@ -84,6 +86,8 @@ final class ExitCodes {
     switch (status) {
       case 404:
         return NOT_FOUND;
+      case 429:
+        return RATE_LIMITED;
       case 409:
       case 412:
       case 428:

@@ -11,10 +11,11 @@ import java.util.function.ToLongFunction;
  * The newest events that pass a filter, for the views that show "the latest N" ({@code collab events tail} without
  * {@code --after}, the MCP {@code events} tool without {@code after}). The log is read only after a position, so
  * this reads windows of {@value #WINDOW} ids backwards from the last id, each window as unfiltered pages in id
- * order, and keeps the events that pass, until {@code limit} have or the log's start is reached. It reads as far
- * back as the {@code limit}-th newest match lies (a filter nothing matches reads the whole log, as any search
- * without an index on what it filters must), and never reads the log from its start to find its end; without a
- * filter, one window holds the answer.
+ * order, and keeps the events that pass, until {@code limit} have or the log's start is reached (unfiltered, the
+ * first window is {@code limit} ids wide and each next one twice the one before, up to {@value #WINDOW}: a page of the
+ * latest reads {@code limit} events, not a thousand, unless ids have gaps). It reads as far back as the {@code limit}-th newest match
+ * lies (a filter nothing matches reads the whole log, as any search without an index on what it filters must), and
+ * never reads the log from its start to find its end.
  *
  * <p>Stateless and thread-safe.
  */
@@ -41,6 +42,23 @@ final class LatestEvents {
   }
 
   /**
+   * The newest events of {@code collab}'s log, unfiltered.
+   *
+   * @param collab the store
+   * @param limit the most events to answer, at least 1
+   * @return up to {@code limit} of the newest events, oldest first
+   */
+  static List<io.kyros.collab.Event> of(io.kyros.collab.Collab collab, int limit) {
+    try {
+      return find(collab.events().lastId(), limit, Math.min(limit, WINDOW), (after, n) -> collab.events().read(after, n),
+          io.kyros.collab.Event::id, e -> true);
+    } catch (InterruptedException e) { // the store's reads do not wait
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while reading the log", e);
+    }
+  }
+
+  /**
    * @param <E> the event's form
    * @param last the log's last event id, read before this call (events after it are not looked at)
    * @param limit the most events to answer, at least 1
@@ -52,19 +70,30 @@ final class LatestEvents {
    */
   static <E> List<E> find(long last, int limit, Reader<E> reader, ToLongFunction<E> id, Predicate<E> passes)
       throws InterruptedException {
+    return find(last, limit, WINDOW, reader, id, passes);
+  }
+
+  /**
+   * {@link #find(long, int, Reader, ToLongFunction, Predicate)} whose first window is {@code firstWidth} ids wide
+   * (each next one twice as wide, up to {@value #WINDOW}).
+   */
+  static <E> List<E> find(long last, int limit, int firstWidth, Reader<E> reader, ToLongFunction<E> id,
+      Predicate<E> passes) throws InterruptedException {
     if (limit < 1) {
       throw new IllegalArgumentException("limit must be at least 1: " + limit);
     }
     Deque<List<E>> windows = new ArrayDeque<>(); // each older window goes first: oldest first
     int found = 0;
-    for (long high = last; high > 0 && found < limit; ) {
-      long low = Math.max(0, high - WINDOW);
+    long width = firstWidth;
+    for (long high = last; high > 0 && found < limit; width = Math.min(width * 2, WINDOW)) {
+      long low = Math.max(0, high - width);
       List<E> passed = new ArrayList<>();
       long after = low;
       boolean more = true;
       while (more) {
-        List<E> page = reader.read(after, WINDOW);
-        more = page.size() == WINDOW;
+        int asked = (int) Math.min(WINDOW, high - after); // the window holds at most that many more ids
+        List<E> page = reader.read(after, asked);
+        more = page.size() == asked;
         for (E e : page) {
           long i = id.applyAsLong(e);
           if (i > high) {

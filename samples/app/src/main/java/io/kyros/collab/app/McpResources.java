@@ -1,6 +1,7 @@
 package io.kyros.collab.app;
 
 import io.kyros.collab.Collab;
+import io.kyros.collab.MarkdownLogRenderer;
 import io.kyros.collab.Task;
 import io.kyros.collab.TaskFilter;
 import io.kyros.collab.Workflow;
@@ -79,7 +80,7 @@ final class McpResources {
 
   /** @return the human log of the latest events */
   String log() {
-    String md = collab.events().renderMarkdown(Math.max(0, collab.events().lastId() - LOG_EVENTS), LOG_EVENTS);
+    String md = MarkdownLogRenderer.create().render(LatestEvents.of(collab, LOG_EVENTS));
     return md.isBlank() ? "(no events yet)\n" : md;
   }
 

@@ -45,7 +45,12 @@ final class OriginCheck {
     if (SAFE.contains(request.getMethod())) {
       return;
     }
-    String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+    java.util.List<String> origins = request.getHeaders().getValuesList(HttpHeader.ORIGIN.asString());
+    if (origins.size() > 1) { // a browser sends one (RFC 6454, section 7.3): judging by either would be a guess
+      throw new ApiException(403, "Forbidden", "write refused: Origin given " + origins.size()
+          + " times (CSRF protection)");
+    }
+    String origin = origins.isEmpty() ? null : origins.get(0);
     if (corsOrigin != null && corsOrigin.equals(origin)) {
       return;
     }

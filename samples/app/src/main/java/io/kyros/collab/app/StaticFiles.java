@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Base64;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -67,8 +68,7 @@ final class StaticFiles {
     }
     response.getHeaders().put(HttpHeader.ETAG, e.etag);
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-    String inm = request.getHeaders().get(HttpHeader.IF_NONE_MATCH);
-    if (inm != null && (inm.equals(e.etag) || inm.equals("*"))) {
+    if (noneMatch(request.getHeaders().getValuesList(HttpHeader.IF_NONE_MATCH.asString()), e.etag)) {
       response.setStatus(304);
       response.write(true, null, callback);
       return true;
@@ -101,5 +101,28 @@ final class StaticFiles {
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("SHA-256 is missing from this JVM", e);
     }
+  }
+
+  /**
+   * If-None-Match's verdict (RFC 9110, section 13.1.2): whether any of its lines' comma-separated members is
+   * {@code *} or the file's entity tag, compared weakly (a {@code W/} prefix is ignored).
+   *
+   * @param lines the header's lines, empty if absent
+   * @param etag the file's entity tag, quoted
+   * @return true if the answer is 304
+   */
+  static boolean noneMatch(List<String> lines, String etag) {
+    for (String line : lines) {
+      for (String member : line.split(",", -1)) {
+        String tag = member.strip();
+        if (tag.startsWith("W/")) {
+          tag = tag.substring(2);
+        }
+        if (tag.equals("*") || tag.equals(etag)) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 }

@@ -303,7 +303,7 @@ class CliCommandsTest {
 
   /**
    * Bug: {@code events tail} without {@code --after} found the log's end by reading the whole log from its start,
-   * 1,000 events a request: eight requests here, refused by a server allowing a burst of four (exit 4), and on any
+   * 1,000 events a request: eight requests here, refused by a server allowing a burst of four, and on any
    * server a cost that grew with the log. It now asks for the last id, reads back one window, and reads the events
    * from there to the end (a full page, then an empty one): four requests however long the log.
    */
@@ -317,8 +317,8 @@ class CliCommandsTest {
     assertThat(tail.jsonLines()).extracting(e -> e.at("/details/i").asInt())
         .containsExactly(4_495, 4_496, 4_497, 4_498, 4_499);
     Run refused = run("events", "tail", "--json", "--limit", "5");
-    assertThat(refused.code()).as("the burst is spent: the limit is real").isEqualTo(ExitCodes.STORAGE);
-    assertThat(refused.err()).contains("rate limit");
+    assertThat(refused.code()).as("the burst is spent: the limit is real").isEqualTo(ExitCodes.RATE_LIMITED);
+    assertThat(refused.err()).contains("rate limit").containsPattern("retry in \\d+ s");
   }
 
   /** Bug: a label given twice failed {@code tasks add} on a store ("duplicate element") but not through the server. */

@@ -64,5 +64,6 @@ class CommandLineTest {
     assertThat(ExitCodes.ofStatus(404)).isEqualTo(3);
     assertThat(ExitCodes.ofStatus(400)).isEqualTo(2);
     assertThat(ExitCodes.ofStatus(503)).isEqualTo(4);
+    assertThat(ExitCodes.ofStatus(429)).as("rate limited: try again later, not a storage error").isEqualTo(5);
   }
 }

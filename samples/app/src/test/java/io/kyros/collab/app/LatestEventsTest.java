@@ -51,7 +51,8 @@ class LatestEventsTest {
       Predicate<E> passes = e -> type.equals("any") || e.type().equals(type);
       List<E> all = log.stream().filter(passes).collect(Collectors.toList());
       List<E> expected = all.subList(Math.max(0, all.size() - limit), all.size());
-      List<E> found = LatestEvents.find(last, limit, reader(log, new AtomicInteger()), E::id, passes);
+      int firstWidth = random.nextBoolean() ? LatestEvents.WINDOW : 1 + random.nextInt(limit); // as of() starts
+      List<E> found = LatestEvents.find(last, limit, firstWidth, reader(log, new AtomicInteger()), E::id, passes);
       assertThat(found).as("round %d: %d events, limit %d, type %s", round, log.size(), limit, type)
           .isEqualTo(expected);
     }
@@ -77,6 +78,33 @@ class LatestEventsTest {
     assertThat(found).extracting(E::id).containsExactly(
         java.util.stream.LongStream.rangeClosed(199_981, 200_000).boxed().toArray(Long[]::new));
     assertThat(reads.get()).isEqualTo(1);
+  }
+
+  /**
+   * Bug: the MCP {@code log} tool and {@code collab://log} showed the events after "last id - limit", fewer than the
+   * limit where ids have gaps (PostgreSQL's sequences leave them). The latest, unfiltered, read only as many events as
+   * asked for when ids have no gaps, and go further back when they do.
+   */
+  @Test
+  void theLatestUnfilteredReadAsManyEventsAsAskedForAndGoBackOverGaps() throws InterruptedException {
+    List<E> log = new ArrayList<>();
+    for (long id = 1; id <= 5_000; id++) {
+      log.add(new E(id < 4_990 ? id : id + 100, "a")); // 4,989, then a gap of 100 ids, then 5,090 to 5,100
+    }
+    AtomicInteger reads = new AtomicInteger();
+    List<E> read = new ArrayList<>();
+    LatestEvents.Reader<E> counting = (after, limit) -> {
+      List<E> page = reader(log, reads).read(after, limit);
+      read.addAll(page);
+      return page;
+    };
+    assertThat(LatestEvents.find(5_100, 5, 5, counting, E::id, e -> true)).extracting(E::id)
+        .containsExactly(5_096L, 5_097L, 5_098L, 5_099L, 5_100L);
+    assertThat(read).as("events read").hasSize(5);
+    read.clear();
+    assertThat(LatestEvents.find(5_100, 50, 50, counting, E::id, e -> true)).extracting(E::id)
+        .as("over the gap").hasSize(50).startsWith(4_951L, 4_952L).contains(4_989L, 5_090L).endsWith(5_099L, 5_100L);
+    assertThat(read.size()).as("events read").isLessThanOrEqualTo(50 + 100);
   }
 
   @Test

@@ -158,6 +158,27 @@ class SecurityTest {
    * Content-Type, so a page of any site could write with a "simple" request (text/plain, no preflight). Writes a
    * browser sends from another origin are 403 now; reads, non-browser clients and same-origin pages are unaffected.
    */
+  /**
+   * Bug (found in review): an API key or an Origin sent on two lines was judged by its first line alone; which one the
+   * client meant is a guess, so such a request is refused and nothing is written.
+   */
+  @Test
+  void aKeyOrAnOriginOnTwoLinesIsRefused() throws Exception {
+    server = TestServer.start(dir, b -> b.apiKeys(KEYS));
+    RawHttp.send(server.uri(), "GET /collab/tasks HTTP/1.1", null, "Authorization: Bearer " + RO,
+        "Authorization: Bearer wrong-key-0123456789").problem(400, "Authorization given 2 times");
+    RawHttp.send(server.uri(), "POST /collab/tasks HTTP/1.1", "{\"title\": \"pwned\"}",
+        "Content-Type: application/json", "X-API-Key: " + RW, "X-API-Key: " + RO).problem(400, "X-API-Key given 2 times");
+    String own = "http://127.0.0.1:" + server.uri().getPort();
+    RawHttp.send(server.uri(), "POST /collab/tasks HTTP/1.1", "{\"title\": \"pwned\"}",
+        "Content-Type: application/json", "X-API-Key: " + RW, "Origin: " + own, "Origin: https://evil.example")
+        .problem(403, "Origin given 2 times");
+    Http http = new Http(server.uri());
+    assertThat(Http.json(http.get("/collab/tasks", "X-API-Key", RO)).get("data")).as("nothing was written").isEmpty();
+    assertThat(http.post("/collab/tasks", "{\"title\": \"once\"}", "X-API-Key", RW, "Origin", own).statusCode())
+        .isEqualTo(201);
+  }
+
   @Test
   void crossOriginWritesAreRefusedAndSameOriginAndNonBrowserOnesAreNot() throws Exception {
     server = TestServer.start(dir);

@@ -29,4 +29,19 @@ class StaticFilesTest extends ApiTestBase {
     }
     assertThat(http.get("/index.html").statusCode()).isEqualTo(200);
   }
+
+  /**
+   * Bug (found in review): a file's If-None-Match was compared whole with its first line, so a list ({@code "old",
+   * <current>}), the same on two lines, or the weak form a proxy may send answered 200 with the whole file.
+   */
+  @Test
+  void ifNoneMatchIsAListOnOneLineOrSeveral() {
+    String etag = Http.etag(http.get("/index.html"));
+    assertThat(http.get("/index.html", "If-None-Match", etag).statusCode()).isEqualTo(304);
+    assertThat(http.get("/index.html", "If-None-Match", "\"old\", " + etag).statusCode()).isEqualTo(304);
+    assertThat(http.get("/index.html", "If-None-Match", "W/" + etag).statusCode()).isEqualTo(304);
+    assertThat(RawHttp.send(server.uri(), "GET /index.html HTTP/1.1", null, "If-None-Match: \"old\"",
+        "If-None-Match: " + etag).status()).isEqualTo(304);
+    assertThat(http.get("/index.html", "If-None-Match", "\"old\", \"older\"").statusCode()).isEqualTo(200);
+  }
 }
