@@ -4,6 +4,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
+import io.kyros.collab.spi.IndexHit;
+import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.StoredRecord;
 import io.kyros.collab.spi.Write;
@@ -108,7 +110,8 @@ public final class Agents {
    * {@code offline}.
    *
    * <p>If the presence was lost meanwhile and another holder has taken the agent online since, nothing is released
-   * and nothing is recorded: the agent is not offline.
+   * and nothing is recorded: the agent is not offline. Nor is anything recorded when the presence lease is free
+   * already (this lease was released before, or another holder's came and went): the agent left before.
    *
    * @param id the agent's id
    * @param presence the presence lease {@link #join} returned (or its renewal)
@@ -123,8 +126,14 @@ public final class Agents {
           + ", not a lease of " + presence.resource());
     }
     require(id);
-    if (!leases.release(presence) && online(id)) {
-      return; // lost, and another holder has the agent online now
+    if (!leases.release(presence)) {
+      Optional<Lease> held = presence(id);
+      if (held.isEmpty()) {
+        return; // released already: the agent left before (a second leave, a pool shut down twice)
+      }
+      if (!held.get().isStaleAt(core.storage().now())) {
+        return; // lost, and another holder has the agent online now
+      }
     }
     String now = core.storage().now().toString();
     changeRecord(id, json -> json.put(AgentRecord.LAST_SEEN, now),
@@ -178,6 +187,16 @@ public final class Agents {
   public Optional<Agent> get(String id) {
     Names.requireName("agent id", id);
     return core.storage().read(AgentRecord.key(id)).map(r -> toAgent(r, tasksHeld().getOrDefault(id, List.of())));
+  }
+
+  /**
+   * Whether an agent may take work, from its record alone (a worker pool asks on every status change of its agent).
+   *
+   * @param id the agent's id
+   * @return false if it is registered and disabled
+   */
+  boolean enabled(String id) {
+    return core.storage().read(AgentRecord.key(id)).map(r -> AgentRecord.enabled(core.parse(r))).orElse(true);
   }
 
   /** @return every registered agent, by id, with its status judged now */
@@ -300,12 +319,31 @@ public final class Agents {
   private Map<String, List<String>> tasksHeld() {
     Map<String, List<String>> out = new HashMap<>();
     Workflow workflow = core.workflow();
-    for (StoredRecord r : core.scan(RecordKeys.TASKS)) {
+    java.util.function.Consumer<StoredRecord> count = r -> {
       ObjectNode t = core.parse(r);
       String assignee = t.path(TaskRecord.ASSIGNEE).asText(null);
       if (assignee != null && workflow.holdsClaim(TaskRecord.status(t))) {
         out.computeIfAbsent(assignee, k -> new ArrayList<>()).add(r.key().id());
       }
+    };
+    if (core.indexed()) {
+      // only the tasks in a status that holds a claim, through the board's status index: the cost follows the claims
+      // held, not every task ever created
+      for (String state : new java.util.TreeSet<>(workflow.states())) {
+        if (!workflow.holdsClaim(state)) {
+          continue;
+        }
+        IndexQuery q = IndexQuery.first(RecordKeys.TASKS, TaskIndexes.status(state), Core.PAGE);
+        for (List<IndexHit> hits = core.storage().scanIndex(q); !hits.isEmpty(); hits = core.storage().scanIndex(q)) {
+          hits.forEach(h -> count.accept(h.record()));
+          if (hits.size() < Core.PAGE) {
+            break;
+          }
+          q = q.after(hits.get(hits.size() - 1));
+        }
+      }
+    } else {
+      core.scan(RecordKeys.TASKS).forEach(count);
     }
     out.values().forEach(l -> l.sort(null));
     return out;

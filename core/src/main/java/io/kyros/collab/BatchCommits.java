@@ -28,6 +28,7 @@ import java.util.Set;
  * a conflict it reads and decides again, paced like every read-modify-write. Thread-safe.
  */
 final class BatchCommits {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Batches.class);
   /** What a step does besides bringing the counts up to date. */
   enum Action { ADVANCE, START, CANCEL }
 
@@ -73,6 +74,13 @@ final class BatchCommits {
       }
       // after: a batch that exists is that, whatever its items made; and checked again in the commit, as add does
       List<RecordKey> itemTasks = requireItemTasksAbsent(id, spec.items());
+      if (spec.finalStepLabel() != null) {
+        RecordKey finalTask = RecordKeys.task(Batches.itemTaskId(id, Batches.FINAL_STEP_ID));
+        if (core.storage().read(finalTask).isPresent()) {
+          throw new IllegalArgumentException("the final step's task " + finalTask.id() + " of batch " + id
+              + " already exists");
+        }
+      }
       Instant now = core.storage().now();
       Plan plan = new Plan(BatchRecord.create(core.object(), id, spec, now));
       plan.leadTypes.add(EventType.BATCH_CREATED);
@@ -82,7 +90,7 @@ final class BatchCommits {
           .put("finalStep", spec.finalStepLabel()));
       plan.from = BatchState.PENDING;
       if (start) {
-        decide(plan, Map.of(), Action.START, null, now);
+        decide(plan, Map.of(), null, Action.START, null, now);
       }
       List<Expectation> expect = new ArrayList<>(List.of(Expectation.absent(BatchRecord.key(id))));
       itemTasks.forEach(k -> expect.add(Expectation.absent(k))); // a task made with an item's id meanwhile: retried
@@ -137,7 +145,7 @@ final class BatchCommits {
       plan.leadTypes.add(EventType.BATCH_ITEMS_ADDED);
       plan.leadEvents.add(core.object().put("id", id).put("items", items.size())
           .put("total", json.path(BatchRecord.TOTAL).asInt()));
-      decide(plan, readTasks(json), Action.ADVANCE, null, core.storage().now());
+      decide(plan, readTasks(json), takenTaskIds(json), Action.ADVANCE, null, core.storage().now());
       List<Expectation> expect = new ArrayList<>();
       expect.add(Expectation.revision(current.key(), current.revision()));
       keys.forEach(k -> expect.add(Expectation.absent(k)));
@@ -175,7 +183,7 @@ final class BatchCommits {
       ObjectNode json = core.parse(current).deepCopy();
       Plan plan = new Plan(json);
       plan.from = BatchRecord.state(json);
-      decide(plan, readTasks(json), action, reason, core.storage().now());
+      decide(plan, readTasks(json), takenTaskIds(json), action, reason, core.storage().now());
       Optional<Batch> b = commit(plan, new ArrayList<>(List.of(Expectation.revision(current.key(),
           current.revision()))), !json.equals(core.parse(current)));
       if (b.isPresent()) {
@@ -201,8 +209,39 @@ final class BatchCommits {
     return out;
   }
 
-  /** Decides one step on {@code plan.batch}, given the in-flight tasks as read. */
-  private void decide(Plan plan, Map<String, StoredRecord> tasks, Action action, String reason, Instant now) {
+  /**
+   * Whether a task already has each task id a step may create, of the next items it could release and of the final
+   * step (created by hand since the batch was: {@code create} and {@code add} refuse ids taken before). Such an item is
+   * not released but counted cancelled, and such a final step not created, with a warning: expecting the task absent,
+   * every step would conflict for ever and the batch would never move on. A step releases only items checked here.
+   */
+  private Map<String, Boolean> takenTaskIds(JsonNode batch) {
+    String id = batch.path(BatchRecord.ID).asText();
+    List<RecordKey> keys = new ArrayList<>();
+    JsonNode pending = batch.path(BatchRecord.PENDING);
+    // the items a step can release, with room for some taken ones passed over (beyond, the next step goes on)
+    int next = Math.min(pending.size(), 2 * batch.path(BatchRecord.CONCURRENCY).asInt() + 16);
+    for (int i = 0; i < next; i++) {
+      keys.add(RecordKeys.task(Batches.itemTaskId(id, pending.get(i).path(BatchRecord.ITEM_ID).asText())));
+    }
+    if (BatchRecord.textOrNull(batch, BatchRecord.FINAL_STEP) != null
+        && BatchRecord.textOrNull(batch, BatchRecord.FINAL_TASK) == null) {
+      keys.add(RecordKeys.task(Batches.itemTaskId(id, Batches.FINAL_STEP_ID)));
+    }
+    Map<String, Boolean> taken = new HashMap<>();
+    keys.forEach(k -> taken.put(k.id(), false));
+    if (!keys.isEmpty()) {
+      core.storage().readAll(keys).forEach(r -> taken.put(r.key().id(), true));
+    }
+    return taken;
+  }
+
+  /**
+   * Decides one step on {@code plan.batch}, given the in-flight tasks as read and {@link #takenTaskIds} (null when the
+   * commit creating the batch expects every item's task absent itself).
+   */
+  private void decide(Plan plan, Map<String, StoredRecord> tasks, Map<String, Boolean> taken, Action action,
+      String reason, Instant now) {
     ObjectNode b = plan.batch;
     BatchState state = BatchRecord.state(b);
     BatchPolicy policy = BatchRecord.policy(b);
@@ -270,8 +309,18 @@ final class BatchCommits {
     if (state == BatchState.RUNNING) {
       int concurrency = b.path(BatchRecord.CONCURRENCY).asInt();
       while (still.size() < concurrency && !pending.isEmpty()) {
+        String taskId = Batches.itemTaskId(b.path(BatchRecord.ID).asText(),
+            pending.get(0).path(BatchRecord.ITEM_ID).asText());
+        if (taken != null && !taken.containsKey(taskId)) {
+          break; // not checked: the next step releases it
+        }
         JsonNode item = pending.remove(0);
-        String taskId = Batches.itemTaskId(b.path(BatchRecord.ID).asText(), item.path(BatchRecord.ITEM_ID).asText());
+        if (taken != null && taken.get(taskId)) {
+          LOG.warn("batch {}: item {} not released, counted cancelled: another task has its task id {}",
+              b.path(BatchRecord.ID).asText(), item.path(BatchRecord.ITEM_ID).asText(), taskId);
+          cancelled++;
+          continue;
+        }
         plan.tasks.add(newTask(taskId, item.path(BatchRecord.ITEM_TITLE).asText(),
             item.path(BatchRecord.ITEM_PAYLOAD).asText(), b.path(BatchRecord.LABEL).asText(), b, policy
                 .attemptsPerItem(), now));
@@ -289,9 +338,13 @@ final class BatchCommits {
         && BatchRecord.textOrNull(b, BatchRecord.FINAL_TASK) == null) {
       String batchId = b.path(BatchRecord.ID).asText();
       String taskId = Batches.itemTaskId(batchId, Batches.FINAL_STEP_ID);
-      plan.tasks.add(newTask(taskId, "final step of batch " + batchId, batchId, finalStep, b,
-          core.settings().defaultMaxAttempts(), now));
-      b.put(BatchRecord.FINAL_TASK, taskId);
+      if (taken != null && Boolean.TRUE.equals(taken.get(taskId))) {
+        LOG.warn("batch {}: final step not created: another task has its task id {}", batchId, taskId);
+      } else {
+        plan.tasks.add(newTask(taskId, "final step of batch " + batchId, batchId, finalStep, b,
+            core.settings().defaultMaxAttempts(), now));
+        b.put(BatchRecord.FINAL_TASK, taskId);
+      }
     }
     ArrayNode inFlight = b.putArray(BatchRecord.IN_FLIGHT);
     still.forEach(inFlight::add);
@@ -344,7 +397,7 @@ final class BatchCommits {
     b.put(BatchRecord.UPDATED_AT, core.storage().now().toString());
     Core.Encoded encoded = core.encode(b, "batch " + id);
     List<Write> writes = new ArrayList<>();
-    writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash()));
+    writes.add(Write.put(BatchRecord.key(id), encoded.json(), encoded.hash(), BatchRecord.entries(b, core.indexed())));
     Instant now = core.storage().now();
     List<Write> guards = new ArrayList<>();
     expectations.addAll(plan.pins);

@@ -59,6 +59,24 @@ final class BatchRecord {
     return new RecordKey(COLLECTION, id);
   }
 
+  /**
+   * The index of running batches, by their items' label: key {@code <label>!} ({@code !} sorts before every character
+   * a name holds, so one label's entries are the keys from just after {@code <label>} to {@code <label>!}). Worker
+   * pools read it when idle, to bring up to date the batches whose items they serve (an advance after an item ended
+   * may have been missed: a storage error, a crash between the item's commit and the batch's).
+   */
+  static final String RUNNING_INDEX = "running";
+
+  /**
+   * @param batch a batch record
+   * @param indexed whether the storage keeps indexes
+   * @return its index entries: one in {@link #RUNNING_INDEX} while it runs
+   */
+  static List<io.kyros.collab.spi.IndexEntry> entries(JsonNode batch, boolean indexed) {
+    return indexed && state(batch) == BatchState.RUNNING
+        ? List.of(new io.kyros.collab.spi.IndexEntry(RUNNING_INDEX, batch.path(LABEL).asText() + "!")) : List.of();
+  }
+
   /** A new batch record in {@code pending}, its items waiting. */
   static ObjectNode create(ObjectNode o, String id, BatchSpec spec, Instant now) {
     o.put(ID, id).put(LABEL, spec.label()).put(POLICY, spec.policy().kind().wireName())

@@ -1,5 +1,8 @@
 package io.kyros.collab;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import io.kyros.collab.spi.IndexQuery;
+import io.kyros.collab.spi.StoredRecord;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.List;
@@ -193,6 +196,33 @@ public final class Batches {
    */
   Batch advance(String id) {
     return commits.step(id, BatchCommits.Action.ADVANCE, null);
+  }
+
+  /**
+   * The running batches whose items carry one of {@code labels}, by label then id: through the index of running
+   * batches on a storage that keeps indexes (a read of the running ones only), else a scan of every batch.
+   *
+   * @param labels item labels
+   * @param limit the most batch ids per label
+   * @return their ids
+   */
+  List<String> running(java.util.Collection<String> labels, int limit) {
+    List<String> out = new ArrayList<>();
+    if (!core.indexed()) {
+      for (StoredRecord r : core.scan(BatchRecord.COLLECTION)) {
+        JsonNode b = core.parse(r);
+        if (BatchRecord.state(b) == BatchState.RUNNING && labels.contains(b.path(BatchRecord.LABEL).asText())) {
+          out.add(r.key().id());
+        }
+      }
+      return out;
+    }
+    for (String label : new java.util.TreeSet<>(labels)) {
+      IndexQuery q = new IndexQuery(BatchRecord.COLLECTION, BatchRecord.RUNNING_INDEX, label, IndexQuery.START,
+          label + "!", limit);
+      core.storage().scanIndex(q).forEach(hit -> out.add(hit.record().key().id()));
+    }
+    return out;
   }
 
   /**

@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
@@ -53,6 +54,8 @@ public final class WorkerPool implements AutoCloseable {
   private static final EventFilter WAKE_ON = EventFilter.all().types(EventType.TASK_CREATED, EventType.TASK_RELEASED,
       EventType.TASK_FAILED, EventType.TASK_RECLAIMED, EventType.TASK_TRANSITIONED, EventType.TASK_COMPLETED,
       EventType.TASK_UPDATED, EventType.BATCH_STATE_CHANGED, EventType.AGENT_STATUS_CHANGED);
+  /** The most running batches per label one sweep brings up to date. */
+  private static final int RUNNING_BATCHES_PER_SWEEP = 100;
 
   private final Collab collab;
   private final Core core;
@@ -79,6 +82,9 @@ public final class WorkerPool implements AutoCloseable {
   private boolean signalled; // guarded by lock
   private volatile boolean stopping;
   private volatile boolean enabled = true;
+  /** When the dispatcher last brought the running batches up to date ({@link System#nanoTime()}), if it has. */
+  private long lastBatchSweep;
+  private boolean batchesSwept;
   /** Set when the dispatcher thread died of an unexpected throwable: the pool no longer claims. */
   private volatile boolean dispatcherFailed;
   private volatile Subscription subscription;
@@ -89,7 +95,8 @@ public final class WorkerPool implements AutoCloseable {
     this.core = b.collab.core();
     this.agentId = b.agentId == null ? Agents.agentIdOf(collab.holder()) : b.agentId;
     this.role = b.role;
-    this.handlers = Map.copyOf(b.handlers);
+    // in the order they were added (Map.copyOf keeps none): a task with several served labels goes to the first
+    this.handlers = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(b.handlers));
     this.policies = Map.copyOf(b.policies);
     this.defaultPolicy = b.retryPolicy;
     this.concurrency = b.concurrency;
@@ -125,10 +132,11 @@ public final class WorkerPool implements AutoCloseable {
   }
 
   private WorkerPool start() {
-    Agent agent = collab.agents().register(new AgentSpec(agentId, role, labels, metadata));
-    enabled = agent.status() != AgentStatus.DISABLED;
+    collab.agents().register(new AgentSpec(agentId, role, labels, metadata));
     joinPresence();
     subscription = collab.events().subscribe(collab.events().lastId(), WAKE_ON, this::onEvent);
+    // read after subscribing: a disable committed before this reading is in it, one after it reaches onEvent
+    enabled = collab.agents().enabled(agentId);
     dispatcher.start();
     LOG.info("worker pool {} started: {} slots for labels {}", agentId, concurrency, new TreeSet<>(labels));
     return this;
@@ -186,7 +194,10 @@ public final class WorkerPool implements AutoCloseable {
     boolean clean = false;
     try {
       if (Thread.currentThread() != dispatcher) {
-        dispatcher.join(Math.max(1, deadline.toMillis()));
+        // to its end, not to the deadline: a claim it is committing must be given back (its run is refused by the
+        // executor, shut down above) before this returns, or it stays held until its lease expires; the wait is one
+        // claim call, bounded by the storage's own timeouts (an idle dispatcher ends at once)
+        dispatcher.join();
       }
       clean = executor.awaitTermination(deadline.toNanos(), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
@@ -256,6 +267,23 @@ public final class WorkerPool implements AutoCloseable {
     }
   }
 
+  /**
+   * Brings up to date the running batches whose items the pool serves, when it has nothing to claim (at most once per
+   * {@code idleRecheck}): an advance after an item ended can be missed (a storage error, a process that died between
+   * the item's commit and its batch's, an item reclaimed to failed while no pool ran), and without this the batch
+   * would release no more items and never end. Reads only the running batches ({@link Batches#running}).
+   */
+  private void advanceRunningBatches() {
+    List<String> running;
+    try {
+      running = collab.batches().running(labels, RUNNING_BATCHES_PER_SWEEP);
+    } catch (RuntimeException e) {
+      LOG.warn("worker pool {} cannot list its running batches: {}", agentId, e.toString());
+      return;
+    }
+    running.forEach(this::advanceBatch);
+  }
+
   /** Called by a run once it ended its claim: updates its batch and frees its slot. */
   void finished(WorkerRun run) {
     Batches.batchOf(run.claim().task()).ifPresent(this::advanceBatch);
@@ -301,7 +329,9 @@ public final class WorkerPool implements AutoCloseable {
       }
     } else if (type.equals(EventType.AGENT_STATUS_CHANGED.wireName())
         && e.target().equals(Agents.target(agentId))) {
-      enabled = !AgentStatus.DISABLED.wireName().equals(e.details().path("newStatus").asText());
+      // from the record, not the event: "left" (disabled → offline, another pool of this agent id stopping) and an
+      // event delivered after a later change must not enable a disabled agent's pool
+      enabled = collab.agents().enabled(agentId);
     } else if (type.equals(EventType.TASK_RECLAIMED.wireName())
         && core.workflow().failed().equals(e.details().path("newStatus").asText())) {
       // a batch item that failed for good by reclaim: no worker ends it, so its batch is told here
@@ -387,6 +417,11 @@ public final class WorkerPool implements AutoCloseable {
           continue; // there may be more: look again as soon as a slot frees
         }
       }
+      if (enabled && (!batchesSwept || System.nanoTime() - lastBatchSweep >= idleRecheck.toNanos())) {
+        batchesSwept = true;
+        lastBatchSweep = System.nanoTime();
+        advanceRunningBatches();
+      }
       lock.lock();
       try {
         long left = idleRecheck.toNanos();
@@ -401,25 +436,33 @@ public final class WorkerPool implements AutoCloseable {
     }
   }
 
-  /** The label of the handler that runs a task with these labels: the first served one in the handlers' order. */
+  /** The label of the handler that runs a task with these labels: of those it carries, the first handler added. */
   private java.util.Optional<String> handlerOf(java.util.Collection<String> taskLabels) {
-    return taskLabels.stream().filter(handlers::containsKey).findFirst();
+    return handlers.keySet().stream().filter(taskLabels::contains).findFirst();
   }
 
   private void startRun(TaskClaim claim) {
     String label = handlerOf(claim.task().labels()).orElseThrow();
     WorkerRun run = new WorkerRun(this, core, collab, label, handlers.get(label),
         policies.getOrDefault(label, defaultPolicy), claim);
+    if (!enabled) { // the agent was disabled while the claim was being taken: its handler does not run
+      releaseUnstarted(run, "agent " + agentId + " disabled");
+      return;
+    }
     runs.add(run);
     try {
       executor.execute(run);
     } catch (java.util.concurrent.RejectedExecutionException e) { // shutting down: give the claim back
       runs.remove(run);
-      try {
-        run.releaseUnstarted();
-      } catch (RuntimeException r) {
-        LOG.warn("cannot release task {} at shutdown: {}", claim.task().id(), r.toString());
-      }
+      releaseUnstarted(run, "pool shut down");
+    }
+  }
+
+  private void releaseUnstarted(WorkerRun run, String why) {
+    try {
+      run.releaseUnstarted(why);
+    } catch (RuntimeException r) {
+      LOG.warn("cannot release task {} ({}): {}", run.taskId(), why, r.toString());
     }
   }
 

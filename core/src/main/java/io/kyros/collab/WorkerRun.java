@@ -110,8 +110,12 @@ final class WorkerRun implements Runnable {
       Batches.batchOf(claimed.task()).flatMap(pool::advanceBatch).ifPresent(b -> pool.cancelIfBatchStopped(this, b));
       if (pool.handlerTimeout() != null) {
         Duration timeout = pool.handlerTimeout();
-        timer = pool.timer().schedule(() -> cancel(Cancel.TIMEOUT, "timeout after " + timeout),
-            timeout.toNanos(), TimeUnit.NANOSECONDS);
+        timer = pool.timer().schedule(() -> {
+          cancel(Cancel.TIMEOUT, "timeout after " + timeout);
+          // a handler that ignores the interrupt must not hold its claim for ever: one timeout later, the attempt
+          // fails without it (its thread, and so its slot, stay taken until it returns)
+          pool.timer().schedule(() -> failIgnoredTimeout(timeout), timeout.toNanos(), TimeUnit.NANOSECONDS);
+        }, timeout.toNanos(), TimeUnit.NANOSECONDS);
       }
       boolean starts;
       synchronized (interruptLock) {
@@ -153,6 +157,32 @@ final class WorkerRun implements Runnable {
       finish(outcome, error, Duration.ofNanos(System.nanoTime() - start));
     } finally {
       pool.finished(this);
+    }
+  }
+
+  /**
+   * Fails the attempt of a handler still running one timeout after its timeout's interrupt, from the pool's timer,
+   * unless the run ended the claim meanwhile: the task goes again (or fails) as the retry policy says, while the
+   * handler's thread goes on until it returns, its outcome then ignored.
+   */
+  private void failIgnoredTimeout(Duration timeout) {
+    if (!ended.compareAndSet(false, true)) {
+      return;
+    }
+    KeepAlive k = keepAlive;
+    if (k != null) {
+      k.close();
+    }
+    Duration duration = Duration.ofNanos(System.nanoTime() - startNanos);
+    LOG.warn("handler for {} on task {} ignored its timeout's interrupt for {}: the attempt fails without it", label,
+        taskId(), timeout);
+    try {
+      failAttempt(claim(), new HandlerTimeoutException(taskId(), timeout), null, duration);
+    } catch (LeaseLostException e) {
+      recordLost(duration, "claim lost: " + e.getMessage(), null, null);
+    } catch (RuntimeException e) {
+      LOG.warn("cannot end the claim on task {} (it will be reclaimed when its lease expires): {}", taskId(),
+          e.toString());
     }
   }
 
@@ -279,13 +309,15 @@ final class WorkerRun implements Runnable {
   }
 
   /**
-   * Gives back a claim whose run never started (the pool's executor refused it at shutdown), recording the
-   * {@code executor_failed} that ends the {@code executor_started} of its claim.
+   * Gives back a claim whose run never started, recording the {@code executor_failed} that ends the
+   * {@code executor_started} of its claim.
+   *
+   * @param why why it did not start, for the event's error: "pool shut down", "agent disabled"
    */
-  void releaseUnstarted() {
+  void releaseUnstarted(String why) {
     ended.set(true);
     collab.tasks().release(claimed, released(Duration.ZERO, "CancellationException",
-        "pool shut down before the handler started; task released"));
+        why + " before the handler started; task released"));
   }
 
   private ObjectNode failure(Duration duration, String errorClass, String message, boolean retry, Instant next) {
