@@ -86,10 +86,12 @@ final class DocumentCodec {
   }
 
   /**
-   * Decodes a document file. A framed document (its first line ends with a {@code "crc32c"} member)
-   * is checked against its checksum, and anything after its first line (the tail of a longer
-   * previous version, not yet cut by a writer replacing it in place) is ignored. A document without
-   * a checksum (written by hand) is read as is.
+   * Decodes a document file. A framed document (its first line verifies against its {@code "crc32c"}
+   * member) is read from its first line alone: anything after it (the tail of a longer previous version,
+   * not yet cut by a writer replacing it in place) is ignored. A file that ends like a framed line, or
+   * whose first line does, is a checksummed document: if its first line does not verify (a byte changed,
+   * or turned into a newline that ends the line early), it is damaged, never read as a hand-written
+   * document. Only a document without a checksum frame (written by hand) is read as is.
    *
    * @throws CorruptFileException if it is not a valid document (a checksum mismatch or a malformed
    *     index entry included), naming the file and offset
@@ -101,6 +103,11 @@ final class DocumentCodec {
     }
     if (Lines.isFramed(bytes, 0, newline > 0 ? newline : bytes.length)) {
       throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in a document", null);
+    }
+    if (Lines.isFramed(bytes, 0, bytes.length)) {
+      // the checksum frame ends the file but not its first line: a newline where none belongs
+      throw new CorruptFileException(file, Math.max(newline, 0), "checksum mismatch (crc32c) in a document: its"
+          + " content ends with a checksum frame, but its first line, ending at this offset, is not that line", null);
     }
     return decodeDocumentJson(key, bytes, file);
   }

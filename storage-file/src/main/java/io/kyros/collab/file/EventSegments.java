@@ -384,9 +384,14 @@ final class EventSegments {
 
   /**
    * Truncates a torn tail of the newest segment (an incomplete last line, or a last line whose
-   * checksum is wrong) and returns the newest id left. Called under the writer lock.
+   * checksum is wrong) and returns the newest id left. A damaged last line at or before
+   * {@code forcedThrough} is not torn (a checkpoint forced it whole): it is reported, and nothing is
+   * cut. Called under the writer lock.
+   *
+   * @param forcedThrough the checkpoint's event id: lines up to it were forced (0: none)
+   * @throws CorruptFileException naming the segment and the line's offset, for such a line
    */
-  long repairTail() throws IOException {
+  long repairTail(long forcedThrough) throws IOException {
     closeWriter();
     list();
     positions.invalidateAll();
@@ -399,7 +404,7 @@ final class EventSegments {
         return 0;
       }
       Path file = newest.getValue();
-      long lastId = SegmentFiles.cutTornTail(file);
+      long lastId = SegmentFiles.cutTornTail(file, newest.getKey(), forcedThrough);
       if (lastId > 0) {
         return lastId;
       }
@@ -410,7 +415,7 @@ final class EventSegments {
       // An empty newest segment: fine if the previous one ends just before it. If it does not (its
       // unforced tail was lost with the power while the new name survived), drop the empty file and
       // let the journal's replay append the missing events to the previous segment.
-      long previousLast = SegmentFiles.cutTornTail(previous.getValue());
+      long previousLast = SegmentFiles.cutTornTail(previous.getValue(), previous.getKey(), forcedThrough);
       if (previousLast == newest.getKey() - 1) {
         return previousLast;
       }
@@ -426,7 +431,7 @@ final class EventSegments {
    * After a power loss, cuts the newest segment at its first line that is not whole. Its lines after
    * the last checkpoint were never forced, and the disk may have written back a later page of them
    * without an earlier one: a hole (zeros, or an older page) with whole lines after it, which
-   * {@link #repairTail()} (the last line only) would keep. The cut lines are still in the journal,
+   * {@link #repairTail} (the last line only) would keep. The cut lines are still in the journal,
    * whose replay appends them again. Full segments are forced before their successor exists, so only
    * the newest can hold such a hole. Reads the whole newest segment: called only when the page cache
    * may have been lost (the lock header is not trusted). Called under the writer lock.

@@ -42,7 +42,10 @@ import org.slf4j.LoggerFactory;
  *       brings it up to date (a stopping engine never reads every document), unless the saved one is
  *       the one this engine took and still usable; the journal is forced first. A checkpoint past
  *       the saved revision (another engine's, while this one runs) makes the next engine build from
- *       the documents, until an engine stops and saves again.</li>
+ *       the documents, until an engine stops and saves again. An index whose build passed over
+ *       damaged documents lacks their entries: it is never saved, and the build deletes the saved
+ *       one, so the next engine builds from the documents too (and finds such a document once it is
+ *       repaired by hand).</li>
  *   <li><b>This JVM's commits</b> change it in the apply step, under the visibility lock, together
  *       with the document files ({@link #applyOwn}).</li>
  *   <li><b>Other processes' commits</b> are read from the journal at the start of the next batch
@@ -106,6 +109,11 @@ final class IndexFollower {
   private volatile long loads;
   /** The revision of the saved index this engine's index was taken from; -1 if it was built (writer thread only). */
   private long loadedRevision = -1;
+  /**
+   * How many damaged documents the build of the current index passed over (writer thread only): such an index lacks
+   * their entries, so it is never saved, or a document repaired by hand would stay out of every later engine's scans.
+   */
+  private long passedOver;
 
   IndexFollower(Path root, Journal journal, DocumentFiles docs, StoreCounters counters, ReadWriteLock visibility,
       FilePermissions permissions) {
@@ -195,7 +203,16 @@ final class IndexFollower {
     if (journal.probe(from) < 0) {
       return Followed.stale("the journal has no line boundary at this index's position " + from);
     }
-    List<JournalEntry> entries = journal.readFrom(from);
+    List<JournalEntry> entries;
+    try {
+      // every line here is applied and acknowledged (recovery's catch-up ran first): never cut one as a torn tail
+      entries = journal.readWithoutCutting(from);
+    } catch (CorruptFileException e) {
+      LOG.warn("The journal of {} is damaged after this index's position {}; the index cannot follow it: it is built"
+          + " from the documents, or not saved as the engine stops (recovery or a checkpoint reports the damage): {}",
+          root, from, e.getMessage());
+      return Followed.stale("the journal is damaged after this index's position " + from + ": " + e.getMessage());
+    }
     Map<RecordKey, JournalWrite> last = new LinkedHashMap<>();
     long count = 0;
     long highest = position.revision();
@@ -291,9 +308,16 @@ final class IndexFollower {
     }
     record(checkpoint);
     loadedRevision = -1;
+    passedOver = damaged;
     builds++;
     LOG.info("Built the secondary index of {} from its documents ({}): {} entries, {} damaged documents passed"
         + " over, {} ms", root, why, fresh.size(), damaged, (System.nanoTime() - started) / 1_000_000);
+    if (damaged > 0 && Files.exists(root.resolve(SavedIndex.NAME), LinkOption.NOFOLLOW_LINKS)) {
+      // the next engine must build from the documents too, and find a damaged document once it is repaired by hand
+      LOG.warn("Deleting the saved secondary index of {}: this engine's build passed over {} damaged documents, and"
+          + " the next engine builds the index from the documents", root, damaged);
+      deleteSaved();
+    }
   }
 
   /**
@@ -351,6 +375,7 @@ final class IndexFollower {
     }
     record(f.checkpoint());
     loadedRevision = saved.revision();
+    passedOver = 0;
     loads++;
     LOG.info("Loaded the secondary index of {} ({}) from {} at revision {} and the journal up to revision {}: {}"
         + " entries, {} ms", root, why, SavedIndex.NAME, saved.revision(), counters.revision(), index.size(),
@@ -370,14 +395,20 @@ final class IndexFollower {
    * Saves the index ({@link SavedIndex}) as the engine stops. Run on the writer thread with the OS lock held. It first
    * follows the journal if another process committed since (never builds: a stopping engine does not read every
    * document; if the journal cannot bring the index up to date, nothing is saved), then writes the copy unless the
-   * saved one is the one this engine took and no checkpoint has passed it. The journal is forced first, so that every
-   * write the copy reflects survives a power loss, whatever the durability of the engines that journaled it: a
-   * revision the copy holds is never handed out again.
+   * saved one is the one this engine took and no checkpoint has passed it, or its build passed over damaged documents
+   * (it lacks their entries). The journal is forced first, so that every write the copy reflects survives a power
+   * loss, whatever the durability of the engines that journaled it: a revision the copy holds is never handed out
+   * again.
    *
    * @throws IOException if the journal cannot be read or forced, or the copy written
    */
   void saveAtStop() throws IOException {
     if (index == null) {
+      return;
+    }
+    if (passedOver > 0) {
+      LOG.warn("Not saving the secondary index of {} as the store closes: its build passed over {} damaged documents,"
+          + " whose entries it lacks (the next engine builds it from the documents)", root, passedOver);
       return;
     }
     if (!atCounters()) {

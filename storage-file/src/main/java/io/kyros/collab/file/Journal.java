@@ -183,23 +183,16 @@ final class Journal implements AutoCloseable {
   List<JournalEntry> readFrom(long offset, long appliedEnd) throws IOException {
     long size = channel.size();
     if (offset >= size) {
-      checkReaches(offset, appliedEnd);
+      checkReaches(offset, appliedEnd, false);
       end = offset;
       return List.of();
     }
-    if (size - offset > Integer.MAX_VALUE - 16) {
-      throw new IOException("journal too large to replay: " + file + " (" + size + " bytes)");
-    }
-    byte[] buf = new byte[(int) (size - offset)];
-    ByteBuffer b = ByteBuffer.wrap(buf);
-    while (b.hasRemaining() && channel.read(b, offset + b.position()) > 0) {
-      // fill
-    }
+    byte[] buf = bytesFrom(offset, size);
     Parsed parsed = parse(buf, offset, file);
     List<JournalEntry> entries = parsed.entries();
     int s = (int) (parsed.end() - offset);
     boolean torn = parsed.torn();
-    checkReaches(offset + s, appliedEnd);
+    checkReaches(offset + s, appliedEnd, torn);
     end = offset + s;
     if (torn) {
       LOG.warn("Cutting the torn tail of {} at offset {} ({} bytes): an entry that was never acknowledged",
@@ -209,6 +202,41 @@ final class Journal implements AutoCloseable {
       preallocate();
     }
     return entries;
+  }
+
+  /**
+   * Reads the entries from {@code offset} to the logical end without changing anything: neither the file nor
+   * {@link #end()}. For a reader of lines that are already applied and acknowledged (the index follower, which runs
+   * after {@link Recovery}'s catch-up): whether damage is a torn tail to cut is for recovery and the checkpoints to
+   * decide, with the lock header's applied offset, so this reports any damage, a damaged last line included.
+   *
+   * @throws CorruptFileException if a line is damaged or incomplete, or bytes after the entries are not zeros; the
+   *     offset is where the damaged line starts
+   */
+  List<JournalEntry> readWithoutCutting(long offset) throws IOException {
+    long size = channel.size();
+    if (offset >= size) {
+      return List.of();
+    }
+    Parsed parsed = parse(bytesFrom(offset, size), offset, file);
+    if (parsed.torn()) {
+      throw new CorruptFileException(file, parsed.end(), "a damaged or incomplete journal line (or non-zero bytes"
+          + " after the last line) where the entries read from offset " + offset + " end; nothing was cut", null);
+    }
+    return parsed.entries();
+  }
+
+  /** @return the file's bytes from {@code offset} to {@code size} */
+  private byte[] bytesFrom(long offset, long size) throws IOException {
+    if (size - offset > Integer.MAX_VALUE - 16) {
+      throw new IOException("journal too large to replay: " + file + " (" + size + " bytes)");
+    }
+    byte[] buf = new byte[(int) (size - offset)];
+    ByteBuffer b = ByteBuffer.wrap(buf);
+    while (b.hasRemaining() && channel.read(b, offset + b.position()) > 0) {
+      // fill
+    }
+    return buf;
   }
 
   /**
@@ -258,9 +286,16 @@ final class Journal implements AutoCloseable {
     return new Parsed(entries, offset + s, torn);
   }
 
-  private void checkReaches(long entriesEnd, long appliedEnd) {
+  /**
+   * @param entriesEnd where the complete, verified entries end
+   * @param appliedEnd where the lock header says applied lines end (0: no such record)
+   * @param damaged whether a damaged or incomplete line starts at {@code entriesEnd}
+   * @throws CorruptFileException if the entries end before {@code appliedEnd}
+   */
+  private void checkReaches(long entriesEnd, long appliedEnd, boolean damaged) {
     if (entriesEnd < appliedEnd) {
-      throw new CorruptFileException(file, entriesEnd, "the journal's entries end at byte " + entriesEnd
+      throw new CorruptFileException(file, entriesEnd, (damaged ? "a damaged journal line (checksum mismatch, or"
+          + " incomplete) starts here, and the" : "the") + " journal's entries end at byte " + entriesEnd
           + " but the header of " + LockFile.NAME + " records " + appliedEnd + " bytes applied since the last "
           + Checkpoints.NAME + ": journaled commits were lost (the journal was removed, emptied or overwritten)", null);
     }

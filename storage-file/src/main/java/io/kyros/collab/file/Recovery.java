@@ -20,10 +20,12 @@ import org.slf4j.LoggerFactory;
  *       replayed (usually nothing: one read of two bytes tells).</li>
  *   <li>Otherwise the counters start from {@code checkpoint.json} and the whole journal is
  *       replayed, after which a checkpoint is taken.</li>
- *   <li>A torn tail of the newest event segment and of the journal (never acknowledged) is cut off;
- *       when the header is not trusted (a power loss may have dropped unforced pages in any order),
- *       the newest segment is cut at its first line that is not whole, and the journal replays the
- *       rest; damage anywhere else is reported as {@link CorruptFileException}, never skipped.</li>
+ *   <li>A torn tail of the newest event segment and of the journal (never acknowledged) is cut off,
+ *       but never an event line at or before the checkpoint's event id (forced whole: its damage is
+ *       reported, trusted header or not); when the header is not trusted (a power loss may have
+ *       dropped unforced pages in any order), the newest segment is cut at its first line that is not
+ *       whole, and the journal replays the rest; damage anywhere else is reported as
+ *       {@link CorruptFileException}, never skipped.</li>
  *   <li>The revision is the largest of the header (or checkpoint) and the replayed entries; the
  *       event id is the log's last id after the replay.</li>
  * </ul>
@@ -77,7 +79,6 @@ final class Recovery {
     String bootId = lockFile.bootId();
     boolean trusted = probe >= 0 && (bootId != null ? bootId.equals(header.boot()) : recovered);
     long from;
-    long forcedThrough = 0;
     if (trusted) {
       if (!counters.equalTo(header.revision(), header.eventId())) {
         checkpoints.forget(); // another process committed since this engine last held the lock
@@ -94,7 +95,6 @@ final class Recovery {
     } else {
       Counters checkpoint = Checkpoints.read(root);
       counters.set(checkpoint.revision(), checkpoint.eventId());
-      forcedThrough = checkpoint.eventId();
       from = 0;
       LOG.info("Recovering {}: replaying the journal", root);
     }
@@ -103,10 +103,12 @@ final class Recovery {
     }
     // Opening, or replaying the whole journal: check the files against every record of what was handed out.
     Floors floors = trusted && occasion == Occasion.BATCH ? null : floors(header);
+    // the checkpoint forced the log's lines through its event id: damage there is reported, never cut as a torn tail
+    long forcedThrough = (floors != null ? floors.checkpoint() : Checkpoints.read(root)).eventId();
     if (!trusted) {
       events.cutAtFirstDamagedLine(forcedThrough); // after a power loss, not only the last line may be damaged
     }
-    long logLast = events.repairTail();
+    long logLast = events.repairTail(forcedThrough);
     if (floors != null && logLast < floors.eventId() && from > 0) {
       // a damaged last line of an acknowledged event was cut: the journal may still hold it
       LOG.warn("The log of {} ends at event {} but event {} was handed out; replaying the whole journal", root,

@@ -96,16 +96,23 @@ final class SegmentFiles {
 
   /**
    * Cuts a torn tail off a segment: bytes after the last newline, then a last line whose checksum
-   * fails.
+   * fails. A line at or before {@code forcedThrough} is never cut: a checkpoint forced it whole, so
+   * damage there is reported, with nothing cut.
    *
+   * @param file the segment
+   * @param firstId the id of its first event (from its name)
+   * @param forcedThrough the checkpoint's event id: lines up to it were forced (0: none)
    * @return the id of the last line left, or -1 if the segment is empty
+   * @throws CorruptFileException naming the segment and the damaged line's offset, if that line's
+   *     event is at or before {@code forcedThrough}
    */
-  static long cutTornTail(Path file) throws IOException {
+  static long cutTornTail(Path file, long firstId, long forcedThrough) throws IOException {
     try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE,
         LinkOption.NOFOLLOW_LINKS)) {
       long size = ch.size();
       long end = lastNewline(ch, size) + 1;
       if (end < size) {
+        refuseIfForced(ch, file, end, firstId, forcedThrough, "has no newline");
         LOG.warn("Truncating the torn tail of {}: {} bytes without a newline at offset {}", file, size - end, end);
         ch.truncate(end);
         size = end;
@@ -115,6 +122,7 @@ final class SegmentFiles {
         byte[] line = new byte[(int) (size - start)];
         ch.read(ByteBuffer.wrap(line), start);
         if (!Lines.verify(line, 0, line.length - 1)) {
+          refuseIfForced(ch, file, start, firstId, forcedThrough, "fails its checksum");
           LOG.warn("Truncating the torn tail of {}: the last line, at offset {}, fails its checksum", file, start);
           ch.truncate(start);
         }
@@ -123,6 +131,35 @@ final class SegmentFiles {
       long[] last = lastLine(ch);
       return last[1];
     }
+  }
+
+  /**
+   * @throws CorruptFileException if the line at {@code start} holds an event at or before
+   *     {@code forcedThrough}: its id is the one after the previous line's (or the segment's first id)
+   */
+  private static void refuseIfForced(FileChannel ch, Path file, long start, long firstId, long forcedThrough,
+      String damage) throws IOException {
+    long id = idAt(ch, start, firstId);
+    if (id <= forcedThrough) {
+      throw new CorruptFileException(file, start, "the last line, event " + id + ", " + damage + ", but "
+          + Checkpoints.NAME + " records the events through " + forcedThrough + " as forced: an acknowledged event,"
+          + " damaged after it was written whole, not a torn tail (nothing was cut)", null);
+    }
+  }
+
+  /**
+   * @return the id the line starting at {@code start} must hold: the segment's first id for its first
+   *     line, else the previous line's id plus one ({@link Long#MAX_VALUE} if that id cannot be read)
+   */
+  private static long idAt(FileChannel ch, long start, long firstId) throws IOException {
+    if (start == 0) {
+      return firstId;
+    }
+    long previous = lastNewline(ch, start - 1) + 1;
+    byte[] head = new byte[40];
+    int m = ch.read(ByteBuffer.wrap(head), previous);
+    long id = m > 0 ? Codec.eventIdPrefix(head, 0, m) : -1;
+    return id > 0 ? id + 1 : Long.MAX_VALUE;
   }
 
   /**
