@@ -134,7 +134,18 @@ public final class WorkerPool implements AutoCloseable {
   private WorkerPool start() {
     collab.agents().register(new AgentSpec(agentId, role, labels, metadata));
     joinPresence();
-    subscription = collab.events().subscribe(collab.events().lastId(), WAKE_ON, this::onEvent);
+    subscription = collab.events().subscribe(collab.events().lastId(), WAKE_ON, new EventListener() {
+      @Override
+      public void onEvent(Event e) {
+        WorkerPool.this.onEvent(e);
+      }
+
+      @Override
+      public void onError(Throwable error) { // an event the log cannot read: said loudly, never silently
+        LOG.error("worker pool {} no longer sees the event log: it still claims (every idleRecheck), but no longer"
+            + " sees its batches aborted or cancelled or its agent disabled until it is restarted", agentId, error);
+      }
+    });
     // read after subscribing: a disable committed before this reading is in it, one after it reaches onEvent
     enabled = collab.agents().enabled(agentId);
     dispatcher.start();
