@@ -51,6 +51,7 @@ public final class Batches {
     this.core = core;
     this.commits = new BatchCommits(core);
     this.events = events;
+    new BatchReindex(core).ensure();
   }
 
   /**
@@ -199,29 +200,31 @@ public final class Batches {
   }
 
   /**
-   * The running batches whose items carry one of {@code labels}, by label then id: through the index of running
+   * The running batches whose items carry {@code label}, by id, after {@code afterId}: through the index of running
    * batches on a storage that keeps indexes (a read of the running ones only), else a scan of every batch.
    *
-   * @param labels item labels
-   * @param limit the most batch ids per label
-   * @return their ids
+   * @param label an item label
+   * @param afterId the exclusive start, {@link IndexQuery#START} for the first
+   * @param limit the most batch ids
+   * @return their ids, ascending
    */
-  List<String> running(java.util.Collection<String> labels, int limit) {
+  List<String> running(String label, String afterId, int limit) {
     List<String> out = new ArrayList<>();
     if (!core.indexed()) {
       for (StoredRecord r : core.scan(BatchRecord.COLLECTION)) {
         JsonNode b = core.parse(r);
-        if (BatchRecord.state(b) == BatchState.RUNNING && labels.contains(b.path(BatchRecord.LABEL).asText())) {
+        if (out.size() < limit && r.key().id().compareTo(afterId) > 0 && BatchRecord.state(b) == BatchState.RUNNING
+            && label.equals(b.path(BatchRecord.LABEL).asText())) {
           out.add(r.key().id());
         }
       }
       return out;
     }
-    for (String label : new java.util.TreeSet<>(labels)) {
-      IndexQuery q = new IndexQuery(BatchRecord.COLLECTION, BatchRecord.RUNNING_INDEX, label, IndexQuery.START,
-          label + "!", limit);
-      core.storage().scanIndex(q).forEach(hit -> out.add(hit.record().key().id()));
-    }
+    // every entry of the label has the key <label>!: ordered by id within it
+    String key = label + "!";
+    IndexQuery q = new IndexQuery(BatchRecord.COLLECTION, BatchRecord.RUNNING_INDEX,
+        afterId.isEmpty() ? label : key, afterId, key, limit);
+    core.storage().scanIndex(q).forEach(hit -> out.add(hit.record().key().id()));
     return out;
   }
 

@@ -1,5 +1,6 @@
 package io.kyros.collab;
 
+import io.kyros.collab.spi.IndexQuery;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -82,9 +83,12 @@ public final class WorkerPool implements AutoCloseable {
   private boolean signalled; // guarded by lock
   private volatile boolean stopping;
   private volatile boolean enabled = true;
+  private final Object enabledLock = new Object();
   /** When the dispatcher last brought the running batches up to date ({@link System#nanoTime()}), if it has. */
   private long lastBatchSweep;
   private boolean batchesSwept;
+  /** Per label, the last running batch the sweeps went through (dispatcher only); START to begin again. */
+  private final Map<String, String> sweptThrough = new java.util.HashMap<>();
   /** Set when the dispatcher thread died of an unexpected throwable: the pool no longer claims. */
   private volatile boolean dispatcherFailed;
   private volatile Subscription subscription;
@@ -134,6 +138,25 @@ public final class WorkerPool implements AutoCloseable {
   private WorkerPool start() {
     collab.agents().register(new AgentSpec(agentId, role, labels, metadata));
     joinPresence();
+    try {
+      subscribeAndReadStatus();
+    } catch (RuntimeException | Error e) { // no pool for the caller to close: end what started, the agent offline
+      stopping = true;
+      timer.shutdownNow();
+      executor.shutdownNow();
+      Subscription s = subscription;
+      if (s != null) {
+        s.close();
+      }
+      leavePresence();
+      throw e;
+    }
+    dispatcher.start();
+    LOG.info("worker pool {} started: {} slots for labels {}", agentId, concurrency, new TreeSet<>(labels));
+    return this;
+  }
+
+  private void subscribeAndReadStatus() {
     subscription = collab.events().subscribe(collab.events().lastId(), WAKE_ON, new EventListener() {
       @Override
       public void onEvent(Event e) {
@@ -147,10 +170,18 @@ public final class WorkerPool implements AutoCloseable {
       }
     });
     // read after subscribing: a disable committed before this reading is in it, one after it reaches onEvent
-    enabled = collab.agents().enabled(agentId);
-    dispatcher.start();
-    LOG.info("worker pool {} started: {} slots for labels {}", agentId, concurrency, new TreeSet<>(labels));
-    return this;
+    refreshEnabled();
+  }
+
+  /**
+   * Reads whether the agent may take work from its record. One reading and its assignment at a time (start and the
+   * subscription's thread both call this): otherwise a reading from before a disable could be assigned after the one
+   * that saw it, and the pool would claim for a disabled agent.
+   */
+  private void refreshEnabled() {
+    synchronized (enabledLock) {
+      enabled = collab.agents().enabled(agentId);
+    }
   }
 
   /** @return the identity the pool claims as and its agent id */
@@ -234,6 +265,16 @@ public final class WorkerPool implements AutoCloseable {
       }
     }
     timer.shutdownNow();
+    leavePresence();
+    if (interrupted) {
+      throw new InterruptedException("interrupted while worker pool " + agentId + " waited for its handlers; they"
+          + " were cancelled and their claims released");
+    }
+    return clean;
+  }
+
+  /** Stops renewing the agent's presence and takes it offline (a failure is logged: its lease then expires). */
+  private void leavePresence() {
     KeepAlive p = presence;
     if (p != null) {
       p.close();
@@ -243,11 +284,6 @@ public final class WorkerPool implements AutoCloseable {
         LOG.warn("cannot take agent {} offline: {}", agentId, e.toString());
       }
     }
-    if (interrupted) {
-      throw new InterruptedException("interrupted while worker pool " + agentId + " waited for its handlers; they"
-          + " were cancelled and their claims released");
-    }
-    return clean;
   }
 
   /** Shuts down with the builder's {@code shutdownTimeout}; see {@link #shutdown(Duration)}. */
@@ -282,17 +318,29 @@ public final class WorkerPool implements AutoCloseable {
    * Brings up to date the running batches whose items the pool serves, when it has nothing to claim (at most once per
    * {@code idleRecheck}): an advance after an item ended can be missed (a storage error, a process that died between
    * the item's commit and its batch's, an item reclaimed to failed while no pool ran), and without this the batch
-   * would release no more items and never end. Reads only the running batches ({@link Batches#running}).
+   * would release no more items and never end. Reads only the running batches ({@link Batches#running}), at most
+   * {@value #RUNNING_BATCHES_PER_SWEEP} per label a sweep, each sweep after the last one read.
    */
   private void advanceRunningBatches() {
-    List<String> running;
-    try {
-      running = collab.batches().running(labels, RUNNING_BATCHES_PER_SWEEP);
-    } catch (RuntimeException e) {
-      LOG.warn("worker pool {} cannot list its running batches: {}", agentId, e.toString());
-      return;
+    for (String label : labels) {
+      String after = sweptThrough.getOrDefault(label, IndexQuery.START);
+      List<String> running;
+      try {
+        running = collab.batches().running(label, after, RUNNING_BATCHES_PER_SWEEP);
+      } catch (RuntimeException e) {
+        LOG.warn("worker pool {} cannot list its running batches: {}", agentId, e.toString());
+        return;
+      }
+      for (String id : running) {
+        if (stopping) {
+          return; // nothing to give back: a shutdown need not wait for the rest
+        }
+        advanceBatch(id);
+      }
+      // the next sweep goes on after the last one read, and starts over once a page is not full
+      sweptThrough.put(label, running.size() < RUNNING_BATCHES_PER_SWEEP ? IndexQuery.START
+          : running.get(running.size() - 1));
     }
-    running.forEach(this::advanceBatch);
   }
 
   /** Called by a run once it ended its claim: updates its batch and frees its slot. */
@@ -342,7 +390,7 @@ public final class WorkerPool implements AutoCloseable {
         && e.target().equals(Agents.target(agentId))) {
       // from the record, not the event: "left" (disabled → offline, another pool of this agent id stopping) and an
       // event delivered after a later change must not enable a disabled agent's pool
-      enabled = collab.agents().enabled(agentId);
+      refreshEnabled();
     } else if (type.equals(EventType.TASK_RECLAIMED.wireName())
         && core.workflow().failed().equals(e.details().path("newStatus").asText())) {
       // a batch item that failed for good by reclaim: no worker ends it, so its batch is told here

@@ -161,29 +161,24 @@ final class WorkerRun implements Runnable {
   }
 
   /**
-   * Fails the attempt of a handler still running one timeout after its timeout's interrupt, from the pool's timer,
-   * unless the run ended the claim meanwhile: the task goes again (or fails) as the retry policy says, while the
-   * handler's thread goes on until it returns, its outcome then ignored.
+   * Ends the claim of a handler still running one timeout after its timeout's interrupt, from the pool's timer, as
+   * {@link #finish} would for the run's cancellation (the first one recorded: a timeout fails the attempt with
+   * {@link HandlerTimeoutException} as the retry policy says; a batch's cancel fails the item for good; a lost claim
+   * records its end), unless the run ended the claim meanwhile. The handler's thread goes on until it returns, its
+   * outcome then ignored, and its slot stays taken until then.
    */
   private void failIgnoredTimeout(Duration timeout) {
-    if (!ended.compareAndSet(false, true)) {
+    if (ended.get()) {
       return;
     }
     KeepAlive k = keepAlive;
     if (k != null) {
       k.close();
     }
-    Duration duration = Duration.ofNanos(System.nanoTime() - startNanos);
-    LOG.warn("handler for {} on task {} ignored its timeout's interrupt for {}: the attempt fails without it", label,
-        taskId(), timeout);
-    try {
-      failAttempt(claim(), new HandlerTimeoutException(taskId(), timeout), null, duration);
-    } catch (LeaseLostException e) {
-      recordLost(duration, "claim lost: " + e.getMessage(), null, null);
-    } catch (RuntimeException e) {
-      LOG.warn("cannot end the claim on task {} (it will be reclaimed when its lease expires): {}", taskId(),
-          e.toString());
-    }
+    LOG.warn("handler for {} on task {} ignored its cancellation for {}: the claim ends without it", label, taskId(),
+        timeout);
+    // cancelled (by the timeout, or before it): finish decides from the cancellation, not from an outcome
+    finish(null, null, Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
   /**

@@ -47,19 +47,7 @@ class ShutdownDuringClaimTest {
         });
         collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
         assertThat(inClaim.await(30, TimeUnit.SECONDS)).isTrue();
-        java.util.concurrent.CompletableFuture<Boolean> stopped = new java.util.concurrent.CompletableFuture<>();
-        Thread stopper = new Thread(() -> {
-          try {
-            stopped.complete(pool.shutdown(Duration.ZERO));
-          } catch (Throwable t) {
-            stopped.completeExceptionally(t);
-          }
-        });
-        stopper.start();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-        while (pool.isClaiming() && System.nanoTime() < deadline) {
-          java.util.concurrent.locks.LockSupport.parkNanos(1_000_000L);
-        }
+        java.util.concurrent.CompletableFuture<Boolean> stopped = BackgroundShutdown.begin(pool);
         assertThat(pool.isClaiming()).as("the shutdown began").isFalse();
         assertThat(stopped).as("shutdown waits for the claim the dispatcher is taking").isNotDone();
         proceed.countDown(); // the claim's round trip returns
