@@ -298,8 +298,11 @@ public final class Tasks {
    * @param worker the claiming worker's identity
    * @param ttl the claim lease's time to live
    * @return the claim, or empty if the task is not claimable (wrong status, dependencies not done,
-   *     backoff pending, or another worker won)
+   *     backoff pending, or another worker won); a commit that changed the task without claiming it meanwhile (a
+   *     patch, a promotion out of its backoff) makes it read and decide again
    * @throws NotFoundException if the task does not exist
+   * @throws UpdateConflictException if other commits kept changing the task, leaving it claimable, for the update
+   *     timeout
    */
   public Optional<TaskClaim> claim(String id, String worker, Duration ttl) {
     Names.requireName("task id", id);
