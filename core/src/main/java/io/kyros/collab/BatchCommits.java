@@ -83,6 +83,7 @@ final class BatchCommits {
       }
       Instant now = core.storage().now();
       Plan plan = new Plan(BatchRecord.create(core.object(), id, spec, now));
+      requireItemTasksFit(plan.batch, spec.items(), now);
       plan.leadTypes.add(EventType.BATCH_CREATED);
       plan.leadEvents.add(core.object().put("id", id).put("label", spec.label())
           .put("policy", spec.policy().kind().wireName()).put("retries", spec.policy().retries())
@@ -120,6 +121,22 @@ final class BatchCommits {
     return keys;
   }
 
+  /**
+   * Refuses items whose task would be larger than the size limit: the task carries the batch id twice more (its id
+   * and its {@code batch.<id>} label), so an item that fits in the batch record may not fit in its task, and would fail
+   * every step that tries to release it.
+   *
+   * @throws ValueTooLargeException naming the first such item's task
+   */
+  private void requireItemTasksFit(JsonNode batch, List<BatchItem> items, Instant now) {
+    String id = batch.path(BatchRecord.ID).asText();
+    int attempts = BatchRecord.policy(batch).attemptsPerItem();
+    for (BatchItem item : items) {
+      newTask(Batches.itemTaskId(id, item.id()), item.title(), item.payload(), batch.path(BatchRecord.LABEL).asText(),
+          batch, attempts, now);
+    }
+  }
+
   /** See {@link Batches#add}; the items are checked. */
   Batch add(String id, List<BatchItem> items) {
     BatchSpec.checkItems(id, items);
@@ -139,6 +156,7 @@ final class BatchCommits {
         }
       }
       List<RecordKey> keys = requireItemTasksAbsent(id, items);
+      requireItemTasksFit(json, items, core.storage().now());
       BatchRecord.addItems(json, items);
       Plan plan = new Plan(json);
       plan.from = state;
