@@ -139,7 +139,16 @@ final class SegmentFiles {
    */
   private static void refuseIfForced(FileChannel ch, Path file, long start, long firstId, long forcedThrough,
       String damage) throws IOException {
+    if (forcedThrough <= 0) {
+      return; // nothing was forced: any last line may be a torn tail
+    }
     long id = idAt(ch, start, firstId);
+    if (id < 0) {
+      throw new CorruptFileException(file, start, "the last line " + damage + ", and the line before it is not a"
+          + " whole event line either, so which event it holds cannot be told, while " + Checkpoints.NAME
+          + " records the events through " + forcedThrough + " as forced: damage, not a torn tail (nothing was cut)",
+          null);
+    }
     if (id <= forcedThrough) {
       throw new CorruptFileException(file, start, "the last line, event " + id + ", " + damage + ", but "
           + Checkpoints.NAME + " records the events through " + forcedThrough + " as forced: an acknowledged event,"
@@ -149,17 +158,25 @@ final class SegmentFiles {
 
   /**
    * @return the id the line starting at {@code start} must hold: the segment's first id for its first
-   *     line, else the previous line's id plus one ({@link Long#MAX_VALUE} if that id cannot be read)
+   *     line, else the previous line's id plus one, if that line is whole (matches its checksum); -1 if
+   *     it is not (a byte of the same event turned into a newline splits it in two: the head is no
+   *     whole line, and its id would pass the tail off as the next event)
    */
   private static long idAt(FileChannel ch, long start, long firstId) throws IOException {
     if (start == 0) {
       return firstId;
     }
     long previous = lastNewline(ch, start - 1) + 1;
-    byte[] head = new byte[40];
-    int m = ch.read(ByteBuffer.wrap(head), previous);
-    long id = m > 0 ? Codec.eventIdPrefix(head, 0, m) : -1;
-    return id > 0 ? id + 1 : Long.MAX_VALUE;
+    byte[] line = new byte[(int) (start - previous)];
+    ByteBuffer into = ByteBuffer.wrap(line);
+    while (into.hasRemaining() && ch.read(into, previous + into.position()) > 0) {
+      // a positional read may return fewer bytes than asked
+    }
+    if (into.hasRemaining() || line.length < 2 || !Lines.verify(line, 0, line.length - 1)) {
+      return -1;
+    }
+    long id = Codec.eventIdPrefix(line, 0, Math.min(line.length, 40));
+    return id > 0 ? id + 1 : -1;
   }
 
   /**
