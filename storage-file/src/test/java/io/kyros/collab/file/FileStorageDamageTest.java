@@ -445,6 +445,37 @@ class FileStorageDamageTest {
   }
 
   /**
+   * Bug (found in review of the fix above): the damaged last line's event id was taken from the line before it without
+   * checking that line was whole. A byte of the forced last line turned into a newline splits it in two, and the head's
+   * id passed the tail off as the next, unforced event, which was cut (the open then succeeded, event N truncated).
+   */
+  @Test
+  void aNewlineInsideTheForcedLastEventLineIsReportedNotCut() throws IOException {
+    Path segment = eventsCheckpointedThenMore(0);
+    byte[] bytes = Files.readAllBytes(segment);
+    int start = lastLineStart(bytes);
+    bytes[new String(bytes, start, bytes.length - start, UTF_8).indexOf("\"event\":") + start + 3] = '\n';
+    Files.write(segment, bytes);
+
+    theOpenReportsItAndCutsNothing(segment, lastLineStart(bytes), bytes);
+  }
+
+  /**
+   * Bug (found in review of the fix above): with the line before it unreadable (its id prefix damaged), a forced last
+   * line failing its checksum was taken for an event after every forced one and cut.
+   */
+  @Test
+  void aForcedLastLineAfterALineWithADamagedIdIsReportedNotCut() throws IOException {
+    Path segment = eventsCheckpointedThenMore(0);
+    byte[] bytes = flipDigitOfLastLine(segment);
+    int start = lastLineStart(bytes);
+    bytes[lastLineStart(Arrays.copyOf(bytes, start)) + 2] = 'X'; // the line before: {"id": becomes {"Xd":
+    Files.write(segment, bytes);
+
+    theOpenReportsItAndCutsNothing(segment, start, bytes);
+  }
+
+  /**
    * The open after another boot (the lock header not trusted) reads the newest segment whole and refuses to cut a line
    * the checkpoint forced: the same report as with a trusted header.
    */

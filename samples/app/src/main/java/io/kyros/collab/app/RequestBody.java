@@ -11,7 +11,9 @@ import org.eclipse.jetty.server.Request;
  * Reads a request's whole body before its route runs, holding no thread while the body is on its
  * way: when no bytes are there yet it asks Jetty for a callback ({@link Request#demand}) and
  * returns, so uploads that stall mid-body cannot take the server's bounded pool. A body longer than
- * the limit (declared by Content-Length or found while reading a chunked one) is 413; a body that
+ * the limit (declared by Content-Length or found while reading a chunked one) is 413, answered once the
+ * body has been read and dropped when it is at most {@link #DRAINED_AT_MOST} bytes over (so that the
+ * connection's close cannot reset the answer away), at once otherwise; a body that
  * stops arriving until the connection's idle timeout is 408; another read failure 400.
  *
  * <p>Not thread-safe: one reader per request, called back by Jetty one demand at a time.
@@ -22,6 +24,11 @@ final class RequestBody implements Runnable {
   private final Consumer<byte[]> done;
   private final Consumer<ApiException> failed;
   private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+  /** The most bytes beyond the limit a refused body is read for (and dropped) before its 413. */
+  static final long DRAINED_AT_MOST = 1 << 20;
+  /** Whether the body is refused (larger than the limit); its bytes are then read and dropped. */
+  private boolean tooLarge;
+  private long drained;
 
   private RequestBody(Request request, long max, Consumer<byte[]> done, Consumer<ApiException> failed) {
     this.request = request;
@@ -40,11 +47,15 @@ final class RequestBody implements Runnable {
    * @param failed receives the refusal (413, 408 or 400)
    */
   static void read(Request request, long max, Consumer<byte[]> done, Consumer<ApiException> failed) {
+    RequestBody body = new RequestBody(request, max, done, failed);
     if (request.getLength() > max) {
-      failed.accept(tooLarge(max));
-      return;
+      if (request.getLength() - max > DRAINED_AT_MOST) {
+        failed.accept(tooLarge(max)); // too much to read for nothing: the connection is closed after the 413
+        return;
+      }
+      body.tooLarge = true;
     }
-    new RequestBody(request, max, done, failed).run();
+    body.run();
   }
 
   @Override
@@ -64,10 +75,19 @@ final class RequestBody implements Runnable {
       }
       ByteBuffer buf = chunk.getByteBuffer();
       int n = buf.remaining();
-      if (out.size() + (long) n > max) {
+      if (tooLarge || out.size() + (long) n > max) {
+        // refused: read the rest and drop it, so that the 413 reaches the client (answered with the body's bytes
+        // still unread, the connection's close could reset it before the client read the answer)
+        tooLarge = true;
+        out.reset();
+        drained += n;
+        boolean last = chunk.isLast();
         chunk.release();
-        failed.accept(tooLarge(max));
-        return;
+        if (last || drained > DRAINED_AT_MOST) {
+          failed.accept(tooLarge(max));
+          return;
+        }
+        continue;
       }
       byte[] bytes = new byte[n];
       buf.get(bytes);

@@ -65,19 +65,41 @@ class SecurityTest {
   @Test
   void aRefusedWriteIsAnsweredAfterItsBodyAndKeepsTheConnection() throws Exception {
     server = TestServer.start(dir, b -> b.apiKeys(KEYS));
-    String body = "{\"title\": \"a\"}";
+    refusedThriceOnOneConnection("X-API-Key: " + RO + "\r\n", "{\"title\": \"a\"}", "HTTP/1.1 403 ", "read-only");
+  }
+
+  /**
+   * The same for a body over the limit. {@link #aBodyOverTheLimitIs413} failed once in CI with "HTTP/1.1 header parser
+   * received no bytes": answered at once from its Content-Length, with its bytes unread, the 413 can be reset away by
+   * the connection's close when the body arrives after it. A body at most a MiB over the limit is now read and dropped
+   * before the 413. (This test pins the answer and the kept connection; it does not reproduce the race, which this
+   * machine shows rarely: it passes on the code before the change too.)
+   */
+  @Test
+  void aBodyOverTheLimitIsAnsweredAfterItsBodyAndKeepsTheConnection() throws Exception {
+    server = TestServer.start(dir, b -> b.maxBodyBytes(256));
+    refusedThriceOnOneConnection("", "{\"title\": \"" + "x".repeat(300) + "\"}", "HTTP/1.1 413 ",
+        "larger than 256 bytes");
+  }
+
+  /**
+   * Sends a write three times on one connection, its headers and body as two writes (the body after the headers'
+   * flush), and expects each refused with {@code status} and a problem holding {@code detail}, the connection kept.
+   */
+  private void refusedThriceOnOneConnection(String headers, String body, String status, String detail)
+      throws Exception {
     try (Socket socket = new Socket(server.uri().getHost(), server.uri().getPort())) {
       socket.setSoTimeout(60_000);
       OutputStream out = socket.getOutputStream();
       BufferedReader in = new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.UTF_8));
       for (int i = 0; i < 3; i++) {
-        out.write(("POST /collab/tasks HTTP/1.1\r\nHost: localhost\r\nX-API-Key: " + RO
-            + "\r\nContent-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n")
+        out.write(("POST /collab/tasks HTTP/1.1\r\nHost: localhost\r\n" + headers
+            + "Content-Type: application/json\r\nContent-Length: " + body.length() + "\r\n\r\n")
             .getBytes(StandardCharsets.US_ASCII));
         out.flush();
         out.write(body.getBytes(StandardCharsets.US_ASCII));
         out.flush();
-        assertThat(in.readLine()).as("status line of refused write %d", i).isEqualTo("HTTP/1.1 403 Forbidden");
+        assertThat(in.readLine()).as("status line of refused write %d", i).startsWith(status);
         int length = -1;
         String line;
         while (!(line = in.readLine()).isEmpty()) {
@@ -92,7 +114,7 @@ class SecurityTest {
         while (read < length) {
           read += in.read(problem, read, length - read);
         }
-        assertThat(new String(problem)).contains("read-only");
+        assertThat(new String(problem)).contains(detail);
       }
     }
   }
