@@ -112,8 +112,8 @@ final class WorkerRun implements Runnable {
         Duration timeout = pool.handlerTimeout();
         timer = pool.timer().schedule(() -> {
           cancel(Cancel.TIMEOUT, "timeout after " + timeout);
-          // a handler that ignores the interrupt must not hold its claim for ever: one timeout later, the attempt
-          // fails without it (its thread, and so its slot, stay taken until it returns)
+          // a handler that ignores the interrupt must not hold its claim for ever: one timeout later, the claim ends
+          // without it, as its cancellation says (its thread, and so its slot, stay taken until it returns)
           pool.timer().schedule(() -> failIgnoredTimeout(timeout), timeout.toNanos(), TimeUnit.NANOSECONDS);
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
       }

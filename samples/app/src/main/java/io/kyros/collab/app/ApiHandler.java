@@ -190,10 +190,10 @@ final class ApiHandler extends Handler.Abstract {
 
   private static String presentedKey(Request request, Route route) {
     String auth = single(request, HttpHeader.AUTHORIZATION.asString());
+    String header = single(request, "X-API-Key"); // both checked first: either on two lines is refused
     if (auth != null && auth.regionMatches(true, 0, "Bearer ", 0, 7)) {
       return auth.substring(7).strip();
     }
-    String header = single(request, "X-API-Key");
     if (header != null) {
       return header.strip();
     }

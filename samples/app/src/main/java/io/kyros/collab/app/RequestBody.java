@@ -28,7 +28,8 @@ final class RequestBody implements Runnable {
   static final long DRAINED_AT_MOST = 1 << 20;
   /** Whether the body is refused (larger than the limit); its bytes are then read and dropped. */
   private boolean tooLarge;
-  private long drained;
+  /** The body's bytes read so far, kept or dropped. */
+  private long read;
 
   private RequestBody(Request request, long max, Consumer<byte[]> done, Consumer<ApiException> failed) {
     this.request = request;
@@ -49,8 +50,10 @@ final class RequestBody implements Runnable {
   static void read(Request request, long max, Consumer<byte[]> done, Consumer<ApiException> failed) {
     RequestBody body = new RequestBody(request, max, done, failed);
     if (request.getLength() > max) {
-      if (request.getLength() - max > DRAINED_AT_MOST) {
-        failed.accept(tooLarge(max)); // too much to read for nothing: the connection is closed after the 413
+      if (request.getLength() - max > DRAINED_AT_MOST || expectsContinue(request)) {
+        // too much to read for nothing (the connection is closed after the 413), or a client waiting to be asked for
+        // the body (RFC 9110, section 10.1.1): refused before it is sent
+        failed.accept(tooLarge(max));
         return;
       }
       body.tooLarge = true;
@@ -68,22 +71,22 @@ final class RequestBody implements Runnable {
       }
       if (Content.Chunk.isFailure(chunk)) {
         Throwable cause = chunk.getFailure();
-        failed.accept(cause instanceof TimeoutException
+        failed.accept(tooLarge ? tooLarge(max) : cause instanceof TimeoutException
             ? new ApiException(408, "Request Timeout", "the request body stopped arriving: " + cause.getMessage())
             : ApiException.badRequest("cannot read the request body: " + cause));
         return;
       }
       ByteBuffer buf = chunk.getByteBuffer();
       int n = buf.remaining();
-      if (tooLarge || out.size() + (long) n > max) {
+      read += n;
+      if (tooLarge || read > max) {
         // refused: read the rest and drop it, so that the 413 reaches the client (answered with the body's bytes
         // still unread, the connection's close could reset it before the client read the answer)
         tooLarge = true;
         out.reset();
-        drained += n;
         boolean last = chunk.isLast();
         chunk.release();
-        if (last || drained > DRAINED_AT_MOST) {
+        if (last || read - max > DRAINED_AT_MOST) {
           failed.accept(tooLarge(max));
           return;
         }
@@ -99,6 +102,11 @@ final class RequestBody implements Runnable {
         return;
       }
     }
+  }
+
+  private static boolean expectsContinue(Request request) {
+    String expect = request.getHeaders().get(org.eclipse.jetty.http.HttpHeader.EXPECT);
+    return expect != null && expect.toLowerCase(java.util.Locale.ROOT).contains("100-continue");
   }
 
   private static ApiException tooLarge(long max) {

@@ -104,8 +104,9 @@ final class StaticFiles {
   }
 
   /**
-   * If-None-Match's verdict (RFC 9110, section 13.1.2): whether any of its lines' comma-separated members is
-   * {@code *} or the file's entity tag, compared weakly (a {@code W/} prefix is ignored).
+   * If-None-Match's verdict (RFC 9110, section 13.1.2): whether a line is {@code *}, or any of its lines'
+   * comma-separated members (a comma inside a quoted tag is the tag's) is the file's entity tag, compared weakly (a
+   * {@code W/} prefix is ignored).
    *
    * @param lines the header's lines, empty if absent
    * @param etag the file's entity tag, quoted
@@ -113,16 +114,36 @@ final class StaticFiles {
    */
   static boolean noneMatch(List<String> lines, String etag) {
     for (String line : lines) {
-      for (String member : line.split(",", -1)) {
-        String tag = member.strip();
-        if (tag.startsWith("W/")) {
-          tag = tag.substring(2);
-        }
-        if (tag.equals("*") || tag.equals(etag)) {
+      if (line.strip().equals("*")) {
+        return true; // "*" is the whole field value, never a member of a list
+      }
+      for (String member : members(line)) {
+        String tag = member.startsWith("W/") ? member.substring(2) : member;
+        if (tag.equals(etag)) {
           return true;
         }
       }
     }
     return false;
+  }
+
+  /** The comma-separated members of a list of entity tags, stripped; a comma inside quotes is part of its tag. */
+  private static List<String> members(String line) {
+    List<String> out = new java.util.ArrayList<>();
+    StringBuilder member = new StringBuilder();
+    boolean quoted = false;
+    for (int i = 0; i < line.length(); i++) {
+      char c = line.charAt(i);
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        out.add(member.toString().strip());
+        member.setLength(0);
+        continue;
+      }
+      member.append(c);
+    }
+    out.add(member.toString().strip());
+    return out;
   }
 }

@@ -106,7 +106,27 @@ final class RawHttp {
     return new Answer(Integer.parseInt(status.substring(9, 12)), headers, body.toString(StandardCharsets.UTF_8));
   }
 
-  private static String line(InputStream in) throws IOException {
+  /**
+   * Reads a status line and the header lines after it from a raw connection.
+   *
+   * @param in the connection's input
+   * @param headers receives the headers, names in lower case
+   * @return the status code, or -1 if the connection was closed first
+   */
+  static int readHead(InputStream in, java.util.Map<String, String> headers) throws IOException {
+    String status = line(in);
+    if (status == null) {
+      return -1;
+    }
+    for (String l = line(in); l != null && !l.isEmpty(); l = line(in)) {
+      int colon = l.indexOf(':');
+      headers.put(l.substring(0, colon).strip().toLowerCase(java.util.Locale.ROOT), l.substring(colon + 1).strip());
+    }
+    return Integer.parseInt(status.substring(9, 12));
+  }
+
+  /** @return a line read from a raw connection, without its CR LF; null at the end of the stream */
+  static String line(InputStream in) throws IOException {
     ByteArrayOutputStream line = new ByteArrayOutputStream();
     int c;
     while ((c = in.read()) != -1 && c != '\n') {

@@ -5,13 +5,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -80,6 +84,95 @@ class SecurityTest {
     server = TestServer.start(dir, b -> b.maxBodyBytes(256));
     refusedThriceOnOneConnection("", "{\"title\": \"" + "x".repeat(300) + "\"}", "HTTP/1.1 413 ",
         "larger than 256 bytes");
+  }
+
+  // Bodies over --max-body-bytes over a raw socket, found in a review of the change that reads such a body before its
+  // 413: the drain counted every byte of the body, not those over the limit; a client expecting 100-continue was asked
+  // for a body that would be refused; a refused body that ended early was answered 400, not 413.
+
+  /**
+   * A declared body exactly 1 MiB over the (default) limit is admitted to the drain (length - max <= DRAINED_AT_MOST),
+   * but the drain counts every byte of it, not those over the limit: it stops after 1 MiB, answers with the other MiB
+   * unread, and Jetty closes the connection (the reset race the drain was added against is back).
+   */
+  @Test
+  void aDeclaredBodyAtMostAMebibyteOverIsDrainedAndKeepsTheConnection() throws Exception {
+    int max = 1 << 20; // the default --max-body-bytes
+    server = TestServer.start(dir, b -> b.maxBodyBytes(max));
+    int length = max + (int) RequestBody.DRAINED_AT_MOST; // over by exactly the bound: to be drained
+    try (Socket socket = new Socket(server.uri().getHost(), server.uri().getPort())) {
+      socket.setSoTimeout(20_000);
+      OutputStream out = socket.getOutputStream();
+      InputStream in = socket.getInputStream();
+      out.write(("POST /collab/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+          + "Content-Length: " + length + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      Thread writer = new Thread(() -> {
+        try {
+          byte[] block = new byte[8192];
+          java.util.Arrays.fill(block, (byte) 'x');
+          for (int left = length; left > 0; left -= Math.min(left, block.length)) {
+            out.write(block, 0, Math.min(left, block.length));
+          }
+          out.flush();
+        } catch (IOException ignored) {
+          // the server closed
+        }
+      });
+      writer.start();
+      Map<String, String> headers = new LinkedHashMap<>();
+      int status = RawHttp.readHead(in, headers);
+      assertThat(status).isEqualTo(413);
+      in.readNBytes(Integer.parseInt(headers.get("content-length")));
+      writer.join(20_000);
+      assertThat(headers.get("connection")).as("the 413's Connection header").isNull();
+      int next;
+      try {
+        out.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        out.flush();
+        next = RawHttp.readHead(in, new LinkedHashMap<>());
+      } catch (IOException e) {
+        next = -1; // closed by the server
+      }
+      assertThat(next).as("the next request on the kept connection (-1: the server closed it)").isEqualTo(200);
+    }
+  }
+
+  /**
+   * A client that asks {@code Expect: 100-continue} for a body whose declared length is over the limit should get the
+   * 413 at once, without being told to send the body (RFC 9110, section 10.1.1: the point of the expectation). The
+   * drain reads it, so Jetty answers 100 Continue first and the client uploads a body that is then refused. curl
+   * sends this expectation for bodies over 1 MiB: exactly the ones over the default limit.
+   */
+  @Test
+  void aDeclaredBodyOverTheLimitWithExpect100IsRefusedWithoutAskingForIt() throws Exception {
+    server = TestServer.start(dir, b -> b.maxBodyBytes(256));
+    try (Socket socket = new Socket(server.uri().getHost(), server.uri().getPort())) {
+      socket.setSoTimeout(10_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /collab/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+          + "Expect: 100-continue\r\nContent-Length: 1000\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      assertThat(RawHttp.line(socket.getInputStream())).as("the first answer").startsWith("HTTP/1.1 413 ");
+    }
+  }
+
+  /**
+   * A body whose declared length is over the limit is 413 whatever then happens to its bytes (docs/app.md): while it
+   * was drained, one that ended early (the client closed its side) was answered 400 "cannot read the request body".
+   */
+  @Test
+  void aDeclaredBodyOverTheLimitThatEndsEarlyIsStill413() throws Exception {
+    server = TestServer.start(dir, b -> b.maxBodyBytes(256));
+    try (Socket socket = new Socket(server.uri().getHost(), server.uri().getPort())) {
+      socket.setSoTimeout(30_000);
+      OutputStream out = socket.getOutputStream();
+      out.write(("POST /collab/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+          + "Content-Length: 1000\r\n\r\n{\"title\": ").getBytes(StandardCharsets.US_ASCII));
+      out.flush();
+      socket.shutdownOutput(); // and nothing more
+      assertThat(RawHttp.readHead(socket.getInputStream(), new LinkedHashMap<>())).isEqualTo(413);
+    }
   }
 
   /**
@@ -176,11 +269,6 @@ class SecurityTest {
   }
 
   /**
-   * Bug (CSRF): CORS only added headers and refused nothing, and bodies are parsed as JSON whatever their
-   * Content-Type, so a page of any site could write with a "simple" request (text/plain, no preflight). Writes a
-   * browser sends from another origin are 403 now; reads, non-browser clients and same-origin pages are unaffected.
-   */
-  /**
    * Bug (found in review): an API key or an Origin sent on two lines was judged by its first line alone; which one the
    * client meant is a guess, so such a request is refused and nothing is written.
    */
@@ -191,6 +279,8 @@ class SecurityTest {
         "Authorization: Bearer wrong-key-0123456789").problem(400, "Authorization given 2 times");
     RawHttp.send(server.uri(), "POST /collab/tasks HTTP/1.1", "{\"title\": \"pwned\"}",
         "Content-Type: application/json", "X-API-Key: " + RW, "X-API-Key: " + RO).problem(400, "X-API-Key given 2 times");
+    RawHttp.send(server.uri(), "GET /collab/tasks HTTP/1.1", null, "Authorization: Bearer " + RW, "X-API-Key: " + RO,
+        "X-API-Key: wrong-key-0123456789").problem(400, "X-API-Key given 2 times"); // a Bearer key beside it too
     String own = "http://127.0.0.1:" + server.uri().getPort();
     RawHttp.send(server.uri(), "POST /collab/tasks HTTP/1.1", "{\"title\": \"pwned\"}",
         "Content-Type: application/json", "X-API-Key: " + RW, "Origin: " + own, "Origin: https://evil.example")
@@ -201,6 +291,11 @@ class SecurityTest {
         .isEqualTo(201);
   }
 
+  /**
+   * Bug (CSRF): CORS only added headers and refused nothing, and bodies are parsed as JSON whatever their
+   * Content-Type, so a page of any site could write with a "simple" request (text/plain, no preflight). Writes a
+   * browser sends from another origin are 403 now; reads, non-browser clients and same-origin pages are unaffected.
+   */
   @Test
   void crossOriginWritesAreRefusedAndSameOriginAndNonBrowserOnesAreNot() throws Exception {
     server = TestServer.start(dir);

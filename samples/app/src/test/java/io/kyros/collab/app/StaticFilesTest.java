@@ -43,5 +43,10 @@ class StaticFilesTest extends ApiTestBase {
     assertThat(RawHttp.send(server.uri(), "GET /index.html HTTP/1.1", null, "If-None-Match: \"old\"",
         "If-None-Match: " + etag).status()).isEqualTo(304);
     assertThat(http.get("/index.html", "If-None-Match", "\"old\", \"older\"").statusCode()).isEqualTo(200);
+    assertThat(http.get("/index.html", "If-None-Match", "*").statusCode()).isEqualTo(304);
+    // a comma and a star inside a quoted tag are the tag's (found in review: the star made a 304)
+    assertThat(StaticFiles.noneMatch(java.util.List.of("\"x,*,y\""), etag)).isFalse();
+    assertThat(StaticFiles.noneMatch(java.util.List.of("W/\"x,*\", \"q\""), etag)).isFalse();
+    assertThat(StaticFiles.noneMatch(java.util.List.of("\"x,*\", W/" + etag), etag)).isTrue();
   }
 }
