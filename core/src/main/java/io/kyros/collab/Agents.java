@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.spi.Commit;
 import io.kyros.collab.spi.CommitResult;
 import io.kyros.collab.spi.Expectation;
-import io.kyros.collab.spi.IndexHit;
 import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.NewEvent;
 import io.kyros.collab.spi.StoredRecord;
@@ -333,14 +332,8 @@ public final class Agents {
         if (!workflow.holdsClaim(state)) {
           continue;
         }
-        IndexQuery q = IndexQuery.first(RecordKeys.TASKS, TaskIndexes.status(state), Core.PAGE);
-        for (List<IndexHit> hits = core.storage().scanIndex(q); !hits.isEmpty(); hits = core.storage().scanIndex(q)) {
-          hits.forEach(h -> count.accept(h.record()));
-          if (hits.size() < Core.PAGE) {
-            break;
-          }
-          q = q.after(hits.get(hits.size() - 1));
-        }
+        core.scanAll(IndexQuery.first(RecordKeys.TASKS, TaskIndexes.status(state), Core.PAGE))
+            .forEach(h -> count.accept(h.record()));
       }
     } else {
       core.scan(RecordKeys.TASKS).forEach(count);

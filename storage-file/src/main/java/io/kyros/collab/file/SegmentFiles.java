@@ -119,8 +119,7 @@ final class SegmentFiles {
       }
       if (size > 0) {
         long start = lastNewline(ch, size - 1) + 1;
-        byte[] line = new byte[(int) (size - start)];
-        ch.read(ByteBuffer.wrap(line), start);
+        byte[] line = read(ch, start, size);
         if (!Lines.verify(line, 0, line.length - 1)) {
           refuseIfForced(ch, file, start, firstId, forcedThrough, "fails its checksum");
           LOG.warn("Truncating the torn tail of {}: the last line, at offset {}, fails its checksum", file, start);
@@ -166,17 +165,28 @@ final class SegmentFiles {
     if (start == 0) {
       return firstId;
     }
-    long previous = lastNewline(ch, start - 1) + 1;
-    byte[] line = new byte[(int) (start - previous)];
-    ByteBuffer into = ByteBuffer.wrap(line);
-    while (into.hasRemaining() && ch.read(into, previous + into.position()) > 0) {
-      // a positional read may return fewer bytes than asked
-    }
-    if (into.hasRemaining() || line.length < 2 || !Lines.verify(line, 0, line.length - 1)) {
+    byte[] line = read(ch, lastNewline(ch, start - 1) + 1, start);
+    if (line.length < 2 || !Lines.verify(line, 0, line.length - 1)) {
       return -1;
     }
     long id = Codec.eventIdPrefix(line, 0, Math.min(line.length, 40));
     return id > 0 ? id + 1 : -1;
+  }
+
+  /**
+   * @return the bytes from {@code from} to {@code to}, read whole (a positional read may return fewer bytes than
+   *     asked)
+   * @throws java.io.EOFException if the file ends before {@code to}
+   */
+  private static byte[] read(FileChannel ch, long from, long to) throws IOException {
+    byte[] bytes = new byte[(int) (to - from)];
+    ByteBuffer into = ByteBuffer.wrap(bytes);
+    while (into.hasRemaining()) {
+      if (ch.read(into, from + into.position()) < 0) {
+        throw new java.io.EOFException("the file ends at " + (from + into.position()) + ", before " + to);
+      }
+    }
+    return bytes;
   }
 
   /**

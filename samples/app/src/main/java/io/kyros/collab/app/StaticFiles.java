@@ -1,5 +1,7 @@
 package io.kyros.collab.app;
 
+import io.kyros.collab.ETag;
+import io.kyros.collab.ETagList;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -104,46 +106,27 @@ final class StaticFiles {
   }
 
   /**
-   * If-None-Match's verdict (RFC 9110, section 13.1.2): whether a line is {@code *}, or any of its lines'
-   * comma-separated members (a comma inside a quoted tag is the tag's) is the file's entity tag, compared weakly (a
-   * {@code W/} prefix is ignored).
+   * If-None-Match's verdict (RFC 9110, section 13.1.2), each line read as the API reads the header
+   * ({@link ETagList#parse}): whether a line is {@code *} or lists the file's entity tag, compared weakly. A malformed
+   * line matches nothing (the file is sent).
    *
    * @param lines the header's lines, empty if absent
    * @param etag the file's entity tag, quoted
    * @return true if the answer is 304
    */
   static boolean noneMatch(List<String> lines, String etag) {
+    ETag current = ETag.parse(etag);
     for (String line : lines) {
-      if (line.strip().equals("*")) {
-        return true; // "*" is the whole field value, never a member of a list
+      ETagList list;
+      try {
+        list = ETagList.parse(line, "If-None-Match");
+      } catch (IllegalArgumentException malformed) {
+        continue;
       }
-      for (String member : members(line)) {
-        String tag = member.startsWith("W/") ? member.substring(2) : member;
-        if (tag.equals(etag)) {
-          return true;
-        }
+      if (list.isAny() || list.matchesWeak(current)) {
+        return true;
       }
     }
     return false;
-  }
-
-  /** The comma-separated members of a list of entity tags, stripped; a comma inside quotes is part of its tag. */
-  private static List<String> members(String line) {
-    List<String> out = new java.util.ArrayList<>();
-    StringBuilder member = new StringBuilder();
-    boolean quoted = false;
-    for (int i = 0; i < line.length(); i++) {
-      char c = line.charAt(i);
-      if (c == '"') {
-        quoted = !quoted;
-      } else if (c == ',' && !quoted) {
-        out.add(member.toString().strip());
-        member.setLength(0);
-        continue;
-      }
-      member.append(c);
-    }
-    out.add(member.toString().strip());
-    return out;
   }
 }
