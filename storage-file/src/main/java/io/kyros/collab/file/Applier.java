@@ -102,7 +102,7 @@ final class Applier {
         if (w.isDelete()) {
           docs.delete(w.key());
         } else {
-          docs.write(w.key(), DocumentCodec.encodeDocument(w.revision(), w.hash(), w.json(), w.index()));
+          docs.write(w.key(), DocumentCodec.encodeDocument(w.key(), w.revision(), w.hash(), w.json(), w.index()));
         }
       }
       if (own) {

@@ -19,8 +19,11 @@ import java.util.List;
  * writes share (formats in {@code docs/file-format.md}):
  *
  * <pre>
- * {"revision":42,"hash":"kYhQ3oW2mR3bD0s1f4Qm3A","index":{"ready":"p5|t0001"},"value":{…},"crc32c":"9a0b1c2d"}
+ * {"key":"orders/o-1","revision":42,"hash":"kYhQ3oW2mR3bD0s1f4Qm3A","index":{"ready":"p5|t0001"},"value":{…},"crc32c":"9a0b1c2d"}
  *
+ *   key     the record the document holds, collection "/" id: a document read under another key (a file
+ *           copied or moved by hand) is damaged, not that record; absent in documents written before it
+ *           was added, which read as they are
  *   index   the record's secondary-index entries, index name to key (printable ASCII); omitted when there
  *           are none, which is also how every document of a format-1 store reads
  * </pre>
@@ -39,11 +42,17 @@ final class DocumentCodec {
   record StoredDocument(StoredRecord record, List<IndexEntry> index) {}
 
   /**
-   * @return the framed line {@code {"revision":r,"hash":"h"[,"index":{…}],"value":<json>,"crc32c":"xxxxxxxx"}\n}
+   * @param key the record the document holds
+   * @param revision its revision
+   * @param hash its value's hash
+   * @param json its value, canonical JSON on one line
+   * @param index its secondary-index entries
+   * @return the framed line {@code {"key":"c/id","revision":r,"hash":"h"[,"index":{…}],"value":<json>,"crc32c":"xxxxxxxx"}\n}
    */
-  static byte[] encodeDocument(long revision, String hash, String json, List<IndexEntry> index) {
+  static byte[] encodeDocument(RecordKey key, long revision, String hash, String json, List<IndexEntry> index) {
     return Lines.frame(Codec.write(g -> {
       g.writeStartObject();
+      g.writeStringField("key", keyText(key));
       g.writeNumberField("revision", revision);
       g.writeStringField("hash", hash);
       writeIndex(g, index);
@@ -85,6 +94,11 @@ final class DocumentCodec {
     return List.copyOf(out);
   }
 
+  /** @return how a document names the record it holds: collection, {@code /}, id (a collection holds no {@code /}) */
+  static String keyText(RecordKey key) {
+    return key.collection() + "/" + key.id();
+  }
+
   /**
    * Decodes a document file. A framed document (its first line verifies against its {@code "crc32c"}
    * member) is read from its first line alone: anything after it (the tail of a longer previous version,
@@ -93,8 +107,17 @@ final class DocumentCodec {
    * or turned into a newline that ends the line early), it is damaged, never read as a hand-written
    * document. Only a document without a checksum frame (written by hand) is read as is.
    *
-   * @throws CorruptFileException if it is not a valid document (a checksum mismatch or a malformed
-   *     index entry included), naming the file and offset
+   * <p>A document naming another record ({@code "key"}) than the one it is read for is damaged: a
+   * document file copied or moved by hand onto another record's name verifies against its own checksum,
+   * and would otherwise be read as that record. A document without {@code "key"} (written before it was
+   * added, or by hand) is read as is.
+   *
+   * @param key the record the file is read for
+   * @param bytes the file's content
+   * @param file the file, for messages
+   * @return the document
+   * @throws CorruptFileException if it is not a valid document of {@code key} (a checksum mismatch, a
+   *     malformed index entry or another record's key included), naming the file and offset
    */
   static StoredDocument decodeDocument(RecordKey key, byte[] bytes, Path file) {
     int newline = Lines.indexOf(bytes, (byte) '\n', 0, bytes.length);
@@ -114,6 +137,8 @@ final class DocumentCodec {
 
   private static StoredDocument decodeDocumentJson(RecordKey key, byte[] bytes, Path file) {
     long revision = -1;
+    String named = null;
+    boolean namedInvalid = false;
     String hash = null;
     String value = null;
     List<IndexEntry> index = List.of();
@@ -123,6 +148,11 @@ final class DocumentCodec {
         String name = p.currentName();
         JsonToken t = p.nextToken();
         switch (name) {
+          case "key" -> {
+            named = t == JsonToken.VALUE_STRING ? p.getText() : null;
+            namedInvalid = named == null;
+            p.skipChildren();
+          }
           case "revision" -> revision = t == JsonToken.VALUE_NUMBER_INT ? p.getLongValue() : -1;
           case "hash" -> hash = t == JsonToken.VALUE_STRING ? p.getText() : null;
           case "value" -> value = Codec.raw(p, bytes);
@@ -144,6 +174,13 @@ final class DocumentCodec {
       throw e;
     } catch (RuntimeException e) {
       throw new CorruptFileException(file, 0, "not a document: " + e, e);
+    }
+    if (namedInvalid) {
+      throw new CorruptFileException(file, 0, "invalid \"key\" (a string: collection/id)", null);
+    }
+    if (named != null && !named.equals(keyText(key))) {
+      throw new CorruptFileException(file, 0, "the document holds record " + named + ", not " + keyText(key)
+          + ", the record of its file's name (a document file copied or moved onto another's name?)", null);
     }
     if (revision <= 0) {
       throw new CorruptFileException(file, 0, "missing or invalid \"revision\" (a positive integer)", null);

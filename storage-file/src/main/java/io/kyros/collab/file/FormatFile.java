@@ -15,15 +15,19 @@ import org.slf4j.LoggerFactory;
  * {@code format.json}: what kind of directory this is and the options fixed for its lifetime.
  *
  * <p>On-disk format: one JSON object and a newline, written when the store is created (temporary
- * file, write, force, rename, force the root) and changed only to upgrade the version:
+ * file, write, force, rename, force the root) and changed only to upgrade the version or to add its
+ * checksum:
  *
  * <pre>
- * {"format":"collab-file","version":2,"segmentBytes":67108864}
+ * {"format":"collab-file","version":2,"segmentBytes":67108864,"crc32c":"9a0b1c2d"}
  *
  *   format        always "collab-file": anything else is not a Collab store
  *   version       the on-disk format version: 2 (documents and journal writes may carry "index" entries);
  *                 1 (no index entries) is read and upgraded to 2 when a process opens the store
  *   segmentBytes  the size at which the writer starts a new event segment
+ *   crc32c        CRC32C of the line before ,"crc32c": (as every framed line of the store): a file that
+ *                 ends like a framed line but does not verify is damaged and refused; a file without it
+ *                 (written before it was added) is read as is, and given one by the next open
  * </pre>
  *
  * <p>Migration from version 1: everything of a version-1 store reads as it is (its records simply
@@ -59,7 +63,12 @@ final class FormatFile {
     Path file = root.resolve(NAME);
     boolean exists = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
     if (exists && version(file) == VERSION) {
-      return read(file);
+      long segmentBytes = read(file);
+      if (!framed(Files.readAllBytes(file))) {
+        LOG.info("Adding a checksum to {}", file);
+        write(root, segmentBytes, durability, permissions);
+      }
+      return segmentBytes;
     }
     long segmentBytes = exists ? read(file) : newSegmentBytes;
     if (exists) {
@@ -73,9 +82,9 @@ final class FormatFile {
   private static void write(Path root, long segmentBytes, FileStorage.Durability durability,
       FilePermissions permissions) throws IOException {
     Path file = root.resolve(NAME);
-    String json = "{\"format\":\"collab-file\",\"version\":" + VERSION + ",\"segmentBytes\":" + segmentBytes + "}\n";
+    String json = "{\"format\":\"collab-file\",\"version\":" + VERSION + ",\"segmentBytes\":" + segmentBytes + "}";
     boolean durable = durability == FileStorage.Durability.FSYNC;
-    DocumentFiles.replace(file, json.getBytes(UTF_8), durable ? Sync.FORCE : Sync.NO_FORCE, permissions);
+    DocumentFiles.replace(file, Lines.frame(json.getBytes(UTF_8)), durable ? Sync.FORCE : Sync.NO_FORCE, permissions);
     if (durable) {
       FilePermissions.forceDirectory(root);
     }
@@ -90,9 +99,35 @@ final class FormatFile {
     }
   }
 
-  /** @return the segment size recorded in an existing format file */
+  /** @return whether the file's content ends like a framed line (verified or not) */
+  private static boolean framed(byte[] bytes) {
+    return Lines.isFramed(bytes, 0, bytes.length);
+  }
+
+  private static boolean blank(byte[] bytes, int from) {
+    for (int i = from; i < bytes.length; i++) {
+      if (!Character.isWhitespace(bytes[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * @param file an existing format file
+   * @return the segment size it records
+   * @throws CorruptFileException if it is damaged (its checksum does not verify) or not a Collab format file of a
+   *     version this reads
+   * @throws IOException if it cannot be read
+   */
   static long read(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
+    if (framed(bytes)) {
+      int newline = Lines.indexOf(bytes, (byte) '\n', 0, bytes.length);
+      if (newline < 0 || !Lines.verify(bytes, 0, newline) || !blank(bytes, newline)) {
+        throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in the format file", null);
+      }
+    }
     JsonNode node;
     try {
       node = new ObjectMapper().readTree(bytes);

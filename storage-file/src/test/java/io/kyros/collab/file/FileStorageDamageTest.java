@@ -680,7 +680,7 @@ class FileStorageDamageTest {
     }
     Path file = dir.resolve("state/c/doc.json");
     String text = Files.readString(file, UTF_8);
-    assertThat(text).startsWith("{\"revision\":17,").endsWith("\"}\n").contains(",\"crc32c\":\"");
+    assertThat(text).startsWith("{\"key\":\"c/doc\",\"revision\":17,").endsWith("\"}\n").contains(",\"crc32c\":\"");
     byte[] bytes = Files.readAllBytes(file);
     bytes[text.indexOf(before) + before.length()] = '\n';
     Files.write(file, bytes);
@@ -725,6 +725,130 @@ class FileStorageDamageTest {
     Path file = documentWithANewlineAfter("{\"revision\":1");
     CheckReport report = FileStorage.check(dir);
     assertThat(report.problems()).as(report.toString()).anySatisfy(p -> assertThat(p.file()).isEqualTo(file));
+  }
+
+  // ------------------------------------------------------- a document file under another record's name
+
+  /**
+   * Bug (found in review): a document file copied by hand onto another record's name verified against its own
+   * checksum and was served as that record, with the other record's value and revision. A document now names its
+   * record, and one read under another name is damaged: reported, passed over by listings, and removable.
+   */
+  @Test
+  void aDocumentFileCopiedOntoAnotherRecordsNameIsReportedNotReadAsThatRecord() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{\"v\":1}");
+      put(s, "b", "{\"v\":2}");
+    }
+    Path a = dir.resolve("state/c/a.json");
+    Path b = dir.resolve("state/c/b.json");
+    assertThat(Files.readString(a, UTF_8)).startsWith("{\"key\":\"c/a\",");
+    Files.copy(a, b, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "b")))
+          .isInstanceOfSatisfying(CorruptFileException.class, e -> assertThat(e.file()).isEqualTo(b))
+          .hasMessageContaining("holds record c/a, not c/b");
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"v\":1}");
+      assertThat(s.list("c", null, 10)).extracting(r -> r.key().id()).containsExactly("a");
+      CheckReport report = FileStorage.check(dir);
+      assertThat(report.problems()).as(report.toString()).anySatisfy(p -> {
+        assertThat(p.file()).isEqualTo(b);
+        assertThat(p.description()).contains("holds record c/a, not c/b");
+      });
+      s.removeDamaged(new RecordKey("c", "b"));
+      assertThat(s.read(new RecordKey("c", "b"))).isEmpty();
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"v\":1}");
+    }
+  }
+
+  @Test
+  void aDocumentFileMovedIntoAnotherCollectionIsReportedNotReadThere() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{\"v\":1}");
+      s.commit(Commit.of(List.of(), List.of(Write.put(new RecordKey("d", "other"), "{}", "h2")), List.of()));
+    }
+    Path moved = dir.resolve("state/d/a.json");
+    Files.move(dir.resolve("state/c/a.json"), moved);
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.read(new RecordKey("d", "a")))
+          .isInstanceOfSatisfying(CorruptFileException.class, e -> assertThat(e.file()).isEqualTo(moved))
+          .hasMessageContaining("holds record c/a, not d/a");
+      assertThat(s.read(new RecordKey("c", "a"))).isEmpty();
+    }
+  }
+
+  /** A document written before documents named their record (no {@code "key"}) still reads, checksummed or not. */
+  @Test
+  void aDocumentWithoutItsKeyStillReads() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{\"v\":1}");
+    }
+    Path a = dir.resolve("state/c/a.json");
+    String text = Files.readString(a, UTF_8);
+    String old = text.substring(0, text.indexOf(",\"crc32c\"")).replace("\"key\":\"c/a\",", "") + "}";
+    Files.write(a, Lines.frame(old.getBytes(UTF_8)));
+    Files.writeString(dir.resolve("state/c/hand.json"), "{\"revision\":1,\"hash\":\"h\",\"value\":{\"v\":9}}\n");
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"v\":1}");
+      assertThat(s.read(new RecordKey("c", "hand")).orElseThrow().json()).isEqualTo("{\"v\":9}");
+    }
+  }
+
+  @Test
+  void aDocumentWhoseKeyIsNotAStringIsReported() throws IOException {
+    Path file = dir.resolve("state/c/x.json");
+    try (FileStorage s = open()) {
+      put(s, "ok", "{}");
+    }
+    Files.writeString(file, "{\"key\":7,\"revision\":1,\"hash\":\"h\",\"value\":{}}\n");
+    try (FileStorage s = open()) {
+      assertThatThrownBy(() -> s.read(new RecordKey("c", "x"))).isInstanceOf(CorruptFileException.class)
+          .hasMessageContaining("invalid \"key\"");
+    }
+  }
+
+  // ----------------------------------------------------------------------------------- format.json
+
+  /**
+   * Bug (found in review): {@code format.json} had no checksum, so a changed digit of its {@code segmentBytes} was
+   * trusted. It is framed like every other line of the store now; a damaged one is refused and reported.
+   */
+  @Test
+  void aDamagedFormatFileIsRefusedAndReported() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{}");
+    }
+    Path format = dir.resolve("format.json");
+    String text = Files.readString(format, UTF_8);
+    assertThat(text).startsWith("{\"format\":\"collab-file\",\"version\":2,\"segmentBytes\":" + FileStorage.DEFAULT_SEGMENT_BYTES
+        + ",\"crc32c\":\"").endsWith("\"}\n");
+    Files.writeString(format, text.replace("\"segmentBytes\":6", "\"segmentBytes\":7"));
+    assertThatThrownBy(this::open).isInstanceOf(CorruptFileException.class)
+        .hasMessageContaining("checksum mismatch (crc32c) in the format file");
+    CheckReport report = FileStorage.check(dir);
+    assertThat(report.problems()).as(report.toString()).anySatisfy(p -> {
+      assertThat(p.file()).isEqualTo(format);
+      assertThat(p.description()).contains("checksum mismatch");
+    });
+  }
+
+  /** A format file written before it had a checksum reads as it is, and the next open gives it one. */
+  @Test
+  void aFormatFileWithoutAChecksumIsReadAndGivenOne() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{}");
+    }
+    Path format = dir.resolve("format.json");
+    String old = "{\"format\":\"collab-file\",\"version\":2,\"segmentBytes\":4096}";
+    Files.writeString(format, old + "\n");
+    assertThat(FileStorage.check(dir).problems()).noneSatisfy(p -> assertThat(p.file()).isEqualTo(format));
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a"))).isPresent();
+    }
+    assertThat(Files.readAllBytes(format)).isEqualTo(Lines.frame(old.getBytes(UTF_8)));
+    try (FileStorage s = open()) {
+      assertThat(s.read(new RecordKey("c", "a"))).isPresent();
+    }
   }
 
   // ------------------------------------------------------------------------------- the repair path

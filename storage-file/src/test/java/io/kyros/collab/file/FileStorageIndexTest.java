@@ -62,7 +62,7 @@ class FileStorageIndexTest {
       assertThat(s.indexes()).isTrue();
       commit(s, put("a", new IndexEntry("ready", "p1|0001"), new IndexEntry("status", "queued")));
       String doc = Files.readString(dir.resolve("state/ix/a.json"));
-      assertThat(doc).startsWith("{\"revision\":1,\"hash\":\"" + put("a").hash() + "\",\"index\":{\"ready\":\"p1|0001\",\"status\":\"queued\"},"
+      assertThat(doc).startsWith("{\"key\":\"ix/a\",\"revision\":1,\"hash\":\"" + put("a").hash() + "\",\"index\":{\"ready\":\"p1|0001\",\"status\":\"queued\"},"
           + "\"value\":{\"id\":\"a\"},\"crc32c\":\"");
       String journal = new String(Files.readAllBytes(dir.resolve("journal.jsonl")), UTF_8);
       assertThat(journal).contains("\"hash\":\"" + put("a").hash() + "\",\"index\":{\"ready\":\"p1|0001\",\"status\":\"queued\"},\"json\":");
@@ -80,11 +80,13 @@ class FileStorageIndexTest {
       commit(s, put("old"));
     }
     Path format = dir.resolve("format.json");
-    Files.writeString(format, Files.readString(format).replace("\"version\":2", "\"version\":1"));
+    // as version 1 wrote it: no checksum
+    Files.writeString(format, "{\"format\":\"collab-file\",\"version\":1,\"segmentBytes\":"
+        + FileStorage.DEFAULT_SEGMENT_BYTES + "}\n");
     assertThat(FileStorage.check(dir).problems()).isEmpty(); // the checker reads version 1 too
     try (FileStorage s = FileStorage.open(dir)) {
-      assertThat(Files.readString(format)).isEqualTo("{\"format\":\"collab-file\",\"version\":2,\"segmentBytes\":"
-          + FileStorage.DEFAULT_SEGMENT_BYTES + "}\n");
+      assertThat(Files.readString(format)).isEqualTo(new String(Lines.frame(("{\"format\":\"collab-file\",\"version\":2,"
+          + "\"segmentBytes\":" + FileStorage.DEFAULT_SEGMENT_BYTES + "}").getBytes(UTF_8)), UTF_8));
       assertThat(s.read(new RecordKey(C, "old"))).isPresent();
       assertThat(scan(s, "ready")).isEmpty();
       commit(s, put("old", new IndexEntry("ready", "k")));

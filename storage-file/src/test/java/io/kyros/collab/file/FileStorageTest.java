@@ -73,9 +73,9 @@ class FileStorageTest {
     try (FileStorage s = open()) {
       CommitResult.Committed c = put(s, "notes", "n1", "{\"b\":[1,2],\"a\":\"x\"}", 0);
       String text = Files.readString(dir.resolve("state/notes/n1.json"));
-      String object = "{\"revision\":" + c.revisions().get(0) + ",\"hash\":\"h19\",\"value\":{\"b\":[1,2],\"a\":\"x\"}}";
+      String object = "{\"key\":\"notes/n1\",\"revision\":" + c.revisions().get(0) + ",\"hash\":\"h19\",\"value\":{\"b\":[1,2],\"a\":\"x\"}}";
       assertThat(text).isEqualTo(new String(Lines.frame(object.getBytes(UTF_8)), UTF_8));
-      assertThat(text).matches("\\{\"revision\":\\d+,\"hash\":\"h19\",\"value\":\\{\"b\":\\[1,2],\"a\":\"x\"},\"crc32c\":\"[0-9a-f]{8}\"}\n");
+      assertThat(text).matches("\\{\"key\":\"notes/n1\",\"revision\":\\d+,\"hash\":\"h19\",\"value\":\\{\"b\":\\[1,2],\"a\":\"x\"},\"crc32c\":\"[0-9a-f]{8}\"}\n");
     }
   }
 
@@ -87,7 +87,7 @@ class FileStorageTest {
       Object inode = Files.readAttributes(file, BasicFileAttributes.class).fileKey();
       r = put(s, "c", "a", "{\"short\":1}", r).revisions().get(0);
       assertThat(Files.readAttributes(file, BasicFileAttributes.class).fileKey()).isEqualTo(inode);
-      assertThat(Files.readString(file)).startsWith("{\"revision\":" + r + ",").endsWith("\"}\n").hasLineCount(1);
+      assertThat(Files.readString(file)).startsWith("{\"key\":\"c/a\",\"revision\":" + r + ",").endsWith("\"}\n").hasLineCount(1);
       assertThat(s.read(new RecordKey("c", "a")).orElseThrow().json()).isEqualTo("{\"short\":1}");
     }
   }
@@ -134,8 +134,8 @@ class FileStorageTest {
       writeAtJournalEnd(JournalCodec.encodeEntry(entry));
       Path file = dir.resolve("state/c/a.json");
       byte[] bytes = Files.readAllBytes(file);
-      byte[] torn = DocumentCodec.encodeDocument(r + 1, "hn", "{\"v\":\"new\"}", List.of());
-      System.arraycopy(torn, 0, bytes, 0, 20); // only its first bytes reached the file
+      byte[] torn = DocumentCodec.encodeDocument(new RecordKey("c", "a"), r + 1, "hn", "{\"v\":\"new\"}", List.of());
+      System.arraycopy(torn, 0, bytes, 0, 30); // only its first bytes (to its revision) reached the file
       Files.write(file, bytes);
       StoredRecord read = s.read(new RecordKey("c", "a")).orElseThrow();
       assertThat(read.revision()).isEqualTo(r + 1);
