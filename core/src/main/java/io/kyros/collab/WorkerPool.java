@@ -35,7 +35,10 @@ import org.slf4j.LoggerFactory;
  *       stale claim or an ended retry backoff makes a task claimable without any event.</li>
  *   <li>Each claim is kept alive while its handler runs (renewed at a third of the claim ttl). When the claim is lost,
  *       the handler's timeout passes, its batch is aborted or cancelled, or the pool shuts down past its deadline,
- *       the handler is cancelled: {@link WorkerContext#isCancelled()} turns true and its thread is interrupted.</li>
+ *       the handler is cancelled: {@link WorkerContext#isCancelled()} turns true and its thread is interrupted. A
+ *       cancellation that comes once the handler has returned changes nothing: the claim ends as its outcome says.
+ *       A handler that ignores its timeout's interrupt has its claim ended one timeout later, on a thread of the pool's
+ *       own, never on the timer that fires the other runs' timeouts.</li>
  *   <li>Every run records {@code executor_started} and then {@code executor_succeeded} or {@code executor_failed}
  *       (attempt, duration, error class and message, next attempt time). A failed attempt goes back to the queue
  *       after its {@link RetryPolicy}'s jittered delay, or fails the task for good (attempts used up, an exception
@@ -77,6 +80,12 @@ public final class WorkerPool implements AutoCloseable {
   private final Set<WorkerRun> runs = ConcurrentHashMap.newKeySet();
   private final ExecutorService executor;
   private final ScheduledExecutorService timer;
+  /**
+   * Ends the claims of handlers that ignored their timeout's interrupt ({@link #endLater}): storage commits, which may
+   * block up to the storage's own timeouts, so never on the timer. One daemon thread, started when needed and gone
+   * when idle; at most {@code concurrency} ends wait (one per running handler); shut down with the timer.
+   */
+  private final ThreadPoolExecutor ender;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition wake = lock.newCondition();
   private final Thread dispatcher;
@@ -123,6 +132,12 @@ public final class WorkerPool implements AutoCloseable {
     });
     t.setRemoveOnCancelPolicy(true);
     this.timer = t;
+    this.ender = new ThreadPoolExecutor(1, 1, 10, TimeUnit.SECONDS, new LinkedBlockingQueue<>(concurrency), r -> {
+      Thread thread = new Thread(r, "collab-worker-" + n + "-ender");
+      thread.setDaemon(true);
+      return thread;
+    });
+    ender.allowCoreThreadTimeOut(true);
     this.dispatcher = new Thread(this::dispatchUntilStopped, "collab-worker-" + n + "-dispatcher");
   }
 
@@ -143,6 +158,7 @@ public final class WorkerPool implements AutoCloseable {
     } catch (RuntimeException | Error e) { // no pool for the caller to close: end what started, the agent offline
       stopping = true;
       timer.shutdownNow();
+      ender.shutdownNow();
       executor.shutdownNow();
       Subscription s = subscription;
       if (s != null) {
@@ -264,7 +280,9 @@ public final class WorkerPool implements AutoCloseable {
         }
       }
     }
+    // neither is waited for: an end of an ignored timeout under way is interrupted, its claim left to expire
     timer.shutdownNow();
+    ender.shutdownNow();
     leavePresence();
     if (interrupted) {
       throw new InterruptedException("interrupted while worker pool " + agentId + " waited for its handlers; they"
@@ -300,8 +318,27 @@ public final class WorkerPool implements AutoCloseable {
     return handlerTimeout;
   }
 
+  /** @return the timer that fires the handlers' timeouts: it only triggers, never commits (see {@link #endLater}) */
   ScheduledExecutorService timer() {
     return timer;
+  }
+
+  /**
+   * Runs {@code end}, the end of a claim whose handler ignored its timeout's interrupt (storage commits, which may
+   * block up to the storage's own timeouts on a stalled store), on the pool's ender thread: off the timer, so that one
+   * blocked commit delays no other run's timeout. Ends run one at a time, in order.
+   *
+   * @param end the end
+   * @return false if it was refused: the pool is shutting down (its release ends the claims), or {@code concurrency}
+   *     ends already wait
+   */
+  boolean endLater(Runnable end) {
+    try {
+      ender.execute(end);
+      return true;
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return false;
+    }
   }
 
   /** @return the batch after bringing it up to date, or empty if that failed (logged) */

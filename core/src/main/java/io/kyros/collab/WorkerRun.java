@@ -6,6 +6,7 @@ import io.kyros.collab.spi.NewEvent;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -23,7 +24,23 @@ import org.slf4j.LoggerFactory;
  * only when the claim was lost (nothing left to commit) is {@code executor_failed} a commit of its own.
  * Cancellation (claim lost, timeout, batch aborted or cancelled, shutdown) sets the reason once and interrupts the
  * handler's thread while the handler runs; a run cancelled before its handler started never starts it. Whoever first
- * ends the claim (the run, or a shutdown past its deadline) is the only one to end it. Thread-safe.
+ * ends the claim (the run, the end of a handler that ignored its timeout, or a shutdown past its deadline) is the only
+ * one to end it.
+ *
+ * <p>Which cancellation counts: the one recorded before the run took back the handler's thread, which it does as soon
+ * as the handler returns (or, for a handler that never started, the one that kept it from starting). Such a
+ * cancellation decides how the claim ends, whatever the handler returned: a lost claim records its end, a timeout
+ * fails the attempt with {@link HandlerTimeoutException} as the retry policy says, a batch's cancel fails the item for
+ * good, a shutdown releases the task. A cancellation recorded after that changes nothing (it no longer interrupts
+ * anything either): the run ends the claim as the handler's outcome says, as if the cancellation had not come, so a
+ * handler that finished its work in time is never failed by a timeout or a batch's cancel arriving as it returned. A
+ * claim lost after the handler returned still shows, when the outcome's commit finds the lease gone
+ * ({@link LeaseLostException}, recorded as {@code executor_failed}); a shutdown past its deadline that ends the claim
+ * before the run's own commit still releases it ({@link #releaseForShutdown}).
+ *
+ * <p>The handler's timeout fires on the pool's timer; the end of a handler that ignores its timeout's interrupt
+ * (storage commits, which may block) runs on the pool's ender thread ({@link WorkerPool#endLater}), never on the
+ * timer, so a blocked commit delays no other run's timeout. Thread-safe.
  */
 final class WorkerRun implements Runnable {
   private static final Logger LOG = LoggerFactory.getLogger(WorkerPool.class);
@@ -38,18 +55,29 @@ final class WorkerRun implements Runnable {
   private final TaskHandler handler;
   private final RetryPolicy policy;
   private final TaskClaim claimed;
+  /** Fires the handler's timeout: the pool's timer. */
+  private final ScheduledExecutorService timer;
+  /** Set once, under interruptLock: so it is recorded either before or after the handler's thread is taken back. */
   private final AtomicReference<Cancel> cancelKind = new AtomicReference<>();
   private volatile String cancelReason;
   private final AtomicBoolean ended = new AtomicBoolean();
   private final Object interruptLock = new Object();
   private Thread thread; // guarded by interruptLock: set while the handler runs
+  private boolean handlerReturned; // guarded by interruptLock: set once the handler ran and returned (or threw)
   private volatile KeepAlive keepAlive;
   /** {@link System#nanoTime()} when the run started, 0 before: a shutdown's release reports the run's duration. */
   private volatile long startNanos;
 
   WorkerRun(WorkerPool pool, Core core, Collab collab, String label, TaskHandler handler, RetryPolicy policy,
       TaskClaim claim) {
+    this(pool, core, collab, label, handler, policy, claim, pool.timer());
+  }
+
+  /** As the other constructor, with the timer that fires the handler's timeout (the pool's, unless a test fires it). */
+  WorkerRun(WorkerPool pool, Core core, Collab collab, String label, TaskHandler handler, RetryPolicy policy,
+      TaskClaim claim, ScheduledExecutorService timer) {
     this.pool = pool;
+    this.timer = timer;
     this.core = core;
     this.collab = collab;
     this.label = label;
@@ -83,13 +111,16 @@ final class WorkerRun implements Runnable {
     return collab.leases().isCurrent(claim().lease());
   }
 
-  /** Cancels the run once: sets the reason, interrupts the handler if it is running. */
+  /**
+   * Cancels the run once: sets the reason, interrupts the handler if it is running. Counts only if it comes before the
+   * handler returned (see the class's comment).
+   */
   void cancel(Cancel kind, String reason) {
-    if (!cancelKind.compareAndSet(null, kind)) {
-      return;
-    }
-    cancelReason = reason;
     synchronized (interruptLock) {
+      if (!cancelKind.compareAndSet(null, kind)) {
+        return;
+      }
+      cancelReason = reason;
       if (thread != null) {
         thread.interrupt();
       }
@@ -102,7 +133,9 @@ final class WorkerRun implements Runnable {
     startNanos = start;
     Outcome outcome = null;
     Throwable error = null;
-    ScheduledFuture<?> timer = null;
+    ScheduledFuture<?> timeoutFuture = null;
+    boolean ran = false;
+    Cancel counted = null; // the cancellation recorded before the handler returned, once it ran
     try {
       KeepAlive k = collab.leases().keepAlive(claimed.lease(), claimed.lease().ttl().dividedBy(3));
       keepAlive = k;
@@ -110,11 +143,11 @@ final class WorkerRun implements Runnable {
       Batches.batchOf(claimed.task()).flatMap(pool::advanceBatch).ifPresent(b -> pool.cancelIfBatchStopped(this, b));
       if (pool.handlerTimeout() != null) {
         Duration timeout = pool.handlerTimeout();
-        timer = pool.timer().schedule(() -> {
+        timeoutFuture = timer.schedule(() -> {
           cancel(Cancel.TIMEOUT, "timeout after " + timeout);
           // a handler that ignores the interrupt must not hold its claim for ever: one timeout later, the claim ends
           // without it, as its cancellation says (its thread, and so its slot, stay taken until it returns)
-          pool.timer().schedule(() -> failIgnoredTimeout(timeout), timeout.toNanos(), TimeUnit.NANOSECONDS);
+          timer.schedule(() -> endIgnoredTimeout(timeout), timeout.toNanos(), TimeUnit.NANOSECONDS);
         }, timeout.toNanos(), TimeUnit.NANOSECONDS);
       }
       boolean starts;
@@ -138,6 +171,11 @@ final class WorkerRun implements Runnable {
         } finally {
           synchronized (interruptLock) {
             thread = null;
+            handlerReturned = true;
+            ran = true;
+            // what counts from now on: a cancellation recorded after this (a timeout or a batch's cancel arriving as
+            // the handler returned) no longer changes how the claim ends
+            counted = cancelKind.get();
             Thread.interrupted(); // an interrupt meant for the handler must not reach the commits below
           }
         }
@@ -145,8 +183,8 @@ final class WorkerRun implements Runnable {
     } catch (RuntimeException e) { // starting failed (storage): the claim goes back to the queue below
       error = e;
     } finally {
-      if (timer != null) {
-        timer.cancel(false);
+      if (timeoutFuture != null) {
+        timeoutFuture.cancel(false);
       }
       KeepAlive k = keepAlive;
       if (k != null) {
@@ -154,22 +192,56 @@ final class WorkerRun implements Runnable {
       }
     }
     try {
-      finish(outcome, error, Duration.ofNanos(System.nanoTime() - start));
+      // a handler that never started: the cancellation that kept it from starting, if any (set once, so still it)
+      finish(outcome, error, ran ? counted : cancelKind.get(), Duration.ofNanos(System.nanoTime() - start));
     } finally {
       pool.finished(this);
     }
   }
 
   /**
-   * Ends the claim of a handler still running one timeout after its timeout's interrupt, from the pool's timer, as
-   * {@link #finish} would for the run's cancellation (the first one recorded: a timeout fails the attempt with
-   * {@link HandlerTimeoutException} as the retry policy says; a batch's cancel fails the item for good; a lost claim
-   * records its end), unless the run ended the claim meanwhile. The handler's thread goes on until it returns, its
-   * outcome then ignored, and its slot stays taken until then.
+   * From the pool's timer, one timeout after the timeout's interrupt: hands the end of a handler that ignored it to the
+   * pool's ender ({@link #failIgnoredTimeout}), unless the run ended the claim or the handler returned meanwhile (the
+   * run then ends it itself). Never touches the storage: a commit here would delay every other run's timeout.
+   */
+  private void endIgnoredTimeout(Duration timeout) {
+    if (!ignoresCancellation()) {
+      return;
+    }
+    if (!pool.endLater(() -> failIgnoredTimeout(timeout))) {
+      // the pool is shutting down (its release ends the claim), or as many ends as it has slots already wait on the
+      // storage: the claim is no longer renewed, and is reclaimed when its lease expires
+      KeepAlive k = keepAlive;
+      if (k != null) {
+        k.close();
+      }
+      LOG.warn("handler for {} on task {} ignored its cancellation for {}; its claim cannot be ended now (it will be"
+          + " reclaimed when its lease expires)", label, taskId(), timeout);
+    }
+  }
+
+  /** @return whether the claim is still to be ended and the handler has not returned (or not started yet) */
+  private boolean ignoresCancellation() {
+    synchronized (interruptLock) {
+      return !ended.get() && !handlerReturned;
+    }
+  }
+
+  /**
+   * Ends the claim of a handler still running one timeout after its timeout's interrupt, on the pool's ender thread
+   * (never on its timer), as {@link #finish} would for the run's cancellation (the first one recorded, which counts
+   * since the handler has not returned: a timeout fails the attempt with {@link HandlerTimeoutException} as the retry
+   * policy says; a batch's cancel fails the item for good; a lost claim records its end), unless the run ended the
+   * claim or its handler returned meanwhile (the run then ends the claim itself). The handler's thread goes on until it
+   * returns, its outcome then ignored, and its slot stays taken until then.
    */
   private void failIgnoredTimeout(Duration timeout) {
-    if (ended.get()) {
-      return;
+    Cancel cancel;
+    synchronized (interruptLock) {
+      if (ended.get() || handlerReturned) {
+        return;
+      }
+      cancel = cancelKind.get(); // the timeout, or one recorded before it
     }
     KeepAlive k = keepAlive;
     if (k != null) {
@@ -178,7 +250,7 @@ final class WorkerRun implements Runnable {
     LOG.warn("handler for {} on task {} ignored its cancellation for {}: the claim ends without it", label, taskId(),
         timeout);
     // cancelled (by the timeout, or before it): finish decides from the cancellation, not from an outcome
-    finish(null, null, Duration.ofNanos(System.nanoTime() - startNanos));
+    finish(null, null, cancel, Duration.ofNanos(System.nanoTime() - startNanos));
   }
 
   /**
@@ -200,20 +272,25 @@ final class WorkerRun implements Runnable {
       collab.tasks().release(claim(), released(duration, "CancellationException",
           "pool shut down before the handler finished; task released"));
     } catch (LeaseLostException e) { // nothing left to release: the run still ends with its executor_failed
-      recordLost(duration, "claim lost before the shutdown released it: " + e.getMessage(), null, null);
+      recordLost(duration, "claim lost before the shutdown released it: " + e.getMessage(), null, null, null);
     }
     return true;
   }
 
-  private void finish(Outcome outcome, Throwable error, Duration duration) {
+  /**
+   * Ends the claim, once (unless a shutdown or the end of an ignored timeout ended it first).
+   *
+   * @param cancel the cancellation that counts (see the class's comment), null if none: it decides how the claim ends;
+   *     without one, the handler's outcome or error does
+   */
+  private void finish(Outcome outcome, Throwable error, Cancel cancel, Duration duration) {
     if (!ended.compareAndSet(false, true)) {
       return; // a shutdown released the claim
     }
     TaskClaim current = claim();
-    Cancel cancel = cancelKind.get();
     try {
       if (cancel == Cancel.LOST) {
-        recordLost(duration, cancelReason, error, outcome);
+        recordLost(duration, cancelReason, error, outcome, cancel);
       } else if (cancel == Cancel.SHUTDOWN) {
         collab.tasks().release(current, released(duration, "CancellationException", cancelReason + "; task released"));
       } else if (cancel == Cancel.BATCH) {
@@ -238,7 +315,7 @@ final class WorkerRun implements Runnable {
             : error, outcome, duration);
       }
     } catch (LeaseLostException e) {
-      recordLost(duration, "claim lost: " + e.getMessage(), error, outcome);
+      recordLost(duration, "claim lost: " + e.getMessage(), error, outcome, cancel);
     } catch (RuntimeException e) {
       LOG.warn("cannot end the claim on task {} (it will be reclaimed when its lease expires): {}", taskId(),
           e.toString());
@@ -265,12 +342,13 @@ final class WorkerRun implements Runnable {
   /**
    * Records the {@code executor_failed} of a run whose claim was lost (nothing left to commit with it), with the
    * handler's own failure, if it had one, in {@code handlerErrorClass} and {@code handlerError}: what it threw, unless
-   * that was the interrupt of this run's cancellation, or the reason of the {@code Outcome.fail} it returned. A
-   * handler's error is never lost, not even when its claim was.
+   * that was the interrupt of this run's cancellation (one that counts, {@code cancel}: only those interrupt the
+   * handler), or the reason of the {@code Outcome.fail} it returned. A handler's error is never lost, not even when its
+   * claim was.
    */
-  private void recordLost(Duration duration, String reason, Throwable error, Outcome outcome) {
+  private void recordLost(Duration duration, String reason, Throwable error, Outcome outcome, Cancel cancel) {
     ObjectNode d = failure(duration, LeaseLostException.class.getSimpleName(), reason, false, null);
-    if (error != null && !(cancelKind.get() != null && interruption(error))) {
+    if (error != null && !(cancel != null && interruption(error))) {
       d.put("handlerErrorClass", error.getClass().getName())
           .put("handlerError", bounded(String.valueOf(error.getMessage())));
     } else if (error == null && outcome != null && outcome.kind() == Outcome.Kind.FAIL) {
