@@ -43,9 +43,9 @@ import org.slf4j.LoggerFactory;
  *       the one this engine took and still usable; the journal is forced first. A checkpoint past
  *       the saved revision (another engine's, while this one runs) makes the next engine build from
  *       the documents, until an engine stops and saves again. An index whose build passed over
- *       damaged documents lacks their entries: it is never saved, and the build deletes the saved
- *       one, so the next engine builds from the documents too (and finds such a document once it is
- *       repaired by hand).</li>
+ *       damaged documents lacks their entries until the records are written ({@link RecordIndex#passOver});
+ *       the build deletes the saved one, and the copy saved at stop names those still passed over, whose
+ *       documents the engine that takes it reads again (so one repaired by hand is indexed again).</li>
  *   <li><b>This JVM's commits</b> change it in the apply step, under the visibility lock, together
  *       with the document files ({@link #applyOwn}).</li>
  *   <li><b>Other processes' commits</b> are read from the journal at the start of the next batch
@@ -109,11 +109,6 @@ final class IndexFollower {
   private volatile long loads;
   /** The revision of the saved index this engine's index was taken from; -1 if it was built (writer thread only). */
   private long loadedRevision = -1;
-  /**
-   * How many damaged documents the build of the current index passed over (writer thread only): such an index lacks
-   * their entries, so it is never saved, or a document repaired by hand would stay out of every later engine's scans.
-   */
-  private long passedOver;
 
   IndexFollower(Path root, Journal journal, DocumentFiles docs, StoreCounters counters, ReadWriteLock visibility,
       FilePermissions permissions) {
@@ -287,15 +282,8 @@ final class IndexFollower {
     long damaged = 0;
     for (String collection : docs.collections()) {
       for (String id : docs.ids(collection)) {
-        RecordKey key = new RecordKey(collection, id);
-        try {
-          Optional<StoredDocument> d = docs.readIndexed(key);
-          if (d.isPresent() && !d.get().index().isEmpty()) {
-            fresh.put(key, d.get().record().revision(), d.get().index());
-          }
-        } catch (CorruptFileException e) {
+        if (!indexDocument(fresh, new RecordKey(collection, id))) {
           damaged++;
-          LOG.warn("Index of {} passes over the damaged document {}/{}: {}", root, collection, id, e.getMessage());
         }
       }
     }
@@ -308,15 +296,38 @@ final class IndexFollower {
     }
     record(checkpoint);
     loadedRevision = -1;
-    passedOver = damaged;
     builds++;
     LOG.info("Built the secondary index of {} from its documents ({}): {} entries, {} damaged documents passed"
         + " over, {} ms", root, why, fresh.size(), damaged, (System.nanoTime() - started) / 1_000_000);
     if (damaged > 0 && Files.exists(root.resolve(SavedIndex.NAME), LinkOption.NOFOLLOW_LINKS)) {
-      // the next engine must build from the documents too, and find a damaged document once it is repaired by hand
-      LOG.warn("Deleting the saved secondary index of {}: this engine's build passed over {} damaged documents, and"
-          + " the next engine builds the index from the documents", root, damaged);
+      // it was of no use to this engine, and it does not name the damaged documents: the next engine must not take
+      // it, but this engine's own (which names them, so that they are read again) or a build
+      LOG.warn("Deleting the saved secondary index of {}: this engine's build passed over {} damaged documents", root,
+          damaged);
       deleteSaved();
+    }
+  }
+
+  /**
+   * Reads a record's document into the index: its entries if it has any, none if it is absent; passed over (noted in
+   * the index) if it is damaged.
+   *
+   * @return false if the document is damaged
+   */
+  private boolean indexDocument(RecordIndex into, RecordKey key) throws IOException {
+    try {
+      Optional<StoredDocument> d = docs.readIndexed(key);
+      if (d.isPresent()) {
+        into.put(key, d.get().record().revision(), d.get().index());
+      } else {
+        into.remove(key);
+      }
+      return true;
+    } catch (CorruptFileException e) {
+      into.passOver(key);
+      LOG.warn("Index of {} passes over the damaged document {}/{}: {}", root, key.collection(), key.id(),
+          e.getMessage());
+      return false;
     }
   }
 
@@ -367,6 +378,21 @@ final class IndexFollower {
           saved.revision(), f.stale());
       return false;
     }
+    // the documents it names as damaged (and no write has passed since): read again, so one repaired by hand is
+    // indexed again; the journal has brought every other record up to date
+    long stillDamaged = 0;
+    try {
+      for (RecordKey key : saved.index().passedOver()) {
+        if (!indexDocument(saved.index(), key)) {
+          stillDamaged++;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      position = null;
+      LOG.info("Cannot read again the damaged documents the saved secondary index of {} names ({}); building it from"
+          + " the documents", root, e.toString());
+      return false;
+    }
     visibility.writeLock().lock();
     try {
       index = saved.index();
@@ -375,11 +401,10 @@ final class IndexFollower {
     }
     record(f.checkpoint());
     loadedRevision = saved.revision();
-    passedOver = 0;
     loads++;
     LOG.info("Loaded the secondary index of {} ({}) from {} at revision {} and the journal up to revision {}: {}"
-        + " entries, {} ms", root, why, SavedIndex.NAME, saved.revision(), counters.revision(), index.size(),
-        (System.nanoTime() - started) / 1_000_000);
+        + " entries, {} damaged documents passed over, {} ms", root, why, SavedIndex.NAME, saved.revision(),
+        counters.revision(), index.size(), stillDamaged, (System.nanoTime() - started) / 1_000_000);
     return true;
   }
 
@@ -395,8 +420,8 @@ final class IndexFollower {
    * Saves the index ({@link SavedIndex}) as the engine stops. Run on the writer thread with the OS lock held. It first
    * follows the journal if another process committed since (never builds: a stopping engine does not read every
    * document; if the journal cannot bring the index up to date, nothing is saved), then writes the copy unless the
-   * saved one is the one this engine took and no checkpoint has passed it, or its build passed over damaged documents
-   * (it lacks their entries). The journal is forced first, so that every write the copy reflects survives a power
+   * saved one is the one this engine took and no checkpoint has passed it; the copy names the records passed over as
+   * damaged and not written since. The journal is forced first, so that every write the copy reflects survives a power
    * loss, whatever the durability of the engines that journaled it: a revision the copy holds is never handed out
    * again.
    *
@@ -404,11 +429,6 @@ final class IndexFollower {
    */
   void saveAtStop() throws IOException {
     if (index == null) {
-      return;
-    }
-    if (passedOver > 0) {
-      LOG.warn("Not saving the secondary index of {} as the store closes: its build passed over {} damaged documents,"
-          + " whose entries it lacks (the next engine builds it from the documents)", root, passedOver);
       return;
     }
     if (!atCounters()) {

@@ -5,9 +5,11 @@ import io.kyros.collab.spi.IndexQuery;
 import io.kyros.collab.spi.RecordKey;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -41,6 +43,11 @@ final class RecordIndex {
   private final Map<RecordKey, String[]> byRecord = new HashMap<>();
   /** One string per collection and index name. */
   private final Map<String, String> names = new HashMap<>();
+  /**
+   * Records whose document was damaged when the index was built (or when a saved index's were read again): the index
+   * lacks their entries until a write of the record (a put or a delete) comes through it, which replaces what it had.
+   */
+  private final Set<RecordKey> passedOver = new HashSet<>();
   private long size;
 
   /** A scanned entry: the record's key in the index, its id and the revision that carries the entry. */
@@ -79,8 +86,24 @@ final class RecordIndex {
     byRecord.put(new RecordKey(collection, key.id()), mine);
   }
 
-  /** Removes a record's entries (a delete, or before a put). */
+  /**
+   * Notes a record whose document is damaged: the index lacks its entries until the record is written.
+   *
+   * @param key the record
+   */
+  void passOver(RecordKey key) {
+    remove(key);
+    passedOver.add(key);
+  }
+
+  /** @return the records passed over as damaged and not written since, in no particular order (a copy) */
+  List<RecordKey> passedOver() {
+    return List.copyOf(passedOver);
+  }
+
+  /** Removes a record's entries (a delete, or before a put); it is no longer passed over. */
   void remove(RecordKey key) {
+    passedOver.remove(key);
     String[] old = byRecord.remove(key);
     if (old == null) {
       return;

@@ -32,21 +32,33 @@ import java.util.zip.CheckedOutputStream;
  * <pre>
  * collab-index 1 &lt;revision&gt; &lt;eventId&gt; &lt;records&gt;\n                  the header: version 1, the store's counters the
  *                                                              index reflects, how many record lines follow
+ * collab-index 2 &lt;revision&gt; &lt;eventId&gt; &lt;records&gt; &lt;damaged&gt;\n      or version 2: also how many damaged lines follow
+ *                                                              the record lines
  * &lt;collection&gt; &lt;id&gt; &lt;revision&gt; &lt;index&gt; &lt;key&gt; [&lt;index&gt; &lt;key&gt; ...]\n   one line per record that has entries
+ * ! &lt;collection&gt; &lt;id&gt;\n                                       version 2: one line per record whose document was
+ *                                                              damaged, whose entries the index lacks
  * crc32c &lt;8 hex digits&gt;\n                                      CRC32C of every byte before this line
  * .index.saved.&lt;random&gt;.tmp                                 a new one being written (removed at open if left over)
  * </pre>
  *
+ * <p>An index without damaged records is written as version 1, which earlier versions of Collab read too; one with
+ * them as version 2, which they refuse (and build from the documents, as for any saved index they cannot use). The
+ * engine that takes a version-2 index reads the damaged records' documents again ({@link IndexFollower}), so a document
+ * repaired by hand is indexed again without reading every document.
+ *
  * <p>Guarantees: {@link #write} replaces the file atomically (temporary file, rename); it is not forced, since losing
  * it costs only a build. {@link #read} returns an index only if the trailer's checksum matches every byte before it,
- * the header is version 1 and the number of record lines is the header's; every name is checked as a record name or
- * an index entry. Whether the index it returns may be used (the journal must hold every write after its revision)
- * is for the caller to decide. Stateless and thread-safe; callers hold the store's OS lock.
+ * the header is version 1 or 2 and the numbers of record and damaged lines are the header's; every name is checked as
+ * a record name or an index entry. Whether the index it returns may be used (the journal must hold every write after
+ * its revision) is for the caller to decide. Stateless and thread-safe; callers hold the store's OS lock.
  */
 final class SavedIndex {
   static final String NAME = "index.saved";
   private static final String MAGIC = "collab-index";
   private static final int VERSION = 1;
+  /** The version with damaged records. */
+  private static final int VERSION_WITH_DAMAGED = 2;
+  private static final String DAMAGED = "!";
   private static final String TRAILER = "crc32c ";
 
   private SavedIndex() {}
@@ -73,7 +85,9 @@ final class SavedIndex {
     ByteArrayOutputStream bytes = new ByteArrayOutputStream((int) Math.min(64L + 96L * index.records(), 1 << 30));
     CRC32C crc = new CRC32C();
     CheckedOutputStream out = new CheckedOutputStream(bytes, crc); // the checksum as the lines are written
-    ascii(out, MAGIC + " " + VERSION + " " + revision + " " + eventId + " " + index.records() + "\n");
+    List<RecordKey> damaged = index.passedOver();
+    ascii(out, MAGIC + " " + (damaged.isEmpty() ? VERSION + " " : VERSION_WITH_DAMAGED + " ") + revision + " " + eventId
+        + " " + index.records() + (damaged.isEmpty() ? "" : " " + damaged.size()) + "\n");
     StringBuilder line = new StringBuilder(128);
     index.forEachRecord((key, rev, entries) -> {
       line.setLength(0);
@@ -83,6 +97,9 @@ final class SavedIndex {
       }
       ascii(out, line.append('\n').toString());
     });
+    for (RecordKey key : damaged) {
+      ascii(out, DAMAGED + " " + key.collection() + " " + key.id() + "\n");
+    }
     bytes.writeBytes((TRAILER + HexFormat.of().toHexDigits((int) crc.getValue()) + "\n").getBytes(US_ASCII));
     byte[] content = bytes.toByteArray();
     DocumentFiles.replace(root.resolve(NAME), content, Sync.NO_FORCE, permissions);
@@ -151,13 +168,33 @@ final class SavedIndex {
     int at = Lines.indexOf(bytes, (byte) '\n', 0, trailer);
     long[] h = at < 0 ? null : parseHeader(new String(bytes, 0, at, US_ASCII));
     if (h == null) {
-      throw new CorruptFileException(file, 0, "not a saved index of version " + VERSION, null);
+      throw new CorruptFileException(file, 0, "not a saved index of version " + VERSION + " or "
+          + VERSION_WITH_DAMAGED, null);
     }
     RecordIndex index = new RecordIndex();
     long records = 0;
+    long damaged = 0;
     for (int from = at + 1; from < trailer; ) {
       int nl = Lines.indexOf(bytes, (byte) '\n', from, trailer);
       String line = new String(bytes, from, nl - from, US_ASCII);
+      if (line.startsWith(DAMAGED + " ")) {
+        try {
+          String[] f = line.split(" ", -1);
+          if (f.length != 3) {
+            throw new IllegalArgumentException("expected ! and a collection and an id");
+          }
+          index.passOver(new RecordKey(DocumentFiles.checkName(f[1], "collection"), DocumentFiles.checkName(f[2], "id")));
+        } catch (IllegalArgumentException e) {
+          throw new CorruptFileException(file, from, "bad damaged-record line in the saved index: " + e.getMessage(), e);
+        }
+        damaged++;
+        from = nl + 1;
+        continue;
+      }
+      if (damaged > 0) {
+        throw new CorruptFileException(file, from, "a record line after the damaged-record lines of the saved index",
+            null);
+      }
       try {
         String[] f = line.split(" ", -1);
         if (f.length < 5 || f.length % 2 == 0) {
@@ -183,18 +220,27 @@ final class SavedIndex {
       throw new CorruptFileException(file, 0, "the saved index holds " + records + " distinct record lines, its header"
           + " says " + h[2], null);
     }
+    if (damaged != h[3] || index.passedOver().size() != damaged) {
+      throw new CorruptFileException(file, 0, "the saved index holds " + damaged + " distinct damaged-record lines, its"
+          + " header says " + h[3], null);
+    }
     return new Loaded(h[0], h[1], index);
   }
 
-  /** @return revision, event id and record count, or null if this is not a header of this version */
+  /**
+   * @return revision, event id, record count and damaged count (0 in version 1), or null if this is not a header of
+   *     version 1 or 2
+   */
   private static long[] parseHeader(String line) {
     String[] f = line.split(" ", -1);
-    if (f.length != 5 || !f[0].equals(MAGIC) || !f[1].equals(Integer.toString(VERSION))) {
+    boolean v1 = f.length == 5 && f[1].equals(Integer.toString(VERSION));
+    boolean v2 = f.length == 6 && f[1].equals(Integer.toString(VERSION_WITH_DAMAGED));
+    if (!f[0].equals(MAGIC) || !(v1 || v2)) {
       return null;
     }
     try {
-      long[] out = {Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])};
-      return out[0] < 0 || out[1] < 0 || out[2] < 0 ? null : out;
+      long[] out = {Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4]), v2 ? Long.parseLong(f[5]) : 0};
+      return out[0] < 0 || out[1] < 0 || out[2] < 0 || out[3] < 0 || (v2 && out[3] == 0) ? null : out;
     } catch (NumberFormatException e) {
       return null;
     }
