@@ -66,7 +66,7 @@ final class FormatFile {
       long segmentBytes = read(file);
       if (!framed(Files.readAllBytes(file))) {
         LOG.info("Adding a checksum to {}", file);
-        write(root, segmentBytes, durability, permissions);
+        write(root, segmentBytes, FileStorage.Durability.FSYNC, permissions);
       }
       return segmentBytes;
     }
@@ -75,7 +75,9 @@ final class FormatFile {
       LOG.info("Upgrading {} from format version {} to {} (records may carry index entries; older Collab versions"
           + " refuse the store from now on)", file, VERSION_WITHOUT_INDEXES, VERSION);
     }
-    write(root, segmentBytes, durability, permissions);
+    // a rewrite of an existing store's file is forced whatever the durability: a power cut must not leave a store
+    // whose other files survive without its format file (the open would refuse it); a new store's is forced as asked
+    write(root, segmentBytes, exists ? FileStorage.Durability.FSYNC : durability, permissions);
     return segmentBytes;
   }
 
@@ -104,15 +106,6 @@ final class FormatFile {
     return Lines.isFramed(bytes, 0, bytes.length);
   }
 
-  private static boolean blank(byte[] bytes, int from) {
-    for (int i = from; i < bytes.length; i++) {
-      if (!Character.isWhitespace(bytes[i])) {
-        return false;
-      }
-    }
-    return true;
-  }
-
   /**
    * @param file an existing format file
    * @return the segment size it records
@@ -123,8 +116,12 @@ final class FormatFile {
   static long read(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
     if (framed(bytes)) {
-      int newline = Lines.indexOf(bytes, (byte) '\n', 0, bytes.length);
-      if (newline < 0 || !Lines.verify(bytes, 0, newline) || !blank(bytes, newline)) {
+      // one framed line; whatever whitespace follows it (a newline, none, or CRLF from an editor) is not part of it
+      int end = bytes.length;
+      while (end > 0 && Character.isWhitespace(bytes[end - 1])) {
+        end--;
+      }
+      if (Lines.indexOf(bytes, (byte) '\n', 0, end) >= 0 || !Lines.verify(bytes, 0, end)) {
         throw new CorruptFileException(file, 0, "checksum mismatch (crc32c) in the format file", null);
       }
     }

@@ -832,6 +832,29 @@ class FileStorageDamageTest {
     });
   }
 
+  /**
+   * Bug (found in review): a framed format file saved by an editor with CRLF line endings, or without its final
+   * newline, was refused as a checksum mismatch, although its checksum still matches its line.
+   */
+  @Test
+  void aFramedFormatFileWithOtherLineEndingsStillOpens() throws IOException {
+    try (FileStorage s = open()) {
+      put(s, "a", "{}");
+    }
+    Path format = dir.resolve("format.json");
+    String text = Files.readString(format, UTF_8);
+    for (String edited : List.of(text.replace("\n", "\r\n"), text.strip(), text + "\n  \n")) {
+      Files.writeString(format, edited);
+      assertThat(FileStorage.check(dir).problems()).as(edited).noneSatisfy(p -> assertThat(p.file()).isEqualTo(format));
+      try (FileStorage s = open()) {
+        assertThat(s.read(new RecordKey("c", "a"))).as(edited).isPresent();
+      }
+    }
+    Files.writeString(format, text + text);
+    assertThatThrownBy(this::open).as("two lines").isInstanceOf(CorruptFileException.class)
+        .hasMessageContaining("checksum mismatch (crc32c) in the format file");
+  }
+
   /** A format file written before it had a checksum reads as it is, and the next open gives it one. */
   @Test
   void aFormatFileWithoutAChecksumIsReadAndGivenOne() throws IOException {
