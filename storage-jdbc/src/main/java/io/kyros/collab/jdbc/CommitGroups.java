@@ -37,8 +37,9 @@ import java.util.function.Function;
  *       expectation before it held, and no other commit touches its key); nothing was committed, and the others run
  *       again as a group, without it;
  *   <li>a failure that certainly committed nothing and may come from one commit's content (a database error that is
- *       not retried, before COMMIT: {@link RolledBackException}; or an exception of the work before COMMIT): each
- *       commit runs again alone, in its own thread, so the failure reaches that commit only;
+ *       not retried, before COMMIT: {@link RolledBackException}; or an exception of the work before COMMIT, whatever a
+ *       commit's event function throws included, as {@link MergedCommit.PartFailedException}): each commit runs again
+ *       alone, in its own thread, so the failure reaches that commit only, as it was thrown;
  *   <li>any other failure (a lock or retry timeout, an interrupt, no connection, or an unknown outcome because the
  *       failure came once COMMIT was sent: {@link OutcomeUnknownException}): every commit of the group fails with its
  *       message, as each would have failed alone; none runs again, so none is applied twice.

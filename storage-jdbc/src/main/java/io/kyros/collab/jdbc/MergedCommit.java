@@ -96,11 +96,31 @@ final class MergedCommit {
   private List<NewEvent> build(List<Long> revisions) {
     List<NewEvent> events = new ArrayList<>();
     for (int i = 0; i < parts.size(); i++) {
-      List<NewEvent> own = parts.get(i).eventsFor(revisions.subList(writeOffsets[i], writeOffsets[i + 1]));
+      List<NewEvent> own;
+      try {
+        own = parts.get(i).eventsFor(revisions.subList(writeOffsets[i], writeOffsets[i + 1]));
+      } catch (RuntimeException | Error e) {
+        // whatever it is (an Error, a StorageException of its own), it is this part's: the group runs each commit
+        // again alone, so that it reaches this commit only, as it is
+        throw new PartFailedException(i, e);
+      }
       eventCounts[i] = own.size();
       events.addAll(own);
     }
     return events;
+  }
+
+  /**
+   * A part's event function failed, before anything was committed: {@link CommitGroups} runs each commit of the group
+   * again alone (this exception is neither a {@code StorageException} nor an {@code Error}), so the failure reaches
+   * that commit only, as it was thrown. Never seen by callers.
+   */
+  static final class PartFailedException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    PartFailedException(int part, Throwable cause) {
+      super("the event function of commit " + part + " of a group failed: " + cause, cause);
+    }
   }
 
   /**
