@@ -302,12 +302,40 @@ final class Transactions {
   }
 
   /**
-   * One attempt on one connection: the work, then COMMIT or ROLLBACK, and auto-commit restored as it was. After a
+   * One attempt on one connection: the work, then COMMIT or ROLLBACK, and auto-commit (and, where commits are
+   * serialized, a READ UNCOMMITTED level raised for the attempt) restored as it was. After a
    * failure, including one of COMMIT, the transaction is rolled back before auto-commit is restored, since
    * {@code setAutoCommit(true)} inside a transaction commits it; if either fails the connection is marked for
    * {@linkplain #release discarding}.
    */
   private <T> T once(Attempt a, Mode mode, Work<T> work) throws SQLException {
+    Connection c = a.connection;
+    boolean pooledAutoCommit = c.getAutoCommit();
+    // where commits are serialized (MariaDB/MySQL, H2, SQLite), a pool at READ UNCOMMITTED would let a read see a
+    // commit before it commits, its events and records, and a tailing reader move past event ids that a commit then
+    // rolled back takes again (they come from the counter row): the attempt runs at READ COMMITTED and the level is
+    // put back after it (PostgreSQL runs READ UNCOMMITTED as READ COMMITTED; the drivers know the level without a
+    // round trip)
+    boolean raiseIsolation = !dialect.parallelCommits()
+        && c.getTransactionIsolation() == Connection.TRANSACTION_READ_UNCOMMITTED;
+    if (raiseIsolation) {
+      try {
+        c.setTransactionIsolation(Connection.TRANSACTION_READ_COMMITTED);
+      } catch (SQLException e) {
+        a.discard = true;
+        throw e;
+      }
+    }
+    try {
+      return onceAtLevel(a, mode, work, pooledAutoCommit);
+    } finally {
+      if (raiseIsolation && !a.discard && !restoreIsolation(c)) {
+        a.discard = true;
+      }
+    }
+  }
+
+  private <T> T onceAtLevel(Attempt a, Mode mode, Work<T> work, boolean pooledAutoCommit) throws SQLException {
     Connection c = a.connection;
     boolean write = mode != Mode.READ;
     // where commits run in parallel (PostgreSQL), reads and inline writes run in auto-commit whatever the pool's
@@ -316,7 +344,6 @@ final class Transactions {
     // level (EventHorizon); turning it on ends (commits) what the pool left open, such as its init query. A
     // read-only connection that writes keeps the driver's BEGIN READ ONLY; plain writes (createSchema) the driver's
     // transaction.
-    boolean pooledAutoCommit = c.getAutoCommit();
     boolean readOnly = mode == Mode.INLINE_WRITE && c.isReadOnly(); // asked only where it matters (some drivers query)
     boolean parallelWithoutAutoCommit = dialect.parallelCommits() && !pooledAutoCommit;
     boolean autoCommitForAttempt = parallelWithoutAutoCommit
@@ -445,6 +472,20 @@ final class Transactions {
    * @param on the pool's setting
    * @return false if it failed
    */
+  /** Puts a connection raised from READ UNCOMMITTED back to it; false (logged) if that failed. */
+  private static boolean restoreIsolation(Connection c) {
+    try {
+      if (!c.isClosed()) {
+        c.setTransactionIsolation(Connection.TRANSACTION_READ_UNCOMMITTED);
+      }
+      return true;
+    } catch (SQLException e) {
+      LOG.warn("Restoring READ UNCOMMITTED on a JDBC connection failed (SQLState {}); discarding the connection",
+          e.getSQLState(), e);
+      return false;
+    }
+  }
+
   private static boolean restoreAutoCommit(Connection c, boolean on, Throwable primary) {
     try {
       if (!c.isClosed()) {
