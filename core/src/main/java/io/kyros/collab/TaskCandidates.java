@@ -142,8 +142,13 @@ final class TaskCandidates {
         if (core.indexed()) {
           r = round == 0 ? firstIndexedRound(labels, max - out.size(), worker, now) : null;
           if (r == null) {
+            if (round == 0) {
+              // the first round reclaimed, promoted or swept, a commit each, which takes time: claims taken at the
+              // time read before them could expire before they are handed back (the scanned path reads it again too)
+              now = core.storage().now();
+            }
             commits.readiness().promoteDue(now);
-            r = indexedRound(labels, max - out.size() + passedOver.size(), now);
+            r = indexedRound(labels, saturated((long) max - out.size() + passedOver.size()), now);
           }
         } else {
           r = scannedRound(labels, worker, now, round);
@@ -601,8 +606,13 @@ final class TaskCandidates {
 
   /** @return how many candidates a round reads for {@code want} claims: a page a bit larger, wider under contention */
   private int pageFor(int want, Instant now) {
-    int n = want + trying.size() + LEASE_READ_AHEAD;
-    return core.indexed() && contending(now) ? n * CONTENDED_PAGE : n;
+    long n = (long) want + trying.size() + LEASE_READ_AHEAD;
+    return saturated(core.indexed() && contending(now) ? n * CONTENDED_PAGE : n);
+  }
+
+  /** @return {@code n}, or {@link Integer#MAX_VALUE} if it is larger (a claim of up to {@code Integer.MAX_VALUE}) */
+  private static int saturated(long n) {
+    return (int) Math.min(n, Integer.MAX_VALUE);
   }
 
   /**

@@ -256,8 +256,11 @@ final class TaskClaims {
           .put("retry", retry).put("error", reason);
       extra.put("notBefore", notBefore == null ? null : notBefore.toString());
       TaskMove move = TaskMove.endingClaim(to, EventType.TASK_FAILED).withDetails(extra).alsoSetting(j -> {
-        j.put(TaskRecord.ATTEMPTS, attempts).put(TaskRecord.LAST_ERROR, reason);
-        return TaskRecord.notBefore(j, notBefore);
+        TaskRecord.notBefore(j.put(TaskRecord.ATTEMPTS, attempts), notBefore);
+        // the reason as much as fits, as a reclaim's: a failed attempt must not stay unrecorded, its claim held until
+        // its ttl, because the task is near the size limit (the event keeps the whole reason)
+        encodeWithError(j, "task " + claim.task().id(), reason);
+        return j;
       }).followedBy(trailing);
       return commits.move(current, move, claim.lease(), source);
     }).task();

@@ -363,9 +363,37 @@ final class WorkerRun implements Runnable {
    */
   static final int HANDLER_ERROR_CHARS = 4_000;
 
-  private static String bounded(String message) {
-    return message.length() <= HANDLER_ERROR_CHARS ? message
-        : message.substring(0, HANDLER_ERROR_CHARS) + " … (" + (message.length() - HANDLER_ERROR_CHARS) + " more)";
+  /**
+   * A handler's message as a task and an event can keep it: its lone surrogates (half a character, which JSON text
+   * cannot hold and the store refuses) replaced by U+FFFD, and at most {@link #HANDLER_ERROR_CHARS} characters kept,
+   * never cutting a character in two.
+   */
+  static String bounded(String message) {
+    String whole = wholeCharacters(message);
+    if (whole.length() <= HANDLER_ERROR_CHARS) {
+      return whole;
+    }
+    int n = Character.isHighSurrogate(whole.charAt(HANDLER_ERROR_CHARS - 1)) ? HANDLER_ERROR_CHARS - 1
+        : HANDLER_ERROR_CHARS;
+    return whole.substring(0, n) + " … (" + (whole.length() - n) + " more)";
+  }
+
+  /** @return the text with each lone surrogate replaced by U+FFFD (itself if it has none) */
+  private static String wholeCharacters(String text) {
+    StringBuilder out = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean paired = Character.isHighSurrogate(c)
+          ? i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))
+          : !Character.isLowSurrogate(c) || (i > 0 && Character.isHighSurrogate(text.charAt(i - 1)));
+      if (!paired && out == null) {
+        out = new StringBuilder(text.length()).append(text, 0, i);
+      }
+      if (out != null) {
+        out.append(paired ? c : '\uFFFD');
+      }
+    }
+    return out == null ? text : out.toString();
   }
 
   /** Whether a handler's failure is how an interrupt ended it (this run's cancellation interrupts its thread). */

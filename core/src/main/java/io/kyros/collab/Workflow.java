@@ -262,7 +262,7 @@ public final class Workflow {
     /**
      * @return the workflow
      * @throws IllegalStateException if a role is unset, the initial state cannot be claimed, the
-     *     claimed state cannot reach done, initial and failed, done is not terminal, or failed is done
+     *     claimed state cannot reach done, initial and failed, done is not terminal, or failed is done or initial
      */
     public Workflow build() {
       if (initial == null || claimed == null || done == null || failed == null) {
@@ -278,6 +278,12 @@ public final class Workflow {
       }
       if (!transitions.get(done).isEmpty()) {
         throw new IllegalStateException("done state " + done + " must be terminal in workflow " + name);
+      }
+      if (failed.equals(initial)) {
+        // a task failed for good (its attempts used up, or its batch cancelled) would be claimable again at once, and
+        // maxAttempts would never end it
+        throw new IllegalStateException("workflow " + name + " needs a failed state other than its initial state "
+            + initial + ": a task failed for good there would be claimed again");
       }
       if (failed.equals(done)) {
         // a reclaim or a cancelled batch moves a task to failed without the completion's unblocking of its
