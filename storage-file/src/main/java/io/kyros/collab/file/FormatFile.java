@@ -86,7 +86,8 @@ final class FormatFile {
     Path file = root.resolve(NAME);
     String json = "{\"format\":\"collab-file\",\"version\":" + VERSION + ",\"segmentBytes\":" + segmentBytes + "}";
     boolean durable = durability == FileStorage.Durability.FSYNC;
-    DocumentFiles.replace(file, Lines.frame(json.getBytes(UTF_8)), durable ? Sync.FORCE : Sync.NO_FORCE, permissions);
+    DocumentFiles.replace(file, Lines.frame(json.getBytes(UTF_8)), durable ? Sync.FORCE : Sync.NO_FORCE,
+        permissions);
     if (durable) {
       FilePermissions.forceDirectory(root);
     }

@@ -183,9 +183,11 @@ final class SavedIndex {
           if (f.length != 3) {
             throw new IllegalArgumentException("expected ! and a collection and an id");
           }
-          index.passOver(new RecordKey(DocumentFiles.checkName(f[1], "collection"), DocumentFiles.checkName(f[2], "id")));
+          index.passOver(new RecordKey(DocumentFiles.checkName(f[1], "collection"),
+              DocumentFiles.checkName(f[2], "id")));
         } catch (IllegalArgumentException e) {
-          throw new CorruptFileException(file, from, "bad damaged-record line in the saved index: " + e.getMessage(), e);
+          throw new CorruptFileException(file, from, "bad damaged-record line in the saved index: " + e.getMessage(),
+              e);
         }
         damaged++;
         from = nl + 1;

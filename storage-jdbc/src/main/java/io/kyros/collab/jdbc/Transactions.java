@@ -465,13 +465,6 @@ final class Transactions {
     }
   }
 
-  /**
-   * Restores auto-commit as the pool handed the connection out; a failure is added to {@code primary}, or logged
-   * after success.
-   *
-   * @param on the pool's setting
-   * @return false if it failed
-   */
   /** Puts a connection raised from READ UNCOMMITTED back to it; false (logged) if that failed. */
   private static boolean restoreIsolation(Connection c) {
     try {
@@ -486,6 +479,13 @@ final class Transactions {
     }
   }
 
+  /**
+   * Restores auto-commit as the pool handed the connection out; a failure is added to {@code primary}, or logged
+   * after success.
+   *
+   * @param on the pool's setting
+   * @return false if it failed
+   */
   private static boolean restoreAutoCommit(Connection c, boolean on, Throwable primary) {
     try {
       if (!c.isClosed()) {
