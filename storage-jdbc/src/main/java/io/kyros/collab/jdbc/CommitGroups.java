@@ -140,9 +140,18 @@ final class CommitGroups {
     if (!f.shared() && failure instanceof Error e) {
       throw e;
     }
+    if (!f.shared()) {
+      throw CommitGroups.<RuntimeException>rethrow(failure); // a checked exception thrown undeclared, as alone
+    }
     // the group's failure, thrown in every one of its threads: each gets its own exception, with it as the cause
     throw new StorageException(failure instanceof StorageException ? failure.getMessage()
         : "JDBC commit failed in a group of " + f.groupSize() + " commits of this storage: " + failure, failure);
+  }
+
+  /** Throws {@code t} as it is, checked or not: what a commit's own code threw undeclared reaches its caller. */
+  @SuppressWarnings("unchecked")
+  private static <T extends Throwable> T rethrow(Throwable t) throws T {
+    throw (T) t;
   }
 
   /**
@@ -244,7 +253,7 @@ final class CommitGroups {
   private void run(List<Pending> group) {
     try {
       runGroup(group);
-    } catch (RuntimeException | Error e) {
+    } catch (Throwable e) { // any, or the group's other commits would wait for ever
       group.stream().filter(p -> p.outcome == null).forEach(p -> p.finish(new Failed(e, true, group.size())));
     }
   }
@@ -256,7 +265,7 @@ final class CommitGroups {
         Pending p = rest.get(0);
         try {
           p.finish(new Done(single.apply(p.commit)));
-        } catch (RuntimeException | Error e) {
+        } catch (Throwable e) {
           p.finish(new Failed(e, false, 1));
         }
         return;
@@ -265,7 +274,7 @@ final class CommitGroups {
       CommitResult result;
       try {
         result = single.apply(merged.commit());
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) {
         // run again alone only what certainly committed nothing and may have failed for one commit's content: a
         // final database error before COMMIT, or an exception of the work (Transactions turns one after COMMIT was
         // sent into OutcomeUnknownException); a lock or retry timeout, an interrupt, a lost connection pool or an

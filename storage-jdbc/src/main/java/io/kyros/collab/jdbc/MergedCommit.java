@@ -99,8 +99,9 @@ final class MergedCommit {
       List<NewEvent> own;
       try {
         own = parts.get(i).eventsFor(revisions.subList(writeOffsets[i], writeOffsets[i + 1]));
-      } catch (RuntimeException | Error e) {
-        // whatever it is (an Error, a StorageException of its own), it is this part's: the group runs each commit
+      } catch (Throwable e) {
+        // whatever it is (an Error, a StorageException of its own, a checked exception thrown undeclared), it is this
+        // part's: the group runs each commit
         // again alone, so that it reaches this commit only, as it is
         throw new PartFailedException(i, e);
       }

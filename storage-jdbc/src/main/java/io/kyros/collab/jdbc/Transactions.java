@@ -288,9 +288,9 @@ final class Transactions {
               + outcome(mode, a), e);
         }
         continue;
-      } catch (RuntimeException | Error e) {
+      } catch (Throwable e) { // any: also a checked exception a caller's code threw undeclared (Kotlin, "sneaky")
         release(a, e);
-        if (mode != Mode.READ && a.committing && e instanceof RuntimeException) {
+        if (mode != Mode.READ && a.committing && !(e instanceof Error)) {
           // failed after COMMIT was sent: it may have taken effect
           throw new OutcomeUnknownException("JDBC " + operation + " failed: " + e + UNKNOWN, e);
         }
@@ -381,7 +381,7 @@ final class Transactions {
           a.commit();
         }
       }
-    } catch (SQLException | RuntimeException | Error e) {
+    } catch (Throwable e) { // any: a checked exception thrown undeclared must not leave the transaction open either
       // also after a failed COMMIT: PostgreSQL and MariaDB ended the transaction already (the rollback is a
       // no-op), but SQLite's COMMIT refused with BUSY leaves it open, holding the write lock
       boolean clean = !transaction || rollback(a, e);

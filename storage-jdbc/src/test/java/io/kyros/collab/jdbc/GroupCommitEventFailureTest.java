@@ -34,7 +34,7 @@ class GroupCommitEventFailureTest {
 
   static Stream<Arguments> cases() {
     return Stream.of("MARIADB", "H2", "SQLITE").flatMap(k -> Stream.of(Arguments.of(k, "AssertionError"),
-        Arguments.of(k, "StorageException")));
+        Arguments.of(k, "StorageException"), Arguments.of(k, "IOException")));
   }
 
   @ParameterizedTest(name = "{0} {1}")
@@ -55,6 +55,10 @@ class GroupCommitEventFailureTest {
             revisions -> {
               if (thrown.equals("AssertionError")) {
                 throw new AssertionError("a bug in this commit's event function");
+              }
+              if (thrown.equals("IOException")) { // checked, thrown undeclared
+                throw UndeclaredCheckedExceptionTest.sneaky(
+                    new java.io.IOException("a failure of this commit's event function"));
               }
               throw storageException.get();
             });
@@ -92,7 +96,8 @@ class GroupCommitEventFailureTest {
           badFailure = e.getCause();
         }
         assertThat(badFailure).as("the bad commit fails with its own error")
-            .isInstanceOf(thrown.equals("AssertionError") ? AssertionError.class : io.kyros.collab.StorageException.class)
+            .isInstanceOf(thrown.equals("AssertionError") ? AssertionError.class
+                : thrown.equals("IOException") ? java.io.IOException.class : io.kyros.collab.StorageException.class)
             .hasMessageStartingWith(thrown.equals("AssertionError") ? "a bug in this commit's event function"
                 : "a failure of this commit's event function");
         assertThat(storage.read(badKey)).as("nothing of the bad commit").isEmpty();
