@@ -61,7 +61,7 @@ final class TaskClaims {
   }
 
   /** Ends a {@code lastError} cut to keep a task within the size limit. */
-  static final String CUT_MARK = " … (cut to fit the size limit)";
+  static final String CUT_MARK = TextCut.MARK;
   private static final int CUT_MARK_BYTES = CUT_MARK.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
   /**
    * The bytes a reclaim's reason leaves free below the size limit: what a claim adds back (an assignee of up to {@value
@@ -69,6 +69,11 @@ final class TaskClaims {
    * characters longer; times written to the nanosecond), rounded up.
    */
   static final int CLAIM_ROOM = 1024;
+  /**
+   * The bytes an event's details keep for their other fields when a text of unbounded length (a failure's reason) is
+   * cut to fit the size limit ({@link TextCut}).
+   */
+  static final int EVENT_ROOM = 2048;
 
   /**
    * Prepares the claim of {@code task} given its lease record, at storage time {@code now} (read before both); null
@@ -253,7 +258,7 @@ final class TaskClaims {
       String to = retry ? workflow.initial() : workflow.failed();
       Instant notBefore = retry ? core.storage().now().plus(delay) : null;
       ObjectNode extra = core.object().put("attempts", attempts).put("maxAttempts", maxAttempts)
-          .put("retry", retry).put("error", reason);
+          .put("retry", retry).put("error", TextCut.toBytes(reason, core.settings().maxValueBytes() - EVENT_ROOM));
       extra.put("notBefore", notBefore == null ? null : notBefore.toString());
       TaskMove move = TaskMove.endingClaim(to, EventType.TASK_FAILED).withDetails(extra).alsoSetting(j -> {
         TaskRecord.notBefore(j.put(TaskRecord.ATTEMPTS, attempts), notBefore);

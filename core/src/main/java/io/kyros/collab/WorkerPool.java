@@ -93,6 +93,10 @@ public final class WorkerPool implements AutoCloseable {
   private volatile boolean stopping;
   private volatile boolean enabled = true;
   private final Object enabledLock = new Object();
+  /** How many readings of the agent's record began ({@link #refreshEnabled}); guarded by enabledLock. */
+  private long readingsBegun;
+  /** The latest reading assigned to {@link #enabled} (or failed); guarded by enabledLock. */
+  private long readingAssigned;
   /** When the dispatcher last brought the running batches up to date ({@link System#nanoTime()}), if it has. */
   private long lastBatchSweep;
   private boolean batchesSwept;
@@ -190,13 +194,38 @@ public final class WorkerPool implements AutoCloseable {
   }
 
   /**
-   * Reads whether the agent may take work from its record. One reading and its assignment at a time (start and the
-   * subscription's thread both call this): otherwise a reading from before a disable could be assigned after the one
-   * that saw it, and the pool would claim for a disabled agent.
+   * Reads whether the agent may take work from its record (start and the subscription's thread both call this). The
+   * reading begun last wins: a reading begun earlier may be older than a disable a later one saw, so it is not
+   * assigned, and its caller waits until the latest reading is (start then starts the dispatcher on it). Before, start
+   * held a lock over its reading, so the subscription's reading of a disable committed meanwhile waited for it, and the
+   * dispatcher could claim for the disabled agent between start's assignment and the subscription's.
    */
   private void refreshEnabled() {
+    long ticket;
     synchronized (enabledLock) {
-      enabled = collab.agents().enabled(agentId);
+      ticket = ++readingsBegun;
+    }
+    Boolean reading = null;
+    try {
+      reading = collab.agents().enabled(agentId);
+    } finally {
+      synchronized (enabledLock) {
+        if (ticket == readingsBegun) { // the latest reading (a failed one assigns nothing, but releases the waiters)
+          if (reading != null) {
+            enabled = reading;
+          }
+          readingAssigned = ticket;
+          enabledLock.notifyAll();
+        }
+        while (readingAssigned < ticket) {
+          try {
+            enabledLock.wait();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            break;
+          }
+        }
+      }
     }
   }
 

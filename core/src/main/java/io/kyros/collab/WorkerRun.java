@@ -329,7 +329,7 @@ final class WorkerRun implements Runnable {
   private void failAttempt(TaskClaim current, Throwable cause, Outcome outcome, Duration duration) {
     String errorClass = cause == null ? "Outcome.fail" : cause.getClass().getName();
     // bounded: a handler's message of any length must not make the commit that ends the claim too large to store
-    String message = bounded(cause == null ? outcome.reason() : String.valueOf(cause.getMessage()));
+    String message = fitting(cause == null ? outcome.reason() : String.valueOf(cause.getMessage()));
     int limit = Math.min(policy.maxAttempts(), current.task().maxAttempts());
     boolean retry = attempt() < limit && (cause == null || policy.retries(cause));
     Duration delay = retry ? policy.delay(attempt(), ThreadLocalRandom.current()::nextDouble) : null;
@@ -350,9 +350,9 @@ final class WorkerRun implements Runnable {
     ObjectNode d = failure(duration, LeaseLostException.class.getSimpleName(), reason, false, null);
     if (error != null && !(cancel != null && interruption(error))) {
       d.put("handlerErrorClass", error.getClass().getName())
-          .put("handlerError", bounded(String.valueOf(error.getMessage())));
+          .put("handlerError", fitting(String.valueOf(error.getMessage())));
     } else if (error == null && outcome != null && outcome.kind() == Outcome.Kind.FAIL) {
-      d.put("handlerErrorClass", "Outcome.fail").put("handlerError", bounded(outcome.reason()));
+      d.put("handlerErrorClass", "Outcome.fail").put("handlerError", fitting(outcome.reason()));
     }
     record(EventType.EXECUTOR_FAILED, d);
   }
@@ -362,6 +362,15 @@ final class WorkerRun implements Runnable {
    * not kept): so that the commit ending the claim always fits the size limit.
    */
   static final int HANDLER_ERROR_CHARS = 4_000;
+
+  /**
+   * A handler's message as the events recording the attempt can keep it: {@link #bounded}, then cut to leave the
+   * events' other details room below the size limit (a message of 4,000 characters outside ASCII takes up to 12,000
+   * bytes). The task's {@code lastError} is cut further if the task needs it ({@link TaskClaims}).
+   */
+  private String fitting(String message) {
+    return TextCut.toBytes(bounded(message), core.settings().maxValueBytes() - TaskClaims.EVENT_ROOM);
+  }
 
   /**
    * A handler's message as a task and an event can keep it: its lone surrogates (half a character, which JSON text

@@ -27,7 +27,9 @@ import org.junit.jupiter.api.Timeout;
 /**
  * Bug (found in review of the disabled-agent fix): the pool's start read the agent's record and assigned it after the
  * subscription's thread had read and assigned a later one (the disable), so the pool claimed for a disabled agent.
- * One reading and its assignment happen at a time now.
+ * Then (its fix held a lock over start's reading, so the subscription's reading waited for it; a CI run under load
+ * failed): between start's assignment of its older reading and the subscription's, the dispatcher claimed and ran. The
+ * reading begun last wins now, and start waits for it before the dispatcher starts.
  */
 @Timeout(60)
 class DisabledAgentStartRaceTest {
@@ -39,6 +41,7 @@ class DisabledAgentStartRaceTest {
     AtomicBoolean subscribed = new AtomicBoolean();
     AtomicLong disableEventId = new AtomicLong(Long.MAX_VALUE);
     CountDownLatch listenerHandledDisable = new CountDownLatch(1);
+    CountDownLatch ran = new CountDownLatch(1);
     Thread starter = Thread.currentThread();
     ForwardingStorage storage = new ForwardingStorage(MemoryStorage.create(clock)) {
       @Override
@@ -51,13 +54,25 @@ class DisabledAgentStartRaceTest {
 
       @Override
       public Optional<StoredRecord> read(RecordKey key) {
+        if (key.collection().equals("_agents") && Thread.currentThread().getName().startsWith("collab-tail-")
+            && disableEventId.get() != Long.MAX_VALUE) {
+          // the subscription's reading of the disable is slow: a pool that let start assign its older reading first
+          // (the fix before this one) claims and runs meanwhile; one whose dispatcher waits for this reading runs
+          // nothing, and this reading goes on after 5 s
+          try {
+            ran.await(5, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
         Optional<StoredRecord> r = super.read(key);
         // start()'s read of the agent record after subscribing: an operator's disable lands right after it
         if (key.collection().equals("_agents") && Thread.currentThread() == starter && subscribed.getAndSet(false)) {
           ref.get().agents().setEnabled("w", false);
           disableEventId.set(super.lastEventId());
           try {
-            listenerHandledDisable.await(1, TimeUnit.SECONDS); // with the fix the listener waits for this read
+            // the subscription reads the disable while this reading is still under way: it must win over this one
+            listenerHandledDisable.await(30, TimeUnit.SECONDS);
           } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
           }
@@ -75,7 +90,6 @@ class DisabledAgentStartRaceTest {
     };
     try (Collab collab = Collab.builder().storage(storage).holder("me").build()) {
       collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
-      CountDownLatch ran = new CountDownLatch(1);
       ref.set(collab);
       try (WorkerPool pool = WorkerPool.builder(collab).agentId("w").handler("x", ctx -> {
         ran.countDown();

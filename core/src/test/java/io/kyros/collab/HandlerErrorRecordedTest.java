@@ -79,4 +79,52 @@ class HandlerErrorRecordedTest {
       assertThat(collab.tasks().claim("t", "w2", TTL)).isPresent();
     }
   }
+
+  /**
+   * Bug (found in a review of the fix above): a message of 4,000 characters outside ASCII (up to 12,000 bytes) still
+   * made the events recording the attempt too large for a size limit of 8,000 bytes.
+   */
+  @Test
+  void aMessageOfCharactersOutsideAsciiIsRecordedAsMuchAsFits() {
+    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").maxValueBytes(8_000)
+        .build()) {
+      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+      runFailing(collab, "\u4e2d".repeat(WorkerRun.HANDLER_ERROR_CHARS));
+      assertAttemptRecorded(collab, "java.lang.IllegalStateException: \u4e2d\u4e2d");
+      Event failed = collab.events().read(0, EventFilter.all().types("executor_failed"), 10).get(0);
+      assertThat(failed.details().get("error").asText()).endsWith(TextCut.MARK);
+    }
+  }
+
+  /**
+   * Bug (found in a review of the fix above): {@code Tasks.fail} with a reason larger than the size limit threw
+   * {@code ValueTooLargeException} from its {@code task_failed} event and left the claim held.
+   */
+  @Test
+  void failWithAReasonLargerThanTheSizeLimitEndsTheClaim() {
+    int limit = 8_000;
+    try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").maxValueBytes(limit)
+        .build()) {
+      collab.tasks().create(NewTask.of("t").withId("t"));
+      TaskClaim claim = collab.tasks().claimNext("w", TTL, Set.of()).orElseThrow();
+      Task failed = collab.tasks().fail(claim, "r".repeat(limit));
+      assertThat(collab.tasks().currentClaim("t")).isEmpty();
+      assertThat(failed.lastError()).startsWith("rrrr").endsWith(TextCut.MARK);
+      Event event = collab.events().read(0, EventFilter.all().types("task_failed"), 10).get(0);
+      assertThat(event.details().get("error").asText()).startsWith("rrrr").endsWith(TextCut.MARK);
+    }
+  }
+
+  @Test
+  void aTextIsCutToItsBudgetOfJsonBytesKeepingWholeCharacters() {
+    assertThat(TextCut.toBytes("abc", 3)).isEqualTo("abc");
+    long mark = TextCut.bytes(TextCut.MARK);
+    String tail = "z".repeat(100); // longer than any budget below, so each text is cut
+    assertThat(TextCut.toBytes("abc" + tail, mark + 3)).isEqualTo("abc" + TextCut.MARK);
+    assertThat(TextCut.toBytes("\uD83D\uDE00\uD83D\uDE00" + tail, mark + 5)).isEqualTo("\uD83D\uDE00" + TextCut.MARK);
+    assertThat(TextCut.toBytes("\u4e2d\u4e2d" + tail, mark + 5)).isEqualTo("\u4e2d" + TextCut.MARK);
+    assertThat(TextCut.toBytes("a\u0001b" + tail, mark + 6)).isEqualTo("a" + TextCut.MARK);
+    assertThat(TextCut.toBytes("\"\"\"" + tail, mark + 4)).isEqualTo("\"\"" + TextCut.MARK);
+    assertThat(TextCut.toBytes("abcdef", 3)).as("not even the mark fits").isEmpty();
+  }
 }
