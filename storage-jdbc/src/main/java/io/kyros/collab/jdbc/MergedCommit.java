@@ -101,8 +101,7 @@ final class MergedCommit {
         own = parts.get(i).eventsFor(revisions.subList(writeOffsets[i], writeOffsets[i + 1]));
       } catch (Throwable e) {
         // whatever it is (an Error, a StorageException of its own, a checked exception thrown undeclared), it is this
-        // part's: the group runs each commit
-        // again alone, so that it reaches this commit only, as it is
+        // part's: the group runs each commit again alone, so that it reaches this commit only, as it is
         throw new PartFailedException(i, e);
       }
       eventCounts[i] = own.size();
