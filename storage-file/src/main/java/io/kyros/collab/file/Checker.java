@@ -89,7 +89,7 @@ final class Checker {
     Path format = root.resolve(FormatFile.NAME);
     if (Files.exists(format, LinkOption.NOFOLLOW_LINKS)) {
       try {
-        FormatFile.read(format);
+        FormatFile.parse(format);
       } catch (CorruptFileException e) {
         problem(format, e.offset(), message(e));
       }

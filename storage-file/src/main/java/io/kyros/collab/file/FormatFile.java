@@ -61,24 +61,24 @@ final class FormatFile {
   static long readOrCreate(Path root, long newSegmentBytes, FileStorage.Durability durability,
       FilePermissions permissions) throws IOException {
     Path file = root.resolve(NAME);
-    boolean exists = Files.exists(file, LinkOption.NOFOLLOW_LINKS);
-    if (exists && version(file) == VERSION) {
-      long segmentBytes = read(file);
-      if (!framed(Files.readAllBytes(file))) {
-        LOG.info("Adding a checksum to {}", file);
-        write(root, segmentBytes, FileStorage.Durability.FSYNC, permissions);
-      }
-      return segmentBytes;
+    if (!Files.exists(file, LinkOption.NOFOLLOW_LINKS)) {
+      write(root, newSegmentBytes, durability, permissions); // a new store's is forced as asked
+      return newSegmentBytes;
     }
-    long segmentBytes = exists ? read(file) : newSegmentBytes;
-    if (exists) {
+    Recorded recorded = parse(file);
+    if (recorded.version() == VERSION && recorded.framed()) {
+      return recorded.segmentBytes();
+    }
+    if (recorded.version() == VERSION) {
+      LOG.info("Adding a checksum to {}", file);
+    } else {
       LOG.info("Upgrading {} from format version {} to {} (records may carry index entries; older Collab versions"
           + " refuse the store from now on)", file, VERSION_WITHOUT_INDEXES, VERSION);
     }
     // a rewrite of an existing store's file is forced whatever the durability: a power cut must not leave a store
-    // whose other files survive without its format file (the open would refuse it); a new store's is forced as asked
-    write(root, segmentBytes, exists ? FileStorage.Durability.FSYNC : durability, permissions);
-    return segmentBytes;
+    // whose other files survive without its format file (the open would refuse it)
+    write(root, recorded.segmentBytes(), FileStorage.Durability.FSYNC, permissions);
+    return recorded.segmentBytes();
   }
 
   private static void write(Path root, long segmentBytes, FileStorage.Durability durability,
@@ -93,30 +93,33 @@ final class FormatFile {
     }
   }
 
-  /** @return the version an existing format file records (checked by {@link #read}) */
-  private static int version(Path file) throws IOException {
-    try {
-      return new ObjectMapper().readTree(Files.readAllBytes(file)).path("version").asInt(-1);
-    } catch (IOException | RuntimeException e) {
-      return -1; // read() reports it
-    }
-  }
-
   /** @return whether the file's content ends like a framed line (verified or not) */
   private static boolean framed(byte[] bytes) {
     return Lines.isFramed(bytes, 0, bytes.length);
   }
 
   /**
+   * What an existing format file records.
+   *
+   * @param version its format version, one this reads
+   * @param segmentBytes the segment size
+   * @param framed whether it carries its checksum (verified)
+   */
+  record Recorded(int version, long segmentBytes, boolean framed) {}
+
+  /**
+   * Reads an existing format file, once.
+   *
    * @param file an existing format file
-   * @return the segment size it records
+   * @return what it records
    * @throws CorruptFileException if it is damaged (its checksum does not verify) or not a Collab format file of a
    *     version this reads
    * @throws IOException if it cannot be read
    */
-  static long read(Path file) throws IOException {
+  static Recorded parse(Path file) throws IOException {
     byte[] bytes = Files.readAllBytes(file);
-    if (framed(bytes)) {
+    boolean framed = framed(bytes);
+    if (framed) {
       // one framed line; whatever whitespace follows it (a newline, none, or CRLF from an editor) is not part of it
       int end = bytes.length;
       while (end > 0 && Character.isWhitespace(bytes[end - 1])) {
@@ -144,6 +147,6 @@ final class FormatFile {
     if (bytesPerSegment <= 0) {
       throw new CorruptFileException(file, 0, "missing or invalid \"segmentBytes\"", null);
     }
-    return bytesPerSegment;
+    return new Recorded(version, bytesPerSegment, framed);
   }
 }
