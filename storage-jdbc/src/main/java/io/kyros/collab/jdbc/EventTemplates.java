@@ -127,7 +127,9 @@ record EventTemplates(List<NewEvent> events, List<List<Integer>> markers) {
    * Completes the templates with the real revisions: the events the database stored. They are compared with the
    * events the commit builds from those revisions; a difference means the commit's event source broke the promise of
    * {@link Commit#namingRevisions} (a bug of its maker), and is logged as an error, with the events stored, which are
-   * what the commit reports: they are committed.
+   * what the commit reports: they are committed. So is a failure of that build, whatever it throws (an {@code Error}
+   * or a checked exception thrown undeclared too; only the virtual machine's own errors pass): the caller of a commit
+   * that committed must not be told it failed, or it might do it again.
    *
    * @param commit the commit
    * @param revisions the revisions its writes took, in order
@@ -146,7 +148,9 @@ record EventTemplates(List<NewEvent> events, List<List<Integer>> markers) {
     List<NewEvent> built;
     try {
       built = commit.eventsFor(revisions);
-    } catch (RuntimeException e) {
+    } catch (VirtualMachineError e) {
+      throw e;
+    } catch (Throwable e) { // also an Error or an undeclared checked exception: the commit is durable all the same
       LOG.error("Committed events completed from templates with the revisions {}, but their source fails when built"
           + " from them: {}", revisions, stored, e);
       return stored;

@@ -128,4 +128,22 @@ class EventTemplatesTest {
         .containsExactly(new NewEvent("e", "a", "t", "{\"r\":5,\"call\":0}"));
     assertThat(calls.get()).isEqualTo(3);
   }
+
+  @Test
+  void aSourceThatThrowsAnythingWhenBuiltAfterTheCommitStillReportsWhatWasStored() {
+    for (Throwable failure : new Throwable[] {new AssertionError("the source's own assertion"),
+        new java.io.IOException("a checked exception thrown undeclared"), new IllegalStateException("state")}) {
+      AtomicInteger calls = new AtomicInteger();
+      Commit commit = commit(r -> {
+        if (calls.incrementAndGet() > 2) {
+          throw UndeclaredCheckedExceptionTest.<RuntimeException>sneaky(failure);
+        }
+        return List.of(new NewEvent("e", "a", "t", "{\"r\":" + r.get(0) + "}"));
+      });
+      EventTemplates t = EventTemplates.of(commit).orElseThrow();
+
+      assertThat(t.complete(commit, List.of(5L, 6L))).as("after %s", failure)
+          .containsExactly(new NewEvent("e", "a", "t", "{\"r\":5}"));
+    }
+  }
 }
