@@ -102,6 +102,12 @@ final class TaskCommits {
    */
   Task update(String id, ETag ifMatch, TaskPatch patch, Optional<Lease> guard) {
     RecordKey key = RecordKeys.task(id);
+    if (patch.isEmpty() && guard.isEmpty()) { // nothing to change: no new revision, no task_updated
+      StoredRecord current = readTask(id);
+      checkIfMatch(current, ifMatch);
+      requireOwnWorkflow(core.parse(current));
+      return toTask(current);
+    }
     Retry backoff = core.retry("task " + id);
     for (;; backoff.pause()) {
       StoredRecord current = readTask(id);

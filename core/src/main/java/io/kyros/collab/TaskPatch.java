@@ -5,7 +5,7 @@ import java.util.Set;
 
 /**
  * Field changes for {@link Tasks#update(String, ETag, TaskPatch)}; a null component leaves that field
- * as it is. Status changes go through {@link Tasks#transition} instead, so the workflow is enforced.
+ * as it is, and a patch that sets none ({@link #none()}) changes nothing. Status changes go through {@link Tasks#transition} instead, so the workflow is enforced.
  *
  * <p>Immutable and thread-safe.
  *
@@ -44,6 +44,11 @@ public record TaskPatch(String title, String description, Integer priority, List
   /** @return a patch that changes nothing */
   public static TaskPatch none() {
     return NONE;
+  }
+
+  /** @return whether this patch sets no field: an update with it changes nothing and commits nothing */
+  boolean isEmpty() {
+    return equals(NONE);
   }
 
   /**

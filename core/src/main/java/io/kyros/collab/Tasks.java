@@ -130,7 +130,9 @@ public final class Tasks {
 
   /**
    * Changes a task's fields (not its status) if its ETag matches, recording {@code task_updated}.
-   * New dependencies are checked for existence and cycles in the same commit.
+   * New dependencies are checked for existence and cycles in the same commit. A patch that sets no field
+   * ({@link TaskPatch#none()}) changes nothing: the task is returned as it is, with the same checks (it exists,
+   * {@code ifMatch} matches), no new ETag and no event.
    *
    * @param id the task id
    * @param ifMatch the ETag the caller last saw, or null to update whatever is current

@@ -170,6 +170,21 @@ public abstract class TaskConformance extends EventConformance {
   }
 
   @Test
+  void tasks_anEmptyPatchChangesNothingAndRecordsNothing() {
+    Task t = task("a");
+    long events = collab.events().lastId();
+
+    assertThat(collab.tasks().update("a", t.etag(), TaskPatch.none())).isEqualTo(t);
+    assertThat(collab.tasks().update("a", null, TaskPatch.none())).isEqualTo(t);
+    assertThat(collab.tasks().get("a")).contains(t);
+    assertThat(collab.events().lastId()).as("events recorded by empty patches").isEqualTo(events);
+    Task u = collab.tasks().update("a", t.etag(), TaskPatch.none().title("changed"));
+    assertThatThrownBy(() -> collab.tasks().update("a", t.etag(), TaskPatch.none()))
+        .isInstanceOf(PreconditionFailedException.class);
+    assertThat(collab.tasks().get("a")).contains(u);
+  }
+
+  @Test
   void tasks_transitionsFollowTheWorkflow() {
     task("a");
     TaskClaim claim = collab.tasks().claimNext(TTL).orElseThrow();
