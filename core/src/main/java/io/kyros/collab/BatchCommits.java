@@ -397,10 +397,13 @@ final class BatchCommits {
   private TaskChange cancelTask(StoredRecord task, String reason, Instant now) {
     ObjectNode json = core.parse(task).deepCopy();
     String from = TaskRecord.status(json);
-    TaskRecord.notBefore(TaskRecord.moved(json, workflow.failed(), now), null).put(TaskRecord.LAST_ERROR, reason);
+    TaskRecord.notBefore(TaskRecord.moved(json, workflow.failed(), now), null);
+    // the reason as much as fits, as a failed attempt's: a task near the size limit must not make the cancel fail
+    Core.Encoded encoded = TextCut.encodeFitting(core, json, TaskRecord.LAST_ERROR, reason, TaskClaims.CLAIM_ROOM,
+        "task " + task.key().id());
     ObjectNode d = core.object().put("id", task.key().id()).put("oldStatus", from).put("newStatus", workflow.failed());
-    return new TaskChange(task.key(), Expectation.revision(task.key(), task.revision()),
-        core.encode(json, "task " + task.key().id()), EventType.TASK_TRANSITIONED, d, Core.etag(task).toString());
+    return new TaskChange(task.key(), Expectation.revision(task.key(), task.revision()), encoded,
+        EventType.TASK_TRANSITIONED, d, Core.etag(task).toString());
   }
 
   /**

@@ -62,7 +62,6 @@ final class TaskClaims {
 
   /** Ends a {@code lastError} cut to keep a task within the size limit. */
   static final String CUT_MARK = TextCut.MARK;
-  private static final int CUT_MARK_BYTES = CUT_MARK.getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
   /**
    * The bytes a reclaim's reason leaves free below the size limit: what a claim adds back (an assignee of up to {@value
    * Names#MAX_LABEL_LENGTH} characters, 3 bytes each at most in canonical JSON, and its quotes; a status name up to 64
@@ -346,36 +345,9 @@ final class TaskClaims {
    * @throws ValueTooLargeException if the task is too large even without the error
    */
   private Core.Encoded encodeWithError(ObjectNode json, String what, String error) {
-    long room = core.settings().maxValueBytes() - CLAIM_ROOM;
-    int n = error.length(); // the error's first n characters are kept
-    String kept = error;
-    while (true) {
-      if (kept == null) {
-        json.putNull(TaskRecord.LAST_ERROR);
-      } else {
-        json.put(TaskRecord.LAST_ERROR, kept);
-      }
-      long size;
-      try {
-        Core.Encoded encoded = core.encode(json, what);
-        size = encoded.json().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
-        if (size <= room || kept == null) {
-          return encoded;
-        }
-      } catch (ValueTooLargeException e) {
-        if (kept == null) {
-          throw e;
-        }
-        size = e.size();
-      }
-      // a character is at least one byte of canonical JSON: cutting as many as the bytes over, and the mark's, fits
-      n = (int) Math.max(0, Math.min(n - 1L, n - (size - room) - CUT_MARK_BYTES));
-      if (n > 0 && Character.isHighSurrogate(error.charAt(n - 1))) {
-        n--;
-      }
-      kept = n > 0 ? error.substring(0, n) + CUT_MARK : null;
-    }
+    return TextCut.encodeFitting(core, json, TaskRecord.LAST_ERROR, error, CLAIM_ROOM, what);
   }
+
 
   /**
    * Reclaims one stale claim; empty if it is not stale, another workflow's (then parked, see

@@ -1,5 +1,8 @@
 package io.kyros.collab;
 
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.charset.StandardCharsets;
+
 /**
  * Cuts a text that goes into a stored value (a task's {@code lastError}, an event's error detail) to a budget of
  * canonical JSON bytes, so that the commit recording it fits the size limit: whole characters only (a character of two
@@ -42,6 +45,46 @@ final class TextCut {
       i += width;
     }
     return text.substring(0, i) + MARK;
+  }
+
+  /**
+   * Encodes {@code json} with its member {@code field} set to {@code text}, or to as much of it as leaves {@code spare}
+   * bytes free below the size limit (cut, and marked as cut), or to null if not even the mark fits: recording a text of
+   * unbounded length (a failure's reason) must not make the commit that records it fail.
+   *
+   * @param core the core, for its encoding and size limit
+   * @param json the value, changed in place
+   * @param field the member to set
+   * @param text the text
+   * @param spare the bytes to leave free below the size limit
+   * @param what what the value is, for a message
+   * @return the value encoded
+   * @throws ValueTooLargeException if the value is too large even with the member null
+   */
+  static Core.Encoded encodeFitting(Core core, ObjectNode json, String field, String text, long spare, String what) {
+    long room = core.settings().maxValueBytes() - spare;
+    json.put(field, text);
+    try {
+      Core.Encoded whole = core.encode(json, what);
+      if (utf8(whole.json()) <= room) {
+        return whole;
+      }
+    } catch (ValueTooLargeException tooLarge) {
+      // cut below
+    }
+    json.putNull(field);
+    Core.Encoded without = core.encode(json, what);
+    // the text in quotes takes the place of null's 4 bytes
+    String kept = toBytes(text, room - utf8(without.json()) + 2);
+    if (kept.isEmpty()) {
+      return without;
+    }
+    json.put(field, kept);
+    return core.encode(json, what);
+  }
+
+  private static long utf8(String json) {
+    return json.getBytes(StandardCharsets.UTF_8).length;
   }
 
   /** @return an upper bound of the text's bytes inside a JSON string */
