@@ -30,15 +30,20 @@ import java.util.Set;
  *
  * An agent is {@code {id, role, skills, status, available, last_seen, current_tasks, metadata, etag}};
  * {@code status} is {@code available}, {@code busy}, {@code offline} or {@code disabled}, judged when
- * read. The presence lease's holder is the agent's id, so the events name the agent.
+ * read. The presence lease's holder is the agent's id, so the events name the agent, and concurrent heartbeats of
+ * one agent (a client retrying) all answer 200: one comes online, the others renew what it took.
  *
- * <p>Stateless and thread-safe.
+ * <p>Thread-safe. Registrations of one id run one at a time within this server, so that of concurrent first
+ * registrations exactly one answers 201 (servers sharing a store may each answer 201 once).
  */
 final class AgentsRoutes {
   private static final Duration DEFAULT_PRESENCE_TTL = Duration.ofSeconds(60);
   private final OpenStore store;
+  /** Stripes ordering registrations of one id within this server (see {@link #register}). */
+  private final Object[] registering = new Object[64];
 
   private AgentsRoutes(OpenStore store) {
+    java.util.Arrays.setAll(registering, i -> new Object());
     this.store = store;
   }
 
@@ -88,8 +93,14 @@ final class AgentsRoutes {
     ObjectNode metadata = b.object("metadata");
     @SuppressWarnings("unchecked")
     Map<String, Object> meta = metadata == null ? Map.of() : Json.MAPPER.convertValue(metadata, Map.class);
-    boolean known = store.collab().agents().get(id).isPresent();
-    Agent ag = store.as(id).agents().register(new AgentSpec(id, b.string("role"), skills, meta));
+    AgentSpec spec = new AgentSpec(id, b.string("role"), skills, meta);
+    boolean known;
+    Agent ag;
+    // one registration of an id at a time in this server, so that of concurrent first registrations one answers 201
+    synchronized (registering[Math.floorMod(id.hashCode(), registering.length)]) {
+      known = store.collab().agents().get(id).isPresent();
+      ag = store.as(id).agents().register(spec);
+    }
     x.json(known ? 200 : 201, Json.agent(ag), ag.etag());
   }
 
@@ -101,7 +112,19 @@ final class AgentsRoutes {
     Collab agent = store.as(id);
     Optional<Lease> held = agent.leases().get("agents/" + id)
         .filter(l -> l.holder().equals(agent.holder()) && agent.leases().isCurrent(l));
-    Lease presence = held.isPresent() ? agent.leases().renew(held.get(), ttl) : agent.agents().join(id, ttl);
+    Lease presence;
+    if (held.isPresent()) {
+      presence = agent.leases().renew(held.get(), ttl);
+    } else {
+      try {
+        presence = agent.agents().join(id, ttl);
+      } catch (IllegalStateException online) {
+        // a heartbeat of the same agent sent at the same time joined first: renew that presence, it is this agent's
+        presence = agent.leases().get("agents/" + id)
+            .filter(l -> l.holder().equals(agent.holder()) && agent.leases().isCurrent(l))
+            .map(l -> agent.leases().renew(l, ttl)).orElseThrow(() -> online);
+      }
+    }
     ObjectNode out = Json.object();
     out.set("agent", Json.agent(existing(id)));
     out.put("lock_id", presence.leaseId()).put("fence", presence.fence())

@@ -198,7 +198,7 @@ final class ApiHandler extends Handler.Abstract {
       return header.strip();
     }
     if ("GET".equals(route.method())) {
-      return Request.extractQueryParameters(request).getValue("api_key");
+      return Exchange.queryOf(request).getValue("api_key");
     }
     return null;
   }

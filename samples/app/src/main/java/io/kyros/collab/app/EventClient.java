@@ -19,6 +19,11 @@ abstract class EventClient {
   protected final EventHub hub;
   protected final Predicate<Event> filter;
   private long cursor;
+  /**
+   * The id of the first event handed to {@link #deliver} whose write has not ended, else 0: a client closed meanwhile
+   * (a long poll's timeout) has not sent it, so it must not tell its reader to resume after it.
+   */
+  private long handed;
   private boolean busy;
   private boolean dirty;
   private boolean closed;
@@ -47,22 +52,29 @@ abstract class EventClient {
   private void pump() {
     try {
       while (true) {
+        long from;
         synchronized (this) {
           dirty = false;
           if (closed) {
             busy = false;
             return;
           }
+          from = cursor;
         }
-        List<Event> batch = hub.after(cursor);
+        List<Event> batch = hub.after(from);
         List<Event> matching = new ArrayList<>();
         for (Event e : batch) {
           if (filter.test(e)) {
             matching.add(e);
           }
         }
-        if (!batch.isEmpty()) {
-          cursor = batch.get(batch.size() - 1).id();
+        synchronized (this) {
+          if (!batch.isEmpty()) {
+            cursor = batch.get(batch.size() - 1).id();
+          }
+          if (!matching.isEmpty()) {
+            handed = matching.get(0).id();
+          }
         }
         if (!matching.isEmpty()) {
           deliver(matching); // calls written() or close() when its write ends
@@ -88,6 +100,7 @@ abstract class EventClient {
     boolean again;
     synchronized (this) {
       busy = false;
+      handed = 0;
       again = dirty || cursor < hub.head();
       dirty = false;
     }
@@ -107,9 +120,12 @@ abstract class EventClient {
     ping();
   }
 
-  /** @return the last event id this client has looked at */
-  final synchronized long cursor() {
-    return cursor;
+  /**
+   * @return the last event id up to which this client has looked at every event and none is waiting to be sent: the
+   *     cursor, or just before the first event handed to {@link #deliver} whose write has not ended
+   */
+  final synchronized long seenThrough() {
+    return handed > 0 ? handed - 1 : cursor;
   }
 
   /** Marks the client closed (idempotent) and unregisters it. @return true the first time */

@@ -104,24 +104,48 @@ final class Exchange {
 
   private java.util.List<String> queryValues(String name) {
     if (query == null) {
-      query = Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+      query = queryOf(request);
     }
     java.util.List<String> values = query.getValues(name);
     return values == null ? java.util.List.of() : values;
   }
 
   /**
+   * @param request a request
+   * @return its query parameters, decoded as UTF-8
+   * @throws ApiException 400 if the query is not well encoded (a malformed escape, bytes that are not UTF-8)
+   */
+  static Fields queryOf(Request request) {
+    try {
+      return Request.extractQueryParameters(request, StandardCharsets.UTF_8);
+    } catch (RuntimeException e) {
+      if (e instanceof org.eclipse.jetty.http.HttpException bad && bad.getCode() == 400) {
+        throw ApiException.badRequest("the query is not well encoded (percent-escaped UTF-8): "
+            + (bad.getReason() == null ? e.getMessage() : bad.getReason()));
+      }
+      throw e;
+    }
+  }
+
+  /**
    * @param name a query parameter that may repeat or hold a comma-separated list
-   * @return its values, empty if absent
+   * @return its values, empty if absent (or given empty, as the task routes' lists)
+   * @throws ApiException 400 if a list names an empty name ({@code type=a,}, {@code type=,,}): dropping it would turn
+   *     a filter into none
    */
   java.util.List<String> queryList(String name) {
     java.util.List<String> out = new java.util.ArrayList<>();
     java.util.List<String> values = queryValues(name);
     for (String v : values) {
-      for (String part : v.split(",")) {
-        if (!part.isBlank()) {
-          out.add(part.strip());
+      if (v.isEmpty()) {
+        continue;
+      }
+      for (String part : v.split(",", -1)) {
+        if (part.isBlank()) {
+          throw ApiException.badRequest("query parameter " + name + " holds an empty name in its list: '"
+              + Problems.clip(v, 200) + "'");
         }
+        out.add(part.strip());
       }
     }
     return out;
@@ -162,9 +186,15 @@ final class Exchange {
    *     list headers ({@code If-Match}, {@code If-None-Match}) is the list they make together (RFC 9110, section 5.3)
    *     and for {@code Last-Event-ID} a value its parser refuses, instead of the first line read alone (the routes
    *     read these here; the security checks and static files read theirs from the request)
+   * @throws ApiException 400 if it was sent on several lines of which one is empty
    */
   String header(String name) {
     java.util.List<String> lines = request.getHeaders().getValuesList(name);
+    if (lines.size() > 1 && lines.stream().anyMatch(String::isBlank)) {
+      // joined, an empty line would vanish as an empty list element: malformed, as it is alone
+      throw ApiException.badRequest(name + " header must not be empty: one of its " + lines.size()
+          + " lines is");
+    }
     return lines.isEmpty() ? null : lines.size() == 1 ? lines.get(0) : String.join(", ", lines);
   }
 

@@ -75,8 +75,8 @@ final class LongPoll extends EventClient {
     ObjectNode out = Json.object();
     ArrayNode data = out.putArray("data");
     events.forEach(e -> data.add(Json.event(e)));
-    // nothing matched up to the cursor, so a poll may resume from there
-    out.put("last_id", events.isEmpty() ? Math.max(after, cursor()) : events.get(events.size() - 1).id());
+    // nothing matched up to there (events found matching as the wait ended are not), so a poll may resume from there
+    out.put("last_id", events.isEmpty() ? Math.max(after, seenThrough()) : events.get(events.size() - 1).id());
     byte[] body = Json.write(out).getBytes(java.nio.charset.StandardCharsets.UTF_8);
     exchange.response().setStatus(200);
     exchange.response().getHeaders().put("Content-Type", "application/json; charset=utf-8");

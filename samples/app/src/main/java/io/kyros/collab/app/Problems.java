@@ -29,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * with the status chosen by the failure's kind: {@link ApiException} its own; a failed
  * precondition 412 (with {@code current}: the current state, or null when absent); not found 404;
  * invalid transitions, lost leases, stale fences, dependency problems and update conflicts 409;
- * values too large 413; invalid arguments and values 400; storage failures 503; anything else 500
+ * values too large 413; invalid arguments and values 400; Jetty's refusals of a request its own status (a query
+ * that is not well encoded 400); storage failures 503; anything else 500
  * (logged, its message not shown).
  *
  * <p>Stateless and thread-safe.
@@ -47,6 +48,11 @@ final class Problems {
   static ApiException of(Throwable t) {
     if (t instanceof ApiException api) {
       return api;
+    }
+    if (t instanceof org.eclipse.jetty.http.HttpException http && http.getCode() >= 400 && http.getCode() < 500) {
+      // Jetty's refusal of what the client sent (some are IllegalStateExceptions, which would read as 409 below)
+      return new ApiException(http.getCode(), org.eclipse.jetty.http.HttpStatus.getMessage(http.getCode()),
+          http.getReason() == null ? t.getMessage() : http.getReason());
     }
     if (t instanceof PreconditionFailedException pf) {
       ApiException e = new ApiException(412, "Precondition Failed", pf.getMessage());

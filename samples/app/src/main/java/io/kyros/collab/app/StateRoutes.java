@@ -27,6 +27,9 @@ import java.util.Map;
  * COLLECTION    every document of a user collection (id order); ETag = the collection's ETag
  * </pre>
  *
+ * <p>A collection named like a kind ({@code tasks}, ...) is read at {@code GET /collab/docs/{collection}}, which
+ * answers the same for any collection.
+ *
  * <p>Stateless and thread-safe.
  */
 final class StateRoutes {
@@ -40,14 +43,25 @@ final class StateRoutes {
     StateRoutes s = new StateRoutes(store);
     return List.of(new Route("GET", "/collab/state/{kind}",
         "All state of a kind: tasks, leases, agents, batches, or a document collection", false, List.of(), null,
-        Map.of(200, "{data, etag} + ETag", 304, "If-None-Match matched", 404, "unknown kind"), s::state));
+        Map.of(200, "{data, etag} + ETag", 304, "If-None-Match matched", 404, "unknown kind"), s::state),
+        new Route("GET", "/collab/docs/{collection}",
+            "Every document of a collection, whatever its name (one named tasks, leases, agents or batches too)",
+            false, List.of(), null, Map.of(200, "{data, etag} + ETag", 304, "If-None-Match matched",
+                404, "a reserved name (_...)"), s::collection));
+  }
+
+  private void collection(Exchange x) {
+    answer(x, Json.object(), x.param("collection"), true);
   }
 
   private void state(Exchange x) {
-    String kind = x.param("kind");
-    ObjectNode out = Json.object();
+    answer(x, Json.object(), x.param("kind"), false);
+  }
+
+  /** Answers with a kind of state, or with the collection of that name if {@code collection} or no kind has it. */
+  private void answer(Exchange x, ObjectNode out, String kind, boolean collection) {
     ETag etag;
-    switch (kind) {
+    switch (collection ? "" : kind) {
       case "tasks" -> {
         ArrayNode data = out.putArray("data");
         StringBuilder ids = new StringBuilder();
@@ -87,7 +101,8 @@ final class StateRoutes {
       }
       default -> {
         if (kind.startsWith("_")) {
-          throw ApiException.notFound("no state kind " + kind);
+          throw ApiException.notFound(collection ? "collection " + kind + " is reserved: it is Collab's own"
+              : "no state kind " + kind);
         }
         CollectionSnapshot snap = store.collab().documents().list(kind);
         ArrayNode data = out.putArray("data");

@@ -82,16 +82,33 @@ final class StaticFiles {
     return true;
   }
 
+  /** @return whether a resource is a directory: in a jar, a directory entry; on disk, a directory */
+  private static boolean isDirectory(java.net.URL url) {
+    try {
+      if ("file".equals(url.getProtocol())) {
+        return java.nio.file.Files.isDirectory(java.nio.file.Path.of(url.toURI()));
+      }
+      if (url.openConnection() instanceof java.net.JarURLConnection jar) {
+        jar.setUseCaches(false); // else the jar stays open in the JVM's cache, shared with the class loader's
+        return jar.getJarEntry() == null || jar.getJarEntry().isDirectory();
+      }
+      return false;
+    } catch (IOException | java.net.URISyntaxException | IllegalArgumentException e) {
+      throw new IllegalStateException("cannot tell whether console resource " + url + " is a file", e);
+    }
+  }
+
   /** @return how many files are kept in memory (at most the console's files) */
   int cached() {
     return cache.size();
   }
 
   private Optional<Entry> load(String name) {
-    try (InputStream in = StaticFiles.class.getClassLoader().getResourceAsStream(root + "/" + name)) {
-      if (in == null) {
-        return Optional.empty();
-      }
+    java.net.URL url = StaticFiles.class.getClassLoader().getResource(root + "/" + name);
+    if (url == null || isDirectory(url)) {
+      return Optional.empty(); // a directory of the console's files is no file (its stream would be a listing)
+    }
+    try (InputStream in = url.openStream()) {
       byte[] bytes = in.readAllBytes();
       int dot = name.lastIndexOf('.');
       String type = TYPES.getOrDefault(dot < 0 ? "" : name.substring(dot + 1), "application/octet-stream");
