@@ -46,6 +46,9 @@ import java.util.function.Function;
 final class TaskTools {
   static final Duration DEFAULT_TTL = Duration.ofMinutes(5);
   static final Duration MAX_TTL = Duration.ofDays(1);
+  /** What a tool call that failed on a lost claim wrote before: nothing. */
+  private static final String NOTHING_WRITTEN = "Nothing was written.";
+
   private static final String STRINGS = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
 
   private final Collab collab;
@@ -204,7 +207,9 @@ final class TaskTools {
       task = collab.tasks().update(id, task.etag(), patch);
     }
     if (to != null) {
-      task = throughClaim(claim.withLease(lease), c -> collab.tasks().transition(c, to).task());
+      String written = patch == null ? NOTHING_WRITTEN : "The field changes were written (ETag " + task.etag()
+          + ") before the claim was lost; the status was not changed.";
+      task = throughClaim(claim.withLease(lease), c -> collab.tasks().transition(c, to).task(), written);
     }
     ObjectNode out = Json.object();
     out.put("id", id).put("status", task.status());
@@ -254,7 +259,7 @@ final class TaskTools {
     }
     Lease held = current.get().lease();
     if (held.fence() != fence) {
-      throw staleFence(id, fence, held, current.get().task().status());
+      throw staleFence(id, fence, held, current.get().task().status(), NOTHING_WRITTEN);
     }
     if (!held.holder().equals(agent)) {
       throw new ToolError("task " + id + " (fence " + fence + ") is claimed by " + held.holder() + ", not by you ("
@@ -265,22 +270,28 @@ final class TaskTools {
 
   /** Runs a claim operation; a claim lost meanwhile becomes the stale-fence tool error. */
   private <T> T throughClaim(TaskClaim claim, Function<TaskClaim, T> op) {
+    return throughClaim(claim, op, NOTHING_WRITTEN);
+  }
+
+  /** As above; {@code written} says what an earlier step of the call wrote, for the error. */
+  private <T> T throughClaim(TaskClaim claim, Function<TaskClaim, T> op, String written) {
     try {
       return op.apply(claim);
     } catch (LeaseLostException e) {
       String id = claim.task().id();
       Optional<TaskClaim> now = collab.tasks().currentClaim(id);
       if (now.isPresent()) {
-        throw staleFence(id, claim.lease().fence(), now.get().lease(), now.get().task().status());
+        throw staleFence(id, claim.lease().fence(), now.get().lease(), now.get().task().status(), written);
       }
       throw new ToolError("stale fence " + claim.lease().fence() + " for task " + id + ": " + e.getMessage()
-          + ". Do not finish it: claim it again (task_claim {id}) if it is queued, or pick other work.");
+          + ". " + written + " Do not finish it: claim it again (task_claim {id}) if it is queued, or pick other"
+          + " work.");
     }
   }
 
-  private static ToolError staleFence(String id, long fence, Lease held, String status) {
+  private static ToolError staleFence(String id, long fence, Lease held, String status, String written) {
     return new ToolError("stale fence " + fence + " for task " + id + ": it is now claimed by " + held.holder()
-        + " with fence " + held.fence() + " (status " + status + "). Nothing was written; do not finish it,"
+        + " with fence " + held.fence() + " (status " + status + "). " + written + " Do not finish it,"
         + " call task_claim for other work.");
   }
 
