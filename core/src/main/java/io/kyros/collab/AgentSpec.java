@@ -25,14 +25,15 @@ public record AgentSpec(String id, String role, Set<String> skills, Map<String, 
    * @param skills the labels it takes
    * @param metadata free-form fields
    * @throws IllegalArgumentException if the id, the role or a skill is not valid
-   * @throws NullPointerException if a reference is null
+   * @throws NullPointerException naming it if a reference, a skill, or a metadata key or value is null
    */
   public AgentSpec {
     Names.requireName("agent id", id);
     Names.requireLabel("role", role);
+    Objects.requireNonNull(skills, "skills");
+    skills.forEach(s -> Names.requireName("skill", s)); // before the copy, which refuses a null naming nothing
     skills = Set.copyOf(skills);
-    skills.forEach(s -> Names.requireName("skill", s));
-    metadata = Map.copyOf(Objects.requireNonNull(metadata, "metadata"));
+    metadata = Names.copyFields("metadata", metadata);
   }
 
   /**
@@ -40,8 +41,14 @@ public record AgentSpec(String id, String role, Set<String> skills, Map<String, 
    * @param role its role
    * @param skills the labels it takes
    * @return a spec without metadata
+   * @throws IllegalArgumentException if the id, the role or a skill is not valid, or a skill is given twice
+   * @throws NullPointerException naming it if a reference or a skill is null
    */
   public static AgentSpec of(String id, String role, String... skills) {
+    Objects.requireNonNull(skills, "skills");
+    for (String s : skills) {
+      Names.requireName("skill", s);
+    }
     return new AgentSpec(id, role, Set.of(skills), Map.of());
   }
 }

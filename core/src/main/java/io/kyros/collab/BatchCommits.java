@@ -92,6 +92,8 @@ final class BatchCommits {
       plan.from = BatchState.PENDING;
       if (start) {
         decide(plan, Map.of(), null, Action.START, null, now);
+      } else {
+        requireStartFits(plan.batch, now);
       }
       List<Expectation> expect = new ArrayList<>(List.of(Expectation.absent(BatchRecord.key(id))));
       itemTasks.forEach(k -> expect.add(Expectation.absent(k))); // a task made with an item's id meanwhile: retried
@@ -122,19 +124,50 @@ final class BatchCommits {
   }
 
   /**
-   * Refuses items whose task would be larger than the size limit: the task carries the batch id twice more (its id
-   * and its {@code batch.<id>} label), so an item that fits in the batch record may not fit in its task, and would fail
-   * every step that tries to release it.
+   * Refuses items whose task would not leave {@link TaskClaims#CLAIM_ROOM} bytes free below the size limit: the task
+   * carries the batch id twice more (its id and its {@code batch.<id>} label), so an item that fits in the batch record
+   * may not fit in its task, and would fail every step that tries to release it; and a task that fits but leaves no
+   * room for what a claim adds (the worker as assignee, the claimed status, times) could be released but never
+   * claimed: every claim would pass it over, and its batch would never end.
    *
    * @throws ValueTooLargeException naming the first such item's task
    */
   private void requireItemTasksFit(JsonNode batch, List<BatchItem> items, Instant now) {
     String id = batch.path(BatchRecord.ID).asText();
     int attempts = BatchRecord.policy(batch).attemptsPerItem();
+    long room = core.settings().maxValueBytes() - (long) TaskClaims.CLAIM_ROOM;
     for (BatchItem item : items) {
-      newTask(Batches.itemTaskId(id, item.id()), item.title(), item.payload(), batch.path(BatchRecord.LABEL).asText(),
-          batch, attempts, now);
+      String taskId = Batches.itemTaskId(id, item.id());
+      TaskChange task = newTask(taskId, item.title(), item.payload(), batch.path(BatchRecord.LABEL).asText(), batch,
+          attempts, now);
+      long bytes = task.encoded().json().getBytes(java.nio.charset.StandardCharsets.UTF_8).length;
+      if (bytes > room) {
+        throw new ValueTooLargeException("task " + taskId + " (batch " + id + "'s item " + item.id() + ", with the "
+            + TaskClaims.CLAIM_ROOM + " bytes a claim may add to it)", bytes + TaskClaims.CLAIM_ROOM,
+            core.settings().maxValueBytes());
+      }
     }
+  }
+
+  /**
+   * Refuses a pending batch whose record would be too large once started: a start moves up to {@code concurrency}
+   * items from the pending list to the in-flight list, each as its task id ({@code <batch id>.<item id>}), longer than
+   * its pending entry when the batch id is long, so a pending batch accepted near the size limit could never start
+   * (every start would fail with {@link ValueTooLargeException}). The start is decided on a copy of the record, as
+   * {@link Batches#submit} decides it on the record itself.
+   *
+   * @param batch the pending batch record, as it would be committed (not changed)
+   * @param now the storage time of the change
+   * @throws ValueTooLargeException naming the batch as a start would leave it
+   */
+  private void requireStartFits(ObjectNode batch, Instant now) {
+    Plan started = new Plan(batch.deepCopy());
+    started.from = BatchState.PENDING;
+    decide(started, Map.of(), null, Action.START, null, now);
+    started.batch.put(BatchRecord.UPDATED_AT, now.toString());
+    core.encode(started.batch, "batch " + batch.path(BatchRecord.ID).asText() + " as a start would leave it (its first "
+        + BatchRecord.inFlight(started.batch).size() + " items released, their task ids in flight: a pending batch"
+        + " must be able to start)");
   }
 
   /** See {@link Batches#add}; the items are checked. */
@@ -158,6 +191,9 @@ final class BatchCommits {
       List<RecordKey> keys = requireItemTasksAbsent(id, items);
       requireItemTasksFit(json, items, core.storage().now());
       BatchRecord.addItems(json, items);
+      if (state == BatchState.PENDING) {
+        requireStartFits(json, core.storage().now());
+      }
       Plan plan = new Plan(json);
       plan.from = state;
       plan.leadTypes.add(EventType.BATCH_ITEMS_ADDED);

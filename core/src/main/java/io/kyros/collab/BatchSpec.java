@@ -36,14 +36,14 @@ public record BatchSpec(String id, String label, List<BatchItem> items, int conc
    * @throws IllegalArgumentException if the concurrency is not positive, there is no item, two items share an id, a
    *     name is invalid, a label starts with {@link Batches#LABEL_PREFIX} (reserved: it names an item's batch), or an
    *     item's task id ({@code <batch id>.<item id>}) would exceed 128 characters
-   * @throws NullPointerException if a required reference is null
+   * @throws NullPointerException naming it if a required reference, or an item, is null
    */
   public BatchSpec {
     if (id != null) {
       Names.requireName("batch id", id);
     }
     requireUnreserved("label", label);
-    items = List.copyOf(items);
+    items = copyItems(items);
     if (concurrency <= 0) {
       throw new IllegalArgumentException("concurrency must be positive: " + concurrency);
     }
@@ -65,6 +65,23 @@ public record BatchSpec(String id, String label, List<BatchItem> items, int conc
       throw new IllegalArgumentException(what + " must not start with " + Batches.LABEL_PREFIX
           + " (reserved: it names the batch of an item): " + label);
     }
+  }
+
+  /**
+   * @param items items given to the API
+   * @return an unmodifiable copy
+   * @throws NullPointerException naming {@code items} if it or one of its items is null
+   */
+  static List<BatchItem> copyItems(List<BatchItem> items) {
+    Objects.requireNonNull(items, "items");
+    int i = 0;
+    for (BatchItem item : items) {
+      if (item == null) {
+        throw new NullPointerException("items[" + i + "] is null");
+      }
+      i++;
+    }
+    return List.copyOf(items);
   }
 
   /**

@@ -62,7 +62,8 @@ public final class Batches {
    * @param spec the batch
    * @return the running batch
    * @throws PreconditionFailedException if a batch with this id exists
-   * @throws ValueTooLargeException if the items do not fit in one record
+   * @throws ValueTooLargeException if the items do not fit in one record (started), or an item's task would not leave
+   *     room below the size limit for what a claim adds to it
    */
   public Batch submit(BatchSpec spec) {
     Objects.requireNonNull(spec, "spec");
@@ -75,7 +76,9 @@ public final class Batches {
    * @param spec the batch
    * @return the pending batch
    * @throws PreconditionFailedException if a batch with this id exists
-   * @throws ValueTooLargeException if the items do not fit in one record
+   * @throws ValueTooLargeException if the items do not fit in one record, as it is or as {@link #start} would leave it
+   *     (its first {@code concurrency} items' task ids in flight), or an item's task would not leave room below the
+   *     size limit for what a claim adds to it
    */
   public Batch create(BatchSpec spec) {
     Objects.requireNonNull(spec, "spec");
@@ -103,11 +106,14 @@ public final class Batches {
    * @throws NotFoundException if there is no such batch
    * @throws InvalidTransitionException if the batch has ended (completed, failed, aborted, cancelled)
    * @throws IllegalArgumentException if items is empty, or an id repeats or is already in the batch
+   * @throws NullPointerException naming {@code items} if it or one of its items is null
+   * @throws ValueTooLargeException if the batch with the items would not fit in one record (a pending one: as
+   *     {@link #start} would leave it), or an item's task would not leave room below the size limit for what a claim
+   *     adds to it
    */
   public Batch add(String id, List<BatchItem> items) {
     Names.requireName("batch id", id);
-    Objects.requireNonNull(items, "items");
-    return commits.add(id, List.copyOf(items));
+    return commits.add(id, BatchSpec.copyItems(items));
   }
 
   /**

@@ -1,6 +1,7 @@
 package io.kyros.collab;
 
 import java.util.LinkedHashSet;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.regex.Pattern;
@@ -57,6 +58,43 @@ final class Names {
       }
     }
     return value;
+  }
+
+  /**
+   * @param what what the text is, for a message
+   * @param value the text, not null
+   * @return the text if it holds whole characters only (stored JSON text cannot hold half of one)
+   * @throws IllegalArgumentException naming {@code what} and the index of its first lone surrogate
+   */
+  static String requireWholeCharacters(String what, String value) {
+    for (int i = 0; i < value.length(); i++) {
+      char c = value.charAt(i);
+      if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException(what + " must not contain a lone surrogate at index " + i);
+      }
+    }
+    return value;
+  }
+
+  /**
+   * @param what what the map is, for a message
+   * @param map free-form fields (a JSON object's), such as an agent's metadata
+   * @return an unmodifiable copy
+   * @throws NullPointerException naming {@code what} if the map, one of its keys or one of its values is null
+   */
+  static Map<String, Object> copyFields(String what, Map<String, ?> map) {
+    Objects.requireNonNull(map, what);
+    map.forEach((key, value) -> {
+      if (key == null) {
+        throw new NullPointerException(what + " has a null key");
+      }
+      if (value == null) {
+        throw new NullPointerException(what + " has a null value for key " + key);
+      }
+    });
+    return Map.copyOf(map);
   }
 
   /** A duration in nanoseconds, saturated at {@link Long#MAX_VALUE} instead of overflowing. */

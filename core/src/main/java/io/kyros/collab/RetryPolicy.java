@@ -33,7 +33,7 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
    * @param multiplier how much the cap grows per attempt, at least 1 and finite
    * @param nonRetryable exception types never retried
    * @throws IllegalArgumentException if a bound is broken (the message names it)
-   * @throws NullPointerException if a reference is null
+   * @throws NullPointerException naming it if a reference, or one of the nonRetryable types, is null
    */
   public RetryPolicy {
     if (maxAttempts < 1) {
@@ -47,6 +47,12 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
     }
     if (!(multiplier >= 1) || Double.isInfinite(multiplier)) {
       throw new IllegalArgumentException("multiplier must be finite and at least 1: " + multiplier);
+    }
+    Objects.requireNonNull(nonRetryable, "nonRetryable");
+    for (int i = 0; i < nonRetryable.size(); i++) {
+      if (nonRetryable.get(i) == null) {
+        throw new NullPointerException("nonRetryable[" + i + "] is null");
+      }
     }
     nonRetryable = List.copyOf(nonRetryable);
   }
@@ -158,11 +164,17 @@ public record RetryPolicy(int maxAttempts, Duration initialBackoff, Duration max
      * @return this builder
      * @throws IllegalStateException if already set
      * @throws IllegalArgumentException if a type is not a {@link Throwable}
+     * @throws NullPointerException naming {@code nonRetryable} if types or one of them is null
      */
     public Builder nonRetryable(Class<?>... types) {
+      Objects.requireNonNull(types, "nonRetryable");
       once("nonRetryable");
       List<Class<? extends Throwable>> out = new java.util.ArrayList<>();
-      for (Class<?> t : types) {
+      for (int i = 0; i < types.length; i++) {
+        Class<?> t = types[i];
+        if (t == null) {
+          throw new NullPointerException("nonRetryable[" + i + "] is null");
+        }
         if (!Throwable.class.isAssignableFrom(t)) {
           throw new IllegalArgumentException("nonRetryable types must be Throwable types: " + t.getName());
         }

@@ -85,12 +85,14 @@ public final class WorkerContext {
   }
 
   /**
-   * Records {@code executor_progress} for the task.
+   * Records {@code executor_progress} for the task, in a commit of its own.
    *
    * @param percent how far the handler is, 0 to 100
-   * @param message what it is doing, at most 300 characters
-   * @throws IllegalArgumentException if percent is out of range or the message too long
-   * @throws StorageException if the storage fails
+   * @param message what it is doing, at most 300 characters, whole characters only
+   * @throws IllegalArgumentException if percent is out of range, or the message too long or holds a lone surrogate
+   *     (half of a character, which stored JSON text cannot hold); nothing is recorded
+   * @throws NullPointerException if message is null
+   * @throws StorageException if the storage fails (the progress may not be recorded)
    */
   public void progress(int percent, String message) {
     if (percent < 0 || percent > 100) {
@@ -101,12 +103,15 @@ public final class WorkerContext {
       throw new IllegalArgumentException("message must have at most " + Names.MAX_LABEL_LENGTH + " characters, got "
           + message.length());
     }
+    Names.requireWholeCharacters("message", message);
     run.recordProgress(percent, message);
   }
 
   /**
    * Marks checklist item {@code index} of the task done or not done (a {@code task_updated}), only while this run's
-   * claim is current: the claim's lease is expected in the same commit.
+   * claim is current: the claim's lease is expected in the same commit. Threads of the handler may tick items at
+   * once: a tick that finds the task changed since it read it (another tick committed in between) reads it again and
+   * ticks that, so no tick is lost and none fails for it.
    *
    * @param index the item's position, from 0
    * @param done whether it is done
@@ -114,6 +119,8 @@ public final class WorkerContext {
    * @throws IndexOutOfBoundsException if the task has no such item
    * @throws LeaseLostException if the claim is no longer current (the task may be another worker's; nothing was
    *     written)
+   * @throws UpdateConflictException if the task kept changing under it for longer than the {@link Collab}'s update
+   *     timeout (nothing was written)
    * @throws StorageException if the storage fails
    */
   public Task check(int index, boolean done) {

@@ -263,7 +263,8 @@ public final class WorkerPool implements AutoCloseable {
    * Idempotent. An interrupt cuts the wait short: the running handlers are then cancelled and their claims
    * released at once, the agent is taken offline, and only then is the interrupt thrown.
    *
-   * @param deadline how long to wait for running handlers, zero or positive
+   * @param deadline how long to wait for running handlers, zero or positive (any length: one too long to count in
+   *     nanoseconds, such as {@code ChronoUnit.FOREVER.getDuration()}, waits as long as the handlers run)
    * @return true if every handler finished before the deadline, false if some claims were released unfinished
    * @throws InterruptedException if interrupted while waiting (after the shutdown's other steps, as above)
    * @throws IllegalArgumentException if deadline is negative
@@ -286,7 +287,8 @@ public final class WorkerPool implements AutoCloseable {
         // claim call, bounded by the storage's own timeouts (an idle dispatcher ends at once)
         dispatcher.join();
       }
-      clean = executor.awaitTermination(deadline.toNanos(), TimeUnit.NANOSECONDS);
+      // saturated: a deadline of centuries ("wait for ever") has more nanoseconds than a long holds
+      clean = executor.awaitTermination(Names.nanos(deadline), TimeUnit.NANOSECONDS);
     } catch (InterruptedException e) {
       interrupted = true;
     }
@@ -302,7 +304,7 @@ public final class WorkerPool implements AutoCloseable {
       }
       if (!interrupted) {
         try {
-          executor.awaitTermination(Math.min(shutdownTimeout.toNanos(), TimeUnit.SECONDS.toNanos(10)),
+          executor.awaitTermination(Math.min(Names.nanos(shutdownTimeout), TimeUnit.SECONDS.toNanos(10)),
               TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
           interrupted = true;
@@ -596,6 +598,8 @@ public final class WorkerPool implements AutoCloseable {
    * thread-safe.
    */
   public static final class Builder {
+    /** The shortest claim ttl: its third, the renewal interval, must be a duration the keep-alive can wait. */
+    private static final Duration MIN_CLAIM_TTL = Duration.ofMillis(1);
     private final Collab collab;
     private final Map<String, TaskHandler> handlers = new LinkedHashMap<>();
     private final Map<String, RetryPolicy> policies = new LinkedHashMap<>();
@@ -679,10 +683,11 @@ public final class WorkerPool implements AutoCloseable {
     /**
      * @param metadata free-form agent metadata (a JSON object's fields)
      * @return this builder
+     * @throws NullPointerException naming {@code metadata} if it, one of its keys or one of its values is null
      */
     public Builder metadata(Map<String, ?> metadata) {
       once("metadata");
-      this.metadata = Map.copyOf(metadata);
+      this.metadata = Names.copyFields("metadata", metadata);
       return this;
     }
 
@@ -701,12 +706,20 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * @param ttl each claim's lease ttl (default 30 s); a crashed worker's tasks are reclaimed after it
+     * @param ttl each claim's lease ttl (default 30 s), at least 1 ms (as a lease's {@code ttl_seconds} over HTTP) and
+     *     at most 36,500 days; a crashed worker's tasks are reclaimed after it. Claims and the agent's presence are
+     *     renewed every third of it
      * @return this builder
+     * @throws IllegalArgumentException if it is shorter than 1 ms or longer than 36,500 days: a third of a ttl of a few
+     *     nanoseconds is no interval to renew at, and every run would fail without its handler
      */
     public Builder claimTtl(Duration ttl) {
       once("claimTtl");
-      this.claimTtl = Names.requireBounded("claimTtl", ttl);
+      Names.requireBounded("claimTtl", ttl);
+      if (ttl.compareTo(MIN_CLAIM_TTL) < 0) {
+        throw new IllegalArgumentException("claimTtl must be at least " + MIN_CLAIM_TTL.toMillis() + " ms: " + ttl);
+      }
+      this.claimTtl = ttl;
       return this;
     }
 
@@ -732,8 +745,10 @@ public final class WorkerPool implements AutoCloseable {
     }
 
     /**
-     * @param timeout how long {@link WorkerPool#close()} waits for running handlers (default 30 s)
+     * @param timeout how long {@link WorkerPool#close()} waits for running handlers (default 30 s), zero or positive,
+     *     of any length (see {@link WorkerPool#shutdown(Duration)})
      * @return this builder
+     * @throws IllegalArgumentException if it is negative
      */
     public Builder shutdownTimeout(Duration timeout) {
       once("shutdownTimeout");

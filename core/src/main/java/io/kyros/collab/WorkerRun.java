@@ -475,15 +475,38 @@ final class WorkerRun implements Runnable {
     };
   }
 
+  /**
+   * Records {@code executor_progress} ({@link WorkerContext#progress}, its arguments checked there). Unlike the
+   * pool's own records, a failure is the handler's to see: it is thrown, not logged.
+   *
+   * @throws StorageException if the storage fails
+   */
   void recordProgress(int percent, String message) {
-    record(EventType.EXECUTOR_PROGRESS, details().put("percent", percent).put("message", message));
+    core.commit(Commit.of(List.of(), List.of(), List.of(event(EventType.EXECUTOR_PROGRESS,
+        details().put("percent", percent).put("message", message)))));
   }
 
-  /** Changes the task's checklist while the claim is current (a stale handler's tick changes nothing). */
+  /**
+   * Changes the task's checklist while the claim is current (a stale handler's tick changes nothing). The change is
+   * applied to the task as read and committed if the task is still as read; when it is not (another of the handler's
+   * threads ticked meanwhile: {@link WorkerContext} is thread-safe), it is read and applied again, paced like every
+   * read-modify-write. A lost claim ends it with {@link LeaseLostException}: the claim's lease is expected in each
+   * commit, so a retry after the task changed because another worker took it fails there.
+   *
+   * @throws LeaseLostException if the claim is no longer current
+   * @throws UpdateConflictException if other changes kept coming for longer than the update timeout
+   */
   Task updateChecklist(UnaryOperator<List<ChecklistItem>> change) {
-    Task now = collab.tasks().get(taskId()).orElseThrow(() -> new NotFoundException("task " + taskId()));
-    return collab.tasks().updateClaimed(claim(), now.etag(),
-        TaskPatch.none().checklist(change.apply(now.checklist())));
+    Retry backoff = core.retry("checklist of task " + taskId());
+    for (;; backoff.pause()) {
+      Task now = collab.tasks().get(taskId()).orElseThrow(() -> new NotFoundException("task " + taskId()));
+      try {
+        return collab.tasks().updateClaimed(claim(), now.etag(),
+            TaskPatch.none().checklist(change.apply(now.checklist())));
+      } catch (PreconditionFailedException changedSinceRead) {
+        // the task changed between the reading and the commit: read it and apply the change again
+      }
+    }
   }
 
   private ObjectNode details() {
@@ -498,6 +521,7 @@ final class WorkerRun implements Runnable {
     return core.event(type, worker(), RecordKeys.taskTarget(taskId()), details);
   }
 
+  /** Records an event of the pool's own in a commit of its own; a failure is logged, not thrown (see recordLost). */
   private void record(EventType type, ObjectNode details) {
     try {
       core.commit(Commit.of(List.of(), List.of(), List.of(event(type, details))));

@@ -34,8 +34,8 @@ class BatchCancelNearTheSizeLimitTest {
   void aBatchWhoseQueuedItemIsNearTheSizeLimitIsCancelledWithTheReasonCut() {
     try (Collab collab = Collab.builder().storage(MemoryStorage.create(clock)).holder("me").maxValueBytes(LIMIT)
         .build()) {
-      // a little room left for the reason once a later claim's room is kept free
-      String payload = largestPayloadThatFits(collab).substring(TaskClaims.CLAIM_ROOM + 100);
+      // a little room left for the reason once a later claim's room is kept free (create keeps that room free already)
+      String payload = largestPayloadThatFits(collab).substring(100);
       Task task = cancelledItem(collab, payload);
       assertThat(task.status()).isEqualTo("failed");
       assertThat(task.lastError()).startsWith("batch b cancelled: rrr").endsWith(TextCut.MARK).hasSizeLessThan(REASON.length());
