@@ -186,15 +186,9 @@ final class Exchange {
    *     list headers ({@code If-Match}, {@code If-None-Match}) is the list they make together (RFC 9110, section 5.3)
    *     and for {@code Last-Event-ID} a value its parser refuses, instead of the first line read alone (the routes
    *     read these here; the security checks and static files read theirs from the request)
-   * @throws ApiException 400 if it was sent on several lines of which one is empty
    */
   String header(String name) {
     java.util.List<String> lines = request.getHeaders().getValuesList(name);
-    if (lines.size() > 1 && lines.stream().anyMatch(String::isBlank)) {
-      // joined, an empty line would vanish as an empty list element: malformed, as it is alone
-      throw ApiException.badRequest(name + " header must not be empty: one of its " + lines.size()
-          + " lines is");
-    }
     return lines.isEmpty() ? null : lines.size() == 1 ? lines.get(0) : String.join(", ", lines);
   }
 

@@ -89,7 +89,8 @@ final class StaticFiles {
         return java.nio.file.Files.isDirectory(java.nio.file.Path.of(url.toURI()));
       }
       if (url.openConnection() instanceof java.net.JarURLConnection jar) {
-        jar.setUseCaches(false); // else the jar stays open in the JVM's cache, shared with the class loader's
+        // cached (the default): the JVM keeps one JarFile per jar open for its connections; uncached, each call would
+        // open one that only the garbage collector closes
         return jar.getJarEntry() == null || jar.getJarEntry().isDirectory();
       }
       return false;
