@@ -40,7 +40,15 @@ import java.util.concurrent.atomic.AtomicReference;
  *       level, a second look would pair the first look's snapshot with a bound another reader had advanced
  *       meanwhile, and skip an event.</li>
  * </ol>
- * A read blocked at a missing id that is not settled returns what comes before it; when no mark is pending it marks
+ * A run settles too: a look of {@link #last} that walked from the bound {@code s0} and found every id in
+ * {@code s0+1 .. k} visible raises the bound to {@code k}: as in 2, each id up to {@code k} is visible to every later
+ * snapshot, or settled already, so no mark or xmin is needed. The next look walks only what was appended since, not
+ * the whole log since the bound last moved (in a log without gaps nothing else would move it). A look walks at most
+ * {@link #WALK} ids before it settles them, marks (when none is pending) and looks again, which in a quiet database
+ * settles everything handed out so far in one jump; after {@link #SHORT_WALKS} such looks (a long transaction in the
+ * cluster holding the mark back) it walks to the run's end in one statement.
+ *
+ * <p>A read blocked at a missing id that is not settled returns what comes before it; when no mark is pending it marks
  * (one round trip and one xid) and looks once more, so in a quiet database a permanent gap costs one extra look. The
  * price: settling waits for every transaction of the cluster that had an xid when the mark was made, so a long
  * transaction anywhere in the cluster delays readers past a permanent gap (not past in-flight commits, which become
@@ -52,6 +60,13 @@ import java.util.concurrent.atomic.AtomicReference;
 final class EventHorizon {
   /** A mark: every id up to {@code upTo} is settled once a snapshot's xmin passes {@code xid}. */
   private record Pending(long upTo, long xid) {}
+
+  /** The most ids one look of {@link #last} walks from the settled bound before it settles them and looks again. */
+  static final int WALK = 1024;
+  /** Looks of {@link #last} with a walk that stops at {@link #WALK} ids; the next one walks to the run's end. */
+  static final int SHORT_WALKS = 8;
+  /** What the walk of {@link #last} returns when the run goes on past its end. */
+  private static final long RUN_GOES_ON = -1;
 
   private final AtomicLong settled = new AtomicLong();
   private final AtomicReference<Pending> pending = new AtomicReference<>();
@@ -69,10 +84,12 @@ final class EventHorizon {
         + " WHERE id > ? ORDER BY id LIMIT ?";
     String ev = t.events();
     // the largest visible id, and the end of the visible run from the settled bound on (the largest visible id not
-    // above the bound if the run is empty)
+    // above the bound if the run is empty), or -1 if the run goes on past the walk's end (the third parameter): the
+    // walk visits at most the ids from the bound to that end
     last = horizon + "; SELECT (SELECT MAX(id) FROM " + ev + "), CASE WHEN EXISTS (SELECT 1 FROM " + ev
-        + " WHERE id = ?) THEN (SELECT e.id FROM " + ev + " e WHERE e.id > ? AND NOT EXISTS (SELECT 1 FROM " + ev
-        + " f WHERE f.id = e.id + 1) ORDER BY e.id LIMIT 1) ELSE (SELECT MAX(id) FROM " + ev + " WHERE id <= ?) END";
+        + " WHERE id = ?) THEN COALESCE((SELECT e.id FROM " + ev + " e WHERE e.id > ? AND e.id <= ? AND NOT EXISTS"
+        + " (SELECT 1 FROM " + ev + " f WHERE f.id = e.id + 1) ORDER BY e.id LIMIT 1), " + RUN_GOES_ON
+        + ") ELSE (SELECT MAX(id) FROM " + ev + " WHERE id <= ?) END";
     mark = lastValue + " FROM " + t.eventSequence() + "; SELECT CAST(CAST(pg_current_xact_id() AS TEXT) AS BIGINT)";
   }
 
@@ -121,7 +138,10 @@ final class EventHorizon {
   }
 
   /**
-   * @param c a connection
+   * Finds the end of the readable run, walking from the settled bound, and settles the run it walked: the next call
+   * walks only what was appended since (at most {@link #WALK} ids a look; see the class description).
+   *
+   * @param c a connection in auto-commit, as for {@link #read}
    * @return the id of the last event {@link #read} can return now: the end of the readable run, 0 if none
    * @throws SQLException if the database fails
    */
@@ -135,16 +155,19 @@ final class EventHorizon {
         }
       }
     }
-    for (int round = 0; ; round++) {
+    int round = 0;
+    for (int look = 0; ; look++) {
       long s0 = settled.get();
       Pending p0 = pending.get();
+      long end = look < SHORT_WALKS && s0 < Long.MAX_VALUE - WALK ? s0 + WALK : Long.MAX_VALUE;
       long max;
       long readable;
       long s;
       try (PreparedStatement ps = c.prepareStatement(last)) {
         ps.setLong(1, s0 + 1);
         ps.setLong(2, s0);
-        ps.setLong(3, s0);
+        ps.setLong(3, end);
+        ps.setLong(4, s0);
         s = advance(ps, s0, p0);
         try (ResultSet rs = nextResult(ps)) {
           rs.next();
@@ -152,12 +175,43 @@ final class EventHorizon {
           readable = rs.getLong(2); // 0 if null: no event at all up to the bound
         }
       }
+      if (readable == RUN_GOES_ON) {
+        // s0+1 .. end+1 are all visible (each id up to end has its successor): settle them, and when no bound came
+        // with this look, mark, so that a later look can settle everything handed out so far at once
+        settleRun(s0, s, end + 1);
+        if (s == s0) {
+          mark(c);
+        }
+        continue;
+      }
+      if (readable > s0) {
+        settleRun(s0, s, readable);
+      }
       if (readable >= max || round > 1) {
         return readable >= max ? max : readable;
       }
       if (s == s0 && !mark(c)) {
         return readable;
       }
+      round++;
+    }
+  }
+
+  /**
+   * Settles a run a look found: with the bound {@code s0} it read before its statements, that statement's snapshot
+   * showed every id in {@code s0+1 .. k}, so every id up to {@code k} is visible to every later snapshot (committed;
+   * events are never deleted) or, up to {@code s0}, settled. A read that takes the bound after this takes its snapshot
+   * after that one.
+   *
+   * @param s0 the bound the look walked from
+   * @param s the bound the look's horizon gave: below {@code s0} if the sequence went back, and then nothing is
+   *     settled
+   * @param k the end of the run
+   */
+  private void settleRun(long s0, long s, long k) {
+    if (s >= s0) {
+      // unless a look saw the sequence go back meanwhile (the bound fell below s0): then s0 itself no longer holds
+      settled.getAndUpdate(now -> now >= s0 ? Math.max(now, k) : now);
     }
   }
 
