@@ -4,6 +4,7 @@ import java.net.URI;
 import java.util.Objects;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.component.AbstractLifeCycle;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 import org.slf4j.Logger;
@@ -45,6 +46,20 @@ final class CollabServer implements AutoCloseable {
     connector.setIdleTimeout(Math.max(30_000, config.keepAlive().toMillis() * 3));
     server.addConnector(connector);
     this.hub = new EventHub(store.collab(), scheduler, config);
+    // a bean started after the scheduler (its keep-alives run there) and before the connector opens (Jetty starts
+    // connectors last): a stream accepted before the hub had its position would wait for the next event or keep-alive
+    // to catch up, and a hub that cannot start leaves no port open
+    server.addBean(new AbstractLifeCycle() {
+      @Override
+      protected void doStart() {
+        hub.start();
+      }
+
+      @Override
+      public String toString() {
+        return "collab event hub";
+      }
+    });
     this.router = new Router(ApiRoutes.all(store, config, hub));
     RateLimiter limiter = new RateLimiter(config.ratePerSecond(), config.rateBurst(), System::nanoTime);
     server.setHandler(new ApiHandler(router, config, limiter, console));
@@ -58,8 +73,12 @@ final class CollabServer implements AutoCloseable {
    * @throws Exception if the port cannot be bound or Jetty fails to start
    */
   void start() throws Exception {
-    server.start();
-    hub.start();
+    try {
+      server.start();
+    } catch (Exception | Error e) {
+      close(); // what started (the scheduler, the hub's subscription) stops
+      throw e;
+    }
     LOG.info("collab serving on {}", uri());
   }
 

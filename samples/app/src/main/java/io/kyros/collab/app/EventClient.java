@@ -81,7 +81,10 @@ abstract class EventClient {
           return;
         }
         if (batch.size() == EventHub.BATCH) {
-          continue;
+          // more may follow: read it in a pump task of its own, behind the other clients' (a client resuming far back
+          // with a filter that matches little must not hold a pump thread until it has scanned its whole stretch)
+          hub.execute(this::pump);
+          return;
         }
         synchronized (this) {
           if (!dirty) {

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * ring of the most recent {@value #RING} events and wakes the registered {@link EventClient}s. A
  * client keeps its own cursor (the last id it has looked at) and, when woken, reads what follows it:
  * from the ring when the ring covers its cursor, else from the storage (a client resuming far back).
- * Reading is done on {@value #PUMPS} pump threads shared by all clients; writing is Jetty's
+ * Reading is done on {@value #PUMPS} pump threads shared by all clients, at most {@value #BATCH} events a pump task,
+ * so that clients take turns (one resuming far back does not hold a thread); writing is Jetty's
  * asynchronous write, so a slow client only delays itself. Keep-alive comments go out from Jetty's
  * scheduler every {@link ServerConfig#keepAlive()}.
  *
@@ -73,11 +74,20 @@ final class EventHub implements AutoCloseable {
   private volatile boolean closed;
 
   EventHub(Collab collab, Scheduler scheduler, ServerConfig config) {
+    this(collab, scheduler, config, pumpThreads());
+  }
+
+  /** As above, with the executor the pumps run on (a test's, run by hand). */
+  EventHub(Collab collab, Scheduler scheduler, ServerConfig config, ExecutorService pumps) {
     this.collab = collab;
     this.scheduler = scheduler;
     this.config = config;
+    this.pumps = pumps;
+  }
+
+  private static ExecutorService pumpThreads() {
     AtomicInteger n = new AtomicInteger();
-    this.pumps = Executors.newFixedThreadPool(PUMPS, r -> {
+    return Executors.newFixedThreadPool(PUMPS, r -> {
       Thread t = new Thread(r, "collab-sse-" + n.incrementAndGet());
       t.setDaemon(true);
       return t;

@@ -23,15 +23,18 @@ class EventClientHandedTest {
   void eventsBeingDeliveredAreNotReportedAsSeenUntilTheirWriteEnds() throws Exception {
     ScheduledExecutorScheduler scheduler = new ScheduledExecutorScheduler();
     scheduler.start();
-    try (Collab collab = Collab.builder().storage(MemoryStorage.create()).holder("t").build()) {
-      EventHub hub = new EventHub(collab, scheduler, ServerConfig.builder().build());
+    Collab collab = Collab.builder().storage(MemoryStorage.create()).holder("t").build();
+    EventHub hub = new EventHub(collab, scheduler, ServerConfig.builder().build());
+    try {
       hub.start();
       CompletableFuture<long[]> atDelivery = new CompletableFuture<>();
       EventClient client = new EventClient(hub, e -> e.type().equals("wanted"), 0) {
         @Override
         void deliver(List<Event> events) {
-          atDelivery.complete(new long[] {seenThrough(), events.get(0).id()});
+          long[] seen = {seenThrough(), events.get(0).id(), 0};
           written();
+          seen[2] = seenThrough();
+          atDelivery.complete(seen);
         }
 
         @Override
@@ -51,9 +54,10 @@ class EventClientHandedTest {
       long[] seen = atDelivery.get(30, TimeUnit.SECONDS);
       assertThat(seen[1]).isEqualTo(wanted);
       assertThat(seen[0]).as("seen through, while event %d is being delivered", wanted).isEqualTo(wanted - 1);
-      assertThat(client.seenThrough()).as("once its write ended").isEqualTo(wanted);
-      hub.close();
+      assertThat(seen[2]).as("once its write ended").isEqualTo(wanted);
     } finally {
+      hub.close();
+      collab.close();
       scheduler.stop();
     }
   }
