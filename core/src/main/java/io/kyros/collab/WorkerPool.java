@@ -268,9 +268,19 @@ public final class WorkerPool implements AutoCloseable {
    * @return true if every handler finished before the deadline, false if some claims were released unfinished
    * @throws InterruptedException if interrupted while waiting (after the shutdown's other steps, as above)
    * @throws IllegalArgumentException if deadline is negative
+   * @throws IllegalStateException if called from a handler of this pool (it would wait for itself, then release its
+   *     own task's claim while it still runs); nothing is shut down
    */
   public boolean shutdown(Duration deadline) throws InterruptedException {
     Names.requireNotNegative("deadline", deadline);
+    Thread caller = Thread.currentThread();
+    for (WorkerRun run : runs) {
+      if (run.runsHandlerOn(caller)) {
+        throw new IllegalStateException("worker pool " + agentId + " cannot be shut down from its own handler (task "
+            + run.taskId() + "): it would wait for that handler, then release its claim while it runs; return an"
+            + " outcome and shut the pool down from another thread");
+      }
+    }
     stopping = true;
     signal();
     Subscription s = subscription;
@@ -335,7 +345,11 @@ public final class WorkerPool implements AutoCloseable {
     }
   }
 
-  /** Shuts down with the builder's {@code shutdownTimeout}; see {@link #shutdown(Duration)}. */
+  /**
+   * Shuts down with the builder's {@code shutdownTimeout}; see {@link #shutdown(Duration)}.
+   *
+   * @throws IllegalStateException if called from a handler of this pool; nothing is shut down
+   */
   @Override
   public void close() {
     try {

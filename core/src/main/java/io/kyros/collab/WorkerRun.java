@@ -496,6 +496,13 @@ final class WorkerRun implements Runnable {
    * @throws LeaseLostException if the claim is no longer current
    * @throws UpdateConflictException if other changes kept coming for longer than the update timeout
    */
+  /** @return whether {@code t} is running this run's handler now */
+  boolean runsHandlerOn(Thread t) {
+    synchronized (interruptLock) {
+      return thread == t;
+    }
+  }
+
   Task updateChecklist(UnaryOperator<List<ChecklistItem>> change) {
     Retry backoff = core.retry("checklist of task " + taskId());
     for (;; backoff.pause()) {
