@@ -127,7 +127,8 @@ final class Core {
    * @throws ValueTooLargeException if its canonical form exceeds the limit
    */
   Encoded encode(Object value, String what) {
-    Nesting.check(value, what); // before the mapper, whose recursion a cyclic or very deep value would overflow
+    // before the mapper, whose recursion a cyclic or very deep value would overflow
+    Nesting.check(value, what, settings.maxValueBytes());
     JsonNode node;
     if (value instanceof JsonNode n) {
       node = n;
@@ -142,7 +143,7 @@ final class Core {
         // a bean graph that refers to itself: the walk above only follows maps, collections and arrays
         throw new InvalidValueException(what + " cannot be converted to JSON: it nests too deep or contains itself");
       }
-      Nesting.check(node, what);
+      Nesting.check(node, what, settings.maxValueBytes());
     }
     ObjectNode object = CanonicalJson.requireObject(node, what);
     byte[] bytes = CanonicalJson.canonicalBytes(object);
@@ -161,7 +162,7 @@ final class Core {
       throw new InvalidValueException(what + ": a String value is read as the JSON text of a JSON object, and this "
           + "one is not JSON: " + e.getMessage(), e);
     }
-    Nesting.check(node, what);
+    Nesting.check(node, what, settings.maxValueBytes());
     return node;
   }
 

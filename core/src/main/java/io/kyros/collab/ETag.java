@@ -239,12 +239,21 @@ public record ETag(String tag, boolean weak) {
     return "character " + code + " (only U+0021-U+007E and obs-text U+0080-U+00FF are allowed)";
   }
 
-  /** Renders input for an exception message, escaping control characters (no log injection). */
+  /** The most characters of a header an exception message shows. */
+  private static final int SHOWN = 200;
+
+  /**
+   * Renders input for an exception message: C0 and C1 control characters and the Unicode line and paragraph
+   * separators escaped (no log injection), at most {@value #SHOWN} characters of it.
+   */
   static String printable(String s) {
+    if (s.length() > SHOWN) {
+      return printable(s.substring(0, SHOWN)) + "... (" + s.length() + " characters)";
+    }
     StringBuilder out = null;
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
-      if (c < 0x20 || c == 0x7F) {
+      if (c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == '\u2028' || c == '\u2029') {
         if (out == null) {
           out = new StringBuilder(s.length() + 16).append(s, 0, i);
         }

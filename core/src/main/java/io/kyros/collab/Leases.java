@@ -244,11 +244,17 @@ public final class Leases {
    *
    * @param lease the lease to keep alive
    * @return the keep-alive handle; close it to stop renewing
+   * @throws IllegalArgumentException if the lease's ttl is under 3 ns: a third of it is no interval to renew at
    * @see #keepAlive(Lease, Duration)
    */
   public KeepAlive keepAlive(Lease lease) {
     Objects.requireNonNull(lease, "lease");
-    return keepAlive(lease, lease.ttl().dividedBy(3));
+    Duration interval = lease.ttl().dividedBy(3);
+    if (interval.isZero()) {
+      throw new IllegalArgumentException("lease " + lease.resource() + "'s ttl " + lease.ttl() + " is too short to"
+          + " keep alive: its renewal interval, a third of it, is zero");
+    }
+    return keepAlive(lease, interval);
   }
 
   /**

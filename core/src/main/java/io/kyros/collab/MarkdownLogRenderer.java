@@ -81,7 +81,24 @@ public final class MarkdownLogRenderer {
    */
   public String renderLine(Event e) {
     Objects.requireNonNull(e, "e");
-    return "- `" + TIME.format(e.ts().atZone(zone)) + "` **" + escape(e.actor()) + "** " + sentence(e) + " · #" + e.id();
+    return "- `" + TIME.format(e.ts().atZone(zone)) + "` **" + bold(e.actor()) + "** " + sentence(e) + " · #" + e.id();
+  }
+
+  /**
+   * Escapes a text shown in bold: as {@link #escape}, and its leading and trailing spaces as character references,
+   * since a {@code **} next to a space does not open or close emphasis ({@code ** bob **} shows its asterisks).
+   */
+  static String bold(String s) {
+    String escaped = escape(s);
+    int start = 0;
+    while (start < escaped.length() && escaped.charAt(start) == ' ') {
+      start++;
+    }
+    int end = escaped.length();
+    while (end > start && escaped.charAt(end - 1) == ' ') {
+      end--;
+    }
+    return "&#32;".repeat(start) + escaped.substring(start, end) + "&#32;".repeat(escaped.length() - end);
   }
 
   private static String sentence(Event e) {
@@ -212,13 +229,16 @@ public final class MarkdownLogRenderer {
     return fence + pad + flat + pad + fence;
   }
 
-  /** Escapes Markdown emphasis and code characters and flattens newlines. */
+  /**
+   * Escapes Markdown emphasis, strikethrough, code and link characters and character references ({@code &amp;}, which
+   * would otherwise show {@code a&lt;b} as {@code a<b}), and flattens newlines.
+   */
   static String escape(String s) {
     StringBuilder b = new StringBuilder(s.length());
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
       switch (c) {
-        case '*', '_', '`', '[', ']', '<', '>', '|', '\\' -> b.append('\\').append(c);
+        case '*', '_', '`', '[', ']', '<', '>', '|', '\\', '~', '&' -> b.append('\\').append(c);
         case '\n', '\r' -> b.append(' ');
         default -> b.append(c);
       }

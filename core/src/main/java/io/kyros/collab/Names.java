@@ -165,7 +165,8 @@ final class Names {
     int max = Math.min(s.length(), 140);
     for (int i = 0; i < max; i++) {
       char c = s.charAt(i);
-      if (c < 0x20 || c == 0x7f) {
+      if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == '\u2028' || c == '\u2029') {
+        // C0 and C1 controls and the Unicode line and paragraph separators: some logs break lines at them
         b.append(String.format("\\u%04x", (int) c));
       } else {
         b.append(c);

@@ -14,7 +14,9 @@ import java.util.Map;
  * levels by default, and a backend may wrap a value in an envelope), so whatever is accepted reads back.
  *
  * <p>The check walks iteratively, so a self-referencing {@code Map} or {@code List}, or one nested 200,000
- * levels deep, is refused as an {@link InvalidValueException} instead of overflowing the stack. Stateless.
+ * levels deep, is refused as an {@link InvalidValueException} instead of overflowing the stack; and it stops after as
+ * many elements as the size limit has bytes, so a value that shares its containers (far larger as JSON than in
+ * memory) is refused as a {@link ValueTooLargeException} at once. Stateless.
  */
 final class Nesting {
   /** The deepest nesting accepted. */
@@ -30,14 +32,23 @@ final class Nesting {
    *
    * @param value the value
    * @param what what it is, for the message ({@code "document c/x"})
+   * @param maxBytes the size limit of its canonical JSON: a value with more elements cannot fit, each taking a byte
    * @throws InvalidValueException if it nests deeper than {@link #MAX_DEPTH} levels (a value that contains
    *     itself nests infinitely deep)
+   * @throws ValueTooLargeException if it has more elements than {@code maxBytes}
    */
-  static void check(Object value, String what) {
+  static void check(Object value, String what, long maxBytes) {
     Deque<Level> todo = new ArrayDeque<>();
     todo.push(new Level(value, 0));
+    long elements = 0;
     while (!todo.isEmpty()) {
       Level l = todo.pop();
+      if (++elements > maxBytes) {
+        // each element takes at least a byte of canonical JSON: a value sharing its containers (an array holding
+        // the one before it twice, 40 times over) has far more than it holds in memory, and is refused here instead
+        // of being walked, then written, path by path
+        throw ValueTooLargeException.ofElements(what, elements, maxBytes);
+      }
       Iterable<?> children = children(l.value());
       if (children == null) {
         continue;

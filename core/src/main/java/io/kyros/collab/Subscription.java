@@ -16,8 +16,10 @@ public interface Subscription extends AutoCloseable {
 
   /**
    * Stops delivery. Idempotent, and returns without waiting: an event being delivered finishes
-   * first (its listener call is not interrupted) and no event is delivered after it. A subscription
-   * waiting for new events stops promptly.
+   * first (its listener call is not interrupted) and no delivery begins after it. Returning without waiting, it
+   * cannot wait for a delivery that began just before it on the subscription's thread: that listener call may start
+   * just after this returns (to wait for the listener, have it signal). A subscription waiting for new events stops
+   * promptly.
    */
   @Override
   void close();

@@ -23,7 +23,11 @@ import org.slf4j.LoggerFactory;
  * <p>Closing: {@link #close()} interrupts the thread only while it is parked (waiting on the
  * storage, for demand, or between read retries), never while it calls {@link Sink#deliver}, so an
  * event being delivered finishes first and the consumer's code never sees an interrupt caused by
- * closing.
+ * closing. {@code close()} returns without waiting for a delivery: the tail decides to deliver an event under the
+ * lock that {@code close()} sets {@code closed} under, so each delivery begins before a close or not at all, and a
+ * consumer's call for an event whose delivery began just before may start just after {@code close()} returned. An
+ * interrupt flag the consumer's code leaves set is cleared after each delivery: it is not the tail's, and the
+ * storage reads must not see it.
  *
  * <p>Thread-safe: {@link #close()}, {@link #position()} and {@link #isClosed()} may be called from any
  * thread; everything else runs on the tail's own thread.
@@ -117,11 +121,12 @@ final class Tail implements Subscription, Runnable {
     if (closed) {
       return;
     }
-    closed = true;
     // The tail sets parked and then re-checks closed (see park), so either it sees closed and
     // does not wait, or we see parked and interrupt the wait. It clears parked under the same lock
-    // before delivering, so a delivering tail is never interrupted.
+    // before delivering, so a delivering tail is never interrupted. Set under that lock, under which the tail also
+    // decides to deliver an event: a delivery begins before this close, or not at all.
     synchronized (parkLock) {
+      closed = true;
       Thread t = thread;
       if (parked && t != null && t != Thread.currentThread()) {
         t.interrupt();
@@ -216,8 +221,13 @@ final class Tail implements Subscription, Runnable {
               stored.id(), e);
           return e;
         }
-        if (!park(sink::awaitDemand) || closed) {
+        if (!park(sink::awaitDemand)) {
           return null;
+        }
+        synchronized (parkLock) {
+          if (closed) {
+            return null; // closed before this delivery began
+          }
         }
         try {
           sink.deliver(event);
@@ -226,6 +236,10 @@ final class Tail implements Subscription, Runnable {
           LOG.debug("event subscription stopped by its consumer at event {}", stored.id(), e);
           return e;
         }
+        // a consumer may leave this thread's interrupt flag set (the "restore the interrupt" idiom): it is not the
+        // tail's (only close() ends it, and never interrupts a delivery), and the storage read that follows must not
+        // see it (a file store's channel would close on it, and the read be retried as a failure)
+        Thread.interrupted();
         position.set(stored.id());
       }
     }

@@ -25,7 +25,28 @@ public final class ValueTooLargeException extends InvalidValueException {
     this.limit = limit;
   }
 
-  /** @return the size of the rejected value's canonical JSON, in bytes */
+  /**
+   * A value found too large before it was encoded: it has more elements than the limit has bytes (a value sharing
+   * its containers can have far more than it holds in memory), and each takes at least one byte.
+   *
+   * @param what what was too large
+   * @param elements how many elements it was found to have, at least (its canonical JSON has at least as many bytes)
+   * @param limit the configured limit in bytes
+   * @return the exception, whose {@link #size()} is that lower bound
+   */
+  static ValueTooLargeException ofElements(String what, long elements, long limit) {
+    return new ValueTooLargeException(elements, limit, what + " is too large: it has more than " + (elements - 1)
+        + " elements, each"
+        + " at least one byte of canonical JSON, over the limit of " + limit + " bytes");
+  }
+
+  private ValueTooLargeException(long size, long limit, String message) {
+    super(message);
+    this.size = size;
+    this.limit = limit;
+  }
+
+  /** @return the size of the rejected value's canonical JSON, in bytes (for {@link #ofElements}, a lower bound) */
   public long size() {
     return size;
   }
