@@ -31,8 +31,9 @@ function closingFence(text, n, from) {
 }
 
 /**
- * Inline Markdown as the log renderer writes it: backslash escapes, code spans with fences of any
- * length (one padding space each side stripped), **strong** and _emphasis_ (not inside a word).
+ * Inline Markdown as the log renderer writes it: backslash escapes, decimal character references (an
+ * actor's outer spaces, &#32;), code spans with fences of any length (one padding space each side
+ * stripped), **strong** and _emphasis_ (not inside a word).
  */
 function inline(text) {
   const out = [];
@@ -46,6 +47,12 @@ function inline(text) {
     if (c === '\\' && PUNCTUATION.test(text[i + 1] ?? '')) {
       plain += text[i + 1];
       i += 2;
+      continue;
+    }
+    const reference = c === '&' ? /^&#(\d{1,7});/.exec(text.slice(i, i + 10)) : null;
+    if (reference && Number(reference[1]) <= 0x10FFFF) { // a decimal character reference (the log writes &#32;)
+      plain += String.fromCodePoint(Number(reference[1]));
+      i += reference[0].length;
       continue;
     }
     if (c === '`') {

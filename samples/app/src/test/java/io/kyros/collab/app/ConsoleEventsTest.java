@@ -45,13 +45,21 @@ class ConsoleEventsTest extends BrowserTest {
       String id = Http.json(task).get("id").asText();
       browser.until(d -> rows().size() == 2);
       assertThat(browser.allStartingWith("event-row-").get(0).getAttribute("data-event")).isEqualTo("task_created");
+      // an actor the Markdown log writes with character references (outer spaces) and escapes (& and ~)
+      HttpResponse<String> odd = http.post("/collab/events", "{\"event\": \"note\", \"target\": \"notes/1\","
+          + " \"actor\": \" ops &amp; ~co~ \"}");
+      assertThat(odd.statusCode()).as(odd.body()).isEqualTo(201);
+      browser.until(d -> rows().size() == 3);
 
       browser.find("generate-log").click();
 
       WebElement log = browser.find("human-log");
       browser.waitForText("human-log", id);
-      assertThat(log.getText()).contains("Human log", "Event log", "build_finished", "builds/42");
-      assertThat(log.findElements(org.openqa.selenium.By.tagName("li"))).hasSize(2);
+      assertThat(log.getText()).contains("Human log", "Event log", "build_finished", "builds/42")
+          .doesNotContain("&#32;", "\\&", "\\~");
+      assertThat(log.findElements(org.openqa.selenium.By.tagName("li"))).hasSize(3);
+      assertThat(log.findElements(org.openqa.selenium.By.tagName("strong"))).extracting(WebElement::getText)
+          .contains("ops &amp; ~co~");
       browser.screenshot("events");
     }
   }
