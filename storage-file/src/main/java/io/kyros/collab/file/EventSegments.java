@@ -531,6 +531,12 @@ final class EventSegments {
 
   /** @return the size of the segment the writer appends to, opening the newest (or the first) */
   private long ensureWriter(long firstId) throws IOException {
+    if (writeChannel != null && !writeChannel.isOpen()) {
+      // closed by an interrupt of the writer thread inside an operation on it: open the newest segment again below
+      LOG.warn("The channel of {} was closed (an interrupt of the writer thread); opening it again", writeSegment);
+      writeChannel = null;
+      writeSegment = null;
+    }
     if (writeChannel != null && writeChannel.size() < segmentBytes) {
       if (segments.lastEntry().getValue().equals(writeSegment)) {
         return writeChannel.size();

@@ -48,6 +48,15 @@ import org.slf4j.LoggerFactory;
  *       thread inside a {@link FileChannel} operation closes the channel, and a closed lock channel
  *       would drop the process's lock. A caller waits without reacting to interrupts (its commit may
  *       already be durable) and keeps its interrupt status.</li>
+ *   <li>No interrupt status survives into a channel operation of this thread: the callers' code it runs (a commit's
+ *       clock and event function) may set it, so it is cleared after each, and before each batch and its journal
+ *       append. Nothing here uses the interrupt: the thread ignores it while it waits for commits, and {@link #stop()}
+ *       queues {@link #STOP} (and sets {@link #stopped}) instead of interrupting, so a cleared status never loses a
+ *       stop. Should an interrupt still arrive from elsewhere, the store does not stay broken: one that arrives while
+ *       the thread waits for another process's OS lock does not end the wait ({@link LockFile#lock()} opens the file
+ *       again and waits on); one that closes a channel during another step fails that batch (with the outcome its
+ *       step gives), and the next batch opens the closed channel again ({@link LockFile#lock()},
+ *       {@link Journal#reopenIfClosed()}, the event segments' writer).</li>
  *   <li>The thread never dies of a failure: every commit of a failed batch gets the failure.</li>
  *   <li>Callers are woken as a binary tree: the thread wakes one, each woken caller wakes two more.</li>
  *   <li>A commit queued after {@link #stop()} fails with "closed" instead of waiting forever.</li>
@@ -254,6 +263,7 @@ final class GroupCommitWriter {
     parts.writerLock().lock();
     FileLock lock = null;
     try {
+      Thread.interrupted(); // as before a batch: a set status would close the lock file's channel
       long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(SAVE_LOCK_WAIT_MILLIS);
       while ((lock = parts.lockFile().tryLock()) == null && System.nanoTime() < deadline) {
         LockSupport.parkNanos(TimeUnit.MILLISECONDS.toNanos(5));
@@ -262,6 +272,7 @@ final class GroupCommitWriter {
         LOG.info("Not saving the secondary index of {} as the store closes: another process holds the lock", root);
         return;
       }
+      journal.reopenIfClosed();
       parts.recovery().catchUp(Recovery.Occasion.BATCH);
       parts.index().saveAtStop();
     } catch (IOException | RuntimeException | Error e) {
@@ -318,7 +329,16 @@ final class GroupCommitWriter {
     boolean anyEvents = false;
     FileLock lock = null;
     try {
-      lock = parts.lockFile().lock();
+      try {
+        Thread.interrupted(); // a status set since the last batch would close the lock file's channel (see the class)
+        lock = parts.lockFile().lock();
+        Thread.interrupted(); // lock() keeps an interrupt that arrived during its wait; nothing here wants it
+        journal.reopenIfClosed();
+      } catch (IOException e) {
+        failAll(batch, "commit failed in " + root + " before anything of it was written (it did not apply): the lock"
+            + " file or the journal could not be locked or opened", e);
+        return false;
+      }
       parts.recovery().catchUp(Recovery.Occasion.BATCH);
       parts.index().catchUp(); // other processes' commits since this engine last held the lock
       long logLast = counters.eventId();
@@ -326,7 +346,11 @@ final class GroupCommitWriter {
       batchOverlay = overlay;
       for (Pending p : batch) {
         if (p.commit == CATCH_UP) {
-          p.result = new CommitResult.Committed(List.of(), List.of(), p.clock.instant());
+          try {
+            p.result = new CommitResult.Committed(List.of(), List.of(), p.clock.instant());
+          } finally {
+            Thread.interrupted(); // the caller's clock ran on this thread (see the class)
+          }
           continue;
         }
         JournalEntry entry = prepare(p, overlay);
@@ -349,6 +373,7 @@ final class GroupCommitWriter {
           bytes.writeBytes(JournalCodec.encodeEntry(e, objects));
         }
         parts.index().beforeAppend(before + bytes.size());
+        Thread.interrupted(); // an interrupt status would close the journal's channel for good (see the class)
         journal.append(bytes.toByteArray());
         if (parts.durability() == FileStorage.Durability.FSYNC) {
           journal.force();
@@ -467,6 +492,7 @@ final class GroupCommitWriter {
     long eventId = counters.eventId();
     try {
       now = p.clock.instant();
+      Thread.interrupted(); // before the expectations read documents: the clock may have set it (see the class)
       for (Expectation e : commit.expectations()) {
         Long pending = overlay.get(e.key());
         long actual = pending != null ? pending : parts.docs().revision(e.key());
@@ -488,6 +514,10 @@ final class GroupCommitWriter {
     } catch (RuntimeException | Error e) {
       p.failure = e;
       return null;
+    } finally {
+      // the caller's clock and event function ran on this thread; an interrupt status they set (code that caught an
+      // InterruptedException and restored it) would make the next channel operation close its channel (see the class)
+      Thread.interrupted();
     }
     List<JournalWrite> writes = new ArrayList<>(revisions.size());
     for (int i = 0; i < revisions.size(); i++) {

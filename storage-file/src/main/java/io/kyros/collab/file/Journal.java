@@ -43,7 +43,10 @@ final class Journal implements AutoCloseable {
   private static final int ZEROS = 1 << 20;
 
   private final Path file;
-  private final FileChannel channel;
+  /** Replaced by {@link #reopenIfClosed()} only, under the writer lock, when an interrupt closed it. */
+  private FileChannel channel;
+  /** Set by {@link #close()}: a channel closed then is never opened again. */
+  private boolean closed;
   /** Bytes preallocated with zeros whenever the journal is emptied. */
   private final long capacity;
   /** The logical end as this engine last saw it: where the next line goes. */
@@ -74,6 +77,22 @@ final class Journal implements AutoCloseable {
 
   Path file() {
     return file;
+  }
+
+  /**
+   * Opens the file again if its channel was closed by an interrupt of a thread inside an operation on it (which
+   * nobody should do: only the writer thread uses it, see {@link GroupCommitWriter}), so that one interrupt does not
+   * fail every later commit of the JVM. The logical end stays as it is: the catch-up that follows under the OS lock
+   * reads the journal from the lock header's offset. Under the writer lock; the file is not created.
+   *
+   * @throws IOException if it cannot be opened
+   */
+  void reopenIfClosed() throws IOException {
+    if (channel.isOpen() || closed) {
+      return;
+    }
+    channel = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    LOG.warn("The channel of {} was closed (an interrupt of a thread using it); opened it again", file);
   }
 
   /** @return the logical end: the bytes of complete lines, as of the last read or append */
@@ -312,6 +331,7 @@ final class Journal implements AutoCloseable {
 
   @Override
   public void close() throws IOException {
+    closed = true;
     channel.close();
   }
 }

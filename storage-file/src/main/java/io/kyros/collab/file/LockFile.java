@@ -5,8 +5,10 @@ import static java.nio.charset.StandardCharsets.US_ASCII;
 import io.kyros.collab.file.Codec.Counters;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.ClosedChannelException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.channels.FileLockInterruptionException;
 import java.nio.file.FileSystem;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -14,6 +16,8 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The writers' OS lock, {@code collab.lock}, and the header in its first bytes: the hand-over
@@ -40,15 +44,26 @@ import java.util.Set;
  * only the thread holding the store's writer lock writes it; the checker of this JVM reads the header
  * through the same channel ({@link #headerBytes}, a positional read), never through a channel of its own.
  *
+ * <p>An interrupt reaching a thread inside an operation on the channel closes it (and so drops the lock, if held).
+ * Nobody should interrupt the threads that use it, but should one be interrupted, the store must not stay broken for
+ * every thread of the JVM: {@link #lock()} and {@link #tryLock()} open the file again when they find the channel
+ * closed, and an interrupt of {@link #lock()} while it waits for another process does not end the wait (it opens
+ * the file again and waits on). Opening it again is safe exactly then: the old channel is closed, so this process
+ * holds no lock on the file, and the new channel is still the only one in the JVM.
+ *
  * <p>Locks: none of its own; every method but {@link #headerBytes} is called with the store's writer
  * lock held. Not thread-safe on its own.
  */
 final class LockFile implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(LockFile.class);
   static final String NAME = "collab.lock";
   static final int HEADER_BYTES = 256;
 
   private final Path file;
-  private final FileChannel channel;
+  /** Replaced only under the store's writer lock, when an interrupt closed it; read without it by {@link #headerBytes}. */
+  private volatile FileChannel channel;
+  /** Set by {@link #close()}: a channel closed then is never opened again. */
+  private volatile boolean closed;
   /** Linux's boot id: a header written in this boot describes what is in the page cache; null elsewhere. */
   private final String bootId;
 
@@ -75,18 +90,71 @@ final class LockFile implements AutoCloseable {
     return bootId;
   }
 
-  /** Takes the process's exclusive OS lock, waiting for other processes. */
+  /**
+   * Takes the process's exclusive OS lock, waiting for other processes. An interrupt does not end the wait: it closes
+   * the channel ({@link FileLockInterruptionException}), and this opens the file again and waits on; the thread's
+   * interrupt status is as it was before, or set if an interrupt arrived meanwhile. A channel found closed (by an
+   * interrupt during an earlier operation, which dropped the lock then) is replaced the same way.
+   *
+   * @throws IOException if the file cannot be locked or opened again
+   */
   FileLock lock() throws IOException {
-    return channel.lock();
+    boolean interrupted = Thread.interrupted(); // a set status would close the channel at once
+    try {
+      while (true) {
+        FileChannel ch = channel;
+        try {
+          return ch.lock();
+        } catch (FileLockInterruptionException | ClosedChannelException e) {
+          interrupted |= Thread.interrupted();
+          reopen(ch, e);
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
   }
 
   /**
-   * Takes the process's exclusive OS lock if no other process holds it now.
+   * Takes the process's exclusive OS lock if no other process holds it now, opening the file again first if an
+   * interrupt closed the channel.
    *
    * @return the lock, or null if another process holds it
    */
   FileLock tryLock() throws IOException {
+    FileChannel ch = channel;
+    if (!ch.isOpen()) {
+      reopen(ch, null);
+    }
     return channel.tryLock();
+  }
+
+  /**
+   * Replaces a channel that an interrupt closed. Called under the store's writer lock with the channel closed, so this
+   * process holds no lock on the file. The file is not created: one removed meanwhile is not the file other processes
+   * lock.
+   */
+  private void reopen(FileChannel old, IOException cause) throws IOException {
+    if (old.isOpen() || closed) {
+      throw cause != null ? cause : new ClosedChannelException(); // not closed by an interrupt: nothing to reopen
+    }
+    if (channel != old) {
+      return; // replaced meanwhile
+    }
+    FileChannel fresh;
+    try {
+      fresh = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS);
+    } catch (IOException e) {
+      if (cause != null) {
+        e.addSuppressed(cause);
+      }
+      throw e;
+    }
+    channel = fresh;
+    LOG.warn("The channel of {} was closed (an interrupt of a thread"
+        + " using it); opened it again{}", file, cause == null ? "" : ": " + cause);
   }
 
   /**
@@ -105,11 +173,21 @@ final class LockFile implements AutoCloseable {
    * @return the bytes, up to {@value #HEADER_BYTES}
    */
   byte[] headerBytes() throws IOException {
-    ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
-    while (buf.hasRemaining() && channel.read(buf, buf.position()) > 0) {
-      // fill
+    while (true) {
+      FileChannel ch = channel;
+      ByteBuffer buf = ByteBuffer.allocate(HEADER_BYTES);
+      try {
+        while (buf.hasRemaining() && ch.read(buf, buf.position()) > 0) {
+          // fill
+        }
+        return Arrays.copyOf(buf.array(), buf.position());
+      } catch (ClosedChannelException e) {
+        if (channel == ch) {
+          throw e;
+        }
+        // the writer replaced a channel an interrupt closed: read through the new one
+      }
     }
-    return Arrays.copyOf(buf.array(), buf.position());
   }
 
   /** @return the counters of a header's bytes, or null as for {@link #readHeader()} */
@@ -149,6 +227,7 @@ final class LockFile implements AutoCloseable {
   /** Closes the channel, which drops this process's lock: last, when the store closes. */
   @Override
   public void close() throws IOException {
+    closed = true;
     channel.close();
   }
 

@@ -56,7 +56,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Locks, in the order they are taken:
  * <ol>
- *   <li>the registry's monitor (open and close only);</li>
+ *   <li>the registry's monitor (looking up and registering an engine only: never held while one opens or closes,
+ *       see {@link StoreRegistry});</li>
  *   <li>{@link #writerLock}: held by the opening thread during recovery, then by the writer thread
  *       for every batch, and by the closing thread;</li>
  *   <li>the OS lock on {@code collab.lock} (cross-process), taken under the writer lock;</li>
@@ -116,6 +117,21 @@ final class Store {
    */
   static Store open(Path root, Options options, Journal.Writes journalWrites, Checkpoints.Threads threads)
       throws IOException {
+    // the opening thread works on the shared channels (the lock file, under the OS lock, and the journal): a set
+    // interrupt status would close them at the first operation, dropping the lock mid-recovery; the open runs with it
+    // cleared and keeps it, as a commit does
+    boolean interrupted = Thread.interrupted();
+    try {
+      return openUninterrupted(root, options, journalWrites, threads);
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static Store openUninterrupted(Path root, Options options, Journal.Writes journalWrites,
+      Checkpoints.Threads threads) throws IOException {
     FilePermissions permissions = FilePermissions.ownerOnly(root.getFileSystem());
     Created created = new Created();
     for (Path d : List.of(root.resolve("state"), root.resolve("events"))) {
@@ -332,9 +348,12 @@ final class Store {
   }
 
   // -------------------------------------------------------------------------------------- reads
+  // Every read runs through Interrupts.uninterrupted: it works on a thread whose interrupt status is set, as a commit
+  // does, and keeps the status. Reads open channels of their own (documents, segments, the journal for
+  // IndexFollower.fresh, checkpoint.json), never a shared one: an interrupt closes only the reader's channel.
 
   Optional<StoredRecord> read(RecordKey key, Clock clock) throws IOException {
-    return readDocuments(() -> docs.read(key), clock);
+    return Interrupts.uninterrupted(() -> readDocuments(() -> docs.read(key), clock));
   }
 
   /**
@@ -343,6 +362,10 @@ final class Store {
    * reading it directly reports the damage.
    */
   List<StoredRecord> list(String collection, String afterId, int limit, Clock clock) throws IOException {
+    return Interrupts.uninterrupted(() -> listPage(collection, afterId, limit, clock));
+  }
+
+  private List<StoredRecord> listPage(String collection, String afterId, int limit, Clock clock) throws IOException {
     DocumentFiles.Page page = underReadLock(() -> docs.list(collection, afterId, limit));
     if (!page.damaged().isEmpty()) {
       try {
@@ -430,6 +453,10 @@ final class Store {
    */
   List<IndexHit> scanIndex(IndexQuery query, Clock clock) throws IOException {
     DocumentFiles.checkName(query.collection(), "collection");
+    return Interrupts.uninterrupted(() -> scan(query, clock));
+  }
+
+  private List<IndexHit> scan(IndexQuery query, Clock clock) throws IOException {
     index.want();
     if (!index.fresh()) {
       commit(GroupCommitWriter.CATCH_UP, clock);
@@ -467,16 +494,18 @@ final class Store {
   }
 
   List<StoredEvent> readEvents(long afterId, int limit) throws IOException {
-    visibility.readLock().lock();
-    try {
-      return events.read(afterId, limit);
-    } finally {
-      visibility.readLock().unlock();
-    }
+    return Interrupts.uninterrupted(() -> {
+      visibility.readLock().lock();
+      try {
+        return events.read(afterId, limit);
+      } finally {
+        visibility.readLock().unlock();
+      }
+    });
   }
 
   long lastEventId() throws IOException {
-    return Math.max(counters.published(), events.lastId());
+    return Math.max(counters.published(), Interrupts.uninterrupted(events::lastId));
   }
 
   /**
@@ -484,7 +513,9 @@ final class Store {
    * file (a waiter woken by a commit here); only otherwise are the segment files looked at, for other processes'.
    */
   private boolean anyEventAfter(long afterId) throws IOException {
-    return counters.published() > afterId || events.lastId() > afterId;
+    // on the waiting caller's thread: an interrupted waiter looks at the log and then gets its InterruptedException
+    // from the wait, instead of a StorageException(ClosedByInterruptException) from the look
+    return counters.published() > afterId || Interrupts.uninterrupted(events::lastId) > afterId;
   }
 
   // ------------------------------------------------------------------------------------- waiting

@@ -18,23 +18,26 @@ import java.util.Map;
  *
  * <p>Guarantees: directories are keyed by their real path (links and relative paths resolved), so
  * two spellings of one directory share one engine; a second open with other options is refused; a
- * store stays in the registry until its channels are closed, so an open racing the last close waits
+ * store stays in the registry from before its channels are opened until after they are closed (marked busy while it
+ * opens or closes), so an open or a header read racing the first open or the last close of the same directory waits
  * for it instead of creating a second channel on the lock file.
  *
- * <p>Locks: the registry's monitor guards the map and the reference counts, and is held across a
- * store's open and close. Thread-safe.
+ * <p>Locks: the registry's monitor guards the map, the reference counts and the busy marks, and is <em>not</em> held
+ * across a store's open or close: both may wait for another process's OS lock on that directory (the open to
+ * recover, the close for its writer thread's batch), and opening, closing or checking any other directory in this
+ * JVM must not wait for that (found by review). Threads that need a busy directory wait on the monitor, which the
+ * open or close notifies when it ends. Thread-safe.
  */
 final class StoreRegistry {
   /** Open engines by real path, with their reference counts; guarded by itself. */
   private static final Map<Path, Entry> OPEN = new HashMap<>();
 
   private static final class Entry {
-    final Store store;
+    /** Null while the store opens. */
+    Store store;
     int references;
-
-    Entry(Store store) {
-      this.store = store;
-    }
+    /** Opening or closing, outside the monitor: whoever needs this directory waits until the entry is idle or gone. */
+    boolean busy = true;
   }
 
   private StoreRegistry() {}
@@ -47,6 +50,8 @@ final class StoreRegistry {
    */
   static Store acquire(Path directory, Store.Options options, Journal.Writes journalWrites,
       Checkpoints.Threads threads) throws IOException {
+    Entry opening;
+    Path real;
     synchronized (OPEN) {
       Path dir = directory.toAbsolutePath().normalize();
       if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS) && !Files.isSymbolicLink(dir)) {
@@ -64,27 +69,73 @@ final class StoreRegistry {
           // another process created it
         }
       }
-      Path real = dir.toRealPath();
+      real = dir.toRealPath();
       if (!Files.isDirectory(real)) {
         throw new IOException("not a directory: " + real);
       }
-      Entry entry = OPEN.get(real);
-      if (entry == null) {
-        entry = new Entry(Store.open(real, options, journalWrites, threads));
-        OPEN.put(real, entry);
-      } else if (!entry.store.options().equals(options)) {
-        throw new IllegalStateException("directory " + real + " is already open in this JVM with other options: "
-            + entry.store.options() + " (asked: " + options + ")");
+      Entry entry = idle(real);
+      if (entry != null) {
+        if (!entry.store.options().equals(options)) {
+          throw new IllegalStateException("directory " + real + " is already open in this JVM with other options: "
+              + entry.store.options() + " (asked: " + options + ")");
+        }
+        entry.references++;
+        return entry.store;
       }
-      entry.references++;
-      return entry.store;
+      opening = new Entry();
+      OPEN.put(real, opening);
+    }
+    // outside the monitor: the open waits for the OS lock, maybe for another process
+    Store store = null;
+    try {
+      store = Store.open(real, options, journalWrites, threads);
+      return store;
+    } finally {
+      synchronized (OPEN) {
+        if (store == null) {
+          OPEN.remove(real); // a failed open: the next one tries again
+        } else {
+          opening.store = store;
+          opening.references = 1;
+          opening.busy = false;
+        }
+        OPEN.notifyAll();
+      }
+    }
+  }
+
+  /**
+   * Waits (under the monitor, which the wait lets go) until the directory's entry is not opening or closing, without
+   * reacting to interrupts (the interrupt status is kept). Called holding the monitor.
+   *
+   * @return the open entry, or null if the directory is not open in this JVM
+   */
+  private static Entry idle(Path real) {
+    boolean interrupted = false;
+    try {
+      while (true) {
+        Entry entry = OPEN.get(real);
+        if (entry == null || !entry.busy) {
+          return entry;
+        }
+        try {
+          OPEN.wait();
+        } catch (InterruptedException e) {
+          interrupted = true;
+        }
+      }
+    } finally {
+      if (interrupted) {
+        Thread.currentThread().interrupt();
+      }
     }
   }
 
   /**
    * Reads the lock header of a directory without dropping this JVM's OS lock on it: through the open engine's
    * channel if this JVM has the directory open, else from the file, under the registry's monitor so that no engine
-   * opens (and takes the lock) meanwhile. Opening and closing a channel of its own on {@code collab.lock} would
+   * opens (and takes the lock) meanwhile; an engine opening or closing is waited for. Opening and closing a channel
+   * of its own on {@code collab.lock} would
    * release every lock this process holds on it (POSIX {@code fcntl} semantics), letting another process write
    * while this one's writer is inside a batch.
    *
@@ -100,7 +151,7 @@ final class StoreRegistry {
       } catch (NoSuchFileException e) {
         return null;
       }
-      Entry entry = OPEN.get(real);
+      Entry entry = idle(real); // an engine opening or closing owns the lock file's channel: wait for it
       if (entry != null) {
         return entry.store.lockHeaderBytes();
       }
@@ -109,19 +160,23 @@ final class StoreRegistry {
   }
 
   /**
-   * Drops one reference; the last closes the engine and removes it from the registry once its
-   * files are closed.
+   * Drops one reference; the last closes the engine, outside the monitor, and removes it from the registry once its
+   * files are closed (until then the entry is busy: an open of the same directory waits for the close).
    */
   static void release(Store store) {
     synchronized (OPEN) {
       Entry entry = OPEN.get(store.root());
-      if (entry == null || entry.store != store || --entry.references > 0) {
+      if (entry == null || entry.store != store || entry.busy || --entry.references > 0) {
         return;
       }
-      try {
-        store.close();
-      } finally {
+      entry.busy = true;
+    }
+    try {
+      store.close(); // waits for the writer thread, which may wait for another process's OS lock
+    } finally {
+      synchronized (OPEN) {
         OPEN.remove(store.root());
+        OPEN.notifyAll();
       }
     }
     store.wakeWaiters();
