@@ -1,8 +1,8 @@
 // Agents: the registry (GET /collab/state/agents: {data: [{id, role, skills, status, available,
 // last_seen, current_tasks, metadata, etag}]}) with role, skills, status, last seen and current
 // tasks, and an availability toggle (POST /collab/agents/{id}/availability {available}, sent with
-// If-Match the agent's ETag). Kept current by agent_* events, and "last seen" ages every few
-// seconds. A server without the agent registry answers 404: the page says so.
+// If-Match the agent's ETag; a refused toggle is drawn back from the last state read). Kept current by agent_*
+// events, and "last seen" ages every few seconds. A server without the agent registry answers 404: the page says so.
 
 import {ApiError, optionalState, post} from '../api.js';
 import {ago, coalesce, h, localTime, notAvailable, replace} from '../dom.js';
@@ -86,6 +86,9 @@ export function mount(main, ctx) {
       } else {
         ctx.fail(`Changing ${agent.id}'s availability`, e);
       }
+      // the switch shows the change that was refused: draw the last state read at once, since the read below
+      // answers 304 (nothing changed) and draws nothing (and fails too when the server is down)
+      if (alive) render();
     }
     await reload();
   }

@@ -1,8 +1,9 @@
 // Events: the log's recent events and a live tail of new ones (its own EventSource with the server's
 // filters: type and actor lists, a target prefix), newest first; "Generate human log" renders
-// GET /collab/log.md for the same range. Changing the filters starts the tail again.
+// GET /collab/log.md for the same range (read in pages of at most 10000 events, the server's limit, joined into
+// one log). Changing the filters starts the tail again.
 
-import {get, url} from '../api.js';
+import {get} from '../api.js';
 import {h, replace, splitList} from '../dom.js';
 import {LiveFeed} from '../live.js';
 import {render as markdown} from '../markdown.js';
@@ -10,6 +11,8 @@ import {render as markdown} from '../markdown.js';
 export const TITLE = 'Events';
 
 const BACKLOG = 100;
+/** The most events one GET /collab/log.md renders (its limit's maximum). */
+const LOG_PAGE = 10000;
 const MAX_ROWS = 500;
 
 export function mount(main, ctx) {
@@ -18,6 +21,7 @@ export function mount(main, ctx) {
   let known = 0;
   let generation = 0;
   let alive = true;
+  let download = null; // the object URL of the last human log's Markdown
   const rows = h('tbody', {'data-testid': 'event-rows'});
   const status = h('span', {'data-testid': 'events-status', class: 'muted'});
   const log = h('article', {class: 'human-log', 'data-testid': 'human-log', 'aria-label': 'Human log', hidden: true});
@@ -94,19 +98,48 @@ export function mount(main, ctx) {
     }
   }
 
+  /**
+   * The human log of the events after `after` up to id `upTo`, read from GET /collab/log.md in pages of at most
+   * LOG_PAGE events (the server's limit: a wider range in one request is a 400) and joined into one log: one
+   * "# Event log: #first to #last" head for the whole range, and a day's heading only where the day changes.
+   */
+  async function readLog(after, upTo) {
+    const bodies = [];
+    let first = null;
+    let last = null;
+    let day = null;
+    while (after < upTo) {
+      const res = await get('/collab/log.md', {query: {after, limit: Math.min(LOG_PAGE, upTo - after)}});
+      const head = /^# Event log: #(\d+) to #(\d+)\n/.exec(res.body);
+      if (!head) break; // "_No events._": nothing more in the range
+      first = first ?? head[1];
+      last = head[2];
+      let body = res.body.slice(head[0].length);
+      const heading = /^\n(## [^\n]*)\n\n/.exec(body);
+      if (heading && heading[1] === day) body = body.slice(heading[0].length); // the same day goes on
+      const days = body.match(/^## .*$/gm);
+      if (days) day = days[days.length - 1];
+      bodies.push(body);
+      if (Number(last) <= after) break; // the log did not advance: never loop
+      after = Number(last);
+    }
+    return first === null ? '_No events._\n' : `# Event log: #${first} to #${last}\n` + bodies.join('');
+  }
+
   async function humanLog() {
     // the range of the rows shown (all events in it, filtered or not); nothing shown: the log after the newest
     const id = el => Number(el.dataset.testid.replace('event-row-', ''));
-    const range = rows.firstElementChild
-        ? {after: id(rows.lastElementChild) - 1, limit: id(rows.firstElementChild) - id(rows.lastElementChild) + 1}
-        : {after: known, limit: 1};
+    const after = rows.firstElementChild ? id(rows.lastElementChild) - 1 : known;
+    const upTo = rows.firstElementChild ? id(rows.firstElementChild) : known + 1;
     try {
-      const res = await get('/collab/log.md', {query: range});
+      const text = await readLog(after, upTo);
+      if (download) URL.revokeObjectURL(download);
+      download = URL.createObjectURL(new Blob([text], {type: 'text/markdown'}));
       replace(log,
           h('div', {class: 'log-head'},
               h('strong', {}, 'Human log'),
-              h('a', {href: url('/collab/log.md', range, true), download: 'collab-log.md', 'data-testid': 'download-log'}, 'Download Markdown')),
-          markdown(res.body));
+              h('a', {href: download, download: 'collab-log.md', 'data-testid': 'download-log'}, 'Download Markdown')),
+          markdown(text));
       log.hidden = false;
       log.scrollIntoView({block: 'nearest'});
     } catch (e) {
@@ -119,6 +152,7 @@ export function mount(main, ctx) {
   return () => {
     alive = false;
     offPause();
+    if (download) URL.revokeObjectURL(download);
     if (feed) feed.close();
   };
 }

@@ -24,9 +24,10 @@ final class AgentsCommand {
       if (cli.json) {
         page.get("data").forEach(a -> cli.print(out(), a, null));
       } else {
-        page.get("data").forEach(a -> out().printf("%-24s %-10s %-16s %-24s %s%n", a.get("id").asText(),
-            a.get("status").asText(), a.get("role").asText(), a.path("last_seen").asText("-"),
-            a.get("current_tasks").isEmpty() ? "-" : Json.write(a.get("current_tasks"))));
+        page.get("data").forEach(a -> out().printf("%-24s %-10s %-16s %-24s %s%n", TerminalText.safe(a.get("id").asText()),
+            TerminalText.safe(a.get("status").asText()), TerminalText.safe(a.get("role").asText()),
+            TerminalText.safe(a.path("last_seen").asText("-")),
+            a.get("current_tasks").isEmpty() ? "-" : TerminalText.safe(Json.write(a.get("current_tasks")))));
         out().flush();
       }
       return ExitCodes.OK;

@@ -28,10 +28,10 @@ final class BatchesCommand {
       } else {
         page.get("data").forEach(batch -> {
           JsonNode p = batch.get("progress");
-          out().printf("%-24s %-10s %3d/%-3d done  %d failed  %d running  %s%n", batch.get("id").asText(),
-              batch.get("state").asText(), p.get("succeeded").asInt() + p.get("failed").asInt()
+          out().printf("%-24s %-10s %3d/%-3d done  %d failed  %d running  %s%n",
+              TerminalText.safe(batch.get("id").asText()), TerminalText.safe(batch.get("state").asText()), p.get("succeeded").asInt() + p.get("failed").asInt()
                   + p.get("cancelled").asInt(), p.get("total").asInt(), p.get("failed").asInt(),
-              p.get("running").asInt(), batch.get("label").asText());
+              p.get("running").asInt(), TerminalText.safe(batch.get("label").asText()));
         });
         out().flush();
       }

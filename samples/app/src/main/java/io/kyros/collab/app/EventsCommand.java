@@ -12,13 +12,19 @@ import picocli.CommandLine.Spec;
  * {@code collab events tail [-f] [--type T]... [--after ID] [--limit N] [--count N]}: prints events
  * after an id (default: the latest {@code --limit}), and with {@code -f} keeps following with long
  * polls until stopped, or until {@code --count} events were printed. One line per event:
- * {@code #id ts actor type target}, or the event's JSON with {@code --json}.
+ * {@code #id ts actor type target} (stored text {@link TerminalText#safe}), or the event's JSON with {@code --json}.
+ * Following, a server lost after the first read (a restart: it cannot be reached, or answers 502/503/504) is
+ * tried again until it answers, waiting 200 ms doubling to 10 s between tries (a note on stderr each time), and the
+ * tail resumes after the last event it printed: nothing skipped, nothing twice.
  *
  * <p>Not thread-safe: picocli fills it once per command line.
  */
 @Command(name = "events", mixinStandardHelpOptions = true, description = "Read the event log.")
 final class EventsCommand {
   private static final long POLL_SECONDS = 30;
+  /** The first wait before following again after the server was lost; it doubles up to {@link #MAX_BACKOFF_MILLIS}. */
+  static final long FIRST_BACKOFF_MILLIS = 200;
+  static final long MAX_BACKOFF_MILLIS = 10_000;
 
   @Spec
   CommandSpec spec;
@@ -42,24 +48,62 @@ final class EventsCommand {
       long position = after != null ? after : latest(b, limit, only);
       long printed = 0;
       boolean first = true;
+      long backoff = 0; // while following: the wait before the next try after a failed read, 0 when the last one worked
       while (count == null || printed < count) {
-        JsonNode page = b.events(position, only, limit, first || !follow ? 0 : POLL_SECONDS);
+        JsonNode page;
+        try {
+          page = b.events(position, only, limit, first || !follow ? 0 : POLL_SECONDS);
+        } catch (RuntimeException e) {
+          if (!follow || first || !lostServer(e)) {
+            throw e; // a server wrong from the start, or a refusal (409, 401...): not something to wait out
+          }
+          backoff = backoff == 0 ? FIRST_BACKOFF_MILLIS : Math.min(backoff * 2, MAX_BACKOFF_MILLIS);
+          err().println("collab: " + TerminalText.safe(e.getMessage()) + "; retrying in " + backoff
+              + " ms, after event #" + position);
+          err().flush();
+          Thread.sleep(backoff); // interrupted (Ctrl-C): the command ends
+          continue;
+        }
+        if (backoff != 0) {
+          err().println("collab: the server answers again; following after event #" + position);
+          err().flush();
+          backoff = 0;
+        }
         first = false;
         for (JsonNode e : page.get("data")) {
           if (count != null && printed >= count) {
             break;
           }
-          cli.print(out(), e, "#" + e.get("id").asLong() + " " + e.get("ts").asText() + " " + e.get("actor").asText()
-              + " " + e.get("event").asText() + " " + e.get("target").asText());
+          cli.print(out(), e, "#" + e.get("id").asLong() + " " + safe(e.get("ts").asText()) + " "
+              + safe(e.get("actor").asText()) + " " + safe(e.get("event").asText()) + " " + safe(e.get("target").asText()));
           printed++;
         }
-        position = page.get("last_id").asLong();
+        position = page.get("last_id").asLong(); // only after the page is printed: a retry resumes right after it
         if (!follow && page.get("data").size() < limit) {
           break;
         }
       }
       return ExitCodes.OK;
     }
+  }
+
+  /**
+   * @return whether a failed read while following is one to wait out: the server could not be reached or did not
+   *     answer as the API (it is restarting, a proxy in front answers for it), or it answered 502, 503 or 504
+   */
+  private static boolean lostServer(RuntimeException e) {
+    if (e instanceof java.io.UncheckedIOException io) {
+      return !(io.getCause() instanceof java.io.InterruptedIOException);
+    }
+    return e instanceof ApiException api && (api.status() == 502 || api.status() == 503 || api.status() == 504);
+  }
+
+  private static String safe(String s) {
+    return TerminalText.safe(s);
+  }
+
+  private java.io.PrintWriter err() {
+    return spec.commandLine().getErr();
   }
 
   /**

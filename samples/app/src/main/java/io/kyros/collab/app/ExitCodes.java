@@ -24,7 +24,7 @@ import picocli.CommandLine;
  * </pre>
  *
  * A command prints its outcome and returns 0, or throws; the handler here prints the exception's
- * message (never a stack trace) to stderr and maps it with {@link #of(Throwable)}. A command that
+ * message (never a stack trace, its control characters escaped by {@link TerminalText}) to stderr and maps it with {@link #of(Throwable)}. A command that
  * talks to the HTTP API maps a response status with {@link #ofStatus(int)}.
  *
  * <p>Stateless and thread-safe.
@@ -105,14 +105,14 @@ final class ExitCodes {
   }
 
   static int handleExecutionException(Exception ex, CommandLine cl, CommandLine.ParseResult parsed) {
-    cl.getErr().println("collab: " + message(ex));
+    cl.getErr().println("collab: " + TerminalText.safe(message(ex))); // it may quote stored text or a server's answer
     cl.getErr().flush();
     return of(ex);
   }
 
   static int handleParameterException(CommandLine.ParameterException ex, String[] args) {
     CommandLine cl = ex.getCommandLine();
-    cl.getErr().println("collab: " + ex.getMessage());
+    cl.getErr().println("collab: " + TerminalText.safeLines(ex.getMessage()));
     if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, cl.getErr())) {
       cl.getErr().println("Try '" + cl.getCommandSpec().qualifiedName() + " --help'.");
     }

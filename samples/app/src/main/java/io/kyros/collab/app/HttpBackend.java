@@ -19,7 +19,11 @@ import java.util.List;
  * The commands' operations through the HTTP API of {@code collab serve} ({@code --server URL}), with
  * the JDK's {@link HttpClient}. A refusal becomes an {@link ApiException} carrying the answer's
  * status and its problem detail (so {@link ExitCodes#ofStatus} gives the exit code); a server that
- * cannot be reached, an {@link UncheckedIOException} (exit code 4). An API key
+ * cannot be reached, an {@link UncheckedIOException} (exit code 4). So does a server that does not answer as the
+ * Collab API: a status that is neither 2xx nor a problem+json refusal (a redirect to a login page, a proxy's error
+ * page), or a 2xx whose body is not the JSON the route answers (checked for the members the commands read), with
+ * "the server at URL did not answer as the Collab API: ..." quoting at most {@link TerminalText#QUOTE_MAX}
+ * characters of the answer. An API key
  * ({@code --api-key} or {@code COLLAB_API_KEY}) is sent as {@code Authorization: Bearer}.
  *
  * <p>Thread-safe (the client is); one per command.
@@ -46,8 +50,8 @@ final class HttpBackend implements CliBackend {
     ArrayNode data = out.putArray("data");
     String after = null;
     do {
-      JsonNode page = get("/collab/tasks?limit=" + PAGE + query("status", status) + query("label", label)
-          + query("after", after));
+      JsonNode page = list(get("/collab/tasks?limit=" + PAGE + query("status", status) + query("label", label)
+          + query("after", after)), "id", "status", "priority", "title");
       page.path("data").forEach(data::add);
       JsonNode next = page.path("next_after");
       String previous = after;
@@ -63,60 +67,70 @@ final class HttpBackend implements CliBackend {
 
   @Override
   public JsonNode claimable(List<String> labels, int limit) {
-    return get("/collab/claimable?limit=" + limit + (labels.isEmpty() ? "" : query("label", String.join(",", labels))));
+    return members(list(get("/collab/claimable?limit=" + limit + (labels.isEmpty() ? "" : query("label",
+        String.join(",", labels)))), "id", "priority", "labels", "title"), "claimable tasks", "more");
   }
 
   @Override
   public JsonNode createTask(ObjectNode spec) {
-    return send("POST", "/collab/tasks", spec, null);
+    return members(send("POST", "/collab/tasks", spec, null), "the created task", "id");
   }
 
   @Override
   public JsonNode getTask(String id) {
-    return get("/collab/tasks/" + encode(id));
+    return members(get("/collab/tasks/" + segment("task", id)), "a task", "id", "status", "etag");
   }
 
   @Override
   public JsonNode claimNext(String worker, Duration ttl, List<String> labels) {
     ObjectNode body = Json.object().put("worker", worker).put("ttl_seconds", Json.seconds(ttl));
     body.set("labels", Json.strings(labels));
-    return send("POST", "/collab/tasks/claim-next", body, null);
+    JsonNode claim = send("POST", "/collab/tasks/claim-next", body, null);
+    if (claim == null) {
+      return null; // 204: nothing claimable
+    }
+    members(claim, "a claim", "task", "lock_id", "fence", "expires_at");
+    members(claim.get("task"), "a claim's task", "id");
+    return claim;
   }
 
   @Override
   public JsonNode complete(String id, String lockId, long fence) {
-    return send("POST", "/collab/tasks/" + encode(id) + "/complete", claim(lockId, fence), null);
+    return members(send("POST", "/collab/tasks/" + segment("task", id) + "/complete", claim(lockId, fence), null),
+        "a task", "status");
   }
 
   @Override
   public JsonNode fail(String id, String lockId, long fence, String error) {
-    return send("POST", "/collab/tasks/" + encode(id) + "/fail", claim(lockId, fence).put("error", error), null);
+    return members(send("POST", "/collab/tasks/" + segment("task", id) + "/fail", claim(lockId, fence)
+        .put("error", error), null), "a task", "status", "attempts");
   }
 
   @Override
   public JsonNode move(String id, String to) {
     String etag = getTask(id).get("etag").asText();
-    return send("POST", "/collab/tasks/" + encode(id) + "/transition", Json.object().put("to", to), etag);
+    return members(send("POST", "/collab/tasks/" + segment("task", id) + "/transition", Json.object().put("to", to),
+        etag), "a transition", "old_status", "new_status");
   }
 
   @Override
   public JsonNode listLeases() {
-    return get("/collab/leases");
+    return list(get("/collab/leases"), "lock_id", "holder", "fence", "remaining_seconds", "stale", "resource");
   }
 
   @Override
   public JsonNode listAgents() {
-    return get("/collab/agents");
+    return list(get("/collab/agents"), "id", "status", "role", "current_tasks");
   }
 
   @Override
   public JsonNode listBatches() {
-    return get("/collab/batches");
+    return list(get("/collab/batches"), "id", "state", "progress", "label");
   }
 
   @Override
   public JsonNode getBatch(String id) {
-    return get("/collab/batches/" + encode(id));
+    return members(get("/collab/batches/" + segment("batch", id)), "a batch", "id");
   }
 
   @Override
@@ -125,23 +139,25 @@ final class HttpBackend implements CliBackend {
     if (holder != null) {
       body.put("holder", holder);
     }
-    return send("POST", "/collab/leases/acquire", body, null);
+    return members(send("POST", "/collab/leases/acquire", body, null), "an acquired lease", "lock_id", "fence",
+        "expires_at");
   }
 
   @Override
   public JsonNode release(String lockId) {
-    return send("POST", "/collab/leases/" + encode(lockId) + "/release", Json.object(), null);
+    return members(send("POST", "/collab/leases/" + segment("lease", lockId) + "/release", Json.object(), null),
+        "a release", "released");
   }
 
   @Override
   public JsonNode reclaim() {
-    return send("POST", "/collab/leases/reclaim", Json.object(), null);
+    return members(send("POST", "/collab/leases/reclaim", Json.object(), null), "a reclaim", "leases", "tasks");
   }
 
   @Override
   public long lastEventId() {
     try {
-      return get("/readyz").get("last_event_id").asLong(); // what the console starts its tail from
+      return members(get("/readyz"), "/readyz", "last_event_id").get("last_event_id").asLong(); // as the console
     } catch (ApiException e) {
       if (e.status() != 503) {
         throw e;
@@ -163,12 +179,17 @@ final class HttpBackend implements CliBackend {
     if (waitSeconds > 0) {
       q.append("&wait=").append(waitSeconds);
     }
-    return get(q.toString());
+    return members(list(get(q.toString()), "id", "ts", "actor", "event", "target"), "events", "last_id");
   }
 
   @Override
   public String log(long after, int limit) {
-    return exchange(request("/collab/log.md?after=" + after + "&limit=" + limit).GET().build());
+    HttpResponse<String> r = exchange(request("/collab/log.md?after=" + after + "&limit=" + limit).GET().build());
+    if (!r.headers().firstValue("Content-Type").orElse("").startsWith("text/markdown")) {
+      throw notTheApi("/collab/log.md answered " + r.headers().firstValue("Content-Type").orElse("no Content-Type")
+          + ", not text/markdown: " + TerminalText.quote(r.body()));
+    }
+    return r.body();
   }
 
   @Override
@@ -184,7 +205,7 @@ final class HttpBackend implements CliBackend {
   }
 
   private JsonNode get(String path) {
-    return parse(exchange(request(path).GET().build()));
+    return parse(path, exchange(request(path).GET().build()).body());
   }
 
   private JsonNode send(String method, String path, JsonNode body, String ifMatch) {
@@ -193,8 +214,8 @@ final class HttpBackend implements CliBackend {
     if (ifMatch != null) {
       b.header("If-Match", ifMatch);
     }
-    String answer = exchange(b.build());
-    return answer.isEmpty() ? null : parse(answer);
+    HttpResponse<String> r = exchange(b.build());
+    return r.statusCode() == 204 ? null : parse(path, r.body());
   }
 
   private HttpRequest.Builder request(String path) {
@@ -205,8 +226,8 @@ final class HttpBackend implements CliBackend {
     return b;
   }
 
-  /** @return the answer's body; empty for 204 */
-  private String exchange(HttpRequest request) {
+  /** @return a 2xx answer; any other is thrown: a problem+json refusal as {@link ApiException}, the rest as not the API */
+  private HttpResponse<String> exchange(HttpRequest request) {
     HttpResponse<String> r;
     try {
       r = http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
@@ -216,31 +237,95 @@ final class HttpBackend implements CliBackend {
       Thread.currentThread().interrupt();
       throw new UncheckedIOException(new java.io.InterruptedIOException("interrupted while calling " + base));
     }
-    if (r.statusCode() >= 400) {
-      throw problem(r);
+    int status = r.statusCode();
+    if (status >= 200 && status < 300) {
+      return r;
     }
-    return r.statusCode() == 204 ? "" : r.body();
+    JsonNode problem = status >= 400 ? problem(r) : null;
+    if (problem == null) {
+      String location = r.headers().firstValue("Location").map(l -> " to " + TerminalText.quote(l)).orElse("");
+      throw notTheApi(request.method() + " " + request.uri().getRawPath() + " answered HTTP " + status + location
+          + (r.body().isBlank() ? "" : ": " + TerminalText.quote(r.body())));
+    }
+    String title = problem.get("title").asText();
+    throw new ApiException(status, title, problem.path("detail").asText(title));
   }
 
-  private static ApiException problem(HttpResponse<String> r) {
-    String title = "HTTP " + r.statusCode();
-    String detail = r.body();
+  /** @return the refusal's problem+json object, or null if the answer is not one (an error page, something else's JSON) */
+  private static JsonNode problem(HttpResponse<String> r) {
+    String type = r.headers().firstValue("Content-Type").orElse("");
     try {
       JsonNode p = Json.MAPPER.readTree(r.body());
-      title = p.path("title").asText(title);
-      detail = p.path("detail").asText(detail);
-    } catch (JsonProcessingException notProblemJson) {
-      // keep the raw body as the detail
+      boolean problemJson = type.startsWith(Problems.MEDIA_TYPE) || type.startsWith("application/json");
+      return problemJson && p != null && p.isObject() && p.path("title").isTextual() ? p : null;
+    } catch (JsonProcessingException notJson) {
+      return null;
     }
-    return new ApiException(r.statusCode(), title, detail);
   }
 
-  private static JsonNode parse(String body) {
+  private JsonNode parse(String path, String body) {
     try {
-      return Json.MAPPER.readTree(body);
+      JsonNode n = Json.MAPPER.readTree(body);
+      if (n == null || !n.isObject()) {
+        throw notTheApi(path + " answered " + (n == null ? "nothing" : "JSON that is not an object") + ": "
+            + TerminalText.quote(body));
+      }
+      return n;
     } catch (JsonProcessingException e) {
-      throw new UncheckedIOException("the server answered something that is not JSON: " + e.getOriginalMessage(), e);
+      throw notTheApi(path + " answered something that is not JSON: " + TerminalText.quote(body));
     }
+  }
+
+  /** @return {@code node}, an object holding every member named (null allowed), else thrown as not the API */
+  private JsonNode members(JsonNode node, String what, String... names) {
+    if (node == null || !node.isObject()) {
+      throw notTheApi(what + " is not a JSON object");
+    }
+    for (String name : names) {
+      if (!node.has(name)) {
+        throw notTheApi(what + " has no '" + name + "': " + TerminalText.quote(Json.write(node)));
+      }
+    }
+    return node;
+  }
+
+  /** @return {@code page}, a {@code {data: [...]}} whose items hold every member named, else thrown as not the API */
+  private JsonNode list(JsonNode page, String... itemMembers) {
+    if (!page.path("data").isArray()) {
+      throw notTheApi("the answer has no 'data' list: " + TerminalText.quote(Json.write(page)));
+    }
+    for (JsonNode item : page.get("data")) {
+      members(item, "an item of 'data'", itemMembers);
+    }
+    return page;
+  }
+
+  private UncheckedIOException notTheApi(String why) {
+    String m = "the server at " + base + " did not answer as the Collab API: " + why;
+    return new UncheckedIOException(m, new IOException(m));
+  }
+
+  /** What core requires of a task's or a batch's id (its {@code Names.NAME_PATTERN}), for the same message. */
+  private static final String NAME_PATTERN = "[A-Za-z0-9][A-Za-z0-9._-]{0,127}";
+
+  /**
+   * @param kind what the id names: {@code task}, {@code batch} or {@code lease}
+   * @return the id as one encoded path segment
+   * @throws IllegalArgumentException for a task or batch id no path segment can carry (empty, {@code .}, {@code ..},
+   *     with {@code /}, {@code \} or {@code %}, which the server refuses as ambiguous, 400, or routes elsewhere): core
+   *     refuses it on a store with this message (exit 2)
+   * @throws io.kyros.collab.NotFoundException for such a lease's lock id: lock ids are UUIDs, so on a store no lease
+   *     has it (exit 3)
+   */
+  private static String segment(String kind, String id) {
+    if (id.isEmpty() || id.equals(".") || id.equals("..") || id.indexOf('/') >= 0 || id.indexOf('\\') >= 0
+        || id.indexOf('%') >= 0) {
+      if (kind.equals("lease")) {
+        throw new io.kyros.collab.NotFoundException("lease " + id);
+      }
+      throw new IllegalArgumentException(kind + " id must match " + NAME_PATTERN + ": \"" + id + "\"");
+    }
+    return encode(id);
   }
 
   private static String query(String name, String value) {

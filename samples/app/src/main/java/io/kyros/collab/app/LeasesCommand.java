@@ -28,9 +28,9 @@ final class LeasesCommand {
         page.get("data").forEach(l -> cli.print(out(), l, null));
       } else {
         page.get("data").forEach(l -> out().printf("%-36s %-24s fence %-4d %8.1f s left%s  %s%n",
-            l.get("lock_id").asText(), l.get("holder").asText(), l.get("fence").asLong(),
+            safe(l.get("lock_id").asText()), safe(l.get("holder").asText()), l.get("fence").asLong(),
             l.get("remaining_seconds").asDouble(), l.get("stale").asBoolean() ? " (stale)" : "",
-            l.get("resource").asText()));
+            safe(l.get("resource").asText())));
         out().flush();
       }
       return ExitCodes.OK;
@@ -44,8 +44,8 @@ final class LeasesCommand {
       String holder) {
     try (CliBackend b = cli.backend(store)) {
       JsonNode got = b.acquire(resource, holder != null ? holder : cli.actor, TasksCommand.seconds(ttl));
-      cli.print(out(), got, got.get("lock_id").asText() + " fence=" + got.get("fence").asLong() + " expires_at="
-          + got.get("expires_at").asText());
+      cli.print(out(), got, safe(got.get("lock_id").asText()) + " fence=" + got.get("fence").asLong() + " expires_at="
+          + safe(got.get("expires_at").asText()));
       return ExitCodes.OK;
     }
   }
@@ -54,7 +54,7 @@ final class LeasesCommand {
   int release(@Mixin StoreOptions store, @Mixin CliOptions cli, @Parameters(paramLabel = "LOCK_ID") String lockId) {
     try (CliBackend b = cli.backend(store)) {
       JsonNode r = b.release(lockId);
-      cli.print(out(), r, "released " + lockId);
+      cli.print(out(), r, "released " + safe(lockId));
       return ExitCodes.OK;
     }
   }
@@ -66,6 +66,10 @@ final class LeasesCommand {
       cli.print(out(), r, "reclaimed " + r.get("leases").size() + " lease(s), " + r.get("tasks").size() + " task(s)");
       return ExitCodes.OK;
     }
+  }
+
+  private static String safe(String s) {
+    return TerminalText.safe(s);
   }
 
   private java.io.PrintWriter out() {

@@ -29,13 +29,16 @@ final class TasksCommand {
   int ls(@Mixin StoreOptions store, @Mixin CliOptions cli,
       @Option(names = "--status", paramLabel = "S[,S...]", description = "Only these statuses.") String status,
       @Option(names = "--label", paramLabel = "L[,L...]", description = "Only tasks with one of these labels.") String label) {
+    notEmpty("--status", status); // an empty filter is a mistake (an unset variable), on a store as through a server
+    notEmpty("--label", label);
     try (CliBackend b = cli.backend(store)) {
       JsonNode page = b.listTasks(status, label);
       if (cli.json) {
         page.get("data").forEach(t -> cli.print(out(), t, null));
       } else {
-        page.get("data").forEach(t -> out().printf("%-16s %-12s %4d  %-12s %s%n", t.get("id").asText(),
-            t.get("status").asText(), t.get("priority").asInt(), t.path("assignee").asText("-"), t.get("title").asText()));
+        page.get("data").forEach(t -> out().printf("%-16s %-12s %4d  %-12s %s%n", safe(t.get("id").asText()),
+            safe(t.get("status").asText()), t.get("priority").asInt(), safe(t.path("assignee").asText("-")),
+            safe(t.get("title").asText())));
         out().flush();
       }
       return ExitCodes.OK;
@@ -61,8 +64,8 @@ final class TasksCommand {
       if (cli.json) {
         page.get("data").forEach(t -> cli.print(out(), t, null));
       } else {
-        page.get("data").forEach(t -> out().printf("%-16s %4d  %-16s %s%n", t.get("id").asText(),
-            t.get("priority").asInt(), labels(t.get("labels")), t.get("title").asText()));
+        page.get("data").forEach(t -> out().printf("%-16s %4d  %-16s %s%n", safe(t.get("id").asText()),
+            t.get("priority").asInt(), safe(labels(t.get("labels"))), safe(t.get("title").asText())));
         out().flush();
       }
       if (page.get("more").asBoolean()) { // on stderr, so that --json stays one task per line
@@ -101,7 +104,7 @@ final class TasksCommand {
     spec.set("checklist", Json.strings(orEmpty(checklist)));
     try (CliBackend b = cli.backend(store)) {
       JsonNode created = b.createTask(spec);
-      cli.print(out(), created, created.get("id").asText());
+      cli.print(out(), created, safe(created.get("id").asText()));
       return ExitCodes.OK;
     }
   }
@@ -127,8 +130,8 @@ final class TasksCommand {
       if (claim == null) {
         throw new NotFoundException("a claimable task" + (labels == null ? "" : " with labels " + labels));
       }
-      cli.print(out(), claim, claim.get("task").get("id").asText() + " lock_id=" + claim.get("lock_id").asText()
-          + " fence=" + claim.get("fence").asLong() + " expires_at=" + claim.get("expires_at").asText());
+      cli.print(out(), claim, safe(claim.get("task").get("id").asText()) + " lock_id=" + safe(claim.get("lock_id").asText())
+          + " fence=" + claim.get("fence").asLong() + " expires_at=" + safe(claim.get("expires_at").asText()));
       return ExitCodes.OK;
     }
   }
@@ -139,7 +142,7 @@ final class TasksCommand {
       @Option(names = "--lock-id", description = "The claim's lock id (required with --server).") String lockId) {
     try (CliBackend b = cli.backend(store)) {
       JsonNode t = b.complete(id, lockId, fence);
-      cli.print(out(), t, id + " " + t.get("status").asText());
+      cli.print(out(), t, safe(id) + " " + safe(t.get("status").asText()));
       return ExitCodes.OK;
     }
   }
@@ -151,7 +154,8 @@ final class TasksCommand {
       @Option(names = "--error", defaultValue = "failed from the command line", description = "Why.") String error) {
     try (CliBackend b = cli.backend(store)) {
       JsonNode t = b.fail(id, lockId, fence, error);
-      cli.print(out(), t, id + " " + t.get("status").asText() + " (attempts " + t.get("attempts").asInt() + ")");
+      cli.print(out(), t, safe(id) + " " + safe(t.get("status").asText()) + " (attempts " + t.get("attempts").asInt()
+          + ")");
       return ExitCodes.OK;
     }
   }
@@ -161,7 +165,7 @@ final class TasksCommand {
       @Parameters(paramLabel = "STATUS") String to) {
     try (CliBackend b = cli.backend(store)) {
       JsonNode r = b.move(id, to);
-      cli.print(out(), r, id + " " + r.get("old_status").asText() + " -> " + r.get("new_status").asText());
+      cli.print(out(), r, safe(id) + " " + safe(r.get("old_status").asText()) + " -> " + safe(r.get("new_status").asText()));
       return ExitCodes.OK;
     }
   }
@@ -170,21 +174,40 @@ final class TasksCommand {
     return spec.commandLine().getOut();
   }
 
-  /** @return an object's non-null fields, one {@code name value} line each (values that are not text as JSON) */
+  /**
+   * @return an object's non-null fields, one {@code name value} line each (values that are not text as JSON), every
+   *     name and value {@link TerminalText#safe}: a description's newlines show as {@code \n}, not as lines
+   */
   static String fields(JsonNode object) {
     StringBuilder human = new StringBuilder();
     object.properties().forEach(e -> {
       if (!e.getValue().isNull()) {
-        human.append(String.format("%-12s %s%n", e.getKey(), e.getValue().isTextual() ? e.getValue().asText()
-            : Json.write(e.getValue())));
+        human.append(String.format("%-12s %s%n", safe(e.getKey()), safe(e.getValue().isTextual()
+            ? e.getValue().asText() : Json.write(e.getValue()))));
       }
     });
     return human.toString().stripTrailing();
   }
 
+  private static String safe(String s) {
+    return TerminalText.safe(s);
+  }
+
+  /** Refuses an option given empty ({@code --status ""}), naming it; null (not given) passes. */
+  static void notEmpty(String option, String value) {
+    if (value != null && value.isEmpty()) {
+      throw new IllegalArgumentException(option + " must not be empty (leave it out for no filter)");
+    }
+  }
+
+  /**
+   * @param s a {@code --ttl} in seconds
+   * @return it as a duration; below 0.001 (one millisecond, NaN included) refused as the server refuses
+   *     {@code ttl_seconds}, so a store and a server agree (exit 2)
+   */
   static Duration seconds(double s) {
-    if (!(s > 0)) {
-      throw new IllegalArgumentException("the ttl must be positive: " + s);
+    if (!(s >= 0.001)) {
+      throw new IllegalArgumentException("--ttl must be at least 0.001 (one millisecond): " + s);
     }
     return Duration.ofNanos((long) (s * 1e9));
   }
