@@ -127,8 +127,9 @@ final class Core {
    * @throws ValueTooLargeException if its canonical form exceeds the limit
    */
   Encoded encode(Object value, String what) {
-    // before the mapper, whose recursion a cyclic or very deep value would overflow
-    Nesting.check(value, what, settings.maxValueBytes());
+    // before the mapper, whose recursion a cyclic or very deep value would overflow (and a value sharing its
+    // containers take for ever); a value to convert may lose elements in the mapper, so it gets some slack here
+    Nesting.check(value, what, settings.maxValueBytes(), value instanceof JsonNode ? 1 : Nesting.CONVERTED_SLACK);
     JsonNode node;
     if (value instanceof JsonNode n) {
       node = n;
@@ -143,7 +144,7 @@ final class Core {
         // a bean graph that refers to itself: the walk above only follows maps, collections and arrays
         throw new InvalidValueException(what + " cannot be converted to JSON: it nests too deep or contains itself");
       }
-      Nesting.check(node, what, settings.maxValueBytes());
+      Nesting.check(node, what, settings.maxValueBytes(), 1);
     }
     ObjectNode object = CanonicalJson.requireObject(node, what);
     byte[] bytes = CanonicalJson.canonicalBytes(object);
@@ -162,7 +163,7 @@ final class Core {
       throw new InvalidValueException(what + ": a String value is read as the JSON text of a JSON object, and this "
           + "one is not JSON: " + e.getMessage(), e);
     }
-    Nesting.check(node, what, settings.maxValueBytes());
+    Nesting.check(node, what, settings.maxValueBytes(), 1);
     return node;
   }
 

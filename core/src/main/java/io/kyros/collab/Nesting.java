@@ -21,6 +21,11 @@ import java.util.Map;
 final class Nesting {
   /** The deepest nesting accepted. */
   static final int MAX_DEPTH = 500;
+  /**
+   * Elements per byte of the size limit a value the mapper converts may have before it is converted: the mapper may
+   * leave some out (nulls, empty values), so the exact count, one per byte, applies to the converted tree only.
+   */
+  static final long CONVERTED_SLACK = 16;
 
   private Nesting() {}
 
@@ -32,18 +37,22 @@ final class Nesting {
    *
    * @param value the value
    * @param what what it is, for the message ({@code "document c/x"})
-   * @param maxBytes the size limit of its canonical JSON: a value with more elements cannot fit, each taking a byte
+   * @param maxBytes the size limit of its canonical JSON, in which each element takes at least a byte
+   * @param elementsPerByte how many elements per byte of it the value may have: 1 for a {@link JsonNode}; for a value
+   *     the mapper converts, which may drop elements (a mapper leaving out nulls), {@link #CONVERTED_SLACK}, the
+   *     converted tree being checked again with 1
    * @throws InvalidValueException if it nests deeper than {@link #MAX_DEPTH} levels (a value that contains
    *     itself nests infinitely deep)
-   * @throws ValueTooLargeException if it has more elements than {@code maxBytes}
+   * @throws ValueTooLargeException if it has more elements than that
    */
-  static void check(Object value, String what, long maxBytes) {
+  static void check(Object value, String what, long maxBytes, long elementsPerByte) {
+    long maxElements = Math.multiplyHigh(maxBytes, elementsPerByte) == 0 ? maxBytes * elementsPerByte : Long.MAX_VALUE;
     Deque<Level> todo = new ArrayDeque<>();
     todo.push(new Level(value, 0));
     long elements = 0;
     while (!todo.isEmpty()) {
       Level l = todo.pop();
-      if (++elements > maxBytes) {
+      if (++elements > maxElements) {
         // each element takes at least a byte of canonical JSON: a value sharing its containers (an array holding
         // the one before it twice, 40 times over) has far more than it holds in memory, and is refused here instead
         // of being walked, then written, path by path

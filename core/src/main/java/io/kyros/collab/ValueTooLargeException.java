@@ -26,18 +26,18 @@ public final class ValueTooLargeException extends InvalidValueException {
   }
 
   /**
-   * A value found too large before it was encoded: it has more elements than the limit has bytes (a value sharing
-   * its containers can have far more than it holds in memory), and each takes at least one byte.
+   * A value found too large before it was encoded: it has more elements than the limit has bytes, each taking at
+   * least one (a value sharing its containers can have far more than it holds in memory; one still to be converted
+   * by the mapper, which may leave some out, is allowed more: see {@code Nesting}).
    *
    * @param what what was too large
-   * @param elements how many elements it was found to have, at least (its canonical JSON has at least as many bytes)
+   * @param elements how many elements it was found to have, at least
    * @param limit the configured limit in bytes
    * @return the exception, whose {@link #size()} is that lower bound
    */
   static ValueTooLargeException ofElements(String what, long elements, long limit) {
     return new ValueTooLargeException(elements, limit, what + " is too large: it has more than " + (elements - 1)
-        + " elements, each"
-        + " at least one byte of canonical JSON, over the limit of " + limit + " bytes");
+        + " elements, too many for the limit of " + limit + " bytes of canonical JSON");
   }
 
   private ValueTooLargeException(long size, long limit, String message) {
@@ -46,7 +46,7 @@ public final class ValueTooLargeException extends InvalidValueException {
     this.limit = limit;
   }
 
-  /** @return the size of the rejected value's canonical JSON, in bytes (for {@link #ofElements}, a lower bound) */
+  /** @return the size of the rejected value's canonical JSON, in bytes (for {@link #ofElements}, its element count) */
   public long size() {
     return size;
   }

@@ -486,6 +486,13 @@ final class WorkerRun implements Runnable {
         details().put("percent", percent).put("message", message)))));
   }
 
+  /** @return whether {@code t} is running this run's handler now */
+  boolean runsHandlerOn(Thread t) {
+    synchronized (interruptLock) {
+      return thread == t;
+    }
+  }
+
   /**
    * Changes the task's checklist while the claim is current (a stale handler's tick changes nothing). The change is
    * applied to the task as read and committed if the task is still as read; when it is not (another of the handler's
@@ -496,13 +503,6 @@ final class WorkerRun implements Runnable {
    * @throws LeaseLostException if the claim is no longer current
    * @throws UpdateConflictException if other changes kept coming for longer than the update timeout
    */
-  /** @return whether {@code t} is running this run's handler now */
-  boolean runsHandlerOn(Thread t) {
-    synchronized (interruptLock) {
-      return thread == t;
-    }
-  }
-
   Task updateChecklist(UnaryOperator<List<ChecklistItem>> change) {
     Retry backoff = core.retry("checklist of task " + taskId());
     for (;; backoff.pause()) {
