@@ -54,6 +54,8 @@ final class CoordinationTools {
    */
   static final Duration WAIT_SLICE = Duration.ofSeconds(1);
   private static final String STRINGS = "{\"type\":\"array\",\"items\":{\"type\":\"string\"}}";
+  /** The prefix of agents' presence leases ({@code Agents.join}), which only the agent tool takes. */
+  private static final String PRESENCE_PREFIX = "agents/";
 
   private final Collab collab;
   private final String agent;
@@ -125,6 +127,13 @@ final class CoordinationTools {
       return inspect(args.optString("resource"));
     }
     String resource = args.string("resource");
+    if (resource.startsWith(PRESENCE_PREFIX)) {
+      // an agent's presence is the agent tool's: through this one an agent could take another's name (its register
+      // then refused as "in use by another live session"), or end another's presence
+      throw new ToolError("resource " + resource + " is an agent's presence lease, kept by the agent tool"
+          + " (agent {action: register | heartbeat}); the lease tool does not " + action + " it. Nothing was"
+          + " written.");
+    }
     if (action.equals("acquire")) {
       Duration ttl = args.seconds("ttl_seconds", TaskTools.DEFAULT_TTL, TaskTools.MAX_TTL);
       Duration wait = args.waitSeconds("wait_seconds", MAX_WAIT);

@@ -74,7 +74,7 @@ final class McpArgs {
     if (v instanceof BigInteger b && b.bitLength() < 64) {
       return b.longValue();
     }
-    if (v instanceof Number n) {
+    if (v instanceof Number n && finite(n)) {
       BigDecimal d = new BigDecimal(n.toString());
       if (d.stripTrailingZeros().scale() <= 0 && d.abs().compareTo(BigDecimal.valueOf(Long.MAX_VALUE)) <= 0) {
         return d.longValue();
@@ -108,7 +108,7 @@ final class McpArgs {
 
   private Duration seconds(String name, boolean zeroAllowed, Duration max) {
     Object v = values.get(name);
-    if (!(v instanceof Number n)) {
+    if (!(v instanceof Number n) || !finite(n)) { // a number beyond a double's range reads as infinite
       throw wrongType(name, "a number of seconds", v);
     }
     BigDecimal s = new BigDecimal(n.toString());
@@ -116,7 +116,17 @@ final class McpArgs {
       throw new ToolError("argument '" + name + "' must be " + (zeroAllowed ? "from 0" : "more than 0") + " to "
           + max.getSeconds() + " seconds, got " + s.toPlainString() + ". Nothing was written.");
     }
-    return Duration.ofNanos(s.movePointRight(9).longValue());
+    Duration d = Duration.ofNanos(s.movePointRight(9).longValue());
+    if (d.isZero() && s.signum() > 0) { // under a nanosecond: it would be read as none at all
+      throw new ToolError("argument '" + name + "' must be at least 0.000000001 seconds (one nanosecond), got "
+          + s.toPlainString() + ". Nothing was written.");
+    }
+    return d;
+  }
+
+  /** @return whether a number is finite: JSON numbers beyond a double's range are read as infinite */
+  private static boolean finite(Number n) {
+    return !(n instanceof Double d && d.isInfinite()) && !(n instanceof Float f && f.isInfinite());
   }
 
   /** An array of strings, empty if absent. */

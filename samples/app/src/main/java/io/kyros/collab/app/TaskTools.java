@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.ChecklistItem;
 import io.kyros.collab.Collab;
+import io.kyros.collab.CollabException;
 import io.kyros.collab.Lease;
 import io.kyros.collab.LeaseLostException;
 import io.kyros.collab.NewTask;
@@ -204,7 +205,17 @@ final class TaskTools {
         : collab.leases().renew(c.lease(), ttl));
     Task task = claim.task();
     if (patch != null) {
-      task = collab.tasks().update(id, task.etag(), patch);
+      try {
+        task = collab.tasks().update(id, task.etag(), patch);
+      } catch (CollabException | IllegalArgumentException e) {
+        if (e instanceof ToolError) {
+          throw e;
+        }
+        // the renewal before it was written: say so, instead of the "Nothing was written" of the refusal alone
+        throw new ToolError(ToolErrors.message("task_update", e).replace("Nothing was written", "The fields were"
+            + " not changed") + " (The claim's lease was renewed first: fence " + lease.fence() + ", expires at "
+            + Json.instant(lease.expiresAt()) + ".)");
+      }
     }
     if (to != null) {
       String written = patch == null ? NOTHING_WRITTEN : "The field changes were written (ETag " + task.etag()
