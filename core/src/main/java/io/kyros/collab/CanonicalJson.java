@@ -512,7 +512,8 @@ public final class CanonicalJson {
     message.append("\"]");
   }
 
-  private static boolean isLoneSurrogate(String s, int i) {
+  /** @return whether the char at {@code i} is half of a character: a surrogate without its pair */
+  static boolean isLoneSurrogate(String s, int i) {
     char c = s.charAt(i);
     if (Character.isHighSurrogate(c)) {
       return i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1));

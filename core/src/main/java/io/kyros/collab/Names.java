@@ -49,12 +49,8 @@ final class Names {
       if (Character.isISOControl(c)) {
         throw new IllegalArgumentException(what + " must not contain control characters: \"" + printable(value) + "\"");
       }
-      if (Character.isSurrogate(c)) {
-        if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
-          i++;
-        } else {
-          throw new IllegalArgumentException(what + " must not contain a lone surrogate at index " + i);
-        }
+      if (CanonicalJson.isLoneSurrogate(value, i)) {
+        throw new IllegalArgumentException(what + " must not contain a lone surrogate at index " + i);
       }
     }
     return value;
@@ -68,10 +64,7 @@ final class Names {
    */
   static String requireWholeCharacters(String what, String value) {
     for (int i = 0; i < value.length(); i++) {
-      char c = value.charAt(i);
-      if (Character.isHighSurrogate(c) && i + 1 < value.length() && Character.isLowSurrogate(value.charAt(i + 1))) {
-        i++;
-      } else if (Character.isSurrogate(c)) {
+      if (CanonicalJson.isLoneSurrogate(value, i)) {
         throw new IllegalArgumentException(what + " must not contain a lone surrogate at index " + i);
       }
     }

@@ -392,9 +392,7 @@ final class WorkerRun implements Runnable {
     StringBuilder out = null;
     for (int i = 0; i < text.length(); i++) {
       char c = text.charAt(i);
-      boolean paired = Character.isHighSurrogate(c)
-          ? i + 1 < text.length() && Character.isLowSurrogate(text.charAt(i + 1))
-          : !Character.isLowSurrogate(c) || (i > 0 && Character.isHighSurrogate(text.charAt(i - 1)));
+      boolean paired = !CanonicalJson.isLoneSurrogate(text, i);
       if (!paired && out == null) {
         out = new StringBuilder(text.length()).append(text, 0, i);
       }

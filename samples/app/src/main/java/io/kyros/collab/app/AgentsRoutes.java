@@ -110,8 +110,7 @@ final class AgentsRoutes {
     Duration ttl = b.seconds("ttl_seconds", DEFAULT_PRESENCE_TTL);
     existing(id);
     Collab agent = store.as(id);
-    Optional<Lease> held = agent.leases().get("agents/" + id)
-        .filter(l -> l.holder().equals(agent.holder()) && agent.leases().isCurrent(l));
+    Optional<Lease> held = ownPresence(agent, id);
     Lease presence;
     if (held.isPresent()) {
       presence = agent.leases().renew(held.get(), ttl);
@@ -120,9 +119,7 @@ final class AgentsRoutes {
         presence = agent.agents().join(id, ttl);
       } catch (IllegalStateException online) {
         // a heartbeat of the same agent sent at the same time joined first: renew that presence, it is this agent's
-        presence = agent.leases().get("agents/" + id)
-            .filter(l -> l.holder().equals(agent.holder()) && agent.leases().isCurrent(l))
-            .map(l -> agent.leases().renew(l, ttl)).orElseThrow(() -> online);
+        presence = ownPresence(agent, id).map(l -> agent.leases().renew(l, ttl)).orElseThrow(() -> online);
       }
     }
     ObjectNode out = Json.object();
@@ -130,6 +127,12 @@ final class AgentsRoutes {
     out.put("lock_id", presence.leaseId()).put("fence", presence.fence())
         .put("expires_at", presence.expiresAt().toString());
     x.json(200, out);
+  }
+
+  /** @return the agent's presence lease if it holds it (as its own holder) and it is current */
+  private static Optional<Lease> ownPresence(Collab agent, String id) {
+    return agent.leases().get("agents/" + id)
+        .filter(l -> l.holder().equals(agent.holder()) && agent.leases().isCurrent(l));
   }
 
   /**

@@ -211,9 +211,9 @@ final class TaskTools {
         if (e instanceof ToolError) {
           throw e;
         }
-        // the renewal before it was written: say so, instead of the "Nothing was written" of the refusal alone
-        throw new ToolError(ToolErrors.message("task_update", e).replace("Nothing was written", "The fields were"
-            + " not changed") + " (The claim's lease was renewed first: fence " + lease.fence() + ", expires at "
+        // the renewal was written before: say so where the refusal alone would say "Nothing was written"
+        throw new ToolError(ToolErrors.message("task_update", e, "The fields were not changed")
+            + " (The claim's lease was renewed first: fence " + lease.fence() + ", expires at "
             + Json.instant(lease.expiresAt()) + ".)");
       }
     }

@@ -31,18 +31,28 @@ final class ToolErrors {
    * @return the message for the agent
    */
   static String message(String tool, Throwable e) {
+    return message(tool, e, "Nothing was written");
+  }
+
+  /**
+   * @param tool the tool that failed
+   * @param e what it threw
+   * @param written what the call wrote before the refusal, said where a refusal alone says "Nothing was written"
+   * @return the message for the agent
+   */
+  static String message(String tool, Throwable e, String written) {
     String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     if (e instanceof ToolError) {
       return m;
     }
     if (e instanceof NotFoundException) {
-      return m + ". Nothing was written; check the id (tasks_ready lists ready tasks, task_get shows one).";
+      return m + ". " + written + "; check the id (tasks_ready lists ready tasks, task_get shows one).";
     }
     if (e instanceof InvalidTransitionException) {
-      return m + ". Nothing was written.";
+      return m + ". " + written + ".";
     }
     if (e instanceof DependencyException) {
-      return m + ". Nothing was written; create the missing tasks first or leave them out of depends_on.";
+      return m + ". " + written + "; create the missing tasks first or leave them out of depends_on.";
     }
     if (e instanceof PreconditionFailedException) {
       return m + ". It changed since it was read: read it again (task_get) and retry.";
@@ -55,7 +65,7 @@ final class ToolErrors {
     }
     if (e instanceof IllegalArgumentException || e instanceof InvalidValueException
         || e instanceof NullPointerException) {
-      return "invalid argument: " + m + ". Nothing was written.";
+      return "invalid argument: " + m + ". " + written + ".";
     }
     if (e instanceof InterruptedException) {
       Thread.currentThread().interrupt();
