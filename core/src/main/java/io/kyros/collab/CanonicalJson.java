@@ -95,6 +95,25 @@ public final class CanonicalJson {
   }
 
   /**
+   * Returns the tree that {@link #parse} builds from the canonical text of a value, without writing and parsing that
+   * text: members in canonical order, strings as they are, each number as its canonical literal reads back (an int or
+   * long node for an integer literal, a double node otherwise). For a value {@link #canonicalize(JsonNode)} accepts:
+   * what it would refuse is refused here as there, though not always with the same message.
+   *
+   * @param node the value, which it does not modify or share
+   * @param nodes makes the new tree's nodes, as the parser's node factory would
+   * @return a new tree equal to {@code parse(mapper, canonicalize(node))}, its members in the same order
+   * @throws InvalidValueException if {@code node} holds a number {@link #canonicalize(JsonNode)} refuses, or a node
+   *     that is not JSON
+   * @throws NullPointerException if an argument is null
+   */
+  static JsonNode canonicalTree(JsonNode node, JsonNodeFactory nodes) {
+    Objects.requireNonNull(node, "node");
+    Objects.requireNonNull(nodes, "nodes");
+    return tree(node, nodes, new ArrayList<>());
+  }
+
+  /**
    * Returns the content hash of a tree: {@link #hashCanonical(byte[])} of its canonical bytes.
    *
    * @param node the value to hash
@@ -319,27 +338,32 @@ public final class CanonicalJson {
   }
 
   private static void writeNumber(JsonNode node, StringBuilder out, List<Object> path) {
+    out.append(numberLiteral(node, path));
+  }
+
+  /** @return how the canonical text writes a number node */
+  private static String numberLiteral(JsonNode node, List<Object> path) {
     JsonParser.NumberType type = node.numberType();
     if (type == null) {
       throw invalid("not a JSON value: number node without a number type at", path);
     }
-    switch (type) {
+    return switch (type) {
       case INT, LONG -> {
         long v = node.longValue();
         if (v > MAX_EXACT_INTEGER || v < -MAX_EXACT_INTEGER) {
           throw beyondExact(Long.toString(v), path);
         }
-        out.append(v);
+        yield Long.toString(v);
       }
       case BIG_INTEGER -> {
         BigInteger v = node.bigIntegerValue();
         if (v.abs().compareTo(MAX_EXACT_BIG_INTEGER) > 0) {
           throw beyondExact(v.toString(), path);
         }
-        out.append(v);
+        yield v.toString();
       }
-      case FLOAT -> writeDouble(EcmaNumbers.floatAsDouble(node.floatValue()), out, path);
-      case DOUBLE -> writeDouble(node.doubleValue(), out, path);
+      case FLOAT -> doubleLiteral(EcmaNumbers.floatAsDouble(node.floatValue()), path);
+      case DOUBLE -> doubleLiteral(node.doubleValue(), path);
       case BIG_DECIMAL -> {
         BigDecimal v = node.decimalValue();
         double d = v.doubleValue();
@@ -352,16 +376,67 @@ public final class CanonicalJson {
             && new BigDecimal(d).compareTo(v) != 0 && new BigDecimal(EcmaNumbers.format(d)).compareTo(v) != 0) {
           throw beyondExact(v.toString(), path);
         }
-        writeDouble(d, out, path);
+        yield doubleLiteral(d, path);
       }
-    }
+    };
   }
 
-  private static void writeDouble(double d, StringBuilder out, List<Object> path) {
+  private static String doubleLiteral(double d, List<Object> path) {
     if (!Double.isFinite(d)) {
       throw invalid("number must be finite:", path);
     }
-    out.append(EcmaNumbers.format(d));
+    return EcmaNumbers.format(d);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The canonical tree (canonicalTree): what reading the canonical text would build, without the text.
+
+  private static JsonNode tree(JsonNode node, JsonNodeFactory f, List<Object> path) {
+    switch (node.getNodeType()) {
+      case OBJECT -> {
+        checkDepth(path.size() + 1, path);
+        List<Map.Entry<String, JsonNode>> members = new ArrayList<>(node.properties());
+        members.sort(Map.Entry.comparingByKey()); // the order writeObject writes them in, which reading keeps
+        ObjectNode object = f.objectNode();
+        for (Map.Entry<String, JsonNode> member : members) {
+          path.add(member.getKey());
+          object.set(member.getKey(), tree(member.getValue(), f, path));
+          path.remove(path.size() - 1);
+        }
+        return object;
+      }
+      case ARRAY -> {
+        checkDepth(path.size() + 1, path);
+        ArrayNode array = f.arrayNode(node.size());
+        for (int i = 0; i < node.size(); i++) {
+          path.add(i);
+          array.add(tree(node.get(i), f, path));
+          path.remove(path.size() - 1);
+        }
+        return array;
+      }
+      case STRING -> {
+        return f.textNode(node.textValue());
+      }
+      case NUMBER -> {
+        // the literal, read back as read() reads the token: an integer token has no '.', 'e' or 'E'
+        String literal = numberLiteral(node, path);
+        for (int i = 0; i < literal.length(); i++) {
+          char c = literal.charAt(i);
+          if (c == '.' || c == 'e' || c == 'E') {
+            return f.numberNode(Double.parseDouble(literal));
+          }
+        }
+        return integer(literal, f, path);
+      }
+      case BOOLEAN -> {
+        return f.booleanNode(node.booleanValue());
+      }
+      case NULL -> {
+        return f.nullNode();
+      }
+      default -> throw invalid("not a JSON value: " + typeName(node) + " node at", path);
+    }
   }
 
   private static InvalidValueException beyondExact(String value, List<Object> path) {

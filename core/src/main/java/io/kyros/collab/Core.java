@@ -127,6 +127,31 @@ final class Core {
    * @throws ValueTooLargeException if its canonical form exceeds the limit
    */
   Encoded encode(Object value, String what) {
+    ObjectNode object = object(value, what);
+    byte[] bytes = canonicalFitting(object, what);
+    return new Encoded(object, new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
+  }
+
+  /** An event's details: their canonical text, and the tree that text parses to. */
+  record Details(String json, ObjectNode tree) {}
+
+  /**
+   * Checks and canonicalizes a value as {@link #encode} does, for an event's details: not hashed (details are stored
+   * as their text and never named by a hash), and with the tree a read of the stored text gives, built without
+   * writing and parsing that text, so that an append can answer with its events as a read would.
+   *
+   * @throws InvalidValueException if it is not a JSON object, nests too deep or cannot be canonicalized
+   * @throws ValueTooLargeException if its canonical form exceeds the limit
+   */
+  Details details(Object value, String what) {
+    ObjectNode object = object(value, what);
+    byte[] bytes = canonicalFitting(object, what);
+    return new Details(new String(bytes, StandardCharsets.UTF_8),
+        (ObjectNode) CanonicalJson.canonicalTree(object, storedReader.getNodeFactory()));
+  }
+
+  /** The value as a JSON object tree, checked for nesting (before the mapper and after it). */
+  private ObjectNode object(Object value, String what) {
     // before the mapper, whose recursion a cyclic or very deep value would overflow (and a value sharing its
     // containers take for ever); a value to convert may lose elements in the mapper, so it gets some slack here
     Nesting.check(value, what, settings.maxValueBytes(), value instanceof JsonNode ? 1 : Nesting.CONVERTED_SLACK);
@@ -146,12 +171,16 @@ final class Core {
       }
       Nesting.check(node, what, settings.maxValueBytes(), 1);
     }
-    ObjectNode object = CanonicalJson.requireObject(node, what);
+    return CanonicalJson.requireObject(node, what);
+  }
+
+  /** The canonical UTF-8 bytes of an object, refused if they exceed the size limit. */
+  private byte[] canonicalFitting(ObjectNode object, String what) {
     byte[] bytes = CanonicalJson.canonicalBytes(object);
     if (bytes.length > settings.maxValueBytes()) {
       throw new ValueTooLargeException(what, bytes.length, settings.maxValueBytes());
     }
-    return new Encoded(object, new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
+    return bytes;
   }
 
   /** A {@code String} value is JSON text, which must hold a JSON object. */

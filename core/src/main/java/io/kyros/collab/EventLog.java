@@ -74,19 +74,32 @@ public final class EventLog {
       throw new IllegalArgumentException("drafts must not be empty");
     }
     List<NewEvent> events = new ArrayList<>(drafts.size());
+    List<ObjectNode> trees = new ArrayList<>(drafts.size());
     for (int i = 0; i < drafts.size(); i++) {
       EventDraft d = drafts.get(i);
       requireUserType(Names.requireEventType(d.type()));
       String actor = d.actor() == null ? core.holder() : Names.requireLabel("actor", d.actor());
       Names.requireLabel("target", d.target());
-      ObjectNode details = core.encode(d.details(), "details of draft " + i + " (type " + d.type() + ")").value();
-      events.add(core.event(d.type(), actor, d.target(), details));
+      // canonicalized and checked against the size limit once (core.event would do it again), and the tree its text
+      // reads back as kept for the answer, which need not parse the text it just wrote
+      Core.Details details = core.details(d.details(), "details of draft " + i + " (type " + d.type() + ")");
+      events.add(new NewEvent(d.type(), actor, d.target(), details.json()));
+      trees.add(details.tree());
     }
     CommitResult r = core.commit(Commit.of(List.of(), List.of(), events));
     if (!(r instanceof CommitResult.Committed c)) {
       throw new StorageException("storage reported a conflict for an unconditional append: " + r);
     }
-    return core.toEvents(c.events());
+    List<StoredEvent> stored = c.events();
+    if (stored.size() != events.size()) {
+      return core.toEvents(stored); // not what the SPI promises; answer with what the storage says it committed
+    }
+    List<Event> out = new ArrayList<>(stored.size());
+    for (int i = 0; i < stored.size(); i++) {
+      StoredEvent e = stored.get(i);
+      out.add(new Event(e.id(), e.ts(), e.type(), e.actor(), e.target(), trees.get(i)));
+    }
+    return out;
   }
 
   /**

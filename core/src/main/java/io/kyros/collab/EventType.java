@@ -132,7 +132,12 @@ public enum EventType {
    */
   public static boolean isReserved(String type) {
     Objects.requireNonNull(type, "type");
-    return RESERVED_PREFIXES.stream().anyMatch(type::startsWith);
+    for (String prefix : RESERVED_PREFIXES) { // every append asks: a loop, not a stream
+      if (type.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** @return the wire name */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.BigIntegerNode;
 import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DecimalNode;
 import com.fasterxml.jackson.databind.node.DoubleNode;
 import com.fasterxml.jackson.databind.node.FloatNode;
 import com.fasterxml.jackson.databind.node.IntNode;
@@ -14,6 +15,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.LongNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.ShortNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import java.math.BigDecimal;
 import java.math.BigInteger;
@@ -46,6 +48,60 @@ class CanonicalJsonProperties {
         : CanonicalJson.parse(MAPPER, text);
     assertThat(CanonicalJson.canonicalize(parsed)).as(text).isEqualTo(CanonicalJson.canonicalize(value));
     assertThat(CanonicalJson.hash(parsed)).isEqualTo(CanonicalJson.hash(value));
+  }
+
+  /**
+   * (b') The canonical tree is what reading the canonical text builds: equal nodes (an int node is not equal to a long
+   * or double node of the same value) and members in the same order.
+   */
+  @Property(tries = 1000)
+  void canonicalTreeIsTheCanonicalTextReadBack(@ForAll("json") JsonNode value) {
+    assertCanonicalTreeReadsBack(value);
+  }
+
+  /** (b'') The same for every kind of number node, alone in an object and in an array. */
+  @Property(tries = 2000)
+  void canonicalTreeReadsEveryNumberBackAsItsLiteral(@ForAll("numberNodes") JsonNode number) {
+    assertCanonicalTreeReadsBack(NODES.objectNode().set("n", number));
+    assertCanonicalTreeReadsBack(NODES.arrayNode().add(number).add(NODES.objectNode().set("z", number)));
+  }
+
+  @Provide
+  Arbitrary<JsonNode> numberNodes() {
+    return Arbitraries.oneOf(
+        doubles().map(DoubleNode::valueOf),
+        Arbitraries.of(0.0, -0.0, 1.0, -1.0, 1e21, 1e-7, 123456789012.0, 0.1, 9007199254740992.0, 0x1p60)
+            .map(DoubleNode::valueOf),
+        Arbitraries.floats().filter(Float::isFinite).map(FloatNode::valueOf),
+        Arbitraries.longs().between(-TWO_POW_53, TWO_POW_53).map(LongNode::valueOf),
+        Arbitraries.integers().map(IntNode::valueOf),
+        Arbitraries.shorts().map(ShortNode::valueOf),
+        Arbitraries.longs().between(-TWO_POW_53, TWO_POW_53).map(v -> BigIntegerNode.valueOf(BigInteger.valueOf(v))),
+        Arbitraries.of(BigInteger.ONE.shiftLeft(60), BigInteger.ONE.shiftLeft(68).negate()).map(BigDecimal::new)
+            .map(DecimalNode::valueOf),
+        Combinators.combine(Arbitraries.longs().between(-TWO_POW_53, TWO_POW_53), Arbitraries.integers().between(-30, 30))
+            .as((unscaled, scale) -> (JsonNode) DecimalNode.valueOf(BigDecimal.valueOf(unscaled, scale)))
+            .filter(CanonicalJsonProperties::canonicalizes));
+  }
+
+  /** @return whether canonicalization accepts the value (a decimal may be an integer beyond ±2^53 it refuses) */
+  private static boolean canonicalizes(JsonNode value) {
+    try {
+      CanonicalJson.canonicalize(value);
+      return true;
+    } catch (InvalidValueException e) {
+      return false;
+    }
+  }
+
+  private static void assertCanonicalTreeReadsBack(JsonNode value) {
+    JsonNode read = CanonicalJson.parse(MAPPER, CanonicalJson.canonicalize(value));
+    JsonNode tree = CanonicalJson.canonicalTree(value, NODES);
+    assertThat(tree).as(value.toString()).isEqualTo(read);
+    assertThat(tree.toString()).as(value.toString()).isEqualTo(read.toString());
+    if (value.isContainerNode()) {
+      assertThat(tree).isNotSameAs(value);
+    }
   }
 
   /** (b) Canonical text parses back to a value with the same canonical text. */

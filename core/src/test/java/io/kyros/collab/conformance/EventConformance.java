@@ -3,15 +3,20 @@ package io.kyros.collab.conformance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.kyros.collab.Collab;
 import io.kyros.collab.Event;
 import io.kyros.collab.EventDraft;
 import io.kyros.collab.EventFilter;
 import io.kyros.collab.InvalidValueException;
 import io.kyros.collab.Subscription;
+import java.math.BigDecimal;
+import java.math.BigInteger;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -37,6 +42,28 @@ public abstract class EventConformance extends LeaseConformance {
     assertThat(collab.events().read(second.id(), 10)).isEmpty();
     assertThat(collab.events().read(0, 1)).containsExactly(first);
     assertThat(collab.events().lastId()).isEqualTo(second.id());
+  }
+
+  @Test
+  void events_anAppendAnswersWithTheEventsAReadGives() {
+    // numbers of every kind and members out of order: the answer holds what the stored text reads back as
+    ObjectNode details = JsonNodeFactory.instance.objectNode();
+    details.put("z", 1.0).put("a", 7L).put("m", 0.1f).put("d", new BigDecimal("2.50"))
+        .put("big", new BigDecimal(BigInteger.ONE.shiftLeft(60))).put("e", 1e21).put("s", "line\n\u2028");
+    details.putArray("list").add(3).add(-0.0).addObject().put("y", true).putNull("x");
+    Map<String, Object> map = new LinkedHashMap<>();
+    map.put("b", 2);
+    map.put("a", List.of(1.5, "x"));
+    List<Event> appended = collab.events().appendAll(List.of(EventDraft.of("kinds", "t/1", details),
+        EventDraft.of("map", "t/2", map), EventDraft.of("text", "t/3", "{\"q\":1.0,\"p\":[]}")));
+    List<Event> read = collab.events().read(appended.get(0).id() - 1, 3);
+    assertThat(appended).isEqualTo(read);
+    for (int i = 0; i < 3; i++) {
+      assertThat(appended.get(i).details().toString()).isEqualTo(read.get(i).details().toString());
+    }
+    assertThat(appended.get(0).details().get("z").isInt()).isTrue();
+    assertThat(appended.get(0).details().get("big").isDouble()).isTrue();
+    assertThat(appended.get(0).details().toString()).startsWith("{\"a\":7,\"big\":");
   }
 
   @Test

@@ -515,14 +515,21 @@ final class EventSegments {
    */
   void append(List<byte[]> batches, List<Long> firstIds) throws IOException {
     ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    // the segment's size is read once per batch (and once per segment started): no other process appends while this
+    // one holds the OS lock, so within the batch it grows only by what this loop adds (an fstat per commit was a
+    // measurable part of a batch of small appends)
+    long size = -1;
     for (int i = 0; i < batches.size(); i++) {
       if (batches.get(i).length == 0) {
         continue;
       }
-      long size = ensureWriter(firstIds.get(i)) + pending.size();
-      if (size >= segmentBytes) {
+      if (size < 0) {
+        size = ensureWriter(firstIds.get(i));
+      }
+      if (size + pending.size() >= segmentBytes) {
         flush(pending);
         roll(firstIds.get(i));
+        size = writeChannel.size();
       }
       pending.writeBytes(batches.get(i));
     }
@@ -537,9 +544,10 @@ final class EventSegments {
       writeChannel = null;
       writeSegment = null;
     }
-    if (writeChannel != null && writeChannel.size() < segmentBytes) {
-      if (segments.lastEntry().getValue().equals(writeSegment)) {
-        return writeChannel.size();
+    if (writeChannel != null) {
+      long size = writeChannel.size();
+      if (size < segmentBytes && segments.lastEntry().getValue().equals(writeSegment)) {
+        return size;
       }
     }
     list();

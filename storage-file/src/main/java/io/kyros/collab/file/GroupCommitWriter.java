@@ -58,7 +58,8 @@ import org.slf4j.LoggerFactory;
  *       step gives), and the next batch opens the closed channel again ({@link LockFile#lock()},
  *       {@link Journal#reopenIfClosed()}, the event segments' writer).</li>
  *   <li>The thread never dies of a failure: every commit of a failed batch gets the failure.</li>
- *   <li>Callers are woken as a binary tree: the thread wakes one, each woken caller wakes two more.</li>
+ *   <li>The thread wakes the first {@value #DIRECT_WAKES} callers of a batch itself; in a larger batch each of those
+ *       wakes two more, and so on.</li>
  *   <li>A commit queued after {@link #stop()} fails with "closed" instead of waiting forever.</li>
  * </ul>
  *
@@ -69,6 +70,8 @@ import org.slf4j.LoggerFactory;
 final class GroupCommitWriter {
   private static final Logger LOG = LoggerFactory.getLogger(GroupCommitWriter.class);
   private static final int MAX_BATCH = 4096;
+  /** How many callers of a batch the writer thread wakes itself (see {@link #wakeAll}). */
+  static final int DIRECT_WAKES = 64;
   /** How long a stopping engine waits for another process's OS lock to save its index before giving up. */
   static final long SAVE_LOCK_WAIT_MILLIS = 200;
   private static final Pending[] NONE = new Pending[0];
@@ -296,21 +299,23 @@ final class GroupCommitWriter {
   }
 
   /**
-   * Wakes the callers of a batch as a binary tree: the writer thread wakes the first, and each
-   * woken caller wakes two more, so the writer is free for the next batch after one wake-up instead
-   * of one per commit.
+   * Wakes the callers of a batch. The writer thread wakes the first {@value #DIRECT_WAKES} itself, one after another,
+   * and each of those wakes two of the rest when the batch is larger (a forest: caller {@code i} wakes callers
+   * {@code DIRECT_WAKES + 2i} and {@code DIRECT_WAKES + 2i + 1}), so a batch of thousands does not keep the writer from
+   * its next batch for thousands of wake-ups. Waking the usual batch directly matters: in a binary tree from the first
+   * caller the last ones were woken three or four context switches late and queued their next commit after the writer
+   * had started the next batch without them, which halved the batches of 16 appenders
+   * (benchmarks/experiments/file-append-batches, section 3).
    */
   private static void wakeAll(List<Pending> batch) {
     int n = batch.size();
-    for (int i = 0; i < n; i++) {
-      int left = 2 * i + 1;
-      if (left < n) {
-        batch.get(i).wakes = left + 1 < n ? new Pending[] {batch.get(left), batch.get(left + 1)}
-            : new Pending[] {batch.get(left)};
-      }
+    for (int i = 0; DIRECT_WAKES + 2 * i < n; i++) {
+      int first = DIRECT_WAKES + 2 * i;
+      batch.get(i).wakes = first + 1 < n ? new Pending[] {batch.get(first), batch.get(first + 1)}
+          : new Pending[] {batch.get(first)};
     }
-    if (n > 0) {
-      batch.get(0).done.countDown();
+    for (int i = 0; i < Math.min(n, DIRECT_WAKES); i++) {
+      batch.get(i).done.countDown();
     }
   }
 
