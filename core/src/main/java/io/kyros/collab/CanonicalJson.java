@@ -97,14 +97,14 @@ public final class CanonicalJson {
   /**
    * Returns the tree that {@link #parse} builds from the canonical text of a value, without writing and parsing that
    * text: members in canonical order, strings as they are, each number as its canonical literal reads back (an int or
-   * long node for an integer literal, a double node otherwise). For a value {@link #canonicalize(JsonNode)} accepts:
-   * what it would refuse is refused here as there, though not always with the same message.
+   * long node for an integer literal, a double node otherwise). For a value {@link #canonicalize(JsonNode)} has
+   * accepted: not everything it refuses is refused here (a lone surrogate in a string or key is not looked for).
    *
    * @param node the value, which it does not modify or share
    * @param nodes makes the new tree's nodes, as the parser's node factory would
    * @return a new tree equal to {@code parse(mapper, canonicalize(node))}, its members in the same order
-   * @throws InvalidValueException if {@code node} holds a number {@link #canonicalize(JsonNode)} refuses, or a node
-   *     that is not JSON
+   * @throws InvalidValueException if {@code node} holds a number {@link #canonicalize(JsonNode)} refuses, nests too
+   *     deep, or holds a node that is not JSON
    * @throws NullPointerException if an argument is null
    */
   static JsonNode canonicalTree(JsonNode node, JsonNodeFactory nodes) {
@@ -407,7 +407,7 @@ public final class CanonicalJson {
       }
       case ARRAY -> {
         checkDepth(path.size() + 1, path);
-        ArrayNode array = f.arrayNode(node.size());
+        ArrayNode array = f.arrayNode(); // as read() makes it: a factory may override this one only
         for (int i = 0; i < node.size(); i++) {
           path.add(i);
           array.add(tree(node.get(i), f, path));

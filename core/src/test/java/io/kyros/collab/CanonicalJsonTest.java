@@ -496,4 +496,29 @@ class CanonicalJsonTest {
         .add(DecimalNode.valueOf(new BigDecimal("9007199254740993.5")))))
         .isEqualTo("[9007199254740992,100000000000000000000,295147905179352830000,1e+300,9007199254740994]");
   }
+
+  /** A node factory whose plain array maker is its own: the canonical tree makes arrays as reading does. */
+  @Test
+  void canonicalTreeMakesNodesAsReadingDoes() {
+    class OwnArray extends ArrayNode {
+      OwnArray(JsonNodeFactory f) {
+        super(f);
+      }
+    }
+    JsonNodeFactory own = new JsonNodeFactory() {
+      @Override
+      public ArrayNode arrayNode() {
+        return new OwnArray(this);
+      }
+    };
+    ObjectMapper mapper = new ObjectMapper().setNodeFactory(own);
+    ObjectNode value = JsonNodeFactory.instance.objectNode();
+    value.putArray("a").add(1).addArray().add("x");
+    JsonNode read = CanonicalJson.parse(mapper, CanonicalJson.canonicalize(value));
+    JsonNode tree = CanonicalJson.canonicalTree(value, own);
+    assertThat(read.get("a")).isInstanceOf(OwnArray.class);
+    assertThat(tree.get("a")).isInstanceOf(OwnArray.class);
+    assertThat(tree.get("a").get(1)).isInstanceOf(OwnArray.class);
+    assertThat(tree).isEqualTo(read);
+  }
 }
