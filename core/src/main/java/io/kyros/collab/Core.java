@@ -116,7 +116,13 @@ final class Core {
     return settings.workflow();
   }
 
-  /** Canonical form of a value about to be stored. */
+  /**
+   * Canonical form of a value about to be stored.
+   *
+   * @param value the tree a read of {@code json} gives (a new tree, never the caller's)
+   * @param json the canonical text
+   * @param hash the content hash of that text
+   */
   record Encoded(ObjectNode value, String json, String hash) {}
 
   /**
@@ -129,7 +135,10 @@ final class Core {
   Encoded encode(Object value, String what) {
     ObjectNode object = object(value, what);
     byte[] bytes = canonicalFitting(object, what);
-    return new Encoded(object, new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
+    // the value as a read of the stored text gives it (1.0 as 1, members in order), not as the caller spelled it: a
+    // write's answer and a read of the same ETag are equal, and a remembered record answers as its parse would
+    return new Encoded((ObjectNode) CanonicalJson.canonicalTree(object, storedReader.getNodeFactory()),
+        new String(bytes, StandardCharsets.UTF_8), CanonicalJson.hashCanonical(bytes));
   }
 
   /** An event's details: their canonical text, and the tree that text parses to. */
