@@ -9,12 +9,9 @@ import io.kyros.collab.BatchSpec;
 import io.kyros.collab.Collab;
 import io.kyros.collab.EventDraft;
 import io.kyros.collab.file.FileStorage;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -24,7 +21,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import picocli.CommandLine;
 
 /**
  * The commands for people and scripts ({@code tasks}, {@code leases}, {@code agents},
@@ -78,15 +74,8 @@ class CliCommandsTest {
   }
 
   private Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cl = CollabCommand.commandLine();
-    cl.setOut(new PrintWriter(out, true));
-    cl.setErr(new PrintWriter(err, true));
-    List<String> all = new ArrayList<>(Arrays.asList(args));
-    all.addAll(Arrays.asList(where));
-    int code = cl.execute(all.toArray(String[]::new));
-    return new Run(code, out.toString().trim(), err.toString());
+    CliRuns.Run r = CliRuns.run(CliRuns.with(where, args));
+    return new Run(r.code(), r.out().trim(), r.err());
   }
 
   @ParameterizedTest
