@@ -92,6 +92,13 @@ public final class WorkerPool implements AutoCloseable {
   private boolean signalled; // guarded by lock
   private volatile boolean stopping;
   private volatile boolean enabled = true;
+  /**
+   * Whether the dispatcher is taking a claim it began while the agent was enabled, until that claim's tasks are
+   * started or released. Set under enabledLock together with the reading of {@link #enabled} it follows, so a
+   * disable assigned later (under the same lock) happens after it: {@link #isClaiming()}, reading {@code enabled}
+   * first and this second, is false only when no such claim is being taken, and never true for a claim not begun.
+   */
+  private volatile boolean claimInFlight;
   private final Object enabledLock = new Object();
   /** How many readings of the agent's record began ({@link #refreshEnabled}); guarded by enabledLock. */
   private long readingsBegun;
@@ -251,10 +258,12 @@ public final class WorkerPool implements AutoCloseable {
 
   /**
    * @return whether it claims work: not shutting down, its agent not disabled, and its dispatcher thread alive (it
-   *     dies only of an unexpected throwable, an {@link Error} such as {@link OutOfMemoryError}, logged as an error)
+   *     dies only of an unexpected throwable, an {@link Error} such as {@link OutOfMemoryError}, logged as an error).
+   *     After its agent is disabled it stays true until a claim begun while the agent was enabled has ended (a task
+   *     such a claim takes is released unrun), so once it is false the pool takes no task until it is enabled again
    */
   public boolean isClaiming() {
-    return !stopping && enabled && !dispatcherFailed;
+    return !stopping && !dispatcherFailed && (enabled || claimInFlight);
   }
 
   /**
@@ -545,7 +554,12 @@ public final class WorkerPool implements AutoCloseable {
       }
       int free = concurrency - runs.size();
       int got = 0;
-      if (enabled && free > 0) {
+      boolean claiming;
+      synchronized (enabledLock) { // as refreshEnabled assigns enabled: see claimInFlight
+        claiming = enabled && free > 0;
+        claimInFlight = claiming;
+      }
+      if (claiming) {
         try {
           for (TaskClaim claim : collab.tasks().claimUpTo(free, agentId, claimTtl, claimLabels, started)) {
             got++;
@@ -553,6 +567,8 @@ public final class WorkerPool implements AutoCloseable {
           }
         } catch (RuntimeException e) {
           LOG.warn("worker pool {} cannot claim: {}", agentId, e.toString());
+        } finally {
+          claimInFlight = false;
         }
         if (got == free) {
           continue; // there may be more: look again as soon as a slot frees
