@@ -137,6 +137,16 @@ class TaskClaimPathTest {
       return delegate.scanIndex(query);
     }
 
+    /** Counted as its queries one by one, as {@link io.kyros.collab.spi.Storage}'s default runs them. */
+    @Override
+    public List<List<IndexHit>> scanIndexes(List<IndexQuery> queries) {
+      List<List<IndexHit>> out = new java.util.ArrayList<>(queries.size());
+      for (IndexQuery q : queries) {
+        out.add(scanIndex(q));
+      }
+      return out;
+    }
+
     @Override
     public CommitResult commit(Commit commit) {
       failIfDropped();

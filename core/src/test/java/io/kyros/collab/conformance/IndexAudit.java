@@ -27,8 +27,8 @@ import java.util.TreeSet;
  * says, for the Kanban workflow: the format is the one docs/architecture.md and {@code TaskIndexes} document (index
  * names {@code status:<status>}, {@code ready:kanban}, {@code ready:kanban:<label>}, {@code delayed:kanban},
  * {@code waits}, {@code expires}, and {@code expires:<workflow>} for the stale claims of another workflow's tasks
- * parked there). Reads records through {@link Storage#list} and indexes through
- * {@link Storage#scanIndex}; a storage without indexes passes trivially. Test code only.
+ * parked there). Reads records through {@link Storage#list} and {@link Storage#readAll}, and indexes through
+ * {@link Storage#scanIndexes}; a storage without indexes passes trivially. Test code only.
  */
 public final class IndexAudit {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -62,9 +62,26 @@ public final class IndexAudit {
           Instant.parse(j.path("createdAt").asText()), nb == null || nb.isNull() ? null : Instant.parse(nb.asText()),
           labels, deps, j.path("workflow").asText()));
     }
+    TreeSet<String> labels = new TreeSet<>();
+    tasks.values().forEach(t -> labels.addAll(t.labels()));
+    TreeSet<String> otherWorkflows = new TreeSet<>();
+    tasks.values().forEach(t -> otherWorkflows.add(t.workflow()));
+    otherWorkflows.remove("kanban");
+    // every index this audit reads, read together (one round trip on a backend over a network)
+    List<IndexQuery> queries = new ArrayList<>();
+    KANBAN.forEach(status -> queries.add(first("_tasks", "status:" + status)));
+    for (String index : List.of("waits", "ready:kanban", "delayed:kanban")) {
+      queries.add(first("_tasks", index));
+    }
+    labels.forEach(label -> queries.add(first("_tasks", "ready:kanban:" + label)));
+    otherWorkflows.forEach(w -> queries.add(first("_task-leases", "expires:" + workflowPart(w))));
+    queries.add(first("_task-leases", "expires"));
+    queries.add(first("_leases", "expires"));
+    Map<String, List<IndexHit>> scans = scanAll(storage, queries);
+
     Comparator<TaskRow> listOrder = Comparator.comparing(TaskRow::createdAt).thenComparing(TaskRow::id);
     for (String status : KANBAN) {
-      assertThat(ids(storage, "_tasks", "status:" + status)).as("status:%s", status)
+      assertThat(ids(scans, "_tasks", "status:" + status)).as("status:%s", status)
           .isEqualTo(tasks.values().stream().filter(t -> t.status().equals(status)).sorted(listOrder)
               .map(TaskRow::id).toList());
     }
@@ -84,19 +101,22 @@ public final class IndexAudit {
       }
     }
     Map<String, String> waitsIndex = new HashMap<>();
-    for (IndexHit h : scan(storage, "_tasks", "waits")) {
+    for (IndexHit h : scans.get(name("_tasks", "waits"))) {
       waitsIndex.put(h.record().key().id(), h.key());
     }
     assertThat(waitsIndex).as("waits").isEqualTo(waits);
     // every waiting task has its dependency's guard (or sweep marker): what a completion from remembered records
     // relies on instead of scanning waits (TaskReadiness.Waiters.NONE_ASSUMED)
-    for (IndexHit h : scan(storage, "_tasks", "waits")) {
-      RecordKey guard = new RecordKey("_task-waiters", "_sha256-" + HexFormat.of().formatHex(sha256(h.key())));
-      assertThat(storage.read(guard)).as("the guard of %s, which task %s waits on", h.key(), h.record().key().id())
-          .isPresent();
+    Map<RecordKey, String> guards = new HashMap<>();
+    for (IndexHit h : scans.get(name("_tasks", "waits"))) {
+      guards.put(new RecordKey("_task-waiters", "_sha256-" + HexFormat.of().formatHex(sha256(h.key()))),
+          "the guard of " + h.key() + ", which task " + h.record().key().id() + " waits on");
     }
-    List<String> ready = ids(storage, "_tasks", "ready:kanban");
-    List<String> delayed = ids(storage, "_tasks", "delayed:kanban");
+    TreeSet<String> missingGuards = new TreeSet<>(guards.values());
+    storage.readAll(guards.keySet()).forEach(r -> missingGuards.remove(guards.get(r.key())));
+    assertThat(missingGuards).as("guards missing").isEmpty();
+    List<String> ready = ids(scans, "_tasks", "ready:kanban");
+    List<String> delayed = ids(scans, "_tasks", "delayed:kanban");
     assertThat(new TreeSet<>(concat(ready, delayed))).as("ready and delayed hold the queued tasks not waiting")
         .isEqualTo(new TreeSet<>(claimable.stream().map(TaskRow::id).toList()));
     assertThat(ready.size() + delayed.size()).as("no task is both ready and delayed").isEqualTo(claimable.size());
@@ -112,10 +132,8 @@ public final class IndexAudit {
         .thenComparing(TaskRow::createdAt).thenComparing(TaskRow::id);
     List<TaskRow> readyRows = ready.stream().map(tasks::get).sorted(claimOrder).toList();
     assertThat(ready).as("ready:kanban in claim order").isEqualTo(readyRows.stream().map(TaskRow::id).toList());
-    TreeSet<String> labels = new TreeSet<>();
-    tasks.values().forEach(t -> labels.addAll(t.labels()));
     for (String label : labels) {
-      assertThat(ids(storage, "_tasks", "ready:kanban:" + label)).as("ready:kanban:%s", label)
+      assertThat(ids(scans, "_tasks", "ready:kanban:" + label)).as("ready:kanban:%s", label)
           .isEqualTo(readyRows.stream().filter(t -> t.labels().contains(label)).map(TaskRow::id).toList());
     }
     for (String collection : List.of("_task-leases", "_leases")) {
@@ -134,11 +152,8 @@ public final class IndexAudit {
       if (collection.equals("_task-leases")) {
         Map<String, Instant> expiry = new HashMap<>();
         held.forEach(e -> expiry.put(e.getKey(), e.getValue()));
-        TreeSet<String> workflows = new TreeSet<>();
-        tasks.values().forEach(t -> workflows.add(t.workflow()));
-        workflows.remove("kanban");
-        for (String workflow : workflows) {
-          for (String id : ids(storage, collection, "expires:" + workflowPart(workflow))) {
+        for (String workflow : otherWorkflows) {
+          for (String id : ids(scans, collection, "expires:" + workflowPart(workflow))) {
             assertThat(tasks.get(id)).as("the task of parked claim %s", id).isNotNull()
                 .satisfies(t -> assertThat(t.workflow()).isEqualTo(workflow));
             assertThat(expiry.get(id)).as("parked claim %s is held and stale", id).isNotNull().isBeforeOrEqualTo(now);
@@ -146,7 +161,7 @@ public final class IndexAudit {
           }
         }
       }
-      assertThat(ids(storage, collection, "expires")).as("expires of %s", collection)
+      assertThat(ids(scans, collection, "expires")).as("expires of %s", collection)
           .isEqualTo(held.stream().map(Map.Entry::getKey).filter(id -> !parked.contains(id)).toList());
     }
   }
@@ -163,21 +178,44 @@ public final class IndexAudit {
     return out;
   }
 
-  private static List<String> ids(Storage storage, String collection, String index) {
-    return scan(storage, collection, index).stream().map(h -> h.record().key().id()).toList();
+  private static List<String> ids(Map<String, List<IndexHit>> scans, String collection, String index) {
+    return scans.get(name(collection, index)).stream().map(h -> h.record().key().id()).toList();
   }
 
-  private static List<IndexHit> scan(Storage storage, String collection, String index) {
-    List<IndexHit> out = new ArrayList<>();
-    IndexQuery q = IndexQuery.first(collection, index, 97);
-    while (true) {
-      List<IndexHit> page = storage.scanIndex(q);
-      out.addAll(page);
-      if (page.size() < q.limit()) {
-        return out;
+  private static String name(String collection, String index) {
+    return collection + " " + index;
+  }
+
+  /** The first page of an index, small enough that the audits page through the larger ones. */
+  private static IndexQuery first(String collection, String index) {
+    return IndexQuery.first(collection, index, 97);
+  }
+
+  /**
+   * Reads each index whole, all of them through {@link Storage#scanIndexes} (each index's next pages together
+   * too), so that a backend's way of answering several queries at once is what the audit checks.
+   *
+   * @return each query's hits in index order, by {@link #name}
+   */
+  private static Map<String, List<IndexHit>> scanAll(Storage storage, List<IndexQuery> queries) {
+    Map<String, List<IndexHit>> out = new HashMap<>();
+    queries.forEach(q -> out.put(name(q.collection(), q.index()), new ArrayList<>()));
+    List<IndexQuery> pending = queries;
+    while (!pending.isEmpty()) {
+      List<List<IndexHit>> pages = storage.scanIndexes(pending);
+      assertThat(pages).as("one page per query").hasSize(pending.size());
+      List<IndexQuery> next = new ArrayList<>();
+      for (int i = 0; i < pending.size(); i++) {
+        IndexQuery q = pending.get(i);
+        List<IndexHit> page = pages.get(i);
+        out.get(name(q.collection(), q.index())).addAll(page);
+        if (page.size() == q.limit()) {
+          next.add(q.after(page.get(page.size() - 1)));
+        }
       }
-      q = q.after(page.get(page.size() - 1));
+      pending = next;
     }
+    return out;
   }
 
   private static List<StoredRecord> all(Storage storage, String collection) {

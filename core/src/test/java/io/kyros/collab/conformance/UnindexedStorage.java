@@ -28,4 +28,9 @@ public class UnindexedStorage extends InterceptingStorage {
   public List<IndexHit> scanIndex(IndexQuery query) {
     throw new UnsupportedOperationException("UnindexedStorage keeps no indexes");
   }
+
+  @Override
+  public List<List<IndexHit>> scanIndexes(List<IndexQuery> queries) {
+    throw new UnsupportedOperationException("UnindexedStorage keeps no indexes");
+  }
 }

@@ -35,6 +35,11 @@ final class MariaDbDialect implements Dialect {
   }
 
   @Override
+  public boolean recordsJoinedToUnitedIndexPages() {
+    return true;
+  }
+
+  @Override
   public boolean insertIfAbsentRaisesOnConflict() {
     // a plain insert: a duplicate key fails the statement only, and the transaction stays usable
     return true;

@@ -38,6 +38,9 @@ final class SqlText {
   final boolean scanIndexByRowValue;
   /** {@link #scanIndex} without its SELECT list, from FROM to the end. */
   private final String scanIndexBody;
+  /** The page condition of {@link #scanIndex}, from its {@code WHERE} to its {@code LIMIT}. */
+  private final String scanIndexPage;
+  private final boolean recordsJoinedToUnitedPages;
   private final Tables tables;
 
   SqlText(Tables t, Dialect d) {
@@ -74,25 +77,41 @@ final class SqlText {
           + " r ON r.collection = i.collection AND r.id = i.record_id" + page;
     }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
+    scanIndexPage = page;
+    recordsJoinedToUnitedPages = d.recordsJoinedToUnitedIndexPages();
   }
 
   /**
    * Several {@link #scanIndex} queries in one statement: each a derived table (so each keeps its own ORDER BY and
    * LIMIT) tagged with its position, their UNION ALL ordered by (position, key, record id). Returns
    * {@code q, index_key, id, revision, hash, value_json}; bound as {@link #scanIndex} is, once per query, in order.
+   * Where {@link Dialect#recordsJoinedToUnitedIndexPages} holds, the derived tables hold index entries only and the
+   * records are joined to their union once.
    *
    * @param n how many queries, at least 2
    * @return the statement
    */
   String scanIndexes(int n) {
     StringBuilder b = new StringBuilder();
+    if (recordsJoinedToUnitedPages) {
+      b.append("SELECT u.q, u.index_key, r.id, r.revision, r.hash, r.value_json FROM (");
+    }
     for (int q = 0; q < n; q++) {
       if (q > 0) {
         b.append(" UNION ALL ");
       }
-      b.append("SELECT * FROM (SELECT ").append(q).append(" AS q, i.index_key AS index_key, r.id AS id,")
-          .append(" r.revision AS revision, r.hash AS hash, r.value_json AS value_json").append(scanIndexBody)
-          .append(") s").append(q);
+      if (recordsJoinedToUnitedPages) {
+        b.append("SELECT * FROM (SELECT ").append(q).append(" AS q, i.collection AS collection,")
+            .append(" i.index_key AS index_key, i.record_id AS record_id FROM ").append(tables.index()).append(" i")
+            .append(scanIndexPage).append(") s").append(q);
+      } else {
+        b.append("SELECT * FROM (SELECT ").append(q).append(" AS q, i.index_key AS index_key, r.id AS id,")
+            .append(" r.revision AS revision, r.hash AS hash, r.value_json AS value_json").append(scanIndexBody)
+            .append(") s").append(q);
+      }
+    }
+    if (recordsJoinedToUnitedPages) {
+      b.append(") u JOIN ").append(tables.records()).append(" r ON r.collection = u.collection AND r.id = u.record_id");
     }
     return b.append(" ORDER BY 1, 2, 3").toString();
   }
