@@ -260,7 +260,9 @@ public final class WorkerPool implements AutoCloseable {
    * @return whether it claims work: not shutting down, its agent not disabled, and its dispatcher thread alive (it
    *     dies only of an unexpected throwable, an {@link Error} such as {@link OutOfMemoryError}, logged as an error).
    *     After its agent is disabled it stays true until a claim begun while the agent was enabled has ended (a task
-   *     such a claim takes is released unrun), so once it is false the pool takes no task until it is enabled again
+   *     such a claim takes is released unrun), so once a disable has made it false the pool takes no task until it is
+   *     enabled again. A shutdown makes it false at once: a claim in flight then may still take tasks, which it gives
+   *     back unrun before {@link #shutdown} returns
    */
   public boolean isClaiming() {
     return !stopping && !dispatcherFailed && (enabled || claimInFlight);

@@ -65,22 +65,26 @@ class DisabledDuringClaimTest {
           ran.incrementAndGet();
           return Outcome.done();
         }).start()) {
-      collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
-      assertThat(claimEntered.await(30, TimeUnit.SECONDS)).as("the pool began claiming t").isTrue();
-      disableEventId.set(collab.events().lastId() + 1); // before the disable, whose commit appends this one event
-      collab.agents().setEnabled("w", false);
-      assertThat(listenerHandledDisable.await(30, TimeUnit.SECONDS)).as("the pool saw the disable").isTrue();
-      assertThat(pool.isClaiming()).as("claiming while the claim begun before the disable is in flight").isTrue();
+      try {
+        collab.tasks().create(NewTask.of("t").withId("t").withLabels("x"));
+        assertThat(claimEntered.await(30, TimeUnit.SECONDS)).as("the pool began claiming t").isTrue();
+        disableEventId.set(collab.events().lastId() + 1); // before the disable, whose commit appends this one event
+        collab.agents().setEnabled("w", false);
+        assertThat(listenerHandledDisable.await(30, TimeUnit.SECONDS)).as("the pool saw the disable").isTrue();
+        assertThat(pool.isClaiming()).as("claiming while the claim begun before the disable is in flight").isTrue();
 
-      claimMayCommit.countDown();
-      awaitCondition("the pool to stop claiming", () -> !pool.isClaiming());
-      // the claim ended: t was claimed and, the agent being disabled, released unrun before isClaiming() turned false
-      assertThat(collab.tasks().get("t").orElseThrow().status()).isEqualTo("queued");
-      collab.tasks().create(NewTask.of("u").withId("u").withLabels("x"));
-      assertThat(collab.tasks().get("u").orElseThrow().status()).isEqualTo("queued");
-      assertThat(collab.events().read(0, 1000).stream().filter(e -> e.type().equals("task_claimed")).count())
-          .as("claims").isEqualTo(1);
-      assertThat(ran).hasValue(0);
+        claimMayCommit.countDown();
+        awaitCondition("the pool to stop claiming", () -> !pool.isClaiming());
+        // the claim ended: t was claimed and, the agent being disabled, released unrun before isClaiming() turned false
+        assertThat(collab.tasks().get("t").orElseThrow().status()).isEqualTo("queued");
+        collab.tasks().create(NewTask.of("u").withId("u").withLabels("x"));
+        assertThat(collab.tasks().get("u").orElseThrow().status()).isEqualTo("queued");
+        assertThat(collab.events().read(0, 1000).stream().filter(e -> e.type().equals("task_claimed")).count())
+            .as("claims").isEqualTo(1);
+        assertThat(ran).hasValue(0);
+      } finally {
+        claimMayCommit.countDown(); // a failed assertion must not leave the claim waiting 30 s while the pool closes
+      }
     }
   }
 }

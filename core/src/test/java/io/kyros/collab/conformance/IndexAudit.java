@@ -28,7 +28,7 @@ import java.util.TreeSet;
  * names {@code status:<status>}, {@code ready:kanban}, {@code ready:kanban:<label>}, {@code delayed:kanban},
  * {@code waits}, {@code expires}, and {@code expires:<workflow>} for the stale claims of another workflow's tasks
  * parked there). Reads records through {@link Storage#list} and {@link Storage#readAll}, and indexes through
- * {@link Storage#scanIndexes}; a storage without indexes passes trivially. Test code only.
+ * {@link Storage#scanIndexes}, one of them again through {@link Storage#scanIndex} in small pages; a storage without indexes passes trivially. Test code only.
  */
 public final class IndexAudit {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -51,7 +51,9 @@ public final class IndexAudit {
       return;
     }
     Map<String, TaskRow> tasks = new HashMap<>();
+    long revisions = 0;
     for (StoredRecord r : all(storage, "_tasks")) {
+      revisions += r.revision();
       JsonNode j = parse(r);
       List<String> labels = new ArrayList<>();
       j.path("labels").forEach(l -> labels.add(l.asText()));
@@ -78,6 +80,12 @@ public final class IndexAudit {
     queries.add(first("_task-leases", "expires"));
     queries.add(first("_leases", "expires"));
     Map<String, List<IndexHit>> scans = scanAll(storage, queries);
+    // and one of those indexes, a different one as the tasks change, page by page through scanIndex, which a backend
+    // may answer in another way: both must say the same
+    IndexQuery again = queries.get((int) Math.floorMod(revisions, (long) queries.size()));
+    assertThat(pagedOneByOne(storage, again.collection(), again.index()))
+        .as("%s %s through scanIndex, pages of 5", again.collection(), again.index())
+        .isEqualTo(scans.get(name(again.collection(), again.index())));
 
     Comparator<TaskRow> listOrder = Comparator.comparing(TaskRow::createdAt).thenComparing(TaskRow::id);
     for (String status : KANBAN) {
@@ -216,6 +224,21 @@ public final class IndexAudit {
       pending = next;
     }
     return out;
+  }
+
+  /** Every hit of an index, through {@link Storage#scanIndex} in pages of 5. */
+  private static List<IndexHit> pagedOneByOne(Storage storage, String collection, String index) {
+    List<IndexHit> out = new ArrayList<>();
+    IndexQuery q = IndexQuery.first(collection, index, 5);
+    while (true) {
+      List<IndexHit> page = storage.scanIndex(q);
+      assertThat(page.size()).as("a page's size").isLessThanOrEqualTo(5);
+      out.addAll(page);
+      if (page.size() < 5) {
+        return out;
+      }
+      q = q.after(page.get(page.size() - 1));
+    }
   }
 
   private static List<StoredRecord> all(Storage storage, String collection) {

@@ -182,17 +182,49 @@ interface Dialect {
   }
 
   /**
-   * Whether {@link SqlText#scanIndexes} unites the queries' pages of index entries first and joins their records to
-   * that union once (MariaDB), rather than uniting pages that each carry their records. MariaDB materializes every
-   * derived table of the union, and one holding a {@code TEXT} column ({@code value_json}) as an on-disk temporary
-   * table: a statement of 14 queries created 15 and took 31 ms, against 3 ms for the 14 queries one by one and
-   * 2.4 ms for this form, whose pages stay in memory (MariaDB 10.11, 200 runs through the {@code mariadb} client on
-   * the tables of {@code MariaDbModelProperties}).
+   * Whether an index page is read first, as a derived table of index entries with its own {@code ORDER BY} and
+   * {@code LIMIT}, and its records joined to it (MariaDB), rather than by a plain join of the two tables ordered and
+   * limited as a whole. MariaDB planned the plain join as a scan of every record of the collection, each looked up in
+   * the index, then a sort: a page of 10 entries of a collection of 15,000 records read 15,000 rows and took 35 ms,
+   * against 0.3 ms read first (found in review; {@code MariaDbScanCostTest} counts the rows a page reads).
+   * {@link #lateralIndexPages} is PostgreSQL's way to the same end.
    *
-   * @return true to join the records to the united pages
+   * @return true to read the page of index entries first
    */
-  default boolean recordsJoinedToUnitedIndexPages() {
+  default boolean entryPagesFirst() {
     return false;
+  }
+
+  /** How {@link Queries#scanIndexes} answers several index queries ({@link #indexScansTogether}). */
+  enum IndexScansTogether {
+    /**
+     * One statement: the {@code UNION ALL} of the queries' pages, each a derived table carrying its records
+     * ({@link SqlText#scanIndexes}); one round trip.
+     */
+    UNITED_PAGES_WITH_RECORDS,
+    /**
+     * One statement: the {@code UNION ALL} of the queries' pages of index entries, each a derived table, and the
+     * records joined to that union once; one round trip.
+     */
+    RECORDS_JOINED_TO_UNITED_PAGES,
+    /** The queries one after the other, on one connection in one transaction: for a database in the JVM. */
+    ONE_BY_ONE
+  }
+
+  /**
+   * How several index queries are answered together (a claim reads its candidates so). PostgreSQL unites pages that
+   * carry their records (the default). MariaDB materializes every derived table of a union, and one holding a
+   * {@code TEXT} column ({@code value_json}) as an on-disk temporary table: a statement of 14 queries created 15 and
+   * took 31 ms, against 3 ms for the 14 queries one by one and 2.4 ms with the records joined to united pages of
+   * index entries, which stay in memory (MariaDB 10.11, 200 runs through the {@code mariadb} client on the tables of
+   * {@code MariaDbModelProperties}). H2 and SQLite run in the JVM, so there is no round trip to save, and one
+   * statement was the slower way: 4 queries took 460 to 600 µs together against 140 to 200 µs one by one on H2,
+   * 520 to 580 against 360 to 380 on SQLite (a table of 60 tasks; {@code benchmarks/experiments/index-scans-together}).
+   *
+   * @return how to answer several index queries
+   */
+  default IndexScansTogether indexScansTogether() {
+    return IndexScansTogether.UNITED_PAGES_WITH_RECORDS;
   }
 
   /**

@@ -48,4 +48,9 @@ final class H2Dialect implements Dialect {
     int code = e.getErrorCode();
     return code == LOCK_TIMEOUT || code == DEADLOCK || code == CONCURRENT_UPDATE || Dialect.super.isRetryable(e);
   }
+
+  @Override
+  public IndexScansTogether indexScansTogether() {
+    return IndexScansTogether.ONE_BY_ONE;
+  }
 }

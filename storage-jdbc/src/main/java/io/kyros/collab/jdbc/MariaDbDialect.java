@@ -35,8 +35,13 @@ final class MariaDbDialect implements Dialect {
   }
 
   @Override
-  public boolean recordsJoinedToUnitedIndexPages() {
+  public boolean entryPagesFirst() {
     return true;
+  }
+
+  @Override
+  public IndexScansTogether indexScansTogether() {
+    return IndexScansTogether.RECORDS_JOINED_TO_UNITED_PAGES;
   }
 
   @Override

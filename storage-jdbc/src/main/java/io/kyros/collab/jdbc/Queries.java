@@ -90,16 +90,21 @@ final class Queries {
   List<IndexHit> scanIndex(IndexQuery q) {
     return transactions.read("scanIndex", a -> {
       try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndex)) {
-        bindScan(ps, 1, q);
-        List<IndexHit> out = new ArrayList<>();
-        try (ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            out.add(hit(rs, 1, q.collection()));
-          }
-        }
-        return out;
+        return scan(ps, q);
       }
     });
+  }
+
+  /** Runs {@link SqlText#scanIndex} for one query on a statement prepared from it. */
+  private List<IndexHit> scan(PreparedStatement ps, IndexQuery q) throws SQLException {
+    bindScan(ps, 1, q);
+    List<IndexHit> out = new ArrayList<>();
+    try (ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        out.add(hit(rs, 1, q.collection()));
+      }
+    }
+    return out;
   }
 
   /**
@@ -125,10 +130,24 @@ final class Queries {
     return p;
   }
 
-  /** Several index queries in one statement and one round trip (see {@link SqlText#scanIndexes}). */
+  /**
+   * Several index queries: in one statement and one round trip (see {@link SqlText#scanIndexes}), or where the
+   * database runs in the JVM one after the other in one transaction ({@link Dialect#indexScansTogether}).
+   */
   List<List<IndexHit>> scanIndexes(List<IndexQuery> qs) {
     if (qs.size() == 1) {
       return List.of(scanIndex(qs.get(0)));
+    }
+    if (sql.indexScansOneByOne) {
+      return transactions.read("scanIndexes", a -> {
+        try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndex)) {
+          List<List<IndexHit>> out = new ArrayList<>(qs.size());
+          for (IndexQuery q : qs) {
+            out.add(scan(ps, q));
+          }
+          return out;
+        }
+      });
     }
     return transactions.read("scanIndexes", a -> {
       try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndexes(qs.size()))) {

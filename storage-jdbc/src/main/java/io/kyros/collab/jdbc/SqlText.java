@@ -40,7 +40,10 @@ final class SqlText {
   private final String scanIndexBody;
   /** The page condition of {@link #scanIndex}, from its {@code WHERE} to its {@code LIMIT}. */
   private final String scanIndexPage;
+  /** Whether {@link #scanIndexes} joins the records to united pages of index entries. */
   private final boolean recordsJoinedToUnitedPages;
+  /** Whether several index queries are run one by one ({@link Dialect.IndexScansTogether#ONE_BY_ONE}). */
+  final boolean indexScansOneByOne;
   private final Tables tables;
 
   SqlText(Tables t, Dialect d) {
@@ -72,21 +75,28 @@ final class SqlText {
       scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i" + page
           + ") i CROSS JOIN LATERAL (SELECT id, revision, hash, value_json FROM " + t.records()
           + " WHERE collection = i.collection AND id = i.record_id LIMIT 1) r ORDER BY i.index_key, i.record_id";
+    } else if (d.entryPagesFirst()) {
+      // the page of entries first, then its records (Dialect.entryPagesFirst)
+      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i" + page
+          + ") i JOIN " + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
+          + " ORDER BY i.index_key, i.record_id";
     } else {
       scanIndexBody = " FROM " + t.index() + " i JOIN " + t.records()
           + " r ON r.collection = i.collection AND r.id = i.record_id" + page;
     }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
     scanIndexPage = page;
-    recordsJoinedToUnitedPages = d.recordsJoinedToUnitedIndexPages();
+    recordsJoinedToUnitedPages =
+        d.indexScansTogether() == Dialect.IndexScansTogether.RECORDS_JOINED_TO_UNITED_PAGES;
+    indexScansOneByOne = d.indexScansTogether() == Dialect.IndexScansTogether.ONE_BY_ONE;
   }
 
   /**
    * Several {@link #scanIndex} queries in one statement: each a derived table (so each keeps its own ORDER BY and
    * LIMIT) tagged with its position, their UNION ALL ordered by (position, key, record id). Returns
    * {@code q, index_key, id, revision, hash, value_json}; bound as {@link #scanIndex} is, once per query, in order.
-   * Where {@link Dialect#recordsJoinedToUnitedIndexPages} holds, the derived tables hold index entries only and the
-   * records are joined to their union once.
+   * Where the dialect says {@link Dialect.IndexScansTogether#RECORDS_JOINED_TO_UNITED_PAGES}, the derived tables hold
+   * index entries only and the records are joined to their union once.
    *
    * @param n how many queries, at least 2
    * @return the statement

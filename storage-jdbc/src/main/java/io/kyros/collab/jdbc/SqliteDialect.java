@@ -47,4 +47,9 @@ final class SqliteDialect implements Dialect {
     // leaves the transaction open: it committed nothing, and the caller rolls it back
     return isRetryable(e);
   }
+
+  @Override
+  public IndexScansTogether indexScansTogether() {
+    return IndexScansTogether.ONE_BY_ONE;
+  }
 }
