@@ -28,7 +28,8 @@ import java.util.TreeSet;
  * names {@code status:<status>}, {@code ready:kanban}, {@code ready:kanban:<label>}, {@code delayed:kanban},
  * {@code waits}, {@code expires}, and {@code expires:<workflow>} for the stale claims of another workflow's tasks
  * parked there). Reads records through {@link Storage#list} and {@link Storage#readAll}, and indexes through
- * {@link Storage#scanIndexes}, one of them again through {@link Storage#scanIndex} in small pages; a storage without indexes passes trivially. Test code only.
+ * {@link Storage#scanIndexes}, one of them again through {@link Storage#scanIndex} in small pages; a storage without
+ * indexes passes trivially. Test code only.
  */
 public final class IndexAudit {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -232,9 +233,9 @@ public final class IndexAudit {
     IndexQuery q = IndexQuery.first(collection, index, 5);
     while (true) {
       List<IndexHit> page = storage.scanIndex(q);
-      assertThat(page.size()).as("a page's size").isLessThanOrEqualTo(5);
+      assertThat(page.size()).as("a page's size").isLessThanOrEqualTo(q.limit());
       out.addAll(page);
-      if (page.size() < 5) {
+      if (page.size() < q.limit()) {
         return out;
       }
       q = q.after(page.get(page.size() - 1));

@@ -138,7 +138,7 @@ final class Queries {
     if (qs.size() == 1) {
       return List.of(scanIndex(qs.get(0)));
     }
-    if (sql.indexScansOneByOne) {
+    if (sql.indexScansTogether == Dialect.IndexScansTogether.ONE_BY_ONE) {
       return transactions.read("scanIndexes", a -> {
         try (PreparedStatement ps = a.connection.prepareStatement(sql.scanIndex)) {
           List<List<IndexHit>> out = new ArrayList<>(qs.size());

@@ -38,12 +38,10 @@ final class SqlText {
   final boolean scanIndexByRowValue;
   /** {@link #scanIndex} without its SELECT list, from FROM to the end. */
   private final String scanIndexBody;
-  /** The page condition of {@link #scanIndex}, from its {@code WHERE} to its {@code LIMIT}. */
-  private final String scanIndexPage;
-  /** Whether {@link #scanIndexes} joins the records to united pages of index entries. */
-  private final boolean recordsJoinedToUnitedPages;
-  /** Whether several index queries are run one by one ({@link Dialect.IndexScansTogether#ONE_BY_ONE}). */
-  final boolean indexScansOneByOne;
+  /** A page of index entries without its SELECT list: the index table, then from {@code WHERE} to {@code LIMIT}. */
+  private final String entryPage;
+  /** How several index queries are answered ({@link Dialect#indexScansTogether}). */
+  final Dialect.IndexScansTogether indexScansTogether;
   private final Tables tables;
 
   SqlText(Tables t, Dialect d) {
@@ -69,26 +67,23 @@ final class SqlText {
         + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
             : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
         + " ORDER BY i.index_key, i.record_id LIMIT ?";
+    entryPage = " FROM " + t.index() + " i" + page;
     if (d.lateralIndexPages()) {
       // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages); the lookup's LIMIT 1 (the
       // key is unique) keeps PostgreSQL from flattening it into a plain join, which it may then plan differently
-      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i" + page
+      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id" + entryPage
           + ") i CROSS JOIN LATERAL (SELECT id, revision, hash, value_json FROM " + t.records()
           + " WHERE collection = i.collection AND id = i.record_id LIMIT 1) r ORDER BY i.index_key, i.record_id";
     } else if (d.entryPagesFirst()) {
       // the page of entries first, then its records (Dialect.entryPagesFirst)
-      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i" + page
-          + ") i JOIN " + t.records() + " r ON r.collection = i.collection AND r.id = i.record_id"
-          + " ORDER BY i.index_key, i.record_id";
+      scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id" + entryPage + ") i JOIN " + t.records()
+          + " r ON r.collection = i.collection AND r.id = i.record_id ORDER BY i.index_key, i.record_id";
     } else {
       scanIndexBody = " FROM " + t.index() + " i JOIN " + t.records()
           + " r ON r.collection = i.collection AND r.id = i.record_id" + page;
     }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
-    scanIndexPage = page;
-    recordsJoinedToUnitedPages =
-        d.indexScansTogether() == Dialect.IndexScansTogether.RECORDS_JOINED_TO_UNITED_PAGES;
-    indexScansOneByOne = d.indexScansTogether() == Dialect.IndexScansTogether.ONE_BY_ONE;
+    indexScansTogether = d.indexScansTogether();
   }
 
   /**
@@ -102,6 +97,8 @@ final class SqlText {
    * @return the statement
    */
   String scanIndexes(int n) {
+    boolean recordsJoinedToUnitedPages =
+        indexScansTogether == Dialect.IndexScansTogether.RECORDS_JOINED_TO_UNITED_PAGES;
     StringBuilder b = new StringBuilder();
     if (recordsJoinedToUnitedPages) {
       b.append("SELECT u.q, u.index_key, r.id, r.revision, r.hash, r.value_json FROM (");
@@ -112,8 +109,7 @@ final class SqlText {
       }
       if (recordsJoinedToUnitedPages) {
         b.append("SELECT * FROM (SELECT ").append(q).append(" AS q, i.collection AS collection,")
-            .append(" i.index_key AS index_key, i.record_id AS record_id FROM ").append(tables.index()).append(" i")
-            .append(scanIndexPage).append(") s").append(q);
+            .append(" i.index_key AS index_key, i.record_id AS record_id").append(entryPage).append(") s").append(q);
       } else {
         b.append("SELECT * FROM (SELECT ").append(q).append(" AS q, i.index_key AS index_key, r.id AS id,")
             .append(" r.revision AS revision, r.hash AS hash, r.value_json AS value_json").append(scanIndexBody)
