@@ -186,13 +186,68 @@ interface Dialect {
    * {@code LIMIT}, and its records joined to it (MariaDB), rather than by a plain join of the two tables ordered and
    * limited as a whole. MariaDB planned the plain join as a scan of every record of the collection, each looked up in
    * the index, then a sort: a page of 10 entries of a collection of 15,000 records read 15,000 rows and took 35 ms,
-   * against 0.3 ms read first (found in review; {@code MariaDbScanCostTest} counts the rows a page reads).
+   * against 0.3 ms read first (found in review; {@code ScanCostTest} counts the rows a page reads).
    * {@link #lateralIndexPages} is PostgreSQL's way to the same end.
    *
    * @return true to read the page of index entries first
    */
   default boolean entryPagesFirst() {
     return false;
+  }
+
+  /**
+   * Whether a page of an index ({@link SqlText#scanIndex}) and a page of a collection ({@link SqlText#listRecords})
+   * are ordered by their primary key's whole column list, the columns their {@code WHERE} fixes included ({@code
+   * ORDER BY i.collection, i.index_name, i.index_key, i.record_id}; {@code ORDER BY collection, id}), rather than by
+   * the columns that vary. The order is the same. H2 reads rows in an index's order, and stops at the {@code LIMIT},
+   * only for an {@code ORDER BY} that is a prefix of the index's columns: ordered by the varying columns, a page of
+   * 10 among 5,000 records scanned 14,906 rows (every entry of the index and its record, then a sort) and a page of
+   * the collection 4,952, against 75 and 11 so ({@code ScanCostTest}). MariaDB does the opposite: with the whole key
+   * its page of 10 read 4,993 rows, against 42. PostgreSQL and SQLite read as little either way; they keep the short
+   * form.
+   *
+   * @return whether pages are ordered by the whole key
+   */
+  default boolean pagesOrderedByWholeKey() {
+    return false;
+  }
+
+  /** How a commit deletes the index entries of the records it writes, where it deletes them statement by statement. */
+  enum EntryDeletes {
+    /**
+     * Up to {@value Queries#KEY_CHUNK} records per statement, {@code (collection = ? AND record_id = ?) OR ...}: the
+     * database finds each record's entries through the unique key {@code (collection, record_id, index_name)}.
+     */
+    RECORDS_PER_STATEMENT,
+    /** One record per statement, {@code collection = ? AND record_id = ?}, the statements sent as one batch. */
+    ONE_RECORD_PER_STATEMENT
+  }
+
+  /**
+   * How a commit on MariaDB, H2 or SQLite deletes the index entries of the records it writes ({@link
+   * IndexWrites#apply}; PostgreSQL's commits take theirs in their own statement). H2 2.3 plans an OR of several records
+   * as a scan of the whole collection's range of the unique key, filtering the record ids (30,001 rows read to delete
+   * the entries of 2 records among 15,000, {@code EXPLAIN ANALYZE}), and one record's delete as a lookup of its
+   * entries; so H2 deletes one record per statement. MariaDB plans the OR as one range per record.
+   *
+   * @return how to delete records' index entries
+   */
+  default EntryDeletes entryDeletes() {
+    return EntryDeletes.RECORDS_PER_STATEMENT;
+  }
+
+  /**
+   * The index table as a delete of records' index entries names it ({@link SqlText#deleteIndexEntries}). SQLite
+   * without statistics on the table (it gathers them only on {@code ANALYZE}) estimates an equality on a key's first
+   * column as selective, and looked a record's entries up by the primary key's first column, {@code collection},
+   * instead of the unique key's {@code (collection, record_id)}: every entry of the collection read for each delete.
+   * It names the unique key's index there ({@code INDEXED BY}).
+   *
+   * @param t the storage's tables
+   * @return the index table's name, with whatever the database needs after it
+   */
+  default String indexTableForRecordEntries(Tables t) {
+    return t.index();
   }
 
   /** How {@link Queries#scanIndexes} answers several index queries ({@link #indexScansTogether}). */

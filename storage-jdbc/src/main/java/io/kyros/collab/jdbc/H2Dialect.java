@@ -53,4 +53,14 @@ final class H2Dialect implements Dialect {
   public IndexScansTogether indexScansTogether() {
     return IndexScansTogether.ONE_BY_ONE;
   }
+
+  @Override
+  public boolean pagesOrderedByWholeKey() {
+    return true;
+  }
+
+  @Override
+  public EntryDeletes entryDeletes() {
+    return EntryDeletes.ONE_RECORD_PER_STATEMENT;
+  }
 }

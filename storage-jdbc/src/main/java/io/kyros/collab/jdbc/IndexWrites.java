@@ -139,7 +139,8 @@ final class IndexWrites {
   }
 
   /**
-   * Runs the deletes, one statement per {@value Queries#KEY_CHUNK} records, then the inserts, one per {@value
+   * Runs the deletes, one statement per {@value Queries#KEY_CHUNK} records (or per record, as one batch, where the
+   * dialect says {@link Dialect.EntryDeletes#ONE_RECORD_PER_STATEMENT}), then the inserts, one per {@value
    * #ROWS_PER_INSERT} entries, one statement at a time (MariaDB, H2, SQLite).
    *
    * @param c the commit's connection
@@ -147,10 +148,22 @@ final class IndexWrites {
    * @throws SQLException if a statement fails
    */
   void apply(Connection c, SqlText sql) throws SQLException {
-    for (List<RecordKey> chunk : chunks(cleared, Queries.KEY_CHUNK)) {
-      try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(chunk.size()))) {
-        bindKeys(ps, 1, chunk);
-        ps.executeUpdate();
+    if (sql.entryDeletes == Dialect.EntryDeletes.ONE_RECORD_PER_STATEMENT) {
+      if (!cleared.isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(1))) {
+          for (RecordKey key : cleared) {
+            bindKeys(ps, 1, List.of(key));
+            ps.addBatch();
+          }
+          ps.executeBatch();
+        }
+      }
+    } else {
+      for (List<RecordKey> chunk : chunks(cleared, Queries.KEY_CHUNK)) {
+        try (PreparedStatement ps = c.prepareStatement(sql.deleteIndexEntries(chunk.size()))) {
+          bindKeys(ps, 1, chunk);
+          ps.executeUpdate();
+        }
       }
     }
     for (List<Row> chunk : chunks(rows, ROWS_PER_INSERT)) {

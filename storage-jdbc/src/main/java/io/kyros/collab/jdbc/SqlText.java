@@ -43,13 +43,18 @@ final class SqlText {
   /** How several index queries are answered ({@link Dialect#indexScansTogether}). */
   final Dialect.IndexScansTogether indexScansTogether;
   private final Tables tables;
+  /** The index table as a delete of records' entries names it ({@link Dialect#indexTableForRecordEntries}). */
+  private final String indexForRecordEntries;
+  /** How a commit deletes the entries of the records it writes ({@link Dialect#entryDeletes}). */
+  final Dialect.EntryDeletes entryDeletes;
 
   SqlText(Tables t, Dialect d) {
     tables = t;
     lockCounters = d.lockCounters(t);
     readRecord = "SELECT revision, hash, value_json FROM " + t.records() + " WHERE collection = ? AND id = ?";
+    boolean wholeKey = d.pagesOrderedByWholeKey();
     listRecords = "SELECT id, revision, hash, value_json FROM " + t.records()
-        + " WHERE collection = ? AND id > ? ORDER BY id LIMIT ?";
+        + " WHERE collection = ? AND id > ? ORDER BY " + (wholeKey ? "collection, id" : "id") + " LIMIT ?";
     upsert = d.upsert(t);
     insertIfAbsent = d.insertIfAbsent(t);
     updateIfRevision = "UPDATE " + t.records() + " SET revision = ?, hash = ?, value_json = ?"
@@ -66,7 +71,7 @@ final class SqlText {
     String page = " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND "
         + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
             : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
-        + " ORDER BY i.index_key, i.record_id LIMIT ?";
+        + " ORDER BY " + (wholeKey ? "i.collection, i.index_name, " : "") + "i.index_key, i.record_id LIMIT ?";
     entryPage = " FROM " + t.index() + " i" + page;
     if (d.lateralIndexPages()) {
       // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages); the lookup's LIMIT 1 (the
@@ -84,6 +89,8 @@ final class SqlText {
     }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
     indexScansTogether = d.indexScansTogether();
+    indexForRecordEntries = d.indexTableForRecordEntries(t);
+    entryDeletes = d.entryDeletes();
   }
 
   /**
@@ -152,7 +159,7 @@ final class SqlText {
    * @return the delete of every index entry of {@code n} records, bound as {@code collection, id} pairs
    */
   String deleteIndexEntries(int n) {
-    return "DELETE FROM " + tables.index() + " WHERE " + entriesOf(n);
+    return "DELETE FROM " + indexForRecordEntries + " WHERE " + entriesOf(n);
   }
 
   /**
@@ -172,7 +179,7 @@ final class SqlText {
    * @return the statement
    */
   String deleteIndexEntriesIf(int n, String guard) {
-    return "DELETE FROM " + tables.index() + " WHERE (" + entriesOf(n) + ") AND " + guard;
+    return "DELETE FROM " + indexForRecordEntries + " WHERE (" + entriesOf(n) + ") AND " + guard;
   }
 
   /** {@code (collection = ? AND record_id = ?) OR ...}, {@code n} times: the index entries of {@code n} records. */

@@ -52,4 +52,11 @@ final class SqliteDialect implements Dialect {
   public IndexScansTogether indexScansTogether() {
     return IndexScansTogether.ONE_BY_ONE;
   }
+
+  @Override
+  public String indexTableForRecordEntries(Tables t) {
+    // the unique key (collection, record_id, index_name), the second constraint of the table (V3__collab_index.sql):
+    // SQLite names a constraint's index sqlite_autoindex_<table>_<its position among the table's constraints>
+    return t.index() + " INDEXED BY sqlite_autoindex_" + t.index() + "_2";
+  }
 }
