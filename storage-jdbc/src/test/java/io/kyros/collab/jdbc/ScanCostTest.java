@@ -142,7 +142,7 @@ class ScanCostTest {
   }
 
   /** @return the rows H2 scanned for the statements, each replayed under EXPLAIN ANALYZE and rolled back */
-  private static long h2Rows(TestDatabase db, List<StatementRecorder.Executed> statements) throws SQLException {
+  static long h2Rows(TestDatabase db, List<StatementRecorder.Executed> statements) throws SQLException {
     long rows = 0;
     try (Connection c = db.dataSource().getConnection()) {
       c.setAutoCommit(false);
@@ -175,7 +175,7 @@ class ScanCostTest {
    * @return the lines of SQLite's plans of the statements that read more than they need: a whole table scanned
    *     ({@code SCAN} of a table), rows looked up by the collection alone, or a sort in a temporary B-tree
    */
-  private static List<String> sqliteWasteful(TestDatabase db, List<StatementRecorder.Executed> statements)
+  static List<String> sqliteWasteful(TestDatabase db, List<StatementRecorder.Executed> statements)
       throws SQLException {
     List<String> out = new ArrayList<>();
     try (Connection c = db.dataSource().getConnection()) {
@@ -222,13 +222,12 @@ class ScanCostTest {
     }
   }
 
-  /** @return the rows the session's handlers read during {@code op} (a pool of one connection: one session) */
-  private static long mariaDbRows(TestDatabase db, JdbcStorage storage, Function<JdbcStorage, Object> op)
-      throws SQLException {
+  /** @return the rows the session's handlers read during {@code op} (on a pool of one connection: one session) */
+  static long mariaDbRows(TestDatabase db, Runnable op) throws SQLException {
     try (Connection c = db.dataSource().getConnection(); java.sql.Statement s = c.createStatement()) {
       s.execute("FLUSH STATUS");
     }
-    op.apply(storage);
+    op.run();
     try (Connection c = db.dataSource().getConnection(); java.sql.Statement s = c.createStatement();
         ResultSet rs = s.executeQuery("SELECT SUM(VARIABLE_VALUE) FROM information_schema.SESSION_STATUS"
             + " WHERE VARIABLE_NAME LIKE 'HANDLER\\_READ\\_%'")) {
@@ -251,12 +250,12 @@ class ScanCostTest {
       fill(storage, 0, 100);
       Map<String, Long> small = new LinkedHashMap<>();
       for (Map.Entry<String, Function<JdbcStorage, Object>> op : operations().entrySet()) {
-        small.put(op.getKey(), mariaDbRows(db, storage, op.getValue()));
+        small.put(op.getKey(), mariaDbRows(db, () -> op.getValue().apply(storage)));
       }
       fill(storage, 0, 5_000);
       Map<String, Long> large = new LinkedHashMap<>();
       for (Map.Entry<String, Function<JdbcStorage, Object>> op : operations().entrySet()) {
-        large.put(op.getKey(), mariaDbRows(db, storage, op.getValue()));
+        large.put(op.getKey(), mariaDbRows(db, () -> op.getValue().apply(storage)));
       }
       System.out.printf("MariaDB rows read among 100 records %s, among 5,000 %s%n", small, large);
       small.forEach((op, rows) -> assertThat(large.get(op))
