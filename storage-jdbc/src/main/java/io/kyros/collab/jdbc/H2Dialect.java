@@ -50,6 +50,11 @@ final class H2Dialect implements Dialect {
   }
 
   @Override
+  public IndexPageStart indexPageStart() {
+    return IndexPageStart.TWO_RANGES;
+  }
+
+  @Override
   public IndexScansTogether indexScansTogether() {
     return IndexScansTogether.ONE_BY_ONE;
   }

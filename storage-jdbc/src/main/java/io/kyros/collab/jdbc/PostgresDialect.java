@@ -51,8 +51,8 @@ final class PostgresDialect implements Dialect {
   }
 
   @Override
-  public boolean rowValuesBoundIndexScans() {
-    return true;
+  public IndexPageStart indexPageStart() {
+    return IndexPageStart.ROW_VALUE;
   }
 
   @Override

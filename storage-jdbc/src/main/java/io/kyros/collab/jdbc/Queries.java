@@ -122,11 +122,19 @@ final class Queries {
     ps.setString(p++, q.index());
     ps.setString(p++, q.untilKey());
     ps.setString(p++, q.afterKey());
-    if (!sql.scanIndexByRowValue) {
+    if (sql.indexPageStart == Dialect.IndexPageStart.KEY_OR_KEY_AND_ID) {
       ps.setString(p++, q.afterKey());
     }
     ps.setString(p++, q.afterId());
     ps.setInt(p++, q.limit());
+    if (sql.indexPageStart == Dialect.IndexPageStart.TWO_RANGES) {
+      ps.setString(p++, q.collection());
+      ps.setString(p++, q.index());
+      ps.setString(p++, q.untilKey());
+      ps.setString(p++, q.afterKey() + " "); // the least string greater than the key (Dialect.IndexPageStart)
+      ps.setInt(p++, q.limit());
+      ps.setInt(p++, q.limit());
+    }
     return p;
   }
 

@@ -30,12 +30,14 @@ final class SqlText {
   final String readEvents;
   final String lastEventId;
   /**
-   * One page of an index with its records, in (key, record id) order: bound as collection, index name, greatest key,
-   * the start position (key, record id; where the dialect does not compare row values: key, key, record id), limit.
+   * One page of an index with its records, in (key, record id) order: bound as {@link Queries} binds it for the
+   * dialect's {@link #indexPageStart}: collection, index name, greatest key, the start position (row value: key,
+   * record id; OR form: key, key, record id), limit; for two ranges, collection, index name, greatest key, key,
+   * record id, limit, then collection, index name, greatest key, the key followed by a space, limit, and the limit.
    */
   final String scanIndex;
-  /** Whether {@link #scanIndex} takes its start position as a row value (two parameters) rather than three. */
-  final boolean scanIndexByRowValue;
+  /** How {@link #scanIndex} states its start position ({@link Dialect#indexPageStart}). */
+  final Dialect.IndexPageStart indexPageStart;
   /** {@link #scanIndex} without its SELECT list, from FROM to the end. */
   private final String scanIndexBody;
   /** A page of index entries without its SELECT list: the index table, then from {@code WHERE} to {@code LIMIT}. */
@@ -67,13 +69,25 @@ final class SqlText {
     readEvents = "SELECT id, ts_micros, event_type, actor, target, details FROM " + t.events()
         + " WHERE id > ? ORDER BY id LIMIT ?";
     lastEventId = "SELECT COALESCE(MAX(id), 0) FROM " + t.events();
-    scanIndexByRowValue = d.rowValuesBoundIndexScans();
-    String page = " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND "
-        + (scanIndexByRowValue ? "(i.index_key, i.record_id) > (?, ?)"
-            : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))")
-        + " ORDER BY " + (wholeKey ? "i.collection, i.index_name, " : "") + "i.index_key, i.record_id LIMIT ?";
+    indexPageStart = d.indexPageStart();
+    indexScansTogether = d.indexScansTogether();
+    if (indexPageStart == Dialect.IndexPageStart.TWO_RANGES
+        && indexScansTogether != Dialect.IndexScansTogether.ONE_BY_ONE) {
+      throw new IllegalStateException("index pages of two ranges are answered one by one only, not "
+          + indexScansTogether);
+    }
+    String bounds = " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND ";
+    String order = " ORDER BY " + (wholeKey ? "i.collection, i.index_name, " : "") + "i.index_key, i.record_id LIMIT ?";
+    String page = bounds + (indexPageStart == Dialect.IndexPageStart.ROW_VALUE ? "(i.index_key, i.record_id) > (?, ?)"
+        : "(i.index_key > ? OR (i.index_key = ? AND i.record_id > ?))") + order;
     entryPage = " FROM " + t.index() + " i" + page;
-    if (d.lateralIndexPages()) {
+    if (indexPageStart == Dialect.IndexPageStart.TWO_RANGES) {
+      // the rest of the position's key, then the keys after it, each its own page (Dialect.IndexPageStart)
+      String entries = "SELECT * FROM (SELECT i.collection, i.index_key, i.record_id FROM " + t.index() + " i" + bounds;
+      scanIndexBody = " FROM (" + entries + "i.index_key = ? AND i.record_id > ?" + order + ") a UNION ALL " + entries
+          + "i.index_key >= ?" + order + ") b) i JOIN " + t.records()
+          + " r ON r.collection = i.collection AND r.id = i.record_id ORDER BY i.index_key, i.record_id LIMIT ?";
+    } else if (d.lateralIndexPages()) {
       // the page first, then one primary-key lookup per entry (Dialect.lateralIndexPages); the lookup's LIMIT 1 (the
       // key is unique) keeps PostgreSQL from flattening it into a plain join, which it may then plan differently
       scanIndexBody = " FROM (SELECT i.collection, i.index_key, i.record_id" + entryPage
@@ -88,7 +102,6 @@ final class SqlText {
           + " r ON r.collection = i.collection AND r.id = i.record_id" + page;
     }
     scanIndex = "SELECT i.index_key, r.id, r.revision, r.hash, r.value_json" + scanIndexBody;
-    indexScansTogether = d.indexScansTogether();
     indexForRecordEntries = d.indexTableForRecordEntries(t);
     entryDeletes = d.entryDeletes();
   }

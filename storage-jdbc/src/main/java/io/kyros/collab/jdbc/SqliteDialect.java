@@ -49,6 +49,11 @@ final class SqliteDialect implements Dialect {
   }
 
   @Override
+  public IndexPageStart indexPageStart() {
+    return IndexPageStart.ROW_VALUE;
+  }
+
+  @Override
   public IndexScansTogether indexScansTogether() {
     return IndexScansTogether.ONE_BY_ONE;
   }

@@ -5,6 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.kyros.collab.Collab;
 import io.kyros.collab.NewTask;
 import io.kyros.collab.TaskClaim;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -17,8 +21,9 @@ import org.junit.jupiter.api.Timeout;
  * blocked by a dependency that stays claimed) and 400 done ones as on a store of 60 queued (30 blocked) and 20
  * done: the claim path reads the tasks it can claim, not the backlog or the history (issue 12's first item, on the
  * databases {@code ClaimScaleBenchmark} does not measure). Counted without a clock as {@link ScanCostTest} counts:
- * H2's scanned rows for the statements the storage executed, MariaDB's handler reads; on SQLite every plan of those
- * statements looks rows up by more than the collection. Before H2's pages were ordered by their whole key, a claim
+ * H2's scanned rows for the statements the storage executed, MariaDB's handler reads, PostgreSQL's statistics of rows
+ * read; on SQLite every plan of those statements looks rows up by more than the collection. Each is the lesser of two
+ * claims measured one after the other. Before H2's pages were ordered by their whole key, a claim
  * and completion among 20,000 queued tasks took 50 to 62 ms on H2, against 2.7 to 4.5 ms since.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -54,13 +59,13 @@ class ClaimCostTest {
     List<Long> costs = new ArrayList<>();
     backlog(collab, "s", 60, 20);
     claimAndComplete(collab); // whatever a first claim of an instance does once
-    costs.add(measure.cost());
+    costs.add(Math.min(measure.cost(), measure.cost())); // the lesser of two: a one-off in either is not the claim's
     while (collab.tasks().claimNext(TTL).map(c -> collab.tasks().complete(c)).isPresent()) {
       // drain the small backlog's claimable tasks, so the large one's are the candidates
     }
     backlog(collab, "l", 2_000, 400);
     claimAndComplete(collab);
-    costs.add(measure.cost());
+    costs.add(Math.min(measure.cost(), measure.cost()));
     return costs;
   }
 
@@ -96,6 +101,55 @@ class ClaimCostTest {
       List<Long> rows = smallThenLarge(collab, () -> ScanCostTest.mariaDbRows(db, () -> claimAndComplete(collab)));
       System.out.printf("MariaDB rows read by a claim and its completion: %d among 60 queued tasks, %d among 2,000%n",
           rows.get(0), rows.get(1));
+      assertThat(rows.get(1)).as("rows among 2,000 queued tasks (among 60: %d)", rows.get(0))
+          .isLessThanOrEqualTo(rows.get(0) + 40);
+    }
+  }
+
+  /**
+   * @return the rows read from the store's tables so far (tuples read by sequential scans and returned by index
+   *     scans, PostgreSQL's statistics), by every backend whose statistics are flushed; the pool's one connection
+   *     flushes its own first
+   */
+  private static long postgresRowsRead(TestDatabase db) throws SQLException {
+    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+      s.execute("SELECT pg_stat_force_next_flush()"); // this backend flushes when it goes idle after this statement
+      try (ResultSet rs = s.executeQuery("SELECT SUM(t.seq_tup_read + COALESCE((SELECT SUM(i.idx_tup_read) FROM"
+          + " pg_stat_user_indexes i WHERE i.relid = t.relid), 0)) FROM pg_stat_user_tables t WHERE t.relname LIKE '"
+          + db.prefix + "collab\\_%'")) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    }
+  }
+
+  /**
+   * The same on PostgreSQL, counted by its statistics: the rows read from the store's tables, on a pool of one
+   * connection. Each measured claim follows a {@code VACUUM} of the store's tables, as autovacuum would run: the
+   * {@code ready} entries earlier claims deleted stay in the index until one (docs/jdbc.md, "Deleted entries until
+   * VACUUM"), and the test runs where autovacuum may be off. The VACUUM also brings the plans the connection cached
+   * up to date: among 60 tasks PostgreSQL reads the small tables sequentially (1,173 rows for a claim and its
+   * completion, against 21 by index among 2,000); and building the large backlog on plans cached while the tables
+   * were small, without a VACUUM or ANALYZE in between, read 8.4 million rows sequentially (docs/jdbc.md, "Left
+   * out").
+   */
+  @Test
+  void postgresReadsAsManyRowsForAClaimAmongALargeBacklog() throws Exception {
+    try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "claimcost_", 1, c -> {});
+        JdbcStorage storage = db.builder().listenNotify(false).build();
+        Collab collab = Collab.builder().storage(storage).holder("c").build()) {
+      List<Long> rows = smallThenLarge(collab, () -> {
+        try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
+          for (String table : new String[] {"collab_records", "collab_index", "collab_events"}) {
+            s.execute("VACUUM " + db.prefix + table);
+          }
+        }
+        long before = postgresRowsRead(db);
+        claimAndComplete(collab);
+        return postgresRowsRead(db) - before;
+      });
+      System.out.printf("PostgreSQL rows read by a claim and its completion: %d among 60 queued tasks, %d among"
+          + " 2,000%n", rows.get(0), rows.get(1));
       assertThat(rows.get(1)).as("rows among 2,000 queued tasks (among 60: %d)", rows.get(0))
           .isLessThanOrEqualTo(rows.get(0) + 40);
     }

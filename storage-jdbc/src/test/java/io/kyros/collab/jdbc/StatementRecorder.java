@@ -66,7 +66,9 @@ final class StatementRecorder {
     return (PreparedStatement) Proxy.newProxyInstance(getClass().getClassLoader(),
         new Class<?>[] {PreparedStatement.class}, (proxy, method, args) -> {
           String name = method.getName();
-          if (name.startsWith("set") && args != null && args.length >= 2 && args[0] instanceof Integer index) {
+          if (name.equals("setNull") && args[0] instanceof Integer index) {
+            parameters.put(index, null);
+          } else if (name.startsWith("set") && args != null && args.length >= 2 && args[0] instanceof Integer index) {
             parameters.put(index, args[1]);
           } else if (name.equals("clearParameters")) {
             parameters.clear();
