@@ -264,8 +264,9 @@ public final class JdbcStorage implements Storage {
   /**
    * {@inheritDoc}
    *
-   * <p>One query: an index range scan of {@code collab_index} in (key, record id) order, joined with the records
-   * by primary key, so a page costs the same however many entries the index holds.
+   * <p>One query: index range scans of {@code collab_index} in (key, record id) order from the start position (one
+   * range, or on H2 two), joined with the records by primary key, so a page costs the same however many entries the
+   * index holds and wherever it starts (docs/jdbc.md, "Indexes").
    *
    * @throws StorageException if the database fails or the storage is closed
    */

@@ -131,7 +131,7 @@ final class Queries {
       ps.setString(p++, q.collection());
       ps.setString(p++, q.index());
       ps.setString(p++, q.untilKey());
-      ps.setString(p++, q.afterKey() + " "); // the least string greater than the key (Dialect.IndexPageStart)
+      ps.setString(p++, q.afterKey() + " "); // every key greater than afterKey is at least this (IndexPageStart)
       ps.setInt(p++, q.limit());
       ps.setInt(p++, q.limit());
     }

@@ -72,9 +72,11 @@ final class SqlText {
     indexPageStart = d.indexPageStart();
     indexScansTogether = d.indexScansTogether();
     if (indexPageStart == Dialect.IndexPageStart.TWO_RANGES
-        && indexScansTogether != Dialect.IndexScansTogether.ONE_BY_ONE) {
-      throw new IllegalStateException("index pages of two ranges are answered one by one only, not "
-          + indexScansTogether);
+        && (indexScansTogether != Dialect.IndexScansTogether.ONE_BY_ONE || d.lateralIndexPages()
+            || d.entryPagesFirst())) {
+      throw new IllegalStateException("index pages of two ranges are their own form, answered one by one: not with "
+          + indexScansTogether + ", lateral pages " + d.lateralIndexPages() + ", entry pages first "
+          + d.entryPagesFirst());
     }
     String bounds = " WHERE i.collection = ? AND i.index_name = ? AND i.index_key <= ? AND ";
     String order = " ORDER BY " + (wholeKey ? "i.collection, i.index_name, " : "") + "i.index_key, i.record_id LIMIT ?";

@@ -6,8 +6,6 @@ import io.kyros.collab.Collab;
 import io.kyros.collab.NewTask;
 import io.kyros.collab.TaskClaim;
 import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -29,6 +27,8 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class ClaimCostTest {
   private static final Duration TTL = Duration.ofMinutes(10);
+  /** The store's tables a claim reads (the counter row's table aside). */
+  private static final String[] TABLES = {"collab_records", "collab_index", "collab_events"};
 
   /**
    * Adds {@code done} tasks claimed and completed, then {@code queued} tasks, every other one depending on a task
@@ -107,23 +107,6 @@ class ClaimCostTest {
   }
 
   /**
-   * @return the rows read from the store's tables so far (tuples read by sequential scans and returned by index
-   *     scans, PostgreSQL's statistics), by every backend whose statistics are flushed; the pool's one connection
-   *     flushes its own first
-   */
-  private static long postgresRowsRead(TestDatabase db) throws SQLException {
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
-      s.execute("SELECT pg_stat_force_next_flush()"); // this backend flushes when it goes idle after this statement
-      try (ResultSet rs = s.executeQuery("SELECT SUM(t.seq_tup_read + COALESCE((SELECT SUM(i.idx_tup_read) FROM"
-          + " pg_stat_user_indexes i WHERE i.relid = t.relid), 0)) FROM pg_stat_user_tables t WHERE t.relname LIKE '"
-          + db.prefix + "collab\\_%'")) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    }
-  }
-
-  /**
    * The same on PostgreSQL, counted by its statistics: the rows read from the store's tables, on a pool of one
    * connection. Each measured claim follows a {@code VACUUM} of the store's tables, as autovacuum would run: the
    * {@code ready} entries earlier claims deleted stay in the index until one (docs/jdbc.md, "Deleted entries until
@@ -131,7 +114,7 @@ class ClaimCostTest {
    * up to date: among 60 tasks PostgreSQL reads the small tables sequentially (1,173 rows for a claim and its
    * completion, against 21 by index among 2,000); and building the large backlog on plans cached while the tables
    * were small, without a VACUUM or ANALYZE in between, read 8.4 million rows sequentially (docs/jdbc.md, "Left
-   * out").
+   * out"). So among 2,000 tasks the rows read must stay under 100, not under what the small store read.
    */
   @Test
   void postgresReadsAsManyRowsForAClaimAmongALargeBacklog() throws Exception {
@@ -140,18 +123,20 @@ class ClaimCostTest {
         Collab collab = Collab.builder().storage(storage).holder("c").build()) {
       List<Long> rows = smallThenLarge(collab, () -> {
         try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
-          for (String table : new String[] {"collab_records", "collab_index", "collab_events"}) {
+          for (String table : TABLES) {
             s.execute("VACUUM " + db.prefix + table);
           }
         }
-        long before = postgresRowsRead(db);
+        long before = db.postgresRowsRead(TABLES);
         claimAndComplete(collab);
-        return postgresRowsRead(db) - before;
+        return db.postgresRowsRead(TABLES) - before;
       });
       System.out.printf("PostgreSQL rows read by a claim and its completion: %d among 60 queued tasks, %d among"
           + " 2,000%n", rows.get(0), rows.get(1));
+      // among 60 the small tables are read sequentially (about 1,200 rows), so that is no bound: by index a claim and
+      // its completion read a few rows per candidate and write (21 measured)
       assertThat(rows.get(1)).as("rows among 2,000 queued tasks (among 60: %d)", rows.get(0))
-          .isLessThanOrEqualTo(rows.get(0) + 40);
+          .isLessThanOrEqualTo(100);
     }
   }
 

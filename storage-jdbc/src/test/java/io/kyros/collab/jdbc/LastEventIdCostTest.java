@@ -41,17 +41,7 @@ class LastEventIdCostTest {
 
   /** @return the rows read from the events table so far, by every backend whose statistics are flushed */
   private static long rowsRead(TestDatabase db) {
-    try (Connection c = db.dataSource().getConnection(); Statement s = c.createStatement()) {
-      s.execute("SELECT pg_stat_force_next_flush()"); // this backend flushes when it goes idle after this statement
-      try (ResultSet rs = s.executeQuery("SELECT t.seq_tup_read + COALESCE((SELECT SUM(i.idx_tup_read) FROM"
-          + " pg_stat_user_indexes i WHERE i.relid = t.relid), 0) FROM pg_stat_user_tables t WHERE t.relid = CAST('"
-          + db.prefix + "collab_events' AS regclass)")) {
-        rs.next();
-        return rs.getLong(1);
-      }
-    } catch (SQLException e) {
-      throw new IllegalStateException(e);
-    }
+    return db.postgresRowsRead("collab_events");
   }
 
   /** @return the rows the call read from the events table, having checked that it returned {@code expected} */

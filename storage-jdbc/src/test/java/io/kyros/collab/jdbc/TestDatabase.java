@@ -189,6 +189,34 @@ final class TestDatabase implements AutoCloseable {
     return pool;
   }
 
+  /**
+   * PostgreSQL: the rows read so far from this store's tables of the given names (tuples read by sequential scans and
+   * returned by index scans, PostgreSQL's statistics), by every backend whose statistics are flushed. The pool's
+   * connection that asks flushes its own first ({@code pg_stat_force_next_flush()}, PostgreSQL 15 and later): on a
+   * pool of one connection, that is every read of the store.
+   *
+   * @param tables table names without the prefix, such as {@code collab_events}
+   * @return the rows read
+   */
+  long postgresRowsRead(String... tables) {
+    StringBuilder relations = new StringBuilder();
+    for (String table : tables) {
+      relations.append(relations.isEmpty() ? "" : ", ").append("CAST('").append(prefix).append(table)
+          .append("' AS regclass)");
+    }
+    try (Connection c = pool.getConnection(); Statement s = c.createStatement()) {
+      s.execute("SELECT pg_stat_force_next_flush()"); // this backend flushes when it goes idle after this statement
+      try (ResultSet rs = s.executeQuery("SELECT SUM(t.seq_tup_read + COALESCE((SELECT SUM(i.idx_tup_read) FROM"
+          + " pg_stat_user_indexes i WHERE i.relid = t.relid), 0)) FROM pg_stat_user_tables t WHERE t.relid IN ("
+          + relations + ")")) {
+        rs.next();
+        return rs.getLong(1);
+      }
+    } catch (SQLException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** @return a builder on this database's pool and prefix, dialect set */
   JdbcStorage.Builder builder() {
     return JdbcStorage.builder(pool).tablePrefix(prefix).dialect(kind.dialect);
