@@ -164,14 +164,14 @@ interface Dialect {
     KEY_OR_KEY_AND_ID,
     /**
      * Two ranges, each a derived table with its own {@code ORDER BY} and {@code LIMIT}, their union joined to the
-     * records and limited again: the rest of the position's key ({@code index_key = ? AND record_id > ?}) and the
-     * keys after it ({@code index_key >= ?}, bound to the position's key followed by a space: index keys are
-     * printable ASCII, 0x21 to 0x7E, so every key greater than the position's is at least that string, which is never
-     * a key itself). H2 starts an index range on a strict bound at the bound, reading and dropping every entry equal
-     * to it, and uses only a row value's first column: with either form above a page of 10 after the 4,989th of 5,000
-     * records scanned 5,015 rows, against 115 among 100 records; with two ranges 55 and 55 ({@code ScanCostTest}, whose
-     * count sums H2's {@code scanCount} over every level of the statement, the records' lookups included). Exact only
-     * where H2 compares these columns byte-wise, as the schema's binary comparison has it (docs/jdbc.md, "Schema"): under
+     * records and limited again: the rest of the position's key ({@code index_key = ? AND record_id > ?}) and the keys
+     * after it ({@code index_key >= ?}, bound to the position's key followed by a space: index keys are printable
+     * ASCII, 0x21 to 0x7E, so every key greater than the position's is at least that string, which is never a key
+     * itself). H2 starts an index range on a strict bound at the bound, reading and dropping every entry equal to it,
+     * and uses only a row value's first column: with either form above a page of 10 after the 4,989th of 5,000 records
+     * scanned 5,015 rows, against 115 among 100 records; with two ranges 55 and 55 ({@code ScanCostTest}, whose count
+     * sums H2's {@code scanCount} over every level of the statement, the records' lookups included). Exact only where
+     * H2 compares these columns byte-wise, as the schema's binary comparison has it (docs/jdbc.md, "Schema"): under
      * another collation ({@code SET COLLATION}) the two ranges would skip keys that the OR form would not.
      */
     TWO_RANGES
@@ -219,16 +219,16 @@ interface Dialect {
   }
 
   /**
-   * Whether a page of an index ({@link SqlText#scanIndex}) and a page of a collection ({@link SqlText#listRecords})
-   * are ordered by their primary key's whole column list, the columns their {@code WHERE} fixes included ({@code
-   * ORDER BY i.collection, i.index_name, i.index_key, i.record_id}; {@code ORDER BY collection, id}), rather than by
-   * the columns that vary. The order is the same. H2 reads rows in an index's order, and stops at the {@code LIMIT},
-   * only for an {@code ORDER BY} that is a prefix of the index's columns: ordered by the varying columns, a page of
-   * 10 among 5,000 records scanned 14,906 rows (every entry of the index and its record, then a sort) and a page of
-   * the collection 4,952, against 75 and 11 so, for pages starting after the 49th record ({@code ScanCostTest}; what
-   * was left of a page's cost growing with its start position went with {@link IndexPageStart#TWO_RANGES}). MariaDB does the opposite: with the whole key
-   * its page of 10 read 4,993 rows, against 42. PostgreSQL and SQLite read as little either way; they keep the short
-   * form.
+   * Whether a page of an index ({@link SqlText#scanIndex}) and a page of a collection ({@link SqlText#listRecords}) are
+   * ordered by their primary key's whole column list, the columns their {@code WHERE} fixes included ({@code ORDER BY
+   * i.collection, i.index_name, i.index_key, i.record_id}; {@code ORDER BY collection, id}), rather than by the columns
+   * that vary. The order is the same. H2 reads rows in an index's order, and stops at the {@code LIMIT}, only for an
+   * {@code ORDER BY} that is a prefix of the index's columns: ordered by the varying columns, a page of 10 among 5,000
+   * records scanned 14,906 rows (every entry of the index and its record, then a sort) and a page of the collection
+   * 4,952, against 75 and 11 so, for pages starting after the 49th record ({@code ScanCostTest}; what was left of a
+   * page's cost growing with its start position went with {@link IndexPageStart#TWO_RANGES}). MariaDB does the
+   * opposite: with the whole key its page of 10 read 4,993 rows, against 42. PostgreSQL and SQLite read as little
+   * either way; they keep the short form.
    *
    * @return whether pages are ordered by the whole key
    */

@@ -20,12 +20,12 @@ import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Each database's form of an index page ({@link Dialect#indexPageStart}: a row value, the OR form, H2's two ranges;
- * read laterally, entries first or by a plain join) returns exactly what {@link IndexQuery} admits, in (key, record
- * id) order, cut at the limit: for random queries over keys that are prefixes of one another ({@code a}, {@code a!},
- * {@code a!!}), share a key, sit at the alphabet's ends ({@code !}, {@code ~}) or have the greatest length, with
- * start positions on entries, between them, longer than any key and beyond the alphabet ({@code \u007f}), bounds above,
- * at and below the start, and small limits; and paging with {@link IndexQuery#after} returns the whole index. A start bound that is off by one
- * character (H2's second range bound to the key followed by {@code "} instead of a space) fails it at once.
+ * read laterally, entries first or by a plain join) returns exactly what {@link IndexQuery} admits, in (key, record id)
+ * order, cut at the limit: for random queries over keys that are prefixes of one another ({@code a}, {@code a!}, {@code
+ * a!!}), share a key, sit at the alphabet's ends ({@code !}, {@code ~}) or have the greatest length, with start
+ * positions on entries, between them, longer than any key and beyond the alphabet (U+007F), bounds above, at and below
+ * the start, and small limits; and paging with {@link IndexQuery#after} returns the whole index. A start bound that is
+ * off by one character (H2's second range bound to the key followed by {@code "} instead of a space) fails it at once.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class IndexPageFormsTest {
@@ -55,7 +55,7 @@ class IndexPageFormsTest {
    * A start or end position: mostly keys, sometimes strings no entry can have, none with a character below 0x21.
    * Positions come from keys (core builds them from hits and from its own keys); MariaDB's {@code _bin} collations
    * pad with spaces when they compare, so a string with a character below the space sorts there otherwise than in
-   * Java ({@code 'a'} after {@code 'a\u0001'}), as a first version of this test found.
+   * Java ({@code a} after {@code a} followed by U+0001), as a first version of this test found.
    */
   private static String randomBound(Random random, List<Entry> entries) {
     return switch (random.nextInt(6)) {
