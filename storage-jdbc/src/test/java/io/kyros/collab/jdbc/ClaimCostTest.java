@@ -117,7 +117,7 @@ class ClaimCostTest {
    * out"). So among 2,000 tasks the rows read must stay under 100, not under what the small store read.
    */
   @Test
-  void postgresReadsAsManyRowsForAClaimAmongALargeBacklog() throws Exception {
+  void postgresReadsUnder100RowsForAClaimAmongALargeBacklog() throws Exception {
     try (TestDatabase db = TestDatabase.open(TestDatabase.Kind.POSTGRESQL, "claimcost_", 1, c -> {});
         JdbcStorage storage = db.builder().listenNotify(false).build();
         Collab collab = Collab.builder().storage(storage).holder("c").build()) {
